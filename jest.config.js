@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+  },
+  // jose and bs58 ship ESM; let swc turn them into CommonJS for Jest's module loader.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|bs58|base-x)/)'],
+  testTimeout: 30000,
+};

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { encodeB64u } from './base64url';
+
+/**
+ * Two hash rules coexist in Clawsig (clawsig.md §0):
+ * - "stringify-hash" for envelopes, events and receipts: SHA-256 over ECMAScript JSON.stringify of the
+ *   value as parsed (key order preserved). Not JCS.
+ * - JCS (RFC 8785) for WPC hashes, CST scope hashes, commit signatures, selective disclosure.
+ */
+
+export function sha256(data: string | Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export function sha256B64u(data: string | Uint8Array): string {
+  return encodeB64u(sha256(data));
+}
+
+/** b64u(SHA-256(UTF-8(JSON.stringify(value)))) — the envelope/event/receipt rule. */
+export function stringifyHashB64u(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError('value has no JSON form');
+  return sha256B64u(text);
+}
+
+/** RFC 8785 canonical JSON. Throws on values JSON cannot represent. */
+export function jcs(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('value has no canonical JSON form');
+  return text;
+}
+
+/** b64u(SHA-256(UTF-8(JCS(value)))) — the WPC / scope-hash rule. Always 43 characters. */
+export function jcsHashB64u(value: unknown): string {
+  return sha256B64u(jcs(value));
+}

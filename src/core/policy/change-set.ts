@@ -1,0 +1,70 @@
+/**
+ * The engine's own view of a change on a repository. Surfaces (Connect, repository webhooks, the CLI's
+ * --changes file) translate what they receive into this; nothing Bitbucket-shaped enters the core.
+ */
+
+/** What the actor did, in WPC vocabulary (design §6). */
+export type WriteAction = 'create_pr' | 'create_branch' | 'comment_pr' | 'merge_pr' | 'delete_branch' | 'direct_push_main' | 'change_repo_permissions';
+export type ReadAction = 'list_repos' | 'get_file' | 'get_diff' | 'list_prs' | 'get_pr';
+
+export type FileStatus = 'added' | 'modified' | 'removed' | 'renamed';
+
+export interface ChangedFile {
+  status: FileStatus;
+  /** Path after the change; for a removal, the removed path. */
+  path: string;
+  /** Path before the change, for renames (and equal to `path` for modifications when known). */
+  oldPath?: string;
+  /** Line counts from the diffstat, when known (used for annotations). */
+  linesAdded?: number;
+  linesRemoved?: number;
+}
+
+export interface ChangeCommit {
+  /** Full 40-hex SHA. */
+  hash: string;
+  /** Paths this commit touched, when known (per-file provenance needs them). */
+  paths?: string[];
+  authorAccountId?: string;
+}
+
+export type IdentityRole = 'read' | 'write';
+
+export interface Actor {
+  /** Bitbucket account UUID or account id as the surface knows it (opaque to the core). */
+  accountId: string;
+  displayName?: string;
+  /** The registered agent identity this actor matches, if any. */
+  agentIdentity?: { role: IdentityRole; agentDid?: string };
+}
+
+export interface Approval {
+  accountId: string;
+  /** True when the approver is a registered agent identity (its approval never counts). */
+  isAgentIdentity: boolean;
+}
+
+export interface ChangeSet {
+  workspace: string;
+  repoSlug: string;
+  /** `workspace/repo_slug` as matched by `repos_allowlist`. */
+  repoFullName: string;
+  action: WriteAction;
+  actor: Actor;
+  pullRequest?: {
+    id: number;
+    sourceBranch: string;
+    destinationBranch: string;
+    /** Full 40-hex head SHA. */
+    headCommit: string;
+    /** Bundle ids the PR names with `Proof-Bundle:` lines. */
+    declaredBundleIds?: string[];
+  };
+  /** Changed files of the whole PR (diffstat). */
+  files: ChangedFile[];
+  /** PR commits, oldest first. */
+  commits: ChangeCommit[];
+  approvals: Approval[];
+  /** Accounts registered as agent identities in the workspace, with roles (for separation checks). */
+  agentIdentities?: { accountId: string; role: IdentityRole; agentDid?: string }[];
+}
