@@ -1,0 +1,13 @@
+/** The Bitbucket Work Policy Contract: schema, hash, evaluation against a change set (design §6). */
+export { parseBitbucketWpc, bitbucketWpcHash, bitbucketWpcSchema, formatPath, WPC_TOOL, WPC_LIMITS, WRITE_ACTIONS, READ_ACTIONS, WPC_PROVIDERS } from './bitbucket-wpc';
+export type { BitbucketWpc, WpcIssue, WpcProvider, ParseBitbucketWpcResult } from './bitbucket-wpc';
+export { evaluatePolicy } from './evaluate-policy';
+export type { PolicyFacts, PolicyGatewayReceipt } from './evaluate-policy';
+export { fileProvenance } from './file-provenance';
+export type { FileProvenance, Provenance } from './file-provenance';
+export { clawsigGlobMatch, clawsigGlobToRegExp } from './clawsig-glob';
+export { compileDenyGlobs, denyGlobProblem } from './deny-globs';
+export type { DenyGlobMatch, DenyGlobMatcher } from './deny-globs';
+export { normalizeRepoPath } from './repo-path';
+export { scopeProblems } from './scope-privilege';
+export type { ScopeProblem } from './scope-privilege';
