@@ -28,6 +28,8 @@ export interface Check {
 
 /** Stable ids of the criteria clawgate enforces, in the order they are listed to a reader. */
 export const RULES = [
+  'profile.freeze',
+  'profile.envelope_required',
   'protocol.envelope',
   'protocol.schema',
   'protocol.signature',
@@ -39,7 +41,6 @@ export const RULES = [
   'protocol.causal',
   'protocol.gateway_receipts',
   'protocol.commit_signature',
-  'profile.envelope_required',
   'profile.signer_is_agent',
   'profile.gateway_receipts',
   'profile.receipt_policy_hash',
@@ -53,7 +54,6 @@ export const RULES = [
   'profile.cst_mission',
   'profile.anti_replay',
   'profile.revocation',
-  'profile.freeze',
   'profile.pr_binding',
   'profile.agent_identity',
   'policy.wpc',
@@ -64,5 +64,6 @@ export const RULES = [
   'policy.attestation',
   'policy.models',
   'policy.approval',
+  'system.evidence',
 ] as const;
 export type RuleId = (typeof RULES)[number];

@@ -1,0 +1,97 @@
+import type { ReasonCode } from '../reason-codes';
+import { decodeB64u, isB64u } from './base64url';
+import { isDidFormat, publicKeyFromDidKey } from './did-key';
+import { verifyEd25519 } from './ed25519';
+import { stringifyHashB64u } from './hashing';
+import { isJsonObject, type JsonObject } from './json';
+import { parseTimestamp } from './rfc3339';
+
+/** SignedEnvelope v1 (clawsig.md §2). */
+export const ENVELOPE_KEYS = [
+  'envelope_version',
+  'envelope_type',
+  'payload',
+  'payload_hash_b64u',
+  'hash_algorithm',
+  'signature_b64u',
+  'algorithm',
+  'signer_did',
+  'issued_at',
+] as const;
+
+export const ENVELOPE_TYPE_ALLOWLIST: ReadonlySet<string> = new Set([
+  'artifact_signature',
+  'message_signature',
+  'gateway_receipt',
+  'web_receipt',
+  'proof_bundle',
+  'event_chain',
+  'owner_attestation',
+  'commit_proof',
+  'execution_attestation',
+  'derivation_attestation',
+  'audit_result_attestation',
+  'export_bundle',
+  'aggregate_bundle',
+  'compiled_evidence_report',
+  'scoped_token',
+  'policy_bundle',
+]);
+
+export const SIGNATURE_ALGORITHMS: ReadonlySet<string> = new Set(['Ed25519']);
+/** BLAKE3 is on the allowlist (and in the schema) but not implemented: it fails at the hash check. */
+export const HASH_ALGORITHMS: ReadonlySet<string> = new Set(['SHA-256', 'BLAKE3']);
+
+export interface EnvelopeFailure {
+  code: ReasonCode;
+  path: string;
+}
+
+/** True when the value has the shape of an envelope at all (the `in` test on the 9 keys). */
+export function hasAllEnvelopeKeys(value: unknown): value is JsonObject {
+  return isJsonObject(value) && ENVELOPE_KEYS.every((key) => key in value);
+}
+
+/**
+ * Steps 1–9 of the proof-bundle order (clawsig.md §2.3), shared by every envelope type.
+ * `expectedType` is the type this verifier demands; `nowMs` is the verification time.
+ */
+export function checkEnvelopeStructure(value: unknown, expectedType: string, nowMs: number, skewMs = 0): EnvelopeFailure | null {
+  if (!hasAllEnvelopeKeys(value)) return { code: 'MALFORMED_ENVELOPE', path: '' };
+  if (value.envelope_version !== '1') return { code: 'UNKNOWN_ENVELOPE_VERSION', path: 'envelope_version' };
+  if (typeof value.envelope_type !== 'string' || !ENVELOPE_TYPE_ALLOWLIST.has(value.envelope_type) || value.envelope_type !== expectedType) {
+    return { code: 'UNKNOWN_ENVELOPE_TYPE', path: 'envelope_type' };
+  }
+  if (typeof value.algorithm !== 'string' || !SIGNATURE_ALGORITHMS.has(value.algorithm)) return { code: 'UNKNOWN_ALGORITHM', path: 'algorithm' };
+  if (typeof value.hash_algorithm !== 'string' || !HASH_ALGORITHMS.has(value.hash_algorithm)) {
+    return { code: 'UNKNOWN_HASH_ALGORITHM', path: 'hash_algorithm' };
+  }
+  if (!isDidFormat(value.signer_did)) return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
+  if (parseTimestamp(value.issued_at) === null) return { code: 'MALFORMED_ENVELOPE', path: 'issued_at' };
+  if ('expires_at' in value && value.expires_at !== undefined) {
+    const expires = parseTimestamp(value.expires_at);
+    if (expires === null) return { code: 'MALFORMED_ENVELOPE', path: 'expires_at' };
+    if (nowMs > expires + skewMs) return { code: 'EXPIRED_TTL', path: 'expires_at' };
+  }
+  if (!isB64u(value.payload_hash_b64u)) return { code: 'MALFORMED_ENVELOPE', path: 'payload_hash_b64u' };
+  if (!isB64u(value.signature_b64u)) return { code: 'MALFORMED_ENVELOPE', path: 'signature_b64u' };
+  return null;
+}
+
+/**
+ * Steps 14–16: recompute the stringify-hash over the payload as received, extract the did:key, and
+ * verify Ed25519 over the UTF-8 bytes of the hash string. `requireSignatureLength` applies the
+ * tool-receipt rule (exactly 64 bytes); bundles and gateway receipts just fail verification.
+ */
+export function checkEnvelopeSignature(envelope: JsonObject, options: { requireSignatureLength?: boolean } = {}): EnvelopeFailure | null {
+  if (envelope.hash_algorithm !== 'SHA-256') return { code: 'HASH_MISMATCH', path: 'hash_algorithm' };
+  if (stringifyHashB64u(envelope.payload) !== envelope.payload_hash_b64u) return { code: 'HASH_MISMATCH', path: 'payload_hash_b64u' };
+  const signerDid = envelope.signer_did;
+  const publicKey = typeof signerDid === 'string' ? publicKeyFromDidKey(signerDid) : null;
+  if (!publicKey) return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
+  const signature = typeof envelope.signature_b64u === 'string' ? decodeB64u(envelope.signature_b64u) : null;
+  if (!signature) return { code: 'SIGNATURE_INVALID', path: 'signature_b64u' };
+  if (options.requireSignatureLength && signature.length !== 64) return { code: 'SIGNATURE_INVALID', path: 'signature_b64u' };
+  if (!verifyEd25519(publicKey, String(envelope.payload_hash_b64u), signature)) return { code: 'SIGNATURE_INVALID', path: 'signature_b64u' };
+  return null;
+}

@@ -1,0 +1,67 @@
+import type { ReasonCode } from '../reason-codes';
+import { isJsonObject, stringOrUndefined } from './json';
+
+export type AnchoredReceiptKind = 'side_effect' | 'human_approval';
+
+export interface AnchoredReceiptFacts {
+  index: number;
+  kind: AnchoredReceiptKind;
+  receiptId?: string;
+  /** effect_class for side effects, approval_type for approvals. */
+  category?: string;
+  timestamp?: string;
+  /** target_hash_b64u or target_digest (both names are in use, clawsig.md §3.5). */
+  target?: string;
+  approverSubject?: string;
+  anchorSpanId?: string;
+}
+
+const EFFECT_CLASSES: ReadonlySet<string> = new Set(['network_egress', 'filesystem_write', 'external_api_write']);
+const APPROVAL_TYPES: ReadonlySet<string> = new Set(['explicit_approve', 'explicit_deny', 'auto_approve', 'timeout_deny']);
+
+/**
+ * Side-effect and human-approval receipts (clawsig.md §3.5): unsigned payloads inside the bundle.
+ * Post-schema checks in order, then causal anchoring: the receipt's tool/parent/span id must name a
+ * span declared by some gateway receipt binding (the protocol's default `enforce` mode).
+ */
+export function verifyAnchoredReceipt(
+  kind: AnchoredReceiptKind,
+  index: number,
+  entry: unknown,
+  agentDid: string,
+  gatewaySpanIds: ReadonlySet<string>,
+): { facts: AnchoredReceiptFacts; failure?: { code: ReasonCode; path: string } } {
+  const field = kind === 'side_effect' ? 'side_effect_receipts' : 'human_approval_receipts';
+  const path = `payload.${field}[${index}]`;
+  const receipt = isJsonObject(entry) ? entry : {};
+  const binding = isJsonObject(receipt.binding) ? receipt.binding : undefined;
+  const anchor = binding
+    ? (stringOrUndefined(binding.tool_span_id) ??
+      stringOrUndefined(binding.toolSpanId) ??
+      stringOrUndefined(binding.parent_span_id) ??
+      stringOrUndefined(binding.parentSpanId) ??
+      stringOrUndefined(binding.span_id) ??
+      stringOrUndefined(binding.spanId))
+    : undefined;
+  const facts: AnchoredReceiptFacts = {
+    index,
+    kind,
+    receiptId: stringOrUndefined(receipt.receipt_id),
+    category: stringOrUndefined(kind === 'side_effect' ? receipt.effect_class : receipt.approval_type),
+    timestamp: stringOrUndefined(receipt.timestamp),
+    target: stringOrUndefined(receipt.target_hash_b64u) ?? stringOrUndefined(receipt.target_digest),
+    approverSubject: stringOrUndefined(receipt.approver_subject),
+    anchorSpanId: anchor,
+  };
+  const fail = (code: ReasonCode, at: string) => ({ facts, failure: { code, path: `${path}.${at}` } });
+  if (receipt.receipt_version !== '1') return fail('UNKNOWN_VERSION', 'receipt_version');
+  if (kind === 'side_effect' && receipt.hash_algorithm !== 'SHA-256') return fail('UNKNOWN_HASH_ALGORITHM', 'hash_algorithm');
+  const category = kind === 'side_effect' ? receipt.effect_class : receipt.approval_type;
+  const allowed = kind === 'side_effect' ? EFFECT_CLASSES : APPROVAL_TYPES;
+  if (typeof category !== 'string' || !allowed.has(category)) return fail('SCHEMA_VALIDATION_FAILED', kind === 'side_effect' ? 'effect_class' : 'approval_type');
+  if (receipt.agent_did !== agentDid) return fail('PROOF_BUNDLE_AGENT_MISMATCH', 'agent_did');
+  if (anchor === undefined || !gatewaySpanIds.has(anchor)) {
+    return fail(kind === 'side_effect' ? 'CAUSAL_SIDE_EFFECT_ORPHANED' : 'CAUSAL_HUMAN_APPROVAL_ORPHANED', 'binding');
+  }
+  return { facts };
+}

@@ -1,0 +1,257 @@
+import { type ConsumableId, type ConsumedId } from './anti-replay';
+import { RULES, type Check, type CheckSubject, type JsonValue } from './check';
+import { hasAllEnvelopeKeys } from './clawsig/envelope';
+import type { GatewayReceiptFacts } from './clawsig/gateway-receipt';
+import { isJsonObject } from './clawsig/json';
+import type { AnchoredReceiptFacts } from './clawsig/side-effect-receipt';
+import { parseScopedToken, type CstIssuerKey, type ScopedTokenParse } from './clawsig/scoped-token';
+import type { ToolReceiptFacts } from './clawsig/tool-receipt';
+import { verifyProofBundle, type ProofTier } from './clawsig/verify-proof-bundle';
+import { evidenceObject } from './evidence';
+import type { ChangeSet } from './policy/change-set';
+import { evaluatePolicy, fileProvenance, type BitbucketWpc } from './policy';
+import { bitbucketBinding, evaluateProfile } from './profile';
+import { protocolChecks } from './protocol-checks';
+import type { ReasonCode } from './reason-codes';
+
+export type Mode = 'observe' | 'warn' | 'enforce';
+export type VerdictState = 'PASS' | 'FAIL' | 'PENDING' | 'NOT_APPLICABLE';
+export type BuildStatusState = 'SUCCESSFUL' | 'FAILED' | 'INPROGRESS';
+
+export interface TrustedGateway {
+  did: string;
+  /** Trust ends at this time (ms since epoch), for key rotation. */
+  expiresAtMs?: number;
+}
+
+export interface EngineSettings {
+  mode: Mode;
+  trustedGateways: readonly TrustedGateway[];
+  trustedAttesterDids?: readonly string[];
+  cstIssuers: readonly CstIssuerKey[];
+  /** Longest CST lifetime accepted (clawscope's default max is 3,600 s). */
+  maxCstTtlSeconds?: number;
+  frozen?: boolean;
+  revocations?: { agentDids?: readonly string[]; cstJtis?: readonly string[]; bundleIds?: readonly string[] };
+}
+
+export interface EvaluationInput {
+  /** Verification time, ms since the epoch. */
+  nowMs: number;
+  /**
+   * 'protocol': the Clawsig rules plus the strict gateway layer (what the conformance manifest expects).
+   * 'clawgate': the full profile (design §6) and, with a policy, the WPC.
+   */
+  profile: 'protocol' | 'clawgate';
+  settings: EngineSettings;
+  /** The parsed bundle (envelope expected), when one was found. */
+  bundle?: unknown;
+  /** A CST as compact JWT or claims; when absent it is read from the bundle's signed metadata. */
+  scopedToken?: unknown;
+  policy?: { wpc: BitbucketWpc; hash: string };
+  change?: ChangeSet;
+  /** Ids already consumed (anti-replay), as the store knows them. */
+  consumed?: readonly ConsumedId[];
+  /** The gather step could not produce evidence (fail closed). */
+  evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR'>;
+}
+
+export interface Verdict {
+  state: VerdictState;
+  mode: Mode;
+  /** OK on PASS; otherwise the first failing (or pending) check's code. */
+  reasonCode: ReasonCode;
+  statusState: BuildStatusState;
+  checks: Check[];
+  proof?: {
+    bundleId: string;
+    agentDid: string;
+    runId?: string;
+    chainRootHash?: string;
+    issuedAt: string;
+    payloadHash: string;
+    proofTier: ProofTier;
+    eventCount: number;
+    binding?: { workspace?: string; repoSlug?: string; commit?: string; branch?: string };
+  };
+  receipts: { gateway: (GatewayReceiptFacts & { counted: boolean })[]; tools: ToolReceiptFacts[]; sideEffects: AnchoredReceiptFacts[]; approvals: AnchoredReceiptFacts[] };
+  token?: {
+    sub: string;
+    aud: string[];
+    scopes: string[];
+    iat: number;
+    exp: number;
+    jti?: string;
+    missionId?: string;
+    policyPin?: string;
+    scopeHash: string;
+    signatureVerified: boolean | null;
+  };
+  policy?: { hash: string; id?: string };
+  files: { path: string; oldPath?: string; status: string; provenance: string; denied: boolean }[];
+  /** Ids to record as consumed by this PR once the verdict is stored. */
+  consume: ConsumableId[];
+}
+
+const RULE_ORDER = new Map<string, number>(RULES.map((rule, index) => [rule, index]));
+
+function sortChecks(checks: Check[]): Check[] {
+  const key = (s: CheckSubject | undefined) => `${s?.kind ?? ''}\u0000${s?.id ?? ''}\u0000${s?.path ?? ''}`;
+  return checks
+    .map((check, index) => ({ check, index }))
+    .sort((a, b) => (RULE_ORDER.get(a.check.rule) ?? 999) - (RULE_ORDER.get(b.check.rule) ?? 999) || key(a.check.subject).localeCompare(key(b.check.subject)) || a.index - b.index)
+    .map((entry) => entry.check);
+}
+
+/** observe and warn never fail the build (they report); enforce does (design §6). */
+export function buildStatusFor(state: VerdictState, mode: Mode): BuildStatusState {
+  if (state === 'PENDING') return 'INPROGRESS';
+  if (state === 'FAIL') return mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
+  return 'SUCCESSFUL';
+}
+
+function looksLikeBarePayload(value: unknown): boolean {
+  return isJsonObject(value) && !hasAllEnvelopeKeys(value) && ('bundle_version' in value || 'agent_did' in value || 'bundle_id' in value);
+}
+
+/** A CST travels with the bundle in its signed metadata: the JWT or the claims (design §5). */
+function tokenFromMetadata(metadata: unknown): unknown {
+  if (!isJsonObject(metadata)) return undefined;
+  return metadata.scoped_token ?? metadata.scoped_token_claims;
+}
+
+function isAgentChange(change: ChangeSet, bundleFound: boolean): boolean {
+  return change.actor.agentIdentity !== undefined || bundleFound || (change.pullRequest?.declaredBundleIds?.length ?? 0) > 0;
+}
+
+/**
+ * The engine: protocol verification, the clawgate profile, the WPC, combined into one Verdict.
+ * Pure and deterministic: same input, same verdict (checks in RULES order, then by subject).
+ */
+export function evaluate(input: EvaluationInput): Verdict {
+  const { settings, change } = input;
+  const mode = settings.mode;
+  const checks: Check[] = [];
+  const verdict: Verdict = { state: 'FAIL', mode, reasonCode: 'CLAWGATE_ERROR', statusState: 'FAILED', checks, receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] }, files: [], consume: [] };
+  if (input.policy) verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id };
+  const bundleFound = input.bundle !== undefined;
+
+  if (change && !isAgentChange(change, bundleFound) && !input.evidenceError) {
+    checks.push({ rule: 'system.evidence', outcome: 'skip', code: 'NOT_AN_AGENT_PR', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });
+    return finish(verdict, 'NOT_APPLICABLE');
+  }
+  if (input.profile === 'clawgate' && settings.frozen) {
+    checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });
+  }
+  if (input.evidenceError) {
+    checks.push({ rule: 'system.evidence', outcome: 'fail', code: input.evidenceError });
+  }
+
+  const nowMs = input.nowMs;
+  const trustedGatewayDids = settings.trustedGateways.filter((g) => g.expiresAtMs === undefined || nowMs < g.expiresAtMs).map((g) => g.did);
+  let attestedCommit: string | undefined;
+  let tokenScopes: string[] | undefined;
+
+  if (bundleFound) {
+    if (input.profile === 'clawgate') {
+      const bare = looksLikeBarePayload(input.bundle);
+      checks.push(bare ? { rule: 'profile.envelope_required', outcome: 'fail', code: 'BARE_PAYLOAD_REJECTED', subject: { kind: 'bundle' } } : { rule: 'profile.envelope_required', outcome: 'pass', code: 'OK' });
+    }
+    const protocol = verifyProofBundle(input.bundle, { nowMs, trustedGatewayDids, trustedAttesterDids: settings.trustedAttesterDids, strict: true });
+    checks.push(...protocolChecks(protocol));
+    verdict.receipts = {
+      gateway: protocol.gatewayReceipts.map((r) => ({ ...r, counted: r.signatureValid && r.trusted && r.bound })),
+      tools: protocol.toolReceipts,
+      sideEffects: protocol.sideEffects,
+      approvals: protocol.humanApprovals,
+    };
+    if (protocol.bundle) {
+      const binding = bitbucketBinding(protocol.bundle.metadata);
+      attestedCommit = binding?.commit;
+      verdict.proof = {
+        bundleId: protocol.bundle.bundleId,
+        agentDid: protocol.bundle.agentDid,
+        runId: protocol.bundle.runId,
+        chainRootHash: protocol.bundle.chainRootHash,
+        issuedAt: protocol.bundle.issuedAt,
+        payloadHash: protocol.bundle.payloadHash,
+        proofTier: protocol.proofTier,
+        eventCount: protocol.bundle.events.length,
+        binding,
+      };
+    }
+    if (input.profile === 'clawgate' && protocol.valid) {
+      const rawToken = input.scopedToken ?? tokenFromMetadata(protocol.bundle?.metadata);
+      const token: ScopedTokenParse | undefined = rawToken === undefined ? undefined : parseScopedToken(rawToken);
+      const profile = evaluateProfile({
+        protocol,
+        token,
+        cstIssuers: settings.cstIssuers,
+        maxCstTtlSeconds: settings.maxCstTtlSeconds ?? 3600,
+        policyHash: input.policy?.hash,
+        requireToken: input.policy !== undefined || change !== undefined || input.scopedToken !== undefined,
+        change,
+        consumed: input.consumed ?? [],
+        revocations: { agentDids: settings.revocations?.agentDids ?? [], cstJtis: settings.revocations?.cstJtis ?? [], bundleIds: settings.revocations?.bundleIds ?? [] },
+      });
+      checks.push(...profile.checks);
+      verdict.consume = profile.consume;
+      if (token?.ok) {
+        const claims = token.token.claims;
+        tokenScopes = [...claims.scope];
+        verdict.token = {
+          sub: claims.sub,
+          aud: typeof claims.aud === 'string' ? [claims.aud] : [...claims.aud],
+          scopes: tokenScopes,
+          iat: claims.iat,
+          exp: claims.exp,
+          jti: claims.jti,
+          missionId: claims.mission_id,
+          policyPin: claims.policy_hash_b64u,
+          scopeHash: token.token.scopeHash,
+          signatureVerified: profile.tokenSignatureVerified,
+        };
+      }
+    }
+  }
+
+  if (input.policy && change) {
+    checks.push(
+      ...evaluatePolicy(input.policy.wpc, change, {
+        bundlePresent: bundleFound && verdict.proof !== undefined,
+        gatewayReceipts: verdict.receipts.gateway.map((r) => ({ receiptId: r.receiptId ?? `#${r.index}`, provider: r.provider ?? '', model: r.model ?? '', counted: r.counted })),
+        cstScopes: tokenScopes,
+        attestedCommit,
+      }),
+    );
+  }
+  if (change) {
+    const denied = new Set(checks.filter((c) => c.code === 'PATH_DENIED' && c.subject?.id).map((c) => c.subject?.id));
+    verdict.files = fileProvenance(change, attestedCommit).map((f) => ({ ...f, denied: denied.has(f.path) || (f.oldPath !== undefined && denied.has(f.oldPath)) }));
+  }
+  if (!bundleFound && !input.evidenceError && input.profile === 'clawgate' && change) {
+    checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'BUNDLE_NOT_FOUND', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });
+  }
+  if (!bundleFound && !change && !input.evidenceError) {
+    checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'BUNDLE_NOT_FOUND' });
+  }
+
+  const fails = checks.some((c) => c.outcome === 'fail');
+  const pending = checks.some((c) => c.outcome === 'pending');
+  return finish(verdict, fails ? 'FAIL' : pending ? 'PENDING' : 'PASS');
+}
+
+function finish(verdict: Verdict, state: VerdictState): Verdict {
+  const sorted = sortChecks(verdict.checks);
+  verdict.checks.splice(0, verdict.checks.length, ...sorted);
+  verdict.state = state;
+  const first = state === 'FAIL' ? sorted.find((c) => c.outcome === 'fail') : state === 'PENDING' ? sorted.find((c) => c.outcome === 'pending') : undefined;
+  verdict.reasonCode = state === 'NOT_APPLICABLE' ? 'NOT_AN_AGENT_PR' : (first?.code ?? 'OK');
+  verdict.statusState = buildStatusFor(state, verdict.mode);
+  return verdict;
+}
+
+/** A compact JSON form of the verdict for storage and APIs. */
+export function verdictEvidence(verdict: Verdict): { [key: string]: JsonValue } {
+  return evidenceObject({ ...verdict });
+}

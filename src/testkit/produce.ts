@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import { encodeB64u, encodeBase64Std } from '../core/clawsig/base64url';
+import { computeEventHash } from '../core/clawsig/event-chain';
+import { jcs, sha256B64u, stringifyHashB64u } from '../core/clawsig/hashing';
+import type { JsonObject } from '../core/clawsig/json';
+import { computeTokenScopeHash, cstKeyId } from '../core/clawsig/scoped-token';
+import { jcsHashB64u } from '../core/clawsig/hashing';
+import { createTestKey, type TestKey } from './keys';
+
+/**
+ * Produces Clawsig evidence from fresh keys exactly as clawsig.md §9 says a producer must: stringify-hash
+ * envelopes, events and receipts; sign the UTF-8 hash string; JCS for the WPC and the CST scope hash.
+ * Used by the tests, the demo and the benchmarks. Nothing here is used to verify.
+ */
+
+export function signEnvelope(envelopeType: string, payload: JsonObject, key: TestKey, times: { issuedAt: string; expiresAt?: string }): JsonObject {
+  const hash = stringifyHashB64u(payload);
+  const envelope: JsonObject = {
+    envelope_version: '1',
+    envelope_type: envelopeType,
+    payload,
+    payload_hash_b64u: hash,
+    hash_algorithm: 'SHA-256',
+    signature_b64u: key.signB64u(hash),
+    algorithm: 'Ed25519',
+    signer_did: key.did,
+    issued_at: times.issuedAt,
+  };
+  if (times.expiresAt) envelope.expires_at = times.expiresAt;
+  return envelope;
+}
+
+/** Re-signs an envelope after its payload was changed (for mutation tests that must get past the signature). */
+export function resignEnvelope(envelope: JsonObject, key: TestKey): JsonObject {
+  const hash = stringifyHashB64u(envelope.payload);
+  return { ...envelope, payload_hash_b64u: hash, signature_b64u: key.signB64u(hash) };
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A Bitbucket WPC as design §6 seeds it. */
+export function makeBitbucketWpc(options: { repos: string[]; allowedModels?: string[]; allowedProviders?: string[]; approvalRequired?: boolean; denyGlobs?: string[] }): JsonObject {
+  const wpc: JsonObject = {
+    tool: 'bitbucket_via_official_api',
+    policy: {
+      repos_allowlist: options.repos,
+      read: { allow: ['list_repos', 'get_file', 'get_diff', 'list_prs', 'get_pr'] },
+      write: {
+        allow: ['create_branch', 'create_pr', 'comment_pr'],
+        deny: ['merge_pr', 'delete_branch', 'change_repo_permissions', 'direct_push_main'],
+        approval_required: options.approvalRequired ?? false,
+      },
+      paths: { deny_globs: options.denyGlobs ?? ['**/bitbucket-pipelines.yml', '**/.pipeline/**', '**/.github/**', '**/SECURITY*'] },
+      auth: { least_privilege_scopes_required: true, separate_identities_for_read_vs_write: false },
+      attestation: { require_gateway_receipts: true, emit_proof_bundle: true },
+    },
+  };
+  if (options.allowedProviders) wpc.allowed_providers = options.allowedProviders;
+  if (options.allowedModels) wpc.allowed_models = options.allowedModels;
+  return wpc;
+}
+
+export function wpcHash(wpc: JsonObject): string {
+  return jcsHashB64u(wpc);
+}
+
+export interface CstOptions {
+  issuer: TestKey;
+  sub: string;
+  policyHash?: string;
+  missionId?: string;
+  scope?: string[];
+  aud?: string | string[];
+  iat: number;
+  exp: number;
+  jti?: string;
+  nonce?: string;
+  alg?: string;
+  includeScopeHash?: boolean;
+}
+
+export function makeCstClaims(options: Omit<CstOptions, 'issuer' | 'alg'>): JsonObject {
+  const claims: JsonObject = {
+    token_version: '1',
+    sub: options.sub,
+    aud: options.aud ?? 'clawproxy',
+    scope: options.scope ?? ['proxy:call', 'bitbucket:pr:write'],
+    iat: options.iat,
+    exp: options.exp,
+  };
+  if (options.policyHash) claims.policy_hash_b64u = options.policyHash;
+  if (options.missionId) claims.mission_id = options.missionId;
+  claims.jti = options.jti ?? randomUUID();
+  claims.nonce = options.nonce ?? randomUUID();
+  if (options.includeScopeHash ?? true) claims.token_scope_hash_b64u = computeTokenScopeHash(claims);
+  return claims;
+}
+
+/** A compact EdDSA JWS as clawscope issues it (kid = first 16 hex of SHA-256(raw key)). */
+export function signCst(claims: JsonObject, issuer: TestKey, alg = 'EdDSA'): string {
+  const header = { alg, typ: 'JWT', kid: cstKeyId(issuer.publicKey) };
+  const h = encodeB64u(Buffer.from(JSON.stringify(header)));
+  const p = encodeB64u(Buffer.from(JSON.stringify(claims)));
+  return `${h}.${p}.${issuer.signB64u(`${h}.${p}`)}`;
+}
+
+export interface BundleOptions {
+  agent?: TestKey;
+  gateway?: TestKey;
+  bundleId?: string;
+  runId?: string;
+  /** Gateway receipts to produce (one llm_call event each). Default 1. */
+  receipts?: number;
+  provider?: string;
+  model?: string;
+  /** The WPC hash every receipt is bound to. */
+  policyHash?: string;
+  /** The CST scope hash every receipt is bound to. */
+  tokenScopeHash?: string;
+  /** Start of the run; events and receipts follow at one-second steps. */
+  startMs?: number;
+  metadata?: JsonObject;
+  toolReceipts?: number;
+  sideEffects?: { effectClass: 'filesystem_write' | 'network_egress' | 'external_api_write'; target: string }[];
+  /** Envelope expiry (omitted by default). */
+  expiresAt?: string;
+}
+
+export interface ProducedBundle {
+  envelope: JsonObject;
+  agent: TestKey;
+  gateway: TestKey;
+  bundleId: string;
+  runId: string;
+}
+
+/** A complete, valid proof bundle: event chain, bound gateway receipts, optional tool and side-effect receipts. */
+export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
+  const agent = options.agent ?? createTestKey();
+  const gateway = options.gateway ?? createTestKey();
+  const bundleId = options.bundleId ?? `bundle_${randomUUID()}`;
+  const runId = options.runId ?? `run_${randomUUID()}`;
+  const start = options.startMs ?? Date.UTC(2026, 10, 25, 12, 0, 0);
+  const count = options.receipts ?? 1;
+  const events: JsonObject[] = [];
+  let prev: string | null = null;
+  const eventCount = Math.max(count, 1);
+  for (let i = 0; i < eventCount; i++) {
+    const event: JsonObject = {
+      event_id: `${runId}_evt_${String(i).padStart(4, '0')}`,
+      run_id: runId,
+      event_type: i === 0 ? 'run_start' : 'llm_call',
+      timestamp: iso(start + i * 1000),
+      payload_hash_b64u: sha256B64u(`event payload ${i}`),
+      prev_hash_b64u: prev,
+    };
+    event.event_hash_b64u = computeEventHash({
+      event_id: event.event_id,
+      run_id: event.run_id,
+      event_type: event.event_type,
+      timestamp: event.timestamp,
+      payload_hash_b64u: event.payload_hash_b64u,
+      prev_hash_b64u: event.prev_hash_b64u,
+    });
+    prev = String(event.event_hash_b64u);
+    events.push(event);
+  }
+  const receipts: JsonObject[] = [];
+  for (let i = 0; i < count; i++) {
+    const event = events[i] ?? events[0];
+    const binding: JsonObject = { run_id: runId, event_hash_b64u: event?.event_hash_b64u ?? null, nonce: `nonce_${runId}_${i}`, span_id: `span_${i}` };
+    if (options.policyHash) binding.policy_hash = options.policyHash;
+    if (options.tokenScopeHash) binding.token_scope_hash_b64u = options.tokenScopeHash;
+    const payload: JsonObject = {
+      receipt_version: '1',
+      receipt_id: `rcpt_${runId}_${i}`,
+      gateway_id: 'gw_clawproxy_test',
+      provider: options.provider ?? 'anthropic',
+      model: options.model ?? 'claude-sonnet-4',
+      request_hash_b64u: sha256B64u(`request ${i}`),
+      response_hash_b64u: sha256B64u(`response ${i}`),
+      tokens_input: 1200 + i,
+      tokens_output: 300 + i,
+      latency_ms: 850 + i,
+      timestamp: iso(start + i * 1000 + 500),
+      binding,
+    };
+    receipts.push(signEnvelope('gateway_receipt', payload, gateway, { issuedAt: iso(start + i * 1000 + 500) }));
+  }
+  const payload: JsonObject = { bundle_version: '1', bundle_id: bundleId, agent_did: agent.did, event_chain: events, receipts };
+  if (options.toolReceipts) {
+    const tools: JsonObject[] = [];
+    for (let i = 0; i < options.toolReceipts; i++) {
+      const toolPayload: JsonObject = {
+        receipt_version: '1',
+        receipt_id: `tool_${runId}_${i}`,
+        tool_name: i % 2 === 0 ? 'write_file' : 'bash',
+        args_hash_b64u: sha256B64u(`args ${i}`),
+        result_hash_b64u: sha256B64u(`result ${i}`),
+        hash_algorithm: 'SHA-256',
+        agent_did: agent.did,
+        timestamp: iso(start + i * 1000 + 700),
+        latency_ms: 40 + i,
+        binding: { run_id: runId, event_hash_b64u: events[Math.min(i, events.length - 1)]?.event_hash_b64u ?? null },
+      };
+      tools.push(signEnvelope('tool_receipt', toolPayload, agent, { issuedAt: iso(start + i * 1000 + 800) }));
+    }
+    payload.tool_receipts = tools;
+  }
+  if (options.sideEffects?.length) {
+    payload.side_effect_receipts = options.sideEffects.map((effect, i) => ({
+      receipt_version: '1',
+      receipt_id: `effect_${runId}_${i}`,
+      effect_class: effect.effectClass,
+      target_hash_b64u: sha256B64u(effect.target),
+      hash_algorithm: 'SHA-256',
+      agent_did: agent.did,
+      timestamp: iso(start + 900),
+      binding: { tool_span_id: 'span_0' },
+    }));
+  }
+  if (options.metadata) payload.metadata = options.metadata;
+  const envelope = signEnvelope('proof_bundle', payload, agent, { issuedAt: iso(start + eventCount * 1000 + 1000), expiresAt: options.expiresAt });
+  return { envelope, agent, gateway, bundleId, runId };
+}
+
+/** A Protocol-M commit signature (standard base64 over JCS with an empty signature field). */
+export function makeCommitSignature(key: TestKey, commitSha: string, createdAt: string): JsonObject {
+  const unsigned: JsonObject = { version: 'm1', type: 'message_signature', algo: 'ed25519', did: key.did, message: `commit:${commitSha}`, createdAt, signature: '' };
+  return { ...unsigned, signature: encodeBase64Std(key.sign(jcs(unsigned))) };
+}
+
+export interface Scenario {
+  agent: TestKey;
+  gateway: TestKey;
+  issuer: TestKey;
+  wpc: JsonObject;
+  policyHash: string;
+  cst: string;
+  cstClaims: JsonObject;
+  bundle: ProducedBundle;
+}
+
+/**
+ * Everything a clawgate evaluation needs, consistent with itself: a WPC, a CST pinned to it and naming
+ * the agent, and a bundle whose receipts carry both hashes and whose metadata binds it to a PR commit.
+ */
+export function makeScenario(options: {
+  workspace: string;
+  repoSlug: string;
+  commit: string;
+  branch?: string;
+  receipts?: number;
+  model?: string;
+  provider?: string;
+  wpc?: JsonObject;
+  startMs?: number;
+  tokenInMetadata?: 'jwt' | 'claims' | 'none';
+  agent?: TestKey;
+  gateway?: TestKey;
+  issuer?: TestKey;
+}): Scenario {
+  const agent = options.agent ?? createTestKey();
+  const gateway = options.gateway ?? createTestKey();
+  const issuer = options.issuer ?? createTestKey();
+  const start = options.startMs ?? Date.UTC(2026, 10, 25, 12, 0, 0);
+  const wpc = options.wpc ?? makeBitbucketWpc({ repos: [`${options.workspace}/${options.repoSlug}`], allowedProviders: ['anthropic', 'openai'], allowedModels: ['claude-*', 'gpt-4o*'] });
+  const policyHash = wpcHash(wpc);
+  const iat = Math.floor(start / 1000) - 60;
+  const cstClaims = makeCstClaims({ sub: agent.did, policyHash, missionId: `${options.workspace}/${options.repoSlug}`, iat, exp: iat + 3600 });
+  const cst = signCst(cstClaims, issuer);
+  const scopeHash = computeTokenScopeHash(cstClaims);
+  const metadata: JsonObject = { bitbucket: { workspace: options.workspace, repo_slug: options.repoSlug, commit: options.commit, branch: options.branch ?? 'agent/change' } };
+  const mode = options.tokenInMetadata ?? 'jwt';
+  if (mode === 'jwt') metadata.scoped_token = cst;
+  if (mode === 'claims') metadata.scoped_token_claims = cstClaims;
+  const bundle = makeProofBundle({ agent, gateway, receipts: options.receipts ?? 2, model: options.model, provider: options.provider, policyHash, tokenScopeHash: scopeHash, startMs: start, metadata });
+  return { agent, gateway, issuer, wpc, policyHash, cst, cstClaims, bundle };
+}
