@@ -1,0 +1,362 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { BitbucketAuth } from './auth';
+import { assertEgressAllowed } from './egress-allowlist';
+import { BitbucketInputError, BitbucketNotFoundError, BitbucketResponseError, AnnotationLimitError } from './errors';
+import { HttpTransport, type HttpMethod } from './http-transport';
+import { DEFAULT_PAGE_CAP, DEFAULT_PAGELEN, paginate } from './pagination';
+import {
+  ANNOTATIONS_PER_REPORT,
+  ANNOTATIONS_PER_REQUEST,
+  annotationInputSchema,
+  branchRestrictionInputSchema,
+  buildStatusInputSchema,
+  hookInputSchema,
+  pullRequestCommentInputSchema,
+  reportInputSchema,
+  validateInput,
+  type AnnotationInput,
+  type BranchRestrictionInput,
+  type BuildStatusInput,
+  type HookInput,
+  type PullRequestCommentInput,
+  type ReportInput,
+} from './request-bodies';
+import {
+  apiUrl,
+  filePathSegments,
+  isFullCommitHash,
+  parseApiBase,
+  pathSegment,
+  requireCommitHashPrefix,
+  requireFullCommitHash,
+  type ApiBase,
+  type Query,
+} from './request-target';
+import { decodeUtf8, parseJsonBody } from './response-body';
+import { DEFAULT_RETRY_OPTIONS, REAL_RETRY_ENVIRONMENT, type RetryEnvironment, type RetryOptions } from './retry';
+import {
+  annotationListSchema,
+  branchRestrictionSchema,
+  commitListItemSchema,
+  commitSchema,
+  commitStatusSchema,
+  currentUserSchema,
+  diffstatItemSchema,
+  pullRequestCommentSchema,
+  pullRequestSchema,
+  reportSchema,
+  webhookSubscriptionSchema,
+  workspaceSchema,
+  type BitbucketAnnotation,
+  type BitbucketBranchRestriction,
+  type BitbucketCommit,
+  type BitbucketCommitListItem,
+  type BitbucketCommitStatus,
+  type BitbucketCurrentUser,
+  type BitbucketDiffstatItem,
+  type BitbucketPullRequest,
+  type BitbucketPullRequestComment,
+  type BitbucketReport,
+  type BitbucketWebhookSubscription,
+  type BitbucketWorkspace,
+} from './schemas';
+
+export const DEFAULT_MAX_JSON_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface BitbucketClientOptions {
+  /** The install's `baseApiUrl` (`https://api.bitbucket.org`); API paths `/2.0/...` go under it. */
+  baseApiUrl: string;
+  auth: BitbucketAuth;
+  /** `host[:port]` entries (parseAllowedHosts(process.env.CLAWGATE_ALLOWED_HOSTS)). */
+  allowedHosts: readonly string[];
+  logger: Logger;
+  /** Put on every log line (child logger); one client per webhook delivery / job. */
+  deliveryId?: string;
+  fetch?: typeof globalThis.fetch;
+  retry?: Partial<RetryOptions> & Partial<RetryEnvironment>;
+  /** Pages a listing may span before PageCapExceededError (default 20 × 100 items). */
+  pageCap?: number;
+  /** Limit on JSON response bodies (default 5 MiB). */
+  maxJsonBytes?: number;
+  /** Per-hop timeout (default 30 s); a timeout counts as a network error. */
+  requestTimeoutMs?: number;
+}
+
+/** Where webhooks live: the repository's hooks when `repoSlug` is set, else the workspace's. */
+export interface HookScope {
+  workspace: string;
+  repoSlug?: string;
+}
+
+export interface PaginateOptions {
+  query?: Query;
+  /** Overrides the client's page cap for this listing. */
+  pageCap?: number;
+}
+
+export interface BitbucketClient {
+  /** The same client with another delivery id on its log lines. */
+  forDelivery(deliveryId: string): BitbucketClient;
+  /** GET every page of `path` (`/2.0/...`), `pagelen=100` unless the query sets it, items validated by `itemSchema`. */
+  paginate<Item extends z.ZodType>(path: string, itemSchema: Item, options?: PaginateOptions): Promise<z.output<Item>[]>;
+
+  getPullRequest(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketPullRequest>;
+  listPullRequestCommits(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketCommitListItem[]>;
+  /** Follows the 302 to `…/diffstat/{spec}` (re-signed). */
+  listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketDiffstatItem[]>;
+  /** Raw file text at `commit`; null when the path or commit does not exist. Not UTF-8 → BitbucketResponseError. */
+  getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options?: { maxBytes?: number }): Promise<string | null>;
+  getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit>;
+  /** 40-hex input is returned as is (no request); a prefix is resolved and must resolve to a hash it prefixes. */
+  resolveCommitHash(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<string>;
+
+  /** POST `…/commit/{sha}/statuses/build`: create or overwrite the status with this key. */
+  putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput): Promise<BitbucketCommitStatus>;
+  /** null when no status with this key exists on the commit. */
+  getBuildStatus(workspace: string, repoSlug: string, commitHash: string, key: string): Promise<BitbucketCommitStatus | null>;
+  putReport(workspace: string, repoSlug: string, commitHash: string, reportId: string, report: ReportInput): Promise<BitbucketReport>;
+  /** false when there was no such report (deleting is how a report is refreshed, so absence is fine). */
+  deleteReport(workspace: string, repoSlug: string, commitHash: string, reportId: string): Promise<boolean>;
+  /** Chunks of ≤ 100 per request; more than 1,000 → AnnotationLimitError before any request. */
+  postAnnotations(workspace: string, repoSlug: string, commitHash: string, reportId: string, annotations: readonly AnnotationInput[]): Promise<BitbucketAnnotation[]>;
+
+  listBranchRestrictions(workspace: string, repoSlug: string, filter?: { kind?: string; pattern?: string }): Promise<BitbucketBranchRestriction[]>;
+  createBranchRestriction(workspace: string, repoSlug: string, restriction: BranchRestrictionInput): Promise<BitbucketBranchRestriction>;
+  postPullRequestComment(workspace: string, repoSlug: string, pullRequestId: number, comment: PullRequestCommentInput): Promise<BitbucketPullRequestComment>;
+
+  listHooks(scope: HookScope): Promise<BitbucketWebhookSubscription[]>;
+  createHook(scope: HookScope, hook: HookInput): Promise<BitbucketWebhookSubscription>;
+  /** false when there was no such hook. */
+  deleteHook(scope: HookScope, hookUuid: string): Promise<boolean>;
+
+  getWorkspace(workspace: string): Promise<BitbucketWorkspace>;
+  getCurrentUser(): Promise<BitbucketCurrentUser>;
+}
+
+interface ClientConfig {
+  apiBase: ApiBase;
+  allowedHosts: readonly string[];
+  pageCap: number;
+  maxJsonBytes: number;
+  /** Everything but the logger, which differs per delivery. */
+  makeTransport: (logger: Logger) => HttpTransport;
+  baseLogger: Logger;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${what} must be a positive integer`);
+  return value;
+}
+
+export function createBitbucketClient(options: BitbucketClientOptions): BitbucketClient {
+  const apiBase = parseApiBase(options.baseApiUrl);
+  const allowedHosts = options.allowedHosts.map((host) => host.trim().toLowerCase());
+  // A tenant whose API base is not allowed never gets a client at all (no SSRF via a forged install).
+  assertEgressAllowed(apiBase.url, allowedHosts);
+  const retry: RetryOptions = {
+    maxAttempts: positiveInteger(options.retry?.maxAttempts, DEFAULT_RETRY_OPTIONS.maxAttempts, 'retry.maxAttempts'),
+    baseDelayMs: options.retry?.baseDelayMs ?? DEFAULT_RETRY_OPTIONS.baseDelayMs,
+    maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_RETRY_OPTIONS.maxDelayMs,
+    maxTotalDelayMs: options.retry?.maxTotalDelayMs ?? DEFAULT_RETRY_OPTIONS.maxTotalDelayMs,
+  };
+  const retryEnvironment: RetryEnvironment = {
+    sleep: options.retry?.sleep ?? REAL_RETRY_ENVIRONMENT.sleep,
+    random: options.retry?.random ?? REAL_RETRY_ENVIRONMENT.random,
+    now: options.retry?.now ?? REAL_RETRY_ENVIRONMENT.now,
+  };
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const requestTimeoutMs = positiveInteger(options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
+  const config: ClientConfig = {
+    apiBase,
+    allowedHosts,
+    pageCap: positiveInteger(options.pageCap, DEFAULT_PAGE_CAP, 'pageCap'),
+    maxJsonBytes: positiveInteger(options.maxJsonBytes, DEFAULT_MAX_JSON_BYTES, 'maxJsonBytes'),
+    makeTransport: (logger) => new HttpTransport({ apiBase, auth: options.auth, allowedHosts, logger, fetch: fetchImpl, retry, retryEnvironment, requestTimeoutMs }),
+    baseLogger: options.logger,
+  };
+  return new RestClient(config, options.deliveryId);
+}
+
+function repositoryPath(workspace: string, repoSlug: string): string {
+  return `/2.0/repositories/${pathSegment(workspace, 'workspace')}/${pathSegment(repoSlug, 'repository slug')}`;
+}
+
+function commitPath(workspace: string, repoSlug: string, commitHash: string): string {
+  return `${repositoryPath(workspace, repoSlug)}/commit/${requireFullCommitHash(commitHash)}`;
+}
+
+function pullRequestPath(workspace: string, repoSlug: string, pullRequestId: number): string {
+  if (!Number.isSafeInteger(pullRequestId) || pullRequestId < 1) throw new BitbucketInputError(`pull request id ${pullRequestId} is not a positive integer`);
+  return `${repositoryPath(workspace, repoSlug)}/pullrequests/${pullRequestId}`;
+}
+
+function hooksPath(scope: HookScope): string {
+  return scope.repoSlug === undefined ? `/2.0/workspaces/${pathSegment(scope.workspace, 'workspace')}/hooks` : `${repositoryPath(scope.workspace, scope.repoSlug)}/hooks`;
+}
+
+async function nullIfNotFound<T>(request: Promise<T>): Promise<T | null> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof BitbucketNotFoundError) return null;
+    throw error;
+  }
+}
+
+class RestClient implements BitbucketClient {
+  private readonly transport: HttpTransport;
+
+  constructor(
+    private readonly config: ClientConfig,
+    deliveryId: string | undefined,
+  ) {
+    // `null` rather than omitted so a line without a delivery is visibly one.
+    const logger = config.baseLogger.child({ component: 'bitbucket', deliveryId: deliveryId ?? null });
+    this.transport = config.makeTransport(logger);
+  }
+
+  forDelivery(deliveryId: string): BitbucketClient {
+    return new RestClient(this.config, deliveryId);
+  }
+
+  private async json<Schema extends z.ZodType>(method: HttpMethod, path: string, schema: Schema, body?: unknown, query?: Query): Promise<z.output<Schema>> {
+    const response = await this.transport.send({
+      method,
+      url: apiUrl(this.config.apiBase, path, query),
+      json: body,
+      accept: 'application/json',
+      maxBodyBytes: this.config.maxJsonBytes,
+    });
+    return parseJsonBody(schema, response.body, response.context, response.status);
+  }
+
+  /** For calls whose success has no body we use (DELETE → 204). */
+  private async noContent(method: HttpMethod, path: string): Promise<void> {
+    await this.transport.send({ method, url: apiUrl(this.config.apiBase, path), accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes });
+  }
+
+  paginate<Item extends z.ZodType>(path: string, itemSchema: Item, options: PaginateOptions = {}): Promise<z.output<Item>[]> {
+    const query: Query = { pagelen: DEFAULT_PAGELEN, ...options.query };
+    return paginate({
+      firstUrl: apiUrl(this.config.apiBase, path, query),
+      itemSchema,
+      pageCap: positiveInteger(options.pageCap, this.config.pageCap, 'pageCap'),
+      apiBase: this.config.apiBase,
+      allowedHosts: this.config.allowedHosts,
+      fetchPage: (url) => this.transport.send({ method: 'GET', url, accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes }),
+    });
+  }
+
+  getPullRequest(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketPullRequest> {
+    return this.json('GET', pullRequestPath(workspace, repoSlug, pullRequestId), pullRequestSchema);
+  }
+
+  listPullRequestCommits(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketCommitListItem[]> {
+    return this.paginate(`${pullRequestPath(workspace, repoSlug, pullRequestId)}/commits`, commitListItemSchema);
+  }
+
+  listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketDiffstatItem[]> {
+    return this.paginate(`${pullRequestPath(workspace, repoSlug, pullRequestId)}/diffstat`, diffstatItemSchema);
+  }
+
+  async getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options: { maxBytes?: number } = {}): Promise<string | null> {
+    const maxBodyBytes = positiveInteger(options.maxBytes, DEFAULT_MAX_FILE_BYTES, 'maxBytes');
+    const url = apiUrl(this.config.apiBase, `${repositoryPath(workspace, repoSlug)}/src/${requireCommitHashPrefix(commit)}/${filePathSegments(path)}`);
+    const response = await nullIfNotFound(this.transport.send({ method: 'GET', url, accept: '*/*', maxBodyBytes }));
+    if (response === null) return null;
+    return decodeUtf8(response.body, response.context, response.status);
+  }
+
+  getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit> {
+    return this.json('GET', `${repositoryPath(workspace, repoSlug)}/commit/${requireCommitHashPrefix(hashOrPrefix)}`, commitSchema);
+  }
+
+  async resolveCommitHash(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<string> {
+    if (isFullCommitHash(hashOrPrefix)) return hashOrPrefix;
+    const prefix = requireCommitHashPrefix(hashOrPrefix);
+    const commit = await this.getCommit(workspace, repoSlug, prefix);
+    // The schema already demands 40 hex; it must also be the commit we asked about.
+    if (!commit.hash.startsWith(prefix)) {
+      throw new BitbucketResponseError(`commit ${prefix} resolved to ${commit.hash}, which it does not prefix`, { method: 'GET', path: `${repositoryPath(workspace, repoSlug)}/commit/${prefix}` }, [
+        { path: 'hash', message: `expected a hash starting with ${prefix}` },
+      ]);
+    }
+    return commit.hash;
+  }
+
+  putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput): Promise<BitbucketCommitStatus> {
+    const body = validateInput(buildStatusInputSchema, status, 'build status');
+    return this.json('POST', `${commitPath(workspace, repoSlug, commitHash)}/statuses/build`, commitStatusSchema, body);
+  }
+
+  getBuildStatus(workspace: string, repoSlug: string, commitHash: string, key: string): Promise<BitbucketCommitStatus | null> {
+    return nullIfNotFound(this.json('GET', `${commitPath(workspace, repoSlug, commitHash)}/statuses/build/${pathSegment(key, 'status key')}`, commitStatusSchema));
+  }
+
+  putReport(workspace: string, repoSlug: string, commitHash: string, reportId: string, report: ReportInput): Promise<BitbucketReport> {
+    const body = validateInput(reportInputSchema, report, 'report');
+    return this.json('PUT', `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}`, reportSchema, body);
+  }
+
+  async deleteReport(workspace: string, repoSlug: string, commitHash: string, reportId: string): Promise<boolean> {
+    const deleted = await nullIfNotFound(this.noContent('DELETE', `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}`).then(() => true));
+    return deleted ?? false;
+  }
+
+  async postAnnotations(workspace: string, repoSlug: string, commitHash: string, reportId: string, annotations: readonly AnnotationInput[]): Promise<BitbucketAnnotation[]> {
+    if (annotations.length > ANNOTATIONS_PER_REPORT) throw new AnnotationLimitError(annotations.length, ANNOTATIONS_PER_REPORT);
+    const bodies = annotations.map((annotation, index) => validateInput(annotationInputSchema, annotation, `annotation ${index}`));
+    const path = `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}/annotations`;
+    const created: BitbucketAnnotation[] = [];
+    // Sequential on purpose: parallel chunks would spend the hourly budget in bursts and race a 429.
+    for (let start = 0; start < bodies.length; start += ANNOTATIONS_PER_REQUEST) {
+      created.push(...(await this.json('POST', path, annotationListSchema, bodies.slice(start, start + ANNOTATIONS_PER_REQUEST))));
+    }
+    return created;
+  }
+
+  listBranchRestrictions(workspace: string, repoSlug: string, filter: { kind?: string; pattern?: string } = {}): Promise<BitbucketBranchRestriction[]> {
+    return this.paginate(`${repositoryPath(workspace, repoSlug)}/branch-restrictions`, branchRestrictionSchema, { query: { kind: filter.kind, pattern: filter.pattern } });
+  }
+
+  createBranchRestriction(workspace: string, repoSlug: string, restriction: BranchRestrictionInput): Promise<BitbucketBranchRestriction> {
+    const body = validateInput(branchRestrictionInputSchema, restriction, 'branch restriction');
+    return this.json('POST', `${repositoryPath(workspace, repoSlug)}/branch-restrictions`, branchRestrictionSchema, body);
+  }
+
+  postPullRequestComment(workspace: string, repoSlug: string, pullRequestId: number, comment: PullRequestCommentInput): Promise<BitbucketPullRequestComment> {
+    const input = validateInput(pullRequestCommentInputSchema, comment, 'pull request comment');
+    const body = {
+      content: { raw: input.raw },
+      ...(input.inline ? { inline: input.inline } : {}),
+      ...(input.parentId !== undefined ? { parent: { id: input.parentId } } : {}),
+    };
+    return this.json('POST', `${pullRequestPath(workspace, repoSlug, pullRequestId)}/comments`, pullRequestCommentSchema, body);
+  }
+
+  listHooks(scope: HookScope): Promise<BitbucketWebhookSubscription[]> {
+    return this.paginate(hooksPath(scope), webhookSubscriptionSchema);
+  }
+
+  createHook(scope: HookScope, hook: HookInput): Promise<BitbucketWebhookSubscription> {
+    const body = validateInput(hookInputSchema, hook, 'webhook');
+    return this.json('POST', hooksPath(scope), webhookSubscriptionSchema, body);
+  }
+
+  async deleteHook(scope: HookScope, hookUuid: string): Promise<boolean> {
+    const deleted = await nullIfNotFound(this.noContent('DELETE', `${hooksPath(scope)}/${pathSegment(hookUuid, 'hook uuid')}`).then(() => true));
+    return deleted ?? false;
+  }
+
+  getWorkspace(workspace: string): Promise<BitbucketWorkspace> {
+    return this.json('GET', `/2.0/workspaces/${pathSegment(workspace, 'workspace')}`, workspaceSchema);
+  }
+
+  getCurrentUser(): Promise<BitbucketCurrentUser> {
+    return this.json('GET', '/2.0/user', currentUserSchema);
+  }
+}

@@ -1,0 +1,45 @@
+/** The Bitbucket Cloud REST client: the only code in clawgate that talks to the Bitbucket API. */
+export { createBitbucketClient, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_JSON_BYTES, DEFAULT_REQUEST_TIMEOUT_MS } from './client';
+export type { BitbucketClient, BitbucketClientOptions, HookScope, PaginateOptions } from './client';
+export { bearerAuth, connectJwtAuth, connectQueryStringHash, CONNECT_JWT_BACKDATE_SECONDS, CONNECT_JWT_LIFETIME_SECONDS } from './auth';
+export type { BitbucketAuth, ConnectJwtCredentials } from './auth';
+export { assertEgressAllowed, DEFAULT_ALLOWED_HOSTS, egressRefusal, parseAllowedHosts } from './egress-allowlist';
+export {
+  AnnotationLimitError,
+  BitbucketAuthError,
+  BitbucketError,
+  BitbucketInputError,
+  BitbucketNetworkError,
+  BitbucketNotFoundError,
+  BitbucketRateLimitError,
+  BitbucketRedirectError,
+  BitbucketRequestRejectedError,
+  BitbucketResponseError,
+  BitbucketServerError,
+  EgressDeniedError,
+  PageCapExceededError,
+  ResponseTooLargeError,
+} from './errors';
+export type { BitbucketErrorCode, RequestContext, SchemaIssue } from './errors';
+export { DEFAULT_PAGE_CAP, DEFAULT_PAGELEN } from './pagination';
+export { DEFAULT_RETRY_OPTIONS } from './retry';
+export type { RetryEnvironment, RetryOptions } from './retry';
+export { ANNOTATIONS_PER_REPORT, ANNOTATIONS_PER_REQUEST, BUILD_STATUS_KEY_MAX, REPORT_DATA_MAX } from './request-bodies';
+export type { AnnotationInput, BranchRestrictionInput, BuildStatusInput, HookInput, PullRequestCommentInput, ReportInput } from './request-bodies';
+export { BUILD_STATES, DIFFSTAT_STATUSES, REPORT_RESULTS, REPORT_TYPES } from './schemas';
+export type {
+  BitbucketAccount,
+  BitbucketAnnotation,
+  BitbucketBranchRestriction,
+  BitbucketCommit,
+  BitbucketCommitListItem,
+  BitbucketCommitStatus,
+  BitbucketCurrentUser,
+  BitbucketDiffstatItem,
+  BitbucketPullRequest,
+  BitbucketPullRequestComment,
+  BitbucketReport,
+  BitbucketWebhookSubscription,
+  BitbucketWorkspace,
+  BuildState,
+} from './schemas';
