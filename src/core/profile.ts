@@ -70,6 +70,23 @@ export function evaluateProfile(input: ProfileInput): ProfileOutput {
     else if (!receipt.signatureValid) receiptChecks.push({ rule: 'profile.gateway_receipts', outcome: 'fail', code: 'GATEWAY_RECEIPT_SIGNATURE_INVALID', subject, evidence });
     else if (!receipt.bound) receiptChecks.push({ rule: 'profile.gateway_receipts', outcome: 'fail', code: 'GATEWAY_RECEIPT_UNBOUND', subject, evidence });
   }
+  // Each receipt once: a duplicate inflates the evidence (the protocol tolerates identical copies).
+  const receiptIds = new Set<string>();
+  for (const receipt of protocol.gatewayReceipts) {
+    if (!receipt.receiptId) continue;
+    if (receiptIds.has(receipt.receiptId)) {
+      receiptChecks.push({ rule: 'profile.gateway_receipts', outcome: 'fail', code: 'GATEWAY_RECEIPT_DUPLICATE', subject: { kind: 'gateway_receipt', id: receipt.receiptId, path: `payload.receipts[${receipt.index}]` } });
+    }
+    receiptIds.add(receipt.receiptId);
+  }
+  // Every model call the agent logged must be receipted by a gateway: a dropped receipt leaves its
+  // llm_call event behind, and removing the event breaks the chain and the later bindings.
+  const boundEvents = new Set(protocol.gatewayReceipts.filter((r) => r.bound).map((r) => r.binding?.eventHash));
+  for (const event of bundle.events) {
+    if (event.eventType === 'llm_call' && !boundEvents.has(event.eventHash)) {
+      receiptChecks.push({ rule: 'profile.gateway_receipts', outcome: 'fail', code: 'UNRECEIPTED_MODEL_CALL', subject: { kind: 'event', id: event.eventId } });
+    }
+  }
   checks.push(...(receiptChecks.length ? receiptChecks : [pass('profile.gateway_receipts', { receipts: protocol.gatewayReceipts.length })]));
 
   // Receipts carry the WPC hash they were issued under.

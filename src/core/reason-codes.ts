@@ -50,6 +50,8 @@ export const REASON_CODES = {
   GATEWAY_RECEIPT_UNTRUSTED: { layer: 'profile' },
   GATEWAY_RECEIPT_UNBOUND: { layer: 'profile' },
   GATEWAY_RECEIPTS_REQUIRED: { layer: 'profile' },
+  GATEWAY_RECEIPT_DUPLICATE: { layer: 'profile' },
+  UNRECEIPTED_MODEL_CALL: { layer: 'profile' },
   RECEIPT_POLICY_HASH_MISMATCH: { layer: 'profile' },
   RECEIPT_TOKEN_SCOPE_MISMATCH: { layer: 'profile' },
   RECEIPT_OUTSIDE_CST_VALIDITY: { layer: 'profile' },

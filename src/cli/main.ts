@@ -1,0 +1,43 @@
+import { processIo, type CliIo } from './io';
+import { runVerify } from './verify-command';
+
+export const USAGE = `Usage: clawgate <command> [options]
+
+Commands:
+  verify FILE      verify a proof bundle or commit signature offline (clawgate verify --help)
+  help             show this help
+
+Run "clawgate <command> --help" for a command's options.
+`;
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  verify: runVerify,
+};
+
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`clawgate: unknown command "${name}"\n${USAGE}`);
+    return 2;
+  }
+  return command(rest, io);
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`clawgate: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,131 @@
+import { parseArgs } from 'node:util';
+import { looksLikeCommitSignature, verifyCommitSignature } from '../core/clawsig/commit-signature';
+import { parseBitbucketWpc } from '../core/policy';
+import { evaluate, type EvaluationInput } from '../core/verdict';
+import { commitSignatureToJson, verdictToJson } from '../render/verdict-json';
+import { commitSignatureToText, verdictToText } from '../render/verdict-text';
+import { parseChangeSetFile } from './changes-file';
+import { DEFAULT_MAX_INPUT_BYTES, InputError, readInputJson, readInputText } from './input-file';
+import type { CliIo } from './io';
+
+export const VERIFY_USAGE = `Usage: clawgate verify FILE [options]
+
+Verifies a Clawsig proof-bundle envelope or a Protocol-M commit signature (detected from FILE).
+Without --wpc/--cst/--changes: the protocol rules and the strict gateway layer only.
+With any of them: the full clawgate profile (and, with --wpc and --changes, the WPC).
+
+Options:
+  --wpc FILE                 Bitbucket Work Policy Contract (JSON) the bundle must satisfy
+  --cst FILE                 scoped token: a compact EdDSA JWT or its claims as JSON
+                             (default: the token in the bundle's signed metadata)
+  --cst-issuer-key B64U      CST issuer Ed25519 public key, raw 32 bytes base64url (repeatable)
+  --trusted-gateway DID      gateway receipt signer to trust (repeatable; none by default)
+  --changes FILE             the change set (repository, actor, PR, files, commits) as JSON
+  --now ISO                  verification time (default: now)
+  --format text|json         output format (default: text)
+  --max-bytes N              input size limit per file (default: 10485760)
+  -h, --help                 show this help
+
+Exit status: 0 PASS, 1 FAIL (including PENDING and NOT_APPLICABLE), 2 usage or input error.
+`;
+
+function parseNow(value: string | undefined, io: CliIo): number {
+  if (value === undefined) return io.now();
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new InputError(`--now ${value} is not an ISO 8601 date-time`);
+  return ms;
+}
+
+export async function runVerify(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        wpc: { type: 'string' },
+        cst: { type: 'string' },
+        'cst-issuer-key': { type: 'string', multiple: true },
+        'trusted-gateway': { type: 'string', multiple: true },
+        changes: { type: 'string' },
+        now: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        'max-bytes': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    io.stderr(`clawgate verify: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(VERIFY_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.stderr(`clawgate verify: expected exactly one FILE (see --help)\n`);
+    return 2;
+  }
+  const format = values.format;
+  if (format !== 'text' && format !== 'json') {
+    io.stderr(`clawgate verify: --format must be text or json\n`);
+    return 2;
+  }
+  const file = positionals[0] ?? '';
+  try {
+    const maxBytes = values['max-bytes'] === undefined ? DEFAULT_MAX_INPUT_BYTES : Number(values['max-bytes']);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new InputError(`--max-bytes must be a positive integer`);
+    const nowMs = parseNow(values.now, io);
+    const trustedGateways = (values['trusted-gateway'] ?? []).map((did) => {
+      if (!/^did:key:z[1-9A-HJ-NP-Za-km-z]+$/.test(did)) throw new InputError(`--trusted-gateway ${did} is not a did:key`);
+      return { did };
+    });
+    const cstIssuers = (values['cst-issuer-key'] ?? []).map((key) => {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(key)) throw new InputError(`--cst-issuer-key must be a 32-byte Ed25519 key in base64url (43 characters)`);
+      return { publicKeyB64u: key };
+    });
+
+    const subject = await readInputJson(file, maxBytes, 'input');
+    if (looksLikeCommitSignature(subject)) {
+      const result = verifyCommitSignature(subject);
+      io.stdout(format === 'json' ? `${JSON.stringify(commitSignatureToJson(result, file), null, 2)}\n` : commitSignatureToText(result, file));
+      return result.valid ? 0 : 1;
+    }
+
+    let policy: EvaluationInput['policy'];
+    if (values.wpc !== undefined) {
+      const wpc = parseBitbucketWpc(await readInputJson(values.wpc, maxBytes, 'WPC'));
+      if (!wpc.ok) throw new InputError(`WPC ${values.wpc} is invalid: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+      policy = { wpc: wpc.wpc, hash: wpc.policyHashB64u };
+    }
+    let scopedToken: unknown;
+    if (values.cst !== undefined) {
+      const text = (await readInputText(values.cst, maxBytes, 'CST')).trim();
+      if (text.startsWith('{')) {
+        try {
+          scopedToken = JSON.parse(text) as unknown;
+        } catch {
+          throw new InputError(`CST ${values.cst} is neither a JWT nor JSON claims`);
+        }
+      } else scopedToken = text;
+    }
+    let change: EvaluationInput['change'];
+    if (values.changes !== undefined) {
+      const parsedChange = parseChangeSetFile(await readInputJson(values.changes, maxBytes, 'changes file'));
+      if (!parsedChange.ok) throw new InputError(`changes file ${values.changes} is invalid: ${parsedChange.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+      change = parsedChange.change;
+    }
+    const profile = policy || scopedToken !== undefined || change ? 'clawgate' : 'protocol';
+    const verdict = evaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers }, bundle: subject, scopedToken, policy, change });
+    io.stdout(format === 'json' ? `${JSON.stringify(verdictToJson(verdict, file), null, 2)}\n` : verdictToText(verdict, file, profile));
+    return verdict.state === 'PASS' ? 0 : 1;
+  } catch (error) {
+    if (error instanceof InputError) {
+      io.stderr(`clawgate verify: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

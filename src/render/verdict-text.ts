@@ -1,0 +1,46 @@
+import type { Check } from '../core/check';
+import type { CommitSignatureResult } from '../core/clawsig/commit-signature';
+import type { Verdict } from '../core/verdict';
+import { REASON_TEXT, RULE_TEXT } from './explanations';
+
+const MARK = { pass: '✓', fail: '✗', pending: '…', skip: '-' } as const;
+
+function describeSubject(check: Check): string {
+  const s = check.subject;
+  if (!s) return '';
+  const id = s.id ? ` ${s.id}` : '';
+  const at = s.path ? ` at ${s.path}` : '';
+  return ` [${s.kind}${id}${at}]`;
+}
+
+/**
+ * Text like `gh attestation verify`: what is being verified, the criteria enforced, then the verdict,
+ * then every failure explained.
+ */
+export function verdictToText(verdict: Verdict, subject: string, profile: 'protocol' | 'clawgate'): string {
+  const lines: string[] = [];
+  lines.push(`Verifying ${subject}`);
+  lines.push(`Profile: ${profile === 'clawgate' ? 'clawgate (protocol + profile + policy)' : 'Clawsig protocol + strict gateway layer'}`);
+  if (verdict.proof) lines.push(`Bundle: ${verdict.proof.bundleId}  agent ${verdict.proof.agentDid}  tier ${verdict.proof.proofTier}`);
+  if (verdict.policy) lines.push(`Policy: ${verdict.policy.id ?? '(no id)'}  ${verdict.policy.hash}`);
+  lines.push('');
+  lines.push('Criteria enforced:');
+  const seen = new Map<string, Check[]>();
+  for (const check of verdict.checks) seen.set(check.rule, [...(seen.get(check.rule) ?? []), check]);
+  for (const [rule, checks] of seen) {
+    const outcome = checks.some((c) => c.outcome === 'fail') ? 'fail' : checks.some((c) => c.outcome === 'pending') ? 'pending' : checks.every((c) => c.outcome === 'skip') ? 'skip' : 'pass';
+    const text = RULE_TEXT[rule as keyof typeof RULE_TEXT] ?? rule;
+    lines.push(`  ${MARK[outcome]} ${text}${outcome === 'skip' ? ' (not evaluated)' : ''}`);
+  }
+  lines.push('');
+  lines.push(`Verdict: ${verdict.state} (${verdict.reasonCode})${verdict.state === 'PASS' ? '' : ` — ${REASON_TEXT[verdict.reasonCode]}`}`);
+  const problems = verdict.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'pending');
+  for (const check of problems) lines.push(`  ${MARK[check.outcome]} ${check.code}: ${REASON_TEXT[check.code]}${describeSubject(check)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function commitSignatureToText(result: CommitSignatureResult, subject: string): string {
+  const lines = [`Verifying commit signature ${subject}`, '', 'Criteria enforced:', `  ${result.valid ? MARK.pass : MARK.fail} ${RULE_TEXT['protocol.commit_signature']}`, ''];
+  lines.push(result.valid ? `Verdict: PASS (OK) — commit ${result.commitSha} signed by ${result.did}` : `Verdict: FAIL (${result.reasonCode}) — ${REASON_TEXT[result.reasonCode]}`);
+  return `${lines.join('\n')}\n`;
+}

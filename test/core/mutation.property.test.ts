@@ -1,0 +1,70 @@
+import fc from 'fast-check';
+import type { JsonObject } from '../../src/core/clawsig/json';
+import { parseBitbucketWpc } from '../../src/core/policy';
+import { evaluate, type EvaluationInput } from '../../src/core/verdict';
+import { makeScenario, resignEnvelope } from '../../src/testkit';
+import { allPaths, mutate, mutationArb, type Json } from './mutations';
+
+const WORK = 'a'.repeat(40);
+const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: WORK, receipts: 2 });
+const wpc = parseBitbucketWpc(scenario.wpc);
+if (!wpc.ok) throw new Error('test WPC invalid');
+const base: EvaluationInput = {
+  nowMs: Date.UTC(2026, 10, 25, 13, 0, 0),
+  profile: 'clawgate',
+  settings: { mode: 'enforce', trustedGateways: [{ did: scenario.gateway.did }], cstIssuers: [{ publicKeyB64u: scenario.issuer.publicKeyB64u }] },
+  bundle: scenario.bundle.envelope,
+  policy: { wpc: wpc.wpc, hash: wpc.policyHashB64u },
+  change: {
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    repoFullName: 'acme/proj-web',
+    action: 'create_pr',
+    actor: { accountId: '{agent}', agentIdentity: { role: 'write', agentDid: scenario.agent.did } },
+    pullRequest: { id: 1, sourceBranch: 'agent/change', destinationBranch: 'main', headCommit: 'b'.repeat(40) },
+    files: [{ status: 'modified', path: 'src/a.ts' }],
+    commits: [{ hash: WORK, paths: ['src/a.ts'] }, { hash: 'b'.repeat(40), paths: ['.clawsig/proof_bundle.json'] }],
+    approvals: [],
+  },
+};
+const envelope = scenario.bundle.envelope as Json;
+// `issued_at` of the bundle envelope is the one field no signature covers (clawsig.md §2.1: format
+// only); everything else is either signed or checked.
+const paths = allPaths(envelope).filter((p) => !(p.length === 1 && p[0] === 'issued_at'));
+const RUNS = Number(process.env.CLAWGATE_PROPERTY_RUNS ?? 2000);
+
+describe('property: single mutations never pass (fast-check)', () => {
+  test('the unmutated scenario passes (the property is not vacuous)', () => {
+    expect(evaluate(base).state).toBe('PASS');
+  });
+
+  test(`any single mutation of the envelope, not re-signed, fails (${RUNS} runs)`, () => {
+    let applied = 0;
+    fc.assert(
+      fc.property(mutationArb, ({ pathIndex, op, seed }) => {
+        const path = paths[pathIndex % paths.length] ?? [];
+        const mutated = mutate(envelope, path, op, seed);
+        fc.pre(mutated !== null);
+        applied++;
+        return evaluate({ ...base, bundle: mutated }).state !== 'PASS';
+      }),
+      { numRuns: RUNS, seed: 20261125 },
+    );
+    expect(applied).toBeGreaterThan(RUNS / 2);
+  });
+
+  test(`a mutation of the gateway receipts or the event chain, re-signed by the agent, fails (${Math.ceil(RUNS / 2)} runs)`, () => {
+    const payload = (envelope as JsonObject).payload as Json;
+    const evidencePaths = allPaths(payload).filter((p) => p[0] === 'receipts' || p[0] === 'event_chain' || (p[0] === 'metadata' && p[1] === 'scoped_token'));
+    fc.assert(
+      fc.property(mutationArb, ({ pathIndex, op, seed }) => {
+        const path = evidencePaths[pathIndex % evidencePaths.length] ?? [];
+        const mutatedPayload = mutate(payload, path, op, seed);
+        fc.pre(mutatedPayload !== null);
+        const resigned = resignEnvelope({ ...(envelope as JsonObject), payload: mutatedPayload }, scenario.agent);
+        return evaluate({ ...base, bundle: resigned }).state !== 'PASS';
+      }),
+      { numRuns: Math.ceil(RUNS / 2), seed: 1125 },
+    );
+  });
+});
