@@ -239,7 +239,7 @@ class RestClient implements BitbucketClient {
     await this.transport.send({ method, url: apiUrl(this.config.apiBase, path), accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes });
   }
 
-  paginate<Item extends z.ZodType>(path: string, itemSchema: Item, options: PaginateOptions = {}): Promise<z.output<Item>[]> {
+  async paginate<Item extends z.ZodType>(path: string, itemSchema: Item, options: PaginateOptions = {}): Promise<z.output<Item>[]> {
     const query: Query = { pagelen: DEFAULT_PAGELEN, ...options.query };
     return paginate({
       firstUrl: apiUrl(this.config.apiBase, path, query),
@@ -251,15 +251,15 @@ class RestClient implements BitbucketClient {
     });
   }
 
-  getPullRequest(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketPullRequest> {
+  async getPullRequest(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketPullRequest> {
     return this.json('GET', pullRequestPath(workspace, repoSlug, pullRequestId), pullRequestSchema);
   }
 
-  listPullRequestCommits(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketCommitListItem[]> {
+  async listPullRequestCommits(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketCommitListItem[]> {
     return this.paginate(`${pullRequestPath(workspace, repoSlug, pullRequestId)}/commits`, commitListItemSchema);
   }
 
-  listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketDiffstatItem[]> {
+  async listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketDiffstatItem[]> {
     return this.paginate(`${pullRequestPath(workspace, repoSlug, pullRequestId)}/diffstat`, diffstatItemSchema);
   }
 
@@ -271,7 +271,7 @@ class RestClient implements BitbucketClient {
     return decodeUtf8(response.body, response.context, response.status);
   }
 
-  getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit> {
+  async getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit> {
     return this.json('GET', `${repositoryPath(workspace, repoSlug)}/commit/${requireCommitHashPrefix(hashOrPrefix)}`, commitSchema);
   }
 
@@ -288,16 +288,16 @@ class RestClient implements BitbucketClient {
     return commit.hash;
   }
 
-  putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput): Promise<BitbucketCommitStatus> {
+  async putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput): Promise<BitbucketCommitStatus> {
     const body = validateInput(buildStatusInputSchema, status, 'build status');
     return this.json('POST', `${commitPath(workspace, repoSlug, commitHash)}/statuses/build`, commitStatusSchema, body);
   }
 
-  getBuildStatus(workspace: string, repoSlug: string, commitHash: string, key: string): Promise<BitbucketCommitStatus | null> {
+  async getBuildStatus(workspace: string, repoSlug: string, commitHash: string, key: string): Promise<BitbucketCommitStatus | null> {
     return nullIfNotFound(this.json('GET', `${commitPath(workspace, repoSlug, commitHash)}/statuses/build/${pathSegment(key, 'status key')}`, commitStatusSchema));
   }
 
-  putReport(workspace: string, repoSlug: string, commitHash: string, reportId: string, report: ReportInput): Promise<BitbucketReport> {
+  async putReport(workspace: string, repoSlug: string, commitHash: string, reportId: string, report: ReportInput): Promise<BitbucketReport> {
     const body = validateInput(reportInputSchema, report, 'report');
     return this.json('PUT', `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}`, reportSchema, body);
   }
@@ -319,16 +319,16 @@ class RestClient implements BitbucketClient {
     return created;
   }
 
-  listBranchRestrictions(workspace: string, repoSlug: string, filter: { kind?: string; pattern?: string } = {}): Promise<BitbucketBranchRestriction[]> {
+  async listBranchRestrictions(workspace: string, repoSlug: string, filter: { kind?: string; pattern?: string } = {}): Promise<BitbucketBranchRestriction[]> {
     return this.paginate(`${repositoryPath(workspace, repoSlug)}/branch-restrictions`, branchRestrictionSchema, { query: { kind: filter.kind, pattern: filter.pattern } });
   }
 
-  createBranchRestriction(workspace: string, repoSlug: string, restriction: BranchRestrictionInput): Promise<BitbucketBranchRestriction> {
+  async createBranchRestriction(workspace: string, repoSlug: string, restriction: BranchRestrictionInput): Promise<BitbucketBranchRestriction> {
     const body = validateInput(branchRestrictionInputSchema, restriction, 'branch restriction');
     return this.json('POST', `${repositoryPath(workspace, repoSlug)}/branch-restrictions`, branchRestrictionSchema, body);
   }
 
-  postPullRequestComment(workspace: string, repoSlug: string, pullRequestId: number, comment: PullRequestCommentInput): Promise<BitbucketPullRequestComment> {
+  async postPullRequestComment(workspace: string, repoSlug: string, pullRequestId: number, comment: PullRequestCommentInput): Promise<BitbucketPullRequestComment> {
     const input = validateInput(pullRequestCommentInputSchema, comment, 'pull request comment');
     const body = {
       content: { raw: input.raw },
@@ -338,11 +338,11 @@ class RestClient implements BitbucketClient {
     return this.json('POST', `${pullRequestPath(workspace, repoSlug, pullRequestId)}/comments`, pullRequestCommentSchema, body);
   }
 
-  listHooks(scope: HookScope): Promise<BitbucketWebhookSubscription[]> {
+  async listHooks(scope: HookScope): Promise<BitbucketWebhookSubscription[]> {
     return this.paginate(hooksPath(scope), webhookSubscriptionSchema);
   }
 
-  createHook(scope: HookScope, hook: HookInput): Promise<BitbucketWebhookSubscription> {
+  async createHook(scope: HookScope, hook: HookInput): Promise<BitbucketWebhookSubscription> {
     const body = validateInput(hookInputSchema, hook, 'webhook');
     return this.json('POST', hooksPath(scope), webhookSubscriptionSchema, body);
   }
@@ -352,11 +352,11 @@ class RestClient implements BitbucketClient {
     return deleted ?? false;
   }
 
-  getWorkspace(workspace: string): Promise<BitbucketWorkspace> {
+  async getWorkspace(workspace: string): Promise<BitbucketWorkspace> {
     return this.json('GET', `/2.0/workspaces/${pathSegment(workspace, 'workspace')}`, workspaceSchema);
   }
 
-  getCurrentUser(): Promise<BitbucketCurrentUser> {
+  async getCurrentUser(): Promise<BitbucketCurrentUser> {
     return this.json('GET', '/2.0/user', currentUserSchema);
   }
 }

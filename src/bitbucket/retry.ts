@@ -54,6 +54,8 @@ export function parseRetryAfter(header: string | null | undefined, now: number):
   if (header === null || header === undefined) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // All three HTTP-date forms start with a day name; this keeps Date.parse from reading "-5" as a year.
+  if (!/^[A-Za-z]{3}/.test(value)) return undefined;
   const at = Date.parse(value);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
