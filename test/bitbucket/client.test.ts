@@ -46,6 +46,13 @@ describe('typed methods against captured Bitbucket responses', () => {
           if (path === 'missing.txt') return void res.status(404).json({ type: 'error', error: { message: 'No such file' } });
           if (path === 'binary.bin') return void res.type('application/octet-stream').send(Buffer.from([0xff, 0xfe, 0x00, 0x80]));
           if (path === 'big.txt') return void res.type('text/plain').send('x'.repeat(2048));
+          if (path === 'endless.txt') {
+            // Chunked, no Content-Length: the limit must hold while streaming.
+            res.type('text/plain');
+            const timer = setInterval(() => res.write('y'.repeat(1000)), 1);
+            res.on('close', () => clearInterval(timer));
+            return;
+          }
           res.type('text/plain').send(`content of ${path}`);
         });
         app.post(`${REPO}/commit/:sha/reports/:reportId/annotations`, (req, res) => {
@@ -193,6 +200,7 @@ describe('typed methods against captured Bitbucket responses', () => {
       await expect(client.getFileAtCommit('acme', 'widgets', FULL_SHA, 'missing.txt')).resolves.toBeNull();
       await expect(client.getFileAtCommit('acme', 'widgets', FULL_SHA, 'big.txt', { maxBytes: 1024 })).rejects.toBeInstanceOf(ResponseTooLargeError);
       await expect(client.getFileAtCommit('acme', 'widgets', FULL_SHA, 'big.txt', { maxBytes: 4096 })).resolves.toHaveLength(2048);
+      await expect(client.getFileAtCommit('acme', 'widgets', FULL_SHA, 'endless.txt', { maxBytes: 10_000 })).rejects.toMatchObject({ name: 'ResponseTooLargeError', limitBytes: 10_000 });
       await expect(client.getFileAtCommit('acme', 'widgets', FULL_SHA, 'binary.bin')).rejects.toThrow(/not valid UTF-8/);
     });
 
