@@ -146,13 +146,13 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
   const count = options.receipts ?? 1;
   const events: JsonObject[] = [];
   let prev: string | null = null;
-  // run_start, then one llm_call event per gateway receipt (each receipt binds its own call).
-  const eventCount = count + 1;
+  // One llm_call event per gateway receipt (each receipt binds its own call); a run_start when none.
+  const eventCount = Math.max(count, 1);
   for (let i = 0; i < eventCount; i++) {
     const event: JsonObject = {
       event_id: `${runId}_evt_${String(i).padStart(4, '0')}`,
       run_id: runId,
-      event_type: i === 0 ? 'run_start' : 'llm_call',
+      event_type: count === 0 ? 'run_start' : 'llm_call',
       timestamp: iso(start + i * 1000),
       payload_hash_b64u: sha256B64u(`event payload ${i}`),
       prev_hash_b64u: prev,
@@ -170,7 +170,7 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
   }
   const receipts: JsonObject[] = [];
   for (let i = 0; i < count; i++) {
-    const event = events[i + 1];
+    const event = events[i];
     const binding: JsonObject = { run_id: runId, event_hash_b64u: event?.event_hash_b64u ?? null, nonce: `nonce_${runId}_${i}`, span_id: `span_${i}` };
     if (options.policyHash) binding.policy_hash = options.policyHash;
     if (options.tokenScopeHash) binding.token_scope_hash_b64u = options.tokenScopeHash;
@@ -185,10 +185,10 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
       tokens_input: 1200 + i,
       tokens_output: 300 + i,
       latency_ms: 850 + i,
-      timestamp: iso(start + (i + 1) * 1000 + 500),
+      timestamp: iso(start + i * 1000 + 500),
       binding,
     };
-    receipts.push(signEnvelope('gateway_receipt', payload, gateway, { issuedAt: iso(start + (i + 1) * 1000 + 500) }));
+    receipts.push(signEnvelope('gateway_receipt', payload, gateway, { issuedAt: iso(start + i * 1000 + 500) }));
   }
   const payload: JsonObject = { bundle_version: '1', bundle_id: bundleId, agent_did: agent.did, event_chain: events, receipts };
   if (options.toolReceipts) {

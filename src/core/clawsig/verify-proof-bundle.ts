@@ -219,15 +219,17 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   }
 
   // 17i: in-bundle receipt replay — one receipt_id, two different payloads (§3.6).
-  const seen = new Map<string, string>();
+  // Canonical forms are computed only for ids seen twice (the common case has none; JCS is costly).
+  const seen = new Map<string, JsonObject>();
   for (let i = 0; i < receipts.length; i++) {
     const receipt = receipts[i];
     const receiptPayload = isJsonObject(receipt) ? receipt.payload : undefined;
     if (!isJsonObject(receiptPayload) || typeof receiptPayload.receipt_id !== 'string') continue;
-    const canonical = jcs(receiptPayload);
     const previous = seen.get(receiptPayload.receipt_id);
-    if (previous !== undefined && previous !== canonical) return fail('CAUSAL_RECEIPT_REPLAY_DETECTED', `payload.receipts[${i}].payload.receipt_id`, 'components');
-    seen.set(receiptPayload.receipt_id, canonical);
+    if (previous !== undefined && jcs(previous) !== jcs(receiptPayload)) {
+      return fail('CAUSAL_RECEIPT_REPLAY_DETECTED', `payload.receipts[${i}].payload.receipt_id`, 'components');
+    }
+    if (previous === undefined) seen.set(receiptPayload.receipt_id, receiptPayload);
   }
 
   // 17k–l: attestations and tier.

@@ -1,0 +1,105 @@
+/**
+ * Benchmark: verify proof bundles with 10, 100 and 1,000 gateway receipts (the full clawgate profile:
+ * protocol + strict layer + profile + WPC), and in the same run the floor: as many Ed25519
+ * verifications with Node's crypto as the bundle needs (one per receipt plus the bundle's own, plus
+ * the CST). Reports medians and the ratio to the floor. Run with `npm run bench`; add `--write` to
+ * record the results in bench/RESULTS.md.
+ */
+import { createPublicKey, sign, verify } from 'node:crypto';
+import { writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseBitbucketWpc } from '../src/core/policy';
+import { evaluate, type EvaluationInput } from '../src/core/verdict';
+import { createTestKey, makeScenario } from '../src/testkit';
+
+const SIZES = [10, 100, 1000];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function time(fn: () => void, iterations: number): number[] {
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const start = process.hrtime.bigint();
+    fn();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return samples;
+}
+
+function inputFor(receipts: number): EvaluationInput {
+  const commit = 'a'.repeat(40);
+  const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit, receipts });
+  const wpc = parseBitbucketWpc(s.wpc);
+  if (!wpc.ok) throw new Error('WPC invalid');
+  return {
+    nowMs: Date.UTC(2026, 10, 25, 13, 0, 0),
+    profile: 'clawgate',
+    settings: { mode: 'enforce', trustedGateways: [{ did: s.gateway.did }], cstIssuers: [{ publicKeyB64u: s.issuer.publicKeyB64u }] },
+    bundle: JSON.parse(JSON.stringify(s.bundle.envelope)) as unknown,
+    policy: { wpc: wpc.wpc, hash: wpc.policyHashB64u },
+    change: {
+      workspace: 'acme',
+      repoSlug: 'proj-web',
+      repoFullName: 'acme/proj-web',
+      action: 'create_pr',
+      actor: { accountId: '{agent}', agentIdentity: { role: 'write', agentDid: s.agent.did } },
+      pullRequest: { id: 1, sourceBranch: 'agent/change', destinationBranch: 'main', headCommit: 'b'.repeat(40) },
+      files: [{ status: 'modified', path: 'src/a.ts' }],
+      commits: [{ hash: commit, paths: ['src/a.ts'] }, { hash: 'b'.repeat(40), paths: ['.clawsig/proof_bundle.json'] }],
+      approvals: [],
+    },
+  };
+}
+
+function floorFor(verifications: number): () => void {
+  const key = createTestKey();
+  const publicKey = createPublicKey(key.privateKey);
+  const messages = Array.from({ length: verifications }, (_, i) => Buffer.from(`payload-hash-${i}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx`));
+  const signatures = messages.map((m) => sign(null, m, key.privateKey));
+  return () => {
+    for (let i = 0; i < verifications; i++) if (!verify(null, messages[i] as Buffer, publicKey, signatures[i] as Buffer)) throw new Error('floor verify failed');
+  };
+}
+
+function main(): void {
+  const rows: { receipts: number; verifications: number; bundleBytes: number; medianMs: number; floorMs: number; ratio: number; runs: number }[] = [];
+  for (const receipts of SIZES) {
+    const input = inputFor(receipts);
+    const verdict = evaluate(input);
+    if (verdict.state !== 'PASS') throw new Error(`benchmark bundle does not pass: ${verdict.reasonCode}`);
+    const verifications = receipts + 2; // receipts + bundle + CST
+    const runs = receipts >= 1000 ? 31 : receipts >= 100 ? 101 : 301;
+    const floor = floorFor(verifications);
+    time(() => evaluate(input), 5);
+    time(floor, 5);
+    // Interleave so both see the same machine state.
+    const engine: number[] = [];
+    const base: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      engine.push(...time(() => evaluate(input), 1));
+      base.push(...time(floor, 1));
+    }
+    const medianMs = median(engine);
+    const floorMs = median(base);
+    rows.push({ receipts, verifications, bundleBytes: Buffer.byteLength(JSON.stringify(input.bundle)), medianMs, floorMs, ratio: medianMs / floorMs, runs });
+  }
+  const header = `| gateway receipts | Ed25519 verifications | bundle bytes | runs | clawgate median (ms) | floor median (ms) | ratio |\n|---:|---:|---:|---:|---:|---:|---:|`;
+  const table = rows.map((r) => `| ${r.receipts} | ${r.verifications} | ${r.bundleBytes} | ${r.runs} | ${r.medianMs.toFixed(3)} | ${r.floorMs.toFixed(3)} | ${r.ratio.toFixed(2)}× |`).join('\n');
+  const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`;
+  const report = `${header}\n${table}\n\nMachine: ${machine}. Node ${process.version}. Date: ${new Date().toISOString().slice(0, 10)}.\n`;
+  process.stdout.write(report);
+  if (process.argv.includes('--write')) {
+    const file = path.join(__dirname, 'RESULTS.md');
+    const existing = readFileSync(file, 'utf8');
+    const marker = '<!-- verify-bundles -->';
+    const [before, , after] = existing.split(marker);
+    writeFileSync(file, `${before ?? ''}${marker}\n${report}${marker}${after ?? ''}`);
+  }
+}
+
+main();
