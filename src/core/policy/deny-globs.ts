@@ -41,7 +41,7 @@ export interface DenyGlobMatch {
   glob: string;
   /** Every glob that matched, in policy order. */
   globs: string[];
-  /** What matched: the path itself or one of its directories. */
+  /** What `glob` matched: the path itself, else the top-most directory above it that it matched. */
   matched: string;
 }
 
@@ -50,19 +50,34 @@ export interface DenyGlobMatcher {
   match(path: string): DenyGlobMatch | undefined;
 }
 
-/** Compile validated globs once; one combined regex answers "does anything match" for each path. */
+/**
+ * Literal runs every match of `glob` must contain, lower-cased, or undefined when the glob uses more
+ * than `*`, `/` and plain ASCII (braces, classes and extglobs can match without their literals).
+ * A cheap, sound pre-filter: with 1,000 `**\/name/**` globs a regex per glob per path is the cost,
+ * and nearly every glob is ruled out by one `includes`. Sound under `nocase` because ASCII literals
+ * match only ASCII characters under the regex `i` flag.
+ */
+function requiredLiterals(glob: string): string[] | undefined {
+  if (!/^[A-Za-z0-9._~ /*-]*$/.test(glob)) return undefined;
+  return glob
+    .split(/[/*]+/)
+    .filter((run) => run !== '')
+    .map((run) => run.toLowerCase());
+}
+
+/** Compile validated globs once. */
 export function compileDenyGlobs(globs: readonly string[]): DenyGlobMatcher {
-  const compiled = globs.map((glob) => ({ glob, re: picomatch.makeRe(glob.normalize('NFC'), PICOMATCH_OPTIONS) }));
-  const any = compiled.length === 0 ? undefined : new RegExp(compiled.map(({ re }) => `(?:${re.source})`).join('|'), 'i');
+  const compiled = globs.map((glob) => ({ glob, re: picomatch.makeRe(glob.normalize('NFC'), PICOMATCH_OPTIONS), literals: requiredLiterals(glob) }));
   return {
     match(path) {
-      if (any === undefined) return undefined;
-      const candidates = pathAndAncestors(normalizeRepoPath(path));
-      if (!candidates.some((c) => any.test(c))) return undefined;
-      const hits = compiled.filter(({ re }) => candidates.some((c) => re.test(c)));
+      const normalized = normalizeRepoPath(path);
+      const lower = normalized.toLowerCase();
+      const candidates = pathAndAncestors(normalized);
+      const hits = compiled.filter(({ re, literals }) => (literals === undefined || literals.every((l) => lower.includes(l))) && candidates.some((c) => re.test(c)));
       const first = hits[0];
       if (first === undefined) return undefined;
-      const matched = candidates.find((c) => first.re.test(c)) ?? candidates[candidates.length - 1] ?? '';
+      // The path itself when it matches; otherwise the top-most directory that does.
+      const matched = first.re.test(normalized) ? normalized : (candidates.find((c) => first.re.test(c)) ?? normalized);
       return { glob: first.glob, globs: hits.map((h) => h.glob), matched };
     },
   };
