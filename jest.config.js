@@ -9,4 +9,5 @@ module.exports = {
   // jose and bs58 ship ESM; let swc turn them into CommonJS for Jest's module loader.
   transformIgnorePatterns: ['/node_modules/(?!(jose|bs58|base-x)/)'],
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
