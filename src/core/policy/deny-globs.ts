@@ -51,16 +51,28 @@ export interface DenyGlobMatcher {
 }
 
 /**
- * Literal runs every match of `glob` must contain, lower-cased, or undefined when the glob uses more
- * than `*`, `/` and plain ASCII (braces, classes and extglobs can match without their literals).
- * A cheap, sound pre-filter: with 1,000 `**\/name/**` globs a regex per glob per path is the cost,
- * and nearly every glob is ruled out by one `includes`. Sound under `nocase` because ASCII literals
- * match only ASCII characters under the regex `i` flag.
+ * Literal runs every match of `glob` must contain, lower-cased: a cheap, sound pre-filter. With 1,000
+ * globs the cost is a regex per glob per path, and nearly every glob is ruled out by one `includes`.
+ * Runs are the plain-ASCII stretches outside brace and extglob groups (`{a,b}`, `@(x|y)`), split at
+ * every other character, so they can only under-constrain. Sound under `nocase` because ASCII
+ * literals match only ASCII characters under the regex `i` flag. Bracket classes (`[...]`) are rare
+ * and awkward to parse (`[]a]`, `[[:alpha:]]`), so such globs are always tested.
  */
 function requiredLiterals(glob: string): string[] | undefined {
-  if (!/^[A-Za-z0-9._~ /*-]*$/.test(glob)) return undefined;
-  return glob
-    .split(/[/*]+/)
+  if (glob.includes('[')) return undefined;
+  let outside = '';
+  let depth = 0;
+  for (const ch of glob) {
+    if (ch === '{' || ch === '(') depth += 1;
+    else if (ch === '}' || ch === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0) {
+      outside += ch;
+      continue;
+    }
+    outside += '/';
+  }
+  return outside
+    .split(/[^A-Za-z0-9._~ -]+/)
     .filter((run) => run !== '')
     .map((run) => run.toLowerCase());
 }
