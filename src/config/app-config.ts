@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { parseDatabaseUrl, type DatabaseConfig } from './database';
+
+/**
+ * The service's configuration from the environment (design §9), validated at the edge. Secrets are
+ * kept out of `describeConfig` so the config can be logged.
+ */
+export interface AppConfig {
+  readonly port: number;
+  /** Public base URL of this service (the Connect descriptor's baseUrl, status URLs). */
+  readonly baseUrl: string;
+  readonly database: DatabaseConfig;
+  readonly databaseUrl: string | undefined;
+  /** CLAWGATE_SECRET_KEY as given (undefined: generated into the data directory outside production). */
+  readonly secretKey: string | undefined;
+  readonly previousSecretKeys: readonly string[];
+  /** Connect app key (the descriptor's `key`). */
+  readonly appKey: string;
+  readonly appName: string;
+  /** host[:port] an install's baseUrl/baseApiUrl may name; nothing else is ever called. */
+  readonly allowedHosts: readonly string[];
+  /** Guards POST /api/v1/workspaces (repository-webhook registrations); unset disables it. */
+  readonly adminToken: string | undefined;
+  readonly production: boolean;
+  readonly logLevel: string;
+  /** Upper bound on a proof bundle's size (bytes). */
+  readonly maxBundleBytes: number;
+  /** Upper bound on a request body (bytes). */
+  readonly maxBodyBytes: number;
+  /** The Connect JS API served to pages (override for tests and the sandbox). */
+  readonly hostScriptUrl: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const hostPattern = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$|^\[[0-9a-f:]+\](?::\d{1,5})?$/i;
+
+const envSchema = z.object({
+  PORT: z.string().regex(/^\d+$/, 'must be a port number').optional(),
+  APP_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z.string().optional(),
+  CLAWGATE_SECRET_KEY: z.string().min(1).optional(),
+  CLAWGATE_PREVIOUS_SECRET_KEYS: z.string().optional(),
+  CONNECT_APP_KEY: z.string().regex(/^[a-zA-Z0-9._-]{1,80}$/, 'letters, digits, . _ - (≤ 80)').optional(),
+  CONNECT_APP_NAME: z.string().min(1).max(80).optional(),
+  CLAWGATE_ALLOWED_HOSTS: z.string().optional(),
+  CLAWGATE_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  NODE_ENV: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  CLAWGATE_MAX_BUNDLE_BYTES: z.string().regex(/^\d+$/).optional(),
+  CLAWGATE_HOST_SCRIPT_URL: z.string().min(1).optional(),
+});
+
+export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
+
+export function parseAllowedHostList(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [...DEFAULT_ALLOWED_HOSTS];
+  const hosts = value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0);
+  for (const host of hosts) if (!hostPattern.test(host)) throw new ConfigError(`CLAWGATE_ALLOWED_HOSTS: "${host}" is not host[:port]`);
+  return hosts;
+}
+
+export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${issue?.path.join('.') ?? 'environment'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const e = parsed.data;
+  const port = e.PORT === undefined ? 3000 : Number(e.PORT);
+  if (port < 0 || port > 65535) throw new ConfigError('PORT: must be 0–65535');
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.CLAWGATE_SECRET_KEY) throw new ConfigError('CLAWGATE_SECRET_KEY: required in production');
+  if (production && !e.APP_BASE_URL) throw new ConfigError('APP_BASE_URL: required in production');
+  let database: DatabaseConfig;
+  try {
+    database = parseDatabaseUrl(e.DATABASE_URL, cwd);
+  } catch (error) {
+    throw new ConfigError(`DATABASE_URL: ${(error as Error).message}`);
+  }
+  return {
+    port,
+    baseUrl: (e.APP_BASE_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    database,
+    databaseUrl: e.DATABASE_URL,
+    secretKey: e.CLAWGATE_SECRET_KEY,
+    previousSecretKeys: (e.CLAWGATE_PREVIOUS_SECRET_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+    appKey: e.CONNECT_APP_KEY ?? 'io.clawgate.bitbucket',
+    appName: e.CONNECT_APP_NAME ?? 'clawgate',
+    allowedHosts: parseAllowedHostList(e.CLAWGATE_ALLOWED_HOSTS),
+    adminToken: e.CLAWGATE_ADMIN_TOKEN,
+    production,
+    logLevel: e.LOG_LEVEL ?? (production ? 'info' : 'warn'),
+    maxBundleBytes: e.CLAWGATE_MAX_BUNDLE_BYTES === undefined ? 10 * 1024 * 1024 : Number(e.CLAWGATE_MAX_BUNDLE_BYTES),
+    maxBodyBytes: 12 * 1024 * 1024,
+    hostScriptUrl: e.CLAWGATE_HOST_SCRIPT_URL ?? 'https://bitbucket.org/atlassian-connect/all.js',
+  };
+}
+
+/** The config without secrets, for logs. */
+export function describeConfig(config: AppConfig): Record<string, unknown> {
+  return {
+    port: config.port,
+    baseUrl: config.baseUrl,
+    database: config.database.dialect === 'sqlite' ? `sqlite:${config.database.storage}` : 'postgres',
+    appKey: config.appKey,
+    allowedHosts: config.allowedHosts,
+    adminApi: config.adminToken ? 'enabled' : 'disabled',
+    secretKey: config.secretKey ? 'from environment' : 'generated in data directory',
+  };
+}
