@@ -266,14 +266,11 @@ export class Representations {
   }
 
   participant(p: PullRequest['participants'][number]): JsonObject {
-    return {
-      type: 'participant',
-      user: this.user(p.user),
-      role: p.role,
-      approved: p.approved,
-      state: p.state,
-      participated_on: p.participatedOn === null ? null : formatObjectTimestamp(p.participatedOn),
-    };
+    const out: JsonObject = { type: 'participant', user: this.user(p.user), role: p.role, approved: p.approved, state: p.state };
+    // A reviewer who has not acted yet has no participation time; the spec types it as a string,
+    // so the field is left out rather than null.
+    if (p.participatedOn !== null) out.participated_on = formatObjectTimestamp(p.participatedOn);
+    return out;
   }
 
   /** A pull request with 12-character commit hashes, as GET and webhooks return it. */
@@ -348,7 +345,7 @@ export class Representations {
       out.inline = inline;
     }
     if (c.parentId !== null) {
-      out.parent = { id: c.parentId, links: { self: link(this.repoApi(repo, `/pullrequests/${pr.id}/comments/${c.parentId}`)) } };
+      out.parent = { type: 'pullrequest_comment', id: c.parentId, links: { self: link(this.repoApi(repo, `/pullrequests/${pr.id}/comments/${c.parentId}`)) } };
     }
     return out;
   }
