@@ -81,10 +81,11 @@ export class FaultInjector {
 
   middleware() {
     return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-      const fault = this.take(req.method, req.path);
+      const path = req.originalUrl.split('?')[0] ?? req.path;
+      const fault = this.take(req.method, path);
       if (!fault) return next();
       const { status, latencyMs, retryAfter } = fault.spec;
-      this.served.push({ faultId: fault.id, method: req.method, path: req.path, status: status ?? null, at: this.now() });
+      this.served.push({ faultId: fault.id, method: req.method, path, status: status ?? null, at: this.now() });
       if (latencyMs !== undefined && latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
       if (status === undefined) return next();
       if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));

@@ -119,7 +119,7 @@ export function authenticate(dir: AuthDirectory) {
       next();
     } catch (err) {
       if (!(err instanceof AuthRejection)) return next(err);
-      const failure: AuthFailure = { method: req.method, path: req.path, scheme, reason: err.reason, at: dir.now() };
+      const failure: AuthFailure = { method: req.method, path: req.originalUrl.split('?')[0] ?? req.path, scheme, reason: err.reason, at: dir.now() };
       if (err.claims) failure.claims = err.claims;
       dir.recorder.authFailures.push(failure);
       res.setHeader('WWW-Authenticate', scheme === 'JWT' ? 'JWT realm="Bitbucket"' : 'Bearer realm="Bitbucket"');

@@ -64,7 +64,7 @@ export async function recordedWrite(sandbox: BitbucketSandbox, kind: WriteKind, 
   const principal = res.locals.principal as Principal | undefined;
   const base = {
     method: req.method,
-    path: req.path,
+    path: req.originalUrl.split('?')[0] ?? req.path,
     principal: principal?.id ?? 'anonymous',
     repository: `${param(req, 'workspace')}/${param(req, 'repo_slug')}`,
     body: req.body as unknown,
