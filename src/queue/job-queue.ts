@@ -1,0 +1,57 @@
+/**
+ * The job queue between the surfaces (which must ack webhooks fast) and the pipeline (design §3).
+ * Two implementations: TableJobQueue (the store's `jobs` table; SQLite or Postgres) and
+ * PgBossJobQueue (pg-boss 10; Postgres). Both give the same guarantees:
+ * - durable: an enqueued job survives a restart or crash and runs to completion once
+ *   (a crash mid-handler means the handler runs again: handlers must be idempotent);
+ * - dedupe: enqueueing a key that is already pending returns the pending job (`deduped: true`);
+ * - supersede: with `supersedes` (a group, e.g. repo + PR), pending jobs of the same group with
+ *   another key (an older head) are dropped; a running one finishes;
+ * - bounded retries with exponential backoff; a job that throws on its last attempt fails.
+ */
+
+export interface EnqueueOptions {
+  /** Dedupe key, e.g. repo + PR + head sha (see pullRequestJobKey). */
+  readonly key: string;
+  /** Supersede group, e.g. repo + PR. */
+  readonly supersedes?: string;
+}
+
+export interface EnqueueResult {
+  readonly id: string;
+  /** True when an equal job was already pending; `id` is that job's. */
+  readonly deduped: boolean;
+}
+
+export interface Job {
+  readonly id: string;
+  readonly name: string;
+  readonly key: string;
+  /** As enqueued (JSON round-tripped); validate it in the handler. */
+  readonly payload: unknown;
+  /** 1 on the first run. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Aborted when the queue stops before the handler finished (cooperative cancellation). */
+  readonly signal: AbortSignal;
+}
+
+export type JobHandler = (job: Job) => Promise<void>;
+
+/** JSON-compatible payload: it is stored as JSON. */
+export type JobPayload = { readonly [key: string]: unknown };
+
+export interface JobQueue {
+  readonly backend: 'table' | 'pg-boss';
+  enqueue(name: string, payload: JobPayload, options: EnqueueOptions): Promise<EnqueueResult>;
+  /** Starts workers for the given job names. Jobs of other names stay queued. */
+  start(handlers: Readonly<Record<string, JobHandler>>): Promise<void>;
+  /** Stops taking jobs, waits (bounded) for running handlers, and releases the rest. */
+  stop(): Promise<void>;
+}
+
+/** Message recorded for a failed attempt: the error's message only, never a stack or payload. */
+export function describeJobError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

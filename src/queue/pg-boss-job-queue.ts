@@ -1,0 +1,224 @@
+import { Pool, type PoolClient } from 'pg';
+import PgBoss from 'pg-boss';
+import { checkJobName } from '../store/jobs';
+import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue } from './job-queue';
+
+/**
+ * The queue on pg-boss 10 (default on Postgres, design §8): any number of stateless replicas
+ * share the work; pg-boss fetches with SKIP LOCKED, so each job runs once at a time.
+ *
+ * Mapping of the JobQueue contract:
+ * - dedupe: queues use pg-boss's `short` policy with `singletonKey = key` (at most one queued
+ *   job per key, enforced by pg-boss's unique index); a key already waiting for a retry also
+ *   counts as pending;
+ * - supersede: `supersedes` is kept in the job data; enqueue cancels queued jobs of the same group
+ *   with another key, in the same transaction as the send (pg-boss `db` option), under an
+ *   advisory lock on the group;
+ * - retries: `retryLimit = maxAttempts - 1`, exponential backoff from `retryDelaySeconds`;
+ * - crash recovery: a job whose worker died stays `active` until `expireInSeconds`, then pg-boss
+ *   maintenance fails it into a retry. `expireInSeconds` is also the handler timeout.
+ * - stop(): pg-boss waits for running handlers up to the grace period, then fails them into a retry.
+ */
+
+export interface PgBossJobQueueOptions {
+  readonly connectionString: string;
+  /** Postgres schema for pg-boss's tables (default `pgboss`). */
+  readonly schema?: string;
+  /** Concurrent handlers per job name in this process (default 2). */
+  readonly concurrency?: number;
+  /** Poll interval (default 2000 ms; pg-boss's minimum is 500 ms). */
+  readonly pollIntervalMs?: number;
+  /** Attempts per job including the first (default 5). */
+  readonly maxAttempts?: number;
+  /** Base retry delay in whole seconds, doubled per retry with jitter; 0 retries at once (default 2). */
+  readonly retryDelaySeconds?: number;
+  /** Handler timeout and crash-detection delay (default 300 s). */
+  readonly expireInSeconds?: number;
+  /** How often pg-boss maintenance (expiry, archiving) runs (default 30 s). */
+  readonly maintenanceIntervalSeconds?: number;
+  /** How long stop() waits for running handlers (default 10 s; pg-boss's minimum is 1 s). */
+  readonly shutdownGraceMs?: number;
+  readonly onError?: (error: unknown, context: { readonly phase: string; readonly jobId?: string; readonly name?: string }) => void;
+}
+
+interface JobData {
+  readonly payload: JobPayload;
+  readonly key: string;
+  readonly supersedes: string | null;
+}
+
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export class PgBossJobQueue implements JobQueue {
+  readonly backend = 'pg-boss' as const;
+  readonly #options: Required<Omit<PgBossJobQueueOptions, 'onError'>> & Pick<PgBossJobQueueOptions, 'onError'>;
+  readonly #boss: PgBoss;
+  readonly #pool: Pool;
+  #starting: Promise<void> | null = null;
+  readonly #queues = new Map<string, Promise<void>>();
+  readonly #controllers = new Set<AbortController>();
+  #stopped = false;
+
+  constructor(options: PgBossJobQueueOptions) {
+    const schema = options.schema ?? 'pgboss';
+    if (!SCHEMA_PATTERN.test(schema)) throw new Error('pg-boss schema must be a plain lower-case identifier');
+    this.#options = {
+      connectionString: options.connectionString,
+      schema,
+      concurrency: Math.max(1, options.concurrency ?? 2),
+      pollIntervalMs: Math.max(500, options.pollIntervalMs ?? 2000),
+      maxAttempts: Math.max(1, options.maxAttempts ?? 5),
+      retryDelaySeconds: Math.max(0, Math.round(options.retryDelaySeconds ?? 2)),
+      expireInSeconds: Math.max(1, Math.round(options.expireInSeconds ?? 300)),
+      maintenanceIntervalSeconds: Math.max(1, Math.round(options.maintenanceIntervalSeconds ?? 30)),
+      shutdownGraceMs: Math.max(1000, options.shutdownGraceMs ?? 10_000),
+      onError: options.onError,
+    };
+    this.#boss = new PgBoss({
+      connectionString: options.connectionString,
+      schema,
+      max: 4,
+      maintenanceIntervalSeconds: this.#options.maintenanceIntervalSeconds,
+      schedule: false,
+    });
+    // pg-boss emits 'error' for background failures; an EventEmitter 'error' without a listener would crash the process.
+    this.#boss.on('error', (error: unknown) => this.#report(error, 'pg-boss'));
+    this.#pool = new Pool({ connectionString: options.connectionString, max: 2 });
+    this.#pool.on('error', (error: unknown) => this.#report(error, 'pool'));
+  }
+
+  #report(error: unknown, phase: string, job?: { id: string; name: string }): void {
+    const context = { phase, ...(job !== undefined ? { jobId: job.id, name: job.name } : {}) };
+    if (this.#options.onError !== undefined) this.#options.onError(error, context);
+    else console.error(`[clawgate queue] ${phase}${job !== undefined ? ` ${job.name} ${job.id}` : ''}: ${describeJobError(error)}`);
+  }
+
+  #ensureStarted(): Promise<void> {
+    if (this.#stopped) return Promise.reject(new Error('queue is stopped'));
+    this.#starting ??= this.#boss.start().then(() => undefined);
+    return this.#starting;
+  }
+
+  #ensureQueue(name: string): Promise<void> {
+    let created = this.#queues.get(name);
+    if (created === undefined) {
+      created = this.#boss
+        .createQueue(name, {
+          name,
+          policy: 'short',
+          retryLimit: this.#options.maxAttempts - 1,
+          retryDelay: this.#options.retryDelaySeconds,
+          retryBackoff: this.#options.retryDelaySeconds > 0,
+          expireInSeconds: this.#options.expireInSeconds,
+        })
+        .catch((error: unknown) => {
+          // Another replica created it first.
+          if (!(error instanceof Error && /already exists/.test(error.message))) throw error;
+        });
+      this.#queues.set(name, created);
+    }
+    return created;
+  }
+
+  async enqueue(name: string, payload: JobPayload, options: EnqueueOptions): Promise<EnqueueResult> {
+    checkJobName(name);
+    if (options.key.length === 0 || options.key.length > 512) throw new Error('job key must be 1..512 characters');
+    await this.#ensureStarted();
+    await this.#ensureQueue(name);
+    const schema = this.#options.schema;
+    const supersedes = options.supersedes ?? null;
+    const client = await this.#pool.connect();
+    const db = { executeSql: async (text: string, values: unknown[]) => ({ rows: (await client.query(text, values)).rows }) };
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`clawgate-pgboss\0${name}\0${supersedes ?? options.key}`]);
+      if (supersedes !== null) {
+        const older = await client.query<{ id: string }>(
+          `SELECT id FROM ${schema}.job WHERE name = $1 AND state IN ('created', 'retry') AND data->>'supersedes' = $2 AND singleton_key IS DISTINCT FROM $3`,
+          [name, supersedes, options.key],
+        );
+        if (older.rows.length > 0) await this.#boss.cancel(name, older.rows.map((row) => row.id), { db });
+      }
+      const pending = await this.#findPending(client, name, options.key);
+      if (pending !== null) {
+        await client.query('COMMIT');
+        return { id: pending, deduped: true };
+      }
+      const data: JobData = { payload, key: options.key, supersedes };
+      const id = await this.#boss.send(name, data, {
+        singletonKey: options.key,
+        retryLimit: this.#options.maxAttempts - 1,
+        retryDelay: this.#options.retryDelaySeconds,
+        retryBackoff: this.#options.retryDelaySeconds > 0,
+        expireInSeconds: this.#options.expireInSeconds,
+        db,
+      });
+      const result = id !== null ? { id, deduped: false } : { id: (await this.#findPending(client, name, options.key)) ?? '', deduped: true };
+      await client.query('COMMIT');
+      if (result.id === '') throw new Error('pg-boss refused the job but no pending job with its key exists');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async #findPending(client: PoolClient, name: string, key: string): Promise<string | null> {
+    const found = await client.query<{ id: string }>(
+      `SELECT id FROM ${this.#options.schema}.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry') ORDER BY created_on LIMIT 1`,
+      [name, key],
+    );
+    return found.rows[0]?.id ?? null;
+  }
+
+  async start(handlers: Readonly<Record<string, JobHandler>>): Promise<void> {
+    await this.#ensureStarted();
+    for (const [name, handler] of Object.entries(handlers)) {
+      checkJobName(name);
+      await this.#ensureQueue(name);
+      for (let worker = 0; worker < this.#options.concurrency; worker += 1) {
+        await this.#boss.work<JobData>(
+          name,
+          { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.#options.pollIntervalMs / 1000 },
+          async (jobs) => {
+            for (const bossJob of jobs) {
+              const controller = new AbortController();
+              this.#controllers.add(controller);
+              const job: Job = {
+                id: bossJob.id,
+                name,
+                key: bossJob.data.key,
+                payload: bossJob.data.payload,
+                attempt: bossJob.retryCount + 1,
+                maxAttempts: bossJob.retryLimit + 1,
+                signal: controller.signal,
+              };
+              try {
+                await handler(job);
+              } catch (error) {
+                this.#report(error, 'handler', job);
+                // pg-boss records the failure and schedules the retry; the message is all it keeps.
+                throw new Error(describeJobError(error));
+              } finally {
+                this.#controllers.delete(controller);
+              }
+            }
+          },
+        );
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#starting !== null) {
+      await this.#starting.catch(() => undefined);
+      await this.#boss.stop({ graceful: true, timeout: this.#options.shutdownGraceMs, wait: true, close: true });
+    }
+    for (const controller of this.#controllers) controller.abort();
+    await this.#pool.end();
+  }
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { UniqueConstraintError } from 'sequelize';
+import { sha256B64u } from '../core/clawsig/hashing';
+import { StoreError } from './errors';
+import type { BundleRow } from './models';
+import type { RepositoryContext } from './repository-context';
+import { workspaceKey, type WorkspaceId } from './workspace-id';
+
+/**
+ * Proof bundles uploaded to clawgate (design §5 (a)) or fetched from elsewhere and kept as
+ * evidence. The envelope is stored as the exact text received; its SHA-256 and byte size are
+ * computed here, not taken from the caller. The size limit is the caller's; `size` is recorded.
+ */
+
+export const BUNDLE_SOURCES = ['api', 'repo_file', 'bundle_store'] as const;
+export type BundleSource = (typeof BUNDLE_SOURCES)[number];
+
+export interface StoredBundle {
+  readonly workspaceId: WorkspaceId;
+  readonly bundleId: string;
+  readonly envelopeText: string;
+  readonly scopedToken: string | null;
+  readonly sha256B64u: string;
+  /** UTF-8 byte length of `envelopeText`. */
+  readonly size: number;
+  readonly source: BundleSource;
+  readonly createdAt: Date;
+}
+
+export interface NewBundle {
+  readonly bundleId: string;
+  readonly envelopeText: string;
+  readonly scopedToken?: string | null;
+  readonly source: BundleSource;
+}
+
+function toBundle(row: BundleRow): StoredBundle {
+  if (!(BUNDLE_SOURCES as readonly string[]).includes(row.source)) throw new StoreError('CORRUPT_ROW', 'stored bundle has an unknown source');
+  return {
+    workspaceId: row.workspace_uuid,
+    bundleId: row.bundle_id,
+    envelopeText: row.envelope,
+    scopedToken: row.scoped_token,
+    sha256B64u: row.sha256_b64u,
+    size: row.size,
+    source: row.source as BundleSource,
+    createdAt: row.created_at,
+  };
+}
+
+export class BundleRepository {
+  constructor(private readonly context: RepositoryContext) {}
+
+  /**
+   * Stores a bundle under its id. The same id with the same bytes again is idempotent
+   * (`created: false`); the same id with different bytes is BUNDLE_ID_CONFLICT: a bundle id names
+   * one bundle for good, which the anti-replay rules rely on.
+   */
+  async put(workspaceId: WorkspaceId, bundle: NewBundle): Promise<{ bundle: StoredBundle; created: boolean }> {
+    const workspace = workspaceKey(workspaceId);
+    if (bundle.bundleId.length === 0 || bundle.bundleId.length > 255) throw new StoreError('INVALID_INPUT', 'bundle id must be 1..255 characters');
+    if (!(BUNDLE_SOURCES as readonly string[]).includes(bundle.source)) throw new StoreError('INVALID_INPUT', 'unknown bundle source');
+    const sha = sha256B64u(bundle.envelopeText);
+    const size = Buffer.byteLength(bundle.envelopeText, 'utf8');
+    const attempt = () =>
+      this.context.db.write(async (transaction) => {
+        const { Bundle } = this.context.models;
+        const existing = await Bundle.findOne({ where: { workspace_uuid: workspace, bundle_id: bundle.bundleId }, transaction });
+        if (existing !== null) {
+          const stored = toBundle(existing.get({ plain: true }));
+          if (stored.sha256B64u !== sha) throw new StoreError('BUNDLE_ID_CONFLICT', `bundle ${bundle.bundleId} is already stored with different content`);
+          return { bundle: stored, created: false };
+        }
+        const row = await Bundle.create(
+          {
+            id: randomUUID(),
+            workspace_uuid: workspace,
+            bundle_id: bundle.bundleId,
+            envelope: bundle.envelopeText,
+            scoped_token: bundle.scopedToken ?? null,
+            sha256_b64u: sha,
+            size,
+            source: bundle.source,
+            created_at: this.context.now(),
+          },
+          { transaction },
+        );
+        return { bundle: toBundle(row.get({ plain: true })), created: true };
+      });
+    return attempt().catch((error: unknown) => {
+      if (error instanceof UniqueConstraintError) return attempt();
+      throw error;
+    });
+  }
+
+  async get(workspaceId: WorkspaceId, bundleId: string): Promise<StoredBundle | null> {
+    const workspace = workspaceKey(workspaceId);
+    return this.context.db.read(async () => {
+      const row = await this.context.models.Bundle.findOne({ where: { workspace_uuid: workspace, bundle_id: bundleId } });
+      return row === null ? null : toBundle(row.get({ plain: true }));
+    });
+  }
+}

@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import { Sequelize, Transaction } from 'sequelize';
+import type { DatabaseConfig } from '../config/database';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Serialises async sections; used for SQLite, which has one writer and (in memory) one shared connection. */
+class AsyncMutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  run<T>(section: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(section);
+    this.#tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+/**
+ * The connection plus the one rule every repository follows for concurrency:
+ * - `write(fn)` runs fn in a transaction. On SQLite the transaction is `BEGIN IMMEDIATE` and all
+ *   store work in this process is serialised, because Sequelize gives `:memory:` databases a single
+ *   shared connection (interleaved transactions would corrupt each other) and SQLite allows one
+ *   writer anyway. On Postgres transactions run concurrently and correctness comes from
+ *   constraints and conditional updates, never from this process's memory.
+ * - `read(fn)` runs fn without a transaction (serialised on SQLite for the same reason).
+ */
+export class Database {
+  readonly #mutex: AsyncMutex | null;
+
+  constructor(
+    readonly sequelize: Sequelize,
+    readonly dialect: Dialect,
+  ) {
+    this.#mutex = dialect === 'sqlite' ? new AsyncMutex() : null;
+  }
+
+  write<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
+    if (this.#mutex === null) return this.sequelize.transaction((transaction) => work(transaction));
+    return this.#mutex.run(() =>
+      this.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, (transaction) => work(transaction)),
+    );
+  }
+
+  read<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#mutex === null) return work();
+    return this.#mutex.run(work);
+  }
+
+  async close(): Promise<void> {
+    // Wait for queued SQLite work so close does not cut a transaction in half.
+    if (this.#mutex !== null) await this.#mutex.run(async () => undefined);
+    await this.sequelize.close();
+  }
+}
+
+export async function connectDatabase(config: DatabaseConfig): Promise<Database> {
+  if (config.dialect === 'sqlite') {
+    if (config.storage !== ':memory:') fs.mkdirSync(config.dataDirectory, { recursive: true });
+    const sequelize = new Sequelize({
+      dialect: 'sqlite',
+      storage: config.storage,
+      logging: false,
+      // Without this Sequelize would drop the in-memory database's only connection when idle.
+      pool: { max: 1, min: 0, idle: Number.MAX_SAFE_INTEGER },
+    });
+    if (config.storage !== ':memory:') {
+      // WAL lets readers on one connection proceed while a transaction on another commits; it is
+      // persistent in the file. Other processes on the same file wait up to node-sqlite3's 1 s busy timeout.
+      await sequelize.query('PRAGMA journal_mode = WAL');
+    }
+    await sequelize.authenticate();
+    return new Database(sequelize, 'sqlite');
+  }
+
+  const sequelize = new Sequelize(config.url, {
+    dialect: 'postgres',
+    logging: false,
+    pool: { max: 10, min: 0, idle: 10_000 },
+  });
+  await sequelize.authenticate();
+  return new Database(sequelize, 'postgres');
+}

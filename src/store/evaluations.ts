@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { StoreError } from './errors';
+import type { EvaluationRow } from './models';
+import type { RepositoryContext } from './repository-context';
+import { ENFORCEMENT_MODES, type EnforcementMode } from './workspace-settings';
+import { workspaceKey, type WorkspaceId } from './workspace-id';
+
+/**
+ * One row per evaluation of a PR head: the verdict and what it was based on. Rows are never
+ * updated; a re-check adds a new row. The verdict and commits are stored as JSON as given.
+ */
+
+/** Build status states clawgate posts (design §7); STOPPED is Bitbucket's fourth state. */
+export const STATUS_STATES = ['SUCCESSFUL', 'FAILED', 'INPROGRESS', 'STOPPED'] as const;
+export type StatusState = (typeof STATUS_STATES)[number];
+
+export interface NewEvaluation {
+  /** Optional so the caller can use the id before the row exists (e.g. for consumeIds). */
+  readonly id?: string;
+  readonly repoFullName: string;
+  readonly prId: number;
+  readonly headSha: string;
+  /** The verdict state: PASS | FAIL | PENDING | NOT_APPLICABLE (design §6); stored as given (≤ 32 chars). */
+  readonly state: string;
+  readonly mode: EnforcementMode;
+  readonly statusState: StatusState;
+  readonly verdict: unknown;
+  readonly bundleId?: string | null;
+  readonly bundleSha256B64u?: string | null;
+  readonly bundleSource?: string | null;
+  readonly policyHashB64u?: string | null;
+  readonly prUrl?: string | null;
+  readonly commits: unknown;
+}
+
+export interface EvaluationRecord {
+  readonly id: string;
+  readonly workspaceId: WorkspaceId;
+  readonly repoFullName: string;
+  readonly prId: number;
+  readonly headSha: string;
+  readonly state: string;
+  readonly mode: EnforcementMode;
+  readonly statusState: StatusState;
+  readonly verdict: unknown;
+  readonly bundleId: string | null;
+  readonly bundleSha256B64u: string | null;
+  readonly bundleSource: string | null;
+  readonly policyHashB64u: string | null;
+  readonly prUrl: string | null;
+  readonly commits: unknown;
+  readonly createdAt: Date;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SHA_PATTERN = /^[0-9a-f]{40}$/;
+
+function checkPullRequestRef(repoFullName: string, prId: number): void {
+  if (repoFullName.length === 0 || repoFullName.length > 255) throw new StoreError('INVALID_INPUT', 'repository full name must be 1..255 characters');
+  if (!Number.isSafeInteger(prId) || prId < 1 || prId > 2_147_483_647) throw new StoreError('INVALID_INPUT', 'pull request id must be a positive integer');
+}
+
+function toRecord(row: EvaluationRow): EvaluationRecord {
+  if (!(ENFORCEMENT_MODES as readonly string[]).includes(row.mode) || !(STATUS_STATES as readonly string[]).includes(row.status_state)) {
+    throw new StoreError('CORRUPT_ROW', 'stored evaluation has an unknown mode or status state');
+  }
+  return {
+    id: row.id,
+    workspaceId: row.workspace_uuid,
+    repoFullName: row.repo_full_name,
+    prId: row.pr_id,
+    headSha: row.head_sha,
+    state: row.state,
+    mode: row.mode as EnforcementMode,
+    statusState: row.status_state as StatusState,
+    verdict: row.verdict,
+    bundleId: row.bundle_id,
+    bundleSha256B64u: row.bundle_sha256_b64u,
+    bundleSource: row.bundle_source,
+    policyHashB64u: row.policy_hash_b64u,
+    prUrl: row.pr_url,
+    commits: row.commits,
+    createdAt: row.created_at,
+  };
+}
+
+export class EvaluationRepository {
+  constructor(private readonly context: RepositoryContext) {}
+
+  async insert(workspaceId: WorkspaceId, evaluation: NewEvaluation): Promise<EvaluationRecord> {
+    const workspace = workspaceKey(workspaceId);
+    checkPullRequestRef(evaluation.repoFullName, evaluation.prId);
+    const id = evaluation.id ?? randomUUID();
+    if (!UUID_PATTERN.test(id)) throw new StoreError('INVALID_INPUT', 'evaluation id must be a UUID');
+    if (!SHA_PATTERN.test(evaluation.headSha)) throw new StoreError('INVALID_INPUT', 'head sha must be 40 lower-case hex characters');
+    if (evaluation.state.length === 0 || evaluation.state.length > 32) throw new StoreError('INVALID_INPUT', 'state must be 1..32 characters');
+    if (!(ENFORCEMENT_MODES as readonly string[]).includes(evaluation.mode)) throw new StoreError('INVALID_INPUT', 'unknown mode');
+    if (!(STATUS_STATES as readonly string[]).includes(evaluation.statusState)) throw new StoreError('INVALID_INPUT', 'unknown status state');
+    return this.context.db.write(async (transaction) => {
+      const row = await this.context.models.Evaluation.create(
+        {
+          id: id.toLowerCase(),
+          workspace_uuid: workspace,
+          repo_full_name: evaluation.repoFullName,
+          pr_id: evaluation.prId,
+          head_sha: evaluation.headSha,
+          state: evaluation.state,
+          mode: evaluation.mode,
+          status_state: evaluation.statusState,
+          verdict: evaluation.verdict ?? null,
+          bundle_id: evaluation.bundleId ?? null,
+          bundle_sha256_b64u: evaluation.bundleSha256B64u ?? null,
+          bundle_source: evaluation.bundleSource ?? null,
+          policy_hash_b64u: evaluation.policyHashB64u ?? null,
+          pr_url: evaluation.prUrl ?? null,
+          commits: evaluation.commits ?? [],
+          created_at: this.context.now(),
+        },
+        { transaction },
+      );
+      return toRecord(row.get({ plain: true }));
+    });
+  }
+
+  /** By id, within the workspace only: another workspace's id reads as absent. */
+  async get(workspaceId: WorkspaceId, id: string): Promise<EvaluationRecord | null> {
+    const workspace = workspaceKey(workspaceId);
+    if (!UUID_PATTERN.test(id)) return Promise.resolve(null);
+    return this.context.db.read(async () => {
+      const row = await this.context.models.Evaluation.findOne({ where: { workspace_uuid: workspace, id: id.toLowerCase() } });
+      return row === null ? null : toRecord(row.get({ plain: true }));
+    });
+  }
+
+  /** Evaluations of one PR, newest first (default 50, at most 500). */
+  async listForPullRequest(workspaceId: WorkspaceId, repoFullName: string, prId: number, options: { limit?: number } = {}): Promise<EvaluationRecord[]> {
+    const workspace = workspaceKey(workspaceId);
+    checkPullRequestRef(repoFullName, prId);
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({
+        where: { workspace_uuid: workspace, repo_full_name: repoFullName, pr_id: prId },
+        order: [['created_at', 'DESC']],
+        limit,
+      });
+      return rows.map((row) => toRecord(row.get({ plain: true })));
+    });
+  }
+
+  /** Evaluations of a repository (all PRs), newest first (default 50, at most 500). */
+  async listForRepository(workspaceId: WorkspaceId, repoFullName: string, options: { limit?: number } = {}): Promise<EvaluationRecord[]> {
+    const workspace = workspaceKey(workspaceId);
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({
+        where: { workspace_uuid: workspace, repo_full_name: repoFullName },
+        order: [['created_at', 'DESC']],
+        limit,
+      });
+      return rows.map((row) => toRecord(row.get({ plain: true })));
+    });
+  }
+
+  async latestForPullRequest(workspaceId: WorkspaceId, repoFullName: string, prId: number): Promise<EvaluationRecord | null> {
+    const [latest] = await this.listForPullRequest(workspaceId, repoFullName, prId, { limit: 1 });
+    return latest ?? null;
+  }
+}

@@ -1,0 +1,352 @@
+import { DataTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
+import type { Dialect } from './database';
+
+/**
+ * Sequelize mappings of the tables created by the migrations (never `sync()`ed). Rows are plain
+ * snake_case records; the repositories turn them into the camelCase API types.
+ */
+
+export interface TenantRow {
+  id: string;
+  workspace_uuid: string;
+  workspace_slug: string | null;
+  surface: string;
+  client_key: string;
+  app_key: string | null;
+  shared_secret: string | null;
+  base_url: string | null;
+  base_api_url: string | null;
+  access_token: string | null;
+  installed_at: Date;
+  uninstalled_at: Date | null;
+  install_verified_at: Date | null;
+  updated_at: Date;
+}
+
+export interface SettingsRow {
+  workspace_uuid: string;
+  document: unknown;
+  version: number;
+  updated_at: Date;
+  updated_by: string;
+}
+
+export interface PolicyRow {
+  id: string;
+  workspace_uuid: string;
+  policy_hash_b64u: string;
+  document: string;
+  envelope: string | null;
+  created_at: Date;
+  created_by: string;
+  retired_at: Date | null;
+}
+
+export interface AssignmentRow {
+  id: string;
+  workspace_uuid: string;
+  position: number;
+  repo_glob: string;
+  policy_hash_b64u: string;
+  mode: string | null;
+  created_at: Date;
+}
+
+export interface BundleRow {
+  id: string;
+  workspace_uuid: string;
+  bundle_id: string;
+  envelope: string;
+  scoped_token: string | null;
+  sha256_b64u: string;
+  size: number;
+  source: string;
+  created_at: Date;
+}
+
+export interface EvaluationRow {
+  id: string;
+  workspace_uuid: string;
+  repo_full_name: string;
+  pr_id: number;
+  head_sha: string;
+  state: string;
+  mode: string;
+  status_state: string;
+  verdict: unknown;
+  bundle_id: string | null;
+  bundle_sha256_b64u: string | null;
+  bundle_source: string | null;
+  policy_hash_b64u: string | null;
+  pr_url: string | null;
+  commits: unknown;
+  created_at: Date;
+}
+
+export interface ConsumedIdRow {
+  id: string;
+  workspace_uuid: string;
+  kind: string;
+  value: string;
+  first_repo: string;
+  first_pr_id: number;
+  evaluation_id: string | null;
+  created_at: Date;
+}
+
+export interface ApiTokenRow {
+  id: string;
+  workspace_uuid: string;
+  token_hash: string;
+  prefix: string;
+  label: string | null;
+  created_by: string;
+  created_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+export interface AuditEventRow {
+  id: number | string; // BIGINT comes back from pg as a string
+  workspace_uuid: string;
+  at: Date;
+  actor: string;
+  kind: string;
+  subject: string;
+  before: unknown;
+  after: unknown;
+  repo_full_name: string | null;
+  pr_id: number | null;
+}
+
+export interface DeliveryRow {
+  workspace_uuid: string;
+  request_uuid: string;
+  event: string;
+  received_at: Date;
+}
+
+export interface JobRow {
+  id: string;
+  name: string;
+  key: string;
+  supersedes: string | null;
+  payload: unknown;
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  run_after: Date;
+  locked_by: string | null;
+  lock_token: string | null;
+  locked_at: Date | null;
+  lease_until: Date | null;
+  last_error: string | null;
+  superseded_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+type AuditEventCreation = Omit<AuditEventRow, 'id'>;
+
+export interface Models {
+  Tenant: ModelStatic<Model<TenantRow, TenantRow>>;
+  Settings: ModelStatic<Model<SettingsRow, SettingsRow>>;
+  Policy: ModelStatic<Model<PolicyRow, PolicyRow>>;
+  Assignment: ModelStatic<Model<AssignmentRow, AssignmentRow>>;
+  Bundle: ModelStatic<Model<BundleRow, BundleRow>>;
+  Evaluation: ModelStatic<Model<EvaluationRow, EvaluationRow>>;
+  ConsumedId: ModelStatic<Model<ConsumedIdRow, ConsumedIdRow>>;
+  ApiToken: ModelStatic<Model<ApiTokenRow, ApiTokenRow>>;
+  AuditEvent: ModelStatic<Model<AuditEventRow, AuditEventCreation>>;
+  Delivery: ModelStatic<Model<DeliveryRow, DeliveryRow>>;
+  Job: ModelStatic<Model<JobRow, JobRow>>;
+}
+
+export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
+  const JSON_TYPE = dialect === 'postgres' ? DataTypes.JSONB : DataTypes.JSON;
+  const options = (tableName: string) => ({ tableName, timestamps: false, freezeTableName: true });
+  const uuidKey = { type: DataTypes.UUID, primaryKey: true, allowNull: false };
+  const text = (allowNull: boolean) => ({ type: DataTypes.TEXT, allowNull });
+  const str = (length: number, allowNull: boolean) => ({ type: DataTypes.STRING(length), allowNull });
+  const date = (allowNull: boolean) => ({ type: DataTypes.DATE(3), allowNull });
+  const int = (allowNull: boolean) => ({ type: DataTypes.INTEGER, allowNull });
+  const json = (allowNull: boolean) => ({ type: JSON_TYPE, allowNull });
+
+  return {
+    Tenant: sequelize.define<Model<TenantRow, TenantRow>>(
+      'Tenant',
+      {
+        id: uuidKey,
+        workspace_uuid: str(64, false),
+        workspace_slug: str(128, true),
+        surface: str(32, false),
+        client_key: str(255, false),
+        app_key: str(255, true),
+        shared_secret: text(true),
+        base_url: str(2048, true),
+        base_api_url: str(2048, true),
+        access_token: text(true),
+        installed_at: date(false),
+        uninstalled_at: date(true),
+        install_verified_at: date(true),
+        updated_at: date(false),
+      },
+      options('tenants'),
+    ),
+    Settings: sequelize.define<Model<SettingsRow, SettingsRow>>(
+      'Settings',
+      {
+        workspace_uuid: { type: DataTypes.STRING(64), primaryKey: true, allowNull: false },
+        document: json(false),
+        version: int(false),
+        updated_at: date(false),
+        updated_by: str(255, false),
+      },
+      options('workspace_settings'),
+    ),
+    Policy: sequelize.define<Model<PolicyRow, PolicyRow>>(
+      'Policy',
+      {
+        id: uuidKey,
+        workspace_uuid: str(64, false),
+        policy_hash_b64u: str(64, false),
+        document: text(false),
+        envelope: text(true),
+        created_at: date(false),
+        created_by: str(255, false),
+        retired_at: date(true),
+      },
+      options('policies'),
+    ),
+    Assignment: sequelize.define<Model<AssignmentRow, AssignmentRow>>(
+      'Assignment',
+      {
+        id: uuidKey,
+        workspace_uuid: str(64, false),
+        position: int(false),
+        repo_glob: str(512, false),
+        policy_hash_b64u: str(64, false),
+        mode: str(16, true),
+        created_at: date(false),
+      },
+      options('policy_assignments'),
+    ),
+    Bundle: sequelize.define<Model<BundleRow, BundleRow>>(
+      'Bundle',
+      {
+        id: uuidKey,
+        workspace_uuid: str(64, false),
+        bundle_id: str(255, false),
+        envelope: text(false),
+        scoped_token: text(true),
+        sha256_b64u: str(64, false),
+        size: int(false),
+        source: str(32, false),
+        created_at: date(false),
+      },
+      options('bundles'),
+    ),
+    Evaluation: sequelize.define<Model<EvaluationRow, EvaluationRow>>(
+      'Evaluation',
+      {
+        id: uuidKey,
+        workspace_uuid: str(64, false),
+        repo_full_name: str(255, false),
+        pr_id: int(false),
+        head_sha: str(40, false),
+        state: str(32, false),
+        mode: str(16, false),
+        status_state: str(16, false),
+        verdict: json(false),
+        bundle_id: str(255, true),
+        bundle_sha256_b64u: str(64, true),
+        bundle_source: str(32, true),
+        policy_hash_b64u: str(64, true),
+        pr_url: str(2048, true),
+        commits: json(false),
+        created_at: date(false),
+      },
+      options('evaluations'),
+    ),
+    ConsumedId: sequelize.define<Model<ConsumedIdRow, ConsumedIdRow>>(
+      'ConsumedId',
+      {
+        id: uuidKey,
+        workspace_uuid: str(64, false),
+        kind: str(16, false),
+        value: str(512, false),
+        first_repo: str(255, false),
+        first_pr_id: int(false),
+        evaluation_id: { type: DataTypes.UUID, allowNull: true },
+        created_at: date(false),
+      },
+      options('consumed_ids'),
+    ),
+    ApiToken: sequelize.define<Model<ApiTokenRow, ApiTokenRow>>(
+      'ApiToken',
+      {
+        id: uuidKey,
+        workspace_uuid: str(64, false),
+        token_hash: str(64, false),
+        prefix: str(32, false),
+        label: str(128, true),
+        created_by: str(255, false),
+        created_at: date(false),
+        revoked_at: date(true),
+        last_used_at: date(true),
+      },
+      options('api_tokens'),
+    ),
+    AuditEvent: sequelize.define<Model<AuditEventRow, AuditEventCreation>>(
+      'AuditEvent',
+      {
+        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        workspace_uuid: str(64, false),
+        at: date(false),
+        actor: str(255, false),
+        kind: str(64, false),
+        subject: str(512, false),
+        before: json(true),
+        after: json(true),
+        repo_full_name: str(255, true),
+        pr_id: int(true),
+      },
+      options('audit_events'),
+    ),
+    Delivery: sequelize.define<Model<DeliveryRow, DeliveryRow>>(
+      'Delivery',
+      {
+        workspace_uuid: { type: DataTypes.STRING(64), primaryKey: true, allowNull: false },
+        request_uuid: { type: DataTypes.STRING(128), primaryKey: true, allowNull: false },
+        event: str(64, false),
+        received_at: date(false),
+      },
+      options('webhook_deliveries'),
+    ),
+    Job: sequelize.define<Model<JobRow, JobRow>>(
+      'Job',
+      {
+        id: uuidKey,
+        name: str(64, false),
+        key: str(512, false),
+        supersedes: str(512, true),
+        payload: json(false),
+        state: str(16, false),
+        attempts: int(false),
+        max_attempts: int(false),
+        run_after: date(false),
+        locked_by: str(128, true),
+        lock_token: { type: DataTypes.UUID, allowNull: true },
+        locked_at: date(true),
+        lease_until: date(true),
+        last_error: text(true),
+        superseded_by: { type: DataTypes.UUID, allowNull: true },
+        created_at: date(false),
+        updated_at: date(false),
+        finished_at: date(true),
+      },
+      options('jobs'),
+    ),
+  };
+}
