@@ -107,6 +107,8 @@ export interface BitbucketClient {
   listPullRequestCommits(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketCommitListItem[]>;
   /** Follows the 302 to `…/diffstat/{spec}` (re-signed). */
   listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketDiffstatItem[]>;
+  /** The files one commit changed against its first parent (`…/diffstat/{sha}`); per-file provenance needs it. */
+  listCommitDiffstat(workspace: string, repoSlug: string, commitHash: string): Promise<BitbucketDiffstatItem[]>;
   /** Raw file text at `commit`; null when the path or commit does not exist. Not UTF-8 → BitbucketResponseError. */
   getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options?: { maxBytes?: number }): Promise<string | null>;
   getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit>;
@@ -261,6 +263,10 @@ class RestClient implements BitbucketClient {
 
   async listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketDiffstatItem[]> {
     return this.paginate(`${pullRequestPath(workspace, repoSlug, pullRequestId)}/diffstat`, diffstatItemSchema);
+  }
+
+  async listCommitDiffstat(workspace: string, repoSlug: string, commitHash: string): Promise<BitbucketDiffstatItem[]> {
+    return this.paginate(`${repositoryPath(workspace, repoSlug)}/diffstat/${requireCommitHashPrefix(commitHash)}`, diffstatItemSchema);
   }
 
   async getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options: { maxBytes?: number } = {}): Promise<string | null> {

@@ -136,7 +136,8 @@ export function evaluate(input: EvaluationInput): Verdict {
   if (input.policy) verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id };
   const bundleFound = input.bundle !== undefined;
 
-  if (change && !isAgentChange(change, bundleFound) && !input.evidenceError) {
+  // A human PR stays out of scope unless something was claimed (an unreadable bundle) or clawgate failed.
+  if (change && !isAgentChange(change, bundleFound) && input.evidenceError !== 'BUNDLE_UNREADABLE' && input.evidenceError !== 'CLAWGATE_ERROR') {
     checks.push({ rule: 'system.evidence', outcome: 'skip', code: 'NOT_AN_AGENT_PR', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });
     return finish(verdict, 'NOT_APPLICABLE');
   }

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BitbucketError, type BitbucketClient } from '../bitbucket';
+import type { AppConfig } from '../config/app-config';
+import type { ConsumedId } from '../core/anti-replay';
+import { evaluate, type Mode, type Verdict } from '../core/verdict';
+import type { Job, JobHandler } from '../queue/job-queue';
+import type { Store, Tenant } from '../store';
+import { verdictToJson } from '../render/verdict-json';
+import { bitbucketClientFor } from './bitbucket-for-tenant';
+import { gatherEvidence, type GatheredEvidence } from './gather';
+import { publishInProgress, publishVerdict, putStatus, type PublishTarget } from './publish';
+import { evaluationJobSchema, type EvaluationJob } from './webhook-events';
+
+export interface EvaluationDeps {
+  store: Store;
+  config: AppConfig;
+  logger: Logger;
+  /** The verification time source (the pipeline's clock; the engine takes it as input). */
+  now?: () => number;
+  fetch?: typeof fetch;
+}
+
+export function detailsUrl(config: AppConfig, evaluationId: string): string {
+  return `${config.baseUrl}/connect/details/${encodeURIComponent(evaluationId)}`;
+}
+
+export interface EvaluationOutcome {
+  status: 'evaluated' | 'superseded' | 'skipped' | 'errored';
+  evaluationId?: string;
+  verdict?: Verdict;
+}
+
+function toConsumed(records: readonly { kind: string; value: string; firstRepo: string; firstPrId: number }[]): ConsumedId[] {
+  return records.map((r) => ({ kind: r.kind as ConsumedId['kind'], value: r.value, repoFullName: r.firstRepo, pullRequestId: r.firstPrId }));
+}
+
+/**
+ * One evaluation of a PR head (design §3): INPROGRESS first, gather, the engine (twice: once to
+ * learn the ids it would consume, once with what the store says is consumed), consume atomically,
+ * store the evaluation and its audit event, publish. A failure of clawgate itself publishes FAILED in
+ * enforce mode — never SUCCESSFUL.
+ */
+export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDeps): Promise<EvaluationOutcome> {
+  const { store, config } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ deliveryId: job.deliveryId, workspace: job.workspaceId, repo: job.repoFullName, pr: job.prId });
+  const tenant: Tenant | null = await store.tenants.findByClientKey(job.clientKey);
+  if (!tenant || tenant.uninstalledAt || tenant.workspaceId !== job.workspaceId) {
+    log.warn('tenant missing or uninstalled; job dropped');
+    return { status: 'skipped' };
+  }
+  const client: BitbucketClient = bitbucketClientFor(tenant, config, deps.logger, job.deliveryId, deps.fetch);
+  const [workspace, repoSlug] = job.repoFullName.split('/') as [string, string];
+  const pr = await client.getPullRequest(workspace, repoSlug, job.prId);
+  const recheck = job.trigger === 'recheck';
+  if (!recheck && !pr.source.commit.hash.toLowerCase().startsWith(job.headHint.slice(0, 12)) && !job.headHint.startsWith(pr.source.commit.hash.toLowerCase())) {
+    log.info({ head: pr.source.commit.hash, job: job.headHint }, 'a newer head exists; job dropped');
+    return { status: 'superseded' };
+  }
+  if (pr.state !== 'OPEN') {
+    log.info({ state: pr.state }, 'pull request is not open; job dropped');
+    return { status: 'skipped' };
+  }
+  const headSha = await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash);
+  const evaluationId = randomUUID();
+  const target: PublishTarget = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId) };
+  let mode: Mode = (await store.settings.get(job.workspaceId)).settings.mode;
+  try {
+    await publishInProgress(target);
+    const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, maxBundleBytes: config.maxBundleBytes });
+    mode = evidence.mode;
+    const nowMs = now();
+    const baseInput = {
+      nowMs,
+      profile: 'clawgate' as const,
+      settings: evidence.settings,
+      bundle: evidence.bundle?.value,
+      scopedToken: evidence.bundle?.scopedToken,
+      policy: evidence.policy,
+      change: evidence.change,
+      evidenceError: evidence.evidenceError,
+    };
+    let verdict = evaluate(baseInput);
+    if (verdict.consume.length > 0) {
+      const consumed = await store.consumedIds.findConsumed(job.workspaceId, verdict.consume);
+      verdict = evaluate({ ...baseInput, consumed: toConsumed(consumed) });
+      if (verdict.consume.length > 0 && !verdict.checks.some((c) => c.code === 'REPLAY')) {
+        const result = await store.consumedIds.consumeIds(job.workspaceId, verdict.consume, { repo: job.repoFullName, prId: job.prId, evaluationId });
+        // Lost a race to another PR: the ids are theirs; judge again with that knowledge.
+        if (!result.ok) verdict = evaluate({ ...baseInput, consumed: toConsumed([...consumed, ...result.conflicts]) });
+      }
+    }
+    const record = verdictToJson(verdict, `${job.repoFullName}#${job.prId}@${headSha}`);
+    await store.evaluations.insert(job.workspaceId, {
+      id: evaluationId,
+      repoFullName: job.repoFullName,
+      prId: job.prId,
+      headSha,
+      state: verdict.state,
+      mode: verdict.mode,
+      statusState: verdict.statusState,
+      verdict: { ...record, trigger: job.trigger, delivery_id: job.deliveryId, bundle_source: evidence.bundle?.source ?? null, bundle_path: evidence.bundle?.path ?? null },
+      bundleId: verdict.proof?.bundleId ?? evidence.bundle?.bundleId ?? null,
+      bundleSha256B64u: evidence.bundle?.sha256B64u ?? null,
+      bundleSource: evidence.bundle?.source ?? null,
+      policyHashB64u: evidence.policy?.hash ?? null,
+      prUrl: pr.links.html.href,
+      commits: evidence.change.commits.map((c) => c.hash),
+    });
+    await store.audit.append(job.workspaceId, {
+      actor: 'clawgate',
+      kind: 'evaluation',
+      subject: evaluationId,
+      after: { state: verdict.state, reason_code: verdict.reasonCode, status: verdict.statusState, head: headSha, bundle_id: verdict.proof?.bundleId ?? null, trigger: job.trigger },
+      repo: job.repoFullName,
+      prId: job.prId,
+    });
+    await publishVerdict(target, verdict);
+    log.info({ evaluationId, state: verdict.state, reason: verdict.reasonCode, status: verdict.statusState }, 'evaluation published');
+    return { status: 'evaluated', evaluationId, verdict };
+  } catch (error) {
+    log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'evaluation failed');
+    // Fail closed: in enforce mode a clawgate failure is FAILED, never SUCCESSFUL.
+    const state = mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
+    try {
+      await putStatus(target, state, mode === 'enforce' ? 'CLAWGATE_ERROR: clawgate could not complete the evaluation' : `${mode}: clawgate could not complete the evaluation`);
+    } catch (publishError) {
+      log.error({ err: publishError instanceof Error ? publishError.message : String(publishError) }, 'could not publish the failure status');
+    }
+    throw error;
+  }
+}
+
+/** The queue handler: validates the stored payload, then evaluates; transient Bitbucket errors retry. */
+export function createEvaluationHandler(deps: EvaluationDeps): JobHandler {
+  return async (job: Job) => {
+    const parsed = evaluationJobSchema.safeParse(job.payload);
+    if (!parsed.success) {
+      deps.logger.error({ jobId: job.id }, 'evaluation job payload invalid; dropped');
+      return;
+    }
+    try {
+      await evaluatePullRequest(parsed.data, deps);
+    } catch (error) {
+      // Retry only what may succeed on retry (network, 5xx, rate limit); the FAILED status stands otherwise.
+      if (error instanceof BitbucketError && !error.transient) return;
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,170 @@
+import picomatch from 'picomatch';
+import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../bitbucket';
+import { BitbucketNotFoundError, BitbucketResponseError } from '../bitbucket';
+import { sha256B64u } from '../core/clawsig/hashing';
+import type { ChangeCommit, ChangedFile, ChangeSet } from '../core/policy/change-set';
+import { parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
+import type { EngineSettings, Mode } from '../core/verdict';
+import type { Store, WorkspaceSettings } from '../store';
+import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-reference';
+
+/** What gather found: the engine's inputs plus what the record and the publisher need. */
+export interface GatheredEvidence {
+  pullRequest: BitbucketPullRequest;
+  headSha: string;
+  change: ChangeSet;
+  settings: EngineSettings;
+  mode: Mode;
+  policy?: { wpc: BitbucketWpc; hash: string };
+  bundle?: { value: unknown; source: 'upload' | 'pr_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
+  /** A reason the evidence is incomplete (fail closed in the engine). */
+  evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
+}
+
+export class GatherError extends Error {
+  override readonly name = 'GatherError';
+}
+
+function filesFromDiffstat(items: readonly BitbucketDiffstatItem[]): ChangedFile[] {
+  return items.map((item): ChangedFile => {
+    const oldPath = item.old?.path;
+    const newPath = item.new?.path;
+    const status = item.status === 'added' ? 'added' : item.status === 'removed' ? 'removed' : item.status === 'renamed' ? 'renamed' : 'modified';
+    const path = newPath ?? oldPath ?? '';
+    return {
+      status,
+      path,
+      ...(oldPath !== undefined && oldPath !== path ? { oldPath } : {}),
+      ...(item.lines_added !== undefined ? { linesAdded: item.lines_added } : {}),
+      ...(item.lines_removed !== undefined ? { linesRemoved: item.lines_removed } : {}),
+    };
+  });
+}
+
+function diffstatPaths(items: readonly BitbucketDiffstatItem[]): string[] {
+  const paths = new Set<string>();
+  for (const item of items) {
+    if (item.old?.path) paths.add(item.old.path);
+    if (item.new?.path) paths.add(item.new.path);
+  }
+  return [...paths];
+}
+
+/** The engine's settings from the stored document (trust lists, keys, revocations). */
+export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): EngineSettings {
+  return {
+    mode,
+    trustedGateways: settings.trusted_gateways
+      .filter((g) => !settings.revocations.gateway_dids.includes(g.did))
+      .map((g) => ({ did: g.did, ...(g.expires_at ? { expiresAtMs: Date.parse(g.expires_at) } : {}) })),
+    cstIssuers: settings.cst_issuers.map((k) => ({ publicKeyB64u: k.public_key_b64u, ...(k.kid ? { kid: k.kid } : {}) })),
+    frozen: settings.frozen,
+    revocations: { agentDids: settings.revocations.agent_dids, cstJtis: settings.revocations.cst_jtis, bundleIds: settings.revocations.bundle_ids },
+  };
+}
+
+/** The first assignment whose glob matches the repository's full name wins (list order). */
+export async function policyForRepository(store: Store, workspaceId: string, repoFullName: string): Promise<{ policy?: { wpc: BitbucketWpc; hash: string }; mode: Mode | null; assigned: boolean }> {
+  const assignments = await store.assignments.list(workspaceId);
+  const match = assignments.find((a) => picomatch.isMatch(repoFullName.toLowerCase(), a.repoGlob.toLowerCase(), { dot: true }));
+  if (!match) return { mode: null, assigned: false };
+  const stored = await store.policies.get(workspaceId, match.policyHashB64u);
+  if (!stored || stored.retiredAt) return { mode: match.mode, assigned: true };
+  const parsed = parseBitbucketWpc(stored.document);
+  // A stored policy that no longer parses, or whose hash moved, is treated as unassigned: fail closed.
+  if (!parsed.ok || parsed.policyHashB64u !== stored.policyHashB64u) return { mode: match.mode, assigned: true };
+  return { policy: { wpc: parsed.wpc, hash: parsed.policyHashB64u }, mode: match.mode, assigned: true };
+}
+
+/**
+ * gather (design §3): the PR, its full head, commits with the files each touched, the diffstat, the
+ * bundle (uploaded first, then a bundle file changed in the PR at head), the WPC and the settings.
+ */
+export async function gatherEvidence(input: {
+  client: BitbucketClient;
+  store: Store;
+  workspaceId: string;
+  repoFullName: string;
+  prId: number;
+  maxBundleBytes: number;
+}): Promise<GatheredEvidence> {
+  const { client, store, workspaceId, repoFullName, prId } = input;
+  const [workspace, repoSlug] = repoFullName.split('/') as [string, string];
+  const pullRequest = await client.getPullRequest(workspace, repoSlug, prId);
+  const headSha = await client.resolveCommitHash(workspace, repoSlug, pullRequest.source.commit.hash);
+  const commitsNewestFirst = await client.listPullRequestCommits(workspace, repoSlug, prId);
+  const diffstat = await client.listPullRequestDiffstat(workspace, repoSlug, prId);
+  const commits: ChangeCommit[] = [];
+  for (const commit of [...commitsNewestFirst].reverse()) {
+    const touched = await client.listCommitDiffstat(workspace, repoSlug, commit.hash);
+    commits.push({ hash: commit.hash, paths: diffstatPaths(touched), ...(commit.author.user?.uuid ? { authorAccountId: commit.author.user.uuid } : {}) });
+  }
+
+  const stored = await store.settings.get(workspaceId);
+  const settingsDoc = stored.settings;
+  const assignment = await policyForRepository(store, workspaceId, repoFullName);
+  const mode: Mode = assignment.mode ?? settingsDoc.mode;
+  const agents = settingsDoc.agents.filter((a) => !settingsDoc.revocations.account_uuids.includes(a.account_uuid));
+  const authorId = pullRequest.author.uuid;
+  const identity = agents.find((a) => a.account_uuid === authorId);
+
+  const declared = declaredBundleIds(pullRequest.description, ...commitsNewestFirst.map((c) => c.message));
+  const change: ChangeSet = {
+    workspace,
+    repoSlug,
+    repoFullName,
+    action: 'create_pr',
+    actor: { accountId: authorId, displayName: pullRequest.author.display_name, ...(identity ? { agentIdentity: { role: identity.role, ...(identity.agent_did ? { agentDid: identity.agent_did } : {}) } } : {}) },
+    pullRequest: { id: prId, sourceBranch: pullRequest.source.branch.name, destinationBranch: pullRequest.destination.branch.name, headCommit: headSha, declaredBundleIds: declared },
+    files: filesFromDiffstat(diffstat),
+    commits,
+    approvals: pullRequest.participants.filter((p) => p.approved).map((p) => ({ accountId: p.user.uuid, isAgentIdentity: agents.some((a) => a.account_uuid === p.user.uuid) })),
+    agentIdentities: agents.map((a) => ({ accountId: a.account_uuid, role: a.role, ...(a.agent_did ? { agentDid: a.agent_did } : {}) })),
+  };
+
+  const evidence: GatheredEvidence = {
+    pullRequest,
+    headSha,
+    change,
+    settings: engineSettingsFrom(settingsDoc, mode),
+    mode,
+    ...(assignment.policy ? { policy: assignment.policy } : {}),
+    ...(!assignment.policy ? { evidenceError: 'WPC_NOT_ASSIGNED' as const } : {}),
+  };
+
+  // (a) uploaded to the API, named by the PR.
+  for (const bundleId of declared) {
+    const uploaded = await store.bundles.get(workspaceId, bundleId);
+    if (!uploaded) continue;
+    try {
+      evidence.bundle = { value: JSON.parse(uploaded.envelopeText) as unknown, source: 'upload', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
+    } catch {
+      evidence.evidenceError = 'BUNDLE_UNREADABLE';
+    }
+    return evidence;
+  }
+  // (b) a bundle file the PR changed, read at head.
+  const changed = new Set(change.files.filter((f) => f.status !== 'removed').map((f) => f.path));
+  for (const path of bundleFileCandidates(declared)) {
+    if (!changed.has(path)) continue;
+    let text: string | null;
+    try {
+      text = await client.getFileAtCommit(workspace, repoSlug, headSha, path, { maxBytes: input.maxBundleBytes });
+    } catch (error) {
+      if (error instanceof BitbucketNotFoundError) continue;
+      // Too large or not UTF-8: the bundle the PR claims cannot be read (fail closed). Anything else
+      // (network, auth, rate limit) is clawgate's failure and propagates.
+      if (!(error instanceof BitbucketResponseError)) throw error;
+      evidence.evidenceError = 'BUNDLE_UNREADABLE';
+      return evidence;
+    }
+    if (text === null) continue;
+    try {
+      evidence.bundle = { value: JSON.parse(text) as unknown, source: 'pr_file', sha256B64u: sha256B64u(text), path };
+    } catch {
+      evidence.evidenceError = 'BUNDLE_UNREADABLE';
+    }
+    return evidence;
+  }
+  return evidence;
+}

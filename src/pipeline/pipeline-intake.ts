@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import { pullRequestJobKey } from '../queue/pull-request-job-key';
+import type { JobQueue } from '../queue/job-queue';
+import type { Store } from '../store';
+import type { WebhookDelivery, WebhookIntake, WebhookIntakeResult } from './webhook-intake';
+import { EVALUATING_EVENTS, EVALUATION_JOB, pullRequestEventSchema, type EvaluationJob } from './webhook-events';
+
+/**
+ * Webhook → dedupe (X-Request-UUID) → durable job → ack (design §3). The job key is repo + PR + head,
+ * and a newer head supersedes a pending job for the same PR.
+ */
+export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logger: Logger }): WebhookIntake {
+  return {
+    async receive(delivery: WebhookDelivery): Promise<WebhookIntakeResult> {
+      const log = deps.logger.child({ deliveryId: delivery.deliveryId, event: delivery.eventKey, workspace: delivery.tenant.workspaceId });
+      const { isNew } = await deps.store.deliveries.recordDelivery(delivery.tenant.workspaceId, delivery.deliveryId, delivery.eventKey);
+      if (!isNew) {
+        log.info('duplicate delivery ignored');
+        return { accepted: false, duplicate: true, jobs: 0 };
+      }
+      if (!EVALUATING_EVENTS.has(delivery.eventKey)) {
+        log.debug('event not evaluated');
+        return { accepted: true, duplicate: false, jobs: 0 };
+      }
+      const parsed = pullRequestEventSchema.safeParse(delivery.payload);
+      if (!parsed.success) {
+        log.warn({ issue: parsed.error.issues[0]?.path.join('.') }, 'pull request event payload rejected');
+        return { accepted: true, duplicate: false, jobs: 0 };
+      }
+      const event = parsed.data;
+      const head = event.pullrequest.source.commit?.hash;
+      if (!head) {
+        log.warn('pull request event without a source commit');
+        return { accepted: true, duplicate: false, jobs: 0 };
+      }
+      const job: EvaluationJob = {
+        workspaceId: delivery.tenant.workspaceId,
+        clientKey: delivery.tenant.clientKey,
+        repoFullName: event.repository.full_name,
+        prId: event.pullrequest.id,
+        headHint: head.toLowerCase(),
+        trigger: delivery.eventKey,
+        deliveryId: delivery.deliveryId,
+      };
+      const key = pullRequestJobKey({ workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, headSha: job.headHint.slice(0, 12) });
+      // Approvals re-evaluate the same head: give them their own key so a finished job for this head
+      // does not swallow them, while redeliveries of the same approval still dedupe.
+      const jobKey = delivery.eventKey.startsWith('pullrequest:updated') || delivery.eventKey === 'pullrequest:created' ? key.key : `${key.key}#${delivery.deliveryId}`;
+      const result = await deps.queue.enqueue(EVALUATION_JOB, job, { key: jobKey, supersedes: key.supersedes });
+      log.info({ jobId: result.id, deduped: result.deduped, pr: job.prId, repo: job.repoFullName }, 'evaluation enqueued');
+      return { accepted: true, duplicate: false, jobs: 1 };
+    },
+  };
+}

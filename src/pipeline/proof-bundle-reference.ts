@@ -1,0 +1,16 @@
+/** `Proof-Bundle: <bundle_id>` lines in a PR description or commit message (design §5). Pure. */
+const LINE = /^[ \t]*Proof-Bundle:[ \t]*([A-Za-z0-9._:@-]{1,200})[ \t]*$/gim;
+
+export function declaredBundleIds(...texts: (string | null | undefined)[]): string[] {
+  const ids = new Set<string>();
+  for (const text of texts) {
+    if (!text) continue;
+    for (const match of text.matchAll(LINE)) if (match[1]) ids.add(match[1]);
+  }
+  return [...ids];
+}
+
+/** Where a bundle may live in the PR at head (design §5 b). */
+export function bundleFileCandidates(bundleIds: readonly string[]): string[] {
+  return [...bundleIds.map((id) => `.clawsig/bundles/${id}.json`), '.clawsig/proof_bundle.json'];
+}

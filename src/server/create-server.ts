@@ -1,0 +1,144 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import pino, { type Logger } from 'pino';
+import { createApiRouter } from '../api';
+import type { AppConfig } from '../config/app-config';
+import { describeConfig } from '../config/app-config';
+import { createConnectRouter } from '../connect';
+import { createEvaluationHandler, evaluatePullRequest } from '../pipeline/evaluate-pull-request';
+import { createPipelineIntake } from '../pipeline/pipeline-intake';
+import type { WebhookIntake } from '../pipeline/webhook-intake';
+import { EVALUATION_JOB } from '../pipeline/webhook-events';
+import { createJobQueue, type JobQueue } from '../queue';
+import { loadOrCreateSecretKey, openStore, type Store } from '../store';
+import { createMetrics, type ClawgateMetrics } from './metrics';
+import { securityHeaders } from './security-headers';
+
+export interface ClawgateServer {
+  readonly url: string;
+  readonly app: Express;
+  readonly store: Store;
+  readonly queue: JobQueue;
+  readonly metrics: ClawgateMetrics;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: AppConfig;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Listen on this port instead of config.port (0 = any). */
+  port?: number;
+  host?: string;
+  /** Verification clock (tests). */
+  now?: () => number;
+  fetch?: typeof fetch;
+  /** Table-queue poll interval (tests use a short one). */
+  pollIntervalMs?: number;
+  /** Start the workers (default true). */
+  workers?: boolean;
+}
+
+/**
+ * The service: store (migrated), durable queue, the surfaces (Connect, API), the pipeline workers,
+ * health and metrics. `close()` shuts down gracefully: stop accepting, drain the workers, close the DB.
+ */
+export async function startClawgate(options: StartOptions): Promise<ClawgateServer> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: { paths: ['req.headers.authorization', '*.sharedSecret', '*.token', '*.secret'], censor: '[redacted]' } });
+  const keys = loadOrCreateSecretKey(config.database.dataDirectory, { CLAWGATE_SECRET_KEY: config.secretKey, CLAWGATE_SECRET_KEY_PREVIOUS: config.previousSecretKeys.join(','), NODE_ENV: config.production ? 'production' : env.NODE_ENV });
+  for (const warning of keys.warnings) logger.warn(warning);
+  const store = await openStore(config.databaseUrl, { secretKey: keys.current, previousSecretKeys: keys.previous });
+  const metrics = createMetrics();
+  const queue = createJobQueue(store, {
+    env: { CLAWGATE_QUEUE: env.CLAWGATE_QUEUE, CLAWGATE_WORKER_ID: env.CLAWGATE_WORKER_ID },
+    table: { ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}), onError: (error, context) => logger.error({ phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) }, 'queue error') },
+    pgBoss: options.pollIntervalMs ? { pollIntervalMs: Math.max(500, options.pollIntervalMs) } : {},
+  });
+  const pipelineIntake = createPipelineIntake({ store, queue, logger });
+  const intake: WebhookIntake = {
+    async receive(delivery) {
+      const result = await pipelineIntake.receive(delivery);
+      metrics.webhooks.inc({ surface: delivery.surface, event: delivery.eventKey, outcome: result.duplicate ? 'duplicate' : 'accepted' });
+      return result;
+    },
+  };
+  const evaluationDeps = { store, config, logger, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(securityHeaders);
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const ok = await store.ping();
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(createConnectRouter({ config, store, intake, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
+  app.use(
+    '/api/v1',
+    createApiRouter({
+      config,
+      store,
+      logger,
+      recheck: async (workspaceId: string, repoFullName: string, prId: number, actor: string) => {
+        const tenants = await store.tenants.listForWorkspace(workspaceId);
+        const tenant = tenants.find((t) => !t.uninstalledAt);
+        if (!tenant) throw new Error('workspace has no active installation');
+        const result = await queue.enqueue(
+          EVALUATION_JOB,
+          { workspaceId, clientKey: tenant.clientKey, repoFullName, prId, headHint: '0000000', trigger: 'recheck', deliveryId: `recheck:${actor}:${Date.now()}` },
+          { key: `${workspaceId}/${repoFullName}#${prId}@recheck:${Date.now()}` },
+        );
+        return { jobId: result.id };
+      },
+    }),
+  );
+  app.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+
+  if (options.workers ?? true) {
+    const handler = createEvaluationHandler(evaluationDeps);
+    await queue.start({
+      [EVALUATION_JOB]: async (job) => {
+        const end = metrics.evaluationSeconds.startTimer();
+        try {
+          await handler(job);
+        } finally {
+          end();
+        }
+      },
+    });
+  }
+
+  const server: Server = app.listen(options.port ?? config.port, options.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ url, ...describeConfig(config) }, 'clawgate listening');
+  let closed = false;
+  return {
+    url,
+    app,
+    store,
+    queue,
+    metrics,
+    logger,
+    async close() {
+      if (closed) return;
+      closed = true;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue.stop();
+      await store.close();
+    },
+  };
+}
+
+export { evaluatePullRequest };
