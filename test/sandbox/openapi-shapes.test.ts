@@ -33,7 +33,7 @@ function capturedSamples(): Sample[] {
 }
 
 let world: World;
-let samples: Sample[] = [];
+const samples: Sample[] = [];
 
 beforeAll(async () => {
   world = await startWorld({ receiver: { scopes: null } });

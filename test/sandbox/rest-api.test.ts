@@ -1,5 +1,5 @@
 import { computeCommitHash } from '../../src/sandbox/git-objects';
-import { call } from './support/api-client';
+import { appJwt, call } from './support/api-client';
 import { startWorld, type World } from './support/world';
 
 /** The REST subset: pagination, hash resolution, PR commits and diffstat, files, statuses, comments. */
@@ -121,7 +121,6 @@ describe('pull requests', () => {
     expect(location).toMatch(/\/diffstat\/acme\/widgets:[0-9a-f]{12}%0D[0-9a-f]{12}\?from_pullrequest_id=\d+&topic=true$/);
     // Replaying the original token on the new URL fails: its qsh names the PR path.
     const inst = sandbox.getInstallation({ clientKey: world.clientKey });
-    const { appJwt } = await import('./support/api-client');
     const stale = appJwt({ key: 'clawgate-test', clientKey: world.clientKey, secret: inst?.sharedSecret ?? '', method: 'GET', pathAndQuery: `${R}/pullrequests/${prId}/diffstat` });
     expect((await call(location, { authorization: `JWT ${stale}` })).status).toBe(401);
     const page = (await client.get(path(location))).json as Page;

@@ -11,6 +11,14 @@ export function appJwt(input: { key: string; clientKey: string; secret: string; 
   return encodeSymmetric({ iss: input.key, sub: input.clientKey, iat, exp: iat + (input.expiresIn ?? 180), qsh }, input.secret);
 }
 
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
 export interface ApiResult {
   status: number;
   headers: Headers;
@@ -24,13 +32,7 @@ export async function call(url: string, init: { method?: string; authorization?:
   if (init.body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), redirect: init.redirect ?? 'manual' });
   const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: res.status, headers: res.headers, json, text };
+  return { status: res.status, headers: res.headers, json: parseJson(text), text };
 }
 
 /** An installed app's view of the sandbox API. */

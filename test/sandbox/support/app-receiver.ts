@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { parseJson } from './api-client';
 
 /**
  * A tiny stand-in for an installed app: serves a Connect descriptor and records every POST
@@ -80,26 +81,22 @@ export class AppReceiver {
 export async function startAppReceiver(options: ReceiverOptions = {}): Promise<AppReceiver> {
   const app = express();
   const prefix = options.pathPrefix ?? '';
-  let receiver: AppReceiver | undefined;
+  const holder: { receiver?: AppReceiver } = {};
   app.get(`${prefix}/atlassian-connect.json`, (_req, res) => {
-    res.json(receiver?.descriptor());
+    res.json(holder.receiver?.descriptor());
   });
   app.post('/*rest', express.raw({ type: () => true, limit: '2mb' }), (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let json: unknown = null;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch {
-      json = null;
-    }
+    const json = parseJson(raw.toString('utf8'));
     const path = req.path.slice(prefix.length);
-    receiver?.received.push({ path, url: req.originalUrl, headers: req.headers, raw, json });
-    res.status(receiver?.nextStatus(path) ?? 204).end();
+    holder.receiver?.received.push({ path, url: req.originalUrl, headers: req.headers, raw, json });
+    res.status(holder.receiver?.nextStatus(path) ?? 204).end();
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
-  receiver = new AppReceiver(server, `http://127.0.0.1:${port}${prefix}`, options);
+  const receiver = new AppReceiver(server, `http://127.0.0.1:${port}${prefix}`, options);
+  holder.receiver = receiver;
   return receiver;
 }
