@@ -39,7 +39,7 @@ export function buildApiApp(sandbox: BitbucketSandbox): express.Express {
   api.use(express.json({ limit: MAX_BODY, type: () => true }));
   api.use(
     authenticate({
-      installationByClientKey: (k) => sandbox.installationByClientKey(k),
+      installationsByClientKey: (k) => sandbox.installationsByClientKey(k),
       accessTokenBySha256: (h) => sandbox.accessTokenBySha256(h),
       now: () => sandbox.now(),
       jwtLeewaySeconds: sandbox.jwtLeewaySeconds,

@@ -159,6 +159,10 @@ export interface InstallRequest {
   actor: User;
   /** The existing installation (any status) for a clientKey, whose secret signs a re-install. */
   previousInstallation: (clientKey: string) => Installation | undefined;
+  /** Called before the `installed` POST with the installation it will create... */
+  onPending: (installation: Installation) => void;
+  /** ...and after it, whether it succeeded or not. */
+  onSettled: (installation: Installation) => void;
 }
 
 export async function installConnectApp(ctx: LifecycleContext, req: InstallRequest): Promise<Installation> {
@@ -169,14 +173,12 @@ export async function installConnectApp(ctx: LifecycleContext, req: InstallReque
   const installedUrl = resolveAppUrl(descriptor.baseUrl, descriptor.lifecycle.installed);
   const payload = lifecyclePayload(ctx, 'installed', { key: descriptor.key, clientKey, workspace: req.workspace, actor: req.actor, sharedSecret });
   const authorization = previous ? `JWT ${lifecycleJwt(clientKey, previous.sharedSecret, installedUrl, descriptor.baseUrl, ctx.now())}` : null;
-  const status = await postLifecycle(ctx, installedUrl, 'installed', payload, authorization);
-  if (status < 200 || status >= 300) throw new InstallError(`installed callback answered ${status}`, status);
   const webhooks = (descriptor.modules?.webhooks ?? []).map((w, i) => ({
     event: w.event,
     url: resolveAppUrl(descriptor.baseUrl, w.url),
     hookUuid: uuidFromName(clientKey, `webhook:${i}:${w.event}:${w.url}`),
   }));
-  return {
+  const installation: Installation = {
     key: descriptor.key,
     clientKey,
     workspace: req.workspace,
@@ -198,9 +200,18 @@ export async function installConnectApp(ctx: LifecycleContext, req: InstallReque
     },
     installedAt: ctx.now(),
   };
+  // While the app handles `installed` it may prove the new secret with an API call (§2.2
+  // hardening); the pending installation is accepted for that, and dropped if the install fails.
+  req.onPending(installation);
+  try {
+    const status = await postLifecycle(ctx, installedUrl, 'installed', payload, authorization);
+    if (status < 200 || status >= 300) throw new InstallError(`installed callback answered ${status}`, status);
+  } finally {
+    req.onSettled(installation);
+  }
+  return installation;
 }
 
-/** Posts `uninstalled` (signed with the current secret); returns the app's HTTP status or null. */
 export async function uninstallConnectApp(ctx: LifecycleContext, inst: Installation, actor: User): Promise<number | null> {
   if (inst.lifecycle.uninstalled === null) return null;
   const url = inst.lifecycle.uninstalled;

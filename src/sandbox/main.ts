@@ -8,6 +8,8 @@ import type { BitbucketSandbox } from './sandbox';
 export interface SandboxCommandOptions {
   port?: number;
   host?: string;
+  /** Close and exit on SIGINT/SIGTERM (default true; tests turn it off). */
+  handleSignals?: boolean;
 }
 
 export async function runSandboxCommand(options: SandboxCommandOptions = {}, print: (line: string) => void = (l) => console.log(l)): Promise<BitbucketSandbox> {
@@ -16,11 +18,13 @@ export async function runSandboxCommand(options: SandboxCommandOptions = {}, pri
   if (options.host !== undefined) startOptions.host = options.host;
   const sandbox = await startSandbox(startOptions);
   print(sandbox.baseUrl);
-  const stop = (): void => {
-    void sandbox.close().finally(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  if (options.handleSignals !== false) {
+    const stop = (): void => {
+      void sandbox.close().finally(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }
   return sandbox;
 }
 

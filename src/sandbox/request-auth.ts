@@ -16,7 +16,8 @@ import type { AuthFailure, WriteRecorder } from './write-recorder';
  */
 
 export interface AuthDirectory {
-  installationByClientKey(clientKey: string): Installation | undefined;
+  /** The installed installation and, during an install callback, the pending one. */
+  installationsByClientKey(clientKey: string): Installation[];
   accessTokenBySha256(hash: string): AccessToken | undefined;
   now(): number;
   jwtLeewaySeconds: number;
@@ -73,14 +74,18 @@ function verifyConnectJwt(dir: AuthDirectory, req: Request, token: string): Prin
     throw new AuthRejection(`invalid or missing claims: ${missing}`, hint);
   }
   const { iss, sub, exp, qsh, nbf } = claims.data;
-  const installation = dir.installationByClientKey(sub);
-  if (!installation || installation.status !== 'installed') throw new AuthRejection('unknown or uninstalled clientKey (sub)', hint);
-  if (iss !== installation.key) throw new AuthRejection('iss is not the app key of this installation', hint);
-  try {
-    decodeSymmetric(token, installation.sharedSecret, SymmetricAlgorithm.HS256);
-  } catch {
-    throw new AuthRejection('signature verification failed', hint);
-  }
+  const candidates = dir.installationsByClientKey(sub).filter((i) => i.status === 'installed');
+  if (candidates.length === 0) throw new AuthRejection('unknown or uninstalled clientKey (sub)', hint);
+  if (!candidates.some((i) => i.key === iss)) throw new AuthRejection('iss is not the app key of this installation', hint);
+  const installation = candidates.find((i) => {
+    try {
+      decodeSymmetric(token, i.sharedSecret, SymmetricAlgorithm.HS256);
+      return i.key === iss;
+    } catch {
+      return false;
+    }
+  });
+  if (!installation) throw new AuthRejection('signature verification failed', hint);
   const nowSeconds = dir.now() / 1000;
   if (nowSeconds > exp + dir.jwtLeewaySeconds) throw new AuthRejection('token expired', hint);
   if (nbf !== undefined && nowSeconds + dir.jwtLeewaySeconds < nbf) throw new AuthRejection('token not yet valid (nbf)', hint);

@@ -131,6 +131,7 @@ export class BitbucketSandbox {
   private readonly users = new Map<string, User>();
   private readonly repositories = new Map<string, Repository>();
   private readonly installations = new Map<string, Installation>();
+  private readonly pendingInstallations = new Map<string, Installation>();
   private readonly tokens = new Map<string, AccessToken>();
   private server: Server | null = null;
 
@@ -762,9 +763,14 @@ export class BitbucketSandbox {
     return this.tokens.get(hash);
   }
 
-  /** @internal */
-  installationByClientKey(clientKey: string): Installation | undefined {
-    return this.installations.get(clientKey);
+  /** @internal The installed installation, plus the pending one while `installed` is being delivered. */
+  installationsByClientKey(clientKey: string): Installation[] {
+    const out: Installation[] = [];
+    const current = this.installations.get(clientKey);
+    if (current) out.push(current);
+    const pending = this.pendingInstallations.get(clientKey);
+    if (pending) out.push(pending);
+    return out;
   }
 
   /**
@@ -779,6 +785,8 @@ export class BitbucketSandbox {
       workspace: ws,
       actor,
       previousInstallation: (clientKey) => this.installations.get(clientKey),
+      onPending: (pending) => this.pendingInstallations.set(pending.clientKey, pending),
+      onSettled: (pending) => this.pendingInstallations.delete(pending.clientKey),
     });
     this.installations.set(installation.clientKey, installation);
     return this.installationInfo(installation);

@@ -132,6 +132,25 @@ describe('installApp', () => {
     expect(app.at('/installed')).toHaveLength(0);
   });
 
+  it('accepts an API call signed with the new secret while the app is still handling `installed`', async () => {
+    const seen: number[] = [];
+    app.beforeAnswer = async (req) => {
+      if (req.path !== '/installed') return;
+      const body = req.json as { clientKey: string; sharedSecret: string; baseApiUrl: string };
+      const jwt = appJwt({ key: 'clawgate-test', clientKey: body.clientKey, secret: body.sharedSecret, method: 'GET', pathAndQuery: '/2.0/workspaces/acme' });
+      seen.push((await call(`${body.baseApiUrl}/2.0/workspaces/acme`, { authorization: `JWT ${jwt}` })).status);
+    };
+    const first = await sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' });
+    app.respondWith('/installed', 503);
+    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(InstallError);
+    expect(seen).toEqual([200, 200]);
+    // the secret offered by the failed re-install was never committed
+    const offered = (app.at('/installed')[1]?.json as { sharedSecret: string }).sharedSecret;
+    expect(offered).not.toBe(first.sharedSecret);
+    expect(await apiStatus(first.clientKey, offered)).toBe(401);
+    expect(await apiStatus(first.clientKey, first.sharedSecret)).toBe(200);
+  });
+
   it('createConnectJwt mints what an installed app would send', async () => {
     const inst = await sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' });
     const url = '/2.0/repositories/acme/widgets?fields=full_name';

@@ -31,6 +31,8 @@ export class AppReceiver {
   readonly received: ReceivedRequest[] = [];
   private readonly queued = new Map<string, number[]>();
   descriptorOverride: unknown = undefined;
+  /** Runs before the answer is sent (e.g. to call the API from inside the installed callback). */
+  beforeAnswer: ((req: ReceivedRequest) => Promise<void>) | undefined = undefined;
 
   constructor(
     private readonly server: Server,
@@ -85,11 +87,13 @@ export async function startAppReceiver(options: ReceiverOptions = {}): Promise<A
   app.get(`${prefix}/atlassian-connect.json`, (_req, res) => {
     res.json(holder.receiver?.descriptor());
   });
-  app.post('/*rest', express.raw({ type: () => true, limit: '2mb' }), (req, res) => {
+  app.post('/*rest', express.raw({ type: () => true, limit: '2mb' }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const json = parseJson(raw.toString('utf8'));
     const path = req.path.slice(prefix.length);
-    holder.receiver?.received.push({ path, url: req.originalUrl, headers: req.headers, raw, json });
+    const received: ReceivedRequest = { path, url: req.originalUrl, headers: req.headers, raw, json };
+    holder.receiver?.received.push(received);
+    await holder.receiver?.beforeAnswer?.(received);
     res.status(holder.receiver?.nextStatus(path) ?? 204).end();
   });
   const server = await new Promise<Server>((resolve) => {
