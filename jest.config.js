@@ -8,6 +8,8 @@ module.exports = {
   },
   // jose and bs58 ship ESM; let swc turn them into CommonJS for Jest's module loader.
   transformIgnorePatterns: ['/node_modules/(?!(jose|bs58|base-x)/)'],
+  // Dynamic imports name the compiled .js file; under Jest they resolve to the .ts source.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

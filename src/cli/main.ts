@@ -1,10 +1,14 @@
 import { processIo, type CliIo } from './io';
+import { runDemoCommand, runSandbox, runServe } from './service-commands';
 import { runVerify } from './verify-command';
 
 export const USAGE = `Usage: clawgate <command> [options]
 
 Commands:
   verify FILE      verify a proof bundle or commit signature offline (clawgate verify --help)
+  serve            run the service (configuration from the environment)
+  sandbox          run a local Bitbucket Cloud for development
+  demo             run the whole story against the sandbox and check every verdict
   help             show this help
 
 Run "clawgate <command> --help" for a command's options.
@@ -14,6 +18,9 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   verify: runVerify,
+  serve: runServe,
+  sandbox: runSandbox,
+  demo: runDemoCommand,
 };
 
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {

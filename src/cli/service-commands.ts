@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadAppConfig } from '../config/app-config';
+import type { CliIo } from './io';
+
+export const SERVE_USAGE = `Usage: clawgate serve
+
+Starts the service (Connect surface, JSON API, pipeline workers). Configuration from the environment:
+  PORT (3000), APP_BASE_URL, DATABASE_URL (sqlite:./data/clawgate.sqlite | postgres://…),
+  CLAWGATE_SECRET_KEY (required in production), CONNECT_APP_KEY, CLAWGATE_ALLOWED_HOSTS
+  (bitbucket.org,api.bitbucket.org), CLAWGATE_ADMIN_TOKEN, CLAWGATE_QUEUE (table|pg-boss), LOG_LEVEL.
+`;
+
+export async function runServe(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(SERVE_USAGE);
+    return 0;
+  }
+  if (argv.length > 0) {
+    io.stderr(`clawgate serve: unexpected argument ${argv[0]} (configuration comes from the environment)\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadAppConfig(io.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`clawgate serve: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const { startClawgate } = await import('../server/create-server.js');
+  const server = await startClawgate({ config, env: io.env, host: io.env.HOST ?? '0.0.0.0' });
+  io.stdout(`clawgate listening on ${server.url} (public base URL ${config.baseUrl})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
+
+export const SANDBOX_USAGE = `Usage: clawgate sandbox [--port N] [--host H]
+
+Starts an empty local Bitbucket Cloud (REST subset, Connect installs, webhooks) and prints its URL.
+`;
+
+export async function runSandbox(argv: string[], io: CliIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (error) {
+    io.stderr(`clawgate sandbox: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(SANDBOX_USAGE);
+    return 0;
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    io.stderr('clawgate sandbox: --port must be 0–65535\n');
+    return 2;
+  }
+  const { runSandboxCommand } = await import('../sandbox/main.js');
+  const sandbox = await runSandboxCommand({ ...(port !== undefined ? { port } : {}), ...(values.host ? { host: values.host } : {}) }, (line: string) => io.stdout(`${line}\n`));
+  await new Promise<void>(() => undefined);
+  void sandbox;
+  return 0;
+}
+
+export const DEMO_USAGE = `Usage: clawgate demo
+
+Runs the whole story against a local Bitbucket: installs the app, registers a WPC and keys, opens
+agent PRs (compliant, bitbucket-pipelines.yml, replay, tampered signature, model not allowed, a human
+PR without a bundle) and prints each verdict, the status and report Bitbucket received, and the
+details URL. Exit 0 only when every verdict is the expected one.
+`;
+
+export async function runDemoCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(DEMO_USAGE);
+    return 0;
+  }
+  if (argv.length > 0) {
+    io.stderr(`clawgate demo: unexpected argument ${argv[0]}\n`);
+    return 2;
+  }
+  const { runDemo } = await import('../demo/run-demo.js');
+  const outcome = await runDemo({ print: (line: string) => io.stdout(`${line}\n`) });
+  return outcome.ok ? 0 : 1;
+}
