@@ -1,0 +1,58 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { ApiContext, ApiRouterOptions } from './api-context';
+import { apiErrorHandler, notFoundHandler } from './api-error-handler';
+import { authenticate } from './authenticate';
+import { assignmentRoutes } from './routes/assignment-routes';
+import { auditRoutes } from './routes/audit-routes';
+import { bundleRoutes } from './routes/bundle-routes';
+import { evaluationRoutes } from './routes/evaluation-routes';
+import { policyRoutes } from './routes/policy-routes';
+import { recheckRoutes } from './routes/recheck-routes';
+import { settingsRoutes } from './routes/settings-routes';
+import { tokenRoutes } from './routes/token-routes';
+
+/**
+ * The JSON API, mounted by the app at `/api/v1` (design §9; every route in docs/api.md). Every route
+ * lives under `/workspaces/{ws}` and is authenticated before anything else runs — before the body is
+ * read, so an unauthenticated request cannot make the server buffer a large body. Answers are never
+ * cached (they carry tokens and settings).
+ */
+export function createApiRouter(options: ApiRouterOptions): Router {
+  const context: ApiContext = {
+    config: options.config,
+    store: options.store,
+    logger: options.logger.child({ component: 'api' }),
+    recheck: options.recheck,
+    now: options.now ?? (() => new Date()),
+  };
+  const router = Router();
+  router.use((_request: Request, response: Response, next: NextFunction) => {
+    response.setHeader('Cache-Control', 'no-store');
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  const workspace = Router({ mergeParams: true });
+  workspace.use(
+    authenticate({
+      store: options.store,
+      appBaseUrl: options.config.baseUrl,
+      logger: context.logger,
+      now: context.now,
+      ...(options.connectWriteAccess !== undefined ? { connectWriteAccess: options.connectWriteAccess } : {}),
+    }),
+  );
+  workspace.use(settingsRoutes(context));
+  workspace.use(policyRoutes(context));
+  workspace.use(assignmentRoutes(context));
+  workspace.use(bundleRoutes(context));
+  workspace.use(evaluationRoutes(context));
+  workspace.use(tokenRoutes(context));
+  workspace.use(recheckRoutes(context));
+  workspace.use(auditRoutes(context));
+  router.use('/workspaces/:ws', workspace);
+
+  router.use(notFoundHandler);
+  router.use(apiErrorHandler(context.logger));
+  return router;
+}

@@ -1,0 +1,107 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { isRfc3339DateTime, parseTimestamp } from '../../core/clawsig/rfc3339';
+import type { AuditEvent } from '../../store';
+import { ApiError } from '../api-error';
+import type { ApiContext } from '../api-context';
+import { principalOf } from '../authenticate';
+import { zodIssuesToFields } from '../zod-fields';
+
+/**
+ * `GET /workspaces/{ws}/audit?format=jsonl|csv&repo=&pr=&since=&until=&after_id=&limit=` (design §9):
+ * the workspace's audit events, oldest first, as JSON Lines (default) or CSV. Pages of `limit`
+ * events (default 1000, at most 10000); when a page is full, `X-Next-After-Id` is the cursor for
+ * the next one. `since` is inclusive, `until` exclusive (RFC 3339).
+ */
+
+const MAX_PAGE = 10_000;
+
+const timestamp = z
+  .string()
+  .refine((value) => isRfc3339DateTime(value), 'must be an RFC 3339 date-time with a time zone')
+  .transform((value) => new Date(parseTimestamp(value) ?? Number.NaN));
+
+const querySchema = z.strictObject({
+  format: z.enum(['jsonl', 'csv']).optional(),
+  repo: z.string().min(1).max(255).optional(),
+  pr: z
+    .string()
+    .regex(/^[1-9]\d{0,9}$/, 'must be a pull request id')
+    .transform(Number)
+    .optional(),
+  since: timestamp.optional(),
+  until: timestamp.optional(),
+  after_id: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be an event id')
+    .transform(Number)
+    .optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,5}$/, `must be 1..${MAX_PAGE}`)
+    .transform(Number)
+    .refine((limit) => limit >= 1 && limit <= MAX_PAGE, `must be 1..${MAX_PAGE}`)
+    .optional(),
+});
+
+function eventView(event: AuditEvent): Record<string, unknown> {
+  return {
+    id: event.id,
+    at: event.at.toISOString(),
+    actor: event.actor,
+    kind: event.kind,
+    subject: event.subject,
+    repo: event.repo,
+    pr_id: event.prId,
+    before: event.before,
+    after: event.after,
+  };
+}
+
+const CSV_COLUMNS = ['id', 'at', 'actor', 'kind', 'subject', 'repo', 'pr_id', 'before', 'after'] as const;
+
+/**
+ * One CSV cell, always quoted. A cell that a spreadsheet would run as a formula (leading = + - @,
+ * tab or CR) gets a leading `'`: actors, subjects and repo names come from outside.
+ */
+export function csvCell(value: unknown): string {
+  let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+export function auditRoutes(context: ApiContext): Router {
+  const router = Router({ mergeParams: true });
+
+  router.get('/audit', async (request: Request, response: Response) => {
+    const principal = principalOf(request);
+    const parsed = querySchema.safeParse(request.query);
+    if (!parsed.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(parsed.error.issues));
+    const query = parsed.data;
+    const limit = query.limit ?? 1000;
+    const events = await context.store.audit.query(principal.workspaceId, {
+      ...(query.repo !== undefined ? { repo: query.repo } : {}),
+      ...(query.pr !== undefined ? { prId: query.pr } : {}),
+      ...(query.since !== undefined ? { since: query.since } : {}),
+      ...(query.until !== undefined ? { until: query.until } : {}),
+      ...(query.after_id !== undefined ? { afterId: query.after_id } : {}),
+      limit,
+    });
+    const last = events[events.length - 1];
+    if (events.length === limit && last !== undefined) response.setHeader('X-Next-After-Id', String(last.id));
+    const format = query.format ?? 'jsonl';
+    const name = `clawgate-audit.${format}`;
+    response.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    if (format === 'csv') {
+      const lines = [CSV_COLUMNS.join(','), ...events.map((event) => {
+        const view = eventView(event);
+        return CSV_COLUMNS.map((column) => csvCell(view[column])).join(',');
+      })];
+      response.type('text/csv; charset=utf-8').send(`${lines.join('\r\n')}\r\n`);
+      return;
+    }
+    response.type('application/x-ndjson; charset=utf-8').send(events.map((event) => `${JSON.stringify(eventView(event))}\n`).join(''));
+  });
+
+  return router;
+}

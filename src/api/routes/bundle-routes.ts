@@ -1,0 +1,95 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { ENVELOPE_KEYS, hasAllEnvelopeKeys } from '../../core/clawsig/envelope';
+import { ApiError, validationFailed, type ApiFieldError } from '../api-error';
+import type { ApiContext } from '../api-context';
+import { principalOf } from '../authenticate';
+import { jsonBody, jsonBodyOf } from '../json-body';
+import { zodIssuesToFields } from '../zod-fields';
+
+/**
+ * `POST /workspaces/{ws}/bundles` `{bundle: <proof-bundle envelope>, scoped_token?: "<jwt>"}` →
+ * 201 `{bundle_id}` (design §5 (a)). Nothing is verified here — the pipeline verifies when a PR names
+ * the bundle and fails closed — but input that can never verify is refused now, with field paths:
+ * not the 9-key envelope form (a bare payload, clawsig.md §2.2), not a `proof_bundle`, no
+ * `payload.bundle_id`. The envelope is stored as `JSON.stringify` of the parsed value: every hash the
+ * verifier computes is over parsed values, so this loses nothing it checks, and the same bundle sent
+ * with different whitespace is the same bundle (200), while different content under one id is 409.
+ */
+
+/** A compact JWS is a few KiB at most; a larger "token" is not one. */
+const MAX_SCOPED_TOKEN_CHARS = 16 * 1024;
+/** Room for `{"bundle":…,"scoped_token":"…"}` around a bundle of the maximum size. */
+const WRAPPER_ALLOWANCE_BYTES = MAX_SCOPED_TOKEN_CHARS + 1024;
+
+const uploadSchema = z.strictObject({
+  bundle: z.unknown(),
+  scoped_token: z
+    .string()
+    .max(MAX_SCOPED_TOKEN_CHARS)
+    .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a compact JWS (header.payload.signature)')
+    .optional(),
+});
+
+const bundleIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255)
+  // eslint-disable-next-line no-control-regex -- refuse ids that cannot be written in a PR line
+  .refine((id) => !/[\u0000-\u001f\u007f]/.test(id) && id.trim() === id, 'must not contain control characters or surrounding whitespace');
+
+function checkEnvelope(bundle: unknown): { bundleId: string } {
+  if (!hasAllEnvelopeKeys(bundle)) {
+    const present = typeof bundle === 'object' && bundle !== null && !Array.isArray(bundle) ? bundle : {};
+    const missing = ENVELOPE_KEYS.filter((key) => !(key in present));
+    throw validationFailed(
+      [{ path: 'bundle', message: `must be a signed proof-bundle envelope; missing ${missing.join(', ')}` }],
+      'the bundle is not a signed envelope (bare payloads are refused)',
+      'NOT_AN_ENVELOPE',
+    );
+  }
+  const fields: ApiFieldError[] = [];
+  if (bundle.envelope_type !== 'proof_bundle') fields.push({ path: 'bundle.envelope_type', message: 'must be "proof_bundle"' });
+  const payload = bundle.payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    fields.push({ path: 'bundle.payload', message: 'must be an object' });
+    throw validationFailed(fields, 'the bundle envelope is malformed');
+  }
+  const bundleId = bundleIdSchema.safeParse('bundle_id' in payload ? payload.bundle_id : undefined);
+  if (!bundleId.success) fields.push(...zodIssuesToFields(bundleId.error.issues, ['bundle', 'payload', 'bundle_id']));
+  if (fields.length > 0 || !bundleId.success) throw validationFailed(fields, 'the bundle envelope is malformed');
+  return { bundleId: bundleId.data };
+}
+
+export function bundleRoutes(context: ApiContext): Router {
+  const router = Router({ mergeParams: true });
+  const maxBundleBytes = context.config.maxBundleBytes;
+
+  router.post('/bundles', ...jsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES, required: true }), async (request: Request, response: Response) => {
+    const principal = principalOf(request);
+    const upload = uploadSchema.safeParse(jsonBodyOf(request)?.value);
+    if (!upload.success) throw validationFailed(zodIssuesToFields(upload.error.issues), 'the upload is invalid');
+    const { bundleId } = checkEnvelope(upload.data.bundle);
+    const envelopeText = JSON.stringify(upload.data.bundle);
+    const size = Buffer.byteLength(envelopeText, 'utf8');
+    if (size > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the bundle is ${size} bytes; the limit is ${maxBundleBytes}`);
+    const { bundle, created } = await context.store.bundles.put(principal.workspaceId, {
+      bundleId,
+      envelopeText,
+      scopedToken: upload.data.scoped_token ?? null,
+      source: 'api',
+    });
+    if (created) {
+      // Who supplied which evidence is part of the audit trail (never the token itself).
+      await context.store.audit.append(principal.workspaceId, {
+        actor: principal.actor,
+        kind: 'bundle.uploaded',
+        subject: bundleId,
+        after: { sha256_b64u: bundle.sha256B64u, size: bundle.size, has_scoped_token: bundle.scopedToken !== null },
+      });
+    }
+    response.status(created ? 201 : 200).json({ bundle_id: bundleId });
+  });
+
+  return router;
+}

@@ -1,0 +1,86 @@
+import { Router, type Request, type Response } from 'express';
+import { parseBitbucketWpc } from '../../core/policy';
+import type { StoredPolicy } from '../../store';
+import { ApiError, validationFailed } from '../api-error';
+import type { ApiContext } from '../api-context';
+import { principalOf } from '../authenticate';
+import { jsonBody, jsonBodyOf } from '../json-body';
+import { looksLikeWpcEnvelope, verifyWpcEnvelope } from '../signed-wpc';
+
+/**
+ * `POST /workspaces/{ws}/policies` registers a Bitbucket WPC (bare, or as a signed WPC envelope
+ * from one of the workspace's `wpc_issuers`) under its hash, b64u(SHA-256(JCS(document))). Policies
+ * are immutable and hash-addressed: uploading the same document again (in any key order or
+ * whitespace) answers 200 with the same hash and keeps the first upload. A bare WPC is stored as
+ * the exact text received; a signed one as its payload, with the exact envelope text beside it.
+ */
+
+/** Far above the WPC's own 64 KiB limit (which answers 422 with a reason); stops absurd bodies early. */
+const MAX_POLICY_BODY_BYTES = 1024 * 1024;
+const HASH_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+function policySummary(policy: StoredPolicy): Record<string, unknown> {
+  return {
+    policy_hash_b64u: policy.policyHashB64u,
+    created_at: policy.createdAt.toISOString(),
+    created_by: policy.createdBy,
+    signed: policy.envelopeText !== null,
+    retired_at: policy.retiredAt?.toISOString() ?? null,
+  };
+}
+
+export function policyRoutes(context: ApiContext): Router {
+  const router = Router({ mergeParams: true });
+
+  router.post('/policies', ...jsonBody({ limit: Math.min(context.config.maxBodyBytes, MAX_POLICY_BODY_BYTES), required: true }), async (request: Request, response: Response) => {
+    const principal = principalOf(request);
+    const body = jsonBodyOf(request);
+    if (body === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
+    let policyHashB64u: string;
+    let documentText: string;
+    let envelopeText: string | null = null;
+    if (looksLikeWpcEnvelope(body.value)) {
+      const { settings } = await context.store.settings.get(principal.workspaceId);
+      const verified = verifyWpcEnvelope(body.value, settings.wpc_issuers);
+      policyHashB64u = verified.policyHashB64u;
+      // The envelope text is kept exactly; the payload is re-serialized from the parsed value, which
+      // is what its hash covers (JCS of the parsed payload).
+      documentText = JSON.stringify(verified.payload);
+      envelopeText = body.text;
+    } else {
+      const parsed = parseBitbucketWpc(body.value);
+      if (!parsed.ok) throw validationFailed(parsed.issues, 'the document is not a valid Bitbucket WPC', 'INVALID_POLICY');
+      policyHashB64u = parsed.policyHashB64u;
+      documentText = body.text;
+    }
+    const { created } = await context.store.policies.create(principal.workspaceId, { policyHashB64u, documentText, envelopeText, actor: principal.actor });
+    response.setHeader('Location', `${request.baseUrl}/policies/${policyHashB64u}`);
+    response.status(created ? 201 : 200).json({ policy_hash_b64u: policyHashB64u });
+  });
+
+  router.get('/policies', async (request: Request, response: Response) => {
+    const { workspaceId } = principalOf(request);
+    const includeRetired = request.query.include_retired === 'true';
+    const policies = await context.store.policies.list(workspaceId, { includeRetired });
+    response.json({ policies: policies.map(policySummary) });
+  });
+
+  router.get('/policies/:hash', async (request: Request, response: Response) => {
+    const { workspaceId } = principalOf(request);
+    const hash = request.params.hash;
+    const policy = typeof hash === 'string' && HASH_PATTERN.test(hash) ? await context.store.policies.get(workspaceId, hash) : null;
+    if (policy === null) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
+    if (request.query.format === 'raw') {
+      // The document exactly as it was uploaded (the bytes an auditor may want to re-hash).
+      response.type('application/json').send(policy.documentText);
+      return;
+    }
+    response.json({
+      ...policySummary(policy),
+      document: policy.document,
+      ...(policy.envelopeText !== null ? { envelope: JSON.parse(policy.envelopeText) as unknown } : {}),
+    });
+  });
+
+  return router;
+}
