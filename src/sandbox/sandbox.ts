@@ -7,7 +7,7 @@ import { installConnectApp, InstallError, uninstallConnectApp, type LifecyclePos
 import { approval, pushChange } from './event-payloads';
 import { FaultInjector } from './fault-injector';
 import { computeCommitHash } from './git-objects';
-import { accountIdFromName, bracedUuid, randomSecret, uuidFromName } from './identifiers';
+import { accountIdFromName, bracedUuid, randomSecret, stripBraces, uuidFromName } from './identifiers';
 import type {
   AccessToken, AppIdentity, Commit, CommitStatus, CommitStatusState, Installation, Principal, PullRequest,
   Repository, RepositoryHook, User, Workspace,
@@ -864,20 +864,23 @@ export class BitbucketSandbox {
     this.announce(repo, event, { actor: actor.json, pullrequest: this.pullRequestJson(repo, pr), repository: this.rep.repository(repo), ...extra });
   }
 
-  /** @internal Delivers `payload` for `event` to every subscribed Connect app and repository hook. */
+  /**
+   * @internal Delivers `payload` for `event` to every subscribed Connect app and repository hook.
+   * X-Hook-UUID carries the bare UUID (captured: "1b08c6c1-a8d3-…", no braces).
+   */
   announce(repo: Repository, event: string, payload: JsonObject): void {
     const targets: DeliveryTarget[] = [];
     for (const inst of this.installations.values()) {
       if (inst.status !== 'installed' || inst.workspace.uuid !== repo.workspace.uuid) continue;
       for (const w of inst.webhooks) {
         if (w.event === event || w.event === '*') {
-          targets.push({ kind: 'connect', url: w.url, appBaseUrl: inst.appBaseUrl, hookUuid: stripBracesForHeader(w.hookUuid), clientKey: inst.clientKey, sharedSecret: inst.sharedSecret });
+          targets.push({ kind: 'connect', url: w.url, appBaseUrl: inst.appBaseUrl, hookUuid: stripBraces(w.hookUuid), clientKey: inst.clientKey, sharedSecret: inst.sharedSecret });
         }
       }
     }
     for (const hook of repo.hooks.values()) {
       if (hook.active && hook.events.includes(event)) {
-        targets.push({ kind: 'repository', url: hook.url, hookUuid: stripBracesForHeader(hook.uuid), secret: hook.secret });
+        targets.push({ kind: 'repository', url: hook.url, hookUuid: stripBraces(hook.uuid), secret: hook.secret });
       }
     }
     for (const target of targets) this.dispatcher.enqueue(target, event, repo.fullName, payload);
@@ -901,9 +904,4 @@ export class BitbucketSandbox {
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 10));
     }
   }
-}
-
-/** X-Hook-UUID carries the bare UUID (captured: "1b08c6c1-a8d3-…", no braces). */
-function stripBracesForHeader(uuid: string): string {
-  return uuid.replace(/^\{/, '').replace(/\}$/, '');
 }
