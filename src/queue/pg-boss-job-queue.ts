@@ -131,7 +131,7 @@ export class PgBossJobQueue implements JobQueue {
     const db = { executeSql: async (text: string, values: unknown[]) => ({ rows: (await client.query(text, values)).rows }) };
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`clawgate-pgboss\0${name}\0${supersedes ?? options.key}`]);
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [JSON.stringify(['clawgate-pgboss', name, supersedes ?? options.key])]);
       if (supersedes !== null) {
         const older = await client.query<{ id: string }>(
           `SELECT id FROM ${schema}.job WHERE name = $1 AND state IN ('created', 'retry') AND data->>'supersedes' = $2 AND singleton_key IS DISTINCT FROM $3`,
@@ -199,7 +199,8 @@ export class PgBossJobQueue implements JobQueue {
                 await handler(job);
               } catch (error) {
                 this.#report(error, 'handler', job);
-                // pg-boss records the failure and schedules the retry; the message is all it keeps.
+                // pg-boss stores what it is given (serialised, with cause) in the job row; only the message may go there.
+                // eslint-disable-next-line preserve-caught-error
                 throw new Error(describeJobError(error));
               } finally {
                 this.#controllers.delete(controller);

@@ -106,7 +106,7 @@ export class JobRepository {
   private async lockGroup(name: string, group: string, transaction: Transaction): Promise<void> {
     if (this.context.db.dialect !== 'postgres') return;
     await this.context.db.sequelize.query('SELECT pg_advisory_xact_lock(hashtextextended(:lockKey, 0))', {
-      replacements: { lockKey: `clawgate-job\0${name}\0${group}` },
+      replacements: { lockKey: JSON.stringify(['clawgate-job', name, group]) },
       transaction,
     });
   }
