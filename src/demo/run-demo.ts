@@ -107,7 +107,7 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
 
     // The admin's first API token comes from the app's own page (Connect JWT); the rest uses it.
     const tokenPath = '/api/v1/workspaces/acme/tokens';
-    const created = await api(clawgate.url, 'POST', tokenPath, `JWT ${contextJwt(sandbox, installation.clientKey, 'POST', tokenPath)}`, { name: 'demo' });
+    const created = await api(clawgate.url, 'POST', tokenPath, `JWT ${contextJwt(sandbox, installation.clientKey, 'POST', tokenPath)}`, { label: 'demo' });
     const bearer = `Bearer ${String(created.json.token)}`;
 
     const agent = createTestKey();
@@ -160,7 +160,8 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
       const status = await waitForFinalStatus(sandbox, c.head, deadline);
       const evaluations = await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${encodeURIComponent('acme/proj-web')}&pr=${c.prId}`, bearer);
       const list = (evaluations.json.evaluations ?? evaluations.json.values ?? []) as JsonObject[];
-      const latest = list[0] ?? {};
+      const latestId = list[0]?.id;
+      const latest = typeof latestId === 'string' ? (await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations/${encodeURIComponent(latestId)}`, bearer)).json : {};
       const verdict = (latest.verdict ?? {}) as JsonObject;
       const state = String(verdict.state ?? latest.state ?? 'none');
       const reasonCode = String(verdict.reason_code ?? 'none');
