@@ -56,19 +56,36 @@ export class Database {
   }
 }
 
+/** How long a SQLite connection waits for another process's write lock before failing (node-sqlite3 default: 1 s). */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Sequelize 6 opens SQLite connections itself (one per transaction for files) and has no hook for
+ * them, so the busy timeout is set by wrapping its getConnection. Only matters when another
+ * process (or a second store in tests) writes to the same file.
+ */
+function setSqliteBusyTimeout(sequelize: Sequelize): void {
+  const manager = sequelize.connectionManager as unknown as { getConnection(options?: unknown): Promise<unknown> };
+  const getConnection = manager.getConnection.bind(manager);
+  const configured = new WeakSet<object>();
+  manager.getConnection = async (options?: unknown) => {
+    const connection = (await getConnection(options)) as { configure?: (option: 'busyTimeout', value: number) => void };
+    if (typeof connection === 'object' && connection !== null && !configured.has(connection)) {
+      connection.configure?.('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
+      configured.add(connection);
+    }
+    return connection;
+  };
+}
+
 export async function connectDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.dialect === 'sqlite') {
     if (config.storage !== ':memory:') fs.mkdirSync(config.dataDirectory, { recursive: true });
-    const sequelize = new Sequelize({
-      dialect: 'sqlite',
-      storage: config.storage,
-      logging: false,
-      // Without this Sequelize would drop the in-memory database's only connection when idle.
-      pool: { max: 1, min: 0, idle: Number.MAX_SAFE_INTEGER },
-    });
+    const sequelize = new Sequelize({ dialect: 'sqlite', storage: config.storage, logging: false });
+    setSqliteBusyTimeout(sequelize);
     if (config.storage !== ':memory:') {
-      // WAL lets readers on one connection proceed while a transaction on another commits; it is
-      // persistent in the file. Other processes on the same file wait up to node-sqlite3's 1 s busy timeout.
+      // WAL lets readers on one connection proceed while a transaction on another commits; the
+      // setting is persistent in the file.
       await sequelize.query('PRAGMA journal_mode = WAL');
     }
     await sequelize.authenticate();

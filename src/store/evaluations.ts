@@ -93,6 +93,7 @@ export class EvaluationRepository {
     const id = evaluation.id ?? randomUUID();
     if (!UUID_PATTERN.test(id)) throw new StoreError('INVALID_INPUT', 'evaluation id must be a UUID');
     if (!SHA_PATTERN.test(evaluation.headSha)) throw new StoreError('INVALID_INPUT', 'head sha must be 40 lower-case hex characters');
+    if (evaluation.verdict === undefined || evaluation.verdict === null) throw new StoreError('INVALID_INPUT', 'verdict is required');
     if (evaluation.state.length === 0 || evaluation.state.length > 32) throw new StoreError('INVALID_INPUT', 'state must be 1..32 characters');
     if (!(ENFORCEMENT_MODES as readonly string[]).includes(evaluation.mode)) throw new StoreError('INVALID_INPUT', 'unknown mode');
     if (!(STATUS_STATES as readonly string[]).includes(evaluation.statusState)) throw new StoreError('INVALID_INPUT', 'unknown status state');
@@ -107,7 +108,7 @@ export class EvaluationRepository {
           state: evaluation.state,
           mode: evaluation.mode,
           status_state: evaluation.statusState,
-          verdict: evaluation.verdict ?? null,
+          verdict: evaluation.verdict,
           bundle_id: evaluation.bundleId ?? null,
           bundle_sha256_b64u: evaluation.bundleSha256B64u ?? null,
           bundle_source: evaluation.bundleSource ?? null,
