@@ -74,7 +74,7 @@ async function api(base: string, method: string, pathWithQuery: string, auth: st
   return { status: response.status, json };
 }
 
-export async function runDemo(options: { print?: (line: string) => void; timeoutMs?: number; keep?: boolean } = {}): Promise<DemoOutcome> {
+export async function runDemo(options: { print?: (line: string) => void; timeoutMs?: number; keep?: boolean; databaseUrl?: string } = {}): Promise<DemoOutcome> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const started = Date.now();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'clawgate-demo-'));
@@ -87,7 +87,7 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
     const config = loadAppConfig({
       PORT: String(port),
       APP_BASE_URL: `http://127.0.0.1:${port}`,
-      DATABASE_URL: `sqlite:${path.join(dataDir, 'clawgate.sqlite')}`,
+      DATABASE_URL: options.databaseUrl ?? `sqlite:${path.join(dataDir, 'clawgate.sqlite')}`,
       CLAWGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('hex'),
       CLAWGATE_ALLOWED_HOSTS: `bitbucket.org,api.bitbucket.org,${sandboxHost}`,
       LOG_LEVEL: 'silent',
