@@ -46,7 +46,11 @@ export function jsonBody(options: { limit: number; required: boolean }): Request
   };
   const parse: RequestHandler = (request: Request, _response: Response, next: NextFunction) => {
     const raw: unknown = request.body;
-    if (!Buffer.isBuffer(raw)) {
+    if (raw !== undefined && !Buffer.isBuffer(raw)) {
+      // Another parser consumed the stream first: the exact text is gone. A wiring bug, not the caller's.
+      throw new Error('a body parser ran before the API router; mount /api/v1 before global body parsers');
+    }
+    if (raw === undefined) {
       if (options.required) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
       next();
       return;
