@@ -108,6 +108,13 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       prUrl: pr.links.html.href,
       commits: evidence.change.commits.map((c) => c.hash),
     });
+    // Keep the bundle an evaluation was based on, so an auditor can re-verify it later with
+    // `clawgate verify` (uploaded bundles are already stored; a bundle id clash keeps the first copy).
+    if (evidence.bundle?.source === 'repo_file' && verdict.proof?.bundleId) {
+      await store.bundles.put(job.workspaceId, { bundleId: verdict.proof.bundleId, envelopeText: evidence.bundle.text, source: 'repo_file' }).catch((error: unknown) => {
+        log.info({ err: error instanceof Error ? error.message : String(error) }, 'bundle copy not kept (id already stored with other content)');
+      });
+    }
     await store.audit.append(job.workspaceId, {
       actor: 'clawgate',
       kind: 'evaluation',

@@ -16,7 +16,7 @@ export interface GatheredEvidence {
   settings: EngineSettings;
   mode: Mode;
   policy?: { wpc: BitbucketWpc; hash: string };
-  bundle?: { value: unknown; source: 'upload' | 'pr_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
+  bundle?: { value: unknown; text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
   /** A reason the evidence is incomplete (fail closed in the engine). */
   evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
 }
@@ -137,7 +137,7 @@ export async function gatherEvidence(input: {
     const uploaded = await store.bundles.get(workspaceId, bundleId);
     if (!uploaded) continue;
     try {
-      evidence.bundle = { value: JSON.parse(uploaded.envelopeText) as unknown, source: 'upload', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
+      evidence.bundle = { value: JSON.parse(uploaded.envelopeText) as unknown, text: uploaded.envelopeText, source: 'api', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
     } catch {
       evidence.evidenceError = 'BUNDLE_UNREADABLE';
     }
@@ -160,7 +160,7 @@ export async function gatherEvidence(input: {
     }
     if (text === null) continue;
     try {
-      evidence.bundle = { value: JSON.parse(text) as unknown, source: 'pr_file', sha256B64u: sha256B64u(text), path };
+      evidence.bundle = { value: JSON.parse(text) as unknown, text, source: 'repo_file', sha256B64u: sha256B64u(text), path };
     } catch {
       evidence.evidenceError = 'BUNDLE_UNREADABLE';
     }
