@@ -9,6 +9,7 @@ Commands:
   serve            run the service (configuration from the environment)
   sandbox          run a local Bitbucket Cloud for development
   demo             run the whole story against the sandbox and check every verdict
+  workspace        register a workspace for repository webhooks (add) or list workspaces (list)
   help             show this help
 
 Run "clawgate <command> --help" for a command's options.
@@ -21,6 +22,8 @@ const COMMANDS: Record<string, Command> = {
   serve: runServe,
   sandbox: runSandbox,
   demo: runDemoCommand,
+  // Loaded on use: it pulls in the store (sequelize), which `verify` must not pay for.
+  workspace: async (argv, io) => (await import('./workspace-command.js')).runWorkspace(argv, io),
 };
 
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import pino, { type Logger } from 'pino';
 import { createApiRouter } from '../api';
+import { createAdminRouter } from '../api/admin-routes';
 import type { AppConfig } from '../config/app-config';
 import { describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
@@ -12,7 +13,10 @@ import { createPipelineIntake } from '../pipeline/pipeline-intake';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import { EVALUATION_JOB } from '../pipeline/webhook-events';
 import { createJobQueue, type JobQueue } from '../queue';
+import { startRetention, type RetentionJob } from '../operations/retention';
+import { retentionPolicyFromEnv } from '../operations/retention-policy';
 import { loadOrCreateSecretKey, openStore, type Store } from '../store';
+import { createRepoWebhookRouter } from '../webhooks';
 import { createMetrics, type ClawgateMetrics } from './metrics';
 import { securityHeaders } from './security-headers';
 
@@ -40,6 +44,8 @@ export interface StartOptions {
   pollIntervalMs?: number;
   /** Start the workers (default true). */
   workers?: boolean;
+  /** Delay before the first retention purge (default 60 s; see src/operations/retention.ts). */
+  retentionFirstRunDelayMs?: number;
 }
 
 /**
@@ -49,6 +55,8 @@ export interface StartOptions {
 export async function startClawgate(options: StartOptions): Promise<ClawgateServer> {
   const { config } = options;
   const env = options.env ?? process.env;
+  // Parsed before anything opens, so a bad retention value fails the start (fail closed).
+  const retentionPolicy = retentionPolicyFromEnv(env);
   const logger = options.logger ?? pino({ level: config.logLevel, redact: { paths: ['req.headers.authorization', '*.sharedSecret', '*.token', '*.secret'], censor: '[redacted]' } });
   const keys = loadOrCreateSecretKey(config.database.dataDirectory, { CLAWGATE_SECRET_KEY: config.secretKey, CLAWGATE_SECRET_KEY_PREVIOUS: config.previousSecretKeys.join(','), NODE_ENV: config.production ? 'production' : env.NODE_ENV });
   for (const warning of keys.warnings) logger.warn(warning);
@@ -82,6 +90,9 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(createConnectRouter({ config, store, intake, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
+  app.use(createRepoWebhookRouter({ store, intake, logger }));
+  // Before the API router, which answers every path it does not know with 404.
+  app.use('/api/v1', createAdminRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
   app.use(
     '/api/v1',
     createApiRouter({
@@ -117,6 +128,13 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     });
   }
 
+  const retention: RetentionJob = startRetention({
+    store,
+    policy: retentionPolicy,
+    logger,
+    ...(options.retentionFirstRunDelayMs !== undefined ? { firstRunDelayMs: options.retentionFirstRunDelayMs } : {}),
+  });
+
   const server: Server = app.listen(options.port ?? config.port, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
@@ -135,6 +153,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       closed = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await retention.stop();
       await queue.stop();
       await store.close();
     },

@@ -183,6 +183,17 @@ export class Tenants {
     });
   }
 
+  /**
+   * Every tenant (operator views such as `clawgate workspace list`), oldest first; optionally one
+   * surface only. Not workspace-scoped on purpose: only operator tooling calls it.
+   */
+  async listAll(filter: { surface?: TenantSurface } = {}): Promise<Tenant[]> {
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Tenant.findAll({ where: filter.surface === undefined ? {} : { surface: filter.surface }, order: [['installed_at', 'ASC']] });
+      return rows.map((row) => this.toTenant(row.get({ plain: true })));
+    });
+  }
+
   /** Resolves `{ws}` in API paths: a `{uuid}` or a slug, via the tenants that named it. */
   async resolveWorkspace(slugOrUuid: string): Promise<ResolvedWorkspace | null> {
     if (typeof slugOrUuid !== 'string' || slugOrUuid.length === 0 || slugOrUuid.length > 128) return Promise.resolve(null);

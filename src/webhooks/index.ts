@@ -1,0 +1,7 @@
+/** The repository-webhook surface (design §2, surface 2): registration and signed deliveries. */
+export { createRepoWebhookRouter, REPO_WEBHOOK_BODY_LIMIT_BYTES, type RepoWebhookRouterOptions } from './repo-webhook-router';
+export { registerWorkspace, parseRegistrationRequest, RegistrationError, type RegisterWorkspaceDeps, type RegisteredWorkspace, type RegisteredHook } from './register-workspace';
+export { registrationRequestSchema, checkBaseApiUrl, DEFAULT_BASE_API_URL, MAX_REPOSITORIES, type RegistrationRequest, type RegistrationFieldError } from './registration-request';
+export { hubSignature, verifyHubSignature, isWellFormedHubSignature, HUB_SIGNATURE_HEADER } from './hub-signature';
+export { REPO_WEBHOOK_EVENTS, REPO_WEBHOOK_PATH, REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
+export { repoWebhooksClientKey, normalizeWorkspaceUuid, REPO_WEBHOOKS_CLIENT_KEY_PREFIX } from './repo-webhook-tenant';

@@ -1,0 +1,149 @@
+import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ApiError } from '../api/api-error';
+import { sendApiError, toApiError } from '../api/api-error-handler';
+import type { WebhookIntake } from '../pipeline/webhook-intake';
+import type { Store, Tenant } from '../store';
+import { REPO_WEBHOOK_PATH } from './hook-subscription';
+import { HUB_SIGNATURE_HEADER, isWellFormedHubSignature, verifyHubSignature } from './hub-signature';
+import { normalizeWorkspaceUuid, repoWebhooksClientKey } from './repo-webhook-tenant';
+
+/**
+ * `POST /hooks/bitbucket`: deliveries of the repository webhooks clawgate created at registration.
+ *
+ * Order (fail closed, cheapest refusal first):
+ * 1. `X-Hub-Signature` must be present and well-formed, else 401 before the body is read.
+ * 2. The raw body is read with a limit (Bitbucket caps payloads at 256 KB) and kept as bytes.
+ * 3. The tenant is found from the payload's `repository.workspace.uuid` (client key
+ *    `repo_webhooks:{uuid}`): the URL carries no tenant id and nothing secret. An unknown or
+ *    uninstalled workspace gets the same 401 as a wrong signature, so registrations cannot be probed.
+ * 4. HMAC-SHA256 of the raw bytes with the tenant's webhook secret, compared in constant time; 401.
+ * 5. Only then are the delivery headers and the event/payload shape checked (400), and the delivery
+ *    handed to the intake (which dedupes on X-Request-UUID). 204; 503 when the intake fails, so
+ *    Bitbucket retries (it retries only 5xx).
+ * The signature covers the body only: X-Event-Key is checked against the payload's shape, and the
+ * pipeline re-reads the PR from the API, so a replayed body can at most cause a re-evaluation.
+ */
+
+/** 256 KB plus a margin for encoding differences; larger bodies get 413. */
+export const REPO_WEBHOOK_BODY_LIMIT_BYTES = 320 * 1024;
+
+const UUID_HEADER = /^\{?[0-9a-fA-F-]{8,64}\}?$/;
+
+const headersSchema = z.object({
+  'x-event-key': z.string().max(64).regex(/^[a-z_]+:[a-z_]+$/, 'must look like pullrequest:created'),
+  'x-request-uuid': z.string().regex(UUID_HEADER, 'must be a UUID'),
+  'x-attempt-number': z.string().regex(/^[1-9][0-9]?$/, 'must be an attempt number'),
+});
+
+const uuidField = z.string().min(1).max(64);
+const routingSchema = z.looseObject({
+  repository: z.looseObject({
+    full_name: z.string().min(3).max(201),
+    workspace: z.looseObject({ uuid: uuidField }).optional(),
+    owner: z.looseObject({ uuid: uuidField }).optional(),
+  }),
+});
+
+/** The object each event family must carry (bitbucket.md §5.4). */
+function payloadMatchesEvent(eventKey: string, payload: Record<string, unknown>): boolean {
+  const isObject = (value: unknown) => typeof value === 'object' && value !== null;
+  if (eventKey.startsWith('pullrequest:')) return isObject(payload.pullrequest);
+  if (eventKey === 'repo:push') return isObject(payload.push);
+  if (eventKey.startsWith('repo:commit_status_')) return isObject(payload.commit_status);
+  return true;
+}
+
+export interface RepoWebhookRouterOptions {
+  readonly store: Pick<Store, 'tenants'>;
+  readonly intake: WebhookIntake;
+  readonly logger: Logger;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function unauthenticated(response: Response, message: string): ApiError {
+  response.setHeader('WWW-Authenticate', 'HMAC realm="clawgate", header="X-Hub-Signature"');
+  return new ApiError(401, 'INVALID_SIGNATURE', message);
+}
+
+function singleHeader(request: Request, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Router {
+  const logger = options.logger.child({ component: 'repo-webhook' });
+  const router = Router();
+
+  const requireSignatureHeader = (request: Request, response: Response, next: () => void) => {
+    if (!isWellFormedHubSignature(singleHeader(request, HUB_SIGNATURE_HEADER))) {
+      throw unauthenticated(response, 'X-Hub-Signature: sha256=<hex> is required');
+    }
+    next();
+  };
+
+  router.post(
+    REPO_WEBHOOK_PATH,
+    requireSignatureHeader,
+    // inflate: false — a compressed body is refused (415) rather than verified after decoding.
+    express.raw({ type: () => true, limit: REPO_WEBHOOK_BODY_LIMIT_BYTES, inflate: false }),
+    async (request: Request, response: Response) => {
+      const raw: unknown = request.body;
+      if (raw === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'a webhook delivery has a JSON body');
+      if (!Buffer.isBuffer(raw)) throw new Error('a body parser ran before the repository-webhook router; mount it before global body parsers');
+      const requestUuid = singleHeader(request, 'x-request-uuid');
+      const log = logger.child({ deliveryId: requestUuid !== undefined && UUID_HEADER.test(requestUuid) ? requestUuid : null });
+
+      let payload: unknown;
+      try {
+        payload = JSON.parse(decoder.decode(raw));
+      } catch {
+        throw new ApiError(400, 'INVALID_JSON', 'the body is not UTF-8 JSON');
+      }
+      const routing = routingSchema.safeParse(payload);
+      const workspaceUuid = routing.success ? normalizeWorkspaceUuid(routing.data.repository.workspace?.uuid ?? routing.data.repository.owner?.uuid ?? '') : null;
+      if (!routing.success || workspaceUuid === null) {
+        throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', 'the body names no repository with a workspace uuid', [{ path: 'repository.workspace.uuid', message: 'required' }]);
+      }
+
+      const tenant: Tenant | null = await options.store.tenants.findByClientKey(repoWebhooksClientKey(workspaceUuid));
+      const secret = tenant !== null && tenant.surface === 'repo_webhooks' && tenant.uninstalledAt === null ? tenant.sharedSecret : null;
+      if (tenant === null || secret === null || !verifyHubSignature(raw, singleHeader(request, HUB_SIGNATURE_HEADER), secret.reveal())) {
+        log.warn({ workspace: workspaceUuid, registered: secret !== null }, 'repo webhook: signature rejected');
+        throw unauthenticated(response, 'the signature does not verify');
+      }
+
+      const headers = headersSchema.safeParse(request.headers);
+      if (!headers.success) {
+        throw new ApiError(400, 'INVALID_WEBHOOK_HEADERS', 'the webhook delivery headers are missing or invalid', headers.error.issues.map((issue) => ({ path: `headers.${issue.path.join('.')}`, message: issue.message })));
+      }
+      const eventKey = headers.data['x-event-key'];
+      const deliveryId = headers.data['x-request-uuid'];
+      if (!payloadMatchesEvent(eventKey, payload as Record<string, unknown>)) {
+        throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', `the body is not a ${eventKey} payload`);
+      }
+      try {
+        const result = await options.intake.receive({ surface: 'repo_webhooks', tenant, eventKey, deliveryId, attempt: Number(headers.data['x-attempt-number']), payload });
+        log.info({ eventKey, workspace: tenant.workspaceId, accepted: result.accepted, duplicate: result.duplicate, jobs: result.jobs }, 'repo webhook received');
+      } catch (error) {
+        log.error({ eventKey, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'repo webhook: intake failed');
+        throw new ApiError(503, 'INTAKE_UNAVAILABLE', 'the webhook could not be queued; retry');
+      }
+      response.status(204).end();
+    },
+  );
+
+  const errors: ErrorRequestHandler = (error: unknown, _request, response, next) => {
+    if (response.headersSent) {
+      next(error);
+      return;
+    }
+    const apiError = toApiError(error);
+    if (apiError.status >= 500 && apiError.code !== 'INTAKE_UNAVAILABLE') logger.error({ err: error instanceof Error ? error.message : String(error) }, 'repo webhook failed');
+    sendApiError(response, apiError);
+  };
+  router.use(errors);
+  return router;
+}
