@@ -4,7 +4,7 @@
  * reference validator (Ajv 2020, strict:false, allErrors, ajv-formats) does on JSON input.
  * test/core/clawsig/schemas.equivalence.test.ts holds them to that.
  */
-export { validateWith } from './validate-with';
+export { formatIssuePath, validateWith } from './validate-with';
 export type { SchemaIssue, SchemaValidation } from './validate-with';
 export { CLAWSIG_SCHEMAS, CLAWSIG_SCHEMAS_BY_ID, CLAWSIG_SCHEMA_IDS } from './registry';
 export type { ClawsigSchemaFile } from './registry';

@@ -186,6 +186,25 @@ export function maxProperties(limit: number) {
   });
 }
 
+/**
+ * `{type:"object", additionalProperties: <schema>}` with no declared properties: every own key's
+ * value must match. Not `z.record`, which skips an own `"__proto__"` key (JSON.parse creates one
+ * from `{"__proto__": ...}`) where Ajv validates it like any other key.
+ */
+export function jsonRecord<T extends z.ZodType>(values: T): z.ZodType<Record<string, z.output<T>>> {
+  return z.custom<Record<string, z.output<T>>>().check((ctx) => {
+    const value: unknown = ctx.value;
+    if (!isObjectRecord(value)) {
+      ctx.issues.push({ code: 'invalid_type', expected: 'record', input: value, message: 'must be object' });
+      return;
+    }
+    for (const key of Object.keys(value)) {
+      const result = values.safeParse(value[key]);
+      if (!result.success) for (const issue of result.error.issues) ctx.issues.push({ ...issue, path: [key, ...issue.path], input: undefined } as z.core.$ZodRawIssue);
+    }
+  });
+}
+
 /** One `oneOf` branch. `admits` is a cheap test that MUST return false only when the branch would surely fail. */
 export interface OneOfBranch<T extends z.ZodType = z.ZodType> {
   name: string;
@@ -201,8 +220,8 @@ export function field(value: unknown, key: string): unknown {
 /**
  * `oneOf`: valid when exactly one branch accepts the value. Every branch that `admits` the value is
  * run in full (so the count is exact); branches whose `admits` rejects it are known failures.
- * When nothing matches and exactly one branch was admitted, its issues are reported with their
- * own paths (that branch is clearly what the producer meant); otherwise one issue at the value.
+ * When nothing matches: one issue at the value, followed, when exactly one branch was admitted, by
+ * that branch's issues with their own paths (that branch is clearly what the producer meant).
  */
 export function oneOf<const B extends readonly OneOfBranch[]>(branches: B): z.ZodType<z.output<B[number]['schema']>> {
   const names = branches.map((branch) => branch.name).join(', ');
@@ -223,10 +242,9 @@ export function oneOf<const B extends readonly OneOfBranch[]>(branches: B): z.Zo
       ctx.issues.push({ code: 'custom', input: value, message: `must match exactly one of: ${names} (matched ${matches})`, params: { keyword: 'oneOf' } });
       return;
     }
-    if (admitted === 1) {
-      for (const issue of lastFailure) ctx.issues.push({ ...issue, input: undefined } as z.core.$ZodRawIssue);
-      return;
-    }
+    // The oneOf issue comes first: Ajv reports the first branch's errors first, and those never
+    // name the admitted branch's fields, so a caller classifying issues[0] must not see them either.
     ctx.issues.push({ code: 'custom', input: value, message: `must match exactly one of: ${names}`, params: { keyword: 'oneOf' } });
+    if (admitted === 1) for (const issue of lastFailure) ctx.issues.push({ ...issue, input: undefined } as z.core.$ZodRawIssue);
   });
 }

@@ -1,6 +1,6 @@
 /** `poh/selective_disclosure.v1.json`: salted-leaf Merkle disclosure of tool arguments or results. */
 import { z } from 'zod';
-import { b64u, jsonArray } from './keywords';
+import { b64u, jsonArray, jsonRecord } from './keywords';
 
 export const DISCLOSED_LEAF_TYPES = ['string', 'number', 'boolean', 'null', 'array', 'object'] as const;
 
@@ -15,6 +15,6 @@ export const selectiveDisclosureV1Schema = z.strictObject({
   disclosure_algorithm: z.literal('vir_v2_typed_lexicographical'),
   merkle_root_b64u: b64u(),
   redacted_leaf_hashes_b64u: jsonArray(b64u()),
-  disclosed_leaves: z.record(z.string(), disclosedLeafSchema),
+  disclosed_leaves: jsonRecord(disclosedLeafSchema),
 });
 export type SelectiveDisclosureV1 = z.infer<typeof selectiveDisclosureV1Schema>;

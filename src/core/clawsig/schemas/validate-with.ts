@@ -37,8 +37,53 @@ function toPath(path: readonly PropertyKey[]): (string | number)[] {
 }
 
 /**
+ * Puts issues in the order Ajv (allErrors) reports errors, so that `issues[0]` names the field the
+ * reference verifier would classify (it looks only at Ajv's first error): at each object, rules
+ * on the object itself first (anyOf/oneOf/if, maxProperties, minItems...), then missing required
+ * keys, then unknown keys, then property issues in the schema's property order (zod's order).
+ */
+function inAjvOrder(issues: SchemaIssue[], depth = 0): SchemaIssue[] {
+  const here: SchemaIssue[] = [];
+  const groups = new Map<string | number, SchemaIssue[]>();
+  for (const issue of issues) {
+    if (issue.path.length === depth) {
+      here.push(issue);
+      continue;
+    }
+    const key = issue.path[depth] as string | number;
+    const group = groups.get(key);
+    if (group) group.push(issue);
+    else groups.set(key, [issue]);
+  }
+  const rank = (group: SchemaIssue[]): number => {
+    const direct = group.find((issue) => issue.path.length === depth + 1);
+    if (direct?.code === 'required') return 0;
+    if (direct?.code === 'unrecognized_keys') return 1;
+    return 2;
+  };
+  const ordered = [...groups.values()].map((group, index) => ({ group, index, rank: rank(group) }));
+  ordered.sort((a, b) => a.rank - b.rank || a.index - b.index);
+  return [...here, ...ordered.flatMap(({ group }) => inAjvOrder(group, depth + 1))];
+}
+
+/**
+ * Formats a path the way the reference verifier names fields: `payload.receipts[0].payload.binding.phase`
+ * (indices in brackets, identifiers after dots, other keys as quoted brackets).
+ */
+export function formatIssuePath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number' || /^\d+$/.test(segment)) out += `[${segment}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) out += out.length === 0 ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+/**
  * On success `value` is the caller's own input object, not zod's rebuilt copy: our schemas never
  * transform, and the protocol hashes payloads in their parsed key order, which a copy could change.
+ * On failure, issues come in the reference's error order (see `inAjvOrder`).
  */
 export function validateWith<S extends z.ZodType>(schema: S, value: unknown): SchemaValidation<z.output<S>> {
   const result = schema.safeParse(value);
@@ -55,5 +100,5 @@ export function validateWith<S extends z.ZodType>(schema: S, value: unknown): Sc
       issues.push({ path, message: issue.message, code: issue.code });
     }
   }
-  return { ok: false, issues };
+  return { ok: false, issues: inAjvOrder(issues) };
 }

@@ -5,7 +5,7 @@
  * unlike most envelopes, have no `expires_at`.
  */
 import { z } from 'zod';
-import { anyObject, b64u, dateTime, didPrefixed, field, jsonArray, jsonNumber, jsonString, oneOf } from './keywords';
+import { anyObject, b64u, dateTime, didPrefixed, field, jsonArray, jsonNumber, jsonRecord, jsonString, oneOf } from './keywords';
 import { standardEnvelopeWithoutExpiry } from './signed-envelope';
 
 const nonEmpty = () => jsonString({ minLength: 1 });
@@ -61,7 +61,7 @@ export const virV1Schema = z.looseObject({
     .looseObject({
       merkle_root_b64u: b64u().optional(),
       leaf_hashes_b64u: jsonArray(atLeast8()).optional(),
-      disclosed_leaves: z.record(z.string(), atLeast8()).optional(),
+      disclosed_leaves: jsonRecord(atLeast8()).optional(),
       redacted_fields: jsonArray(nonEmpty()).optional(),
     })
     .optional(),
@@ -123,8 +123,7 @@ export const virV2Schema = z.looseObject({
     disclosure_algorithm: z.enum(['vir_v2_typed_lexicographical']),
     merkle_root_b64u: b64u(),
     redacted_leaf_hashes_b64u: jsonArray(b64u()),
-    disclosed_leaves: z.record(
-      z.string(),
+    disclosed_leaves: jsonRecord(
       z.strictObject({
         // Narrower than selective_disclosure.v1: no "array"/"object" leaves.
         type: z.enum(['string', 'number', 'boolean', 'null']),

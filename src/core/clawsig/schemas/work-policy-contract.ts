@@ -3,7 +3,7 @@
  * and `policy/work_policy_contract_envelope.v1.json` (whose payload is v1 only).
  */
 import { z } from 'zod';
-import { anyObject, b64u, dateTime, jsonArray, jsonNumber, jsonString, maxProperties } from './keywords';
+import { anyObject, b64u, dateTime, jsonArray, jsonNumber, jsonRecord, jsonString, maxProperties } from './keywords';
 
 const policyId = () => jsonString({ minLength: 1, maxLength: 128 });
 const issuerDid = () => jsonString({ pattern: '^did:', minLength: 4, maxLength: 256 });
@@ -30,7 +30,7 @@ export const workPolicyContractV1Schema = z.strictObject({
 export type WorkPolicyContractV1 = z.infer<typeof workPolicyContractV1Schema>;
 
 /** `$defs/ConditionMap`: up to 16 context keys, each mapped to a string of at most 512 characters. */
-export const wpcConditionMapSchema = z.record(z.string(), jsonString({ maxLength: 512 })).check(maxProperties(16));
+export const wpcConditionMapSchema = jsonRecord(jsonString({ maxLength: 512 })).check(maxProperties(16));
 
 export const WPC_CONDITION_OPERATORS = ['StringEquals', 'StringNotEquals', 'StringLike', 'StringNotLike', 'NumericEquals', 'NumericLessThan', 'NumericGreaterThan', 'Bool', 'IpAddress'] as const;
 
