@@ -33,6 +33,16 @@ import {
   type ApiBase,
   type Query,
 } from './request-target';
+import {
+  accountFilter,
+  highestRepositoryPermission,
+  isSameAccount,
+  repositoryPermissionSchema,
+  workspaceMembershipSchema,
+  type AccountRef,
+  type RepositoryPermission,
+  type WorkspacePermission,
+} from './permissions';
 import { decodeUtf8, parseJsonBody } from './response-body';
 import { DEFAULT_RETRY_OPTIONS, REAL_RETRY_ENVIRONMENT, type RetryEnvironment, type RetryOptions } from './retry';
 import {
@@ -46,6 +56,7 @@ import {
   pullRequestCommentSchema,
   pullRequestSchema,
   reportSchema,
+  repositorySchema,
   webhookSubscriptionSchema,
   workspaceSchema,
   type BitbucketAnnotation,
@@ -58,6 +69,7 @@ import {
   type BitbucketPullRequest,
   type BitbucketPullRequestComment,
   type BitbucketReport,
+  type BitbucketRepository,
   type BitbucketWebhookSubscription,
   type BitbucketWorkspace,
 } from './schemas';
@@ -136,6 +148,16 @@ export interface BitbucketClient {
 
   getWorkspace(workspace: string): Promise<BitbucketWorkspace>;
   getCurrentUser(): Promise<BitbucketCurrentUser>;
+
+  /** `GET …/repositories/{ws}/{slug}`: the main branch (`mainbranch.name`) is what clawgate reads. */
+  getRepository(workspace: string, repoSlug: string): Promise<BitbucketRepository>;
+  /**
+   * The account's effective permission on the repository
+   * (`GET /2.0/workspaces/{ws}/permissions/repositories/{slug}?q=user.uuid="{…}"`); `none` when not listed.
+   */
+  getRepositoryPermission(workspace: string, repoSlug: string, account: AccountRef): Promise<RepositoryPermission>;
+  /** The account's workspace role (`GET /2.0/workspaces/{ws}/permissions?q=…`); null when not a member. */
+  getWorkspacePermission(workspace: string, account: AccountRef): Promise<WorkspacePermission | null>;
 }
 
 interface ClientConfig {
@@ -364,5 +386,25 @@ class RestClient implements BitbucketClient {
 
   async getCurrentUser(): Promise<BitbucketCurrentUser> {
     return this.json('GET', '/2.0/user', currentUserSchema);
+  }
+
+  async getRepository(workspace: string, repoSlug: string): Promise<BitbucketRepository> {
+    return this.json('GET', repositoryPath(workspace, repoSlug), repositorySchema);
+  }
+
+  async getRepositoryPermission(workspace: string, repoSlug: string, account: AccountRef): Promise<RepositoryPermission> {
+    const path = `/2.0/workspaces/${pathSegment(workspace, 'workspace')}/permissions/repositories/${pathSegment(repoSlug, 'repository slug')}`;
+    const items = await this.paginate(path, repositoryPermissionSchema, { query: { q: accountFilter(account) }, pageCap: 2 });
+    // The filter is the server's; only entries for this very account count.
+    return highestRepositoryPermission(items.filter((item) => isSameAccount(item.user, account)).map((item) => item.permission));
+  }
+
+  async getWorkspacePermission(workspace: string, account: AccountRef): Promise<WorkspacePermission | null> {
+    const path = `/2.0/workspaces/${pathSegment(workspace, 'workspace')}/permissions`;
+    const items = await this.paginate(path, workspaceMembershipSchema, { query: { q: accountFilter(account) }, pageCap: 2 });
+    const mine = items.filter((item) => isSameAccount(item.user, account)).map((item) => item.permission);
+    if (mine.includes('owner')) return 'owner';
+    if (mine.includes('collaborator')) return 'collaborator';
+    return mine.includes('member') ? 'member' : null;
   }
 }

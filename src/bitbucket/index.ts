@@ -26,6 +26,8 @@ export { DEFAULT_RETRY_OPTIONS } from './retry';
 export type { RetryEnvironment, RetryOptions } from './retry';
 export { ANNOTATIONS_PER_REPORT, ANNOTATIONS_PER_REQUEST, BUILD_STATUS_KEY_MAX, REPORT_DATA_MAX } from './request-bodies';
 export type { AnnotationInput, BranchRestrictionInput, BuildStatusInput, HookInput, PullRequestCommentInput, ReportInput } from './request-bodies';
+export { accountRefFrom, canWrite, REPOSITORY_PERMISSIONS, WORKSPACE_PERMISSIONS } from './permissions';
+export type { AccountRef, RepositoryPermission, WorkspacePermission } from './permissions';
 export { BUILD_STATES, DIFFSTAT_STATUSES, REPORT_RESULTS, REPORT_TYPES } from './schemas';
 export type {
   BitbucketAccount,
@@ -39,6 +41,7 @@ export type {
   BitbucketPullRequest,
   BitbucketPullRequestComment,
   BitbucketReport,
+  BitbucketRepository,
   BitbucketWebhookSubscription,
   BitbucketWorkspace,
   BuildState,

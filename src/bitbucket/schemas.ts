@@ -159,6 +159,13 @@ export const workspaceSchema = z.looseObject({
 });
 export type BitbucketWorkspace = z.infer<typeof workspaceSchema>;
 
+/** `GET …/repositories/{ws}/{slug}`: the main branch is read (absent on an empty repository). */
+export const repositorySchema = z.looseObject({
+  full_name: z.string(),
+  mainbranch: z.looseObject({ name: z.string().min(1) }).nullish(),
+});
+export type BitbucketRepository = z.infer<typeof repositorySchema>;
+
 export const currentUserSchema = accountSchema;
 export type BitbucketCurrentUser = z.infer<typeof currentUserSchema>;
 
