@@ -5,6 +5,7 @@ import { authenticate } from './request-auth';
 import { accountRoutes } from './routes/account-routes';
 import { branchRestrictionRoutes } from './routes/branch-restriction-routes';
 import { hookRoutes } from './routes/hook-routes';
+import { permissionRoutes } from './routes/permission-routes';
 import { pullRequestRoutes } from './routes/pullrequest-routes';
 import { reportRoutes } from './routes/report-routes';
 import { sourceRoutes } from './routes/source-routes';
@@ -54,6 +55,7 @@ export function buildApiApp(sandbox: BitbucketSandbox): express.Express {
     }
     next();
   });
+  api.use(permissionRoutes(sandbox));
   api.use(accountRoutes(sandbox));
   api.use(pullRequestRoutes(sandbox));
   api.use(sourceRoutes(sandbox));

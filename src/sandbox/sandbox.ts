@@ -6,6 +6,7 @@ import { ancestorsOf, mergeBase } from './commit-graph';
 import { installConnectApp, InstallError, uninstallConnectApp, type LifecyclePost } from './connect-installer';
 import { approval, pushChange } from './event-payloads';
 import { FaultInjector } from './fault-injector';
+import { PermissionBook, type SandboxRepositoryPermission, type SandboxWorkspacePermission } from './permission-book';
 import { computeCommitHash } from './git-objects';
 import { accountIdFromName, bracedUuid, randomSecret, stripBraces, uuidFromName } from './identifiers';
 import type {
@@ -133,6 +134,7 @@ export class BitbucketSandbox {
   private readonly installations = new Map<string, Installation>();
   private readonly pendingInstallations = new Map<string, Installation>();
   private readonly tokens = new Map<string, AccessToken>();
+  /** @internal */ readonly permissions = new PermissionBook((ws, user) => user.nickname === `${ws.slug}-admin`);
   private server: Server | null = null;
 
   constructor(baseUrl: string, options: SandboxOptions = {}) {
@@ -228,6 +230,7 @@ export class BitbucketSandbox {
       hooks: new Map(),
     };
     this.repositories.set(fullName, repo);
+    if (input.author !== undefined) this.permissions.recordCreator(repo, this.user(input.author));
     if (input.files) {
       const author = this.user(input.author ?? this.defaultUser(ws));
       const commit = this.storeCommit(repo, [], { branch: repo.mainBranch, author, message: 'Initial commit', files: input.files, date: input.date ?? this.now() });
@@ -302,6 +305,26 @@ export class BitbucketSandbox {
   }
 
   // ---------------------------------------------------------------- commits and pushes
+
+  /** The workspace's admin account (owner; installs apps by default); created on first use. */
+  workspaceAdmin(ref: Workspace | string): User {
+    return this.defaultUser(this.workspace(ref));
+  }
+
+  /** What GET /2.0/workspaces/{ws}/permissions reports for the user ('none' removes the membership). */
+  setWorkspacePermission(wsRef: Workspace | string, userRef: UserRef, permission: SandboxWorkspacePermission): void {
+    this.permissions.setWorkspacePermission(this.workspace(wsRef), this.user(userRef), permission);
+  }
+
+  /** What GET /2.0/workspaces/{ws}/permissions/repositories/{slug} reports for the user. */
+  setRepositoryPermission(repoRef: RepoRef, userRef: UserRef, permission: SandboxRepositoryPermission): void {
+    this.permissions.setRepositoryPermission(this.repository(repoRef), this.user(userRef), permission);
+  }
+
+  /** @internal every known user (the permission listings walk them). */
+  allUsers(): User[] {
+    return [...this.users.values()];
+  }
 
   private defaultUser(ws: Workspace): User {
     const nickname = `${ws.slug}-admin`;
