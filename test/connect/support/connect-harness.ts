@@ -122,7 +122,7 @@ export interface HttpResult {
 export async function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResult> {
   const res = await fetch(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, body: init.body, redirect: 'manual' });
   const text = await res.text();
-  let json: unknown = null;
+  let json: unknown;
   try {
     json = JSON.parse(text) as unknown;
   } catch {
