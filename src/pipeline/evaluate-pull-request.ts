@@ -8,9 +8,14 @@ import type { Job, JobHandler } from '../queue/job-queue';
 import type { Store, Tenant } from '../store';
 import { verdictToJson } from '../render/verdict-json';
 import { bitbucketClientFor } from './bitbucket-for-tenant';
+import { clawgateVerdictForCommit } from './commit-verdict';
 import { gatherEvidence, type GatheredEvidence } from './gather';
-import { publishInProgress, publishVerdict, putStatus, type PublishTarget } from './publish';
+import { publishInProgress, publishVerdict, putStatus, statusDescription, type PublishTarget } from './publish';
+import type { StatusMarker } from './status-mark';
+import { detailsUrl } from './status-urls';
 import { evaluationJobSchema, type EvaluationJob } from './webhook-events';
+
+export { detailsUrl };
 
 export interface EvaluationDeps {
   store: Store;
@@ -19,10 +24,8 @@ export interface EvaluationDeps {
   /** The verification time source (the pipeline's clock; the engine takes it as input). */
   now?: () => number;
   fetch?: typeof fetch;
-}
-
-export function detailsUrl(config: AppConfig, evaluationId: string): string {
-  return `${config.baseUrl}/connect/details/${encodeURIComponent(evaluationId)}`;
+  /** Marks clawgate's statuses so the forged-status defence can tell them from others' (status-mark.ts). */
+  statusMarker?: StatusMarker;
 }
 
 export interface EvaluationOutcome {
@@ -64,7 +67,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
   }
   const headSha = await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash);
   const evaluationId = randomUUID();
-  const target: PublishTarget = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId) };
+  const target: PublishTarget = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId), ...(deps.statusMarker ? { marker: deps.statusMarker } : {}) };
   let mode: Mode = (await store.settings.get(job.workspaceId)).settings.mode;
   try {
     await publishInProgress(target);
@@ -100,7 +103,16 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       state: verdict.state,
       mode: verdict.mode,
       statusState: verdict.statusState,
-      verdict: { ...record, trigger: job.trigger, delivery_id: job.deliveryId, bundle_source: evidence.bundle?.source ?? null, bundle_path: evidence.bundle?.path ?? null },
+      verdict: {
+        ...record,
+        trigger: job.trigger,
+        delivery_id: job.deliveryId,
+        bundle_source: evidence.bundle?.source ?? null,
+        bundle_path: evidence.bundle?.path ?? null,
+        // What the status says for this verdict (read back by the forged-status defence).
+        status_description: statusDescription(verdict),
+        source_branch: pr.source.branch.name,
+      },
       bundleId: verdict.proof?.bundleId ?? evidence.bundle?.bundleId ?? null,
       bundleSha256B64u: evidence.bundle?.sha256B64u ?? null,
       bundleSource: evidence.bundle?.source ?? null,
@@ -115,15 +127,26 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
         log.info({ err: error instanceof Error ? error.message : String(error) }, 'bundle copy not kept (id already stored with other content)');
       });
     }
+    // The status says what the store now says about this commit: this verdict, unless an incident
+    // recorded on the same commit outranks it (commit-verdict.ts).
+    const published = await clawgateVerdictForCommit(store, config, job.workspaceId, job.repoFullName, headSha);
     await store.audit.append(job.workspaceId, {
       actor: 'clawgate',
       kind: 'evaluation',
       subject: evaluationId,
-      after: { state: verdict.state, reason_code: verdict.reasonCode, status: verdict.statusState, head: headSha, bundle_id: verdict.proof?.bundleId ?? null, trigger: job.trigger },
+      after: {
+        state: verdict.state,
+        reason_code: verdict.reasonCode,
+        status: verdict.statusState,
+        head: headSha,
+        bundle_id: verdict.proof?.bundleId ?? null,
+        trigger: job.trigger,
+        ...(published.basis === 'incident' ? { published_status: { state: published.content.state, basis: 'incident', incident: published.recordId } } : {}),
+      },
       repo: job.repoFullName,
       prId: job.prId,
     });
-    await publishVerdict(target, verdict);
+    await publishVerdict(target, verdict, { content: published.content, markAtMs: published.latestAtMs });
     log.info({ evaluationId, state: verdict.state, reason: verdict.reasonCode, status: verdict.statusState }, 'evaluation published');
     return { status: 'evaluated', evaluationId, verdict };
   } catch (error) {

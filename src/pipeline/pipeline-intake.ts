@@ -2,14 +2,18 @@ import type { Logger } from 'pino';
 import { pullRequestJobKey } from '../queue/pull-request-job-key';
 import type { JobQueue } from '../queue/job-queue';
 import type { Store } from '../store';
+import { announcedClawgateStatus, OPERATIONS_EVENTS, OPERATIONS_JOB, operationsJobFor } from './operations-events';
+import type { StatusMarker } from './status-mark';
 import type { WebhookDelivery, WebhookIntake, WebhookIntakeResult } from './webhook-intake';
 import { EVALUATING_EVENTS, EVALUATION_JOB, pullRequestEventSchema, type EvaluationJob } from './webhook-events';
 
 /**
  * Webhook → dedupe (X-Request-UUID) → durable job → ack (design §3). The job key is repo + PR + head,
- * and a newer head supersedes a pending job for the same PR.
+ * and a newer head supersedes a pending job for the same PR. Pushes, merges, comments and
+ * `clawgate` statuses become one operations job per delivery (incidents, re-check comments,
+ * forged-status defence).
  */
-export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logger: Logger }): WebhookIntake {
+export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logger: Logger; statusMarker?: StatusMarker }): WebhookIntake {
   return {
     async receive(delivery: WebhookDelivery): Promise<WebhookIntakeResult> {
       const log = deps.logger.child({ deliveryId: delivery.deliveryId, event: delivery.eventKey, workspace: delivery.tenant.workspaceId });
@@ -17,6 +21,28 @@ export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logg
       if (!isNew) {
         log.info('duplicate delivery ignored');
         return { accepted: false, duplicate: true, jobs: 0 };
+      }
+      if (OPERATIONS_EVENTS.has(delivery.eventKey)) {
+        // Bitbucket echoes every status write, ours included: the echo of our own latest write needs
+        // no job (and no API call); anything else under our key is checked by the job.
+        const announced = announcedClawgateStatus(delivery.eventKey, delivery.payload);
+        if (announced !== null && deps.statusMarker?.isEchoOfLatestWrite(announced)) {
+          log.debug({ commit: announced.commit }, 'echo of our own status write');
+          return { accepted: true, duplicate: false, jobs: 0 };
+        }
+        const parsed = operationsJobFor(delivery.eventKey, delivery.payload, {
+          workspaceId: delivery.tenant.workspaceId,
+          clientKey: delivery.tenant.clientKey,
+          deliveryId: delivery.deliveryId,
+          eventKey: delivery.eventKey,
+        });
+        if ('ignored' in parsed) {
+          log.debug({ reason: parsed.ignored }, 'operations event ignored');
+          return { accepted: true, duplicate: false, jobs: 0 };
+        }
+        const result = await deps.queue.enqueue(OPERATIONS_JOB, parsed.job, { key: `${delivery.tenant.workspaceId}/ops/${delivery.deliveryId}` });
+        log.info({ jobId: result.id, deduped: result.deduped, kind: parsed.job.kind }, 'operations job enqueued');
+        return { accepted: true, duplicate: false, jobs: 1 };
       }
       if (!EVALUATING_EVENTS.has(delivery.eventKey)) {
         log.debug('event not evaluated');

@@ -4,12 +4,13 @@ import { sha256B64u } from '../core/clawsig/hashing';
 import type { Check } from '../core/check';
 import type { BuildStatusState, Verdict } from '../core/verdict';
 import { REASON_TEXT, RULE_TEXT } from '../render/explanations';
+import type { StatusMarker } from './status-mark';
 
 /** The build status key (≤ 40 chars) and the Code Insights report id clawgate owns (design §7). */
 export const STATUS_KEY = 'clawgate';
 export const REPORT_ID = 'clawgate-policy';
 const ANNOTATION_SUMMARY_MAX = 450;
-const DESCRIPTION_MAX = 140;
+export const DESCRIPTION_MAX = 140;
 
 export interface PublishTarget {
   client: BitbucketClient;
@@ -18,9 +19,20 @@ export interface PublishTarget {
   headSha: string;
   sourceBranch: string;
   detailsUrl: string;
+  /** Marks every status written (status-mark.ts); without it statuses go out unmarked. */
+  marker?: StatusMarker;
 }
 
-function clip(text: string, max: number): string {
+/** One `clawgate` status as written: what the forged-status defence compares against. */
+export interface ClawgateStatusContent {
+  state: BuildStatusState;
+  description: string;
+  /** Without the mark. */
+  url: string;
+  refname: string | null;
+}
+
+export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
@@ -43,15 +55,33 @@ export async function publishInProgress(target: PublishTarget, description = 'cl
   await putStatus(target, 'INPROGRESS', description);
 }
 
-export async function putStatus(target: PublishTarget, state: BuildStatusState, description: string): Promise<void> {
-  await target.client.putBuildStatus(target.workspace, target.repoSlug, target.headSha, {
+/**
+ * Every `clawgate` status goes out here: key, name, clipped description and, with a marker, the
+ * mark over exactly what is sent (`markAtMs`: the time of the record the status stands for).
+ */
+export async function writeClawgateStatus(
+  client: BitbucketClient,
+  marker: StatusMarker | undefined,
+  where: { workspace: string; repoSlug: string; commit: string },
+  content: ClawgateStatusContent,
+  markAtMs: number,
+): Promise<void> {
+  const description = clip(content.description, DESCRIPTION_MAX);
+  const url = marker
+    ? marker.mark({ repoFullName: `${where.workspace}/${where.repoSlug}`, commit: where.commit, key: STATUS_KEY, state: content.state, description, url: content.url, refname: content.refname }, markAtMs)
+    : content.url;
+  await client.putBuildStatus(where.workspace, where.repoSlug, where.commit, {
     key: STATUS_KEY,
-    state,
+    state: content.state,
     name: 'clawgate',
-    url: target.detailsUrl,
-    description: clip(description, DESCRIPTION_MAX),
-    refname: target.sourceBranch,
+    url,
+    description,
+    ...(content.refname !== null ? { refname: content.refname } : {}),
   });
+}
+
+export async function putStatus(target: PublishTarget, state: BuildStatusState, description: string, markAtMs: number = Date.now()): Promise<void> {
+  await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, { state, description, url: target.detailsUrl, refname: target.sourceBranch }, markAtMs);
 }
 
 function annotationFor(check: Check): AnnotationInput {
@@ -101,13 +131,21 @@ export async function publishReport(target: PublishTarget, verdict: Verdict): Pr
   return { annotations: problems.length };
 }
 
-/** Status + report for a finished verdict. NOT_APPLICABLE gets a passing status and no report. */
-export async function publishVerdict(target: PublishTarget, verdict: Verdict): Promise<{ annotations: number }> {
+/**
+ * Status + report for a finished verdict. NOT_APPLICABLE gets a passing status and no report.
+ * `status` overrides what the status says (an incident on this commit outranks the verdict); its
+ * `markAtMs` is the time of the record it stands for.
+ */
+export async function publishVerdict(target: PublishTarget, verdict: Verdict, status?: { content: ClawgateStatusContent; markAtMs: number }): Promise<{ annotations: number }> {
+  const write = async (state: BuildStatusState, description: string) => {
+    if (status === undefined) await putStatus(target, state, description);
+    else await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, status.content, status.markAtMs);
+  };
   if (verdict.state === 'NOT_APPLICABLE') {
-    await putStatus(target, 'SUCCESSFUL', statusDescription(verdict));
+    await write('SUCCESSFUL', statusDescription(verdict));
     return { annotations: 0 };
   }
   const published = await publishReport(target, verdict);
-  await putStatus(target, verdict.statusState, statusDescription(verdict));
+  await write(verdict.statusState, statusDescription(verdict));
   return published;
 }

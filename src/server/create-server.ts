@@ -8,8 +8,13 @@ import { createAdminRouter } from '../api/admin-routes';
 import type { AppConfig } from '../config/app-config';
 import { describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
+import { createConnectWriteAccess } from '../pipeline/connect-write-access';
 import { createEvaluationHandler, evaluatePullRequest } from '../pipeline/evaluate-pull-request';
+import { createOperationsHandler } from '../pipeline/operations-handler';
+import { OPERATIONS_JOB } from '../pipeline/operations-events';
 import { createPipelineIntake } from '../pipeline/pipeline-intake';
+import { createRecheckRequester } from '../pipeline/recheck';
+import { createStatusMarker } from '../pipeline/status-mark';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import { EVALUATION_JOB } from '../pipeline/webhook-events';
 import { createJobQueue, type JobQueue } from '../queue';
@@ -67,7 +72,9 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     table: { ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}), onError: (error, context) => logger.error({ phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) }, 'queue error') },
     pgBoss: options.pollIntervalMs ? { pollIntervalMs: Math.max(500, options.pollIntervalMs) } : {},
   });
-  const pipelineIntake = createPipelineIntake({ store, queue, logger });
+  // Every clawgate status carries a mark only clawgate can make (forged-status defence, design §7).
+  const statusMarker = createStatusMarker(keys.current, keys.previous);
+  const pipelineIntake = createPipelineIntake({ store, queue, logger, statusMarker });
   const intake: WebhookIntake = {
     async receive(delivery) {
       const result = await pipelineIntake.receive(delivery);
@@ -75,7 +82,9 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       return result;
     },
   };
-  const evaluationDeps = { store, config, logger, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const requestRecheck = createRecheckRequester({ store, queue });
+  const evaluationDeps = { store, config, logger, statusMarker, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, ...(options.fetch ? { fetch: options.fetch } : {}) };
 
   const app = express();
   app.disable('x-powered-by');
@@ -99,17 +108,9 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       config,
       store,
       logger,
-      recheck: async (workspaceId: string, repoFullName: string, prId: number, actor: string) => {
-        const tenants = await store.tenants.listForWorkspace(workspaceId);
-        const tenant = tenants.find((t) => !t.uninstalledAt);
-        if (!tenant) throw new Error('workspace has no active installation');
-        const result = await queue.enqueue(
-          EVALUATION_JOB,
-          { workspaceId, clientKey: tenant.clientKey, repoFullName, prId, headHint: '0000000', trigger: 'recheck', deliveryId: `recheck:${actor}:${Date.now()}` },
-          { key: `${workspaceId}/${repoFullName}#${prId}@recheck:${Date.now()}` },
-        );
-        return { jobId: result.id };
-      },
+      recheck: requestRecheck,
+      // Only workspace admins change clawgate through the app's pages (a page JWT alone is any reader).
+      connectWriteAccess: createConnectWriteAccess({ config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
     }),
   );
   app.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
@@ -117,6 +118,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   if (options.workers ?? true) {
     const handler = createEvaluationHandler(evaluationDeps);
     await queue.start({
+      [OPERATIONS_JOB]: createOperationsHandler(operationsDeps),
       [EVALUATION_JOB]: async (job) => {
         const end = metrics.evaluationSeconds.startTimer();
         try {

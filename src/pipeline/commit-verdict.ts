@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { AppConfig } from '../config/app-config';
+import type { BuildStatusState } from '../core/verdict';
+import type { AuditEvent, EvaluationRecord, Store } from '../store';
+import { INCIDENT_AUDIT_KIND, incidentRecordSchema } from './incident-record';
+import type { ClawgateStatusContent } from './publish';
+import { detailsUrl, incidentUrl, noVerdictUrl } from './status-urls';
+
+/**
+ * What clawgate's `clawgate` status on a commit should say, from the store alone (design §7):
+ * - an incident recorded on the commit (its FAILED status) outranks any verdict: a PR head an agent
+ *   did a denied thing on stays FAILED, whatever a later re-evaluation says;
+ * - otherwise the newest evaluation whose head is the commit;
+ * - otherwise FAILED "no clawgate verdict for this commit".
+ * `latestAtMs` is the time of the newest of those records: a marked status with an older mark time is
+ * a replay of something clawgate wrote before (see forged-status.ts). Both the evaluation (when it
+ * publishes) and the forged-status defence (when it restores) write exactly this.
+ */
+
+export interface CommitVerdict {
+  basis: 'incident' | 'evaluation' | 'none';
+  /** The evaluation id or the audit event id the content comes from. */
+  recordId: string | null;
+  latestAtMs: number;
+  content: ClawgateStatusContent;
+}
+
+const STATES: readonly BuildStatusState[] = ['SUCCESSFUL', 'FAILED', 'INPROGRESS'];
+
+/** The fields of a stored evaluation's verdict JSON this module reads (added by evaluate-pull-request). */
+const storedVerdictSchema = z.looseObject({
+  status_description: z.string().optional(),
+  source_branch: z.string().optional(),
+  reason_code: z.string().optional(),
+});
+
+/** How many evaluations of the repository are searched for the commit (newest first). */
+const EVALUATION_SCAN = 500;
+
+export const NO_VERDICT_DESCRIPTION = 'no clawgate verdict for this commit';
+
+function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: EvaluationRecord): ClawgateStatusContent {
+  const stored = storedVerdictSchema.safeParse(record.verdict);
+  const verdict = stored.success ? stored.data : {};
+  const state: BuildStatusState = (STATES as readonly string[]).includes(record.statusState) ? (record.statusState as BuildStatusState) : 'FAILED';
+  const prefix = record.mode === 'enforce' ? '' : `${record.mode}: `;
+  return {
+    state,
+    description: verdict.status_description ?? `${prefix}${record.state}: ${verdict.reason_code ?? 'verdict'}`,
+    url: detailsUrl(config, record.id),
+    refname: verdict.source_branch ?? null,
+  };
+}
+
+/** Incidents recorded on `commit` (with a status), newest last. */
+export async function incidentsOnCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<{ event: AuditEvent; record: z.infer<typeof incidentRecordSchema> }[]> {
+  const events = await store.audit.query(workspaceId, { repo: repoFullName, kinds: [INCIDENT_AUDIT_KIND], limit: 10_000 });
+  const out: { event: AuditEvent; record: z.infer<typeof incidentRecordSchema> }[] = [];
+  for (const event of events) {
+    const parsed = incidentRecordSchema.safeParse(event.after);
+    if (parsed.success && parsed.data.commit === commit && parsed.data.status_state !== null) out.push({ event, record: parsed.data });
+  }
+  return out;
+}
+
+export async function latestEvaluationOfCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<EvaluationRecord | null> {
+  const records = await store.evaluations.listForRepository(workspaceId, repoFullName, { limit: EVALUATION_SCAN });
+  return records.find((r) => r.headSha === commit) ?? null;
+}
+
+export async function clawgateVerdictForCommit(store: Store, config: Pick<AppConfig, 'baseUrl'>, workspaceId: string, repoFullName: string, commit: string): Promise<CommitVerdict> {
+  const [incidents, evaluation] = await Promise.all([incidentsOnCommit(store, workspaceId, repoFullName, commit), latestEvaluationOfCommit(store, workspaceId, repoFullName, commit)]);
+  const incident = incidents[incidents.length - 1];
+  const latestAtMs = Math.max(incident?.event.at.getTime() ?? 0, evaluation?.createdAt.getTime() ?? 0);
+  if (incident && incident.record.status_state !== null) {
+    return {
+      basis: 'incident',
+      recordId: String(incident.event.id),
+      latestAtMs,
+      content: {
+        state: incident.record.status_state,
+        description: incident.record.status_description ?? `INCIDENT ${incident.record.action}`,
+        url: incident.record.status_url ?? incidentUrl(config, String(incident.event.id)),
+        refname: incident.record.branch,
+      },
+    };
+  }
+  if (evaluation) return { basis: 'evaluation', recordId: evaluation.id, latestAtMs, content: evaluationContent(config, evaluation) };
+  return { basis: 'none', recordId: null, latestAtMs: 0, content: { state: 'FAILED', description: NO_VERDICT_DESCRIPTION, url: noVerdictUrl(config), refname: null } };
+}

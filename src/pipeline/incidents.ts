@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { BitbucketAuthError, BitbucketNotFoundError, type BitbucketBranchRestriction } from '../bitbucket';
+import type { WriteAction } from '../core/policy/change-set';
+import { agentIdentityOf, type AgentIdentityMatch } from './agent-identities';
+import { policyForRepository } from './gather';
+import { INCIDENT_AUDIT_KIND, incidentRecordSchema, type IncidentRecord } from './incident-record';
+import { auditActor, displayNameOf, type OperationContext } from './operations-context';
+import type { CommentJob, FulfilledJob, PushJob } from './operations-events';
+import { branchProtection } from './protected-branches';
+import { clip, DESCRIPTION_MAX, writeClawgateStatus } from './publish';
+import { incidentUrl } from './status-urls';
+import { judgeWriteAction } from './write-action-policy';
+
+/**
+ * Incidents (design §6): write actions an agent identity already took that its WPC does not allow.
+ * Seen through webhooks — a push to the main or a protected branch (`direct_push_main`), a branch
+ * deletion (`delete_branch`), a merge (`merge_pr`), a PR comment (`comment_pr`) — and judged with
+ * the engine's policy semantics (write-action-policy.ts). Each one is an audit event of kind
+ * `incident` and, where a commit exists (the pushed head, the merge commit, the PR head), a `clawgate`
+ * status on it: FAILED in enforce mode; in observe and warn, which never fail a build (design §6),
+ * SUCCESSFUL with the incident named in the description.
+ */
+
+export interface IncidentInput {
+  action: WriteAction;
+  agent: AgentIdentityMatch;
+  branch: string | null;
+  /** Full 40-hex commit that gets the status, or null (a deleted branch). */
+  commit: string | null;
+  prId: number | null;
+  /** Short human text for the status and the audit, e.g. "Claw Bot pushed 1a2b3c4d5e6f to main". */
+  detail: string;
+  /** Extra facts for the audit record (e.g. why the branch counts as protected). */
+  facts?: Record<string, unknown>;
+}
+
+export type IncidentOutcome = { recorded: false; reasonCode: 'OK' } | { recorded: true; duplicate: boolean; auditId: number; incidentId: string; reasonCode: string };
+
+async function findRecorded(ctx: OperationContext, input: IncidentInput): Promise<{ id: number; at: Date; record: z.infer<typeof incidentRecordSchema> } | null> {
+  const events = await ctx.deps.store.audit.query(ctx.tenant.workspaceId, { repo: ctx.job.repoFullName, kinds: [INCIDENT_AUDIT_KIND], limit: 10_000 });
+  for (const event of events) {
+    const parsed = incidentRecordSchema.safeParse(event.after);
+    if (!parsed.success) continue;
+    const r = parsed.data;
+    if (r.delivery_id === ctx.job.deliveryId && r.action === input.action && r.commit === input.commit && r.branch === input.branch) return { id: event.id, at: event.at, record: r };
+  }
+  return null;
+}
+
+/** Judges the action; when the WPC does not allow it, records the incident and marks the commit. */
+export async function recordIncidentIfDenied(ctx: OperationContext, input: IncidentInput): Promise<IncidentOutcome> {
+  const { deps, tenant, job } = ctx;
+  const assignment = await policyForRepository(deps.store, tenant.workspaceId, job.repoFullName);
+  const decision = judgeWriteAction(assignment.policy, {
+    workspace: ctx.workspace,
+    repoSlug: ctx.repoSlug,
+    repoFullName: job.repoFullName,
+    action: input.action,
+    actor: { accountId: input.agent.accountUuid, role: input.agent.role, ...(job.actor.displayName ? { displayName: job.actor.displayName } : {}) },
+  });
+  if (!decision.denied) {
+    ctx.log.info({ action: input.action }, 'agent write action allowed by the WPC');
+    return { recorded: false, reasonCode: 'OK' };
+  }
+  // A retried job (the status write failed after the audit event was written) must not record twice.
+  const existing = await findRecorded(ctx, input);
+  if (existing) {
+    await markCommit(ctx, input, existing.record.status_state, existing.record.status_description, existing.record.status_url, existing.at.getTime());
+    return { recorded: true, duplicate: true, auditId: existing.id, incidentId: existing.record.incident_id ?? '', reasonCode: decision.reasonCode };
+  }
+  const mode = assignment.mode ?? ctx.settings.mode;
+  const incidentId = randomUUID();
+  const statusState = input.commit === null ? null : mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
+  const statusDescription = input.commit === null ? null : clip(`${mode === 'enforce' ? '' : `${mode}: `}INCIDENT ${input.action}: ${input.detail}`, DESCRIPTION_MAX);
+  const statusUrl = input.commit === null ? null : incidentUrl(deps.config, incidentId);
+  const record: IncidentRecord = {
+    incident_id: incidentId,
+    action: input.action,
+    reason_code: decision.reasonCode,
+    actor: { uuid: input.agent.accountUuid, display_name: job.actor.displayName },
+    repo: job.repoFullName,
+    branch: input.branch,
+    commit: input.commit,
+    pr_id: input.prId,
+    wpc_hash: assignment.policy?.hash ?? null,
+    mode,
+    status_state: statusState,
+    status_description: statusDescription,
+    status_url: statusUrl,
+    event: job.eventKey,
+    delivery_id: job.deliveryId,
+    checks: decision.checks,
+  };
+  const subject = `${job.repoFullName}${input.prId !== null ? `#${input.prId}` : ''}${input.branch !== null ? `@${input.branch}` : ''}`;
+  const event = await deps.store.audit.append(tenant.workspaceId, {
+    actor: auditActor(input.agent.accountUuid),
+    kind: INCIDENT_AUDIT_KIND,
+    subject: clip(subject, 512),
+    after: { ...record, detail: input.detail, ...(input.facts ? { facts: input.facts } : {}) },
+    repo: job.repoFullName,
+    prId: input.prId,
+  });
+  ctx.log.warn({ action: input.action, reason: decision.reasonCode, commit: input.commit, branch: input.branch, auditId: event.id }, 'incident recorded');
+  await markCommit(ctx, input, statusState, statusDescription, statusUrl, event.at.getTime());
+  return { recorded: true, duplicate: false, auditId: event.id, incidentId, reasonCode: decision.reasonCode };
+}
+
+async function markCommit(ctx: OperationContext, input: IncidentInput, state: 'FAILED' | 'SUCCESSFUL' | null, description: string | null, url: string | null, atMs: number): Promise<void> {
+  if (input.commit === null || state === null || description === null || url === null) return;
+  await writeClawgateStatus(ctx.client, ctx.deps.statusMarker, { workspace: ctx.workspace, repoSlug: ctx.repoSlug, commit: input.commit }, { state, description, url, refname: input.branch }, atMs);
+}
+
+// ------------------------------------------------------------------ repo:push
+
+const mergedPullRequestSchema = z.looseObject({
+  state: z.string(),
+  merge_commit: z.looseObject({ hash: z.string() }).nullish(),
+  destination: z.looseObject({ branch: z.looseObject({ name: z.string() }) }),
+});
+
+const MERGE_MESSAGE = /\(pull request #(\d{1,10})\)/;
+
+/**
+ * A PR merge also arrives as a push of the destination (bitbucket.md §5.1). That push is the merge
+ * (`merge_pr`, from pullrequest:fulfilled), not a direct push: recognised when the head's message
+ * names "(pull request #N)" and PR #N is MERGED into this branch with exactly this merge commit.
+ * A fast-forward merge has no such message and counts as a push (documented limitation).
+ */
+async function isMergeOfPullRequest(ctx: OperationContext, branch: string, head: string, message: string | null): Promise<boolean> {
+  const match = message === null ? null : MERGE_MESSAGE.exec(message);
+  if (!match) return false;
+  try {
+    const pr = mergedPullRequestSchema.safeParse(await ctx.client.getPullRequest(ctx.workspace, ctx.repoSlug, Number(match[1])));
+    if (!pr.success) return false;
+    const mergeHash = pr.data.merge_commit?.hash.toLowerCase();
+    return pr.data.state === 'MERGED' && pr.data.destination.branch.name === branch && mergeHash !== undefined && mergeHash.length >= 7 && head.startsWith(mergeHash);
+  } catch (error) {
+    if (error instanceof BitbucketNotFoundError) return false;
+    throw error;
+  }
+}
+
+export async function handlePush(ctx: OperationContext, job: PushJob): Promise<IncidentOutcome[]> {
+  const agent = agentIdentityOf(ctx.settings, job.actor.uuid);
+  if (!agent) return [];
+  const who = displayNameOf(job.actor);
+  const outcomes: IncidentOutcome[] = [];
+  let mainBranch: string | null | undefined;
+  let restrictions: BitbucketBranchRestriction[] | null | undefined;
+  for (const change of job.changes) {
+    if (change.closed) {
+      if (change.oldName === null || change.oldType === 'tag') continue;
+      outcomes.push(await recordIncidentIfDenied(ctx, { action: 'delete_branch', agent, branch: change.oldName, commit: null, prId: null, detail: `${who} deleted branch ${change.oldName}`, facts: { old_head: change.oldHash } }));
+      continue;
+    }
+    if (change.newName === null || change.newHash === null || change.newType === 'tag') continue;
+    if (mainBranch === undefined) mainBranch = (await ctx.client.getRepository(ctx.workspace, ctx.repoSlug)).mainbranch?.name ?? null;
+    if (restrictions === undefined) {
+      try {
+        restrictions = await ctx.client.listBranchRestrictions(ctx.workspace, ctx.repoSlug);
+      } catch (error) {
+        // Reading restrictions needs repository:admin, which the Connect app does not request:
+        // then only the main branch counts as protected (logged, and said in the incident facts).
+        if (!(error instanceof BitbucketAuthError)) throw error;
+        ctx.log.warn('branch restrictions unreadable (needs repository:admin); only the main branch counts as protected');
+        restrictions = null;
+      }
+    }
+    const protection = branchProtection(change.newName, mainBranch, restrictions);
+    if (!protection.protected) continue;
+    const head = await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, change.newHash);
+    if (await isMergeOfPullRequest(ctx, change.newName, head, change.newMessage)) continue;
+    outcomes.push(
+      await recordIncidentIfDenied(ctx, {
+        action: 'direct_push_main',
+        agent,
+        branch: change.newName,
+        commit: head,
+        prId: null,
+        detail: `${who} pushed ${head.slice(0, 12)} to ${change.newName}`,
+        facts: { protection: protection.reasons, restrictions_readable: restrictions !== null, old_head: change.oldHash },
+      }),
+    );
+  }
+  return outcomes;
+}
+
+// ------------------------------------------------------------------ pullrequest:fulfilled
+
+export async function handleFulfilled(ctx: OperationContext, job: FulfilledJob): Promise<IncidentOutcome | null> {
+  const agent = agentIdentityOf(ctx.settings, job.actor.uuid);
+  if (!agent) return null;
+  const commit = job.mergeCommit === null ? null : await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, job.mergeCommit);
+  return recordIncidentIfDenied(ctx, {
+    action: 'merge_pr',
+    agent,
+    branch: job.destinationBranch,
+    commit,
+    prId: job.prId,
+    detail: `${displayNameOf(job.actor)} merged pull request #${job.prId}${job.destinationBranch ? ` into ${job.destinationBranch}` : ''}`,
+  });
+}
+
+// ------------------------------------------------------------------ pullrequest:comment_created
+
+export async function handleAgentComment(ctx: OperationContext, job: CommentJob): Promise<IncidentOutcome | null> {
+  const agent = agentIdentityOf(ctx.settings, job.actor.uuid);
+  if (!agent) return null;
+  const commit = job.head === null ? null : await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, job.head);
+  return recordIncidentIfDenied(ctx, {
+    action: 'comment_pr',
+    agent,
+    branch: job.sourceBranch,
+    commit,
+    prId: job.prId,
+    detail: `${displayNameOf(job.actor)} commented on pull request #${job.prId}`,
+    facts: { comment_id: job.commentId },
+  });
+}

@@ -1,0 +1,252 @@
+import { z } from 'zod';
+import { STATUS_KEY } from './publish';
+import { webhookRepositorySchema } from './webhook-events';
+
+/**
+ * The webhook events behind incidents, the forged-status defence and the `/clawgate recheck`
+ * comment (design §6, §7; bitbucket.md §5.4), validated at the edge (loose: only what is read is
+ * required), and the job each becomes. The job payload keeps only what the handler needs, bounded,
+ * so a 256 KB webhook never becomes a 256 KB job row.
+ */
+
+export const OPERATIONS_JOB = 'webhook-operations';
+
+/** Events handled by the operations job (the rest of the subscribed events evaluate or are ignored). */
+export const OPERATIONS_EVENTS: ReadonlySet<string> = new Set([
+  'repo:push',
+  'pullrequest:fulfilled',
+  'pullrequest:comment_created',
+  'repo:commit_status_created',
+  'repo:commit_status_updated',
+]);
+
+const hash = z.string().regex(/^[0-9a-f]{7,40}$/i);
+const fullHash = z.string().regex(/^[0-9a-f]{40}$/i);
+const actorSchema = z.looseObject({ uuid: z.string().min(1).max(64).optional(), display_name: z.string().optional(), type: z.string().optional() });
+
+const refSchema = z.looseObject({
+  type: z.string().optional(),
+  name: z.string().min(1).max(1024),
+  target: z.looseObject({ hash, message: z.string().optional() }).optional(),
+});
+
+export const pushEventSchema = z.looseObject({
+  repository: webhookRepositorySchema,
+  actor: actorSchema.optional(),
+  push: z.looseObject({
+    changes: z
+      .array(
+        z.looseObject({
+          old: refSchema.nullable().optional(),
+          new: refSchema.nullable().optional(),
+          closed: z.boolean().optional(),
+        }),
+      )
+      .max(500),
+  }),
+});
+
+const prEndpoint = z.looseObject({
+  branch: z.looseObject({ name: z.string().min(1).max(1024) }).optional(),
+  commit: z.looseObject({ hash }).nullable().optional(),
+});
+
+export const fulfilledEventSchema = z.looseObject({
+  repository: webhookRepositorySchema,
+  actor: actorSchema.optional(),
+  pullrequest: z.looseObject({
+    id: z.number().int().positive(),
+    merge_commit: z.looseObject({ hash }).nullable().optional(),
+    source: prEndpoint.optional(),
+    destination: prEndpoint.optional(),
+  }),
+});
+
+export const commentEventSchema = z.looseObject({
+  repository: webhookRepositorySchema,
+  actor: actorSchema.optional(),
+  pullrequest: z.looseObject({ id: z.number().int().positive(), source: prEndpoint.optional() }),
+  comment: z.looseObject({ id: z.number().int(), content: z.looseObject({ raw: z.string() }).optional() }),
+});
+
+export const commitStatusEventSchema = z.looseObject({
+  repository: webhookRepositorySchema,
+  actor: actorSchema.optional(),
+  commit_status: z.looseObject({
+    key: z.string(),
+    state: z.string().optional(),
+    description: z.string().nullish(),
+    url: z.string().nullish(),
+    refname: z.string().nullish(),
+    commit: z.looseObject({ hash: fullHash }),
+  }),
+});
+
+// ------------------------------------------------------------------ the job payload
+
+const jobActor = z.strictObject({ uuid: z.string().max(64).nullable(), displayName: z.string().max(256).nullable(), type: z.string().max(32).nullable() });
+const common = {
+  workspaceId: z.string().min(1),
+  clientKey: z.string().min(1),
+  deliveryId: z.string().min(1),
+  eventKey: z.string().min(1).max(64),
+  repoFullName: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+  actor: jobActor,
+};
+const branchName = z.string().min(1).max(1024);
+/** Enough of a commit message to find "(pull request #N)" in a merge commit. */
+export const MESSAGE_KEPT = 2000;
+/** Enough of a comment to find the `/clawgate recheck` command. */
+export const COMMENT_KEPT = 4000;
+
+export const operationsJobSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('push'),
+    ...common,
+    changes: z
+      .array(
+        z.strictObject({
+          oldName: branchName.nullable(),
+          oldType: z.string().max(32).nullable(),
+          oldHash: hash.nullable(),
+          newName: branchName.nullable(),
+          newType: z.string().max(32).nullable(),
+          newHash: hash.nullable(),
+          newMessage: z.string().max(MESSAGE_KEPT).nullable(),
+          closed: z.boolean(),
+        }),
+      )
+      .max(500),
+  }),
+  z.strictObject({ kind: z.literal('pr_fulfilled'), ...common, prId: z.number().int().positive(), mergeCommit: hash.nullable(), destinationBranch: branchName.nullable() }),
+  z.strictObject({
+    kind: z.literal('pr_comment'),
+    ...common,
+    prId: z.number().int().positive(),
+    commentId: z.number().int(),
+    content: z.string().max(COMMENT_KEPT),
+    head: hash.nullable(),
+    sourceBranch: branchName.nullable(),
+  }),
+  z.strictObject({ kind: z.literal('commit_status'), ...common, commit: fullHash, key: z.string().max(255), state: z.string().max(32).nullable() }),
+]);
+
+export type OperationsJob = z.infer<typeof operationsJobSchema>;
+export type PushJob = Extract<OperationsJob, { kind: 'push' }>;
+export type FulfilledJob = Extract<OperationsJob, { kind: 'pr_fulfilled' }>;
+export type CommentJob = Extract<OperationsJob, { kind: 'pr_comment' }>;
+export type CommitStatusJob = Extract<OperationsJob, { kind: 'commit_status' }>;
+
+type Common = Pick<OperationsJob, 'workspaceId' | 'clientKey' | 'deliveryId' | 'eventKey'>;
+
+function actorOf(actor: z.infer<typeof actorSchema> | undefined): OperationsJob['actor'] {
+  return { uuid: actor?.uuid ?? null, displayName: actor?.display_name?.slice(0, 256) ?? null, type: actor?.type?.slice(0, 32) ?? null };
+}
+
+export type ParsedOperation = { job: OperationsJob } | { ignored: string };
+
+/**
+ * The status a `repo:commit_status_*` payload announces, in the marker's terms (for recognising
+ * Bitbucket's echo of clawgate's own latest write without a job); null for any other payload.
+ */
+export function announcedClawgateStatus(eventKey: string, payload: unknown): { repoFullName: string; commit: string; key: string; state: string; description: string; url: string; refname: string | null } | null {
+  if (eventKey !== 'repo:commit_status_created' && eventKey !== 'repo:commit_status_updated') return null;
+  const parsed = commitStatusEventSchema.safeParse(payload);
+  if (!parsed.success || parsed.data.commit_status.key !== STATUS_KEY) return null;
+  const status = parsed.data.commit_status;
+  return {
+    repoFullName: parsed.data.repository.full_name,
+    commit: status.commit.hash.toLowerCase(),
+    key: status.key,
+    state: status.state ?? '',
+    description: status.description ?? '',
+    url: status.url ?? '',
+    refname: status.refname ?? null,
+  };
+}
+
+/**
+ * The operations job for a delivery, or why none is needed. Statuses under any other key than
+ * clawgate's are ignored here (other CI systems write statuses all day).
+ */
+export function operationsJobFor(eventKey: string, payload: unknown, common: Common): ParsedOperation {
+  switch (eventKey) {
+    case 'repo:push': {
+      const parsed = pushEventSchema.safeParse(payload);
+      if (!parsed.success) return { ignored: `invalid payload at ${parsed.error.issues[0]?.path.join('.') ?? ''}` };
+      const event = parsed.data;
+      return {
+        job: {
+          kind: 'push',
+          ...common,
+          repoFullName: event.repository.full_name,
+          actor: actorOf(event.actor),
+          changes: event.push.changes.map((change) => ({
+            oldName: change.old?.name ?? null,
+            oldType: change.old?.type?.slice(0, 32) ?? null,
+            oldHash: change.old?.target?.hash.toLowerCase() ?? null,
+            newName: change.new?.name ?? null,
+            newType: change.new?.type?.slice(0, 32) ?? null,
+            newHash: change.new?.target?.hash.toLowerCase() ?? null,
+            newMessage: change.new?.target?.message?.slice(0, MESSAGE_KEPT) ?? null,
+            closed: change.closed === true || (change.new === null && change.old !== null && change.old !== undefined),
+          })),
+        },
+      };
+    }
+    case 'pullrequest:fulfilled': {
+      const parsed = fulfilledEventSchema.safeParse(payload);
+      if (!parsed.success) return { ignored: `invalid payload at ${parsed.error.issues[0]?.path.join('.') ?? ''}` };
+      const event = parsed.data;
+      return {
+        job: {
+          kind: 'pr_fulfilled',
+          ...common,
+          repoFullName: event.repository.full_name,
+          actor: actorOf(event.actor),
+          prId: event.pullrequest.id,
+          mergeCommit: event.pullrequest.merge_commit?.hash.toLowerCase() ?? null,
+          destinationBranch: event.pullrequest.destination?.branch?.name ?? null,
+        },
+      };
+    }
+    case 'pullrequest:comment_created': {
+      const parsed = commentEventSchema.safeParse(payload);
+      if (!parsed.success) return { ignored: `invalid payload at ${parsed.error.issues[0]?.path.join('.') ?? ''}` };
+      const event = parsed.data;
+      return {
+        job: {
+          kind: 'pr_comment',
+          ...common,
+          repoFullName: event.repository.full_name,
+          actor: actorOf(event.actor),
+          prId: event.pullrequest.id,
+          commentId: event.comment.id,
+          content: (event.comment.content?.raw ?? '').slice(0, COMMENT_KEPT),
+          head: event.pullrequest.source?.commit?.hash.toLowerCase() ?? null,
+          sourceBranch: event.pullrequest.source?.branch?.name ?? null,
+        },
+      };
+    }
+    case 'repo:commit_status_created':
+    case 'repo:commit_status_updated': {
+      const parsed = commitStatusEventSchema.safeParse(payload);
+      if (!parsed.success) return { ignored: `invalid payload at ${parsed.error.issues[0]?.path.join('.') ?? ''}` };
+      const event = parsed.data;
+      if (event.commit_status.key !== STATUS_KEY) return { ignored: 'a status under another key' };
+      return {
+        job: {
+          kind: 'commit_status',
+          ...common,
+          repoFullName: event.repository.full_name,
+          actor: actorOf(event.actor),
+          commit: event.commit_status.commit.hash.toLowerCase(),
+          key: event.commit_status.key,
+          state: event.commit_status.state?.slice(0, 32) ?? null,
+        },
+      };
+    }
+    default:
+      return { ignored: 'not an operations event' };
+  }
+}

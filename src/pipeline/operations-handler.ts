@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import { BitbucketError } from '../bitbucket';
+import type { Job, JobHandler } from '../queue/job-queue';
+import { bitbucketClientFor } from './bitbucket-for-tenant';
+import { handleCommitStatus } from './forged-status';
+import { handleAgentComment, handleFulfilled, handlePush } from './incidents';
+import type { OperationContext, OperationsDeps } from './operations-context';
+import { operationsJobSchema, type OperationsJob } from './operations-events';
+import { handleRecheckCommand, isRecheckCommand } from './recheck-command';
+
+/**
+ * Runs one operations job (operations-events.ts): incidents from pushes, merges and agent comments,
+ * the `/clawgate recheck` comment, and the forged-status defence. Transient Bitbucket trouble
+ * retries the job; anything else is logged and the job ends (a retry could not succeed).
+ */
+export async function runOperation(job: OperationsJob, deps: OperationsDeps): Promise<void> {
+  const log: Logger = deps.logger.child({ deliveryId: job.deliveryId, event: job.eventKey, workspace: job.workspaceId, repo: job.repoFullName });
+  const tenant = await deps.store.tenants.findByClientKey(job.clientKey);
+  if (!tenant || tenant.uninstalledAt || tenant.workspaceId !== job.workspaceId) {
+    log.warn('tenant missing or uninstalled; operations job dropped');
+    return;
+  }
+  const [workspace, repoSlug] = job.repoFullName.split('/') as [string, string];
+  const ctx: OperationContext = {
+    deps,
+    log,
+    tenant,
+    client: bitbucketClientFor(tenant, deps.config, deps.logger, job.deliveryId, deps.fetch),
+    workspace,
+    repoSlug,
+    settings: (await deps.store.settings.get(job.workspaceId)).settings,
+    job,
+  };
+  switch (job.kind) {
+    case 'push':
+      await handlePush(ctx, job);
+      return;
+    case 'pr_fulfilled':
+      await handleFulfilled(ctx, job);
+      return;
+    case 'pr_comment':
+      // An agent's comment is judged as comment_pr whether or not it also asks for a re-check.
+      if (isRecheckCommand(job.content)) await handleRecheckCommand(ctx, job);
+      await handleAgentComment(ctx, job);
+      return;
+    case 'commit_status':
+      await handleCommitStatus(ctx, job);
+      return;
+  }
+}
+
+export function createOperationsHandler(deps: OperationsDeps): JobHandler {
+  return async (queued: Job) => {
+    const parsed = operationsJobSchema.safeParse(queued.payload);
+    if (!parsed.success) {
+      deps.logger.error({ jobId: queued.id }, 'operations job payload invalid; dropped');
+      return;
+    }
+    try {
+      await runOperation(parsed.data, deps);
+    } catch (error) {
+      if (error instanceof BitbucketError && !error.transient) {
+        deps.logger.error({ jobId: queued.id, kind: parsed.data.kind, err: { name: error.name, message: error.message } }, 'operations job failed; not retried');
+        return;
+      }
+      throw error;
+    }
+  };
+}
