@@ -58,7 +58,9 @@ function contextJwt(sandbox: BitbucketSandbox, clientKey: string, method: string
   if (!installation) throw new Error('app not installed');
   const iat = Math.floor(Date.now() / 1000);
   const qsh = createQueryStringHash(fromMethodAndUrl(method, pathWithQuery), false);
-  return encodeSymmetric({ iss: clientKey, sub: 'demo-admin', iat, exp: iat + 180, qsh }, installation.sharedSecret);
+  // sub: the workspace admin's account id (clawgate lets only workspace admins write through pages).
+  const sub = sandbox.workspaceAdmin(installation.workspace).accountId;
+  return encodeSymmetric({ iss: clientKey, sub, iat, exp: iat + 180, qsh }, installation.sharedSecret);
 }
 
 async function api(base: string, method: string, pathWithQuery: string, auth: string, body?: unknown): Promise<{ status: number; json: JsonObject }> {

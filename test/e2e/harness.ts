@@ -8,7 +8,9 @@ export function pageJwt(sandbox: BitbucketSandbox, clientKey: string, method: st
   const installation = sandbox.getInstallation({ clientKey });
   if (!installation) throw new Error('not installed');
   const iat = Math.floor(Date.now() / 1000);
-  return encodeSymmetric({ iss: clientKey, sub: 'test-admin', iat, exp: iat + 180, qsh: createQueryStringHash(fromMethodAndUrl(method, pathWithQuery), false) }, installation.sharedSecret);
+  // sub: the workspace admin's account id (clawgate lets only workspace admins write through pages).
+  const sub = sandbox.workspaceAdmin(installation.workspace).accountId;
+  return encodeSymmetric({ iss: clientKey, sub, iat, exp: iat + 180, qsh: createQueryStringHash(fromMethodAndUrl(method, pathWithQuery), false) }, installation.sharedSecret);
 }
 
 export async function callApi(base: string, method: string, pathWithQuery: string, authorization: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
