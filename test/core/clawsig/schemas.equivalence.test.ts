@@ -815,6 +815,16 @@ describe('clawsig schemas: our zod definitions vs the official JSON Schemas unde
         }
       }
     }
+    // Binding fields wherever a seed has them (also inside tool receipts, where a failed oneOf makes
+    // the reference's first error a branch error, i.e. not a CAUSAL_* one).
+    for (const file of FILES) {
+      for (const seed of validSeeds.get(file) ?? []) {
+        for (const at of allPaths(seed.value, [])) {
+          if (at.at(-2) !== 'binding' || !causalField.test(String(at.at(-1)))) continue;
+          for (const bad of ['', 'deploy', 2, null, ['x']]) compare(file, applyMutation(seed.value, { path: at, value: bad, label: 'bad causal field' }), `${seed.where} @${at.join('/')} = ${JSON.stringify(bad)}`);
+        }
+      }
+    }
     expect(stats.causalFirstErrors - before).toBeGreaterThan(100);
     expect(verdictMismatches.slice(0, 25)).toEqual([]);
     expect(pathMismatches.slice(0, 25)).toEqual([]);
