@@ -2,8 +2,8 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { egressRefusal } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
-import { StoreError, type Store, type Tenant } from '../store';
-import { connectJwtFailureMessage, connectTokenFrom, verifyConnectJwt, type ConnectJwtClaims } from './connect-jwt';
+import { StoreError, type Store } from '../store';
+import { connectAuthOf, connectJwtFailureMessage, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtClaims } from './connect-jwt';
 import { CONNECT_PATHS } from './descriptor';
 import { sendError } from './error-response';
 import { MAX_CONCURRENT_INSTALL_PROOFS, proveInstall } from './install-proof';
@@ -65,20 +65,32 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
   const jsonBody = express.json({ limit: LIFECYCLE_BODY_LIMIT_BYTES, type: 'application/json', strict: true });
   let proofsInFlight = 0;
 
-  function storeInstall(payload: InstalledPayload, verifiedBy: 'previous-secret' | 'api-proof'): Promise<{ tenant: Tenant; created: boolean }> {
+  /** Stores a proven install; false when the clientKey already belongs to another workspace (the store refuses moves). */
+  async function storeInstall(payload: InstalledPayload, verifiedBy: 'previous-secret' | 'api-proof'): Promise<boolean> {
     logger.info({ clientKey: payload.clientKey, workspace: payload.principal.uuid, verifiedBy }, 'connect: storing installation');
-    return store.tenants.upsertInstall({
-      workspaceId: payload.principal.uuid,
-      workspaceSlug: payload.principal.username ?? null,
-      surface: 'connect',
-      clientKey: payload.clientKey,
-      appKey: payload.key,
-      sharedSecret: payload.sharedSecret,
-      baseUrl: payload.baseUrl,
-      baseApiUrl: payload.baseApiUrl,
-      verified: true,
-      actor: actorOf(payload),
-    });
+    try {
+      await store.tenants.upsertInstall({
+        workspaceId: payload.principal.uuid,
+        workspaceSlug: payload.principal.username ?? null,
+        surface: 'connect',
+        clientKey: payload.clientKey,
+        appKey: payload.key,
+        sharedSecret: payload.sharedSecret,
+        baseUrl: payload.baseUrl,
+        baseApiUrl: payload.baseApiUrl,
+        verified: true,
+        actor: actorOf(payload),
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof StoreError && error.code === 'INVALID_INPUT') return false;
+      throw error;
+    }
+  }
+
+  function answerStored(res: Response, stored: boolean): void {
+    if (stored) res.status(204).end();
+    else sendError(res, 409, 'CLIENT_KEY_CONFLICT', 'This clientKey is installed for another workspace.');
   }
 
   router.post(CONNECT_PATHS.installed, jsonBody, async (req: Request, res: Response) => {
@@ -123,16 +135,7 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
         sendError(res, 401, 'UNAUTHENTICATED', verification.ok ? connectJwtFailureMessage('UNKNOWN_TENANT') : connectJwtFailureMessage(verification.code));
         return;
       }
-      try {
-        await storeInstall(payload, 'previous-secret');
-      } catch (error) {
-        if (error instanceof StoreError && error.code === 'INVALID_INPUT') {
-          sendError(res, 409, 'CLIENT_KEY_CONFLICT', 'This clientKey is installed for another workspace.');
-          return;
-        }
-        throw error;
-      }
-      res.status(204).end();
+      answerStored(res, await storeInstall(payload, 'previous-secret'));
       return;
     }
 
@@ -158,16 +161,7 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
       else sendError(res, 403, 'INSTALL_NOT_PROVEN', 'The install could not be verified with Bitbucket: its shared secret was not accepted.');
       return;
     }
-    try {
-      await storeInstall(payload, 'api-proof');
-    } catch (error) {
-      if (error instanceof StoreError && error.code === 'INVALID_INPUT') {
-        sendError(res, 409, 'CLIENT_KEY_CONFLICT', 'This clientKey is installed for another workspace.');
-        return;
-      }
-      throw error;
-    }
-    res.status(204).end();
+    answerStored(res, await storeInstall(payload, 'api-proof'));
   });
 
   router.post(CONNECT_PATHS.uninstalled, async (req: Request, res: Response, next) => {
@@ -186,12 +180,11 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
       sendError(res, 401, 'UNAUTHENTICATED', connectJwtFailureMessage(verification.code));
       return;
     }
-    res.locals.lifecycleTenant = verification.tenant;
-    res.locals.lifecycleClaims = verification.claims;
+    const auth: ConnectAuth = { tenant: verification.tenant, claims: verification.claims };
+    res.locals.connect = auth;
     next();
   }, jsonBody, async (req: Request, res: Response) => {
-    const tenant = res.locals.lifecycleTenant as Tenant;
-    const claims = res.locals.lifecycleClaims as ConnectJwtClaims;
+    const { tenant, claims } = connectAuthOf(res);
     const parsed = uninstalledPayloadSchema.safeParse(req.body);
     if (!parsed.success) {
       sendError(res, 400, 'INVALID_UNINSTALL_PAYLOAD', 'The uninstalled payload is not valid.', issueFields(parsed.error));
