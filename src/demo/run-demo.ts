@@ -66,7 +66,7 @@ function contextJwt(sandbox: BitbucketSandbox, clientKey: string, method: string
 async function api(base: string, method: string, pathWithQuery: string, auth: string, body?: unknown): Promise<{ status: number; json: JsonObject }> {
   const response = await fetch(`${base}${pathWithQuery}`, { method, headers: { authorization: auth, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const text = await response.text();
-  let json: JsonObject = {};
+  let json: JsonObject;
   try {
     json = text ? (JSON.parse(text) as JsonObject) : {};
   } catch {
