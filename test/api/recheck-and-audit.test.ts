@@ -80,6 +80,16 @@ describe('GET /workspaces/{ws}/audit', () => {
     expect(Math.min(...nextIds)).toBeGreaterThan(Math.max(...firstIds));
   });
 
+  it('filters by event kind (e.g. incidents) and rejects a malformed kind list', async () => {
+    const response = await world.http().get(`/api/v1/workspaces/${world.a.slug}/audit?kind=policy.created,api_token.created`).set(...bearer(world.a));
+    expect(response.status).toBe(200);
+    const kinds = new Set(response.text.trim().split('\n').map((line) => (JSON.parse(line) as { kind: string }).kind));
+    expect([...kinds].sort()).toEqual(['api_token.created', 'policy.created']);
+    const bad = await world.http().get(`/api/v1/workspaces/${world.a.slug}/audit?kind=a;b`).set(...bearer(world.a));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields).toEqual([{ path: 'kind', message: expect.any(String) }]);
+  });
+
   it('answers 400 for a bad time bound', async () => {
     const response = await world.http().get(`/api/v1/workspaces/${world.a.slug}/audit?since=yesterday`).set(...bearer(world.a));
     expect(response.status).toBe(400);

@@ -8,7 +8,7 @@ import { principalOf } from '../authenticate';
 import { zodIssuesToFields } from '../zod-fields';
 
 /**
- * `GET /workspaces/{ws}/audit?format=jsonl|csv&repo=&pr=&since=&until=&after_id=&limit=` (design §9):
+ * `GET /workspaces/{ws}/audit?format=jsonl|csv&repo=&pr=&kind=&since=&until=&after_id=&limit=` (design §9):
  * the workspace's audit events, oldest first, as JSON Lines (default) or CSV. Pages of `limit`
  * events (default 1000, at most 10000); when a page is full, `X-Next-After-Id` is the cursor for
  * the next one. `since` is inclusive, `until` exclusive (RFC 3339).
@@ -28,6 +28,13 @@ const querySchema = z.strictObject({
     .string()
     .regex(/^[1-9]\d{0,9}$/, 'must be a pull request id')
     .transform(Number)
+    .optional(),
+  /** Comma-separated event kinds, e.g. `incident,forged_status`. */
+  kind: z
+    .string()
+    .max(500)
+    .regex(/^[a-z0-9_.]+(,[a-z0-9_.]+)*$/, 'must be comma-separated event kinds')
+    .transform((value) => value.split(','))
     .optional(),
   since: timestamp.optional(),
   until: timestamp.optional(),
@@ -82,6 +89,7 @@ export function auditRoutes(context: ApiContext): Router {
     const events = await context.store.audit.query(principal.workspaceId, {
       ...(query.repo !== undefined ? { repo: query.repo } : {}),
       ...(query.pr !== undefined ? { prId: query.pr } : {}),
+      ...(query.kind !== undefined ? { kinds: query.kind } : {}),
       ...(query.since !== undefined ? { since: query.since } : {}),
       ...(query.until !== undefined ? { until: query.until } : {}),
       ...(query.after_id !== undefined ? { afterId: query.after_id } : {}),
