@@ -28,7 +28,29 @@ function keyObjectFor(publicKey: Uint8Array): KeyObject | null {
 }
 
 export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array | string, signature: Uint8Array): boolean {
-  const key = keyObjectFor(publicKey);
+  return verifyWithKeyObject(keyObjectFor(publicKey), message, signature);
+}
+
+const didKeyObjects = new Map<string, KeyObject>();
+
+/**
+ * Verification by did:key with the KeyObject memoized per DID string: the hot path of a bundle with
+ * many receipts from one gateway skips base58 decoding and key import on every receipt.
+ */
+export function verifyEd25519ForDid(did: string, decodeKey: (did: string) => Uint8Array | null, message: Uint8Array | string, signature: Uint8Array): boolean | null {
+  let key = didKeyObjects.get(did);
+  if (!key) {
+    const raw = decodeKey(did);
+    const created = raw ? keyObjectFor(raw) : null;
+    if (!created) return null;
+    if (didKeyObjects.size >= KEY_CACHE_LIMIT) didKeyObjects.delete(didKeyObjects.keys().next().value ?? '');
+    didKeyObjects.set(did, created);
+    key = created;
+  }
+  return verifyWithKeyObject(key, message, signature);
+}
+
+function verifyWithKeyObject(key: KeyObject | null, message: Uint8Array | string, signature: Uint8Array): boolean {
   if (!key) return false;
   const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
   try {

@@ -1,7 +1,7 @@
 import type { ReasonCode } from '../reason-codes';
 import { decodeB64u, isB64u } from './base64url';
 import { isDidFormat, publicKeyFromDidKey } from './did-key';
-import { verifyEd25519 } from './ed25519';
+import { verifyEd25519ForDid } from './ed25519';
 import { stringifyHashB64u } from './hashing';
 import { isJsonObject, type JsonObject } from './json';
 import { parseTimestamp } from './rfc3339';
@@ -56,7 +56,7 @@ export function hasAllEnvelopeKeys(value: unknown): value is JsonObject {
  * Steps 1–9 of the proof-bundle order (clawsig.md §2.3), shared by every envelope type.
  * `expectedType` is the type this verifier demands; `nowMs` is the verification time.
  */
-export function checkEnvelopeStructure(value: unknown, expectedType: string, nowMs: number, skewMs = 0): EnvelopeFailure | null {
+export function checkEnvelopeStructure(value: unknown, expectedType: string, nowMs: number, skewMs = 0, options: { ignoreExpiry?: boolean } = {}): EnvelopeFailure | null {
   if (!hasAllEnvelopeKeys(value)) return { code: 'MALFORMED_ENVELOPE', path: '' };
   if (value.envelope_version !== '1') return { code: 'UNKNOWN_ENVELOPE_VERSION', path: 'envelope_version' };
   if (typeof value.envelope_type !== 'string' || !ENVELOPE_TYPE_ALLOWLIST.has(value.envelope_type) || value.envelope_type !== expectedType) {
@@ -68,7 +68,7 @@ export function checkEnvelopeStructure(value: unknown, expectedType: string, now
   }
   if (!isDidFormat(value.signer_did)) return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
   if (parseTimestamp(value.issued_at) === null) return { code: 'MALFORMED_ENVELOPE', path: 'issued_at' };
-  if ('expires_at' in value && value.expires_at !== undefined) {
+  if (!options.ignoreExpiry && 'expires_at' in value && value.expires_at !== undefined) {
     const expires = parseTimestamp(value.expires_at);
     if (expires === null) return { code: 'MALFORMED_ENVELOPE', path: 'expires_at' };
     if (nowMs > expires + skewMs) return { code: 'EXPIRED_TTL', path: 'expires_at' };
@@ -87,11 +87,15 @@ export function checkEnvelopeSignature(envelope: JsonObject, options: { requireS
   if (envelope.hash_algorithm !== 'SHA-256') return { code: 'HASH_MISMATCH', path: 'hash_algorithm' };
   if (stringifyHashB64u(envelope.payload) !== envelope.payload_hash_b64u) return { code: 'HASH_MISMATCH', path: 'payload_hash_b64u' };
   const signerDid = envelope.signer_did;
-  const publicKey = typeof signerDid === 'string' ? publicKeyFromDidKey(signerDid) : null;
-  if (!publicKey) return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
+  if (typeof signerDid !== 'string') return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
   const signature = typeof envelope.signature_b64u === 'string' ? decodeB64u(envelope.signature_b64u) : null;
-  if (!signature) return { code: 'SIGNATURE_INVALID', path: 'signature_b64u' };
-  if (options.requireSignatureLength && signature.length !== 64) return { code: 'SIGNATURE_INVALID', path: 'signature_b64u' };
-  if (!verifyEd25519(publicKey, String(envelope.payload_hash_b64u), signature)) return { code: 'SIGNATURE_INVALID', path: 'signature_b64u' };
+  // Key extraction comes before the signature checks (step 15 before 16), whatever the signature holds.
+  if (!signature) return publicKeyFromDidKey(signerDid) ? { code: 'SIGNATURE_INVALID', path: 'signature_b64u' } : { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
+  if (options.requireSignatureLength && signature.length !== 64) {
+    return publicKeyFromDidKey(signerDid) ? { code: 'SIGNATURE_INVALID', path: 'signature_b64u' } : { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
+  }
+  const verified = verifyEd25519ForDid(signerDid, publicKeyFromDidKey, String(envelope.payload_hash_b64u), signature);
+  if (verified === null) return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
+  if (!verified) return { code: 'SIGNATURE_INVALID', path: 'signature_b64u' };
   return null;
 }

@@ -92,8 +92,8 @@ export function verifyGatewayReceipt(
   const facts = readFacts(index, receipt);
   const notCounted = (code: ReasonCode): GatewayReceiptFacts => ({ ...facts, code });
   if (!hasAllEnvelopeKeys(receipt)) return notCounted('MALFORMED_ENVELOPE');
-  // Gateway receipts' expires_at is ignored by the protocol (clawsig.md §2.1): pass an infinite clock.
-  const structure = checkEnvelopeStructure({ ...receipt, expires_at: undefined }, 'gateway_receipt', nowMs);
+  // Gateway receipts' expires_at is ignored by the protocol (clawsig.md §2.1).
+  const structure = checkEnvelopeStructure(receipt, 'gateway_receipt', nowMs, 0, { ignoreExpiry: true });
   if (structure) return notCounted(structure.code);
   if (trustedGatewayDids.size === 0) return notCounted('DEPENDENCY_NOT_CONFIGURED');
   const trusted = typeof receipt.signer_did === 'string' && trustedGatewayDids.has(receipt.signer_did);
