@@ -32,7 +32,20 @@ export interface ApiPrincipal {
  * someone saw one of the app's pages in this workspace (a PR panel is visible to every reader).
  * Return false to answer 403. Without it, any authenticated page user may write (see docs/api.md).
  */
-export type ConnectWriteAccess = (input: { readonly workspaceId: string; readonly accountId: string; readonly tenant: Tenant }) => Promise<boolean>;
+/**
+ * What a page user is trying to change: a PR re-check (needs write access to that repository, so a
+ * reviewer's panel button works) or anything else (settings, policies, tokens: workspace admins).
+ */
+export type ConnectWriteIntent = { readonly kind: 'recheck'; readonly repoSlug: string } | { readonly kind: 'administer' };
+
+export type ConnectWriteAccess = (input: { readonly workspaceId: string; readonly accountId: string; readonly tenant: Tenant; readonly intent: ConnectWriteIntent }) => Promise<boolean>;
+
+const RECHECK_PATH = /\/repositories\/([^/]+)\/pullrequests\/[^/]+\/recheck\/?$/;
+
+export function connectWriteIntent(path: string): ConnectWriteIntent {
+  const match = RECHECK_PATH.exec(path);
+  return match?.[1] ? { kind: 'recheck', repoSlug: decodeURIComponent(match[1]) } : { kind: 'administer' };
+}
 
 export interface AuthenticateOptions {
   readonly store: Pick<Store, 'verifyApiToken' | 'tenants'>;
@@ -108,8 +121,9 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     }
     const { tenant, accountId } = credential;
     if (tenant !== undefined && accountId !== undefined && !READ_METHODS.has(request.method) && options.connectWriteAccess !== undefined) {
-      const allowed = await options.connectWriteAccess({ workspaceId: credential.workspaceId, accountId, tenant });
-      if (!allowed) throw new ApiError(403, 'FORBIDDEN', 'this user may not change clawgate settings in this workspace');
+      const intent = connectWriteIntent(request.path);
+      const allowed = await options.connectWriteAccess({ workspaceId: credential.workspaceId, accountId, tenant, intent });
+      if (!allowed) throw new ApiError(403, 'FORBIDDEN', intent.kind === 'recheck' ? 'this user may not re-check pull requests in this repository' : 'this user may not change clawgate settings in this workspace');
     }
     principals.set(request, { ...credential, workspaceSlug: resolved.workspaceSlug });
     next();

@@ -145,4 +145,28 @@ describe('e2e issue 4: re-check and the settings write gate', () => {
     world.sandbox.setWorkspacePermission('acme', 'alice', 'owner');
     expect((await callApi(world.app.url, 'PUT', path, asUser(alice.accountId, 'PUT'), current.json)).status).toBe(200);
   }, 30_000);
+
+  test("the panel's re-check needs write access to the repository, not workspace ownership", async () => {
+    const installation = world.sandbox.listInstallations()[0];
+    if (!installation) throw new Error('not installed');
+    const pr = openAgentPullRequest(world.sandbox, ws, 'agent/panel-recheck', { 'src/panel.ts': 'export const p = 1;\n' });
+    await waitFor(() => (world.sandbox.getStatuses('acme/proj-web', pr.head).some((s) => s.key === 'clawgate' && s.state !== 'INPROGRESS') ? true : undefined), 20_000, 'the first verdict');
+    const path = `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`;
+    const asUser = (accountId: string) => {
+      const iat = Math.floor(Date.now() / 1000);
+      return `JWT ${encodeSymmetric({ iss: installation.clientKey, sub: accountId, iat, exp: iat + 180, qsh: createQueryStringHash(fromMethodAndUrl('POST', path), false) }, installation.sharedSecret)}`;
+    };
+    const carol = world.sandbox.createUser({ nickname: 'carol', displayName: 'Carol (reviewer)' });
+    const refused = await callApi(world.app.url, 'POST', path, asUser(carol.accountId), {});
+    expect(refused.status).toBe(403);
+    world.sandbox.setRepositoryPermission('acme/proj-web', 'carol', 'write');
+    const accepted = await callApi(world.app.url, 'POST', path, asUser(carol.accountId), {});
+    expect(accepted.status).toBe(202);
+    // Write access to the repository does not open the settings.
+    const settings = '/api/v1/workspaces/acme/settings';
+    const iat = Math.floor(Date.now() / 1000);
+    const putSettings = `JWT ${encodeSymmetric({ iss: installation.clientKey, sub: carol.accountId, iat, exp: iat + 180, qsh: createQueryStringHash(fromMethodAndUrl('PUT', settings), false) }, installation.sharedSecret)}`;
+    const current = await callApi(world.app.url, 'GET', settings, ws.bearer);
+    expect((await callApi(world.app.url, 'PUT', settings, putSettings, { ...current.json, frozen: true })).status).toBe(403);
+  }, 30_000);
 });
