@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
 import type { ConnectWriteAccess } from './authenticate';
+import type { BitbucketForWorkspace } from './routes/merge-check-routes';
 
 /** Queues a re-evaluation of a PR; supplied by the pipeline. `workspaceId` is the `{uuid}`. */
 export type RecheckPullRequest = (workspaceId: string, repoFullName: string, prId: number, actor: string) => Promise<{ jobId: string }>;
@@ -16,6 +17,8 @@ export interface ApiRouterOptions {
   readonly now?: () => Date;
   /** See ConnectWriteAccess: restricts writes by Connect page users (e.g. to workspace admins). */
   readonly connectWriteAccess?: ConnectWriteAccess;
+  /** Bitbucket for a workspace's installation (the merge-check routes); absent: they answer 501. */
+  readonly bitbucketForWorkspace?: BitbucketForWorkspace;
 }
 
 /** What every route module gets. */

@@ -6,6 +6,7 @@ import { assignmentRoutes } from './routes/assignment-routes';
 import { auditRoutes } from './routes/audit-routes';
 import { bundleRoutes } from './routes/bundle-routes';
 import { evaluationRoutes } from './routes/evaluation-routes';
+import { mergeCheckRoutes } from './routes/merge-check-routes';
 import { policyRoutes } from './routes/policy-routes';
 import { recheckRoutes } from './routes/recheck-routes';
 import { settingsRoutes } from './routes/settings-routes';
@@ -50,6 +51,7 @@ export function createApiRouter(options: ApiRouterOptions): Router {
   workspace.use(tokenRoutes(context));
   workspace.use(recheckRoutes(context));
   workspace.use(auditRoutes(context));
+  workspace.use(mergeCheckRoutes(context, options.bitbucketForWorkspace));
   router.use('/workspaces/:ws', workspace);
 
   router.use(notFoundHandler);

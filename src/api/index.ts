@@ -3,3 +3,4 @@ export { createApiRouter } from './api-router';
 export type { ApiRouterOptions, RecheckPullRequest } from './api-context';
 export { ApiError, type ApiErrorBody, type ApiFieldError } from './api-error';
 export type { ApiPrincipal, ApiAuthMethod, ConnectWriteAccess } from './authenticate';
+export { createBitbucketForWorkspace, type BitbucketForWorkspace, type MergeCheckBitbucket } from './routes/merge-check-routes';

@@ -62,7 +62,7 @@ export function createConnectRouter(options: ConnectRouterOptions): Router {
     }),
   );
   router.use(createWebhookRouter({ config, store, intake: options.intake, logger, ...optional }));
-  router.use(createPageRouter({ config, store, logger, renderShell: loadPageShell(options.viewsDir), ...optional }));
+  router.use(createPageRouter({ config, store, logger, renderShell: loadPageShell(options.viewsDir), ...optional, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
 
   // Body-parser and other errors on /connect answer in the design §9 shape, never a stack trace.
   router.use('/connect', (error: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 /**
  * The server-side HTML shell of the iframe pages (`views/page.html`): the host's `all.js`, a session
  * token in `<meta name="token">` and a root element whose data attributes name the page and its
- * context; the pages' own scripts (React, from the web helper) read those. Every value is HTML-escaped
+ * context; the pages' own script (the React bundle, src/web, named by web-assets.ts) reads those. Every value is HTML-escaped
  * on the way in — the template has no raw slots — so context taken from the URL cannot inject markup.
  */
 
@@ -19,10 +19,15 @@ export interface PageShellValues {
   readonly hostScriptUrl: string;
   readonly baseUrl: string;
   readonly workspace: string;
+  /** The built bundle's entry script and stylesheet (web-assets.ts); empty when it is not built. */
+  readonly scriptUrl?: string;
+  readonly styleUrl?: string;
+  /** What the root element says until the script replaces it. */
+  readonly fallback?: string;
 }
 
 const PLACEHOLDER = /\{\{([a-zA-Z]+)\}\}/g;
-const SLOTS = new Set<keyof PageShellValues>(['title', 'page', 'context', 'token', 'hostScriptUrl', 'baseUrl', 'workspace']);
+const SLOTS = new Set<keyof PageShellValues>(['title', 'page', 'context', 'token', 'hostScriptUrl', 'baseUrl', 'workspace', 'scriptUrl', 'styleUrl', 'fallback']);
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
@@ -42,7 +47,7 @@ export function loadPageShell(viewsDir: string = DEFAULT_VIEWS_DIR): PageShellRe
   return (values) =>
     template.replace(PLACEHOLDER, (_whole, name: string) => {
       const key = name as keyof PageShellValues;
-      const value = key === 'context' ? JSON.stringify(values.context) : values[key];
+      const value = key === 'context' ? JSON.stringify(values.context) : (values[key] ?? '');
       return escapeHtml(String(value));
     });
 }

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import pino, { type Logger } from 'pino';
-import { createApiRouter } from '../api';
+import { createApiRouter, createBitbucketForWorkspace } from '../api';
 import { createAdminRouter } from '../api/admin-routes';
 import type { AppConfig } from '../config/app-config';
 import { describeConfig } from '../config/app-config';
@@ -111,6 +111,8 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       recheck: requestRecheck,
       // Only workspace admins change clawgate through the app's pages (a page JWT alone is any reader).
       connectWriteAccess: createConnectWriteAccess({ config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+      // The settings page's merge-check checklist reads (and creates) branch restrictions.
+      bitbucketForWorkspace: createBitbucketForWorkspace({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
     }),
   );
   app.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } }));

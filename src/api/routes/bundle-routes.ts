@@ -8,6 +8,12 @@ import { jsonBody, jsonBodyOf } from '../json-body';
 import { zodIssuesToFields } from '../zod-fields';
 
 /**
+ * `GET /workspaces/{ws}/bundles/{bundle_id}` answers a stored bundle (uploaded, or kept by the pipeline
+ * from the PR) exactly as stored, for download from the details page and re-verification with
+ * `clawgate verify`; its SHA-256 (the one evaluations record) is in `X-Bundle-Sha256-B64u`. The scoped
+ * token stored beside it is never answered: it may still be a live credential. Another workspace's
+ * bundle is the same 404 as one that does not exist.
+ *
  * `POST /workspaces/{ws}/bundles` `{bundle: <proof-bundle envelope>, scoped_token?: "<jwt>"}` →
  * 201 `{bundle_id}` (design §5 (a)). Nothing is verified here — the pipeline verifies when a PR names
  * the bundle and fails closed — but input that can never verify is refused now, with field paths:
@@ -89,6 +95,19 @@ export function bundleRoutes(context: ApiContext): Router {
       });
     }
     response.status(created ? 201 : 200).json({ bundle_id: bundleId });
+  });
+
+  router.get('/bundles/:bundleId', async (request: Request, response: Response) => {
+    const { workspaceId } = principalOf(request);
+    const bundleId = bundleIdSchema.safeParse(request.params.bundleId);
+    const bundle = bundleId.success ? await context.store.bundles.get(workspaceId, bundleId.data) : null;
+    if (bundle === null) throw new ApiError(404, 'BUNDLE_NOT_FOUND', 'this workspace has no bundle with that id');
+    // The file name is the id with anything a header or a file system could misread replaced.
+    const fileName = `${bundle.bundleId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}.json`;
+    response.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);
+    response.setHeader('X-Bundle-Sha256-B64u', bundle.sha256B64u);
+    response.setHeader('X-Bundle-Source', bundle.source);
+    response.type('application/json; charset=utf-8').send(bundle.envelopeText);
   });
 
   return router;

@@ -1,0 +1,24 @@
+import { encodeSymmetric, SymmetricAlgorithm } from 'atlassian-jwt';
+import type { Tenant } from '../store';
+import { requestQueryStringHash } from './connect-jwt';
+
+/**
+ * A link that opens one of the app's pages outside the Bitbucket iframe (the panel's "Details" link
+ * opens in a new tab, where there is no AP and no Bitbucket-signed `?jwt=`). The token is shaped like
+ * Bitbucket's own iframe tokens — HS256 with the tenant's shared secret, iss = aud = clientKey, the
+ * viewing user as `sub` — and its qsh is bound to `GET <path>`, so it opens that page and nothing
+ * else: the API refuses it (its qsh is neither `context-qsh` nor the API request's). Short-lived: the
+ * panel asks for a new one before it expires.
+ */
+export const PAGE_LINK_LIFETIME_SECONDS = 10 * 60;
+
+export function createPageLink(input: { tenant: Tenant; accountId: string; baseUrl: string; path: string; now: Date }): { url: string; expiresAt: Date } {
+  const { tenant } = input;
+  if (tenant.sharedSecret === null) throw new Error('createPageLink: the tenant has no shared secret');
+  if (!input.path.startsWith('/') || input.path.includes('?')) throw new Error('createPageLink: path must be absolute and carry no query');
+  const iat = Math.floor(input.now.getTime() / 1000);
+  const exp = iat + PAGE_LINK_LIFETIME_SECONDS;
+  const qsh = requestQueryStringHash('GET', input.path, input.baseUrl);
+  const token = encodeSymmetric({ iss: tenant.clientKey, aud: tenant.clientKey, sub: input.accountId, iat, exp, qsh }, tenant.sharedSecret.reveal(), SymmetricAlgorithm.HS256);
+  return { url: `${input.baseUrl}${input.path}?jwt=${encodeURIComponent(token)}`, expiresAt: new Date(exp * 1000) };
+}

@@ -1,0 +1,67 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { Boot } from './boot';
+import { createHttpClient } from './client/http-client';
+import { createApiTokenHost } from './host/connect-host';
+import type { HostBridge, HostPresence } from './host/host-bridge';
+import { AuthRequired, type ApiTokenSignIn } from './pages/AuthRequired';
+import { DetailsPage } from './pages/DetailsPage';
+import { PrPanel } from './pages/PrPanel';
+import { SettingsPage } from './pages/SettingsPage';
+
+function usePresence(host: HostBridge): HostPresence {
+  const [presence, setPresence] = useState<HostPresence>(() => host.presence());
+  useEffect(() => {
+    let live = true;
+    void host.whenDetected().then((detected) => {
+      if (live) setPresence(detected);
+    });
+    return () => {
+      live = false;
+    };
+  }, [host]);
+  return presence;
+}
+
+/** Tells the host whenever the page's height changes, so the iframe fits its content. */
+function useAutoResize(host: HostBridge): void {
+  useEffect(() => {
+    let frame = 0;
+    const observer = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => host.resize());
+    });
+    observer.observe(document.body);
+    return () => {
+      cancelAnimationFrame(frame);
+      observer.disconnect();
+    };
+  }, [host]);
+}
+
+export function App({ boot, host }: { boot: Boot; host: HostBridge }) {
+  const [signIn, setSignIn] = useState<ApiTokenSignIn | null>(null);
+  const effectiveHost = useMemo(() => (signIn === null ? host : createApiTokenHost(host, signIn.token)), [host, signIn]);
+  const presence = usePresence(host);
+  useAutoResize(host);
+  const client = useMemo(
+    () => createHttpClient({ baseUrl: boot.baseUrl, workspace: signIn?.workspace ?? boot.workspace, authorization: () => effectiveHost.authorization() }),
+    [boot.baseUrl, boot.workspace, signIn, effectiveHost],
+  );
+  const { context } = boot;
+  const sessionExpiresAt = effectiveHost.sessionExpiresAt();
+
+  if (context.authProblem !== undefined && signIn === null) {
+    return <AuthRequired page={boot.page} problem={context.authProblem} onApiToken={boot.page === 'details' && context.evaluation !== undefined ? setSignIn : undefined} />;
+  }
+  switch (boot.page) {
+    case 'pr-panel':
+      return <PrPanel client={client} repo={context.repo ?? null} pr={context.pr ?? 0} problem={context.problem ?? null} presence={presence} sessionExpiresAt={sessionExpiresAt} />;
+    case 'configure':
+      return <SettingsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} incident={context.incident ?? null} />;
+    case 'details': {
+      const target = context.evaluation !== undefined ? { evaluation: context.evaluation } : context.repo !== undefined && context.repo !== null && context.pr !== undefined ? { repo: context.repo, pr: context.pr } : null;
+      if (target === null) return <AuthRequired page="details" problem="invalid" />;
+      return <DetailsPage client={client} target={target} presence={presence} sessionExpiresAt={sessionExpiresAt} />;
+    }
+  }
+}

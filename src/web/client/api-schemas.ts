@@ -1,0 +1,237 @@
+import { z } from 'zod';
+
+/**
+ * The shapes of the `/api/v1` answers the pages read (docs/api.md), checked at the edge like every
+ * other external input. Loose where the server may add fields; lenient (optional) inside the stored
+ * verdict, whose evidence fields depend on what the bundle held.
+ */
+
+const text = z.string();
+const optionalText = z.string().optional();
+const optionalNumber = z.number().optional();
+
+export const checkSubjectSchema = z.looseObject({ kind: text, id: optionalText, path: optionalText });
+
+export const checkSchema = z.looseObject({
+  rule: text,
+  outcome: z.enum(['pass', 'fail', 'pending', 'skip']),
+  code: text,
+  subject: checkSubjectSchema.optional(),
+  evidence: z.record(z.string(), z.unknown()).optional(),
+});
+export type CheckView = z.infer<typeof checkSchema>;
+
+export const gatewayReceiptSchema = z.looseObject({
+  index: z.number(),
+  receiptId: optionalText,
+  signerDid: optionalText,
+  gatewayId: optionalText,
+  provider: optionalText,
+  model: optionalText,
+  tokensInput: optionalNumber,
+  tokensOutput: optionalNumber,
+  latencyMs: optionalNumber,
+  timestamp: optionalText,
+  issuedAt: optionalText,
+  signatureValid: z.boolean().optional(),
+  trusted: z.boolean().optional(),
+  bound: z.boolean().optional(),
+  counted: z.boolean().optional(),
+  code: optionalText,
+});
+export type GatewayReceiptView = z.infer<typeof gatewayReceiptSchema>;
+
+export const toolReceiptSchema = z.looseObject({
+  index: z.number(),
+  receiptId: optionalText,
+  toolName: optionalText,
+  signed: z.boolean().optional(),
+  signerDid: optionalText,
+  timestamp: optionalText,
+  latencyMs: optionalNumber,
+});
+export type ToolReceiptView = z.infer<typeof toolReceiptSchema>;
+
+export const anchoredReceiptSchema = z.looseObject({
+  index: z.number(),
+  kind: optionalText,
+  receiptId: optionalText,
+  category: optionalText,
+  timestamp: optionalText,
+  target: optionalText,
+  approverSubject: optionalText,
+});
+export type AnchoredReceiptView = z.infer<typeof anchoredReceiptSchema>;
+
+export const fileSchema = z.looseObject({
+  path: text,
+  oldPath: optionalText,
+  status: text,
+  provenance: text,
+  denied: z.boolean().optional(),
+});
+export type FileView = z.infer<typeof fileSchema>;
+
+export const tokenSchema = z.looseObject({
+  sub: text,
+  aud: z.array(text).optional(),
+  scopes: z.array(text).optional(),
+  iat: optionalNumber,
+  exp: optionalNumber,
+  jti: optionalText,
+  missionId: optionalText,
+  policyPin: optionalText,
+  scopeHash: optionalText,
+  signatureVerified: z.boolean().nullable().optional(),
+});
+export type TokenView = z.infer<typeof tokenSchema>;
+
+export const proofSchema = z.looseObject({
+  bundleId: text,
+  agentDid: optionalText,
+  runId: optionalText,
+  issuedAt: optionalText,
+  proofTier: optionalText,
+  eventCount: optionalNumber,
+  binding: z.looseObject({ workspace: optionalText, repoSlug: optionalText, commit: optionalText, branch: optionalText }).optional(),
+});
+export type ProofView = z.infer<typeof proofSchema>;
+
+export const verdictSchema = z.looseObject({
+  state: z.enum(['PASS', 'FAIL', 'PENDING', 'NOT_APPLICABLE']),
+  reason_code: text,
+  mode: z.enum(['observe', 'warn', 'enforce']),
+  subject: optionalText,
+  checks: z.array(checkSchema).default([]),
+  proof: proofSchema.nullable().optional(),
+  token: tokenSchema.nullable().optional(),
+  policy: z.looseObject({ hash: text, id: optionalText }).nullable().optional(),
+  receipts: z
+    .looseObject({
+      gateway: z.array(gatewayReceiptSchema).default([]),
+      tools: z.array(toolReceiptSchema).default([]),
+      sideEffects: z.array(anchoredReceiptSchema).default([]),
+      approvals: z.array(anchoredReceiptSchema).default([]),
+    })
+    .default({ gateway: [], tools: [], sideEffects: [], approvals: [] }),
+  files: z.array(fileSchema).default([]),
+  trigger: optionalText,
+  bundle_path: z.string().nullable().optional(),
+});
+export type VerdictView = z.infer<typeof verdictSchema>;
+
+export const evaluationSummarySchema = z.looseObject({
+  id: text,
+  repo: text,
+  pr_id: z.number(),
+  head_sha: text,
+  state: z.enum(['PASS', 'FAIL', 'PENDING', 'NOT_APPLICABLE']),
+  mode: text,
+  status_state: text,
+  bundle_id: z.string().nullable(),
+  policy_hash_b64u: z.string().nullable(),
+  pr_url: z.string().nullable().optional(),
+  created_at: text,
+});
+export type EvaluationSummary = z.infer<typeof evaluationSummarySchema>;
+
+export const evaluationListSchema = z.looseObject({ evaluations: z.array(evaluationSummarySchema), has_more: z.boolean() });
+
+export const evaluationDetailSchema = evaluationSummarySchema.extend({
+  bundle_sha256_b64u: z.string().nullable().optional(),
+  bundle_source: z.string().nullable().optional(),
+  commits: z.array(text).default([]),
+  // The stored verdict exactly as the server has it (downloaded as is); `view` is its checked reading.
+  verdict: z.record(z.string(), z.unknown()),
+});
+export type EvaluationDetailRaw = z.infer<typeof evaluationDetailSchema>;
+
+export const settingsSchema = z.looseObject({
+  mode: z.enum(['observe', 'warn', 'enforce']),
+  trusted_gateways: z.array(z.looseObject({ did: text, expires_at: optionalText })),
+  cst_issuers: z.array(z.looseObject({ kid: optionalText, public_key_b64u: text })),
+  wpc_issuers: z.array(text),
+  agents: z.array(z.looseObject({ account_uuid: text, role: z.enum(['read', 'write']), agent_did: optionalText })),
+  frozen: z.boolean(),
+  revocations: z
+    .looseObject({
+      agent_dids: z.array(text).default([]),
+      account_uuids: z.array(text).default([]),
+      cst_jtis: z.array(text).default([]),
+      gateway_dids: z.array(text).default([]),
+      bundle_ids: z.array(text).default([]),
+    })
+    .default({ agent_dids: [], account_uuids: [], cst_jtis: [], gateway_dids: [], bundle_ids: [] }),
+});
+export type Settings = z.infer<typeof settingsSchema>;
+export type RevocationList = 'agent_dids' | 'account_uuids' | 'cst_jtis' | 'gateway_dids' | 'bundle_ids';
+
+export const policySummarySchema = z.looseObject({
+  policy_hash_b64u: text,
+  created_at: text,
+  created_by: z.string().nullable().optional(),
+  signed: z.boolean(),
+  retired_at: z.string().nullable().optional(),
+});
+export type PolicySummary = z.infer<typeof policySummarySchema>;
+export const policyListSchema = z.looseObject({ policies: z.array(policySummarySchema) });
+export const policyDetailSchema = policySummarySchema.extend({ document: z.record(z.string(), z.unknown()), envelope: z.unknown().optional() });
+export type PolicyDetail = z.infer<typeof policyDetailSchema>;
+export const policyCreatedSchema = z.looseObject({ policy_hash_b64u: text });
+
+export const assignmentSchema = z.looseObject({ repo: text, policy_hash_b64u: text, mode: z.enum(['observe', 'warn', 'enforce']).nullable().optional() });
+export type Assignment = z.infer<typeof assignmentSchema>;
+export const assignmentListSchema = z.array(assignmentSchema);
+
+export const tokenInfoSchema = z.looseObject({
+  id: text,
+  prefix: text,
+  label: z.string().nullable().optional(),
+  created_by: z.string().nullable().optional(),
+  created_at: text,
+  revoked_at: z.string().nullable().optional(),
+  last_used_at: z.string().nullable().optional(),
+});
+export type ApiTokenInfo = z.infer<typeof tokenInfoSchema>;
+export const tokenListSchema = z.looseObject({ tokens: z.array(tokenInfoSchema) });
+export const tokenCreatedSchema = z.looseObject({ id: text, token: text, prefix: text, label: z.string().nullable().optional(), created_at: text });
+export type CreatedApiToken = z.infer<typeof tokenCreatedSchema>;
+
+export const auditEventSchema = z.looseObject({
+  id: z.number(),
+  at: text,
+  actor: text,
+  kind: text,
+  subject: z.string().nullable().optional(),
+  repo: z.string().nullable().optional(),
+  pr_id: z.number().nullable().optional(),
+  before: z.unknown().optional(),
+  after: z.unknown().optional(),
+});
+export type AuditEvent = z.infer<typeof auditEventSchema>;
+
+const restrictionSchema = z.looseObject({ id: z.number(), kind: text, pattern: z.string().nullable(), branch_type: z.string().nullable(), value: z.number().nullable() });
+const restrictionGroupSchema = z.looseObject({ present: z.boolean(), restrictions: z.array(restrictionSchema), branching_model_restrictions: z.array(restrictionSchema).default([]) });
+
+export const mergeCheckStatusSchema = z.looseObject({
+  repository: text,
+  branch: z.string().nullable(),
+  readable: z.boolean(),
+  problem: z.looseObject({ code: text, message: text }).optional(),
+  require_passing_builds: restrictionGroupSchema.optional(),
+  enforce_merge_checks: restrictionGroupSchema.optional(),
+  blocking: z.enum(['enforced_if_premium', 'warning_only', 'not_checked']).optional(),
+});
+export type MergeCheckStatus = z.infer<typeof mergeCheckStatusSchema>;
+export const mergeCheckCreatedSchema = z.looseObject({ created: z.boolean(), repository: text, branch: text });
+
+export const recheckSchema = z.looseObject({ job_id: text });
+export const detailsLinkSchema = z.looseObject({ url: z.url(), expires_at: text });
+
+export const errorBodySchema = z.looseObject({
+  error: z.looseObject({
+    code: text,
+    message: text,
+    fields: z.union([z.array(z.looseObject({ path: text, message: text })), z.record(z.string(), z.string())]).optional(),
+  }),
+});

@@ -1,0 +1,71 @@
+import Button from '@atlaskit/button/new';
+import SectionMessage from '@atlaskit/section-message';
+import Textfield from '@atlaskit/textfield';
+import { useId, useState } from 'react';
+import type { PageName } from '../boot';
+
+/**
+ * The page a browser gets when it opened a clawgate page without a valid Bitbucket sign-in (the server
+ * answered 401): what happened, in words, and what to do. The details page can also be read with a
+ * workspace API token, for auditors outside Bitbucket.
+ */
+
+const PROBLEM_TEXT: Record<'missing' | 'expired' | 'invalid', string> = {
+  missing: 'This page was opened without a sign-in from Bitbucket.',
+  expired: 'The sign-in this link carried has expired (links from Bitbucket and from the clawgate panel last a few minutes).',
+  invalid: 'The sign-in this link carried is not valid for any workspace that has clawgate installed.',
+};
+
+const WHAT_TO_DO: Record<PageName, string> = {
+  'pr-panel': 'Open the pull request in Bitbucket: the clawgate panel is on its overview.',
+  configure: 'Open the clawgate settings from Bitbucket: Workspace settings → Installed apps → clawgate → Configure.',
+  details:
+    'Only members of the workspace can see a verdict. Open the pull request in Bitbucket and follow “Open the details of this verdict” in the clawgate panel, or read it here with a workspace API token.',
+};
+
+export interface ApiTokenSignIn {
+  readonly workspace: string;
+  readonly token: string;
+}
+
+export function AuthRequired({ page, problem, onApiToken }: { page: PageName; problem: 'missing' | 'expired' | 'invalid'; onApiToken?: (signIn: ApiTokenSignIn) => void }) {
+  const workspaceId = useId();
+  const tokenId = useId();
+  const [workspace, setWorkspace] = useState('');
+  const [token, setToken] = useState('');
+  return (
+    <main className="cg-page" aria-labelledby="cg-auth-title">
+      <h1 id="cg-auth-title">Sign-in needed</h1>
+      <div data-testid="auth-required" data-problem={problem}>
+        <SectionMessage appearance="warning" title={problem === 'expired' ? 'This link has expired' : 'clawgate cannot show this page yet'}>
+          <p>{PROBLEM_TEXT[problem]}</p>
+          <p>{WHAT_TO_DO[page]}</p>
+        </SectionMessage>
+      </div>
+      {page === 'details' && onApiToken !== undefined ? (
+        <form
+          className="cg-inline-form cg-section"
+          aria-label="Read the verdict with a workspace API token"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (workspace.trim() !== '' && token.trim() !== '') onApiToken({ workspace: workspace.trim(), token: token.trim() });
+          }}
+        >
+          <h2>Read with a workspace API token</h2>
+          <p className="cg-muted">The token stays in this tab’s memory and is sent only to clawgate.</p>
+          <div className="cg-field">
+            <label htmlFor={workspaceId}>Workspace (slug)</label>
+            <Textfield id={workspaceId} value={workspace} autoComplete="off" onChange={(event) => setWorkspace(event.currentTarget.value)} />
+          </div>
+          <div className="cg-field">
+            <label htmlFor={tokenId}>API token</label>
+            <Textfield id={tokenId} type="password" value={token} autoComplete="off" placeholder="cgw_…" onChange={(event) => setToken(event.currentTarget.value)} />
+          </div>
+          <Button type="submit" appearance="primary" isDisabled={workspace.trim() === '' || token.trim() === ''}>
+            Show the verdict
+          </Button>
+        </form>
+      ) : null}
+    </main>
+  );
+}

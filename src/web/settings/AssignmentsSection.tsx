@@ -1,0 +1,131 @@
+import Button from '@atlaskit/button/new';
+import Textfield from '@atlaskit/textfield';
+import { useEffect, useId, useState } from 'react';
+import type { Assignment, PolicySummary } from '../client/api-schemas';
+import type { ClawgateClient } from '../client/clawgate-client';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { formatTime } from '../model/words';
+
+type Mode = NonNullable<Assignment['mode']>;
+interface EditableAssignment {
+  repo: string;
+  policy_hash_b64u: string;
+  mode: Mode | '';
+}
+
+function policyLabel(policy: PolicySummary): string {
+  return `${policy.policy_hash_b64u.slice(0, 12)}… (${formatTime(policy.created_at).slice(0, 10)})`;
+}
+
+/** Which policy applies to which repositories: an ordered list of globs; the first match wins. */
+export function AssignmentsSection({ client, policies, assignments, onSaved }: { client: ClawgateClient; policies: readonly PolicySummary[]; assignments: readonly Assignment[]; onSaved: (saved: readonly Assignment[]) => void }) {
+  const id = useId();
+  const toEditable = (list: readonly Assignment[]): EditableAssignment[] => list.map((item) => ({ repo: item.repo, policy_hash_b64u: item.policy_hash_b64u, mode: item.mode ?? '' }));
+  const [rows, setRows] = useState<EditableAssignment[]>(() => toEditable(assignments));
+  const [dirty, setDirty] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [result, setResult] = useState<{ ok: true } | { ok: false; error: unknown } | null>(null);
+
+  useEffect(() => {
+    if (!dirty) setRows(toEditable(assignments));
+  }, [assignments, dirty]);
+
+  const update = (next: EditableAssignment[]): void => {
+    setRows(next);
+    setDirty(true);
+    setResult(null);
+  };
+  const set = (index: number, patch: Partial<EditableAssignment>): void => update(rows.map((row, i) => (i === index ? { ...row, ...patch } : row)));
+  const move = (index: number, by: number): void => {
+    const target = index + by;
+    if (target < 0 || target >= rows.length) return;
+    const next = [...rows];
+    const [row] = next.splice(index, 1);
+    if (row !== undefined) next.splice(target, 0, row);
+    update(next);
+  };
+
+  const save = (): void => {
+    setSaving(true);
+    client.saveAssignments(rows.map((row) => ({ repo: row.repo.trim(), policy_hash_b64u: row.policy_hash_b64u, mode: row.mode === '' ? null : row.mode }))).then(
+      (saved) => {
+        setSaving(false);
+        setDirty(false);
+        setResult({ ok: true });
+        onSaved(saved);
+      },
+      (error: unknown) => {
+        setSaving(false);
+        setResult({ ok: false, error });
+      },
+    );
+  };
+
+  return (
+    <form
+      aria-label="Policy assignments"
+      onSubmit={(event) => {
+        event.preventDefault();
+        save();
+      }}
+    >
+      <p className="cg-muted">
+        Each repository gets the policy of the first row whose glob matches its full name, <code className="cg-mono">workspace/repo</code> (e.g. <code className="cg-mono">acme/payments-*</code>).
+      </p>
+      {rows.length === 0 ? <p>No assignments: agent PRs fail with “no Work Policy Contract is assigned”.</p> : null}
+      <ol className="cg-assignments">
+        {rows.map((row, index) => (
+          <li key={index} className="cg-assignment" data-row={index}>
+            <div className="cg-field">
+              <label htmlFor={`${id}-repo-${index}`}>Repositories (row {index + 1})</label>
+              <Textfield id={`${id}-repo-${index}`} value={row.repo} onChange={(event) => set(index, { repo: event.currentTarget.value })} />
+            </div>
+            <div className="cg-field">
+              <label htmlFor={`${id}-policy-${index}`}>Policy (row {index + 1})</label>
+              <select id={`${id}-policy-${index}`} className="cg-select" value={row.policy_hash_b64u} onChange={(event) => set(index, { policy_hash_b64u: event.target.value })}>
+                {policies.some((policy) => policy.policy_hash_b64u === row.policy_hash_b64u) ? null : <option value={row.policy_hash_b64u}>{row.policy_hash_b64u || 'choose a policy'}</option>}
+                {policies.map((policy) => (
+                  <option key={policy.policy_hash_b64u} value={policy.policy_hash_b64u}>
+                    {policyLabel(policy)}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="cg-field">
+              <label htmlFor={`${id}-mode-${index}`}>Mode (row {index + 1})</label>
+              <select id={`${id}-mode-${index}`} className="cg-select" value={row.mode} onChange={(event) => set(index, { mode: event.target.value as Mode | '' })}>
+                <option value="">workspace mode</option>
+                <option value="observe">observe</option>
+                <option value="warn">warn</option>
+                <option value="enforce">enforce</option>
+              </select>
+            </div>
+            <div className="cg-actions">
+              <Button appearance="subtle" isDisabled={index === 0} aria-label={`Move row ${index + 1} up`} onClick={() => move(index, -1)}>
+                Up
+              </Button>
+              <Button appearance="subtle" isDisabled={index === rows.length - 1} aria-label={`Move row ${index + 1} down`} onClick={() => move(index, 1)}>
+                Down
+              </Button>
+              <Button appearance="subtle" aria-label={`Remove row ${index + 1}`} onClick={() => update(rows.filter((_, i) => i !== index))}>
+                Remove
+              </Button>
+            </div>
+          </li>
+        ))}
+      </ol>
+      <div className="cg-actions">
+        <Button isDisabled={policies.length === 0} onClick={() => update([...rows, { repo: '', policy_hash_b64u: policies[policies.length - 1]?.policy_hash_b64u ?? '', mode: '' }])}>
+          Add assignment
+        </Button>
+        <Button type="submit" appearance="primary" isLoading={saving} isDisabled={!dirty}>
+          Save assignments
+        </Button>
+        <span role="status" className="cg-muted">
+          {dirty ? 'Unsaved changes.' : result?.ok === true ? 'Assignments saved; they apply from the next evaluation on.' : ''}
+        </span>
+      </div>
+      {result !== null && !result.ok ? <ErrorNotice error={result.error} title="The assignments were not saved" /> : null}
+    </form>
+  );
+}

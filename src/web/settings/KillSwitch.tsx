@@ -1,0 +1,52 @@
+import Button from '@atlaskit/button/new';
+import Lozenge from '@atlaskit/lozenge';
+import { useState } from 'react';
+import type { ClawgateClient, VersionedSettings } from '../client/clawgate-client';
+import { ErrorNotice } from '../components/ErrorNotice';
+
+/** The kill switch: switched at once (after a confirmation), independent of unsaved edits elsewhere. */
+export function KillSwitch({ client, current, onSaved }: { client: ClawgateClient; current: VersionedSettings; onSaved: (saved: VersionedSettings) => void }) {
+  const frozen = current.settings.frozen;
+  const [confirming, setConfirming] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const apply = (): void => {
+    setSaving(true);
+    setError(null);
+    client.saveSettings({ ...current.settings, frozen: !frozen }, current.version).then(
+      (saved) => {
+        setSaving(false);
+        setConfirming(false);
+        onSaved(saved);
+      },
+      (failure: unknown) => {
+        setSaving(false);
+        setError(failure);
+      },
+    );
+  };
+
+  return (
+    <div className="cg-kill-switch">
+      <p>
+        Kill switch: {frozen ? <Lozenge appearance="removed" isBold>on</Lozenge> : <Lozenge appearance="success">off</Lozenge>}{' '}
+        {frozen ? 'Every agent pull request fails until it is turned off.' : 'Agent pull requests are evaluated normally.'}
+      </p>
+      {confirming ? (
+        <div className="cg-actions" role="group" aria-label="Confirm the kill switch">
+          <span>{frozen ? 'Turn the kill switch off and evaluate agent PRs again?' : 'Turn the kill switch on? Every agent PR will fail from its next evaluation.'}</span>
+          <Button appearance={frozen ? 'primary' : 'danger'} isLoading={saving} onClick={apply}>
+            {frozen ? 'Yes, turn it off' : 'Yes, turn it on'}
+          </Button>
+          <Button onClick={() => setConfirming(false)}>Cancel</Button>
+        </div>
+      ) : (
+        <Button appearance={frozen ? 'default' : 'danger'} onClick={() => setConfirming(true)}>
+          {frozen ? 'Turn the kill switch off…' : 'Turn the kill switch on…'}
+        </Button>
+      )}
+      {error !== null ? <ErrorNotice error={error} title="The kill switch was not changed" /> : null}
+    </div>
+  );
+}

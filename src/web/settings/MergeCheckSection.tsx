@@ -1,0 +1,135 @@
+import Button from '@atlaskit/button/new';
+import Lozenge from '@atlaskit/lozenge';
+import SectionMessage from '@atlaskit/section-message';
+import Textfield from '@atlaskit/textfield';
+import { useEffect, useId, useState, type ReactNode } from 'react';
+import type { MergeCheckStatus } from '../client/api-schemas';
+import type { ClawgateClient } from '../client/clawgate-client';
+import { ErrorNotice } from '../components/ErrorNotice';
+
+function Item({ ok, children }: { ok: boolean | null; children: ReactNode }) {
+  return (
+    <li className="cg-checklist-item" data-ok={ok === null ? 'unknown' : String(ok)}>
+      {ok === null ? <Lozenge>unknown</Lozenge> : ok ? <Lozenge appearance="success">yes</Lozenge> : <Lozenge appearance="removed">no</Lozenge>} {children}
+    </li>
+  );
+}
+
+/**
+ * The blocking checklist (design §1): does the destination branch require passing builds (read from
+ * branch restrictions), a button to add that merge check, and the plain truth about what blocks a merge.
+ */
+export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateClient; suggestedRepo: string }) {
+  const repoId = useId();
+  const branchId = useId();
+  const [repo, setRepo] = useState(suggestedRepo);
+  const [branch, setBranch] = useState('');
+  const [busy, setBusy] = useState<'check' | 'create' | null>(null);
+  const [status, setStatus] = useState<MergeCheckStatus | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [createdNote, setCreatedNote] = useState<string | null>(null);
+
+  // The suggestion arrives with the assignments; it fills the field only while nobody typed in it.
+  useEffect(() => {
+    setRepo((typed) => (typed === '' ? suggestedRepo : typed));
+  }, [suggestedRepo]);
+
+  const slug = repo.includes('/') ? repo.slice(repo.indexOf('/') + 1) : repo;
+  const branchArgument = branch.trim() === '' ? undefined : branch.trim();
+
+  const check = (): void => {
+    setBusy('check');
+    setError(null);
+    client.getMergeChecks(slug.trim(), branchArgument).then(
+      (answer) => {
+        setBusy(null);
+        setStatus(answer);
+      },
+      (failure: unknown) => {
+        setBusy(null);
+        setStatus(null);
+        setError(failure);
+      },
+    );
+  };
+
+  const create = (): void => {
+    setBusy('create');
+    setError(null);
+    client.createMergeCheck(slug.trim(), status?.branch ?? branchArgument).then(
+      (answer) => {
+        setCreatedNote(answer.created ? `Added: pull requests into ${answer.branch} now need a passing build.` : `${answer.branch} already required passing builds.`);
+        check();
+      },
+      (failure: unknown) => {
+        setBusy(null);
+        setError(failure);
+      },
+    );
+  };
+
+  const requires = status?.readable === true ? (status.require_passing_builds?.present ?? false) : null;
+  const enforced = status?.readable === true ? (status.enforce_merge_checks?.present ?? false) : null;
+
+  return (
+    <>
+      <SectionMessage appearance="warning" title="What actually blocks a merge">
+        <p>
+          clawgate posts a build status on every agent pull request. Only Bitbucket Premium’s enforced merge checks (“Prevent a merge with unresolved merge checks”), or a Forge merge check, actually prevent
+          the merge. On other plans a FAILED clawgate status is only a warning next to the Merge button.
+        </p>
+      </SectionMessage>
+      <form
+        className="cg-inline-form"
+        aria-label="Check a repository's merge checks"
+        onSubmit={(event) => {
+          event.preventDefault();
+          check();
+        }}
+      >
+        <div className="cg-field">
+          <label htmlFor={repoId}>Repository</label>
+          <Textfield id={repoId} value={repo} placeholder="workspace/repo or repo" onChange={(event) => setRepo(event.currentTarget.value)} />
+        </div>
+        <div className="cg-field">
+          <label htmlFor={branchId}>Destination branch (empty: the main branch)</label>
+          <Textfield id={branchId} value={branch} placeholder="main" onChange={(event) => setBranch(event.currentTarget.value)} />
+        </div>
+        <Button type="submit" isLoading={busy === 'check'} isDisabled={slug.trim() === ''}>
+          Check merge checks
+        </Button>
+      </form>
+      {error !== null ? <ErrorNotice error={error} /> : null}
+      {createdNote !== null ? (
+        <p role="status" className="cg-muted">
+          {createdNote}
+        </p>
+      ) : null}
+      {status !== null ? (
+        <div className="cg-checklist" aria-live="polite">
+          <h3>
+            {status.repository}
+            {status.branch !== null ? ` → ${status.branch}` : ''}
+          </h3>
+          {!status.readable ? (
+            <SectionMessage appearance="information" title="clawgate cannot read this repository’s branch restrictions">
+              <p>{status.problem?.message ?? 'Bitbucket did not answer.'}</p>
+              <p>Check by hand: Repository settings → Branch restrictions → the destination branch → Merge settings → “Minimum number of successful builds for the last commit with no failed builds and no in-progress builds”.</p>
+            </SectionMessage>
+          ) : null}
+          <ul className="cg-checklist-items">
+            <Item ok={requires}>Pull requests into {status.branch ?? 'the branch'} need a passing build (counts clawgate’s status)</Item>
+            <Item ok={enforced}>Merge checks are enforced (Premium: prevent a merge with unresolved merge checks)</Item>
+          </ul>
+          {status.readable && requires === false ? (
+            <Button appearance="primary" isLoading={busy === 'create'} onClick={create}>
+              Require passing builds on {status.branch ?? 'this branch'}
+            </Button>
+          ) : null}
+          {status.readable && status.blocking === 'warning_only' ? <p>Merges are warned about but not prevented unless the workspace is on Premium with merge checks enforced.</p> : null}
+          {status.readable && status.blocking === 'enforced_if_premium' ? <p>On Premium, a merge is prevented while clawgate’s status is not SUCCESSFUL.</p> : null}
+        </div>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,137 @@
+import Button from '@atlaskit/button/new';
+import SectionMessage from '@atlaskit/section-message';
+import TextArea from '@atlaskit/textarea';
+import { useId, useState } from 'react';
+import type { PolicySummary } from '../client/api-schemas';
+import type { ClawgateClient } from '../client/clawgate-client';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Loading } from '../components/Loading';
+import { Mono } from '../components/Mono';
+import { PolicyClauses } from '../components/PolicyClauses';
+import { useLoad } from '../hooks/use-load';
+import { formatTime } from '../model/words';
+
+function PolicyView({ client, hash }: { client: ClawgateClient; hash: string }) {
+  const policy = useLoad(() => client.getPolicy(hash), hash);
+  if (policy.status === 'loading') return <Loading label="Loading the policy…" />;
+  if (policy.status === 'error') return <ErrorNotice error={policy.error} title="The policy could not be loaded" />;
+  return (
+    <div className="cg-policy-view" data-policy-hash={hash}>
+      <p>
+        Hash <Mono value={hash} /> (SHA-256 of the canonical JSON; receipts and scoped tokens pin this value).
+      </p>
+      <PolicyClauses policy={policy.value} />
+      <pre className="cg-json" aria-label={`Policy ${hash} as JSON`}>
+        {JSON.stringify(policy.value.document, null, 2)}
+      </pre>
+    </div>
+  );
+}
+
+/** Upload a WPC (or a signed WPC envelope), list the workspace's policies, view one as JSON with its hash. */
+export function PoliciesSection({ client, policies, onUploaded }: { client: ClawgateClient; policies: readonly PolicySummary[]; onUploaded: () => void }) {
+  const textId = useId();
+  const fileId = useId();
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ ok: true; hash: string; created: boolean } | { ok: false; error: unknown } | null>(null);
+  const [viewing, setViewing] = useState<string | null>(null);
+
+  const upload = (): void => {
+    setBusy(true);
+    setResult(null);
+    client.uploadPolicy(text).then(
+      ({ hash, created }) => {
+        setBusy(false);
+        setResult({ ok: true, hash, created });
+        setViewing(hash);
+        onUploaded();
+      },
+      (error: unknown) => {
+        setBusy(false);
+        setResult({ ok: false, error });
+      },
+    );
+  };
+
+  return (
+    <>
+      <form
+        className="cg-upload"
+        aria-label="Upload a policy"
+        onSubmit={(event) => {
+          event.preventDefault();
+          upload();
+        }}
+      >
+        <div className="cg-field">
+          <label htmlFor={textId}>Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON</label>
+          <TextArea id={textId} value={text} minimumRows={6} resize="vertical" isMonospaced spellCheck={false} onChange={(event) => setText(event.currentTarget.value)} />
+        </div>
+        <div className="cg-field">
+          <label htmlFor={fileId}>…or read it from a file</label>
+          <input
+            id={fileId}
+            type="file"
+            accept=".json,application/json"
+            onChange={(event) => {
+              const file = event.currentTarget.files?.[0];
+              if (file !== undefined) void file.text().then(setText);
+            }}
+          />
+        </div>
+        <Button type="submit" appearance="primary" isLoading={busy} isDisabled={text.trim() === ''}>
+          Upload policy
+        </Button>
+      </form>
+      {result !== null && result.ok ? (
+        <div role="status">
+          <SectionMessage appearance="success" title={result.created ? 'Policy stored' : 'This policy was already stored'}>
+            <p>
+              Its hash is <Mono value={result.hash} />. Assign it to repositories below.
+            </p>
+          </SectionMessage>
+        </div>
+      ) : null}
+      {result !== null && !result.ok ? <ErrorNotice error={result.error} title="The policy was refused" /> : null}
+      {policies.length === 0 ? (
+        <p>No policies yet.</p>
+      ) : (
+        <div className="cg-table-wrap">
+          <table className="cg-table" aria-label="Policies">
+            <thead>
+              <tr>
+                <th scope="col">Hash</th>
+                <th scope="col">Uploaded</th>
+                <th scope="col">Signed</th>
+                <th scope="col">
+                  <span className="cg-visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {policies.map((policy) => (
+                <tr key={policy.policy_hash_b64u} data-policy-hash={policy.policy_hash_b64u}>
+                  <td>
+                    <Mono value={policy.policy_hash_b64u} />
+                  </td>
+                  <td>
+                    {formatTime(policy.created_at)}
+                    {policy.created_by ? <div className="cg-muted">{policy.created_by}</div> : null}
+                  </td>
+                  <td>{policy.signed ? 'signed' : 'not signed'}</td>
+                  <td>
+                    <Button appearance="subtle" aria-expanded={viewing === policy.policy_hash_b64u} aria-label={`View policy ${policy.policy_hash_b64u}`} onClick={() => setViewing(viewing === policy.policy_hash_b64u ? null : policy.policy_hash_b64u)}>
+                      {viewing === policy.policy_hash_b64u ? 'Hide' : 'View'}
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {viewing !== null ? <PolicyView client={client} hash={viewing} /> : null}
+    </>
+  );
+}

@@ -1,0 +1,130 @@
+import Button from '@atlaskit/button/new';
+import Lozenge from '@atlaskit/lozenge';
+import SectionMessage from '@atlaskit/section-message';
+import Textfield from '@atlaskit/textfield';
+import { useId, useState } from 'react';
+import type { CreatedApiToken } from '../client/api-schemas';
+import type { ClawgateClient } from '../client/clawgate-client';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Loading } from '../components/Loading';
+import { useLoad } from '../hooks/use-load';
+import { formatTime } from '../model/words';
+
+/** API tokens for pipelines and scripts: created here (shown once), listed by prefix, revoked. */
+export function TokensSection({ client }: { client: ClawgateClient }) {
+  const labelId = useId();
+  const shownId = useId();
+  const tokens = useLoad(() => client.listTokens(), 'tokens');
+  const [label, setLabel] = useState('');
+  const [created, setCreated] = useState<CreatedApiToken | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+
+  const create = (): void => {
+    setBusy('create');
+    setError(null);
+    client.createToken(label.trim() === '' ? null : label.trim()).then(
+      (token) => {
+        setBusy(null);
+        setCreated(token);
+        setLabel('');
+        tokens.reload();
+      },
+      (failure: unknown) => {
+        setBusy(null);
+        setError(failure);
+      },
+    );
+  };
+
+  const revoke = (id: string): void => {
+    setBusy(id);
+    setError(null);
+    client.revokeToken(id).then(
+      () => {
+        setBusy(null);
+        tokens.reload();
+      },
+      (failure: unknown) => {
+        setBusy(null);
+        setError(failure);
+      },
+    );
+  };
+
+  return (
+    <>
+      <form
+        className="cg-inline-form"
+        aria-label="Create an API token"
+        onSubmit={(event) => {
+          event.preventDefault();
+          create();
+        }}
+      >
+        <div className="cg-field">
+          <label htmlFor={labelId}>Label (optional)</label>
+          <Textfield id={labelId} value={label} placeholder="ci uploader" onChange={(event) => setLabel(event.currentTarget.value)} />
+        </div>
+        <Button type="submit" appearance="primary" isLoading={busy === 'create'}>
+          Create token
+        </Button>
+      </form>
+      {created !== null ? (
+        <SectionMessage appearance="warning" title="Copy this token now: it is shown only once">
+          <div className="cg-field">
+            <label htmlFor={shownId}>New token{created.label ? ` “${created.label}”` : ''}</label>
+            <input id={shownId} className="cg-token-once cg-mono" readOnly value={created.token} onFocus={(event) => event.currentTarget.select()} />
+          </div>
+          <p>clawgate keeps only its hash. Store it in your pipeline’s secrets; use it as <code className="cg-mono">Authorization: Bearer …</code>.</p>
+          <Button onClick={() => setCreated(null)}>I have copied it</Button>
+        </SectionMessage>
+      ) : null}
+      {error !== null ? <ErrorNotice error={error} /> : null}
+      {tokens.status === 'loading' ? (
+        <Loading label="Loading tokens…" />
+      ) : tokens.status === 'error' ? (
+        <ErrorNotice error={tokens.error} title="The tokens could not be loaded" />
+      ) : tokens.value.length === 0 ? (
+        <p>No API tokens.</p>
+      ) : (
+        <div className="cg-table-wrap">
+          <table className="cg-table" aria-label="API tokens">
+            <thead>
+              <tr>
+                <th scope="col">Token</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {tokens.value.map((token) => (
+                <tr key={token.id}>
+                  <td>
+                    <code className="cg-mono">{token.prefix}…</code>
+                    {token.label ? <div>{token.label}</div> : null}
+                  </td>
+                  <td>
+                    {formatTime(token.created_at)}
+                    {token.created_by ? <div className="cg-muted">{token.created_by}</div> : null}
+                  </td>
+                  <td>{token.last_used_at ? formatTime(token.last_used_at) : 'never'}</td>
+                  <td>
+                    {token.revoked_at ? (
+                      <Lozenge appearance="removed">revoked</Lozenge>
+                    ) : (
+                      <Button appearance="warning" isLoading={busy === token.id} aria-label={`Revoke token ${token.prefix}`} onClick={() => revoke(token.id)}>
+                        Revoke
+                      </Button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
