@@ -101,6 +101,29 @@ describe('POST /workspaces/{ws}/policies (bare WPC)', () => {
   });
 });
 
+describe('POST /workspaces/{ws}/policies/{hash}/retire', () => {
+  it('refuses to retire an assigned policy (409, nothing changes), retires it once unassigned, and hides it from the default list', async () => {
+    const wpc = makeBitbucketWpc({ repos: [`${world.a.slug}/retire-me`] });
+    const created = await world.http().post(policiesPath()).set(...bearer(world.a)).send(wpc).expect(201);
+    const hash = created.body.policy_hash_b64u as string;
+    const assignments = `/api/v1/workspaces/${world.a.slug}/assignments`;
+    await world.http().put(assignments).set(...bearer(world.a)).send([{ repo: `${world.a.slug}/retire-me`, policy_hash_b64u: hash }]).expect(200);
+    const refused = await world.http().post(`${policiesPath()}/${hash}/retire`).set(...bearer(world.a));
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('POLICY_ASSIGNED');
+    expect((await world.store.policies.get(world.a.id, hash))?.retiredAt).toBeNull();
+    await world.http().put(assignments).set(...bearer(world.a)).send([]).expect(200);
+    const retired = await world.http().post(`${policiesPath()}/${hash}/retire`).set(...bearer(world.a));
+    expect(retired.status).toBe(200);
+    expect(retired.body.retired_at).toEqual(expect.any(String));
+    const list = await world.http().get(policiesPath()).set(...bearer(world.a));
+    expect(list.body.policies.map((p: { policy_hash_b64u: string }) => p.policy_hash_b64u)).not.toContain(hash);
+    const all = await world.http().get(`${policiesPath()}?include_retired=true`).set(...bearer(world.a));
+    expect(all.body.policies.map((p: { policy_hash_b64u: string }) => p.policy_hash_b64u)).toContain(hash);
+    expect((await world.http().post(`${policiesPath()}/${'x'.repeat(43)}/retire`).set(...bearer(world.a))).status).toBe(404);
+  });
+});
+
 describe('POST /workspaces/{ws}/policies (signed WPC envelope)', () => {
   const issuer = createTestKey();
   const stranger = createTestKey();

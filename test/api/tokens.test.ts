@@ -99,6 +99,20 @@ describe('POST|GET /workspaces/{ws}/tokens', () => {
     expect(events.filter((event) => event.subject === id)).toHaveLength(1);
   });
 
+  it('rotates a token: a new one shown once with the same label, the old one stops working', async () => {
+    const created = await world.http().post(tokensPath()).set(...bearer(world.a)).send({ label: 'ci' });
+    const { id, token } = created.body as { id: string; token: string };
+    const rotated = await world.http().post(`${tokensPath()}/${id}/rotate`).set('Authorization', `Bearer ${token}`);
+    expect(rotated.status).toBe(201);
+    expect(rotated.body).toMatchObject({ label: 'ci', replaces: id, token: expect.stringMatching(/^cgw_/) });
+    expect(rotated.body.token).not.toBe(token);
+    expect((await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${token}`)).status).toBe(401);
+    await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${String(rotated.body.token)}`).expect(200);
+    const again = await world.http().post(`${tokensPath()}/${id}/rotate`).set(...bearer(world.a));
+    expect(again.status).toBe(409);
+    expect((await world.http().post(`${tokensPath()}/${world.b.tokenId}/rotate`).set(...bearer(world.a))).status).toBe(404);
+  });
+
   it("cannot revoke or list another workspace's tokens", async () => {
     const response = await world.http().post(`${tokensPath()}/${world.b.tokenId}/revoke`).set(...bearer(world.a));
     expect(response.status).toBe(404);

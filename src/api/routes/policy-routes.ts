@@ -82,5 +82,22 @@ export function policyRoutes(context: ApiContext): Router {
     });
   });
 
+  // Retiring is the only change a policy ever sees. An assigned policy cannot be retired: the
+  // assignment would silently stop matching and every agent PR would fail WPC_NOT_ASSIGNED.
+  router.post('/policies/:hash/retire', async (request: Request, response: Response) => {
+    const principal = principalOf(request);
+    const hash = request.params.hash;
+    if (typeof hash !== 'string' || !HASH_PATTERN.test(hash) || (await context.store.policies.get(principal.workspaceId, hash)) === null) {
+      throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
+    }
+    const assigned = (await context.store.assignments.list(principal.workspaceId)).filter((a) => a.policyHashB64u === hash);
+    if (assigned.length > 0) {
+      throw new ApiError(409, 'POLICY_ASSIGNED', 'the policy is assigned to repositories; change the assignments first', assigned.map((a) => ({ path: 'assignments', message: `assigned to ${a.repoGlob}` })));
+    }
+    const retired = await context.store.policies.retire(principal.workspaceId, hash, principal.actor);
+    if (retired === null) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
+    response.json(policySummary(retired));
+  });
+
   return router;
 }

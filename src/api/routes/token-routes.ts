@@ -55,6 +55,19 @@ export function tokenRoutes(context: ApiContext): Router {
     response.json({ tokens: (await context.store.apiTokens.list(workspaceId)).map(view) });
   });
 
+  // Rotation: a new token with the same label, shown once, and the old one revoked. The new token is
+  // created first, so a failure in between leaves the caller with a working token, never none.
+  router.post('/tokens/:id/rotate', async (request: Request, response: Response) => {
+    const principal = principalOf(request);
+    const id = request.params.id;
+    const current = typeof id === 'string' && UUID_PATTERN.test(id) ? (await context.store.apiTokens.list(principal.workspaceId)).find((t) => t.id === id.toLowerCase()) : undefined;
+    if (current === undefined) throw new ApiError(404, 'TOKEN_NOT_FOUND', 'this workspace has no token with that id');
+    if (current.revokedAt !== null) throw new ApiError(409, 'TOKEN_REVOKED', 'a revoked token cannot be rotated; create a new one');
+    const { token, info } = await context.store.apiTokens.create(principal.workspaceId, { label: current.label, actor: principal.actor });
+    await context.store.apiTokens.revoke(principal.workspaceId, current.id, principal.actor);
+    response.status(201).json({ id: info.id, token, prefix: info.prefix, label: info.label, created_at: info.createdAt.toISOString(), replaces: current.id });
+  });
+
   router.post('/tokens/:id/revoke', async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const id = request.params.id;
