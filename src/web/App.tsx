@@ -5,7 +5,7 @@ import { createApiTokenHost } from './host/connect-host';
 import type { HostBridge, HostPresence } from './host/host-bridge';
 import { AuthRequired, type ApiTokenSignIn } from './pages/AuthRequired';
 import { DetailsPage } from './pages/DetailsPage';
-import { PrPanel } from './pages/PrPanel';
+import { PrPanel, RepositoryUnknown } from './pages/PrPanel';
 import { SettingsPage } from './pages/SettingsPage';
 
 function usePresence(host: HostBridge): HostPresence {
@@ -60,7 +60,13 @@ export function App({ boot, host }: { boot: Boot; host: HostBridge }) {
       return <SettingsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} incident={context.incident ?? null} />;
     case 'details': {
       const target = context.evaluation !== undefined ? { evaluation: context.evaluation } : context.repo !== undefined && context.repo !== null && context.pr !== undefined ? { repo: context.repo, pr: context.pr } : null;
-      if (target === null) return <AuthRequired page="details" problem="invalid" />;
+      if (target === null) {
+        return (
+          <main className="cg-page">
+            <RepositoryUnknown problem={context.problem ?? null} />
+          </main>
+        );
+      }
       return <DetailsPage client={client} target={target} presence={presence} sessionExpiresAt={sessionExpiresAt} />;
     }
   }

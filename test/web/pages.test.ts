@@ -11,6 +11,7 @@ import { startClawgate, type ClawgateServer } from '../../src/server/create-serv
 import { makeBitbucketWpc, wpcHash } from '../../src/testkit';
 import { callApi, finalStatus, openAgentPullRequest, pageJwt, prepareWorkspace, waitFor, type Workspace } from '../e2e/harness';
 import { artifact, describeWithBrowser, launchBrowser, openContext } from './support/browser';
+import { openAgentPullRequestWithTools } from './support/agent-work';
 import { ensureFreshWebBuild } from './support/web-build';
 
 /**
@@ -59,6 +60,18 @@ describeWithBrowser('web pages in Chromium', () => {
     return `/connect/panel?repo=${encodeURIComponent(sandbox.repository(REPO).uuid)}&pr=${prId}`;
   }
 
+  /** Form controls and buttons without an accessible name (a visible label, aria-label(ledby) or text). */
+  async function unlabelledControls(page: Page): Promise<string[]> {
+    return (await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => el.type !== 'hidden' && el.type !== 'file')
+      .filter((el) => {
+        const label = el.labels && el.labels.length > 0 ? el.labels[0].textContent : '';
+        const name = label || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' ? el.textContent : '');
+        return !name || name.trim() === '';
+      })
+      .map((el) => el.outerHTML.slice(0, 160))`)) as string[];
+  }
+
   async function noHorizontalOverflow(page: Page): Promise<void> {
     // Evaluated in the page (a string: the test's own TypeScript has no DOM types).
     const widths = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })')) as { scroll: number; client: number };
@@ -91,7 +104,7 @@ describeWithBrowser('web pages in Chromium', () => {
   });
 
   test('the PR panel shows the verdict and the receipts of a real evaluation, fits 360 px, and links to the details', async () => {
-    const pr = openAgentPullRequest(sandbox, ws, 'agent/panel', { 'src/panel.ts': 'export const panel = 1;\n' });
+    const pr = openAgentPullRequestWithTools(sandbox, ws, 'agent/panel', { 'src/panel.ts': 'export const panel = 1;\n' });
     expect((await finalStatus(sandbox, pr.head)).state).toBe('SUCCESSFUL');
 
     const { context, page, consoleErrors } = await openContext(browser, { host: 'bitbucket', width: 360 });
@@ -101,9 +114,11 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.locator('[data-verdict="PASS"]').waitFor();
       await expect(page.getByRole('heading', { name: 'Receipts' }).isVisible()).resolves.toBe(true);
 
-      // Two model calls, each with provider/model, tokens, latency, time and a trusted gateway.
+      // The timeline, oldest first: a model call (provider/model, tokens, latency, time, trusted
+      // gateway), the tool calls and the side effect.
+      const kinds = await page.locator('.cg-timeline-entry').evaluateAll((entries) => entries.map((entry) => entry.getAttribute('data-kind')));
+      expect(kinds).toEqual(['model_call', 'tool_call', 'side_effect', 'tool_call']);
       const calls = page.locator('[data-kind="model_call"]');
-      await expect(calls.count()).resolves.toBe(2);
       const first = (await calls.first().innerText()).replace(/\s+/g, ' ');
       expect(first).toContain('anthropic / claude-sonnet-4');
       expect(first).toMatch(/1,200 \/ 300/);
@@ -113,6 +128,11 @@ describeWithBrowser('web pages in Chromium', () => {
       expect(await calls.first().locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
       const gatewayTitle = await calls.first().locator('code[title^="did:key:"]').first().getAttribute('title');
       expect(gatewayTitle).toBe(ws.keys.gateway.did);
+      const tools = (await page.locator('[data-kind="tool_call"]').allInnerTexts()).map((text) => text.replace(/\s+/g, ' '));
+      expect(tools[0]).toContain('write_file');
+      expect(tools[0]).toMatch(/40 ms/);
+      expect(tools[1]).toContain('bash');
+      expect(await page.locator('[data-kind="side_effect"]').innerText()).toContain('network egress');
 
       // The policy and the token in brief; the bundle id.
       const body = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
@@ -148,7 +168,7 @@ describeWithBrowser('web pages in Chromium', () => {
     }
   }, 45_000);
 
-  test('the panel says so for a pull request clawgate has not evaluated yet, and for one that is not an agent PR', async () => {
+  test('the panel’s states: no verdict yet, not an agent PR, no bundle found (keyboard re-check), clawgate error', async () => {
     const { context, page } = await openContext(browser, { host: 'bitbucket', width: 360 });
     try {
       await page.goto(signed(panelPath(9999)));
@@ -163,6 +183,36 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.goto(signed(panelPath(human.id)));
       await page.getByRole('heading', { name: 'Not an agent pull request' }).waitFor();
       await noHorizontalOverflow(page);
+
+      // An agent (a registered agent account) that brought no bundle.
+      sandbox.commit(REPO, { branch: 'agent/no-bundle', author: 'claw-bot', message: 'agent work, no bundle', files: { 'src/nobundle.ts': 'export const x = 1;\n' } });
+      const bare = sandbox.openPullRequest(REPO, { source: 'agent/no-bundle', author: 'claw-bot', title: 'no bundle' });
+      await waitFor(async () => {
+        const list = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${bare.id}`, ws.bearer);
+        return (list.json.evaluations as unknown[]).length > 0 ? true : undefined;
+      }, 20_000, 'the bundle-less PR evaluation');
+      await page.goto(signed(panelPath(bare.id)));
+      await page.getByRole('heading', { name: 'No proof bundle found' }).waitFor();
+      await page.locator('[data-verdict="FAIL"]').waitFor();
+      expect(await page.locator('.cg-check-fail[data-code="BUNDLE_NOT_FOUND"]').count()).toBeGreaterThan(0);
+
+      // Keyboard only: Tab to Re-check, press Enter.
+      for (let presses = 0; presses < 40; presses += 1) {
+        await page.keyboard.press('Tab');
+        if ((await page.evaluate('document.activeElement && document.activeElement.textContent')) === 'Re-check') break;
+      }
+      expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Re-check');
+      await page.keyboard.press('Enter');
+      await page.getByText('Re-check requested; waiting for the new verdict…').waitFor();
+      expect(await unlabelledControls(page)).toEqual([]);
+      await noHorizontalOverflow(page);
+      await page.screenshot({ path: artifact('panel-no-bundle-360.png'), fullPage: true });
+
+      // clawgate itself failing: the panel says so, with what to do.
+      await page.route('**/api/v1/**', (route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'something broke' } }) }));
+      await page.goto(signed(panelPath(bare.id)));
+      await page.getByText('clawgate error: the verdict could not be loaded').waitFor();
+      expect(await page.locator('main').innerText()).toContain('INTERNAL_ERROR');
     } finally {
       await context.close();
     }
@@ -184,6 +234,7 @@ describeWithBrowser('web pages in Chromium', () => {
       expect(bare?.headers()['content-type']).toContain('text/html');
       await page.getByTestId('auth-required').waitFor();
       expect(await page.getByTestId('auth-required').getAttribute('data-problem')).toBe('missing');
+      expect(await unlabelledControls(page)).toEqual([]);
       await page.screenshot({ path: artifact('details-sign-in-needed.png'), fullPage: true });
 
       // An auditor outside Bitbucket can read it with a workspace API token.
@@ -267,6 +318,7 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.getByLabel('Label (optional)').fill('browser test');
       await page.getByRole('button', { name: 'Create token' }).click();
       await expect(page.getByLabel('New token “browser test”').inputValue()).resolves.toMatch(/^cgw_/);
+      expect(await unlabelledControls(page)).toEqual([]);
       await page.screenshot({ path: artifact('settings.png'), fullPage: true });
 
       // The next agent PR is judged under the new policy.

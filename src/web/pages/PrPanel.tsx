@@ -78,7 +78,10 @@ function StateMessage({ evaluation }: { evaluation: EvaluationDetail }) {
       </SectionMessage>
     );
   }
-  if (verdict.reason_code === 'BUNDLE_NOT_FOUND') {
+  // The engine's reason is the first failing check in rule order; the missing bundle is the cause of
+  // the others (no token, no receipts), so it decides the state wherever it appears.
+  const failed = (code: string): boolean => verdict.reason_code === code || verdict.checks.some((check) => check.outcome === 'fail' && check.code === code);
+  if (failed('BUNDLE_NOT_FOUND')) {
     return (
       <SectionMessage appearance="warning" title="No proof bundle found">
         <p>
@@ -88,7 +91,7 @@ function StateMessage({ evaluation }: { evaluation: EvaluationDetail }) {
       </SectionMessage>
     );
   }
-  if (verdict.reason_code === 'CLAWGATE_ERROR') {
+  if (failed('CLAWGATE_ERROR')) {
     return (
       <SectionMessage appearance="error" title="clawgate error">
         <p>clawgate could not complete the evaluation of this pull request, so it fails closed. Re-check it; if it fails again, tell your clawgate administrator.</p>
@@ -147,6 +150,16 @@ function Verdict({ evaluation, link }: { evaluation: EvaluationDetail; link: Pag
         ) : null}
       </section>
     </>
+  );
+}
+
+/** Bitbucket could not tell clawgate which repository the panel is on (see repository-names.ts). */
+export function RepositoryUnknown({ problem }: { problem: string | null }) {
+  return (
+    <SectionMessage appearance="error" title="clawgate error: this repository could not be identified">
+      <p>clawgate asked Bitbucket for this repository’s name and got no answer, so it cannot look up the verdict. Reload the page in a minute; if it persists, tell your clawgate administrator.</p>
+      {problem !== null ? <p className="cg-muted cg-mono">{problem}</p> : null}
+    </SectionMessage>
   );
 }
 
@@ -211,7 +224,7 @@ export function PrPanel({ client, repo, pr, problem, presence, sessionExpiresAt 
     <main className="cg-panel" aria-label="clawgate verdict for this pull request">
       <HostNotice presence={presence} sessionExpiresAt={sessionExpiresAt} usable="This panel belongs on a pull request in Bitbucket. It still shows the latest verdict while its sign-in lasts." />
       {repo === null ? (
-        <ErrorNotice error={new Error(problem ?? 'unknown repository')} title="clawgate error: this repository could not be identified" />
+        <RepositoryUnknown problem={problem} />
       ) : state.kind === 'loading' ? (
         <Loading label="Loading the clawgate verdict…" />
       ) : state.kind === 'error' ? (
