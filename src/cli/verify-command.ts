@@ -1,16 +1,19 @@
 import { parseArgs } from 'node:util';
 import { looksLikeCommitSignature, verifyCommitSignature } from '../core/clawsig/commit-signature';
+import { isJsonObject } from '../core/clawsig/json';
+import { looksLikeExportBundle, verifyExportBundle } from '../core/clawsig/verify-export-bundle';
 import { parseBitbucketWpc } from '../core/policy';
 import { evaluate, type EvaluationInput } from '../core/verdict';
-import { commitSignatureToJson, verdictToJson } from '../render/verdict-json';
-import { commitSignatureToText, verdictToText } from '../render/verdict-text';
+import { commitSignatureToJson, exportBundleToJson, verdictToJson } from '../render/verdict-json';
+import { commitSignatureToText, exportBundleToText, verdictToText } from '../render/verdict-text';
 import { parseChangeSetFile } from './changes-file';
 import { DEFAULT_MAX_INPUT_BYTES, InputError, readInputJson, readInputText } from './input-file';
 import type { CliIo } from './io';
 
 export const VERIFY_USAGE = `Usage: clawgate verify FILE [options]
 
-Verifies a Clawsig proof-bundle envelope or a Protocol-M commit signature (detected from FILE).
+Verifies a Clawsig proof-bundle envelope, a Protocol-M commit signature or an export bundle
+(detected from FILE).
 Without --wpc/--cst/--changes: the protocol rules and the strict gateway layer only.
 With any of them: the full clawgate profile (and, with --wpc and --changes, the WPC).
 
@@ -20,6 +23,7 @@ Options:
                              (default: the token in the bundle's signed metadata)
   --cst-issuer-key B64U      CST issuer Ed25519 public key, raw 32 bytes base64url (repeatable)
   --trusted-gateway DID      gateway receipt signer to trust (repeatable; none by default)
+  --derivation-signer DID    derivation-attestation signer to trust in export bundles (repeatable)
   --changes FILE             the change set (repository, actor, PR, files, commits) as JSON
   --now ISO                  verification time (default: now)
   --format text|json         output format (default: text)
@@ -48,6 +52,7 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
         cst: { type: 'string' },
         'cst-issuer-key': { type: 'string', multiple: true },
         'trusted-gateway': { type: 'string', multiple: true },
+        'derivation-signer': { type: 'string', multiple: true },
         changes: { type: 'string' },
         now: { type: 'string' },
         format: { type: 'string', default: 'text' },
@@ -88,6 +93,13 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
     });
 
     const subject = await readInputJson(file, maxBytes, 'input');
+    const exportBundle = looksLikeExportBundle(subject) ? subject : isJsonObject(subject) && looksLikeExportBundle(subject.bundle) ? subject.bundle : undefined;
+    if (exportBundle !== undefined) {
+      const derivationSignerDids = values['derivation-signer'] ?? [];
+      const result = verifyExportBundle(exportBundle, { nowMs, trustedGatewayDids: trustedGateways.map((g) => g.did), derivationSignerDids });
+      io.stdout(format === 'json' ? `${JSON.stringify(exportBundleToJson(result, file), null, 2)}\n` : exportBundleToText(result, file));
+      return result.valid ? 0 : 1;
+    }
     if (looksLikeCommitSignature(subject)) {
       const result = verifyCommitSignature(subject);
       io.stdout(format === 'json' ? `${JSON.stringify(commitSignatureToJson(result, file), null, 2)}\n` : commitSignatureToText(result, file));

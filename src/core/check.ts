@@ -41,6 +41,7 @@ export const RULES = [
   'protocol.causal',
   'protocol.gateway_receipts',
   'protocol.commit_signature',
+  'protocol.export_bundle',
   'profile.signer_is_agent',
   'profile.gateway_receipts',
   'profile.receipt_policy_hash',

@@ -16,6 +16,7 @@ export const RULE_TEXT: Record<RuleId, string> = {
   'protocol.causal': 'No gateway receipt id is reused with a different payload',
   'protocol.gateway_receipts': 'Gateway receipts that claim a binding verify and are bound (strict layer)',
   'protocol.commit_signature': 'Commit signature (Protocol M) is valid',
+  'protocol.export_bundle': 'Export bundle manifest, hash, signature and nested evidence are valid',
   'profile.signer_is_agent': 'The bundle is signed by its agent DID',
   'profile.gateway_receipts': 'Every gateway receipt is signature-valid, from a trusted gateway, bound to this run',
   'profile.receipt_policy_hash': 'Every gateway receipt was issued under the assigned WPC',

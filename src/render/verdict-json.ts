@@ -1,5 +1,6 @@
 import type { Check, JsonValue } from '../core/check';
 import type { CommitSignatureResult } from '../core/clawsig/commit-signature';
+import type { ExportBundleResult } from '../core/clawsig/verify-export-bundle';
 import type { Verdict } from '../core/verdict';
 import { toEvidence } from '../core/evidence';
 
@@ -33,5 +34,19 @@ export function commitSignatureToJson(result: CommitSignatureResult, subject: st
     checks: toEvidence([check]),
     commit_sha: result.commitSha ?? null,
     did: result.did ?? null,
+  };
+}
+
+export function exportBundleToJson(result: ExportBundleResult, subject: string): { [key: string]: JsonValue } {
+  return {
+    status: result.valid ? 'PASS' : 'FAIL',
+    state: result.valid ? 'PASS' : 'FAIL',
+    reason_code: result.reasonCode,
+    subject,
+    kind: 'export_bundle',
+    checks: toEvidence([{ rule: 'protocol.export_bundle', outcome: result.valid ? 'pass' : 'fail', code: result.reasonCode, ...(result.failurePath ? { subject: { kind: 'bundle', path: result.failurePath } } : {}) }]),
+    export_id: result.exportId ?? null,
+    issuer_did: result.issuerDid ?? null,
+    verified: toEvidence(result.verified),
   };
 }

@@ -1,5 +1,6 @@
 import type { Check } from '../core/check';
 import type { CommitSignatureResult } from '../core/clawsig/commit-signature';
+import type { ExportBundleResult } from '../core/clawsig/verify-export-bundle';
 import type { Verdict } from '../core/verdict';
 import { REASON_TEXT, RULE_TEXT } from './explanations';
 
@@ -42,5 +43,21 @@ export function verdictToText(verdict: Verdict, subject: string, profile: 'proto
 export function commitSignatureToText(result: CommitSignatureResult, subject: string): string {
   const lines = [`Verifying commit signature ${subject}`, '', 'Criteria enforced:', `  ${result.valid ? MARK.pass : MARK.fail} ${RULE_TEXT['protocol.commit_signature']}`, ''];
   lines.push(result.valid ? `Verdict: PASS (OK) — commit ${result.commitSha} signed by ${result.did}` : `Verdict: FAIL (${result.reasonCode}) — ${REASON_TEXT[result.reasonCode]}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function exportBundleToText(result: ExportBundleResult, subject: string): string {
+  const v = result.verified;
+  const lines = [
+    `Verifying export bundle ${subject}`,
+    '',
+    'Criteria enforced:',
+    `  ${result.valid || v.manifestEntries > 0 ? MARK.pass : MARK.fail} Manifest entries hash their artifacts (JCS SHA-256): ${v.manifestEntries} checked`,
+    `  ${result.valid ? MARK.pass : '-'} Bundle hash and the issuer's Ed25519 signature`,
+    `  ${v.proofBundle ? MARK.pass : '-'} The nested proof bundle verifies (protocol + strict gateway layer)`,
+    `  ${result.valid ? MARK.pass : '-'} Derivation attestations are signed by a trusted signer: ${v.derivationAttestations} checked (log inclusion proofs are not verified)`,
+    '',
+    result.valid ? `Verdict: PASS (OK) — export ${result.exportId ?? ''} by ${result.issuerDid ?? ''}` : `Verdict: FAIL (${result.reasonCode}) — ${REASON_TEXT[result.reasonCode]}${result.failurePath ? ` at ${result.failurePath}` : ''}`,
+  ];
   return `${lines.join('\n')}\n`;
 }

@@ -56,6 +56,16 @@ describe('clawgate verify', () => {
     expect(bad.out).toContain('Verdict: FAIL (SIGNATURE_INVALID)');
   });
 
+  test('export bundles are detected (the vector wrapper too) and verified', async () => {
+    const golden = vector('export_bundle.golden');
+    const ok = await run(['verify', golden, '--trusted-gateway', gw, '--derivation-signer', 'did:key:z6MkneMkZqwqRiU5mJzSG3kDwzt9P8C59N4NGTfBLfSGE7c7', '--now', manifest.generated_at, '--format', 'json']);
+    expect(JSON.parse(ok.out)).toMatchObject({ status: 'PASS', kind: 'export_bundle', export_id: 'exp_fixture_001' });
+    expect(ok.code).toBe(0);
+    const bad = await run(['verify', vector('export_bundle.fail.manifest_hash_mismatch'), '--trusted-gateway', gw, '--now', manifest.generated_at]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('Verdict: FAIL (HASH_MISMATCH)');
+  });
+
   test('text output lists the criteria, then the verdict', async () => {
     const { out } = await run(['verify', vector('proof_bundle.pass'), '--trusted-gateway', gw, '--now', manifest.generated_at]);
     const criteria = out.indexOf('Criteria enforced:');
