@@ -329,6 +329,20 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.goto(signed(panelPath(pr.prId)));
       await page.locator('[data-verdict="PASS"]').waitFor();
       expect(await page.locator('main').innerText()).toContain(hash);
+
+      // An incident's status links to the settings page, which says what happened.
+      const [pushed] = sandbox.push(REPO, { branch: 'main', actor: 'claw-bot', commits: [{ author: 'claw-bot', message: 'straight to main', files: { 'src/direct.ts': 'export const d = 1;\n' } }] });
+      if (pushed === undefined) throw new Error('nothing pushed');
+      const incidentStatus = await finalStatus(sandbox, pushed.hash);
+      const incidentUrl = new URL(String(incidentStatus.url));
+      expect(incidentUrl.pathname).toBe('/connect/configure');
+      await page.goto(signed(`${incidentUrl.pathname}${incidentUrl.search}`));
+      const notice = page.getByTestId('incident');
+      await notice.waitFor();
+      expect(await notice.getAttribute('data-incident')).toBe(incidentUrl.searchParams.get('incident'));
+      const noticeText = (await notice.innerText()).replace(/\s+/g, ' ');
+      expect(noticeText).toContain('direct push main');
+      expect(noticeText).toContain(pushed.hash);
       expect(consoleErrors).toEqual([]);
     } finally {
       await context.close();

@@ -46,6 +46,13 @@ export interface PageLink {
 
 export type AuditFormat = 'jsonl' | 'csv';
 
+export interface AuditQuery {
+  readonly limit: number;
+  readonly since?: Date;
+  /** Event kinds, e.g. `incident`. */
+  readonly kinds?: readonly string[];
+}
+
 export interface ClawgateClient {
   // evaluations
   listEvaluations(repo: string, pr?: number, limit?: number): Promise<readonly EvaluationSummary[]>;
@@ -71,7 +78,8 @@ export interface ClawgateClient {
   createMergeCheck(repoSlug: string, branch?: string): Promise<{ created: boolean; branch: string }>;
 
   // audit
-  recentAudit(since: Date, limit: number): Promise<readonly AuditEvent[]>;
+  /** Audit events oldest first (at most `limit`), optionally since a time and of some kinds only. */
+  auditEvents(query: AuditQuery): Promise<readonly AuditEvent[]>;
   exportAudit(format: AuditFormat): Promise<DownloadedFile>;
 }
 

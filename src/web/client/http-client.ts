@@ -197,8 +197,10 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
       return { created: value.created, branch: value.branch };
     },
 
-    async recentAudit(since, limit) {
-      const query = new URLSearchParams({ format: 'jsonl', since: since.toISOString(), limit: String(limit) });
+    async auditEvents({ limit, since, kinds }) {
+      const query = new URLSearchParams({ format: 'jsonl', limit: String(limit) });
+      if (since !== undefined) query.set('since', since.toISOString());
+      if (kinds !== undefined && kinds.length > 0) query.set('kind', kinds.join(','));
       const response = await send('GET', `${workspaceBase}/audit?${query.toString()}`);
       const lines = (await response.text()).split('\n').filter((line) => line.trim() !== '');
       return lines.flatMap((line) => {

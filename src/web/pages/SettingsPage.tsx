@@ -1,4 +1,3 @@
-import SectionMessage from '@atlaskit/section-message';
 import { useEffect, useState, type ReactNode } from 'react';
 import type { Assignment } from '../client/api-schemas';
 import type { ClawgateClient, VersionedSettings } from '../client/clawgate-client';
@@ -9,6 +8,7 @@ import type { HostPresence } from '../host/host-bridge';
 import { useLoad } from '../hooks/use-load';
 import { AssignmentsSection } from '../settings/AssignmentsSection';
 import { AuditSection } from '../settings/AuditSection';
+import { IncidentNotice } from '../settings/IncidentNotice';
 import { KillSwitch } from '../settings/KillSwitch';
 import { MergeCheckSection } from '../settings/MergeCheckSection';
 import { PoliciesSection } from '../settings/PoliciesSection';
@@ -69,11 +69,7 @@ export function SettingsPage({ client, presence, sessionExpiresAt, incident }: S
     <main className="cg-page" aria-labelledby="cg-settings-title">
       <h1 id="cg-settings-title">clawgate settings</h1>
       <HostNotice presence={presence} sessionExpiresAt={sessionExpiresAt} usable="This is the settings page of the clawgate app in Bitbucket; it works here until its sign-in expires." />
-      {incident !== null ? (
-        <SectionMessage appearance="warning" title={`Incident ${incident}`}>
-          <p>A build status linked here for this incident. It is recorded in the audit log below (kind “incident”, highlighted).</p>
-        </SectionMessage>
-      ) : null}
+      {incident !== null ? <IncidentNotice client={client} incident={incident} /> : null}
       <nav aria-label="Settings sections" className="cg-toc">
         <ul>
           {SECTIONS.map(([id, title]) => (

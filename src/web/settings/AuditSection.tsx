@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { AuditEvent } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
 import { DownloadButton } from '../components/DownloadButton';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -7,12 +8,19 @@ import { useLoad } from '../hooks/use-load';
 import { formatTime } from '../model/words';
 
 const RECENT_DAYS = 7;
+
+/** The incident id an `incident` audit event carries (pipeline/incident-record.ts). */
+export function incidentIdOf(event: AuditEvent): string | null {
+  const after = event.after;
+  return typeof after === 'object' && after !== null && 'incident_id' in after && typeof after.incident_id === 'string' ? after.incident_id : null;
+}
 const RECENT_LIMIT = 200;
 
 /** The audit log: the last week, newest first, and the whole log for export (JSON Lines or CSV). */
 export function AuditSection({ client, highlight }: { client: ClawgateClient; highlight: string | null }) {
+  const isHighlighted = (event: AuditEvent): boolean => highlight !== null && (String(event.id) === highlight || incidentIdOf(event) === highlight);
   const [since] = useState(() => new Date(Date.now() - RECENT_DAYS * 24 * 3600 * 1000));
-  const events = useLoad(() => client.recentAudit(since, RECENT_LIMIT), 'audit');
+  const events = useLoad(() => client.auditEvents({ since, limit: RECENT_LIMIT }), 'audit');
   return (
     <>
       <div className="cg-actions">
@@ -42,7 +50,7 @@ export function AuditSection({ client, highlight }: { client: ClawgateClient; hi
               </thead>
               <tbody>
                 {[...events.value].reverse().map((event) => (
-                  <tr key={event.id} className={highlight !== null && event.subject === highlight ? 'cg-highlight' : undefined}>
+                  <tr key={event.id} className={isHighlighted(event) ? 'cg-highlight' : undefined}>
                     <td>{formatTime(event.at)}</td>
                     <td>
                       <code className="cg-mono">{event.kind}</code>
