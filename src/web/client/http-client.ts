@@ -67,7 +67,9 @@ async function errorOf(response: Response): Promise<ClientError> {
 }
 
 export function createHttpClient(options: HttpClientOptions): ClawgateClient {
-  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  // Called through a wrapper so `fetch` is always invoked on the global object (a bare reference
+  // called as a method of `options` throws "Illegal invocation" in browsers).
+  const fetchImpl: typeof fetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const workspaceBase = `${options.baseUrl}/api/v1/workspaces/${encodeURIComponent(options.workspace)}`;
 
   async function send(method: string, url: string, call: CallOptions = {}): Promise<Response> {
@@ -77,7 +79,7 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetchImpl(url, { method, headers, ...(call.body === undefined ? {} : { body: call.body }), credentials: 'omit', cache: 'no-store' });
+      response = await fetchImpl(url, { method, headers, ...(call.body === undefined ? {} : { body: call.body }), credentials: 'omit' });
     } catch {
       throw new ClientError(0, 'NETWORK', 'clawgate could not be reached.');
     }

@@ -1,6 +1,7 @@
 import Button from '@atlaskit/button/new';
 import Textfield from '@atlaskit/textfield';
 import { useId, useState } from 'react';
+import type { Row } from './settings-draft';
 
 /**
  * A small editor for a list of records (trusted gateways, issuers, agents, revocations): a table of
@@ -17,7 +18,7 @@ export interface FieldSpec {
   readonly optional?: boolean;
 }
 
-export type Row = Readonly<Record<string, string>>;
+export type { Row };
 
 export interface RowsEditorProps {
   readonly title: string;

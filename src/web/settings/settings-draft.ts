@@ -1,5 +1,7 @@
 import type { RevocationList, Settings } from '../client/api-schemas';
-import type { Row } from './RowsEditor';
+
+/** One row of a list editor: field name → text as typed. */
+export type Row = Readonly<Record<string, string>>;
 
 /**
  * The editable form of the workspace settings: every list as rows of text fields, turned back into the
