@@ -29,6 +29,7 @@ export interface ApiTokenSignIn {
 }
 
 export function AuthRequired({ page, problem, onApiToken }: { page: PageName; problem: 'missing' | 'expired' | 'invalid'; onApiToken?: (signIn: ApiTokenSignIn) => void }) {
+  const headingId = useId();
   const workspaceId = useId();
   const tokenId = useId();
   const [workspace, setWorkspace] = useState('');
@@ -43,28 +44,30 @@ export function AuthRequired({ page, problem, onApiToken }: { page: PageName; pr
         </SectionMessage>
       </div>
       {page === 'details' && onApiToken !== undefined ? (
-        <form
-          className="cg-inline-form cg-section"
-          aria-label="Read the verdict with a workspace API token"
-          onSubmit={(event) => {
-            event.preventDefault();
-            if (workspace.trim() !== '' && token.trim() !== '') onApiToken({ workspace: workspace.trim(), token: token.trim() });
-          }}
-        >
-          <h2>Read with a workspace API token</h2>
+        <section className="cg-section" aria-labelledby={headingId}>
+          <h2 id={headingId}>Read with a workspace API token</h2>
           <p className="cg-muted">The token stays in this tab’s memory and is sent only to clawgate.</p>
-          <div className="cg-field">
-            <label htmlFor={workspaceId}>Workspace (slug)</label>
-            <Textfield id={workspaceId} value={workspace} autoComplete="off" onChange={(event) => setWorkspace(event.currentTarget.value)} />
-          </div>
-          <div className="cg-field">
-            <label htmlFor={tokenId}>API token</label>
-            <Textfield id={tokenId} type="password" value={token} autoComplete="off" placeholder="cgw_…" onChange={(event) => setToken(event.currentTarget.value)} />
-          </div>
-          <Button type="submit" appearance="primary" isDisabled={workspace.trim() === '' || token.trim() === ''}>
-            Show the verdict
-          </Button>
-        </form>
+          <form
+            className="cg-inline-form"
+            aria-label="Read the verdict with a workspace API token"
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (workspace.trim() !== '' && token.trim() !== '') onApiToken({ workspace: workspace.trim(), token: token.trim() });
+            }}
+          >
+            <div className="cg-field">
+              <label htmlFor={workspaceId}>Workspace (slug)</label>
+              <Textfield id={workspaceId} value={workspace} autoComplete="off" onChange={(event) => setWorkspace(event.currentTarget.value)} />
+            </div>
+            <div className="cg-field">
+              <label htmlFor={tokenId}>API token</label>
+              <Textfield id={tokenId} type="password" value={token} autoComplete="off" placeholder="cgw_…" onChange={(event) => setToken(event.currentTarget.value)} />
+            </div>
+            <Button type="submit" appearance="primary" isDisabled={workspace.trim() === '' || token.trim() === ''}>
+              Show the verdict
+            </Button>
+          </form>
+        </section>
       ) : null}
     </main>
   );

@@ -191,8 +191,9 @@ export function PrPanel({ client, repo, pr, problem, presence, sessionExpiresAt 
           waitingAfter.current = undefined;
           setRecheck({ status: 'idle' });
         }
-        // Poll while there is no verdict yet, or while a re-check has not produced a new one.
-        if ((latest === undefined || waitingForRecheck) && Date.now() < pollUntil) timer = window.setTimeout(() => void load(), POLL_MS);
+        // Poll while there is no verdict yet, while it waits (an approval re-evaluates the PR), or
+        // while a re-check has not produced a new one.
+        if ((latest === undefined || latest.state === 'PENDING' || waitingForRecheck) && Date.now() < pollUntil) timer = window.setTimeout(() => void load(), POLL_MS);
       } catch (error) {
         if (!stopped) setState({ kind: 'error', error });
       }
