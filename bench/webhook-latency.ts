@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
@@ -15,6 +14,7 @@ import { loadAppConfig } from '../src/config/app-config';
 import { startSandbox } from '../src/sandbox';
 import { startClawgate } from '../src/server/create-server';
 import { finalStatus, openAgentPullRequest, prepareWorkspace } from '../test/e2e/harness';
+import { freePort } from '../src/server/free-port';
 
 const ACKS = 500;
 const PIPELINE_RUNS = 30;
@@ -22,14 +22,6 @@ const PIPELINE_RUNS = 30;
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 async function main(): Promise<void> {

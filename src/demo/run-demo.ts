@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
@@ -9,6 +8,7 @@ import type { JsonObject } from '../core/clawsig/json';
 import { startSandbox, type BitbucketSandbox } from '../sandbox';
 import { startClawgate, type ClawgateServer } from '../server/create-server';
 import { createTestKey, makeBitbucketWpc, makeScenario, type TestKey } from '../testkit';
+import { freePort } from '../server/free-port';
 
 /**
  * The whole story against the local Bitbucket (design §9 `npm run demo`): install the app, register a
@@ -42,15 +42,6 @@ export interface DemoOutcome {
   ok: boolean;
   results: DemoResult[];
   elapsedMs: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function contextJwt(sandbox: BitbucketSandbox, clientKey: string, method: string, pathWithQuery: string): string {

@@ -1,13 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { branchPatternMatches } from '../../src/api/routes/merge-check-routes';
-import { loadAppConfig } from '../../src/config/app-config';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
-import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
-import { callApi, pageJwt, prepareWorkspace, type Workspace } from '../e2e/harness';
+import type { ClawgateServer } from '../../src/server/create-server';
+import { callApi, pageJwt, prepareWorkspace, startTestClawgate, type Workspace } from '../e2e/harness';
 
 /**
  * The settings page's blocking checklist: `GET|POST /workspaces/{ws}/repositories/{repo}/merge-checks`
@@ -17,15 +14,6 @@ import { callApi, pageJwt, prepareWorkspace, type Workspace } from '../e2e/harne
  */
 
 const ADMIN_TOKEN = 'merge-check-admin-token-0123456789';
-const SECRET_KEY = Buffer.alloc(32, 5).toString('hex');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 let sandbox: BitbucketSandbox;
 let app: ClawgateServer;
@@ -37,16 +25,7 @@ let globexTokenPrincipal: string;
 beforeAll(async () => {
   sandbox = await startSandbox();
   dir = mkdtempSync(path.join(tmpdir(), 'clawgate-merge-checks-'));
-  const port = await freePort();
-  const config = loadAppConfig({
-    PORT: String(port),
-    APP_BASE_URL: `http://127.0.0.1:${port}`,
-    DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
-    CLAWGATE_SECRET_KEY: SECRET_KEY,
-    CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
-    CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-  });
-  app = await startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: 50, env: {}, workers: false });
+  app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN }, workers: false });
   acme = await prepareWorkspace(sandbox, app.url);
 
   sandbox.createWorkspace({ slug: 'globex', name: 'Globex' });

@@ -1,7 +1,14 @@
+import pino from 'pino';
+import { loadAppConfig } from '../../src/config/app-config';
+import { freePort } from '../../src/server/free-port';
+import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
 import { createTestKey, makeBitbucketWpc, makeScenario, type TestKey } from '../../src/testkit';
 import type { JsonObject } from '../../src/core/clawsig/json';
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
 import type { BitbucketSandbox } from '../../src/sandbox';
+
+/** The secret key every test server uses (tests that restart a server need the same one). */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 9).toString('hex');
 
 /** Signs a page-context Connect JWT as Bitbucket would for the app's own page (iss = clientKey). */
 export function pageJwt(sandbox: BitbucketSandbox, clientKey: string, method: string, pathWithQuery: string): string {
@@ -83,4 +90,25 @@ export async function finalStatus(sandbox: BitbucketSandbox, head: string, timeo
     const status = clawgateStatus(sandbox, head);
     return status && status.state !== 'INPROGRESS' ? status : undefined;
   }, timeoutMs, `a final clawgate status on ${head.slice(0, 12)}`);
+}
+
+/**
+ * clawgate on a free loopback port, allowed to call the sandbox only, with a test secret key.
+ * `databaseUrl` defaults to a private in-memory SQLite database.
+ */
+export async function startTestClawgate(
+  sandbox: BitbucketSandbox,
+  options: { databaseUrl?: string; env?: Record<string, string>; workers?: boolean; pollIntervalMs?: number } = {},
+): Promise<ClawgateServer> {
+  const port = await freePort();
+  const env = options.env ?? {};
+  const config = loadAppConfig({
+    PORT: String(port),
+    APP_BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: options.databaseUrl ?? 'sqlite::memory:',
+    CLAWGATE_SECRET_KEY: TEST_SECRET_KEY,
+    CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
+    ...env,
+  });
+  return startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: options.pollIntervalMs ?? 50, env, workers: options.workers ?? true });
 }

@@ -1,13 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { loadAppConfig } from '../../src/config/app-config';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
-import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
+import type { ClawgateServer } from '../../src/server/create-server';
 import type { AuditEvent, EvaluationRecord } from '../../src/store';
-import { callApi, waitFor } from './harness';
+import { callApi, startTestClawgate, waitFor } from './harness';
 
 /** A sandbox and a real clawgate (SQLite file, table queue) for the issue-4 e2e tests. */
 export interface World {
@@ -18,29 +15,11 @@ export interface World {
 }
 
 export const ADMIN_TOKEN = 'issue4-admin-token-0123456789abcdef';
-const SECRET_KEY = Buffer.alloc(32, 4).toString('hex');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 export async function startWorld(): Promise<World> {
   const sandbox = await startSandbox();
   const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-issue4-'));
-  const port = await freePort();
-  const config = loadAppConfig({
-    PORT: String(port),
-    APP_BASE_URL: `http://127.0.0.1:${port}`,
-    DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
-    CLAWGATE_SECRET_KEY: SECRET_KEY,
-    CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
-    CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-  });
-  const app = await startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: 25, env: {} });
+  const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN }, pollIntervalMs: 25 });
   return {
     sandbox,
     app,

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -8,25 +7,9 @@ import { loadAppConfig } from '../../src/config/app-config';
 import { runDemo } from '../../src/demo/run-demo';
 import { evaluatePullRequest } from '../../src/pipeline/evaluate-pull-request';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
-import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
+import { freePort } from '../../src/server/free-port';
 import { backendsUnderTest, createTestDatabase } from '../store/support/postgres';
-import { clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, waitFor } from './harness';
-
-const SECRET = Buffer.alloc(32, 9).toString('hex');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-async function startApp(sandbox: BitbucketSandbox, databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<ClawgateServer> {
-  const port = await freePort();
-  const config = loadAppConfig({ PORT: String(port), APP_BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: databaseUrl, CLAWGATE_SECRET_KEY: SECRET, CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host, ...extraEnv });
-  return startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: 50, env: extraEnv });
-}
+import { clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, TEST_SECRET_KEY, waitFor } from './harness';
 
 describe.each(backendsUnderTest('e2e/pipeline'))('e2e on %s: the demo story', (backend) => {
   test('every verdict as expected (store and queue on this backend)', async () => {
@@ -54,7 +37,7 @@ describe('e2e: pipeline behaviour', () => {
   });
 
   test('INPROGRESS is posted first, then the verdict; every app call carried a valid JWT', async () => {
-    const app = await startApp(sandbox, `sqlite:${path.join(dir, 'db.sqlite')}`);
+    const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
     try {
       const ws = await prepareWorkspace(sandbox, app.url);
       const pr = openAgentPullRequest(sandbox, ws, 'agent/one', { 'src/one.ts': 'export const one = 1;\n' });
@@ -70,7 +53,7 @@ describe('e2e: pipeline behaviour', () => {
   }, 30_000);
 
   test('a failure of clawgate itself in enforce mode publishes FAILED, never SUCCESSFUL', async () => {
-    const app = await startApp(sandbox, `sqlite:${path.join(dir, 'db.sqlite')}`);
+    const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
     try {
       const ws = await prepareWorkspace(sandbox, app.url);
       sandbox.faults.inject({ path: /\/diffstat\//, status: 500, count: 1000 });
@@ -86,7 +69,7 @@ describe('e2e: pipeline behaviour', () => {
   }, 40_000);
 
   test('a new commit re-evaluates the new head; a job for the older head is dropped', async () => {
-    const app = await startApp(sandbox, `sqlite:${path.join(dir, 'db.sqlite')}`);
+    const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
     try {
       const ws = await prepareWorkspace(sandbox, app.url);
       const pr = openAgentPullRequest(sandbox, ws, 'agent/moving', { 'src/m.ts': 'export const m = 1;\n' });
@@ -112,7 +95,7 @@ describe('e2e: pipeline behaviour', () => {
       PORT: String(port),
       APP_BASE_URL: `http://127.0.0.1:${port}`,
       DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
-      CLAWGATE_SECRET_KEY: SECRET,
+      CLAWGATE_SECRET_KEY: TEST_SECRET_KEY,
       CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
       CLAWGATE_WORKER_ID: 'e2e-worker',
       HOST: '127.0.0.1',

@@ -1,14 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { loadAppConfig } from '../../src/config/app-config';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
-import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
+import type { ClawgateServer } from '../../src/server/create-server';
 import { createTestKey, makeBitbucketWpc } from '../../src/testkit';
 import { hubSignature } from '../../src/webhooks';
-import { callApi, finalStatus, openAgentPullRequest, waitFor, type Workspace } from './harness';
+import { callApi, finalStatus, openAgentPullRequest, startTestClawgate, waitFor, type Workspace } from './harness';
 
 /**
  * The repository-webhook surface end to end, with no Connect installation anywhere: an admin
@@ -18,15 +15,6 @@ import { callApi, finalStatus, openAgentPullRequest, waitFor, type Workspace } f
  */
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
-const SECRET_KEY = Buffer.alloc(32, 11).toString('hex');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 describe('e2e: repository webhooks + access token (no Connect)', () => {
   let sandbox: BitbucketSandbox;
@@ -36,16 +24,7 @@ describe('e2e: repository webhooks + access token (no Connect)', () => {
   beforeEach(async () => {
     sandbox = await startSandbox();
     dir = mkdtempSync(path.join(tmpdir(), 'clawgate-e2e-hooks-'));
-    const port = await freePort();
-    const config = loadAppConfig({
-      PORT: String(port),
-      APP_BASE_URL: `http://127.0.0.1:${port}`,
-      DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
-      CLAWGATE_SECRET_KEY: SECRET_KEY,
-      CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
-      CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-    });
-    app = await startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: 50, env: {} });
+    app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
   });
 
   afterEach(async () => {

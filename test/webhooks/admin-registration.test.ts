@@ -1,10 +1,8 @@
-import { createServer } from 'node:net';
-import pino from 'pino';
 import { isAdminAuthorization } from '../../src/api/admin-routes';
-import { loadAppConfig } from '../../src/config/app-config';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
-import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
+import type { ClawgateServer } from '../../src/server/create-server';
 import { REPO_WEBHOOK_EVENTS } from '../../src/webhooks';
+import { startTestClawgate } from '../e2e/harness';
 
 /**
  * POST /api/v1/workspaces through the real server against the sandbox: the admin guard, field
@@ -12,20 +10,9 @@ import { REPO_WEBHOOK_EVENTS } from '../../src/webhooks';
  */
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdefghij';
-const SECRET_KEY = Buffer.alloc(32, 4).toString('hex');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-async function startApp(sandbox: BitbucketSandbox, extraEnv: Record<string, string>): Promise<ClawgateServer> {
-  const port = await freePort();
-  const config = loadAppConfig({ PORT: String(port), APP_BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: 'sqlite::memory:', CLAWGATE_SECRET_KEY: SECRET_KEY, CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host, ...extraEnv });
-  return startClawgate({ config, port, logger: pino({ level: 'silent' }), env: {}, workers: false });
+function startApp(sandbox: BitbucketSandbox, extraEnv: Record<string, string>): Promise<ClawgateServer> {
+  return startTestClawgate(sandbox, { env: extraEnv, workers: false });
 }
 
 interface Answer {
