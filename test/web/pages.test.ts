@@ -1,15 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
-import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
-import { loadAppConfig } from '../../src/config/app-config';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
-import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
+import type { ClawgateServer } from '../../src/server/create-server';
 import { makeBitbucketWpc, wpcHash } from '../../src/testkit';
-import { callApi, finalStatus, openAgentPullRequest, pageJwt, prepareWorkspace, waitFor, type Workspace } from '../e2e/harness';
+import { callApi, finalStatus, openAgentPullRequest, pageJwt, prepareWorkspace, startTestClawgate, waitFor, type Workspace } from '../e2e/harness';
 import { artifact, describeWithBrowser, launchBrowser, openContext } from './support/browser';
 import { openAgentPullRequestWithTools } from './support/agent-work';
 import { ensureFreshWebBuild } from './support/web-build';
@@ -21,16 +18,7 @@ import { ensureFreshWebBuild } from './support/web-build';
  * test-artifacts/web/.
  */
 
-const SECRET = Buffer.alloc(32, 7).toString('hex');
 const REPO = 'acme/proj-web';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 describeWithBrowser('web pages in Chromium', () => {
   let sandbox: BitbucketSandbox;
@@ -82,15 +70,7 @@ describeWithBrowser('web pages in Chromium', () => {
     ensureFreshWebBuild();
     dir = mkdtempSync(path.join(tmpdir(), 'clawgate-web-'));
     sandbox = await startSandbox();
-    const port = await freePort();
-    const config = loadAppConfig({
-      PORT: String(port),
-      APP_BASE_URL: `http://127.0.0.1:${port}`,
-      DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
-      CLAWGATE_SECRET_KEY: SECRET,
-      CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
-    });
-    app = await startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: 50, env: {} });
+    app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
     ws = await prepareWorkspace(sandbox, app.url, { mode: 'enforce' });
     clientKey = sandbox.listInstallations()[0]?.clientKey ?? '';
     browser = await launchBrowser();
