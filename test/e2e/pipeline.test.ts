@@ -9,7 +9,7 @@ import { evaluatePullRequest } from '../../src/pipeline/evaluate-pull-request';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import { freePort } from '../../src/server/free-port';
 import { backendsUnderTest, createTestDatabase } from '../store/support/postgres';
-import { clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, TEST_SECRET_KEY, waitFor } from './harness';
+import { callApi, clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, TEST_SECRET_KEY, waitFor } from './harness';
 
 describe.each(backendsUnderTest('e2e/pipeline'))('e2e on %s: the demo story', (backend) => {
   test('every verdict as expected (store and queue on this backend)', async () => {
@@ -83,6 +83,33 @@ describe('e2e: pipeline behaviour', () => {
         { store: app.store, config: loadAppConfig({ CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host }), logger: pino({ level: 'silent' }) },
       );
       expect(outcome.status).toBe('superseded');
+    } finally {
+      await app.close();
+    }
+  }, 30_000);
+
+  test('a revocation saved through the settings API applies to the next evaluation (re-check)', async () => {
+    const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
+    try {
+      const ws = await prepareWorkspace(sandbox, app.url);
+      const pr = openAgentPullRequest(sandbox, ws, 'agent/revoked', { 'src/r.ts': 'export const r = 1;\n' });
+      expect((await finalStatus(sandbox, pr.head)).state).toBe('SUCCESSFUL');
+      const current = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/settings', ws.bearer);
+      const revocations = current.json.revocations as Record<string, string[]>;
+      const saved = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, { ...current.json, revocations: { ...revocations, bundle_ids: [pr.bundleId], agent_dids: [ws.keys.agent.did] } });
+      expect(saved.status).toBe(200);
+      const recheck = await callApi(app.url, 'POST', `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`, ws.bearer, {});
+      expect(recheck.status).toBe(202);
+      const failed = await waitFor(() => {
+        const status = clawgateStatus(sandbox, pr.head);
+        return status?.state === 'FAILED' ? status : undefined;
+      }, 20_000, 'the revoked verdict');
+      expect(String(failed.description)).toMatch(/REVOKED_(AGENT|BUNDLE)/);
+      const list = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=acme%2Fproj-web&pr=${pr.prId}`, ws.bearer);
+      const latest = (list.json.evaluations as { id: string }[])[0];
+      const detail = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations/${latest?.id ?? ''}`, ws.bearer);
+      const codes = ((detail.json.verdict as { checks: { code: string; outcome: string }[] }).checks).filter((c) => c.outcome === 'fail').map((c) => c.code);
+      expect(codes).toEqual(expect.arrayContaining(['REVOKED_AGENT', 'REVOKED_BUNDLE']));
     } finally {
       await app.close();
     }
