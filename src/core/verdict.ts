@@ -152,6 +152,7 @@ export function evaluate(input: EvaluationInput): Verdict {
   const trustedGatewayDids = settings.trustedGateways.filter((g) => g.expiresAtMs === undefined || nowMs < g.expiresAtMs).map((g) => g.did);
   let attestedCommit: string | undefined;
   let tokenScopes: string[] | undefined;
+  let bundleUnverified = false;
 
   if (bundleFound) {
     if (input.profile === 'clawgate') {
@@ -159,6 +160,7 @@ export function evaluate(input: EvaluationInput): Verdict {
       checks.push(bare ? { rule: 'profile.envelope_required', outcome: 'fail', code: 'BARE_PAYLOAD_REJECTED', subject: { kind: 'bundle' } } : { rule: 'profile.envelope_required', outcome: 'pass', code: 'OK' });
     }
     const protocol = verifyProofBundle(input.bundle, { nowMs, trustedGatewayDids, trustedAttesterDids: settings.trustedAttesterDids, strict: true });
+    bundleUnverified = !protocol.valid;
     checks.push(...protocolChecks(protocol));
     verdict.receipts = {
       gateway: protocol.gatewayReceipts.map((r) => ({ ...r, counted: r.signatureValid && r.trusted && r.bound })),
@@ -217,14 +219,15 @@ export function evaluate(input: EvaluationInput): Verdict {
   }
 
   if (input.policy && change) {
-    checks.push(
-      ...evaluatePolicy(input.policy.wpc, change, {
-        bundlePresent: bundleFound && verdict.proof !== undefined,
-        gatewayReceipts: verdict.receipts.gateway.map((r) => ({ receiptId: r.receiptId ?? `#${r.index}`, provider: r.provider ?? '', model: r.model ?? '', counted: r.counted })),
-        cstScopes: tokenScopes,
-        attestedCommit,
-      }),
-    );
+    const policyChecks = evaluatePolicy(input.policy.wpc, change, {
+      bundlePresent: bundleFound && verdict.proof !== undefined,
+      gatewayReceipts: verdict.receipts.gateway.map((r) => ({ receiptId: r.receiptId ?? `#${r.index}`, provider: r.provider ?? '', model: r.model ?? '', counted: r.counted })),
+      cstScopes: tokenScopes,
+      attestedCommit,
+    });
+    // A bundle that failed verification has no trustworthy token: the scope clause could not be
+    // judged, rather than failing on its own (the verdict fails already, on the protocol check).
+    checks.push(...policyChecks.map((c): Check => (bundleUnverified && c.code === 'CST_MISSING' ? { rule: c.rule, outcome: 'skip', code: 'OK', evidence: { reason: 'bundle_not_verified' } } : c)));
   }
   if (change) {
     const denied = new Set(checks.filter((c) => c.code === 'PATH_DENIED' && c.subject?.id).map((c) => c.subject?.id));

@@ -116,6 +116,19 @@ describe('evaluate: the clawgate profile (design §6)', () => {
     expect(verdict.reasonCode).toBe('BARE_PAYLOAD_REJECTED');
   });
 
+  test('a bundle that fails verification fails first on that; the token clauses are not judged', () => {
+    const input = build();
+    const envelope = input.bundle as JsonObject;
+    const signature = String(envelope.signature_b64u);
+    input.bundle = { ...envelope, signature_b64u: `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}` };
+    const verdict = evaluate(input);
+    expect(verdict.reasonCode).toBe('SIGNATURE_INVALID');
+    const failing = verdict.checks.filter((c) => c.outcome === 'fail').map((c) => c.code);
+    expect(failing[0]).toBe('SIGNATURE_INVALID');
+    expect(failing).not.toContain('CST_MISSING');
+    expect(verdict.checks.find((c) => c.rule === 'policy.auth' && c.outcome === 'skip')?.evidence).toEqual({ reason: 'bundle_not_verified' });
+  });
+
   test('a bundle signed by a key other than its agent DID fails', () => {
     const input = build();
     input.bundle = resignEnvelope(input.bundle as JsonObject, createTestKey());
