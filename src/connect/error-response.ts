@@ -2,10 +2,12 @@ import type { Response } from 'express';
 
 /** The error body every clawgate HTTP surface answers with (design §9). */
 export interface ErrorBody {
-  error: { code: string; message: string; fields?: Record<string, string> };
+  error: { code: string; message: string; fields?: { path: string; message: string }[] };
 }
 
+/** `fields` maps a field path to what is wrong with it; it is sent as `[{path, message}]`, as /api/v1 does. */
 export function sendError(res: Response, status: number, code: string, message: string, fields?: Record<string, string>): void {
-  const body: ErrorBody = { error: fields === undefined ? { code, message } : { code, message, fields } };
+  const list = fields === undefined ? undefined : Object.entries(fields).map(([path, problem]) => ({ path, message: problem }));
+  const body: ErrorBody = { error: list === undefined ? { code, message } : { code, message, fields: list } };
   res.status(status).type('application/json').send(JSON.stringify(body));
 }

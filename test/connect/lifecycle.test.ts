@@ -203,9 +203,9 @@ describe('install lifecycle with the sandbox', () => {
       const tenants = await storeSnapshot(h.store, [h.acme.uuid]);
       const res = await post(h, '/connect/installed', mutate(installBody(h, h.acme, 'fresh-secret-value')));
       expect(res.status).toBe(400);
-      const error = (res.json as { error: { code: string; fields?: Record<string, string> } }).error;
+      const error = (res.json as { error: { code: string; fields?: { path: string; message: string }[] } }).error;
       expect(error.code).toBe('INVALID_INSTALL_PAYLOAD');
-      if (field !== '') expect(Object.keys(error.fields ?? {})).toContain(field);
+      if (field !== '') expect((error.fields ?? []).map((f) => f.path)).toContain(field);
       expect(res.text).not.toContain('fresh-secret-value');
       expect(h.sandbox.received.requests).toHaveLength(requests);
       expect(await storeSnapshot(h.store, [h.acme.uuid])).toBe(tenants);

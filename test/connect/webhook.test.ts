@@ -152,7 +152,7 @@ describe('authenticated deliveries with bad parts are refused before the intake'
     delete headers[header];
     const res = await postWebhook(genuine.body, headers, auth());
     expect(res.status).toBe(status);
-    expect((res.json as { error: { code: string; fields: Record<string, string> } }).error).toMatchObject({ code: 'INVALID_WEBHOOK_HEADERS', fields: { [`headers.${header.toLowerCase()}`]: expect.any(String) } });
+    expect((res.json as { error: { code: string; fields: { path: string; message: string }[] } }).error).toMatchObject({ code: 'INVALID_WEBHOOK_HEADERS', fields: [{ path: `headers.${header.toLowerCase()}`, message: expect.any(String) }] });
     expect(h.intake.calls).toHaveLength(calls);
   });
 
