@@ -1,10 +1,8 @@
 /** `poh/encrypted_proof_payload.v1.json`: the plaintext carried encrypted inside a v2 proof bundle. */
 import { z } from 'zod';
-import { anyObject, b64u, dateTime, jsonArray, jsonInteger, jsonNumber, jsonString } from './keywords';
+import { anyObject, b64u, dateTime, jsonArray, jsonInteger, jsonNumber, jsonString, nonEmpty } from './keywords';
 import { APPROVAL_TYPES } from './human-approval-receipt';
 import { TOOL_RESULT_STATUSES } from './tool-receipt';
-
-const nonEmpty = () => jsonString({ minLength: 1 });
 
 export const encryptedProofPayloadV1Schema = z.strictObject({
   payload_version: z.literal('1').optional(),

@@ -1,8 +1,6 @@
 /** `poh/event_chain.v1.json`, and the event item shape that `proof_bundle.v1.json` repeats inline. */
 import { z } from 'zod';
-import { anyObject, b64u, dateTime, jsonArray, jsonString } from './keywords';
-
-const nonEmpty = () => jsonString({ minLength: 1 });
+import { anyObject, b64u, dateTime, jsonArray, nonEmpty } from './keywords';
 
 /** One hash-chained event (`event_chain.v1#/properties/events/items`, identical to the bundle's inline items). */
 export const eventChainEventSchema = z.strictObject({

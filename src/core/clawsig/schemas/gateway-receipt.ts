@@ -7,15 +7,13 @@
  * unchecked inside a bundle but checked here; both variants are exported.
  */
 import { z } from 'zod';
-import { b64u, dateTime, jsonArray, jsonInteger, jsonNumber, jsonString } from './keywords';
+import { b64u, dateTime, jsonArray, jsonInteger, jsonNumber, nonEmpty } from './keywords';
 import { kinematicFingerprintV1Schema } from './kinematic-fingerprint';
 import { logInclusionProofV1Schema } from './log-inclusion-proof';
 import { modelIdentityV1Schema } from './model-identity';
 import { receiptBindingV1Schema } from './receipt-binding';
 import { sentinelAnomalyReportV1Schema } from './sentinel-anomaly-report';
 import { standardEnvelope } from './signed-envelope';
-
-const nonEmpty = () => jsonString({ minLength: 1 });
 
 const auditResultRef = z.strictObject({
   resource_type: z.string().optional(),

@@ -6,9 +6,8 @@
  *   only version, id, type, agent and timestamp. This is what a bundle is validated against.
  */
 import { z } from 'zod';
-import { anyObject, dateTime, didPrefixed, jsonArray, jsonNumber, jsonString } from './keywords';
-
-const nonEmpty = () => jsonString({ minLength: 1 });
+import { anyObject, dateTime, didPrefixed, jsonArray, jsonNumber, jsonString, nonEmpty } from './keywords';
+import { minimalSignedEnvelopeV1, openReceiptBinding } from './signed-envelope';
 
 export const APPROVAL_TYPES = ['explicit_approve', 'explicit_deny', 'auto_approve', 'timeout_deny'] as const;
 
@@ -28,30 +27,11 @@ export const humanApprovalReceiptV1Schema = z.strictObject({
   evidence_required: jsonArray(z.string()).optional(),
   hash_algorithm: z.enum(['SHA-256']),
   timestamp: dateTime(),
-  binding: z
-    .looseObject({
-      run_id: z.string().optional(),
-      event_hash_b64u: z.string().optional(),
-      nonce: z.string().optional(),
-      policy_hash: z.string().optional(),
-      token_scope_hash_b64u: z.string().optional(),
-    })
-    .optional(),
+  binding: openReceiptBinding().optional(),
 });
 export type HumanApprovalReceiptV1 = z.infer<typeof humanApprovalReceiptV1Schema>;
 
-export const humanApprovalReceiptEnvelopeV1Schema = z.strictObject({
-  envelope_version: z.literal('1'),
-  envelope_type: z.literal('human_approval_receipt'),
-  payload: humanApprovalReceiptV1Schema,
-  payload_hash_b64u: nonEmpty(),
-  hash_algorithm: z.enum(['SHA-256']),
-  signature_b64u: nonEmpty(),
-  algorithm: z.enum(['Ed25519']),
-  signer_did: nonEmpty(),
-  issued_at: dateTime(),
-  expires_at: dateTime().optional(),
-});
+export const humanApprovalReceiptEnvelopeV1Schema = minimalSignedEnvelopeV1('human_approval_receipt', humanApprovalReceiptV1Schema);
 export type HumanApprovalReceiptEnvelopeV1 = z.infer<typeof humanApprovalReceiptEnvelopeV1Schema>;
 
 /** `proof_bundle.v1#/properties/human_approval_receipts/items` (unsigned, loose). */

@@ -129,6 +129,11 @@ export function jsonInteger(keywords: NumberKeywords = {}): z.ZodNumber {
 }
 
 /** The base64url shape used across the protocol: `pattern ^[A-Za-z0-9_-]+$` plus `minLength 8`. */
+/** A string of at least one code point (`{type: string, minLength: 1}`). */
+export function nonEmpty(): z.ZodString {
+  return jsonString({ minLength: 1 });
+}
+
 export function b64u(minLength = 8): z.ZodString {
   return jsonString({ pattern: '^[A-Za-z0-9_-]+$', minLength });
 }

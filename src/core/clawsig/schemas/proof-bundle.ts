@@ -12,7 +12,7 @@ import { coverageAttestationEnvelopeV1Schema } from './coverage-attestation';
 import { eventChainEventSchema } from './event-chain';
 import { proofBundleGatewayReceiptEnvelopeSchema } from './gateway-receipt';
 import { proofBundleHumanApprovalReceiptSchema } from './human-approval-receipt';
-import { anyObject, b64u, dateTime, didPrefixed, jsonArray, jsonInteger, jsonNumber, jsonString, objectRule, requireAnyOf } from './keywords';
+import { anyObject, b64u, dateTime, didPrefixed, jsonArray, jsonInteger, jsonNumber, jsonString, nonEmpty, objectRule, requireAnyOf } from './keywords';
 import { logInclusionProofV1Schema } from './log-inclusion-proof';
 import { HASH_ALGORITHMS } from './signed-envelope';
 import { proofBundleSideEffectReceiptSchema } from './side-effect-receipt';
@@ -20,7 +20,6 @@ import { proofBundleToolReceiptSchema } from './tool-receipt';
 import { proofBundleVirReceiptSchema } from './vir';
 import { webReceiptEnvelopeV1Schema } from './web-receipt';
 
-const nonEmpty = () => jsonString({ minLength: 1 });
 const count = () => jsonNumber({ minimum: 0 }).optional();
 
 /** The evidence keys of which the schema's `anyOf` requires at least one. */

@@ -1,10 +1,8 @@
 /** `poh/receipt_binding.v1.json`: ties a receipt to a run, an event and an idempotency scope. */
 import { z } from 'zod';
-import { b64u, jsonNumber, jsonString } from './keywords';
+import { b64u, jsonNumber, nonEmpty } from './keywords';
 
 export const CAUSAL_PHASES = ['setup', 'planning', 'reasoning', 'execution', 'observation', 'reflection', 'teardown'] as const;
-
-const nonEmpty = () => jsonString({ minLength: 1 });
 
 export const receiptBindingV1Schema = z.strictObject({
   run_id: nonEmpty().optional(),

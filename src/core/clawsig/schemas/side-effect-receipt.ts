@@ -6,10 +6,8 @@
  *   allowed), with optional `*_digest` strings. This is what a bundle is validated against.
  */
 import { z } from 'zod';
-import { anyObject, dateTime, didPrefixed, jsonNumber, jsonString } from './keywords';
-import { HASH_ALGORITHMS } from './signed-envelope';
-
-const nonEmpty = () => jsonString({ minLength: 1 });
+import { anyObject, dateTime, didPrefixed, jsonNumber, nonEmpty } from './keywords';
+import { HASH_ALGORITHMS, minimalSignedEnvelopeV1, openReceiptBinding } from './signed-envelope';
 
 export const SIDE_EFFECT_CLASSES = ['network_egress', 'filesystem_write', 'external_api_write'] as const;
 
@@ -27,31 +25,11 @@ export const sideEffectReceiptV1Schema = z.strictObject({
   timestamp: dateTime(),
   latency_ms: jsonNumber({ minimum: 0 }),
   bytes_written: jsonNumber({ minimum: 0 }).optional(),
-  binding: z
-    .looseObject({
-      run_id: z.string().optional(),
-      event_hash_b64u: z.string().optional(),
-      nonce: z.string().optional(),
-      policy_hash: z.string().optional(),
-      token_scope_hash_b64u: z.string().optional(),
-      capability_id: z.string().optional(),
-    })
-    .optional(),
+  binding: openReceiptBinding({ capability_id: z.string().optional() }).optional(),
 });
 export type SideEffectReceiptV1 = z.infer<typeof sideEffectReceiptV1Schema>;
 
-export const sideEffectReceiptEnvelopeV1Schema = z.strictObject({
-  envelope_version: z.literal('1'),
-  envelope_type: z.literal('side_effect_receipt'),
-  payload: sideEffectReceiptV1Schema,
-  payload_hash_b64u: nonEmpty(),
-  hash_algorithm: z.enum(['SHA-256']),
-  signature_b64u: nonEmpty(),
-  algorithm: z.enum(['Ed25519']),
-  signer_did: nonEmpty(),
-  issued_at: dateTime(),
-  expires_at: dateTime().optional(),
-});
+export const sideEffectReceiptEnvelopeV1Schema = minimalSignedEnvelopeV1('side_effect_receipt', sideEffectReceiptV1Schema);
 export type SideEffectReceiptEnvelopeV1 = z.infer<typeof sideEffectReceiptEnvelopeV1Schema>;
 
 /** `proof_bundle.v1#/properties/side_effect_receipts/items` (unsigned, loose). */

@@ -9,12 +9,10 @@
  */
 import { z } from 'zod';
 import { coSignatureV1Schema } from './co-signature';
-import { b64u, dateTime, didPrefixed, field, jsonArray, jsonNumber, jsonString, oneOf } from './keywords';
+import { b64u, dateTime, didPrefixed, field, jsonArray, jsonNumber, nonEmpty, oneOf } from './keywords';
 import { receiptBindingV1Schema } from './receipt-binding';
 import { selectiveDisclosureV1Schema } from './selective-disclosure';
-import { HASH_ALGORITHMS } from './signed-envelope';
-
-const nonEmpty = () => jsonString({ minLength: 1 });
+import { HASH_ALGORITHMS, minimalSignedEnvelopeV1, openReceiptBinding } from './signed-envelope';
 
 export const TOOL_RESULT_STATUSES = ['success', 'error', 'timeout'] as const;
 
@@ -30,30 +28,11 @@ export const toolReceiptV1Schema = z.strictObject({
   agent_did: nonEmpty(),
   timestamp: dateTime(),
   latency_ms: jsonNumber({ minimum: 0 }),
-  binding: z
-    .looseObject({
-      run_id: z.string().optional(),
-      event_hash_b64u: z.string().optional(),
-      nonce: z.string().optional(),
-      policy_hash: z.string().optional(),
-      token_scope_hash_b64u: z.string().optional(),
-    })
-    .optional(),
+  binding: openReceiptBinding().optional(),
 });
 export type ToolReceiptV1 = z.infer<typeof toolReceiptV1Schema>;
 
-export const toolReceiptEnvelopeV1Schema = z.strictObject({
-  envelope_version: z.literal('1'),
-  envelope_type: z.literal('tool_receipt'),
-  payload: toolReceiptV1Schema,
-  payload_hash_b64u: nonEmpty(),
-  hash_algorithm: z.enum(['SHA-256']),
-  signature_b64u: nonEmpty(),
-  algorithm: z.enum(['Ed25519']),
-  signer_did: nonEmpty(),
-  issued_at: dateTime(),
-  expires_at: dateTime().optional(),
-});
+export const toolReceiptEnvelopeV1Schema = minimalSignedEnvelopeV1('tool_receipt', toolReceiptV1Schema);
 export type ToolReceiptEnvelopeV1 = z.infer<typeof toolReceiptEnvelopeV1Schema>;
 
 export const toolReceiptV2Schema = z.strictObject({

@@ -5,10 +5,9 @@
  * unlike most envelopes, have no `expires_at`.
  */
 import { z } from 'zod';
-import { anyObject, b64u, dateTime, didPrefixed, field, jsonArray, jsonNumber, jsonRecord, jsonString, oneOf } from './keywords';
+import { anyObject, b64u, dateTime, didPrefixed, field, jsonArray, jsonNumber, jsonRecord, jsonString, nonEmpty, oneOf } from './keywords';
 import { standardEnvelopeWithoutExpiry } from './signed-envelope';
 
-const nonEmpty = () => jsonString({ minLength: 1 });
 const atLeast8 = () => jsonString({ minLength: 8 });
 
 export const VIR_SOURCES = ['tls_decrypt', 'gateway', 'interpose', 'preload', 'sni'] as const;

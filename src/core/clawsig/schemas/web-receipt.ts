@@ -1,11 +1,9 @@
 /** `poh/web_receipt.v1.json` and `poh/web_receipt_envelope.v1.json`: witnessed web interactions. */
 import { z } from 'zod';
-import { anyObject, b64u, dateTime, jsonString } from './keywords';
+import { anyObject, b64u, dateTime, nonEmpty } from './keywords';
 import { logInclusionProofV1Schema } from './log-inclusion-proof';
 import { receiptBindingV1Schema } from './receipt-binding';
 import { standardEnvelope } from './signed-envelope';
-
-const nonEmpty = () => jsonString({ minLength: 1 });
 
 export const WEB_RECEIPT_SOURCES = ['chatgpt_web', 'claude_web', 'gemini_web', 'other'] as const;
 
