@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/app-config';
+import { SUBSCRIBED_WEBHOOK_EVENTS, type SubscribedWebhookEvent } from '../webhooks/subscribed-events';
 
 /**
  * The Connect app descriptor, built in code from the config (Landkid's approach, design §11). The
@@ -35,22 +36,6 @@ export const CONNECT_PATHS = {
  */
 export const CONNECT_SCOPES = ['account', 'repository', 'pullrequest'] as const;
 
-/** Events the engine reacts to (design §6: PR lifecycle, approvals, comments, pushes, forged statuses). */
-export const CONNECT_WEBHOOK_EVENTS = [
-  'pullrequest:created',
-  'pullrequest:updated',
-  'pullrequest:approved',
-  'pullrequest:unapproved',
-  'pullrequest:fulfilled',
-  'pullrequest:rejected',
-  'pullrequest:comment_created',
-  'repo:push',
-  'repo:commit_status_created',
-  'repo:commit_status_updated',
-] as const;
-
-export type ConnectWebhookEvent = (typeof CONNECT_WEBHOOK_EVENTS)[number];
-
 export interface I18nValue {
   value: string;
 }
@@ -71,7 +56,7 @@ export interface ConnectDescriptor {
   contexts: ['account'];
   scopes: string[];
   modules: {
-    webhooks: { event: ConnectWebhookEvent; url: string }[];
+    webhooks: { event: SubscribedWebhookEvent; url: string }[];
     webPanels: { key: string; name: I18nValue; location: string; url: string; weight: number; tooltip: I18nValue; conditions: ConnectCondition[] }[];
     configurePage: { key: string; name: I18nValue; url: string };
   };
@@ -95,7 +80,7 @@ export function buildDescriptor(config: Pick<AppConfig, 'appKey' | 'appName' | '
     contexts: ['account'],
     scopes: [...CONNECT_SCOPES],
     modules: {
-      webhooks: CONNECT_WEBHOOK_EVENTS.map((event) => ({ event, url: CONNECT_PATHS.webhook })),
+      webhooks: SUBSCRIBED_WEBHOOK_EVENTS.map((event) => ({ event, url: CONNECT_PATHS.webhook })),
       webPanels: [
         {
           key: 'clawgate-pr-panel',

@@ -76,8 +76,8 @@ export function createConnectRouter(options: ConnectRouterOptions): Router {
   return router;
 }
 
-export { buildDescriptor, CONNECT_PATHS, CONNECT_SCOPES, CONNECT_WEBHOOK_EVENTS, PR_PANEL_LOCATION } from './descriptor';
-export type { ConnectDescriptor, ConnectWebhookEvent } from './descriptor';
+export { buildDescriptor, CONNECT_PATHS, CONNECT_SCOPES, PR_PANEL_LOCATION } from './descriptor';
+export type { ConnectDescriptor } from './descriptor';
 export {
   verifyConnectJwt,
   connectJwtMiddleware,

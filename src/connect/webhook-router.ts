@@ -5,7 +5,8 @@ import type { AppConfig } from '../config/app-config';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import type { Store } from '../store';
 import { connectAuthOf, connectJwtMiddleware } from './connect-jwt';
-import { CONNECT_PATHS, CONNECT_WEBHOOK_EVENTS } from './descriptor';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from '../webhooks/subscribed-events';
+import { CONNECT_PATHS } from './descriptor';
 import { sendError } from './error-response';
 
 /**
@@ -41,7 +42,7 @@ const envelopeSchema = z.object({
   }),
 });
 
-const SUBSCRIBED = new Set<string>(CONNECT_WEBHOOK_EVENTS);
+const SUBSCRIBED = new Set<string>(SUBSCRIBED_WEBHOOK_EVENTS);
 
 export interface WebhookRouterOptions {
   readonly config: AppConfig;

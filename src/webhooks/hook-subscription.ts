@@ -1,23 +1,10 @@
 /**
- * What clawgate subscribes a repository webhook to, and where Bitbucket delivers it (design §9:
- * `POST /hooks/bitbucket`). The events are the ones the pipeline and the incident/forged-status
- * handlers read (issue 4 §2–§4).
+ * Where Bitbucket delivers clawgate's repository webhooks (design §9: `POST /hooks/bitbucket`) and
+ * how they are described. The events they subscribe to are SUBSCRIBED_WEBHOOK_EVENTS
+ * (subscribed-events.ts), the same as the Connect descriptor's.
  */
 
 export const REPO_WEBHOOK_PATH = '/hooks/bitbucket';
-
-export const REPO_WEBHOOK_EVENTS = [
-  'pullrequest:created',
-  'pullrequest:updated',
-  'pullrequest:approved',
-  'pullrequest:unapproved',
-  'pullrequest:fulfilled',
-  'pullrequest:rejected',
-  'pullrequest:comment_created',
-  'repo:push',
-  'repo:commit_status_created',
-  'repo:commit_status_updated',
-] as const;
 
 export const REPO_WEBHOOK_DESCRIPTION = 'clawgate';
 

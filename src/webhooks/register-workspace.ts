@@ -13,9 +13,10 @@ import {
 } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
-import { REPO_WEBHOOK_DESCRIPTION, REPO_WEBHOOK_EVENTS, repoWebhookUrl } from './hook-subscription';
+import { REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
 import { checkBaseApiUrl, MAX_REPOSITORIES, registrationRequestSchema, type RegistrationFieldError, type RegistrationRequest } from './registration-request';
 import { normalizeWorkspaceUuid, repoWebhooksClientKey } from './repo-webhook-tenant';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from './subscribed-events';
 import { listWorkspaceRepositorySlugs } from './workspace-repositories';
 
 /**
@@ -194,7 +195,7 @@ export async function registerWorkspace(deps: RegisterWorkspaceDeps, body: unkno
         const field = { path: listed ? `repositories[${index}]` : 'repositories', message: `repository ${workspaceSlug}/${repoSlug}` };
         let hook: BitbucketWebhookSubscription;
         try {
-          hook = await client.createHook({ workspace: workspaceSlug, repoSlug }, { url: webhookUrl, description: REPO_WEBHOOK_DESCRIPTION, events: [...REPO_WEBHOOK_EVENTS], active: true, secret });
+          hook = await client.createHook({ workspace: workspaceSlug, repoSlug }, { url: webhookUrl, description: REPO_WEBHOOK_DESCRIPTION, events: [...SUBSCRIBED_WEBHOOK_EVENTS], active: true, secret });
         } catch (error) {
           throw bitbucketFailure(error, `a webhook on ${workspaceSlug}/${repoSlug}`, {
             notFound: { ...field, message: `no repository ${workspaceSlug}/${repoSlug}, or the access token cannot see it` },

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadAppConfig } from '../../src/config/app-config';
-import { buildDescriptor, CONNECT_WEBHOOK_EVENTS } from '../../src/connect';
+import { buildDescriptor } from '../../src/connect';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from '../../src/webhooks/subscribed-events';
 import { descriptorSchema } from '../../src/sandbox/connect-installer';
 import { send, startConnectHarness, type ConnectHarness } from './support/connect-harness';
 
@@ -46,7 +47,7 @@ describe('buildDescriptor', () => {
       'repo:commit_status_created', 'repo:commit_status_updated',
     ]);
     expect(new Set(descriptor.modules.webhooks.map((w) => w.url))).toEqual(new Set(['/connect/webhook']));
-    expect(CONNECT_WEBHOOK_EVENTS).toHaveLength(10);
+    expect(SUBSCRIBED_WEBHOOK_EVENTS).toHaveLength(10);
   });
 
   it('puts the PR panel on the overview with repository and pull request context parameters', () => {

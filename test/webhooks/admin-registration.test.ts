@@ -1,7 +1,7 @@
 import { isAdminAuthorization } from '../../src/api/admin-routes';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
-import { REPO_WEBHOOK_EVENTS } from '../../src/webhooks';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from '../../src/webhooks';
 import { startTestClawgate } from '../e2e/harness';
 
 /**
@@ -84,7 +84,7 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
     for (const repo of ['acme/proj-web', 'acme/proj-api']) {
       const hooks = [...sandbox.repository(repo).hooks.values()];
       expect(hooks).toHaveLength(1);
-      expect(hooks[0]).toEqual(expect.objectContaining({ url: `${app.url}/hooks/bitbucket`, secret, active: true, events: [...REPO_WEBHOOK_EVENTS] }));
+      expect(hooks[0]).toEqual(expect.objectContaining({ url: `${app.url}/hooks/bitbucket`, secret, active: true, events: [...SUBSCRIBED_WEBHOOK_EVENTS] }));
     }
     // Neither the access token nor the webhook secret is ever answered.
     expect(answer.text).not.toContain(token);

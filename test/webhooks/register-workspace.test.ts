@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import pino from 'pino';
 import { openStore, type Store } from '../../src/store';
-import { registerWorkspace, RegistrationError, REPO_WEBHOOK_EVENTS, repoWebhooksClientKey, type RegisterWorkspaceDeps } from '../../src/webhooks';
+import { registerWorkspace, RegistrationError, SUBSCRIBED_WEBHOOK_EVENTS, repoWebhooksClientKey, type RegisterWorkspaceDeps } from '../../src/webhooks';
 import { startFakeBitbucket, type FakeBitbucket } from '../bitbucket/support/fake-bitbucket';
 
 /**
@@ -114,7 +114,7 @@ describe('registerWorkspace', () => {
     expect(new Set(hooks.map((hook) => hook.secret)).size).toBe(1);
     expect(hooks[0]?.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(hooks.every((hook) => hook.url === 'https://clawgate.example.com/hooks/bitbucket')).toBe(true);
-    expect(hooks[0]?.events).toEqual([...REPO_WEBHOOK_EVENTS]);
+    expect(hooks[0]?.events).toEqual([...SUBSCRIBED_WEBHOOK_EVENTS]);
     const tenant = await store.tenants.findByClientKey(registered.clientKey);
     expect(tenant?.sharedSecret?.reveal()).toBe(hooks[0]?.secret);
     expect(tenant?.accessToken?.reveal()).toBe(TOKEN);
