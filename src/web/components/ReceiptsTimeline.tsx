@@ -10,6 +10,23 @@ function count(value: number | undefined): string {
   return value === undefined ? '—' : value.toLocaleString('en');
 }
 
+function latency(ms: number | undefined): string {
+  return ms === undefined ? '—' : `${count(ms)} ms`;
+}
+
+/** The receipt's id, when it has one: the last fact of every entry. */
+function ReceiptIdFact({ receiptId }: { receiptId: string | undefined }) {
+  if (receiptId === undefined) return null;
+  return (
+    <>
+      <dt>Receipt</dt>
+      <dd>
+        <Mono value={receiptId} short />
+      </dd>
+    </>
+  );
+}
+
 function Entry({ entry }: { entry: TimelineEntry }) {
   switch (entry.kind) {
     case 'model_call': {
@@ -25,7 +42,7 @@ function Entry({ entry }: { entry: TimelineEntry }) {
               {count(r.tokensInput)} / {count(r.tokensOutput)}
             </dd>
             <dt>Latency</dt>
-            <dd>{r.latencyMs === undefined ? '—' : `${r.latencyMs.toLocaleString('en')} ms`}</dd>
+            <dd>{latency(r.latencyMs)}</dd>
             <dt>Gateway</dt>
             <dd>
               {r.signerDid !== undefined ? <Mono value={r.signerDid} short /> : 'unsigned'}{' '}
@@ -37,14 +54,7 @@ function Entry({ entry }: { entry: TimelineEntry }) {
                 <dd>{reasonText(r.code)}</dd>
               </>
             ) : null}
-            {r.receiptId !== undefined ? (
-              <>
-                <dt>Receipt</dt>
-                <dd>
-                  <Mono value={r.receiptId} short />
-                </dd>
-              </>
-            ) : null}
+            <ReceiptIdFact receiptId={r.receiptId} />
           </dl>
         </>
       );
@@ -56,17 +66,10 @@ function Entry({ entry }: { entry: TimelineEntry }) {
           <div className="cg-timeline-title">{r.toolName ?? 'unnamed tool'}</div>
           <dl className="cg-facts">
             <dt>Latency</dt>
-            <dd>{r.latencyMs === undefined ? '—' : `${r.latencyMs.toLocaleString('en')} ms`}</dd>
+            <dd>{latency(r.latencyMs)}</dd>
             <dt>Signed</dt>
             <dd>{r.signed ? 'yes' : 'no'}</dd>
-            {r.receiptId !== undefined ? (
-              <>
-                <dt>Receipt</dt>
-                <dd>
-                  <Mono value={r.receiptId} short />
-                </dd>
-              </>
-            ) : null}
+            <ReceiptIdFact receiptId={r.receiptId} />
           </dl>
         </>
       );
@@ -92,14 +95,7 @@ function Entry({ entry }: { entry: TimelineEntry }) {
                 <dd>{r.approverSubject}</dd>
               </>
             ) : null}
-            {r.receiptId !== undefined ? (
-              <>
-                <dt>Receipt</dt>
-                <dd>
-                  <Mono value={r.receiptId} short />
-                </dd>
-              </>
-            ) : null}
+            <ReceiptIdFact receiptId={r.receiptId} />
           </dl>
         </>
       );
