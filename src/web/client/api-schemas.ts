@@ -9,6 +9,9 @@ import { z } from 'zod';
 const text = z.string();
 const optionalText = z.string().optional();
 const optionalNumber = z.number().optional();
+const nullableText = z.string().nullable().optional();
+const modeSchema = z.enum(['observe', 'warn', 'enforce']);
+const verdictStateSchema = z.enum(['PASS', 'FAIL', 'PENDING', 'NOT_APPLICABLE']);
 
 export const checkSubjectSchema = z.looseObject({ kind: text, id: optionalText, path: optionalText });
 
@@ -98,9 +101,9 @@ export const proofSchema = z.looseObject({
 export type ProofView = z.infer<typeof proofSchema>;
 
 export const verdictSchema = z.looseObject({
-  state: z.enum(['PASS', 'FAIL', 'PENDING', 'NOT_APPLICABLE']),
+  state: verdictStateSchema,
   reason_code: text,
-  mode: z.enum(['observe', 'warn', 'enforce']),
+  mode: modeSchema,
   subject: optionalText,
   checks: z.array(checkSchema).default([]),
   proof: proofSchema.nullable().optional(),
@@ -116,7 +119,7 @@ export const verdictSchema = z.looseObject({
     .default({ gateway: [], tools: [], sideEffects: [], approvals: [] }),
   files: z.array(fileSchema).default([]),
   trigger: optionalText,
-  bundle_path: z.string().nullable().optional(),
+  bundle_path: nullableText,
 });
 export type VerdictView = z.infer<typeof verdictSchema>;
 
@@ -125,12 +128,12 @@ export const evaluationSummarySchema = z.looseObject({
   repo: text,
   pr_id: z.number(),
   head_sha: text,
-  state: z.enum(['PASS', 'FAIL', 'PENDING', 'NOT_APPLICABLE']),
+  state: verdictStateSchema,
   mode: text,
   status_state: text,
   bundle_id: z.string().nullable(),
   policy_hash_b64u: z.string().nullable(),
-  pr_url: z.string().nullable().optional(),
+  pr_url: nullableText,
   created_at: text,
 });
 export type EvaluationSummary = z.infer<typeof evaluationSummarySchema>;
@@ -138,8 +141,8 @@ export type EvaluationSummary = z.infer<typeof evaluationSummarySchema>;
 export const evaluationListSchema = z.looseObject({ evaluations: z.array(evaluationSummarySchema), has_more: z.boolean() });
 
 export const evaluationDetailSchema = evaluationSummarySchema.extend({
-  bundle_sha256_b64u: z.string().nullable().optional(),
-  bundle_source: z.string().nullable().optional(),
+  bundle_sha256_b64u: nullableText,
+  bundle_source: nullableText,
   commits: z.array(text).default([]),
   // The stored verdict exactly as the server has it (downloaded as is); `view` is its checked reading.
   verdict: z.record(z.string(), z.unknown()),
@@ -147,7 +150,7 @@ export const evaluationDetailSchema = evaluationSummarySchema.extend({
 export type EvaluationDetailRaw = z.infer<typeof evaluationDetailSchema>;
 
 export const settingsSchema = z.looseObject({
-  mode: z.enum(['observe', 'warn', 'enforce']),
+  mode: modeSchema,
   trusted_gateways: z.array(z.looseObject({ did: text, expires_at: optionalText })),
   cst_issuers: z.array(z.looseObject({ kid: optionalText, public_key_b64u: text })),
   wpc_issuers: z.array(text),
@@ -169,9 +172,9 @@ export type RevocationList = 'agent_dids' | 'account_uuids' | 'cst_jtis' | 'gate
 export const policySummarySchema = z.looseObject({
   policy_hash_b64u: text,
   created_at: text,
-  created_by: z.string().nullable().optional(),
+  created_by: nullableText,
   signed: z.boolean(),
-  retired_at: z.string().nullable().optional(),
+  retired_at: nullableText,
 });
 export type PolicySummary = z.infer<typeof policySummarySchema>;
 export const policyListSchema = z.looseObject({ policies: z.array(policySummarySchema) });
@@ -179,22 +182,22 @@ export const policyDetailSchema = policySummarySchema.extend({ document: z.recor
 export type PolicyDetail = z.infer<typeof policyDetailSchema>;
 export const policyCreatedSchema = z.looseObject({ policy_hash_b64u: text });
 
-export const assignmentSchema = z.looseObject({ repo: text, policy_hash_b64u: text, mode: z.enum(['observe', 'warn', 'enforce']).nullable().optional() });
+export const assignmentSchema = z.looseObject({ repo: text, policy_hash_b64u: text, mode: modeSchema.nullable().optional() });
 export type Assignment = z.infer<typeof assignmentSchema>;
 export const assignmentListSchema = z.array(assignmentSchema);
 
 export const tokenInfoSchema = z.looseObject({
   id: text,
   prefix: text,
-  label: z.string().nullable().optional(),
-  created_by: z.string().nullable().optional(),
+  label: nullableText,
+  created_by: nullableText,
   created_at: text,
-  revoked_at: z.string().nullable().optional(),
-  last_used_at: z.string().nullable().optional(),
+  revoked_at: nullableText,
+  last_used_at: nullableText,
 });
 export type ApiTokenInfo = z.infer<typeof tokenInfoSchema>;
 export const tokenListSchema = z.looseObject({ tokens: z.array(tokenInfoSchema) });
-export const tokenCreatedSchema = z.looseObject({ id: text, token: text, prefix: text, label: z.string().nullable().optional(), created_at: text });
+export const tokenCreatedSchema = z.looseObject({ id: text, token: text, prefix: text, label: nullableText, created_at: text });
 export type CreatedApiToken = z.infer<typeof tokenCreatedSchema>;
 
 export const auditEventSchema = z.looseObject({
@@ -202,8 +205,8 @@ export const auditEventSchema = z.looseObject({
   at: text,
   actor: text,
   kind: text,
-  subject: z.string().nullable().optional(),
-  repo: z.string().nullable().optional(),
+  subject: nullableText,
+  repo: nullableText,
   pr_id: z.number().nullable().optional(),
   before: z.unknown().optional(),
   after: z.unknown().optional(),
