@@ -1,9 +1,10 @@
 import Button from '@atlaskit/button/new';
 import Textfield from '@atlaskit/textfield';
-import { useEffect, useId, useState } from 'react';
+import { useId } from 'react';
 import type { Assignment, PolicySummary } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { useDraft } from '../hooks/use-draft';
 import { formatTime } from '../model/words';
 
 type Mode = NonNullable<Assignment['mode']>;
@@ -13,6 +14,10 @@ interface EditableAssignment {
   mode: Mode | '';
 }
 
+function toEditable(list: readonly Assignment[]): EditableAssignment[] {
+  return list.map((item) => ({ repo: item.repo, policy_hash_b64u: item.policy_hash_b64u, mode: item.mode ?? '' }));
+}
+
 function policyLabel(policy: PolicySummary): string {
   return `${policy.policy_hash_b64u.slice(0, 12)}… (${formatTime(policy.created_at).slice(0, 10)})`;
 }
@@ -20,21 +25,8 @@ function policyLabel(policy: PolicySummary): string {
 /** Which policy applies to which repositories: an ordered list of globs; the first match wins. */
 export function AssignmentsSection({ client, policies, assignments, onSaved }: { client: ClawgateClient; policies: readonly PolicySummary[]; assignments: readonly Assignment[]; onSaved: (saved: readonly Assignment[]) => void }) {
   const id = useId();
-  const toEditable = (list: readonly Assignment[]): EditableAssignment[] => list.map((item) => ({ repo: item.repo, policy_hash_b64u: item.policy_hash_b64u, mode: item.mode ?? '' }));
-  const [rows, setRows] = useState<EditableAssignment[]>(() => toEditable(assignments));
-  const [dirty, setDirty] = useState(false);
-  const [saving, setSaving] = useState(false);
-  const [result, setResult] = useState<{ ok: true } | { ok: false; error: unknown } | null>(null);
+  const { draft: rows, dirty, saving, result, change: update, save: saveWith } = useDraft(assignments, toEditable);
 
-  useEffect(() => {
-    if (!dirty) setRows(toEditable(assignments));
-  }, [assignments, dirty]);
-
-  const update = (next: EditableAssignment[]): void => {
-    setRows(next);
-    setDirty(true);
-    setResult(null);
-  };
   const set = (index: number, patch: Partial<EditableAssignment>): void => update(rows.map((row, i) => (i === index ? { ...row, ...patch } : row)));
   const move = (index: number, by: number): void => {
     const target = index + by;
@@ -45,21 +37,7 @@ export function AssignmentsSection({ client, policies, assignments, onSaved }: {
     update(next);
   };
 
-  const save = (): void => {
-    setSaving(true);
-    client.saveAssignments(rows.map((row) => ({ repo: row.repo.trim(), policy_hash_b64u: row.policy_hash_b64u, mode: row.mode === '' ? null : row.mode }))).then(
-      (saved) => {
-        setSaving(false);
-        setDirty(false);
-        setResult({ ok: true });
-        onSaved(saved);
-      },
-      (error: unknown) => {
-        setSaving(false);
-        setResult({ ok: false, error });
-      },
-    );
-  };
+  const save = (): void => saveWith((draft) => client.saveAssignments(draft.map((row) => ({ repo: row.repo.trim(), policy_hash_b64u: row.policy_hash_b64u, mode: row.mode === '' ? null : row.mode }))), onSaved);
 
   return (
     <form

@@ -1,51 +1,27 @@
 import Button from '@atlaskit/button/new';
 import SectionMessage from '@atlaskit/section-message';
-import { useEffect, useId, useState } from 'react';
+import { useId } from 'react';
 import type { Settings } from '../client/api-schemas';
 import type { ClawgateClient, VersionedSettings } from '../client/clawgate-client';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { useDraft } from '../hooks/use-draft';
 import { MODE_TEXT } from '../model/words';
 import { RowsEditor } from './RowsEditor';
 import { draftOf, REVOCATION_LISTS, settingsOf, type SettingsDraft } from './settings-draft';
 
 const MODES: readonly Settings['mode'][] = ['observe', 'warn', 'enforce'];
 
+const draftOfVersioned = (current: VersionedSettings): SettingsDraft => draftOf(current.settings);
+
 /** Mode, trust (gateways, issuers), agent identities and revocations: edited together, saved together. */
 export function WorkspaceSettingsForm({ client, current, onSaved }: { client: ClawgateClient; current: VersionedSettings; onSaved: (saved: VersionedSettings) => void }) {
   const modeId = useId();
-  const [draft, setDraft] = useState<SettingsDraft>(() => draftOf(current.settings));
-  const [dirty, setDirty] = useState(false);
-  const [saving, setSaving] = useState(false);
-  const [result, setResult] = useState<{ ok: true } | { ok: false; error: unknown } | null>(null);
-
   // A save elsewhere (the kill switch) changes `current`; an untouched form follows it.
-  useEffect(() => {
-    if (!dirty) setDraft(draftOf(current.settings));
-  }, [current, dirty]);
+  const { draft, dirty, saving, result, change, discard, save: saveWith } = useDraft(current, draftOfVersioned);
 
   const revocationCount = REVOCATION_LISTS.reduce((total, list) => total + draft.revocations[list.key].length, 0);
 
-  const change = (next: SettingsDraft): void => {
-    setDraft(next);
-    setDirty(true);
-    setResult(null);
-  };
-
-  const save = (): void => {
-    setSaving(true);
-    client.saveSettings(settingsOf(draft, current.settings.frozen), current.version).then(
-      (saved) => {
-        setSaving(false);
-        setDirty(false);
-        setResult({ ok: true });
-        onSaved(saved);
-      },
-      (error: unknown) => {
-        setSaving(false);
-        setResult({ ok: false, error });
-      },
-    );
-  };
+  const save = (): void => saveWith((edited) => client.saveSettings(settingsOf(edited, current.settings.frozen), current.version), onSaved);
 
   return (
     <form
@@ -130,11 +106,7 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
         </Button>
         <Button
           isDisabled={!dirty || saving}
-          onClick={() => {
-            setDraft(draftOf(current.settings));
-            setDirty(false);
-            setResult(null);
-          }}
+          onClick={discard}
         >
           Discard changes
         </Button>
