@@ -66,11 +66,18 @@ export function issueFields(error: z.ZodError): Record<string, string> {
   return fields;
 }
 
+/** The identifiers both lifecycle payloads carry. */
+export interface LifecycleIdentifiers {
+  key: string;
+  clientKey: string;
+  principal: { uuid: string };
+}
+
 /**
  * Checks the identifiers agree: the clientKey names this app key and the principal's workspace.
  * Returns a problem description, or undefined when consistent.
  */
-export function lifecycleInconsistency(payload: { key: string; clientKey: string; principal: { uuid: string } }, appKey: string): string | undefined {
+export function lifecycleInconsistency(payload: LifecycleIdentifiers, appKey: string): string | undefined {
   if (payload.key !== appKey) return 'key is not this app';
   const match = CLIENT_KEY_PATTERN.exec(payload.clientKey);
   if (match === null) return 'clientKey is malformed';

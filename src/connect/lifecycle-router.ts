@@ -1,13 +1,14 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { egressRefusal } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import { StoreError, type Store } from '../store';
-import { connectAuthOf, connectJwtFailureMessage, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtClaims } from './connect-jwt';
+import { connectAuthOf, connectJwtFailureMessage, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtClaims, type ConnectJwtFailureCode, type ConnectJwtVerification } from './connect-jwt';
 import { CONNECT_PATHS } from './descriptor';
 import { sendError } from './error-response';
 import { MAX_CONCURRENT_INSTALL_PROOFS, proveInstall } from './install-proof';
-import { installedPayloadSchema, issueFields, lifecycleInconsistency, uninstalledPayloadSchema, type InstalledPayload } from './lifecycle-payload';
+import { installedPayloadSchema, issueFields, lifecycleInconsistency, uninstalledPayloadSchema, type InstalledPayload, type LifecycleIdentifiers } from './lifecycle-payload';
 
 /**
  * `POST /connect/installed` and `POST /connect/uninstalled` (bitbucket.md §2.2, §2.3).
@@ -47,6 +48,11 @@ function actorOf(payload: { actor?: { account_id?: string | undefined; uuid?: st
 
 function audienceNames(claims: ConnectJwtClaims, clientKey: string): boolean {
   return claims.aud === undefined || claims.aud.includes(clientKey);
+}
+
+function refuseUnauthenticated(res: Response, reason: ConnectJwtFailureCode): void {
+  res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
+  sendError(res, 401, 'UNAUTHENTICATED', connectJwtFailureMessage(reason));
 }
 
 function hostRefusal(payload: { baseUrl: string; baseApiUrl: string }, allowedHosts: readonly string[]): string | undefined {
@@ -93,18 +99,38 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
     else sendError(res, 409, 'CLIENT_KEY_CONFLICT', 'This clientKey is installed for another workspace.');
   }
 
-  router.post(CONNECT_PATHS.installed, jsonBody, async (req: Request, res: Response) => {
-    const parsed = installedPayloadSchema.safeParse(req.body);
+  /** Lifecycle calls are signed with the stored secret, also after an uninstall (re-install, repeated uninstall). */
+  function verifyLifecycleJwt(req: Request): Promise<ConnectJwtVerification> {
+    return verifyConnectJwt(connectTokenFrom(req), {
+      method: req.method,
+      originalUrl: req.originalUrl,
+      appBaseUrl: config.baseUrl,
+      tenants: store.tenants,
+      qsh: 'required',
+      now: clock(),
+      acceptUninstalled: true,
+    });
+  }
+
+  /** The payload, or undefined once a 400 was answered (not a valid payload, or its identifiers disagree). */
+  function validPayload<T extends LifecycleIdentifiers>(res: Response, schema: z.ZodType<T>, body: unknown, eventType: 'installed' | 'uninstalled'): T | undefined {
+    const code = eventType === 'installed' ? 'INVALID_INSTALL_PAYLOAD' : 'INVALID_UNINSTALL_PAYLOAD';
+    const parsed = schema.safeParse(body);
     if (!parsed.success) {
-      sendError(res, 400, 'INVALID_INSTALL_PAYLOAD', 'The installed payload is not valid.', issueFields(parsed.error));
-      return;
+      sendError(res, 400, code, `The ${eventType} payload is not valid.`, issueFields(parsed.error));
+      return undefined;
     }
-    const payload = parsed.data;
-    const inconsistency = lifecycleInconsistency(payload, config.appKey);
+    const inconsistency = lifecycleInconsistency(parsed.data, config.appKey);
     if (inconsistency !== undefined) {
-      sendError(res, 400, 'INVALID_INSTALL_PAYLOAD', `The installed payload is not valid: ${inconsistency}.`);
-      return;
+      sendError(res, 400, code, `The ${eventType} payload is not valid: ${inconsistency}.`);
+      return undefined;
     }
+    return parsed.data;
+  }
+
+  router.post(CONNECT_PATHS.installed, jsonBody, async (req: Request, res: Response) => {
+    const payload = validPayload(res, installedPayloadSchema, req.body, 'installed');
+    if (payload === undefined) return;
     const refusal = hostRefusal(payload, config.allowedHosts);
     if (refusal !== undefined) {
       logger.warn({ clientKey: payload.clientKey, refusal }, 'connect: install refused: host not allowed');
@@ -119,20 +145,11 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
     }
     const known = existing !== null && existing.sharedSecret !== null && existing.installVerifiedAt !== null;
     if (known) {
-      const verification = await verifyConnectJwt(connectTokenFrom(req), {
-        method: req.method,
-        originalUrl: req.originalUrl,
-        appBaseUrl: config.baseUrl,
-        tenants: store.tenants,
-        qsh: 'required',
-        now: clock(),
-        acceptUninstalled: true,
-      });
+      const verification = await verifyLifecycleJwt(req);
       if (!verification.ok || verification.tenant.clientKey !== payload.clientKey || !audienceNames(verification.claims, payload.clientKey)) {
         const reason = verification.ok ? 'token is for another installation' : verification.code;
         logger.warn({ clientKey: payload.clientKey, reason }, 'connect: re-install refused');
-        res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
-        sendError(res, 401, 'UNAUTHENTICATED', verification.ok ? connectJwtFailureMessage('UNKNOWN_TENANT') : connectJwtFailureMessage(verification.code));
+        refuseUnauthenticated(res, verification.ok ? 'UNKNOWN_TENANT' : verification.code);
         return;
       }
       answerStored(res, await storeInstall(payload, 'previous-secret'));
@@ -165,19 +182,10 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
   });
 
   router.post(CONNECT_PATHS.uninstalled, async (req: Request, res: Response, next) => {
-    const verification = await verifyConnectJwt(connectTokenFrom(req), {
-      method: req.method,
-      originalUrl: req.originalUrl,
-      appBaseUrl: config.baseUrl,
-      tenants: store.tenants,
-      qsh: 'required',
-      now: clock(),
-      acceptUninstalled: true,
-    });
+    const verification = await verifyLifecycleJwt(req);
     if (!verification.ok) {
       logger.warn({ reason: verification.code, iss: verification.issuer }, 'connect: uninstall refused');
-      res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
-      sendError(res, 401, 'UNAUTHENTICATED', connectJwtFailureMessage(verification.code));
+      refuseUnauthenticated(res, verification.code);
       return;
     }
     const auth: ConnectAuth = { tenant: verification.tenant, claims: verification.claims };
@@ -185,20 +193,10 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
     next();
   }, jsonBody, async (req: Request, res: Response) => {
     const { tenant, claims } = connectAuthOf(res);
-    const parsed = uninstalledPayloadSchema.safeParse(req.body);
-    if (!parsed.success) {
-      sendError(res, 400, 'INVALID_UNINSTALL_PAYLOAD', 'The uninstalled payload is not valid.', issueFields(parsed.error));
-      return;
-    }
-    const payload = parsed.data;
-    const inconsistency = lifecycleInconsistency(payload, config.appKey);
-    if (inconsistency !== undefined) {
-      sendError(res, 400, 'INVALID_UNINSTALL_PAYLOAD', `The uninstalled payload is not valid: ${inconsistency}.`);
-      return;
-    }
+    const payload = validPayload(res, uninstalledPayloadSchema, req.body, 'uninstalled');
+    if (payload === undefined) return;
     if (payload.clientKey !== tenant.clientKey || !audienceNames(claims, tenant.clientKey)) {
-      res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
-      sendError(res, 401, 'UNAUTHENTICATED', connectJwtFailureMessage('UNKNOWN_TENANT'));
+      refuseUnauthenticated(res, 'UNKNOWN_TENANT');
       return;
     }
     if (tenant.uninstalledAt === null) {
