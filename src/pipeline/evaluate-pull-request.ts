@@ -68,10 +68,11 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
   const headSha = await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash);
   const evaluationId = randomUUID();
   const target: PublishTarget = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId), ...(deps.statusMarker ? { marker: deps.statusMarker } : {}) };
-  let mode: Mode = (await store.settings.get(job.workspaceId)).settings.mode;
+  const { settings } = await store.settings.get(job.workspaceId);
+  let mode: Mode = settings.mode;
   try {
     await publishInProgress(target);
-    const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, maxBundleBytes: config.maxBundleBytes });
+    const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, settings, maxBundleBytes: config.maxBundleBytes });
     mode = evidence.mode;
     const nowMs = now();
     const baseInput = {

@@ -10,8 +10,6 @@ import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-referenc
 
 /** What gather found: the engine's inputs plus what the record and the publisher need. */
 export interface GatheredEvidence {
-  pullRequest: BitbucketPullRequest;
-  headSha: string;
   change: ChangeSet;
   settings: EngineSettings;
   mode: Mode;
@@ -77,8 +75,10 @@ export async function policyForRepository(store: Store, workspaceId: string, rep
 }
 
 /**
- * gather (design §3): the PR, its full head, commits with the files each touched, the diffstat, the
- * bundle (uploaded first, then a bundle file changed in the PR at head), the WPC and the settings.
+ * gather (design §3): for the PR and its full head (fetched and resolved by the caller, which needs
+ * them before gathering), the commits with the files each touched, the diffstat, the bundle
+ * (uploaded first, then a bundle file changed in the PR at head), the WPC; `settings` is the
+ * workspace's stored document, also read by the caller.
  */
 export async function gatherEvidence(input: {
   client: BitbucketClient;
@@ -86,12 +86,13 @@ export async function gatherEvidence(input: {
   workspaceId: string;
   repoFullName: string;
   prId: number;
+  pullRequest: BitbucketPullRequest;
+  headSha: string;
+  settings: WorkspaceSettings;
   maxBundleBytes: number;
 }): Promise<GatheredEvidence> {
-  const { client, store, workspaceId, repoFullName, prId } = input;
+  const { client, store, workspaceId, repoFullName, prId, pullRequest, headSha } = input;
   const [workspace, repoSlug] = repoFullName.split('/') as [string, string];
-  const pullRequest = await client.getPullRequest(workspace, repoSlug, prId);
-  const headSha = await client.resolveCommitHash(workspace, repoSlug, pullRequest.source.commit.hash);
   const commitsNewestFirst = await client.listPullRequestCommits(workspace, repoSlug, prId);
   const diffstat = await client.listPullRequestDiffstat(workspace, repoSlug, prId);
   const commits: ChangeCommit[] = [];
@@ -100,8 +101,7 @@ export async function gatherEvidence(input: {
     commits.push({ hash: commit.hash, paths: diffstatPaths(touched), ...(commit.author.user?.uuid ? { authorAccountId: commit.author.user.uuid } : {}) });
   }
 
-  const stored = await store.settings.get(workspaceId);
-  const settingsDoc = stored.settings;
+  const settingsDoc = input.settings;
   const assignment = await policyForRepository(store, workspaceId, repoFullName);
   const mode: Mode = assignment.mode ?? settingsDoc.mode;
   const agents = settingsDoc.agents.filter((a) => !settingsDoc.revocations.account_uuids.includes(a.account_uuid));
@@ -123,8 +123,6 @@ export async function gatherEvidence(input: {
   };
 
   const evidence: GatheredEvidence = {
-    pullRequest,
-    headSha,
     change,
     settings: engineSettingsFrom(settingsDoc, mode),
     mode,
