@@ -5,7 +5,7 @@ import type { Assignment, PolicySummary } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useDraft } from '../hooks/use-draft';
-import { formatTime } from '../model/words';
+import { formatTime, reasonText } from '../model/words';
 
 type Mode = NonNullable<Assignment['mode']>;
 interface EditableAssignment {
@@ -50,7 +50,7 @@ export function AssignmentsSection({ client, policies, assignments, onSaved }: {
       <p className="cg-muted">
         Each repository gets the policy of the first row whose glob matches its full name, <code className="cg-mono">workspace/repo</code> (e.g. <code className="cg-mono">acme/payments-*</code>).
       </p>
-      {rows.length === 0 ? <p>No assignments: agent PRs fail with “no Work Policy Contract is assigned”.</p> : null}
+      {rows.length === 0 ? <p>No assignments: agent PRs fail with “{reasonText('WPC_NOT_ASSIGNED')}”.</p> : null}
       <ol className="cg-assignments">
         {rows.map((row, index) => (
           <li key={index} className="cg-assignment" data-row={index}>
