@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import type { z } from 'zod';
 
 /** The error body every clawgate HTTP surface answers with (design §9). */
 export interface ErrorBody {
@@ -10,4 +11,14 @@ export function sendError(res: Response, status: number, code: string, message: 
   const list = fields === undefined ? undefined : Object.entries(fields).map(([path, problem]) => ({ path, message: problem }));
   const body: ErrorBody = { error: list === undefined ? { code, message } : { code, message, fields: list } };
   res.status(status).type('application/json').send(JSON.stringify(body));
+}
+
+/**
+ * A zod error as `sendError`'s `fields`: the first message at each path (never the values, which may
+ * hold a secret). `prefix` says where the validated object sits (`headers.`); the root is `(body)`.
+ */
+export function issueFields(error: z.ZodError, prefix = ''): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) fields[`${prefix}${issue.path.join('.')}` || '(body)'] ??= issue.message;
+  return fields;
 }

@@ -56,16 +56,6 @@ export const uninstalledPayloadSchema = z.looseObject({
 export type InstalledPayload = z.infer<typeof installedPayloadSchema>;
 export type UninstalledPayload = z.infer<typeof uninstalledPayloadSchema>;
 
-/** Field path → message, for the `fields` of a 400 answer (never echoes values, which may hold the secret). */
-export function issueFields(error: z.ZodError): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const issue of error.issues) {
-    const key = issue.path.join('.') || '(body)';
-    fields[key] ??= issue.message;
-  }
-  return fields;
-}
-
 /** The identifiers both lifecycle payloads carry. */
 export interface LifecycleIdentifiers {
   key: string;

@@ -6,9 +6,9 @@ import type { AppConfig } from '../config/app-config';
 import { StoreError, type Store } from '../store';
 import { connectAuthOf, connectJwtFailureMessage, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtClaims, type ConnectJwtFailureCode, type ConnectJwtVerification } from './connect-jwt';
 import { CONNECT_PATHS } from './descriptor';
-import { sendError } from './error-response';
+import { issueFields, sendError } from './error-response';
 import { MAX_CONCURRENT_INSTALL_PROOFS, proveInstall } from './install-proof';
-import { installedPayloadSchema, issueFields, lifecycleInconsistency, uninstalledPayloadSchema, type InstalledPayload, type LifecycleIdentifiers } from './lifecycle-payload';
+import { installedPayloadSchema, lifecycleInconsistency, uninstalledPayloadSchema, type InstalledPayload, type LifecycleIdentifiers } from './lifecycle-payload';
 
 /**
  * `POST /connect/installed` and `POST /connect/uninstalled` (bitbucket.md §2.2, §2.3).

@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/app-config';
 import type { Store, Tenant } from '../store';
 import { connectAuthOf, connectJwtFailureMessage, connectJwtMiddleware, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtFailureCode } from './connect-jwt';
 import { CONNECT_PATHS } from './descriptor';
-import { sendError } from './error-response';
+import { issueFields, sendError } from './error-response';
 import { createPageLink } from './page-link';
 import type { PageShellRenderer } from './page-shell';
 import { createRepositoryNameResolver, type RepositoryNameResolver } from './repository-names';
@@ -127,9 +127,7 @@ export function createPageRouter(options: PageRouterOptions): Router {
   }
 
   function badContext(res: Response, error: z.ZodError): void {
-    const fields: Record<string, string> = {};
-    for (const issue of error.issues) fields[issue.path.join('.')] ??= issue.message;
-    sendError(res, 400, 'INVALID_PAGE_CONTEXT', 'The page was opened without a valid context.', fields);
+    sendError(res, 400, 'INVALID_PAGE_CONTEXT', 'The page was opened without a valid context.', issueFields(error));
   }
 
   async function pullRequestContext(tenant: Tenant, repo: string, pr: number): Promise<PageContext> {

@@ -7,7 +7,7 @@ import type { Store } from '../store';
 import { connectAuthOf, connectJwtMiddleware } from './connect-jwt';
 import { SUBSCRIBED_WEBHOOK_EVENTS } from '../webhooks/subscribed-events';
 import { CONNECT_PATHS } from './descriptor';
-import { sendError } from './error-response';
+import { issueFields, sendError } from './error-response';
 
 /**
  * `POST /connect/webhook`: Connect descriptor webhooks (bitbucket.md §5). Authenticated first (JWT,
@@ -52,12 +52,6 @@ export interface WebhookRouterOptions {
   readonly clock?: () => Date;
 }
 
-function fieldsOf(error: z.ZodError, prefix = ''): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const issue of error.issues) fields[`${prefix}${issue.path.join('.')}`] ??= issue.message;
-  return fields;
-}
-
 export function createWebhookRouter(options: WebhookRouterOptions): Router {
   const logger = options.logger.child({ component: 'connect-webhook' });
   const router = Router();
@@ -69,12 +63,12 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       const { tenant } = connectAuthOf(res);
       const headers = headersSchema.safeParse(req.headers);
       if (!headers.success) {
-        sendError(res, 400, 'INVALID_WEBHOOK_HEADERS', 'The webhook delivery headers are missing or invalid.', fieldsOf(headers.error, 'headers.'));
+        sendError(res, 400, 'INVALID_WEBHOOK_HEADERS', 'The webhook delivery headers are missing or invalid.', issueFields(headers.error, 'headers.'));
         return;
       }
       const envelope = envelopeSchema.safeParse(req.body);
       if (!envelope.success) {
-        sendError(res, 400, 'INVALID_WEBHOOK_PAYLOAD', 'The webhook body is not a Connect {event, data} envelope.', fieldsOf(envelope.error));
+        sendError(res, 400, 'INVALID_WEBHOOK_PAYLOAD', 'The webhook body is not a Connect {event, data} envelope.', issueFields(envelope.error));
         return;
       }
       const eventKey = headers.data['x-event-key'];
