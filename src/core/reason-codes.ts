@@ -99,7 +99,3 @@ export const REASON_CODES = {
 
 export type ReasonCode = keyof typeof REASON_CODES;
 export type ReasonLayer = (typeof REASON_CODES)[ReasonCode]['layer'];
-
-export function isReasonCode(value: unknown): value is ReasonCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(REASON_CODES, value);
-}

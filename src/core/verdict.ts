@@ -1,5 +1,5 @@
 import { type ConsumableId, type ConsumedId } from './anti-replay';
-import { RULES, type Check, type CheckSubject, type JsonValue } from './check';
+import { RULES, type Check, type CheckSubject } from './check';
 import { hasAllEnvelopeKeys } from './clawsig/envelope';
 import type { GatewayReceiptFacts } from './clawsig/gateway-receipt';
 import { isJsonObject } from './clawsig/json';
@@ -7,7 +7,6 @@ import type { AnchoredReceiptFacts } from './clawsig/side-effect-receipt';
 import { parseScopedToken, type CstIssuerKey, type ScopedTokenParse } from './clawsig/scoped-token';
 import type { ToolReceiptFacts } from './clawsig/tool-receipt';
 import { verifyProofBundle, type ProofTier } from './clawsig/verify-proof-bundle';
-import { evidenceObject } from './evidence';
 import type { ChangeSet } from './policy/change-set';
 import { evaluatePolicy, fileProvenance, type BitbucketWpc } from './policy';
 import { bitbucketBinding, evaluateProfile } from './profile';
@@ -253,9 +252,4 @@ function finish(verdict: Verdict, state: VerdictState): Verdict {
   verdict.reasonCode = state === 'NOT_APPLICABLE' ? 'NOT_AN_AGENT_PR' : (first?.code ?? 'OK');
   verdict.statusState = buildStatusFor(state, verdict.mode);
   return verdict;
-}
-
-/** A compact JSON form of the verdict for storage and APIs. */
-export function verdictEvidence(verdict: Verdict): { [key: string]: JsonValue } {
-  return evidenceObject({ ...verdict });
 }

@@ -14,20 +14,6 @@ export function isDidFormat(value: unknown): value is string {
  * Unlike the reference, the decoded length is checked: exactly 2 + 32 bytes.
  */
 export function publicKeyFromDidKey(did: string): Uint8Array | null {
-  const cached = didKeyCache.get(did);
-  if (cached) return cached.slice();
-  const key = decodeDidKey(did);
-  if (key) {
-    // Bounded memo: a bundle repeats one gateway DID per receipt, and base58 decoding is not free.
-    if (didKeyCache.size >= 256) didKeyCache.delete(didKeyCache.keys().next().value ?? '');
-    didKeyCache.set(did, key.slice());
-  }
-  return key;
-}
-
-const didKeyCache = new Map<string, Uint8Array>();
-
-function decodeDidKey(did: string): Uint8Array | null {
   if (!did.startsWith('did:key:z')) return null;
   let decoded: Uint8Array;
   try {

@@ -1,53 +1,46 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { encodeB64u } from './base64url';
+import { publicKeyFromDidKey } from './did-key';
 
 /**
- * Ed25519 (RFC 8032, pure) verification with Node's crypto. KeyObjects are memoized by raw key:
- * a bundle typically carries hundreds of receipts from one gateway key, and building the KeyObject
- * costs a measurable share of a verification (see bench/RESULTS.md). The cache is bounded.
+ * Ed25519 (RFC 8032, pure) verification with Node's crypto. KeyObjects are memoized (bounded), by
+ * did:key string on the hot path: a bundle carries hundreds of receipts from one gateway key, and
+ * base58 decoding plus key import on every receipt cost a measurable share of a verification
+ * (bench/RESULTS.md).
  */
 const KEY_CACHE_LIMIT = 256;
-const keyCache = new Map<string, KeyObject>();
+const keyObjects = new Map<string, KeyObject>();
 
-function keyObjectFor(publicKey: Uint8Array): KeyObject | null {
-  if (publicKey.length !== 32) return null;
-  const x = encodeB64u(publicKey);
-  let key = keyCache.get(x);
-  if (key) return key;
-  try {
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
-  } catch {
-    return null;
-  }
-  if (keyCache.size >= KEY_CACHE_LIMIT) {
-    const oldest = keyCache.keys().next().value;
-    if (oldest !== undefined) keyCache.delete(oldest);
-  }
-  keyCache.set(x, key);
+function remember(cacheKey: string, create: () => KeyObject | null): KeyObject | null {
+  const cached = keyObjects.get(cacheKey);
+  if (cached) return cached;
+  const key = create();
+  if (!key) return null;
+  if (keyObjects.size >= KEY_CACHE_LIMIT) keyObjects.delete(keyObjects.keys().next().value ?? '');
+  keyObjects.set(cacheKey, key);
   return key;
 }
 
-export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array | string, signature: Uint8Array): boolean {
-  return verifyWithKeyObject(keyObjectFor(publicKey), message, signature);
+function importRawKey(publicKey: Uint8Array): KeyObject | null {
+  if (publicKey.length !== 32) return null;
+  try {
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: encodeB64u(publicKey) }, format: 'jwk' });
+  } catch {
+    return null;
+  }
 }
 
-const didKeyObjects = new Map<string, KeyObject>();
+export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array | string, signature: Uint8Array): boolean {
+  return verifyWithKeyObject(remember(`raw:${encodeB64u(publicKey)}`, () => importRawKey(publicKey)), message, signature);
+}
 
-/**
- * Verification by did:key with the KeyObject memoized per DID string: the hot path of a bundle with
- * many receipts from one gateway skips base58 decoding and key import on every receipt.
- */
-export function verifyEd25519ForDid(did: string, decodeKey: (did: string) => Uint8Array | null, message: Uint8Array | string, signature: Uint8Array): boolean | null {
-  let key = didKeyObjects.get(did);
-  if (!key) {
-    const raw = decodeKey(did);
-    const created = raw ? keyObjectFor(raw) : null;
-    if (!created) return null;
-    if (didKeyObjects.size >= KEY_CACHE_LIMIT) didKeyObjects.delete(didKeyObjects.keys().next().value ?? '');
-    didKeyObjects.set(did, created);
-    key = created;
-  }
-  return verifyWithKeyObject(key, message, signature);
+/** Verification by did:key; null when the DID is not an Ed25519 did:key (INVALID_DID_FORMAT to callers). */
+export function verifyEd25519ForDid(did: string, message: Uint8Array | string, signature: Uint8Array): boolean | null {
+  const key = remember(`did:${did}`, () => {
+    const raw = publicKeyFromDidKey(did);
+    return raw ? importRawKey(raw) : null;
+  });
+  return key ? verifyWithKeyObject(key, message, signature) : null;
 }
 
 function verifyWithKeyObject(key: KeyObject | null, message: Uint8Array | string, signature: Uint8Array): boolean {

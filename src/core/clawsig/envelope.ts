@@ -90,11 +90,10 @@ export function checkEnvelopeSignature(envelope: JsonObject, options: { requireS
   if (typeof signerDid !== 'string') return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
   const signature = typeof envelope.signature_b64u === 'string' ? decodeB64u(envelope.signature_b64u) : null;
   // Key extraction comes before the signature checks (step 15 before 16), whatever the signature holds.
-  if (!signature) return publicKeyFromDidKey(signerDid) ? { code: 'SIGNATURE_INVALID', path: 'signature_b64u' } : { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
-  if (options.requireSignatureLength && signature.length !== 64) {
+  if (!signature || (options.requireSignatureLength && signature.length !== 64)) {
     return publicKeyFromDidKey(signerDid) ? { code: 'SIGNATURE_INVALID', path: 'signature_b64u' } : { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
   }
-  const verified = verifyEd25519ForDid(signerDid, publicKeyFromDidKey, String(envelope.payload_hash_b64u), signature);
+  const verified = verifyEd25519ForDid(signerDid, String(envelope.payload_hash_b64u), signature);
   if (verified === null) return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
   if (!verified) return { code: 'SIGNATURE_INVALID', path: 'signature_b64u' };
   return null;

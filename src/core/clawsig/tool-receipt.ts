@@ -1,7 +1,6 @@
 import type { ReasonCode } from '../reason-codes';
 import { decodeB64u, isB64u } from './base64url';
-import { publicKeyFromDidKey } from './did-key';
-import { verifyEd25519 } from './ed25519';
+import { verifyEd25519ForDid } from './ed25519';
 import type { EventChainResult } from './event-chain';
 import { stringifyHashB64u } from './hashing';
 import { isJsonObject, stringOrUndefined, type JsonObject } from './json';
@@ -101,8 +100,6 @@ export function verifyToolReceipt(index: number, entry: unknown, agentDid: strin
 /** Ed25519 over the UTF-8 hash string with an exactly-64-byte signature (tool receipts, co-signatures). */
 function verifySignatureOver(hash: string, signerDid: unknown, signatureB64u: unknown): boolean {
   if (typeof signerDid !== 'string' || typeof signatureB64u !== 'string') return false;
-  const key = publicKeyFromDidKey(signerDid);
   const signature = decodeB64u(signatureB64u);
-  if (!key || !signature || signature.length !== 64) return false;
-  return verifyEd25519(key, hash, signature);
+  return signature !== null && signature.length === 64 && verifyEd25519ForDid(signerDid, hash, signature) === true;
 }
