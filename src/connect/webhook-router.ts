@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import type { Store } from '../store';
 import { connectAuthOf, connectJwtMiddleware } from './connect-jwt';
+import { DELIVERY_UUID, deliveryHeadersSchema } from '../webhooks/delivery-headers';
 import { SUBSCRIBED_WEBHOOK_EVENTS } from '../webhooks/subscribed-events';
 import { CONNECT_PATHS } from './descriptor';
 import { issueFields, sendError } from './error-response';
@@ -23,11 +24,8 @@ import { issueFields, sendError } from './error-response';
 /** Bitbucket caps payloads at 256 KB (§5.3); the margin covers JSON re-encoding differences. */
 export const WEBHOOK_BODY_LIMIT_BYTES = 320 * 1024;
 
-const headersSchema = z.object({
-  'x-event-key': z.string().max(64).regex(/^[a-z_]+:[a-z_]+$/, 'must look like pullrequest:created'),
-  'x-request-uuid': z.string().regex(/^\{?[0-9a-fA-F-]{8,64}\}?$/, 'must be a UUID'),
-  'x-attempt-number': z.string().regex(/^[1-9][0-9]?$/, 'must be an attempt number'),
-  'x-hook-uuid': z.string().regex(/^\{?[0-9a-fA-F-]{8,64}\}?$/, 'must be a UUID'),
+const headersSchema = deliveryHeadersSchema.extend({
+  'x-hook-uuid': z.string().regex(DELIVERY_UUID, 'must be a UUID'),
 });
 
 const uuidField = z.string().min(1).max(64);

@@ -5,6 +5,7 @@ import { ApiError } from '../api/api-error';
 import { sendApiError, toApiError } from '../api/api-error-handler';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import type { Store, Tenant } from '../store';
+import { DELIVERY_UUID, deliveryHeadersSchema } from './delivery-headers';
 import { REPO_WEBHOOK_PATH } from './hook-subscription';
 import { HUB_SIGNATURE_HEADER, isWellFormedHubSignature, verifyHubSignature } from './hub-signature';
 import { normalizeWorkspaceUuid, repoWebhooksClientKey } from './repo-webhook-tenant';
@@ -28,14 +29,6 @@ import { normalizeWorkspaceUuid, repoWebhooksClientKey } from './repo-webhook-te
 
 /** 256 KB plus a margin for encoding differences; larger bodies get 413. */
 export const REPO_WEBHOOK_BODY_LIMIT_BYTES = 320 * 1024;
-
-const UUID_HEADER = /^\{?[0-9a-fA-F-]{8,64}\}?$/;
-
-const headersSchema = z.object({
-  'x-event-key': z.string().max(64).regex(/^[a-z_]+:[a-z_]+$/, 'must look like pullrequest:created'),
-  'x-request-uuid': z.string().regex(UUID_HEADER, 'must be a UUID'),
-  'x-attempt-number': z.string().regex(/^[1-9][0-9]?$/, 'must be an attempt number'),
-});
 
 const uuidField = z.string().min(1).max(64);
 const routingSchema = z.looseObject({
@@ -94,7 +87,7 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
       if (raw === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'a webhook delivery has a JSON body');
       if (!Buffer.isBuffer(raw)) throw new Error('a body parser ran before the repository-webhook router; mount it before global body parsers');
       const requestUuid = singleHeader(request, 'x-request-uuid');
-      const log = logger.child({ deliveryId: requestUuid !== undefined && UUID_HEADER.test(requestUuid) ? requestUuid : null });
+      const log = logger.child({ deliveryId: requestUuid !== undefined && DELIVERY_UUID.test(requestUuid) ? requestUuid : null });
 
       let payload: unknown;
       try {
@@ -115,7 +108,7 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
         throw unauthenticated(response, 'the signature does not verify');
       }
 
-      const headers = headersSchema.safeParse(request.headers);
+      const headers = deliveryHeadersSchema.safeParse(request.headers);
       if (!headers.success) {
         throw new ApiError(400, 'INVALID_WEBHOOK_HEADERS', 'the webhook delivery headers are missing or invalid', headers.error.issues.map((issue) => ({ path: `headers.${issue.path.join('.')}`, message: issue.message })));
       }
