@@ -34,9 +34,6 @@ const storedVerdictSchema = z.looseObject({
   reason_code: z.string().optional(),
 });
 
-/** How many evaluations of the repository are searched for the commit (newest first). */
-const EVALUATION_SCAN = 500;
-
 export const NO_VERDICT_DESCRIPTION = 'no clawgate verdict for this commit';
 
 function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: EvaluationRecord): ClawgateStatusContent {
@@ -53,7 +50,7 @@ function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: Evaluatio
 }
 
 /** Incidents recorded on `commit` (with a status), newest last. */
-export async function incidentsOnCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<{ event: AuditEvent; record: z.infer<typeof incidentRecordSchema> }[]> {
+async function incidentsOnCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<{ event: AuditEvent; record: z.infer<typeof incidentRecordSchema> }[]> {
   const events = await store.audit.query(workspaceId, { repo: repoFullName, kinds: [INCIDENT_AUDIT_KIND], limit: 10_000 });
   const out: { event: AuditEvent; record: z.infer<typeof incidentRecordSchema> }[] = [];
   for (const event of events) {
@@ -63,13 +60,8 @@ export async function incidentsOnCommit(store: Store, workspaceId: string, repoF
   return out;
 }
 
-export async function latestEvaluationOfCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<EvaluationRecord | null> {
-  const records = await store.evaluations.listForRepository(workspaceId, repoFullName, { limit: EVALUATION_SCAN });
-  return records.find((r) => r.headSha === commit) ?? null;
-}
-
 export async function clawgateVerdictForCommit(store: Store, config: Pick<AppConfig, 'baseUrl'>, workspaceId: string, repoFullName: string, commit: string): Promise<CommitVerdict> {
-  const [incidents, evaluation] = await Promise.all([incidentsOnCommit(store, workspaceId, repoFullName, commit), latestEvaluationOfCommit(store, workspaceId, repoFullName, commit)]);
+  const [incidents, evaluation] = await Promise.all([incidentsOnCommit(store, workspaceId, repoFullName, commit), store.evaluations.latestForHead(workspaceId, repoFullName, commit)]);
   const incident = incidents[incidents.length - 1];
   const latestAtMs = Math.max(incident?.event.at.getTime() ?? 0, evaluation?.createdAt.getTime() ?? 0);
   if (incident && incident.record.status_state !== null) {

@@ -162,6 +162,19 @@ export class EvaluationRepository {
     });
   }
 
+  /** The newest evaluation of any PR of the repository whose head is `headSha`, or null. */
+  async latestForHead(workspaceId: WorkspaceId, repoFullName: string, headSha: string): Promise<EvaluationRecord | null> {
+    const workspace = workspaceKey(workspaceId);
+    if (!SHA_PATTERN.test(headSha)) return null;
+    return this.context.db.read(async () => {
+      const row = await this.context.models.Evaluation.findOne({
+        where: { workspace_uuid: workspace, repo_full_name: repoFullName, head_sha: headSha },
+        order: [['created_at', 'DESC']],
+      });
+      return row === null ? null : toRecord(row.get({ plain: true }));
+    });
+  }
+
   async latestForPullRequest(workspaceId: WorkspaceId, repoFullName: string, prId: number): Promise<EvaluationRecord | null> {
     const [latest] = await this.listForPullRequest(workspaceId, repoFullName, prId, { limit: 1 });
     return latest ?? null;

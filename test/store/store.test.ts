@@ -242,6 +242,21 @@ describe.each(backendsUnderTest('store.test'))('store on %s', (backend) => {
       expect(await store.evaluations.listForRepository(ws, 'acme/web')).toHaveLength(3);
     });
 
+    test('the latest evaluation for a head: newest of any PR in the repository, not another repository or workspace', async () => {
+      const ws = newWorkspaceId();
+      const head = randomSha();
+      const base = { repoFullName: 'acme/web', prId: 7, state: 'PASS', mode: 'enforce' as const, statusState: 'SUCCESSFUL' as const, commits: [] };
+      expect(await store.evaluations.latestForHead(ws, 'acme/web', head)).toBeNull();
+      await store.evaluations.insert(ws, { ...base, headSha: head, verdict: { n: 1 } });
+      const newest = await store.evaluations.insert(ws, { ...base, prId: 8, headSha: head, verdict: { n: 2 } });
+      await store.evaluations.insert(ws, { ...base, headSha: randomSha(), verdict: { n: 3 } });
+      await store.evaluations.insert(ws, { ...base, repoFullName: 'acme/api', headSha: head, verdict: { n: 4 } });
+      await store.evaluations.insert(newWorkspaceId(), { ...base, headSha: head, verdict: { n: 5 } });
+      expect(await store.evaluations.latestForHead(ws, 'acme/web', head)).toMatchObject({ id: newest.id, prId: 8, verdict: { n: 2 } });
+      expect(await store.evaluations.latestForHead(ws, 'acme/other', head)).toBeNull();
+      expect(await store.evaluations.latestForHead(ws, 'acme/web', head.slice(0, 12))).toBeNull();
+    });
+
     test('bad input is refused', async () => {
       const ws = newWorkspaceId();
       const base = { repoFullName: 'acme/web', prId: 7, state: 'PASS', mode: 'enforce' as const, statusState: 'SUCCESSFUL' as const, commits: [], verdict: {} };
