@@ -9,9 +9,8 @@ import { createPublicKey, sign, verify } from 'node:crypto';
 import { writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseBitbucketWpc } from '../src/core/policy';
 import { evaluate, type EvaluationInput } from '../src/core/verdict';
-import { createTestKey, makeScenario } from '../src/testkit';
+import { createTestKey, makeScenario, scenarioEvaluationInput } from '../src/testkit';
 
 const SIZES = [10, 100, 1000];
 
@@ -34,26 +33,9 @@ function time(fn: () => void, iterations: number): number[] {
 function inputFor(receipts: number): EvaluationInput {
   const commit = 'a'.repeat(40);
   const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit, receipts });
-  const wpc = parseBitbucketWpc(s.wpc);
-  if (!wpc.ok) throw new Error('WPC invalid');
-  return {
-    nowMs: Date.UTC(2026, 10, 25, 13, 0, 0),
-    profile: 'clawgate',
-    settings: { mode: 'enforce', trustedGateways: [{ did: s.gateway.did }], cstIssuers: [{ publicKeyB64u: s.issuer.publicKeyB64u }] },
-    bundle: JSON.parse(JSON.stringify(s.bundle.envelope)) as unknown,
-    policy: { wpc: wpc.wpc, hash: wpc.policyHashB64u },
-    change: {
-      workspace: 'acme',
-      repoSlug: 'proj-web',
-      repoFullName: 'acme/proj-web',
-      action: 'create_pr',
-      actor: { accountId: '{agent}', agentIdentity: { role: 'write', agentDid: s.agent.did } },
-      pullRequest: { id: 1, sourceBranch: 'agent/change', destinationBranch: 'main', headCommit: 'b'.repeat(40) },
-      files: [{ status: 'modified', path: 'src/a.ts' }],
-      commits: [{ hash: commit, paths: ['src/a.ts'] }, { hash: 'b'.repeat(40), paths: ['.clawsig/proof_bundle.json'] }],
-      approvals: [],
-    },
-  };
+  const input = scenarioEvaluationInput(s, { workspace: 'acme', repoSlug: 'proj-web', workCommit: commit, nowMs: Date.UTC(2026, 10, 25, 13, 0, 0) });
+  // A parsed copy, as the pipeline hands the engine (no shared references with the producer).
+  return { ...input, bundle: JSON.parse(JSON.stringify(input.bundle)) as unknown };
 }
 
 function floorFor(verifications: number): () => void {

@@ -1,18 +1,8 @@
-import type { Check, RuleId } from './check';
+import { RULES, type Check, type RuleId } from './check';
 import type { ProofBundleResult } from './clawsig/verify-proof-bundle';
 
-const PROTOCOL_RULES: RuleId[] = [
-  'protocol.envelope',
-  'protocol.schema',
-  'protocol.signature',
-  'protocol.event_chain',
-  'protocol.rate_limits',
-  'protocol.tool_receipts',
-  'protocol.side_effect_receipts',
-  'protocol.human_approval_receipts',
-  'protocol.causal',
-  'protocol.gateway_receipts',
-];
+/** The proof-bundle protocol criteria, in RULES order (commit signatures and export bundles are separate). */
+const PROTOCOL_RULES: RuleId[] = RULES.filter((rule) => rule.startsWith('protocol.') && rule !== 'protocol.commit_signature' && rule !== 'protocol.export_bundle');
 
 function failingRule(result: ProofBundleResult): RuleId {
   const path = result.failurePath ?? '';

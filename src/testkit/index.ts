@@ -1,2 +1,3 @@
 export * from './keys';
 export * from './produce';
+export * from './evaluation-input';

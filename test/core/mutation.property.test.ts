@@ -1,32 +1,12 @@
 import fc from 'fast-check';
 import type { JsonObject } from '../../src/core/clawsig/json';
-import { parseBitbucketWpc } from '../../src/core/policy';
 import { evaluate, type EvaluationInput } from '../../src/core/verdict';
-import { makeScenario, resignEnvelope } from '../../src/testkit';
+import { makeScenario, resignEnvelope, scenarioEvaluationInput } from '../../src/testkit';
 import { allPaths, mutate, mutationArb, type Json } from './mutations';
 
 const WORK = 'a'.repeat(40);
 const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: WORK, receipts: 2 });
-const wpc = parseBitbucketWpc(scenario.wpc);
-if (!wpc.ok) throw new Error('test WPC invalid');
-const base: EvaluationInput = {
-  nowMs: Date.UTC(2026, 10, 25, 13, 0, 0),
-  profile: 'clawgate',
-  settings: { mode: 'enforce', trustedGateways: [{ did: scenario.gateway.did }], cstIssuers: [{ publicKeyB64u: scenario.issuer.publicKeyB64u }] },
-  bundle: scenario.bundle.envelope,
-  policy: { wpc: wpc.wpc, hash: wpc.policyHashB64u },
-  change: {
-    workspace: 'acme',
-    repoSlug: 'proj-web',
-    repoFullName: 'acme/proj-web',
-    action: 'create_pr',
-    actor: { accountId: '{agent}', agentIdentity: { role: 'write', agentDid: scenario.agent.did } },
-    pullRequest: { id: 1, sourceBranch: 'agent/change', destinationBranch: 'main', headCommit: 'b'.repeat(40) },
-    files: [{ status: 'modified', path: 'src/a.ts' }],
-    commits: [{ hash: WORK, paths: ['src/a.ts'] }, { hash: 'b'.repeat(40), paths: ['.clawsig/proof_bundle.json'] }],
-    approvals: [],
-  },
-};
+const base: EvaluationInput = scenarioEvaluationInput(scenario, { workspace: 'acme', repoSlug: 'proj-web', workCommit: WORK, nowMs: Date.UTC(2026, 10, 25, 13, 0, 0) });
 const envelope = scenario.bundle.envelope as Json;
 // `issued_at` of the bundle envelope is the one field no signature covers (clawsig.md §2.1: format
 // only); everything else is either signed or checked.
