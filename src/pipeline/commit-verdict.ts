@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { AppConfig } from '../config/app-config';
 import type { BuildStatusState } from '../core/verdict';
-import type { AuditEvent, EvaluationRecord, Store } from '../store';
-import { INCIDENT_AUDIT_KIND, incidentRecordSchema } from './incident-record';
+import type { EvaluationRecord, Store } from '../store';
+import { recordedIncidents, type RecordedIncident } from './incident-record';
 import type { ClawgateStatusContent } from './publish';
 import { detailsUrl, incidentUrl, noVerdictUrl } from './status-urls';
 
@@ -50,14 +50,8 @@ function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: Evaluatio
 }
 
 /** Incidents recorded on `commit` (with a status), newest last. */
-async function incidentsOnCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<{ event: AuditEvent; record: z.infer<typeof incidentRecordSchema> }[]> {
-  const events = await store.audit.query(workspaceId, { repo: repoFullName, kinds: [INCIDENT_AUDIT_KIND], limit: 10_000 });
-  const out: { event: AuditEvent; record: z.infer<typeof incidentRecordSchema> }[] = [];
-  for (const event of events) {
-    const parsed = incidentRecordSchema.safeParse(event.after);
-    if (parsed.success && parsed.data.commit === commit && parsed.data.status_state !== null) out.push({ event, record: parsed.data });
-  }
-  return out;
+async function incidentsOnCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<RecordedIncident[]> {
+  return (await recordedIncidents(store, workspaceId, repoFullName)).filter(({ record }) => record.commit === commit && record.status_state !== null);
 }
 
 export async function clawgateVerdictForCommit(store: Store, config: Pick<AppConfig, 'baseUrl'>, workspaceId: string, repoFullName: string, commit: string): Promise<CommitVerdict> {

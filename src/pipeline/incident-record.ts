@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { WriteAction } from '../core/policy/change-set';
 import { WRITE_ACTIONS } from '../core/policy';
+import type { AuditEvent, Store } from '../store';
 
 /**
  * The `after` of an audit event of kind `incident` (a denied write action that already happened,
@@ -40,3 +41,19 @@ export const incidentRecordSchema = z.looseObject({
   status_url: z.string().nullable(),
   delivery_id: z.string(),
 });
+
+export interface RecordedIncident {
+  event: AuditEvent;
+  record: z.infer<typeof incidentRecordSchema>;
+}
+
+/** The repository's incident events whose record parses, oldest first. */
+export async function recordedIncidents(store: Store, workspaceId: string, repoFullName: string): Promise<RecordedIncident[]> {
+  const events = await store.audit.query(workspaceId, { repo: repoFullName, kinds: [INCIDENT_AUDIT_KIND], limit: 10_000 });
+  const out: RecordedIncident[] = [];
+  for (const event of events) {
+    const parsed = incidentRecordSchema.safeParse(event.after);
+    if (parsed.success) out.push({ event, record: parsed.data });
+  }
+  return out;
+}

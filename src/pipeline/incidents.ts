@@ -4,7 +4,7 @@ import { BitbucketAuthError, BitbucketNotFoundError, type BitbucketBranchRestric
 import type { WriteAction } from '../core/policy/change-set';
 import { agentIdentityOf, type AgentIdentityMatch } from './agent-identities';
 import { policyForRepository } from './gather';
-import { INCIDENT_AUDIT_KIND, incidentRecordSchema, type IncidentRecord } from './incident-record';
+import { INCIDENT_AUDIT_KIND, recordedIncidents, type IncidentRecord, type RecordedIncident } from './incident-record';
 import { auditActor, displayNameOf, type OperationContext } from './operations-context';
 import type { CommentJob, FulfilledJob, PushJob } from './operations-events';
 import { branchProtection } from './protected-branches';
@@ -37,15 +37,9 @@ export interface IncidentInput {
 
 export type IncidentOutcome = { recorded: false; reasonCode: 'OK' } | { recorded: true; duplicate: boolean; auditId: number; incidentId: string; reasonCode: string };
 
-async function findRecorded(ctx: OperationContext, input: IncidentInput): Promise<{ id: number; at: Date; record: z.infer<typeof incidentRecordSchema> } | null> {
-  const events = await ctx.deps.store.audit.query(ctx.tenant.workspaceId, { repo: ctx.job.repoFullName, kinds: [INCIDENT_AUDIT_KIND], limit: 10_000 });
-  for (const event of events) {
-    const parsed = incidentRecordSchema.safeParse(event.after);
-    if (!parsed.success) continue;
-    const r = parsed.data;
-    if (r.delivery_id === ctx.job.deliveryId && r.action === input.action && r.commit === input.commit && r.branch === input.branch) return { id: event.id, at: event.at, record: r };
-  }
-  return null;
+async function findRecorded(ctx: OperationContext, input: IncidentInput): Promise<RecordedIncident | null> {
+  const incidents = await recordedIncidents(ctx.deps.store, ctx.tenant.workspaceId, ctx.job.repoFullName);
+  return incidents.find(({ record: r }) => r.delivery_id === ctx.job.deliveryId && r.action === input.action && r.commit === input.commit && r.branch === input.branch) ?? null;
 }
 
 /** Judges the action; when the WPC does not allow it, records the incident and marks the commit. */
@@ -66,8 +60,8 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
   // A retried job (the status write failed after the audit event was written) must not record twice.
   const existing = await findRecorded(ctx, input);
   if (existing) {
-    await markCommit(ctx, input, existing.record.status_state, existing.record.status_description, existing.record.status_url, existing.at.getTime());
-    return { recorded: true, duplicate: true, auditId: existing.id, incidentId: existing.record.incident_id ?? '', reasonCode: decision.reasonCode };
+    await markCommit(ctx, input, existing.record.status_state, existing.record.status_description, existing.record.status_url, existing.event.at.getTime());
+    return { recorded: true, duplicate: true, auditId: existing.event.id, incidentId: existing.record.incident_id ?? '', reasonCode: decision.reasonCode };
   }
   const mode = assignment.mode ?? ctx.settings.mode;
   const incidentId = randomUUID();
