@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
 import pino from 'pino';
 import { loadAppConfig } from '../config/app-config';
 import type { JsonObject } from '../core/clawsig/json';
@@ -42,16 +41,6 @@ export interface DemoOutcome {
   ok: boolean;
   results: DemoResult[];
   elapsedMs: number;
-}
-
-function contextJwt(sandbox: BitbucketSandbox, clientKey: string, method: string, pathWithQuery: string): string {
-  const installation = sandbox.getInstallation({ clientKey });
-  if (!installation) throw new Error('app not installed');
-  const iat = Math.floor(Date.now() / 1000);
-  const qsh = createQueryStringHash(fromMethodAndUrl(method, pathWithQuery), false);
-  // sub: the workspace admin's account id (clawgate lets only workspace admins write through pages).
-  const sub = sandbox.workspaceAdmin(installation.workspace).accountId;
-  return encodeSymmetric({ iss: clientKey, sub, iat, exp: iat + 180, qsh }, installation.sharedSecret);
 }
 
 async function api(base: string, method: string, pathWithQuery: string, auth: string, body?: unknown): Promise<{ status: number; json: JsonObject }> {
@@ -100,7 +89,7 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
 
     // The admin's first API token comes from the app's own page (Connect JWT); the rest uses it.
     const tokenPath = '/api/v1/workspaces/acme/tokens';
-    const created = await api(clawgate.url, 'POST', tokenPath, `JWT ${contextJwt(sandbox, installation.clientKey, 'POST', tokenPath)}`, { label: 'demo' });
+    const created = await api(clawgate.url, 'POST', tokenPath, `JWT ${sandbox.createPageJwt({ clientKey: installation.clientKey, method: 'POST', url: tokenPath })}`, { label: 'demo' });
     const bearer = `Bearer ${String(created.json.token)}`;
 
     const agent = createTestKey();

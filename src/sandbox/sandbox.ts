@@ -870,6 +870,21 @@ export class BitbucketSandbox {
     return encodeSymmetric({ iss: inst.key, sub: inst.clientKey, iat, exp: iat + (input.expiresInSeconds ?? 180), qsh }, inst.sharedSecret);
   }
 
+  /**
+   * Mints the context JWT Bitbucket gives an app's own page (iss = clientKey, sub = the viewing
+   * user's account id, qsh over method + path + query, signed with the installation's secret).
+   * Default user: the workspace admin.
+   */
+  createPageJwt(input: { clientKey: string; method: string; url: string; accountId?: string; expiresInSeconds?: number }): string {
+    const inst = this.installations.get(input.clientKey);
+    if (!inst) throw new Error(`no installation ${input.clientKey}`);
+    const iat = Math.floor(this.now() / 1000);
+    const u = new URL(input.url, 'http://app.invalid');
+    const qsh = createQueryStringHash(fromMethodAndUrl(input.method, `${u.pathname}${u.search}`), false);
+    const sub = input.accountId ?? this.workspaceAdmin(inst.workspace).accountId;
+    return encodeSymmetric({ iss: inst.clientKey, sub, iat, exp: iat + (input.expiresInSeconds ?? 180), qsh }, inst.sharedSecret);
+  }
+
   // ---------------------------------------------------------------- actors and webhooks
 
   /** @internal */

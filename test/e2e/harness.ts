@@ -4,7 +4,6 @@ import { freePort } from '../../src/server/free-port';
 import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
 import { createTestKey, makeBitbucketWpc, makeScenario, type TestKey } from '../../src/testkit';
 import type { JsonObject } from '../../src/core/clawsig/json';
-import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
 import type { BitbucketSandbox } from '../../src/sandbox';
 
 /** The secret key every test server uses (tests that restart a server need the same one). */
@@ -12,12 +11,7 @@ export const TEST_SECRET_KEY = Buffer.alloc(32, 9).toString('hex');
 
 /** Signs a page-context Connect JWT as Bitbucket would for the app's own page (iss = clientKey). */
 export function pageJwt(sandbox: BitbucketSandbox, clientKey: string, method: string, pathWithQuery: string): string {
-  const installation = sandbox.getInstallation({ clientKey });
-  if (!installation) throw new Error('not installed');
-  const iat = Math.floor(Date.now() / 1000);
-  // sub: the workspace admin's account id (clawgate lets only workspace admins write through pages).
-  const sub = sandbox.workspaceAdmin(installation.workspace).accountId;
-  return encodeSymmetric({ iss: clientKey, sub, iat, exp: iat + 180, qsh: createQueryStringHash(fromMethodAndUrl(method, pathWithQuery), false) }, installation.sharedSecret);
+  return sandbox.createPageJwt({ clientKey, method, url: pathWithQuery });
 }
 
 export async function callApi(base: string, method: string, pathWithQuery: string, authorization: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
