@@ -15,8 +15,6 @@ import type { StatusMarker } from './status-mark';
 import { detailsUrl } from './status-urls';
 import { evaluationJobSchema, type EvaluationJob } from './webhook-events';
 
-export { detailsUrl };
-
 export interface EvaluationDeps {
   store: Store;
   config: AppConfig;

@@ -19,10 +19,6 @@ export interface GatheredEvidence {
   evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
 }
 
-export class GatherError extends Error {
-  override readonly name = 'GatherError';
-}
-
 function filesFromDiffstat(items: readonly BitbucketDiffstatItem[]): ChangedFile[] {
   return items.map((item): ChangedFile => {
     const oldPath = item.old?.path;

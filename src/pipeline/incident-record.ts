@@ -31,7 +31,7 @@ export interface IncidentRecord {
   checks: unknown[];
 }
 
-export const incidentRecordSchema = z.looseObject({
+const incidentRecordSchema = z.looseObject({
   incident_id: z.string().optional(),
   action: z.enum(WRITE_ACTIONS),
   commit: z.string().regex(/^[0-9a-f]{40}$/).nullable(),

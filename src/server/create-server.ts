@@ -9,7 +9,7 @@ import type { AppConfig } from '../config/app-config';
 import { describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
 import { createConnectWriteAccess } from '../pipeline/connect-write-access';
-import { createEvaluationHandler, evaluatePullRequest } from '../pipeline/evaluate-pull-request';
+import { createEvaluationHandler } from '../pipeline/evaluate-pull-request';
 import { createOperationsHandler } from '../pipeline/operations-handler';
 import { OPERATIONS_JOB } from '../pipeline/operations-events';
 import { createPipelineIntake } from '../pipeline/pipeline-intake';
@@ -164,4 +164,3 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   };
 }
 
-export { evaluatePullRequest };
