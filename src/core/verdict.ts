@@ -143,6 +143,9 @@ export function evaluate(input: EvaluationInput): Verdict {
   if (input.profile === 'clawgate' && settings.frozen) {
     checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });
   }
+  if (input.profile === 'clawgate' && change?.actor.agentIdentity?.revoked) {
+    checks.push({ rule: 'profile.revocation', outcome: 'fail', code: 'REVOKED_AGENT', subject: { kind: 'actor', id: change.actor.accountId } });
+  }
   if (input.evidenceError) {
     checks.push({ rule: 'system.evidence', outcome: 'fail', code: input.evidenceError });
   }

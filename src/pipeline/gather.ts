@@ -6,6 +6,7 @@ import type { ChangeCommit, ChangedFile, ChangeSet } from '../core/policy/change
 import { parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
 import type { EngineSettings, Mode } from '../core/verdict';
 import type { Store, WorkspaceSettings } from '../store';
+import { agentIdentityOf } from './agent-identities';
 import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-reference';
 
 /** What gather found: the engine's inputs plus what the record and the publisher need. */
@@ -100,9 +101,10 @@ export async function gatherEvidence(input: {
   const settingsDoc = input.settings;
   const assignment = await policyForRepository(store, workspaceId, repoFullName);
   const mode: Mode = assignment.mode ?? settingsDoc.mode;
-  const agents = settingsDoc.agents.filter((a) => !settingsDoc.revocations.account_uuids.includes(a.account_uuid));
+  // A revoked account stays an agent (revocation takes trust away, never the label): its PRs fail
+  // REVOKED_AGENT instead of passing as human PRs, and its approvals never count.
+  const identity = agentIdentityOf(settingsDoc, pullRequest.author.uuid);
   const authorId = pullRequest.author.uuid;
-  const identity = agents.find((a) => a.account_uuid === authorId);
 
   const declared = declaredBundleIds(pullRequest.description, ...commitsNewestFirst.map((c) => c.message));
   const change: ChangeSet = {
@@ -110,12 +112,12 @@ export async function gatherEvidence(input: {
     repoSlug,
     repoFullName,
     action: 'create_pr',
-    actor: { accountId: authorId, displayName: pullRequest.author.display_name, ...(identity ? { agentIdentity: { role: identity.role, ...(identity.agent_did ? { agentDid: identity.agent_did } : {}) } } : {}) },
+    actor: { accountId: authorId, displayName: pullRequest.author.display_name, ...(identity ? { agentIdentity: { role: identity.role, ...(identity.agentDid ? { agentDid: identity.agentDid } : {}), ...(identity.revoked ? { revoked: true } : {}) } } : {}) },
     pullRequest: { id: prId, sourceBranch: pullRequest.source.branch.name, destinationBranch: pullRequest.destination.branch.name, headCommit: headSha, declaredBundleIds: declared },
     files: filesFromDiffstat(diffstat),
     commits,
-    approvals: pullRequest.participants.filter((p) => p.approved).map((p) => ({ accountId: p.user.uuid, isAgentIdentity: agents.some((a) => a.account_uuid === p.user.uuid) })),
-    agentIdentities: agents.map((a) => ({ accountId: a.account_uuid, role: a.role, ...(a.agent_did ? { agentDid: a.agent_did } : {}) })),
+    approvals: pullRequest.participants.filter((p) => p.approved).map((p) => ({ accountId: p.user.uuid, isAgentIdentity: agentIdentityOf(settingsDoc, p.user.uuid) !== null })),
+    agentIdentities: settingsDoc.agents.map((a) => ({ accountId: a.account_uuid, role: a.role, ...(a.agent_did ? { agentDid: a.agent_did } : {}) })),
   };
 
   const evidence: GatheredEvidence = {

@@ -104,7 +104,7 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   AGENT_NOT_REGISTERED: 'The author is not a registered agent identity',
   AGENT_DID_MISMATCH: 'The bundle’s agent DID is not the one registered for the author',
   AGENT_ROLE_INSUFFICIENT: 'The agent identity is read-only and performed a write',
-  REVOKED_AGENT: 'The agent DID is revoked',
+  REVOKED_AGENT: 'The agent (its DID or its Bitbucket account) is revoked',
   REVOKED_TOKEN: 'The scoped token is revoked',
   REVOKED_BUNDLE: 'The bundle is revoked',
   WORKSPACE_FROZEN: 'The workspace kill switch is on: agent pull requests fail until it is lifted',

@@ -221,6 +221,14 @@ describe('evaluate: the clawgate profile (design §6)', () => {
     expect(frozen.reasonCode).toBe('WORKSPACE_FROZEN');
   });
 
+  test('a revoked agent account fails even without a bundle (it never becomes a human PR)', () => {
+    const revoked = (c: ChangeSet): ChangeSet => ({ ...c, actor: { ...c.actor, agentIdentity: { role: 'write', agentDid: agent.did, revoked: true } } });
+    expect(evaluate(build({ change: revoked })).reasonCode).toBe('REVOKED_AGENT');
+    const withoutBundle = evaluate({ ...build({ change: revoked }), bundle: undefined });
+    expect(withoutBundle.state).toBe('FAIL');
+    expect(withoutBundle.checks.map((c) => c.code)).toContain('REVOKED_AGENT');
+  });
+
   test('unbound and untrusted receipts fail the profile even where the protocol ignores them', () => {
     const input = build();
     const envelope = input.bundle as JsonObject;

@@ -88,7 +88,7 @@ describe('e2e: pipeline behaviour', () => {
     }
   }, 30_000);
 
-  test('a revocation saved through the settings API applies to the next evaluation (re-check)', async () => {
+  test('revocations saved through the settings API apply to the next evaluation (re-check) and to a revoked account\'s next PR', async () => {
     const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
     try {
       const ws = await prepareWorkspace(sandbox, app.url);
@@ -110,6 +110,16 @@ describe('e2e: pipeline behaviour', () => {
       const detail = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations/${latest?.id ?? ''}`, ws.bearer);
       const codes = ((detail.json.verdict as { checks: { code: string; outcome: string }[] }).checks).filter((c) => c.outcome === 'fail').map((c) => c.code);
       expect(codes).toEqual(expect.arrayContaining(['REVOKED_AGENT', 'REVOKED_BUNDLE']));
+
+      // Revoking the agent's Bitbucket account: its next PR fails too, even without any bundle.
+      const unrevoked = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/settings', ws.bearer);
+      const accountRevoked = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, { ...unrevoked.json, revocations: { ...(unrevoked.json.revocations as Record<string, string[]>), bundle_ids: [], agent_dids: [], account_uuids: [ws.botUuid] } });
+      expect(accountRevoked.status).toBe(200);
+      const bare = sandbox.commit('acme/proj-web', { branch: 'agent/no-bundle', author: 'claw-bot', message: 'no bundle', files: { 'src/nb.ts': 'export const nb = 1;\n' } });
+      sandbox.openPullRequest('acme/proj-web', { source: 'agent/no-bundle', author: 'claw-bot', title: 'no bundle' });
+      const revokedAccount = await finalStatus(sandbox, bare.hash);
+      expect(revokedAccount.state).toBe('FAILED');
+      expect(String(revokedAccount.description)).toContain('REVOKED_AGENT');
     } finally {
       await app.close();
     }

@@ -35,7 +35,8 @@ export interface Actor {
   accountId: string;
   displayName?: string;
   /** The registered agent identity this actor matches, if any. */
-  agentIdentity?: { role: IdentityRole; agentDid?: string };
+  /** `revoked`: the account is still an agent, but its trust was revoked (every change it makes fails). */
+  agentIdentity?: { role: IdentityRole; agentDid?: string; revoked?: boolean };
 }
 
 export interface Approval {
