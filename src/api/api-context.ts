@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
-import type { ConnectWriteAccess } from './authenticate';
+import type { ConnectWriteAccess, ExternalPrincipal } from './authenticate';
 import type { BitbucketForWorkspace } from './routes/merge-check-routes';
 
 /** Queues a re-evaluation of a PR; supplied by the pipeline. `workspaceId` is the `{uuid}`. */
@@ -19,6 +19,8 @@ export interface ApiRouterOptions {
   readonly connectWriteAccess?: ConnectWriteAccess;
   /** Bitbucket for a workspace's installation (the merge-check routes); absent: they answer 501. */
   readonly bitbucketForWorkspace?: BitbucketForWorkspace;
+  /** Callers another front door authenticated (the Forge pages); see ExternalPrincipal. */
+  readonly externalPrincipal?: ExternalPrincipal;
 }
 
 /** What every route module gets. */

@@ -41,6 +41,7 @@ export function createApiRouter(options: ApiRouterOptions): Router {
       logger: context.logger,
       now: context.now,
       ...(options.connectWriteAccess !== undefined ? { connectWriteAccess: options.connectWriteAccess } : {}),
+      ...(options.externalPrincipal !== undefined ? { externalPrincipal: options.externalPrincipal } : {}),
     }),
   );
   workspace.use(settingsRoutes(context));

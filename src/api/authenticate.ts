@@ -13,7 +13,7 @@ import { ApiError } from './api-error';
  * cannot probe other workspaces. Tokens are accepted only in the header, never in the URL.
  */
 
-export type ApiAuthMethod = 'api_token' | 'connect_jwt';
+export type ApiAuthMethod = 'api_token' | 'connect_jwt' | 'forge';
 
 export interface ApiPrincipal {
   readonly method: ApiAuthMethod;
@@ -47,8 +47,16 @@ export function connectWriteIntent(path: string): ConnectWriteIntent {
   return match?.[1] ? { kind: 'recheck', repoSlug: decodeURIComponent(match[1]) } : { kind: 'administer' };
 }
 
+/**
+ * A caller another front door already authenticated (the Forge pages: src/forge verifies the Forge
+ * invocation token and the viewer, server/ mounts this API behind it). Returns undefined for a request
+ * it did not authenticate; then the Authorization header decides as usual.
+ */
+export type ExternalPrincipal = (request: Request) => { readonly workspaceId: string; readonly accountId: string; readonly tenant: Tenant; readonly method: 'forge' } | undefined;
+
 export interface AuthenticateOptions {
   readonly store: Pick<Store, 'verifyApiToken' | 'tenants'>;
+  readonly externalPrincipal?: ExternalPrincipal;
   readonly appBaseUrl: string;
   readonly logger: Logger;
   readonly now: () => Date;
@@ -75,6 +83,10 @@ function unauthenticated(response: Response, code: string, message: string): Api
 }
 
 async function credentialPrincipal(request: Request, response: Response, options: AuthenticateOptions): Promise<Omit<ApiPrincipal, 'workspaceSlug'>> {
+  const external = options.externalPrincipal?.(request);
+  if (external !== undefined) {
+    return { method: external.method, workspaceId: external.workspaceId.toLowerCase(), actor: `${external.method}:${external.accountId}`, accountId: external.accountId, tenant: external.tenant };
+  }
   const header = request.headers.authorization;
   if (header === undefined || header.trim() === '') throw unauthenticated(response, 'UNAUTHENTICATED', 'send Authorization: Bearer <API token> or Authorization: JWT <Connect token>');
   const bearer = BEARER.exec(header);

@@ -2,5 +2,5 @@
 export { createApiRouter } from './api-router';
 export type { ApiRouterOptions, RecheckPullRequest } from './api-context';
 export { ApiError, type ApiErrorBody, type ApiFieldError } from './api-error';
-export type { ApiPrincipal, ApiAuthMethod, ConnectWriteAccess } from './authenticate';
+export type { ApiPrincipal, ApiAuthMethod, ConnectWriteAccess, ExternalPrincipal } from './authenticate';
 export { createBitbucketForWorkspace, type BitbucketForWorkspace, type MergeCheckBitbucket } from './routes/merge-check-routes';

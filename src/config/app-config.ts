@@ -29,7 +29,22 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** The Connect JS API served to pages (override for tests and the sandbox). */
   readonly hostScriptUrl: string;
+  /** The Forge front door (src/forge, docs/forge.md); null when CLAWGATE_FORGE_APP_ID is unset (the surface answers 404). */
+  readonly forge: ForgeConfig | null;
+  /** Connect descriptor `forgeAppLink` (the Forge app's distribution link), when migrating to Forge. */
+  readonly forgeAppLink: string | null;
 }
+
+export interface ForgeConfig {
+  /** The Forge app ARI (`ari:cloud:ecosystem::app/<uuid>`): every invocation token's `aud`. */
+  readonly appId: string;
+  /** Where the invocation tokens' signing keys are published. */
+  readonly jwksUrl: string;
+}
+
+/** Atlassian's JWKS for Forge invocation tokens, all environments of commercial cloud (docs/forge.md). */
+export const FORGE_JWKS_URL = 'https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json';
+export const FORGE_APP_ID_PATTERN = /^ari:cloud:ecosystem::app\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -51,6 +66,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   CLAWGATE_MAX_BUNDLE_BYTES: z.string().regex(/^\d+$/).optional(),
   CLAWGATE_HOST_SCRIPT_URL: z.string().min(1).optional(),
+  CLAWGATE_FORGE_APP_ID: z.string().regex(FORGE_APP_ID_PATTERN, 'must be the Forge app ARI, ari:cloud:ecosystem::app/<uuid>').optional(),
+  CLAWGATE_FORGE_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CLAWGATE_FORGE_APP_LINK: z.url({ protocol: /^https$/ }).optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -96,6 +114,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     maxBundleBytes: e.CLAWGATE_MAX_BUNDLE_BYTES === undefined ? 10 * 1024 * 1024 : Number(e.CLAWGATE_MAX_BUNDLE_BYTES),
     maxBodyBytes: 12 * 1024 * 1024,
     hostScriptUrl: e.CLAWGATE_HOST_SCRIPT_URL ?? 'https://bitbucket.org/atlassian-connect/all.js',
+    forge: e.CLAWGATE_FORGE_APP_ID === undefined ? null : { appId: e.CLAWGATE_FORGE_APP_ID, jwksUrl: e.CLAWGATE_FORGE_JWKS_URL ?? FORGE_JWKS_URL },
+    forgeAppLink: e.CLAWGATE_FORGE_APP_LINK ?? null,
   };
 }
 
@@ -109,5 +129,6 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     allowedHosts: config.allowedHosts,
     adminApi: config.adminToken ? 'enabled' : 'disabled',
     secretKey: config.secretKey ? 'from environment' : 'generated in data directory',
+    forge: config.forge === null ? 'disabled' : { appId: config.forge.appId, jwksUrl: config.forge.jwksUrl },
   };
 }

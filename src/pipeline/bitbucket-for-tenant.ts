@@ -7,7 +7,7 @@ export class TenantNotUsableError extends Error {
   override readonly name = 'TenantNotUsableError';
 }
 
-/** A REST client for a tenant: Connect JWT per request, or its access token (repository webhooks). */
+/** A REST client for a tenant: Connect JWT per request, or its access token (repository webhooks; Forge: the latest app system token). */
 export function bitbucketClientFor(tenant: Tenant, config: AppConfig, logger: Logger, deliveryId: string, fetchImpl?: typeof fetch): BitbucketClient {
   if (!tenant.baseApiUrl) throw new TenantNotUsableError('tenant has no API base URL');
   let auth;
@@ -15,7 +15,7 @@ export function bitbucketClientFor(tenant: Tenant, config: AppConfig, logger: Lo
     if (!tenant.sharedSecret) throw new TenantNotUsableError('Connect tenant without a shared secret');
     auth = connectJwtAuth({ appKey: tenant.appKey ?? config.appKey, clientKey: tenant.clientKey, sharedSecret: tenant.sharedSecret.reveal() });
   } else {
-    if (!tenant.accessToken) throw new TenantNotUsableError('repository-webhook tenant without an access token');
+    if (!tenant.accessToken) throw new TenantNotUsableError(`${tenant.surface} tenant without an access token`);
     const token = tenant.accessToken;
     auth = bearerAuth(() => token.reveal());
   }

@@ -13,10 +13,20 @@ import { EVALUATING_EVENTS, EVALUATION_JOB, pullRequestEventSchema, type Evaluat
  * `clawgate` statuses become one operations job per delivery (incidents, re-check comments,
  * forged-status defence).
  */
+async function hasActiveForgeInstallation(store: Store, workspaceId: string): Promise<boolean> {
+  return (await store.tenants.listForWorkspace(workspaceId)).some((tenant) => tenant.surface === 'forge' && tenant.uninstalledAt === null);
+}
+
 export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logger: Logger; statusMarker?: StatusMarker }): WebhookIntake {
   return {
     async receive(delivery: WebhookDelivery): Promise<WebhookIntakeResult> {
       const log = deps.logger.child({ deliveryId: delivery.deliveryId, event: delivery.eventKey, workspace: delivery.tenant.workspaceId });
+      // A workspace moving from Connect to Forge has both installed for a while: the Forge app's events
+      // drive the pipeline, Connect's are acknowledged and dropped, so each change is evaluated once.
+      if (delivery.surface === 'connect' && (await hasActiveForgeInstallation(deps.store, delivery.tenant.workspaceId))) {
+        log.info('the workspace has the Forge app installed; Connect delivery acknowledged, not processed');
+        return { accepted: true, duplicate: false, jobs: 0 };
+      }
       const { isNew } = await deps.store.deliveries.recordDelivery(delivery.tenant.workspaceId, delivery.deliveryId, delivery.eventKey);
       if (!isNew) {
         log.info('duplicate delivery ignored');

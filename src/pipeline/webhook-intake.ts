@@ -5,7 +5,7 @@ import type { Tenant } from '../store';
  * authenticates; the pipeline dedupes, enqueues and answers fast.
  */
 export interface WebhookDelivery {
-  surface: 'connect' | 'repo_webhooks';
+  surface: 'connect' | 'repo_webhooks' | 'forge';
   tenant: Tenant;
   /** X-Event-Key, e.g. `pullrequest:created`. */
   eventKey: string;

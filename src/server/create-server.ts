@@ -8,6 +8,7 @@ import { createAdminRouter } from '../api/admin-routes';
 import type { AppConfig } from '../config/app-config';
 import { describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
+import { createForgeRouter, FORGE_PATHS, forgeUiPrincipalOf, type FitVerifier } from '../forge';
 import { createConnectWriteAccess } from '../pipeline/connect-write-access';
 import { createEvaluationHandler } from '../pipeline/evaluate-pull-request';
 import { createOperationsHandler } from '../pipeline/operations-handler';
@@ -51,6 +52,10 @@ export interface StartOptions {
   workers?: boolean;
   /** Delay before the first retention purge (default 60 s; see src/operations/retention.ts). */
   retentionFirstRunDelayMs?: number;
+  /** Forge invocation-token verifier (tests bind one to their own JWKS); default: the configured JWKS URL. */
+  forgeVerifier?: FitVerifier;
+  /** How long a Forge merge check waits for a verdict being computed (default 4 s). */
+  forgeMergeCheckBudgetMs?: number;
 }
 
 /**
@@ -102,19 +107,44 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   app.use(createRepoWebhookRouter({ store, intake, logger }));
   // Before the API router, which answers every path it does not know with 404.
   app.use('/api/v1', createAdminRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
-  app.use(
-    '/api/v1',
-    createApiRouter({
-      config,
-      store,
-      logger,
-      recheck: requestRecheck,
-      // Only workspace admins change clawgate through the app's pages (a page JWT alone is any reader).
-      connectWriteAccess: createConnectWriteAccess({ config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
-      // The settings page's merge-check checklist reads (and creates) branch restrictions.
-      bitbucketForWorkspace: createBitbucketForWorkspace({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
-    }),
-  );
+  const apiOptions = {
+    config,
+    store,
+    logger,
+    recheck: requestRecheck,
+    // Only workspace admins change clawgate through the app's pages (a page JWT alone is any reader).
+    connectWriteAccess: createConnectWriteAccess({ config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+    // The settings page's merge-check checklist reads (and creates) branch restrictions.
+    bitbucketForWorkspace: createBitbucketForWorkspace({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+  };
+  app.use('/api/v1', createApiRouter(apiOptions));
+  // The Forge front door (only when an app id is configured): its endpoints, and the same JSON API
+  // for its pages under /forge/ui/api/v1, behind the Forge gate (invocation token + viewer).
+  const forge = config.forge;
+  if (forge !== null) {
+    app.use(
+      createForgeRouter({
+        config: { ...config, forge },
+        store,
+        queue,
+        intake,
+        logger,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.forgeVerifier ? { verifier: options.forgeVerifier } : {}),
+        ...(options.forgeMergeCheckBudgetMs !== undefined ? { mergeCheckBudgetMs: options.forgeMergeCheckBudgetMs } : {}),
+      }),
+    );
+    app.use(
+      `${FORGE_PATHS.ui}/api/v1`,
+      createApiRouter({
+        ...apiOptions,
+        externalPrincipal: (request) => {
+          const principal = forgeUiPrincipalOf(request);
+          return principal === undefined ? undefined : { method: 'forge', workspaceId: principal.workspaceId, accountId: principal.accountId, tenant: principal.tenant };
+        },
+      }),
+    );
+  }
   app.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
 
   if (options.workers ?? true) {

@@ -14,11 +14,13 @@ import { workspaceKey, type WorkspaceId } from './workspace-id';
  * - Connect: `client_key` is the install payload's clientKey; `shared_secret` the JWT secret.
  * - Repository webhooks: `client_key` is chosen by the registering code (e.g. `repo_webhooks:{uuid}`);
  *   `shared_secret` holds the webhook HMAC secret and `access_token` the Bitbucket access token.
+ * - Forge: `client_key` is the installation ARI (`ari:cloud:ecosystem::installation/<uuid>`, new on
+ *   every reinstall); `access_token` the latest app system token Forge sent (src/forge/installations.ts).
  * Secrets are sealed with the SecretBox, bound to the column and client key, and handed out as
  * SecretValue (which prints as `[redacted]`).
  */
 
-export const TENANT_SURFACES = ['connect', 'repo_webhooks'] as const;
+export const TENANT_SURFACES = ['connect', 'repo_webhooks', 'forge'] as const;
 export type TenantSurface = (typeof TENANT_SURFACES)[number];
 
 export interface Tenant {
