@@ -28,6 +28,12 @@ export function buildApiApp(sandbox: BitbucketSandbox): express.Express {
     res.json({ name: 'clawgate Bitbucket Cloud sandbox', api: `${sandbox.baseUrl}/2.0` });
   });
 
+  // Forge's published invocation-token keys (docs/forge.md §2.4), when the sandbox plays Forge.
+  app.get('/forge/.well-known/jwks.json', (_req, res) => {
+    if (sandbox.forgeJwks === null) return void res.status(404).json({ error: 'Forge is not enabled in this sandbox' });
+    res.json(sandbox.forgeJwks());
+  });
+
   const api = express.Router();
   api.use((req, res, next) => {
     res.on('finish', () => {

@@ -13,3 +13,5 @@ export type { LifecyclePost } from './connect-installer';
 export { InstallError } from './connect-installer';
 export { MAX_ANNOTATIONS_PER_REPORT, MAX_ANNOTATIONS_PER_REQUEST, MAX_ANNOTATION_SUMMARY, MAX_REPORT_DATA } from './routes/report-routes';
 export { MAX_PAYLOAD_BYTES } from './webhook-dispatcher';
+export { SandboxForge, MergeRefusedError, FORGE_APP_SCOPES } from './forge-platform';
+export type { ForgeInstallation, MergeCheckRun, ForgeEventDelivery, InvokeRemoteResult } from './forge-platform';

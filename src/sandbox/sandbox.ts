@@ -124,6 +124,10 @@ export class BitbucketSandbox {
   readonly rateLimit: RateLimiter;
   readonly lifecycleLog: LifecyclePost[] = [];
   readonly jwtLeewaySeconds: number;
+  /** Called after every Bitbucket event (e.g. by SandboxForge, which turns them into product events). */
+  readonly eventListeners: ((repo: Repository, event: string, payload: JsonObject) => void)[] = [];
+  /** The Forge invocation-token keys served at `/forge/.well-known/jwks.json` (set by SandboxForge). */
+  forgeJwks: (() => { keys: unknown[] }) | null = null;
   /** @internal */ readonly rep: Representations;
   /** @internal */ readonly dispatcher: WebhookDispatcher;
   /** @internal */ readonly now: () => number;
@@ -922,6 +926,7 @@ export class BitbucketSandbox {
       }
     }
     for (const target of targets) this.dispatcher.enqueue(target, event, repo.fullName, payload);
+    for (const listener of this.eventListeners) listener(repo, event, payload);
   }
 
   /** Every webhook delivery so far (Connect and repository hooks), oldest first. */
