@@ -145,6 +145,12 @@ export class SandboxForge {
   async mintFit(installation: ForgeInstallation, options: { principal?: string; context?: JsonObject; moduleKey?: string; expiresInSeconds?: number; claims?: Record<string, unknown> } = {}): Promise<string> {
     const now = Math.floor(this.sandbox.now() / 1000);
     const payload: Record<string, unknown> = {
+      iss: 'forge/invocation-token',
+      aud: this.appId,
+      iat: now,
+      nbf: now,
+      exp: now + (options.expiresInSeconds ?? FIT_LIFETIME_SECONDS),
+      jti: randomUUID(),
       app: {
         id: this.appId,
         appVersion: '1.0.0',
@@ -156,16 +162,11 @@ export class SandboxForge {
       },
       ...(options.context ? { context: options.context } : {}),
       ...(options.principal ? { principal: options.principal } : {}),
+      // Last, so a test can replace any claim (forgeries).
       ...options.claims,
     };
     return new SignJWT(payload)
       .setProtectedHeader({ alg: 'RS256', kid: this.kid })
-      .setIssuer('forge/invocation-token')
-      .setAudience(this.appId)
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + (options.expiresInSeconds ?? FIT_LIFETIME_SECONDS))
-      .setJti(randomUUID())
       .sign(this.privateKey);
   }
 
