@@ -60,6 +60,10 @@ export interface ConnectDescriptor {
     webPanels: { key: string; name: I18nValue; location: string; url: string; weight: number; tooltip: I18nValue; conditions: ConnectCondition[] }[];
     configurePage: { key: string; name: I18nValue; url: string };
   };
+  /** The Forge app's distribution link: admins see "Get the Forge app" (docs/forge.md §7). */
+  forgeAppLink?: string;
+  /** The Forge app's ARI: lets the Forge app find this Connect installation (connect-to-forge migration). */
+  forgeAppId?: string;
 }
 
 export const PR_PANEL_LOCATION = 'org.bitbucket.pullrequest.overview.informationPanel';
@@ -68,8 +72,13 @@ export const PR_PANEL_LOCATION = 'org.bitbucket.pullrequest.overview.information
  * No `adminPages` module: its location key is UNCONFIRMED (bitbucket.md §1.3) and an unknown module
  * value can make the whole descriptor invalid; the configure page (one per app) is the settings page.
  */
-export function buildDescriptor(config: Pick<AppConfig, 'appKey' | 'appName' | 'baseUrl'>): ConnectDescriptor {
+export function buildDescriptor(config: Pick<AppConfig, 'appKey' | 'appName' | 'baseUrl'> & Partial<Pick<AppConfig, 'forge' | 'forgeAppLink'>>): ConnectDescriptor {
+  const forgeLinks = {
+    ...(config.forgeAppLink ? { forgeAppLink: config.forgeAppLink } : {}),
+    ...(config.forge ? { forgeAppId: config.forge.appId } : {}),
+  };
   return {
+    ...forgeLinks,
     key: config.appKey,
     name: config.appName,
     description: 'Verifies AI-agent proof bundles on pull requests against the workspace Work Policy Contract.',
