@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { accountRefFrom, type BitbucketClient } from '../bitbucket';
 import type { AppConfig, ForgeConfig } from '../config/app-config';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
@@ -23,8 +24,9 @@ import { createViewerAccess, type ViewerAccess } from './viewer-access';
  * - `POST /forge/lifecycle`     `avi:forge:installed:app` / `upgraded:app`: the tenant is recorded;
  * - `POST /forge/pre-uninstall` the installation is marked uninstalled;
  * - `/forge/ui/…`               the pages' `invokeRemote` calls: the viewer (`principal`) must be a
- *                               member of the workspace; the request then goes on to the JSON API with
- *                               the principal `forgeUiPrincipalOf` returns (wired in server/).
+ *                               member of the workspace; `GET /forge/ui/context` says what the page
+ *                               shows; `/forge/ui/api/v1/…` goes on to the JSON API with the principal
+ *                               `forgeUiPrincipalOf` returns (wired in server/).
  *
  * Answers are JSON (Forge requires it for non-2xx). After authentication the merge check always
  * answers 200 with `success: false` on any problem, because how Bitbucket shows a non-2xx merge
@@ -69,6 +71,12 @@ interface Authenticated {
   readonly tenant: Tenant;
   readonly systemToken: string | null;
 }
+
+/** `context.extension` of a page (docs/forge.md §5: `repository.uuid`; the PR panel's `pullRequest.id` is UNCONFIRMED). */
+const extensionSchema = z.looseObject({
+  repository: z.looseObject({ uuid: z.string().regex(/^\{?[0-9a-fA-F-]{36}\}?$/) }).optional(),
+  pullRequest: z.looseObject({ id: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,9}$/)]) }).optional(),
+});
 
 const authenticated = new WeakMap<Request, Authenticated>();
 const uiPrincipals = new WeakMap<Request, ForgeUiPrincipal>();
@@ -251,6 +259,24 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
     }
     uiPrincipals.set(req, { workspaceId: tenant.workspaceId, accountId: invocation.accountId, tenant });
     next();
+  });
+
+  // What the page is about, from the signed context of its token (never from the page's own claims):
+  // the workspace as the API names it, the repository's full name and the PR id.
+  router.get(`${FORGE_PATHS.ui}/context`, async (req: Request, res: Response) => {
+    const { invocation, tenant, systemToken } = authOf(req);
+    const extension = extensionSchema.safeParse(invocation.extension ?? {});
+    const repositoryUuid = extension.success ? extension.data.repository?.uuid : undefined;
+    const prId = extension.success ? extension.data.pullRequest?.id : undefined;
+    let repo: string | null = null;
+    if (repositoryUuid !== undefined) {
+      try {
+        repo = await repositoryFullName(tenant, systemToken, bracedUuid(repositoryUuid), `forge-ui:${randomUUID()}`);
+      } catch (error) {
+        logger.warn({ err: errorText(error) }, 'forge: the page repository could not be looked up');
+      }
+    }
+    send(res, 200, { workspace: tenant.workspaceSlug ?? tenant.workspaceId, module: invocation.moduleKey, repo, pr: prId === undefined ? null : Number(prId) });
   });
 
   return router;

@@ -370,4 +370,32 @@ export class SandboxForge {
     }
     return { status: response.status, headers: out, ...(body !== undefined ? { body } : {}) };
   }
+
+  /**
+   * The Custom UI bridge (`globalThis.__bridge.callBridge`) of one page, as Forge's iframe host answers
+   * it: `getContext` (module key, workspace, extension) and `invoke` (`invokeRemote`: the remote's
+   * answer as `{success, payload: {status, headers, body}}`). Other bridge calls are refused.
+   */
+  bridge(input: { workspace: string; accountId: string; moduleKey: string; extension?: JsonObject }): (name: string, payload: unknown) => Promise<unknown> {
+    const ws = this.sandbox.workspace(input.workspace);
+    const context: JsonObject = { workspaceId: ws.uuid, moduleKey: input.moduleKey, extension: input.extension ?? {}, accountId: input.accountId, locale: 'en-US' };
+    return async (name, payload) => {
+      if (name === 'getContext') return context;
+      if (name !== 'invoke') throw new Error(`the sandbox Forge bridge does not implement ${name}`);
+      const call = object(payload as Json) ?? {};
+      const path = text(call.path);
+      if (path === undefined) throw new Error('invokeRemote needs a path');
+      const headers = object(call.headers);
+      const result = await this.invokeRemote({
+        workspace: ws.slug,
+        accountId: input.accountId,
+        path,
+        method: text(call.method) ?? 'GET',
+        ...(headers ? { headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])) } : {}),
+        ...(call.body !== undefined ? { body: call.body } : {}),
+        context: { moduleKey: input.moduleKey, extension: input.extension ?? {} },
+      });
+      return { success: true, payload: result };
+    };
+  }
 }

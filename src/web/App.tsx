@@ -38,14 +38,15 @@ function useAutoResize(host: HostBridge): void {
   }, [host]);
 }
 
-export function App({ boot, host }: { boot: Boot; host: HostBridge }) {
+/** `fetchImpl`: how the client reaches clawgate (Forge: through invokeRemote); default the browser's fetch. */
+export function App({ boot, host, fetchImpl }: { boot: Boot; host: HostBridge; fetchImpl?: typeof fetch }) {
   const [signIn, setSignIn] = useState<ApiTokenSignIn | null>(null);
   const effectiveHost = useMemo(() => (signIn === null ? host : createApiTokenHost(host, signIn.token)), [host, signIn]);
   const presence = usePresence(host);
   useAutoResize(host);
   const client = useMemo(
-    () => createHttpClient({ baseUrl: boot.baseUrl, workspace: signIn?.workspace ?? boot.workspace, authorization: () => effectiveHost.authorization() }),
-    [boot.baseUrl, boot.workspace, signIn, effectiveHost],
+    () => createHttpClient({ baseUrl: boot.baseUrl, workspace: signIn?.workspace ?? boot.workspace, authorization: () => effectiveHost.authorization(), ...(fetchImpl ? { fetch: fetchImpl } : {}) }),
+    [boot.baseUrl, boot.workspace, signIn, effectiveHost, fetchImpl],
   );
   const { context } = boot;
   const sessionExpiresAt = effectiveHost.sessionExpiresAt();

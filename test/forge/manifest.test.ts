@@ -6,6 +6,7 @@ import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { FORGE_PATHS } from '../../src/forge';
 import { FORGE_APP_SCOPES } from '../../src/sandbox';
+import { ensureFreshForgeBuild } from './support/forge-build';
 
 /**
  * forge/manifest.yml validated offline with Atlassian's own validator (@forge/manifest: the checks
@@ -32,6 +33,9 @@ const manifestShape = z.looseObject({
 });
 
 describe('the Forge app manifest', () => {
+  // The Custom UI resource directory must hold the built index.html.
+  beforeAll(() => ensureFreshForgeBuild(), 120_000);
+
   test.each(['FULL', 'FORGE_REMOTE_COMPUTE', 'PRODUCT_TRIGGER'] as const)('passes @forge/manifest %s validation', async (type) => {
     expect(await validate(MANIFEST, type)).toEqual({ success: true, messages: [] });
   }, 60_000);
