@@ -51,6 +51,7 @@ describe('e2e: a Forge workspace, from install to a merge decided by the merge c
       const passed = await finalStatus(sandbox, attested.hash);
       expect(passed.state).toBe('SUCCESSFUL');
       // Each push to the source branch ran the check too (on-code-pushed).
+      await forge.waitForIdle();
       expect(forge.checkRuns.filter((run) => run.trigger === 'on-code-pushed').length).toBeGreaterThanOrEqual(2);
       const merged = await forge.merge('acme/proj-web', bad.prId, { actor: 'alice' });
       expect(merged.check.success).toBe(true);

@@ -75,7 +75,10 @@ describeWithBrowser('Forge Custom UI pages in Chromium', () => {
     try {
       await settings.page.getByText('Enforce', { exact: false }).first().waitFor({ timeout: 20_000 });
       const text = (await settings.page.locator('main').innerText()).replace(/\s+/g, ' ');
-      expect(text).toContain('Forge');
+      // Per plan: whether the Forge merge check can be Required, and how to turn it on.
+      expect(text).toContain('The clawgate merge check (Forge app)');
+      expect(text).toContain('Custom merge checks');
+      expect(text).toMatch(/Premium Yes: a Required check/);
       await settings.page.screenshot({ path: artifact('forge-settings.png'), fullPage: true });
       expect(settings.errors).toEqual([]);
     } finally {

@@ -270,7 +270,7 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.goto(signed('/connect/configure'));
       await page.getByRole('heading', { name: 'clawgate settings' }).waitFor();
       await page.getByText('What actually blocks a merge').waitFor();
-      expect(await page.locator('#cg-blocking').innerText()).toContain('Only Bitbucket Premium’s enforced merge checks');
+      expect(await page.locator('#cg-blocking').innerText()).toContain('Only Bitbucket Premium prevents a merge');
 
       // A stricter policy: only one model family.
       const wpc = { ...makeBitbucketWpc({ repos: [REPO], allowedProviders: ['anthropic'], allowedModels: ['claude-sonnet-*'] }), policy_id: 'web-settings-test' };

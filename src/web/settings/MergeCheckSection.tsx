@@ -75,10 +75,11 @@ export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateC
     <>
       <SectionMessage appearance="warning" title="What actually blocks a merge">
         <p>
-          clawgate posts a build status on every agent pull request. Only Bitbucket Premium’s enforced merge checks (“Prevent a merge with unresolved merge checks”), or a Forge merge check, actually prevent
-          the merge. On other plans a FAILED clawgate status is only a warning next to the Merge button.
+          clawgate posts a build status on every agent pull request. Only Bitbucket Premium prevents a merge: with enforced merge checks (“Prevent a merge with unresolved merge checks”), or with
+          clawgate’s Forge merge check set to Required. On other plans a FAILED clawgate status or a failing check is only a warning next to the Merge button, so agents must not hold merge rights.
         </p>
       </SectionMessage>
+      <ForgeMergeCheckGuide />
       <form
         className="cg-inline-form"
         aria-label="Check a repository's merge checks"
@@ -131,5 +132,42 @@ export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateC
         </div>
       ) : null}
     </>
+  );
+}
+
+/**
+ * How to turn on clawgate's Forge merge check, per plan (docs/forge.md §3.4–3.5). The check asks
+ * clawgate at merge time, so it does not depend on build statuses anyone with write access can post.
+ */
+function ForgeMergeCheckGuide() {
+  return (
+    <div className="cg-checklist" aria-label="The Forge merge check, by plan">
+      <h3>The clawgate merge check (Forge app)</h3>
+      <table className="cg-table">
+        <thead>
+          <tr>
+            <th scope="col">Plan</th>
+            <th scope="col">Can it be Required?</th>
+            <th scope="col">How to enable it</th>
+          </tr>
+        </thead>
+        <tbody>
+          <tr>
+            <th scope="row">Premium</th>
+            <td>Yes: a Required check that does not pass refuses the merge.</td>
+            <td>
+              Workspace settings → Workflow → Custom merge checks → allow custom merge checks; then add “clawgate verification” at workspace, project or repository level (Repository settings → Workflow →
+              Custom merge checks → Add check) and tick Required.
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Free and Standard</th>
+            <td>No, as far as Atlassian documents it (Required appears to be Premium-only; unconfirmed).</td>
+            <td>Add the check the same way; it runs and shows its answer next to the Merge button, but does not prevent the merge.</td>
+          </tr>
+        </tbody>
+      </table>
+      <p className="cg-muted">The check answers from clawgate’s verdict on the pull request’s current head; no verdict, a pending verdict or a failing one answers “not passed” with the reason and a link.</p>
+    </div>
   );
 }
