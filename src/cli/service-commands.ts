@@ -4,12 +4,14 @@ import type { CliIo } from './io';
 
 export const SERVE_USAGE = `Usage: clawgate serve
 
-Starts the service (Connect surface, JSON API, pipeline workers). Configuration from the environment:
+Starts the service (Forge and Connect surfaces, JSON API, pipeline workers). Configuration from the environment:
   PORT (3000), APP_BASE_URL, DATABASE_URL (sqlite:./data/clawgate.sqlite | postgres://…),
   CLAWGATE_SECRET_KEY (required in production), CONNECT_APP_KEY, CLAWGATE_ALLOWED_HOSTS
   (bitbucket.org,api.bitbucket.org), CLAWGATE_ADMIN_TOKEN, CLAWGATE_QUEUE (table|pg-boss), LOG_LEVEL,
   CLAWGATE_AUDIT_RETENTION_DAYS (400), CLAWGATE_DELIVERY_RETENTION_DAYS (7),
-  CLAWGATE_JOB_RETENTION_DAYS (30), CLAWGATE_RETENTION_INTERVAL_MINUTES (360).
+  CLAWGATE_JOB_RETENTION_DAYS (30), CLAWGATE_RETENTION_INTERVAL_MINUTES (360),
+  CLAWGATE_FORGE_APP_ID (the Forge app ARI; unset: no Forge surface), CLAWGATE_FORGE_JWKS_URL
+  (Atlassian's Forge JWKS), CLAWGATE_FORGE_APP_LINK (Connect descriptor forgeAppLink).
 See README.md "Deploy" for each variable.
 `;
 
