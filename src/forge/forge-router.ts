@@ -279,5 +279,15 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
     send(res, 200, { workspace: tenant.workspaceSlug ?? tenant.workspaceId, module: invocation.moduleKey, repo, pr: prId === undefined ? null : Number(prId) });
   });
 
+  // Body-parser and unexpected errors on /forge answer JSON (Forge rejects a non-JSON error body), never a stack.
+  router.use('/forge', (error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const { status, type } = (typeof error === 'object' && error !== null ? error : {}) as { status?: unknown; type?: unknown };
+    if (type === 'entity.too.large' || status === 413) return sendError(res, 413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    if (typeof status === 'number' && status >= 400 && status < 500) return sendError(res, 400, 'MALFORMED_BODY', 'The request body could not be read as JSON.');
+    logger.error({ path: req.path, err: errorText(error) }, 'forge: request failed');
+    sendError(res, 500, 'INTERNAL', 'Something went wrong.');
+  });
+
   return router;
 }

@@ -113,5 +113,9 @@ export async function forgeTenantFor(deps: ForgeTenantDeps, invocation: ForgeInv
 
 /** `preUninstall`: the installation stops being used; its data (workspace-keyed) stays. */
 export async function markForgeUninstalled(store: Pick<Store, 'tenants'>, installationId: string): Promise<boolean> {
-  return (await store.tenants.markUninstalled(installationId, `${FORGE_ACTOR}:pre-uninstall`)) !== null;
+  const tenant = await store.tenants.markUninstalled(installationId, `${FORGE_ACTOR}:pre-uninstall`);
+  if (tenant === null) return false;
+  // The app system token is of no further use; do not keep it.
+  if (tenant.accessToken !== null) await store.tenants.setAccessToken(tenant.workspaceId, tenant.clientKey, null, `${FORGE_ACTOR}:pre-uninstall`);
+  return true;
 }

@@ -13,8 +13,15 @@ import { EVALUATING_EVENTS, EVALUATION_JOB, pullRequestEventSchema, type Evaluat
  * `clawgate` statuses become one operations job per delivery (incidents, re-check comments,
  * forged-status defence).
  */
-async function hasActiveForgeInstallation(store: Store, workspaceId: string): Promise<boolean> {
-  return (await store.tenants.listForWorkspace(workspaceId)).some((tenant) => tenant.surface === 'forge' && tenant.uninstalledAt === null);
+/**
+ * Forge sends no uninstall event and `preUninstall` may never arrive, so a Forge installation that has
+ * not called clawgate (which refreshes its app system token, valid 2–4 h) for this long no longer
+ * silences Connect: an abandoned installation must not stop the workspace's evaluations.
+ */
+export const FORGE_INSTALLATION_QUIET_MS = 24 * 60 * 60 * 1000;
+
+async function hasActiveForgeInstallation(store: Store, workspaceId: string, nowMs: number): Promise<boolean> {
+  return (await store.tenants.listForWorkspace(workspaceId)).some((tenant) => tenant.surface === 'forge' && tenant.uninstalledAt === null && nowMs - tenant.updatedAt.getTime() < FORGE_INSTALLATION_QUIET_MS);
 }
 
 export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logger: Logger; statusMarker?: StatusMarker }): WebhookIntake {
@@ -23,7 +30,7 @@ export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logg
       const log = deps.logger.child({ deliveryId: delivery.deliveryId, event: delivery.eventKey, workspace: delivery.tenant.workspaceId });
       // A workspace moving from Connect to Forge has both installed for a while: the Forge app's events
       // drive the pipeline, Connect's are acknowledged and dropped, so each change is evaluated once.
-      if (delivery.surface === 'connect' && (await hasActiveForgeInstallation(deps.store, delivery.tenant.workspaceId))) {
+      if (delivery.surface === 'connect' && (await hasActiveForgeInstallation(deps.store, delivery.tenant.workspaceId, Date.now()))) {
         log.info('the workspace has the Forge app installed; Connect delivery acknowledged, not processed');
         return { accepted: true, duplicate: false, jobs: 0 };
       }

@@ -85,6 +85,17 @@ describe('Forge product events and installations', () => {
     expect(unknown.body).toEqual({ accepted: false, ignored: 'event_not_handled' });
   }, 60_000);
 
+  test('an unreadable or oversized body from a genuine installation is a JSON 400/413, not a crash', async () => {
+    const ws = await prepareForgeWorkspace(sandbox, forge, app.url);
+    const headers = async () => ({ authorization: `Bearer ${await forge.mintFit(ws.installation)}`, 'x-forge-oauth-system': ws.installation.systemToken, 'content-type': 'application/json' });
+    const malformed = await fetch(`${app.url}/forge/events`, { method: 'POST', headers: await headers(), body: '{"eventType":' });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'MALFORMED_BODY' } });
+    const huge = await fetch(`${app.url}/forge/merge-check`, { method: 'POST', headers: await headers(), body: JSON.stringify({ padding: 'x'.repeat(600 * 1024) }) });
+    expect(huge.status).toBe(413);
+    expect(huge.headers.get('content-type')).toContain('application/json');
+  }, 60_000);
+
   test('a reinstall keeps settings, policies and evaluations; the superseded installation is refused', async () => {
     const ws = await prepareForgeWorkspace(sandbox, forge, app.url);
     const pr = openAgentPullRequest(sandbox, ws, 'agent/keep', { 'src/k.ts': 'export const k = 1;\n' });
@@ -121,6 +132,9 @@ describe('Forge product events and installations', () => {
     expect(after.status).toBe(403);
     const audit = await app.store.audit.query(workspaceUuid, { kinds: ['tenant.uninstalled'] });
     expect(audit.map((e) => e.actor)).toEqual(['forge:pre-uninstall']);
+    // The app system token is not kept after the uninstall.
+    const [after2] = await app.store.tenants.listForWorkspace(workspaceUuid);
+    expect(after2?.accessToken).toBeNull();
   }, 60_000);
 });
 
