@@ -13,6 +13,9 @@ describe('e2e: the demo story against the sandbox', () => {
       ['tampered signature', 'FAIL', 'FAILED'],
       ['model not allowed by the WPC (uploaded bundle)', 'FAIL', 'FAILED'],
       ['human PR without a bundle', 'NOT_APPLICABLE', 'SUCCESSFUL'],
+      // The Forge workspace: the Required merge check refuses the non-compliant merge, allows the compliant one.
+      ['Forge: agent PR touching bitbucket-pipelines.yml', 'merge refused', 'FAILED'],
+      ['Forge: compliant agent PR', 'merged', 'SUCCESSFUL'],
     ]);
     expect(outcome.ok).toBe(true);
     const pipelines = outcome.results[1];
