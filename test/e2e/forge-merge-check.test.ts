@@ -102,6 +102,24 @@ describe('e2e: a Forge workspace, from install to a merge decided by the merge c
     }
   }, 60_000);
 
+  test('an agent pushing straight to main is an incident through Forge product events, FAILED on the pushed head', async () => {
+    const app = await startForgeClawgate(sandbox, forge);
+    try {
+      const ws = await prepareForgeWorkspace(sandbox, forge, app.url);
+      const [pushed] = sandbox.push('acme/proj-web', { branch: 'main', actor: 'claw-bot', commits: [{ author: 'claw-bot', message: 'straight to main', files: { 'src/direct.ts': 'export const d = 1;\n' } }] });
+      if (!pushed) throw new Error('nothing pushed');
+      const workspaceUuid = sandbox.workspace('acme').uuid;
+      const incident = await waitFor(async () => (await app.store.audit.query(workspaceUuid, { kinds: ['incident'] })).map((e) => e.after as Record<string, unknown>).find((after) => after.commit === pushed.hash), 15_000, 'the direct_push_main incident');
+      expect(incident).toMatchObject({ action: 'direct_push_main', reason_code: 'ACTION_DENIED', actor: { uuid: ws.botUuid } });
+      const status = await waitFor(() => sandbox.getStatuses('acme/proj-web', pushed.hash).find((x) => x.key === 'clawgate'), 10_000, 'the incident status');
+      expect(status.state).toBe('FAILED');
+      expect(forge.eventDeliveries.some((d) => d.eventType === 'avi:bitbucket:push:repository')).toBe(true);
+    } finally {
+      await forge.waitForIdle();
+      await app.close();
+    }
+  }, 60_000);
+
   test('the Forge pages reach the API as the viewer: members read, only owners write, strangers are refused', async () => {
     const app = await startForgeClawgate(sandbox, forge);
     try {
