@@ -4,9 +4,10 @@ import { createTestKey, makeBitbucketWpc } from '../../src/testkit';
 import { startTestClawgate, type Workspace } from './harness';
 
 /** clawgate with the Forge front door on, trusting the sandbox Forge's JWKS and app id. */
-export async function startForgeClawgate(sandbox: BitbucketSandbox, forge: SandboxForge, options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<ClawgateServer> {
+export async function startForgeClawgate(sandbox: BitbucketSandbox, forge: SandboxForge, options: { databaseUrl?: string; env?: Record<string, string>; workers?: boolean } = {}): Promise<ClawgateServer> {
   return startTestClawgate(sandbox, {
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
     env: { CLAWGATE_FORGE_APP_ID: forge.appId, CLAWGATE_FORGE_JWKS_URL: forge.jwksUrl, ...options.env },
   });
 }

@@ -83,6 +83,22 @@ describe('e2e: a Forge workspace, from install to a merge decided by the merge c
     }
   }, 60_000);
 
+  test('no verdict within the budget (no worker running): the check fails closed, saying verification is still running', async () => {
+    const app = await startForgeClawgate(sandbox, forge, { workers: false });
+    try {
+      const ws = await prepareForgeWorkspace(sandbox, forge, app.url);
+      const pr = openAgentPullRequest(sandbox, ws, 'agent/slow', { 'src/slow.ts': 'export const slow = 1;\n' });
+      forge.requiredIn.add('acme/proj-web');
+      const started = Date.now();
+      await expect(forge.merge('acme/proj-web', pr.prId, { actor: 'alice' })).rejects.toThrow(/still running/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(sandbox.pullRequest('acme/proj-web', pr.prId).state).toBe('OPEN');
+    } finally {
+      await forge.waitForIdle();
+      await app.close();
+    }
+  }, 60_000);
+
   test('a reviewer status change runs the check; a merge refused when Required is not refused when not', async () => {
     const app = await startForgeClawgate(sandbox, forge, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
     try {
