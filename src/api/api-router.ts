@@ -9,6 +9,7 @@ import { evaluationRoutes } from './routes/evaluation-routes';
 import { evidenceRoutes } from './routes/evidence-routes';
 import { mergeCheckRoutes } from './routes/merge-check-routes';
 import { policyRoutes } from './routes/policy-routes';
+import { preflightRoutes } from './routes/preflight-routes';
 import { recheckRoutes } from './routes/recheck-routes';
 import { settingsRoutes } from './routes/settings-routes';
 import { tokenRoutes } from './routes/token-routes';
@@ -50,6 +51,7 @@ export function createApiRouter(options: ApiRouterOptions): Router {
   workspace.use(bundleRoutes(context));
   workspace.use(evaluationRoutes(context));
   workspace.use(evidenceRoutes(context));
+  workspace.use(preflightRoutes(context));
   workspace.use(tokenRoutes(context));
   workspace.use(recheckRoutes(context));
   workspace.use(auditRoutes(context));

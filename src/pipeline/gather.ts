@@ -8,7 +8,7 @@ import type { EngineSettings, Mode } from '../core/verdict';
 import type { Store, WorkspaceSettings } from '../store';
 import { agentIdentityOf } from './agent-identities';
 import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-reference';
-import { runArtifactPaths, uploadedRunArtifactPaths } from './run-artifacts';
+import { runArtifactPaths, uploadedRunArtifactPaths } from '../core/clawsig/run-artifacts';
 import { MAX_TRUST_PULSE_BYTES } from '../core/clawsig/trust-pulse';
 
 /** What gather found: the engine's inputs plus what the record and the publisher need. */
