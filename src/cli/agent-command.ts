@@ -10,6 +10,8 @@ import { evaluate, type EvaluationInput } from '../core/verdict';
 import { REASON_TEXT } from '../render/explanations';
 import { verdictToJson } from '../render/verdict-json';
 import { verdictToText } from '../render/verdict-text';
+import type { ChangeCommit, ChangedFile } from '../core/policy/change-set';
+import { parseChangeSetFile } from '../core/policy/change-set-schema';
 import { localChange } from './git-change-set';
 import { DEFAULT_MAX_INPUT_BYTES, InputError, readInputJson, readInputText } from './input-file';
 import type { CliIo } from './io';
@@ -36,6 +38,8 @@ Options:
                              trust_pulse.json beside proof_bundle.json, when present)
   --cst FILE                 scoped token (compact JWT) when it is not in the bundle's metadata
   --base REF                 (preflight) the branch the PR will target, e.g. origin/main
+  --changes FILE             (preflight) the change as a --changes file of "clawgate verify",
+                             instead of reading it from git with --base
   --target BRANCH            (preflight) its name on Bitbucket (default: REF without remote)
   --repo WS/SLUG             (preflight) default: the bundle's signed metadata.bitbucket
   -C DIR                     (preflight) the git repository (default: the current directory)
@@ -157,6 +161,7 @@ async function runPreflight(argv: string[], io: CliIo): Promise<number> {
       'trust-pulse': { type: 'string' },
       cst: { type: 'string' },
       base: { type: 'string' },
+      changes: { type: 'string' },
       target: { type: 'string' },
       repo: { type: 'string' },
       C: { type: 'string', short: 'C' },
@@ -170,15 +175,27 @@ async function runPreflight(argv: string[], io: CliIo): Promise<number> {
     },
   });
   if (values.format !== 'text' && values.format !== 'json') throw new InputError('--format must be text or json');
-  if (values.base === undefined) throw new InputError('--base REF is required (the branch the PR will target)');
+  if ((values.base === undefined) === (values.changes === undefined)) throw new InputError('give --base REF (read the change from git) or --changes FILE, not both');
   if (values.service === undefined && values.wpc === undefined) throw new InputError('offline preflight needs --wpc (or use --service)');
   const artifacts = await readArtifacts(values);
   const payload = (artifacts.bundle as { payload: Record<string, unknown> }).payload;
   const binding = bitbucketBinding(isJsonObject(payload.metadata) ? payload.metadata : undefined);
   const repo = values.repo ?? (binding?.workspace && binding.repoSlug ? `${binding.workspace}/${binding.repoSlug}` : undefined);
   if (repo === undefined || !/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(repo)) throw new InputError('--repo WS/SLUG is required (the bundle names no metadata.bitbucket repository)');
-  const local = await localChange(values.C ?? process.cwd(), values.base);
-  const target = values.target ?? values.base.replace(/^(refs\/remotes\/)?[^/]+\//, '');
+  let local: { head: string; sourceBranch: string; files: ChangedFile[]; commits: ChangeCommit[] };
+  let target: string;
+  if (values.changes !== undefined) {
+    const parsed = parseChangeSetFile(await readInputJson(values.changes, DEFAULT_MAX_INPUT_BYTES, 'changes file'));
+    if (!parsed.ok) throw new InputError(`changes file ${values.changes} is invalid: ${parsed.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    const pr = parsed.change.pullRequest;
+    if (!pr) throw new InputError('the changes file needs pullRequest (source and destination branch, head commit)');
+    local = { head: pr.headCommit, sourceBranch: pr.sourceBranch, files: parsed.change.files, commits: parsed.change.commits };
+    target = values.target ?? pr.destinationBranch;
+  } else {
+    const base = values.base ?? '';
+    local = await localChange(values.C ?? process.cwd(), base);
+    target = values.target ?? base.replace(/^(refs\/remotes\/)?[^/]+\//, '');
+  }
 
   if (values.service !== undefined) {
     if (values.workspace === undefined) throw new InputError('--service needs --workspace');

@@ -49,7 +49,7 @@ async function startLoggedClawgate(sandbox: BitbucketSandbox, dir: string, logs:
 
 function cliIo(nowMs: number) {
   const out: string[] = [];
-  return { out, io: { stdout: (s: string) => out.push(s), stderr: (s: string) => out.push(s), now: () => nowMs } };
+  return { out, io: { stdout: (s: string) => void out.push(s), stderr: (s: string) => void out.push(s), now: () => nowMs, env: {} } };
 }
 
 async function latestEvaluation(app: ClawgateServer, ws: Workspace, prId: number): Promise<Record<string, unknown>> {
