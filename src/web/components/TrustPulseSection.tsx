@@ -47,6 +47,7 @@ export function TrustPulseSection({ pulse, compact = false }: { pulse: TrustPuls
             <dd>{summary.files.length}</dd>
           </dl>
           {summary.tools.length > 0 ? (
+            <div className="cg-table-wrap">
             <table className="cg-table cg-pulse-tools">
               <caption>Tools the harness reports using</caption>
               <thead>
@@ -66,6 +67,7 @@ export function TrustPulseSection({ pulse, compact = false }: { pulse: TrustPuls
                 ))}
               </tbody>
             </table>
+            </div>
           ) : (
             <p>No tools reported.</p>
           )}

@@ -45,6 +45,7 @@ function PulseCell({ run }: { run: AgentRun }) {
 export function AgentRunsTable({ client, runs }: { client: ClawgateClient; runs: readonly AgentRun[] }) {
   if (runs.length === 0) return <p>No agent runs yet: clawgate lists a pull request here once it has evaluated agent work on it.</p>;
   return (
+    <div className="cg-table-wrap">
     <table className="cg-table cg-runs">
       <caption>Recent agent runs, newest first</caption>
       <thead>
@@ -85,6 +86,7 @@ export function AgentRunsTable({ client, runs }: { client: ClawgateClient; runs:
         ))}
       </tbody>
     </table>
+    </div>
   );
 }
 
