@@ -4,10 +4,10 @@ import { isJsonObject } from '../../core/clawsig/json';
 import { recordedInputSchema } from '../../evidence/engine-input';
 import { evidencePackFor } from '../../evidence/pack-for-evaluation';
 import type { EvaluationRecord } from '../../store';
-import { ApiError } from '../api-error';
+import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { zodIssuesToFields } from '../zod-fields';
+import { principalOf } from '../../http/authenticate';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * Issue 12's reads, all scoped to the caller's workspace (another workspace's id is a 404):

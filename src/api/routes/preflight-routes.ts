@@ -6,13 +6,14 @@ import type { ConsumedId } from '../../core/anti-replay';
 import { changeSetFileSchema } from '../../core/policy/change-set-schema';
 import { evaluate, type EvaluationInput } from '../../core/verdict';
 import { agentIdentityOf } from '../../pipeline/agent-identities';
-import { engineSettingsFrom, policyForRepository } from '../../pipeline/gather';
+import { engineSettingsFrom } from '../../pipeline/evaluation/gather';
+import { policyForRepository } from '../../pipeline/repository-policy';
 import { verdictToJson } from '../../render/verdict-json';
-import { validationFailed } from '../api-error';
+import { validationFailed } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { jsonBody, jsonBodyOf } from '../json-body';
-import { zodIssuesToFields } from '../zod-fields';
+import { principalOf } from '../../http/authenticate';
+import { jsonBody, jsonBodyOf } from '../../http/json-body';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * `POST /workspaces/{ws}/preflight` (issue 12): the agent asks, BEFORE it opens the PR, what clawgate
