@@ -13,6 +13,15 @@ describe('e2e: the demo story against the sandbox', () => {
       ['tampered signature', 'FAIL', 'FAILED'],
       ['model not allowed by the WPC (uploaded bundle)', 'FAIL', 'FAILED'],
       ['human PR without a bundle', 'NOT_APPLICABLE', 'SUCCESSFUL'],
+      ['agent PR via preflight + attach, with a Trust Pulse', 'PASS', 'SUCCESSFUL'],
+    ]);
+    // The agent's own commands, the pulse in the panel's data, and the evidence pack (issue 12).
+    expect(outcome.steps.map((step) => [step.name, step.ok])).toEqual([
+      ['clawgate agent preflight (before the PR exists)', true],
+      ['clawgate agent attach (bundle + URM + Trust Pulse, bundles:write token)', true],
+      ["Trust Pulse in the PR panel (self-reported by the agent's harness)", true],
+      ['evidence pack re-verifies offline (clawgate verify)', true],
+      ['the same pack with one byte changed fails', true],
     ]);
     expect(outcome.ok).toBe(true);
     const pipelines = outcome.results[1];
