@@ -6,7 +6,7 @@
  * - `trustPulseBinding` → the URM `metadata.trust_pulse` and `outputs[]` entry that bind a Trust Pulse;
  * - `urmReference` → `payload.urm`, which binds the URM to the bundle;
  * - `setProofBundleLine` → the `Proof-Bundle:` line a PR description (or commit message) carries.
- * Importable as `clawgate/agent`.
+ * Import from `clawgate/src/agent` (TypeScript) or `clawgate/dist/agent` (built JavaScript).
  */
 export { bitbucketBinding, withBitbucketBinding, type BitbucketBindingInput, type BitbucketBindingMetadata } from './bitbucket-binding';
 export { trustPulseBinding, urmReference, type TrustPulseBinding } from './run-manifest';
