@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setProofBundleLine } from '../agent/proof-bundle-line';
 import { isJsonObject } from '../core/clawsig/json';
+import { runArtifactPaths } from '../core/clawsig/run-artifacts';
 import type { ReasonCode } from '../core/reason-codes';
 import { parseBitbucketWpc } from '../core/policy';
 import { bitbucketBinding } from '../core/profile';
@@ -68,14 +69,16 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** The harness's sibling files of a bundle (core/clawsig/run-artifacts.ts, on local paths). */
+/** The harness's sibling files of a bundle, on local paths (the same names the pipeline looks for). */
 async function siblings(bundleFile: string): Promise<{ urm?: string; trustPulse?: string }> {
   const dir = path.dirname(bundleFile);
   const base = path.basename(bundleFile);
-  const names = base === 'proof_bundle.json' ? { urm: 'urm.json', trustPulse: 'trust_pulse.json' } : { urm: `${base.replace(/\.json$/i, '').replace(/-bundle$/, '')}-urm.json`, trustPulse: `${base.replace(/\.json$/i, '').replace(/-bundle$/, '')}-trust-pulse.json` };
+  const names = runArtifactPaths(base === 'proof_bundle.json' ? '.clawsig/proof_bundle.json' : base);
   const out: { urm?: string; trustPulse?: string } = {};
-  if (await exists(path.join(dir, names.urm))) out.urm = path.join(dir, names.urm);
-  if (await exists(path.join(dir, names.trustPulse))) out.trustPulse = path.join(dir, names.trustPulse);
+  const urm = path.join(dir, path.basename(names.urm));
+  const trustPulse = path.join(dir, path.basename(names.trustPulse));
+  if (await exists(urm)) out.urm = urm;
+  if (await exists(trustPulse)) out.trustPulse = trustPulse;
   return out;
 }
 

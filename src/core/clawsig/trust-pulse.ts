@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import type { ChangeSet } from '../policy/change-set';
 import { compileDenyGlobs } from '../policy/deny-globs';
 import { normalizeRepoPath } from '../policy/repo-path';
 import { stringifyHashB64u } from './hashing';
 import { isJsonObject } from './json';
+import { trustPulseV1Schema, type TrustPulseV1 } from './schemas/trust-pulse';
 
 /**
  * Trust Pulse v1 (`../clawsig/schema/poh/trust_pulse.v1.json`): a small, redacted, self-reported
@@ -26,36 +26,9 @@ export const MAX_TRUST_PULSE_BYTES = 64 * 1024;
 
 export const TRUST_PULSE_SCHEMA_ID = 'https://schemas.clawbureau.org/claw.poh.trust_pulse.v1.json';
 
-const isoDateTime = z.iso.datetime({ offset: true });
-
-/** The trust_pulse.v1 JSON schema, in zod (additionalProperties false everywhere, as the schema says). */
-export const trustPulseSchema = z.strictObject({
-  trust_pulse_version: z.literal('1'),
-  trust_pulse_id: z.string().min(1).optional(),
-  run_id: z.string().min(1),
-  agent_did: z.string().regex(/^did:/),
-  issued_at: isoDateTime,
-  evidence_class: z.literal('self_reported'),
-  tier_uplift: z.literal(false),
-  started_at: isoDateTime.optional(),
-  ended_at: isoDateTime.optional(),
-  duration_ms: z.number().int().min(0).optional(),
-  tools: z.array(z.strictObject({ name: z.string().min(1).max(128), calls: z.number().int().min(0) })).max(128),
-  files: z
-    .array(
-      z.strictObject({
-        // The schema's safe relative path: no leading '/', no '~', no backslash, no '..' segment.
-        path: z
-          .string()
-          .min(1)
-          .max(1024)
-          .regex(/^(?!\/)(?!~)(?!.*\\)(?!.*(?:^|\/)\.\.(?:\/|$)).+$/),
-        touches: z.number().int().min(0),
-      }),
-    )
-    .max(512),
-});
-export type TrustPulse = z.output<typeof trustPulseSchema>;
+/** The trust_pulse.v1 JSON schema (schemas/trust-pulse.ts, checked against the official file under Ajv). */
+export const trustPulseSchema = trustPulseV1Schema;
+export type TrustPulse = TrustPulseV1;
 
 /** Why a pulse is unverified (codes; words are the renderer's). */
 export type TrustPulseProblem =
