@@ -223,6 +223,8 @@ const PATTERN_SAMPLES: Record<string, string> = {
   '^[A-Za-z0-9_-]{22}$': 'AAECAwQFBgcICQoLDA0ODw',
   '^[a-z0-9.*:-]+$': '*.api.anthropic.com:443',
   '^[a-fA-F0-9]{7,64}$': '3a7808e461147e0a77fe0d084376d24ff3d6a82b',
+  // trust_pulse.v1 files[].path: a safe relative path.
+  '^(?!/)(?!~)(?!.*\\\\)(?!.*(?:^|/)\\.\\.(?:/|$)).+$': 'src/app/main.ts',
 };
 
 interface GenerateOptions {
