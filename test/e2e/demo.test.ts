@@ -4,7 +4,7 @@ import { runDemo } from '../../src/demo/run-demo';
 describe('e2e: the demo story against the sandbox', () => {
   test('every agent PR gets its expected verdict, status and report', async () => {
     const lines: string[] = [];
-    const outcome = await runDemo({ print: (line) => lines.push(line), timeoutMs: 50_000 });
+    const outcome = await runDemo({ print: (line) => lines.push(line), timeoutMs: 80_000 });
     if (!outcome.ok) console.log(lines.join('\n'));
     expect(outcome.results.map((r) => [r.name, r.state, r.status])).toEqual([
       ['compliant agent PR', 'PASS', 'SUCCESSFUL'],
@@ -28,5 +28,5 @@ describe('e2e: the demo story against the sandbox', () => {
     expect(pipelines?.annotations.some((a) => a.startsWith('bitbucket-pipelines.yml: PATH_DENIED'))).toBe(true);
     expect(outcome.results[0]?.reportResult).toBe('PASSED');
     expect(outcome.results[0]?.detailsUrl).toMatch(/\/connect\/details\//);
-  }, 90_000);
+  }, 120_000);
 });
