@@ -1,9 +1,8 @@
-import picomatch from 'picomatch';
 import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../bitbucket';
 import { BitbucketNotFoundError, BitbucketResponseError } from '../bitbucket';
 import { sha256B64u } from '../core/clawsig/hashing';
 import type { ChangeCommit, ChangedFile, ChangeSet } from '../core/policy/change-set';
-import { parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
+import { compilePicomatchGlob, parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
 import type { EngineSettings, Mode } from '../core/verdict';
 import type { Store, WorkspaceSettings } from '../store';
 import { agentIdentityOf } from './agent-identities';
@@ -58,10 +57,22 @@ export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): Eng
   };
 }
 
+/**
+ * Case-insensitive, in linear time. A glob the matcher cannot take (a negated extglob stored before
+ * the API refused them) matches every repository: the assignment then binds more, never less.
+ */
+function repoGlobMatches(glob: string, repoFullName: string): boolean {
+  try {
+    return compilePicomatchGlob(glob.toLowerCase(), { nocase: false }).test(repoFullName.toLowerCase());
+  } catch {
+    return true;
+  }
+}
+
 /** The first assignment whose glob matches the repository's full name wins (list order). */
 export async function policyForRepository(store: Store, workspaceId: string, repoFullName: string): Promise<{ policy?: { wpc: BitbucketWpc; hash: string }; mode: Mode | null; assigned: boolean }> {
   const assignments = await store.assignments.list(workspaceId);
-  const match = assignments.find((a) => picomatch.isMatch(repoFullName.toLowerCase(), a.repoGlob.toLowerCase(), { dot: true }));
+  const match = assignments.find((a) => repoGlobMatches(a.repoGlob, repoFullName));
   if (!match) return { mode: null, assigned: false };
   const stored = await store.policies.get(workspaceId, match.policyHashB64u);
   if (!stored || stored.retiredAt) return { mode: match.mode, assigned: true };

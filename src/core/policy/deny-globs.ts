@@ -1,13 +1,13 @@
-import picomatch from 'picomatch';
+import { compilePicomatchGlob, type LinearMatcher } from './linear-glob';
 import { normalizeRepoPath, pathAndAncestors } from './repo-path';
 
 /**
  * `paths.deny_globs` matching. picomatch with `dot: true` (dotfiles such as `.github/` and `.pipeline/`
  * are ordinary paths here) and `nocase: true`: a deny list fails closed, so `Bitbucket-Pipelines.yml`
  * and `security.md` are caught by `**\/bitbucket-pipelines.yml` and `**\/SECURITY*`. A glob matching a
- * directory also matches everything below it (see `pathAndAncestors`).
+ * directory also matches everything below it (see `pathAndAncestors`). Matching runs in linear time
+ * (`linear-glob.ts`): the paths are the agent's, and a backtracking regex would let one stall the gate.
  */
-const PICOMATCH_OPTIONS = { dot: true, nocase: true, nonegate: true } as const;
 
 export const MAX_DENY_GLOB_LENGTH = 512;
 
@@ -25,10 +25,11 @@ export function denyGlobProblem(glob: string): string | undefined {
   const segments = glob.split('/');
   if (segments.some((s) => s === '.' || s === '..')) return 'must not contain . or .. segments';
   if (segments.some((s) => s === '')) return 'must not contain empty segments or a trailing /';
-  let re: RegExp;
+  if (glob.includes('!(')) return 'must not use a negated extglob !(…) (not supported by the linear-time matcher)';
+  let re: LinearMatcher;
   try {
-    // strictBrackets and debug make picomatch throw instead of quietly compiling a never-matching /$^/.
-    re = picomatch.makeRe(glob.normalize('NFC'), { ...PICOMATCH_OPTIONS, strictBrackets: true, debug: true });
+    // strict: picomatch throws instead of quietly compiling a never-matching /$^/.
+    re = compilePicomatchGlob(glob.normalize('NFC'), { nocase: true, strict: true });
   } catch {
     return 'is not a valid glob';
   }
@@ -79,7 +80,7 @@ function requiredLiterals(glob: string): string[] | undefined {
 
 /** Compile validated globs once. */
 export function compileDenyGlobs(globs: readonly string[]): DenyGlobMatcher {
-  const compiled = globs.map((glob) => ({ glob, re: picomatch.makeRe(glob.normalize('NFC'), PICOMATCH_OPTIONS), literals: requiredLiterals(glob) }));
+  const compiled = globs.map((glob) => ({ glob, re: compilePicomatchGlob(glob.normalize('NFC'), { nocase: true }), literals: requiredLiterals(glob) }));
   return {
     match(path) {
       const normalized = normalizeRepoPath(path);
