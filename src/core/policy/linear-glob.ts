@@ -14,8 +14,7 @@ import { RE2JS } from 're2js';
  * against a normalised repository path or repository name (no empty, `.` or `..` segments); any other
  * lookaround (a negated extglob `!(…)`) is refused as an unsupported glob (fail closed: a policy
  * holding one does not load). Case-insensitive matching uses RE2's Unicode simple case folding, which
- * folds a few more characters than JavaScript's `i` flag (e.g. `ſ` ~ `s`): for a deny list that only
- * ever matches more.
+ * folds a few non-ASCII characters JavaScript's `i` flag does not (e.g. `ſ` ~ `s`).
  */
 export interface LinearMatcher {
   /** Does the whole of `value` match? */
