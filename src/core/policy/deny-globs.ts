@@ -55,7 +55,8 @@ export interface DenyGlobMatcher {
  * Literal runs every match of `glob` must contain, lower-cased: a cheap, sound pre-filter. With 1,000
  * globs the cost is a regex per glob per path, and nearly every glob is ruled out by one `includes`.
  * Runs are the plain-ASCII stretches outside brace and extglob groups (`{a,b}`, `@(x|y)`), split at
- * every other character, so they can only under-constrain. Sound under `nocase` because ASCII
+ * every other character, so they can only under-constrain. `.` splits too: picomatch sometimes leaves
+ * a glob's `.` unescaped (`{1..3}_.` compiles to `[1-3]_.`), where it matches any character. Sound under `nocase` because ASCII
  * literals match only ASCII characters under the regex `i` flag. Bracket classes (`[...]`) are rare
  * and awkward to parse (`[]a]`, `[[:alpha:]]`), so such globs are always tested.
  */
@@ -73,7 +74,7 @@ function requiredLiterals(glob: string): string[] | undefined {
     outside += '/';
   }
   return outside
-    .split(/[^A-Za-z0-9._~ -]+/)
+    .split(/[^A-Za-z0-9_~ -]+/)
     .filter((run) => run !== '')
     .map((run) => run.toLowerCase());
 }

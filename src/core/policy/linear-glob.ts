@@ -10,9 +10,12 @@ import { RE2JS } from 're2js';
  * matching cost is bounded by pattern length × input length whatever either holds.
  *
  * The RE2 syntax has no lookaround, so picomatch's output is accepted only after removing the
- * lookarounds it emits for `.`/`..` segments and non-empty segments — both can never decide a match
- * against a normalised repository path or repository name (no empty, `.` or `..` segments); any other
- * lookaround (a negated extglob `!(…)`) is refused as an unsupported glob (fail closed: a policy
+ * lookarounds it emits. Those refusing `.`/`..` segments never decide against a normalised repository
+ * path or repository name (no empty, `.` or `..` segments). The one demanding that a star after some
+ * constructs match at least one character at the very end (picomatch's `*.*` refuses `a.`) is dropped
+ * too, so there, and only there, a glob matches a little more than picomatch: never less (removing a
+ * lookaround only removes a constraint), which for a deny glob fails closed. Any other lookaround
+ * (a negated extglob `!(…)`) is refused as an unsupported glob (fail closed: a policy
  * holding one does not load). Case-insensitive matching uses RE2's Unicode simple case folding, which
  * folds a few non-ASCII characters JavaScript's `i` flag does not (e.g. `ſ` ~ `s`).
  */
