@@ -52,7 +52,7 @@ export interface EvaluationInput {
   /** Ids already consumed (anti-replay), as the store knows them. */
   consumed?: readonly ConsumedId[];
   /** The gather step could not produce evidence (fail closed). */
-  evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR'>;
+  evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR' | 'BUNDLE_LIMIT_EXCEEDED' | 'VERIFICATION_BUDGET_EXCEEDED'>;
 }
 
 export interface Verdict {
@@ -119,6 +119,9 @@ function tokenFromMetadata(metadata: unknown): unknown {
   return metadata.scoped_token ?? metadata.scoped_token_claims;
 }
 
+/** Errors that mean a bundle was there (or clawgate failed): the PR is judged, never NOT_APPLICABLE. */
+const CLAIMED_EVIDENCE_ERRORS: ReadonlySet<EvaluationInput['evidenceError']> = new Set(['BUNDLE_UNREADABLE', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED']);
+
 function isAgentChange(change: ChangeSet, bundleFound: boolean): boolean {
   return change.actor.agentIdentity !== undefined || bundleFound || (change.pullRequest?.declaredBundleIds?.length ?? 0) > 0;
 }
@@ -136,7 +139,7 @@ export function evaluate(input: EvaluationInput): Verdict {
   const bundleFound = input.bundle !== undefined;
 
   // A human PR stays out of scope unless something was claimed (an unreadable bundle) or clawgate failed.
-  if (change && !isAgentChange(change, bundleFound) && input.evidenceError !== 'BUNDLE_UNREADABLE' && input.evidenceError !== 'CLAWGATE_ERROR') {
+  if (change && !isAgentChange(change, bundleFound) && !CLAIMED_EVIDENCE_ERRORS.has(input.evidenceError)) {
     checks.push({ rule: 'system.evidence', outcome: 'skip', code: 'NOT_AN_AGENT_PR', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });
     return finish(verdict, 'NOT_APPLICABLE');
   }
