@@ -29,6 +29,10 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** The Connect JS API served to pages (override for tests and the sandbox). */
   readonly hostScriptUrl: string;
+  /** Worker threads that verify bundles (default: the machine's available parallelism). */
+  readonly verifyThreads?: number;
+  /** Time budget of one bundle verification once it runs, in ms (default 20,000); past it: FAIL. */
+  readonly verifyTimeBudgetMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -50,6 +54,8 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   CLAWGATE_MAX_BUNDLE_BYTES: z.string().regex(/^\d+$/).optional(),
+  CLAWGATE_VERIFY_THREADS: z.string().regex(/^[1-9]\d{0,2}$/, 'must be 1–999').optional(),
+  CLAWGATE_VERIFY_TIME_BUDGET_MS: z.string().regex(/^[1-9]\d{2,6}$/, 'must be 100–9999999').optional(),
   CLAWGATE_HOST_SCRIPT_URL: z.string().min(1).optional(),
 });
 
@@ -96,6 +102,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     maxBundleBytes: e.CLAWGATE_MAX_BUNDLE_BYTES === undefined ? 10 * 1024 * 1024 : Number(e.CLAWGATE_MAX_BUNDLE_BYTES),
     maxBodyBytes: 12 * 1024 * 1024,
     hostScriptUrl: e.CLAWGATE_HOST_SCRIPT_URL ?? 'https://bitbucket.org/atlassian-connect/all.js',
+    ...(e.CLAWGATE_VERIFY_THREADS !== undefined ? { verifyThreads: Number(e.CLAWGATE_VERIFY_THREADS) } : {}),
+    ...(e.CLAWGATE_VERIFY_TIME_BUDGET_MS !== undefined ? { verifyTimeBudgetMs: Number(e.CLAWGATE_VERIFY_TIME_BUDGET_MS) } : {}),
   };
 }
 

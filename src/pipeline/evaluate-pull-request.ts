@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import { BitbucketError, type BitbucketClient } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import type { ConsumedId } from '../core/anti-replay';
-import { evaluate, type Mode, type Verdict } from '../core/verdict';
+import type { Mode, Verdict } from '../core/verdict';
 import type { Job, JobHandler } from '../queue/job-queue';
 import type { Store, Tenant } from '../store';
+import { inlineVerifier, type Verifier } from '../verification';
 import { verdictToJson } from '../render/verdict-json';
 import { bitbucketClientFor } from './bitbucket-for-tenant';
 import { clawgateVerdictForCommit } from './commit-verdict';
@@ -24,6 +25,8 @@ export interface EvaluationDeps {
   fetch?: typeof fetch;
   /** Marks clawgate's statuses so the forged-status defence can tell them from others' (status-mark.ts). */
   statusMarker?: StatusMarker;
+  /** Runs the engine off the event loop with a time budget (src/verification); inline when absent. */
+  verifier?: Verifier;
 }
 
 export interface EvaluationOutcome {
@@ -77,20 +80,23 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       nowMs,
       profile: 'clawgate' as const,
       settings: evidence.settings,
-      bundle: evidence.bundle?.value,
       scopedToken: evidence.bundle?.scopedToken,
       policy: evidence.policy,
       change: evidence.change,
       evidenceError: evidence.evidenceError,
     };
-    let verdict = evaluate(baseInput);
+    // The bundle travels as text: parsing, bounds and verification all run off the event loop.
+    const verifier = deps.verifier ?? inlineVerifier;
+    const bundleText = evidence.bundle?.text;
+    const evaluate = (input: typeof baseInput & { consumed?: ConsumedId[] }): Promise<Verdict> => verifier.evaluate({ input, ...(bundleText !== undefined ? { bundleText } : {}) });
+    let verdict = await evaluate(baseInput);
     if (verdict.consume.length > 0) {
       const consumed = await store.consumedIds.findConsumed(job.workspaceId, verdict.consume);
-      verdict = evaluate({ ...baseInput, consumed: toConsumed(consumed) });
+      verdict = await evaluate({ ...baseInput, consumed: toConsumed(consumed) });
       if (verdict.consume.length > 0 && !verdict.checks.some((c) => c.code === 'REPLAY')) {
         const result = await store.consumedIds.consumeIds(job.workspaceId, verdict.consume, { repo: job.repoFullName, prId: job.prId, evaluationId });
         // Lost a race to another PR: the ids are theirs; judge again with that knowledge.
-        if (!result.ok) verdict = evaluate({ ...baseInput, consumed: toConsumed([...consumed, ...result.conflicts]) });
+        if (!result.ok) verdict = await evaluate({ ...baseInput, consumed: toConsumed([...consumed, ...result.conflicts]) });
       }
     }
     const record = verdictToJson(verdict, `${job.repoFullName}#${job.prId}@${headSha}`);

@@ -1,0 +1,98 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { evaluate, type Verdict } from '../core/verdict';
+import { evaluateTask, type EvaluationTask } from './evaluate-task';
+
+/**
+ * Bundle verification off the event loop (finding 6: 100,000 unsigned receipts blocked every tenant
+ * for ~17 s). One async function, `verifier.evaluate(task)`, runs the engine in a pool of worker
+ * threads (piscina) sized to the cores, so a hostile bundle in one workspace costs one worker for at
+ * most its time budget and never the event loop that answers every other workspace.
+ *
+ * Fail closed:
+ * - a task that runs past its time budget is killed (its worker is terminated) and its verdict is
+ *   FAIL with `VERIFICATION_BUDGET_EXCEEDED`; the budget starts when the task starts running, not
+ *   while it waits for a worker, so load alone never fails a good bundle;
+ * - a worker that runs out of its heap limit is a FAIL with `BUNDLE_LIMIT_EXCEEDED`;
+ * - anything else (the pool is closed, a worker crashed) throws: the pipeline's error path publishes
+ *   FAILED in enforce mode and the job is retried.
+ */
+export interface Verifier {
+  evaluate(task: EvaluationTask): Promise<Verdict>;
+  close(): Promise<void>;
+}
+
+export interface VerifierOptions {
+  /** Worker threads (default: the machine's available parallelism). */
+  threads?: number;
+  /** Time budget of one task once it runs, in ms (default 20,000). */
+  timeBudgetMs?: number;
+  /** Heap limit of a worker, in MiB (default 512). */
+  maxHeapMb?: number;
+}
+
+export const DEFAULT_VERIFY_TIME_BUDGET_MS = 20_000;
+
+/** The verdict for a bundle clawgate refused to finish verifying: the engine without the bundle. */
+function refusedVerdict(task: EvaluationTask, code: 'VERIFICATION_BUDGET_EXCEEDED' | 'BUNDLE_LIMIT_EXCEEDED'): Verdict {
+  return evaluate({ ...task.input, evidenceError: code });
+}
+
+class BudgetExceeded extends Error {}
+
+function workerEntry(): { filename: string; execArgv: string[] } {
+  // Compiled (dist/): the .js beside this file. From the TypeScript sources (tests, tsx): the .ts
+  // through tsx's require hook, a development dependency.
+  if (__filename.endsWith('.ts')) return { filename: `${__dirname}/evaluate-task.ts`, execArgv: ['--require', require.resolve('tsx/cjs')] };
+  return { filename: `${__dirname}/evaluate-task.js`, execArgv: [] };
+}
+
+export function createVerifier(options: VerifierOptions = {}): Verifier {
+  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const budgetMs = options.timeBudgetMs ?? DEFAULT_VERIFY_TIME_BUDGET_MS;
+  const entry = workerEntry();
+  const pool = new Piscina({
+    filename: entry.filename,
+    execArgv: entry.execArgv,
+    minThreads: 1,
+    maxThreads: threads,
+    // Tasks wait (bounded) when every worker is busy; beyond that run() rejects and the job is retried.
+    maxQueue: Math.max(16, threads * threads * 4),
+    idleTimeout: 60_000,
+    resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 },
+  });
+  return {
+    async evaluate(task) {
+      const controller = new AbortController();
+      const { port1, port2 } = new MessageChannel();
+      let timer: NodeJS.Timeout | undefined;
+      port1.once('message', () => {
+        timer = setTimeout(() => controller.abort(new BudgetExceeded()), budgetMs);
+      });
+      port1.unref();
+      try {
+        return (await pool.run({ ...task, startPort: port2 }, { signal: controller.signal, transferList: [port2] })) as Verdict;
+      } catch (error) {
+        if (controller.signal.aborted) return refusedVerdict(task, 'VERIFICATION_BUDGET_EXCEEDED');
+        if (error instanceof Error && (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') return refusedVerdict(task, 'BUNDLE_LIMIT_EXCEEDED');
+        throw error;
+      } finally {
+        if (timer) clearTimeout(timer);
+        port1.close();
+      }
+    },
+    async close() {
+      await pool.destroy();
+    },
+  };
+}
+
+/**
+ * The same function on the calling thread: for the CLI (one bundle, nothing else to serve) and for
+ * tests that call the pipeline directly. The server always uses `createVerifier`.
+ */
+export const inlineVerifier: Verifier = {
+  evaluate: async (task) => evaluateTask(task),
+  close: async () => {},
+};
