@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import picomatch from 'picomatch';
-import { branchGlobMatches } from '../../../src/pipeline/protected-branches';
+import { branchGlobMatches } from '../../../src/pipeline/operations/protected-branches';
 import { branchPatternMatches } from '../../../src/api/routes/merge-check-routes';
 import { clawsigGlobMatch } from '../../../src/core/policy/clawsig-glob';
 import { compileDenyGlobs, denyGlobProblem } from '../../../src/core/policy/deny-globs';

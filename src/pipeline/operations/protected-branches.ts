@@ -1,5 +1,5 @@
-import type { BitbucketBranchRestriction } from '../bitbucket';
-import { branchGlobMatch } from '../core/policy';
+import type { BitbucketBranchRestriction } from '../../bitbucket';
+import { branchGlobMatch } from '../../core/policy';
 
 /**
  * Is a branch "the main/default or a protected branch" (design §6, `direct_push_main`)? Pure.

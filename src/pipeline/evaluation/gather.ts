@@ -1,11 +1,12 @@
-import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../bitbucket';
-import { BitbucketNotFoundError, BitbucketResponseError } from '../bitbucket';
+import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
+import { BitbucketNotFoundError, BitbucketResponseError } from '../../bitbucket';
 import { webcrypto } from 'node:crypto';
-import type { ChangeCommit, ChangedFile, ChangeSet } from '../core/policy/change-set';
-import { compilePicomatchGlob, parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
-import type { EngineSettings, Mode } from '../core/verdict';
-import type { Store, WorkspaceSettings } from '../store';
-import { agentIdentityOf } from './agent-identities';
+import type { ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
+import type { BitbucketWpc } from '../../core/policy';
+import type { EngineSettings, Mode } from '../../core/verdict';
+import type { Store, WorkspaceSettings } from '../../store';
+import { agentIdentityOf } from '../agent-identities';
+import { policyForRepository } from '../repository-policy';
 import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-reference';
 
 /** What gather found: the engine's inputs plus what the record and the publisher need. */
@@ -56,31 +57,6 @@ export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): Eng
     frozen: settings.frozen,
     revocations: { agentDids: settings.revocations.agent_dids, cstJtis: settings.revocations.cst_jtis, bundleIds: settings.revocations.bundle_ids },
   };
-}
-
-/**
- * Case-insensitive, in linear time. A glob the matcher cannot take (a negated extglob stored before
- * the API refused them) matches every repository: the assignment then binds more, never less.
- */
-function repoGlobMatches(glob: string, repoFullName: string): boolean {
-  try {
-    return compilePicomatchGlob(glob.toLowerCase(), { nocase: false }).test(repoFullName.toLowerCase());
-  } catch {
-    return true;
-  }
-}
-
-/** The first assignment whose glob matches the repository's full name wins (list order). */
-export async function policyForRepository(store: Store, workspaceId: string, repoFullName: string): Promise<{ policy?: { wpc: BitbucketWpc; hash: string }; mode: Mode | null; assigned: boolean }> {
-  const assignments = await store.assignments.list(workspaceId);
-  const match = assignments.find((a) => repoGlobMatches(a.repoGlob, repoFullName));
-  if (!match) return { mode: null, assigned: false };
-  const stored = await store.policies.get(workspaceId, match.policyHashB64u);
-  if (!stored || stored.retiredAt) return { mode: match.mode, assigned: true };
-  const parsed = parseBitbucketWpc(stored.document);
-  // A stored policy that no longer parses, or whose hash moved, is treated as unassigned: fail closed.
-  if (!parsed.ok || parsed.policyHashB64u !== stored.policyHashB64u) return { mode: match.mode, assigned: true };
-  return { policy: { wpc: parsed.wpc, hash: parsed.policyHashB64u }, mode: match.mode, assigned: true };
 }
 
 /**
