@@ -81,7 +81,11 @@ function requiredLiterals(glob: string): string[] | undefined {
 
 /** Compile validated globs once. */
 export function compileDenyGlobs(globs: readonly string[]): DenyGlobMatcher {
-  const compiled = globs.map((glob) => ({ glob, re: compilePicomatchGlob(glob.normalize('NFC'), { nocase: true }), literals: requiredLiterals(glob) }));
+  // Compiled on first use: most globs are ruled out by their literals for every path of a change.
+  const compiled = globs.map((glob) => {
+    let matcher: LinearMatcher | undefined;
+    return { glob, re: { test: (value: string) => (matcher ??= compilePicomatchGlob(glob.normalize('NFC'), { nocase: true })).test(value) }, literals: requiredLiterals(glob) };
+  });
   return {
     match(path) {
       const normalized = normalizeRepoPath(path);

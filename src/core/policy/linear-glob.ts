@@ -33,9 +33,20 @@ export class UnsupportedGlobError extends Error {
   }
 }
 
+// Compiling an RE2 program costs ~1 ms a glob, and a WPC of 1,000 deny globs is parsed (validated) on
+// every evaluation: compiled programs are kept, by expression, up to a bound (oldest dropped first).
+const MAX_CACHED = 8192;
+const cache = new Map<string, LinearMatcher>();
+
 function compileRe2(source: string, caseInsensitive: boolean): LinearMatcher {
+  const key = `${caseInsensitive ? 'i' : '-'}${source}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
   const pattern = RE2JS.compile(source, caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0);
-  return { source, test: (value) => pattern.matches(value) };
+  const matcher: LinearMatcher = { source, test: (value) => pattern.matches(value) };
+  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  cache.set(key, matcher);
+  return matcher;
 }
 
 /** Escape a literal for RE2 (`\Q…\E` would do too, but breaks on a literal `\E`). */
