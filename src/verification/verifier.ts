@@ -66,6 +66,7 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
   const pool = new Piscina({
     filename: entry.filename,
     execArgv: entry.execArgv,
+    // One worker is started with the server (the first bundle does not wait for a start-up); more on demand.
     minThreads: 1,
     maxThreads: threads,
     // Tasks wait (bounded) when every worker is busy; beyond that run() rejects and the job is retried.
