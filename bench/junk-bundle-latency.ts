@@ -6,7 +6,7 @@
  * answer to `beta` delayed by more than 100 ms over its baseline. Bounded: three junk PRs, polls
  * every 10 ms until each has its final status. `--write` records the table in bench/RESULTS.md.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -15,6 +15,7 @@ import { loadAppConfig } from '../src/config/app-config';
 import { startSandbox, type BitbucketSandbox } from '../src/sandbox';
 import { startClawgate } from '../src/server/create-server';
 import { freePort } from '../src/server/free-port';
+import { writeResultsSection } from './results-file';
 import { callApi, clawgateStatus, finalStatus, openAgentPullRequest, pageJwt, prepareWorkspace } from '../test/e2e/harness';
 
 const TEN_MIB = 10 * 1024 * 1024;
@@ -131,14 +132,8 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(report);
-  if (process.argv.includes('--write')) {
-    const file = path.join(__dirname, 'RESULTS.md');
-    const marker = '<!-- junk-bundle-latency -->';
-    const existing = readFileSync(file, 'utf8');
-    const parts = existing.split(marker);
-    const updated = parts.length === 3 ? `${parts[0]}${marker}\n${report}${marker}${parts[2]}` : `${existing}\n## Cross-workspace API latency under a 10 MiB junk bundle (\`npm run bench:junk\`)\n\n${marker}\n${report}${marker}\n`;
-    writeFileSync(file, updated);
-  }
+  if (process.argv.includes('--write')) writeResultsSection('<!-- junk-bundle-latency -->', 'Cross-workspace API latency under a 10 MiB junk bundle (`npm run bench:junk`)', report);
+
 }
 
 void main();

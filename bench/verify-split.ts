@@ -7,12 +7,11 @@
  * bench/RESULTS.md.
  */
 import { createPublicKey, sign, verify } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { evaluate } from '../src/core/verdict';
 import { createTestKey, makeScenario, scenarioEvaluationInput } from '../src/testkit';
 import { createVerifier } from '../src/verification';
+import { writeResultsSection } from './results-file';
 
 const RECEIPTS = 1000;
 const RUNS = 31;
@@ -77,14 +76,8 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(report);
-  if (process.argv.includes('--write')) {
-    const file = path.join(__dirname, 'RESULTS.md');
-    const marker = '<!-- verify-split -->';
-    const existing = readFileSync(file, 'utf8');
-    const parts = existing.split(marker);
-    const updated = parts.length === 3 ? `${parts[0]}${marker}\n${report}${marker}${parts[2]}` : `${existing}\n## A 1,000-receipt bundle across two workers vs the Ed25519 floor (\`npm run bench:split\`)\n\n${marker}\n${report}${marker}\n`;
-    writeFileSync(file, updated);
-  }
+  if (process.argv.includes('--write')) writeResultsSection('<!-- verify-split -->', 'A 1,000-receipt bundle across two workers vs the Ed25519 floor (`npm run bench:split`)', report);
+
 }
 
 void main();
