@@ -53,8 +53,9 @@ describe('e2e: a hostile bundle fails closed and does not stall the server', () 
     expect(status.state).toBe('FAILED');
     expect(String(status.description)).toContain('BUNDLE_LIMIT_EXCEEDED');
     expect(latencies.length).toBeGreaterThan(3);
-    // On c06be81 the event loop was blocked for seconds (schema issues for every receipt).
-    expect(Math.max(...latencies)).toBeLessThan(1_000);
-    expect(histogram.max / 1e6).toBeLessThan(1_000);
+    // On c06be81 the event loop was blocked for ~17 s (schema issues for every receipt). The bound is
+    // loose because the test machine is shared; bench/junk-bundle-latency.ts measures the real figure.
+    expect(Math.max(...latencies)).toBeLessThan(3_000);
+    expect(histogram.max / 1e6).toBeLessThan(3_000);
   });
 });
