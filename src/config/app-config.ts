@@ -33,6 +33,10 @@ export interface AppConfig {
   readonly forge: ForgeConfig | null;
   /** Connect descriptor `forgeAppLink` (the Forge app's distribution link), when migrating to Forge. */
   readonly forgeAppLink: string | null;
+  /** Worker threads that verify bundles (default: the machine's available parallelism). */
+  readonly verifyThreads?: number;
+  /** Time budget of one bundle verification once it runs, in ms (default 20,000); past it: FAIL. */
+  readonly verifyTimeBudgetMs?: number;
 }
 
 export interface ForgeConfig {
@@ -65,6 +69,8 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   CLAWGATE_MAX_BUNDLE_BYTES: z.string().regex(/^\d+$/).optional(),
+  CLAWGATE_VERIFY_THREADS: z.string().regex(/^[1-9]\d{0,2}$/, 'must be 1–999').optional(),
+  CLAWGATE_VERIFY_TIME_BUDGET_MS: z.string().regex(/^[1-9]\d{2,6}$/, 'must be 100–9999999').optional(),
   CLAWGATE_HOST_SCRIPT_URL: z.string().min(1).optional(),
   CLAWGATE_FORGE_APP_ID: z.string().regex(FORGE_APP_ID_PATTERN, 'must be the Forge app ARI, ari:cloud:ecosystem::app/<uuid>').optional(),
   CLAWGATE_FORGE_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -116,6 +122,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     hostScriptUrl: e.CLAWGATE_HOST_SCRIPT_URL ?? 'https://bitbucket.org/atlassian-connect/all.js',
     forge: e.CLAWGATE_FORGE_APP_ID === undefined ? null : { appId: e.CLAWGATE_FORGE_APP_ID, jwksUrl: e.CLAWGATE_FORGE_JWKS_URL ?? FORGE_JWKS_URL },
     forgeAppLink: e.CLAWGATE_FORGE_APP_LINK ?? null,
+    ...(e.CLAWGATE_VERIFY_THREADS !== undefined ? { verifyThreads: Number(e.CLAWGATE_VERIFY_THREADS) } : {}),
+    ...(e.CLAWGATE_VERIFY_TIME_BUDGET_MS !== undefined ? { verifyTimeBudgetMs: Number(e.CLAWGATE_VERIFY_TIME_BUDGET_MS) } : {}),
   };
 }
 

@@ -95,6 +95,8 @@ export const REASON_CODES = {
   BUNDLE_UNREADABLE: { layer: 'system' },
   WPC_NOT_ASSIGNED: { layer: 'system' },
   CLAWGATE_ERROR: { layer: 'system' },
+  BUNDLE_LIMIT_EXCEEDED: { layer: 'system' },
+  VERIFICATION_BUDGET_EXCEEDED: { layer: 'system' },
 } as const satisfies Record<string, { layer: 'protocol' | 'profile' | 'policy' | 'system' }>;
 
 export type ReasonCode = keyof typeof REASON_CODES;

@@ -53,7 +53,7 @@ export interface EvaluationInput {
   /** Ids already consumed (anti-replay), as the store knows them. */
   consumed?: readonly ConsumedId[];
   /** The gather step could not produce evidence (fail closed). */
-  evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR'>;
+  evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR' | 'BUNDLE_LIMIT_EXCEEDED' | 'VERIFICATION_BUDGET_EXCEEDED'>;
   /** The run's URM document (parsed), when one came with the bundle (only its Trust Pulse binding is read here). */
   urm?: unknown;
   /** A Trust Pulse as received (text) or parsed: a non-tier, self-reported summary (trust-pulse.ts). */
@@ -129,6 +129,11 @@ function tokenFromMetadata(metadata: unknown): unknown {
   return metadata.scoped_token ?? metadata.scoped_token_claims;
 }
 
+const REFUSED_BUNDLE_CLAUSES: ReadonlySet<string> = new Set(['CST_MISSING', 'BUNDLE_REQUIRED', 'GATEWAY_RECEIPTS_REQUIRED']);
+
+/** Errors that mean a bundle was there (or clawgate failed): the PR is judged, never NOT_APPLICABLE. */
+const CLAIMED_EVIDENCE_ERRORS: ReadonlySet<EvaluationInput['evidenceError']> = new Set(['BUNDLE_UNREADABLE', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED']);
+
 function isAgentChange(change: ChangeSet, bundleFound: boolean): boolean {
   return change.actor.agentIdentity !== undefined || bundleFound || (change.pullRequest?.declaredBundleIds?.length ?? 0) > 0;
 }
@@ -146,7 +151,7 @@ export function evaluate(input: EvaluationInput): Verdict {
   const bundleFound = input.bundle !== undefined;
 
   // A human PR stays out of scope unless something was claimed (an unreadable bundle) or clawgate failed.
-  if (change && !isAgentChange(change, bundleFound) && input.evidenceError !== 'BUNDLE_UNREADABLE' && input.evidenceError !== 'CLAWGATE_ERROR') {
+  if (change && !isAgentChange(change, bundleFound) && !CLAIMED_EVIDENCE_ERRORS.has(input.evidenceError)) {
     checks.push({ rule: 'system.evidence', outcome: 'skip', code: 'NOT_AN_AGENT_PR', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });
     return finish(verdict, 'NOT_APPLICABLE');
   }
@@ -239,7 +244,12 @@ export function evaluate(input: EvaluationInput): Verdict {
     });
     // A bundle that failed verification has no trustworthy token: the scope clause could not be
     // judged, rather than failing on its own (the verdict fails already, on the protocol check).
-    checks.push(...policyChecks.map((c): Check => (bundleUnverified && c.code === 'CST_MISSING' ? { rule: c.rule, outcome: 'skip', code: 'OK', evidence: { reason: 'bundle_not_verified' } } : c)));
+    // A bundle refused for its size or its verification time was there but could not be judged: the
+    // clauses about the bundle and its token are not judged either, so the verdict's reason is the
+    // refusal (it fails on its own, in system.evidence).
+    const refused = input.evidenceError === 'BUNDLE_LIMIT_EXCEEDED' || input.evidenceError === 'VERIFICATION_BUDGET_EXCEEDED';
+    const unjudged = (c: Check) => (bundleUnverified && c.code === 'CST_MISSING') || (refused && REFUSED_BUNDLE_CLAUSES.has(c.code));
+    checks.push(...policyChecks.map((c): Check => (unjudged(c) ? { rule: c.rule, outcome: 'skip', code: 'OK', evidence: { reason: refused ? 'bundle_refused' : 'bundle_not_verified' } } : c)));
   }
   if (change) {
     const denied = new Set(checks.filter((c) => c.code === 'PATH_DENIED' && c.subject?.id).map((c) => c.subject?.id));

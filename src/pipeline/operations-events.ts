@@ -51,11 +51,17 @@ const prEndpoint = z.looseObject({
   commit: z.looseObject({ hash }).nullable().optional(),
 });
 
+/**
+ * A merged PR's body: `state` is MERGED (bitbucket.md §5.4). The event key is outside any signature,
+ * so a genuine `pullrequest:created` body (state OPEN) replayed under `pullrequest:fulfilled` must not
+ * read as a merge: a body whose shape belongs to another event is refused here.
+ */
 export const fulfilledEventSchema = z.looseObject({
   repository: webhookRepositorySchema,
   actor: actorSchema.optional(),
   pullrequest: z.looseObject({
     id: z.number().int().positive(),
+    state: z.literal('MERGED'),
     merge_commit: z.looseObject({ hash }).nullable().optional(),
     source: prEndpoint.optional(),
     destination: prEndpoint.optional(),

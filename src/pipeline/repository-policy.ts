@@ -1,12 +1,23 @@
-import picomatch from 'picomatch';
-import { parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
+import { compilePicomatchGlob, parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
 import type { Mode } from '../core/verdict';
 import type { Store } from '../store';
+
+/**
+ * Case-insensitive, in linear time. A glob the matcher cannot take (a negated extglob stored before
+ * the API refused them) matches every repository: the assignment then binds more, never less.
+ */
+function repoGlobMatches(glob: string, repoFullName: string): boolean {
+  try {
+    return compilePicomatchGlob(glob.toLowerCase(), { nocase: false }).test(repoFullName.toLowerCase());
+  } catch {
+    return true;
+  }
+}
 
 /** The first assignment whose glob matches the repository's full name wins (list order). */
 export async function policyForRepository(store: Store, workspaceId: string, repoFullName: string): Promise<{ policy?: { wpc: BitbucketWpc; hash: string }; mode: Mode | null; assigned: boolean }> {
   const assignments = await store.assignments.list(workspaceId);
-  const match = assignments.find((a) => picomatch.isMatch(repoFullName.toLowerCase(), a.repoGlob.toLowerCase(), { dot: true }));
+  const match = assignments.find((a) => repoGlobMatches(a.repoGlob, repoFullName));
   if (!match) return { mode: null, assigned: false };
   const stored = await store.policies.get(workspaceId, match.policyHashB64u);
   if (!stored || stored.retiredAt) return { mode: match.mode, assigned: true };

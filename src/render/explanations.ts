@@ -124,4 +124,6 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   BUNDLE_UNREADABLE: 'The proof bundle could not be read',
   WPC_NOT_ASSIGNED: 'No Work Policy Contract is assigned to this repository',
   CLAWGATE_ERROR: 'clawgate could not complete the evaluation',
+  BUNDLE_LIMIT_EXCEEDED: 'The proof bundle is too large or too deeply nested to verify (an array, the nesting or the number of values is over the limit)',
+  VERIFICATION_BUDGET_EXCEEDED: 'Verifying the proof bundle took longer than its time budget',
 };

@@ -23,6 +23,7 @@ import { startRetention, type RetentionJob } from '../operations/retention';
 import { retentionPolicyFromEnv } from '../operations/retention-policy';
 import { loadOrCreateSecretKey, openStore, type Store } from '../store';
 import { createRepoWebhookRouter } from '../webhooks';
+import { createVerifier } from '../verification';
 import { createMetrics, type ClawgateMetrics } from './metrics';
 import { securityHeaders } from './security-headers';
 
@@ -88,7 +89,9 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     },
   };
   const requestRecheck = createRecheckRequester({ store, queue });
-  const evaluationDeps = { store, config, logger, statusMarker, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
+  // Bundles are parsed and verified in worker threads with a time budget (src/verification).
+  const verifier = createVerifier({ ...(config.verifyThreads ? { threads: config.verifyThreads } : {}), ...(config.verifyTimeBudgetMs ? { timeBudgetMs: config.verifyTimeBudgetMs } : {}) });
+  const evaluationDeps = { store, config, logger, statusMarker, verifier, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
   const operationsDeps = { store, config, logger, statusMarker, requestRecheck, ...(options.fetch ? { fetch: options.fetch } : {}) };
 
   const app = express();
@@ -189,6 +192,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await retention.stop();
       await queue.stop();
+      await verifier.close();
       await store.close();
     },
   };

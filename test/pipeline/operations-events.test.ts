@@ -64,3 +64,18 @@ describe('the /clawgate recheck command', () => {
     expect(isRecheckCommand(text)).toBe(expected);
   });
 });
+
+describe('a body whose shape belongs to another event is refused', () => {
+  const common2 = { workspaceId: '{ws}', clientKey: 'client', deliveryId: 'd-2', eventKey: 'pullrequest:fulfilled' };
+  const fixture = (name: string) => readSharedJson('bitbucket-fixtures', 'jenkins-bbs', name);
+
+  test('a genuine pullrequest:fulfilled body (state MERGED) becomes a pr_fulfilled job', () => {
+    const parsed = operationsJobFor('pullrequest:fulfilled', fixture('pullrequest_fulfilled.json'), common2);
+    expect(parsed).toEqual({ job: expect.objectContaining({ kind: 'pr_fulfilled', mergeCommit: '1986c2284946' }) });
+  });
+
+  test.each(['pullrequest_created.json', 'pullrequest_updated.json'])('a genuine %s body replayed as pullrequest:fulfilled is ignored (no merge incident)', (name) => {
+    const parsed = operationsJobFor('pullrequest:fulfilled', fixture(name), common2);
+    expect(parsed).toEqual({ ignored: expect.stringContaining('pullrequest.state') });
+  });
+});

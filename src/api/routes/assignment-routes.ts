@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
-import picomatch from 'picomatch';
 import { z } from 'zod';
 import { enforcementModeSchema, MAX_ASSIGNMENTS, type PolicyAssignment } from '../../store';
+import { compilePicomatchGlob } from '../../core/policy';
 import { validationFailed } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
 import { principalOf } from '../../http/authenticate';
@@ -21,8 +21,9 @@ function globProblem(glob: string): string | undefined {
   if (glob.startsWith('/')) return 'must not start with "/"';
   // `*` does not cross `/`: a glob without the workspace part could never match a full name.
   if (!glob.includes('/') && !glob.includes('**')) return 'is matched against "workspace/repo_slug": include the workspace part, e.g. "*/proj-*"';
+  if (glob.includes('!(')) return 'must not use a negated extglob !(…) (not supported by the linear-time matcher)';
   try {
-    picomatch.makeRe(glob);
+    compilePicomatchGlob(glob, { nocase: true });
   } catch {
     return 'is not a valid glob';
   }

@@ -5,6 +5,7 @@ import { checkEnvelopeSignature, checkEnvelopeStructure } from './envelope';
 import { verifyEventChain, type EventChainResult } from './event-chain';
 import { verifyGatewayReceipt, type GatewayReceiptFacts } from './gateway-receipt';
 import { jcs } from './hashing';
+import { BUNDLE_BOUNDS, jsonBoundsExcess } from './json-bounds';
 import { asArray, isJsonObject, jsonByteLength, stringOrUndefined, type JsonObject } from './json';
 import { verifyRateLimitClaims } from './rate-limit-claims';
 import { proofBundleEnvelopeV1Schema, validateWith } from './schemas';
@@ -89,6 +90,16 @@ function validatedView(envelope: JsonObject): JsonObject {
   return { ...envelope, payload: { ...payload, receipts: kept } };
 }
 
+function earlyLimitFailure(envelope: JsonObject): string | undefined {
+  const payload = isJsonObject(envelope.payload) ? envelope.payload : undefined;
+  if (payload) {
+    if (asArray(payload.event_chain).length > LIMITS.events) return 'payload.event_chain';
+    if (asArray(payload.receipts).length > LIMITS.receipts) return 'payload.receipts';
+    if (asArray(payload.attestations).length > LIMITS.attestations) return 'payload.attestations';
+  }
+  return jsonBoundsExcess(envelope, BUNDLE_BOUNDS)?.path;
+}
+
 /**
  * Verifies a proof-bundle envelope exactly in the reference order (clawsig.md §2.3) and then the
  * strict gateway layer (§3.7). Pure: time and allowlists are inputs.
@@ -111,6 +122,13 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   const structure = checkEnvelopeStructure(input, 'proof_bundle', options.nowMs, options.skewMs ?? 0);
   if (structure || !isJsonObject(input)) return fail(structure?.code ?? 'MALFORMED_ENVELOPE', structure?.path ?? '', 'envelope');
   const envelope = input;
+
+  // Bounds before any costly step: a junk bundle of 100,000 receipts used to be schema-validated in
+  // full (every issue collected) before step 12 refused it. The named limits of step 12 keep their
+  // own paths; any other array, the nesting and the number of values are bounded too (clawgate's
+  // addition: the reference bounds only the named lists).
+  const early = earlyLimitFailure(envelope);
+  if (early) return fail('MALFORMED_ENVELOPE', early, 'envelope');
 
   // 10: full schema validation (before the hash check: several vectors rely on this order).
   const schema = validateWith(proofBundleEnvelopeV1Schema, validatedView(envelope));

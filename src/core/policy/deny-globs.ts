@@ -1,13 +1,13 @@
-import picomatch from 'picomatch';
+import { compilePicomatchGlob, type LinearMatcher } from './linear-glob';
 import { normalizeRepoPath, pathAndAncestors } from './repo-path';
 
 /**
  * `paths.deny_globs` matching. picomatch with `dot: true` (dotfiles such as `.github/` and `.pipeline/`
  * are ordinary paths here) and `nocase: true`: a deny list fails closed, so `Bitbucket-Pipelines.yml`
  * and `security.md` are caught by `**\/bitbucket-pipelines.yml` and `**\/SECURITY*`. A glob matching a
- * directory also matches everything below it (see `pathAndAncestors`).
+ * directory also matches everything below it (see `pathAndAncestors`). Matching runs in linear time
+ * (`linear-glob.ts`): the paths are the agent's, and a backtracking regex would let one stall the gate.
  */
-const PICOMATCH_OPTIONS = { dot: true, nocase: true, nonegate: true } as const;
 
 export const MAX_DENY_GLOB_LENGTH = 512;
 
@@ -25,10 +25,11 @@ export function denyGlobProblem(glob: string): string | undefined {
   const segments = glob.split('/');
   if (segments.some((s) => s === '.' || s === '..')) return 'must not contain . or .. segments';
   if (segments.some((s) => s === '')) return 'must not contain empty segments or a trailing /';
-  let re: RegExp;
+  if (glob.includes('!(')) return 'must not use a negated extglob !(…) (not supported by the linear-time matcher)';
+  let re: LinearMatcher;
   try {
-    // strictBrackets and debug make picomatch throw instead of quietly compiling a never-matching /$^/.
-    re = picomatch.makeRe(glob.normalize('NFC'), { ...PICOMATCH_OPTIONS, strictBrackets: true, debug: true });
+    // strict: picomatch throws instead of quietly compiling a never-matching /$^/.
+    re = compilePicomatchGlob(glob.normalize('NFC'), { nocase: true, strict: true });
   } catch {
     return 'is not a valid glob';
   }
@@ -54,7 +55,8 @@ export interface DenyGlobMatcher {
  * Literal runs every match of `glob` must contain, lower-cased: a cheap, sound pre-filter. With 1,000
  * globs the cost is a regex per glob per path, and nearly every glob is ruled out by one `includes`.
  * Runs are the plain-ASCII stretches outside brace and extglob groups (`{a,b}`, `@(x|y)`), split at
- * every other character, so they can only under-constrain. Sound under `nocase` because ASCII
+ * every other character, so they can only under-constrain. `.` splits too: picomatch sometimes leaves
+ * a glob's `.` unescaped (`{1..3}_.` compiles to `[1-3]_.`), where it matches any character. Sound under `nocase` because ASCII
  * literals match only ASCII characters under the regex `i` flag. Bracket classes (`[...]`) are rare
  * and awkward to parse (`[]a]`, `[[:alpha:]]`), so such globs are always tested.
  */
@@ -72,14 +74,18 @@ function requiredLiterals(glob: string): string[] | undefined {
     outside += '/';
   }
   return outside
-    .split(/[^A-Za-z0-9._~ -]+/)
+    .split(/[^A-Za-z0-9_~ -]+/)
     .filter((run) => run !== '')
     .map((run) => run.toLowerCase());
 }
 
 /** Compile validated globs once. */
 export function compileDenyGlobs(globs: readonly string[]): DenyGlobMatcher {
-  const compiled = globs.map((glob) => ({ glob, re: picomatch.makeRe(glob.normalize('NFC'), PICOMATCH_OPTIONS), literals: requiredLiterals(glob) }));
+  // Compiled on first use: most globs are ruled out by their literals for every path of a change.
+  const compiled = globs.map((glob) => {
+    let matcher: LinearMatcher | undefined;
+    return { glob, re: { test: (value: string) => (matcher ??= compilePicomatchGlob(glob.normalize('NFC'), { nocase: true })).test(value) }, literals: requiredLiterals(glob) };
+  });
   return {
     match(path) {
       const normalized = normalizeRepoPath(path);

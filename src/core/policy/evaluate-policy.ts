@@ -1,7 +1,7 @@
 import { RULES, type Check, type JsonValue } from '../check';
 import type { ChangeSet, IdentityRole } from './change-set';
 import { bitbucketWpcHash, type BitbucketWpc } from './bitbucket-wpc';
-import { clawsigGlobToRegExp } from './clawsig-glob';
+import { compileClawsigGlob } from './clawsig-glob';
 import { compileDenyGlobs } from './deny-globs';
 import { fileProvenance, type Provenance } from './file-provenance';
 import { normalizeRepoPath, repoPathKey } from './repo-path';
@@ -206,7 +206,7 @@ function modelChecks(wpc: BitbucketWpc, facts: PolicyFacts): Check[] {
   const models = wpc.allowed_models;
   if (models === undefined) checks.push({ rule: 'policy.models', outcome: 'skip', code: 'OK', evidence: { clause: 'allowed_models', configured: false } });
   else {
-    const patterns = models.map(clawsigGlobToRegExp);
+    const patterns = models.map(compileClawsigGlob);
     const failing = facts.gatewayReceipts.filter((r) => !patterns.some((re) => re.test(r.model)));
     for (const r of failing) checks.push({ rule: 'policy.models', outcome: 'fail', code: 'MODEL_NOT_ALLOWED', subject: subject(r), evidence: receiptEvidence(r, 'allowed_models') });
     if (failing.length === 0) checks.push({ rule: 'policy.models', outcome: 'pass', code: 'OK', evidence: { clause: 'allowed_models', receipts_checked: facts.gatewayReceipts.length } });

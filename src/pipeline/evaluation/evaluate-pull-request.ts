@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { BitbucketError } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
-import { evaluate, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
+import type { EvaluationInput, Mode, Verdict } from '../../core/verdict';
 import { recordEngineInput } from '../../evidence/engine-input';
 import type { Job, JobHandler } from '../../queue/job-queue';
 import { verdictToJson } from '../../render/verdict-json';
 import { openJobContext, type JobDeps } from '../job-context';
 import { clawgateVerdictForCommit } from '../commit-verdict';
+import { inlineVerifier, type Verifier } from '../../verification';
 import { gatherEvidence, type GatheredEvidence } from './gather';
 import { publishInProgress, publishVerdict, putStatus, statusDescription, type PublishTarget } from '../publish';
 import type { StatusMarker } from '../status-mark';
@@ -18,6 +19,8 @@ export interface EvaluationDeps extends JobDeps {
   now?: () => number;
   /** Marks clawgate's statuses so the forged-status defence can tell them from others' (status-mark.ts). */
   statusMarker?: StatusMarker;
+  /** Runs the engine off the event loop with a time budget (src/verification); inline when absent. */
+  verifier?: Verifier;
 }
 
 export interface EvaluationOutcome {
@@ -67,7 +70,6 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       nowMs,
       profile: 'clawgate' as const,
       settings: evidence.settings,
-      bundle: evidence.bundle?.value,
       scopedToken: evidence.bundle?.scopedToken,
       policy: evidence.policy,
       change: evidence.change,
@@ -75,19 +77,23 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       urm: evidence.urm,
       trustPulse: evidence.trustPulseText,
     };
+    // The bundle travels as text: parsing, bounds and verification all run off the event loop.
+    const verifier = deps.verifier ?? inlineVerifier;
+    const bundleText = evidence.bundle?.text;
+    const evaluate = (input: Omit<EvaluationInput, 'bundle'>): Promise<Verdict> => verifier.evaluate({ input, ...(bundleText !== undefined ? { bundleText } : {}) });
     // The input of the verdict that stands, recorded for evidence packs (engine-input.ts).
-    let finalInput: EvaluationInput = baseInput;
-    let verdict = evaluate(baseInput);
+    let finalInput: Omit<EvaluationInput, 'bundle'> = baseInput;
+    let verdict = await evaluate(baseInput);
     if (verdict.consume.length > 0) {
       const consumed = await store.consumedIds.findConsumed(job.workspaceId, verdict.consume);
       finalInput = { ...baseInput, consumed: toConsumed(consumed) };
-      verdict = evaluate(finalInput);
+      verdict = await evaluate(finalInput);
       if (verdict.consume.length > 0 && !verdict.checks.some((c) => c.code === 'REPLAY')) {
         const result = await store.consumedIds.consumeIds(job.workspaceId, verdict.consume, { repo: job.repoFullName, prId: job.prId, evaluationId });
         // Lost a race to another PR: the ids are theirs; judge again with that knowledge.
         if (!result.ok) {
           finalInput = { ...baseInput, consumed: toConsumed([...consumed, ...result.conflicts]) };
-          verdict = evaluate(finalInput);
+          verdict = await evaluate(finalInput);
         }
       }
     }

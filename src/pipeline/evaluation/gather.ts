@@ -1,6 +1,6 @@
 import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
 import { BitbucketNotFoundError, BitbucketResponseError } from '../../bitbucket';
-import { sha256B64u } from '../../core/clawsig/hashing';
+import { webcrypto } from 'node:crypto';
 import type { ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
 import type { BitbucketWpc } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
@@ -17,7 +17,8 @@ export interface GatheredEvidence {
   settings: EngineSettings;
   mode: Mode;
   policy?: { wpc: BitbucketWpc; hash: string };
-  bundle?: { value: unknown; text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
+  /** The bundle as text: it is parsed, bounded and verified off the event loop (src/verification). */
+  bundle?: { text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
   /** A reason the evidence is incomplete (fail closed in the engine). */
   evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
   /** The run's URM (parsed; undefined when absent or unreadable) and Trust Pulse text, found beside the bundle. */
@@ -155,12 +156,7 @@ export async function gatherEvidence(input: {
   for (const bundleId of declared) {
     const uploaded = await store.bundles.get(workspaceId, bundleId);
     if (!uploaded) continue;
-    try {
-      evidence.bundle = { value: JSON.parse(uploaded.envelopeText) as unknown, text: uploaded.envelopeText, source: 'api', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
-    } catch {
-      evidence.evidenceError = 'BUNDLE_UNREADABLE';
-      return evidence;
-    }
+    evidence.bundle = { text: uploaded.envelopeText, source: 'api', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
     // Its URM and pulse: uploaded with it, else committed in the PR under the bundle's id.
     const fromPr = uploaded.urmText === null || uploaded.trustPulseText === null ? await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, uploadedRunArtifactPaths(bundleId), input.maxBundleBytes) : {};
     if (uploaded.urmText !== null) {
@@ -189,12 +185,8 @@ export async function gatherEvidence(input: {
       return evidence;
     }
     if (text === null) continue;
-    try {
-      evidence.bundle = { value: JSON.parse(text) as unknown, text, source: 'repo_file', sha256B64u: sha256B64u(text), path };
-    } catch {
-      evidence.evidenceError = 'BUNDLE_UNREADABLE';
-      return evidence;
-    }
+    // Hashed by WebCrypto, which digests on the thread pool: a 10 MiB bundle is not hashed on the event loop.
+    evidence.bundle = { text, source: 'repo_file', sha256B64u: Buffer.from(await webcrypto.subtle.digest('SHA-256', Buffer.from(text, 'utf8'))).toString('base64url'), path };
     Object.assign(evidence, await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, runArtifactPaths(path), input.maxBundleBytes));
     return evidence;
   }

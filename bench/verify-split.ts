@@ -1,0 +1,83 @@
+/**
+ * Benchmark (issue 15's ask): a 1,000-receipt bundle verified through the verification pool with two
+ * worker threads (src/verification: one worker checks 3 in 5 receipt signatures while the other runs
+ * the whole evaluation), against the single-thread floor: the 1,002 Ed25519 verifications the bundle
+ * needs, with Node's crypto on one thread. Wall time per bundle as the pipeline sees it (structured
+ * clone to and from the workers included). Interleaved runs, medians. `--write` records the table in
+ * bench/RESULTS.md.
+ */
+import { createPublicKey, sign, verify } from 'node:crypto';
+import os from 'node:os';
+import { evaluate } from '../src/core/verdict';
+import { createTestKey, makeScenario, scenarioEvaluationInput } from '../src/testkit';
+import { createVerifier } from '../src/verification';
+import { writeResultsSection } from './results-file';
+
+const RECEIPTS = 1000;
+const RUNS = 31;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function floorFor(verifications: number): () => void {
+  const key = createTestKey();
+  const publicKey = createPublicKey(key.privateKey);
+  const messages = Array.from({ length: verifications }, (_, i) => Buffer.from(`payload-hash-${i}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx`));
+  const signatures = messages.map((m) => sign(null, m, key.privateKey));
+  return () => {
+    for (let i = 0; i < verifications; i++) if (!verify(null, messages[i] as Buffer, publicKey, signatures[i] as Buffer)) throw new Error('floor verify failed');
+  };
+}
+
+async function main(): Promise<void> {
+  const commit = 'c'.repeat(40);
+  const nowMs = Date.UTC(2026, 10, 25, 13, 0, 0);
+  const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit, receipts: RECEIPTS, startMs: nowMs - 3_600_000 });
+  const { bundle, ...input } = scenarioEvaluationInput(scenario, { workspace: 'acme', repoSlug: 'proj-web', workCommit: commit, nowMs });
+  const bundleText = JSON.stringify(bundle);
+  const task = { input, bundleText };
+  const floor = floorFor(RECEIPTS + 2);
+  const results: Record<string, { one: number[]; two: number[]; floor: number[] }> = {};
+  const single = createVerifier({ threads: 1 });
+  const pair = createVerifier({ threads: 2 });
+  try {
+    for (const verifier of [single, pair]) for (let i = 0; i < 5; i++) if ((await verifier.evaluate(task)).state !== 'PASS') throw new Error('benchmark bundle does not pass');
+    if (evaluate({ ...input, bundle }).state !== 'PASS') throw new Error('benchmark bundle does not pass inline');
+    const samples = { one: [] as number[], two: [] as number[], floor: [] as number[] };
+    for (let i = 0; i < RUNS; i++) {
+      let started = performance.now();
+      await single.evaluate(task);
+      samples.one.push(performance.now() - started);
+      started = performance.now();
+      await pair.evaluate(task);
+      samples.two.push(performance.now() - started);
+      started = performance.now();
+      floor();
+      samples.floor.push(performance.now() - started);
+    }
+    results[String(RECEIPTS)] = samples;
+  } finally {
+    await single.close();
+    await pair.close();
+  }
+  const s = results[String(RECEIPTS)];
+  if (!s) throw new Error('no samples');
+  const floorMs = median(s.floor);
+  const report = [
+    '| 1,000-receipt bundle, full clawgate profile | runs | median wall time (ms) | ratio to the floor |',
+    '|---|---:|---:|---:|',
+    `| floor: 1,002 Ed25519 verifications on one thread | ${RUNS} | ${floorMs.toFixed(1)} | 1.00× |`,
+    `| verification pool, 1 worker | ${RUNS} | ${median(s.one).toFixed(1)} | ${(median(s.one) / floorMs).toFixed(2)}× |`,
+    `| verification pool, 2 workers (split) | ${RUNS} | ${median(s.two).toFixed(1)} | ${(median(s.two) / floorMs).toFixed(2)}× |`,
+    '',
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, shared with other work while measured. Date: ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+  ].join('\n');
+  process.stdout.write(report);
+  if (process.argv.includes('--write')) writeResultsSection('<!-- verify-split -->', 'A 1,000-receipt bundle across two workers vs the Ed25519 floor (`npm run bench:split`)', report);
+
+}
+
+void main();

@@ -1,0 +1,102 @@
+import type { MessagePort } from 'node:worker_threads';
+import { signatureKey, verifyEd25519ForDid, withSignaturesTakenAsValid } from '../core/clawsig/ed25519';
+import { decodeB64u, encodeB64u } from '../core/clawsig/base64url';
+import { asArray, isJsonObject } from '../core/clawsig/json';
+import { BUNDLE_BOUNDS, jsonBoundsExcess } from '../core/clawsig/json-bounds';
+import { evaluate, type EvaluationInput, type Verdict } from '../core/verdict';
+
+/**
+ * One evaluation as a worker task (design §3, the engine step): the bundle arrives as text and is
+ * parsed here, so parsing a hostile bundle (a 10 MiB nest of arrays takes seconds to parse) never runs
+ * on the event loop either. Plain data in, plain data out (structured clone).
+ */
+export interface EvaluationTask {
+  /** Everything the engine needs except the bundle. */
+  input: Omit<EvaluationInput, 'bundle'>;
+  /** The bundle text as read (repository file or upload); absent when there is none. */
+  bundleText?: string;
+  /** Set by the pool: the task says on this port when it starts, which starts its time budget. */
+  startPort?: MessagePort;
+}
+
+function started(task: { startPort?: MessagePort }): void {
+  task.startPort?.postMessage('started');
+  task.startPort?.close();
+}
+
+/** Parsed and bounded, or the verdict that replaces it. */
+function parseBundle(task: EvaluationTask): { bundle: unknown } | { verdict: Verdict } {
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(task.bundleText ?? '');
+  } catch {
+    return { verdict: evaluate({ ...task.input, evidenceError: 'BUNDLE_UNREADABLE' }) };
+  }
+  // Bounded before the engine sees it: an oversized shape is a verdict of its own, not work.
+  if (jsonBoundsExcess(bundle, BUNDLE_BOUNDS) !== undefined) return { verdict: evaluate({ ...task.input, evidenceError: 'BUNDLE_LIMIT_EXCEEDED' }) };
+  return { bundle };
+}
+
+export function evaluateTask(task: EvaluationTask): Verdict {
+  started(task);
+  if (task.bundleText === undefined) return evaluate(task.input);
+  const parsed = parseBundle(task);
+  return 'verdict' in parsed ? parsed.verdict : evaluate({ ...task.input, bundle: parsed.bundle });
+}
+
+export default evaluateTask;
+
+/** Which receipts a split hands to the signature worker: those whose index `i` has `i % mod < take`. */
+export interface ReceiptShare {
+  mod: number;
+  take: number;
+}
+
+/** The shared receipts of a parsed bundle, as (signer, signed hash, signature bytes, key). */
+function receiptSignatures(bundle: unknown, share: ReceiptShare): { did: string; message: string; bytes: Uint8Array; key: string }[] {
+  const payload = isJsonObject(bundle) && isJsonObject(bundle.payload) ? bundle.payload : undefined;
+  const receipts = payload ? asArray(payload.receipts) : [];
+  const out: { did: string; message: string; bytes: Uint8Array; key: string }[] = [];
+  for (let i = 0; i < receipts.length; i++) {
+    if (i % share.mod >= share.take) continue;
+    const r = receipts[i];
+    if (!isJsonObject(r) || typeof r.signer_did !== 'string' || typeof r.payload_hash_b64u !== 'string' || typeof r.signature_b64u !== 'string') continue;
+    const bytes = decodeB64u(r.signature_b64u);
+    if (!bytes) continue;
+    out.push({ did: r.signer_did, message: r.payload_hash_b64u, bytes, key: signatureKey(r.signer_did, r.payload_hash_b64u, encodeB64u(bytes)) });
+  }
+  return out;
+}
+
+/**
+ * One half of a split verification: the Ed25519 signatures of the shared receipts, checked
+ * exactly as the verifier checks them. Answers the keys found valid.
+ */
+export function verifyReceiptSignaturesTask(task: { bundleText: string; share: ReceiptShare; startPort?: MessagePort }): string[] {
+  started(task);
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(task.bundleText);
+  } catch {
+    return [];
+  }
+  if (jsonBoundsExcess(bundle, BUNDLE_BOUNDS) !== undefined) return [];
+  const valid: string[] = [];
+  for (const { did, message, bytes, key } of receiptSignatures(bundle, task.share)) if (verifyEd25519ForDid(did, message, bytes) === true) valid.push(key);
+  return valid;
+}
+
+/**
+ * The other half: the whole evaluation, taking the signatures of the shared receipts as valid
+ * while the first half checks them. Answers the verdict and the keys it took as valid; the pool
+ * keeps the verdict only if every one of them was found valid.
+ */
+export function evaluateTakingSignaturesTask(task: EvaluationTask & { share: ReceiptShare }): { verdict: Verdict; taken: string[] } {
+  started(task);
+  if (task.bundleText === undefined) return { verdict: evaluate(task.input), taken: [] };
+  const parsed = parseBundle(task);
+  if ('verdict' in parsed) return { verdict: parsed.verdict, taken: [] };
+  const taken = receiptSignatures(parsed.bundle, task.share).map(({ key }) => key);
+  const verdict = withSignaturesTakenAsValid(new Set(taken), () => evaluate({ ...task.input, bundle: parsed.bundle }));
+  return { verdict, taken };
+}

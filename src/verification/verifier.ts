@@ -1,0 +1,133 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { evaluate, type Verdict } from '../core/verdict';
+import { evaluateTask, type EvaluationTask } from './evaluate-task';
+
+/**
+ * Bundle verification off the event loop (finding 6: 100,000 unsigned receipts blocked every tenant
+ * for ~17 s). One async function, `verifier.evaluate(task)`, runs the engine in a pool of worker
+ * threads (piscina) sized to the cores, so a hostile bundle in one workspace costs one worker for at
+ * most its time budget and never the event loop that answers every other workspace.
+ *
+ * A large bundle is verified across two workers (see `evaluate`), so that a 1,000-receipt bundle costs
+ * less wall time than its Ed25519 verifications on one thread.
+ *
+ * Fail closed:
+ * - a task that runs past its time budget is killed (its worker is terminated) and its verdict is
+ *   FAIL with `VERIFICATION_BUDGET_EXCEEDED`; the budget starts when the task starts running, not
+ *   while it waits for a worker, so load alone never fails a good bundle;
+ * - a worker that runs out of its heap limit is a FAIL with `BUNDLE_LIMIT_EXCEEDED`;
+ * - anything else (the pool is closed, a worker crashed) throws: the pipeline's error path publishes
+ *   FAILED in enforce mode and the job is retried.
+ */
+export interface Verifier {
+  evaluate(task: EvaluationTask): Promise<Verdict>;
+  close(): Promise<void>;
+}
+
+export interface VerifierOptions {
+  /** Worker threads (default: the machine's available parallelism). */
+  threads?: number;
+  /** Time budget of one task once it runs, in ms (default 20,000). */
+  timeBudgetMs?: number;
+  /** Heap limit of a worker, in MiB (default 512). */
+  maxHeapMb?: number;
+}
+
+export const DEFAULT_VERIFY_TIME_BUDGET_MS = 20_000;
+
+/** Bundles from this size (≈150 gateway receipts) are verified across two workers. */
+const SPLIT_MIN_CHARS = 256 * 1024;
+/**
+ * The signature worker takes 3 receipts in 5: the other worker also parses, hashes every receipt and
+ * runs the profile and the WPC, so an even split would leave the first idle (bench/RESULTS.md).
+ */
+const SPLIT_SHARE = { mod: 5, take: 3 } as const;
+
+/** The verdict for a bundle clawgate refused to finish verifying: the engine without the bundle. */
+function refusedVerdict(task: EvaluationTask, code: 'VERIFICATION_BUDGET_EXCEEDED' | 'BUNDLE_LIMIT_EXCEEDED'): Verdict {
+  return evaluate({ ...task.input, evidenceError: code });
+}
+
+class BudgetExceeded extends Error {}
+
+function workerEntry(): { filename: string; execArgv: string[] } {
+  // Compiled (dist/): the .js beside this file. From the TypeScript sources (tests, tsx): the .ts
+  // through tsx's require hook, a development dependency.
+  if (__filename.endsWith('.ts')) return { filename: `${__dirname}/evaluate-task.ts`, execArgv: ['--require', require.resolve('tsx/cjs')] };
+  return { filename: `${__dirname}/evaluate-task.js`, execArgv: [] };
+}
+
+export function createVerifier(options: VerifierOptions = {}): Verifier {
+  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const budgetMs = options.timeBudgetMs ?? DEFAULT_VERIFY_TIME_BUDGET_MS;
+  const entry = workerEntry();
+  const pool = new Piscina({
+    filename: entry.filename,
+    execArgv: entry.execArgv,
+    // One worker is started with the server (the first bundle does not wait for a start-up); more on demand.
+    minThreads: 1,
+    maxThreads: threads,
+    // Tasks wait (bounded) when every worker is busy; beyond that run() rejects and the job is retried.
+    maxQueue: Math.max(16, threads * threads * 4),
+    idleTimeout: 60_000,
+    resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 },
+  });
+  /** One task under the time budget (counted from when a worker takes it); 'over' when exceeded. */
+  async function run<T>(payload: object, name: string): Promise<T | 'over' | 'oom'> {
+    const controller = new AbortController();
+    const { port1, port2 } = new MessageChannel();
+    let timer: NodeJS.Timeout | undefined;
+    port1.once('message', () => {
+      timer = setTimeout(() => controller.abort(new BudgetExceeded()), budgetMs);
+    });
+    port1.unref();
+    try {
+      return (await pool.run({ ...payload, startPort: port2 }, { name, signal: controller.signal, transferList: [port2] })) as T;
+    } catch (error) {
+      if (controller.signal.aborted) return 'over';
+      if (error instanceof Error && (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') return 'oom';
+      throw error;
+    } finally {
+      if (timer) clearTimeout(timer);
+      port1.close();
+    }
+  }
+  const refusal = (task: EvaluationTask, outcome: 'over' | 'oom') => refusedVerdict(task, outcome === 'over' ? 'VERIFICATION_BUDGET_EXCEEDED' : 'BUNDLE_LIMIT_EXCEEDED');
+
+  return {
+    async evaluate(task) {
+      const bundleText = task.bundleText;
+      if (threads >= 2 && bundleText !== undefined && bundleText.length >= SPLIT_MIN_CHARS) {
+        // A large bundle is verified across two workers: one checks a share of the receipt
+        // signatures while the other runs the whole evaluation taking that share as valid. The
+        // second's verdict stands only if the first found every signature it took valid; otherwise
+        // the evaluation runs again, alone, checking every signature itself.
+        const [checked, optimistic] = await Promise.all([
+          run<string[]>({ bundleText, share: SPLIT_SHARE }, 'verifyReceiptSignaturesTask'),
+          run<{ verdict: Verdict; taken: string[] }>({ ...task, share: SPLIT_SHARE }, 'evaluateTakingSignaturesTask'),
+        ]);
+        if (optimistic === 'over' || optimistic === 'oom') return refusal(task, optimistic);
+        if (checked !== 'over' && checked !== 'oom') {
+          const valid = new Set(checked);
+          if (optimistic.taken.every((key) => valid.has(key))) return optimistic.verdict;
+        }
+      }
+      const verdict = await run<Verdict>(task, 'evaluateTask');
+      return verdict === 'over' || verdict === 'oom' ? refusal(task, verdict) : verdict;
+    },
+    async close() {
+      await pool.destroy();
+    },
+  };
+}
+
+/**
+ * The same function on the calling thread: for the CLI (one bundle, nothing else to serve) and for
+ * tests that call the pipeline directly. The server always uses `createVerifier`.
+ */
+export const inlineVerifier: Verifier = {
+  evaluate: async (task) => evaluateTask(task),
+  close: async () => {},
+};
