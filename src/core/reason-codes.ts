@@ -75,6 +75,7 @@ export const REASON_CODES = {
   REVOKED_TOKEN: { layer: 'profile' },
   REVOKED_BUNDLE: { layer: 'profile' },
   WORKSPACE_FROZEN: { layer: 'profile' },
+  CHANGED_AFTER_ATTESTATION: { layer: 'profile' },
 
   // policy — the Bitbucket WPC (design §6)
   WPC_INVALID: { layer: 'policy' },
@@ -95,6 +96,7 @@ export const REASON_CODES = {
   BUNDLE_UNREADABLE: { layer: 'system' },
   WPC_NOT_ASSIGNED: { layer: 'system' },
   CLAWGATE_ERROR: { layer: 'system' },
+  CHANGE_TOO_LARGE: { layer: 'system' },
 } as const satisfies Record<string, { layer: 'protocol' | 'profile' | 'policy' | 'system' }>;
 
 export type ReasonCode = keyof typeof REASON_CODES;

@@ -3,6 +3,7 @@ import { ApiTokenRepository, type VerifiedApiToken } from './api-tokens';
 import { AssignmentRepository } from './assignments';
 import { AuditLog } from './audit-log';
 import { BundleRepository } from './bundles';
+import { CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
 import { ConsumedIdRepository } from './consumed-ids';
 import { connectDatabase, type Database, type Dialect } from './database';
 import { DeliveryRepository } from './deliveries';
@@ -48,6 +49,8 @@ export interface Store {
   readonly audit: AuditLog;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  readonly commitPushes: CommitPushRepository;
+  readonly leases: PeriodicLeaseRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
   verifyApiToken(token: string): Promise<VerifiedApiToken | null>;
   /** Re-seals tenant secrets under the current key; returns how many values changed. */
@@ -70,6 +73,8 @@ class SequelizeStore implements Store {
   readonly audit: AuditLog;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  readonly commitPushes: CommitPushRepository;
+  readonly leases: PeriodicLeaseRepository;
   #closed = false;
 
   constructor(
@@ -88,6 +93,8 @@ class SequelizeStore implements Store {
     this.audit = new AuditLog(context);
     this.deliveries = new DeliveryRepository(context);
     this.jobs = new JobRepository(context);
+    this.commitPushes = new CommitPushRepository(context);
+    this.leases = new PeriodicLeaseRepository(context);
   }
 
   get dialect(): Dialect {
@@ -159,3 +166,4 @@ export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-
 export type { DeliveryRepository } from './deliveries';
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';
+export type { CommitPush, CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
