@@ -124,6 +124,8 @@ export interface BitbucketClient {
   /** Raw file text at `commit`; null when the path or commit does not exist. Not UTF-8 → BitbucketResponseError. */
   getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options?: { maxBytes?: number }): Promise<string | null>;
   getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit>;
+  /** Commits reachable from `include` and not from `exclude` (`…/commits/{include}?exclude=`), newest first, at most `pageCap` pages. */
+  listCommitsBetween(workspace: string, repoSlug: string, include: string, exclude: string | null, pageCap: number): Promise<BitbucketCommitListItem[]>;
   /** 40-hex input is returned as is (no request); a prefix is resolved and must resolve to a hash it prefixes. */
   resolveCommitHash(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<string>;
 
@@ -297,6 +299,10 @@ class RestClient implements BitbucketClient {
     const response = await nullIfNotFound(this.transport.send({ method: 'GET', url, accept: '*/*', maxBodyBytes }));
     if (response === null) return null;
     return decodeUtf8(response.body, response.context, response.status);
+  }
+
+  async listCommitsBetween(workspace: string, repoSlug: string, include: string, exclude: string | null, pageCap: number): Promise<BitbucketCommitListItem[]> {
+    return this.paginate(`${repositoryPath(workspace, repoSlug)}/commits/${requireCommitHashPrefix(include)}`, commitListItemSchema, { pageCap, ...(exclude !== null ? { query: { exclude: requireCommitHashPrefix(exclude) } } : {}) });
   }
 
   async getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit> {

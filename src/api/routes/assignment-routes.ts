@@ -3,7 +3,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import { enforcementModeSchema, MAX_ASSIGNMENTS, type PolicyAssignment } from '../../store';
 import { validationFailed } from '../api-error';
-import type { ApiContext } from '../api-context';
+import { reevaluateAfterChange, type ApiContext } from '../api-context';
 import { principalOf } from '../authenticate';
 import { jsonBody, jsonBodyOf } from '../json-body';
 import { zodIssuesToFields } from '../zod-fields';
@@ -85,6 +85,7 @@ export function assignmentRoutes(context: ApiContext): Router {
       parsed.data.map((item) => ({ repoGlob: item.repo, policyHashB64u: item.policy_hash_b64u, mode: item.mode ?? null })),
       principal.actor,
     );
+    await reevaluateAfterChange(context, response, principal.workspaceId, 'assignments', principal.actor);
     response.json(saved.map(view));
   });
 
