@@ -66,7 +66,17 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     const assignment = await policyForRepository(store, job.workspaceId, job.repoFullName);
     mode = assignment.mode ?? settings.mode;
     // A status first: before any Bitbucket read, the head the webhook named is marked INPROGRESS.
-    if (target) await publishInProgress({ ...target, sourceBranch: '' });
+    if (target) {
+      try {
+        await publishInProgress(target);
+      } catch (error) {
+        // Bitbucket refusing a short hash (UNCONFIRMED whether it resolves one) is not the job's
+        // failure: the resolved head gets its INPROGRESS below. Anything transient (down, 429) is.
+        if (!(error instanceof BitbucketError) || error.transient) throw error;
+        log.warn({ err: error.message }, 'INPROGRESS on the hinted head refused; written once the head is resolved');
+        target = null;
+      }
+    }
     const pr = await client.getPullRequest(workspace, repoSlug, job.prId);
     if (!recheck && !pr.source.commit.hash.toLowerCase().startsWith(job.headHint.slice(0, 12)) && !job.headHint.startsWith(pr.source.commit.hash.toLowerCase())) {
       log.info({ head: pr.source.commit.hash, job: job.headHint }, 'a newer head exists; job dropped');
