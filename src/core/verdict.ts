@@ -168,7 +168,10 @@ export function evaluate(input: EvaluationInput): Verdict {
     return finish(verdict, 'NOT_APPLICABLE');
   }
   if (change?.tooLarge !== undefined) {
+    // Nothing else can be judged on a partial read: the verdict is this one check (and the kill switch).
     checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'CHANGE_TOO_LARGE', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') }, evidence: { what: change.tooLarge.what, limit: change.tooLarge.limit } });
+    if (input.profile === 'clawgate' && settings.frozen) checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change.workspace } });
+    return finish(verdict, 'FAIL');
   }
   if (input.profile === 'clawgate' && settings.frozen) {
     checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });

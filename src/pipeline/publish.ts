@@ -83,8 +83,9 @@ export async function writeClawgateStatus(
       description,
       ...(content.refname !== null ? { refname: content.refname } : {}),
     },
-    // Only INPROGRESS goes to a head not yet resolved (a job's first write, before any read).
-    content.state === 'INPROGRESS' ? { allowShortHash: true } : {},
+    // Only an evaluation's writes before the head is resolved (its first INPROGRESS, or FAILED when
+    // the first read fails) name a short hash; never SUCCESSFUL.
+    content.state !== 'SUCCESSFUL' && where.commit.length < 40 ? { allowShortHash: true } : {},
   );
 }
 

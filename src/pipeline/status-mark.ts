@@ -121,10 +121,10 @@ export function createStatusMarker(currentKey: Uint8Array, previousKeys: readonl
       const atMs = Number(match[1]);
       const given = Buffer.from(match[2] ?? '', 'base64url');
       if (given.length !== MAC_BYTES || !Number.isSafeInteger(atMs)) return { baseUrl, valid: false, atMs: null };
-      // The first INPROGRESS of a job is written on the head as the webhook named it (often 12
-      // characters, before any read: issue 9), so its mark covers that prefix. Only INPROGRESS, which
-      // never passes a build, is accepted over a prefix.
-      const commits = fields.state === 'INPROGRESS' && fields.commit.length === 40 ? [fields.commit, fields.commit.slice(0, 12)] : [fields.commit];
+      // The first INPROGRESS of a job (and its FAILED when the first read fails) is written on the
+      // head as the webhook named it (often 12 characters, before any read: issue 9), so its mark
+      // covers that prefix. Only states that never pass a build are accepted over a prefix.
+      const commits = (fields.state === 'INPROGRESS' || fields.state === 'FAILED') && fields.commit.length === 40 ? [fields.commit, fields.commit.slice(0, 12)] : [fields.commit];
       const valid = commits.some((commit) => verifying.some((key) => timingSafeEqual(macOf(key, { ...fields, commit, url: baseUrl }, atMs), given)));
       return { baseUrl, valid, atMs: valid ? atMs : null };
     },
