@@ -133,7 +133,10 @@ describe('findings 2, 3, 7: agent work by provenance, and the proof must cover t
   }, 45_000);
 
   test("a second PR (by a non-agent account) from the agent's branch does not overwrite the head's FAILED", async () => {
-    const pr = openAgentPullRequest(world.sandbox, ws, 'agent/two-prs', { '.github/workflows/x.yml': 'on: push\n' });
+    // The agent's PR carries no bundle (it fails); the second PR, opened by someone else, declares none.
+    const work = world.sandbox.commit(REPO, { branch: 'agent/two-prs', author: 'claw-bot', message: 'unattested', files: { 'src/two.ts': 'export const t = 2;\n' } });
+    const first = world.sandbox.openPullRequest(REPO, { source: 'agent/two-prs', author: 'claw-bot', title: 'agent' });
+    const pr = { prId: first.id, head: work.hash };
     expect((await evaluationAt(world, pr.prId, pr.head)).state).toBe('FAIL');
     await settle(world);
     expect(clawgateStatusOn(world, pr.head)?.state).toBe('FAILED');
