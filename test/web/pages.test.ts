@@ -286,7 +286,7 @@ describeWithBrowser('web pages in Chromium', () => {
       await expect(page.getByLabel('Repositories (row 1)').inputValue()).resolves.toBe(REPO);
       await page.getByLabel('Policy (row 1)').selectOption(hash);
       await page.getByRole('button', { name: 'Save assignments' }).click();
-      await page.getByText('Assignments saved; they apply from the next evaluation on.').waitFor();
+      await page.getByText('Assignments saved; open agent pull requests are re-evaluated now (newest first).').waitFor();
       const assignments = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/assignments', ws.bearer);
       expect(assignments.json).toEqual([{ repo: REPO, policy_hash_b64u: hash, mode: null }]);
 
