@@ -11,4 +11,5 @@ export type { DenyGlobMatch, DenyGlobMatcher } from './deny-globs';
 export { normalizeRepoPath } from './repo-path';
 export { scopeProblems } from './scope-privilege';
 export type { ScopeProblem } from './scope-privilege';
+export { judgeWriteAction, type WriteActionDecision } from './write-action-policy';
 export { proofCoverageChecks, isBundleFile } from './proof-coverage';
