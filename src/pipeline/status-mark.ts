@@ -110,8 +110,19 @@ export function createStatusMarker(currentKey: Uint8Array, previousKeys: readonl
       return url;
     },
     isEchoOfLatestWrite(fields) {
-      const entry = latest.get(commitKey(fields));
-      return entry !== undefined && now() - entry.at <= echoWindowMs && entry.fingerprint === fingerprint(fields);
+      const fresh = (entry: { fingerprint: string; at: number } | undefined) => entry !== undefined && now() - entry.at <= echoWindowMs && entry.fingerprint === fingerprint(fields);
+      if (fresh(latest.get(commitKey(fields)))) return true;
+      // A write on the head as a webhook named it (12 characters, before the head was resolved) is
+      // echoed with the full hash; only states that never pass a build are written that way.
+      if ((fields.state === 'INPROGRESS' || fields.state === 'FAILED') && fields.commit.length === 40) {
+        const short = latest.get(commitKey({ ...fields, commit: fields.commit.slice(0, 12) }));
+        if (fresh(short) && !latest.has(commitKey(fields))) return true;
+        if (fresh(short)) {
+          const full = latest.get(commitKey(fields));
+          return full !== undefined && short !== undefined && short.at >= full.at;
+        }
+      }
+      return false;
     },
     read(fields) {
       const url = fields.url ?? '';

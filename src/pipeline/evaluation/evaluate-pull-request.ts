@@ -81,7 +81,9 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     const headSha = await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash);
     const hinted = target?.headSha;
     target = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId), ...marker };
-    if (hinted !== headSha) await publishInProgress(target);
+    // The hinted head is this head (its prefix): its INPROGRESS stands; a second one would only
+    // race its own echo. Another head (a re-check, a refused short hash) gets one now.
+    if (hinted === undefined || !headSha.startsWith(hinted)) await publishInProgress(target);
     const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, settings, assignment, maxBundleBytes: config.maxBundleBytes });
     mode = evidence.mode;
     const nowMs = now();
