@@ -30,7 +30,11 @@ export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logg
           log.debug({ commit: announced.commit }, 'echo of our own status write');
           return { accepted: true, duplicate: false, jobs: 0 };
         }
-        if (delivery.eventKey === 'repo:push') await recordPushers(deps, delivery, log);
+        if (delivery.eventKey === 'repo:push') {
+          // The delivery is already recorded as seen, so a redelivery would be dropped: a failure to
+          // record the pushers is logged and the push counts as by an unknown account (fail closed).
+          await recordPushers(deps, delivery, log).catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'pushers not recorded'));
+        }
         const parsed = operationsJobFor(delivery.eventKey, delivery.payload, {
           workspaceId: delivery.tenant.workspaceId,
           clientKey: delivery.tenant.clientKey,
