@@ -70,7 +70,7 @@ async function quiesce(world: World, timeoutMs: number): Promise<void> {
       await waitFor(async () => ((await busy()).length === 0 ? true : undefined), timeoutMs, 'the job queue to drain');
     } catch (error) {
       const left = (await busy()).map((j) => ({ name: j.name, state: j.state, attempts: j.attempts, runAfter: j.runAfter, lastError: j.lastError, payload: j.payload }));
-      throw new Error(`${String(error)}: ${JSON.stringify(left)}`);
+      throw new Error(`${String(error)}: ${JSON.stringify(left)}`, { cause: error });
     }
   }
 }
