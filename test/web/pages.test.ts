@@ -242,6 +242,11 @@ describeWithBrowser('web pages in Chromium', () => {
       expect(await page.locator('tr[data-rule="policy.paths"]').getAttribute('data-outcome')).toBe('fail');
       // The WPC's own clauses, listed as the criteria.
       expect(await page.getByLabel('Policy clauses').innerText()).toContain('**/bitbucket-pipelines.yml');
+      // Why it is agent work (issue 9): the agent opened it, wrote and pushed its commits, and it names a bundle.
+      const why = await page.getByTestId('cg-agent-work').innerText();
+      expect(why).toContain('opened by a registered agent identity');
+      expect(why).toContain('was pushed by a registered agent identity');
+      expect(why).toContain('names a proof bundle');
       await page.screenshot({ path: artifact('details-denied-path.png'), fullPage: true });
 
       // Downloads: the stored bundle and the stored verdict.
