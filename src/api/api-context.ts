@@ -11,12 +11,20 @@ export type BitbucketForWorkspace = (workspaceId: string) => Promise<MergeCheckB
 /** Queues a re-evaluation of a PR; supplied by the pipeline. `workspaceId` is the `{uuid}`. */
 export type RecheckPullRequest = (workspaceId: string, repoFullName: string, prId: number, actor: string) => Promise<{ jobId: string }>;
 
+/**
+ * Re-evaluates the workspace's open agent PRs after a change that can roll trust back (settings,
+ * assignments, policies); supplied by the pipeline. Answers how many re-evaluations were queued.
+ */
+export type ReevaluateAgentPullRequests = (workspaceId: string, reason: string, actor: string) => Promise<{ queued: number }>;
+
 export interface ApiRouterOptions {
   readonly config: Pick<AppConfig, 'baseUrl' | 'maxBodyBytes' | 'maxBundleBytes'>;
   readonly store: Store;
   readonly logger: Logger;
   /** Absent: the recheck route answers 501. */
   readonly recheck?: RecheckPullRequest;
+  /** Absent: settings and assignment changes reach open PRs only at their next push or re-check. */
+  readonly reevaluateAgentPullRequests?: ReevaluateAgentPullRequests;
   /** Verification time for Connect JWTs; default the system clock. */
   readonly now?: () => Date;
   /** See ConnectWriteAccess: restricts writes by Connect page users (e.g. to workspace admins). */
@@ -33,5 +41,21 @@ export interface ApiContext {
   readonly store: Store;
   readonly logger: Logger;
   readonly recheck: RecheckPullRequest | undefined;
+  readonly reevaluateAgentPullRequests: ReevaluateAgentPullRequests | undefined;
   readonly now: () => Date;
+}
+
+/**
+ * After a change that can roll trust back: queue the re-evaluation of open agent PRs and say how many
+ * in the `Clawgate-Reevaluating` header. A failure to queue is logged, never turned into a failed save
+ * (the periodic reconciliation and the next push still reach the PRs).
+ */
+export async function reevaluateAfterChange(context: ApiContext, response: { setHeader(name: string, value: string): unknown }, workspaceId: string, reason: string, actor: string): Promise<void> {
+  if (context.reevaluateAgentPullRequests === undefined) return;
+  try {
+    const { queued } = await context.reevaluateAgentPullRequests(workspaceId, reason, actor);
+    response.setHeader('Clawgate-Reevaluating', String(queued));
+  } catch (error) {
+    context.logger.error({ workspace: workspaceId, reason, err: error instanceof Error ? error.message : String(error) }, 'could not queue the re-evaluation of open agent pull requests');
+  }
 }

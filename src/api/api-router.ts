@@ -26,6 +26,7 @@ export function createApiRouter(options: ApiRouterOptions): Router {
     store: options.store,
     logger: options.logger.child({ component: 'api' }),
     recheck: options.recheck,
+    reevaluateAgentPullRequests: options.reevaluateAgentPullRequests,
     now: options.now ?? (() => new Date()),
   };
   const router = Router();

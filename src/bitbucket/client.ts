@@ -124,11 +124,14 @@ export interface BitbucketClient {
   /** Raw file text at `commit`; null when the path or commit does not exist. Not UTF-8 → BitbucketResponseError. */
   getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options?: { maxBytes?: number }): Promise<string | null>;
   getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit>;
+  /** Commits reachable from `include` and not from `exclude` (`…/commits/{include}?exclude=`), newest first, at most `pageCap` pages. */
+  listCommitsBetween(workspace: string, repoSlug: string, include: string, exclude: string | null, pageCap: number): Promise<BitbucketCommitListItem[]>;
   /** 40-hex input is returned as is (no request); a prefix is resolved and must resolve to a hash it prefixes. */
   resolveCommitHash(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<string>;
 
   /** POST `…/commit/{sha}/statuses/build`: create or overwrite the status with this key. */
-  putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput): Promise<BitbucketCommitStatus>;
+  /** `allowShortHash`: accept a 12–40 hex prefix (otherwise a full hash is required). */
+  putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput, options?: { allowShortHash?: boolean }): Promise<BitbucketCommitStatus>;
   /** null when no status with this key exists on the commit. */
   getBuildStatus(workspace: string, repoSlug: string, commitHash: string, key: string): Promise<BitbucketCommitStatus | null>;
   putReport(workspace: string, repoSlug: string, commitHash: string, reportId: string, report: ReportInput): Promise<BitbucketReport>;
@@ -299,6 +302,10 @@ class RestClient implements BitbucketClient {
     return decodeUtf8(response.body, response.context, response.status);
   }
 
+  async listCommitsBetween(workspace: string, repoSlug: string, include: string, exclude: string | null, pageCap: number): Promise<BitbucketCommitListItem[]> {
+    return this.paginate(`${repositoryPath(workspace, repoSlug)}/commits/${requireCommitHashPrefix(include)}`, commitListItemSchema, { pageCap, ...(exclude !== null ? { query: { exclude: requireCommitHashPrefix(exclude) } } : {}) });
+  }
+
   async getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit> {
     return this.json('GET', `${repositoryPath(workspace, repoSlug)}/commit/${requireCommitHashPrefix(hashOrPrefix)}`, commitSchema);
   }
@@ -316,9 +323,12 @@ class RestClient implements BitbucketClient {
     return commit.hash;
   }
 
-  async putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput): Promise<BitbucketCommitStatus> {
+  async putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput, options: { allowShortHash?: boolean } = {}): Promise<BitbucketCommitStatus> {
     const body = validateInput(buildStatusInputSchema, status, 'build status');
-    return this.json('POST', `${commitPath(workspace, repoSlug, commitHash)}/statuses/build`, commitStatusSchema, body);
+    // A 12+ character hash only when asked (the first INPROGRESS of a job, written before any read,
+    // on the head as the webhook named it; that Bitbucket resolves it is UNCONFIRMED, bitbucket.md §1.4).
+    const path = options.allowShortHash === true && /^[0-9a-f]{12,40}$/.test(commitHash) ? `${repositoryPath(workspace, repoSlug)}/commit/${commitHash}` : commitPath(workspace, repoSlug, commitHash);
+    return this.json('POST', `${path}/statuses/build`, commitStatusSchema, body);
   }
 
   async getBuildStatus(workspace: string, repoSlug: string, commitHash: string, key: string): Promise<BitbucketCommitStatus | null> {

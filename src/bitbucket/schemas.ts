@@ -31,6 +31,8 @@ const pullRequestEndpointSchema = z.looseObject({
 const participantSchema = z.looseObject({
   approved: z.boolean(),
   user: accountSchema,
+  /** When the participant last acted (approved); ISO 8601. Approvals count only after the head's push. */
+  participated_on: z.string().max(64).nullish(),
 });
 
 export const pullRequestSchema = z.looseObject({

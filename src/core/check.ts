@@ -56,6 +56,7 @@ export const RULES = [
   'profile.anti_replay',
   'profile.revocation',
   'profile.pr_binding',
+  'profile.proof_covers_head',
   'profile.agent_identity',
   'policy.wpc',
   'policy.repos_allowlist',

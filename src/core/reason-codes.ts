@@ -75,6 +75,7 @@ export const REASON_CODES = {
   REVOKED_TOKEN: { layer: 'profile' },
   REVOKED_BUNDLE: { layer: 'profile' },
   WORKSPACE_FROZEN: { layer: 'profile' },
+  CHANGED_AFTER_ATTESTATION: { layer: 'profile' },
 
   // policy — the Bitbucket WPC (design §6)
   WPC_INVALID: { layer: 'policy' },
@@ -97,6 +98,7 @@ export const REASON_CODES = {
   CLAWGATE_ERROR: { layer: 'system' },
   BUNDLE_LIMIT_EXCEEDED: { layer: 'system' },
   VERIFICATION_BUDGET_EXCEEDED: { layer: 'system' },
+  CHANGE_TOO_LARGE: { layer: 'system' },
 } as const satisfies Record<string, { layer: 'protocol' | 'profile' | 'policy' | 'system' }>;
 
 export type ReasonCode = keyof typeof REASON_CODES;

@@ -9,7 +9,7 @@ import type { ToolReceiptFacts } from './clawsig/tool-receipt';
 import { checkTrustPulse, type TrustPulseResult } from './clawsig/trust-pulse';
 import { verifyProofBundle, type ProofTier } from './clawsig/verify-proof-bundle';
 import type { ChangeSet } from './policy/change-set';
-import { evaluatePolicy, fileProvenance, type BitbucketWpc } from './policy';
+import { evaluatePolicy, fileProvenance, proofCoverageChecks, type BitbucketWpc } from './policy';
 import { bitbucketBinding, evaluateProfile } from './profile';
 import { protocolChecks } from './protocol-checks';
 import type { ReasonCode } from './reason-codes';
@@ -100,6 +100,15 @@ export interface Verdict {
   files: { path: string; oldPath?: string; status: string; provenance: string; denied: boolean }[];
   /** Ids to record as consumed by this PR once the verdict is stored. */
   consume: ConsumableId[];
+  /** Why the change counts as agent work (empty for a NOT_APPLICABLE verdict). */
+  agentWork: AgentWorkReason[];
+}
+
+/** One reason a PR is agent work (design §6 "agent work"): the page says which. */
+export interface AgentWorkReason {
+  kind: 'pr_author' | 'commit_author' | 'commit_pusher' | 'bundle_declared' | 'bundle_found' | 'too_large' | 'bundle_unreadable';
+  accountId?: string;
+  commit?: string;
 }
 
 const RULE_ORDER = new Map<string, number>(RULES.map((rule, index) => [rule, index]));
@@ -134,8 +143,25 @@ const REFUSED_BUNDLE_CLAUSES: ReadonlySet<string> = new Set(['CST_MISSING', 'BUN
 /** Errors that mean a bundle was there (or clawgate failed): the PR is judged, never NOT_APPLICABLE. */
 const CLAIMED_EVIDENCE_ERRORS: ReadonlySet<EvaluationInput['evidenceError']> = new Set(['BUNDLE_UNREADABLE', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED']);
 
-function isAgentChange(change: ChangeSet, bundleFound: boolean): boolean {
-  return change.actor.agentIdentity !== undefined || bundleFound || (change.pullRequest?.declaredBundleIds?.length ?? 0) > 0;
+/**
+ * Agent work by provenance (design §6): the PR's author, any commit's author or pusher is a registered
+ * agent identity, or the PR declares or carries a bundle. Too-large and unreadable evidence is judged
+ * too (fail closed: what could not be read cannot be shown to be human work).
+ */
+export function agentWorkReasons(change: ChangeSet, bundleFound: boolean, evidenceError?: EvaluationInput['evidenceError']): AgentWorkReason[] {
+  const reasons: AgentWorkReason[] = [];
+  if (change.actor.agentIdentity !== undefined) reasons.push({ kind: 'pr_author', accountId: change.actor.accountId });
+  for (const commit of change.commits) {
+    const agents = commit.agentAccountIds ?? [];
+    if (commit.author === 'agent') reasons.push({ kind: 'commit_author', commit: commit.hash, ...(commit.authorAccountId ? { accountId: commit.authorAccountId } : {}) });
+    if (commit.pushedBy === 'agent') reasons.push({ kind: 'commit_pusher', commit: commit.hash, ...(agents[0] !== undefined ? { accountId: agents[0] } : {}) });
+  }
+  if ((change.pullRequest?.declaredBundleIds?.length ?? 0) > 0) reasons.push({ kind: 'bundle_declared' });
+  if (bundleFound) reasons.push({ kind: 'bundle_found' });
+  if (change.tooLarge !== undefined) reasons.push({ kind: 'too_large' });
+  if (evidenceError !== undefined && evidenceError !== 'CLAWGATE_ERROR' && CLAIMED_EVIDENCE_ERRORS.has(evidenceError)) reasons.push({ kind: 'bundle_unreadable' });
+  // Bounded: a PR of many agent commits lists the first 50 reasons.
+  return reasons.slice(0, 50);
 }
 
 /**
@@ -146,14 +172,21 @@ export function evaluate(input: EvaluationInput): Verdict {
   const { settings, change } = input;
   const mode = settings.mode;
   const checks: Check[] = [];
-  const verdict: Verdict = { state: 'FAIL', mode, reasonCode: 'CLAWGATE_ERROR', statusState: 'FAILED', checks, receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] }, trustPulse: { status: 'absent' }, files: [], consume: [] };
+  const verdict: Verdict = { state: 'FAIL', mode, reasonCode: 'CLAWGATE_ERROR', statusState: 'FAILED', checks, receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] }, trustPulse: { status: 'absent' }, files: [], consume: [], agentWork: [] };
   if (input.policy) verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id };
   const bundleFound = input.bundle !== undefined;
 
   // A human PR stays out of scope unless something was claimed (an unreadable bundle) or clawgate failed.
-  if (change && !isAgentChange(change, bundleFound) && !CLAIMED_EVIDENCE_ERRORS.has(input.evidenceError)) {
+  if (change) verdict.agentWork = agentWorkReasons(change, bundleFound, input.evidenceError);
+  if (change && verdict.agentWork.length === 0 && !CLAIMED_EVIDENCE_ERRORS.has(input.evidenceError)) {
     checks.push({ rule: 'system.evidence', outcome: 'skip', code: 'NOT_AN_AGENT_PR', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });
     return finish(verdict, 'NOT_APPLICABLE');
+  }
+  if (change?.tooLarge !== undefined) {
+    // Nothing else can be judged on a partial read: the verdict is this one check (and the kill switch).
+    checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'CHANGE_TOO_LARGE', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') }, evidence: { what: change.tooLarge.what, limit: change.tooLarge.limit } });
+    if (input.profile === 'clawgate' && settings.frozen) checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change.workspace } });
+    return finish(verdict, 'FAIL');
   }
   if (input.profile === 'clawgate' && settings.frozen) {
     checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });
@@ -200,6 +233,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         binding,
       };
     }
+    if (input.profile === 'clawgate' && change && attestedCommit !== undefined) checks.push(...proofCoverageChecks(change, attestedCommit));
     if (input.profile === 'clawgate' && protocol.valid) {
       const rawToken = input.scopedToken ?? tokenFromMetadata(protocol.bundle?.metadata);
       const token: ScopedTokenParse | undefined = rawToken === undefined ? undefined : parseScopedToken(rawToken);

@@ -20,11 +20,13 @@ export interface PurgeResult {
   readonly auditEvents: number;
   readonly deliveries: number;
   readonly jobs: number;
+  /** Push records (who pushed which commit, issue 9), kept as long as audit events. */
+  readonly commitPushes: number;
   /** The cutoffs used (audit null when kept forever). */
   readonly cutoffs: { readonly audit: Date | null; readonly deliveries: Date; readonly jobs: Date };
 }
 
-type RetentionStore = Pick<Store, 'audit' | 'deliveries' | 'jobs'>;
+type RetentionStore = Pick<Store, 'audit' | 'deliveries' | 'jobs' | 'commitPushes'>;
 
 /** One purge at `now` (an injected clock in tests). */
 export async function purgeExpired(store: RetentionStore, policy: RetentionPolicy, now: Date): Promise<PurgeResult> {
@@ -36,6 +38,7 @@ export async function purgeExpired(store: RetentionStore, policy: RetentionPolic
     auditEvents: audit === null ? 0 : await store.audit.purgeOlderThan(audit),
     deliveries: await store.deliveries.purgeOlderThan(deliveries),
     jobs: await store.jobs.purgeFinishedBefore(jobs),
+    commitPushes: audit === null ? 0 : await store.commitPushes.purgeOlderThan(audit),
     cutoffs: { audit, deliveries, jobs },
   };
 }

@@ -54,10 +54,28 @@ async function incidentsOnCommit(store: Store, workspaceId: string, repoFullName
   return (await recordedIncidents(store, workspaceId, repoFullName)).filter(({ record }) => record.commit === commit && record.status_state !== null);
 }
 
+/**
+ * One head, many PRs (issue 9): the status on a commit is the most restrictive of the latest verdicts
+ * of every PR whose head it is (FAILED over INPROGRESS over SUCCESSFUL; among equals the newest), so
+ * a second PR from the agent's branch (opened by anyone) cannot overwrite the first one's FAILED.
+ */
+const RESTRICTIVENESS: Record<string, number> = { FAILED: 3, STOPPED: 3, INPROGRESS: 2, SUCCESSFUL: 1 };
+
+function mostRestrictive(records: readonly EvaluationRecord[]): EvaluationRecord | null {
+  let chosen: EvaluationRecord | null = null;
+  for (const record of records) {
+    const rank = RESTRICTIVENESS[record.statusState] ?? 3;
+    const chosenRank = chosen === null ? 0 : (RESTRICTIVENESS[chosen.statusState] ?? 3);
+    if (chosen === null || rank > chosenRank || (rank === chosenRank && record.createdAt.getTime() > chosen.createdAt.getTime())) chosen = record;
+  }
+  return chosen;
+}
+
 export async function clawgateVerdictForCommit(store: Store, config: Pick<AppConfig, 'baseUrl'>, workspaceId: string, repoFullName: string, commit: string): Promise<CommitVerdict> {
-  const [incidents, evaluation] = await Promise.all([incidentsOnCommit(store, workspaceId, repoFullName, commit), store.evaluations.latestForHead(workspaceId, repoFullName, commit)]);
+  const [incidents, perPullRequest] = await Promise.all([incidentsOnCommit(store, workspaceId, repoFullName, commit), store.evaluations.latestPerPullRequestForHead(workspaceId, repoFullName, commit)]);
+  const evaluation = mostRestrictive(perPullRequest);
   const incident = incidents[incidents.length - 1];
-  const latestAtMs = Math.max(incident?.event.at.getTime() ?? 0, evaluation?.createdAt.getTime() ?? 0);
+  const latestAtMs = Math.max(incident?.event.at.getTime() ?? 0, ...perPullRequest.map((r) => r.createdAt.getTime()), 0);
   if (incident && incident.record.status_state !== null) {
     return {
       basis: 'incident',

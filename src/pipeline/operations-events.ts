@@ -40,6 +40,8 @@ export const pushEventSchema = z.looseObject({
           old: refSchema.nullable().optional(),
           new: refSchema.nullable().optional(),
           closed: z.boolean().optional(),
+          truncated: z.boolean().optional(),
+          commits: z.array(z.looseObject({ hash })).max(100).optional(),
         }),
       )
       .max(500),
@@ -120,6 +122,8 @@ export const operationsJobSchema = z.discriminatedUnion('kind', [
           newHash: hash.nullable(),
           newMessage: z.string().max(MESSAGE_KEPT).nullable(),
           closed: z.boolean(),
+          /** The push listed only some of its commits (Bitbucket lists 5): the job records the rest. */
+          truncated: z.boolean().optional(),
         }),
       )
       .max(500),
@@ -196,6 +200,7 @@ export function operationsJobFor(eventKey: string, payload: unknown, common: Com
             newHash: change.new?.target?.hash.toLowerCase() ?? null,
             newMessage: change.new?.target?.message?.slice(0, MESSAGE_KEPT) ?? null,
             closed: change.closed === true || (change.new === null && change.old !== null && change.old !== undefined),
+            truncated: change.truncated === true,
           })),
         },
       };
@@ -255,4 +260,22 @@ export function operationsJobFor(eventKey: string, payload: unknown, common: Com
     default:
       return { ignored: 'not an operations event' };
   }
+}
+
+/**
+ * The commits a `repo:push` names per branch update, with who pushed them (issue 9: agent work by
+ * provenance): the new head and the listed commits (Bitbucket lists at most 5; the operations job
+ * fills in the rest of a truncated push). Tags and deletions push no commits. Empty for other payloads.
+ */
+export function pushedCommits(payload: unknown): { repoFullName: string; pusherUuid: string | null; branches: { branch: string; head: string; commits: string[] }[] } | null {
+  const parsed = pushEventSchema.safeParse(payload);
+  if (!parsed.success) return null;
+  const event = parsed.data;
+  const branches: { branch: string; head: string; commits: string[] }[] = [];
+  for (const change of event.push.changes) {
+    const head = change.new?.target?.hash.toLowerCase();
+    if (!change.new || change.new.type === 'tag' || head === undefined) continue;
+    branches.push({ branch: change.new.name, head, commits: [head, ...(change.commits ?? []).map((c) => c.hash.toLowerCase())] });
+  }
+  return { repoFullName: event.repository.full_name, pusherUuid: event.actor?.uuid ?? null, branches };
 }

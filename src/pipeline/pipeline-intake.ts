@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { pullRequestJobKey } from '../queue/pull-request-job-key';
 import type { JobQueue } from '../queue/job-queue';
 import type { Store } from '../store';
-import { announcedClawgateStatus, OPERATIONS_EVENTS, OPERATIONS_JOB, operationsJobFor } from './operations-events';
+import { announcedClawgateStatus, OPERATIONS_EVENTS, OPERATIONS_JOB, operationsJobFor, pushedCommits } from './operations-events';
 import type { StatusMarker } from './status-mark';
 import type { WebhookDelivery, WebhookIntake, WebhookIntakeResult } from './webhook-intake';
 import { EVALUATING_EVENTS, EVALUATION_JOB, pullRequestEventSchema, type EvaluationJob } from './webhook-events';
@@ -46,6 +46,11 @@ export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logg
         if (announced !== null && deps.statusMarker?.isEchoOfLatestWrite(announced)) {
           log.debug({ commit: announced.commit }, 'echo of our own status write');
           return { accepted: true, duplicate: false, jobs: 0 };
+        }
+        if (delivery.eventKey === 'repo:push') {
+          // The delivery is already recorded as seen, so a redelivery would be dropped: a failure to
+          // record the pushers is logged and the push counts as by an unknown account (fail closed).
+          await recordPushers(deps, delivery, log).catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'pushers not recorded'));
         }
         const parsed = operationsJobFor(delivery.eventKey, delivery.payload, {
           workspaceId: delivery.tenant.workspaceId,
@@ -94,4 +99,25 @@ export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logg
       return { accepted: true, duplicate: false, jobs: 1 };
     },
   };
+}
+
+/**
+ * Who pushed which commit, recorded before the delivery is acknowledged (issue 9), so an evaluation
+ * that runs after this push knows its pusher. A PR already evaluated at the pushed head (its
+ * `pullrequest:updated` overtook this push) is evaluated again with the pusher known.
+ */
+async function recordPushers(deps: { store: Store; queue: JobQueue }, delivery: WebhookDelivery, log: Logger): Promise<void> {
+  const pushed = pushedCommits(delivery.payload);
+  if (pushed === null) return;
+  const workspaceId = delivery.tenant.workspaceId;
+  for (const branch of pushed.branches) {
+    await deps.store.commitPushes.record(workspaceId, pushed.repoFullName, { commits: branch.commits, pusherUuid: pushed.pusherUuid, branch: branch.branch, deliveryId: delivery.deliveryId });
+    if (!/^[0-9a-f]{40}$/.test(branch.head)) continue;
+    for (const evaluated of await deps.store.evaluations.latestPerPullRequestForHead(workspaceId, pushed.repoFullName, branch.head)) {
+      const job: EvaluationJob = { workspaceId, clientKey: delivery.tenant.clientKey, repoFullName: pushed.repoFullName, prId: evaluated.prId, headHint: branch.head, trigger: 'repo:push', deliveryId: delivery.deliveryId };
+      const key = pullRequestJobKey({ workspaceId, repoFullName: job.repoFullName, prId: job.prId, headSha: branch.head.slice(0, 12) });
+      await deps.queue.enqueue(EVALUATION_JOB, job, { key: `${key.key}#push:${delivery.deliveryId}` });
+      log.info({ pr: job.prId }, 'pusher recorded after the head was evaluated; re-evaluating');
+    }
+  }
 }

@@ -17,6 +17,7 @@ export interface PublishTarget {
   workspace: string;
   repoSlug: string;
   headSha: string;
+  /** '' while not known (the first INPROGRESS is written before any read): no refname is sent. */
   sourceBranch: string;
   detailsUrl: string;
   /** Marks every status written (status-mark.ts); without it statuses go out unmarked. */
@@ -70,18 +71,26 @@ export async function writeClawgateStatus(
   const url = marker
     ? marker.mark({ repoFullName: `${where.workspace}/${where.repoSlug}`, commit: where.commit, key: STATUS_KEY, state: content.state, description, url: content.url, refname: content.refname }, markAtMs)
     : content.url;
-  await client.putBuildStatus(where.workspace, where.repoSlug, where.commit, {
-    key: STATUS_KEY,
-    state: content.state,
-    name: 'clawgate',
-    url,
-    description,
-    ...(content.refname !== null ? { refname: content.refname } : {}),
-  });
+  await client.putBuildStatus(
+    where.workspace,
+    where.repoSlug,
+    where.commit,
+    {
+      key: STATUS_KEY,
+      state: content.state,
+      name: 'clawgate',
+      url,
+      description,
+      ...(content.refname !== null ? { refname: content.refname } : {}),
+    },
+    // Only an evaluation's writes before the head is resolved (its first INPROGRESS, or FAILED when
+    // the first read fails) name a short hash; never SUCCESSFUL.
+    content.state !== 'SUCCESSFUL' && where.commit.length < 40 ? { allowShortHash: true } : {},
+  );
 }
 
 export async function putStatus(target: PublishTarget, state: BuildStatusState, description: string, markAtMs: number = Date.now()): Promise<void> {
-  await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, { state, description, url: target.detailsUrl, refname: target.sourceBranch }, markAtMs);
+  await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, { state, description, url: target.detailsUrl, refname: target.sourceBranch === '' ? null : target.sourceBranch }, markAtMs);
 }
 
 function annotationFor(check: Check): AnnotationInput {

@@ -24,3 +24,36 @@ export function createRecheckRequester(deps: { store: Store; queue: JobQueue; no
     return { jobId: result.id };
   };
 }
+
+/** How far back an evaluation marks a PR as one to re-evaluate after a rollback (PRs idle longer are not). */
+export const ROLLBACK_LOOKBACK_MS = 30 * 24 * 60 * 60 * 1000;
+/** PRs re-evaluated per rollback (newest first); the periodic reconciliation reaches any others. */
+export const ROLLBACK_MAX_PULL_REQUESTS = 200;
+
+export type ReevaluateAgentPullRequests = (workspaceId: string, reason: string, actor: string) => Promise<{ queued: number }>;
+
+/**
+ * Rollback reaches open PRs (issue 9): a revocation, the kill switch (on or off), a trust list,
+ * issuer or policy assignment change re-evaluates the workspace's agent PRs (those whose latest
+ * evaluation was not NOT_APPLICABLE), newest first, without waiting for a push. Each job names the
+ * head last evaluated: a PR that moved on is evaluated by its own newer job, a closed one is skipped
+ * (one API read each).
+ */
+export function createAgentPullRequestReevaluator(deps: { store: Store; queue: JobQueue; now?: () => number }): ReevaluateAgentPullRequests {
+  const now = deps.now ?? Date.now;
+  let sequence = 0;
+  return async (workspaceId, reason, actor) => {
+    const tenant = (await deps.store.tenants.listForWorkspace(workspaceId)).find((t) => !t.uninstalledAt);
+    if (!tenant) return { queued: 0 };
+    const latest = await deps.store.evaluations.latestPerPullRequest(workspaceId, { since: new Date(now() - ROLLBACK_LOOKBACK_MS), limit: ROLLBACK_MAX_PULL_REQUESTS });
+    const requestId = `${now()}-${(sequence += 1)}`;
+    let queued = 0;
+    for (const record of latest) {
+      if (record.state === 'NOT_APPLICABLE') continue;
+      const job: EvaluationJob = { workspaceId, clientKey: tenant.clientKey, repoFullName: record.repoFullName, prId: record.prId, headHint: record.headSha, trigger: `rollback:${reason}`.slice(0, 64), deliveryId: `rollback:${actor}:${requestId}`.slice(0, 128) };
+      await deps.queue.enqueue(EVALUATION_JOB, job, { key: `${workspaceId}/${record.repoFullName}#${record.prId}@rollback:${requestId}` });
+      queued += 1;
+    }
+    return { queued };
+  };
+}

@@ -110,8 +110,19 @@ export function createStatusMarker(currentKey: Uint8Array, previousKeys: readonl
       return url;
     },
     isEchoOfLatestWrite(fields) {
-      const entry = latest.get(commitKey(fields));
-      return entry !== undefined && now() - entry.at <= echoWindowMs && entry.fingerprint === fingerprint(fields);
+      const fresh = (entry: { fingerprint: string; at: number } | undefined) => entry !== undefined && now() - entry.at <= echoWindowMs && entry.fingerprint === fingerprint(fields);
+      if (fresh(latest.get(commitKey(fields)))) return true;
+      // A write on the head as a webhook named it (12 characters, before the head was resolved) is
+      // echoed with the full hash; only states that never pass a build are written that way.
+      if ((fields.state === 'INPROGRESS' || fields.state === 'FAILED') && fields.commit.length === 40) {
+        const short = latest.get(commitKey({ ...fields, commit: fields.commit.slice(0, 12) }));
+        if (fresh(short) && !latest.has(commitKey(fields))) return true;
+        if (fresh(short)) {
+          const full = latest.get(commitKey(fields));
+          return full !== undefined && short !== undefined && short.at >= full.at;
+        }
+      }
+      return false;
     },
     read(fields) {
       const url = fields.url ?? '';
@@ -121,7 +132,11 @@ export function createStatusMarker(currentKey: Uint8Array, previousKeys: readonl
       const atMs = Number(match[1]);
       const given = Buffer.from(match[2] ?? '', 'base64url');
       if (given.length !== MAC_BYTES || !Number.isSafeInteger(atMs)) return { baseUrl, valid: false, atMs: null };
-      const valid = verifying.some((key) => timingSafeEqual(macOf(key, { ...fields, url: baseUrl }, atMs), given));
+      // The first INPROGRESS of a job (and its FAILED when the first read fails) is written on the
+      // head as the webhook named it (often 12 characters, before any read: issue 9), so its mark
+      // covers that prefix. Only states that never pass a build are accepted over a prefix.
+      const commits = (fields.state === 'INPROGRESS' || fields.state === 'FAILED') && fields.commit.length === 40 ? [fields.commit, fields.commit.slice(0, 12)] : [fields.commit];
+      const valid = commits.some((commit) => verifying.some((key) => timingSafeEqual(macOf(key, { ...fields, commit, url: baseUrl }, atMs), given)));
       return { baseUrl, valid, atMs: valid ? atMs : null };
     },
   };

@@ -31,6 +31,7 @@ export const RULE_TEXT: Record<RuleId, string> = {
   'profile.anti_replay': 'Bundle, run, token and receipt ids were not used by another pull request',
   'profile.revocation': 'Agent, token and bundle are not revoked',
   'profile.pr_binding': 'Bundle is bound to this repository and to a commit of this pull request',
+  'profile.proof_covers_head': 'The proof covers the head: nothing an agent or an unknown account pushed after the attested commit',
   'profile.agent_identity': 'Pull request author is a registered agent identity allowed to write',
   'policy.wpc': 'Work Policy Contract is valid',
   'policy.repos_allowlist': 'Repository is on the WPC allowlist',
@@ -108,6 +109,7 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   REVOKED_TOKEN: 'The scoped token is revoked',
   REVOKED_BUNDLE: 'The bundle is revoked',
   WORKSPACE_FROZEN: 'The workspace kill switch is on: agent pull requests fail until it is lifted',
+  CHANGED_AFTER_ATTESTATION: 'A commit after the attested commit was written or pushed by an agent identity or an unknown account: the proof does not cover the head',
   WPC_INVALID: 'The Work Policy Contract is invalid',
   REPO_NOT_ALLOWED: 'The repository is not on the WPC allowlist',
   ACTION_DENIED: 'The WPC denies this action',
@@ -126,4 +128,5 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   CLAWGATE_ERROR: 'clawgate could not complete the evaluation',
   BUNDLE_LIMIT_EXCEEDED: 'The proof bundle is too large or too deeply nested to verify (an array, the nesting or the number of values is over the limit)',
   VERIFICATION_BUDGET_EXCEEDED: 'Verifying the proof bundle took longer than its time budget',
+  CHANGE_TOO_LARGE: 'The pull request is too large to evaluate completely (too many commits or changed files); split it',
 };

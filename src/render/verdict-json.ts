@@ -19,6 +19,8 @@ export function verdictToJson(verdict: Verdict, subject: string): { [key: string
     policy: toEvidence(verdict.policy ?? null),
     receipts: toEvidence(verdict.receipts),
     files: toEvidence(verdict.files),
+    /** Why the PR counts as agent work (issue 9): PR author, commit author or pusher, a bundle. */
+    agent_work: toEvidence(verdict.agentWork),
     trust_pulse: trustPulseToJson(verdict.trustPulse),
   };
 }

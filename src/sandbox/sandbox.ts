@@ -929,6 +929,11 @@ export class BitbucketSandbox {
     for (const listener of this.eventListeners) listener(repo, event, payload);
   }
 
+  /** Fault injection for webhooks: the next `count` deliveries of `event` (all when absent) are never sent. */
+  loseWebhooks(spec: { event?: string | RegExp; count?: number } = {}): { lost(): number; cancel(): void } {
+    return this.dispatcher.lose(spec);
+  }
+
   /** Every webhook delivery so far (Connect and repository hooks), oldest first. */
   get deliveries(): readonly DeliveryRecord[] {
     return this.dispatcher.log;

@@ -81,7 +81,21 @@ export class WebhookDispatcher {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
 
+  private losses: { event: string | RegExp | undefined; remaining: number; lost: number }[] = [];
+
   constructor(private readonly options: DispatcherOptions) {}
+
+  /** Loses the next `count` deliveries of `event` (all events when absent); `cancel` stops losing. */
+  lose(spec: { event?: string | RegExp; count?: number }): { lost(): number; cancel(): void } {
+    const loss = { event: spec.event, remaining: spec.count ?? Number.POSITIVE_INFINITY, lost: 0 };
+    this.losses.push(loss);
+    return {
+      lost: () => loss.lost,
+      cancel: () => {
+        this.losses = this.losses.filter((l) => l !== loss);
+      },
+    };
+  }
 
   /** Queues one delivery of `payload` for `event` to `target`; returns its log record at once. */
   enqueue(target: DeliveryTarget, event: string, repository: string, payload: unknown): DeliveryRecord {
@@ -120,6 +134,14 @@ export class WebhookDispatcher {
     if (target.kind === 'connect') record.clientKey = target.clientKey;
     this.log.push(record);
     if (Buffer.byteLength(body) > MAX_PAYLOAD_BYTES) {
+      record.outcome = 'skipped';
+      return record;
+    }
+    const loss = this.losses.find((l) => l.remaining > 0 && (l.event === undefined || (typeof l.event === 'string' ? l.event === event : l.event.test(event))));
+    if (loss) {
+      // A lost webhook (fault injection): never sent, as Bitbucket sometimes does.
+      loss.remaining -= 1;
+      loss.lost += 1;
       record.outcome = 'skipped';
       return record;
     }

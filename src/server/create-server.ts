@@ -14,7 +14,8 @@ import { createEvaluationHandler } from '../pipeline/evaluation/evaluate-pull-re
 import { createOperationsHandler } from '../pipeline/operations/operations-handler';
 import { OPERATIONS_JOB } from '../pipeline/operations-events';
 import { createPipelineIntake } from '../pipeline/pipeline-intake';
-import { createRecheckRequester } from '../pipeline/recheck';
+import { createAgentPullRequestReevaluator, createRecheckRequester } from '../pipeline/recheck';
+import { startReconciliation, type Reconciler } from '../pipeline/reconcile';
 import { createStatusMarker } from '../pipeline/status-mark';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import { EVALUATION_JOB } from '../pipeline/webhook-events';
@@ -34,6 +35,8 @@ export interface ClawgateServer {
   readonly queue: JobQueue;
   readonly metrics: ClawgateMetrics;
   readonly logger: Logger;
+  /** The periodic reconciliation of open PRs (issue 9); `runOnce(true)` runs a pass now, lease or not. */
+  readonly reconciler: Reconciler;
   close(): Promise<void>;
 }
 
@@ -51,6 +54,8 @@ export interface StartOptions {
   pollIntervalMs?: number;
   /** Start the workers (default true). */
   workers?: boolean;
+  /** Reconciliation interval (default 5 minutes, `CLAWGATE_RECONCILE_INTERVAL_MS`). */
+  reconcileIntervalMs?: number;
   /** Delay before the first retention purge (default 60 s; see src/operations/retention.ts). */
   retentionFirstRunDelayMs?: number;
   /** Forge invocation-token verifier (tests bind one to their own JWKS); default: the configured JWKS URL. */
@@ -91,6 +96,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   const requestRecheck = createRecheckRequester({ store, queue });
   // Bundles are parsed and verified in worker threads with a time budget (src/verification).
   const verifier = createVerifier({ ...(config.verifyThreads ? { threads: config.verifyThreads } : {}), ...(config.verifyTimeBudgetMs ? { timeBudgetMs: config.verifyTimeBudgetMs } : {}) });
+  const reevaluateAgentPullRequests = createAgentPullRequestReevaluator({ store, queue });
   const evaluationDeps = { store, config, logger, statusMarker, verifier, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
   const operationsDeps = { store, config, logger, statusMarker, requestRecheck, ...(options.fetch ? { fetch: options.fetch } : {}) };
 
@@ -115,6 +121,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     store,
     logger,
     recheck: requestRecheck,
+    reevaluateAgentPullRequests,
     // Only workspace admins change clawgate through the app's pages (a page JWT alone is any reader).
     connectWriteAccess: createConnectWriteAccess({ config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
     // The settings page's merge-check checklist reads (and creates) branch restrictions.
@@ -172,6 +179,12 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     ...(options.retentionFirstRunDelayMs !== undefined ? { firstRunDelayMs: options.retentionFirstRunDelayMs } : {}),
   });
 
+  const reconcileFromEnv = Number(env.CLAWGATE_RECONCILE_INTERVAL_MS);
+  const reconciler = startReconciliation(
+    { store, queue, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) },
+    { intervalMs: options.reconcileIntervalMs ?? (Number.isSafeInteger(reconcileFromEnv) && reconcileFromEnv >= 10_000 ? reconcileFromEnv : undefined), ...(env.CLAWGATE_WORKER_ID ? { holder: env.CLAWGATE_WORKER_ID } : {}) },
+  );
+
   const server: Server = app.listen(options.port ?? config.port, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
@@ -185,12 +198,14 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     queue,
     metrics,
     logger,
+    reconciler,
     async close() {
       if (closed) return;
       closed = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await retention.stop();
+      await reconciler.stop();
       await queue.stop();
       await verifier.close();
       await store.close();

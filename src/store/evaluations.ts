@@ -195,6 +195,61 @@ export class EvaluationRepository {
     });
   }
 
+  /**
+   * For each PR of the repository whose NEWEST evaluation is of `headSha`: that evaluation (a PR that
+   * moved on to another head no longer speaks for this commit). Bounded (500 newest rows of the head).
+   */
+  async latestPerPullRequestForHead(workspaceId: WorkspaceId, repoFullName: string, headSha: string): Promise<EvaluationRecord[]> {
+    const workspace = workspaceKey(workspaceId);
+    if (!SHA_PATTERN.test(headSha)) return [];
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({ where: { workspace_uuid: workspace, repo_full_name: repoFullName, head_sha: headSha }, order: [['created_at', 'DESC']], limit: 500 });
+      const byPr = new Map<number, EvaluationRecord>();
+      for (const row of rows) {
+        const record = toRecord(row.get({ plain: true }));
+        if (!byPr.has(record.prId)) byPr.set(record.prId, record);
+      }
+      const result: EvaluationRecord[] = [];
+      for (const record of byPr.values()) {
+        const newest = await this.context.models.Evaluation.findOne({ where: { workspace_uuid: workspace, repo_full_name: repoFullName, pr_id: record.prId }, order: [['created_at', 'DESC']], attributes: ['head_sha'] });
+        if (newest === null || newest.get('head_sha') === headSha) result.push(record);
+      }
+      return result;
+    });
+  }
+
+  /**
+   * The newest evaluation of each PR of the workspace evaluated since `since`, newest first, at most
+   * `limit` PRs (the rollback re-evaluation picks the agent PRs among them).
+   */
+  async latestPerPullRequest(workspaceId: WorkspaceId, options: { since: Date; limit: number }): Promise<EvaluationRecord[]> {
+    const workspace = workspaceKey(workspaceId);
+    const limit = Math.min(Math.max(options.limit, 1), 1000);
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({ where: { workspace_uuid: workspace, created_at: { [Op.gte]: options.since } }, order: [['created_at', 'DESC']], limit: 5000 });
+      const seen = new Set<string>();
+      const result: EvaluationRecord[] = [];
+      for (const row of rows) {
+        const record = toRecord(row.get({ plain: true }));
+        const key = `${record.repoFullName}#${record.prId}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        result.push(record);
+        if (result.length >= limit) break;
+      }
+      return result;
+    });
+  }
+
+  /** Repositories of the workspace with at least one evaluation (at most 1,000, by name). */
+  async repositories(workspaceId: WorkspaceId): Promise<string[]> {
+    const workspace = workspaceKey(workspaceId);
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({ where: { workspace_uuid: workspace }, attributes: ['repo_full_name'], group: ['repo_full_name'], order: [['repo_full_name', 'ASC']], limit: 1000 });
+      return rows.map((row) => String(row.get('repo_full_name')));
+    });
+  }
+
   async latestForPullRequest(workspaceId: WorkspaceId, repoFullName: string, prId: number): Promise<EvaluationRecord | null> {
     const [latest] = await this.listForPullRequest(workspaceId, repoFullName, prId, { limit: 1 });
     return latest ?? null;

@@ -3,6 +3,7 @@ import { ApiTokenRepository, type VerifiedApiToken } from './api-tokens';
 import { AssignmentRepository } from './assignments';
 import { AuditLog } from './audit-log';
 import { BundleRepository } from './bundles';
+import { CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
 import { ConsumedIdRepository } from './consumed-ids';
 import { connectDatabase, type Database, type Dialect } from './database';
 import { DeliveryRepository } from './deliveries';
@@ -49,6 +50,8 @@ export interface Store {
   readonly audit: AuditLog;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  readonly commitPushes: CommitPushRepository;
+  readonly leases: PeriodicLeaseRepository;
   /** The deployment's evidence-pack signing keys (not workspace-scoped). */
   readonly evidenceKeys: EvidenceKeyRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
@@ -73,6 +76,8 @@ class SequelizeStore implements Store {
   readonly audit: AuditLog;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  readonly commitPushes: CommitPushRepository;
+  readonly leases: PeriodicLeaseRepository;
   readonly evidenceKeys: EvidenceKeyRepository;
   #closed = false;
 
@@ -92,6 +97,8 @@ class SequelizeStore implements Store {
     this.audit = new AuditLog(context);
     this.deliveries = new DeliveryRepository(context);
     this.jobs = new JobRepository(context);
+    this.commitPushes = new CommitPushRepository(context);
+    this.leases = new PeriodicLeaseRepository(context);
     this.evidenceKeys = new EvidenceKeyRepository(context);
   }
 
@@ -165,3 +172,4 @@ export type { DeliveryRepository } from './deliveries';
 export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';
+export type { CommitPush, CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';

@@ -131,6 +131,24 @@ export interface AuditEventRow {
   pr_id: number | null;
 }
 
+export interface CommitPushRow {
+  id: number;
+  workspace_uuid: string;
+  repo_full_name: string;
+  commit_sha: string;
+  pusher_uuid: string | null;
+  branch: string | null;
+  delivery_id: string;
+  pushed_at: Date;
+}
+type CommitPushCreation = Omit<CommitPushRow, 'id'>;
+
+export interface PeriodicLeaseRow {
+  name: string;
+  next_run_at: Date;
+  holder: string | null;
+}
+
 export interface DeliveryRow {
   workspace_uuid: string;
   request_uuid: string;
@@ -173,6 +191,8 @@ export interface Models {
   AuditEvent: ModelStatic<Model<AuditEventRow, AuditEventCreation>>;
   Delivery: ModelStatic<Model<DeliveryRow, DeliveryRow>>;
   Job: ModelStatic<Model<JobRow, JobRow>>;
+  CommitPush: ModelStatic<Model<CommitPushRow, CommitPushCreation>>;
+  PeriodicLease: ModelStatic<Model<PeriodicLeaseRow, PeriodicLeaseRow>>;
   EvidenceKey: ModelStatic<Model<EvidenceKeyRow, EvidenceKeyRow>>;
 }
 
@@ -363,6 +383,29 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         finished_at: date(true),
       },
       options('jobs'),
+    ),
+    CommitPush: sequelize.define<Model<CommitPushRow, CommitPushCreation>>(
+      'CommitPush',
+      {
+        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        workspace_uuid: str(64, false),
+        repo_full_name: str(255, false),
+        commit_sha: str(40, false),
+        pusher_uuid: str(64, true),
+        branch: str(1024, true),
+        delivery_id: str(128, false),
+        pushed_at: date(false),
+      },
+      options('commit_pushes'),
+    ),
+    PeriodicLease: sequelize.define<Model<PeriodicLeaseRow, PeriodicLeaseRow>>(
+      'PeriodicLease',
+      {
+        name: { type: DataTypes.STRING(128), primaryKey: true, allowNull: false },
+        next_run_at: date(false),
+        holder: str(128, true),
+      },
+      options('periodic_leases'),
     ),
     EvidenceKey: sequelize.define<Model<EvidenceKeyRow, EvidenceKeyRow>>(
       'EvidenceKey',

@@ -16,8 +16,8 @@ export interface World {
 
 export const ADMIN_TOKEN = 'issue4-admin-token-0123456789abcdef';
 
-export async function startWorld(): Promise<World> {
-  const sandbox = await startSandbox();
+export async function startWorld(options: { rateLimitPerHour?: number } = {}): Promise<World> {
+  const sandbox = await startSandbox(options.rateLimitPerHour !== undefined ? { rateLimitPerHour: options.rateLimitPerHour } : {});
   const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-issue4-'));
   const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN }, pollIntervalMs: 25 });
   return {

@@ -242,6 +242,11 @@ describeWithBrowser('web pages in Chromium', () => {
       expect(await page.locator('tr[data-rule="policy.paths"]').getAttribute('data-outcome')).toBe('fail');
       // The WPC's own clauses, listed as the criteria.
       expect(await page.getByLabel('Policy clauses').innerText()).toContain('**/bitbucket-pipelines.yml');
+      // Why it is agent work (issue 9): the agent opened it, wrote and pushed its commits, and it names a bundle.
+      const why = await page.getByTestId('cg-agent-work').innerText();
+      expect(why).toContain('opened by a registered agent identity');
+      expect(why).toContain('was pushed by a registered agent identity');
+      expect(why).toContain('names a proof bundle');
       await page.screenshot({ path: artifact('details-denied-path.png'), fullPage: true });
 
       // Downloads: the stored bundle and the stored verdict.
@@ -286,7 +291,7 @@ describeWithBrowser('web pages in Chromium', () => {
       await expect(page.getByLabel('Repositories (row 1)').inputValue()).resolves.toBe(REPO);
       await page.getByLabel('Policy (row 1)').selectOption(hash);
       await page.getByRole('button', { name: 'Save assignments' }).click();
-      await page.getByText('Assignments saved; they apply from the next evaluation on.').waitFor();
+      await page.getByText('Assignments saved; open agent pull requests are re-evaluated now (newest first).').waitFor();
       const assignments = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/assignments', ws.bearer);
       expect(assignments.json).toEqual([{ repo: REPO, policy_hash_b64u: hash, mode: null }]);
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { enforcementModeSchema, MAX_ASSIGNMENTS, type PolicyAssignment } from '../../store';
 import { compilePicomatchGlob } from '../../core/policy';
 import { validationFailed } from '../../http/http-error';
-import type { ApiContext } from '../api-context';
+import { reevaluateAfterChange, type ApiContext } from '../api-context';
 import { principalOf } from '../../http/authenticate';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
@@ -86,6 +86,7 @@ export function assignmentRoutes(context: ApiContext): Router {
       parsed.data.map((item) => ({ repoGlob: item.repo, policyHashB64u: item.policy_hash_b64u, mode: item.mode ?? null })),
       principal.actor,
     );
+    await reevaluateAfterChange(context, response, principal.workspaceId, 'assignments', principal.actor);
     response.json(saved.map(view));
   });
 

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { parseBitbucketWpc } from '../../core/policy';
 import type { StoredPolicy } from '../../store';
 import { ApiError, validationFailed } from '../../http/http-error';
-import type { ApiContext } from '../api-context';
+import { reevaluateAfterChange, type ApiContext } from '../api-context';
 import { principalOf } from '../../http/authenticate';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { looksLikeWpcEnvelope, verifyWpcEnvelope } from '../signed-wpc';
@@ -96,6 +96,7 @@ export function policyRoutes(context: ApiContext): Router {
     }
     const retired = await context.store.policies.retire(principal.workspaceId, hash, principal.actor);
     if (retired === null) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
+    await reevaluateAfterChange(context, response, principal.workspaceId, 'policy_retired', principal.actor);
     response.json(policySummary(retired));
   });
 

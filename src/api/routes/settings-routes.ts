@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { StoreError, type VersionedSettings, type WorkspaceSettings } from '../../store';
 import { ApiError, validationFailed } from '../../http/http-error';
-import type { ApiContext } from '../api-context';
+import { reevaluateAfterChange, type ApiContext } from '../api-context';
 import { principalOf } from '../../http/authenticate';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { settingsBodySchema } from '../settings-body';
@@ -55,7 +55,10 @@ export function settingsRoutes(context: ApiContext): Router {
       document = { ...rest, revocations };
     }
     try {
-      send(response, 200, await context.store.settings.put(principal.workspaceId, document, { expectedVersion: versionToHold, actor: principal.actor }));
+      const saved = await context.store.settings.put(principal.workspaceId, document, { expectedVersion: versionToHold, actor: principal.actor });
+      // Revocations, the kill switch (on and off), trust lists and issuers reach open agent PRs now.
+      await reevaluateAfterChange(context, response, principal.workspaceId, 'settings', principal.actor);
+      send(response, 200, saved);
     } catch (error) {
       if (error instanceof StoreError && error.code === 'VERSION_CONFLICT') {
         throw ifMatch !== undefined && expectedVersion !== undefined

@@ -5,6 +5,8 @@ import { WRITE_ACTIONS } from './bitbucket-wpc';
 
 const sha40 = z.string().regex(/^[0-9a-f]{40}$/i, 'must be a 40-hex commit SHA');
 const role = z.enum(['read', 'write']);
+/** Who wrote or pushed a commit, as the surface classified the account (issue 9). */
+const accountClass = z.enum(['agent', 'human', 'unknown']);
 
 /** The `--changes` file: the engine's ChangeSet as JSON, validated at the edge. */
 export const changeSetFileSchema = z.strictObject({
@@ -24,8 +26,10 @@ export const changeSetFileSchema = z.strictObject({
       destinationBranch: z.string().min(1),
       headCommit: sha40,
       declaredBundleIds: z.array(z.string().min(1)).max(20).optional(),
+      headPushedAtMs: z.number().int().nonnegative().nullable().optional(),
     })
     .optional(),
+  tooLarge: z.strictObject({ what: z.enum(['commits', 'files', 'pages']), limit: z.number().int().nonnegative() }).optional(),
   files: z
     .array(
       z.strictObject({
@@ -38,8 +42,20 @@ export const changeSetFileSchema = z.strictObject({
     )
     .max(100_000)
     .default([]),
-  commits: z.array(z.strictObject({ hash: sha40, paths: z.array(z.string()).optional(), authorAccountId: z.string().optional() })).max(10_000).default([]),
-  approvals: z.array(z.strictObject({ accountId: z.string().min(1), isAgentIdentity: z.boolean() })).default([]),
+  commits: z
+    .array(
+      z.strictObject({
+        hash: sha40,
+        paths: z.array(z.string()).optional(),
+        authorAccountId: z.string().optional(),
+        author: accountClass.optional(),
+        pushedBy: accountClass.optional(),
+        agentAccountIds: z.array(z.string().min(1)).max(100).optional(),
+      }),
+    )
+    .max(10_000)
+    .default([]),
+  approvals: z.array(z.strictObject({ accountId: z.string().min(1), isAgentIdentity: z.boolean(), atMs: z.number().int().nonnegative().optional() })).default([]),
   agentIdentities: z.array(z.strictObject({ accountId: z.string().min(1), role, agentDid: z.string().optional() })).optional(),
 });
 

@@ -26,7 +26,19 @@ export interface ChangeCommit {
   /** Paths this commit touched, when known (per-file provenance needs them). */
   paths?: string[];
   authorAccountId?: string;
+  /**
+   * Who the surface says wrote and pushed the commit: `agent` (a registered agent identity),
+   * `human` (a known account that is not an agent identity), `unknown` (no linked account, or no
+   * push recorded). Git authorship is whatever the pusher wrote, so `pushedBy` is the stronger fact.
+   * Absent (a CLI change file): not classified.
+   */
+  author?: AccountClass;
+  pushedBy?: AccountClass;
+  /** Agent identities that authored or pushed this commit (for the "why agent work" explanation). */
+  agentAccountIds?: string[];
 }
+
+export type AccountClass = 'agent' | 'human' | 'unknown';
 
 export type IdentityRole = 'read' | 'write';
 
@@ -43,6 +55,8 @@ export interface Approval {
   accountId: string;
   /** True when the approver is a registered agent identity (its approval never counts). */
   isAgentIdentity: boolean;
+  /** When the approval was given (ms since the epoch), when the surface knows it. */
+  atMs?: number;
 }
 
 export interface ChangeSet {
@@ -60,7 +74,15 @@ export interface ChangeSet {
     headCommit: string;
     /** Bundle ids the PR names with `Proof-Bundle:` lines. */
     declaredBundleIds?: string[];
+    /**
+     * When the current head was pushed, as clawgate recorded it (ms since the epoch); null = not
+     * known (then no approval counts: none can be shown to postdate the head). Absent: approvals are
+     * not tied to the head (surfaces without push facts, e.g. the CLI).
+     */
+    headPushedAtMs?: number | null;
   };
+  /** The input was too large to judge completely (page caps, file or commit counts): fails closed. */
+  tooLarge?: { what: 'commits' | 'files' | 'pages'; limit: number };
   /** Changed files of the whole PR (diffstat). */
   files: ChangedFile[];
   /** PR commits, oldest first. */

@@ -225,10 +225,16 @@ function approvalChecks(wpc: BitbucketWpc, change: ChangeSet): Check[] {
   const agents = new Set((change.agentIdentities ?? []).map((i) => accountKey(i.accountId)));
   if (change.actor.agentIdentity !== undefined) agents.add(accountKey(change.actor.accountId));
   const actorKey = accountKey(change.actor.accountId);
-  const counting = change.approvals.filter((a) => !a.isAgentIdentity && !agents.has(accountKey(a.accountId)) && accountKey(a.accountId) !== actorKey);
+  // Approvals count only when given after the current head was pushed (issue 9): an approval of an
+  // earlier head does not cover what was pushed since. Unknown push time: none can be shown to count.
+  const headPushedAtMs = change.pullRequest?.headPushedAtMs;
+  const afterHead = (a: ChangeSet['approvals'][number]) => headPushedAtMs === undefined || (headPushedAtMs !== null && a.atMs !== undefined && a.atMs >= headPushedAtMs);
+  const byHumans = change.approvals.filter((a) => !a.isAgentIdentity && !agents.has(accountKey(a.accountId)) && accountKey(a.accountId) !== actorKey);
+  const counting = byHumans.filter(afterHead);
   const subject = change.pullRequest === undefined ? { kind: 'pull_request' as const } : { kind: 'pull_request' as const, id: String(change.pullRequest.id) };
   if (counting.length === 0) {
-    return [{ rule: 'policy.approval', outcome: 'pending', code: 'APPROVAL_REQUIRED', subject, evidence: { clause, approvals: change.approvals.length, counted: 0 } }];
+    const stale = byHumans.length - counting.length;
+    return [{ rule: 'policy.approval', outcome: 'pending', code: 'APPROVAL_REQUIRED', subject, evidence: { clause, approvals: change.approvals.length, counted: 0, ...(stale > 0 ? { before_head_push: stale } : {}) } }];
   }
   return [{ rule: 'policy.approval', outcome: 'pass', code: 'OK', subject, evidence: { clause, approvals: change.approvals.length, counted: counting.length, approvers: counting.map((a) => a.accountId) } }];
 }

@@ -14,3 +14,4 @@ export { normalizeRepoPath } from './repo-path';
 export { scopeProblems } from './scope-privilege';
 export type { ScopeProblem } from './scope-privilege';
 export { judgeWriteAction, type WriteActionDecision } from './write-action-policy';
+export { proofCoverageChecks, isBundleFile } from './proof-coverage';

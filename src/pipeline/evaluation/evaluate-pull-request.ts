@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BitbucketError } from '../../bitbucket';
+import { BitbucketError, type BitbucketClient } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
 import type { EvaluationInput, Mode, Verdict } from '../../core/verdict';
 import { recordEngineInput } from '../../evidence/engine-input';
@@ -9,7 +9,8 @@ import { openJobContext, type JobDeps } from '../job-context';
 import { clawgateVerdictForCommit } from '../commit-verdict';
 import { inlineVerifier, type Verifier } from '../../verification';
 import { gatherEvidence, type GatheredEvidence } from './gather';
-import { publishInProgress, publishVerdict, putStatus, statusDescription, type PublishTarget } from '../publish';
+import { policyForRepository } from '../repository-policy';
+import { publishInProgress, publishVerdict, putStatus, statusDescription, writeClawgateStatus, type PublishTarget } from '../publish';
 import type { StatusMarker } from '../status-mark';
 import { detailsUrl } from '../status-urls';
 import { evaluationJobSchema, type EvaluationJob } from '../webhook-events';
@@ -46,24 +47,48 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
   const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; job dropped');
   if (opened === null) return { status: 'skipped' };
   const { client, workspace, repoSlug } = opened;
-  const pr = await client.getPullRequest(workspace, repoSlug, job.prId);
   const recheck = job.trigger === 'recheck';
-  if (!recheck && !pr.source.commit.hash.toLowerCase().startsWith(job.headHint.slice(0, 12)) && !job.headHint.startsWith(pr.source.commit.hash.toLowerCase())) {
-    log.info({ head: pr.source.commit.hash, job: job.headHint }, 'a newer head exists; job dropped');
-    return { status: 'superseded' };
-  }
-  if (pr.state !== 'OPEN') {
-    log.info({ state: pr.state }, 'pull request is not open; job dropped');
-    return { status: 'skipped' };
-  }
-  const headSha = await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash);
   const evaluationId = randomUUID();
-  const target: PublishTarget = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId), ...(deps.statusMarker ? { marker: deps.statusMarker } : {}) };
-  const { settings } = await store.settings.get(job.workspaceId);
-  let mode: Mode = settings.mode;
+  const marker = deps.statusMarker ? { marker: deps.statusMarker } : {};
+  // Where a failure status goes: the head the webhook named until the PR's real head is known.
+  let target: PublishTarget | null = recheck ? null : { client, workspace, repoSlug, headSha: job.headHint.toLowerCase(), sourceBranch: '', detailsUrl: detailsUrl(config, evaluationId), ...marker };
+  // Effective mode first (issue 9): until the assignment and the workspace say otherwise, the
+  // strictest mode applies, so an error anywhere below can never publish SUCCESSFUL in enforce.
+  let mode: Mode = 'enforce';
   try {
-    await publishInProgress(target);
-    const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, settings, maxBundleBytes: config.maxBundleBytes });
+    const { settings } = await store.settings.get(job.workspaceId);
+    const assignment = await policyForRepository(store, job.workspaceId, job.repoFullName);
+    mode = assignment.mode ?? settings.mode;
+    // A status first: before any Bitbucket read, the head the webhook named is marked INPROGRESS.
+    if (target) {
+      try {
+        await publishInProgress(target);
+      } catch (error) {
+        // Bitbucket refusing a short hash (UNCONFIRMED whether it resolves one) is not the job's
+        // failure: the resolved head gets its INPROGRESS below. Anything transient (down, 429) is.
+        if (!(error instanceof BitbucketError) || error.transient) throw error;
+        log.warn({ err: error.message }, 'INPROGRESS on the hinted head refused; written once the head is resolved');
+        target = null;
+      }
+    }
+    const pr = await client.getPullRequest(workspace, repoSlug, job.prId);
+    if (!recheck && !pr.source.commit.hash.toLowerCase().startsWith(job.headHint.slice(0, 12)) && !job.headHint.startsWith(pr.source.commit.hash.toLowerCase())) {
+      log.info({ head: pr.source.commit.hash, job: job.headHint }, 'a newer head exists; job dropped');
+      if (target) await restoreRecordedStatus(deps, client, job, target);
+      return { status: 'superseded' };
+    }
+    if (pr.state !== 'OPEN') {
+      log.info({ state: pr.state }, 'pull request is not open; job dropped');
+      if (target) await restoreRecordedStatus(deps, client, job, target);
+      return { status: 'skipped' };
+    }
+    const headSha = await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash);
+    const hinted = target?.headSha;
+    target = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId), ...marker };
+    // The hinted head is this head (its prefix): its INPROGRESS stands; a second one would only
+    // race its own echo. Another head (a re-check, a refused short hash) gets one now.
+    if (hinted === undefined || !headSha.startsWith(hinted)) await publishInProgress(target);
+    const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, settings, assignment, maxBundleBytes: config.maxBundleBytes });
     mode = evidence.mode;
     const nowMs = now();
     const baseInput = {
@@ -157,15 +182,29 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     return { status: 'evaluated', evaluationId, verdict };
   } catch (error) {
     log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'evaluation failed');
-    // Fail closed: in enforce mode a clawgate failure is FAILED, never SUCCESSFUL.
-    const state = mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
-    try {
-      await putStatus(target, state, mode === 'enforce' ? 'CLAWGATE_ERROR: clawgate could not complete the evaluation' : `${mode}: clawgate could not complete the evaluation`);
-    } catch (publishError) {
-      log.error({ err: publishError instanceof Error ? publishError.message : String(publishError) }, 'could not publish the failure status');
+    // Fail closed: in enforce mode (or while the mode is not yet known) a clawgate failure is FAILED,
+    // never SUCCESSFUL. observe and warn never fail a build (design §6): they say what happened.
+    if (target) {
+      const state = mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
+      try {
+        await putStatus(target, state, mode === 'enforce' ? 'CLAWGATE_ERROR: clawgate could not complete the evaluation' : `${mode}: clawgate could not complete the evaluation`);
+      } catch (publishError) {
+        log.error({ err: publishError instanceof Error ? publishError.message : String(publishError) }, 'could not publish the failure status');
+      }
     }
     throw error;
   }
+}
+
+/**
+ * A job that stops early (a newer head, a closed PR) leaves the head it marked INPROGRESS with what
+ * the store says about it, when the store has a record (otherwise INPROGRESS stays: never SUCCESSFUL).
+ */
+async function restoreRecordedStatus(deps: EvaluationDeps, client: BitbucketClient, job: EvaluationJob, target: PublishTarget): Promise<void> {
+  if (!/^[0-9a-f]{40}$/.test(target.headSha)) return;
+  const recorded = await clawgateVerdictForCommit(deps.store, deps.config, job.workspaceId, job.repoFullName, target.headSha);
+  if (recorded.basis === 'none') return;
+  await writeClawgateStatus(client, deps.statusMarker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, recorded.content, recorded.latestAtMs);
 }
 
 /** The queue handler: validates the stored payload, then evaluates; transient Bitbucket errors retry. */

@@ -1,10 +1,10 @@
-import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
-import { BitbucketNotFoundError, BitbucketResponseError } from '../../bitbucket';
+import type { BitbucketClient, BitbucketCommitListItem, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
+import { BitbucketNotFoundError, BitbucketResponseError, PageCapExceededError } from '../../bitbucket';
 import { webcrypto } from 'node:crypto';
-import type { ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
+import type { AccountClass, ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
 import type { BitbucketWpc } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
-import type { Store, WorkspaceSettings } from '../../store';
+import type { CommitPush, Store, WorkspaceSettings } from '../../store';
 import { agentIdentityOf } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
 import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-reference';
@@ -94,11 +94,30 @@ export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): Eng
   };
 }
 
+/** Commits one evaluation reads one by one (a diffstat each); more is CHANGE_TOO_LARGE, not an error. */
+export const MAX_EVALUATED_COMMITS = 100;
+
+export type RepositoryPolicy = Awaited<ReturnType<typeof policyForRepository>>;
+
+function classify(settings: WorkspaceSettings, accountUuid: string | null | undefined): AccountClass {
+  if (!accountUuid) return 'unknown';
+  return agentIdentityOf(settings, accountUuid) ? 'agent' : 'human';
+}
+
+/** The strongest class among pushers: any agent → agent; none recorded or one unknown → unknown. */
+function pusherClass(settings: WorkspaceSettings, pushers: readonly CommitPush[]): AccountClass {
+  if (pushers.length === 0) return 'unknown';
+  const classes = pushers.map((p) => classify(settings, p.pusherUuid));
+  return classes.includes('agent') ? 'agent' : classes.includes('unknown') ? 'unknown' : 'human';
+}
+
 /**
  * gather (design §3): for the PR and its full head (fetched and resolved by the caller, which needs
- * them before gathering), the commits with the files each touched, the diffstat, the bundle
- * (uploaded first, then a bundle file changed in the PR at head), the WPC; `settings` is the
- * workspace's stored document, also read by the caller.
+ * them before gathering), the commits with the files each touched, who wrote and who pushed each
+ * (recorded `repo:push` actors), the diffstat, the bundle (uploaded first, then a bundle file changed
+ * in the PR at head), the WPC; `settings` is the workspace's stored document and `assignment` the
+ * repository's policy and mode, both read by the caller before any Bitbucket call. A PR too large to
+ * read completely (page caps, commit count) is gathered as `tooLarge`: the engine fails it.
  */
 export async function gatherEvidence(input: {
   client: BitbucketClient;
@@ -109,25 +128,54 @@ export async function gatherEvidence(input: {
   pullRequest: BitbucketPullRequest;
   headSha: string;
   settings: WorkspaceSettings;
+  assignment: RepositoryPolicy;
   maxBundleBytes: number;
 }): Promise<GatheredEvidence> {
   const { client, store, workspaceId, repoFullName, prId, pullRequest, headSha } = input;
   const [workspace, repoSlug] = repoFullName.split('/') as [string, string];
-  const commitsNewestFirst = await client.listPullRequestCommits(workspace, repoSlug, prId);
-  const diffstat = await client.listPullRequestDiffstat(workspace, repoSlug, prId);
+  const settingsDoc = input.settings;
+  let tooLarge: ChangeSet['tooLarge'];
+  let commitsNewestFirst: BitbucketCommitListItem[] = [];
+  let diffstat: BitbucketDiffstatItem[] = [];
+  try {
+    commitsNewestFirst = await client.listPullRequestCommits(workspace, repoSlug, prId);
+    if (commitsNewestFirst.length > MAX_EVALUATED_COMMITS) tooLarge = { what: 'commits', limit: MAX_EVALUATED_COMMITS };
+    else diffstat = await client.listPullRequestDiffstat(workspace, repoSlug, prId);
+  } catch (error) {
+    if (!(error instanceof PageCapExceededError)) throw error;
+    tooLarge = { what: 'pages', limit: error.pageCap };
+  }
+  const pushes = await store.commitPushes.forCommits(workspaceId, repoFullName, commitsNewestFirst.length > 0 ? commitsNewestFirst.map((c) => c.hash) : [headSha]);
+  const pushesOf = (hash: string) => pushes.filter((p) => p.commit === hash);
   const commits: ChangeCommit[] = [];
   for (const commit of [...commitsNewestFirst].reverse()) {
-    const touched = await client.listCommitDiffstat(workspace, repoSlug, commit.hash);
-    commits.push({ hash: commit.hash, paths: diffstatPaths(touched), ...(commit.author.user?.uuid ? { authorAccountId: commit.author.user.uuid } : {}) });
+    const touched = tooLarge === undefined ? diffstatPaths(await client.listCommitDiffstat(workspace, repoSlug, commit.hash)) : undefined;
+    const authorUuid = commit.author.user?.uuid;
+    const pushers = pushesOf(commit.hash);
+    const agentAccounts = [authorUuid, ...pushers.map((p) => p.pusherUuid)].filter((u): u is string => typeof u === 'string' && agentIdentityOf(settingsDoc, u) !== null);
+    commits.push({
+      hash: commit.hash,
+      ...(touched !== undefined ? { paths: touched } : {}),
+      ...(authorUuid ? { authorAccountId: authorUuid } : {}),
+      author: classify(settingsDoc, authorUuid),
+      pushedBy: pusherClass(settingsDoc, pushers),
+      ...(agentAccounts.length > 0 ? { agentAccountIds: [...new Set(agentAccounts)] } : {}),
+    });
   }
+  const headPushes = pushesOf(headSha);
+  const headPushedAtMs = headPushes.length === 0 ? null : Math.max(...headPushes.map((p) => p.pushedAt.getTime()));
 
-  const settingsDoc = input.settings;
-  const assignment = await policyForRepository(store, workspaceId, repoFullName);
+  const assignment = input.assignment;
   const mode: Mode = assignment.mode ?? settingsDoc.mode;
+  // The actor whose work is judged: the PR author when it is an agent identity, else the first agent
+  // that pushed or wrote one of its commits (agent work in a PR a human opened), else the author.
   // A revoked account stays an agent (revocation takes trust away, never the label): its PRs fail
   // REVOKED_AGENT instead of passing as human PRs, and its approvals never count.
-  const identity = agentIdentityOf(settingsDoc, pullRequest.author.uuid);
-  const authorId = pullRequest.author.uuid;
+  const authorIdentity = agentIdentityOf(settingsDoc, pullRequest.author.uuid);
+  const commitAgent = authorIdentity ? undefined : commits.flatMap((c) => c.agentAccountIds ?? [])[0];
+  const actorId = commitAgent ?? pullRequest.author.uuid;
+  const identity = authorIdentity ?? (commitAgent ? agentIdentityOf(settingsDoc, commitAgent) : null);
+  const actorName = commitAgent ? undefined : pullRequest.author.display_name;
 
   const declared = declaredBundleIds(pullRequest.description, ...commitsNewestFirst.map((c) => c.message));
   const change: ChangeSet = {
@@ -135,12 +183,18 @@ export async function gatherEvidence(input: {
     repoSlug,
     repoFullName,
     action: 'create_pr',
-    actor: { accountId: authorId, displayName: pullRequest.author.display_name, ...(identity ? { agentIdentity: { role: identity.role, ...(identity.agentDid ? { agentDid: identity.agentDid } : {}), ...(identity.revoked ? { revoked: true } : {}) } } : {}) },
-    pullRequest: { id: prId, sourceBranch: pullRequest.source.branch.name, destinationBranch: pullRequest.destination.branch.name, headCommit: headSha, declaredBundleIds: declared },
+    actor: { accountId: actorId, ...(actorName ? { displayName: actorName } : {}), ...(identity ? { agentIdentity: { role: identity.role, ...(identity.agentDid ? { agentDid: identity.agentDid } : {}), ...(identity.revoked ? { revoked: true } : {}) } } : {}) },
+    pullRequest: { id: prId, sourceBranch: pullRequest.source.branch.name, destinationBranch: pullRequest.destination.branch.name, headCommit: headSha, declaredBundleIds: declared, headPushedAtMs },
     files: filesFromDiffstat(diffstat),
     commits,
-    approvals: pullRequest.participants.filter((p) => p.approved).map((p) => ({ accountId: p.user.uuid, isAgentIdentity: agentIdentityOf(settingsDoc, p.user.uuid) !== null })),
+    approvals: pullRequest.participants
+      .filter((p) => p.approved)
+      .map((p) => {
+        const at = p.participated_on ? Date.parse(p.participated_on) : Number.NaN;
+        return { accountId: p.user.uuid, isAgentIdentity: agentIdentityOf(settingsDoc, p.user.uuid) !== null, ...(Number.isFinite(at) ? { atMs: at } : {}) };
+      }),
     agentIdentities: settingsDoc.agents.map((a) => ({ accountId: a.account_uuid, role: a.role, ...(a.agent_did ? { agentDid: a.agent_did } : {}) })),
+    ...(tooLarge ? { tooLarge } : {}),
   };
 
   const evidence: GatheredEvidence = {
@@ -151,6 +205,7 @@ export async function gatherEvidence(input: {
     ...(!assignment.policy ? { evidenceError: 'WPC_NOT_ASSIGNED' as const } : {}),
   };
 
+  if (tooLarge) return evidence;
   const changed = new Set(change.files.filter((f) => f.status !== 'removed').map((f) => f.path));
   // (a) uploaded to the API, named by the PR.
   for (const bundleId of declared) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { BitbucketAuthError, BitbucketNotFoundError, type BitbucketBranchRestriction } from '../../bitbucket';
+import { BitbucketAuthError, BitbucketNotFoundError, PageCapExceededError, type BitbucketBranchRestriction } from '../../bitbucket';
 import type { WriteAction } from '../../core/policy/change-set';
 import { agentIdentityOf, type AgentIdentityMatch } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
@@ -135,7 +135,29 @@ async function isMergeOfPullRequest(ctx: OperationContext, branch: string, head:
   }
 }
 
+/** Pages of `commits/{new}?exclude={old}` read to record the pushers of a truncated push (100 each). */
+const TRUNCATED_PUSH_PAGES = 10;
+
+/**
+ * A truncated push listed 5 of its commits; the rest are read here and recorded with the same pusher
+ * (issue 9). A push longer than the cap leaves its oldest commits without a recorded pusher: those
+ * count as pushed by an unknown account (fail closed).
+ */
+async function recordTruncatedPush(ctx: OperationContext, job: PushJob): Promise<void> {
+  for (const change of job.changes) {
+    if (!change.truncated || change.closed || change.newHash === null || change.newType === 'tag') continue;
+    try {
+      const commits = await ctx.client.listCommitsBetween(ctx.workspace, ctx.repoSlug, change.newHash, change.oldHash, TRUNCATED_PUSH_PAGES);
+      await ctx.deps.store.commitPushes.record(ctx.tenant.workspaceId, job.repoFullName, { commits: commits.map((c) => c.hash), pusherUuid: job.actor.uuid, branch: change.newName, deliveryId: job.deliveryId });
+    } catch (error) {
+      if (!(error instanceof PageCapExceededError)) throw error;
+      ctx.log.warn({ branch: change.newName }, 'push too long to record every pusher; the rest count as unknown');
+    }
+  }
+}
+
 export async function handlePush(ctx: OperationContext, job: PushJob): Promise<IncidentOutcome[]> {
+  await recordTruncatedPush(ctx, job);
   const agent = agentIdentityOf(ctx.settings, job.actor.uuid);
   if (!agent) return [];
   const who = displayNameOf(job.actor);

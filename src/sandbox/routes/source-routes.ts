@@ -36,7 +36,9 @@ export function sourceRoutes(sandbox: BitbucketSandbox): Router {
   router.get(`${R}/commits/*revision`, (req, res) => {
     const { repo } = repositoryFor(sandbox, req, res, 'repository');
     const head = commitOr404(repo, param(req, 'revision'));
-    const list = commitsBetween(repo, head.hash, null).map((c) => sandbox.rep.commit(repo, c));
+    // `exclude`: commits reachable from it are left out (Bitbucket's `commits/{revision}?exclude=`).
+    const exclude = typeof req.query.exclude === 'string' ? commitOr404(repo, req.query.exclude).hash : null;
+    const list = commitsBetween(repo, head.hash, exclude).map((c) => sandbox.rep.commit(repo, c));
     res.json(paginate(req, sandbox.baseUrl, list, { includeSize: false }));
   });
 

@@ -146,6 +146,8 @@ export const verdictSchema = z.looseObject({
     })
     .default({ gateway: [], tools: [], sideEffects: [], approvals: [] }),
   files: z.array(fileSchema).default([]),
+  /** Why the PR counts as agent work (issue 9); absent on verdicts stored before it. */
+  agent_work: z.array(z.looseObject({ kind: text, accountId: optionalText, commit: optionalText })).max(50).default([]),
   trust_pulse: trustPulseViewSchema.nullable().optional(),
   trigger: optionalText,
   bundle_path: nullableText,

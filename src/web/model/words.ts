@@ -110,7 +110,7 @@ export function evidencePairs(evidence: CheckView['evidence']): [string, string]
 
 export const PROVENANCE_TEXT: Record<string, { text: string; appearance: LozengeAppearance; explanation: string }> = {
   attested: { text: 'attested by the agent', appearance: 'success', explanation: 'Last changed by the commit the agent’s proof bundle vouches for.' },
-  changed_after_attestation: { text: 'changed after attestation', appearance: 'moved', explanation: 'Changed again by a later commit; judged as a human change.' },
+  changed_after_attestation: { text: 'changed after attestation', appearance: 'moved', explanation: 'Changed again by a later commit a registered human wrote and pushed (an agent or unknown account doing so fails the PR); still checked against the path rules.' },
   unattested: { text: 'not attested', appearance: 'default', explanation: 'No attested agent commit covers this file.' },
 };
 
@@ -134,4 +134,28 @@ export function formatTime(value: string | number | Date | undefined | null): st
   const date = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
   return date.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+}
+
+/** Why a PR counts as agent work (issue 9), one sentence per reason the engine gave. */
+export function agentWorkText(reason: { kind: string; accountId?: string | undefined; commit?: string | undefined }): string {
+  const commit = reason.commit ? ` ${reason.commit.slice(0, 12)}` : '';
+  const account = reason.accountId ? ` (${reason.accountId})` : '';
+  switch (reason.kind) {
+    case 'pr_author':
+      return `The pull request was opened by a registered agent identity${account}.`;
+    case 'commit_author':
+      return `Commit${commit} was written by a registered agent identity${account}.`;
+    case 'commit_pusher':
+      return `Commit${commit} was pushed by a registered agent identity${account}, whoever its git author says.`;
+    case 'bundle_declared':
+      return 'The pull request names a proof bundle (Proof-Bundle: line).';
+    case 'bundle_found':
+      return 'The pull request carries a proof bundle.';
+    case 'too_large':
+      return 'The pull request is too large to read completely, so it cannot be shown to be human work.';
+    case 'bundle_unreadable':
+      return 'The pull request carries a bundle that could not be read.';
+    default:
+      return reason.kind;
+  }
 }

@@ -16,7 +16,7 @@ import { TrustPulseSection } from '../components/TrustPulseSection';
 import { VerdictLozenge } from '../components/VerdictLozenge';
 import type { HostPresence } from '../host/host-bridge';
 import { useLoad } from '../hooks/use-load';
-import { formatTime, MODE_TEXT, reasonText, type Mode } from '../model/words';
+import { agentWorkText, formatTime, MODE_TEXT, reasonText, type Mode } from '../model/words';
 
 /**
  * The details page (the build status URL, design §7): the criteria enforced, then the verdict, then
@@ -116,6 +116,16 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
               <span className="cg-reason">{reasonText(verdict.reason_code)}</span>
             </div>
             <p className="cg-muted">Build status: {evaluation.status_state}</p>
+            <h3>Why this is agent work</h3>
+            {verdict.agent_work.length === 0 ? (
+              <p data-testid="cg-agent-work">{verdict.state === 'NOT_APPLICABLE' ? 'Not agent work: no registered agent identity opened, wrote or pushed any of its commits, and it names no proof bundle.' : 'Not recorded for this verdict.'}</p>
+            ) : (
+              <ul data-testid="cg-agent-work">
+                {verdict.agent_work.map((reason, index) => (
+                  <li key={index}>{agentWorkText(reason)}</li>
+                ))}
+              </ul>
+            )}
             <CheckList checks={verdict.checks} label="Failing and waiting checks" />
           </>
         )}

@@ -100,7 +100,7 @@ export function AssignmentsSection({ client, policies, assignments, onSaved }: {
           Save assignments
         </Button>
         <span role="status" className="cg-muted">
-          {dirty ? 'Unsaved changes.' : result?.ok === true ? 'Assignments saved; they apply from the next evaluation on.' : ''}
+          {dirty ? 'Unsaved changes.' : result?.ok === true ? 'Assignments saved; open agent pull requests are re-evaluated now (newest first).' : ''}
         </span>
       </div>
       {result !== null && !result.ok ? <ErrorNotice error={result.error} title="The assignments were not saved" /> : null}

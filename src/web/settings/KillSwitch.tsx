@@ -31,11 +31,13 @@ export function KillSwitch({ client, current, onSaved }: { client: ClawgateClien
     <div className="cg-kill-switch">
       <p>
         Kill switch: {frozen ? <Lozenge appearance="removed" isBold>on</Lozenge> : <Lozenge appearance="success">off</Lozenge>}{' '}
-        {frozen ? 'Every agent pull request fails until it is turned off.' : 'Agent pull requests are evaluated normally.'}
+        {frozen
+          ? 'Every agent pull request fails until it is turned off: open ones were re-evaluated when it was turned on (newest first, up to 200 evaluated in the last 30 days; the periodic reconciliation and each push reach the rest), new ones fail at their first evaluation.'
+          : 'Agent pull requests are evaluated normally.'}
       </p>
       {confirming ? (
         <div className="cg-actions" role="group" aria-label="Confirm the kill switch">
-          <span>{frozen ? 'Turn the kill switch off and evaluate agent PRs again?' : 'Turn the kill switch on? Every agent PR will fail from its next evaluation.'}</span>
+          <span>{frozen ? 'Turn the kill switch off? Open agent PRs are re-evaluated now (newest first) and pass or fail on their own merits.' : 'Turn the kill switch on? Open agent PRs are re-evaluated now (newest first) and fail; new ones fail until it is turned off.'}</span>
           <Button appearance={frozen ? 'primary' : 'danger'} isLoading={saving} onClick={apply}>
             {frozen ? 'Yes, turn it off' : 'Yes, turn it on'}
           </Button>

@@ -87,7 +87,7 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
       />
       <details className="cg-fold" open={revocationCount > 0}>
         <summary>Revocations ({revocationCount})</summary>
-        <p className="cg-muted">Anything listed here fails every evaluation that relies on it, from the next evaluation on.</p>
+        <p className="cg-muted">Anything listed here fails every evaluation that relies on it: saving re-evaluates the open agent pull requests now (newest first).</p>
         {REVOCATION_LISTS.map((list) => (
         <RowsEditor
           key={list.key}
@@ -115,7 +115,7 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
         </span>
       </div>
       {result !== null && !result.ok ? <ErrorNotice error={result.error} title="The settings were not saved" /> : null}
-      {result?.ok === true ? <SectionMessage appearance="success" title="Settings saved"><p>They apply from the next evaluation on.</p></SectionMessage> : null}
+      {result?.ok === true ? <SectionMessage appearance="success" title="Settings saved"><p>Open agent pull requests are re-evaluated now with them (newest first); new ones use them from their first evaluation.</p></SectionMessage> : null}
     </form>
   );
 }
