@@ -10,6 +10,7 @@ Commands:
   sandbox          run a local Bitbucket Cloud for development
   demo             run the whole story against the sandbox and check every verdict
   workspace        register a workspace for repository webhooks (add) or list workspaces (list)
+  wpc              write, check, hash and sign Work Policy Contracts (clawgate wpc --help)
   help             show this help
 
 Run "clawgate <command> --help" for a command's options.
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   demo: runDemoCommand,
   // Loaded on use: it pulls in the store (sequelize), which `verify` must not pay for.
   workspace: async (argv, io) => (await import('./workspace-command.js')).runWorkspace(argv, io),
+  wpc: async (argv, io) => (await import('./wpc-command.js')).runWpc(argv, io),
 };
 
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
