@@ -15,6 +15,7 @@ import { monotonicClock, type RepositoryContext } from './repository-context';
 import { SecretBox } from './secret-box';
 import { SettingsRepository } from './settings';
 import { Tenants } from './tenants';
+import { WorkspaceDataRepository } from './workspace-data';
 
 /**
  * The store: one object holding a repository per table. Every workspace-scoped method takes the
@@ -48,6 +49,8 @@ export interface Store {
   readonly audit: AuditLog;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  /** Purging a workspace's data when it is unregistered (workspace-data.ts). */
+  readonly workspaceData: WorkspaceDataRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
   verifyApiToken(token: string): Promise<VerifiedApiToken | null>;
   /** Re-seals tenant secrets under the current key; returns how many values changed. */
@@ -70,6 +73,7 @@ class SequelizeStore implements Store {
   readonly audit: AuditLog;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  readonly workspaceData: WorkspaceDataRepository;
   #closed = false;
 
   constructor(
@@ -88,6 +92,7 @@ class SequelizeStore implements Store {
     this.audit = new AuditLog(context);
     this.deliveries = new DeliveryRepository(context);
     this.jobs = new JobRepository(context);
+    this.workspaceData = new WorkspaceDataRepository(context);
   }
 
   get dialect(): Dialect {
@@ -159,3 +164,4 @@ export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-
 export type { DeliveryRepository } from './deliveries';
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';
+export type { PurgedCounts, WorkspaceDataRepository } from './workspace-data';
