@@ -1,3 +1,4 @@
+import { repositoryName, REPOSITORY_NAME_MESSAGE } from '../repo-param';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isRfc3339DateTime, parseTimestamp } from '../../core/clawsig/rfc3339';
@@ -86,8 +87,11 @@ export function auditRoutes(context: ApiContext): Router {
     if (!parsed.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(parsed.error.issues));
     const query = parsed.data;
     const limit = query.limit ?? 1000;
+    // `repo` = the slug or the full name, like everywhere else (repo-param.ts).
+    const repo = query.repo === undefined ? undefined : repositoryName(query.repo, principal);
+    if (repo === null) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', [{ path: 'repo', message: REPOSITORY_NAME_MESSAGE }]);
     const events = await context.store.audit.query(principal.workspaceId, {
-      ...(query.repo !== undefined ? { repo: query.repo } : {}),
+      ...(repo !== undefined ? { repo: repo.fullName } : {}),
       ...(query.pr !== undefined ? { prId: query.pr } : {}),
       ...(query.kind !== undefined ? { kinds: query.kind } : {}),
       ...(query.since !== undefined ? { since: query.since } : {}),
