@@ -68,19 +68,18 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     next();
   };
 
+  // What registration and the lifecycle routes act with (the admin API as the audited actor).
+  const lifecycleDeps = (): LifecycleDeps => ({
+    store: options.store,
+    config: options.config,
+    logger,
+    actor: 'admin_api',
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.bitbucketRetry ? { retry: options.bitbucketRetry } : {}),
+  });
   router.post('/workspaces', requireAdmin, ...jsonBody({ limit: MAX_REGISTRATION_BODY_BYTES, required: true }), async (request: Request, response: Response) => {
     try {
-      const registered = await registerWorkspace(
-        {
-          store: options.store,
-          config: options.config,
-          logger,
-          actor: 'admin_api',
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          ...(options.bitbucketRetry ? { retry: options.bitbucketRetry } : {}),
-        },
-        jsonBodyOf(request)?.value,
-      );
+      const registered = await registerWorkspace(lifecycleDeps(), jsonBodyOf(request)?.value);
       logger.info({ workspace: registered.workspaceId, hooks: registered.hooks.length }, 'admin API: workspace registered');
       response.status(201).json({
         workspace: { uuid: registered.workspaceId, slug: registered.workspaceSlug },
@@ -98,14 +97,6 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     }
   });
 
-  const lifecycleDeps = (): LifecycleDeps => ({
-    store: options.store,
-    config: options.config,
-    logger,
-    actor: 'admin_api',
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.bitbucketRetry ? { retry: options.bitbucketRetry } : {}),
-  });
   const hooksView = (hooks: readonly RegisteredHook[]) => hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid }));
   const asApiError = (error: unknown): unknown => (error instanceof RegistrationError ? new ApiError(error.status, error.code, error.message, error.fields) : error);
   const workspaceParam = (request: Request): string => {
