@@ -7,6 +7,7 @@ import { ConsumedIdRepository } from './consumed-ids';
 import { connectDatabase, type Database, type Dialect } from './database';
 import { DeliveryRepository } from './deliveries';
 import { EvaluationRepository } from './evaluations';
+import { EvidenceKeyRepository } from './evidence-keys';
 import { JobRepository } from './jobs';
 import { appliedMigrations, migrateDatabase } from './migrate';
 import { defineModels } from './models';
@@ -51,6 +52,8 @@ export interface Store {
   readonly jobs: JobRepository;
   /** Purging a workspace's data when it is unregistered (workspace-data.ts). */
   readonly workspaceData: WorkspaceDataRepository;
+  /** The deployment's evidence-pack signing keys (not workspace-scoped). */
+  readonly evidenceKeys: EvidenceKeyRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
   verifyApiToken(token: string): Promise<VerifiedApiToken | null>;
   /** Re-seals tenant secrets under the current key; returns how many values changed. */
@@ -74,6 +77,7 @@ class SequelizeStore implements Store {
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
   readonly workspaceData: WorkspaceDataRepository;
+  readonly evidenceKeys: EvidenceKeyRepository;
   #closed = false;
 
   constructor(
@@ -93,6 +97,7 @@ class SequelizeStore implements Store {
     this.deliveries = new DeliveryRepository(context);
     this.jobs = new JobRepository(context);
     this.workspaceData = new WorkspaceDataRepository(context);
+    this.evidenceKeys = new EvidenceKeyRepository(context);
   }
 
   get dialect(): Dialect {
@@ -162,6 +167,7 @@ export { CONSUMABLE_KINDS, type ConsumableKind, type ConsumableId, type Consumed
 export { API_TOKEN_PREFIX, type ApiTokenInfo, type VerifiedApiToken, type ApiTokenRepository } from './api-tokens';
 export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-log';
 export type { DeliveryRepository } from './deliveries';
+export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';
 export type { PurgedCounts, WorkspaceDataRepository } from './workspace-data';
