@@ -2,13 +2,16 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadAppConfig, type AppConfig } from '../config/app-config';
 import { loadOrCreateSecretKey, openStore, type Store } from '../store';
-import { registerWorkspace, RegistrationError, type RegistrationFieldError } from '../webhooks';
+import { registerWorkspace, RegistrationError, reregisterWorkspace, rotateWebhookSecret, unregisterWorkspace, type RegistrationFieldError } from '../webhooks';
 import { InputError, readInputText } from './input-file';
 import type { CliIo } from './io';
 
 export const WORKSPACE_USAGE = `Usage:
   clawgate workspace add --workspace W --access-token-file F [--repo R]... [--base-api-url U]
   clawgate workspace list
+  clawgate workspace reregister --workspace W --access-token-file F [--repo R]... [--base-api-url U]
+  clawgate workspace rotate-secret --workspace W
+  clawgate workspace remove --workspace W (--keep-data | --purge-data)
 
 add   Registers a Bitbucket workspace on the repository-webhook surface, like
       POST /api/v1/workspaces: checks the access token against Bitbucket, creates clawgate's
@@ -16,6 +19,17 @@ add   Registers a Bitbucket workspace on the repository-webhook surface, like
       sees), stores the token encrypted and prints the workspace's first API token ONCE.
       The token is read from a file so it never appears in the process list or shell history.
 list  Lists the registered workspaces (both surfaces); never prints secrets.
+reregister     A new access token for a registered workspace (e.g. the old one expires): checked
+               against Bitbucket, clawgate's webhooks recreated with a fresh secret on each --repo
+               (default: every repository the token sees), the old ones deleted. Also brings back
+               a removed workspace, then with a new API token (shown once).
+rotate-secret  A new webhook HMAC secret: new hooks first, then the secret, then the old hooks
+               deleted, so no delivery is lost.
+remove         Unregisters: clawgate's webhooks are deleted, the stored access token and secret
+               cleared, the workspace's API tokens revoked. --keep-data keeps its policies,
+               settings and evaluations (reregister brings them back); --purge-data deletes them
+               (the audit log and the used-id list stay). One of the two is required.
+W is the workspace slug or {uuid}. Every change is audited.
 
 Configuration from the environment, as for "clawgate serve": DATABASE_URL, CLAWGATE_SECRET_KEY,
 APP_BASE_URL (the webhooks point at APP_BASE_URL/hooks/bitbucket), CLAWGATE_ALLOWED_HOSTS.
@@ -119,6 +133,87 @@ async function runAdd(argv: string[], io: CliIo, config: AppConfig): Promise<num
   });
 }
 
+function lifecycleFailure(io: CliIo, sub: string, error: unknown): number {
+  if (error instanceof RegistrationError) {
+    io.stderr(`clawgate workspace ${sub}: ${error.message}\n${describeFields(error.fields)}`);
+    return error.status === 422 && error.code === 'VALIDATION_FAILED' ? 2 : 1;
+  }
+  throw error;
+}
+
+function hookLines(hooks: readonly { repository: string; uuid: string }[]): string {
+  return hooks.map((hook) => `  ${hook.repository}  ${hook.uuid}\n`).join('');
+}
+
+async function runLifecycle(sub: 'reregister' | 'rotate-secret' | 'remove', argv: string[], io: CliIo, config: AppConfig): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        workspace: { type: 'string' },
+        'access-token-file': { type: 'string' },
+        repo: { type: 'string', multiple: true },
+        'base-api-url': { type: 'string' },
+        'keep-data': { type: 'boolean', default: false },
+        'purge-data': { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    io.stderr(`clawgate workspace ${sub}: ${(error as Error).message}\n${WORKSPACE_USAGE}`);
+    return 2;
+  }
+  const usage = (message: string): number => {
+    io.stderr(`clawgate workspace ${sub}: ${message}\n${WORKSPACE_USAGE}`);
+    return 2;
+  };
+  if (values.workspace === undefined) return usage('--workspace is required');
+  const workspace = values.workspace;
+  const onlyFor = (flag: string, allowed: string) => usage(`${flag} is only for ${allowed}`);
+  if (sub !== 'reregister' && (values['access-token-file'] !== undefined || values.repo !== undefined || values['base-api-url'] !== undefined)) return onlyFor('--access-token-file/--repo/--base-api-url', 'reregister');
+  if (sub !== 'remove' && (values['keep-data'] || values['purge-data'])) return onlyFor('--keep-data/--purge-data', 'remove');
+  if (sub === 'remove' && values['keep-data'] === values['purge-data']) return usage('give exactly one of --keep-data and --purge-data');
+  let body: Record<string, unknown> = {};
+  if (sub === 'reregister') {
+    if (values['access-token-file'] === undefined) return usage('--access-token-file is required');
+    try {
+      body = { access_token: (await readInputText(values['access-token-file'], MAX_TOKEN_FILE_BYTES, 'access token file')).trim() };
+    } catch (error) {
+      if (error instanceof InputError) return usage(error.message);
+      throw error;
+    }
+    if (values.repo !== undefined) body.repositories = values.repo;
+    if (values['base-api-url'] !== undefined) body.base_api_url = values['base-api-url'];
+  }
+  const logger = pino({ level: config.logLevel }, { write: (line: string) => io.stderr(line) });
+  return withStore(config, io, async (store) => {
+    const deps = { store, config, logger, actor: 'cli' };
+    try {
+      if (sub === 'reregister') {
+        const done = await reregisterWorkspace(deps, workspace, body);
+        io.stdout(`Re-registered workspace ${done.workspaceSlug} ${done.workspaceId}.\nHooks:\n${hookLines(done.hooks)}`);
+        if (done.staleHooks.length > 0) io.stdout(`Old hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.staleHooks)}`);
+        if (done.apiToken) io.stdout(`API token (shown once; store it now): ${done.apiToken.token}\n`);
+      } else if (sub === 'rotate-secret') {
+        const done = await rotateWebhookSecret(deps, workspace);
+        io.stdout(`Rotated the webhook secret of ${workspace}.\nHooks:\n${hookLines(done.hooks)}`);
+        if (done.staleHooks.length > 0) io.stdout(`Old hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.staleHooks)}`);
+      } else {
+        const done = await unregisterWorkspace(deps, workspace, values['purge-data'] ? 'purge' : 'keep');
+        io.stdout(`Removed workspace ${workspace} (data ${done.data === 'purge' ? 'purged' : 'kept'}).\nDeleted hooks:\n${hookLines(done.deletedHooks)}`);
+        if (done.remainingHooks === null) io.stdout('Bitbucket could not be asked for the webhooks (the access token was refused): delete clawgate\'s webhooks in Bitbucket.\n');
+        else if (done.remainingHooks.length > 0) io.stdout(`Hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.remainingHooks)}`);
+        if (done.purged) io.stdout(`Purged: ${Object.entries(done.purged).map(([what, count]) => `${count} ${what.replace('_', ' ')}`).join(', ')}\n`);
+      }
+      return 0;
+    } catch (error) {
+      return lifecycleFailure(io, sub, error);
+    }
+  });
+}
+
 async function runList(argv: string[], io: CliIo, config: AppConfig): Promise<number> {
   if (argv.length > 0) {
     io.stderr(`clawgate workspace list: unexpected argument ${argv[0]}\n`);
@@ -152,7 +247,7 @@ export async function runWorkspace(argv: string[], io: CliIo): Promise<number> {
     io.stdout(WORKSPACE_USAGE);
     return sub === undefined ? 2 : 0;
   }
-  if (sub !== 'add' && sub !== 'list') {
+  if (sub !== 'add' && sub !== 'list' && sub !== 'reregister' && sub !== 'rotate-secret' && sub !== 'remove') {
     io.stderr(`clawgate workspace: unknown subcommand "${sub}"\n${WORKSPACE_USAGE}`);
     return 2;
   }
@@ -166,5 +261,7 @@ export async function runWorkspace(argv: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
-  return sub === 'add' ? runAdd(rest, io, config) : runList(rest, io, config);
+  if (sub === 'add') return runAdd(rest, io, config);
+  if (sub === 'list') return runList(rest, io, config);
+  return runLifecycle(sub, rest, io, config);
 }

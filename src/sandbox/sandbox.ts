@@ -266,6 +266,11 @@ export class BitbucketSandbox {
     return repo;
   }
 
+  /** @internal REST listing: a workspace's repositories (by slug or {uuid}), in creation order. */
+  repositoriesOf(workspace: string): Repository[] {
+    return [...this.repositories.values()].filter((repo) => repo.workspace.slug === workspace || repo.workspace.uuid === workspace);
+  }
+
   /** @internal REST lookup: workspace and repo by slug or {uuid}. */
   findRepository(workspace: string, slug: string): Repository | undefined {
     for (const repo of this.repositories.values()) {

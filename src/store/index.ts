@@ -17,6 +17,7 @@ import { monotonicClock, type RepositoryContext } from './repository-context';
 import { SecretBox } from './secret-box';
 import { SettingsRepository } from './settings';
 import { Tenants } from './tenants';
+import { WorkspaceDataRepository } from './workspace-data';
 
 /**
  * The store: one object holding a repository per table. Every workspace-scoped method takes the
@@ -52,6 +53,8 @@ export interface Store {
   readonly jobs: JobRepository;
   readonly commitPushes: CommitPushRepository;
   readonly leases: PeriodicLeaseRepository;
+  /** Purging a workspace's data when it is unregistered (workspace-data.ts). */
+  readonly workspaceData: WorkspaceDataRepository;
   /** The deployment's evidence-pack signing keys (not workspace-scoped). */
   readonly evidenceKeys: EvidenceKeyRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
@@ -78,6 +81,7 @@ class SequelizeStore implements Store {
   readonly jobs: JobRepository;
   readonly commitPushes: CommitPushRepository;
   readonly leases: PeriodicLeaseRepository;
+  readonly workspaceData: WorkspaceDataRepository;
   readonly evidenceKeys: EvidenceKeyRepository;
   #closed = false;
 
@@ -99,6 +103,7 @@ class SequelizeStore implements Store {
     this.jobs = new JobRepository(context);
     this.commitPushes = new CommitPushRepository(context);
     this.leases = new PeriodicLeaseRepository(context);
+    this.workspaceData = new WorkspaceDataRepository(context);
     this.evidenceKeys = new EvidenceKeyRepository(context);
   }
 
@@ -173,3 +178,4 @@ export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './e
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';
 export type { CommitPush, CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
+export type { PurgedCounts, WorkspaceDataRepository } from './workspace-data';

@@ -5,16 +5,21 @@ import type { BitbucketClientOptions } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
 import { registerWorkspace, RegistrationError } from './register-workspace';
+import type { RegisteredHook } from './register-workspace';
+import { reregisterWorkspace, rotateWebhookSecret, unregisterWorkspace, type LifecycleDeps } from './workspace-lifecycle';
 import { ApiError } from '../http/http-error';
 import { apiErrorHandler } from '../http/error-handler';
 import { jsonBody, jsonBodyOf } from '../http/json-body';
 
 /**
  * Operator routes guarded by `CLAWGATE_ADMIN_TOKEN` (design §9), mounted at `/api/v1` BEFORE the API
- * router (which answers unknown paths with 404). Today one route:
+ * router (which answers unknown paths with 404). Routes (Authorization: Bearer <CLAWGATE_ADMIN_TOKEN>):
  *
- *   POST /api/v1/workspaces   Authorization: Bearer <CLAWGATE_ADMIN_TOKEN>
- *     {workspace, access_token, repositories?, base_api_url?} → 201 {workspace, token, hooks, …}
+ *   POST   /api/v1/workspaces   {workspace, access_token, repositories?, base_api_url?} → 201 {workspace, token, hooks, …}
+ *   PUT    /api/v1/workspaces/{ws}/registration   {access_token, repositories?, base_api_url?} → 200 (re-register)
+ *   POST   /api/v1/workspaces/{ws}/webhook-secret → 200 {hooks, stale_hooks} (rotate the HMAC secret)
+ *   DELETE /api/v1/workspaces/{ws}?data=keep|purge → 200 {deleted_hooks, remaining_hooks, purged?}
+ *   ({ws}: the workspace slug or {uuid}; see workspace-lifecycle.ts)
  *
  * - Admin token unset: 404 NOT_FOUND, exactly like an unknown route (the feature is off).
  * - Missing or wrong token: 401 with WWW-Authenticate, before the body is read. The comparison is
@@ -29,7 +34,7 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 export interface AdminRouterOptions {
   readonly config: Pick<AppConfig, 'adminToken' | 'baseUrl' | 'allowedHosts'>;
-  readonly store: Pick<Store, 'tenants' | 'apiTokens' | 'audit'>;
+  readonly store: Pick<Store, 'tenants' | 'apiTokens' | 'audit' | 'workspaceData'>;
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   readonly bitbucketRetry?: BitbucketClientOptions['retry'];
@@ -63,19 +68,18 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     next();
   };
 
+  // What registration and the lifecycle routes act with (the admin API as the audited actor).
+  const lifecycleDeps = (): LifecycleDeps => ({
+    store: options.store,
+    config: options.config,
+    logger,
+    actor: 'admin_api',
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.bitbucketRetry ? { retry: options.bitbucketRetry } : {}),
+  });
   router.post('/workspaces', requireAdmin, ...jsonBody({ limit: MAX_REGISTRATION_BODY_BYTES, required: true }), async (request: Request, response: Response) => {
     try {
-      const registered = await registerWorkspace(
-        {
-          store: options.store,
-          config: options.config,
-          logger,
-          actor: 'admin_api',
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          ...(options.bitbucketRetry ? { retry: options.bitbucketRetry } : {}),
-        },
-        jsonBodyOf(request)?.value,
-      );
+      const registered = await registerWorkspace(lifecycleDeps(), jsonBodyOf(request)?.value);
       logger.info({ workspace: registered.workspaceId, hooks: registered.hooks.length }, 'admin API: workspace registered');
       response.status(201).json({
         workspace: { uuid: registered.workspaceId, slug: registered.workspaceSlug },
@@ -90,6 +94,58 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     } catch (error) {
       if (error instanceof RegistrationError) throw new ApiError(error.status, error.code, error.message, error.fields);
       throw error;
+    }
+  });
+
+  const hooksView = (hooks: readonly RegisteredHook[]) => hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid }));
+  const asApiError = (error: unknown): unknown => (error instanceof RegistrationError ? new ApiError(error.status, error.code, error.message, error.fields) : error);
+  const workspaceParam = (request: Request): string => {
+    const value = request.params.ws;
+    if (typeof value !== 'string' || value.length === 0 || value.length > 100) throw new ApiError(404, 'NOT_REGISTERED', 'no such workspace');
+    return value;
+  };
+
+  // PUT /workspaces/{ws}/registration {access_token, repositories?, base_api_url?}: re-register.
+  router.put('/workspaces/:ws/registration', requireAdmin, ...jsonBody({ limit: MAX_REGISTRATION_BODY_BYTES, required: true }), async (request: Request, response: Response) => {
+    try {
+      const done = await reregisterWorkspace(lifecycleDeps(), workspaceParam(request), jsonBodyOf(request)?.value);
+      response.json({
+        workspace: { uuid: done.workspaceId, slug: done.workspaceSlug },
+        webhook_url: done.webhookUrl,
+        hooks: done.hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid, events: hook.events })),
+        stale_hooks: hooksView(done.staleHooks),
+        ...(done.apiToken ? { token: done.apiToken.token, token_id: done.apiToken.id, token_prefix: done.apiToken.prefix } : {}),
+      });
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+
+  // POST /workspaces/{ws}/webhook-secret: a new HMAC secret on every clawgate hook.
+  router.post('/workspaces/:ws/webhook-secret', requireAdmin, async (request: Request, response: Response) => {
+    try {
+      const done = await rotateWebhookSecret(lifecycleDeps(), workspaceParam(request));
+      response.json({ workspace: { uuid: done.workspaceId }, hooks: hooksView(done.hooks), stale_hooks: hooksView(done.staleHooks) });
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+
+  // DELETE /workspaces/{ws}?data=keep|purge: unregister (hooks deleted, data kept or purged).
+  router.delete('/workspaces/:ws', requireAdmin, async (request: Request, response: Response) => {
+    const data = request.query.data ?? 'keep';
+    if (data !== 'keep' && data !== 'purge') throw new ApiError(422, 'VALIDATION_FAILED', 'data must be keep or purge', [{ path: 'data', message: 'must be keep or purge' }]);
+    try {
+      const done = await unregisterWorkspace(lifecycleDeps(), workspaceParam(request), data);
+      response.json({
+        workspace: { uuid: done.workspaceId },
+        data: done.data,
+        deleted_hooks: hooksView(done.deletedHooks),
+        remaining_hooks: done.remainingHooks === null ? null : hooksView(done.remainingHooks),
+        ...(done.purged ? { purged: done.purged } : {}),
+      });
+    } catch (error) {
+      throw asApiError(error);
     }
   });
 

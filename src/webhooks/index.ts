@@ -5,3 +5,4 @@ export { registrationRequestSchema, checkBaseApiUrl, DEFAULT_BASE_API_URL, MAX_R
 export { hubSignature, verifyHubSignature, isWellFormedHubSignature, HUB_SIGNATURE_HEADER } from './hub-signature';
 export { REPO_WEBHOOK_PATH, REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
 export { repoWebhooksClientKey, normalizeWorkspaceUuid, REPO_WEBHOOKS_CLIENT_KEY_PREFIX } from './repo-webhook-tenant';
+export { reregisterWorkspace, rotateWebhookSecret, unregisterWorkspace, type LifecycleDeps, type ReregisteredWorkspace, type RotatedSecret, type UnregisteredWorkspace, type DataChoice } from './workspace-lifecycle';

@@ -72,7 +72,7 @@ export interface RegisteredWorkspace {
 }
 
 /** 32 random bytes as base64url: 43 characters, within Bitbucket's 128-character secret limit. */
-function newWebhookSecret(): string {
+export function newWebhookSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
@@ -112,7 +112,7 @@ export function parseRegistrationRequest(body: unknown, allowedHosts: readonly s
 }
 
 /** A Bitbucket failure as a RegistrationError; 4xx answers point at the field that caused them. */
-function bitbucketFailure(error: unknown, what: string, fields: { notFound: RegistrationFieldError; rejected?: RegistrationFieldError }): RegistrationError {
+export function bitbucketFailure(error: unknown, what: string, fields: { notFound: RegistrationFieldError; rejected?: RegistrationFieldError }): RegistrationError {
   if (error instanceof RegistrationError) return error;
   if (error instanceof BitbucketAuthError) {
     return new RegistrationError(422, 'ACCESS_TOKEN_REJECTED', `Bitbucket refused the access token (${error.status ?? 'auth'}) for ${what}`, [
@@ -127,15 +127,19 @@ function bitbucketFailure(error: unknown, what: string, fields: { notFound: Regi
   return new RegistrationError(502, 'BITBUCKET_UNAVAILABLE', `Bitbucket could not be reached for ${what}; nothing was registered, try again`);
 }
 
-async function deleteHooks(client: BitbucketClient, workspace: string, hooks: readonly RegisteredHook[], logger: Logger): Promise<void> {
+/** Deletes the hooks (best effort); returns those that could not be deleted (each is logged). */
+export async function deleteHooks(client: BitbucketClient, workspace: string, hooks: readonly RegisteredHook[], logger: Logger): Promise<RegisteredHook[]> {
+  const failed: RegisteredHook[] = [];
   for (const hook of hooks) {
     const repoSlug = hook.repository.slice(hook.repository.indexOf('/') + 1);
     try {
       await client.deleteHook({ workspace, repoSlug }, hook.uuid);
     } catch (error) {
-      logger.error({ repository: hook.repository, hookUuid: hook.uuid, err: error instanceof Error ? error.message : String(error) }, 'registration rollback: a webhook could not be deleted; delete it in Bitbucket');
+      failed.push(hook);
+      logger.error({ repository: hook.repository, hookUuid: hook.uuid, err: error instanceof Error ? error.message : String(error) }, 'a webhook could not be deleted; delete it in Bitbucket');
     }
   }
+  return failed;
 }
 
 export async function registerWorkspace(deps: RegisterWorkspaceDeps, body: unknown): Promise<RegisteredWorkspace> {

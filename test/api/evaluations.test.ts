@@ -76,9 +76,17 @@ describe('GET /workspaces/{ws}/evaluations', () => {
     expect(response.body.evaluations.map((evaluation: { id: string }) => evaluation.id)).toEqual([inB.id]);
   });
 
+  it('accepts the repository slug or its full name (the workspace is already in the path)', async () => {
+    const full = await list({ repo: `${world.a.slug}/web` });
+    const bySlug = await list({ repo: 'web' });
+    expect(bySlug.status).toBe(200);
+    expect(bySlug.body.evaluations.length).toBeGreaterThan(0);
+    expect(bySlug.body).toEqual(full.body);
+  });
+
   it.each<[string, Record<string, string>, string[]]>([
     ['no repo', {}, ['repo']],
-    ['a repo without workspace', { repo: 'web' }, ['repo']],
+    ['a repo with too many parts', { repo: 'a/b/c' }, ['repo']],
     ['a bad pr', { repo: 'a/b', pr: '0' }, ['pr']],
     ['a limit over the maximum', { repo: 'a/b', limit: '1000' }, ['limit']],
     ['an unknown parameter', { repo: 'a/b', sort: 'asc' }, ['sort']],

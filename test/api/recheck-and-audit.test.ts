@@ -22,6 +22,21 @@ describe('POST /workspaces/{ws}/repositories/{repo}/pullrequests/{id}/recheck', 
     expect(event).toMatchObject({ repo: `${world.a.slug}/web`, prId: 7, after: { job_id: 'job-1' } });
   });
 
+  it('takes the repository as its full name too (%2F-encoded), and the audit filter takes the slug; another workspace\'s repository is refused', async () => {
+    const response = await world.http().post(`/api/v1/workspaces/${world.a.slug}/repositories/${encodeURIComponent(`${world.a.slug}/api`)}/pullrequests/8/recheck`).set(...bearer(world.a));
+    expect(response.status).toBe(202);
+    expect(world.rechecks.at(-1)).toMatchObject({ repoFullName: `${world.a.slug}/api`, prId: 8 });
+    const bySlug = await world.http().get(`/api/v1/workspaces/${world.a.slug}/audit?repo=api`).set(...bearer(world.a));
+    const byFullName = await world.http().get(`/api/v1/workspaces/${world.a.slug}/audit?repo=${world.a.slug}/api`).set(...bearer(world.a));
+    expect(bySlug.status).toBe(200);
+    expect(bySlug.text).toContain('pullrequest.recheck_requested');
+    expect(bySlug.text).toBe(byFullName.text);
+    const calls = world.rechecks.length;
+    const foreign = await world.http().post(`/api/v1/workspaces/${world.a.slug}/repositories/${encodeURIComponent(`${world.b.slug}/api`)}/pullrequests/8/recheck`).set(...bearer(world.a));
+    expect(foreign.status).toBe(400);
+    expect(world.rechecks.length).toBe(calls);
+  });
+
   it('answers 400 for a bad PR id or repo slug without calling the pipeline', async () => {
     const calls = world.rechecks.length;
     const response = await world.http().post(`/api/v1/workspaces/${world.a.slug}/repositories/web/pullrequests/0/recheck`).set(...bearer(world.a));

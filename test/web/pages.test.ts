@@ -5,6 +5,7 @@ import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlass
 import type { Browser, Page } from 'playwright-core';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
+import { PLACEHOLDER_REPO, wpcTemplate } from '../../src/core/policy/wpc-templates';
 import { makeBitbucketWpc, wpcHash } from '../../src/testkit';
 import { callApi, finalStatus, openAgentPullRequest, pageJwt, prepareWorkspace, startTestClawgate, waitFor, type Workspace } from '../e2e/harness';
 import { artifact, describeWithBrowser, launchBrowser, openContext } from './support/browser';
@@ -263,6 +264,31 @@ describeWithBrowser('web pages in Chromium', () => {
       expect(expired?.status()).toBe(401);
       expect(await page.getByTestId('auth-required').getAttribute('data-problem')).toBe('expired');
       await page.getByText('This link has expired').waitFor();
+      expect(consoleErrors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 45_000);
+
+  test('settings: a template (the same as clawgate wpc init) fills the policy editor and, with the repository named, uploads', async () => {
+    const { context, page, consoleErrors } = await openContext(browser, { host: 'bitbucket', width: 1024 });
+    try {
+      await page.goto(signed('/connect/configure'));
+      await page.getByRole('heading', { name: 'clawgate settings' }).waitFor();
+      const editor = page.getByLabel('Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON');
+      await page.getByLabel('Start from a template').selectOption('clawsig-v2');
+      await page.getByRole('button', { name: 'Use template' }).click();
+      expect(JSON.parse(await editor.inputValue())).toEqual(wpcTemplate('clawsig-v2'));
+      await page.getByLabel('Start from a template').selectOption('bitbucket');
+      await page.getByRole('button', { name: 'Use template' }).click();
+      const text = await editor.inputValue();
+      expect(JSON.parse(text)).toEqual(wpcTemplate('bitbucket'));
+      await editor.fill(text.replace(PLACEHOLDER_REPO, REPO));
+      await page.getByRole('button', { name: 'Upload policy' }).click();
+      await page.getByText('Policy stored').waitFor();
+      const hash = wpcHash(wpcTemplate('bitbucket', { repos: [REPO] }));
+      expect(await page.getByRole('status').filter({ hasText: 'Policy stored' }).innerText()).toContain(hash);
+      expect(await unlabelledControls(page)).toEqual([]);
       expect(consoleErrors).toEqual([]);
     } finally {
       await context.close();

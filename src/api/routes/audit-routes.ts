@@ -1,3 +1,4 @@
+import { repositoryName, REPOSITORY_NAME_MESSAGE } from '../repo-param';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isRfc3339DateTime, parseTimestamp } from '../../core/clawsig/rfc3339';
@@ -92,8 +93,11 @@ export function auditRoutes(context: ApiContext): Router {
     if (query.include === 'evidence' && query.format === 'csv') throw new ApiError(400, 'INVALID_QUERY', 'include=evidence needs format=jsonl (a pack is a JSON document)', [{ path: 'include', message: 'needs format=jsonl' }]);
     // Packs are large: pages that include them are smaller.
     const limit = Math.min(query.limit ?? 1000, query.include === 'evidence' ? MAX_EVIDENCE_PAGE : MAX_PAGE);
+    // `repo` = the slug or the full name, like everywhere else (repo-param.ts).
+    const repo = query.repo === undefined ? undefined : repositoryName(query.repo, principal);
+    if (repo === null) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', [{ path: 'repo', message: REPOSITORY_NAME_MESSAGE }]);
     const events = await context.store.audit.query(principal.workspaceId, {
-      ...(query.repo !== undefined ? { repo: query.repo } : {}),
+      ...(repo !== undefined ? { repo: repo.fullName } : {}),
       ...(query.pr !== undefined ? { prId: query.pr } : {}),
       ...(query.kind !== undefined ? { kinds: query.kind } : {}),
       ...(query.since !== undefined ? { since: query.since } : {}),

@@ -5,9 +5,10 @@ import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
 import { principalOf } from '../../http/authenticate';
 import { zodIssuesToFields } from '../../http/zod-fields';
+import { repositoryName, REPOSITORY_NAME_MESSAGE } from '../repo-param';
 
 /**
- * `GET /workspaces/{ws}/evaluations?repo=&pr=&limit=` (newest first) and `GET …/evaluations/{id}`.
+ * `GET /workspaces/{ws}/evaluations?repo=&pr=&limit=` (newest first; `repo` = slug or full name) and `GET …/evaluations/{id}`.
  * Every read is scoped to the caller's workspace: another workspace's evaluation id is a 404, the
  * same answer as an id that does not exist.
  */
@@ -15,10 +16,8 @@ import { zodIssuesToFields } from '../../http/zod-fields';
 export const MAX_EVALUATION_PAGE = 200;
 
 const querySchema = z.strictObject({
-  repo: z
-    .string()
-    .max(255)
-    .regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, 'must be a repository full name, "workspace/repo_slug"'),
+  // The slug or the full name (repo-param.ts); resolved against the caller's workspace below.
+  repo: z.string().min(1).max(255),
   pr: z
     .string()
     .regex(/^[1-9]\d{0,9}$/, 'must be a pull request id')
@@ -66,7 +65,10 @@ export function evaluationRoutes(context: ApiContext): Router {
     const { workspaceId } = principalOf(request);
     const query = querySchema.safeParse(request.query);
     if (!query.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(query.error.issues));
-    const { repo, pr } = query.data;
+    const { pr } = query.data;
+    const name = repositoryName(query.data.repo, principalOf(request));
+    if (name === null) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', [{ path: 'repo', message: REPOSITORY_NAME_MESSAGE }]);
+    const repo = name.fullName;
     const limit = query.data.limit ?? 50;
     // One more than asked tells whether there is more.
     const rows =

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { repositoryName, REPOSITORY_NAME_MESSAGE } from '../repo-param';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -45,7 +46,6 @@ export function createBitbucketForWorkspace(deps: { store: Pick<Store, 'tenants'
   };
 }
 
-const REPO_SLUG = /^[A-Za-z0-9._-]{1,128}$/;
 // A branch name as Bitbucket stores it in a restriction pattern: no whitespace or control characters.
 // eslint-disable-next-line no-control-regex -- control characters are what is refused
 const branchName = z.string().min(1).max(255).refine((name) => !/[\u0000-\u0020\u007f]/.test(name), 'must be a branch name without whitespace');
@@ -83,9 +83,10 @@ function covering(restrictions: readonly BitbucketBranchRestriction[], kind: str
 }
 
 function pathParams(request: Request): { repo: string } {
-  const repo = request.params.repo;
-  if (typeof repo !== 'string' || !REPO_SLUG.test(repo)) throw new ApiError(400, 'INVALID_PATH', 'the repository in the path is invalid', [{ path: 'repo', message: 'must be a repository slug' }]);
-  return { repo };
+  // The slug or the full name (%2F-encoded); the routes below need the slug.
+  const name = repositoryName(request.params.repo, principalOf(request));
+  if (name === null || !name.own) throw new ApiError(400, 'INVALID_PATH', 'the repository in the path is invalid', [{ path: 'repo', message: REPOSITORY_NAME_MESSAGE }]);
+  return { repo: name.slug };
 }
 
 function bitbucketFailure(error: unknown): ApiError {

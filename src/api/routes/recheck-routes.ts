@@ -1,3 +1,4 @@
+import { repositoryName, REPOSITORY_NAME_MESSAGE, type RepositoryName } from '../repo-param';
 import { Router, type Request, type Response } from 'express';
 import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
@@ -10,7 +11,6 @@ import { principalOf } from '../../http/authenticate';
  * is unknown). 501 when no pipeline is wired.
  */
 
-const REPO_SLUG = /^[A-Za-z0-9._-]{1,128}$/;
 const PR_ID = /^[1-9]\d{0,9}$/;
 
 export function recheckRoutes(context: ApiContext): Router {
@@ -20,11 +20,12 @@ export function recheckRoutes(context: ApiContext): Router {
     const principal = principalOf(request);
     const { repo, id } = request.params;
     const fields = [];
-    if (typeof repo !== 'string' || !REPO_SLUG.test(repo)) fields.push({ path: 'repo', message: 'must be a repository slug' });
+    const name = repositoryName(repo, principal);
+    if (name === null || !name.own) fields.push({ path: 'repo', message: REPOSITORY_NAME_MESSAGE });
     if (typeof id !== 'string' || !PR_ID.test(id) || Number(id) > 2_147_483_647) fields.push({ path: 'id', message: 'must be a pull request id' });
     if (fields.length > 0) throw new ApiError(400, 'INVALID_PATH', 'the repository or pull request in the path is invalid', fields);
     if (context.recheck === undefined) throw new ApiError(501, 'NOT_IMPLEMENTED', 're-checks are not available on this server');
-    const repoFullName = `${principal.workspaceSlug ?? principal.workspaceId}/${String(repo)}`;
+    const repoFullName = (name as RepositoryName).fullName;
     const prId = Number(id);
     const { jobId } = await context.recheck(principal.workspaceId, repoFullName, prId, principal.actor);
     await context.store.audit.append(principal.workspaceId, {

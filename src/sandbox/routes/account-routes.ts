@@ -1,10 +1,15 @@
 import { Router } from 'express';
 import { ApiError } from '../api-errors';
 import { principalOf } from '../request-auth';
-import { param, repositoryFor } from '../route-context';
+import { paginate } from '../pagination';
+import { param, repositoryFor, requireScope } from '../route-context';
 import type { BitbucketSandbox } from '../sandbox';
 
-/** GET /2.0/user, /2.0/workspaces/{ws}, /2.0/repositories/{ws}/{slug}: what an install proof reads. */
+/**
+ * GET /2.0/user, /2.0/workspaces/{ws}, /2.0/repositories/{ws}/{slug}: what an install proof reads;
+ * GET /2.0/repositories/{ws}: the repositories the principal can see (a repository access token
+ * sees its one), paginated, as registration lists them.
+ */
 export function accountRoutes(sandbox: BitbucketSandbox): Router {
   const router = Router();
 
@@ -20,6 +25,16 @@ export function accountRoutes(sandbox: BitbucketSandbox): Router {
     const own = p.kind === 'connect' ? p.installation.workspace : p.token.workspace;
     if (own.uuid !== ws.uuid) throw new ApiError(403, 'Access denied to this workspace.');
     res.json(sandbox.rep.workspace(ws));
+  });
+
+  router.get('/repositories/:workspace', (req, res) => {
+    const p = principalOf(res);
+    const ws = sandbox.findWorkspace(param(req, 'workspace'));
+    if (!ws) throw new ApiError(404, `No workspace with identifier '${param(req, 'workspace')}'.`);
+    requireScope(p, 'repository');
+    const own = p.kind === 'connect' ? p.installation.workspace : p.token.workspace;
+    const visible = own.uuid !== ws.uuid ? [] : sandbox.repositoriesOf(ws.uuid).filter((repo) => p.kind === 'connect' || p.token.repository === null || p.token.repository.uuid === repo.uuid);
+    res.json(paginate(req, sandbox.baseUrl, visible.map((repo) => ({ ...sandbox.rep.repositoryDetail(repo), slug: repo.slug }))));
   });
 
   router.get('/repositories/:workspace/:repo_slug', (req, res) => {

@@ -2,6 +2,7 @@ import Button from '@atlaskit/button/new';
 import SectionMessage from '@atlaskit/section-message';
 import TextArea from '@atlaskit/textarea';
 import { useId, useState } from 'react';
+import { DEFAULT_WPC_TEMPLATE, isWpcTemplateName, PLACEHOLDER_REPO, WPC_TEMPLATE_NAMES, wpcTemplate, type WpcTemplateName } from '../../core/policy/wpc-templates';
 import type { PolicySummary } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -28,10 +29,19 @@ function PolicyView({ client, hash }: { client: ClawgateClient; hash: string }) 
   );
 }
 
+/** The same templates as `clawgate wpc init` (src/core/policy/wpc-templates.ts). */
+const TEMPLATE_LABELS: Record<WpcTemplateName, string> = {
+  bitbucket: 'Bitbucket WPC (recommended): agents branch, open PRs and comment; never merge or touch pipelines',
+  'clawsig-v1': 'Clawsig work_policy_contract v1 (official form)',
+  'clawsig-v2': 'Clawsig work_policy_contract v2 (official form, statements)',
+};
+
 /** Upload a WPC (or a signed WPC envelope), list the workspace's policies, view one as JSON with its hash. */
 export function PoliciesSection({ client, policies, onUploaded }: { client: ClawgateClient; policies: readonly PolicySummary[]; onUploaded: () => void }) {
   const textId = useId();
   const fileId = useId();
+  const templateId = useId();
+  const [template, setTemplate] = useState<WpcTemplateName>(DEFAULT_WPC_TEMPLATE);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: true; hash: string; created: boolean } | { ok: false; error: unknown } | null>(null);
@@ -64,6 +74,29 @@ export function PoliciesSection({ client, policies, onUploaded }: { client: Claw
           upload();
         }}
       >
+        <div className="cg-field">
+          <label htmlFor={templateId}>Start from a template</label>
+          <select
+            id={templateId}
+            value={template}
+            onChange={(event) => {
+              const value = event.currentTarget.value;
+              if (isWpcTemplateName(value)) setTemplate(value);
+            }}
+          >
+            {WPC_TEMPLATE_NAMES.map((name) => (
+              <option key={name} value={name}>
+                {TEMPLATE_LABELS[name]}
+              </option>
+            ))}
+          </select>{' '}
+          <Button appearance="default" onClick={() => setText(`${JSON.stringify(wpcTemplate(template), null, 2)}\n`)}>
+            Use template
+          </Button>
+          <p className="cg-muted">
+            Replace {PLACEHOLDER_REPO} with your repositories (workspace/repo_slug) before uploading. The same templates: <code>clawgate wpc init --template {template}</code>.
+          </p>
+        </div>
         <div className="cg-field">
           <label htmlFor={textId}>Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON</label>
           <TextArea id={textId} value={text} minimumRows={6} resize="vertical" isMonospaced spellCheck={false} onChange={(event) => setText(event.currentTarget.value)} />

@@ -13,7 +13,7 @@ export const WEB_DIST = path.join(ROOT, 'dist', 'web');
 const MANIFEST = path.join(WEB_DIST, '.vite', 'manifest.json');
 
 /** Everything the bundle is built from. */
-const SOURCES = [path.join(ROOT, 'src', 'web'), path.join(ROOT, 'src', 'render', 'explanations.ts'), path.join(ROOT, 'src', 'core', 'check.ts'), path.join(ROOT, 'src', 'core', 'reason-codes.ts'), path.join(ROOT, 'package-lock.json')];
+const SOURCES = [path.join(ROOT, 'src', 'web'), path.join(ROOT, 'src', 'render', 'explanations.ts'), path.join(ROOT, 'src', 'core', 'check.ts'), path.join(ROOT, 'src', 'core', 'reason-codes.ts'), path.join(ROOT, 'src', 'core', 'policy', 'wpc-templates.ts'), path.join(ROOT, 'package-lock.json')];
 
 function newestMtime(target: string): number {
   const stat = statSync(target, { throwIfNoEntry: false });
