@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
-import type { ConnectWriteAccess } from './authenticate';
+import type { ViewerPermissions } from '../pipeline/viewer-permissions';
+import type { ApiRateLimits, ApiRateLimitSettings } from './rate-limits';
 import type { BitbucketForWorkspace } from './routes/merge-check-routes';
 
 /** Queues a re-evaluation of a PR; supplied by the pipeline. `workspaceId` is the `{uuid}`. */
@@ -15,8 +16,13 @@ export interface ApiRouterOptions {
   readonly recheck?: RecheckPullRequest;
   /** Verification time for Connect JWTs; default the system clock. */
   readonly now?: () => Date;
-  /** See ConnectWriteAccess: restricts writes by Connect page users (e.g. to workspace admins). */
-  readonly connectWriteAccess?: ConnectWriteAccess;
+  /**
+   * How a page user's permissions are asked of Bitbucket (createViewerPermissions). Absent: page JWTs
+   * are refused everything but authentication (fail closed).
+   */
+  readonly viewerPermissions?: ViewerPermissions;
+  /** Rate limits (default DEFAULT_RATE_LIMITS); a ready ApiRateLimits to share one across routers. */
+  readonly rateLimits?: ApiRateLimits | Partial<ApiRateLimitSettings>;
   /** Bitbucket for a workspace's installation (the merge-check routes); absent: they answer 501. */
   readonly bitbucketForWorkspace?: BitbucketForWorkspace;
 }
@@ -28,4 +34,5 @@ export interface ApiContext {
   readonly logger: Logger;
   readonly recheck: RecheckPullRequest | undefined;
   readonly now: () => Date;
+  readonly rateLimits: ApiRateLimits;
 }

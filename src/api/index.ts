@@ -2,5 +2,6 @@
 export { createApiRouter } from './api-router';
 export type { ApiRouterOptions, RecheckPullRequest } from './api-context';
 export { ApiError, type ApiErrorBody, type ApiFieldError } from './api-error';
-export type { ApiPrincipal, ApiAuthMethod, ConnectWriteAccess } from './authenticate';
+export { ACCESS, type ApiPrincipal, type ApiAuthMethod, type AccessRule, type PersonNeed } from './authenticate';
+export { createApiRateLimits, DEFAULT_RATE_LIMITS, type ApiRateLimits, type ApiRateLimitSettings } from './rate-limits';
 export { createBitbucketForWorkspace, type BitbucketForWorkspace, type MergeCheckBitbucket } from './routes/merge-check-routes';

@@ -29,6 +29,15 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** The Connect JS API served to pages (override for tests and the sandbox). */
   readonly hostScriptUrl: string;
+  /**
+   * `/metrics` on the public listener needs `Authorization: Bearer <this>` (CLAWGATE_METRICS_TOKEN).
+   * Neither this nor metricsPort: `/metrics` is not served (404).
+   */
+  readonly metricsToken?: string;
+  /** Serve `/metrics` (only) on this separate port, bound to metricsHost (CLAWGATE_METRICS_PORT). */
+  readonly metricsPort?: number;
+  /** Address of the metrics listener (CLAWGATE_METRICS_HOST, default 127.0.0.1). */
+  readonly metricsHost?: string;
 }
 
 export class ConfigError extends Error {
@@ -51,6 +60,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   CLAWGATE_MAX_BUNDLE_BYTES: z.string().regex(/^\d+$/).optional(),
   CLAWGATE_HOST_SCRIPT_URL: z.string().min(1).optional(),
+  CLAWGATE_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  CLAWGATE_METRICS_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').optional(),
+  CLAWGATE_METRICS_HOST: z.string().min(1).max(255).optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -96,6 +108,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     maxBundleBytes: e.CLAWGATE_MAX_BUNDLE_BYTES === undefined ? 10 * 1024 * 1024 : Number(e.CLAWGATE_MAX_BUNDLE_BYTES),
     maxBodyBytes: 12 * 1024 * 1024,
     hostScriptUrl: e.CLAWGATE_HOST_SCRIPT_URL ?? 'https://bitbucket.org/atlassian-connect/all.js',
+    ...(e.CLAWGATE_METRICS_TOKEN !== undefined ? { metricsToken: e.CLAWGATE_METRICS_TOKEN } : {}),
+    ...(e.CLAWGATE_METRICS_PORT !== undefined ? { metricsPort: Number(e.CLAWGATE_METRICS_PORT) } : {}),
+    ...(e.CLAWGATE_METRICS_HOST !== undefined ? { metricsHost: e.CLAWGATE_METRICS_HOST } : {}),
   };
 }
 
@@ -108,6 +123,7 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     appKey: config.appKey,
     allowedHosts: config.allowedHosts,
     adminApi: config.adminToken ? 'enabled' : 'disabled',
+    metrics: config.metricsPort !== undefined ? `separate listener ${config.metricsHost ?? '127.0.0.1'}:${config.metricsPort}` : config.metricsToken ? 'token required' : 'disabled',
     secretKey: config.secretKey ? 'from environment' : 'generated in data directory',
   };
 }

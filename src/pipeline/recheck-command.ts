@@ -1,5 +1,6 @@
-import { BitbucketError, canWrite, type RepositoryPermission } from '../bitbucket';
+import { BitbucketError, type RepositoryPermission } from '../bitbucket';
 import { agentIdentityOf } from './agent-identities';
+import { recheckRefusal } from './recheck-rule';
 import { auditActor, displayNameOf, type OperationContext } from './operations-context';
 import type { CommentJob } from './operations-events';
 
@@ -48,7 +49,9 @@ export async function handleRecheckCommand(ctx: OperationContext, job: CommentJo
     if (error instanceof BitbucketError && !error.transient) return refuse(ctx, job, 'permission_unknown', undefined, error.code);
     throw error;
   }
-  if (!canWrite(permission)) return refuse(ctx, job, 'no_write_access', permission);
+  // The same rule as the API's re-check (recheck-rule.ts); the agent check above also runs first there.
+  const refusal = recheckRefusal(ctx.settings, job.actor.uuid, permission);
+  if (refusal !== null) return refuse(ctx, job, refusal, permission);
   const actor = auditActor(job.actor.uuid);
   const { jobId } = await ctx.deps.requestRecheck(ctx.tenant.workspaceId, job.repoFullName, job.prId, actor);
   await ctx.deps.store.audit.append(ctx.tenant.workspaceId, {

@@ -179,4 +179,20 @@ export class EvaluationRepository {
     const [latest] = await this.listForPullRequest(workspaceId, repoFullName, prId, { limit: 1 });
     return latest ?? null;
   }
+
+  /** The repositories (full names) whose evaluations used this bundle, at most `limit` (default 20). */
+  async repositoriesUsingBundle(workspaceId: WorkspaceId, bundleId: string, options: { limit?: number } = {}): Promise<string[]> {
+    const workspace = workspaceKey(workspaceId);
+    const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({
+        attributes: ['repo_full_name'],
+        where: { workspace_uuid: workspace, bundle_id: bundleId },
+        group: ['repo_full_name'],
+        order: [['repo_full_name', 'ASC']],
+        limit,
+      });
+      return rows.map((row) => String(row.get('repo_full_name')));
+    });
+  }
 }

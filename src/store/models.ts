@@ -57,10 +57,12 @@ export interface BundleRow {
   workspace_uuid: string;
   bundle_id: string;
   envelope: string;
+  /** Sealed by the SecretBox (older rows: clear text until sealed on open). */
   scoped_token: string | null;
   sha256_b64u: string;
   size: number;
   source: string;
+  uploaded_by: string | null;
   created_at: Date;
 }
 
@@ -104,6 +106,8 @@ export interface ApiTokenRow {
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** JSON array of TokenScope. */
+  scopes: string;
 }
 
 export interface AuditEventRow {
@@ -243,6 +247,7 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         sha256_b64u: str(64, false),
         size: int(false),
         source: str(32, false),
+        uploaded_by: str(255, true),
         created_at: date(false),
       },
       options('bundles'),
@@ -295,6 +300,7 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         created_at: date(false),
         revoked_at: date(true),
         last_used_at: date(true),
+        scopes: str(128, false),
       },
       options('api_tokens'),
     ),

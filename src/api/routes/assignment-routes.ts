@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { enforcementModeSchema, MAX_ASSIGNMENTS, type PolicyAssignment } from '../../store';
 import { validationFailed } from '../api-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
+import { access, ACCESS, principalOf } from '../authenticate';
 import { jsonBody, jsonBodyOf } from '../json-body';
 import { zodIssuesToFields } from '../zod-fields';
 
@@ -64,12 +64,12 @@ function view(assignment: PolicyAssignment): Record<string, unknown> {
 export function assignmentRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.get('/assignments', async (request: Request, response: Response) => {
+  router.get('/assignments', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const { workspaceId } = principalOf(request);
     response.json((await context.store.assignments.list(workspaceId)).map(view));
   });
 
-  router.put('/assignments', ...jsonBody({ limit: context.config.maxBodyBytes, required: true }), async (request: Request, response: Response) => {
+  router.put('/assignments', access(ACCESS.administer), ...jsonBody({ limit: context.config.maxBodyBytes, required: true }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const parsed = assignmentsBodySchema.safeParse(jsonBodyOf(request)?.value);
     if (!parsed.success) throw validationFailed(zodIssuesToFields(parsed.error.issues), 'the assignments are invalid');

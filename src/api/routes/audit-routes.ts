@@ -4,7 +4,7 @@ import { isRfc3339DateTime, parseTimestamp } from '../../core/clawsig/rfc3339';
 import type { AuditEvent } from '../../store';
 import { ApiError } from '../api-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
+import { access, ACCESS, principalOf } from '../authenticate';
 import { zodIssuesToFields } from '../zod-fields';
 
 /**
@@ -80,7 +80,7 @@ export function csvCell(value: unknown): string {
 export function auditRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.get('/audit', async (request: Request, response: Response) => {
+  router.get('/audit', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const parsed = querySchema.safeParse(request.query);
     if (!parsed.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(parsed.error.issues));

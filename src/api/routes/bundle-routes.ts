@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ENVELOPE_KEYS, hasAllEnvelopeKeys } from '../../core/clawsig/envelope';
 import { ApiError, validationFailed, type ApiFieldError } from '../api-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
+import { access, ACCESS, authorizeRepository, principalOf, sourceAddress } from '../authenticate';
 import { jsonBody, jsonBodyOf } from '../json-body';
 import { zodIssuesToFields } from '../zod-fields';
 
@@ -67,12 +67,36 @@ function checkEnvelope(bundle: unknown): { bundleId: string } {
   return { bundleId: bundleId.data };
 }
 
+/**
+ * A person reads a bundle when they may read a repository whose evaluation used it; a page-link
+ * session only the bundle of its evaluation. A bundle no evaluation used yet is for tokens only.
+ */
+async function authorizeBundleViewer(context: ApiContext, request: Request, bundleId: string): Promise<void> {
+  const principal = principalOf(request);
+  if (principal.linkEvaluationId !== undefined) {
+    const evaluation = await context.store.evaluations.get(principal.workspaceId, principal.linkEvaluationId);
+    if (evaluation === null || evaluation.bundleId !== bundleId) throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
+    await authorizeRepository(request, evaluation.repoFullName);
+    return;
+  }
+  for (const repo of await context.store.evaluations.repositoriesUsingBundle(principal.workspaceId, bundleId)) {
+    try {
+      await authorizeRepository(request, repo);
+      return;
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 403) throw error;
+    }
+  }
+  throw new ApiError(403, 'FORBIDDEN', 'you may not see this bundle');
+}
+
 export function bundleRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
   const maxBundleBytes = context.config.maxBundleBytes;
 
-  router.post('/bundles', ...jsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES, required: true }), async (request: Request, response: Response) => {
+  router.post('/bundles', access(ACCESS.uploadBundle), ...jsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES, required: true }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
+    await context.rateLimits.consume(response, 'upload', principal.actor, sourceAddress(request));
     const upload = uploadSchema.safeParse(jsonBodyOf(request)?.value);
     if (!upload.success) throw validationFailed(zodIssuesToFields(upload.error.issues), 'the upload is invalid');
     const { bundleId } = checkEnvelope(upload.data.bundle);
@@ -84,6 +108,7 @@ export function bundleRoutes(context: ApiContext): Router {
       envelopeText,
       scopedToken: upload.data.scoped_token ?? null,
       source: 'api',
+      uploadedBy: principal.actor,
     });
     if (created) {
       // Who supplied which evidence is part of the audit trail (never the token itself).
@@ -97,11 +122,13 @@ export function bundleRoutes(context: ApiContext): Router {
     response.status(created ? 201 : 200).json({ bundle_id: bundleId });
   });
 
-  router.get('/bundles/:bundleId', async (request: Request, response: Response) => {
-    const { workspaceId } = principalOf(request);
+  router.get('/bundles/:bundleId', access(ACCESS.readBundle), async (request: Request, response: Response) => {
+    const principal = principalOf(request);
+    const { workspaceId } = principal;
     const bundleId = bundleIdSchema.safeParse(request.params.bundleId);
     const bundle = bundleId.success ? await context.store.bundles.get(workspaceId, bundleId.data) : null;
     if (bundle === null) throw new ApiError(404, 'BUNDLE_NOT_FOUND', 'this workspace has no bundle with that id');
+    if (principal.method !== 'api_token') await authorizeBundleViewer(context, request, bundle.bundleId);
     // The file name is the id with anything a header or a file system could misread replaced.
     const fileName = `${bundle.bundleId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}.json`;
     response.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);

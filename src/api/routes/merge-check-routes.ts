@@ -9,7 +9,7 @@ import { bitbucketClientFor } from '../../pipeline/bitbucket-for-tenant';
 import type { Store } from '../../store';
 import { ApiError, validationFailed } from '../api-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
+import { access, ACCESS, principalOf } from '../authenticate';
 import { jsonBody, jsonBodyOf } from '../json-body';
 import { zodIssuesToFields } from '../zod-fields';
 
@@ -122,7 +122,7 @@ export function mergeCheckRoutes(context: ApiContext, bitbucketForWorkspace: Bit
     }
   }
 
-  router.get(path, async (request: Request, response: Response) => {
+  router.get(path, access(ACCESS.administer), async (request: Request, response: Response) => {
     const query = getQuery.safeParse(request.query);
     if (!query.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(query.error.issues));
     const target = await repositoryContext(request);
@@ -160,7 +160,7 @@ export function mergeCheckRoutes(context: ApiContext, bitbucketForWorkspace: Bit
     });
   });
 
-  router.post(path, ...jsonBody({ limit: 4096, required: false }), async (request: Request, response: Response) => {
+  router.post(path, access(ACCESS.administer), ...jsonBody({ limit: 4096, required: false }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const body = createBody.safeParse(jsonBodyOf(request)?.value ?? {});
     if (!body.success) throw validationFailed(zodIssuesToFields(body.error.issues), 'the merge check request is invalid');

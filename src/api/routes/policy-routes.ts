@@ -3,7 +3,7 @@ import { parseBitbucketWpc } from '../../core/policy';
 import type { StoredPolicy } from '../../store';
 import { ApiError, validationFailed } from '../api-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
+import { access, ACCESS, principalOf } from '../authenticate';
 import { jsonBody, jsonBodyOf } from '../json-body';
 import { looksLikeWpcEnvelope, verifyWpcEnvelope } from '../signed-wpc';
 
@@ -32,7 +32,7 @@ function policySummary(policy: StoredPolicy): Record<string, unknown> {
 export function policyRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.post('/policies', ...jsonBody({ limit: Math.min(context.config.maxBodyBytes, MAX_POLICY_BODY_BYTES), required: true }), async (request: Request, response: Response) => {
+  router.post('/policies', access(ACCESS.administer), ...jsonBody({ limit: Math.min(context.config.maxBodyBytes, MAX_POLICY_BODY_BYTES), required: true }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const body = jsonBodyOf(request);
     if (body === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
@@ -58,14 +58,14 @@ export function policyRoutes(context: ApiContext): Router {
     response.status(created ? 201 : 200).json({ policy_hash_b64u: policyHashB64u });
   });
 
-  router.get('/policies', async (request: Request, response: Response) => {
+  router.get('/policies', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const { workspaceId } = principalOf(request);
     const includeRetired = request.query.include_retired === 'true';
     const policies = await context.store.policies.list(workspaceId, { includeRetired });
     response.json({ policies: policies.map(policySummary) });
   });
 
-  router.get('/policies/:hash', async (request: Request, response: Response) => {
+  router.get('/policies/:hash', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const { workspaceId } = principalOf(request);
     const hash = request.params.hash;
     const policy = typeof hash === 'string' && HASH_PATTERN.test(hash) ? await context.store.policies.get(workspaceId, hash) : null;
@@ -84,7 +84,7 @@ export function policyRoutes(context: ApiContext): Router {
 
   // Retiring is the only change a policy ever sees. An assigned policy cannot be retired: the
   // assignment would silently stop matching and every agent PR would fail WPC_NOT_ASSIGNED.
-  router.post('/policies/:hash/retire', async (request: Request, response: Response) => {
+  router.post('/policies/:hash/retire', access(ACCESS.administer), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const hash = request.params.hash;
     if (typeof hash !== 'string' || !HASH_PATTERN.test(hash) || (await context.store.policies.get(principal.workspaceId, hash)) === null) {

@@ -5,7 +5,9 @@ import { encodeSymmetric } from 'atlassian-jwt';
 import express from 'express';
 import pino from 'pino';
 import request from 'supertest';
-import { createApiRouter, type ConnectWriteAccess, type RecheckPullRequest } from '../../../src/api';
+import { createApiRouter, type ApiRateLimitSettings, type RecheckPullRequest } from '../../../src/api';
+import type { RepositoryPermission } from '../../../src/bitbucket';
+import { createViewerPermissions, type ViewerPermissionClient, type ViewerPermissions } from '../../../src/pipeline/viewer-permissions';
 import { openStore, type Store } from '../../../src/store';
 
 /**
@@ -16,8 +18,49 @@ import { openStore, type Store } from '../../../src/store';
 
 export const TEST_SECRET_KEY = Buffer.alloc(32, 9);
 export const APP_BASE_URL = 'https://clawgate.example.test';
-/** The `sub` of the page JWTs the fixture signs by default. */
+/** The `sub` of the page JWTs the fixture signs by default: a workspace admin (owner) of A and B. */
 export const PAGE_USER = '557058:page-user';
+
+/**
+ * What "Bitbucket" says about page users, standing in for its permissions API (the real lookup and
+ * cache, createViewerPermissions, run on top). Mutable: tests change it. Accounts are as the JWT's sub.
+ */
+export interface ViewerTable {
+  /** Accounts whose workspace role is `owner` (in every workspace of the world). */
+  owners: Set<string>;
+  /** account → repository slug → permission (absent: none). */
+  repositories: Map<string, Map<string, RepositoryPermission>>;
+  /** account → `{uuid}` Bitbucket answers for it (absent: none named). */
+  uuids: Map<string, string>;
+  /** Every question asked of "Bitbucket", for cache assertions. */
+  asked: string[];
+  /** When true, "Bitbucket" fails every permission request (outage). */
+  down: boolean;
+}
+
+export function grant(table: ViewerTable, account: string, repoSlug: string, permission: RepositoryPermission): void {
+  const repos = table.repositories.get(account) ?? new Map<string, RepositoryPermission>();
+  repos.set(repoSlug, permission);
+  table.repositories.set(account, repos);
+}
+
+function viewerClient(table: ViewerTable): ViewerPermissionClient {
+  const accountKey = (account: { uuid: string } | { accountId: string }): string => ('uuid' in account ? account.uuid : account.accountId);
+  return {
+    async getRepositoryAccess(_workspace, repoSlug, account) {
+      const key = accountKey(account);
+      table.asked.push(`repo:${key}:${repoSlug}`);
+      if (table.down) throw new Error('bitbucket unavailable');
+      return { permission: table.repositories.get(key)?.get(repoSlug) ?? 'none', accountUuid: table.uuids.get(key) ?? ('uuid' in account ? account.uuid : null) };
+    },
+    async getWorkspacePermission(_workspace, account) {
+      const key = accountKey(account);
+      table.asked.push(`workspace:${key}`);
+      if (table.down) throw new Error('bitbucket unavailable');
+      return table.owners.has(key) ? 'owner' : null;
+    },
+  };
+}
 
 export interface TestWorkspace {
   readonly id: string;
@@ -44,6 +87,8 @@ export interface ApiWorld {
   readonly a: TestWorkspace;
   readonly b: TestWorkspace;
   readonly rechecks: RecordedRecheck[];
+  /** What "Bitbucket" answers about page users (see ViewerTable). */
+  readonly viewers: ViewerTable;
   /** supertest agent against the running server. */
   http(): ReturnType<typeof request>;
   close(): Promise<void>;
@@ -55,7 +100,9 @@ export interface ApiWorldOptions {
   readonly maxBodyBytes?: number;
   /** false: no pipeline wired (recheck answers 501). */
   readonly recheck?: boolean;
-  readonly connectWriteAccess?: ConnectWriteAccess;
+  /** Replaces the ViewerTable-backed permissions (e.g. none at all: pass null). */
+  readonly viewerPermissions?: ViewerPermissions | null;
+  readonly rateLimits?: Partial<ApiRateLimitSettings>;
 }
 
 export function contextJwt(clientKey: string, sharedSecret: string, claims: Record<string, unknown> = {}): string {
@@ -88,6 +135,9 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
     rechecks.push({ workspaceId, repoFullName, prId, actor });
     return { jobId: `job-${rechecks.length}` };
   };
+  const viewers: ViewerTable = { owners: new Set([PAGE_USER]), repositories: new Map(), uuids: new Map(), asked: [], down: false };
+  const viewerPermissions =
+    options.viewerPermissions === undefined ? createViewerPermissions({ clientFor: async () => viewerClient(viewers), logger: pino({ level: 'silent' }) }) : options.viewerPermissions;
   const app = express();
   app.use(
     '/api/v1',
@@ -96,7 +146,8 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
       store,
       logger: pino({ level: 'silent' }),
       ...(options.recheck === false ? {} : { recheck }),
-      ...(options.connectWriteAccess !== undefined ? { connectWriteAccess: options.connectWriteAccess } : {}),
+      ...(viewerPermissions !== null ? { viewerPermissions } : {}),
+      ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     }),
   );
   const server = http.createServer(app);
@@ -119,6 +170,7 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
     a,
     b,
     rechecks,
+    viewers,
     http: () => request(url),
     async close() {
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
