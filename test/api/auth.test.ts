@@ -84,6 +84,7 @@ describe('authentication', () => {
   });
 
   it('records the actor of a JWT user and of a bearer token in the audit log', async () => {
+    world.viewers.owners.add('557058:alice');
     const path = `/api/v1/workspaces/${world.a.slug}/policies`;
     await world.http().post(path).set('Authorization', `JWT ${world.a.jwt({ sub: '557058:alice' })}`).send(makeBitbucketWpc({ repos: ['ws/alice'] })).expect(201);
     await world.http().post(path).set(...bearer(world.a)).send(makeBitbucketWpc({ repos: ['ws/bob'] })).expect(201);
