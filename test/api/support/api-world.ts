@@ -51,7 +51,9 @@ function viewerClient(table: ViewerTable): ViewerPermissionClient {
       const key = accountKey(account);
       table.asked.push(`repo:${key}:${repoSlug}`);
       if (table.down) throw new Error('bitbucket unavailable');
-      return { permission: table.repositories.get(key)?.get(repoSlug) ?? 'none', accountUuid: table.uuids.get(key) ?? ('uuid' in account ? account.uuid : null) };
+      // A workspace owner is an admin of every repository, as Bitbucket lists it.
+      const permission = table.repositories.get(key)?.get(repoSlug) ?? (table.owners.has(key) ? 'admin' : 'none');
+      return { permission, accountUuid: table.uuids.get(key) ?? ('uuid' in account ? account.uuid : null) };
     },
     async getWorkspacePermission(_workspace, account) {
       const key = accountKey(account);
@@ -135,7 +137,7 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
     rechecks.push({ workspaceId, repoFullName, prId, actor });
     return { jobId: `job-${rechecks.length}` };
   };
-  const viewers: ViewerTable = { owners: new Set([PAGE_USER]), repositories: new Map(), uuids: new Map(), asked: [], down: false };
+  const viewers: ViewerTable = { owners: new Set([PAGE_USER]), repositories: new Map(), uuids: new Map([[PAGE_USER, '{9a9a9a9a-0000-4000-8000-000000000001}']]), asked: [], down: false };
   const viewerPermissions =
     options.viewerPermissions === undefined ? createViewerPermissions({ clientFor: async () => viewerClient(viewers), logger: pino({ level: 'silent' }) }) : options.viewerPermissions;
   const app = express();
