@@ -81,7 +81,7 @@ const WORKSPACE_READERS: readonly Credential[] = ['token:read', 'token:admin', '
 
 const ROUTES: readonly Route[] = [
   { name: 'GET settings', method: 'get', path: () => `${ws()}/settings`, allowed: ADMINS },
-  { name: 'PUT settings', method: 'put', path: () => `${ws()}/settings`, body: () => ({ mode: 'observe', trusted_gateways: [], cst_issuers: [], wpc_issuers: [], agents: [], frozen: false, revocations: { bundle_ids: [], account_uuids: [], gateway_dids: [], cst_jtis: [] } }), allowed: ADMINS },
+  { name: 'PUT settings', method: 'put', path: () => `${ws()}/settings`, body: () => ({ mode: 'observe', trusted_gateways: [], cst_issuers: [], wpc_issuers: [], agents: [], frozen: false, revocations: { agent_dids: [], bundle_ids: [], account_uuids: [], gateway_dids: [], cst_jtis: [] } }), allowed: ADMINS },
   { name: 'POST policies', method: 'post', path: () => `${ws()}/policies`, body: () => makeBitbucketWpc({ repos: [`${world.a.slug}/${randomUUID()}`] }), allowed: ADMINS },
   { name: 'GET policies', method: 'get', path: () => `${ws()}/policies`, allowed: WORKSPACE_READERS },
   { name: 'GET policies/{hash}', method: 'get', path: () => `${ws()}/policies/${'A'.repeat(43)}`, allowed: WORKSPACE_READERS },
