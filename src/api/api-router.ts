@@ -1,8 +1,8 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { ApiContext, ApiRouterOptions } from './api-context';
-import { apiErrorHandler, notFoundHandler } from './api-error-handler';
-import { authenticate } from './authenticate';
-import { createApiRateLimits, type ApiRateLimits } from './rate-limits';
+import { apiErrorHandler, notFoundHandler } from '../http/error-handler';
+import { authenticate } from '../http/authenticate';
+import { createApiRateLimits, type ApiRateLimits } from '../http/rate-limits';
 import { assignmentRoutes } from './routes/assignment-routes';
 import { auditRoutes } from './routes/audit-routes';
 import { bundleRoutes } from './routes/bundle-routes';

@@ -1,7 +1,7 @@
 import { encodeSymmetric, SymmetricAlgorithm } from 'atlassian-jwt';
 import type { Tenant } from '../store';
-import { requestQueryStringHash } from './connect-jwt';
-import { SESSION_LINK_CLAIM } from './session-token';
+import { requestQueryStringHash } from '../http/connect-jwt';
+import { SESSION_LINK_CLAIM } from '../http/session-token';
 
 /**
  * A link that opens one of the app's pages outside the Bitbucket iframe (the panel's "Details" link

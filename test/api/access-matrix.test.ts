@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createSessionToken } from '../../src/connect/session-token';
+import { createSessionToken } from '../../src/http/session-token';
 import { makeBitbucketWpc, makeProofBundle } from '../../src/testkit';
 import { createApiWorld, grant, PAGE_USER, storedState, type ApiWorld } from './support/api-world';
 

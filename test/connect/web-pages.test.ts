@@ -8,7 +8,7 @@ import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlass
 import express from 'express';
 import { verifyConnectJwt } from '../../src/connect';
 import { PAGE_LINK_LIFETIME_SECONDS } from '../../src/connect/page-link';
-import { SESSION_LINK_CLAIM } from '../../src/connect/session-token';
+import { SESSION_LINK_CLAIM } from '../../src/http/session-token';
 import { loadWebAssets } from '../../src/connect/web-assets';
 import { send, startConnectHarness, type ConnectHarness } from './support/connect-harness';
 

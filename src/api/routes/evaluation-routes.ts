@@ -2,10 +2,10 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { httpsUrlOrNull } from '../../core/https-url';
 import type { EvaluationRecord } from '../../store';
-import { ApiError } from '../api-error';
+import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { access, ACCESS, authorizeRepository, principalOf, readsOwnUploadsOnly, type ApiPrincipal } from '../authenticate';
-import { zodIssuesToFields } from '../zod-fields';
+import { access, ACCESS, authorizeRepository, principalOf, readsOwnUploadsOnly, type ApiPrincipal } from '../../http/authenticate';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * `GET /workspaces/{ws}/evaluations?repo=&pr=&limit=` (newest first) and `GET …/evaluations/{id}`.

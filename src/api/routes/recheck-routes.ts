@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
-import { ApiError } from '../api-error';
+import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
 import { recheckRefusal } from '../../pipeline/recheck-rule';
-import { access, ACCESS, authorizeRepository, principalOf, sourceAddress } from '../authenticate';
+import { access, ACCESS, authorizeRepository, principalOf, sourceAddress } from '../../http/authenticate';
 
 /**
  * `POST /workspaces/{ws}/repositories/{repo}/pullrequests/{id}/recheck` → 202 `{job_id}`: asks the

@@ -7,7 +7,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApiRouter, type ApiRateLimitSettings, type RecheckPullRequest } from '../../../src/api';
 import type { RepositoryPermission } from '../../../src/bitbucket';
-import { createViewerPermissions, type ViewerPermissionClient, type ViewerPermissions } from '../../../src/pipeline/viewer-permissions';
+import { createViewerPermissions, type ViewerPermissionClient, type ViewerPermissions } from '../../../src/http/viewer-permissions';
 import { openStore, type Store } from '../../../src/store';
 
 /**

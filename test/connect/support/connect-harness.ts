@@ -9,7 +9,7 @@ import type { WebhookDelivery, WebhookIntake, WebhookIntakeResult } from '../../
 import { startSandbox, type BitbucketSandbox, type User, type Workspace } from '../../../src/sandbox';
 import { openStore, type Store } from '../../../src/store';
 import { activeTenantClient } from '../../../src/pipeline/bitbucket-for-tenant';
-import { createViewerPermissions } from '../../../src/pipeline/viewer-permissions';
+import { createViewerPermissions } from '../../../src/http/viewer-permissions';
 
 /**
  * clawgate's Connect router mounted on a real express app (127.0.0.1, any port), a real in-memory

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { ApiError } from './api-error';
+import { ApiError } from './http-error';
 
 /**
  * Rate limits of the API (docs/api.md "Rate limits"), per credential and per source address, with

@@ -1,11 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { connectJwtFailureMessage, verifyConnectJwt } from '../connect/connect-jwt';
-import { SESSION_LINK_CLAIM } from '../connect/session-token';
+import { connectJwtFailureMessage, verifyConnectJwt } from './connect-jwt';
+import { SESSION_LINK_CLAIM } from './session-token';
 import type { RepositoryPermission } from '../bitbucket';
-import type { ViewerNeed, ViewerPermissions } from '../pipeline/viewer-permissions';
+import type { ViewerNeed, ViewerPermissions } from './viewer-permissions';
 import type { Store, Tenant, TokenScope } from '../store';
-import { ApiError } from './api-error';
+import { ApiError } from './http-error';
 import type { ApiRateLimits } from './rate-limits';
 
 /**
