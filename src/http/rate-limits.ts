@@ -61,9 +61,9 @@ export function createApiRateLimits(settings: Partial<ApiRateLimitSettings> = {}
   const s = { ...DEFAULT_RATE_LIMITS, ...settings };
   const failuresByAddress = limiter(s.authFailuresPerAddress, 'auth-address');
   const failuresByCredential = limiter(s.authFailuresPerCredential, 'auth-credential');
-  const actions: Record<LimitedAction, { caller: RateLimiterMemory; address: RateLimiterMemory; callerPoints: number; addressPoints: number }> = {
-    recheck: { caller: limiter(s.rechecksPerCaller, 'recheck-caller'), address: limiter(s.rechecksPerAddress, 'recheck-address'), callerPoints: s.rechecksPerCaller.points, addressPoints: s.rechecksPerAddress.points },
-    upload: { caller: limiter(s.uploadsPerCaller, 'upload-caller'), address: limiter(s.uploadsPerAddress, 'upload-address'), callerPoints: s.uploadsPerCaller.points, addressPoints: s.uploadsPerAddress.points },
+  const actions: Record<LimitedAction, { caller: RateLimiterMemory; address: RateLimiterMemory }> = {
+    recheck: { caller: limiter(s.rechecksPerCaller, 'recheck-caller'), address: limiter(s.rechecksPerAddress, 'recheck-address') },
+    upload: { caller: limiter(s.uploadsPerCaller, 'upload-caller'), address: limiter(s.uploadsPerAddress, 'upload-address') },
   };
 
   return {

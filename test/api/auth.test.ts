@@ -1,7 +1,7 @@
 import { encodeSymmetric } from 'atlassian-jwt';
 import { makeBitbucketWpc } from '../../src/testkit';
 import { requestQueryStringHash } from '../../src/http/connect-jwt';
-import { APP_BASE_URL, bearer, createApiWorld, PAGE_USER, storedState, type ApiWorld } from './support/api-world';
+import { APP_BASE_URL, bearer, createApiWorld, storedState, type ApiWorld } from './support/api-world';
 
 let world: ApiWorld;
 
