@@ -71,6 +71,8 @@ export const ACCESS = {
   readEvaluations: { scopes: ['read', 'bundles:write'], person: 'repository_read', linkSession: true },
   /** A stored bundle (the repository of an evaluation that used it). */
   readBundle: { scopes: ['read'], person: 'repository_read', linkSession: true },
+  /** One policy document: admins, or readers of a repository whose evaluation applied it (the details page). */
+  readPolicy: { scopes: ['read'], person: 'repository_read', linkSession: true },
   /** Uploading a bundle: pipelines; never a page viewer (not an admin's job either). */
   uploadBundle: { scopes: ['bundles:write'], person: 'workspace_admin' },
   /** A re-check: a person with write access who is not an agent; a token with admin scope. */
@@ -231,6 +233,14 @@ export function access(rule: AccessRule): RequestHandler {
     principals.set(request, { ...credential, rule });
     next();
   };
+}
+
+/** For a person: is this viewer a workspace admin (asked of Bitbucket)? Tokens: false. */
+export async function isWorkspaceAdmin(request: Request): Promise<boolean> {
+  const principal = principalOf(request);
+  const state = authenticated.get(request);
+  if (principal.method === 'api_token' || state?.options.viewerPermissions === undefined) return false;
+  return (await state.options.viewerPermissions(personQuery(principal, { kind: 'workspace_admin' }))).allowed;
 }
 
 /**

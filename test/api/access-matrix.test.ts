@@ -33,6 +33,7 @@ let headers: Record<Credential, string>;
 let evaluationId: string;
 let otherEvaluationId: string;
 let bundleId: string;
+let policyHash: string;
 
 const ws = (): string => `/api/v1/workspaces/${world.a.slug}`;
 
@@ -53,7 +54,9 @@ beforeAll(async () => {
   const made = makeProofBundle();
   bundleId = made.bundleId;
   await world.http().post(`${ws()}/bundles`).set('Authorization', tokens['token:bundles:write'] ?? '').send({ bundle: made.envelope }).expect(201);
-  const base = { prId: 7, headSha: 'c'.repeat(40), state: 'PASS', mode: 'enforce', statusState: 'SUCCESSFUL', verdict: {}, commits: [] } as const;
+  const policy = await world.http().post(`${ws()}/policies`).set('Authorization', `Bearer ${world.a.token}`).send(makeBitbucketWpc({ repos: [`${world.a.slug}/web`] }));
+  policyHash = String(policy.body.policy_hash_b64u);
+  const base = { prId: 7, headSha: 'c'.repeat(40), state: 'PASS', mode: 'enforce', statusState: 'SUCCESSFUL', verdict: {}, commits: [], policyHashB64u: policyHash } as const;
   evaluationId = (await world.store.evaluations.insert(world.a.id, { ...base, repoFullName: `${world.a.slug}/web`, bundleId })).id;
   otherEvaluationId = (await world.store.evaluations.insert(world.a.id, { ...base, repoFullName: `${world.a.slug}/web`, prId: 8 })).id;
 
@@ -84,7 +87,8 @@ const ROUTES: readonly Route[] = [
   { name: 'PUT settings', method: 'put', path: () => `${ws()}/settings`, body: () => ({ mode: 'observe', trusted_gateways: [], cst_issuers: [], wpc_issuers: [], agents: [], frozen: false, revocations: { agent_dids: [], bundle_ids: [], account_uuids: [], gateway_dids: [], cst_jtis: [] } }), allowed: ADMINS },
   { name: 'POST policies', method: 'post', path: () => `${ws()}/policies`, body: () => makeBitbucketWpc({ repos: [`${world.a.slug}/${randomUUID()}`] }), allowed: ADMINS },
   { name: 'GET policies', method: 'get', path: () => `${ws()}/policies`, allowed: WORKSPACE_READERS },
-  { name: 'GET policies/{hash}', method: 'get', path: () => `${ws()}/policies/${'A'.repeat(43)}`, allowed: WORKSPACE_READERS },
+  { name: 'GET policies/{hash} (the evaluations’)', method: 'get', path: () => `${ws()}/policies/${policyHash}`, allowed: ['token:read', 'token:admin', 'page:admin', 'page:writer', 'page:reader', 'page:link'] },
+  { name: 'GET policies/{hash} (unknown)', method: 'get', path: () => `${ws()}/policies/${'A'.repeat(43)}`, allowed: WORKSPACE_READERS },
   { name: 'POST policies/{hash}/retire', method: 'post', path: () => `${ws()}/policies/${'A'.repeat(43)}/retire`, allowed: ADMINS },
   { name: 'GET assignments', method: 'get', path: () => `${ws()}/assignments`, allowed: WORKSPACE_READERS },
   { name: 'PUT assignments', method: 'put', path: () => `${ws()}/assignments`, body: () => [], allowed: ADMINS },

@@ -40,8 +40,9 @@ describe('GET /workspaces/{ws}/bundles/{bundle_id}', () => {
     const { envelope, bundleId } = makeProofBundle();
     await world.http().post(`/api/v1/workspaces/${world.a.slug}/bundles`).set(...bearer(world.a)).send({ bundle: envelope }).expect(201);
     const path = `/api/v1/workspaces/${world.a.slug}/bundles/${bundleId}`;
-    // No evaluation used it yet: no repository vouches for any viewer, not even a workspace admin.
-    expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt()}`)).status).toBe(403);
+    // No evaluation used it yet: no repository vouches for a viewer; a workspace admin still may.
+    expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt({ sub: '557058:no-access' })}`)).status).toBe(403);
+    expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt()}`)).status).toBe(200);
     await world.store.evaluations.insert(world.a.id, { repoFullName: `${world.a.slug}/web`, prId: 3, headSha: 'a'.repeat(40), state: 'PASS', mode: 'enforce', statusState: 'SUCCESSFUL', verdict: {}, bundleId, commits: [] });
     expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt({ sub: '557058:no-access' })}`)).status).toBe(403);
     // (The "none" above is cached for a minute; a reader Bitbucket was not asked about yet.)

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { ENVELOPE_KEYS, hasAllEnvelopeKeys } from '../../core/clawsig/envelope';
 import { ApiError, validationFailed, type ApiFieldError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { access, ACCESS, authorizeRepository, principalOf, sourceAddress } from '../../http/authenticate';
+import { access, ACCESS, principalOf, sourceAddress } from '../../http/authenticate';
+import { authorizeEvidenceViewer } from '../evidence-access';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
@@ -67,29 +68,6 @@ function checkEnvelope(bundle: unknown): { bundleId: string } {
   return { bundleId: bundleId.data };
 }
 
-/**
- * A person reads a bundle when they may read a repository whose evaluation used it; a page-link
- * session only the bundle of its evaluation. A bundle no evaluation used yet is for tokens only.
- */
-async function authorizeBundleViewer(context: ApiContext, request: Request, bundleId: string): Promise<void> {
-  const principal = principalOf(request);
-  if (principal.linkEvaluationId !== undefined) {
-    const evaluation = await context.store.evaluations.get(principal.workspaceId, principal.linkEvaluationId);
-    if (evaluation === null || evaluation.bundleId !== bundleId) throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
-    await authorizeRepository(request, evaluation.repoFullName);
-    return;
-  }
-  for (const repo of await context.store.evaluations.repositoriesUsingBundle(principal.workspaceId, bundleId)) {
-    try {
-      await authorizeRepository(request, repo);
-      return;
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.status !== 403) throw error;
-    }
-  }
-  throw new ApiError(403, 'FORBIDDEN', 'you may not see this bundle');
-}
-
 export function bundleRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
   const maxBundleBytes = context.config.maxBundleBytes;
@@ -126,9 +104,11 @@ export function bundleRoutes(context: ApiContext): Router {
     const principal = principalOf(request);
     const { workspaceId } = principal;
     const bundleId = bundleIdSchema.safeParse(request.params.bundleId);
-    const bundle = bundleId.success ? await context.store.bundles.get(workspaceId, bundleId.data) : null;
+    if (!bundleId.success) throw new ApiError(404, 'BUNDLE_NOT_FOUND', 'this workspace has no bundle with that id');
+    // A person: before the lookup, so a refused viewer cannot tell which bundles exist.
+    await authorizeEvidenceViewer(context.store, request, { bundleId: bundleId.data });
+    const bundle = await context.store.bundles.get(workspaceId, bundleId.data);
     if (bundle === null) throw new ApiError(404, 'BUNDLE_NOT_FOUND', 'this workspace has no bundle with that id');
-    if (principal.method !== 'api_token') await authorizeBundleViewer(context, request, bundle.bundleId);
     // The file name is the id with anything a header or a file system could misread replaced.
     const fileName = `${bundle.bundleId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}.json`;
     response.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);

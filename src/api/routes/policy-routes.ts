@@ -4,6 +4,7 @@ import type { StoredPolicy } from '../../store';
 import { ApiError, validationFailed } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
 import { access, ACCESS, principalOf } from '../../http/authenticate';
+import { authorizeEvidenceViewer } from '../evidence-access';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { looksLikeWpcEnvelope, verifyWpcEnvelope } from '../signed-wpc';
 
@@ -65,10 +66,13 @@ export function policyRoutes(context: ApiContext): Router {
     response.json({ policies: policies.map(policySummary) });
   });
 
-  router.get('/policies/:hash', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
-    const { workspaceId } = principalOf(request);
+  router.get('/policies/:hash', access(ACCESS.readPolicy), async (request: Request, response: Response) => {
+    const principal = principalOf(request);
     const hash = request.params.hash;
-    const policy = typeof hash === 'string' && HASH_PATTERN.test(hash) ? await context.store.policies.get(workspaceId, hash) : null;
+    if (typeof hash !== 'string' || !HASH_PATTERN.test(hash)) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
+    // A person: a workspace admin, or a reader of a repository whose evaluation applied it (the details page).
+    await authorizeEvidenceViewer(context.store, request, { policyHashB64u: hash });
+    const policy = await context.store.policies.get(principal.workspaceId, hash);
     if (policy === null) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
     if (request.query.format === 'raw') {
       // The document exactly as it was uploaded (the bytes an auditor may want to re-hash).
