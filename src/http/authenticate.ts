@@ -124,20 +124,15 @@ function unauthenticated(response: Response, code: string, message: string): Api
   return new ApiError(401, code, message);
 }
 
-/** A key naming the credential presented, for the per-credential failure limit (never the secret itself). */
-function credentialKey(header: string): string {
+/**
+ * The key of the per-credential failure limit: a bearer token's display prefix (never the secret
+ * part), which only the workspace's admins see in the token list. JWTs get none: their `iss`/`sub`
+ * are unverified and public, so keying on them would let anyone lock a user out; forging an HS256
+ * signature is not something a retry limit needs to slow down (the per-address limit still applies).
+ */
+function credentialKey(header: string): string | null {
   const bearer = BEARER.exec(header);
-  if (bearer !== null) return `token:${(bearer[1] ?? '').slice(0, 12)}`;
-  const jwt = JWT.exec(header);
-  if (jwt !== null) {
-    try {
-      const claims = JSON.parse(Buffer.from((jwt[1] ?? '').split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown; sub?: unknown };
-      return `jwt:${String(claims.iss).slice(0, 255)}:${String(claims.sub).slice(0, 255)}`;
-    } catch {
-      return 'jwt:malformed';
-    }
-  }
-  return 'other';
+  return bearer === null ? null : `token:${(bearer[1] ?? '').slice(0, 12)}`;
 }
 
 async function credentialPrincipal(request: Request, response: Response, options: AuthenticateOptions): Promise<Omit<ApiPrincipal, 'workspaceSlug' | 'rule'>> {

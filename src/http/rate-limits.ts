@@ -10,7 +10,10 @@ import { ApiError } from './http-error';
  * - re-checks and bundle uploads: each costs Bitbucket API budget (a re-check is a whole evaluation),
  *   so they are limited per caller (token id or page user) and per source address.
  * The source address is the socket's (`trust proxy` is off): behind a proxy every client shares the
- * proxy's address, so the per-address limits are generous and the per-caller ones do the work.
+ * proxy's address, so the per-address limits are generous and the per-caller ones do the work. An
+ * address over its authentication-failure limit is refused even with a valid credential until the
+ * window passes (checking it first would tell a guesser which guess was right).
+ * The per-credential failure limit keys bearer tokens by their display prefix only (see authenticate.ts).
  * Counters live in each process: N replicas allow up to N times the numbers (documented).
  */
 
@@ -30,7 +33,7 @@ export interface ApiRateLimitSettings {
 }
 
 export const DEFAULT_RATE_LIMITS: ApiRateLimitSettings = {
-  authFailuresPerAddress: { points: 30, windowSeconds: 300 },
+  authFailuresPerAddress: { points: 120, windowSeconds: 300 },
   authFailuresPerCredential: { points: 10, windowSeconds: 300 },
   rechecksPerCaller: { points: 10, windowSeconds: 600 },
   rechecksPerAddress: { points: 60, windowSeconds: 600 },
@@ -42,8 +45,8 @@ export type LimitedAction = 'recheck' | 'upload';
 
 export interface ApiRateLimits {
   /** 429 when the address or the presented credential failed authentication too often. */
-  assertAuthFailuresBelowLimit(response: Response, address: string, credential: string): Promise<void>;
-  recordAuthFailure(address: string, credential: string): Promise<void>;
+  assertAuthFailuresBelowLimit(response: Response, address: string, credential: string | null): Promise<void>;
+  recordAuthFailure(address: string, credential: string | null): Promise<void>;
   /** Counts one re-check or upload; 429 when the caller or the address is over its limit. */
   consume(response: Response, action: LimitedAction, caller: string, address: string): Promise<void>;
 }
@@ -68,14 +71,14 @@ export function createApiRateLimits(settings: Partial<ApiRateLimitSettings> = {}
 
   return {
     async assertAuthFailuresBelowLimit(response, address, credential) {
-      const [byAddress, byCredential] = await Promise.all([failuresByAddress.get(address), failuresByCredential.get(credential)]);
+      const [byAddress, byCredential] = await Promise.all([failuresByAddress.get(address), credential === null ? null : failuresByCredential.get(credential)]);
       for (const [state, points] of [[byAddress, s.authFailuresPerAddress.points], [byCredential, s.authFailuresPerCredential.points]] as const) {
         if (state !== null && state.consumedPoints >= points) throw tooMany(response, state.msBeforeNext, 'too many failed authentication attempts; wait and try again');
       }
     },
     async recordAuthFailure(address, credential) {
       // Over the limit the consume rejects; the next request is refused by assertAuthFailuresBelowLimit.
-      await Promise.allSettled([failuresByAddress.consume(address), failuresByCredential.consume(credential)]);
+      await Promise.allSettled([failuresByAddress.consume(address), ...(credential === null ? [] : [failuresByCredential.consume(credential)])]);
     },
     async consume(response, action, caller, address) {
       const limits = actions[action];

@@ -122,6 +122,19 @@ describe('rate limits', () => {
     }
   });
 
+  it('forged JWTs naming a user do not lock that user out (no per-credential limit on unverified claims)', async () => {
+    const world = await createApiWorld({ rateLimits: { authFailuresPerAddress: { points: 100, windowSeconds: 60 }, authFailuresPerCredential: { points: 2, windowSeconds: 60 } } });
+    try {
+      const path = `/api/v1/workspaces/${world.a.slug}/policies`;
+      const now = Math.floor(Date.now() / 1000);
+      const forged = encodeSymmetric({ iss: world.a.clientKey, sub: '557058:page-user', iat: now, exp: now + 60, qsh: 'context-qsh' }, 'not-the-shared-secret');
+      for (let i = 0; i < 5; i += 1) expect((await world.http().get(path).set('Authorization', `JWT ${forged}`)).status).toBe(401);
+      expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt()}`)).status).toBe(200);
+    } finally {
+      await world.close();
+    }
+  });
+
   it('limits bundle uploads per token', async () => {
     const world = await createApiWorld({ rateLimits: { uploadsPerCaller: { points: 3, windowSeconds: 60 } } });
     try {
