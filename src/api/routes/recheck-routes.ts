@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
+import { RecheckRateLimitedError } from '../../pipeline/recheck';
 import { recheckRefusal } from '../../pipeline/recheck-rule';
 import { access, ACCESS, authorizeRepository, principalOf, sourceAddress } from '../../http/authenticate';
 
@@ -41,7 +42,14 @@ export function recheckRoutes(context: ApiContext): Router {
       }
     }
     await context.rateLimits.consume(response, 'recheck', principal.actor, sourceAddress(request));
-    const { jobId } = await context.recheck(principal.workspaceId, repoFullName, prId, principal.actor);
+    let jobId: string;
+    try {
+      ({ jobId } = await context.recheck(principal.workspaceId, repoFullName, prId, principal.actor));
+    } catch (error) {
+      if (!(error instanceof RecheckRateLimitedError)) throw error;
+      response.setHeader('Retry-After', String(error.retryAfterSeconds));
+      throw new ApiError(429, 'RATE_LIMITED', 'this pull request was re-checked too often; wait and try again');
+    }
     await context.store.audit.append(principal.workspaceId, {
       actor: principal.actor,
       kind: 'pullrequest.recheck_requested',
