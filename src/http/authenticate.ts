@@ -96,6 +96,24 @@ interface Authenticated {
 
 const authenticated = new WeakMap<Request, Authenticated>();
 const principals = new WeakMap<Request, ApiPrincipal>();
+/** Person requests whose route ran its repository (or evidence) check. */
+const repositoryChecked = new WeakSet<Request>();
+
+/**
+ * Fail closed if a route declares a `repository_*` rule and answers a person without running the
+ * check: any success answer becomes a 500 (errors, e.g. the check's own 403, pass through).
+ */
+function requireRepositoryCheck(request: Request, response: Response, logger: Logger): void {
+  const send = response.send.bind(response);
+  response.send = ((body?: unknown) => {
+    if (response.statusCode < 400 && !repositoryChecked.has(request)) {
+      logger.error({ method: request.method, path: request.path }, 'api: a route answered a page user without its repository check');
+      response.status(500).type('application/json');
+      return send(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'the request could not be authorized' } }));
+    }
+    return send(body);
+  }) as Response['send'];
+}
 
 const WWW_AUTHENTICATE = 'Bearer realm="clawgate", JWT realm="clawgate"';
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -206,7 +224,7 @@ function personQuery(principal: Omit<ApiPrincipal, 'rule'>, need: ViewerNeed): P
  * once it knows which repository. Link sessions: only routes that allow them.
  */
 export function access(rule: AccessRule): RequestHandler {
-  return async (request: Request, _response: Response, next: NextFunction): Promise<void> => {
+  return async (request: Request, response: Response, next: NextFunction): Promise<void> => {
     const state = authenticated.get(request);
     if (state === undefined) throw new Error('access: the request was not authenticated');
     const { credential, options } = state;
@@ -223,6 +241,8 @@ export function access(rule: AccessRule): RequestHandler {
       if (rule.person === 'workspace_admin') {
         const decision = await options.viewerPermissions(personQuery(credential, { kind: 'workspace_admin' }));
         if (!decision.allowed) throw new ApiError(403, 'FORBIDDEN', 'this needs a workspace admin');
+      } else {
+        requireRepositoryCheck(request, response, options.logger);
       }
     }
     principals.set(request, { ...credential, rule });
@@ -235,7 +255,9 @@ export async function isWorkspaceAdmin(request: Request): Promise<boolean> {
   const principal = principalOf(request);
   const state = authenticated.get(request);
   if (principal.method === 'api_token' || state?.options.viewerPermissions === undefined) return false;
-  return (await state.options.viewerPermissions(personQuery(principal, { kind: 'workspace_admin' }))).allowed;
+  const allowed = (await state.options.viewerPermissions(personQuery(principal, { kind: 'workspace_admin' }))).allowed;
+  if (allowed) repositoryChecked.add(request);
+  return allowed;
 }
 
 /**
@@ -256,5 +278,6 @@ export async function authorizeRepository(request: Request, repoFullName: string
   if (principal.rule.person === 'workspace_admin') throw new Error('authorizeRepository: the route declared workspace_admin');
   const decision = await state.options.viewerPermissions(personQuery(principal, { kind: 'repository', repoSlug: slug, level }));
   if (!decision.allowed) throw new ApiError(403, 'FORBIDDEN', level === 'write' ? 'this needs write access to the repository' : 'you may not see this repository');
+  repositoryChecked.add(request);
   return { accountUuid: decision.accountUuid ?? null, permission: decision.repositoryPermission ?? 'none' };
 }
