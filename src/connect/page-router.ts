@@ -22,6 +22,8 @@ import { loadWebAssets, type WebAssets } from './web-assets';
  * - `GET /connect/details/{repoUuid}/{pr}`: the details page of a PR's latest evaluation;
  * - `GET /connect/links/details/{evaluationId}` (`Authorization: JWT <context token>`): a short-lived
  *   link to that details page for a new tab (page-link.ts);
+ * - `GET /connect/agent-runs` and `GET /connect/links/agent-runs`: the workspace's recent agent runs
+ *   (issue 12), opened from the settings page through a short-lived page link;
  * - `/connect/assets/*`: the built React bundle (web-assets.ts).
  *
  * Page loads carry `?jwt=` whose qsh covers every query parameter, so the context values in the URL
@@ -36,12 +38,17 @@ const repoUuid = z.string().regex(/^\{[0-9a-fA-F-]{1,62}\}$/, 'must be a reposit
 const prId = z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be a pull request id').transform(Number);
 const evaluationId = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be an evaluation id').transform((id) => id.toLowerCase());
 
+/** The review page of the workspace's recent agent runs (not a descriptor module: opened by a page link). */
+export const AGENT_RUNS_PATH = '/connect/agent-runs';
+/** What a link to the agent-runs page names instead of an evaluation (SESSION_LINK_CLAIM). */
+export const AGENT_RUNS_LINK = 'page:agent-runs';
+
 const panelQuery = z.looseObject({ repo: repoUuid, pr: prId });
 const configureQuery = z.looseObject({ incident: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional().catch(undefined) });
 const pullRequestParams = z.object({ repo: repoUuid, pr: prId });
 const evaluationParams = z.object({ evaluation: evaluationId });
 
-export type PageName = 'pr-panel' | 'configure' | 'details';
+export type PageName = 'pr-panel' | 'configure' | 'details' | 'agent-runs';
 
 /** Why a browser got no page data: shown to the user in words by the page. */
 export type PageAuthProblem = 'missing' | 'expired' | 'invalid';
@@ -69,7 +76,7 @@ function authProblemOf(code: ConnectJwtFailureCode): PageAuthProblem {
   return code === 'EXPIRED' || code === 'NOT_YET_VALID' ? 'expired' : 'invalid';
 }
 
-const TITLES: Record<PageName, string> = { 'pr-panel': 'pull request', configure: 'settings', details: 'verification details' };
+const TITLES: Record<PageName, string> = { 'pr-panel': 'pull request', configure: 'settings', details: 'verification details', 'agent-runs': 'recent agent runs' };
 
 export function createPageRouter(options: PageRouterOptions): Router {
   const { config } = options;
@@ -180,6 +187,11 @@ export function createPageRouter(options: PageRouterOptions): Router {
     render(res, 'details', await pullRequestContext(connectAuthOf(res).tenant, params.data.repo, params.data.pr));
   });
 
+  // The workspace's recent agent runs (issue 12): opened from the settings page through a page link.
+  router.get(AGENT_RUNS_PATH, authenticatePage('agent-runs'), (_req: Request, res: Response) => {
+    render(res, 'agent-runs', {}, AGENT_RUNS_LINK);
+  });
+
   // A page's own call (context token in the Authorization header): a link that opens the details page
   // of one evaluation in a new tab, for the user who asked.
   const authenticateCall = connectJwtMiddleware({ tenants: options.store.tenants, appBaseUrl: config.baseUrl, qsh: 'context', logger: log, clock });
@@ -202,6 +214,21 @@ export function createPageRouter(options: PageRouterOptions): Router {
         : await options.viewerPermissions({ workspaceId: tenant.workspaceId.toLowerCase(), workspaceSlug: tenant.workspaceSlug, account: accountId, need: { kind: 'repository', repoSlug, level: 'read' } });
     if (!decision.allowed) return sendError(res, 403, 'FORBIDDEN', 'You may not see this repository.');
     const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: `${CONNECT_PATHS.details}/${evaluation.id}`, evaluationId: evaluation.id, now: clock() });
+    res.status(200).json({ url: link.url, expires_at: link.expiresAt.toISOString() });
+  });
+
+  // The agent-runs page is workspace-wide: links for workspace admins only, never from a link's session.
+  router.get('/connect/links/agent-runs', authenticateCall, async (_req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const { tenant, accountId, claims } = connectAuthOf(res);
+    if (accountId === undefined) return sendError(res, 403, 'FORBIDDEN', 'The Connect JWT names no user (sub).');
+    if (claims[SESSION_LINK_CLAIM] !== undefined) return sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page opened from a link cannot make another link.');
+    const decision =
+      options.viewerPermissions === undefined
+        ? { allowed: false }
+        : await options.viewerPermissions({ workspaceId: tenant.workspaceId.toLowerCase(), workspaceSlug: tenant.workspaceSlug, account: accountId, need: { kind: 'workspace_admin' } });
+    if (!decision.allowed) return sendError(res, 403, 'FORBIDDEN', 'Only workspace admins see the recent agent runs.');
+    const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: AGENT_RUNS_PATH, evaluationId: AGENT_RUNS_LINK, now: clock() });
     res.status(200).json({ url: link.url, expires_at: link.expiresAt.toISOString() });
   });
 

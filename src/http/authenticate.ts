@@ -75,6 +75,12 @@ export const ACCESS = {
   readPolicy: { scopes: ['read'], person: 'repository_read', linkSession: true },
   /** Uploading a bundle: pipelines; never a page viewer (not an admin's job either). */
   uploadBundle: { scopes: ['bundles:write'], person: 'workspace_admin' },
+  /** An evaluation's evidence pack or Trust Pulse: like the evaluation itself (checked by the route). */
+  readEvaluationEvidence: { scopes: ['read'], person: 'repository_read', linkSession: true },
+  /** The workspace's recent agent runs (the agent-runs page, also opened from its own page link). */
+  readAgentRuns: { scopes: ['read'], person: 'workspace_admin', linkSession: true },
+  /** A pre-flight verdict for the agent's pipeline (`clawgate agent preflight`). */
+  preflight: { scopes: ['bundles:write'], person: 'workspace_admin' },
   /** A re-check: a person with write access who is not an agent; a token with admin scope. */
   recheck: { scopes: ['admin'], person: 'repository_write' },
 } as const satisfies Record<string, AccessRule>;

@@ -35,6 +35,9 @@ export interface StoredBundle {
   /** Who uploaded it through the API (`api_token:<id>`, `connect:<account>`); null when the pipeline kept it. */
   readonly uploadedBy: string | null;
   readonly createdAt: Date;
+  /** The run's URM and Trust Pulse, as text, when they came with the bundle (issue 12). */
+  readonly urmText: string | null;
+  readonly trustPulseText: string | null;
 }
 
 export interface NewBundle {
@@ -43,6 +46,8 @@ export interface NewBundle {
   readonly scopedToken?: string | null;
   readonly source: BundleSource;
   readonly uploadedBy?: string | null;
+  readonly urmText?: string | null;
+  readonly trustPulseText?: string | null;
 }
 
 function toBundle(row: BundleRow, box: SecretBox): StoredBundle {
@@ -57,6 +62,8 @@ function toBundle(row: BundleRow, box: SecretBox): StoredBundle {
     source: row.source as BundleSource,
     uploadedBy: row.uploaded_by ?? null,
     createdAt: row.created_at,
+    urmText: row.urm ?? null,
+    trustPulseText: row.trust_pulse ?? null,
   };
 }
 
@@ -81,7 +88,16 @@ export class BundleRepository {
         if (existing !== null) {
           const stored = toBundle(existing.get({ plain: true }), this.context.secretBox);
           if (stored.sha256B64u !== sha) throw new StoreError('BUNDLE_ID_CONFLICT', `bundle ${bundle.bundleId} is already stored with different content`);
-          return { bundle: stored, created: false };
+          // A URM or pulse may follow the bundle later; once stored, neither changes.
+          const fill: { urm?: string; trust_pulse?: string } = {};
+          for (const [column, value, current] of [['urm', bundle.urmText, stored.urmText], ['trust_pulse', bundle.trustPulseText, stored.trustPulseText]] as const) {
+            if (value === undefined || value === null || value === current) continue;
+            if (current !== null) throw new StoreError('BUNDLE_ID_CONFLICT', `bundle ${bundle.bundleId} already has a different ${column === 'urm' ? 'URM' : 'Trust Pulse'}`);
+            fill[column] = value;
+          }
+          if (Object.keys(fill).length === 0) return { bundle: stored, created: false };
+          await existing.update(fill, { transaction });
+          return { bundle: toBundle(existing.get({ plain: true }), this.context.secretBox), created: false };
         }
         const row = await Bundle.create(
           {
@@ -95,6 +111,8 @@ export class BundleRepository {
             source: bundle.source,
             uploaded_by: bundle.uploadedBy ?? null,
             created_at: this.context.now(),
+            urm: bundle.urmText ?? null,
+            trust_pulse: bundle.trustPulseText ?? null,
           },
           { transaction },
         );

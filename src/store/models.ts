@@ -64,6 +64,8 @@ export interface BundleRow {
   source: string;
   uploaded_by: string | null;
   created_at: Date;
+  urm?: string | null;
+  trust_pulse?: string | null;
 }
 
 export interface EvaluationRow {
@@ -83,6 +85,16 @@ export interface EvaluationRow {
   pr_url: string | null;
   commits: unknown;
   created_at: Date;
+  engine_input?: string | null;
+}
+
+export interface EvidenceKeyRow {
+  id: string;
+  key_did: string;
+  public_key_b64u: string;
+  private_key: string;
+  created_at: Date;
+  retired_at: Date | null;
 }
 
 export interface ConsumedIdRow {
@@ -165,6 +177,7 @@ export interface Models {
   AuditEvent: ModelStatic<Model<AuditEventRow, AuditEventCreation>>;
   Delivery: ModelStatic<Model<DeliveryRow, DeliveryRow>>;
   Job: ModelStatic<Model<JobRow, JobRow>>;
+  EvidenceKey: ModelStatic<Model<EvidenceKeyRow, EvidenceKeyRow>>;
 }
 
 export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
@@ -249,6 +262,8 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         source: str(32, false),
         uploaded_by: str(255, true),
         created_at: date(false),
+        urm: text(true),
+        trust_pulse: text(true),
       },
       options('bundles'),
     ),
@@ -271,6 +286,7 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         pr_url: str(2048, true),
         commits: json(false),
         created_at: date(false),
+        engine_input: text(true),
       },
       options('evaluations'),
     ),
@@ -353,6 +369,18 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         finished_at: date(true),
       },
       options('jobs'),
+    ),
+    EvidenceKey: sequelize.define<Model<EvidenceKeyRow, EvidenceKeyRow>>(
+      'EvidenceKey',
+      {
+        id: uuidKey,
+        key_did: str(128, false),
+        public_key_b64u: str(64, false),
+        private_key: text(false),
+        created_at: date(false),
+        retired_at: date(true),
+      },
+      options('evidence_signing_keys'),
     ),
   };
 }
