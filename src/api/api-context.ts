@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { BitbucketClient } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
-import type { ConnectWriteAccess, ExternalPrincipal } from '../http/authenticate';
+import type { ExternalPrincipal } from '../http/authenticate';
+import type { ViewerPermissions } from '../http/viewer-permissions';
+import type { ApiRateLimits, ApiRateLimitSettings } from '../http/rate-limits';
 
 /** What the merge-check routes need from Bitbucket, for one workspace. */
 export type MergeCheckBitbucket = Pick<BitbucketClient, 'getRepository' | 'listBranchRestrictions' | 'createBranchRestriction'>;
@@ -27,8 +29,13 @@ export interface ApiRouterOptions {
   readonly reevaluateAgentPullRequests?: ReevaluateAgentPullRequests;
   /** Verification time for Connect JWTs; default the system clock. */
   readonly now?: () => Date;
-  /** See ConnectWriteAccess: restricts writes by Connect page users (e.g. to workspace admins). */
-  readonly connectWriteAccess?: ConnectWriteAccess;
+  /**
+   * How a page user's permissions are asked of Bitbucket (createViewerPermissions). Absent: page JWTs
+   * are refused everything but authentication (fail closed).
+   */
+  readonly viewerPermissions?: ViewerPermissions;
+  /** Rate limits (default DEFAULT_RATE_LIMITS); a ready ApiRateLimits to share one across routers. */
+  readonly rateLimits?: ApiRateLimits | Partial<ApiRateLimitSettings>;
   /** Bitbucket for a workspace's installation (the merge-check routes); absent: they answer 501. */
   readonly bitbucketForWorkspace?: BitbucketForWorkspace;
   /** Callers another front door authenticated (the Forge pages); see ExternalPrincipal. */
@@ -43,6 +50,7 @@ export interface ApiContext {
   readonly recheck: RecheckPullRequest | undefined;
   readonly reevaluateAgentPullRequests: ReevaluateAgentPullRequests | undefined;
   readonly now: () => Date;
+  readonly rateLimits: ApiRateLimits;
 }
 
 /**

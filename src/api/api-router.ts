@@ -2,6 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { ApiContext, ApiRouterOptions } from './api-context';
 import { apiErrorHandler, notFoundHandler } from '../http/error-handler';
 import { authenticate } from '../http/authenticate';
+import { createApiRateLimits, type ApiRateLimits } from '../http/rate-limits';
 import { assignmentRoutes } from './routes/assignment-routes';
 import { auditRoutes } from './routes/audit-routes';
 import { bundleRoutes } from './routes/bundle-routes';
@@ -14,10 +15,15 @@ import { recheckRoutes } from './routes/recheck-routes';
 import { settingsRoutes } from './routes/settings-routes';
 import { tokenRoutes } from './routes/token-routes';
 
+function isRateLimits(value: unknown): value is ApiRateLimits {
+  return typeof value === 'object' && value !== null && 'consume' in value && typeof value.consume === 'function';
+}
+
 /**
  * The JSON API, mounted by the app at `/api/v1` (design §9; every route in docs/api.md). Every route
  * lives under `/workspaces/{ws}` and is authenticated before anything else runs — before the body is
- * read, so an unauthenticated request cannot make the server buffer a large body. Answers are never
+ * read, so an unauthenticated request cannot make the server buffer a large body — and declares what
+ * it needs with `access(rule)` (authenticate.ts), checked before the body is read too. Answers are never
  * cached (they carry tokens and settings).
  */
 export function createApiRouter(options: ApiRouterOptions): Router {
@@ -28,6 +34,7 @@ export function createApiRouter(options: ApiRouterOptions): Router {
     recheck: options.recheck,
     reevaluateAgentPullRequests: options.reevaluateAgentPullRequests,
     now: options.now ?? (() => new Date()),
+    rateLimits: isRateLimits(options.rateLimits) ? options.rateLimits : createApiRateLimits(options.rateLimits ?? {}),
   };
   const router = Router();
   router.use((_request: Request, response: Response, next: NextFunction) => {
@@ -43,7 +50,8 @@ export function createApiRouter(options: ApiRouterOptions): Router {
       appBaseUrl: options.config.baseUrl,
       logger: context.logger,
       now: context.now,
-      ...(options.connectWriteAccess !== undefined ? { connectWriteAccess: options.connectWriteAccess } : {}),
+      rateLimits: context.rateLimits,
+      ...(options.viewerPermissions !== undefined ? { viewerPermissions: options.viewerPermissions } : {}),
       ...(options.externalPrincipal !== undefined ? { externalPrincipal: options.externalPrincipal } : {}),
     }),
   );

@@ -159,6 +159,12 @@ export interface BitbucketClient {
    * (`GET /2.0/workspaces/{ws}/permissions/repositories/{slug}?q=user.uuid="{…}"`); `none` when not listed.
    */
   getRepositoryPermission(workspace: string, repoSlug: string, account: AccountRef): Promise<RepositoryPermission>;
+  /**
+   * Like getRepositoryPermission, plus the account's `{uuid}` as Bitbucket lists it (null when the
+   * account is not listed or the entry has no uuid): a page user known by account id is matched
+   * against agent identities, which are registered by uuid.
+   */
+  getRepositoryAccess(workspace: string, repoSlug: string, account: AccountRef): Promise<{ permission: RepositoryPermission; accountUuid: string | null }>;
   /** The account's workspace role (`GET /2.0/workspaces/{ws}/permissions?q=…`); null when not a member. */
   getWorkspacePermission(workspace: string, account: AccountRef): Promise<WorkspacePermission | null>;
 }
@@ -403,10 +409,16 @@ class RestClient implements BitbucketClient {
   }
 
   async getRepositoryPermission(workspace: string, repoSlug: string, account: AccountRef): Promise<RepositoryPermission> {
+    return (await this.getRepositoryAccess(workspace, repoSlug, account)).permission;
+  }
+
+  async getRepositoryAccess(workspace: string, repoSlug: string, account: AccountRef): Promise<{ permission: RepositoryPermission; accountUuid: string | null }> {
     const path = `/2.0/workspaces/${pathSegment(workspace, 'workspace')}/permissions/repositories/${pathSegment(repoSlug, 'repository slug')}`;
     const items = await this.paginate(path, repositoryPermissionSchema, { query: { q: accountFilter(account) }, pageCap: 2 });
     // The filter is the server's; only entries for this very account count.
-    return highestRepositoryPermission(items.filter((item) => isSameAccount(item.user, account)).map((item) => item.permission));
+    const mine = items.filter((item) => isSameAccount(item.user, account));
+    const accountUuid = mine.map((item) => item.user?.uuid).find((uuid): uuid is string => typeof uuid === 'string') ?? ('uuid' in account ? account.uuid : null);
+    return { permission: highestRepositoryPermission(mine.map((item) => item.permission)), accountUuid: accountUuid === null ? null : accountUuid.toLowerCase() };
   }
 
   async getWorkspacePermission(workspace: string, account: AccountRef): Promise<WorkspacePermission | null> {

@@ -37,6 +37,15 @@ export interface AppConfig {
   readonly verifyThreads?: number;
   /** Time budget of one bundle verification once it runs, in ms (default 20,000); past it: FAIL. */
   readonly verifyTimeBudgetMs?: number;
+  /**
+   * `/metrics` on the public listener needs `Authorization: Bearer <this>` (CLAWGATE_METRICS_TOKEN).
+   * Neither this nor metricsPort: `/metrics` is not served (404).
+   */
+  readonly metricsToken?: string;
+  /** Serve `/metrics` (only) on this separate port, bound to metricsHost (CLAWGATE_METRICS_PORT). */
+  readonly metricsPort?: number;
+  /** Address of the metrics listener (CLAWGATE_METRICS_HOST, default 127.0.0.1). */
+  readonly metricsHost?: string;
 }
 
 export interface ForgeConfig {
@@ -75,6 +84,9 @@ const envSchema = z.object({
   CLAWGATE_FORGE_APP_ID: z.string().regex(FORGE_APP_ID_PATTERN, 'must be the Forge app ARI, ari:cloud:ecosystem::app/<uuid>').optional(),
   CLAWGATE_FORGE_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLAWGATE_FORGE_APP_LINK: z.url({ protocol: /^https$/ }).optional(),
+  CLAWGATE_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  CLAWGATE_METRICS_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').optional(),
+  CLAWGATE_METRICS_HOST: z.string().min(1).max(255).optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -124,6 +136,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     forgeAppLink: e.CLAWGATE_FORGE_APP_LINK ?? null,
     ...(e.CLAWGATE_VERIFY_THREADS !== undefined ? { verifyThreads: Number(e.CLAWGATE_VERIFY_THREADS) } : {}),
     ...(e.CLAWGATE_VERIFY_TIME_BUDGET_MS !== undefined ? { verifyTimeBudgetMs: Number(e.CLAWGATE_VERIFY_TIME_BUDGET_MS) } : {}),
+    ...(e.CLAWGATE_METRICS_TOKEN !== undefined ? { metricsToken: e.CLAWGATE_METRICS_TOKEN } : {}),
+    ...(e.CLAWGATE_METRICS_PORT !== undefined ? { metricsPort: Number(e.CLAWGATE_METRICS_PORT) } : {}),
+    ...(e.CLAWGATE_METRICS_HOST !== undefined ? { metricsHost: e.CLAWGATE_METRICS_HOST } : {}),
   };
 }
 
@@ -136,6 +151,7 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     appKey: config.appKey,
     allowedHosts: config.allowedHosts,
     adminApi: config.adminToken ? 'enabled' : 'disabled',
+    metrics: config.metricsPort !== undefined ? `separate listener ${config.metricsHost ?? '127.0.0.1'}:${config.metricsPort}` : config.metricsToken ? 'token required' : 'disabled',
     secretKey: config.secretKey ? 'from environment' : 'generated in data directory',
     forge: config.forge === null ? 'disabled' : { appId: config.forge.appId, jwksUrl: config.forge.jwksUrl },
   };

@@ -1,6 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
+import type { ViewerPermissions } from '../http/viewer-permissions';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import type { Store } from '../store';
 import { buildDescriptor, CONNECT_PATHS } from './descriptor';
@@ -26,6 +27,8 @@ export interface ConnectRouterOptions {
   readonly fetch?: typeof globalThis.fetch;
   /** Default: the system clock. */
   readonly clock?: () => Date;
+  /** A viewer's Bitbucket permissions (page links); absent: no page links are made. */
+  readonly viewerPermissions?: ViewerPermissions;
   /** Directory holding `page.html` (default `<project>/views`). */
   readonly viewsDir?: string;
   /** Waits before retrying a transiently failed first-install proof (default DEFAULT_INSTALL_PROOF_RETRY_DELAYS_MS). */
@@ -62,7 +65,7 @@ export function createConnectRouter(options: ConnectRouterOptions): Router {
     }),
   );
   router.use(createWebhookRouter({ config, store, intake: options.intake, logger, ...optional }));
-  router.use(createPageRouter({ config, store, logger, renderShell: loadPageShell(options.viewsDir), ...optional, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
+  router.use(createPageRouter({ config, store, logger, renderShell: loadPageShell(options.viewsDir), ...optional, ...(options.viewerPermissions === undefined ? {} : { viewerPermissions: options.viewerPermissions }), ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
 
   // Body-parser and other errors on /connect answer in the design §9 shape, never a stack trace.
   router.use('/connect', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
@@ -98,7 +101,7 @@ export type {
   ConnectJwtMiddlewareOptions,
   VerifyConnectJwtOptions,
 } from '../http/connect-jwt';
-export { createSessionToken, SESSION_TOKEN_LIFETIME_SECONDS } from '../http/session-token';
+export { createSessionToken, SESSION_TOKEN_LIFETIME_SECONDS, SESSION_LINK_CLAIM, type SessionTokenOptions } from '../http/session-token';
 export { installedPayloadSchema, uninstalledPayloadSchema } from './lifecycle-payload';
 export type { InstalledPayload, UninstalledPayload } from './lifecycle-payload';
 export { DEFAULT_INSTALL_PROOF_RETRY_DELAYS_MS } from './install-proof';

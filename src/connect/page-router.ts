@@ -9,7 +9,8 @@ import { issueFields, sendError } from '../http/error-response';
 import { createPageLink } from './page-link';
 import type { PageShellRenderer } from './page-shell';
 import { createRepositoryNameResolver, type RepositoryNameResolver } from './repository-names';
-import { createSessionToken } from '../http/session-token';
+import type { ViewerPermissions } from '../http/viewer-permissions';
+import { createSessionToken, SESSION_LINK_CLAIM } from '../http/session-token';
 import { loadWebAssets, type WebAssets } from './web-assets';
 
 /**
@@ -39,6 +40,8 @@ const evaluationId = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F
 
 /** The review page of the workspace's recent agent runs (not a descriptor module: opened by a page link). */
 export const AGENT_RUNS_PATH = '/connect/agent-runs';
+/** What a link to the agent-runs page names instead of an evaluation (SESSION_LINK_CLAIM). */
+export const AGENT_RUNS_LINK = 'page:agent-runs';
 
 const panelQuery = z.looseObject({ repo: repoUuid, pr: prId });
 const configureQuery = z.looseObject({ incident: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional().catch(undefined) });
@@ -52,7 +55,9 @@ export type PageAuthProblem = 'missing' | 'expired' | 'invalid';
 
 export interface PageRouterOptions {
   readonly config: AppConfig;
-  readonly store: Pick<Store, 'tenants'>;
+  readonly store: Pick<Store, 'tenants' | 'evaluations'>;
+  /** Who may open a link to which evaluation (repository read access). Absent: no links are made. */
+  readonly viewerPermissions?: ViewerPermissions;
   readonly logger: Logger;
   readonly renderShell: PageShellRenderer;
   readonly clock?: () => Date;
@@ -102,9 +107,21 @@ export function createPageRouter(options: PageRouterOptions): Router {
     res.status(status).type('text/html; charset=utf-8').send(html);
   }
 
-  function render(res: Response, page: PageName, context: PageContext): void {
-    const { tenant, accountId } = connectAuthOf(res);
-    sendShell(res, 200, page, context, { token: createSessionToken(tenant, accountId, clock()), workspace: tenant.workspaceId });
+  /**
+   * The page with its session token, which ends when the token that opened the page ends. A page
+   * opened by a page link (SESSION_LINK_CLAIM) is only the details page of the link's evaluation, and
+   * its session carries the claim on: it reads that evaluation only and cannot mint another link.
+   */
+  function render(res: Response, page: PageName, context: PageContext, evaluation?: string): void {
+    const { tenant, accountId, claims } = connectAuthOf(res);
+    const link = claims[SESSION_LINK_CLAIM];
+    if (link !== undefined && (typeof link !== 'string' || evaluation === undefined || link.toLowerCase() !== evaluation)) {
+      res.setHeader('Cache-Control', 'no-store');
+      sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page link opens only the evaluation it names.');
+      return;
+    }
+    const token = createSessionToken(tenant, accountId, clock(), { originExp: claims.exp, ...(typeof link === 'string' ? { linkEvaluationId: link.toLowerCase() } : {}) });
+    sendShell(res, 200, page, context, { token, workspace: tenant.workspaceId });
   }
 
   /** Like connectJwtMiddleware (qsh required), but a browser gets a page that explains, not JSON. */
@@ -160,7 +177,7 @@ export function createPageRouter(options: PageRouterOptions): Router {
     (req: Request, res: Response) => {
       const params = evaluationParams.safeParse(req.params);
       if (!params.success) return badContext(res, params.error);
-      render(res, 'details', { evaluation: params.data.evaluation });
+      render(res, 'details', { evaluation: params.data.evaluation }, params.data.evaluation);
     },
   );
 
@@ -172,27 +189,46 @@ export function createPageRouter(options: PageRouterOptions): Router {
 
   // The workspace's recent agent runs (issue 12): opened from the settings page through a page link.
   router.get(AGENT_RUNS_PATH, authenticatePage('agent-runs'), (_req: Request, res: Response) => {
-    render(res, 'agent-runs', {});
+    render(res, 'agent-runs', {}, AGENT_RUNS_LINK);
   });
 
   // A page's own call (context token in the Authorization header): a link that opens the details page
   // of one evaluation in a new tab, for the user who asked.
   const authenticateCall = connectJwtMiddleware({ tenants: options.store.tenants, appBaseUrl: config.baseUrl, qsh: 'context', logger: log, clock });
-  router.get('/connect/links/details/:evaluation', authenticateCall, (req: Request, res: Response) => {
+  // Only for a viewer who may read the evaluation's repository, and never from a session that itself
+  // descends from a link (links do not renew themselves).
+  router.get('/connect/links/details/:evaluation', authenticateCall, async (req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-store');
     const params = evaluationParams.safeParse(req.params);
     if (!params.success) return badContext(res, params.error);
-    const { tenant, accountId } = connectAuthOf(res);
+    const { tenant, accountId, claims } = connectAuthOf(res);
     if (accountId === undefined) return sendError(res, 403, 'FORBIDDEN', 'The Connect JWT names no user (sub).');
-    const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: `${CONNECT_PATHS.details}/${params.data.evaluation}`, now: clock() });
+    if (claims[SESSION_LINK_CLAIM] !== undefined) return sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page opened from a link cannot make another link.');
+    const evaluation = await options.store.evaluations.get(tenant.workspaceId, params.data.evaluation);
+    if (evaluation === null) return sendError(res, 404, 'EVALUATION_NOT_FOUND', 'This workspace has no evaluation with that id.');
+    const [owner, repoSlug, ...rest] = evaluation.repoFullName.split('/');
+    const ownRepository = owner !== undefined && repoSlug !== undefined && rest.length === 0 && (owner.toLowerCase() === tenant.workspaceSlug?.toLowerCase() || owner.toLowerCase() === tenant.workspaceId.toLowerCase());
+    const decision =
+      options.viewerPermissions === undefined || !ownRepository
+        ? { allowed: false }
+        : await options.viewerPermissions({ workspaceId: tenant.workspaceId.toLowerCase(), workspaceSlug: tenant.workspaceSlug, account: accountId, need: { kind: 'repository', repoSlug, level: 'read' } });
+    if (!decision.allowed) return sendError(res, 403, 'FORBIDDEN', 'You may not see this repository.');
+    const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: `${CONNECT_PATHS.details}/${evaluation.id}`, evaluationId: evaluation.id, now: clock() });
     res.status(200).json({ url: link.url, expires_at: link.expiresAt.toISOString() });
   });
 
-  router.get('/connect/links/agent-runs', authenticateCall, (_req: Request, res: Response) => {
+  // The agent-runs page is workspace-wide: links for workspace admins only, never from a link's session.
+  router.get('/connect/links/agent-runs', authenticateCall, async (_req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-store');
-    const { tenant, accountId } = connectAuthOf(res);
+    const { tenant, accountId, claims } = connectAuthOf(res);
     if (accountId === undefined) return sendError(res, 403, 'FORBIDDEN', 'The Connect JWT names no user (sub).');
-    const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: AGENT_RUNS_PATH, now: clock() });
+    if (claims[SESSION_LINK_CLAIM] !== undefined) return sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page opened from a link cannot make another link.');
+    const decision =
+      options.viewerPermissions === undefined
+        ? { allowed: false }
+        : await options.viewerPermissions({ workspaceId: tenant.workspaceId.toLowerCase(), workspaceSlug: tenant.workspaceSlug, account: accountId, need: { kind: 'workspace_admin' } });
+    if (!decision.allowed) return sendError(res, 403, 'FORBIDDEN', 'Only workspace admins see the recent agent runs.');
+    const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: AGENT_RUNS_PATH, evaluationId: AGENT_RUNS_LINK, now: clock() });
     res.status(200).json({ url: link.url, expires_at: link.expiresAt.toISOString() });
   });
 

@@ -19,6 +19,13 @@ export type QshPolicy = 'required' | 'context' | 'skip';
 
 /** Accepted clock difference between Bitbucket and us (bitbucket.md §3.5). */
 export const CONNECT_JWT_LEEWAY_SECONDS = 60;
+/**
+ * The longest a token may live (exp − iat). Bitbucket's own tokens are observed with exp = iat + 3600
+ * (bitbucket.md §3.2), so an hour is the documented behaviour; clawgate's session tokens and page links
+ * live 15 and 10 minutes. A token without `iat` is measured from now. A token "valid for ten years"
+ * is refused however it was signed.
+ */
+export const CONNECT_JWT_MAX_LIFETIME_SECONDS = 60 * 60;
 /** The qsh value of tokens minted by AP.context.getToken() for the app's own AJAX calls. */
 export const CONTEXT_QSH = 'context-qsh';
 /** A JWT is a few hundred bytes; anything huge is not one and is not parsed. */
@@ -34,6 +41,8 @@ export type ConnectJwtFailureCode =
   | 'BAD_SIGNATURE'
   | 'EXPIRED'
   | 'NOT_YET_VALID'
+  | 'LIFETIME_TOO_LONG'
+  | 'AUDIENCE_MISMATCH'
   | 'QSH_MISMATCH';
 
 export interface ConnectJwtFailure {
@@ -160,6 +169,12 @@ export async function verifyConnectJwt(token: string, options: VerifyConnectJwtO
   if (nowSeconds > claims.exp + CONNECT_JWT_LEEWAY_SECONDS) return fail('EXPIRED', 'token expired', claims.iss);
   if (claims.iat !== undefined && claims.iat > nowSeconds + CONNECT_JWT_LEEWAY_SECONDS) return fail('NOT_YET_VALID', 'token issued in the future (iat)', claims.iss);
   if (claims.nbf !== undefined && claims.nbf > nowSeconds + CONNECT_JWT_LEEWAY_SECONDS) return fail('NOT_YET_VALID', 'token not valid yet (nbf)', claims.iss);
+  if (claims.exp - (claims.iat ?? nowSeconds) > CONNECT_JWT_MAX_LIFETIME_SECONDS + CONNECT_JWT_LEEWAY_SECONDS) {
+    return fail('LIFETIME_TOO_LONG', `token lives longer than ${CONNECT_JWT_MAX_LIFETIME_SECONDS} s (exp - iat)`, claims.iss);
+  }
+  // Bitbucket sets aud = clientKey (bitbucket.md §3.2); where a token names an audience it must be this
+  // installation (never the app's baseUrl, which Bitbucket does not use).
+  if (claims.aud !== undefined && !claims.aud.includes(tenant.clientKey)) return fail('AUDIENCE_MISMATCH', 'aud does not name this installation', claims.iss);
 
   if (options.qsh !== 'skip') {
     const presented = claims.qsh ?? '';
@@ -205,6 +220,10 @@ function publicMessage(code: ConnectJwtFailureCode): string {
     case 'EXPIRED':
     case 'NOT_YET_VALID':
       return 'The Connect JWT is expired or not yet valid.';
+    case 'LIFETIME_TOO_LONG':
+      return 'The Connect JWT lives longer than allowed.';
+    case 'AUDIENCE_MISMATCH':
+      return 'The Connect JWT was issued for another audience.';
     case 'QSH_MISMATCH':
       return 'The Connect JWT was not issued for this request.';
     case 'UNKNOWN_TENANT':

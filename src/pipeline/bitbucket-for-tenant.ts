@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { bearerAuth, connectJwtAuth, createBitbucketClient, type BitbucketClient } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
-import type { Tenant } from '../store';
+import type { Store, Tenant } from '../store';
 
 export class TenantNotUsableError extends Error {
   override readonly name = 'TenantNotUsableError';
@@ -20,4 +21,18 @@ export function bitbucketClientFor(tenant: Tenant, config: AppConfig, logger: Lo
     auth = bearerAuth(() => token.reveal());
   }
   return createBitbucketClient({ baseApiUrl: tenant.baseApiUrl, auth, allowedHosts: config.allowedHosts, logger, deliveryId, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+}
+
+/**
+ * A client for a workspace's active installation (a Connect installation first, else the access-token
+ * one); throws TenantNotUsableError when there is none. For work that is not tied to one delivery
+ * (a page viewer's permissions), so each call gets its own correlation id.
+ */
+export function activeTenantClient(deps: { store: Pick<Store, 'tenants'>; config: AppConfig; logger: Logger; fetch?: typeof fetch }): (workspaceId: string) => Promise<BitbucketClient> {
+  return async (workspaceId) => {
+    const active = (await deps.store.tenants.listForWorkspace(workspaceId)).filter((tenant) => tenant.uninstalledAt === null);
+    const tenant = active.find((candidate) => candidate.surface === 'connect') ?? active[0];
+    if (tenant === undefined) throw new TenantNotUsableError('the workspace has no active installation');
+    return bitbucketClientFor(tenant, deps.config, deps.logger, `viewer:${randomUUID()}`, deps.fetch);
+  };
 }

@@ -1,3 +1,4 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { JobQueue } from '../queue/job-queue';
 import type { Store } from '../store';
 import { EVALUATION_JOB, type EvaluationJob } from './webhook-events';
@@ -5,16 +6,38 @@ import { EVALUATION_JOB, type EvaluationJob } from './webhook-events';
 /** Queues a re-evaluation of a PR without a new commit (the API's recheck and the PR comment share it). */
 export type RequestRecheck = (workspaceId: string, repoFullName: string, prId: number, actor: string) => Promise<{ jobId: string }>;
 
+/** A PR was re-checked too often; nothing was queued. */
+export class RecheckRateLimitedError extends Error {
+  override readonly name = 'RecheckRateLimitedError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many re-checks of this pull request');
+  }
+}
+
+/** Re-checks one PR may get per window, whoever asks and by whichever path (default 10 per 10 minutes). */
+export const DEFAULT_RECHECKS_PER_PULL_REQUEST = { points: 10, windowSeconds: 600 } as const;
+
 /**
  * Queues a re-evaluation of a PR's current head without a new commit (design §9): the API's
  * `POST …/recheck` and the `/clawgate recheck` comment both come here. The job's trigger `recheck`
  * makes the evaluation skip the "is this still the head?" check and evaluate whatever the head is
  * now; its key is unique per request, so a finished evaluation of the same head never swallows it.
+ * Each is a whole evaluation against the workspace's API budget, so one PR gets at most
+ * `perPullRequest` re-checks per window on all paths together (RecheckRateLimitedError; counted in
+ * this process, rate-limiter-flexible's in-memory limiter).
  */
-export function createRecheckRequester(deps: { store: Store; queue: JobQueue; now?: () => number }): RequestRecheck {
+export function createRecheckRequester(deps: { store: Store; queue: JobQueue; now?: () => number; perPullRequest?: { points: number; windowSeconds: number } }): RequestRecheck {
   const now = deps.now ?? Date.now;
+  const window = deps.perPullRequest ?? DEFAULT_RECHECKS_PER_PULL_REQUEST;
+  const limiter = new RateLimiterMemory({ points: window.points, duration: window.windowSeconds, keyPrefix: 'recheck-pr' });
   let sequence = 0;
   return async (workspaceId, repoFullName, prId, actor) => {
+    try {
+      await limiter.consume(`${workspaceId}/${repoFullName}#${prId}`);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) throw new RecheckRateLimitedError(Math.max(1, Math.ceil(error.msBeforeNext / 1000)));
+      throw error;
+    }
     const tenants = await deps.store.tenants.listForWorkspace(workspaceId);
     const tenant = tenants.find((t) => !t.uninstalledAt);
     if (!tenant) throw new Error('workspace has no active installation');

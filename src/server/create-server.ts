@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import pino, { type Logger } from 'pino';
 import { createApiRouter, createBitbucketForWorkspace } from '../api';
-import { createAdminRouter } from '../webhooks/admin-routes';
+import { createAdminRouter, isAdminAuthorization } from '../webhooks/admin-routes';
 import type { AppConfig } from '../config/app-config';
 import { describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
 import { createForgeRouter, FORGE_PATHS, forgeUiPrincipalOf, type FitVerifier } from '../forge';
-import { createConnectWriteAccess } from '../http/connect-write-access';
+import { activeTenantClient } from '../pipeline/bitbucket-for-tenant';
+import { createViewerPermissions } from '../http/viewer-permissions';
 import { createEvaluationHandler } from '../pipeline/evaluation/evaluate-pull-request';
 import { createOperationsHandler } from '../pipeline/operations/operations-handler';
 import { OPERATIONS_JOB } from '../pipeline/operations-events';
@@ -30,6 +31,8 @@ import { securityHeaders } from './security-headers';
 
 export interface ClawgateServer {
   readonly url: string;
+  /** The separate metrics listener's URL, when CLAWGATE_METRICS_PORT is set. */
+  readonly metricsUrl?: string;
   readonly app: Express;
   readonly store: Store;
   readonly queue: JobQueue;
@@ -109,10 +112,25 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     const ok = await store.ping();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
   });
-  app.get('/metrics', async (_req, res) => {
+  // /metrics: on a separate listener (CLAWGATE_METRICS_PORT), or here behind CLAWGATE_METRICS_TOKEN,
+  // or not at all (docs/operations.md). Never open on the public listener.
+  const sendMetrics = async (_req: express.Request, res: express.Response): Promise<void> => {
+    res.setHeader('Cache-Control', 'no-store');
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+  const metricsToken = config.metricsPort === undefined ? config.metricsToken : undefined;
+  app.get('/metrics', async (req, res) => {
+    if (metricsToken === undefined) return void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+    if (!isAdminAuthorization(req.headers.authorization, metricsToken)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="clawgate-metrics"');
+      return void res.status(401).json({ error: { code: 'UNAUTHENTICATED', message: 'send Authorization: Bearer <metrics token>' } });
+    }
+    await sendMetrics(req, res);
   });
-  app.use(createConnectRouter({ config, store, intake, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
+  // A page viewer's Bitbucket permissions (reads and writes through page JWTs, page links), asked
+  // with the workspace's installation and cached briefly; shared by the API and the Connect pages.
+  const viewerPermissions = createViewerPermissions({ clientFor: activeTenantClient({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }), logger });
+  app.use(createConnectRouter({ config, store, intake, logger, viewerPermissions, ...(options.fetch ? { fetch: options.fetch } : {}) }));
   app.use(createRepoWebhookRouter({ store, intake, logger }));
   // Before the API router, which answers every path it does not know with 404.
   app.use('/api/v1', createAdminRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
@@ -122,8 +140,8 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     logger,
     recheck: requestRecheck,
     reevaluateAgentPullRequests,
-    // Only workspace admins change clawgate through the app's pages (a page JWT alone is any reader).
-    connectWriteAccess: createConnectWriteAccess({ config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+    // A page JWT alone is any reader of any repository: what the viewer may do is asked of Bitbucket.
+    viewerPermissions,
     // The settings page's merge-check checklist reads (and creates) branch restrictions.
     bitbucketForWorkspace: createBitbucketForWorkspace({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
   };
@@ -187,12 +205,25 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
 
   const server: Server = app.listen(options.port ?? config.port, options.host ?? '127.0.0.1');
   await once(server, 'listening');
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (config.metricsPort !== undefined) {
+    const metricsApp = express();
+    metricsApp.disable('x-powered-by');
+    metricsApp.get('/metrics', sendMetrics);
+    metricsApp.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+    metricsServer = metricsApp.listen(config.metricsPort, config.metricsHost ?? '127.0.0.1');
+    await once(metricsServer, 'listening');
+    const metricsAddress = metricsServer.address() as AddressInfo;
+    metricsUrl = `http://${metricsAddress.address.includes(':') ? `[${metricsAddress.address}]` : metricsAddress.address}:${metricsAddress.port}`;
+  }
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, ...describeConfig(config) }, 'clawgate listening');
   let closed = false;
   return {
     url,
+    ...(metricsUrl !== undefined ? { metricsUrl } : {}),
     app,
     store,
     queue,
@@ -204,6 +235,11 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       closed = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (metricsServer !== undefined) {
+        const listener = metricsServer;
+        listener.closeAllConnections();
+        await new Promise<void>((resolve) => listener.close(() => resolve()));
+      }
       await retention.stop();
       await reconciler.stop();
       await queue.stop();

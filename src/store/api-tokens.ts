@@ -14,6 +14,39 @@ import { workspaceKey, type WorkspaceId } from './workspace-id';
  */
 
 export const API_TOKEN_PREFIX = 'cgw_';
+
+/**
+ * What a token may do (docs/api.md "Token scopes"): `bundles:write` uploads bundles and reads the
+ * evaluations of the bundles it uploaded; `read` reads evaluations, bundles, policies, assignments and
+ * the audit log; `admin` does everything (settings, policies, assignments, tokens, merge checks,
+ * re-checks). Tokens created before scopes existed are `admin` (migration 0006).
+ */
+export const TOKEN_SCOPES = ['bundles:write', 'read', 'admin'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+/** What a token gets when its creator names no scopes. */
+export const DEFAULT_TOKEN_SCOPES: readonly TokenScope[] = ['bundles:write'];
+
+function isTokenScope(value: unknown): value is TokenScope {
+  return typeof value === 'string' && (TOKEN_SCOPES as readonly string[]).includes(value);
+}
+
+/** The stored JSON array, in TOKEN_SCOPES order; anything unreadable is no scope at all (fail closed). */
+function parseScopes(text: string): TokenScope[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(value)) return [];
+  const present = new Set(value.filter(isTokenScope));
+  return TOKEN_SCOPES.filter((scope) => present.has(scope));
+}
+
+function normaliseScopes(scopes: readonly TokenScope[]): TokenScope[] {
+  const present = new Set(scopes.filter(isTokenScope));
+  return TOKEN_SCOPES.filter((scope) => present.has(scope));
+}
 const TOKEN_PATTERN = /^cgw_[A-Za-z0-9_-]{43}$/;
 /** `cgw_` plus 8 characters: 48 random bits, enough to find the row, useless to an attacker. */
 const DISPLAY_PREFIX_LENGTH = 12;
@@ -30,11 +63,13 @@ export interface ApiTokenInfo {
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
   readonly lastUsedAt: Date | null;
+  readonly scopes: readonly TokenScope[];
 }
 
 export interface VerifiedApiToken {
   readonly workspaceId: WorkspaceId;
   readonly tokenId: string;
+  readonly scopes: readonly TokenScope[];
 }
 
 function toInfo(row: ApiTokenRow): ApiTokenInfo {
@@ -47,6 +82,7 @@ function toInfo(row: ApiTokenRow): ApiTokenInfo {
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    scopes: parseScopes(row.scopes),
   };
 }
 
@@ -57,12 +93,19 @@ function hashToken(token: string): string {
 export class ApiTokenRepository {
   constructor(private readonly context: RepositoryContext) {}
 
-  /** Creates a token; the plaintext is returned once and never stored. */
-  async create(workspaceId: WorkspaceId, options: { label?: string | null; actor: string }): Promise<{ token: string; info: ApiTokenInfo }> {
+  /**
+   * Creates a token; the plaintext is returned once and never stored. `scopes` default to
+   * DEFAULT_TOKEN_SCOPES; the first token a workspace ever has is `admin` whatever was asked (it is
+   * the one the installer uses to configure everything else).
+   */
+  async create(workspaceId: WorkspaceId, options: { label?: string | null; actor: string; scopes?: readonly TokenScope[] }): Promise<{ token: string; info: ApiTokenInfo }> {
     const workspace = workspaceKey(workspaceId);
     const token = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const label = options.label == null ? null : options.label.slice(0, 128);
+    const asked = normaliseScopes(options.scopes ?? DEFAULT_TOKEN_SCOPES);
     return this.context.db.write(async (transaction) => {
+      const first = (await this.context.models.ApiToken.count({ where: { workspace_uuid: workspace }, transaction })) === 0;
+      const scopes: TokenScope[] = first ? ['admin'] : asked.length > 0 ? asked : [...DEFAULT_TOKEN_SCOPES];
       const row = await this.context.models.ApiToken.create(
         {
           id: randomUUID(),
@@ -74,11 +117,12 @@ export class ApiTokenRepository {
           created_at: this.context.now(),
           revoked_at: null,
           last_used_at: null,
+          scopes: JSON.stringify(scopes),
         },
         { transaction },
       );
       const info = toInfo(row.get({ plain: true }));
-      await appendAuditEvent(this.context, workspace, { actor: options.actor, kind: 'api_token.created', subject: info.id, after: { prefix: info.prefix, label } }, transaction);
+      await appendAuditEvent(this.context, workspace, { actor: options.actor, kind: 'api_token.created', subject: info.id, after: { prefix: info.prefix, label, scopes } }, transaction);
       return { token, info };
     });
   }
@@ -136,6 +180,6 @@ export class ApiTokenRepository {
         ),
       );
     }
-    return { workspaceId: match.workspace_uuid, tokenId: match.id };
+    return { workspaceId: match.workspace_uuid, tokenId: match.id, scopes: parseScopes(match.scopes) };
   }
 }

@@ -254,4 +254,24 @@ export class EvaluationRepository {
     const [latest] = await this.listForPullRequest(workspaceId, repoFullName, prId, { limit: 1 });
     return latest ?? null;
   }
+
+  /**
+   * The repositories (full names) whose evaluations used this bundle or applied this policy, at most
+   * `limit` (default 20): who may read a bundle or a policy through a page is who may read one of them.
+   */
+  async repositoriesUsing(workspaceId: WorkspaceId, used: { bundleId: string } | { policyHashB64u: string }, options: { limit?: number } = {}): Promise<string[]> {
+    const workspace = workspaceKey(workspaceId);
+    const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
+    const match = 'bundleId' in used ? { bundle_id: used.bundleId } : { policy_hash_b64u: used.policyHashB64u };
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({
+        attributes: ['repo_full_name'],
+        where: { workspace_uuid: workspace, ...match },
+        group: ['repo_full_name'],
+        order: [['repo_full_name', 'ASC']],
+        limit,
+      });
+      return rows.map((row) => String(row.get('repo_full_name')));
+    });
+  }
 }

@@ -59,7 +59,7 @@ export interface Store {
   readonly evidenceKeys: EvidenceKeyRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
   verifyApiToken(token: string): Promise<VerifiedApiToken | null>;
-  /** Re-seals tenant secrets under the current key; returns how many values changed. */
+  /** Re-seals tenant secrets (and bundles' CSTs) under the current key; returns how many values changed. */
   rotateSecrets(): Promise<number>;
   appliedMigrations(): Promise<string[]>;
   /** For /readyz: true when the database answers. */
@@ -115,8 +115,8 @@ class SequelizeStore implements Store {
     return this.apiTokens.verifyApiToken(token);
   }
 
-  rotateSecrets(): Promise<number> {
-    return this.tenants.rotateSecrets();
+  async rotateSecrets(): Promise<number> {
+    return (await this.tenants.rotateSecrets()) + (await this.bundles.resealScopedTokens({ rotate: true }));
   }
 
   appliedMigrations(): Promise<string[]> {
@@ -148,7 +148,11 @@ export async function openStore(databaseUrl: string | undefined, options: OpenSt
     if (options.migrate !== false) await migrateDatabase(database, config.dialect === 'postgres' ? config.url : undefined);
     const models = defineModels(database.sequelize, database.dialect);
     const context: RepositoryContext = { db: database, models, secretBox, now: monotonicClock(options.clock ?? (() => new Date())) };
-    return new SequelizeStore(config, database, context);
+    const store = new SequelizeStore(config, database, context);
+    // CSTs stored in clear before they were encrypted at rest are sealed now (fail closed: a store
+    // that cannot seal them does not open).
+    if (options.migrate !== false) await store.bundles.resealScopedTokens();
+    return store;
   } catch (error) {
     await database.close().catch(() => undefined);
     throw error;
@@ -171,7 +175,7 @@ export { MAX_ASSIGNMENTS, type PolicyAssignment, type PolicyAssignmentInput, typ
 export { BUNDLE_SOURCES, type BundleSource, type StoredBundle, type NewBundle, type BundleRepository } from './bundles';
 export { STATUS_STATES, type StatusState, type NewEvaluation, type EvaluationRecord, type EvaluationRepository } from './evaluations';
 export { CONSUMABLE_KINDS, type ConsumableKind, type ConsumableId, type ConsumedIdRecord, type ConsumingPullRequest, type ConsumeResult, type ConsumedIdRepository } from './consumed-ids';
-export { API_TOKEN_PREFIX, type ApiTokenInfo, type VerifiedApiToken, type ApiTokenRepository } from './api-tokens';
+export { API_TOKEN_PREFIX, TOKEN_SCOPES, DEFAULT_TOKEN_SCOPES, type TokenScope, type ApiTokenInfo, type VerifiedApiToken, type ApiTokenRepository } from './api-tokens';
 export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-log';
 export type { DeliveryRepository } from './deliveries';
 export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';

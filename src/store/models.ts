@@ -57,10 +57,12 @@ export interface BundleRow {
   workspace_uuid: string;
   bundle_id: string;
   envelope: string;
+  /** Sealed by the SecretBox (older rows: clear text until sealed on open). */
   scoped_token: string | null;
   sha256_b64u: string;
   size: number;
   source: string;
+  uploaded_by: string | null;
   created_at: Date;
   urm?: string | null;
   trust_pulse?: string | null;
@@ -116,6 +118,8 @@ export interface ApiTokenRow {
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** JSON array of TokenScope. */
+  scopes: string;
 }
 
 export interface AuditEventRow {
@@ -276,6 +280,7 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         sha256_b64u: str(64, false),
         size: int(false),
         source: str(32, false),
+        uploaded_by: str(255, true),
         created_at: date(false),
         urm: text(true),
         trust_pulse: text(true),
@@ -331,6 +336,7 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         created_at: date(false),
         revoked_at: date(true),
         last_used_at: date(true),
+        scopes: str(128, false),
       },
       options('api_tokens'),
     ),

@@ -3,6 +3,6 @@ export { createRepoWebhookRouter, REPO_WEBHOOK_BODY_LIMIT_BYTES, type RepoWebhoo
 export { registerWorkspace, parseRegistrationRequest, RegistrationError, type RegisterWorkspaceDeps, type RegisteredWorkspace, type RegisteredHook } from './register-workspace';
 export { registrationRequestSchema, checkBaseApiUrl, DEFAULT_BASE_API_URL, MAX_REPOSITORIES, type RegistrationRequest, type RegistrationFieldError } from './registration-request';
 export { hubSignature, verifyHubSignature, isWellFormedHubSignature, HUB_SIGNATURE_HEADER } from './hub-signature';
-export { REPO_WEBHOOK_PATH, REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
+export { REPO_WEBHOOK_PATH, REPO_WEBHOOK_WORKSPACE_PATH, REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
 export { repoWebhooksClientKey, normalizeWorkspaceUuid, REPO_WEBHOOKS_CLIENT_KEY_PREFIX } from './repo-webhook-tenant';
 export { reregisterWorkspace, rotateWebhookSecret, unregisterWorkspace, type LifecycleDeps, type ReregisteredWorkspace, type RotatedSecret, type UnregisteredWorkspace, type DataChoice } from './workspace-lifecycle';

@@ -192,7 +192,7 @@ export async function registerWorkspace(deps: RegisterWorkspaceDeps, body: unkno
     }
 
     const secret = newWebhookSecret();
-    const webhookUrl = repoWebhookUrl(deps.config.baseUrl);
+    const webhookUrl = repoWebhookUrl(deps.config.baseUrl, workspaceId);
     const created: RegisteredHook[] = [];
     try {
       for (const [index, repoSlug] of repositories.entries()) {

@@ -6,14 +6,21 @@ import { sendApiError, toApiError } from '../http/error-handler';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import type { Store, Tenant } from '../store';
 import { DELIVERY_UUID, deliveryHeadersSchema } from '../pipeline/delivery-headers';
-import { REPO_WEBHOOK_PATH } from './hook-subscription';
+import { REPO_WEBHOOK_PATH, REPO_WEBHOOK_WORKSPACE_PATH } from './hook-subscription';
 import { HUB_SIGNATURE_HEADER, isWellFormedHubSignature, verifyHubSignature } from './hub-signature';
 import { normalizeWorkspaceUuid, repoWebhooksClientKey } from './repo-webhook-tenant';
 
 /**
- * `POST /hooks/bitbucket`: deliveries of the repository webhooks clawgate created at registration.
+ * `POST /hooks/bitbucket/w/{workspace uuid}` (registrations from now on) and `POST /hooks/bitbucket`
+ * (hooks registered before): deliveries of the repository webhooks clawgate created at registration.
  *
- * Order (fail closed, cheapest refusal first):
+ * Per-workspace URL (fail closed, cheapest refusal first): the signature header must be well-formed
+ * (401 before the body is read); the tenant `repo_webhooks:{uuid}` comes from the URL (unknown or
+ * uninstalled: the same 401 as a wrong signature); the raw body is read with a limit and its
+ * HMAC-SHA256 checked in constant time — before any byte of it is parsed; then the JSON must name the
+ * same workspace as the URL (400), then steps 5 below.
+ *
+ * Legacy URL order (hooks registered before per-workspace URLs keep working until re-registered):
  * 1. `X-Hub-Signature` must be present and well-formed, else 401 before the body is read.
  * 2. The raw body is read with a limit (Bitbucket caps payloads at 256 KB) and kept as bytes.
  * 3. The tenant is found from the payload's `repository.workspace.uuid` (client key
@@ -77,36 +84,70 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
     next();
   };
 
-  router.post(
-    REPO_WEBHOOK_PATH,
-    requireSignatureHeader,
-    // inflate: false — a compressed body is refused (415) rather than verified after decoding.
-    express.raw({ type: () => true, limit: REPO_WEBHOOK_BODY_LIMIT_BYTES, inflate: false }),
-    async (request: Request, response: Response) => {
-      const raw: unknown = request.body;
-      if (raw === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'a webhook delivery has a JSON body');
-      if (!Buffer.isBuffer(raw)) throw new Error('a body parser ran before the repository-webhook router; mount it before global body parsers');
-      const requestUuid = singleHeader(request, 'x-request-uuid');
-      const log = logger.child({ deliveryId: requestUuid !== undefined && DELIVERY_UUID.test(requestUuid) ? requestUuid : null });
+  function rawBodyOf(request: Request): Buffer {
+    const raw: unknown = request.body;
+    if (raw === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'a webhook delivery has a JSON body');
+    if (!Buffer.isBuffer(raw)) throw new Error('a body parser ran before the repository-webhook router; mount it before global body parsers');
+    return raw;
+  }
 
-      let payload: unknown;
-      try {
-        payload = JSON.parse(decoder.decode(raw));
-      } catch {
-        throw new ApiError(400, 'INVALID_JSON', 'the body is not UTF-8 JSON');
-      }
-      const routing = routingSchema.safeParse(payload);
-      const workspaceUuid = routing.success ? normalizeWorkspaceUuid(routing.data.repository.workspace?.uuid ?? routing.data.repository.owner?.uuid ?? '') : null;
-      if (!routing.success || workspaceUuid === null) {
-        throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', 'the body names no repository with a workspace uuid', [{ path: 'repository.workspace.uuid', message: 'required' }]);
-      }
+  function parseJson(raw: Buffer): unknown {
+    try {
+      return JSON.parse(decoder.decode(raw)) as unknown;
+    } catch {
+      throw new ApiError(400, 'INVALID_JSON', 'the body is not UTF-8 JSON');
+    }
+  }
 
-      const tenant: Tenant | null = await options.store.tenants.findByClientKey(repoWebhooksClientKey(workspaceUuid));
-      const secret = tenant !== null && tenant.surface === 'repo_webhooks' && tenant.uninstalledAt === null ? tenant.sharedSecret : null;
-      if (tenant === null || secret === null || !verifyHubSignature(raw, singleHeader(request, HUB_SIGNATURE_HEADER), secret.reveal())) {
-        log.warn({ workspace: workspaceUuid, registered: secret !== null }, 'repo webhook: signature rejected');
-        throw unauthenticated(response, 'the signature does not verify');
-      }
+  function workspaceOfPayload(payload: unknown): string {
+    const routing = routingSchema.safeParse(payload);
+    const workspaceUuid = routing.success ? normalizeWorkspaceUuid(routing.data.repository.workspace?.uuid ?? routing.data.repository.owner?.uuid ?? '') : null;
+    if (!routing.success || workspaceUuid === null) {
+      throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', 'the body names no repository with a workspace uuid', [{ path: 'repository.workspace.uuid', message: 'required' }]);
+    }
+    return workspaceUuid;
+  }
+
+  /** The tenant whose secret signed `raw`, or a 401 (unknown, uninstalled and wrongly signed look the same). */
+  async function signedBy(request: Request, response: Response, raw: Buffer, workspaceUuid: string, log: Logger): Promise<Tenant> {
+    const tenant: Tenant | null = await options.store.tenants.findByClientKey(repoWebhooksClientKey(workspaceUuid));
+    const secret = tenant !== null && tenant.surface === 'repo_webhooks' && tenant.uninstalledAt === null ? tenant.sharedSecret : null;
+    if (tenant === null || secret === null || !verifyHubSignature(raw, singleHeader(request, HUB_SIGNATURE_HEADER), secret.reveal())) {
+      log.warn({ workspace: workspaceUuid, registered: secret !== null }, 'repo webhook: signature rejected');
+      throw unauthenticated(response, 'the signature does not verify');
+    }
+    return tenant;
+  }
+
+  function deliveryLogger(request: Request): Logger {
+    const requestUuid = singleHeader(request, 'x-request-uuid');
+    return logger.child({ deliveryId: requestUuid !== undefined && DELIVERY_UUID.test(requestUuid) ? requestUuid : null });
+  }
+
+  // inflate: false — a compressed body is refused (415) rather than verified after decoding.
+  const rawBody = express.raw({ type: () => true, limit: REPO_WEBHOOK_BODY_LIMIT_BYTES, inflate: false });
+
+  router.post(REPO_WEBHOOK_WORKSPACE_PATH, requireSignatureHeader, rawBody, async (request: Request, response: Response) => {
+    const raw = rawBodyOf(request);
+    const log = deliveryLogger(request);
+    const fromUrl = typeof request.params.workspace === 'string' ? normalizeWorkspaceUuid(`{${request.params.workspace}}`) : null;
+    if (fromUrl === null) throw unauthenticated(response, 'the signature does not verify');
+    // The HMAC first: nothing of an unsigned body is parsed.
+    const tenant = await signedBy(request, response, raw, fromUrl, log);
+    const payload = parseJson(raw);
+    if (workspaceOfPayload(payload) !== fromUrl) throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', 'the body names another workspace than the URL', [{ path: 'repository.workspace.uuid', message: 'must be the workspace of the URL' }]);
+    await deliver(request, response, tenant, payload, log);
+  });
+
+  router.post(REPO_WEBHOOK_PATH, requireSignatureHeader, rawBody, async (request: Request, response: Response) => {
+    const raw = rawBodyOf(request);
+    const log = deliveryLogger(request);
+    const payload = parseJson(raw);
+    const tenant = await signedBy(request, response, raw, workspaceOfPayload(payload), log);
+    await deliver(request, response, tenant, payload, log);
+  });
+
+  async function deliver(request: Request, response: Response, tenant: Tenant, payload: unknown, log: Logger): Promise<void> {
 
       const headers = deliveryHeadersSchema.safeParse(request.headers);
       if (!headers.success) {
@@ -125,8 +166,7 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
         throw new ApiError(503, 'INTAKE_UNAVAILABLE', 'the webhook could not be queued; retry');
       }
       response.status(204).end();
-    },
-  );
+  }
 
   const errors: ErrorRequestHandler = (error: unknown, _request, response, next) => {
     if (response.headersSent) {

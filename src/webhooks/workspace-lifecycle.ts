@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { bearerAuth, createBitbucketClient, type BitbucketClient } from '../bitbucket';
 import { SUBSCRIBED_WEBHOOK_EVENTS } from '../pipeline/subscribed-events';
 import type { PurgedCounts, Store, Tenant } from '../store';
-import { REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
+import { clawgateHookUrls, REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
 import { bitbucketFailure, deleteHooks, newWebhookSecret, parseRegistrationRequest, RegistrationError, type RegisterWorkspaceDeps, type RegisteredHook } from './register-workspace';
 import { MAX_REPOSITORIES } from './registration-request';
 import { normalizeWorkspaceUuid } from './repo-webhook-tenant';
@@ -53,7 +53,7 @@ function clientFor(deps: LifecycleDeps, baseApiUrl: string, accessToken: string,
 }
 
 /** clawgate's hooks (URL = this service's delivery URL) on every repository the token sees. */
-async function findClawgateHooks(client: BitbucketClient, workspaceSlug: string, webhookUrl: string): Promise<RegisteredHook[]> {
+async function findClawgateHooks(client: BitbucketClient, workspaceSlug: string, webhookUrls: readonly string[]): Promise<RegisteredHook[]> {
   let repositories: string[];
   try {
     repositories = await listWorkspaceRepositorySlugs(client, workspaceSlug, Math.ceil(MAX_REPOSITORIES / 100));
@@ -68,7 +68,7 @@ async function findClawgateHooks(client: BitbucketClient, workspaceSlug: string,
     } catch (error) {
       throw bitbucketFailure(error, `the webhooks of ${workspaceSlug}/${repoSlug}`, { notFound: { path: 'repositories', message: `no repository ${workspaceSlug}/${repoSlug}` } });
     }
-    for (const hook of listed) if (hook.url === webhookUrl) hooks.push({ repository: `${workspaceSlug}/${repoSlug}`, uuid: hook.uuid, events: hook.events });
+    for (const hook of listed) if (hook.url !== undefined && webhookUrls.includes(hook.url)) hooks.push({ repository: `${workspaceSlug}/${repoSlug}`, uuid: hook.uuid, events: hook.events });
   }
   return hooks;
 }
@@ -134,8 +134,8 @@ export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string
   if (normalizeWorkspaceUuid(found.uuid) !== tenant.workspaceId) {
     throw new RegistrationError(422, 'WORKSPACE_MISMATCH', `the access token's workspace ${found.slug} is not ${slug}`, [{ path: 'access_token', message: 'belongs to another workspace' }]);
   }
-  const webhookUrl = repoWebhookUrl(deps.config.baseUrl);
-  const previous = await findClawgateHooks(client, slug, webhookUrl);
+  const webhookUrl = repoWebhookUrl(deps.config.baseUrl, tenant.workspaceId);
+  const previous = await findClawgateHooks(client, slug, clawgateHookUrls(deps.config.baseUrl, tenant.workspaceId));
   let repositories: string[];
   if (request.repositories !== undefined) {
     repositories = request.repositories;
@@ -201,8 +201,8 @@ export async function rotateWebhookSecret(deps: LifecycleDeps, workspace: string
   const slug = tenant.workspaceSlug ?? workspace;
   const logger = deps.logger.child({ component: 'repo-webhook-lifecycle', workspace: slug });
   const client = clientFor(deps, tenant.baseApiUrl as string, accessToken, logger, `rotate:${slug}`);
-  const webhookUrl = repoWebhookUrl(deps.config.baseUrl);
-  const previous = await findClawgateHooks(client, slug, webhookUrl);
+  const webhookUrl = repoWebhookUrl(deps.config.baseUrl, tenant.workspaceId);
+  const previous = await findClawgateHooks(client, slug, clawgateHookUrls(deps.config.baseUrl, tenant.workspaceId));
   if (previous.length === 0) throw new RegistrationError(409, 'NO_HOOKS', `no clawgate webhook found in ${slug}; re-register the workspace`, [{ path: 'workspace', message: 'no clawgate webhook' }]);
   const repositories = [...new Set(previous.map((hook) => hook.repository.slice(hook.repository.indexOf('/') + 1)))];
   const secret = newWebhookSecret();
@@ -250,7 +250,7 @@ export async function unregisterWorkspace(deps: LifecycleDeps, workspace: string
   if (tenant.accessToken !== null && tenant.baseApiUrl !== null) {
     const client = clientFor(deps, tenant.baseApiUrl, tenant.accessToken.reveal(), logger, `unregister:${slug}`);
     try {
-      const hooks = await findClawgateHooks(client, slug, repoWebhookUrl(deps.config.baseUrl));
+      const hooks = await findClawgateHooks(client, slug, clawgateHookUrls(deps.config.baseUrl, tenant.workspaceId));
       remainingHooks = await deleteHooks(client, slug, hooks, logger);
       deletedHooks = hooks.filter((hook) => !remainingHooks?.includes(hook));
     } catch (error) {

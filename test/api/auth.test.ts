@@ -1,7 +1,7 @@
 import { encodeSymmetric } from 'atlassian-jwt';
 import { makeBitbucketWpc } from '../../src/testkit';
 import { requestQueryStringHash } from '../../src/http/connect-jwt';
-import { APP_BASE_URL, bearer, createApiWorld, PAGE_USER, storedState, type ApiWorld } from './support/api-world';
+import { APP_BASE_URL, bearer, createApiWorld, storedState, type ApiWorld } from './support/api-world';
 
 let world: ApiWorld;
 
@@ -84,6 +84,7 @@ describe('authentication', () => {
   });
 
   it('records the actor of a JWT user and of a bearer token in the audit log', async () => {
+    world.viewers.owners.add('557058:alice');
     const path = `/api/v1/workspaces/${world.a.slug}/policies`;
     await world.http().post(path).set('Authorization', `JWT ${world.a.jwt({ sub: '557058:alice' })}`).send(makeBitbucketWpc({ repos: ['ws/alice'] })).expect(201);
     await world.http().post(path).set(...bearer(world.a)).send(makeBitbucketWpc({ repos: ['ws/bob'] })).expect(201);
@@ -117,14 +118,8 @@ describe('authentication', () => {
     expect(response.headers['cache-control']).toBe('no-store');
   });
 
-  it('lets connectWriteAccess restrict what Connect page users may change (reads and bearer tokens unaffected)', async () => {
-    const asked: string[] = [];
-    const gated = await createApiWorld({
-      connectWriteAccess: async ({ accountId, workspaceId, tenant }) => {
-        asked.push(`${accountId}@${workspaceId}@${tenant.clientKey}`);
-        return accountId === PAGE_USER;
-      },
-    });
+  it('asks Bitbucket whether a page user is a workspace admin before a settings change or read (bearer tokens go by scope)', async () => {
+    const gated = await createApiWorld();
     try {
       const settingsPath = `/api/v1/workspaces/${gated.a.slug}/settings`;
       const body = { mode: 'warn', trusted_gateways: [], cst_issuers: [], wpc_issuers: [], agents: [], frozen: false };
@@ -133,8 +128,8 @@ describe('authentication', () => {
       expect(denied.status).toBe(403);
       expect(denied.body.error.code).toBe('FORBIDDEN');
       expect(await storedState(gated.store, gated.a.id)).toEqual(before);
-      expect(asked).toContain(`reader@${gated.a.id}@${gated.a.clientKey}`);
-      await gated.http().get(settingsPath).set('Authorization', `JWT ${gated.a.jwt({ sub: 'reader' })}`).expect(200);
+      expect(gated.viewers.asked).toContain('workspace:reader');
+      await gated.http().get(settingsPath).set('Authorization', `JWT ${gated.a.jwt({ sub: 'reader' })}`).expect(403);
       await gated.http().put(settingsPath).set('Authorization', `JWT ${gated.a.jwt()}`).send(body).expect(200);
       await gated.http().put(settingsPath).set(...bearer(gated.a)).send(body).expect(200);
     } finally {

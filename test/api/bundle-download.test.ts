@@ -1,6 +1,6 @@
 import { sha256B64u } from '../../src/core/clawsig/hashing';
 import { makeProofBundle } from '../../src/testkit';
-import { bearer, createApiWorld, type ApiWorld } from './support/api-world';
+import { bearer, createApiWorld, grant, type ApiWorld } from './support/api-world';
 
 /** `GET /workspaces/{ws}/bundles/{bundle_id}`: the stored bundle, for the details page's download and re-verification. */
 
@@ -36,11 +36,18 @@ describe('GET /workspaces/{ws}/bundles/{bundle_id}', () => {
     expect(text).not.toContain(SCOPED_TOKEN);
   });
 
-  it('works with the page’s Connect JWT too (the details page downloads it)', async () => {
+  it('works with the page’s Connect JWT too (the details page downloads it) for a viewer who may read a repository that used it', async () => {
     const { envelope, bundleId } = makeProofBundle();
     await world.http().post(`/api/v1/workspaces/${world.a.slug}/bundles`).set(...bearer(world.a)).send({ bundle: envelope }).expect(201);
-    const response = await world.http().get(`/api/v1/workspaces/${world.a.slug}/bundles/${bundleId}`).set('Authorization', `JWT ${world.a.jwt()}`);
-    expect(response.status).toBe(200);
+    const path = `/api/v1/workspaces/${world.a.slug}/bundles/${bundleId}`;
+    // No evaluation used it yet: no repository vouches for a viewer; a workspace admin still may.
+    expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt({ sub: '557058:no-access' })}`)).status).toBe(403);
+    expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt()}`)).status).toBe(200);
+    await world.store.evaluations.insert(world.a.id, { repoFullName: `${world.a.slug}/web`, prId: 3, headSha: 'a'.repeat(40), state: 'PASS', mode: 'enforce', statusState: 'SUCCESSFUL', verdict: {}, bundleId, commits: [] });
+    expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt({ sub: '557058:no-access' })}`)).status).toBe(403);
+    // (The "none" above is cached for a minute; a reader Bitbucket was not asked about yet.)
+    grant(world.viewers, '557058:web-reader', 'web', 'read');
+    expect((await world.http().get(path).set('Authorization', `JWT ${world.a.jwt({ sub: '557058:web-reader' })}`)).status).toBe(200);
   });
 
   it('file names keep only safe characters', async () => {

@@ -1,6 +1,6 @@
 import { makeBitbucketWpc } from '../../src/testkit';
 import { csvCell } from '../../src/api/routes/audit-routes';
-import { bearer, createApiWorld, type ApiWorld } from './support/api-world';
+import { bearer, createApiWorld, grant, type ApiWorld } from './support/api-world';
 
 let world: ApiWorld;
 
@@ -14,6 +14,8 @@ afterAll(async () => {
 
 describe('POST /workspaces/{ws}/repositories/{repo}/pullrequests/{id}/recheck', () => {
   it('queues a re-check through the pipeline (202 {job_id}) with the full repo name, and audits it', async () => {
+    grant(world.viewers, 'reviewer-1', 'web', 'write');
+    world.viewers.uuids.set('reviewer-1', '{0b7c3a1e-3f0a-4c2e-9d51-7a1b2c3d4e5f}');
     const response = await world.http().post(`/api/v1/workspaces/${world.a.slug}/repositories/web/pullrequests/7/recheck`).set('Authorization', `JWT ${world.a.jwt({ sub: 'reviewer-1' })}`);
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ job_id: 'job-1' });

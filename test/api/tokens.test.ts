@@ -40,9 +40,10 @@ function queryRows(sql: string): Promise<Record<string, unknown>[]> {
 
 describe('POST|GET /workspaces/{ws}/tokens', () => {
   it('shows a new token once; the list shows only its prefix', async () => {
-    const created = await world.http().post(tokensPath()).set(...bearer(world.a)).send({ label: 'uploader' });
+    const created = await world.http().post(tokensPath()).set(...bearer(world.a)).send({ label: 'uploader', scopes: ['read'] });
     expect(created.status).toBe(201);
-    expect(Object.keys(created.body).sort()).toEqual(['created_at', 'id', 'label', 'prefix', 'token']);
+    expect(Object.keys(created.body).sort()).toEqual(['created_at', 'id', 'label', 'prefix', 'scopes', 'token']);
+    expect(created.body.scopes).toEqual(['read']);
     const { token, prefix, id } = created.body as { token: string; prefix: string; id: string };
     expect(token).toMatch(/^cgw_[A-Za-z0-9_-]{43}$/);
     expect(token.startsWith(prefix)).toBe(true);
@@ -51,14 +52,14 @@ describe('POST|GET /workspaces/{ws}/tokens', () => {
     const listed = await world.http().get(tokensPath()).set(...bearer(world.a));
     expect(listed.status).toBe(200);
     const row = (listed.body.tokens as Record<string, unknown>[]).find((item) => item.id === id);
-    expect(row).toMatchObject({ id, prefix, label: 'uploader', revoked_at: null, created_by: `api_token:${world.a.tokenId}` });
+    expect(row).toMatchObject({ id, prefix, label: 'uploader', scopes: ['read'], revoked_at: null, created_by: `api_token:${world.a.tokenId}` });
     expect(row).not.toHaveProperty('token');
     expect(JSON.stringify(listed.body)).not.toContain(token);
     expect(JSON.stringify(listed.body)).not.toContain(world.a.token);
 
     // The new token works at once, for its own workspace only.
-    await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${token}`).expect(200);
-    await world.http().get(`/api/v1/workspaces/${world.b.slug}/settings`).set('Authorization', `Bearer ${token}`).expect(403);
+    await world.http().get(`/api/v1/workspaces/${world.a.slug}/policies`).set('Authorization', `Bearer ${token}`).expect(200);
+    await world.http().get(`/api/v1/workspaces/${world.b.slug}/policies`).set('Authorization', `Bearer ${token}`).expect(403);
   });
 
   it('stores only a hash of the token: no column of the row and no byte of the database holds the plaintext', async () => {
@@ -100,11 +101,11 @@ describe('POST|GET /workspaces/{ws}/tokens', () => {
   });
 
   it('rotates a token: a new one shown once with the same label, the old one stops working', async () => {
-    const created = await world.http().post(tokensPath()).set(...bearer(world.a)).send({ label: 'ci' });
+    const created = await world.http().post(tokensPath()).set(...bearer(world.a)).send({ label: 'ci', scopes: ['admin'] });
     const { id, token } = created.body as { id: string; token: string };
     const rotated = await world.http().post(`${tokensPath()}/${id}/rotate`).set('Authorization', `Bearer ${token}`);
     expect(rotated.status).toBe(201);
-    expect(rotated.body).toMatchObject({ label: 'ci', replaces: id, token: expect.stringMatching(/^cgw_/) });
+    expect(rotated.body).toMatchObject({ label: 'ci', scopes: ['admin'], replaces: id, token: expect.stringMatching(/^cgw_/) });
     expect(rotated.body.token).not.toBe(token);
     expect((await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${token}`)).status).toBe(401);
     await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${String(rotated.body.token)}`).expect(200);

@@ -110,7 +110,7 @@ describe('verifyConnectJwt', () => {
   });
 
   it('accepts an uninstalled tenant only where the caller asks (lifecycle re-install)', async () => {
-    const jwt = token({ iss: UNINSTALLED_KEY }, OTHER_SECRET);
+    const jwt = token({ iss: UNINSTALLED_KEY, aud: UNINSTALLED_KEY }, OTHER_SECRET);
     expect(await verify(jwt, { acceptUninstalled: true })).toMatchObject({ ok: true, tenant: { clientKey: UNINSTALLED_KEY } });
   });
 

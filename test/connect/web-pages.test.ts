@@ -8,6 +8,7 @@ import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlass
 import express from 'express';
 import { verifyConnectJwt } from '../../src/connect';
 import { PAGE_LINK_LIFETIME_SECONDS } from '../../src/connect/page-link';
+import { SESSION_LINK_CLAIM } from '../../src/http/session-token';
 import { loadWebAssets } from '../../src/connect/web-assets';
 import { send, startConnectHarness, type ConnectHarness } from './support/connect-harness';
 
@@ -114,9 +115,19 @@ describe('GET /connect/panel: the repository by name', () => {
 });
 
 describe('GET /connect/links/details/{evaluationId}', () => {
+  /** An evaluation of acme/widgets (the repository ann created, so Bitbucket says she may read it). */
+  async function evaluationOfWidgets(): Promise<string> {
+    const record = await h.store.evaluations.insert(h.acme.uuid, { repoFullName: 'acme/widgets', prId: 1, headSha: 'e'.repeat(40), state: 'PASS', mode: 'enforce', statusState: 'SUCCESSFUL', verdict: {}, commits: [] });
+    return record.id;
+  }
+
+  function claimsOf(token: string): Record<string, unknown> {
+    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  }
+
   it('answers a short-lived link that opens that details page and nothing else', async () => {
-    const id = randomUUID();
-    const res = await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${contextToken()}` } });
+    const id = await evaluationOfWidgets();
+    const res = await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = res.json as { url: string; expires_at: string };
@@ -130,12 +141,42 @@ describe('GET /connect/links/details/{evaluationId}', () => {
     expect(shell(opened.text)).toMatchObject({ page: 'details', context: { evaluation: id } });
 
     const token = new URL(body.url).searchParams.get('jwt') ?? '';
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-    expect(claims).toMatchObject({ iss: clientKey, sub: '557058:ann' });
+    expect(claimsOf(token)).toMatchObject({ iss: clientKey, sub: h.ann.accountId, [SESSION_LINK_CLAIM]: id });
     // Not another evaluation's page, and not the API.
     expect((await send(`${h.baseUrl}/connect/details/${randomUUID()}?jwt=${token}`, HTML)).status).toBe(401);
     const api = await verifyConnectJwt(token, { method: 'GET', originalUrl: `/api/v1/workspaces/acme/evaluations/${id}`, appBaseUrl: h.baseUrl, tenants: h.store.tenants, qsh: 'context' });
     expect(api).toMatchObject({ ok: false, code: 'QSH_MISMATCH' });
+
+    // The page it opens gets a session that names the same evaluation and ends when the link ends.
+    const session = shell(opened.text).token;
+    const sessionClaims = claimsOf(session);
+    expect(sessionClaims[SESSION_LINK_CLAIM]).toBe(id);
+    expect(Number(sessionClaims.exp)).toBeLessThanOrEqual(Number(claimsOf(token).exp));
+  });
+
+  it('does not renew itself: a session that descends from a link cannot mint another link', async () => {
+    const id = await evaluationOfWidgets();
+    const first = (await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` } })).json as { url: string };
+    const session = shell((await send(first.url, HTML)).text).token;
+    const again = await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${session}` } });
+    expect(again.status).toBe(403);
+    expect((again.json as { error: { code: string } }).error.code).toBe('LINK_SESSION_FORBIDDEN');
+  });
+
+  it('a page link opens only the evaluation it names: a forged path-bound token for another page gets no session', async () => {
+    const id = await evaluationOfWidgets();
+    // Even a correctly signed token for the PR-panel path, if it carries a link claim, opens nothing there.
+    const res = await send(signedUrl(`/connect/details/${randomUUID()}`, { [SESSION_LINK_CLAIM]: id }), HTML);
+    expect(res.status).toBe(403);
+  });
+
+  it('is refused to a viewer Bitbucket does not let read the repository, and for an unknown evaluation', async () => {
+    const id = await evaluationOfWidgets();
+    h.sandbox.setRepositoryPermission('acme/widgets', h.bob, 'none');
+    const refused = await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${contextToken({ sub: h.bob.accountId })}` } });
+    expect(refused.status).toBe(403);
+    const unknown = await send(`${h.baseUrl}/connect/links/details/${randomUUID()}`, { headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` } });
+    expect(unknown.status).toBe(404);
   });
 
   it('needs a page user’s context token', async () => {
@@ -144,6 +185,28 @@ describe('GET /connect/links/details/{evaluationId}', () => {
     const noUser = encodeSymmetric({ iss: clientKey, iat: nowS(), exp: nowS() + 60, qsh: 'context-qsh' }, secret);
     expect((await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${noUser}` } })).status).toBe(403);
     expect((await send(`${h.baseUrl}/connect/links/details/not-an-id`, { headers: { authorization: `JWT ${contextToken()}` } })).status).toBe(400);
+  });
+});
+
+describe('session tokens and context JWT limits', () => {
+  it('a page’s session token ends no later than the Bitbucket token that opened the page', async () => {
+    const exp = nowS() + 120;
+    const res = await send(signedUrl(`/connect/details/${randomUUID()}`, { exp }), HTML);
+    expect(res.status).toBe(200);
+    const claims = JSON.parse(Buffer.from(shell(res.text).token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp: number };
+    expect(claims.exp).toBeLessThanOrEqual(exp);
+  });
+
+  it('refuses a context JWT that lives longer than Bitbucket’s own (exp ten years ahead)', async () => {
+    const res = await send(signedUrl(`/connect/details/${randomUUID()}`, { exp: nowS() + 10 * 365 * 24 * 3600 }), HTML);
+    expect(res.status).toBe(401);
+    const link = await send(`${h.baseUrl}/connect/links/details/${randomUUID()}`, { headers: { authorization: `JWT ${contextToken({ exp: nowS() + 10 * 365 * 24 * 3600 })}` } });
+    expect(link.status).toBe(401);
+  });
+
+  it('refuses a context JWT whose audience is not this installation', async () => {
+    expect((await send(signedUrl(`/connect/details/${randomUUID()}`, { aud: 'someone-else' }), HTML)).status).toBe(401);
+    expect((await send(signedUrl(`/connect/details/${randomUUID()}`, { aud: clientKey }), HTML)).status).toBe(200);
   });
 });
 

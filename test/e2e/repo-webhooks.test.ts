@@ -50,7 +50,7 @@ describe('e2e: repository webhooks + access token (no Connect)', () => {
     expect(registered.status).toBe(201);
     const hooks = [...sandbox.repository('acme/proj-web').hooks.values()];
     expect(hooks).toHaveLength(1);
-    expect(hooks[0]?.url).toBe(`${app.url}/hooks/bitbucket`);
+    expect(hooks[0]?.url).toBe(`${app.url}/hooks/bitbucket/w/${sandbox.workspace('acme').uuid.slice(1, -1)}`);
     expect(hooks[0]?.secret).toEqual(expect.any(String));
     expect(sandbox.listInstallations()).toEqual([]);
 

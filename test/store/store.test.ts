@@ -322,7 +322,8 @@ describe.each(backendsUnderTest('store.test'))('store on %s', (backend) => {
       const rows = await rawQuery(store, `SELECT * FROM api_tokens WHERE id = '${info.id}'`);
       expect(JSON.stringify(rows)).not.toContain(token);
 
-      expect(await store.verifyApiToken(token)).toEqual({ workspaceId: ws, tokenId: info.id });
+      // The first token of a workspace is admin.
+      expect(await store.verifyApiToken(token)).toEqual({ workspaceId: ws, tokenId: info.id, scopes: ['admin'] });
       expect((await store.apiTokens.list(ws))[0]?.lastUsedAt).toBeInstanceOf(Date);
       const flipped = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
       expect(await store.verifyApiToken(flipped)).toBeNull();

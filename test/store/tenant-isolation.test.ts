@@ -64,7 +64,7 @@ describe.each(backendsUnderTest('tenant-isolation.test'))('tenant isolation on %
     expect((await store.policies.get(B, policyHash))?.retiredAt).toBeNull();
 
     expect(await store.apiTokens.revoke(A, tokenIdOfB, 'a-admin')).toBeNull();
-    expect(await store.verifyApiToken(tokenOfB)).toEqual({ workspaceId: B, tokenId: tokenIdOfB });
+    expect(await store.verifyApiToken(tokenOfB)).toEqual({ workspaceId: B, tokenId: tokenIdOfB, scopes: ['admin'] });
 
     expect(await store.tenants.setSharedSecret(A, `ck:${B}`, 'hijacked', 'a-admin')).toBe(false);
     expect(await store.tenants.setAccessToken(A, `ck:${B}`, 'hijacked', 'a-admin')).toBe(false);

@@ -59,11 +59,13 @@ describe('policies and assignments', () => {
 });
 
 describe('tokens', () => {
-  it('creates (shown once), lists by prefix, revokes', async () => {
-    const created = await client.createToken('from the page');
+  it('creates (shown once) with the scopes chosen, lists by prefix and scopes, revokes', async () => {
+    const created = await client.createToken('from the page', ['read']);
     expect(created.token).toMatch(/^cgw_/);
+    expect(created.scopes).toEqual(['read']);
     const listed = (await client.listTokens()).find((token) => token.id === created.id);
-    expect(listed).toMatchObject({ prefix: created.prefix, label: 'from the page', revoked_at: null });
+    expect(listed).toMatchObject({ prefix: created.prefix, label: 'from the page', scopes: ['read'], revoked_at: null });
+    expect((await client.createToken(null)).scopes).toEqual(['bundles:write']);
     expect(JSON.stringify(await client.listTokens())).not.toContain(created.token);
     expect((await client.revokeToken(created.id)).revoked_at).toEqual(expect.any(String));
   });

@@ -73,7 +73,7 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
     expect(answer.json).toEqual(
       expect.objectContaining({
         workspace: { uuid: workspaceUuid, slug: 'acme' },
-        webhook_url: `${app.url}/hooks/bitbucket`,
+        webhook_url: `${app.url}/hooks/bitbucket/w/${workspaceUuid.slice(1, -1)}`,
         token: expect.stringMatching(/^cgw_[A-Za-z0-9_-]{43}$/),
         hooks: [expect.objectContaining({ repository: 'acme/proj-web' }), expect.objectContaining({ repository: 'acme/proj-api' })],
       }),
@@ -84,7 +84,7 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
     for (const repo of ['acme/proj-web', 'acme/proj-api']) {
       const hooks = [...sandbox.repository(repo).hooks.values()];
       expect(hooks).toHaveLength(1);
-      expect(hooks[0]).toEqual(expect.objectContaining({ url: `${app.url}/hooks/bitbucket`, secret, active: true, events: [...SUBSCRIBED_WEBHOOK_EVENTS] }));
+      expect(hooks[0]).toEqual(expect.objectContaining({ url: `${app.url}/hooks/bitbucket/w/${workspaceUuid.slice(1, -1)}`, secret, active: true, events: [...SUBSCRIBED_WEBHOOK_EVENTS] }));
     }
     // Neither the access token nor the webhook secret is ever answered.
     expect(answer.text).not.toContain(token);

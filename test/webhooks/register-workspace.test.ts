@@ -114,7 +114,7 @@ describe('registerWorkspace', () => {
     const hooks = [...state.hooks.values()];
     expect(new Set(hooks.map((hook) => hook.secret)).size).toBe(1);
     expect(hooks[0]?.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(hooks.every((hook) => hook.url === 'https://clawgate.example.com/hooks/bitbucket')).toBe(true);
+    expect(hooks.every((hook) => hook.url === `https://clawgate.example.com/hooks/bitbucket/w/${WORKSPACE_UUID.slice(1, -1)}`)).toBe(true);
     expect(hooks[0]?.events).toEqual([...SUBSCRIBED_WEBHOOK_EVENTS]);
     const tenant = await store.tenants.findByClientKey(registered.clientKey);
     expect(tenant?.sharedSecret?.reveal()).toBe(hooks[0]?.secret);

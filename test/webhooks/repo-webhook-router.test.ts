@@ -182,3 +182,45 @@ describe('POST /hooks/bitbucket', () => {
     expect((await fetch(`${url}/hooks/other`, { method: 'POST', body: '{}' })).status).toBe(404);
   });
 });
+
+describe('POST /hooks/bitbucket/w/{workspace} (per-workspace URL: the HMAC before any parsing)', () => {
+  const workspacePath = `/hooks/bitbucket/w/${WORKSPACE.slice(1, -1)}`;
+
+  async function postTo(path: string, body: Uint8Array | string, requestHeaders: Record<string, string>): Promise<{ status: number; json: { error?: { code: string } } }> {
+    const response = await fetch(`${url}${path}`, { method: 'POST', headers: requestHeaders, body });
+    const text = await response.text();
+    return { status: response.status, json: text === '' ? {} : (JSON.parse(text) as { error?: { code: string } }) };
+  }
+
+  test('the real signed Bitbucket delivery is accepted (204) and reaches the intake', async () => {
+    const id = deliveryId();
+    expect((await postTo(workspacePath, PUSH_BODY, headers('repo:push', id, REAL_SIGNATURE))).status).toBe(204);
+    expect(await wasRecorded(id)).toBe(true);
+  });
+
+  test('an unsigned body is refused 401 without being parsed (the legacy URL parses first and answers 400)', async () => {
+    const garbage = '{"repository": ' + 'x'.repeat(100);
+    const forged = hubSignature(Buffer.from(garbage), 'not-the-secret');
+    const perWorkspace = await postTo(workspacePath, garbage, headers('repo:push', deliveryId(), forged));
+    expect(perWorkspace.status).toBe(401);
+    expect(perWorkspace.json.error?.code).toBe('INVALID_SIGNATURE');
+    // What the legacy URL does with the same bytes: it must read the tenant from the body first.
+    expect((await postTo('/hooks/bitbucket', garbage, headers('repo:push', deliveryId(), forged))).status).toBe(400);
+  });
+
+  test('an unknown workspace in the URL is the same 401 as a wrong signature', async () => {
+    const response = await postTo('/hooks/bitbucket/w/00000000-0000-4000-8000-000000000000', PUSH_BODY, headers('repo:push', deliveryId(), REAL_SIGNATURE));
+    expect(response.status).toBe(401);
+    expect((await postTo('/hooks/bitbucket/w/not-a-uuid', PUSH_BODY, headers('repo:push', deliveryId(), REAL_SIGNATURE))).status).toBe(401);
+  });
+
+  test('a signed body that names another workspace than the URL is refused and not recorded', async () => {
+    const payload = JSON.parse(PUSH_BODY.toString('utf8')) as { repository: { workspace: { uuid: string } } };
+    payload.repository.workspace.uuid = '{00000000-0000-4000-8000-0000000000aa}';
+    const body = JSON.stringify(payload);
+    const id = deliveryId();
+    const response = await postTo(workspacePath, body, headers('repo:push', id, hubSignature(Buffer.from(body), REAL_SECRET)));
+    expect(response.status).toBe(400);
+    expect(await wasRecorded(id)).toBe(false);
+  });
+});

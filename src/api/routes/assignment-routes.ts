@@ -4,7 +4,7 @@ import { enforcementModeSchema, MAX_ASSIGNMENTS, type PolicyAssignment } from '.
 import { compilePicomatchGlob } from '../../core/policy';
 import { validationFailed } from '../../http/http-error';
 import { reevaluateAfterChange, type ApiContext } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, principalOf } from '../../http/authenticate';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
@@ -65,12 +65,12 @@ function view(assignment: PolicyAssignment): Record<string, unknown> {
 export function assignmentRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.get('/assignments', async (request: Request, response: Response) => {
+  router.get('/assignments', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const { workspaceId } = principalOf(request);
     response.json((await context.store.assignments.list(workspaceId)).map(view));
   });
 
-  router.put('/assignments', ...jsonBody({ limit: context.config.maxBodyBytes, required: true }), async (request: Request, response: Response) => {
+  router.put('/assignments', access(ACCESS.administer), ...jsonBody({ limit: context.config.maxBodyBytes, required: true }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const parsed = assignmentsBodySchema.safeParse(jsonBodyOf(request)?.value);
     if (!parsed.success) throw validationFailed(zodIssuesToFields(parsed.error.issues), 'the assignments are invalid');

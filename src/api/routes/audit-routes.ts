@@ -6,7 +6,7 @@ import { evidencePackFor } from '../../evidence/pack-for-evaluation';
 import type { AuditEvent } from '../../store';
 import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, principalOf } from '../../http/authenticate';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
@@ -85,7 +85,7 @@ export function csvCell(value: unknown): string {
 export function auditRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.get('/audit', async (request: Request, response: Response) => {
+  router.get('/audit', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const parsed = querySchema.safeParse(request.query);
     if (!parsed.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(parsed.error.issues));

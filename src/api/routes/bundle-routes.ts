@@ -4,7 +4,8 @@ import { ENVELOPE_KEYS, hasAllEnvelopeKeys } from '../../core/clawsig/envelope';
 import { MAX_TRUST_PULSE_BYTES, trustPulseSchema } from '../../core/clawsig/trust-pulse';
 import { ApiError, validationFailed, type ApiFieldError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, principalOf, sourceAddress } from '../../http/authenticate';
+import { authorizeEvidenceViewer } from '../evidence-access';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
@@ -76,8 +77,9 @@ export function bundleRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
   const maxBundleBytes = context.config.maxBundleBytes;
 
-  router.post('/bundles', ...jsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES, required: true }), async (request: Request, response: Response) => {
+  router.post('/bundles', access(ACCESS.uploadBundle), ...jsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES, required: true }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
+    await context.rateLimits.consume(response, 'upload', principal.actor, sourceAddress(request));
     const upload = uploadSchema.safeParse(jsonBodyOf(request)?.value);
     if (!upload.success) throw validationFailed(zodIssuesToFields(upload.error.issues), 'the upload is invalid');
     const { bundleId } = checkEnvelope(upload.data.bundle);
@@ -100,6 +102,7 @@ export function bundleRoutes(context: ApiContext): Router {
       envelopeText,
       scopedToken: upload.data.scoped_token ?? null,
       source: 'api',
+      uploadedBy: principal.actor,
       urmText,
       trustPulseText,
     });
@@ -115,10 +118,14 @@ export function bundleRoutes(context: ApiContext): Router {
     response.status(created ? 201 : 200).json({ bundle_id: bundleId });
   });
 
-  router.get('/bundles/:bundleId', async (request: Request, response: Response) => {
-    const { workspaceId } = principalOf(request);
+  router.get('/bundles/:bundleId', access(ACCESS.readBundle), async (request: Request, response: Response) => {
+    const principal = principalOf(request);
+    const { workspaceId } = principal;
     const bundleId = bundleIdSchema.safeParse(request.params.bundleId);
-    const bundle = bundleId.success ? await context.store.bundles.get(workspaceId, bundleId.data) : null;
+    if (!bundleId.success) throw new ApiError(404, 'BUNDLE_NOT_FOUND', 'this workspace has no bundle with that id');
+    // A person: before the lookup, so a refused viewer cannot tell which bundles exist.
+    await authorizeEvidenceViewer(context.store, request, { bundleId: bundleId.data });
+    const bundle = await context.store.bundles.get(workspaceId, bundleId.data);
     if (bundle === null) throw new ApiError(404, 'BUNDLE_NOT_FOUND', 'this workspace has no bundle with that id');
     // The file name is the id with anything a header or a file system could misread replaced.
     const fileName = `${bundle.bundleId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}.json`;

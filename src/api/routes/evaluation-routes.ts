@@ -1,16 +1,19 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { httpsUrlOrNull } from '../../core/https-url';
 import type { EvaluationRecord } from '../../store';
 import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, authorizeRepository, principalOf, readsOwnUploadsOnly, type ApiPrincipal } from '../../http/authenticate';
 import { zodIssuesToFields } from '../../http/zod-fields';
 import { repositoryName, REPOSITORY_NAME_MESSAGE } from '../repo-param';
 
 /**
  * `GET /workspaces/{ws}/evaluations?repo=&pr=&limit=` (newest first; `repo` = slug or full name) and `GET …/evaluations/{id}`.
  * Every read is scoped to the caller's workspace: another workspace's evaluation id is a 404, the
- * same answer as an id that does not exist.
+ * same answer as an id that does not exist. A person needs read access to the evaluation's repository
+ * (asked of Bitbucket); a `bundles:write` token sees only evaluations of bundles it uploaded (others
+ * are 404, as if absent); a page-link session only the one evaluation its link named.
  */
 
 export const MAX_EVALUATION_PAGE = 200;
@@ -43,7 +46,8 @@ function summary(evaluation: EvaluationRecord): Record<string, unknown> {
     status_state: evaluation.statusState,
     bundle_id: evaluation.bundleId,
     policy_hash_b64u: evaluation.policyHashB64u,
-    pr_url: evaluation.prUrl,
+    // Rendered as a link by the pages: only https URLs leave the API (anything else is null).
+    pr_url: httpsUrlOrNull(evaluation.prUrl),
     created_at: evaluation.createdAt.toISOString(),
   };
 }
@@ -61,28 +65,50 @@ function detail(evaluation: EvaluationRecord): Record<string, unknown> {
 export function evaluationRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.get('/evaluations', async (request: Request, response: Response) => {
-    const { workspaceId } = principalOf(request);
+  /** A bundles:write token sees an evaluation only when it uploaded the evaluation's bundle. */
+  async function visibleToUploader(principal: ApiPrincipal, evaluation: EvaluationRecord, uploaders: Map<string, string | null>): Promise<boolean> {
+    if (evaluation.bundleId === null) return false;
+    if (!uploaders.has(evaluation.bundleId)) uploaders.set(evaluation.bundleId, (await context.store.bundles.get(principal.workspaceId, evaluation.bundleId))?.uploadedBy ?? null);
+    return uploaders.get(evaluation.bundleId) === principal.actor;
+  }
+
+  router.get('/evaluations', access(ACCESS.readEvaluations), async (request: Request, response: Response) => {
+    const principal = principalOf(request);
+    const { workspaceId } = principal;
+    if (principal.linkEvaluationId !== undefined) throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
     const query = querySchema.safeParse(request.query);
     if (!query.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(query.error.issues));
     const { pr } = query.data;
     const name = repositoryName(query.data.repo, principalOf(request));
     if (name === null) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', [{ path: 'repo', message: REPOSITORY_NAME_MESSAGE }]);
     const repo = name.fullName;
+    await authorizeRepository(request, repo);
     const limit = query.data.limit ?? 50;
     // One more than asked tells whether there is more.
     const rows =
       pr === undefined
         ? await context.store.evaluations.listForRepository(workspaceId, repo, { limit: limit + 1 })
         : await context.store.evaluations.listForPullRequest(workspaceId, repo, pr, { limit: limit + 1 });
-    response.json({ evaluations: rows.slice(0, limit).map(summary), has_more: rows.length > limit });
+    let page = rows.slice(0, limit);
+    if (readsOwnUploadsOnly(principal)) {
+      const uploaders = new Map<string, string | null>();
+      const visible: EvaluationRecord[] = [];
+      for (const evaluation of page) if (await visibleToUploader(principal, evaluation, uploaders)) visible.push(evaluation);
+      page = visible;
+    }
+    response.json({ evaluations: page.map(summary), has_more: rows.length > limit });
   });
 
-  router.get('/evaluations/:id', async (request: Request, response: Response) => {
-    const { workspaceId } = principalOf(request);
+  router.get('/evaluations/:id', access(ACCESS.readEvaluations), async (request: Request, response: Response) => {
+    const principal = principalOf(request);
     const id = request.params.id;
-    const evaluation = typeof id === 'string' ? await context.store.evaluations.get(workspaceId, id) : null;
-    if (evaluation === null) throw new ApiError(404, 'EVALUATION_NOT_FOUND', 'this workspace has no evaluation with that id');
+    if (principal.linkEvaluationId !== undefined && (typeof id !== 'string' || id.toLowerCase() !== principal.linkEvaluationId.toLowerCase())) {
+      throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
+    }
+    const evaluation = typeof id === 'string' ? await context.store.evaluations.get(principal.workspaceId, id) : null;
+    const hidden = evaluation !== null && readsOwnUploadsOnly(principal) && !(await visibleToUploader(principal, evaluation, new Map()));
+    if (evaluation === null || hidden) throw new ApiError(404, 'EVALUATION_NOT_FOUND', 'this workspace has no evaluation with that id');
+    await authorizeRepository(request, evaluation.repoFullName);
     response.json(detail(evaluation));
   });
 

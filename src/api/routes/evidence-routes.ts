@@ -6,7 +6,7 @@ import { evidencePackFor } from '../../evidence/pack-for-evaluation';
 import type { EvaluationRecord } from '../../store';
 import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, authorizeRepository, principalOf, readsOwnUploadsOnly } from '../../http/authenticate';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
@@ -81,12 +81,23 @@ function agentRunView(evaluation: EvaluationRecord): Record<string, unknown> {
   };
 }
 
+/** A person (or a link session) reads an evaluation's evidence like the evaluation (authenticate.ts). */
+async function authorizeEvaluationViewer(request: Request, evaluation: { id: string; repoFullName: string }): Promise<void> {
+  const principal = principalOf(request);
+  if (principal.linkEvaluationId !== undefined && principal.linkEvaluationId.toLowerCase() !== evaluation.id.toLowerCase()) {
+    throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
+  }
+  if (readsOwnUploadsOnly(principal)) throw new ApiError(403, 'INSUFFICIENT_SCOPE', 'this token lacks the scope this request needs (one of: read, admin)');
+  await authorizeRepository(request, evaluation.repoFullName);
+}
+
 export function evidenceRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.get('/evaluations/:id/evidence', async (request: Request, response: Response) => {
+  router.get('/evaluations/:id/evidence', access(ACCESS.readEvaluationEvidence), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const evaluation = await evaluationOf(context, request);
+    await authorizeEvaluationViewer(request, evaluation);
     const outcome = await evidencePackFor(context.store, { uuid: principal.workspaceId, slug: principal.workspaceSlug }, evaluation, context.now());
     if (!outcome.ok) {
       if (outcome.code === 'EVIDENCE_TOKEN_LIVE') response.setHeader('Retry-After', String(outcome.retryAfterSeconds));
@@ -98,8 +109,9 @@ export function evidenceRoutes(context: ApiContext): Router {
     response.type('application/json; charset=utf-8').send(outcome.text);
   });
 
-  router.get('/evaluations/:id/trust-pulse', async (request: Request, response: Response) => {
+  router.get('/evaluations/:id/trust-pulse', access(ACCESS.readEvaluationEvidence), async (request: Request, response: Response) => {
     const evaluation = await evaluationOf(context, request);
+    await authorizeEvaluationViewer(request, evaluation);
     let pulse: unknown;
     if (evaluation.engineInput !== null) {
       const recorded = recordedInputSchema.safeParse(JSON.parse(evaluation.engineInput) as unknown);
@@ -110,8 +122,10 @@ export function evidenceRoutes(context: ApiContext): Router {
     response.type('application/json; charset=utf-8').send(typeof pulse === 'string' ? pulse : JSON.stringify(pulse));
   });
 
-  router.get('/agent-runs', async (request: Request, response: Response) => {
-    const { workspaceId } = principalOf(request);
+  router.get('/agent-runs', access(ACCESS.readAgentRuns), async (request: Request, response: Response) => {
+    const { workspaceId, linkEvaluationId } = principalOf(request);
+    // A link session: only the agent-runs page's own link, never a details link's.
+    if (linkEvaluationId !== undefined && linkEvaluationId !== 'page:agent-runs') throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only what the link names');
     const query = runsQuerySchema.safeParse(request.query);
     if (!query.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(query.error.issues));
     const limit = query.data.limit ?? 50;

@@ -11,7 +11,7 @@ import { bitbucketClientFor } from '../../pipeline/bitbucket-for-tenant';
 import type { Store } from '../../store';
 import { ApiError, validationFailed } from '../../http/http-error';
 import type { ApiContext, BitbucketForWorkspace, MergeCheckBitbucket } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, principalOf } from '../../http/authenticate';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
@@ -117,7 +117,7 @@ export function mergeCheckRoutes(context: ApiContext, bitbucketForWorkspace: Bit
     }
   }
 
-  router.get(path, async (request: Request, response: Response) => {
+  router.get(path, access(ACCESS.administer), async (request: Request, response: Response) => {
     const query = getQuery.safeParse(request.query);
     if (!query.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(query.error.issues));
     const target = await repositoryContext(request);
@@ -155,7 +155,7 @@ export function mergeCheckRoutes(context: ApiContext, bitbucketForWorkspace: Bit
     });
   });
 
-  router.post(path, ...jsonBody({ limit: 4096, required: false }), async (request: Request, response: Response) => {
+  router.post(path, access(ACCESS.administer), ...jsonBody({ limit: 4096, required: false }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const body = createBody.safeParse(jsonBodyOf(request)?.value ?? {});
     if (!body.success) throw validationFailed(zodIssuesToFields(body.error.issues), 'the merge check request is invalid');

@@ -3,7 +3,8 @@ import { parseBitbucketWpc } from '../../core/policy';
 import type { StoredPolicy } from '../../store';
 import { ApiError, validationFailed } from '../../http/http-error';
 import { reevaluateAfterChange, type ApiContext } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, principalOf } from '../../http/authenticate';
+import { authorizeEvidenceViewer } from '../evidence-access';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { looksLikeWpcEnvelope, verifyWpcEnvelope } from '../signed-wpc';
 
@@ -32,7 +33,7 @@ function policySummary(policy: StoredPolicy): Record<string, unknown> {
 export function policyRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.post('/policies', ...jsonBody({ limit: Math.min(context.config.maxBodyBytes, MAX_POLICY_BODY_BYTES), required: true }), async (request: Request, response: Response) => {
+  router.post('/policies', access(ACCESS.administer), ...jsonBody({ limit: Math.min(context.config.maxBodyBytes, MAX_POLICY_BODY_BYTES), required: true }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const body = jsonBodyOf(request);
     if (body === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
@@ -58,17 +59,20 @@ export function policyRoutes(context: ApiContext): Router {
     response.status(created ? 201 : 200).json({ policy_hash_b64u: policyHashB64u });
   });
 
-  router.get('/policies', async (request: Request, response: Response) => {
+  router.get('/policies', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const { workspaceId } = principalOf(request);
     const includeRetired = request.query.include_retired === 'true';
     const policies = await context.store.policies.list(workspaceId, { includeRetired });
     response.json({ policies: policies.map(policySummary) });
   });
 
-  router.get('/policies/:hash', async (request: Request, response: Response) => {
-    const { workspaceId } = principalOf(request);
+  router.get('/policies/:hash', access(ACCESS.readPolicy), async (request: Request, response: Response) => {
+    const principal = principalOf(request);
     const hash = request.params.hash;
-    const policy = typeof hash === 'string' && HASH_PATTERN.test(hash) ? await context.store.policies.get(workspaceId, hash) : null;
+    if (typeof hash !== 'string' || !HASH_PATTERN.test(hash)) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
+    // A person: a workspace admin, or a reader of a repository whose evaluation applied it (the details page).
+    await authorizeEvidenceViewer(context.store, request, { policyHashB64u: hash });
+    const policy = await context.store.policies.get(principal.workspaceId, hash);
     if (policy === null) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
     if (request.query.format === 'raw') {
       // The document exactly as it was uploaded (the bytes an auditor may want to re-hash).
@@ -84,7 +88,7 @@ export function policyRoutes(context: ApiContext): Router {
 
   // Retiring is the only change a policy ever sees. An assigned policy cannot be retired: the
   // assignment would silently stop matching and every agent PR would fail WPC_NOT_ASSIGNED.
-  router.post('/policies/:hash/retire', async (request: Request, response: Response) => {
+  router.post('/policies/:hash/retire', access(ACCESS.administer), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const hash = request.params.hash;
     if (typeof hash !== 'string' || !HASH_PATTERN.test(hash) || (await context.store.policies.get(principal.workspaceId, hash)) === null) {

@@ -11,7 +11,7 @@ import { policyForRepository } from '../../pipeline/repository-policy';
 import { verdictToJson } from '../../render/verdict-json';
 import { validationFailed } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, principalOf } from '../../http/authenticate';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
@@ -47,7 +47,7 @@ const bodySchema = z.strictObject({
 
 export function preflightRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
-  router.post('/preflight', ...jsonBody({ limit: context.config.maxBundleBytes + MAX_TRUST_PULSE_BYTES + MAX_CHANGE_ALLOWANCE, required: true }), async (request: Request, response: Response) => {
+  router.post('/preflight', access(ACCESS.preflight), ...jsonBody({ limit: context.config.maxBundleBytes + MAX_TRUST_PULSE_BYTES + MAX_CHANGE_ALLOWANCE, required: true }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const body = bodySchema.safeParse(jsonBodyOf(request)?.value);
     if (!body.success) throw validationFailed(zodIssuesToFields(body.error.issues), 'the preflight request is invalid');

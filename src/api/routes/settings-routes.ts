@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { StoreError, type VersionedSettings, type WorkspaceSettings } from '../../store';
 import { ApiError, validationFailed } from '../../http/http-error';
 import { reevaluateAfterChange, type ApiContext } from '../api-context';
-import { principalOf } from '../../http/authenticate';
+import { access, ACCESS, principalOf } from '../../http/authenticate';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { settingsBodySchema } from '../settings-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
@@ -31,12 +31,12 @@ function send(response: Response, status: number, versioned: VersionedSettings):
 export function settingsRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.get('/settings', async (request: Request, response: Response) => {
+  router.get('/settings', access(ACCESS.readSettings), async (request: Request, response: Response) => {
     const { workspaceId } = principalOf(request);
     send(response, 200, await context.store.settings.get(workspaceId));
   });
 
-  router.put('/settings', ...jsonBody({ limit: context.config.maxBodyBytes, required: true }), async (request: Request, response: Response) => {
+  router.put('/settings', access(ACCESS.administer), ...jsonBody({ limit: context.config.maxBodyBytes, required: true }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const parsed = settingsBodySchema.safeParse(jsonBodyOf(request)?.value);
     if (!parsed.success) throw validationFailed(zodIssuesToFields(parsed.error.issues), 'the settings are invalid');

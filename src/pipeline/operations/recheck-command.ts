@@ -1,5 +1,7 @@
-import { BitbucketError, canWrite, type RepositoryPermission } from '../../bitbucket';
+import { BitbucketError, type RepositoryPermission } from '../../bitbucket';
 import { agentIdentityOf } from '../agent-identities';
+import { RecheckRateLimitedError } from '../recheck';
+import { recheckRefusal } from '../recheck-rule';
 import { auditActor, displayNameOf, type OperationContext } from './operations-context';
 import type { CommentJob } from '../operations-events';
 
@@ -22,7 +24,7 @@ export function isRecheckCommand(content: string): boolean {
 
 export type RecheckCommandOutcome =
   | { outcome: 'requested'; jobId: string; permission: RepositoryPermission }
-  | { outcome: 'refused'; reason: 'agent_identity' | 'unknown_actor' | 'no_write_access' | 'permission_unknown'; permission?: RepositoryPermission };
+  | { outcome: 'refused'; reason: 'agent_identity' | 'unknown_actor' | 'no_write_access' | 'permission_unknown' | 'rate_limited'; permission?: RepositoryPermission };
 
 async function refuse(ctx: OperationContext, job: CommentJob, reason: Extract<RecheckCommandOutcome, { outcome: 'refused' }>['reason'], permission?: RepositoryPermission, error?: string): Promise<RecheckCommandOutcome> {
   await ctx.deps.store.audit.append(ctx.tenant.workspaceId, {
@@ -48,9 +50,18 @@ export async function handleRecheckCommand(ctx: OperationContext, job: CommentJo
     if (error instanceof BitbucketError && !error.transient) return refuse(ctx, job, 'permission_unknown', undefined, error.code);
     throw error;
   }
-  if (!canWrite(permission)) return refuse(ctx, job, 'no_write_access', permission);
+  // The same rule as the API's re-check (recheck-rule.ts); the agent check above also runs first there.
+  const refusal = recheckRefusal(ctx.settings, job.actor.uuid, permission);
+  if (refusal !== null) return refuse(ctx, job, refusal, permission);
   const actor = auditActor(job.actor.uuid);
-  const { jobId } = await ctx.deps.requestRecheck(ctx.tenant.workspaceId, job.repoFullName, job.prId, actor);
+  let jobId: string;
+  try {
+    ({ jobId } = await ctx.deps.requestRecheck(ctx.tenant.workspaceId, job.repoFullName, job.prId, actor));
+  } catch (error) {
+    // The PR's re-check budget (shared with the API's re-check) is spent: refused, not retried.
+    if (error instanceof RecheckRateLimitedError) return refuse(ctx, job, 'rate_limited', permission);
+    throw error;
+  }
   await ctx.deps.store.audit.append(ctx.tenant.workspaceId, {
     actor,
     kind: 'pullrequest.recheck_requested',

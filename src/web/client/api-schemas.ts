@@ -217,10 +217,17 @@ export const assignmentSchema = z.looseObject({ repo: text, policy_hash_b64u: te
 export type Assignment = z.infer<typeof assignmentSchema>;
 export const assignmentListSchema = z.array(assignmentSchema);
 
+/** What an API token may do (docs/api.md "Token scopes"); unknown words are kept but grant nothing. */
+export const TOKEN_SCOPE_CHOICES = ['bundles:write', 'read', 'admin'] as const;
+export type TokenScopeChoice = (typeof TOKEN_SCOPE_CHOICES)[number];
+const scopeList = z.array(text).max(10);
+
 export const tokenInfoSchema = z.looseObject({
   id: text,
   prefix: text,
   label: nullableText,
+  /** Absent only from servers older than scopes: those tokens act as admin. */
+  scopes: scopeList.optional(),
   created_by: nullableText,
   created_at: text,
   revoked_at: nullableText,
@@ -228,7 +235,7 @@ export const tokenInfoSchema = z.looseObject({
 });
 export type ApiTokenInfo = z.infer<typeof tokenInfoSchema>;
 export const tokenListSchema = z.looseObject({ tokens: z.array(tokenInfoSchema) });
-export const tokenCreatedSchema = z.looseObject({ id: text, token: text, prefix: text, label: nullableText, created_at: text });
+export const tokenCreatedSchema = z.looseObject({ id: text, token: text, prefix: text, label: nullableText, scopes: scopeList.optional(), created_at: text });
 export type CreatedApiToken = z.infer<typeof tokenCreatedSchema>;
 
 export const auditEventSchema = z.looseObject({

@@ -4,6 +4,7 @@ import type {
   Assignment,
   AuditEvent,
   CreatedApiToken,
+  TokenScopeChoice,
   EvaluationSummary,
   MergeCheckStatus,
   PolicyDetail,
@@ -79,7 +80,8 @@ export interface ClawgateClient {
   getAssignments(): Promise<readonly Assignment[]>;
   saveAssignments(assignments: readonly Assignment[]): Promise<readonly Assignment[]>;
   listTokens(): Promise<readonly ApiTokenInfo[]>;
-  createToken(label: string | null): Promise<CreatedApiToken>;
+  /** `scopes` omitted: the server's default (`bundles:write`; the workspace's first token is `admin`). */
+  createToken(label: string | null, scopes?: readonly TokenScopeChoice[]): Promise<CreatedApiToken>;
   revokeToken(id: string): Promise<ApiTokenInfo>;
   getMergeChecks(repoSlug: string, branch?: string): Promise<MergeCheckStatus>;
   createMergeCheck(repoSlug: string, branch?: string): Promise<{ created: boolean; branch: string }>;

@@ -197,8 +197,9 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
       return (await json(tokenListSchema, 'GET', '/tokens')).value.tokens;
     },
 
-    async createToken(label) {
-      return (await json(tokenCreatedSchema, 'POST', '/tokens', { body: JSON.stringify(label === null ? {} : { label }) })).value;
+    async createToken(label, scopes) {
+      const body = { ...(label === null ? {} : { label }), ...(scopes === undefined ? {} : { scopes }) };
+      return (await json(tokenCreatedSchema, 'POST', '/tokens', { body: JSON.stringify(body) })).value;
     },
 
     async revokeToken(id) {

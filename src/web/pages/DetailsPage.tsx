@@ -17,6 +17,7 @@ import { VerdictLozenge } from '../components/VerdictLozenge';
 import type { HostPresence } from '../host/host-bridge';
 import { useLoad } from '../hooks/use-load';
 import { agentWorkText, formatTime, MODE_TEXT, reasonText, type Mode } from '../model/words';
+import { httpsUrlOrNull } from '../../core/https-url';
 
 /**
  * The details page (the build status URL, design §7): the criteria enforced, then the verdict, then
@@ -58,13 +59,15 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
   const verdict = evaluation.verdict;
   const policyHash = verdict?.policy?.hash ?? evaluation.policy_hash_b64u;
   const mode = (verdict?.mode ?? evaluation.mode) as Mode;
+  // An href built from data: https only (the API filters too; the page does not rely on it).
+  const prHref = httpsUrlOrNull(evaluation.pr_url);
   return (
     <>
       <dl className="cg-facts cg-facts-wide cg-subject">
         <dt>Pull request</dt>
         <dd>
-          {evaluation.pr_url ? (
-            <a className="cg-link" href={evaluation.pr_url} target="_blank" rel="noopener noreferrer">
+          {prHref !== null ? (
+            <a className="cg-link" href={prHref} target="_blank" rel="noopener noreferrer">
               {evaluation.repo} #{evaluation.pr_id}
             </a>
           ) : (

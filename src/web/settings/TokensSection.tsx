@@ -3,19 +3,30 @@ import Lozenge from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
 import Textfield from '@atlaskit/textfield';
 import { useId, useState } from 'react';
-import type { CreatedApiToken } from '../client/api-schemas';
+import { TOKEN_SCOPE_CHOICES, type CreatedApiToken, type TokenScopeChoice } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Loading } from '../components/Loading';
 import { useLoad } from '../hooks/use-load';
 import { formatTime } from '../model/words';
 
-/** API tokens for pipelines and scripts: created here (shown once), listed by prefix, revoked. */
+/** What each scope lets a token do, in the words the page shows (docs/api.md "Token scopes"). */
+const SCOPE_WORDS: Record<TokenScopeChoice, string> = {
+  'bundles:write': 'upload proof bundles and read their verdicts (for pipelines)',
+  read: 'read verdicts, bundles, policies and the audit log',
+  admin: 'everything: settings, policies, assignments, tokens, merge checks, re-checks',
+};
+
+/**
+ * API tokens for pipelines and scripts: created here with the scopes chosen (shown once), listed by
+ * prefix with their scopes, revoked. The default is `bundles:write`, the least a pipeline needs.
+ */
 export function TokensSection({ client }: { client: ClawgateClient }) {
   const labelId = useId();
   const shownId = useId();
   const tokens = useLoad(() => client.listTokens(), 'tokens');
   const [label, setLabel] = useState('');
+  const [scope, setScope] = useState<TokenScopeChoice>('bundles:write');
   const [created, setCreated] = useState<CreatedApiToken | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -23,7 +34,7 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
   const create = (): void => {
     setBusy('create');
     setError(null);
-    client.createToken(label.trim() === '' ? null : label.trim()).then(
+    client.createToken(label.trim() === '' ? null : label.trim(), [scope]).then(
       (token) => {
         setBusy(null);
         setCreated(token);
@@ -66,6 +77,15 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
           <label htmlFor={labelId}>Label (optional)</label>
           <Textfield id={labelId} value={label} placeholder="ci uploader" onChange={(event) => setLabel(event.currentTarget.value)} />
         </div>
+        <fieldset className="cg-field">
+          <legend>Scope</legend>
+          {TOKEN_SCOPE_CHOICES.map((choice) => (
+            <label key={choice} className="cg-choice">
+              <input type="radio" name={`${labelId}-scope`} value={choice} checked={scope === choice} onChange={() => setScope(choice)} />{' '}
+              <code className="cg-mono">{choice}</code>: {SCOPE_WORDS[choice]}
+            </label>
+          ))}
+        </fieldset>
         <Button type="submit" appearance="primary" isLoading={busy === 'create'}>
           Create token
         </Button>
@@ -73,7 +93,10 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
       {created !== null ? (
         <SectionMessage appearance="warning" title="Copy this token now: it is shown only once">
           <div className="cg-field">
-            <label htmlFor={shownId}>New token{created.label ? ` “${created.label}”` : ''}</label>
+            <label htmlFor={shownId}>
+              New token{created.label ? ` “${created.label}”` : ''}
+              {created.scopes ? ` (${created.scopes.join(', ')})` : ''}
+            </label>
             <input id={shownId} className="cg-token-once cg-mono" readOnly value={created.token} onFocus={(event) => event.currentTarget.select()} />
           </div>
           <p>clawgate keeps only its hash. Store it in your pipeline’s secrets; use it as <code className="cg-mono">Authorization: Bearer …</code>.</p>
@@ -93,6 +116,7 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
             <thead>
               <tr>
                 <th scope="col">Token</th>
+                <th scope="col">Scopes</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last used</th>
                 <th scope="col">State</th>
@@ -104,6 +128,13 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
                   <td>
                     <code className="cg-mono">{token.prefix}…</code>
                     {token.label ? <div>{token.label}</div> : null}
+                  </td>
+                  <td>
+                    {(token.scopes ?? ['admin']).map((tokenScope) => (
+                      <Lozenge key={tokenScope} appearance={tokenScope === 'admin' ? 'moved' : 'default'}>
+                        {tokenScope}
+                      </Lozenge>
+                    ))}
                   </td>
                   <td>
                     {formatTime(token.created_at)}

@@ -5,8 +5,9 @@ import { encodeSymmetric } from 'atlassian-jwt';
 import express from 'express';
 import pino from 'pino';
 import request from 'supertest';
-import { createApiRouter, type RecheckPullRequest } from '../../../src/api';
-import type { ConnectWriteAccess } from '../../../src/http/authenticate';
+import { createApiRouter, type ApiRateLimitSettings, type RecheckPullRequest } from '../../../src/api';
+import type { RepositoryPermission } from '../../../src/bitbucket';
+import { createViewerPermissions, type ViewerPermissionClient, type ViewerPermissions } from '../../../src/http/viewer-permissions';
 import { openStore, type Store } from '../../../src/store';
 
 /**
@@ -17,8 +18,51 @@ import { openStore, type Store } from '../../../src/store';
 
 export const TEST_SECRET_KEY = Buffer.alloc(32, 9);
 export const APP_BASE_URL = 'https://clawgate.example.test';
-/** The `sub` of the page JWTs the fixture signs by default. */
+/** The `sub` of the page JWTs the fixture signs by default: a workspace admin (owner) of A and B. */
 export const PAGE_USER = '557058:page-user';
+
+/**
+ * What "Bitbucket" says about page users, standing in for its permissions API (the real lookup and
+ * cache, createViewerPermissions, run on top). Mutable: tests change it. Accounts are as the JWT's sub.
+ */
+export interface ViewerTable {
+  /** Accounts whose workspace role is `owner` (in every workspace of the world). */
+  owners: Set<string>;
+  /** account → repository slug → permission (absent: none). */
+  repositories: Map<string, Map<string, RepositoryPermission>>;
+  /** account → `{uuid}` Bitbucket answers for it (absent: none named). */
+  uuids: Map<string, string>;
+  /** Every question asked of "Bitbucket", for cache assertions. */
+  asked: string[];
+  /** When true, "Bitbucket" fails every permission request (outage). */
+  down: boolean;
+}
+
+export function grant(table: ViewerTable, account: string, repoSlug: string, permission: RepositoryPermission): void {
+  const repos = table.repositories.get(account) ?? new Map<string, RepositoryPermission>();
+  repos.set(repoSlug, permission);
+  table.repositories.set(account, repos);
+}
+
+function viewerClient(table: ViewerTable): ViewerPermissionClient {
+  const accountKey = (account: { uuid: string } | { accountId: string }): string => ('uuid' in account ? account.uuid : account.accountId);
+  return {
+    async getRepositoryAccess(_workspace, repoSlug, account) {
+      const key = accountKey(account);
+      table.asked.push(`repo:${key}:${repoSlug}`);
+      if (table.down) throw new Error('bitbucket unavailable');
+      // A workspace owner is an admin of every repository, as Bitbucket lists it.
+      const permission = table.repositories.get(key)?.get(repoSlug) ?? (table.owners.has(key) ? 'admin' : 'none');
+      return { permission, accountUuid: table.uuids.get(key) ?? ('uuid' in account ? account.uuid : null) };
+    },
+    async getWorkspacePermission(_workspace, account) {
+      const key = accountKey(account);
+      table.asked.push(`workspace:${key}`);
+      if (table.down) throw new Error('bitbucket unavailable');
+      return table.owners.has(key) ? 'owner' : null;
+    },
+  };
+}
 
 export interface TestWorkspace {
   readonly id: string;
@@ -45,6 +89,8 @@ export interface ApiWorld {
   readonly a: TestWorkspace;
   readonly b: TestWorkspace;
   readonly rechecks: RecordedRecheck[];
+  /** What "Bitbucket" answers about page users (see ViewerTable). */
+  readonly viewers: ViewerTable;
   /** supertest agent against the running server. */
   http(): ReturnType<typeof request>;
   close(): Promise<void>;
@@ -56,7 +102,9 @@ export interface ApiWorldOptions {
   readonly maxBodyBytes?: number;
   /** false: no pipeline wired (recheck answers 501). */
   readonly recheck?: boolean;
-  readonly connectWriteAccess?: ConnectWriteAccess;
+  /** Replaces the ViewerTable-backed permissions (e.g. none at all: pass null). */
+  readonly viewerPermissions?: ViewerPermissions | null;
+  readonly rateLimits?: Partial<ApiRateLimitSettings>;
 }
 
 export function contextJwt(clientKey: string, sharedSecret: string, claims: Record<string, unknown> = {}): string {
@@ -89,6 +137,9 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
     rechecks.push({ workspaceId, repoFullName, prId, actor });
     return { jobId: `job-${rechecks.length}` };
   };
+  const viewers: ViewerTable = { owners: new Set([PAGE_USER]), repositories: new Map(), uuids: new Map([[PAGE_USER, '{9a9a9a9a-0000-4000-8000-000000000001}']]), asked: [], down: false };
+  const viewerPermissions =
+    options.viewerPermissions === undefined ? createViewerPermissions({ clientFor: async () => viewerClient(viewers), logger: pino({ level: 'silent' }) }) : options.viewerPermissions;
   const app = express();
   app.use(
     '/api/v1',
@@ -97,7 +148,8 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
       store,
       logger: pino({ level: 'silent' }),
       ...(options.recheck === false ? {} : { recheck }),
-      ...(options.connectWriteAccess !== undefined ? { connectWriteAccess: options.connectWriteAccess } : {}),
+      ...(viewerPermissions !== null ? { viewerPermissions } : {}),
+      ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     }),
   );
   const server = http.createServer(app);
@@ -120,6 +172,7 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
     a,
     b,
     rechecks,
+    viewers,
     http: () => request(url),
     async close() {
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));

@@ -8,6 +8,8 @@ import { createConnectRouter } from '../../../src/connect';
 import type { WebhookDelivery, WebhookIntake, WebhookIntakeResult } from '../../../src/pipeline/webhook-intake';
 import { startSandbox, type BitbucketSandbox, type User, type Workspace } from '../../../src/sandbox';
 import { openStore, type Store } from '../../../src/store';
+import { activeTenantClient } from '../../../src/pipeline/bitbucket-for-tenant';
+import { createViewerPermissions } from '../../../src/http/viewer-permissions';
 
 /**
  * clawgate's Connect router mounted on a real express app (127.0.0.1, any port), a real in-memory
@@ -74,7 +76,9 @@ export async function startConnectHarness(options: HarnessOptions = {}): Promise
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(createConnectRouter({ config, store, intake, logger, installProofRetryDelaysMs: [10, 20] }));
+  // Page links ask the sandbox (standing in for Bitbucket) whether the viewer may read the repository.
+  const viewerPermissions = createViewerPermissions({ clientFor: activeTenantClient({ store, config, logger }), logger });
+  app.use(createConnectRouter({ config, store, intake, logger, viewerPermissions, installProofRetryDelaysMs: [10, 20] }));
   server.on('request', app);
 
   return {
