@@ -172,6 +172,9 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
   for (let i = 0; i < count; i++) {
     const event = events[i];
     const binding: JsonObject = { run_id: runId, event_hash_b64u: event?.event_hash_b64u ?? null, nonce: `nonce_${runId}_${i}`, span_id: `span_${i}` };
+    // One connected span tree, as the reference's enforced causal connectivity requires: every later
+    // call is a child of the first.
+    if (i > 0) binding.parent_span_id = 'span_0';
     if (options.policyHash) binding.policy_hash = options.policyHash;
     if (options.tokenScopeHash) binding.token_scope_hash_b64u = options.tokenScopeHash;
     const payload: JsonObject = {

@@ -252,7 +252,7 @@ describe('evaluate: the clawgate profile (design §6)', () => {
     const envelope = input.bundle as JsonObject;
     const payload = envelope.payload as JsonObject;
     const receipts = payload.receipts as JsonObject[];
-    input.bundle = resignEnvelope({ ...envelope, payload: { ...payload, receipts: receipts.slice(1) } }, agent);
+    input.bundle = resignEnvelope({ ...envelope, payload: { ...payload, receipts: receipts.slice(0, -1) } }, agent);
     expect(failingCodes(input)).toEqual(['UNRECEIPTED_MODEL_CALL']);
     input.bundle = resignEnvelope({ ...envelope, payload: { ...payload, receipts: [...receipts, receipts[0] as JsonObject] } }, agent);
     expect(failingCodes(input)).toEqual(['GATEWAY_RECEIPT_DUPLICATE']);
