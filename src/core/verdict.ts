@@ -45,6 +45,8 @@ export interface EvaluationInput {
   settings: EngineSettings;
   /** The parsed bundle (envelope expected), when one was found. */
   bundle?: unknown;
+  /** The Universal Run Manifest the bundle references (parsed JSON), when one was supplied beside it. */
+  urm?: unknown;
   /** A CST as compact JWT or claims; when absent it is read from the bundle's signed metadata. */
   scopedToken?: unknown;
   policy?: { wpc: BitbucketWpc; hash: string };
@@ -72,6 +74,8 @@ export interface Verdict {
     proofTier: ProofTier;
     eventCount: number;
     binding?: { workspace?: string; repoSlug?: string; commit?: string; branch?: string };
+    /** The verified run manifest, when the bundle references one. */
+    urm?: { urmId: string; hashB64u: string; harness: { id: string; version: string; runtime?: string }; trustPulseHashB64u?: string };
   };
   receipts: { gateway: (GatewayReceiptFacts & { counted: boolean })[]; tools: ToolReceiptFacts[]; sideEffects: AnchoredReceiptFacts[]; approvals: AnchoredReceiptFacts[] };
   token?: {
@@ -161,7 +165,7 @@ export function evaluate(input: EvaluationInput): Verdict {
       const bare = looksLikeBarePayload(input.bundle);
       checks.push(bare ? { rule: 'profile.envelope_required', outcome: 'fail', code: 'BARE_PAYLOAD_REJECTED', subject: { kind: 'bundle' } } : { rule: 'profile.envelope_required', outcome: 'pass', code: 'OK' });
     }
-    const protocol = verifyProofBundle(input.bundle, { nowMs, trustedGatewayDids, trustedAttesterDids: settings.trustedAttesterDids, strict: true });
+    const protocol = verifyProofBundle(input.bundle, { nowMs, trustedGatewayDids, trustedAttesterDids: settings.trustedAttesterDids, strict: true, urm: input.urm });
     bundleUnverified = !protocol.valid;
     checks.push(...protocolChecks(protocol));
     verdict.receipts = {
@@ -183,6 +187,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         proofTier: protocol.proofTier,
         eventCount: protocol.bundle.events.length,
         binding,
+        urm: protocol.urm && { urmId: protocol.urm.urmId, hashB64u: protocol.urm.hashB64u, harness: protocol.urm.harness, trustPulseHashB64u: protocol.urm.trustPulseHashB64u },
       };
     }
     if (input.profile === 'clawgate' && protocol.valid) {

@@ -10,6 +10,7 @@ export const RULE_TEXT: Record<RuleId, string> = {
   'protocol.signature': 'Payload hash and Ed25519 signature by the agent DID are valid',
   'protocol.event_chain': 'Event chain is linked, one run, every event hash recomputes',
   'protocol.rate_limits': 'Rate-limit claims are consistent and within their limits',
+  'protocol.urm': 'The run manifest (URM) the bundle references was supplied, matches its run, agent and chain, and hashes to the reference',
   'protocol.tool_receipts': 'Tool receipts belong to the agent, are bound, signed and disclose correctly',
   'protocol.side_effect_receipts': 'Side-effect receipts belong to the agent and are anchored to a gateway span',
   'protocol.human_approval_receipts': 'Human-approval receipts belong to the agent and are anchored to a gateway span',

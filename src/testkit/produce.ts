@@ -126,6 +126,8 @@ export interface BundleOptions {
   sideEffects?: { effectClass: 'filesystem_write' | 'network_egress' | 'external_api_write'; target: string }[];
   /** Envelope expiry (omitted by default). */
   expiresAt?: string;
+  /** Reference a Universal Run Manifest from the payload and produce it (as harnesses do). */
+  urm?: boolean;
 }
 
 export interface ProducedBundle {
@@ -134,6 +136,29 @@ export interface ProducedBundle {
   gateway: TestKey;
   bundleId: string;
   runId: string;
+  /** The URM document, when `urm` was asked for (the harness's `<name>-urm.json`). */
+  urmDocument?: JsonObject;
+}
+
+/** A Universal Run Manifest for a run, shaped like the pi harness writes it. */
+export function makeUrm(options: { runId: string; agentDid: string; chainRootHash?: string; issuedAt: string; urmId?: string }): JsonObject {
+  const urm: JsonObject = {
+    urm_version: '1',
+    urm_id: options.urmId ?? `urm_${randomUUID()}`,
+    run_id: options.runId,
+    agent_did: options.agentDid,
+    issued_at: options.issuedAt,
+    harness: { id: 'clawgate-testkit', version: '1.0.0', runtime: 'host' },
+    inputs: [{ type: 'command', hash_b64u: sha256B64u('echo test'), metadata: { command: 'echo test' } }],
+    outputs: [{ type: 'exit_code', hash_b64u: sha256B64u('0'), metadata: { exitCode: 0 } }],
+  };
+  if (options.chainRootHash) urm.event_chain_root_hash_b64u = options.chainRootHash;
+  return urm;
+}
+
+/** The reference a bundle payload carries for a URM document (`resource_hash_b64u` = its stringify-hash). */
+export function urmReference(urm: JsonObject): JsonObject {
+  return { urm_version: '1', urm_id: urm.urm_id, resource_type: 'universal_run_manifest', resource_hash_b64u: stringifyHashB64u(urm) };
 }
 
 /** A complete, valid proof bundle: event chain, bound gateway receipts, optional tool and side-effect receipts. */
@@ -226,8 +251,13 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
     }));
   }
   if (options.metadata) payload.metadata = options.metadata;
+  let urmDocument: JsonObject | undefined;
+  if (options.urm) {
+    urmDocument = makeUrm({ runId, agentDid: agent.did, chainRootHash: String(events[0]?.event_hash_b64u), issuedAt: iso(start + eventCount * 1000 + 900) });
+    payload.urm = urmReference(urmDocument);
+  }
   const envelope = signEnvelope('proof_bundle', payload, agent, { issuedAt: iso(start + eventCount * 1000 + 1000), expiresAt: options.expiresAt });
-  return { envelope, agent, gateway, bundleId, runId };
+  return { envelope, agent, gateway, bundleId, runId, urmDocument };
 }
 
 /** A Protocol-M commit signature (standard base64 over JCS with an empty signature field). */

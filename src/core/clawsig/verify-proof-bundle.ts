@@ -11,6 +11,7 @@ import { verifyRateLimitClaims } from './rate-limit-claims';
 import { proofBundleEnvelopeV1Schema, validateWith } from './schemas';
 import { verifyAnchoredReceipt, type AnchoredReceiptFacts } from './side-effect-receipt';
 import { verifyToolReceipt, type ToolReceiptFacts } from './tool-receipt';
+import { readUrmReference, verifyUrm, type UrmFacts } from './urm';
 import { checkX402Bindings, type X402Outcome } from './x402-binding';
 
 export interface ProofBundleVerifyOptions {
@@ -27,6 +28,12 @@ export interface ProofBundleVerifyOptions {
    * fail the bundle. Default true; the clawgate profile always applies it.
    */
   strict?: boolean;
+  /**
+   * The Universal Run Manifest document (parsed JSON) for a bundle whose payload references one
+   * (`payload.urm`): from `--urm`, a sibling `<name>-urm.json`, the upload API or a file in the PR.
+   * Undefined when none was supplied: a bundle that references a URM then fails URM_MISSING.
+   */
+  urm?: unknown;
 }
 
 export type ProofTier = 'unknown' | 'self' | 'gateway' | 'sandbox';
@@ -57,6 +64,8 @@ export interface ProofBundleResult {
   sideEffects: AnchoredReceiptFacts[];
   humanApprovals: AnchoredReceiptFacts[];
   proofTier: ProofTier;
+  /** The verified URM, when the bundle references one and it verified. */
+  urm?: UrmFacts;
   /** The x402 payment-binding outcome, once the gateway receipts were verified. */
   x402?: X402Outcome;
   /** Which phase produced the verdict: the protocol core or the strict gateway layer. */
@@ -189,6 +198,15 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   // 17b: rate-limit claims.
   const rate = verifyRateLimitClaims(payload.rate_limit_claims, chainResult.runId);
   if (rate) return fail(rate.code, rate.path, 'components');
+
+  // 17d: the URM the bundle references must be supplied and match it (clawsig.md §3.1).
+  const urmReference = readUrmReference(payload.urm);
+  if (urmReference) {
+    const chainFacts = chainResult.valid && chainResult.runId !== undefined && chainResult.chainRootHash !== undefined ? { runId: chainResult.runId, rootHash: chainResult.chainRootHash } : undefined;
+    const urm = verifyUrm(urmReference, options.urm, { agentDid, chain: chainFacts });
+    if (!urm.ok) return fail(urm.code, urm.path, 'components');
+    result.urm = urm.facts;
+  }
 
   // 17e: gateway receipts are verified and counted; they never fail the core.
   const trusted = new Set(options.trustedGatewayDids);

@@ -89,3 +89,5 @@ export {
   wpcWitnessedWebPolicySchema,
 } from './work-policy-contract';
 export type { WorkPolicyContractEnvelopeV1, WorkPolicyContractV1, WorkPolicyContractV2, WpcPolicyStatement } from './work-policy-contract';
+export { urmV1Schema } from './urm';
+export type { UrmV1 } from './urm';
