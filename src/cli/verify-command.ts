@@ -1,4 +1,7 @@
+import { access } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { siblingArtifactName } from '../core/clawsig/urm';
 import { looksLikeCommitSignature, verifyCommitSignature } from '../core/clawsig/commit-signature';
 import { isJsonObject } from '../core/clawsig/json';
 import { looksLikeExportBundle, verifyExportBundle } from '../core/clawsig/verify-export-bundle';
@@ -24,6 +27,8 @@ Options:
   --cst-issuer-key B64U      CST issuer Ed25519 public key, raw 32 bytes base64url (repeatable)
   --trusted-gateway DID      gateway receipt signer to trust (repeatable; none by default)
   --derivation-signer DID    derivation-attestation signer to trust in export bundles (repeatable)
+  --urm FILE                 the Universal Run Manifest the bundle references (payload.urm);
+                             default: the sibling <name>-urm.json of a <name>-bundle.json FILE
   --changes FILE             the change set (repository, actor, PR, files, commits) as JSON
   --now ISO                  verification time (default: now)
   --format text|json         output format (default: text)
@@ -40,6 +45,23 @@ function parseNow(value: string | undefined, io: CliIo): number {
   return ms;
 }
 
+/**
+ * The URM document: `--urm FILE`, else the sibling `<name>-urm.json` of a `<name>-bundle.json` (the
+ * reference CLI's convention), else none (a bundle that references one then fails URM_MISSING).
+ */
+async function readUrm(option: string | undefined, bundleFile: string, maxBytes: number): Promise<unknown> {
+  if (option !== undefined) return readInputJson(option, maxBytes, 'URM');
+  const sibling = siblingArtifactName(basename(bundleFile), 'urm');
+  if (sibling === undefined) return undefined;
+  const path = join(dirname(bundleFile), sibling);
+  try {
+    await access(path);
+  } catch {
+    return undefined;
+  }
+  return readInputJson(path, maxBytes, 'URM');
+}
+
 export async function runVerify(argv: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
@@ -54,6 +76,7 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
         'trusted-gateway': { type: 'string', multiple: true },
         'derivation-signer': { type: 'string', multiple: true },
         changes: { type: 'string' },
+        urm: { type: 'string' },
         now: { type: 'string' },
         format: { type: 'string', default: 'text' },
         'max-bytes': { type: 'string' },
@@ -129,8 +152,9 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       if (!parsedChange.ok) throw new InputError(`changes file ${values.changes} is invalid: ${parsedChange.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
       change = parsedChange.change;
     }
+    const urm = await readUrm(values.urm, file, maxBytes);
     const profile = policy || scopedToken !== undefined || change ? 'clawgate' : 'protocol';
-    const verdict = evaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers }, bundle: subject, scopedToken, policy, change });
+    const verdict = evaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers }, bundle: subject, urm, scopedToken, policy, change });
     io.stdout(format === 'json' ? `${JSON.stringify(verdictToJson(verdict, file), null, 2)}\n` : verdictToText(verdict, file, profile));
     return verdict.state === 'PASS' ? 0 : 1;
   } catch (error) {

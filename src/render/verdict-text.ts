@@ -23,6 +23,7 @@ export function verdictToText(verdict: Verdict, subject: string, profile: 'proto
   lines.push(`Verifying ${subject}`);
   lines.push(`Profile: ${profile === 'clawgate' ? 'clawgate (protocol + profile + policy)' : 'Clawsig protocol + strict gateway layer'}`);
   if (verdict.proof) lines.push(`Bundle: ${verdict.proof.bundleId}  agent ${verdict.proof.agentDid}  tier ${verdict.proof.proofTier}`);
+  if (verdict.proof?.urm) lines.push(`Run manifest (URM): ${verdict.proof.urm.urmId}  harness ${verdict.proof.urm.harness.id} ${verdict.proof.urm.harness.version}  ${verdict.proof.urm.hashB64u}`);
   if (verdict.policy) lines.push(`Policy: ${verdict.policy.id ?? '(no id)'}  ${verdict.policy.hash}`);
   lines.push('');
   lines.push('Criteria enforced:');
