@@ -5,6 +5,7 @@ import { siblingArtifactName } from '../core/clawsig/urm';
 import { looksLikeCommitSignature, verifyCommitSignature } from '../core/clawsig/commit-signature';
 import { isJsonObject } from '../core/clawsig/json';
 import { looksLikeExportBundle, verifyExportBundle } from '../core/clawsig/verify-export-bundle';
+import { missionPatternProblem } from '../core/mission-pattern';
 import { parseBitbucketWpc } from '../core/policy';
 import { evaluate, type EvaluationInput } from '../core/verdict';
 import { commitSignatureToJson, exportBundleToJson, verdictToJson } from '../render/verdict-json';
@@ -30,6 +31,8 @@ Options:
   --urm FILE                 the Universal Run Manifest the bundle references (payload.urm);
                              default: the sibling <name>-urm.json of a <name>-bundle.json FILE
   --changes FILE             the change set (repository, actor, PR, files, commits) as JSON
+  --mission-pattern P        require the CST mission_id to match P ('*' wildcard, {repository},
+                             {workspace}, {repo_slug}); default: mission_id is opaque (recorded only)
   --now ISO                  verification time (default: now)
   --format text|json         output format (default: text)
   --max-bytes N              input size limit per file (default: 10485760)
@@ -77,6 +80,7 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
         'derivation-signer': { type: 'string', multiple: true },
         changes: { type: 'string' },
         urm: { type: 'string' },
+        'mission-pattern': { type: 'string' },
         now: { type: 'string' },
         format: { type: 'string', default: 'text' },
         'max-bytes': { type: 'string' },
@@ -153,8 +157,13 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       change = parsedChange.change;
     }
     const urm = await readUrm(values.urm, file, maxBytes);
+    const missionIdPattern = values['mission-pattern'];
+    if (missionIdPattern !== undefined) {
+      const problem = missionPatternProblem(missionIdPattern);
+      if (problem) throw new InputError(`--mission-pattern ${problem}`);
+    }
     const profile = policy || scopedToken !== undefined || change ? 'clawgate' : 'protocol';
-    const verdict = evaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers }, bundle: subject, urm, scopedToken, policy, change });
+    const verdict = evaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers, ...(missionIdPattern !== undefined ? { missionIdPattern } : {}) }, bundle: subject, urm, scopedToken, policy, change });
     io.stdout(format === 'json' ? `${JSON.stringify(verdictToJson(verdict, file), null, 2)}\n` : verdictToText(verdict, file, profile));
     return verdict.state === 'PASS' ? 0 : 1;
   } catch (error) {

@@ -5,6 +5,7 @@ import { parseTimestamp } from './clawsig/rfc3339';
 import { verifyScopedTokenSignature, type CstIssuerKey, type ParsedScopedToken, type ScopedTokenParse } from './clawsig/scoped-token';
 import type { ProofBundleResult } from './clawsig/verify-proof-bundle';
 import { evidenceObject } from './evidence';
+import { missionMatches } from './mission-pattern';
 import type { ChangeSet } from './policy/change-set';
 
 export interface ProfileInput {
@@ -19,6 +20,8 @@ export interface ProfileInput {
   requireToken: boolean;
   change?: ChangeSet;
   consumed: readonly ConsumedId[];
+  /** The workspace's opt-in `mission_id` pattern; without one the mission id is opaque (recorded only). */
+  missionIdPattern?: string;
   revocations: { agentDids: readonly string[]; cstJtis: readonly string[]; bundleIds: readonly string[] };
 }
 
@@ -41,12 +44,6 @@ export function bitbucketBinding(metadata: JsonObject | undefined): { workspace?
     commit: stringOrUndefined(binding.commit),
     branch: stringOrUndefined(binding.branch),
   };
-}
-
-function missionNamesRepo(missionId: string, change: ChangeSet): boolean {
-  const repo = change.repoFullName.toLowerCase();
-  const mission = missionId.toLowerCase();
-  return mission === repo || [':', '#', '/', '@'].some((sep) => mission.startsWith(`${repo}${sep}`));
 }
 
 /**
@@ -192,13 +189,16 @@ export function evaluateProfile(input: ProfileInput): ProfileOutput {
         : [pass('profile.cst_validity_window', { iat: claims.iat, exp: claims.exp })]),
     );
 
-    if (claims.mission_id === undefined) checks.push(skip('profile.cst_mission', 'no_mission'));
+    // mission_id is opaque unless the workspace opted into a pattern (design §6, revised 2026-12).
+    const pattern = input.missionIdPattern;
+    if (claims.mission_id === undefined) checks.push(pattern === undefined ? skip('profile.cst_mission', 'no_mission') : { rule: 'profile.cst_mission', outcome: 'fail', code: 'CST_MISSION_MISMATCH', subject: { kind: 'token' }, evidence: { mission_id: null, pattern } });
+    else if (pattern === undefined) checks.push(pass('profile.cst_mission', { mission_id: claims.mission_id, opaque: true }));
     else if (!change) checks.push(skip('profile.cst_mission', 'no_change'));
     else
       checks.push(
-        missionNamesRepo(claims.mission_id, change)
-          ? pass('profile.cst_mission', { mission_id: claims.mission_id })
-          : { rule: 'profile.cst_mission', outcome: 'fail', code: 'CST_MISSION_MISMATCH', subject: { kind: 'token' }, evidence: { mission_id: claims.mission_id, repository: change.repoFullName } },
+        missionMatches(pattern, claims.mission_id, change)
+          ? pass('profile.cst_mission', { mission_id: claims.mission_id, pattern })
+          : { rule: 'profile.cst_mission', outcome: 'fail', code: 'CST_MISSION_MISMATCH', subject: { kind: 'token' }, evidence: { mission_id: claims.mission_id, pattern, repository: change.repoFullName } },
       );
   }
 

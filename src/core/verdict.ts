@@ -31,6 +31,8 @@ export interface EngineSettings {
   /** Longest CST lifetime accepted (clawscope's default max is 3,600 s). */
   maxCstTtlSeconds?: number;
   frozen?: boolean;
+  /** Opt-in pattern a CST `mission_id` must match (src/core/mission-pattern.ts); none: opaque. */
+  missionIdPattern?: string;
   revocations?: { agentDids?: readonly string[]; cstJtis?: readonly string[]; bundleIds?: readonly string[] };
 }
 
@@ -202,6 +204,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         requireToken: input.policy !== undefined || change !== undefined || input.scopedToken !== undefined,
         change,
         consumed: input.consumed ?? [],
+        missionIdPattern: settings.missionIdPattern,
         revocations: { agentDids: settings.revocations?.agentDids ?? [], cstJtis: settings.revocations?.cstJtis ?? [], bundleIds: settings.revocations?.bundleIds ?? [] },
       });
       checks.push(...profile.checks);

@@ -54,6 +54,7 @@ export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): Eng
       .map((g) => ({ did: g.did, ...(g.expires_at ? { expiresAtMs: Date.parse(g.expires_at) } : {}) })),
     cstIssuers: settings.cst_issuers.map((k) => ({ publicKeyB64u: k.public_key_b64u, ...(k.kid ? { kid: k.kid } : {}) })),
     frozen: settings.frozen,
+    ...(settings.mission_id_pattern !== undefined ? { missionIdPattern: settings.mission_id_pattern } : {}),
     revocations: { agentDids: settings.revocations.agent_dids, cstJtis: settings.revocations.cst_jtis, bundleIds: settings.revocations.bundle_ids },
   };
 }
