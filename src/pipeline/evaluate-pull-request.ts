@@ -78,6 +78,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       profile: 'clawgate' as const,
       settings: evidence.settings,
       bundle: evidence.bundle?.value,
+      urm: evidence.urm?.value,
       scopedToken: evidence.bundle?.scopedToken,
       policy: evidence.policy,
       change: evidence.change,

@@ -1,13 +1,12 @@
 import picomatch from 'picomatch';
 import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../bitbucket';
-import { BitbucketNotFoundError, BitbucketResponseError } from '../bitbucket';
-import { sha256B64u } from '../core/clawsig/hashing';
 import type { ChangeCommit, ChangedFile, ChangeSet } from '../core/policy/change-set';
 import { parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
 import type { EngineSettings, Mode } from '../core/verdict';
 import type { Store, WorkspaceSettings } from '../store';
 import { agentIdentityOf } from './agent-identities';
-import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-reference';
+import { discoverBundleInPullRequest, type PullRequestArtifact } from './bundle-discovery';
+import { declaredBundleIds } from './proof-bundle-reference';
 
 /** What gather found: the engine's inputs plus what the record and the publisher need. */
 export interface GatheredEvidence {
@@ -16,6 +15,10 @@ export interface GatheredEvidence {
   mode: Mode;
   policy?: { wpc: BitbucketWpc; hash: string };
   bundle?: { value: unknown; text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
+  /** The URM beside a PR-file bundle (src/pipeline/bundle-discovery.ts), for the engine. */
+  urm?: PullRequestArtifact;
+  /** The Trust Pulse beside a PR-file bundle, raw and unverified (for the Trust Pulse binding). */
+  trustPulse?: PullRequestArtifact;
   /** A reason the evidence is incomplete (fail closed in the engine). */
   evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
 }
@@ -140,28 +143,22 @@ export async function gatherEvidence(input: {
     }
     return evidence;
   }
-  // (b) a bundle file the PR changed, read at head.
-  const changed = new Set(change.files.filter((f) => f.status !== 'removed').map((f) => f.path));
-  for (const path of bundleFileCandidates(declared)) {
-    if (!changed.has(path)) continue;
-    let text: string | null;
-    try {
-      text = await client.getFileAtCommit(workspace, repoSlug, headSha, path, { maxBytes: input.maxBundleBytes });
-    } catch (error) {
-      if (error instanceof BitbucketNotFoundError) continue;
-      // Too large or not UTF-8: the bundle the PR claims cannot be read (fail closed). Anything else
-      // (network, auth, rate limit) is clawgate's failure and propagates.
-      if (!(error instanceof BitbucketResponseError)) throw error;
-      evidence.evidenceError = 'BUNDLE_UNREADABLE';
-      return evidence;
-    }
-    if (text === null) continue;
-    try {
-      evidence.bundle = { value: JSON.parse(text) as unknown, text, source: 'repo_file', sha256B64u: sha256B64u(text), path };
-    } catch {
-      evidence.evidenceError = 'BUNDLE_UNREADABLE';
-    }
-    return evidence;
+  // (b) a bundle file the PR changed, read at head, with its URM and Trust Pulse sidecars.
+  const discovered = await discoverBundleInPullRequest({
+    client,
+    workspace,
+    repoSlug,
+    headSha,
+    changedPaths: change.files.filter((f) => f.status !== 'removed').map((f) => f.path),
+    declared,
+    maxBundleBytes: input.maxBundleBytes,
+  });
+  if (discovered.error) evidence.evidenceError = discovered.error;
+  if (discovered.bundle) {
+    const { path, text, value, sha256B64u: sha } = discovered.bundle;
+    evidence.bundle = { value, text, source: 'repo_file', sha256B64u: sha, path };
   }
+  if (discovered.urm) evidence.urm = discovered.urm;
+  if (discovered.trustPulse) evidence.trustPulse = discovered.trustPulse;
   return evidence;
 }

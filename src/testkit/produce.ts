@@ -295,6 +295,8 @@ export function makeScenario(options: {
   agent?: TestKey;
   gateway?: TestKey;
   issuer?: TestKey;
+  /** Reference a URM from the bundle (the document is `bundle.urmDocument`). */
+  urm?: boolean;
 }): Scenario {
   const agent = options.agent ?? createTestKey();
   const gateway = options.gateway ?? createTestKey();
@@ -310,6 +312,6 @@ export function makeScenario(options: {
   const mode = options.tokenInMetadata ?? 'jwt';
   if (mode === 'jwt') metadata.scoped_token = cst;
   if (mode === 'claims') metadata.scoped_token_claims = cstClaims;
-  const bundle = makeProofBundle({ agent, gateway, receipts: options.receipts ?? 2, model: options.model, provider: options.provider, policyHash, tokenScopeHash: scopeHash, startMs: start, metadata });
+  const bundle = makeProofBundle({ agent, gateway, receipts: options.receipts ?? 2, model: options.model, provider: options.provider, policyHash, tokenScopeHash: scopeHash, startMs: start, metadata, urm: options.urm });
   return { agent, gateway, issuer, wpc, policyHash, cst, cstClaims, bundle };
 }
