@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
+import type { BitbucketClient } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
-import type { ConnectWriteAccess } from './authenticate';
-import type { BitbucketForWorkspace } from './routes/merge-check-routes';
+import type { ConnectWriteAccess } from '../http/authenticate';
+
+/** What the merge-check routes need from Bitbucket, for one workspace. */
+export type MergeCheckBitbucket = Pick<BitbucketClient, 'getRepository' | 'listBranchRestrictions' | 'createBranchRestriction'>;
+export type BitbucketForWorkspace = (workspaceId: string) => Promise<MergeCheckBitbucket>;
 
 /** Queues a re-evaluation of a PR; supplied by the pipeline. `workspaceId` is the `{uuid}`. */
 export type RecheckPullRequest = (workspaceId: string, repoFullName: string, prId: number, actor: string) => Promise<{ jobId: string }>;

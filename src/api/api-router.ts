@@ -1,7 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { ApiContext, ApiRouterOptions } from './api-context';
-import { apiErrorHandler, notFoundHandler } from './api-error-handler';
-import { authenticate } from './authenticate';
+import { apiErrorHandler, notFoundHandler } from '../http/error-handler';
+import { authenticate } from '../http/authenticate';
 import { assignmentRoutes } from './routes/assignment-routes';
 import { auditRoutes } from './routes/audit-routes';
 import { bundleRoutes } from './routes/bundle-routes';

@@ -1,6 +1,4 @@
 /** The JSON API `/api/v1` (design §9; docs/api.md). */
 export { createApiRouter } from './api-router';
-export type { ApiRouterOptions, RecheckPullRequest } from './api-context';
-export { ApiError, type ApiErrorBody, type ApiFieldError } from './api-error';
-export type { ApiPrincipal, ApiAuthMethod, ConnectWriteAccess } from './authenticate';
-export { createBitbucketForWorkspace, type BitbucketForWorkspace, type MergeCheckBitbucket } from './routes/merge-check-routes';
+export type { ApiRouterOptions, RecheckPullRequest, BitbucketForWorkspace, MergeCheckBitbucket } from './api-context';
+export { createBitbucketForWorkspace } from './routes/merge-check-routes';

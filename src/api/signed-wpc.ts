@@ -4,8 +4,8 @@ import { publicKeyFromDidKey } from '../core/clawsig/did-key';
 import { verifyEd25519 } from '../core/clawsig/ed25519';
 import { isRfc3339DateTime } from '../core/clawsig/rfc3339';
 import { parseBitbucketWpc } from '../core/policy';
-import { ApiError, validationFailed } from './api-error';
-import { prefixFieldPath, zodIssuesToFields } from './zod-fields';
+import { ApiError, validationFailed } from '../http/http-error';
+import { prefixFieldPath, zodIssuesToFields } from '../http/zod-fields';
 
 /**
  * A signed WPC envelope (clawsig.md §5.1, `work_policy_contract_envelope.v1.json`) checked in the

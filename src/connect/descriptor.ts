@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/app-config';
-import { SUBSCRIBED_WEBHOOK_EVENTS, type SubscribedWebhookEvent } from '../webhooks/subscribed-events';
+import { SUBSCRIBED_WEBHOOK_EVENTS, type SubscribedWebhookEvent } from '../pipeline/subscribed-events';
 
 /**
  * The Connect app descriptor, built in code from the config (Landkid's approach, design §11). The

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import type { Store } from '../store';
 import { buildDescriptor, CONNECT_PATHS } from './descriptor';
-import { sendError } from './error-response';
+import { sendError } from '../http/error-response';
 import { createLifecycleRouter } from './lifecycle-router';
 import { createPageRouter } from './page-router';
 import { loadPageShell } from './page-shell';
@@ -71,7 +71,7 @@ export function createConnectRouter(options: ConnectRouterOptions): Router {
     if (type === 'entity.too.large' || status === 413) return sendError(res, 413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
     if (typeof status === 'number' && status >= 400 && status < 500) return sendError(res, 400, 'MALFORMED_BODY', 'The request body could not be read as JSON.');
     logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'connect: request failed');
-    sendError(res, 500, 'INTERNAL', 'Something went wrong.');
+    sendError(res, 500, 'INTERNAL_ERROR', 'Something went wrong.');
   });
   return router;
 }
@@ -86,7 +86,7 @@ export {
   requestQueryStringHash,
   CONNECT_JWT_LEEWAY_SECONDS,
   CONTEXT_QSH,
-} from './connect-jwt';
+} from '../http/connect-jwt';
 export type {
   QshPolicy,
   ConnectAuth,
@@ -97,9 +97,9 @@ export type {
   ConnectJwtVerification,
   ConnectJwtMiddlewareOptions,
   VerifyConnectJwtOptions,
-} from './connect-jwt';
-export { createSessionToken, SESSION_TOKEN_LIFETIME_SECONDS } from './session-token';
+} from '../http/connect-jwt';
+export { createSessionToken, SESSION_TOKEN_LIFETIME_SECONDS } from '../http/session-token';
 export { installedPayloadSchema, uninstalledPayloadSchema } from './lifecycle-payload';
 export type { InstalledPayload, UninstalledPayload } from './lifecycle-payload';
 export { DEFAULT_INSTALL_PROOF_RETRY_DELAYS_MS } from './install-proof';
-export { sendError, type ErrorBody } from './error-response';
+export { sendError } from '../http/error-response';

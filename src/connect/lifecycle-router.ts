@@ -4,9 +4,9 @@ import type { z } from 'zod';
 import { egressRefusal } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import { StoreError, type Store } from '../store';
-import { connectAuthOf, connectJwtFailureMessage, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtClaims, type ConnectJwtFailureCode, type ConnectJwtVerification } from './connect-jwt';
+import { connectAuthOf, connectJwtFailureMessage, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtClaims, type ConnectJwtFailureCode, type ConnectJwtVerification } from '../http/connect-jwt';
 import { CONNECT_PATHS } from './descriptor';
-import { issueFields, sendError } from './error-response';
+import { issueFields, sendError } from '../http/error-response';
 import { MAX_CONCURRENT_INSTALL_PROOFS, proveInstall } from './install-proof';
 import { installedPayloadSchema, lifecycleInconsistency, uninstalledPayloadSchema, type InstalledPayload, type LifecycleIdentifiers } from './lifecycle-payload';
 

@@ -1,6 +1,6 @@
 import { encodeSymmetric, SymmetricAlgorithm } from 'atlassian-jwt';
 import type { Tenant } from '../store';
-import { requestQueryStringHash } from './connect-jwt';
+import { requestQueryStringHash } from '../http/connect-jwt';
 
 /**
  * A link that opens one of the app's pages outside the Bitbucket iframe (the panel's "Details" link

@@ -3,13 +3,13 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AppConfig } from '../config/app-config';
 import type { Store, Tenant } from '../store';
-import { connectAuthOf, connectJwtFailureMessage, connectJwtMiddleware, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtFailureCode } from './connect-jwt';
+import { connectAuthOf, connectJwtFailureMessage, connectJwtMiddleware, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtFailureCode } from '../http/connect-jwt';
 import { CONNECT_PATHS } from './descriptor';
-import { issueFields, sendError } from './error-response';
+import { issueFields, sendError } from '../http/error-response';
 import { createPageLink } from './page-link';
 import type { PageShellRenderer } from './page-shell';
 import { createRepositoryNameResolver, type RepositoryNameResolver } from './repository-names';
-import { createSessionToken } from './session-token';
+import { createSessionToken } from '../http/session-token';
 import { loadWebAssets, type WebAssets } from './web-assets';
 
 /**

@@ -4,11 +4,11 @@ import { z } from 'zod';
 import type { AppConfig } from '../config/app-config';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import type { Store } from '../store';
-import { connectAuthOf, connectJwtMiddleware } from './connect-jwt';
-import { DELIVERY_UUID, deliveryHeadersSchema } from '../webhooks/delivery-headers';
-import { SUBSCRIBED_WEBHOOK_EVENTS } from '../webhooks/subscribed-events';
+import { connectAuthOf, connectJwtMiddleware } from '../http/connect-jwt';
+import { DELIVERY_UUID, deliveryHeadersSchema } from '../pipeline/delivery-headers';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from '../pipeline/subscribed-events';
 import { CONNECT_PATHS } from './descriptor';
-import { issueFields, sendError } from './error-response';
+import { issueFields, sendError } from '../http/error-response';
 
 /**
  * `POST /connect/webhook`: Connect descriptor webhooks (bitbucket.md §5). Authenticated first (JWT,

@@ -1,7 +1,9 @@
 import type { JobQueue } from '../queue/job-queue';
 import type { Store } from '../store';
-import type { RequestRecheck } from './operations-context';
 import { EVALUATION_JOB, type EvaluationJob } from './webhook-events';
+
+/** Queues a re-evaluation of a PR without a new commit (the API's recheck and the PR comment share it). */
+export type RequestRecheck = (workspaceId: string, repoFullName: string, prId: number, actor: string) => Promise<{ jobId: string }>;
 
 /**
  * Queues a re-evaluation of a PR's current head without a new commit (design §9): the API's

@@ -4,5 +4,4 @@ export { registerWorkspace, parseRegistrationRequest, RegistrationError, type Re
 export { registrationRequestSchema, checkBaseApiUrl, DEFAULT_BASE_API_URL, MAX_REPOSITORIES, type RegistrationRequest, type RegistrationFieldError } from './registration-request';
 export { hubSignature, verifyHubSignature, isWellFormedHubSignature, HUB_SIGNATURE_HEADER } from './hub-signature';
 export { REPO_WEBHOOK_PATH, REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
-export { SUBSCRIBED_WEBHOOK_EVENTS, type SubscribedWebhookEvent } from './subscribed-events';
 export { repoWebhooksClientKey, normalizeWorkspaceUuid, REPO_WEBHOOKS_CLIENT_KEY_PREFIX } from './repo-webhook-tenant';

@@ -16,7 +16,7 @@ import type { Store } from '../store';
 import { REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
 import { checkBaseApiUrl, MAX_REPOSITORIES, registrationRequestSchema, type RegistrationFieldError, type RegistrationRequest } from './registration-request';
 import { normalizeWorkspaceUuid, repoWebhooksClientKey } from './repo-webhook-tenant';
-import { SUBSCRIBED_WEBHOOK_EVENTS } from './subscribed-events';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from '../pipeline/subscribed-events';
 import { listWorkspaceRepositorySlugs } from './workspace-repositories';
 
 /**

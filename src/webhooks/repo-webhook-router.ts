@@ -1,11 +1,11 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ApiError } from '../api/api-error';
-import { sendApiError, toApiError } from '../api/api-error-handler';
+import { ApiError } from '../http/http-error';
+import { sendApiError, toApiError } from '../http/error-handler';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import type { Store, Tenant } from '../store';
-import { DELIVERY_UUID, deliveryHeadersSchema } from './delivery-headers';
+import { DELIVERY_UUID, deliveryHeadersSchema } from '../pipeline/delivery-headers';
 import { REPO_WEBHOOK_PATH } from './hook-subscription';
 import { HUB_SIGNATURE_HEADER, isWellFormedHubSignature, verifyHubSignature } from './hub-signature';
 import { normalizeWorkspaceUuid, repoWebhooksClientKey } from './repo-webhook-tenant';

@@ -1,6 +1,6 @@
 import { encodeSymmetric } from 'atlassian-jwt';
 import { makeBitbucketWpc } from '../../src/testkit';
-import { requestQueryStringHash } from '../../src/connect/connect-jwt';
+import { requestQueryStringHash } from '../../src/http/connect-jwt';
 import { APP_BASE_URL, bearer, createApiWorld, PAGE_USER, storedState, type ApiWorld } from './support/api-world';
 
 let world: ApiWorld;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadAppConfig } from '../../src/config/app-config';
 import { buildDescriptor } from '../../src/connect';
-import { SUBSCRIBED_WEBHOOK_EVENTS } from '../../src/webhooks/subscribed-events';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from '../../src/pipeline/subscribed-events';
 import { descriptorSchema } from '../../src/sandbox/connect-installer';
 import { send, startConnectHarness, type ConnectHarness } from './support/connect-harness';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { loadAppConfig } from '../../src/config/app-config';
 import { runDemo } from '../../src/demo/run-demo';
-import { evaluatePullRequest } from '../../src/pipeline/evaluate-pull-request';
+import { evaluatePullRequest } from '../../src/pipeline/evaluation/evaluate-pull-request';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import { freePort } from '../../src/server/free-port';
 import { backendsUnderTest, createTestDatabase } from '../store/support/postgres';

@@ -1,4 +1,4 @@
-import { discoveryCandidates, MAX_HARNESS_CANDIDATES, sidecarPath } from '../../src/pipeline/bundle-discovery';
+import { discoveryCandidates, MAX_HARNESS_CANDIDATES, sidecarPath } from '../../src/pipeline/evaluation/bundle-discovery';
 
 describe('where clawgate looks for a bundle in a PR (precedence)', () => {
   test('declared .clawsig/bundles/<id>.json first, then harness <name>-bundle.json files in path order, then .clawsig/proof_bundle.json', () => {

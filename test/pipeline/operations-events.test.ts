@@ -1,5 +1,5 @@
 import { announcedClawgateStatus, operationsJobFor, operationsJobSchema } from '../../src/pipeline/operations-events';
-import { isRecheckCommand } from '../../src/pipeline/recheck-command';
+import { isRecheckCommand } from '../../src/pipeline/operations/recheck-command';
 import { readSharedJson } from '../shared-data';
 
 const common = { workspaceId: '{ws}', clientKey: 'client', deliveryId: 'd-1', eventKey: 'x' };

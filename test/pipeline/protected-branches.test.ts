@@ -1,5 +1,5 @@
 import type { BitbucketBranchRestriction } from '../../src/bitbucket';
-import { branchGlobMatches, branchProtection } from '../../src/pipeline/protected-branches';
+import { branchGlobMatches, branchProtection } from '../../src/pipeline/operations/protected-branches';
 
 const restriction = (kind: string, pattern: string, extra: Partial<BitbucketBranchRestriction> = {}): BitbucketBranchRestriction => ({ id: 1, kind, branch_match_kind: 'glob', pattern, ...extra });
 

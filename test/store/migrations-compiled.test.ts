@@ -6,9 +6,10 @@ import { backendsUnderTest } from './support/postgres';
 import { BackendDatabase } from './support/store-fixture';
 
 /**
- * The migrations must also run from the compiled JavaScript (`npm run build` → dist/, rootDir
- * src), not only under Jest's TypeScript transform. This compiles the store with the build
- * tsconfig into a temporary directory and opens a database from it with plain node.
+ * The migrations must also run from the compiled JavaScript (`npm run build` → dist/ from src/ and
+ * dist/migrations/ from the top-level migrations/), not only under Jest's TypeScript transform. This
+ * compiles the store and the migrations with the build tsconfigs into a temporary directory and
+ * opens a database from it with plain node.
  */
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -28,6 +29,17 @@ describe('migrations from compiled JavaScript', () => {
       }),
     );
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', tsconfig], { cwd: ROOT, stdio: 'pipe' });
+    const migrationsTsconfig = path.join(outDir, 'tsconfig.migrations.json');
+    fs.writeFileSync(
+      migrationsTsconfig,
+      JSON.stringify({
+        extends: path.join(ROOT, 'migrations/tsconfig.json'),
+        compilerOptions: { outDir: path.join(outDir, 'dist/migrations'), rootDir: path.join(ROOT, 'migrations'), typeRoots: [path.join(ROOT, 'node_modules/@types')], sourceMap: false, noCheck: true, incremental: false },
+        include: [path.join(ROOT, 'migrations/*.ts')],
+        exclude: [],
+      }),
+    );
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', migrationsTsconfig], { cwd: ROOT, stdio: 'pipe' });
   });
   afterAll(() => fs.rmSync(outDir, { recursive: true, force: true }));
 
@@ -48,7 +60,7 @@ describe('migrations from compiled JavaScript', () => {
         encoding: 'utf8',
       });
       expect(JSON.parse(output)).toEqual(['0001-initial-schema']);
-      expect(fs.existsSync(path.join(outDir, 'dist/store/migrations/0001-initial-schema.js'))).toBe(true);
+      expect(fs.existsSync(path.join(outDir, 'dist/migrations/0001-initial-schema.js'))).toBe(true);
     } finally {
       await database.tearDown();
     }

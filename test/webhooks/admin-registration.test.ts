@@ -1,7 +1,7 @@
-import { isAdminAuthorization } from '../../src/api/admin-routes';
+import { isAdminAuthorization } from '../../src/webhooks/admin-routes';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
-import { SUBSCRIBED_WEBHOOK_EVENTS } from '../../src/webhooks';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from '../../src/pipeline/subscribed-events';
 import { startTestClawgate } from '../e2e/harness';
 
 /**

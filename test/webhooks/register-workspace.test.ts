@@ -1,7 +1,8 @@
 import type { Express } from 'express';
 import pino from 'pino';
 import { openStore, type Store } from '../../src/store';
-import { registerWorkspace, RegistrationError, SUBSCRIBED_WEBHOOK_EVENTS, repoWebhooksClientKey, type RegisterWorkspaceDeps } from '../../src/webhooks';
+import { registerWorkspace, RegistrationError, repoWebhooksClientKey, type RegisterWorkspaceDeps } from '../../src/webhooks';
+import { SUBSCRIBED_WEBHOOK_EVENTS } from '../../src/pipeline/subscribed-events';
 import { startFakeBitbucket, type FakeBitbucket } from '../bitbucket/support/fake-bitbucket';
 
 /**

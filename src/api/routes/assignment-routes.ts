@@ -2,11 +2,11 @@ import { Router, type Request, type Response } from 'express';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { enforcementModeSchema, MAX_ASSIGNMENTS, type PolicyAssignment } from '../../store';
-import { validationFailed } from '../api-error';
+import { validationFailed } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { jsonBody, jsonBodyOf } from '../json-body';
-import { zodIssuesToFields } from '../zod-fields';
+import { principalOf } from '../../http/authenticate';
+import { jsonBody, jsonBodyOf } from '../../http/json-body';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * `GET|PUT /workspaces/{ws}/assignments`: the ordered list of `{repo, policy_hash_b64u, mode?}`

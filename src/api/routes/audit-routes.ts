@@ -2,10 +2,10 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isRfc3339DateTime, parseTimestamp } from '../../core/clawsig/rfc3339';
 import type { AuditEvent } from '../../store';
-import { ApiError } from '../api-error';
+import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { zodIssuesToFields } from '../zod-fields';
+import { principalOf } from '../../http/authenticate';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * `GET /workspaces/{ws}/audit?format=jsonl|csv&repo=&pr=&kind=&since=&until=&after_id=&limit=` (design §9):

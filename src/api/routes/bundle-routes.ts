@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ENVELOPE_KEYS, hasAllEnvelopeKeys } from '../../core/clawsig/envelope';
-import { ApiError, validationFailed, type ApiFieldError } from '../api-error';
+import { ApiError, validationFailed, type ApiFieldError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { jsonBody, jsonBodyOf } from '../json-body';
-import { zodIssuesToFields } from '../zod-fields';
+import { principalOf } from '../../http/authenticate';
+import { jsonBody, jsonBodyOf } from '../../http/json-body';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * `GET /workspaces/{ws}/bundles/{bundle_id}` answers a stored bundle (uploaded, or kept by the pipeline

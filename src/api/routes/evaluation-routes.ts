@@ -1,10 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { EvaluationRecord } from '../../store';
-import { ApiError } from '../api-error';
+import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { zodIssuesToFields } from '../zod-fields';
+import { principalOf } from '../../http/authenticate';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * `GET /workspaces/{ws}/evaluations?repo=&pr=&limit=` (newest first) and `GET …/evaluations/{id}`.

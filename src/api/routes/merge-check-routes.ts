@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BitbucketAuthError, BitbucketError, BitbucketNotFoundError, type BitbucketClient } from '../../bitbucket';
+import { BitbucketAuthError, BitbucketError, BitbucketNotFoundError } from '../../bitbucket';
 import type { BitbucketBranchRestriction } from '../../bitbucket/schemas';
 import type { AppConfig } from '../../config/app-config';
 import { bitbucketClientFor } from '../../pipeline/bitbucket-for-tenant';
 import type { Store } from '../../store';
-import { ApiError, validationFailed } from '../api-error';
-import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { jsonBody, jsonBodyOf } from '../json-body';
-import { zodIssuesToFields } from '../zod-fields';
+import { ApiError, validationFailed } from '../../http/http-error';
+import type { ApiContext, BitbucketForWorkspace, MergeCheckBitbucket } from '../api-context';
+import { principalOf } from '../../http/authenticate';
+import { jsonBody, jsonBodyOf } from '../../http/json-body';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * The settings page's blocking checklist (design §1, bitbucket.md §0.2, §4.9):
@@ -34,9 +34,6 @@ import { zodIssuesToFields } from '../zod-fields';
 export const REQUIRE_PASSING_BUILDS = 'require_passing_builds_to_merge';
 export const ENFORCE_MERGE_CHECKS = 'enforce_merge_checks';
 
-/** What the routes need from Bitbucket, for one workspace. */
-export type MergeCheckBitbucket = Pick<BitbucketClient, 'getRepository' | 'listBranchRestrictions' | 'createBranchRestriction'>;
-export type BitbucketForWorkspace = (workspaceId: string) => Promise<MergeCheckBitbucket>;
 
 /** The app's Bitbucket client for a workspace's active installation (Connect JWT or access token). */
 export function createBitbucketForWorkspace(deps: { store: Pick<Store, 'tenants'>; config: AppConfig; logger: Logger; fetch?: typeof globalThis.fetch }): BitbucketForWorkspace {

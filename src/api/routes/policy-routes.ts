@@ -1,10 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import { parseBitbucketWpc } from '../../core/policy';
 import type { StoredPolicy } from '../../store';
-import { ApiError, validationFailed } from '../api-error';
+import { ApiError, validationFailed } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { jsonBody, jsonBodyOf } from '../json-body';
+import { principalOf } from '../../http/authenticate';
+import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { looksLikeWpcEnvelope, verifyWpcEnvelope } from '../signed-wpc';
 
 /**

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
-import { ApiError } from '../api-error';
+import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
+import { principalOf } from '../../http/authenticate';
 
 /**
  * `POST /workspaces/{ws}/repositories/{repo}/pullrequests/{id}/recheck` → 202 `{job_id}`: asks the

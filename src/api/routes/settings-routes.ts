@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { StoreError, type VersionedSettings, type WorkspaceSettings } from '../../store';
-import { ApiError, validationFailed } from '../api-error';
+import { ApiError, validationFailed } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { jsonBody, jsonBodyOf } from '../json-body';
+import { principalOf } from '../../http/authenticate';
+import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { settingsBodySchema } from '../settings-body';
-import { zodIssuesToFields } from '../zod-fields';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * `GET|PUT /workspaces/{ws}/settings`. PUT replaces the document. Optimistic concurrency: GET

@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { ApiTokenInfo } from '../../store';
-import { ApiError, validationFailed } from '../api-error';
+import { ApiError, validationFailed } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { principalOf } from '../authenticate';
-import { jsonBody, jsonBodyOf } from '../json-body';
-import { zodIssuesToFields } from '../zod-fields';
+import { principalOf } from '../../http/authenticate';
+import { jsonBody, jsonBodyOf } from '../../http/json-body';
+import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
  * `POST|GET /workspaces/{ws}/tokens`, `POST …/tokens/{id}/revoke`. Creating answers the token once

@@ -11,3 +11,4 @@ export type { DenyGlobMatch, DenyGlobMatcher } from './deny-globs';
 export { normalizeRepoPath } from './repo-path';
 export { scopeProblems } from './scope-privilege';
 export type { ScopeProblem } from './scope-privilege';
+export { judgeWriteAction, type WriteActionDecision } from './write-action-policy';

@@ -5,7 +5,8 @@ import { encodeSymmetric } from 'atlassian-jwt';
 import express from 'express';
 import pino from 'pino';
 import request from 'supertest';
-import { createApiRouter, type ConnectWriteAccess, type RecheckPullRequest } from '../../../src/api';
+import { createApiRouter, type RecheckPullRequest } from '../../../src/api';
+import type { ConnectWriteAccess } from '../../../src/http/authenticate';
 import { openStore, type Store } from '../../../src/store';
 
 /**

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { formatPath } from '../core/policy';
-import type { ApiFieldError } from './api-error';
+import type { ApiFieldError } from './http-error';
 
 /**
  * zod issues as API field errors, with the same path notation the WPC parser uses

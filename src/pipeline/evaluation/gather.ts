@@ -1,10 +1,10 @@
-import picomatch from 'picomatch';
-import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../bitbucket';
-import type { ChangeCommit, ChangedFile, ChangeSet } from '../core/policy/change-set';
-import { parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
-import type { EngineSettings, Mode } from '../core/verdict';
-import type { Store, WorkspaceSettings } from '../store';
-import { agentIdentityOf } from './agent-identities';
+import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
+import type { ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
+import type { BitbucketWpc } from '../../core/policy';
+import type { EngineSettings, Mode } from '../../core/verdict';
+import type { Store, WorkspaceSettings } from '../../store';
+import { agentIdentityOf } from '../agent-identities';
+import { policyForRepository } from '../repository-policy';
 import { discoverBundleInPullRequest, type PullRequestArtifact } from './bundle-discovery';
 import { declaredBundleIds } from './proof-bundle-reference';
 
@@ -60,19 +60,6 @@ export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): Eng
     ...(settings.mission_id_pattern !== undefined ? { missionIdPattern: settings.mission_id_pattern } : {}),
     revocations: { agentDids: settings.revocations.agent_dids, cstJtis: settings.revocations.cst_jtis, bundleIds: settings.revocations.bundle_ids },
   };
-}
-
-/** The first assignment whose glob matches the repository's full name wins (list order). */
-export async function policyForRepository(store: Store, workspaceId: string, repoFullName: string): Promise<{ policy?: { wpc: BitbucketWpc; hash: string }; mode: Mode | null; assigned: boolean }> {
-  const assignments = await store.assignments.list(workspaceId);
-  const match = assignments.find((a) => picomatch.isMatch(repoFullName.toLowerCase(), a.repoGlob.toLowerCase(), { dot: true }));
-  if (!match) return { mode: null, assigned: false };
-  const stored = await store.policies.get(workspaceId, match.policyHashB64u);
-  if (!stored || stored.retiredAt) return { mode: match.mode, assigned: true };
-  const parsed = parseBitbucketWpc(stored.document);
-  // A stored policy that no longer parses, or whose hash moved, is treated as unassigned: fail closed.
-  if (!parsed.ok || parsed.policyHashB64u !== stored.policyHashB64u) return { mode: match.mode, assigned: true };
-  return { policy: { wpc: parsed.wpc, hash: parsed.policyHashB64u }, mode: match.mode, assigned: true };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { BitbucketBranchRestriction } from '../bitbucket';
+import type { BitbucketBranchRestriction } from '../../bitbucket';
 
 /**
  * Is a branch "the main/default or a protected branch" (design §6, `direct_push_main`)? Pure.

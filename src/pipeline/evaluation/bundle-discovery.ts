@@ -1,7 +1,7 @@
-import type { BitbucketClient } from '../bitbucket';
-import { BitbucketNotFoundError, BitbucketResponseError } from '../bitbucket';
-import { sha256B64u } from '../core/clawsig/hashing';
-import { isJsonObject } from '../core/clawsig/json';
+import type { BitbucketClient } from '../../bitbucket';
+import { BitbucketNotFoundError, BitbucketResponseError } from '../../bitbucket';
+import { sha256B64u } from '../../core/clawsig/hashing';
+import { isJsonObject } from '../../core/clawsig/json';
 
 /**
  * Where a PR's proof bundle and its sidecars (the URM and the Trust Pulse) are found among the files

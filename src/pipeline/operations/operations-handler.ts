@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { BitbucketError } from '../bitbucket';
-import type { Job, JobHandler } from '../queue/job-queue';
-import { bitbucketClientFor } from './bitbucket-for-tenant';
+import { BitbucketError } from '../../bitbucket';
+import type { Job, JobHandler } from '../../queue/job-queue';
+import { openJobContext } from '../job-context';
 import { handleCommitStatus } from './forged-status';
 import { handleAgentComment, handleFulfilled, handlePush } from './incidents';
 import type { OperationContext, OperationsDeps } from './operations-context';
-import { operationsJobSchema, type OperationsJob } from './operations-events';
+import { operationsJobSchema, type OperationsJob } from '../operations-events';
 import { handleRecheckCommand, isRecheckCommand } from './recheck-command';
 
 /**
@@ -15,22 +15,9 @@ import { handleRecheckCommand, isRecheckCommand } from './recheck-command';
  */
 export async function runOperation(job: OperationsJob, deps: OperationsDeps): Promise<void> {
   const log: Logger = deps.logger.child({ deliveryId: job.deliveryId, event: job.eventKey, workspace: job.workspaceId, repo: job.repoFullName });
-  const tenant = await deps.store.tenants.findByClientKey(job.clientKey);
-  if (!tenant || tenant.uninstalledAt || tenant.workspaceId !== job.workspaceId) {
-    log.warn('tenant missing or uninstalled; operations job dropped');
-    return;
-  }
-  const [workspace, repoSlug] = job.repoFullName.split('/') as [string, string];
-  const ctx: OperationContext = {
-    deps,
-    log,
-    tenant,
-    client: bitbucketClientFor(tenant, deps.config, deps.logger, job.deliveryId, deps.fetch),
-    workspace,
-    repoSlug,
-    settings: (await deps.store.settings.get(job.workspaceId)).settings,
-    job,
-  };
+  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; operations job dropped');
+  if (opened === null) return;
+  const ctx: OperationContext = { ...opened, deps, settings: (await deps.store.settings.get(job.workspaceId)).settings, job };
   switch (job.kind) {
     case 'push':
       await handlePush(ctx, job);

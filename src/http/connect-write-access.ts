@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ConnectWriteAccess } from '../api';
+import type { ConnectWriteAccess } from './authenticate';
 import { accountRefFrom } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
-import { bitbucketClientFor } from './bitbucket-for-tenant';
+import { bitbucketClientFor } from '../pipeline/bitbucket-for-tenant';
 
 /**
  * Who may change clawgate through the app's own pages (`/api/v1` with a Connect context JWT): only

@@ -4,10 +4,10 @@ import type { Logger } from 'pino';
 import type { BitbucketClientOptions } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
-import { registerWorkspace, RegistrationError } from '../webhooks';
-import { ApiError } from './api-error';
-import { apiErrorHandler } from './api-error-handler';
-import { jsonBody, jsonBodyOf } from './json-body';
+import { registerWorkspace, RegistrationError } from './register-workspace';
+import { ApiError } from '../http/http-error';
+import { apiErrorHandler } from '../http/error-handler';
+import { jsonBody, jsonBodyOf } from '../http/json-body';
 
 /**
  * Operator routes guarded by `CLAWGATE_ADMIN_TOKEN` (design §9), mounted at `/api/v1` BEFORE the API

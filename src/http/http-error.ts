@@ -1,7 +1,8 @@
 /**
- * The one error shape of `/api/v1` (design §9): `{"error": {"code", "message", "fields"?}}` with a
- * 4xx/5xx status. Handlers (and the pipeline's `recheck`) throw ApiError; everything else is mapped
- * in `api-error-handler.ts`.
+ * The one error type and body of every clawgate HTTP surface (`/api/v1`, Connect lifecycle, pages,
+ * webhooks; docs/api.md): `{"error": {"code", "message", "fields"?}}` with a 4xx/5xx status. Handlers
+ * throw ApiError (routers that answer directly call `sendError` in `error-response.ts`); everything
+ * else is mapped in `error-handler.ts`. Internal failures are always `INTERNAL_ERROR`.
  */
 
 export interface ApiFieldError {

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { BitbucketAuthError, BitbucketNotFoundError, type BitbucketBranchRestriction } from '../bitbucket';
-import type { WriteAction } from '../core/policy/change-set';
-import { agentIdentityOf, type AgentIdentityMatch } from './agent-identities';
-import { policyForRepository } from './gather';
-import { INCIDENT_AUDIT_KIND, recordedIncidents, type IncidentRecord, type RecordedIncident } from './incident-record';
+import { BitbucketAuthError, BitbucketNotFoundError, type BitbucketBranchRestriction } from '../../bitbucket';
+import type { WriteAction } from '../../core/policy/change-set';
+import { agentIdentityOf, type AgentIdentityMatch } from '../agent-identities';
+import { policyForRepository } from '../repository-policy';
+import { INCIDENT_AUDIT_KIND, recordedIncidents, type IncidentRecord, type RecordedIncident } from '../incident-record';
 import { auditActor, displayNameOf, type OperationContext } from './operations-context';
-import type { CommentJob, FulfilledJob, PushJob } from './operations-events';
+import type { CommentJob, FulfilledJob, PushJob } from '../operations-events';
 import { branchProtection } from './protected-branches';
-import { clip, DESCRIPTION_MAX, writeClawgateStatus } from './publish';
-import { incidentUrl } from './status-urls';
-import { judgeWriteAction } from './write-action-policy';
+import { clip, DESCRIPTION_MAX, writeClawgateStatus } from '../publish';
+import { incidentUrl } from '../status-urls';
+import { judgeWriteAction } from '../../core/policy/write-action-policy';
 
 /**
  * Incidents (design §6): write actions an agent identity already took that its WPC does not allow.

@@ -1,27 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import { BitbucketError, type BitbucketClient } from '../bitbucket';
-import type { AppConfig } from '../config/app-config';
-import type { ConsumedId } from '../core/anti-replay';
-import { evaluate, type Mode, type Verdict } from '../core/verdict';
-import type { Job, JobHandler } from '../queue/job-queue';
-import type { Store, Tenant } from '../store';
-import { verdictToJson } from '../render/verdict-json';
-import { bitbucketClientFor } from './bitbucket-for-tenant';
-import { clawgateVerdictForCommit } from './commit-verdict';
+import { BitbucketError } from '../../bitbucket';
+import type { ConsumedId } from '../../core/anti-replay';
+import { evaluate, type Mode, type Verdict } from '../../core/verdict';
+import type { Job, JobHandler } from '../../queue/job-queue';
+import { verdictToJson } from '../../render/verdict-json';
+import { openJobContext, type JobDeps } from '../job-context';
+import { clawgateVerdictForCommit } from '../commit-verdict';
 import { gatherEvidence, type GatheredEvidence } from './gather';
-import { publishInProgress, publishVerdict, putStatus, statusDescription, type PublishTarget } from './publish';
-import type { StatusMarker } from './status-mark';
-import { detailsUrl } from './status-urls';
-import { evaluationJobSchema, type EvaluationJob } from './webhook-events';
+import { publishInProgress, publishVerdict, putStatus, statusDescription, type PublishTarget } from '../publish';
+import type { StatusMarker } from '../status-mark';
+import { detailsUrl } from '../status-urls';
+import { evaluationJobSchema, type EvaluationJob } from '../webhook-events';
 
-export interface EvaluationDeps {
-  store: Store;
-  config: AppConfig;
-  logger: Logger;
+export interface EvaluationDeps extends JobDeps {
   /** The verification time source (the pipeline's clock; the engine takes it as input). */
   now?: () => number;
-  fetch?: typeof fetch;
   /** Marks clawgate's statuses so the forged-status defence can tell them from others' (status-mark.ts). */
   statusMarker?: StatusMarker;
 }
@@ -46,13 +39,9 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
   const { store, config } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ deliveryId: job.deliveryId, workspace: job.workspaceId, repo: job.repoFullName, pr: job.prId });
-  const tenant: Tenant | null = await store.tenants.findByClientKey(job.clientKey);
-  if (!tenant || tenant.uninstalledAt || tenant.workspaceId !== job.workspaceId) {
-    log.warn('tenant missing or uninstalled; job dropped');
-    return { status: 'skipped' };
-  }
-  const client: BitbucketClient = bitbucketClientFor(tenant, config, deps.logger, job.deliveryId, deps.fetch);
-  const [workspace, repoSlug] = job.repoFullName.split('/') as [string, string];
+  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; job dropped');
+  if (opened === null) return { status: 'skipped' };
+  const { client, workspace, repoSlug } = opened;
   const pr = await client.getPullRequest(workspace, repoSlug, job.prId);
   const recheck = job.trigger === 'recheck';
   if (!recheck && !pr.source.commit.hash.toLowerCase().startsWith(job.headHint.slice(0, 12)) && !job.headHint.startsWith(pr.source.commit.hash.toLowerCase())) {

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { StoreError, type StoreErrorCode } from '../store';
-import { ApiError } from './api-error';
+import { ApiError } from './http-error';
 
 /**
  * Every failure of `/api/v1` becomes `{"error": {...}}` here, in one place: our own ApiErrors,

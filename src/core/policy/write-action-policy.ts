@@ -1,6 +1,7 @@
-import type { Check } from '../core/check';
-import { evaluatePolicy, type BitbucketWpc } from '../core/policy';
-import type { ChangeSet, IdentityRole, WriteAction } from '../core/policy/change-set';
+import type { Check } from '../check';
+import type { BitbucketWpc } from './bitbucket-wpc';
+import { evaluatePolicy } from './evaluate-policy';
+import type { ChangeSet, IdentityRole, WriteAction } from './change-set';
 
 /**
  * Was a write action an agent identity took allowed? Decided by the engine's own policy semantics

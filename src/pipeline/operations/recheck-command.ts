@@ -1,7 +1,7 @@
-import { BitbucketError, canWrite, type RepositoryPermission } from '../bitbucket';
-import { agentIdentityOf } from './agent-identities';
+import { BitbucketError, canWrite, type RepositoryPermission } from '../../bitbucket';
+import { agentIdentityOf } from '../agent-identities';
 import { auditActor, displayNameOf, type OperationContext } from './operations-context';
-import type { CommentJob } from './operations-events';
+import type { CommentJob } from '../operations-events';
 
 /**
  * `/clawgate recheck` as a PR comment (design §9 re-check): re-runs the evaluation of the PR's

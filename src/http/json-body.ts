@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { ApiError } from './api-error';
+import { ApiError } from './http-error';
 
 /**
  * Reads a JSON request body with a byte limit and keeps the exact text beside the parsed value:

@@ -1,16 +1,16 @@
 import type { Response } from 'express';
 import type { z } from 'zod';
+import { sendApiError } from './error-handler';
+import { ApiError } from './http-error';
 
-/** The error body every clawgate HTTP surface answers with (design §9). */
-export interface ErrorBody {
-  error: { code: string; message: string; fields?: { path: string; message: string }[] };
-}
-
-/** `fields` maps a field path to what is wrong with it; it is sent as `[{path, message}]`, as /api/v1 does. */
+/**
+ * `sendApiError` for routers that answer directly instead of throwing (Connect lifecycle, pages,
+ * webhooks): the same ApiError and the same body. `fields` maps a field path to what is wrong with it;
+ * it is sent as `[{path, message}]`.
+ */
 export function sendError(res: Response, status: number, code: string, message: string, fields?: Record<string, string>): void {
   const list = fields === undefined ? undefined : Object.entries(fields).map(([path, problem]) => ({ path, message: problem }));
-  const body: ErrorBody = { error: list === undefined ? { code, message } : { code, message, fields: list } };
-  res.status(status).type('application/json').send(JSON.stringify(body));
+  sendApiError(res, new ApiError(status, code, message, list));
 }
 
 /**

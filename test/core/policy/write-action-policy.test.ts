@@ -1,7 +1,7 @@
-import { parseBitbucketWpc, type BitbucketWpc } from '../../src/core/policy';
-import type { WriteAction } from '../../src/core/policy/change-set';
-import { judgeWriteAction } from '../../src/pipeline/write-action-policy';
-import { makeBitbucketWpc } from '../../src/testkit';
+import { parseBitbucketWpc, type BitbucketWpc } from '../../../src/core/policy';
+import type { WriteAction } from '../../../src/core/policy/change-set';
+import { judgeWriteAction } from '../../../src/core/policy/write-action-policy';
+import { makeBitbucketWpc } from '../../../src/testkit';
 
 function policy(mutate: (wpc: { policy: { write: { allow: string[]; deny: string[] } } }) => void = () => undefined): { wpc: BitbucketWpc; hash: string } {
   const doc = makeBitbucketWpc({ repos: ['acme/proj-web'] }) as unknown as { policy: { write: { allow: string[]; deny: string[] } } };

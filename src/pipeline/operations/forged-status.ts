@@ -1,8 +1,8 @@
-import type { BitbucketCommitStatus } from '../bitbucket';
-import { clawgateVerdictForCommit, type CommitVerdict } from './commit-verdict';
+import type { BitbucketCommitStatus } from '../../bitbucket';
+import { clawgateVerdictForCommit, type CommitVerdict } from '../commit-verdict';
 import { auditActor, type OperationContext } from './operations-context';
-import type { CommitStatusJob } from './operations-events';
-import { STATUS_KEY, writeClawgateStatus } from './publish';
+import type { CommitStatusJob } from '../operations-events';
+import { STATUS_KEY, writeClawgateStatus } from '../publish';
 
 /**
  * Forged-status defence (design §7): a `clawgate` status written by anyone but clawgate is

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { connectJwtFailureMessage, verifyConnectJwt } from '../connect/connect-jwt';
+import { connectJwtFailureMessage, verifyConnectJwt } from './connect-jwt';
 import type { Store, Tenant } from '../store';
-import { ApiError } from './api-error';
+import { ApiError } from './http-error';
 
 /**
  * Authentication and workspace authorization of every `/api/v1/workspaces/{ws}/…` request

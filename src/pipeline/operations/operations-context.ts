@@ -1,0 +1,27 @@
+import type { WorkspaceSettings } from '../../store';
+import type { JobContext, JobDeps } from '../job-context';
+import type { RequestRecheck } from '../recheck';
+import type { OperationsJob } from '../operations-events';
+import type { StatusMarker } from '../status-mark';
+
+export interface OperationsDeps extends JobDeps {
+  /** Required: without it clawgate could not tell its own statuses from forged ones. */
+  statusMarker: StatusMarker;
+  requestRecheck: RequestRecheck;
+}
+
+/** What every operations handler gets for one job: the shared job context and the workspace's settings. */
+export interface OperationContext extends JobContext {
+  deps: OperationsDeps;
+  settings: WorkspaceSettings;
+  job: OperationsJob;
+}
+
+/** How an account is named in audit events. */
+export function auditActor(uuid: string | null): string {
+  return uuid ? `bitbucket:${uuid}` : 'bitbucket:unknown';
+}
+
+export function displayNameOf(actor: OperationsJob['actor']): string {
+  return actor.displayName ?? actor.uuid ?? 'an unknown account';
+}
