@@ -6,7 +6,7 @@ import { looksLikeCommitSignature, verifyCommitSignature } from '../core/clawsig
 import { isJsonObject } from '../core/clawsig/json';
 import { looksLikeExportBundle, verifyExportBundle } from '../core/clawsig/verify-export-bundle';
 import { missionPatternProblem } from '../core/mission-pattern';
-import { parseBitbucketWpc } from '../core/policy';
+import { parseWpc } from '../core/policy';
 import { evaluate, type EvaluationInput } from '../core/verdict';
 import { commitSignatureToJson, exportBundleToJson, verdictToJson } from '../render/verdict-json';
 import { commitSignatureToText, exportBundleToText, verdictToText } from '../render/verdict-text';
@@ -22,7 +22,10 @@ Without --wpc/--cst/--changes: the protocol rules and the strict gateway layer o
 With any of them: the full clawgate profile (and, with --wpc and --changes, the WPC).
 
 Options:
-  --wpc FILE                 Bitbucket Work Policy Contract (JSON) the bundle must satisfy
+  --wpc FILE                 Work Policy Contract the bundle must satisfy: the Bitbucket shape, an
+                             official Clawsig WPC v1 or v2, bare or in a signed work_policy_contract
+                             envelope (JSON)
+  --wpc-issuer DID           signer a signed WPC envelope must come from (repeatable)
   --cst FILE                 scoped token: a compact EdDSA JWT or its claims as JSON
                              (default: the token in the bundle's signed metadata)
   --cst-issuer-key B64U      CST issuer Ed25519 public key, raw 32 bytes base64url (repeatable)
@@ -74,6 +77,7 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       strict: true,
       options: {
         wpc: { type: 'string' },
+        'wpc-issuer': { type: 'string', multiple: true },
         cst: { type: 'string' },
         'cst-issuer-key': { type: 'string', multiple: true },
         'trusted-gateway': { type: 'string', multiple: true },
@@ -135,9 +139,9 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
 
     let policy: EvaluationInput['policy'];
     if (values.wpc !== undefined) {
-      const wpc = parseBitbucketWpc(await readInputJson(values.wpc, maxBytes, 'WPC'));
-      if (!wpc.ok) throw new InputError(`WPC ${values.wpc} is invalid: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
-      policy = { wpc: wpc.wpc, hash: wpc.policyHashB64u };
+      const wpc = parseWpc(await readInputJson(values.wpc, maxBytes, 'WPC'), { wpcIssuers: values['wpc-issuer'] ?? [] });
+      if (!wpc.ok) throw new InputError(`WPC ${values.wpc} is invalid: ${wpc.code}: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+      policy = { wpc: wpc.policy.wpc, hash: wpc.policy.policyHashB64u, official: wpc.policy.official };
     }
     let scopedToken: unknown;
     if (values.cst !== undefined) {

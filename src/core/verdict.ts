@@ -8,7 +8,7 @@ import { parseScopedToken, type CstIssuerKey, type ScopedTokenParse } from './cl
 import type { ToolReceiptFacts } from './clawsig/tool-receipt';
 import { verifyProofBundle, type ProofTier } from './clawsig/verify-proof-bundle';
 import type { ChangeSet } from './policy/change-set';
-import { evaluatePolicy, fileProvenance, type BitbucketWpc } from './policy';
+import { evaluateWpc, fileProvenance, type EnginePolicy, type WpcForm } from './policy';
 import { bitbucketBinding, evaluateProfile } from './profile';
 import { protocolChecks } from './protocol-checks';
 import type { ReasonCode } from './reason-codes';
@@ -51,7 +51,8 @@ export interface EvaluationInput {
   urm?: unknown;
   /** A CST as compact JWT or claims; when absent it is read from the bundle's signed metadata. */
   scopedToken?: unknown;
-  policy?: { wpc: BitbucketWpc; hash: string };
+  /** The WPC of any form (src/core/policy/wpc-forms.ts): effective Bitbucket clauses, hash, form facts. */
+  policy?: EnginePolicy;
   change?: ChangeSet;
   /** Ids already consumed (anti-replay), as the store knows them. */
   consumed?: readonly ConsumedId[];
@@ -92,7 +93,7 @@ export interface Verdict {
     scopeHash: string;
     signatureVerified: boolean | null;
   };
-  policy?: { hash: string; id?: string };
+  policy?: { hash: string; id?: string; form: WpcForm; signerDid?: string };
   files: { path: string; oldPath?: string; status: string; provenance: string; denied: boolean }[];
   /** Ids to record as consumed by this PR once the verdict is stored. */
   consume: ConsumableId[];
@@ -138,7 +139,10 @@ export function evaluate(input: EvaluationInput): Verdict {
   const mode = settings.mode;
   const checks: Check[] = [];
   const verdict: Verdict = { state: 'FAIL', mode, reasonCode: 'CLAWGATE_ERROR', statusState: 'FAILED', checks, receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] }, files: [], consume: [] };
-  if (input.policy) verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id };
+  if (input.policy) {
+    const official = input.policy.official;
+    verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id, form: official?.form ?? 'bitbucket', ...(official?.signerDid !== undefined ? { signerDid: official.signerDid } : {}) };
+  }
   const bundleFound = input.bundle !== undefined;
 
   // A human PR stays out of scope unless something was claimed (an unreadable bundle) or clawgate failed.
@@ -229,7 +233,8 @@ export function evaluate(input: EvaluationInput): Verdict {
   }
 
   if (input.policy && change) {
-    const policyChecks = evaluatePolicy(input.policy.wpc, change, {
+    const policyChecks = evaluateWpc(input.policy, change, {
+      agentDid: verdict.proof?.agentDid,
       bundlePresent: bundleFound && verdict.proof !== undefined,
       gatewayReceipts: verdict.receipts.gateway.map((r) => ({ receiptId: r.receiptId ?? `#${r.index}`, provider: r.provider ?? '', model: r.model ?? '', counted: r.counted })),
       cstScopes: tokenScopes,

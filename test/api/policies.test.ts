@@ -45,7 +45,7 @@ describe('POST /workspaces/{ws}/policies (bare WPC)', () => {
     const text = `{\n  "tool": "bitbucket_via_official_api",\n  "policy": ${JSON.stringify(wpc.policy, null, 2)}\n}`;
     const response = await world.http().post(policiesPath()).set(...bearer(world.a)).set('Content-Type', 'application/json').send(text);
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ policy_hash_b64u: jcsHashB64u(wpc) });
+    expect(response.body).toEqual({ policy_hash_b64u: jcsHashB64u(wpc), form: 'bitbucket' });
     const hash = response.body.policy_hash_b64u as string;
     expect(response.headers.location).toBe(`${policiesPath()}/${hash}`);
 

@@ -1,6 +1,6 @@
 import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
 import type { ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
-import type { BitbucketWpc } from '../../core/policy';
+import type { EnginePolicy } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
 import type { Store, WorkspaceSettings } from '../../store';
 import { agentIdentityOf } from '../agent-identities';
@@ -13,7 +13,7 @@ export interface GatheredEvidence {
   change: ChangeSet;
   settings: EngineSettings;
   mode: Mode;
-  policy?: { wpc: BitbucketWpc; hash: string };
+  policy?: EnginePolicy;
   bundle?: { value: unknown; text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
   /** The URM beside a PR-file bundle (src/pipeline/bundle-discovery.ts), for the engine. */
   urm?: PullRequestArtifact;

@@ -114,9 +114,9 @@ describe('formatIssuePath', () => {
 });
 
 describe('registry', () => {
-  it('maps all 37 official files, and their $ids, to our schemas', () => {
-    expect(Object.keys(CLAWSIG_SCHEMAS)).toHaveLength(37);
-    expect(Object.keys(CLAWSIG_SCHEMAS_BY_ID)).toHaveLength(37);
+  it('maps all 38 official files, and their $ids, to our schemas', () => {
+    expect(Object.keys(CLAWSIG_SCHEMAS)).toHaveLength(38);
+    expect(Object.keys(CLAWSIG_SCHEMAS_BY_ID)).toHaveLength(38);
     expect(CLAWSIG_SCHEMAS_BY_ID[CLAWSIG_SCHEMA_IDS['poh/proof_bundle_envelope.v1.json']]).toBe(proofBundleEnvelopeV1Schema);
   });
 });
