@@ -108,7 +108,7 @@ export const verdictSchema = z.looseObject({
   checks: z.array(checkSchema).default([]),
   proof: proofSchema.nullable().optional(),
   token: tokenSchema.nullable().optional(),
-  policy: z.looseObject({ hash: text, id: optionalText }).nullable().optional(),
+  policy: z.looseObject({ hash: text, id: optionalText, form: optionalText, signerDid: optionalText }).nullable().optional(),
   receipts: z
     .looseObject({
       gateway: z.array(gatewayReceiptSchema).default([]),
