@@ -25,6 +25,10 @@ export interface StoredBundle {
   readonly size: number;
   readonly source: BundleSource;
   readonly createdAt: Date;
+  /** The URM (JSON text) uploaded with the bundle, if any. */
+  readonly urmText: string | null;
+  /** The Trust Pulse (JSON text) uploaded with the bundle, if any. */
+  readonly trustPulseText: string | null;
 }
 
 export interface NewBundle {
@@ -32,6 +36,8 @@ export interface NewBundle {
   readonly envelopeText: string;
   readonly scopedToken?: string | null;
   readonly source: BundleSource;
+  readonly urmText?: string | null;
+  readonly trustPulseText?: string | null;
 }
 
 function toBundle(row: BundleRow): StoredBundle {
@@ -45,6 +51,8 @@ function toBundle(row: BundleRow): StoredBundle {
     size: row.size,
     source: row.source as BundleSource,
     createdAt: row.created_at,
+    urmText: row.urm ?? null,
+    trustPulseText: row.trust_pulse ?? null,
   };
 }
 
@@ -82,6 +90,8 @@ export class BundleRepository {
             size,
             source: bundle.source,
             created_at: this.context.now(),
+            urm: bundle.urmText ?? null,
+            trust_pulse: bundle.trustPulseText ?? null,
           },
           { transaction },
         );

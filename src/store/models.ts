@@ -62,6 +62,10 @@ export interface BundleRow {
   size: number;
   source: string;
   created_at: Date;
+  /** The URM document received with the bundle (JSON text), migration 0007. */
+  urm?: string | null;
+  /** The Trust Pulse received with the bundle (JSON text), migration 0007. */
+  trust_pulse?: string | null;
 }
 
 export interface EvaluationRow {
@@ -244,6 +248,8 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         size: int(false),
         source: str(32, false),
         created_at: date(false),
+        urm: text(true),
+        trust_pulse: text(true),
       },
       options('bundles'),
     ),

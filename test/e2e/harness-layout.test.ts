@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import { makeScenario } from '../../src/testkit';
-import { finalStatus, prepareWorkspace, startTestClawgate, type Workspace } from './harness';
+import { callApi, finalStatus, prepareWorkspace, startTestClawgate, type Workspace } from './harness';
 
 function harnessPullRequest(sandbox: BitbucketSandbox, ws: Workspace, branch: string, options: { urmFile: boolean; extraBundle?: boolean; declare?: boolean }) {
   const work = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'agent work', files: { [`src/${branch.replace(/\W/g, '_')}.ts`]: 'export const x = 1;\n' } });
@@ -60,6 +60,27 @@ describe('e2e: real harness layouts', () => {
 
       const declared = harnessPullRequest(sandbox, ws, 'agent-declared', { urmFile: true, extraBundle: true, declare: true });
       expect((await finalStatus(sandbox, declared)).state).toBe('SUCCESSFUL');
+    } finally {
+      await app.close();
+    }
+  }, 90_000);
+
+  test('a bundle uploaded to the API with its URM passes; uploaded without it, the PR fails URM_MISSING', async () => {
+    const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
+    try {
+      const ws = await prepareWorkspace(sandbox, app.url);
+      const openUploaded = async (branch: string, withUrm: boolean): Promise<string> => {
+        const work = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'agent work', files: { [`src/${branch}.ts`]: 'export const y = 1;\n' } });
+        const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work.hash, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys, urm: true });
+        const upload = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/bundles', ws.bearer, { bundle: s.bundle.envelope, ...(withUrm ? { urm: s.bundle.urmDocument } : {}) });
+        expect(upload.status).toBe(201);
+        sandbox.openPullRequest('acme/proj-web', { source: branch, author: 'claw-bot', title: branch, description: `Proof-Bundle: ${s.bundle.bundleId}` });
+        return work.hash;
+      };
+      expect((await finalStatus(sandbox, await openUploaded('uploaded-urm', true))).state).toBe('SUCCESSFUL');
+      const failed = await finalStatus(sandbox, await openUploaded('uploaded-nourm', false));
+      expect(failed.state).toBe('FAILED');
+      expect(String(failed.description)).toContain('URM_MISSING');
     } finally {
       await app.close();
     }

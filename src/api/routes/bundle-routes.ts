@@ -14,7 +14,8 @@ import { zodIssuesToFields } from '../../http/zod-fields';
  * token stored beside it is never answered: it may still be a live credential. Another workspace's
  * bundle is the same 404 as one that does not exist.
  *
- * `POST /workspaces/{ws}/bundles` `{bundle: <proof-bundle envelope>, scoped_token?: "<jwt>"}` →
+ * `POST /workspaces/{ws}/bundles` `{bundle: <proof-bundle envelope>, scoped_token?: "<jwt>", urm?: <URM>,
+ * trust_pulse?: <Trust Pulse>}` →
  * 201 `{bundle_id}` (design §5 (a)). Nothing is verified here — the pipeline verifies when a PR names
  * the bundle and fails closed — but input that can never verify is refused now, with field paths:
  * not the 9-key envelope form (a bare payload, clawsig.md §2.2), not a `proof_bundle`, no
@@ -25,8 +26,15 @@ import { zodIssuesToFields } from '../../http/zod-fields';
 
 /** A compact JWS is a few KiB at most; a larger "token" is not one. */
 const MAX_SCOPED_TOKEN_CHARS = 16 * 1024;
-/** Room for `{"bundle":…,"scoped_token":"…"}` around a bundle of the maximum size. */
-const WRAPPER_ALLOWANCE_BYTES = MAX_SCOPED_TOKEN_CHARS + 1024;
+/** Each sidecar (URM, Trust Pulse) is at most this many bytes of JSON (as in the PR discovery). */
+const MAX_SIDECAR_BYTES = 1024 * 1024;
+/** Room for `{"bundle":…,"scoped_token":"…","urm":…,"trust_pulse":…}` around a bundle of the maximum size. */
+const WRAPPER_ALLOWANCE_BYTES = MAX_SCOPED_TOKEN_CHARS + 2 * MAX_SIDECAR_BYTES + 1024;
+
+/** A sidecar document: a JSON object of bounded size (its content is verified by the pipeline). */
+const sidecar = z
+  .record(z.string(), z.unknown())
+  .refine((value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= MAX_SIDECAR_BYTES, `must be at most ${MAX_SIDECAR_BYTES} bytes of JSON`);
 
 const uploadSchema = z.strictObject({
   bundle: z.unknown(),
@@ -35,6 +43,10 @@ const uploadSchema = z.strictObject({
     .max(MAX_SCOPED_TOKEN_CHARS)
     .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a compact JWS (header.payload.signature)')
     .optional(),
+  /** The Universal Run Manifest the bundle references (`payload.urm`), verified against it when a PR names the bundle. */
+  urm: sidecar.optional(),
+  /** The harness's Trust Pulse, kept beside the bundle (unverified here). */
+  trust_pulse: sidecar.optional(),
 });
 
 const bundleIdSchema = z
@@ -84,6 +96,8 @@ export function bundleRoutes(context: ApiContext): Router {
       envelopeText,
       scopedToken: upload.data.scoped_token ?? null,
       source: 'api',
+      urmText: upload.data.urm === undefined ? null : JSON.stringify(upload.data.urm),
+      trustPulseText: upload.data.trust_pulse === undefined ? null : JSON.stringify(upload.data.trust_pulse),
     });
     if (created) {
       // Who supplied which evidence is part of the audit trail (never the token itself).
@@ -91,7 +105,7 @@ export function bundleRoutes(context: ApiContext): Router {
         actor: principal.actor,
         kind: 'bundle.uploaded',
         subject: bundleId,
-        after: { sha256_b64u: bundle.sha256B64u, size: bundle.size, has_scoped_token: bundle.scopedToken !== null },
+        after: { sha256_b64u: bundle.sha256B64u, size: bundle.size, has_scoped_token: bundle.scopedToken !== null, has_urm: bundle.urmText !== null, has_trust_pulse: bundle.trustPulseText !== null },
       });
     }
     response.status(created ? 201 : 200).json({ bundle_id: bundleId });

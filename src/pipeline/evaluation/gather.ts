@@ -1,4 +1,5 @@
 import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
+import { sha256B64u } from '../../core/clawsig/hashing';
 import type { ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
 import type { EnginePolicy } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
@@ -125,6 +126,9 @@ export async function gatherEvidence(input: {
     if (!uploaded) continue;
     try {
       evidence.bundle = { value: JSON.parse(uploaded.envelopeText) as unknown, text: uploaded.envelopeText, source: 'api', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
+      // Sidecars uploaded with the bundle (the URM is verified against the bundle by the engine).
+      if (uploaded.urmText !== null) evidence.urm = { path: 'upload:urm', text: uploaded.urmText, value: JSON.parse(uploaded.urmText) as unknown, sha256B64u: sha256B64u(uploaded.urmText) };
+      if (uploaded.trustPulseText !== null) evidence.trustPulse = { path: 'upload:trust_pulse', text: uploaded.trustPulseText, value: JSON.parse(uploaded.trustPulseText) as unknown, sha256B64u: sha256B64u(uploaded.trustPulseText) };
     } catch {
       evidence.evidenceError = 'BUNDLE_UNREADABLE';
     }
