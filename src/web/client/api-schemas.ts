@@ -156,6 +156,7 @@ export const settingsSchema = z.looseObject({
   wpc_issuers: z.array(text),
   agents: z.array(z.looseObject({ account_uuid: text, role: z.enum(['read', 'write']), agent_did: optionalText })),
   frozen: z.boolean(),
+  mission_id_pattern: optionalText,
   revocations: z
     .looseObject({
       agent_dids: z.array(text).default([]),
