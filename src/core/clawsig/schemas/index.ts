@@ -31,6 +31,7 @@ export {
 export type { ProofBundleAttestation, ProofBundleV1, ProofBundleV2, RateLimitClaim } from './proof-bundle';
 export {
   gatewayReceiptEnvelopeV1Schema,
+  gatewayReceiptStandaloneMetadataSchema,
   gatewayReceiptV1Schema,
   proofBundleGatewayReceiptEnvelopeSchema,
   proofBundleGatewayReceiptSchema,
