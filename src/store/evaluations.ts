@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Op } from 'sequelize';
 import { StoreError } from './errors';
 import type { EvaluationRow } from './models';
 import type { RepositoryContext } from './repository-context';
@@ -31,6 +32,8 @@ export interface NewEvaluation {
   readonly policyHashB64u?: string | null;
   readonly prUrl?: string | null;
   readonly commits: unknown;
+  /** The engine's exact input, as JSON text (for evidence packs; may hold the Trust Pulse: never logged). */
+  readonly engineInput?: string | null;
 }
 
 export interface EvaluationRecord {
@@ -50,6 +53,7 @@ export interface EvaluationRecord {
   readonly prUrl: string | null;
   readonly commits: unknown;
   readonly createdAt: Date;
+  readonly engineInput: string | null;
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -81,6 +85,7 @@ function toRecord(row: EvaluationRow): EvaluationRecord {
     prUrl: row.pr_url,
     commits: row.commits,
     createdAt: row.created_at,
+    engineInput: row.engine_input ?? null,
   };
 }
 
@@ -116,6 +121,7 @@ export class EvaluationRepository {
           pr_url: evaluation.prUrl ?? null,
           commits: evaluation.commits ?? [],
           created_at: this.context.now(),
+          engine_input: evaluation.engineInput ?? null,
         },
         { transaction },
       );
@@ -155,6 +161,20 @@ export class EvaluationRepository {
     return this.context.db.read(async () => {
       const rows = await this.context.models.Evaluation.findAll({
         where: { workspace_uuid: workspace, repo_full_name: repoFullName },
+        order: [['created_at', 'DESC']],
+        limit,
+      });
+      return rows.map((row) => toRecord(row.get({ plain: true })));
+    });
+  }
+
+  /** The workspace's newest evaluations across repositories (default 50, at most 500). */
+  async listRecent(workspaceId: WorkspaceId, options: { limit?: number; before?: Date } = {}): Promise<EvaluationRecord[]> {
+    const workspace = workspaceKey(workspaceId);
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({
+        where: { workspace_uuid: workspace, ...(options.before ? { created_at: { [Op.lt]: options.before } } : {}) },
         order: [['created_at', 'DESC']],
         limit,
       });

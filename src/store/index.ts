@@ -7,6 +7,7 @@ import { ConsumedIdRepository } from './consumed-ids';
 import { connectDatabase, type Database, type Dialect } from './database';
 import { DeliveryRepository } from './deliveries';
 import { EvaluationRepository } from './evaluations';
+import { EvidenceKeyRepository } from './evidence-keys';
 import { JobRepository } from './jobs';
 import { appliedMigrations, migrateDatabase } from './migrate';
 import { defineModels } from './models';
@@ -48,6 +49,8 @@ export interface Store {
   readonly audit: AuditLog;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  /** The deployment's evidence-pack signing keys (not workspace-scoped). */
+  readonly evidenceKeys: EvidenceKeyRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
   verifyApiToken(token: string): Promise<VerifiedApiToken | null>;
   /** Re-seals tenant secrets under the current key; returns how many values changed. */
@@ -70,6 +73,7 @@ class SequelizeStore implements Store {
   readonly audit: AuditLog;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  readonly evidenceKeys: EvidenceKeyRepository;
   #closed = false;
 
   constructor(
@@ -88,6 +92,7 @@ class SequelizeStore implements Store {
     this.audit = new AuditLog(context);
     this.deliveries = new DeliveryRepository(context);
     this.jobs = new JobRepository(context);
+    this.evidenceKeys = new EvidenceKeyRepository(context);
   }
 
   get dialect(): Dialect {
@@ -157,5 +162,6 @@ export { CONSUMABLE_KINDS, type ConsumableKind, type ConsumableId, type Consumed
 export { API_TOKEN_PREFIX, type ApiTokenInfo, type VerifiedApiToken, type ApiTokenRepository } from './api-tokens';
 export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-log';
 export type { DeliveryRepository } from './deliveries';
+export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';

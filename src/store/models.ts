@@ -62,9 +62,7 @@ export interface BundleRow {
   size: number;
   source: string;
   created_at: Date;
-  /** The URM document received with the bundle (JSON text), migration 0007. */
   urm?: string | null;
-  /** The Trust Pulse received with the bundle (JSON text), migration 0007. */
   trust_pulse?: string | null;
 }
 
@@ -85,6 +83,16 @@ export interface EvaluationRow {
   pr_url: string | null;
   commits: unknown;
   created_at: Date;
+  engine_input?: string | null;
+}
+
+export interface EvidenceKeyRow {
+  id: string;
+  key_did: string;
+  public_key_b64u: string;
+  private_key: string;
+  created_at: Date;
+  retired_at: Date | null;
 }
 
 export interface ConsumedIdRow {
@@ -165,6 +173,7 @@ export interface Models {
   AuditEvent: ModelStatic<Model<AuditEventRow, AuditEventCreation>>;
   Delivery: ModelStatic<Model<DeliveryRow, DeliveryRow>>;
   Job: ModelStatic<Model<JobRow, JobRow>>;
+  EvidenceKey: ModelStatic<Model<EvidenceKeyRow, EvidenceKeyRow>>;
 }
 
 export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
@@ -272,6 +281,7 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         pr_url: str(2048, true),
         commits: json(false),
         created_at: date(false),
+        engine_input: text(true),
       },
       options('evaluations'),
     ),
@@ -353,6 +363,18 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         finished_at: date(true),
       },
       options('jobs'),
+    ),
+    EvidenceKey: sequelize.define<Model<EvidenceKeyRow, EvidenceKeyRow>>(
+      'EvidenceKey',
+      {
+        id: uuidKey,
+        key_did: str(128, false),
+        public_key_b64u: str(64, false),
+        private_key: text(false),
+        created_at: date(false),
+        retired_at: date(true),
+      },
+      options('evidence_signing_keys'),
     ),
   };
 }

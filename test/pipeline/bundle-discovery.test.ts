@@ -1,4 +1,4 @@
-import { discoveryCandidates, MAX_HARNESS_CANDIDATES, sidecarPath } from '../../src/pipeline/evaluation/bundle-discovery';
+import { discoveryCandidates, MAX_HARNESS_CANDIDATES } from '../../src/pipeline/evaluation/bundle-discovery';
 
 describe('where clawgate looks for a bundle in a PR (precedence)', () => {
   test('declared .clawsig/bundles/<id>.json first, then harness <name>-bundle.json files in path order, then .clawsig/proof_bundle.json', () => {
@@ -16,12 +16,5 @@ describe('where clawgate looks for a bundle in a PR (precedence)', () => {
     const found = discoveryCandidates(many, []);
     expect(found).toHaveLength(MAX_HARNESS_CANDIDATES);
     expect(discoveryCandidates(['src/x.ts'], ['b1'])).toEqual([]);
-  });
-
-  test('sidecars sit beside the bundle: -bundle.json → -urm.json / -trust-pulse.json; <x>.json → <x>-urm.json', () => {
-    expect(sidecarPath('artifacts/poh/main/run_1-bundle.json', 'urm')).toBe('artifacts/poh/main/run_1-urm.json');
-    expect(sidecarPath('artifacts/poh/main/run_1-bundle.json', 'trust-pulse')).toBe('artifacts/poh/main/run_1-trust-pulse.json');
-    expect(sidecarPath('.clawsig/bundles/b1.json', 'urm')).toBe('.clawsig/bundles/b1-urm.json');
-    expect(sidecarPath('.clawsig/proof_bundle.json', 'trust-pulse')).toBe('.clawsig/proof_bundle-trust-pulse.json');
   });
 });

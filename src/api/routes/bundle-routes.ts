@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ENVELOPE_KEYS, hasAllEnvelopeKeys } from '../../core/clawsig/envelope';
+import { MAX_TRUST_PULSE_BYTES, trustPulseSchema } from '../../core/clawsig/trust-pulse';
 import { ApiError, validationFailed, type ApiFieldError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
 import { principalOf } from '../../http/authenticate';
@@ -14,8 +15,7 @@ import { zodIssuesToFields } from '../../http/zod-fields';
  * token stored beside it is never answered: it may still be a live credential. Another workspace's
  * bundle is the same 404 as one that does not exist.
  *
- * `POST /workspaces/{ws}/bundles` `{bundle: <proof-bundle envelope>, scoped_token?: "<jwt>", urm?: <URM>,
- * trust_pulse?: <Trust Pulse>}` →
+ * `POST /workspaces/{ws}/bundles` `{bundle: <proof-bundle envelope>, scoped_token?: "<jwt>"}` →
  * 201 `{bundle_id}` (design §5 (a)). Nothing is verified here — the pipeline verifies when a PR names
  * the bundle and fails closed — but input that can never verify is refused now, with field paths:
  * not the 9-key envelope form (a bare payload, clawsig.md §2.2), not a `proof_bundle`, no
@@ -26,27 +26,20 @@ import { zodIssuesToFields } from '../../http/zod-fields';
 
 /** A compact JWS is a few KiB at most; a larger "token" is not one. */
 const MAX_SCOPED_TOKEN_CHARS = 16 * 1024;
-/** Each sidecar (URM, Trust Pulse) is at most this many bytes of JSON (as in the PR discovery). */
-const MAX_SIDECAR_BYTES = 1024 * 1024;
-/** Room for `{"bundle":…,"scoped_token":"…","urm":…,"trust_pulse":…}` around a bundle of the maximum size. */
-const WRAPPER_ALLOWANCE_BYTES = MAX_SCOPED_TOKEN_CHARS + 2 * MAX_SIDECAR_BYTES + 1024;
-
-/** A sidecar document: a JSON object of bounded size (its content is verified by the pipeline). */
-const sidecar = z
-  .record(z.string(), z.unknown())
-  .refine((value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= MAX_SIDECAR_BYTES, `must be at most ${MAX_SIDECAR_BYTES} bytes of JSON`);
+/** Room for `{"bundle":…,"scoped_token":"…","trust_pulse":…}` around a bundle of the maximum size. */
+const WRAPPER_ALLOWANCE_BYTES = MAX_SCOPED_TOKEN_CHARS + MAX_TRUST_PULSE_BYTES + 1024;
 
 const uploadSchema = z.strictObject({
   bundle: z.unknown(),
+  /** The run's URM (issue 12): JSON object; only its Trust Pulse binding is read by clawgate today. */
+  urm: z.record(z.string(), z.unknown()).optional(),
+  /** The run's Trust Pulse (trust_pulse.v1, ≤ 64 KiB): self-reported, shown beside the diff. */
+  trust_pulse: z.unknown().optional(),
   scoped_token: z
     .string()
     .max(MAX_SCOPED_TOKEN_CHARS)
     .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a compact JWS (header.payload.signature)')
     .optional(),
-  /** The Universal Run Manifest the bundle references (`payload.urm`), verified against it when a PR names the bundle. */
-  urm: sidecar.optional(),
-  /** The harness's Trust Pulse, kept beside the bundle (unverified here). */
-  trust_pulse: sidecar.optional(),
 });
 
 const bundleIdSchema = z
@@ -91,13 +84,24 @@ export function bundleRoutes(context: ApiContext): Router {
     const envelopeText = JSON.stringify(upload.data.bundle);
     const size = Buffer.byteLength(envelopeText, 'utf8');
     if (size > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the bundle is ${size} bytes; the limit is ${maxBundleBytes}`);
+    // The URM and pulse are stored as JSON.stringify of the parsed value: their binding hashes are
+    // over exactly that (trust-pulse.ts), so nothing checked is lost.
+    const urmText = upload.data.urm === undefined ? null : JSON.stringify(upload.data.urm);
+    if (urmText !== null && Buffer.byteLength(urmText, 'utf8') > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the URM is larger than ${maxBundleBytes} bytes`);
+    let trustPulseText: string | null = null;
+    if (upload.data.trust_pulse !== undefined) {
+      trustPulseText = JSON.stringify(upload.data.trust_pulse) ?? 'null';
+      if (Buffer.byteLength(trustPulseText, 'utf8') > MAX_TRUST_PULSE_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the Trust Pulse is larger than ${MAX_TRUST_PULSE_BYTES} bytes`);
+      const pulse = trustPulseSchema.safeParse(upload.data.trust_pulse);
+      if (!pulse.success) throw validationFailed(zodIssuesToFields(pulse.error.issues, ['trust_pulse']), 'the Trust Pulse does not match trust_pulse.v1');
+    }
     const { bundle, created } = await context.store.bundles.put(principal.workspaceId, {
       bundleId,
       envelopeText,
       scopedToken: upload.data.scoped_token ?? null,
       source: 'api',
-      urmText: upload.data.urm === undefined ? null : JSON.stringify(upload.data.urm),
-      trustPulseText: upload.data.trust_pulse === undefined ? null : JSON.stringify(upload.data.trust_pulse),
+      urmText,
+      trustPulseText,
     });
     if (created) {
       // Who supplied which evidence is part of the audit trail (never the token itself).

@@ -4,7 +4,7 @@ import { sha256B64u } from '../../core/clawsig/hashing';
 import { isJsonObject } from '../../core/clawsig/json';
 
 /**
- * Where a PR's proof bundle and its sidecars (the URM and the Trust Pulse) are found among the files
+ * Where a PR's proof bundle is found among the files
  * the PR changed (docs/clawsig-profile.md, "Where clawgate finds a bundle"). Precedence:
  *
  * 1. `.clawsig/bundles/<bundle_id>.json` for each id the PR declares (`Proof-Bundle: <id>`): the
@@ -16,15 +16,12 @@ import { isJsonObject } from '../../core/clawsig/json';
  *    ambiguous and fail closed: declare the one to evaluate);
  * 3. `.clawsig/proof_bundle.json` (legacy single-bundle path).
  *
- * Sidecars sit beside the bundle file: `<name>-bundle.json` → `<name>-urm.json` and
- * `<name>-trust-pulse.json` (the reference CLI's convention); any other `<x>.json` →
- * `<x>-urm.json` and `<x>-trust-pulse.json`. The URM is read at head only when the bundle
- * references one; the pulse only when the PR changed it. Each sidecar is limited to
- * MAX_SIDECAR_BYTES (and to the bundle limit, if lower).
+ * The URM and Trust Pulse beside the chosen bundle are read by gather with `runArtifactPaths`
+ * (src/core/clawsig/run-artifacts.ts): `<name>-bundle.json` → `<name>-urm.json` and
+ * `<name>-trust-pulse.json`, as the reference CLI and the harnesses name them.
  */
 
 export const MAX_HARNESS_CANDIDATES = 10;
-export const MAX_SIDECAR_BYTES = 1024 * 1024;
 
 export interface BundleFileCandidate {
   path: string;
@@ -41,10 +38,6 @@ export interface PullRequestArtifact {
 
 export interface DiscoveredEvidence {
   bundle?: PullRequestArtifact & { layout: BundleFileCandidate['layout'] };
-  /** The URM document beside the bundle, when the bundle references one and the file exists. */
-  urm?: PullRequestArtifact;
-  /** The Trust Pulse beside the bundle, passed through unverified (issue 12 binds it). */
-  trustPulse?: PullRequestArtifact;
   error?: 'BUNDLE_UNREADABLE';
 }
 
@@ -62,12 +55,6 @@ export function discoveryCandidates(changedPaths: readonly string[], declared: r
   for (const path of harness.slice(0, MAX_HARNESS_CANDIDATES)) out.push({ path, layout: 'harness' });
   if (changed.has('.clawsig/proof_bundle.json')) out.push({ path: '.clawsig/proof_bundle.json', layout: 'legacy' });
   return out;
-}
-
-/** The sidecar path of a bundle file (pure). */
-export function sidecarPath(bundlePath: string, kind: 'urm' | 'trust-pulse'): string {
-  const stem = HARNESS_BUNDLE.test(bundlePath) ? bundlePath.replace(HARNESS_BUNDLE, '') : bundlePath.replace(/\.json$/, '');
-  return `${stem}-${kind}.json`;
 }
 
 function bundleIdOf(value: unknown): string | undefined {
@@ -97,7 +84,7 @@ async function readJsonAtHead(client: BitbucketClient, at: { workspace: string; 
 }
 
 /**
- * Finds the bundle among the PR's changed files and reads its sidecars, at the PR's head.
+ * Finds the bundle among the PR's changed files, read at the PR's head.
  * `changedPaths` are the paths the PR adds or modifies (not removed ones).
  */
 export async function discoverBundleInPullRequest(input: {
@@ -127,18 +114,5 @@ export async function discoverBundleInPullRequest(input: {
   }
   if (!found) return {};
 
-  const evidence: DiscoveredEvidence = { bundle: found };
-  const sidecarLimit = Math.min(MAX_SIDECAR_BYTES, input.maxBundleBytes);
-  const payload = isJsonObject(found.value) && isJsonObject(found.value.payload) ? found.value.payload : undefined;
-  if (payload?.urm !== undefined) {
-    const urm = await readJsonAtHead(input.client, at, sidecarPath(found.path, 'urm'), sidecarLimit);
-    if (urm.ok) evidence.urm = urm.artifact;
-    else if (urm.reason === 'unreadable') return { ...evidence, error: 'BUNDLE_UNREADABLE' };
-  }
-  const pulsePath = sidecarPath(found.path, 'trust-pulse');
-  if (input.changedPaths.includes(pulsePath)) {
-    const pulse = await readJsonAtHead(input.client, at, pulsePath, sidecarLimit);
-    if (pulse.ok) evidence.trustPulse = pulse.artifact;
-  }
-  return evidence;
+  return { bundle: found };
 }

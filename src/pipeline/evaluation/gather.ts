@@ -1,13 +1,15 @@
 import type { BitbucketClient, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
-import { sha256B64u } from '../../core/clawsig/hashing';
+import { BitbucketNotFoundError, BitbucketResponseError } from '../../bitbucket';
 import type { ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
 import type { EnginePolicy } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
 import type { Store, WorkspaceSettings } from '../../store';
 import { agentIdentityOf } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
-import { discoverBundleInPullRequest, type PullRequestArtifact } from './bundle-discovery';
+import { discoverBundleInPullRequest } from './bundle-discovery';
 import { declaredBundleIds } from './proof-bundle-reference';
+import { runArtifactPaths, uploadedRunArtifactPaths } from '../../core/clawsig/run-artifacts';
+import { MAX_TRUST_PULSE_BYTES } from '../../core/clawsig/trust-pulse';
 
 /** What gather found: the engine's inputs plus what the record and the publisher need. */
 export interface GatheredEvidence {
@@ -16,12 +18,41 @@ export interface GatheredEvidence {
   mode: Mode;
   policy?: EnginePolicy;
   bundle?: { value: unknown; text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
-  /** The URM beside a PR-file bundle (src/pipeline/bundle-discovery.ts), for the engine. */
-  urm?: PullRequestArtifact;
-  /** The Trust Pulse beside a PR-file bundle, raw and unverified (for the Trust Pulse binding). */
-  trustPulse?: PullRequestArtifact;
   /** A reason the evidence is incomplete (fail closed in the engine). */
   evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
+  /** The run's URM (parsed; undefined when absent or unreadable) and Trust Pulse text, found beside the bundle. */
+  urm?: unknown;
+  trustPulseText?: string;
+}
+
+/**
+ * Reads the URM and the Trust Pulse a PR adds beside its bundle. A file that cannot be read (too
+ * large, not UTF-8) is passed on as unreadable text, so the pulse shows as unverified, never as absent.
+ */
+async function runArtifactsFromPr(client: BitbucketClient, workspace: string, repoSlug: string, headSha: string, changed: ReadonlySet<string>, paths: { urm: string; trustPulse: string }, maxUrmBytes: number): Promise<{ urm?: unknown; trustPulseText?: string }> {
+  const read = async (path: string, maxBytes: number): Promise<string | undefined> => {
+    if (!changed.has(path)) return undefined;
+    try {
+      return (await client.getFileAtCommit(workspace, repoSlug, headSha, path, { maxBytes })) ?? undefined;
+    } catch (error) {
+      if (error instanceof BitbucketNotFoundError) return undefined;
+      if (!(error instanceof BitbucketResponseError)) throw error;
+      return '';
+    }
+  };
+  const out: { urm?: unknown; trustPulseText?: string } = {};
+  const urmText = await read(paths.urm, maxUrmBytes);
+  if (urmText !== undefined) {
+    try {
+      out.urm = JSON.parse(urmText) as unknown;
+    } catch {
+      // An unreadable URM binds nothing: the pulse will be unverified (URM missing).
+    }
+  }
+  // One byte over the limit is enough to tell "too large" (the engine checks the size).
+  const pulse = await read(paths.trustPulse, MAX_TRUST_PULSE_BYTES + 1);
+  if (pulse !== undefined) out.trustPulseText = pulse;
+  return out;
 }
 
 function filesFromDiffstat(items: readonly BitbucketDiffstatItem[]): ChangedFile[] {
@@ -120,36 +151,41 @@ export async function gatherEvidence(input: {
     ...(!assignment.policy ? { evidenceError: 'WPC_NOT_ASSIGNED' as const } : {}),
   };
 
+  const changed = new Set(change.files.filter((f) => f.status !== 'removed').map((f) => f.path));
   // (a) uploaded to the API, named by the PR.
   for (const bundleId of declared) {
     const uploaded = await store.bundles.get(workspaceId, bundleId);
     if (!uploaded) continue;
     try {
       evidence.bundle = { value: JSON.parse(uploaded.envelopeText) as unknown, text: uploaded.envelopeText, source: 'api', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
-      // Sidecars uploaded with the bundle (the URM is verified against the bundle by the engine).
-      if (uploaded.urmText !== null) evidence.urm = { path: 'upload:urm', text: uploaded.urmText, value: JSON.parse(uploaded.urmText) as unknown, sha256B64u: sha256B64u(uploaded.urmText) };
-      if (uploaded.trustPulseText !== null) evidence.trustPulse = { path: 'upload:trust_pulse', text: uploaded.trustPulseText, value: JSON.parse(uploaded.trustPulseText) as unknown, sha256B64u: sha256B64u(uploaded.trustPulseText) };
     } catch {
       evidence.evidenceError = 'BUNDLE_UNREADABLE';
+      return evidence;
     }
+    // Its URM and pulse: uploaded with it, else committed in the PR under the bundle's id.
+    const fromPr = uploaded.urmText === null || uploaded.trustPulseText === null ? await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, uploadedRunArtifactPaths(bundleId), input.maxBundleBytes) : {};
+    if (uploaded.urmText !== null) {
+      try {
+        evidence.urm = JSON.parse(uploaded.urmText) as unknown;
+      } catch {
+        // Stored as received; an unreadable URM binds nothing.
+      }
+    } else if (fromPr.urm !== undefined) evidence.urm = fromPr.urm;
+    const pulse = uploaded.trustPulseText ?? fromPr.trustPulseText;
+    if (pulse !== undefined) evidence.trustPulseText = pulse;
     return evidence;
   }
-  // (b) a bundle file the PR changed, read at head, with its URM and Trust Pulse sidecars.
-  const discovered = await discoverBundleInPullRequest({
-    client,
-    workspace,
-    repoSlug,
-    headSha,
-    changedPaths: change.files.filter((f) => f.status !== 'removed').map((f) => f.path),
-    declared,
-    maxBundleBytes: input.maxBundleBytes,
-  });
-  if (discovered.error) evidence.evidenceError = discovered.error;
+  // (b) a bundle file the PR changed, read at head (bundle-discovery.ts: declared .clawsig/bundles/<id>.json,
+  // then the harness layout <name>-bundle.json, then .clawsig/proof_bundle.json), with its URM and pulse.
+  const discovered = await discoverBundleInPullRequest({ client, workspace, repoSlug, headSha, changedPaths: [...changed], declared, maxBundleBytes: input.maxBundleBytes });
+  if (discovered.error) {
+    evidence.evidenceError = discovered.error;
+    return evidence;
+  }
   if (discovered.bundle) {
     const { path, text, value, sha256B64u: sha } = discovered.bundle;
     evidence.bundle = { value, text, source: 'repo_file', sha256B64u: sha, path };
+    Object.assign(evidence, await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, runArtifactPaths(path), input.maxBundleBytes));
   }
-  if (discovered.urm) evidence.urm = discovered.urm;
-  if (discovered.trustPulse) evidence.trustPulse = discovered.trustPulse;
   return evidence;
 }
