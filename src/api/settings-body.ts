@@ -70,6 +70,7 @@ export const settingsBodySchema = z.strictObject({
     .max(1000)
     .superRefine(noDuplicates((agent) => agent.account_uuid, ['account_uuid'])),
   frozen: z.boolean(),
+  mission_id_pattern: workspaceSettingsSchema.shape.mission_id_pattern,
   revocations: workspaceSettingsSchema.shape.revocations.optional(),
 });
 

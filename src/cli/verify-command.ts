@@ -1,8 +1,12 @@
+import { access } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { siblingArtifactName } from '../core/clawsig/urm';
 import { looksLikeCommitSignature, verifyCommitSignature } from '../core/clawsig/commit-signature';
 import { isJsonObject } from '../core/clawsig/json';
 import { looksLikeExportBundle, verifyExportBundle } from '../core/clawsig/verify-export-bundle';
-import { parseBitbucketWpc } from '../core/policy';
+import { missionPatternProblem } from '../core/mission-pattern';
+import { parseWpc } from '../core/policy';
 import { evaluate, type EvaluationInput } from '../core/verdict';
 import { commitSignatureToJson, exportBundleToJson, verdictToJson } from '../render/verdict-json';
 import { commitSignatureToText, exportBundleToText, verdictToText } from '../render/verdict-text';
@@ -23,15 +27,22 @@ Without --wpc/--cst/--changes: the protocol rules and the strict gateway layer o
 With any of them: the full clawgate profile (and, with --wpc and --changes, the WPC).
 
 Options:
-  --wpc FILE                 Bitbucket Work Policy Contract (JSON) the bundle must satisfy
+  --wpc FILE                 Work Policy Contract the bundle must satisfy: the Bitbucket shape, an
+                             official Clawsig WPC v1 or v2, bare or in a signed work_policy_contract
+                             envelope (JSON)
+  --wpc-issuer DID           signer a signed WPC envelope must come from (repeatable)
   --cst FILE                 scoped token: a compact EdDSA JWT or its claims as JSON
                              (default: the token in the bundle's signed metadata)
   --cst-issuer-key B64U      CST issuer Ed25519 public key, raw 32 bytes base64url (repeatable)
   --trusted-gateway DID      gateway receipt signer to trust (repeatable; none by default)
   --derivation-signer DID    derivation-attestation signer to trust in export bundles (repeatable)
+  --urm FILE                 the Universal Run Manifest the bundle references (payload.urm);
+                             default: the sibling <name>-urm.json of a <name>-bundle.json FILE
   --evidence-signer DID      clawgate deployment key to trust for evidence packs (repeatable;
                              listed by the service at /api/v1/evidence-keys)
   --changes FILE             the change set (repository, actor, PR, files, commits) as JSON
+  --mission-pattern P        require the CST mission_id to match P ('*' wildcard, {repository},
+                             {workspace}, {repo_slug}); default: mission_id is opaque (recorded only)
   --now ISO                  verification time (default: now)
   --format text|json         output format (default: text)
   --max-bytes N              input size limit per file (default: 10485760)
@@ -47,6 +58,23 @@ function parseNow(value: string | undefined, io: CliIo): number {
   return ms;
 }
 
+/**
+ * The URM document: `--urm FILE`, else the sibling `<name>-urm.json` of a `<name>-bundle.json` (the
+ * reference CLI's convention), else none (a bundle that references one then fails URM_MISSING).
+ */
+async function readUrm(option: string | undefined, bundleFile: string, maxBytes: number): Promise<unknown> {
+  if (option !== undefined) return readInputJson(option, maxBytes, 'URM');
+  const sibling = siblingArtifactName(basename(bundleFile), 'urm');
+  if (sibling === undefined) return undefined;
+  const path = join(dirname(bundleFile), sibling);
+  try {
+    await access(path);
+  } catch {
+    return undefined;
+  }
+  return readInputJson(path, maxBytes, 'URM');
+}
+
 export async function runVerify(argv: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
@@ -56,12 +84,15 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       strict: true,
       options: {
         wpc: { type: 'string' },
+        'wpc-issuer': { type: 'string', multiple: true },
         cst: { type: 'string' },
         'cst-issuer-key': { type: 'string', multiple: true },
         'trusted-gateway': { type: 'string', multiple: true },
         'derivation-signer': { type: 'string', multiple: true },
         'evidence-signer': { type: 'string', multiple: true },
         changes: { type: 'string' },
+        urm: { type: 'string' },
+        'mission-pattern': { type: 'string' },
         now: { type: 'string' },
         format: { type: 'string', default: 'text' },
         'max-bytes': { type: 'string' },
@@ -127,9 +158,9 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
 
     let policy: EvaluationInput['policy'];
     if (values.wpc !== undefined) {
-      const wpc = parseBitbucketWpc(await readInputJson(values.wpc, maxBytes, 'WPC'));
-      if (!wpc.ok) throw new InputError(`WPC ${values.wpc} is invalid: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
-      policy = { wpc: wpc.wpc, hash: wpc.policyHashB64u };
+      const wpc = parseWpc(await readInputJson(values.wpc, maxBytes, 'WPC'), { wpcIssuers: values['wpc-issuer'] ?? [] });
+      if (!wpc.ok) throw new InputError(`WPC ${values.wpc} is invalid: ${wpc.code}: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+      policy = { wpc: wpc.policy.wpc, hash: wpc.policy.policyHashB64u, official: wpc.policy.official };
     }
     let scopedToken: unknown;
     if (values.cst !== undefined) {
@@ -148,8 +179,14 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       if (!parsedChange.ok) throw new InputError(`changes file ${values.changes} is invalid: ${parsedChange.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
       change = parsedChange.change;
     }
+    const urm = await readUrm(values.urm, file, maxBytes);
+    const missionIdPattern = values['mission-pattern'];
+    if (missionIdPattern !== undefined) {
+      const problem = missionPatternProblem(missionIdPattern);
+      if (problem) throw new InputError(`--mission-pattern ${problem}`);
+    }
     const profile = policy || scopedToken !== undefined || change ? 'clawgate' : 'protocol';
-    const verdict = evaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers }, bundle: subject, scopedToken, policy, change });
+    const verdict = evaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers, ...(missionIdPattern !== undefined ? { missionIdPattern } : {}) }, bundle: subject, urm, scopedToken, policy, change });
     io.stdout(format === 'json' ? `${JSON.stringify(verdictToJson(verdict, file), null, 2)}\n` : verdictToText(verdict, file, profile));
     return verdict.state === 'PASS' ? 0 : 1;
   } catch (error) {

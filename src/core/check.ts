@@ -35,6 +35,7 @@ export const RULES = [
   'protocol.signature',
   'protocol.event_chain',
   'protocol.rate_limits',
+  'protocol.urm',
   'protocol.tool_receipts',
   'protocol.side_effect_receipts',
   'protocol.human_approval_receipts',

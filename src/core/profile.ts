@@ -5,6 +5,7 @@ import { parseTimestamp } from './clawsig/rfc3339';
 import { verifyScopedTokenSignature, type CstIssuerKey, type ParsedScopedToken, type ScopedTokenParse } from './clawsig/scoped-token';
 import type { ProofBundleResult } from './clawsig/verify-proof-bundle';
 import { evidenceObject } from './evidence';
+import { missionMatches } from './mission-pattern';
 import type { ChangeSet } from './policy/change-set';
 
 export interface ProfileInput {
@@ -19,6 +20,8 @@ export interface ProfileInput {
   requireToken: boolean;
   change?: ChangeSet;
   consumed: readonly ConsumedId[];
+  /** The workspace's opt-in `mission_id` pattern; without one the mission id is opaque (recorded only). */
+  missionIdPattern?: string;
   revocations: { agentDids: readonly string[]; cstJtis: readonly string[]; bundleIds: readonly string[] };
 }
 
@@ -41,12 +44,6 @@ export function bitbucketBinding(metadata: JsonObject | undefined): { workspace?
     commit: stringOrUndefined(binding.commit),
     branch: stringOrUndefined(binding.branch),
   };
-}
-
-function missionNamesRepo(missionId: string, change: ChangeSet): boolean {
-  const repo = change.repoFullName.toLowerCase();
-  const mission = missionId.toLowerCase();
-  return mission === repo || [':', '#', '/', '@'].some((sep) => mission.startsWith(`${repo}${sep}`));
 }
 
 type ProfileBundle = NonNullable<ProofBundleResult['bundle']>;
@@ -178,14 +175,19 @@ function cstValidityWindow({ protocol, token }: TokenRuleInput): Check[] {
   return outside.map((r): Check => ({ rule: 'profile.cst_validity_window', outcome: 'fail', code: 'RECEIPT_OUTSIDE_CST_VALIDITY', subject: receiptSubject(r), evidence: evidenceObject({ timestamp: r.timestamp ?? null, iat, exp }) }));
 }
 
-/** A token's mission, when it names one, names this repository. */
+/**
+ * `mission_id` is opaque (recorded, shown) unless the workspace opted into a mission pattern
+ * (design §6, revised 2026-12); with a pattern, a missing or non-matching mission fails.
+ */
 function cstMission({ input, token }: TokenRuleInput): Check[] {
   const missionId = token.claims.mission_id;
-  if (missionId === undefined) return [skip('profile.cst_mission', 'no_mission')];
+  const pattern = input.missionIdPattern;
+  if (missionId === undefined) return [pattern === undefined ? skip('profile.cst_mission', 'no_mission') : { rule: 'profile.cst_mission', outcome: 'fail', code: 'CST_MISSION_MISMATCH', subject: { kind: 'token' }, evidence: { mission_id: null, pattern } }];
+  if (pattern === undefined) return [pass('profile.cst_mission', { mission_id: missionId, opaque: true })];
   const change = input.change;
   if (!change) return [skip('profile.cst_mission', 'no_change')];
-  if (missionNamesRepo(missionId, change)) return [pass('profile.cst_mission', { mission_id: missionId })];
-  return [{ rule: 'profile.cst_mission', outcome: 'fail', code: 'CST_MISSION_MISMATCH', subject: { kind: 'token' }, evidence: { mission_id: missionId, repository: change.repoFullName } }];
+  if (missionMatches(pattern, missionId, change)) return [pass('profile.cst_mission', { mission_id: missionId, pattern })];
+  return [{ rule: 'profile.cst_mission', outcome: 'fail', code: 'CST_MISSION_MISMATCH', subject: { kind: 'token' }, evidence: { mission_id: missionId, pattern, repository: change.repoFullName } }];
 }
 
 /** Every id the bundle and token present, for anti-replay. */

@@ -19,6 +19,7 @@ function failingRule(result: ProofBundleResult): RuleId {
     default:
       if (path.startsWith('payload.event_chain')) return 'protocol.event_chain';
       if (path.startsWith('payload.rate_limit_claims')) return 'protocol.rate_limits';
+      if (path.startsWith('urm') || path.startsWith('payload.urm')) return 'protocol.urm';
       if (path.startsWith('payload.tool_receipts')) return 'protocol.tool_receipts';
       if (path.startsWith('payload.side_effect_receipts')) return 'protocol.side_effect_receipts';
       if (path.startsWith('payload.human_approval_receipts')) return 'protocol.human_approval_receipts';

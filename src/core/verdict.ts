@@ -9,7 +9,7 @@ import type { ToolReceiptFacts } from './clawsig/tool-receipt';
 import { checkTrustPulse, type TrustPulseResult } from './clawsig/trust-pulse';
 import { verifyProofBundle, type ProofTier } from './clawsig/verify-proof-bundle';
 import type { ChangeSet } from './policy/change-set';
-import { evaluatePolicy, fileProvenance, proofCoverageChecks, type BitbucketWpc } from './policy';
+import { evaluateWpc, fileProvenance, proofCoverageChecks, type EnginePolicy, type WpcForm } from './policy';
 import { bitbucketBinding, evaluateProfile } from './profile';
 import { protocolChecks } from './protocol-checks';
 import type { ReasonCode } from './reason-codes';
@@ -32,6 +32,8 @@ export interface EngineSettings {
   /** Longest CST lifetime accepted (clawscope's default max is 3,600 s). */
   maxCstTtlSeconds?: number;
   frozen?: boolean;
+  /** Opt-in pattern a CST `mission_id` must match (src/core/mission-pattern.ts); none: opaque. */
+  missionIdPattern?: string;
   revocations?: { agentDids?: readonly string[]; cstJtis?: readonly string[]; bundleIds?: readonly string[] };
 }
 
@@ -46,16 +48,21 @@ export interface EvaluationInput {
   settings: EngineSettings;
   /** The parsed bundle (envelope expected), when one was found. */
   bundle?: unknown;
+  /**
+   * The Universal Run Manifest the bundle references (parsed JSON), when one came with it: verified
+   * against `payload.urm` by the protocol (URM_MISSING / URM_MISMATCH / HASH_MISMATCH), and read for
+   * its Trust Pulse binding.
+   */
+  urm?: unknown;
   /** A CST as compact JWT or claims; when absent it is read from the bundle's signed metadata. */
   scopedToken?: unknown;
-  policy?: { wpc: BitbucketWpc; hash: string };
+  /** The WPC of any form (src/core/policy/wpc-forms.ts): effective Bitbucket clauses, hash, form facts. */
+  policy?: EnginePolicy;
   change?: ChangeSet;
   /** Ids already consumed (anti-replay), as the store knows them. */
   consumed?: readonly ConsumedId[];
   /** The gather step could not produce evidence (fail closed). */
   evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR' | 'BUNDLE_LIMIT_EXCEEDED' | 'VERIFICATION_BUDGET_EXCEEDED'>;
-  /** The run's URM document (parsed), when one came with the bundle (only its Trust Pulse binding is read here). */
-  urm?: unknown;
   /** A Trust Pulse as received (text) or parsed: a non-tier, self-reported summary (trust-pulse.ts). */
   trustPulse?: unknown;
 }
@@ -77,6 +84,8 @@ export interface Verdict {
     proofTier: ProofTier;
     eventCount: number;
     binding?: { workspace?: string; repoSlug?: string; commit?: string; branch?: string };
+    /** The verified run manifest, when the bundle references one. */
+    urm?: { urmId: string; hashB64u: string; harness: { id: string; version: string; runtime?: string }; trustPulseHashB64u?: string };
   };
   receipts: { gateway: (GatewayReceiptFacts & { counted: boolean })[]; tools: ToolReceiptFacts[]; sideEffects: AnchoredReceiptFacts[]; approvals: AnchoredReceiptFacts[] };
   token?: {
@@ -91,7 +100,7 @@ export interface Verdict {
     scopeHash: string;
     signatureVerified: boolean | null;
   };
-  policy?: { hash: string; id?: string };
+  policy?: { hash: string; id?: string; form: WpcForm; signerDid?: string };
   /**
    * The Trust Pulse: verified / unverified / absent. Never a check: it decides nothing (no tier, no
    * state); it is shown beside the diff it is compared with.
@@ -173,7 +182,10 @@ export function evaluate(input: EvaluationInput): Verdict {
   const mode = settings.mode;
   const checks: Check[] = [];
   const verdict: Verdict = { state: 'FAIL', mode, reasonCode: 'CLAWGATE_ERROR', statusState: 'FAILED', checks, receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] }, trustPulse: { status: 'absent' }, files: [], consume: [], agentWork: [] };
-  if (input.policy) verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id };
+  if (input.policy) {
+    const official = input.policy.official;
+    verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id, form: official?.form ?? 'bitbucket', ...(official?.signerDid !== undefined ? { signerDid: official.signerDid } : {}) };
+  }
   const bundleFound = input.bundle !== undefined;
 
   // A human PR stays out of scope unless something was claimed (an unreadable bundle) or clawgate failed.
@@ -209,7 +221,7 @@ export function evaluate(input: EvaluationInput): Verdict {
       const bare = looksLikeBarePayload(input.bundle);
       checks.push(bare ? { rule: 'profile.envelope_required', outcome: 'fail', code: 'BARE_PAYLOAD_REJECTED', subject: { kind: 'bundle' } } : { rule: 'profile.envelope_required', outcome: 'pass', code: 'OK' });
     }
-    const protocol = verifyProofBundle(input.bundle, { nowMs, trustedGatewayDids, trustedAttesterDids: settings.trustedAttesterDids, strict: true });
+    const protocol = verifyProofBundle(input.bundle, { nowMs, trustedGatewayDids, trustedAttesterDids: settings.trustedAttesterDids, strict: true, urm: input.urm });
     bundleUnverified = !protocol.valid;
     checks.push(...protocolChecks(protocol));
     verdict.receipts = {
@@ -231,6 +243,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         proofTier: protocol.proofTier,
         eventCount: protocol.bundle.events.length,
         binding,
+        urm: protocol.urm && { urmId: protocol.urm.urmId, hashB64u: protocol.urm.hashB64u, harness: protocol.urm.harness, trustPulseHashB64u: protocol.urm.trustPulseHashB64u },
       };
     }
     if (input.profile === 'clawgate' && change && attestedCommit !== undefined) checks.push(...proofCoverageChecks(change, attestedCommit));
@@ -246,6 +259,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         requireToken: input.policy !== undefined || change !== undefined || input.scopedToken !== undefined,
         change,
         consumed: input.consumed ?? [],
+        missionIdPattern: settings.missionIdPattern,
         revocations: { agentDids: settings.revocations?.agentDids ?? [], cstJtis: settings.revocations?.cstJtis ?? [], bundleIds: settings.revocations?.bundleIds ?? [] },
       });
       checks.push(...profile.checks);
@@ -270,7 +284,8 @@ export function evaluate(input: EvaluationInput): Verdict {
   }
 
   if (input.policy && change) {
-    const policyChecks = evaluatePolicy(input.policy.wpc, change, {
+    const policyChecks = evaluateWpc(input.policy, change, {
+      agentDid: verdict.proof?.agentDid,
       bundlePresent: bundleFound && verdict.proof !== undefined,
       gatewayReceipts: verdict.receipts.gateway.map((r) => ({ receiptId: r.receiptId ?? `#${r.index}`, provider: r.provider ?? '', model: r.model ?? '', counted: r.counted })),
       cstScopes: tokenScopes,

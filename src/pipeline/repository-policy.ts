@@ -1,4 +1,5 @@
-import { compilePicomatchGlob, parseBitbucketWpc, type BitbucketWpc } from '../core/policy';
+import { isJsonObject } from '../core/clawsig/json';
+import { compilePicomatchGlob, parseWpcDocument, type EnginePolicy } from '../core/policy';
 import type { Mode } from '../core/verdict';
 import type { Store } from '../store';
 
@@ -15,14 +16,18 @@ function repoGlobMatches(glob: string, repoFullName: string): boolean {
 }
 
 /** The first assignment whose glob matches the repository's full name wins (list order). */
-export async function policyForRepository(store: Store, workspaceId: string, repoFullName: string): Promise<{ policy?: { wpc: BitbucketWpc; hash: string }; mode: Mode | null; assigned: boolean }> {
+export async function policyForRepository(store: Store, workspaceId: string, repoFullName: string): Promise<{ policy?: EnginePolicy; mode: Mode | null; assigned: boolean }> {
   const assignments = await store.assignments.list(workspaceId);
   const match = assignments.find((a) => repoGlobMatches(a.repoGlob, repoFullName));
   if (!match) return { mode: null, assigned: false };
   const stored = await store.policies.get(workspaceId, match.policyHashB64u);
   if (!stored || stored.retiredAt) return { mode: match.mode, assigned: true };
-  const parsed = parseBitbucketWpc(stored.document);
+  const parsed = parseWpcDocument(stored.document);
   // A stored policy that no longer parses, or whose hash moved, is treated as unassigned: fail closed.
-  if (!parsed.ok || parsed.policyHashB64u !== stored.policyHashB64u) return { mode: match.mode, assigned: true };
-  return { policy: { wpc: parsed.wpc, hash: parsed.policyHashB64u }, mode: match.mode, assigned: true };
+  if (!parsed.ok || parsed.policy.policyHashB64u !== stored.policyHashB64u) return { mode: match.mode, assigned: true };
+  // A signed policy's envelope was verified against the workspace's WPC issuers when it was uploaded.
+  const envelope: unknown = stored.envelopeText === null ? undefined : JSON.parse(stored.envelopeText);
+  const signerDid = isJsonObject(envelope) && typeof envelope.signer_did === 'string' ? envelope.signer_did : undefined;
+  const { wpc, policyHashB64u, official } = parsed.policy;
+  return { policy: { wpc, hash: policyHashB64u, official: signerDid === undefined ? official : { ...official, signerDid } }, mode: match.mode, assigned: true };
 }

@@ -14,6 +14,18 @@ function describeSubject(check: Check): string {
   return ` [${s.kind}${id}${at}]`;
 }
 
+/** One WPC clause and its outcome, e.g. `egress_allowlist: not enforceable on Bitbucket`. */
+function clauseLabel(check: Check): string {
+  const evidence = check.evidence ?? {};
+  const clause = typeof evidence.clause === 'string' ? evidence.clause : check.rule;
+  const subject = check.subject?.id !== undefined && check.subject.id !== clause ? ` [${check.subject.id}]` : '';
+  if (check.rule === 'policy.wpc' && evidence.form !== undefined) return `WPC (${String(evidence.form)}, ${evidence.signed === true ? 'signed' : 'unsigned'}, Bitbucket clauses from ${evidence.bitbucket_clauses === 'defaults' ? 'clawgate defaults' : 'the document'})`;
+  if (evidence.enforceable === false) return `${clause}: not enforceable on Bitbucket (reported, not enforced)`;
+  const source = evidence.clause_source === 'clawgate_default' ? ' (clawgate default)' : evidence.clause_source === 'assignment' ? ' (decided by the assignment)' : '';
+  const outcome = check.outcome === 'fail' ? `: ${check.code}` : check.outcome === 'skip' ? ': not evaluated' : check.outcome === 'pending' ? `: ${check.code}` : '';
+  return `${clause}${subject}${source}${outcome}`;
+}
+
 /**
  * Text like `gh attestation verify`: what is being verified, the criteria enforced, then the verdict,
  * then every failure explained.
@@ -23,7 +35,8 @@ export function verdictToText(verdict: Verdict, subject: string, profile: 'proto
   lines.push(`Verifying ${subject}`);
   lines.push(`Profile: ${profile === 'clawgate' ? 'clawgate (protocol + profile + policy)' : 'Clawsig protocol + strict gateway layer'}`);
   if (verdict.proof) lines.push(`Bundle: ${verdict.proof.bundleId}  agent ${verdict.proof.agentDid}  tier ${verdict.proof.proofTier}`);
-  if (verdict.policy) lines.push(`Policy: ${verdict.policy.id ?? '(no id)'}  ${verdict.policy.hash}`);
+  if (verdict.proof?.urm) lines.push(`Run manifest (URM): ${verdict.proof.urm.urmId}  harness ${verdict.proof.urm.harness.id} ${verdict.proof.urm.harness.version}  ${verdict.proof.urm.hashB64u}`);
+  if (verdict.policy) lines.push(`Policy: ${verdict.policy.id ?? '(no id)'}  ${verdict.policy.hash}  form ${verdict.policy.form}${verdict.policy.signerDid ? `, signed by ${verdict.policy.signerDid}` : ', unsigned'}`);
   lines.push('');
   lines.push('Criteria enforced:');
   const seen = new Map<string, Check[]>();
@@ -32,6 +45,12 @@ export function verdictToText(verdict: Verdict, subject: string, profile: 'proto
     const outcome = checks.some((c) => c.outcome === 'fail') ? 'fail' : checks.some((c) => c.outcome === 'pending') ? 'pending' : checks.every((c) => c.outcome === 'skip') ? 'skip' : 'pass';
     const text = RULE_TEXT[rule as keyof typeof RULE_TEXT] ?? rule;
     lines.push(`  ${MARK[outcome]} ${text}${outcome === 'skip' ? ' (not evaluated)' : ''}`);
+  }
+  const clauses = verdict.checks.filter((c) => c.rule.startsWith('policy.'));
+  if (clauses.length > 0) {
+    lines.push('');
+    lines.push('Policy clauses:');
+    for (const check of clauses) lines.push(`  ${MARK[check.outcome]} ${clauseLabel(check)}`);
   }
   lines.push('');
   lines.push(`Verdict: ${verdict.state} (${verdict.reasonCode})${verdict.state === 'PASS' ? '' : ` — ${REASON_TEXT[verdict.reasonCode]}`}`);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isB64u } from '../core/clawsig/base64url';
 import { isDidFormat } from '../core/clawsig/did-key';
 import { isRfc3339DateTime } from '../core/clawsig/rfc3339';
+import { missionPatternProblem } from '../core/mission-pattern';
 
 /**
  * A workspace's settings document (design §9 `GET|PUT …/settings`). Stored as one JSON value per
@@ -45,6 +46,17 @@ export const workspaceSettingsSchema = z
       .max(1000),
     /** Kill switch: while true every evaluation fails in enforce mode (the pipeline decides how). */
     frozen: z.boolean(),
+    /**
+     * Opt-in: a CST `mission_id` must match this pattern (src/core/mission-pattern.ts, e.g.
+     * `{repository}#*`). Absent: mission ids are opaque correlation ids, recorded and shown only.
+     */
+    mission_id_pattern: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = missionPatternProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /**
      * Revocations (design §1: "revocation of tokens and agents"). Plain lists of identifiers so
      * the engine can test membership; who revoked what and when is in the audit log.

@@ -1,4 +1,4 @@
-import { parseBitbucketWpc } from '../core/policy';
+import { parseWpcDocument } from '../core/policy';
 import type { EvaluationInput } from '../core/verdict';
 import type { Scenario } from './produce';
 
@@ -11,7 +11,8 @@ export function scenarioEvaluationInput(
   scenario: Scenario,
   options: { workspace: string; repoSlug: string; workCommit: string; nowMs: number; pullRequestId?: number },
 ): EvaluationInput {
-  const wpc = parseBitbucketWpc(scenario.wpc);
+  // Any WPC form (the Bitbucket shape, official v1 or v2).
+  const wpc = parseWpcDocument(scenario.wpc);
   if (!wpc.ok) throw new Error(`scenario WPC invalid: ${wpc.issues.map((i) => i.path).join(', ')}`);
   const head = 'b'.repeat(40);
   return {
@@ -19,7 +20,7 @@ export function scenarioEvaluationInput(
     profile: 'clawgate',
     settings: { mode: 'enforce', trustedGateways: [{ did: scenario.gateway.did }], cstIssuers: [{ publicKeyB64u: scenario.issuer.publicKeyB64u }] },
     bundle: scenario.bundle.envelope,
-    policy: { wpc: wpc.wpc, hash: wpc.policyHashB64u },
+    policy: { wpc: wpc.policy.wpc, hash: wpc.policy.policyHashB64u, official: wpc.policy.official },
     change: {
       workspace: options.workspace,
       repoSlug: options.repoSlug,

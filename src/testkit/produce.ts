@@ -126,6 +126,8 @@ export interface BundleOptions {
   sideEffects?: { effectClass: 'filesystem_write' | 'network_egress' | 'external_api_write'; target: string }[];
   /** Envelope expiry (omitted by default). */
   expiresAt?: string;
+  /** Reference a Universal Run Manifest from the payload and produce it (as harnesses do). */
+  urm?: boolean;
   /**
    * Also produce a URM (referenced from `payload.urm`) and a Trust Pulse bound to it, reporting these
    * tools and files (as a harness would write `-urm.json` and `-trust-pulse.json` beside the bundle).
@@ -139,9 +141,32 @@ export interface ProducedBundle {
   gateway: TestKey;
   bundleId: string;
   runId: string;
+  /** The URM document, when `urm` was asked for (the harness's `<name>-urm.json`). */
+  urmDocument?: JsonObject;
   /** Present with `trustPulse`: the URM document and the pulse, as parsed JSON. */
   urm?: JsonObject;
   trustPulse?: JsonObject;
+}
+
+/** A Universal Run Manifest for a run, shaped like the pi harness writes it. */
+export function makeUrm(options: { runId: string; agentDid: string; chainRootHash?: string; issuedAt: string; urmId?: string }): JsonObject {
+  const urm: JsonObject = {
+    urm_version: '1',
+    urm_id: options.urmId ?? `urm_${randomUUID()}`,
+    run_id: options.runId,
+    agent_did: options.agentDid,
+    issued_at: options.issuedAt,
+    harness: { id: 'clawgate-testkit', version: '1.0.0', runtime: 'host' },
+    inputs: [{ type: 'command', hash_b64u: sha256B64u('echo test'), metadata: { command: 'echo test' } }],
+    outputs: [{ type: 'exit_code', hash_b64u: sha256B64u('0'), metadata: { exitCode: 0 } }],
+  };
+  if (options.chainRootHash) urm.event_chain_root_hash_b64u = options.chainRootHash;
+  return urm;
+}
+
+/** The reference a bundle payload carries for a URM document (`resource_hash_b64u` = its stringify-hash). */
+export function urmReference(urm: JsonObject): JsonObject {
+  return { urm_version: '1', urm_id: urm.urm_id, resource_type: 'universal_run_manifest', resource_hash_b64u: stringifyHashB64u(urm) };
 }
 
 /** A Trust Pulse and the URM that binds it (metadata.trust_pulse and an output of type trust_pulse). */
@@ -211,6 +236,9 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
   for (let i = 0; i < count; i++) {
     const event = events[i];
     const binding: JsonObject = { run_id: runId, event_hash_b64u: event?.event_hash_b64u ?? null, nonce: `nonce_${runId}_${i}`, span_id: `span_${i}` };
+    // One connected span tree, as the reference's enforced causal connectivity requires: every later
+    // call is a child of the first.
+    if (i > 0) binding.parent_span_id = 'span_0';
     if (options.policyHash) binding.policy_hash = options.policyHash;
     if (options.tokenScopeHash) binding.token_scope_hash_b64u = options.tokenScopeHash;
     const payload: JsonObject = {
@@ -262,13 +290,18 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
     }));
   }
   if (options.metadata) payload.metadata = options.metadata;
+  let urmDocument: JsonObject | undefined;
   let run: ReturnType<typeof makeRunManifest> | undefined;
   if (options.trustPulse) {
     run = makeRunManifest({ agentDid: agent.did, runId, chainRootHash: String(events[0]?.event_hash_b64u ?? ''), issuedAt: iso(start + eventCount * 1000 + 900), ...options.trustPulse });
     payload.urm = { urm_version: '1', urm_id: String(run.urm.urm_id), resource_type: 'universal_run_manifest', resource_hash_b64u: run.urmHashB64u };
+    urmDocument = run.urm;
+  } else if (options.urm) {
+    urmDocument = makeUrm({ runId, agentDid: agent.did, chainRootHash: String(events[0]?.event_hash_b64u), issuedAt: iso(start + eventCount * 1000 + 900) });
+    payload.urm = urmReference(urmDocument);
   }
   const envelope = signEnvelope('proof_bundle', payload, agent, { issuedAt: iso(start + eventCount * 1000 + 1000), expiresAt: options.expiresAt });
-  return { envelope, agent, gateway, bundleId, runId, ...(run ? { urm: run.urm, trustPulse: run.trustPulse } : {}) };
+  return { envelope, agent, gateway, bundleId, runId, urmDocument, ...(run ? { urm: run.urm, trustPulse: run.trustPulse } : {}) };
 }
 
 /** A Protocol-M commit signature (standard base64 over JCS with an empty signature field). */
@@ -306,6 +339,8 @@ export function makeScenario(options: {
   agent?: TestKey;
   gateway?: TestKey;
   issuer?: TestKey;
+  /** Reference a URM from the bundle (the document is `bundle.urmDocument`). */
+  urm?: boolean;
   trustPulse?: BundleOptions['trustPulse'];
 }): Scenario {
   const agent = options.agent ?? createTestKey();
@@ -322,6 +357,6 @@ export function makeScenario(options: {
   const mode = options.tokenInMetadata ?? 'jwt';
   if (mode === 'jwt') metadata.scoped_token = cst;
   if (mode === 'claims') metadata.scoped_token_claims = cstClaims;
-  const bundle = makeProofBundle({ agent, gateway, receipts: options.receipts ?? 2, model: options.model, provider: options.provider, policyHash, tokenScopeHash: scopeHash, startMs: start, metadata, ...(options.trustPulse ? { trustPulse: options.trustPulse } : {}) });
+  const bundle = makeProofBundle({ agent, gateway, receipts: options.receipts ?? 2, model: options.model, provider: options.provider, policyHash, tokenScopeHash: scopeHash, startMs: start, metadata, urm: options.urm, ...(options.trustPulse ? { trustPulse: options.trustPulse } : {}) });
   return { agent, gateway, issuer, wpc, policyHash, cst, cstClaims, bundle };
 }

@@ -45,7 +45,7 @@ describe('POST /workspaces/{ws}/policies (bare WPC)', () => {
     const text = `{\n  "tool": "bitbucket_via_official_api",\n  "policy": ${JSON.stringify(wpc.policy, null, 2)}\n}`;
     const response = await world.http().post(policiesPath()).set(...bearer(world.a)).set('Content-Type', 'application/json').send(text);
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ policy_hash_b64u: jcsHashB64u(wpc) });
+    expect(response.body).toEqual({ policy_hash_b64u: jcsHashB64u(wpc), form: 'bitbucket' });
     const hash = response.body.policy_hash_b64u as string;
     expect(response.headers.location).toBe(`${policiesPath()}/${hash}`);
 
@@ -175,5 +175,38 @@ describe('POST /workspaces/{ws}/policies (signed WPC envelope)', () => {
     expect(response.body.error.code).toBe(code);
     expect(response.body.error.fields.map((field: { path: string }) => field.path)).toContain(path);
     expect(await storedState(world.store, world.a.id)).toEqual(before);
+  });
+});
+
+describe('POST /workspaces/{ws}/policies (official Clawsig WPC v1 and v2)', () => {
+  const issuer = createTestKey();
+  const v1 = { policy_version: '1', policy_id: 'official-v1', issuer_did: issuer.did, allowed_providers: ['anthropic'], allowed_models: ['claude-*'], egress_allowlist: ['api.anthropic.com'] };
+  const v2 = { policy_version: '2', policy_id: 'official-v2', issuer_did: issuer.did, statements: [{ sid: 'pr', effect: 'Allow', actions: ['bitbucket:create_pr'], resources: ['*'] }] };
+
+  beforeAll(async () => {
+    await world
+      .http()
+      .put(`/api/v1/workspaces/${world.a.slug}/settings`)
+      .set(...bearer(world.a))
+      .send({ mode: 'observe', trusted_gateways: [], cst_issuers: [], wpc_issuers: [issuer.did], agents: [], frozen: false })
+      .expect(200);
+  });
+
+  it('accepts a bare official v1 (it used to be refused "expected tool") under its JCS hash, and names the form', async () => {
+    const response = await world.http().post(policiesPath()).set(...bearer(world.a)).send(v1);
+    expect(response.status).toBe(201);
+    expect(response.body).toEqual({ policy_hash_b64u: jcsHashB64u(v1), form: 'clawsig_v1' });
+  });
+
+  it('accepts a signed official v1 envelope and a bare v2; refuses a v2 with inherits and a v1 signed by a stranger', async () => {
+    const signed = signWpc({ ...v1, policy_id: 'official-v1-signed' }, issuer);
+    expect((await world.http().post(policiesPath()).set(...bearer(world.a)).send(signed)).status).toBe(201);
+    const bare2 = await world.http().post(policiesPath()).set(...bearer(world.a)).send(v2);
+    expect(bare2.body).toEqual({ policy_hash_b64u: jcsHashB64u(v2), form: 'clawsig_v2' });
+    const inherits = await world.http().post(policiesPath()).set(...bearer(world.a)).send({ ...v2, policy_id: 'child', inherits: 'parent' });
+    expect([inherits.status, inherits.body.error.code]).toEqual([422, 'INVALID_POLICY']);
+    const stranger = createTestKey();
+    const foreign = await world.http().post(policiesPath()).set(...bearer(world.a)).send(signWpc({ ...v1, issuer_did: stranger.did, policy_id: 'x' }, stranger));
+    expect([foreign.status, foreign.body.error.code]).toEqual([422, 'WPC_SIGNER_NOT_ALLOWED']);
   });
 });

@@ -58,6 +58,18 @@ describe('GET|PUT /workspaces/{ws}/settings', () => {
     expect(event?.before === null || typeof event?.before === 'object').toBe(true);
   });
 
+  it('stores an opt-in mission_id pattern, and refuses a malformed one with its field path', async () => {
+    const withPattern = { ...validSettings(), mission_id_pattern: '{repository}#*' };
+    const saved = await world.http().put(path()).set(...bearer(world.a)).send(withPattern);
+    expect(saved.status).toBe(200);
+    expect(saved.body.mission_id_pattern).toBe('{repository}#*');
+    const bad = await world.http().put(path()).set(...bearer(world.a)).send({ ...validSettings(), mission_id_pattern: '{repo}' });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.fields.map((f: { path: string }) => f.path)).toEqual(['mission_id_pattern']);
+    const cleared = await world.http().put(path()).set(...bearer(world.a)).send(validSettings());
+    expect(cleared.body.mission_id_pattern).toBeUndefined();
+  });
+
   it('normalizes account UUIDs to lower case', async () => {
     const settings = validSettings();
     settings.agents = [{ account_uuid: '{ABCDEF01-2222-4333-8444-555555555555}', role: 'write' }];

@@ -162,8 +162,18 @@ describe('evaluate: the clawgate profile (design §6)', () => {
     expect(failingCodes(build({ claims: (c) => ({ ...c, exp: Number(c.iat) + 86_400 }) }))).toEqual(['CST_TTL_TOO_LONG']);
   });
 
-  test('a mission naming another repository fails', () => {
-    expect(failingCodes(build({ claims: (c) => ({ ...c, mission_id: 'acme/other-repo' }) }))).toEqual(['CST_MISSION_MISMATCH']);
+  test('mission_id is opaque by default: a session key passes and is recorded', () => {
+    const verdict = evaluate(build({ claims: (c) => ({ ...c, mission_id: 'agent:main:whatsapp:dm:+15551234567' }) }));
+    expect(verdict.state).toBe('PASS');
+    expect(verdict.token?.missionId).toBe('agent:main:whatsapp:dm:+15551234567');
+    expect(verdict.checks.find((c) => c.rule === 'profile.cst_mission')).toMatchObject({ outcome: 'pass', evidence: { opaque: true } });
+  });
+
+  test('with a workspace mission pattern, a mission naming another repository fails; a missing one too', () => {
+    const settings = { missionIdPattern: '{repository}*' };
+    expect(failingCodes(build({ settings, claims: (c) => ({ ...c, mission_id: 'acme/other-repo' }) }))).toEqual(['CST_MISSION_MISMATCH']);
+    expect(failingCodes(build({ settings, claims: (c) => ({ ...c, mission_id: `${WS}/${REPO}#bounty-42` }) }))).toEqual([]);
+    expect(failingCodes(build({ settings, claims: (c) => { const { mission_id: _dropped, ...rest } = c; return rest; } }))).toEqual(['CST_MISSION_MISMATCH']);
   });
 
   test('a token signed by an unknown issuer fails; claims-only fail when issuer keys exist; non-EdDSA fails', () => {
@@ -252,7 +262,7 @@ describe('evaluate: the clawgate profile (design §6)', () => {
     const envelope = input.bundle as JsonObject;
     const payload = envelope.payload as JsonObject;
     const receipts = payload.receipts as JsonObject[];
-    input.bundle = resignEnvelope({ ...envelope, payload: { ...payload, receipts: receipts.slice(1) } }, agent);
+    input.bundle = resignEnvelope({ ...envelope, payload: { ...payload, receipts: receipts.slice(0, -1) } }, agent);
     expect(failingCodes(input)).toEqual(['UNRECEIPTED_MODEL_CALL']);
     input.bundle = resignEnvelope({ ...envelope, payload: { ...payload, receipts: [...receipts, receipts[0] as JsonObject] } }, agent);
     expect(failingCodes(input)).toEqual(['GATEWAY_RECEIPT_DUPLICATE']);

@@ -70,5 +70,8 @@ describe('the settings form', () => {
     };
     expect(settingsOf(draftOf(settings), false)).toEqual(settings);
     expect(settingsOf(draftOf(settings), true).frozen).toBe(true);
+    // The opt-in mission pattern survives a round trip too (a save from the page must not drop it).
+    const withPattern = { ...settings, mission_id_pattern: '{repository}#*' };
+    expect(settingsOf(draftOf(withPattern), false)).toEqual(withPattern);
   });
 });

@@ -1,17 +1,17 @@
 import { Router, type Request, type Response } from 'express';
-import { parseBitbucketWpc } from '../../core/policy';
+import { looksLikeWpcEnvelope } from '../../core/policy';
 import type { StoredPolicy } from '../../store';
 import { ApiError, validationFailed } from '../../http/http-error';
 import { reevaluateAfterChange, type ApiContext } from '../api-context';
 import { access, ACCESS, principalOf } from '../../http/authenticate';
 import { authorizeEvidenceViewer } from '../evidence-access';
 import { jsonBody, jsonBodyOf } from '../../http/json-body';
-import { looksLikeWpcEnvelope, verifyWpcEnvelope } from '../signed-wpc';
+import { acceptWpcUpload } from '../signed-wpc';
 
 /**
- * `POST /workspaces/{ws}/policies` registers a Bitbucket WPC (bare, or as a signed WPC envelope
- * from one of the workspace's `wpc_issuers`) under its hash, b64u(SHA-256(JCS(document))). Policies
- * are immutable and hash-addressed: uploading the same document again (in any key order or
+ * `POST /workspaces/{ws}/policies` registers a WPC in any accepted form — the Bitbucket shape or an
+ * official Clawsig v1/v2 — bare, or as a signed WPC envelope from one of the workspace's
+ * `wpc_issuers`, under its hash, b64u(SHA-256(JCS(document))). Policies are immutable and hash-addressed: uploading the same document again (in any key order or
  * whitespace) answers 200 with the same hash and keeps the first upload. A bare WPC is stored as
  * the exact text received; a signed one as its payload, with the exact envelope text beside it.
  */
@@ -37,26 +37,18 @@ export function policyRoutes(context: ApiContext): Router {
     const principal = principalOf(request);
     const body = jsonBodyOf(request);
     if (body === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
-    let policyHashB64u: string;
-    let documentText: string;
-    let envelopeText: string | null = null;
-    if (looksLikeWpcEnvelope(body.value)) {
-      const { settings } = await context.store.settings.get(principal.workspaceId);
-      const verified = verifyWpcEnvelope(body.value, settings.wpc_issuers);
-      policyHashB64u = verified.policyHashB64u;
-      // The envelope text is kept exactly; the payload is re-serialized from the parsed value, which
-      // is what its hash covers (JCS of the parsed payload).
-      documentText = JSON.stringify(verified.payload);
-      envelopeText = body.text;
-    } else {
-      const parsed = parseBitbucketWpc(body.value);
-      if (!parsed.ok) throw validationFailed(parsed.issues, 'the document is not a valid Bitbucket WPC', 'INVALID_POLICY');
-      policyHashB64u = parsed.policyHashB64u;
-      documentText = body.text;
-    }
+    // The workspace's WPC issuers are read only for envelopes (a bare WPC needs no signer).
+    const signed = looksLikeWpcEnvelope(body.value);
+    const wpcIssuers = signed ? (await context.store.settings.get(principal.workspaceId)).settings.wpc_issuers : [];
+    const accepted = acceptWpcUpload(body.value, wpcIssuers);
+    const policyHashB64u = accepted.policyHashB64u;
+    // A bare WPC is kept as the exact text received. For an envelope the text is kept exactly and the
+    // payload is re-serialized from the parsed value, which is what its hash covers (JCS).
+    const documentText = signed ? JSON.stringify(accepted.document) : body.text;
+    const envelopeText: string | null = signed ? body.text : null;
     const { created } = await context.store.policies.create(principal.workspaceId, { policyHashB64u, documentText, envelopeText, actor: principal.actor });
     response.setHeader('Location', `${request.baseUrl}/policies/${policyHashB64u}`);
-    response.status(created ? 201 : 200).json({ policy_hash_b64u: policyHashB64u });
+    response.status(created ? 201 : 200).json({ policy_hash_b64u: policyHashB64u, form: accepted.official.form });
   });
 
   router.get('/policies', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {

@@ -3,6 +3,7 @@ import { isB64u } from './base64url';
 import { checkEnvelopeSignature, checkEnvelopeStructure, hasAllEnvelopeKeys } from './envelope';
 import type { EventChainResult } from './event-chain';
 import { isJsonObject, stringOrUndefined, type JsonObject } from './json';
+import { gatewayReceiptStandaloneMetadataSchema, validateWith } from './schemas';
 
 /** What the verifier learned about one gateway receipt; the pages and the profile read this. */
 export interface GatewayReceiptFacts {
@@ -79,8 +80,9 @@ function readFacts(index: number, receipt: unknown): GatewayReceiptFacts {
 /**
  * Per-receipt verification (clawsig.md §3.3, `verify-receipt.ts` order). A failure never fails the
  * bundle here: it only marks the receipt as not counted, with the reason.
- * The receipt has already passed the bundle schema (step 6 of the receipt order), so the schema
- * step is not repeated.
+ * Step 6 holds the receipt to the standalone `gateway_receipt_envelope.v1` schema, which
+ * knows more metadata than the bundle's inline copy (x402_*, log_inclusion_proof, kinematic
+ * fingerprint, sentinel report): a receipt whose metadata breaks it is not counted.
  */
 export function verifyGatewayReceipt(
   index: number,
@@ -95,6 +97,10 @@ export function verifyGatewayReceipt(
   // Gateway receipts' expires_at is ignored by the protocol (clawsig.md §2.1).
   const structure = checkEnvelopeStructure(receipt, 'gateway_receipt', nowMs, 0, { ignoreExpiry: true });
   if (structure) return notCounted(structure.code);
+  // The bundle schema already validated the receipt with its inline copy, which differs from the
+  // standalone schema only in `metadata`: checking that alone is the same verdict, at a fraction of the cost.
+  const metadata = isJsonObject(receipt.payload) ? receipt.payload.metadata : undefined;
+  if (metadata !== undefined && !validateWith(gatewayReceiptStandaloneMetadataSchema, metadata).ok) return notCounted('SCHEMA_VALIDATION_FAILED');
   if (trustedGatewayDids.size === 0) return notCounted('DEPENDENCY_NOT_CONFIGURED');
   const trusted = typeof receipt.signer_did === 'string' && trustedGatewayDids.has(receipt.signer_did);
   if (!trusted) return notCounted('CLAIM_NOT_FOUND');

@@ -1,4 +1,5 @@
 import type { ReasonCode } from '../reason-codes';
+import { anchorSpanOf } from './causal-bindings';
 import { isJsonObject, stringOrUndefined } from './json';
 
 export type AnchoredReceiptKind = 'side_effect' | 'human_approval';
@@ -21,28 +22,19 @@ const APPROVAL_TYPES: ReadonlySet<string> = new Set(['explicit_approve', 'explic
 
 /**
  * Side-effect and human-approval receipts (clawsig.md §3.5): unsigned payloads inside the bundle.
- * Post-schema checks in order, then causal anchoring: the receipt's tool/parent/span id must name a
- * span declared by some gateway receipt binding (the protocol's default `enforce` mode).
+ * Post-schema checks in order. Causal anchoring to a gateway span runs later, after the causal graph
+ * checks (`checkAnchoring` in causal-bindings.ts), as in the reference.
  */
 export function verifyAnchoredReceipt(
   kind: AnchoredReceiptKind,
   index: number,
   entry: unknown,
   agentDid: string,
-  gatewaySpanIds: ReadonlySet<string>,
 ): { facts: AnchoredReceiptFacts; failure?: { code: ReasonCode; path: string } } {
   const field = kind === 'side_effect' ? 'side_effect_receipts' : 'human_approval_receipts';
   const path = `payload.${field}[${index}]`;
   const receipt = isJsonObject(entry) ? entry : {};
-  const binding = isJsonObject(receipt.binding) ? receipt.binding : undefined;
-  const anchor = binding
-    ? (stringOrUndefined(binding.tool_span_id) ??
-      stringOrUndefined(binding.toolSpanId) ??
-      stringOrUndefined(binding.parent_span_id) ??
-      stringOrUndefined(binding.parentSpanId) ??
-      stringOrUndefined(binding.span_id) ??
-      stringOrUndefined(binding.spanId))
-    : undefined;
+  const anchor = anchorSpanOf(receipt.binding);
   const facts: AnchoredReceiptFacts = {
     index,
     kind,
@@ -60,8 +52,5 @@ export function verifyAnchoredReceipt(
   const allowed = kind === 'side_effect' ? EFFECT_CLASSES : APPROVAL_TYPES;
   if (typeof category !== 'string' || !allowed.has(category)) return fail('SCHEMA_VALIDATION_FAILED', kind === 'side_effect' ? 'effect_class' : 'approval_type');
   if (receipt.agent_did !== agentDid) return fail('PROOF_BUNDLE_AGENT_MISMATCH', 'agent_did');
-  if (anchor === undefined || !gatewaySpanIds.has(anchor)) {
-    return fail(kind === 'side_effect' ? 'CAUSAL_SIDE_EFFECT_ORPHANED' : 'CAUSAL_HUMAN_APPROVAL_ORPHANED', 'binding');
-  }
   return { facts };
 }

@@ -1,5 +1,6 @@
 import type { ReasonCode } from '../reason-codes';
 import { countValidAttestations } from './attestation';
+import { checkAnchoring, checkCausalGraph, collectCausalEntries } from './causal-bindings';
 import { isDidFormat } from './did-key';
 import { checkEnvelopeSignature, checkEnvelopeStructure } from './envelope';
 import { verifyEventChain, type EventChainResult } from './event-chain';
@@ -11,6 +12,8 @@ import { verifyRateLimitClaims } from './rate-limit-claims';
 import { proofBundleEnvelopeV1Schema, validateWith } from './schemas';
 import { verifyAnchoredReceipt, type AnchoredReceiptFacts } from './side-effect-receipt';
 import { verifyToolReceipt, type ToolReceiptFacts } from './tool-receipt';
+import { readUrmReference, verifyUrm, type UrmFacts } from './urm';
+import { checkX402Bindings, type X402Outcome } from './x402-binding';
 
 export interface ProofBundleVerifyOptions {
   /** Verification time in ms since the epoch (core reads no clock). */
@@ -26,6 +29,12 @@ export interface ProofBundleVerifyOptions {
    * fail the bundle. Default true; the clawgate profile always applies it.
    */
   strict?: boolean;
+  /**
+   * The Universal Run Manifest document (parsed JSON) for a bundle whose payload references one
+   * (`payload.urm`): from `--urm`, a sibling `<name>-urm.json`, the upload API or a file in the PR.
+   * Undefined when none was supplied: a bundle that references a URM then fails URM_MISSING.
+   */
+  urm?: unknown;
 }
 
 export type ProofTier = 'unknown' | 'self' | 'gateway' | 'sandbox';
@@ -56,9 +65,16 @@ export interface ProofBundleResult {
   sideEffects: AnchoredReceiptFacts[];
   humanApprovals: AnchoredReceiptFacts[];
   proofTier: ProofTier;
+  /** The verified URM, when the bundle references one and it verified. */
+  urm?: UrmFacts;
+  /** The x402 payment-binding outcome, once the gateway receipts were verified. */
+  x402?: X402Outcome;
   /** Which phase produced the verdict: the protocol core or the strict gateway layer. */
   phase: 'envelope' | 'schema' | 'payload' | 'signature' | 'components' | 'strict' | 'ok';
 }
+
+/** Bundle fields whose evidence clawgate cannot verify yet (docs/clawsig-profile.md). */
+const UNVERIFIED_EVIDENCE_CLASSES = ['vir_receipts', 'web_receipts', 'coverage_attestations', 'binary_semantic_evidence_attestations', 'delegation_receipts'] as const;
 
 const LIMITS = { events: 1000, receipts: 1000, attestations: 100, metadataBytes: 16 * 1024 } as const;
 
@@ -201,6 +217,15 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   const rate = verifyRateLimitClaims(payload.rate_limit_claims, chainResult.runId);
   if (rate) return fail(rate.code, rate.path, 'components');
 
+  // 17d: the URM the bundle references must be supplied and match it (clawsig.md §3.1).
+  const urmReference = readUrmReference(payload.urm);
+  if (urmReference) {
+    const chainFacts = chainResult.valid && chainResult.runId !== undefined && chainResult.chainRootHash !== undefined ? { runId: chainResult.runId, rootHash: chainResult.chainRootHash } : undefined;
+    const urm = verifyUrm(urmReference, options.urm, { agentDid, chain: chainFacts });
+    if (!urm.ok) return fail(urm.code, urm.path, 'components');
+    result.urm = urm.facts;
+  }
+
   // 17e: gateway receipts are verified and counted; they never fail the core.
   const trusted = new Set(options.trustedGatewayDids);
   result.gatewayReceipts = receipts.map((receipt, index) =>
@@ -208,6 +233,12 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
       ? verifyGatewayReceipt(index, receipt, chainResult, trusted, options.nowMs)
       : { index, signatureValid: false, trusted: false, bound: false, claimsBinding: false, code: 'MALFORMED_ENVELOPE' as const },
   );
+
+  // 17e': x402 payment claims on gateway receipts (the reference service's x402 binding suite).
+  result.x402 = checkX402Bindings(receipts, result.gatewayReceipts);
+  if (result.x402.claimed > 0 && result.x402.reasonCode !== 'X402_BOUND') {
+    return fail('EVIDENCE_MISMATCH', `payload.receipts[${result.x402.receiptIndex ?? 0}].payload.metadata`, 'components');
+  }
 
   // 17f: tool receipts.
   const toolReceipts = asArray(payload.tool_receipts);
@@ -217,26 +248,25 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
     if (outcome.failure) return fail(outcome.failure.code, outcome.failure.path, 'components');
   }
 
-  // 17g–h: side effects and approvals, causally anchored to gateway spans.
-  const gatewaySpans = new Set<string>();
-  for (const receipt of receipts) {
-    const binding = isJsonObject(receipt) && isJsonObject(receipt.payload) && isJsonObject(receipt.payload.binding) ? receipt.payload.binding : undefined;
-    const span = binding ? (stringOrUndefined(binding.span_id) ?? stringOrUndefined(binding.spanId)) : undefined;
-    if (span) gatewaySpans.add(span);
-  }
-  for (const [kind, field, sink] of [
-    ['side_effect', 'side_effect_receipts', result.sideEffects],
-    ['human_approval', 'human_approval_receipts', result.humanApprovals],
+  // 17g–h: side effects and approvals (their causal anchoring comes after the graph checks).
+  const sideEffects = asArray(payload.side_effect_receipts);
+  const approvals = asArray(payload.human_approval_receipts);
+  for (const [kind, entries, sink] of [
+    ['side_effect', sideEffects, result.sideEffects],
+    ['human_approval', approvals, result.humanApprovals],
   ] as const) {
-    const entries = asArray(payload[field]);
     for (let i = 0; i < entries.length; i++) {
-      const outcome = verifyAnchoredReceipt(kind, i, entries[i], agentDid, gatewaySpans);
+      const outcome = verifyAnchoredReceipt(kind, i, entries[i], agentDid);
       sink.push(outcome.facts);
       if (outcome.failure) return fail(outcome.failure.code, outcome.failure.path, 'components');
     }
   }
 
-  // 17i: in-bundle receipt replay — one receipt_id, two different payloads (§3.6).
+  // 17i: causal bindings of the gateway receipts (normalization, then in-bundle replay, then the graph).
+  const causal = collectCausalEntries(receipts);
+  if ('failure' in causal) return fail(causal.failure.code, causal.failure.path, 'components');
+
+  // In-bundle receipt replay — one receipt_id, two different payloads (§3.6).
   // Canonical forms are computed only for ids seen twice (the common case has none; JCS is costly).
   const seen = new Map<string, JsonObject>();
   for (let i = 0; i < receipts.length; i++) {
@@ -248,6 +278,20 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
       return fail('CAUSAL_RECEIPT_REPLAY_DETECTED', `payload.receipts[${i}].payload.receipt_id`, 'components');
     }
     if (previous === undefined) seen.set(receiptPayload.receipt_id, receiptPayload);
+  }
+
+  // The graph: clock, phases, confidence, dangling references, reuse, cycles, connectivity. clawgate
+  // always runs the reference's strict profile (connectivity enforced), so anchoring always applies.
+  const graph = checkCausalGraph(causal.entries);
+  if ('failure' in graph) return fail(graph.failure.code, graph.failure.path, 'components');
+  const orphan = checkAnchoring('side_effect', sideEffects, graph.spanIds) ?? checkAnchoring('human_approval', approvals, graph.spanIds);
+  if (orphan) return fail(orphan.code, orphan.path, 'components');
+
+  // 17j: evidence classes clawgate does not verify (VIR, witnessed web, coverage/CLDD, binary
+  // semantic evidence, delegation). The reference verifies them and may reject the bundle for
+  // them; ignoring them would make clawgate more lenient than the reference, so it fails closed.
+  for (const field of UNVERIFIED_EVIDENCE_CLASSES) {
+    if (asArray(payload[field]).length > 0) return fail('EVIDENCE_CLASS_UNSUPPORTED', `payload.${field}`, 'components');
   }
 
   // 17k–l: attestations and tier.

@@ -85,7 +85,7 @@ const writeSection = z
     });
   });
 
-const policySection = z.strictObject({
+export const bitbucketPolicySectionSchema = z.strictObject({
   repos_allowlist: distinctArray(repoFullName).min(1, 'must list at least one repository').max(WPC_LIMITS.maxRepos),
   read: z.strictObject({ allow: distinctArray(z.enum(READ_ACTIONS)) }),
   write: writeSection,
@@ -102,7 +102,7 @@ const policySection = z.strictObject({
 
 export const bitbucketWpcSchema = z.strictObject({
   tool: z.literal(WPC_TOOL),
-  policy: policySection,
+  policy: bitbucketPolicySectionSchema,
   policy_version: z.literal('1').optional(),
   policy_id: z.string().min(1).max(128).optional(),
   issuer_did: z.string().min(4).max(256).regex(/^did:/, 'must start with "did:"').optional(),
@@ -141,7 +141,7 @@ export function parseBitbucketWpc(input: unknown): ParseBitbucketWpcResult {
   return { ok: true, wpc: parsed.data, policyHashB64u: jcsHashB64u(input) };
 }
 
-function toWpcIssues(issues: readonly z.core.$ZodIssue[]): WpcIssue[] {
+export function toWpcIssues(issues: readonly z.core.$ZodIssue[]): WpcIssue[] {
   const out: WpcIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -175,7 +175,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
  * non-finite numbers, sparse arrays or cycles, and not absurdly deep or large. Walked iteratively so a
  * hostile nesting depth cannot overflow the stack; stops once the node count alone exceeds the size limit.
  */
-function jsonShapeIssue(input: unknown): WpcIssue | undefined {
+export function jsonShapeIssue(input: unknown): WpcIssue | undefined {
   const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: input, path: [] }];
   let nodes = 0;
   while (stack.length > 0) {

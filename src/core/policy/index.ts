@@ -15,3 +15,8 @@ export { scopeProblems } from './scope-privilege';
 export type { ScopeProblem } from './scope-privilege';
 export { judgeWriteAction, type WriteActionDecision } from './write-action-policy';
 export { proofCoverageChecks, isBundleFile } from './proof-coverage';
+export { evaluateWpc } from './evaluate-wpc';
+export type { EnginePolicy, WpcFacts } from './evaluate-wpc';
+export { parseWpc, parseWpcDocument, looksLikeWpcEnvelope, V1_UNENFORCEABLE_FIELDS, V2_UNENFORCEABLE_FIELDS } from './wpc-forms';
+export type { ParsedWpc, ParseWpcResult, OfficialWpcFacts, WpcForm, WpcFailureCode } from './wpc-forms';
+export { evaluateStatements } from './wpc-v2';

@@ -1,6 +1,5 @@
 import type { Check } from '../check';
-import type { BitbucketWpc } from './bitbucket-wpc';
-import { evaluatePolicy } from './evaluate-policy';
+import { evaluateWpc, type EnginePolicy } from './evaluate-wpc';
 import type { ChangeSet, IdentityRole, WriteAction } from './change-set';
 
 /**
@@ -22,7 +21,7 @@ export interface WriteActionDecision {
 const ACTION_RULES = new Set<string>(['policy.repos_allowlist', 'policy.write_actions']);
 
 export function judgeWriteAction(
-  policy: { wpc: BitbucketWpc; hash: string } | undefined,
+  policy: EnginePolicy | undefined,
   input: { workspace: string; repoSlug: string; repoFullName: string; action: WriteAction; actor: { accountId: string; role: IdentityRole; displayName?: string } },
 ): WriteActionDecision {
   const failing: Check[] = [];
@@ -42,7 +41,8 @@ export function judgeWriteAction(
       commits: [],
       approvals: [],
     };
-    const checks = evaluatePolicy(policy.wpc, change, { bundlePresent: false, gatewayReceipts: [] });
+    // Any form: for an official v2 WPC the statements decide `bitbucket:<action>` too.
+    const checks = evaluateWpc(policy, change, { bundlePresent: false, gatewayReceipts: [] });
     failing.push(...checks.filter((c) => ACTION_RULES.has(c.rule) && c.outcome === 'fail'));
   }
   return { denied: failing.length > 0, reasonCode: failing[0]?.code ?? 'OK', checks: failing };

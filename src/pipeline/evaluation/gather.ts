@@ -2,12 +2,13 @@ import type { BitbucketClient, BitbucketCommitListItem, BitbucketDiffstatItem, B
 import { BitbucketNotFoundError, BitbucketResponseError, PageCapExceededError } from '../../bitbucket';
 import { webcrypto } from 'node:crypto';
 import type { AccountClass, ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
-import type { BitbucketWpc } from '../../core/policy';
+import type { EnginePolicy } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
 import type { CommitPush, Store, WorkspaceSettings } from '../../store';
 import { agentIdentityOf } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
-import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-reference';
+import { discoverBundleInPullRequest } from './bundle-discovery';
+import { declaredBundleIds } from './proof-bundle-reference';
 import { runArtifactPaths, uploadedRunArtifactPaths } from '../../core/clawsig/run-artifacts';
 import { MAX_TRUST_PULSE_BYTES } from '../../core/clawsig/trust-pulse';
 
@@ -16,7 +17,7 @@ export interface GatheredEvidence {
   change: ChangeSet;
   settings: EngineSettings;
   mode: Mode;
-  policy?: { wpc: BitbucketWpc; hash: string };
+  policy?: EnginePolicy;
   /** The bundle as text: it is parsed, bounded and verified off the event loop (src/verification). */
   bundle?: { text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
   /** A reason the evidence is incomplete (fail closed in the engine). */
@@ -90,6 +91,7 @@ export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): Eng
       .map((g) => ({ did: g.did, ...(g.expires_at ? { expiresAtMs: Date.parse(g.expires_at) } : {}) })),
     cstIssuers: settings.cst_issuers.map((k) => ({ publicKeyB64u: k.public_key_b64u, ...(k.kid ? { kid: k.kid } : {}) })),
     frozen: settings.frozen,
+    ...(settings.mission_id_pattern !== undefined ? { missionIdPattern: settings.mission_id_pattern } : {}),
     revocations: { agentDids: settings.revocations.agent_dids, cstJtis: settings.revocations.cst_jtis, bundleIds: settings.revocations.bundle_ids },
   };
 }
@@ -225,25 +227,17 @@ export async function gatherEvidence(input: {
     if (pulse !== undefined) evidence.trustPulseText = pulse;
     return evidence;
   }
-  // (b) a bundle file the PR changed, read at head.
-  for (const path of bundleFileCandidates(declared)) {
-    if (!changed.has(path)) continue;
-    let text: string | null;
-    try {
-      text = await client.getFileAtCommit(workspace, repoSlug, headSha, path, { maxBytes: input.maxBundleBytes });
-    } catch (error) {
-      if (error instanceof BitbucketNotFoundError) continue;
-      // Too large or not UTF-8: the bundle the PR claims cannot be read (fail closed). Anything else
-      // (network, auth, rate limit) is clawgate's failure and propagates.
-      if (!(error instanceof BitbucketResponseError)) throw error;
-      evidence.evidenceError = 'BUNDLE_UNREADABLE';
-      return evidence;
-    }
-    if (text === null) continue;
-    // Hashed by WebCrypto, which digests on the thread pool: a 10 MiB bundle is not hashed on the event loop.
-    evidence.bundle = { text, source: 'repo_file', sha256B64u: Buffer.from(await webcrypto.subtle.digest('SHA-256', Buffer.from(text, 'utf8'))).toString('base64url'), path };
-    Object.assign(evidence, await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, runArtifactPaths(path), input.maxBundleBytes));
+  // (b) a bundle file the PR changed, read at head (bundle-discovery.ts: declared .clawsig/bundles/<id>.json,
+  // then the harness layout <name>-bundle.json, then .clawsig/proof_bundle.json), with its URM and pulse.
+  const discovered = await discoverBundleInPullRequest({ client, workspace, repoSlug, headSha, changedPaths: [...changed], declared, maxBundleBytes: input.maxBundleBytes });
+  if (discovered.error) {
+    evidence.evidenceError = discovered.error;
     return evidence;
+  }
+  if (discovered.bundle) {
+    const { path, text, sha256B64u: sha } = discovered.bundle;
+    evidence.bundle = { text, source: 'repo_file', sha256B64u: sha, path };
+    Object.assign(evidence, await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, runArtifactPaths(path), input.maxBundleBytes));
   }
   return evidence;
 }

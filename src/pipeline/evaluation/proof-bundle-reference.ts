@@ -9,8 +9,3 @@ export function declaredBundleIds(...texts: (string | null | undefined)[]): stri
   }
   return [...ids];
 }
-
-/** Where a bundle may live in the PR at head (design §5 b). */
-export function bundleFileCandidates(bundleIds: readonly string[]): string[] {
-  return [...bundleIds.map((id) => `.clawsig/bundles/${id}.json`), '.clawsig/proof_bundle.json'];
-}

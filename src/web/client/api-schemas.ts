@@ -136,7 +136,7 @@ export const verdictSchema = z.looseObject({
   checks: z.array(checkSchema).default([]),
   proof: proofSchema.nullable().optional(),
   token: tokenSchema.nullable().optional(),
-  policy: z.looseObject({ hash: text, id: optionalText }).nullable().optional(),
+  policy: z.looseObject({ hash: text, id: optionalText, form: optionalText, signerDid: optionalText }).nullable().optional(),
   receipts: z
     .looseObject({
       gateway: z.array(gatewayReceiptSchema).default([]),
@@ -187,6 +187,7 @@ export const settingsSchema = z.looseObject({
   wpc_issuers: z.array(text),
   agents: z.array(z.looseObject({ account_uuid: text, role: z.enum(['read', 'write']), agent_did: optionalText })),
   frozen: z.boolean(),
+  mission_id_pattern: optionalText,
   revocations: z
     .looseObject({
       agent_dids: z.array(text).default([]),

@@ -25,7 +25,8 @@ function Values({ values, none }: { values: string[] | null; none: string }) {
 
 /** The clauses of a Bitbucket WPC (docs/policy.md) in words: what this policy enforces. */
 export function PolicyClauses({ policy }: { policy: PolicyDetail }) {
-  const doc = policy.document;
+  // An official Clawsig WPC keeps its Bitbucket clauses under metadata.bitbucket (the seed's `policy` section).
+  const doc: Record<string, unknown> = 'policy_version' in policy.document && !('tool' in policy.document) ? { ...policy.document, policy: at(policy.document, 'metadata', 'bitbucket') } : policy.document;
   const approval = at(doc, 'policy', 'write', 'approval_required');
   const receipts = at(doc, 'policy', 'attestation', 'require_gateway_receipts');
   const bundle = at(doc, 'policy', 'attestation', 'emit_proof_bundle');

@@ -19,6 +19,13 @@ import { useLoad } from '../hooks/use-load';
 import { agentWorkText, formatTime, MODE_TEXT, reasonText, type Mode } from '../model/words';
 import { httpsUrlOrNull } from '../../core/https-url';
 
+/** Which of the three WPC forms the evaluation used (docs/clawsig-profile.md). */
+const WPC_FORM_TEXT: Record<string, string> = {
+  bitbucket: 'Bitbucket WPC (tool bitbucket_via_official_api)',
+  clawsig_v1: 'official Clawsig WPC v1',
+  clawsig_v2: 'official Clawsig WPC v2 (statements)',
+};
+
 /**
  * The details page (the build status URL, design §7): the criteria enforced, then the verdict, then
  * per-file provenance; the receipts; downloads of the proof bundle and the verdict JSON.
@@ -103,6 +110,18 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
               {verdict?.policy?.id !== undefined ? <strong>{verdict.policy.id} </strong> : null}
               <Mono value={policyHash} />
             </p>
+            {verdict?.policy?.form !== undefined ? (
+              <p>
+                Form: <strong>{WPC_FORM_TEXT[verdict.policy.form] ?? verdict.policy.form}</strong>
+                {verdict.policy.signerDid !== undefined ? (
+                  <>
+                    , signed by <Mono value={verdict.policy.signerDid} />
+                  </>
+                ) : (
+                  ', unsigned'
+                )}
+              </p>
+            ) : null}
             <PolicySection client={client} hash={policyHash} />
           </>
         )}

@@ -16,6 +16,7 @@ const draftOfVersioned = (current: VersionedSettings): SettingsDraft => draftOf(
 /** Mode, trust (gateways, issuers), agent identities and revocations: edited together, saved together. */
 export function WorkspaceSettingsForm({ client, current, onSaved }: { client: ClawgateClient; current: VersionedSettings; onSaved: (saved: VersionedSettings) => void }) {
   const modeId = useId();
+  const missionId = useId();
   // A save elsewhere (the kill switch) changes `current`; an untouched form follows it.
   const { draft, dirty, saving, result, change, discard, save: saveWith } = useDraft(current, draftOfVersioned);
 
@@ -42,6 +43,19 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
           ))}
         </select>
         <p className="cg-muted">{MODE_TEXT[draft.mode]} An assignment may set its own mode for some repositories.</p>
+      </div>
+      <div className="cg-field">
+        <label htmlFor={missionId}>Mission id pattern (optional)</label>
+        <input
+          id={missionId}
+          className="cg-input"
+          value={draft.missionIdPattern}
+          placeholder="{repository}#*"
+          onChange={(event) => change({ ...draft, missionIdPattern: event.target.value })}
+        />
+        <p className="cg-muted">
+          Empty: a scoped token's mission_id is an opaque correlation id, recorded and shown. Set: it must be present and match ('*' any text; {'{repository}'}, {'{workspace}'}, {'{repo_slug}'}).
+        </p>
       </div>
       <RowsEditor
         title="Trusted gateways"

@@ -14,6 +14,8 @@ export interface SettingsDraft {
   cstIssuers: Row[];
   wpcIssuers: Row[];
   agents: Row[];
+  /** The opt-in CST mission pattern ('' = none: mission ids are opaque). */
+  missionIdPattern: string;
   revocations: Record<RevocationList, Row[]>;
 }
 
@@ -34,6 +36,7 @@ export function draftOf(settings: Settings): SettingsDraft {
     cstIssuers: settings.cst_issuers.map((issuer) => ({ kid: issuer.kid ?? '', public_key_b64u: issuer.public_key_b64u })),
     wpcIssuers: values(settings.wpc_issuers),
     agents: settings.agents.map((agent) => ({ account_uuid: agent.account_uuid, role: agent.role, agent_did: agent.agent_did ?? '' })),
+    missionIdPattern: settings.mission_id_pattern ?? '',
     revocations: {
       agent_dids: values(settings.revocations.agent_dids),
       account_uuids: values(settings.revocations.account_uuids),
@@ -62,6 +65,7 @@ export function settingsOf(draft: SettingsDraft, frozen: boolean): Settings {
     wpc_issuers: list(draft.wpcIssuers),
     agents: draft.agents.map((row) => ({ account_uuid: field(row, 'account_uuid'), role: field(row, 'role') === 'read' ? 'read' : 'write', ...optional('agent_did', field(row, 'agent_did')) })),
     frozen,
+    ...optional('mission_id_pattern', draft.missionIdPattern.trim()),
     revocations: {
       agent_dids: list(draft.revocations.agent_dids),
       account_uuids: list(draft.revocations.account_uuids),

@@ -101,6 +101,7 @@ const REVIEWED_SHA256: Record<ClawsigSchemaFile, string> = {
   'poh/tool_receipt.v2.json': '42df3aaaa7532fc1f701e2e1a99b6d7032f1d0c7924cc3823e147f87ad9f8728',
   'poh/tool_receipt_envelope.v1.json': '6b5bd952532b8f1a053d94dd2be0b2a7de9adadcea38d543f0990ff819e58e7a',
   'poh/tool_receipt_envelope.v2.json': 'e45627600d953ef603424da5b028e70f5ea5c3e308329ad4f0052ff7105348d2',
+  'poh/urm.v1.json': '0964297d652ab93a6676c7ad176bb5eaf8c5160286a0f471d0760c4d7a5f27b8',
   'poh/trust_pulse.v1.json': '5c94d176747c4e597d58b917ee47dd91d3c3f5f7314c643934ff376edb14adb0',
   'poh/vir.v1.json': 'e18679dd05e1ba9ff56ee8343ec661c3731ee62cd75c8ecc1189644850103fb6',
   'poh/vir.v2.json': '9523ec81eccb775de3b286651e27344ccb805d4d47d4cc45342597a7b42d365a',

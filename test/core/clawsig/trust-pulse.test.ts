@@ -22,7 +22,8 @@ describe('Trust Pulse: a non-tier, self-reported check bound through the URM', (
   it('is verified when the signed bundle names the URM and the URM names the pulse, and never changes the verdict or the tier', () => {
     const { input } = scenario();
     const withPulse = evaluate(input);
-    const without = evaluate({ ...input, urm: undefined, trustPulse: undefined });
+    // Without the pulse (the URM stays: a bundle that references one fails URM_MISSING without it).
+    const without = evaluate({ ...input, trustPulse: undefined });
     expect(withPulse.trustPulse.status).toBe('verified');
     expect(withPulse.trustPulse.summary?.tools).toEqual([{ name: 'edit_file', calls: 4 }, { name: 'bash', calls: 2 }]);
     expect(withPulse.trustPulse.summary?.durationMs).toBe(42_000);
@@ -63,14 +64,22 @@ describe('Trust Pulse: a non-tier, self-reported check bound through the URM', (
     const h = stringifyHashB64u(forgedPulse);
     urm.metadata.trust_pulse.artifact_hash_b64u = h;
     urm.outputs[0]!.hash_b64u = h;
-    expect(evaluate({ ...input, urm, trustPulse: forgedPulse }).trustPulse.problem).toBe('TRUST_PULSE_URM_NOT_BOUND');
+    // The swapped URM no longer hashes to the bundle's signed reference: the bundle itself fails
+    // (HASH_MISMATCH, the reference's URM rule), so the pulse cannot be verified either.
+    const swapped = evaluate({ ...input, urm, trustPulse: forgedPulse });
+    expect(swapped.reasonCode).toBe('HASH_MISMATCH');
+    expect(swapped.trustPulse.status).toBe('unverified');
+    expect(swapped.trustPulse.problem).toBe('TRUST_PULSE_BUNDLE_NOT_VERIFIED');
   });
 
   it('refuses a pulse for another run, a pulse without a URM, one over 64 KiB, one that breaks the schema or claims a tier uplift', () => {
     const { s, input } = scenario();
     const other = { ...(s.bundle.trustPulse as JsonObject), run_id: 'run_other' };
     expect(checkTrustPulse({ pulse: other, urm: s.bundle.urm, bundle: { verified: true, agentDid: s.agent.did, urmHashB64u: 'x' } }).problem).toBe('TRUST_PULSE_URM_NOT_BOUND');
-    expect(evaluate({ ...input, urm: undefined }).trustPulse.problem).toBe('TRUST_PULSE_URM_MISSING');
+    // A bundle that references a URM fails URM_MISSING without it; its pulse is not verified.
+    const noUrm = evaluate({ ...input, urm: undefined });
+    expect(noUrm.reasonCode).toBe('URM_MISSING');
+    expect(noUrm.trustPulse.problem).toBe('TRUST_PULSE_BUNDLE_NOT_VERIFIED');
     const huge = JSON.stringify({ ...(s.bundle.trustPulse as JsonObject), trust_pulse_id: 'x'.repeat(MAX_TRUST_PULSE_BYTES) });
     expect(evaluate({ ...input, trustPulse: huge }).trustPulse).toEqual({ status: 'unverified', problem: 'TRUST_PULSE_TOO_LARGE' });
     expect(evaluate({ ...input, trustPulse: '{not json' }).trustPulse.problem).toBe('TRUST_PULSE_UNREADABLE');

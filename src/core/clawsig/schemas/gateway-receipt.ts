@@ -60,6 +60,12 @@ function gatewayReceiptPayload<M extends z.core.$ZodLooseShape>(metadataShape: M
 }
 
 export const gatewayReceiptV1Schema = gatewayReceiptPayload(standaloneMetadataShape);
+
+/**
+ * The standalone schema's `metadata`: the only part where it differs from the bundle's inline copy,
+ * so a receipt that passed the bundle schema needs only this checked against the standalone one.
+ */
+export const gatewayReceiptStandaloneMetadataSchema = z.looseObject(standaloneMetadataShape);
 export type GatewayReceiptV1 = z.infer<typeof gatewayReceiptV1Schema>;
 
 export const gatewayReceiptEnvelopeV1Schema = standardEnvelope('gateway_receipt', gatewayReceiptV1Schema);

@@ -31,6 +31,7 @@ export {
 export type { ProofBundleAttestation, ProofBundleV1, ProofBundleV2, RateLimitClaim } from './proof-bundle';
 export {
   gatewayReceiptEnvelopeV1Schema,
+  gatewayReceiptStandaloneMetadataSchema,
   gatewayReceiptV1Schema,
   proofBundleGatewayReceiptEnvelopeSchema,
   proofBundleGatewayReceiptSchema,
@@ -89,3 +90,5 @@ export {
   wpcWitnessedWebPolicySchema,
 } from './work-policy-contract';
 export type { WorkPolicyContractEnvelopeV1, WorkPolicyContractV1, WorkPolicyContractV2, WpcPolicyStatement } from './work-policy-contract';
+export { urmV1Schema } from './urm';
+export type { UrmV1 } from './urm';
