@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AppConfig } from '../config/app-config';
 import type { BuildStatusState } from '../core/verdict';
+import { NO_VERDICT_DESCRIPTION, storedIncidentDescription, storedVerdictDescription } from '../render/status-text';
 import type { EvaluationRecord, Store } from '../store';
 import { recordedIncidents, type RecordedIncident } from './incident-record';
 import type { ClawgateStatusContent } from './publish';
@@ -34,16 +35,13 @@ const storedVerdictSchema = z.looseObject({
   reason_code: z.string().optional(),
 });
 
-export const NO_VERDICT_DESCRIPTION = 'no clawgate verdict for this commit';
-
 function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: EvaluationRecord): ClawgateStatusContent {
   const stored = storedVerdictSchema.safeParse(record.verdict);
   const verdict = stored.success ? stored.data : {};
   const state: BuildStatusState = (STATES as readonly string[]).includes(record.statusState) ? (record.statusState as BuildStatusState) : 'FAILED';
-  const prefix = record.mode === 'enforce' ? '' : `${record.mode}: `;
   return {
     state,
-    description: verdict.status_description ?? `${prefix}${record.state}: ${verdict.reason_code ?? 'verdict'}`,
+    description: verdict.status_description ?? storedVerdictDescription(record.mode, record.state, verdict.reason_code),
     url: detailsUrl(config, record.id),
     refname: verdict.source_branch ?? null,
   };
@@ -65,7 +63,7 @@ export async function clawgateVerdictForCommit(store: Store, config: Pick<AppCon
       latestAtMs,
       content: {
         state: incident.record.status_state,
-        description: incident.record.status_description ?? `INCIDENT ${incident.record.action}`,
+        description: incident.record.status_description ?? storedIncidentDescription(incident.record.action),
         url: incident.record.status_url ?? incidentUrl(config, String(incident.event.id)),
         refname: incident.record.branch,
       },

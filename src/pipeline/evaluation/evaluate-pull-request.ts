@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { BitbucketError } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
-import { evaluate, type Mode, type Verdict } from '../../core/verdict';
+import { evaluate, failedStatusFor, type Mode, type Verdict } from '../../core/verdict';
 import type { Job, JobHandler } from '../../queue/job-queue';
 import { verdictToJson } from '../../render/verdict-json';
 import { openJobContext, type JobDeps } from '../job-context';
 import { clawgateVerdictForCommit } from '../commit-verdict';
 import { gatherEvidence, type GatheredEvidence } from './gather';
-import { publishInProgress, publishVerdict, putStatus, statusDescription, type PublishTarget } from '../publish';
+import { publishInProgress, publishVerdict, putStatus, type PublishTarget } from '../publish';
+import { evaluationErrorDescription, statusDescription } from '../../render/status-text';
 import type { StatusMarker } from '../status-mark';
 import { detailsUrl } from '../status-urls';
 import { evaluationJobSchema, type EvaluationJob } from '../webhook-events';
@@ -140,9 +141,9 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
   } catch (error) {
     log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'evaluation failed');
     // Fail closed: in enforce mode a clawgate failure is FAILED, never SUCCESSFUL.
-    const state = mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
+    const state = failedStatusFor(mode);
     try {
-      await putStatus(target, state, mode === 'enforce' ? 'CLAWGATE_ERROR: clawgate could not complete the evaluation' : `${mode}: clawgate could not complete the evaluation`);
+      await putStatus(target, state, evaluationErrorDescription(mode));
     } catch (publishError) {
       log.error({ err: publishError instanceof Error ? publishError.message : String(publishError) }, 'could not publish the failure status');
     }

@@ -8,7 +8,9 @@ import { INCIDENT_AUDIT_KIND, recordedIncidents, type IncidentRecord, type Recor
 import { auditActor, displayNameOf, type OperationContext } from './operations-context';
 import type { CommentJob, FulfilledJob, PushJob } from '../operations-events';
 import { branchProtection } from './protected-branches';
-import { clip, DESCRIPTION_MAX, writeClawgateStatus } from '../publish';
+import { writeClawgateStatus } from '../publish';
+import { failedStatusFor } from '../../core/verdict';
+import { clip, incidentDescription } from '../../render/status-text';
 import { incidentUrl } from '../status-urls';
 import { judgeWriteAction } from '../../core/policy/write-action-policy';
 
@@ -65,8 +67,9 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
   }
   const mode = assignment.mode ?? ctx.settings.mode;
   const incidentId = randomUUID();
-  const statusState = input.commit === null ? null : mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
-  const statusDescription = input.commit === null ? null : clip(`${mode === 'enforce' ? '' : `${mode}: `}INCIDENT ${input.action}: ${input.detail}`, DESCRIPTION_MAX);
+  // An incident is a failed verdict on its commit: FAILED in enforce mode, reported otherwise.
+  const statusState = input.commit === null ? null : failedStatusFor(mode);
+  const statusDescription = input.commit === null ? null : incidentDescription(mode, input.action, input.detail);
   const statusUrl = input.commit === null ? null : incidentUrl(deps.config, incidentId);
   const record: IncidentRecord = {
     incident_id: incidentId,
