@@ -26,8 +26,6 @@ export interface CommitVerdict {
   content: ClawgateStatusContent;
 }
 
-const STATES: readonly BuildStatusState[] = ['SUCCESSFUL', 'FAILED', 'INPROGRESS'];
-
 /** The fields of a stored evaluation's verdict JSON this module reads (added by evaluate-pull-request). */
 const storedVerdictSchema = z.looseObject({
   status_description: z.string().optional(),
@@ -38,7 +36,8 @@ const storedVerdictSchema = z.looseObject({
 function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: EvaluationRecord): ClawgateStatusContent {
   const stored = storedVerdictSchema.safeParse(record.verdict);
   const verdict = stored.success ? stored.data : {};
-  const state: BuildStatusState = (STATES as readonly string[]).includes(record.statusState) ? (record.statusState as BuildStatusState) : 'FAILED';
+  // clawgate never writes STOPPED; a stored one is not a verdict it can stand behind.
+  const state: BuildStatusState = record.statusState === 'STOPPED' ? 'FAILED' : record.statusState;
   return {
     state,
     description: verdict.status_description ?? storedVerdictDescription(record.mode, record.state, verdict.reason_code),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintError } from 'sequelize';
 import { sha256B64u } from '../core/clawsig/hashing';
 import { StoreError } from './errors';
+import { storedEnum } from './stored-enum';
 import type { BundleRow } from './models';
 import type { RepositoryContext } from './repository-context';
 import { workspaceKey, type WorkspaceId } from './workspace-id';
@@ -35,7 +36,6 @@ export interface NewBundle {
 }
 
 function toBundle(row: BundleRow): StoredBundle {
-  if (!(BUNDLE_SOURCES as readonly string[]).includes(row.source)) throw new StoreError('CORRUPT_ROW', 'stored bundle has an unknown source');
   return {
     workspaceId: row.workspace_uuid,
     bundleId: row.bundle_id,
@@ -43,7 +43,7 @@ function toBundle(row: BundleRow): StoredBundle {
     scopedToken: row.scoped_token,
     sha256B64u: row.sha256_b64u,
     size: row.size,
-    source: row.source as BundleSource,
+    source: storedEnum(BUNDLE_SOURCES, row.source, 'bundle source'),
     createdAt: row.created_at,
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { StoreError } from './errors';
+import { storedEnum } from './stored-enum';
 import type { EvaluationRow } from './models';
 import type { RepositoryContext } from './repository-context';
 import { ENFORCEMENT_MODES, type EnforcementMode } from './workspace-settings';
@@ -61,9 +62,6 @@ function checkPullRequestRef(repoFullName: string, prId: number): void {
 }
 
 function toRecord(row: EvaluationRow): EvaluationRecord {
-  if (!(ENFORCEMENT_MODES as readonly string[]).includes(row.mode) || !(STATUS_STATES as readonly string[]).includes(row.status_state)) {
-    throw new StoreError('CORRUPT_ROW', 'stored evaluation has an unknown mode or status state');
-  }
   return {
     id: row.id,
     workspaceId: row.workspace_uuid,
@@ -71,8 +69,8 @@ function toRecord(row: EvaluationRow): EvaluationRecord {
     prId: row.pr_id,
     headSha: row.head_sha,
     state: row.state,
-    mode: row.mode as EnforcementMode,
-    statusState: row.status_state as StatusState,
+    mode: storedEnum(ENFORCEMENT_MODES, row.mode, 'evaluation mode'),
+    statusState: storedEnum(STATUS_STATES, row.status_state, 'evaluation status state'),
     verdict: row.verdict,
     bundleId: row.bundle_id,
     bundleSha256B64u: row.bundle_sha256_b64u,

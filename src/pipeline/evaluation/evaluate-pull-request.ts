@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BitbucketError } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
+import type { ConsumedIdRecord } from '../../store';
 import { evaluate, failedStatusFor, type Mode, type Verdict } from '../../core/verdict';
 import type { Job, JobHandler } from '../../queue/job-queue';
 import { verdictToJson } from '../../render/verdict-json';
@@ -26,8 +27,8 @@ export interface EvaluationOutcome {
   verdict?: Verdict;
 }
 
-function toConsumed(records: readonly { kind: string; value: string; firstRepo: string; firstPrId: number }[]): ConsumedId[] {
-  return records.map((r) => ({ kind: r.kind as ConsumedId['kind'], value: r.value, repoFullName: r.firstRepo, pullRequestId: r.firstPrId }));
+function toConsumed(records: readonly ConsumedIdRecord[]): ConsumedId[] {
+  return records.map((r) => ({ kind: r.kind, value: r.value, repoFullName: r.firstRepo, pullRequestId: r.firstPrId }));
 }
 
 /**
