@@ -26,10 +26,8 @@ export interface CommitVerdict {
   content: ClawgateStatusContent;
 }
 
-/** The fields of a stored evaluation's verdict JSON this module reads (added by evaluate-pull-request). */
+/** The field of a stored evaluation's verdict JSON this module reads (the published status has its own columns). */
 const storedVerdictSchema = z.looseObject({
-  status_description: z.string().optional(),
-  source_branch: z.string().optional(),
   reason_code: z.string().optional(),
 });
 
@@ -40,9 +38,9 @@ function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: Evaluatio
   const state: BuildStatusState = record.statusState === 'STOPPED' ? 'FAILED' : record.statusState;
   return {
     state,
-    description: verdict.status_description ?? storedVerdictDescription(record.mode, record.state, verdict.reason_code),
+    description: record.statusDescription ?? storedVerdictDescription(record.mode, record.state, verdict.reason_code),
     url: detailsUrl(config, record.id),
-    refname: verdict.source_branch ?? null,
+    refname: record.sourceBranch,
   };
 }
 

@@ -32,6 +32,10 @@ export interface NewEvaluation {
   readonly policyHashB64u?: string | null;
   readonly prUrl?: string | null;
   readonly commits: unknown;
+  /** The description of the `clawgate` status published for it (≤ 255 characters; Bitbucket shows 140). */
+  readonly statusDescription?: string | null;
+  /** The PR's source branch: the status's `refname` (≤ 1024 characters). */
+  readonly sourceBranch?: string | null;
 }
 
 export interface EvaluationRecord {
@@ -50,6 +54,8 @@ export interface EvaluationRecord {
   readonly policyHashB64u: string | null;
   readonly prUrl: string | null;
   readonly commits: unknown;
+  readonly statusDescription: string | null;
+  readonly sourceBranch: string | null;
   readonly createdAt: Date;
 }
 
@@ -78,6 +84,8 @@ function toRecord(row: EvaluationRow): EvaluationRecord {
     policyHashB64u: row.policy_hash_b64u,
     prUrl: row.pr_url,
     commits: row.commits,
+    statusDescription: row.status_description,
+    sourceBranch: row.source_branch,
     createdAt: row.created_at,
   };
 }
@@ -95,6 +103,8 @@ export class EvaluationRepository {
     if (evaluation.state.length === 0 || evaluation.state.length > 32) throw new StoreError('INVALID_INPUT', 'state must be 1..32 characters');
     if (!(ENFORCEMENT_MODES as readonly string[]).includes(evaluation.mode)) throw new StoreError('INVALID_INPUT', 'unknown mode');
     if (!(STATUS_STATES as readonly string[]).includes(evaluation.statusState)) throw new StoreError('INVALID_INPUT', 'unknown status state');
+    if ((evaluation.statusDescription?.length ?? 0) > 255) throw new StoreError('INVALID_INPUT', 'status description must be at most 255 characters');
+    if ((evaluation.sourceBranch?.length ?? 0) > 1024) throw new StoreError('INVALID_INPUT', 'source branch must be at most 1024 characters');
     return this.context.db.write(async (transaction) => {
       const row = await this.context.models.Evaluation.create(
         {
@@ -113,6 +123,8 @@ export class EvaluationRepository {
           policy_hash_b64u: evaluation.policyHashB64u ?? null,
           pr_url: evaluation.prUrl ?? null,
           commits: evaluation.commits ?? [],
+          status_description: evaluation.statusDescription ?? null,
+          source_branch: evaluation.sourceBranch ?? null,
           created_at: this.context.now(),
         },
         { transaction },

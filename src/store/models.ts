@@ -80,6 +80,8 @@ export interface EvaluationRow {
   policy_hash_b64u: string | null;
   pr_url: string | null;
   commits: unknown;
+  status_description: string | null;
+  source_branch: string | null;
   created_at: Date;
 }
 
@@ -265,6 +267,8 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         policy_hash_b64u: str(64, true),
         pr_url: str(2048, true),
         commits: json(false),
+        status_description: str(255, true),
+        source_branch: str(1024, true),
         created_at: date(false),
       },
       options('evaluations'),

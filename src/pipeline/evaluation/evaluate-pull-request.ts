@@ -99,10 +99,10 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
         delivery_id: job.deliveryId,
         bundle_source: evidence.bundle?.source ?? null,
         bundle_path: evidence.bundle?.path ?? null,
-        // What the status says for this verdict (read back by the forged-status defence).
-        status_description: statusDescription(verdict),
-        source_branch: pr.source.branch.name,
       },
+      // What the status says for this verdict (read back by the forged-status defence).
+      statusDescription: statusDescription(verdict),
+      sourceBranch: pr.source.branch.name,
       bundleId: verdict.proof?.bundleId ?? evidence.bundle?.bundleId ?? null,
       bundleSha256B64u: evidence.bundle?.sha256B64u ?? null,
       bundleSource: evidence.bundle?.source ?? null,
