@@ -3,7 +3,8 @@ import type { Store } from '../store';
 import type { RetentionPolicy } from './retention-policy';
 
 /**
- * The periodic purge (issue 4 §6): audit events older than the audit retention, delivery ids older
+ * The periodic purge: audit events (and the incidents recorded with them) older than the audit
+ * retention, delivery ids older
  * than the dedupe window, finished jobs older than the job retention. Every replica runs it; the
  * deletes are idempotent, so running twice costs a query, nothing more.
  *
@@ -18,13 +19,15 @@ export const DEFAULT_FIRST_RUN_DELAY_MS = 60_000;
 
 export interface PurgeResult {
   readonly auditEvents: number;
+  /** Incidents go with their audit events (store/incidents.ts). */
+  readonly incidents: number;
   readonly deliveries: number;
   readonly jobs: number;
   /** The cutoffs used (audit null when kept forever). */
   readonly cutoffs: { readonly audit: Date | null; readonly deliveries: Date; readonly jobs: Date };
 }
 
-type RetentionStore = Pick<Store, 'audit' | 'deliveries' | 'jobs'>;
+type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs'>;
 
 /** One purge at `now` (an injected clock in tests). */
 export async function purgeExpired(store: RetentionStore, policy: RetentionPolicy, now: Date): Promise<PurgeResult> {
@@ -34,6 +37,7 @@ export async function purgeExpired(store: RetentionStore, policy: RetentionPolic
   const jobs = new Date(at - policy.jobDays * DAY_MS);
   return {
     auditEvents: audit === null ? 0 : await store.audit.purgeOlderThan(audit),
+    incidents: audit === null ? 0 : await store.incidents.purgeOlderThan(audit),
     deliveries: await store.deliveries.purgeOlderThan(deliveries),
     jobs: await store.jobs.purgeFinishedBefore(jobs),
     cutoffs: { audit, deliveries, jobs },
@@ -65,7 +69,7 @@ export function startRetention(options: RetentionJobOptions): RetentionJob {
 
   const run = async (): Promise<PurgeResult> => {
     const result = await purgeExpired(options.store, options.policy, now());
-    logger.info({ auditEvents: result.auditEvents, deliveries: result.deliveries, jobs: result.jobs }, 'retention purge done');
+    logger.info({ auditEvents: result.auditEvents, incidents: result.incidents, deliveries: result.deliveries, jobs: result.jobs }, 'retention purge done');
     return result;
   };
 

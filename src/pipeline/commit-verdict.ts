@@ -3,7 +3,6 @@ import type { AppConfig } from '../config/app-config';
 import type { BuildStatusState } from '../core/verdict';
 import { NO_VERDICT_DESCRIPTION, storedIncidentDescription, storedVerdictDescription } from '../render/status-text';
 import type { EvaluationRecord, Store } from '../store';
-import { recordedIncidents, type RecordedIncident } from './incident-record';
 import type { ClawgateStatusContent } from './publish';
 import { detailsUrl, incidentUrl, noVerdictUrl } from './status-urls';
 
@@ -44,25 +43,20 @@ function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: Evaluatio
   };
 }
 
-/** Incidents recorded on `commit` (with a status), newest last. */
-async function incidentsOnCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<RecordedIncident[]> {
-  return (await recordedIncidents(store, workspaceId, repoFullName)).filter(({ record }) => record.commit === commit && record.status_state !== null);
-}
-
 export async function clawgateVerdictForCommit(store: Store, config: Pick<AppConfig, 'baseUrl'>, workspaceId: string, repoFullName: string, commit: string): Promise<CommitVerdict> {
-  const [incidents, evaluation] = await Promise.all([incidentsOnCommit(store, workspaceId, repoFullName, commit), store.evaluations.latestForHead(workspaceId, repoFullName, commit)]);
-  const incident = incidents[incidents.length - 1];
-  const latestAtMs = Math.max(incident?.event.at.getTime() ?? 0, evaluation?.createdAt.getTime() ?? 0);
-  if (incident && incident.record.status_state !== null) {
+  const [incident, evaluation] = await Promise.all([store.incidents.latestWithStatusOnCommit(workspaceId, repoFullName, commit), store.evaluations.latestForHead(workspaceId, repoFullName, commit)]);
+  const latestAtMs = Math.max(incident?.createdAt.getTime() ?? 0, evaluation?.createdAt.getTime() ?? 0);
+  if (incident && incident.statusState !== null) {
+    const recordId = String(incident.auditEventId ?? incident.incidentId);
     return {
       basis: 'incident',
-      recordId: String(incident.event.id),
+      recordId,
       latestAtMs,
       content: {
-        state: incident.record.status_state,
-        description: incident.record.status_description ?? storedIncidentDescription(incident.record.action),
-        url: incident.record.status_url ?? incidentUrl(config, String(incident.event.id)),
-        refname: incident.record.branch,
+        state: incident.statusState,
+        description: incident.statusDescription ?? storedIncidentDescription(incident.action),
+        url: incident.statusUrl ?? incidentUrl(config, recordId),
+        refname: incident.branch,
       },
     };
   }

@@ -134,6 +134,7 @@ describe('startRetention', () => {
     const calls: Date[] = [];
     const counting = {
       audit: store.audit,
+      incidents: store.incidents,
       deliveries: store.deliveries,
       jobs: {
         purgeFinishedBefore: (cutoff: Date) => {
@@ -141,7 +142,7 @@ describe('startRetention', () => {
           return store.jobs.purgeFinishedBefore(cutoff);
         },
       },
-    } as unknown as Pick<Store, 'audit' | 'deliveries' | 'jobs'>;
+    } as unknown as Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs'>;
     const now = new Date(T0 + 500 * DAY);
     const job = startRetention({ store: counting, policy: { auditDays: 400, deliveryDays: 7, jobDays: 30, intervalMs: 20 }, logger, now: () => now, firstRunDelayMs: 5 });
     try {
@@ -163,6 +164,7 @@ describe('startRetention', () => {
     let failures = 0;
     const flaky = {
       audit: store.audit,
+      incidents: store.incidents,
       deliveries: store.deliveries,
       jobs: {
         purgeFinishedBefore: (cutoff: Date) => {
@@ -171,7 +173,7 @@ describe('startRetention', () => {
           return store.jobs.purgeFinishedBefore(cutoff);
         },
       },
-    } as unknown as Pick<Store, 'audit' | 'deliveries' | 'jobs'>;
+    } as unknown as Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs'>;
     const job = startRetention({ store: flaky, policy: { auditDays: 1, deliveryDays: 1, jobDays: 1, intervalMs: 10 }, logger, now: () => new Date(T0 + 2 * DAY), firstRunDelayMs: 1 });
     try {
       const deadline = Date.now() + 5000;

@@ -59,7 +59,7 @@ describe('migrations from compiled JavaScript', () => {
         env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
         encoding: 'utf8',
       });
-      expect(JSON.parse(output)).toEqual(['0001-initial-schema', '0002-evaluation-published-status']);
+      expect(JSON.parse(output)).toEqual(['0001-initial-schema', '0002-evaluation-published-status', '0002b-incidents']);
       expect(fs.existsSync(path.join(outDir, 'dist/migrations/0001-initial-schema.js'))).toBe(true);
     } finally {
       await database.tearDown();

@@ -37,7 +37,7 @@ describe.each(backendsUnderTest('store.test'))('store on %s', (backend) => {
   });
 
   test('migrations run on open and are recorded', async () => {
-    expect(await store.appliedMigrations()).toEqual(['0001-initial-schema', '0002-evaluation-published-status']);
+    expect(await store.appliedMigrations()).toEqual(['0001-initial-schema', '0002-evaluation-published-status', '0002b-incidents']);
     expect(await store.ping()).toBe(true);
   });
 
