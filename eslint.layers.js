@@ -11,20 +11,24 @@ const LAYERS = {
   config: [],
   bitbucket: [],
   sandbox: [],
-  render: ['core'],
+  agent: ['core'],
+  // render/evidence-pack-text.ts names evidence/'s result types: the one sideways pair (types only).
+  render: ['core', 'evidence'],
   testkit: ['core'],
   web: ['render'],
   store: ['core', 'config'],
+  evidence: ['core', 'config', 'render', 'store'],
   queue: ['core', 'config', 'store'],
-  pipeline: ['core', 'config', 'render', 'bitbucket', 'store', 'queue'],
-  http: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'pipeline'],
-  api: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'pipeline', 'http'],
-  connect: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'pipeline', 'http'],
-  webhooks: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'pipeline', 'http'],
+  pipeline: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence'],
+  http: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline'],
+  api: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http'],
+  connect: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http'],
+  webhooks: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http'],
   operations: ['core', 'config', 'store', 'queue'],
-  server: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'pipeline', 'http', 'api', 'connect', 'webhooks', 'operations'],
-  demo: ['core', 'config', 'render', 'store', 'server', 'sandbox', 'testkit'],
-  cli: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'pipeline', 'http', 'api', 'connect', 'webhooks', 'operations', 'server', 'sandbox', 'testkit', 'demo'],
+  server: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http', 'api', 'connect', 'webhooks', 'operations'],
+  // The demo drives the CLI's own commands (agent, verify); the CLI starts the demo by a lazy import.
+  demo: ['core', 'config', 'render', 'store', 'server', 'sandbox', 'testkit', 'cli'],
+  cli: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http', 'api', 'connect', 'webhooks', 'operations', 'server', 'sandbox', 'testkit', 'demo', 'agent'],
 };
 
 const FOLDERS = Object.keys(LAYERS);

@@ -2,10 +2,11 @@ import type { MigrationModule } from './migration-context';
 import * as initialSchema from './0001-initial-schema';
 import * as evaluationPublishedStatus from './0002-evaluation-published-status';
 import * as incidents from './0002b-incidents';
+import * as trustPulseAndEvidence from './0008-trust-pulse-and-evidence';
 
 /**
  * Every migration, in order. An explicit list rather than a glob: it works the same under Jest
  * (TypeScript via swc) and from the compiled `dist/` (JavaScript), needs no file-system scan at
  * startup, and a migration cannot be skipped by a packaging mistake. Add new files here.
  */
-export const MIGRATIONS: readonly MigrationModule[] = [initialSchema, evaluationPublishedStatus, incidents];
+export const MIGRATIONS: readonly MigrationModule[] = [initialSchema, evaluationPublishedStatus, incidents, trustPulseAndEvidence];

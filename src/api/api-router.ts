@@ -6,8 +6,10 @@ import { assignmentRoutes } from './routes/assignment-routes';
 import { auditRoutes } from './routes/audit-routes';
 import { bundleRoutes } from './routes/bundle-routes';
 import { evaluationRoutes } from './routes/evaluation-routes';
+import { evidenceRoutes } from './routes/evidence-routes';
 import { mergeCheckRoutes } from './routes/merge-check-routes';
 import { policyRoutes } from './routes/policy-routes';
+import { preflightRoutes } from './routes/preflight-routes';
 import { recheckRoutes } from './routes/recheck-routes';
 import { settingsRoutes } from './routes/settings-routes';
 import { tokenRoutes } from './routes/token-routes';
@@ -48,11 +50,23 @@ export function createApiRouter(options: ApiRouterOptions): Router {
   workspace.use(assignmentRoutes(context));
   workspace.use(bundleRoutes(context));
   workspace.use(evaluationRoutes(context));
+  workspace.use(evidenceRoutes(context));
+  workspace.use(preflightRoutes(context));
   workspace.use(tokenRoutes(context));
   workspace.use(recheckRoutes(context));
   workspace.use(auditRoutes(context));
   workspace.use(mergeCheckRoutes(context, options.bitbucketForWorkspace));
   router.use('/workspaces/:ws', workspace);
+  // The deployment's evidence-signing public keys (did:key), current and retired: public by design,
+  // so an auditor can pin them (docs/evidence.md). Anonymous; nothing secret is answered.
+  router.get('/evidence-keys', async (_request: Request, response: Response) => {
+    let keys = await options.store.evidenceKeys.list();
+    if (keys.length === 0) {
+      await options.store.evidenceKeys.activeSigner();
+      keys = await options.store.evidenceKeys.list();
+    }
+    response.json({ keys: keys.map((k) => ({ did: k.did, public_key_b64u: k.publicKeyB64u, created_at: k.createdAt.toISOString(), retired_at: k.retiredAt?.toISOString() ?? null, active: k.retiredAt === null })) });
+  });
 
   router.use(notFoundHandler);
   router.use(apiErrorHandler(context.logger));

@@ -10,6 +10,8 @@ Commands:
   sandbox          run a local Bitbucket Cloud for development
   demo             run the whole story against the sandbox and check every verdict
   workspace        register a workspace for repository webhooks (add) or list workspaces (list)
+  agent            the agent's side: preflight before the PR, attach bundle + URM + pulse
+  evidence-key     list or rotate the deployment's evidence-pack signing key
   help             show this help
 
 Run "clawgate <command> --help" for a command's options.
@@ -24,6 +26,8 @@ const COMMANDS: Record<string, Command> = {
   demo: runDemoCommand,
   // Loaded on use: it pulls in the store (sequelize), which `verify` must not pay for.
   workspace: async (argv, io) => (await import('./workspace-command.js')).runWorkspace(argv, io),
+  agent: async (argv, io) => (await import('./agent-command.js')).runAgent(argv, io),
+  'evidence-key': async (argv, io) => (await import('./evidence-key-command.js')).runEvidenceKey(argv, io),
 };
 
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {

@@ -9,11 +9,16 @@ import { commitSignatureToText, exportBundleToText, verdictToText } from '../ren
 import { parseChangeSetFile } from './changes-file';
 import { DEFAULT_MAX_INPUT_BYTES, InputError, readInputJson, readInputText } from './input-file';
 import type { CliIo } from './io';
+import { looksLikeEvidencePack, verifyEvidencePack } from '../evidence/evidence-pack';
+import { evidencePackToJson, evidencePackToText } from '../render/evidence-pack-text';
 
 export const VERIFY_USAGE = `Usage: clawgate verify FILE [options]
 
-Verifies a Clawsig proof-bundle envelope, a Protocol-M commit signature or an export bundle
-(detected from FILE).
+Verifies a Clawsig proof-bundle envelope, a Protocol-M commit signature, an export bundle or a
+clawgate evidence pack (detected from FILE).
+An evidence pack (GET …/evaluations/{id}/evidence) is checked byte for byte against the
+deployment's Ed25519 signature, and its verdict is re-derived offline from the recorded input;
+it passes only when the signer is pinned with --evidence-signer (docs/evidence.md).
 Without --wpc/--cst/--changes: the protocol rules and the strict gateway layer only.
 With any of them: the full clawgate profile (and, with --wpc and --changes, the WPC).
 
@@ -24,6 +29,8 @@ Options:
   --cst-issuer-key B64U      CST issuer Ed25519 public key, raw 32 bytes base64url (repeatable)
   --trusted-gateway DID      gateway receipt signer to trust (repeatable; none by default)
   --derivation-signer DID    derivation-attestation signer to trust in export bundles (repeatable)
+  --evidence-signer DID      clawgate deployment key to trust for evidence packs (repeatable;
+                             listed by the service at /api/v1/evidence-keys)
   --changes FILE             the change set (repository, actor, PR, files, commits) as JSON
   --now ISO                  verification time (default: now)
   --format text|json         output format (default: text)
@@ -53,6 +60,7 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
         'cst-issuer-key': { type: 'string', multiple: true },
         'trusted-gateway': { type: 'string', multiple: true },
         'derivation-signer': { type: 'string', multiple: true },
+        'evidence-signer': { type: 'string', multiple: true },
         changes: { type: 'string' },
         now: { type: 'string' },
         format: { type: 'string', default: 'text' },
@@ -92,7 +100,18 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       return { publicKeyB64u: key };
     });
 
-    const subject = await readInputJson(file, maxBytes, 'input');
+    const subjectText = await readInputText(file, maxBytes, 'input');
+    let subject: unknown;
+    try {
+      subject = JSON.parse(subjectText) as unknown;
+    } catch (error) {
+      throw new InputError(`input ${file} is not JSON: ${(error as Error).message.split('\n')[0]}`);
+    }
+    if (looksLikeEvidencePack(subject)) {
+      const result = verifyEvidencePack(subjectText, { trustedSignerDids: values['evidence-signer'] ?? [] });
+      io.stdout(format === 'json' ? `${JSON.stringify(evidencePackToJson(result, file), null, 2)}\n` : evidencePackToText(result, file));
+      return result.valid ? 0 : 1;
+    }
     const exportBundle = looksLikeExportBundle(subject) ? subject : isJsonObject(subject) && looksLikeExportBundle(subject.bundle) ? subject.bundle : undefined;
     if (exportBundle !== undefined) {
       const derivationSignerDids = values['derivation-signer'] ?? [];

@@ -44,7 +44,7 @@ function describeFields(fields: readonly RegistrationFieldError[]): string {
   return fields.map((field) => `  ${flagPath(field.path)}: ${field.message}\n`).join('');
 }
 
-async function withStore<T>(config: AppConfig, io: CliIo, use: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(config: AppConfig, io: CliIo, use: (store: Store) => Promise<T>): Promise<T> {
   const keys = loadOrCreateSecretKey(config.database.dataDirectory, {
     CLAWGATE_SECRET_KEY: config.secretKey,
     CLAWGATE_SECRET_KEY_PREVIOUS: config.previousSecretKeys.join(','),

@@ -21,6 +21,8 @@ import { loadWebAssets, type WebAssets } from './web-assets';
  * - `GET /connect/details/{repoUuid}/{pr}`: the details page of a PR's latest evaluation;
  * - `GET /connect/links/details/{evaluationId}` (`Authorization: JWT <context token>`): a short-lived
  *   link to that details page for a new tab (page-link.ts);
+ * - `GET /connect/agent-runs` and `GET /connect/links/agent-runs`: the workspace's recent agent runs
+ *   (issue 12), opened from the settings page through a short-lived page link;
  * - `/connect/assets/*`: the built React bundle (web-assets.ts).
  *
  * Page loads carry `?jwt=` whose qsh covers every query parameter, so the context values in the URL
@@ -35,12 +37,15 @@ const repoUuid = z.string().regex(/^\{[0-9a-fA-F-]{1,62}\}$/, 'must be a reposit
 const prId = z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be a pull request id').transform(Number);
 const evaluationId = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be an evaluation id').transform((id) => id.toLowerCase());
 
+/** The review page of the workspace's recent agent runs (not a descriptor module: opened by a page link). */
+export const AGENT_RUNS_PATH = '/connect/agent-runs';
+
 const panelQuery = z.looseObject({ repo: repoUuid, pr: prId });
 const configureQuery = z.looseObject({ incident: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional().catch(undefined) });
 const pullRequestParams = z.object({ repo: repoUuid, pr: prId });
 const evaluationParams = z.object({ evaluation: evaluationId });
 
-export type PageName = 'pr-panel' | 'configure' | 'details';
+export type PageName = 'pr-panel' | 'configure' | 'details' | 'agent-runs';
 
 /** Why a browser got no page data: shown to the user in words by the page. */
 export type PageAuthProblem = 'missing' | 'expired' | 'invalid';
@@ -66,7 +71,7 @@ function authProblemOf(code: ConnectJwtFailureCode): PageAuthProblem {
   return code === 'EXPIRED' || code === 'NOT_YET_VALID' ? 'expired' : 'invalid';
 }
 
-const TITLES: Record<PageName, string> = { 'pr-panel': 'pull request', configure: 'settings', details: 'verification details' };
+const TITLES: Record<PageName, string> = { 'pr-panel': 'pull request', configure: 'settings', details: 'verification details', 'agent-runs': 'recent agent runs' };
 
 export function createPageRouter(options: PageRouterOptions): Router {
   const { config } = options;
@@ -165,6 +170,11 @@ export function createPageRouter(options: PageRouterOptions): Router {
     render(res, 'details', await pullRequestContext(connectAuthOf(res).tenant, params.data.repo, params.data.pr));
   });
 
+  // The workspace's recent agent runs (issue 12): opened from the settings page through a page link.
+  router.get(AGENT_RUNS_PATH, authenticatePage('agent-runs'), (_req: Request, res: Response) => {
+    render(res, 'agent-runs', {});
+  });
+
   // A page's own call (context token in the Authorization header): a link that opens the details page
   // of one evaluation in a new tab, for the user who asked.
   const authenticateCall = connectJwtMiddleware({ tenants: options.store.tenants, appBaseUrl: config.baseUrl, qsh: 'context', logger: log, clock });
@@ -175,6 +185,14 @@ export function createPageRouter(options: PageRouterOptions): Router {
     const { tenant, accountId } = connectAuthOf(res);
     if (accountId === undefined) return sendError(res, 403, 'FORBIDDEN', 'The Connect JWT names no user (sub).');
     const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: `${CONNECT_PATHS.details}/${params.data.evaluation}`, now: clock() });
+    res.status(200).json({ url: link.url, expires_at: link.expiresAt.toISOString() });
+  });
+
+  router.get('/connect/links/agent-runs', authenticateCall, (_req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const { tenant, accountId } = connectAuthOf(res);
+    if (accountId === undefined) return sendError(res, 403, 'FORBIDDEN', 'The Connect JWT names no user (sub).');
+    const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: AGENT_RUNS_PATH, now: clock() });
     res.status(200).json({ url: link.url, expires_at: link.expiresAt.toISOString() });
   });
 

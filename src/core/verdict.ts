@@ -6,6 +6,7 @@ import { isJsonObject } from './clawsig/json';
 import type { AnchoredReceiptFacts } from './clawsig/side-effect-receipt';
 import { parseScopedToken, type CstIssuerKey, type ScopedTokenParse } from './clawsig/scoped-token';
 import type { ToolReceiptFacts } from './clawsig/tool-receipt';
+import { checkTrustPulse, type TrustPulseResult } from './clawsig/trust-pulse';
 import { verifyProofBundle, type ProofTier } from './clawsig/verify-proof-bundle';
 import type { ChangeSet } from './policy/change-set';
 import { evaluatePolicy, fileProvenance, type BitbucketWpc } from './policy';
@@ -53,6 +54,10 @@ export interface EvaluationInput {
   consumed?: readonly ConsumedId[];
   /** The gather step could not produce evidence (fail closed). */
   evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR'>;
+  /** The run's URM document (parsed), when one came with the bundle (only its Trust Pulse binding is read here). */
+  urm?: unknown;
+  /** A Trust Pulse as received (text) or parsed: a non-tier, self-reported summary (trust-pulse.ts). */
+  trustPulse?: unknown;
 }
 
 export interface Verdict {
@@ -87,6 +92,11 @@ export interface Verdict {
     signatureVerified: boolean | null;
   };
   policy?: { hash: string; id?: string };
+  /**
+   * The Trust Pulse: verified / unverified / absent. Never a check: it decides nothing (no tier, no
+   * state); it is shown beside the diff it is compared with.
+   */
+  trustPulse: TrustPulseResult;
   files: { path: string; oldPath?: string; status: string; provenance: string; denied: boolean }[];
   /** Ids to record as consumed by this PR once the verdict is stored. */
   consume: ConsumableId[];
@@ -136,7 +146,7 @@ export function evaluate(input: EvaluationInput): Verdict {
   const { settings, change } = input;
   const mode = settings.mode;
   const checks: Check[] = [];
-  const verdict: Verdict = { state: 'FAIL', mode, reasonCode: 'CLAWGATE_ERROR', statusState: 'FAILED', checks, receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] }, files: [], consume: [] };
+  const verdict: Verdict = { state: 'FAIL', mode, reasonCode: 'CLAWGATE_ERROR', statusState: 'FAILED', checks, receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] }, trustPulse: { status: 'absent' }, files: [], consume: [] };
   if (input.policy) verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id };
   const bundleFound = input.bundle !== undefined;
 
@@ -239,6 +249,17 @@ export function evaluate(input: EvaluationInput): Verdict {
   if (change) {
     const denied = new Set(checks.filter((c) => c.code === 'PATH_DENIED' && c.subject?.id).map((c) => c.subject?.id));
     verdict.files = fileProvenance(change, attestedCommit).map((f) => ({ ...f, denied: denied.has(f.path) || (f.oldPath !== undefined && denied.has(f.oldPath)) }));
+  }
+  if (input.trustPulse !== undefined) {
+    const payload = isJsonObject(input.bundle) && isJsonObject(input.bundle.payload) ? input.bundle.payload : undefined;
+    const urmRef = payload && isJsonObject(payload.urm) && typeof payload.urm.resource_hash_b64u === 'string' ? payload.urm.resource_hash_b64u : undefined;
+    verdict.trustPulse = checkTrustPulse({
+      pulse: input.trustPulse,
+      urm: input.urm,
+      bundle: { verified: bundleFound && !bundleUnverified && verdict.proof !== undefined, agentDid: verdict.proof?.agentDid, runId: verdict.proof?.runId, urmHashB64u: urmRef },
+      change,
+      denyGlobs: input.policy?.wpc.policy.paths.deny_globs ?? [],
+    });
   }
   if (!bundleFound && !input.evidenceError && input.profile === 'clawgate' && change) {
     checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'BUNDLE_NOT_FOUND', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });

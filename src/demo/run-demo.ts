@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -8,6 +8,9 @@ import { startSandbox, type BitbucketSandbox } from '../sandbox';
 import { startClawgate, type ClawgateServer } from '../server/create-server';
 import { createTestKey, makeBitbucketWpc, makeScenario, type TestKey } from '../testkit';
 import { freePort } from '../server/free-port';
+import { runAgent } from '../cli/agent-command';
+import type { CliIo } from '../cli/io';
+import { runVerify } from '../cli/verify-command';
 
 /**
  * The whole story against the local Bitbucket (design §9 `npm run demo`): install the app, register a
@@ -37,10 +40,24 @@ export interface DemoResult {
   expected: string;
 }
 
+/** A step of the agent's-side and auditor's-side story (issue 12): preflight, attach, pulse, evidence. */
+export interface DemoStep {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
 export interface DemoOutcome {
   ok: boolean;
   results: DemoResult[];
+  steps: DemoStep[];
   elapsedMs: number;
+}
+
+/** A CLI run inside the demo: output collected, the token in the environment only. */
+function demoIo(env: Record<string, string>): { io: CliIo; out: string[] } {
+  const out: string[] = [];
+  return { out, io: { stdout: (text) => void out.push(text), stderr: (text) => void out.push(text), now: () => Date.now(), env } };
 }
 
 async function api(base: string, method: string, pathWithQuery: string, auth: string, body?: unknown): Promise<{ status: number; json: JsonObject }> {
@@ -136,6 +153,41 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
     await open('model not allowed by the WPC (uploaded bundle)', 'agent/gpt', { 'src/gpt.ts': 'export const g = 4;\n' }, (commit) => compliant(commit, { provider: 'openai', model: 'gpt-4o' }), { name: '', expectState: 'FAIL', expectCodes: ['PROVIDER_NOT_ALLOWED', 'MODEL_NOT_ALLOWED'], expectStatus: 'FAILED' }, { upload: true });
     await open('human PR without a bundle', 'alice/docs', { 'README.md': '# proj-web\n\nDocs.\n' }, () => null, { name: '', expectState: 'NOT_APPLICABLE', expectCodes: ['NOT_AN_AGENT_PR'], expectStatus: 'SUCCESSFUL' }, { author: alice });
 
+    // The agent's own side (issue 12): its harness wrote the bundle with its URM and Trust Pulse
+    // beside it; it asks clawgate for a preflight verdict BEFORE opening the PR, then attaches the
+    // evidence with its bundles:write token and names it on the PR. No signing key leaves the agent.
+    const steps: DemoStep[] = [];
+    const agentEnv = { CLAWGATE_TOKEN: String(created.json.token) };
+    const agentWork = sandbox.commit('acme/proj-web', { branch: 'agent/pulse', author: bot.nickname, message: 'agent work with a Trust Pulse', files: { 'src/pulse.ts': 'export const pulse = 1;\n', 'src/helper.ts': 'export const helper = 2;\n' } });
+    const run = makeScenario({
+      workspace: 'acme',
+      repoSlug: 'proj-web',
+      commit: agentWork.hash,
+      branch: 'agent/pulse',
+      receipts: 2,
+      wpc,
+      startMs: Date.now() - 5 * 60_000,
+      ...keys,
+      trustPulse: { tools: [{ name: 'edit_file', calls: 9 }, { name: 'bash', calls: 4 }, { name: 'read_file', calls: 17 }], files: [{ path: 'src/pulse.ts', touches: 3 }, { path: 'docs/notes.md', touches: 1 }, { path: '.env.[REDACTED]', touches: 1 }], durationMs: 184_000 },
+    });
+    const bundleFile = path.join(dataDir, `${run.bundle.runId}-bundle.json`);
+    writeFileSync(bundleFile, JSON.stringify(run.bundle.envelope));
+    writeFileSync(path.join(dataDir, `${run.bundle.runId}-urm.json`), JSON.stringify(run.bundle.urm));
+    writeFileSync(path.join(dataDir, `${run.bundle.runId}-trust-pulse.json`), JSON.stringify(run.bundle.trustPulse));
+    const changesFile = path.join(dataDir, 'agent-changes.json');
+    writeFileSync(changesFile, JSON.stringify({ workspace: 'acme', repoSlug: 'proj-web', actor: { accountId: bot.uuid }, pullRequest: { id: 1, sourceBranch: 'agent/pulse', destinationBranch: 'main', headCommit: agentWork.hash }, files: [{ status: 'added', path: 'src/pulse.ts' }, { status: 'added', path: 'src/helper.ts' }], commits: [{ hash: agentWork.hash, paths: ['src/pulse.ts', 'src/helper.ts'] }] }));
+    const service = ['--bundle', bundleFile, '--service', clawgate.url, '--workspace', 'acme'];
+    const preflight = demoIo(agentEnv);
+    const preflightCode = await runAgent(['preflight', ...service, '--changes', changesFile], preflight.io);
+    steps.push({ name: 'clawgate agent preflight (before the PR exists)', ok: preflightCode === 0, detail: preflight.out.join('').trim().split('\n').join(' | ') });
+    const descriptionFile = path.join(dataDir, 'agent-pr.md');
+    writeFileSync(descriptionFile, 'Adds the pulse module.\n');
+    const attach = demoIo(agentEnv);
+    const attachCode = await runAgent(['attach', ...service, '--set', descriptionFile], attach.io);
+    steps.push({ name: 'clawgate agent attach (bundle + URM + Trust Pulse, bundles:write token)', ok: attachCode === 0, detail: attach.out.join('').trim() });
+    const agentPr = sandbox.openPullRequest('acme/proj-web', { source: 'agent/pulse', author: bot.nickname, title: 'agent PR via preflight + attach', description: readFileSync(descriptionFile, 'utf8') });
+    cases.push({ name: 'agent PR via preflight + attach, with a Trust Pulse', expectState: 'PASS', expectCodes: ['OK'], expectStatus: 'SUCCESSFUL', prId: agentPr.id, head: agentWork.hash });
+
     const results: DemoResult[] = [];
     const deadline = started + (options.timeoutMs ?? 50_000);
     for (const c of cases) {
@@ -172,11 +224,49 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
       print(`    report   ${r.reportResult}${r.annotations.length ? `, ${r.annotations.length} annotation(s): ${r.annotations.slice(0, 2).join(' | ')}` : ''}`);
       print(`    details  ${r.detailsUrl}`);
     }
-    const ok = results.length === cases.length && results.every((r) => r.ok);
+
+    // The pulse in the panel's data, and the evidence pack an auditor downloads and re-verifies offline.
+    const agentResult = results.find((r) => r.prId === agentPr.id);
+    const agentEvaluations = await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${encodeURIComponent('acme/proj-web')}&pr=${agentPr.id}`, bearer);
+    const agentEvaluationId = String(((agentEvaluations.json.evaluations ?? []) as JsonObject[])[0]?.id ?? '');
+    if (agentResult && agentEvaluationId) {
+      const detail = (await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations/${agentEvaluationId}`, bearer)).json;
+      const pulse = ((detail.verdict as JsonObject | undefined)?.trust_pulse ?? {}) as JsonObject;
+      const comparison = (pulse.comparison ?? {}) as { unreported_diff_paths?: string[]; reported_not_in_diff?: string[]; redacted?: string[] };
+      const tools = (((pulse.summary ?? {}) as JsonObject).tools ?? []) as { name: string; calls: number }[];
+      steps.push({
+        name: 'Trust Pulse in the PR panel (self-reported by the agent\'s harness)',
+        ok: pulse.status === 'verified' && (comparison.unreported_diff_paths ?? []).includes('src/helper.ts') && (comparison.reported_not_in_diff ?? []).includes('docs/notes.md'),
+        detail: `${String(pulse.status)}; tools ${tools.map((t) => `${t.name}×${t.calls}`).join(', ')}; not reported: ${(comparison.unreported_diff_paths ?? []).join(', ') || '-'}; not in the diff: ${(comparison.reported_not_in_diff ?? []).join(', ') || '-'}; redacted: ${(comparison.redacted ?? []).join(', ') || '-'}`,
+      });
+      const pack = await fetch(`${clawgate.url}/api/v1/workspaces/acme/evaluations/${agentEvaluationId}/evidence`, { headers: { authorization: bearer } });
+      const packFile = path.join(dataDir, `clawgate-evidence-${agentEvaluationId}.json`);
+      writeFileSync(packFile, Buffer.from(await pack.arrayBuffer()));
+      const signer = String((((await api(clawgate.url, 'GET', '/api/v1/evidence-keys', '')).json.keys ?? []) as JsonObject[])[0]?.did ?? '');
+      const verify = demoIo({});
+      const verifyCode = await runVerify([packFile, '--evidence-signer', signer], verify.io);
+      steps.push({ name: 'evidence pack re-verifies offline (clawgate verify)', ok: pack.status === 200 && verifyCode === 0, detail: `signer ${signer}; ${verify.out.join('').trim().split('\n').pop() ?? ''}` });
+      const bytes = readFileSync(packFile);
+      const middle = Math.floor(bytes.length / 2);
+      bytes[middle] = (bytes[middle] ?? 0) ^ 0x01;
+      const tamperedFile = path.join(dataDir, 'tampered-evidence.json');
+      writeFileSync(tamperedFile, bytes);
+      const tampered = demoIo({});
+      const tamperedCode = await runVerify([tamperedFile, '--evidence-signer', signer], tampered.io);
+      steps.push({ name: 'the same pack with one byte changed fails', ok: tamperedCode === 1, detail: tampered.out.join('').trim().split('\n').pop() ?? '' });
+    } else {
+      steps.push({ name: 'Trust Pulse and evidence pack', ok: false, detail: 'the agent PR was not evaluated' });
+    }
+    print('');
+    for (const step of steps) {
+      print(`${step.ok ? '✓' : '✗'} ${step.name}`);
+      print(`    ${step.detail}`);
+    }
+    const ok = results.length === cases.length && results.every((r) => r.ok) && steps.every((step) => step.ok);
     const elapsedMs = Date.now() - started;
     print('');
-    print(`${results.filter((r) => r.ok).length}/${results.length} verdicts as expected in ${(elapsedMs / 1000).toFixed(1)} s`);
-    return { ok, results, elapsedMs };
+    print(`${results.filter((r) => r.ok).length}/${results.length} verdicts and ${steps.filter((step) => step.ok).length}/${steps.length} agent and evidence steps as expected in ${(elapsedMs / 1000).toFixed(1)} s`);
+    return { ok, results, steps, elapsedMs };
   } finally {
     await clawgate?.close();
     await sandbox?.close();

@@ -1,4 +1,4 @@
-import { Pool, type PoolClient } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
 import PgBoss from 'pg-boss';
 import { checkJobName } from '../store/jobs';
 import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue } from './job-queue';
@@ -18,6 +18,19 @@ import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, ty
  * - crash recovery: a job whose worker died stays `active` until `expireInSeconds`, then pg-boss
  *   maintenance fails it into a retry. `expireInSeconds` is also the handler timeout.
  * - stop(): pg-boss waits for running handlers up to the grace period, then fails them into a retry.
+ *
+ * Flow (why jobs start at once instead of after a poll): pg-boss 10's worker loop sleeps out its
+ * polling interval after every fetch unless the worker was notified meanwhile. So
+ * - enqueue sends `NOTIFY <channel>, <job name>` in the job's own transaction (delivered on commit)
+ *   and wakes this process's workers of that name directly;
+ * - every process LISTENs on the channel with one dedicated connection and wakes its workers of the
+ *   named queue when a notification arrives (a job enqueued by another replica starts here at once);
+ * - a worker that just ran a job wakes itself, so a backlog drains back to back and only an empty
+ *   fetch waits for the next poll.
+ * The poll (default 2 s) stays as the safety net: a lost notification or a LISTEN connection that
+ * is down (PostgreSQL restart; it reconnects with backoff) delays a job by one interval at most.
+ * Hand-written because pg-boss 10 has no cross-process wake-up of its own (its `notifyWorker` is
+ * per process).
  */
 
 export interface PgBossJobQueueOptions {
@@ -49,6 +62,16 @@ interface JobData {
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** The LISTEN/NOTIFY channel of a pg-boss schema (an identifier: the schema passed SCHEMA_PATTERN). */
+export function jobChannelOf(schema: string): string {
+  return `clawgate_jobs_${schema}`.slice(0, 63);
+}
+
+/** Delay before the n-th reconnect of the LISTEN connection: 0.5 s doubling, at most 30 s. */
+function listenerBackoffMs(attempt: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+}
+
 export class PgBossJobQueue implements JobQueue {
   readonly backend = 'pg-boss' as const;
   readonly #options: Required<Omit<PgBossJobQueueOptions, 'onError'>> & Pick<PgBossJobQueueOptions, 'onError'>;
@@ -57,6 +80,10 @@ export class PgBossJobQueue implements JobQueue {
   #starting: Promise<void> | null = null;
   readonly #queues = new Map<string, Promise<void>>();
   readonly #controllers = new Set<AbortController>();
+  /** pg-boss worker ids of this process, per job name (for notifyWorker). */
+  readonly #workers = new Map<string, string[]>();
+  #listener: Client | null = null;
+  #listenerRetry: NodeJS.Timeout | null = null;
   #stopped = false;
 
   constructor(options: PgBossJobQueueOptions) {
@@ -154,8 +181,10 @@ export class PgBossJobQueue implements JobQueue {
         db,
       });
       const result = id !== null ? { id, deduped: false } : { id: (await this.#findPending(client, name, options.key)) ?? '', deduped: true };
+      if (!result.deduped) await client.query('SELECT pg_notify($1, $2)', [jobChannelOf(schema), name]);
       await client.query('COMMIT');
       if (result.id === '') throw new Error('pg-boss refused the job but no pending job with its key exists');
+      if (!result.deduped) this.#wake(name);
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -173,13 +202,58 @@ export class PgBossJobQueue implements JobQueue {
     return found.rows[0]?.id ?? null;
   }
 
+  /** Wakes this process's idle workers of `name` (no-op for names this process does not work). */
+  #wake(name: string): void {
+    for (const workerId of this.#workers.get(name) ?? []) this.#boss.notifyWorker(workerId);
+  }
+
+  /** One connection that LISTENs for enqueues by any replica; reconnects with backoff when it drops. */
+  async #listen(attempt = 0): Promise<void> {
+    if (this.#stopped) return;
+    const client = new Client({ connectionString: this.#options.connectionString });
+    const retry = (error: unknown): void => {
+      if (this.#listener === client) this.#listener = null;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      if (this.#stopped || this.#listenerRetry !== null) return;
+      this.#report(error, 'listen');
+      this.#listenerRetry = setTimeout(() => {
+        this.#listenerRetry = null;
+        void this.#listen(attempt + 1);
+      }, listenerBackoffMs(attempt));
+      this.#listenerRetry.unref();
+    };
+    client.on('error', retry);
+    client.on('end', () => retry(new Error('LISTEN connection ended')));
+    client.on('notification', (message) => {
+      if (typeof message.payload === 'string') this.#wake(message.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${jobChannelOf(this.#options.schema)}`);
+      if (this.#stopped) {
+        await client.end();
+        return;
+      }
+      this.#listener = client;
+      // Jobs enqueued while the connection was down were announced to nobody here: look now.
+      if (attempt > 0) for (const name of this.#workers.keys()) this.#wake(name);
+    } catch (error) {
+      retry(error);
+    }
+  }
+
   async start(handlers: Readonly<Record<string, JobHandler>>): Promise<void> {
     await this.#ensureStarted();
     for (const [name, handler] of Object.entries(handlers)) {
       checkJobName(name);
       await this.#ensureQueue(name);
+      const workerIds: string[] = [];
+      this.#workers.set(name, workerIds);
       for (let worker = 0; worker < this.#options.concurrency; worker += 1) {
-        await this.#boss.work<JobData>(
+        // The id is known only once work() resolves; the handler runs after that.
+        let workerId = '';
+        workerId = await this.#boss.work<JobData>(
           name,
           { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.#options.pollIntervalMs / 1000 },
           async (jobs) => {
@@ -204,17 +278,29 @@ export class PgBossJobQueue implements JobQueue {
                 throw new Error(describeJobError(error));
               } finally {
                 this.#controllers.delete(controller);
+                // Fetch again at once: a backlog drains back to back; an empty fetch then waits for the poll.
+                if (workerId !== '') this.#boss.notifyWorker(workerId);
               }
             }
           },
         );
+        workerIds.push(workerId);
       }
     }
+    if (this.#listener === null && this.#listenerRetry === null) await this.#listen();
   }
 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#listenerRetry !== null) clearTimeout(this.#listenerRetry);
+    const listener = this.#listener;
+    this.#listener = null;
+    if (listener !== null) {
+      listener.removeAllListeners();
+      listener.on('error', () => undefined);
+      await listener.end().catch(() => undefined);
+    }
     if (this.#starting !== null) {
       await this.#starting.catch(() => undefined);
       await this.#boss.stop({ graceful: true, timeout: this.#options.shutdownGraceMs, wait: true, close: true });

@@ -1,6 +1,7 @@
 import type { Check, JsonValue } from '../core/check';
 import type { CommitSignatureResult } from '../core/clawsig/commit-signature';
 import type { ExportBundleResult } from '../core/clawsig/verify-export-bundle';
+import type { TrustPulseResult } from '../core/clawsig/trust-pulse';
 import type { Verdict } from '../core/verdict';
 import { toEvidence } from '../core/evidence';
 
@@ -18,6 +19,41 @@ export function verdictToJson(verdict: Verdict, subject: string): { [key: string
     policy: toEvidence(verdict.policy ?? null),
     receipts: toEvidence(verdict.receipts),
     files: toEvidence(verdict.files),
+    trust_pulse: trustPulseToJson(verdict.trustPulse),
+  };
+}
+
+/** The Trust Pulse as the API, the pages and the evidence pack carry it (snake_case, self-reported). */
+export function trustPulseToJson(result: TrustPulseResult): { [key: string]: JsonValue } {
+  const s = result.summary;
+  const c = result.comparison;
+  return {
+    status: result.status,
+    evidence_class: 'self_reported',
+    tier_uplift: false,
+    problem: result.problem ?? null,
+    hash_b64u: result.hashB64u ?? null,
+    summary: s
+      ? {
+          trust_pulse_id: s.trustPulseId ?? null,
+          run_id: s.runId,
+          agent_did: s.agentDid,
+          issued_at: s.issuedAt,
+          started_at: s.startedAt ?? null,
+          ended_at: s.endedAt ?? null,
+          duration_ms: s.durationMs ?? null,
+          tools: s.tools.map((t) => ({ name: t.name, calls: t.calls })),
+          files: s.files.map((f) => ({ path: f.path, touches: f.touches })),
+        }
+      : null,
+    comparison: c
+      ? {
+          unreported_diff_paths: c.unreportedDiffPaths,
+          reported_not_in_diff: c.reportedNotInDiff,
+          reported_denied: c.reportedDenied.map((d) => ({ path: d.path, glob: d.glob })),
+          redacted: c.redacted,
+        }
+      : null,
   };
 }
 

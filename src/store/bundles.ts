@@ -26,6 +26,9 @@ export interface StoredBundle {
   readonly size: number;
   readonly source: BundleSource;
   readonly createdAt: Date;
+  /** The run's URM and Trust Pulse, as text, when they came with the bundle (issue 12). */
+  readonly urmText: string | null;
+  readonly trustPulseText: string | null;
 }
 
 export interface NewBundle {
@@ -33,6 +36,8 @@ export interface NewBundle {
   readonly envelopeText: string;
   readonly scopedToken?: string | null;
   readonly source: BundleSource;
+  readonly urmText?: string | null;
+  readonly trustPulseText?: string | null;
 }
 
 function toBundle(row: BundleRow): StoredBundle {
@@ -45,6 +50,8 @@ function toBundle(row: BundleRow): StoredBundle {
     size: row.size,
     source: storedEnum(BUNDLE_SOURCES, row.source, 'bundle source'),
     createdAt: row.created_at,
+    urmText: row.urm ?? null,
+    trustPulseText: row.trust_pulse ?? null,
   };
 }
 
@@ -69,7 +76,16 @@ export class BundleRepository {
         if (existing !== null) {
           const stored = toBundle(existing.get({ plain: true }));
           if (stored.sha256B64u !== sha) throw new StoreError('BUNDLE_ID_CONFLICT', `bundle ${bundle.bundleId} is already stored with different content`);
-          return { bundle: stored, created: false };
+          // A URM or pulse may follow the bundle later; once stored, neither changes.
+          const fill: { urm?: string; trust_pulse?: string } = {};
+          for (const [column, value, current] of [['urm', bundle.urmText, stored.urmText], ['trust_pulse', bundle.trustPulseText, stored.trustPulseText]] as const) {
+            if (value === undefined || value === null || value === current) continue;
+            if (current !== null) throw new StoreError('BUNDLE_ID_CONFLICT', `bundle ${bundle.bundleId} already has a different ${column === 'urm' ? 'URM' : 'Trust Pulse'}`);
+            fill[column] = value;
+          }
+          if (Object.keys(fill).length === 0) return { bundle: stored, created: false };
+          await existing.update(fill, { transaction });
+          return { bundle: toBundle(existing.get({ plain: true })), created: false };
         }
         const row = await Bundle.create(
           {
@@ -82,6 +98,8 @@ export class BundleRepository {
             size,
             source: bundle.source,
             created_at: this.context.now(),
+            urm: bundle.urmText ?? null,
+            trust_pulse: bundle.trustPulseText ?? null,
           },
           { transaction },
         );

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Op } from 'sequelize';
 import { StoreError } from './errors';
 import { storedEnum } from './stored-enum';
 import type { EvaluationRow } from './models';
@@ -36,6 +37,8 @@ export interface NewEvaluation {
   readonly statusDescription?: string | null;
   /** The PR's source branch: the status's `refname` (≤ 1024 characters). */
   readonly sourceBranch?: string | null;
+  /** The engine's exact input, as JSON text (for evidence packs; may hold the Trust Pulse: never logged). */
+  readonly engineInput?: string | null;
 }
 
 export interface EvaluationRecord {
@@ -57,6 +60,7 @@ export interface EvaluationRecord {
   readonly statusDescription: string | null;
   readonly sourceBranch: string | null;
   readonly createdAt: Date;
+  readonly engineInput: string | null;
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -87,6 +91,7 @@ function toRecord(row: EvaluationRow): EvaluationRecord {
     statusDescription: row.status_description,
     sourceBranch: row.source_branch,
     createdAt: row.created_at,
+    engineInput: row.engine_input ?? null,
   };
 }
 
@@ -126,6 +131,7 @@ export class EvaluationRepository {
           status_description: evaluation.statusDescription ?? null,
           source_branch: evaluation.sourceBranch ?? null,
           created_at: this.context.now(),
+          engine_input: evaluation.engineInput ?? null,
         },
         { transaction },
       );
@@ -165,6 +171,20 @@ export class EvaluationRepository {
     return this.context.db.read(async () => {
       const rows = await this.context.models.Evaluation.findAll({
         where: { workspace_uuid: workspace, repo_full_name: repoFullName },
+        order: [['created_at', 'DESC']],
+        limit,
+      });
+      return rows.map((row) => toRecord(row.get({ plain: true })));
+    });
+  }
+
+  /** The workspace's newest evaluations across repositories (default 50, at most 500). */
+  async listRecent(workspaceId: WorkspaceId, options: { limit?: number; before?: Date } = {}): Promise<EvaluationRecord[]> {
+    const workspace = workspaceKey(workspaceId);
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Evaluation.findAll({
+        where: { workspace_uuid: workspace, ...(options.before ? { created_at: { [Op.lt]: options.before } } : {}) },
         order: [['created_at', 'DESC']],
         limit,
       });

@@ -8,6 +8,7 @@ import { ConsumedIdRepository } from './consumed-ids';
 import { connectDatabase, type Database, type Dialect } from './database';
 import { DeliveryRepository } from './deliveries';
 import { EvaluationRepository } from './evaluations';
+import { EvidenceKeyRepository } from './evidence-keys';
 import { JobRepository } from './jobs';
 import { appliedMigrations, migrateDatabase } from './migrate';
 import { defineModels } from './models';
@@ -50,6 +51,8 @@ export interface Store {
   readonly incidents: IncidentRepository;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  /** The deployment's evidence-pack signing keys (not workspace-scoped). */
+  readonly evidenceKeys: EvidenceKeyRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
   verifyApiToken(token: string): Promise<VerifiedApiToken | null>;
   /** Re-seals tenant secrets under the current key; returns how many values changed. */
@@ -73,6 +76,7 @@ class SequelizeStore implements Store {
   readonly incidents: IncidentRepository;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
+  readonly evidenceKeys: EvidenceKeyRepository;
   #closed = false;
 
   constructor(
@@ -92,6 +96,7 @@ class SequelizeStore implements Store {
     this.incidents = new IncidentRepository(context);
     this.deliveries = new DeliveryRepository(context);
     this.jobs = new JobRepository(context);
+    this.evidenceKeys = new EvidenceKeyRepository(context);
   }
 
   get dialect(): Dialect {
@@ -162,5 +167,6 @@ export { API_TOKEN_PREFIX, type ApiTokenInfo, type VerifiedApiToken, type ApiTok
 export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-log';
 export { INCIDENT_ACTIONS, INCIDENT_STATUS_STATES, type Incident, type IncidentAction, type IncidentStatusState, type NewIncident, type IncidentRepository } from './incidents';
 export type { DeliveryRepository } from './deliveries';
+export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';

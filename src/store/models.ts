@@ -62,6 +62,8 @@ export interface BundleRow {
   size: number;
   source: string;
   created_at: Date;
+  urm?: string | null;
+  trust_pulse?: string | null;
 }
 
 export interface EvaluationRow {
@@ -83,6 +85,16 @@ export interface EvaluationRow {
   status_description: string | null;
   source_branch: string | null;
   created_at: Date;
+  engine_input?: string | null;
+}
+
+export interface EvidenceKeyRow {
+  id: string;
+  key_did: string;
+  public_key_b64u: string;
+  private_key: string;
+  created_at: Date;
+  retired_at: Date | null;
 }
 
 export interface ConsumedIdRow {
@@ -182,6 +194,7 @@ export interface Models {
   Incident: ModelStatic<Model<IncidentRow, IncidentCreation>>;
   Delivery: ModelStatic<Model<DeliveryRow, DeliveryRow>>;
   Job: ModelStatic<Model<JobRow, JobRow>>;
+  EvidenceKey: ModelStatic<Model<EvidenceKeyRow, EvidenceKeyRow>>;
 }
 
 export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
@@ -265,6 +278,8 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         size: int(false),
         source: str(32, false),
         created_at: date(false),
+        urm: text(true),
+        trust_pulse: text(true),
       },
       options('bundles'),
     ),
@@ -289,6 +304,7 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         status_description: str(255, true),
         source_branch: str(1024, true),
         created_at: date(false),
+        engine_input: text(true),
       },
       options('evaluations'),
     ),
@@ -390,6 +406,18 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         finished_at: date(true),
       },
       options('jobs'),
+    ),
+    EvidenceKey: sequelize.define<Model<EvidenceKeyRow, EvidenceKeyRow>>(
+      'EvidenceKey',
+      {
+        id: uuidKey,
+        key_did: str(128, false),
+        public_key_b64u: str(64, false),
+        private_key: text(false),
+        created_at: date(false),
+        retired_at: date(true),
+      },
+      options('evidence_signing_keys'),
     ),
   };
 }

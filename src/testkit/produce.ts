@@ -126,6 +126,11 @@ export interface BundleOptions {
   sideEffects?: { effectClass: 'filesystem_write' | 'network_egress' | 'external_api_write'; target: string }[];
   /** Envelope expiry (omitted by default). */
   expiresAt?: string;
+  /**
+   * Also produce a URM (referenced from `payload.urm`) and a Trust Pulse bound to it, reporting these
+   * tools and files (as a harness would write `-urm.json` and `-trust-pulse.json` beside the bundle).
+   */
+  trustPulse?: { tools?: { name: string; calls: number }[]; files?: { path: string; touches: number }[]; durationMs?: number };
 }
 
 export interface ProducedBundle {
@@ -134,6 +139,40 @@ export interface ProducedBundle {
   gateway: TestKey;
   bundleId: string;
   runId: string;
+  /** Present with `trustPulse`: the URM document and the pulse, as parsed JSON. */
+  urm?: JsonObject;
+  trustPulse?: JsonObject;
+}
+
+/** A Trust Pulse and the URM that binds it (metadata.trust_pulse and an output of type trust_pulse). */
+export function makeRunManifest(options: { agentDid: string; runId: string; chainRootHash?: string; issuedAt: string; tools?: { name: string; calls: number }[]; files?: { path: string; touches: number }[]; durationMs?: number }): { urm: JsonObject; trustPulse: JsonObject; urmHashB64u: string } {
+  const trustPulse: JsonObject = {
+    trust_pulse_version: '1',
+    trust_pulse_id: `tp_${randomUUID()}`,
+    run_id: options.runId,
+    agent_did: options.agentDid,
+    issued_at: options.issuedAt,
+    evidence_class: 'self_reported',
+    tier_uplift: false,
+    ...(options.durationMs !== undefined ? { duration_ms: options.durationMs } : {}),
+    tools: options.tools ?? [],
+    files: options.files ?? [],
+  };
+  const pulseHash = sha256B64u(JSON.stringify(trustPulse));
+  const pulseRef: JsonObject = { schema: 'https://schemas.clawbureau.org/claw.poh.trust_pulse.v1.json', artifact_hash_b64u: pulseHash, evidence_class: 'self_reported', tier_uplift: false };
+  const urm: JsonObject = {
+    urm_version: '1',
+    urm_id: `urm_${randomUUID()}`,
+    run_id: options.runId,
+    agent_did: options.agentDid,
+    issued_at: options.issuedAt,
+    harness: { id: 'clawgate-testkit', version: '1.0.0', runtime: 'host' },
+    inputs: [],
+    outputs: [{ type: 'trust_pulse', hash_b64u: pulseHash, content_type: 'application/json', metadata: pulseRef }],
+    ...(options.chainRootHash ? { event_chain_root_hash_b64u: options.chainRootHash } : {}),
+    metadata: { trust_pulse: pulseRef },
+  };
+  return { urm, trustPulse, urmHashB64u: sha256B64u(JSON.stringify(urm)) };
 }
 
 /** A complete, valid proof bundle: event chain, bound gateway receipts, optional tool and side-effect receipts. */
@@ -223,8 +262,13 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
     }));
   }
   if (options.metadata) payload.metadata = options.metadata;
+  let run: ReturnType<typeof makeRunManifest> | undefined;
+  if (options.trustPulse) {
+    run = makeRunManifest({ agentDid: agent.did, runId, chainRootHash: String(events[0]?.event_hash_b64u ?? ''), issuedAt: iso(start + eventCount * 1000 + 900), ...options.trustPulse });
+    payload.urm = { urm_version: '1', urm_id: String(run.urm.urm_id), resource_type: 'universal_run_manifest', resource_hash_b64u: run.urmHashB64u };
+  }
   const envelope = signEnvelope('proof_bundle', payload, agent, { issuedAt: iso(start + eventCount * 1000 + 1000), expiresAt: options.expiresAt });
-  return { envelope, agent, gateway, bundleId, runId };
+  return { envelope, agent, gateway, bundleId, runId, ...(run ? { urm: run.urm, trustPulse: run.trustPulse } : {}) };
 }
 
 /** A Protocol-M commit signature (standard base64 over JCS with an empty signature field). */
@@ -262,6 +306,7 @@ export function makeScenario(options: {
   agent?: TestKey;
   gateway?: TestKey;
   issuer?: TestKey;
+  trustPulse?: BundleOptions['trustPulse'];
 }): Scenario {
   const agent = options.agent ?? createTestKey();
   const gateway = options.gateway ?? createTestKey();
@@ -277,6 +322,6 @@ export function makeScenario(options: {
   const mode = options.tokenInMetadata ?? 'jwt';
   if (mode === 'jwt') metadata.scoped_token = cst;
   if (mode === 'claims') metadata.scoped_token_claims = cstClaims;
-  const bundle = makeProofBundle({ agent, gateway, receipts: options.receipts ?? 2, model: options.model, provider: options.provider, policyHash, tokenScopeHash: scopeHash, startMs: start, metadata });
+  const bundle = makeProofBundle({ agent, gateway, receipts: options.receipts ?? 2, model: options.model, provider: options.provider, policyHash, tokenScopeHash: scopeHash, startMs: start, metadata, ...(options.trustPulse ? { trustPulse: options.trustPulse } : {}) });
   return { agent, gateway, issuer, wpc, policyHash, cst, cstClaims, bundle };
 }

@@ -3,6 +3,7 @@ import type { Boot } from './boot';
 import { createHttpClient } from './client/http-client';
 import { createApiTokenHost } from './host/connect-host';
 import type { HostBridge, HostPresence } from './host/host-bridge';
+import { AgentRunsPage } from './pages/AgentRunsPage';
 import { AuthRequired, type ApiTokenSignIn } from './pages/AuthRequired';
 import { DetailsPage } from './pages/DetailsPage';
 import { PrPanel, RepositoryUnknown } from './pages/PrPanel';
@@ -56,6 +57,8 @@ export function App({ boot, host }: { boot: Boot; host: HostBridge }) {
   switch (boot.page) {
     case 'pr-panel':
       return <PrPanel client={client} repo={context.repo ?? null} pr={context.pr ?? 0} problem={context.problem ?? null} presence={presence} sessionExpiresAt={sessionExpiresAt} />;
+    case 'agent-runs':
+      return <AgentRunsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} />;
     case 'configure':
       return <SettingsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} incident={context.incident ?? null} />;
     case 'details': {

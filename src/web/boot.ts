@@ -17,7 +17,7 @@ const contextSchema = z.looseObject({
 });
 export type PageContext = z.infer<typeof contextSchema>;
 
-export const PAGES = ['pr-panel', 'configure', 'details'] as const;
+export const PAGES = ['pr-panel', 'configure', 'details', 'agent-runs'] as const;
 export type PageName = (typeof PAGES)[number];
 
 export interface Boot {

@@ -15,13 +15,13 @@ describe.each(backendsUnderTest('e2e/pipeline'))('e2e on %s: the demo story', (b
   test('every verdict as expected (store and queue on this backend)', async () => {
     const database = backend === 'postgres' ? await createTestDatabase('e2e_demo') : undefined;
     try {
-      const outcome = await runDemo({ print: () => undefined, databaseUrl: database?.url, timeoutMs: 60_000 });
+      const outcome = await runDemo({ print: () => undefined, databaseUrl: database?.url, timeoutMs: 80_000 });
       expect(outcome.results.filter((r) => !r.ok)).toEqual([]);
       expect(outcome.ok).toBe(true);
     } finally {
       await database?.drop();
     }
-  }, 90_000);
+  }, 120_000);
 });
 
 describe('e2e: pipeline behaviour', () => {

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isRfc3339DateTime, parseTimestamp } from '../../core/clawsig/rfc3339';
+import { evidencePackFor } from '../../evidence/pack-for-evaluation';
 import type { AuditEvent } from '../../store';
 import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
@@ -15,6 +16,7 @@ import { zodIssuesToFields } from '../../http/zod-fields';
  */
 
 const MAX_PAGE = 10_000;
+const MAX_EVIDENCE_PAGE = 100;
 
 const timestamp = z
   .string()
@@ -43,6 +45,8 @@ const querySchema = z.strictObject({
     .regex(/^\d{1,15}$/, 'must be an event id')
     .transform(Number)
     .optional(),
+  /** `evidence`: each evaluation event carries its signed evidence pack (JSON Lines only). */
+  include: z.literal('evidence').optional(),
   limit: z
     .string()
     .regex(/^\d{1,5}$/, `must be 1..${MAX_PAGE}`)
@@ -85,7 +89,9 @@ export function auditRoutes(context: ApiContext): Router {
     const parsed = querySchema.safeParse(request.query);
     if (!parsed.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(parsed.error.issues));
     const query = parsed.data;
-    const limit = query.limit ?? 1000;
+    if (query.include === 'evidence' && query.format === 'csv') throw new ApiError(400, 'INVALID_QUERY', 'include=evidence needs format=jsonl (a pack is a JSON document)', [{ path: 'include', message: 'needs format=jsonl' }]);
+    // Packs are large: pages that include them are smaller.
+    const limit = Math.min(query.limit ?? 1000, query.include === 'evidence' ? MAX_EVIDENCE_PAGE : MAX_PAGE);
     const events = await context.store.audit.query(principal.workspaceId, {
       ...(query.repo !== undefined ? { repo: query.repo } : {}),
       ...(query.pr !== undefined ? { prId: query.pr } : {}),
@@ -108,7 +114,19 @@ export function auditRoutes(context: ApiContext): Router {
       response.type('text/csv; charset=utf-8').send(`${lines.join('\r\n')}\r\n`);
       return;
     }
-    response.type('application/x-ndjson; charset=utf-8').send(events.map((event) => `${JSON.stringify(eventView(event))}\n`).join(''));
+    const lines: string[] = [];
+    for (const event of events) {
+      const view = eventView(event);
+      if (query.include === 'evidence' && event.kind === 'evaluation' && event.subject) {
+        // The pack as its exact signed text (a string), so `clawgate verify` can check it byte for byte.
+        const evaluation = await context.store.evaluations.get(principal.workspaceId, event.subject);
+        const pack = evaluation ? await evidencePackFor(context.store, { uuid: principal.workspaceId, slug: principal.workspaceSlug }, evaluation, context.now()) : null;
+        view.evidence_pack = pack?.ok ? pack.text : null;
+        view.evidence_pack_unavailable = pack && !pack.ok ? pack.code : pack ? null : 'EVALUATION_NOT_FOUND';
+      }
+      lines.push(`${JSON.stringify(view)}\n`);
+    }
+    response.type('application/x-ndjson; charset=utf-8').send(lines.join(''));
   });
 
   return router;

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ENVELOPE_KEYS, hasAllEnvelopeKeys } from '../../core/clawsig/envelope';
+import { MAX_TRUST_PULSE_BYTES, trustPulseSchema } from '../../core/clawsig/trust-pulse';
 import { ApiError, validationFailed, type ApiFieldError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
 import { principalOf } from '../../http/authenticate';
@@ -25,11 +26,15 @@ import { zodIssuesToFields } from '../../http/zod-fields';
 
 /** A compact JWS is a few KiB at most; a larger "token" is not one. */
 const MAX_SCOPED_TOKEN_CHARS = 16 * 1024;
-/** Room for `{"bundle":…,"scoped_token":"…"}` around a bundle of the maximum size. */
-const WRAPPER_ALLOWANCE_BYTES = MAX_SCOPED_TOKEN_CHARS + 1024;
+/** Room for `{"bundle":…,"scoped_token":"…","trust_pulse":…}` around a bundle of the maximum size. */
+const WRAPPER_ALLOWANCE_BYTES = MAX_SCOPED_TOKEN_CHARS + MAX_TRUST_PULSE_BYTES + 1024;
 
 const uploadSchema = z.strictObject({
   bundle: z.unknown(),
+  /** The run's URM (issue 12): JSON object; only its Trust Pulse binding is read by clawgate today. */
+  urm: z.record(z.string(), z.unknown()).optional(),
+  /** The run's Trust Pulse (trust_pulse.v1, ≤ 64 KiB): self-reported, shown beside the diff. */
+  trust_pulse: z.unknown().optional(),
   scoped_token: z
     .string()
     .max(MAX_SCOPED_TOKEN_CHARS)
@@ -79,11 +84,24 @@ export function bundleRoutes(context: ApiContext): Router {
     const envelopeText = JSON.stringify(upload.data.bundle);
     const size = Buffer.byteLength(envelopeText, 'utf8');
     if (size > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the bundle is ${size} bytes; the limit is ${maxBundleBytes}`);
+    // The URM and pulse are stored as JSON.stringify of the parsed value: their binding hashes are
+    // over exactly that (trust-pulse.ts), so nothing checked is lost.
+    const urmText = upload.data.urm === undefined ? null : JSON.stringify(upload.data.urm);
+    if (urmText !== null && Buffer.byteLength(urmText, 'utf8') > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the URM is larger than ${maxBundleBytes} bytes`);
+    let trustPulseText: string | null = null;
+    if (upload.data.trust_pulse !== undefined) {
+      trustPulseText = JSON.stringify(upload.data.trust_pulse) ?? 'null';
+      if (Buffer.byteLength(trustPulseText, 'utf8') > MAX_TRUST_PULSE_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the Trust Pulse is larger than ${MAX_TRUST_PULSE_BYTES} bytes`);
+      const pulse = trustPulseSchema.safeParse(upload.data.trust_pulse);
+      if (!pulse.success) throw validationFailed(zodIssuesToFields(pulse.error.issues, ['trust_pulse']), 'the Trust Pulse does not match trust_pulse.v1');
+    }
     const { bundle, created } = await context.store.bundles.put(principal.workspaceId, {
       bundleId,
       envelopeText,
       scopedToken: upload.data.scoped_token ?? null,
       source: 'api',
+      urmText,
+      trustPulseText,
     });
     if (created) {
       // Who supplied which evidence is part of the audit trail (never the token itself).
@@ -91,7 +109,7 @@ export function bundleRoutes(context: ApiContext): Router {
         actor: principal.actor,
         kind: 'bundle.uploaded',
         subject: bundleId,
-        after: { sha256_b64u: bundle.sha256B64u, size: bundle.size, has_scoped_token: bundle.scopedToken !== null },
+        after: { sha256_b64u: bundle.sha256B64u, size: bundle.size, has_scoped_token: bundle.scopedToken !== null, has_urm: bundle.urmText !== null, has_trust_pulse: bundle.trustPulseText !== null },
       });
     }
     response.status(created ? 201 : 200).json({ bundle_id: bundleId });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { BitbucketError } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
 import type { ConsumedIdRecord } from '../../store';
-import { evaluate, failedStatusFor, type Mode, type Verdict } from '../../core/verdict';
+import { evaluate, failedStatusFor, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
+import { recordEngineInput } from '../../evidence/engine-input';
 import type { Job, JobHandler } from '../../queue/job-queue';
 import { verdictToJson } from '../../render/verdict-json';
 import { openJobContext, type JobDeps } from '../job-context';
@@ -73,15 +74,23 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       policy: evidence.policy,
       change: evidence.change,
       evidenceError: evidence.evidenceError,
+      urm: evidence.urm,
+      trustPulse: evidence.trustPulseText,
     };
+    // The input of the verdict that stands, recorded for evidence packs (engine-input.ts).
+    let finalInput: EvaluationInput = baseInput;
     let verdict = evaluate(baseInput);
     if (verdict.consume.length > 0) {
       const consumed = await store.consumedIds.findConsumed(job.workspaceId, verdict.consume);
-      verdict = evaluate({ ...baseInput, consumed: toConsumed(consumed) });
+      finalInput = { ...baseInput, consumed: toConsumed(consumed) };
+      verdict = evaluate(finalInput);
       if (verdict.consume.length > 0 && !verdict.checks.some((c) => c.code === 'REPLAY')) {
         const result = await store.consumedIds.consumeIds(job.workspaceId, verdict.consume, { repo: job.repoFullName, prId: job.prId, evaluationId });
         // Lost a race to another PR: the ids are theirs; judge again with that knowledge.
-        if (!result.ok) verdict = evaluate({ ...baseInput, consumed: toConsumed([...consumed, ...result.conflicts]) });
+        if (!result.ok) {
+          finalInput = { ...baseInput, consumed: toConsumed([...consumed, ...result.conflicts]) };
+          verdict = evaluate(finalInput);
+        }
       }
     }
     const record = verdictToJson(verdict, `${job.repoFullName}#${job.prId}@${headSha}`);
@@ -109,6 +118,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       policyHashB64u: evidence.policy?.hash ?? null,
       prUrl: pr.links.html.href,
       commits: evidence.change.commits.map((c) => c.hash),
+      engineInput: JSON.stringify(recordEngineInput(finalInput, evidence.bundle?.text)),
     });
     // Keep the bundle an evaluation was based on, so an auditor can re-verify it later with
     // `clawgate verify` (uploaded bundles are already stored; a bundle id clash keeps the first copy).
@@ -131,6 +141,8 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
         head: headSha,
         bundle_id: verdict.proof?.bundleId ?? null,
         trigger: job.trigger,
+        // The pulse's status and hash only: its content is in the evaluation and the evidence pack.
+        trust_pulse: { status: verdict.trustPulse.status, hash_b64u: verdict.trustPulse.hashB64u ?? null },
         ...(published.basis === 'incident' ? { published_status: { state: published.content.state, basis: 'incident', incident: published.recordId } } : {}),
       },
       repo: job.repoFullName,

@@ -6,8 +6,11 @@ import type { BitbucketWpc } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
 import type { Store, WorkspaceSettings } from '../../store';
 import { agentIdentityOf } from '../agent-identities';
+import { engineSettingsFrom } from '../engine-settings';
 import { policyForRepository } from '../repository-policy';
 import { bundleFileCandidates, declaredBundleIds } from './proof-bundle-reference';
+import { runArtifactPaths, uploadedRunArtifactPaths } from '../../core/clawsig/run-artifacts';
+import { MAX_TRUST_PULSE_BYTES } from '../../core/clawsig/trust-pulse';
 
 /** What gather found: the engine's inputs plus what the record and the publisher need. */
 export interface GatheredEvidence {
@@ -18,6 +21,39 @@ export interface GatheredEvidence {
   bundle?: { value: unknown; text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
   /** A reason the evidence is incomplete (fail closed in the engine). */
   evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
+  /** The run's URM (parsed; undefined when absent or unreadable) and Trust Pulse text, found beside the bundle. */
+  urm?: unknown;
+  trustPulseText?: string;
+}
+
+/**
+ * Reads the URM and the Trust Pulse a PR adds beside its bundle. A file that cannot be read (too
+ * large, not UTF-8) is passed on as unreadable text, so the pulse shows as unverified, never as absent.
+ */
+async function runArtifactsFromPr(client: BitbucketClient, workspace: string, repoSlug: string, headSha: string, changed: ReadonlySet<string>, paths: { urm: string; trustPulse: string }, maxUrmBytes: number): Promise<{ urm?: unknown; trustPulseText?: string }> {
+  const read = async (path: string, maxBytes: number): Promise<string | undefined> => {
+    if (!changed.has(path)) return undefined;
+    try {
+      return (await client.getFileAtCommit(workspace, repoSlug, headSha, path, { maxBytes })) ?? undefined;
+    } catch (error) {
+      if (error instanceof BitbucketNotFoundError) return undefined;
+      if (!(error instanceof BitbucketResponseError)) throw error;
+      return '';
+    }
+  };
+  const out: { urm?: unknown; trustPulseText?: string } = {};
+  const urmText = await read(paths.urm, maxUrmBytes);
+  if (urmText !== undefined) {
+    try {
+      out.urm = JSON.parse(urmText) as unknown;
+    } catch {
+      // An unreadable URM binds nothing: the pulse will be unverified (URM missing).
+    }
+  }
+  // One byte over the limit is enough to tell "too large" (the engine checks the size).
+  const pulse = await read(paths.trustPulse, MAX_TRUST_PULSE_BYTES + 1);
+  if (pulse !== undefined) out.trustPulseText = pulse;
+  return out;
 }
 
 function filesFromDiffstat(items: readonly BitbucketDiffstatItem[]): ChangedFile[] {
@@ -43,19 +79,6 @@ function diffstatPaths(items: readonly BitbucketDiffstatItem[]): string[] {
     if (item.new?.path) paths.add(item.new.path);
   }
   return [...paths];
-}
-
-/** The engine's settings from the stored document (trust lists, keys, revocations). */
-export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): EngineSettings {
-  return {
-    mode,
-    trustedGateways: settings.trusted_gateways
-      .filter((g) => !settings.revocations.gateway_dids.includes(g.did))
-      .map((g) => ({ did: g.did, ...(g.expires_at ? { expiresAtMs: Date.parse(g.expires_at) } : {}) })),
-    cstIssuers: settings.cst_issuers.map((k) => ({ publicKeyB64u: k.public_key_b64u, ...(k.kid ? { kid: k.kid } : {}) })),
-    frozen: settings.frozen,
-    revocations: { agentDids: settings.revocations.agent_dids, cstJtis: settings.revocations.cst_jtis, bundleIds: settings.revocations.bundle_ids },
-  };
 }
 
 /**
@@ -115,6 +138,7 @@ export async function gatherEvidence(input: {
     ...(!assignment.policy ? { evidenceError: 'WPC_NOT_ASSIGNED' as const } : {}),
   };
 
+  const changed = new Set(change.files.filter((f) => f.status !== 'removed').map((f) => f.path));
   // (a) uploaded to the API, named by the PR.
   for (const bundleId of declared) {
     const uploaded = await store.bundles.get(workspaceId, bundleId);
@@ -123,11 +147,22 @@ export async function gatherEvidence(input: {
       evidence.bundle = { value: JSON.parse(uploaded.envelopeText) as unknown, text: uploaded.envelopeText, source: 'api', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
     } catch {
       evidence.evidenceError = 'BUNDLE_UNREADABLE';
+      return evidence;
     }
+    // Its URM and pulse: uploaded with it, else committed in the PR under the bundle's id.
+    const fromPr = uploaded.urmText === null || uploaded.trustPulseText === null ? await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, uploadedRunArtifactPaths(bundleId), input.maxBundleBytes) : {};
+    if (uploaded.urmText !== null) {
+      try {
+        evidence.urm = JSON.parse(uploaded.urmText) as unknown;
+      } catch {
+        // Stored as received; an unreadable URM binds nothing.
+      }
+    } else if (fromPr.urm !== undefined) evidence.urm = fromPr.urm;
+    const pulse = uploaded.trustPulseText ?? fromPr.trustPulseText;
+    if (pulse !== undefined) evidence.trustPulseText = pulse;
     return evidence;
   }
   // (b) a bundle file the PR changed, read at head.
-  const changed = new Set(change.files.filter((f) => f.status !== 'removed').map((f) => f.path));
   for (const path of bundleFileCandidates(declared)) {
     if (!changed.has(path)) continue;
     let text: string | null;
@@ -146,7 +181,9 @@ export async function gatherEvidence(input: {
       evidence.bundle = { value: JSON.parse(text) as unknown, text, source: 'repo_file', sha256B64u: sha256B64u(text), path };
     } catch {
       evidence.evidenceError = 'BUNDLE_UNREADABLE';
+      return evidence;
     }
+    Object.assign(evidence, await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, runArtifactPaths(path), input.maxBundleBytes));
     return evidence;
   }
   return evidence;

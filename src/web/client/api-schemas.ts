@@ -100,6 +100,34 @@ export const proofSchema = z.looseObject({
 });
 export type ProofView = z.infer<typeof proofSchema>;
 
+/** The Trust Pulse as stored with the verdict (render/verdict-json.ts trustPulseToJson): self-reported. */
+export const trustPulseViewSchema = z.looseObject({
+  status: z.enum(['verified', 'unverified', 'absent']),
+  problem: z.string().nullable().optional(),
+  hash_b64u: z.string().nullable().optional(),
+  summary: z
+    .looseObject({
+      run_id: text,
+      agent_did: text,
+      issued_at: text,
+      duration_ms: z.number().nullable().optional(),
+      tools: z.array(z.looseObject({ name: text, calls: z.number() })).max(128).default([]),
+      files: z.array(z.looseObject({ path: text, touches: z.number() })).max(512).default([]),
+    })
+    .nullable()
+    .optional(),
+  comparison: z
+    .looseObject({
+      unreported_diff_paths: z.array(text).default([]),
+      reported_not_in_diff: z.array(text).default([]),
+      reported_denied: z.array(z.looseObject({ path: text, glob: text })).default([]),
+      redacted: z.array(text).default([]),
+    })
+    .nullable()
+    .optional(),
+});
+export type TrustPulseView = z.infer<typeof trustPulseViewSchema>;
+
 export const verdictSchema = z.looseObject({
   state: verdictStateSchema,
   reason_code: text,
@@ -118,6 +146,7 @@ export const verdictSchema = z.looseObject({
     })
     .default({ gateway: [], tools: [], sideEffects: [], approvals: [] }),
   files: z.array(fileSchema).default([]),
+  trust_pulse: trustPulseViewSchema.nullable().optional(),
   trigger: optionalText,
   bundle_path: nullableText,
 });
@@ -227,6 +256,34 @@ export const mergeCheckStatusSchema = z.looseObject({
 });
 export type MergeCheckStatus = z.infer<typeof mergeCheckStatusSchema>;
 export const mergeCheckCreatedSchema = z.looseObject({ created: z.boolean(), repository: text, branch: text });
+
+/** `GET …/agent-runs`: the review page's rows. */
+export const agentRunSchema = z.looseObject({
+  id: text,
+  repo: text,
+  pr_id: z.number(),
+  pr_url: nullableText,
+  head_sha: text,
+  state: verdictStateSchema,
+  reason_code: z.string().nullable(),
+  mode: text,
+  agent_did: z.string().nullable(),
+  bundle_id: z.string().nullable(),
+  created_at: text,
+  trust_pulse: z.looseObject({
+    status: z.enum(['verified', 'unverified', 'absent']),
+    problem: z.string().nullable(),
+    tools: z.array(z.looseObject({ name: text, calls: z.number() })).max(128),
+    duration_ms: z.number().nullable(),
+    files_reported: z.number(),
+    unreported_diff_paths: z.number(),
+    reported_not_in_diff: z.number(),
+    reported_denied: z.number(),
+    redacted: z.number(),
+  }),
+});
+export type AgentRun = z.infer<typeof agentRunSchema>;
+export const agentRunListSchema = z.looseObject({ runs: z.array(agentRunSchema).max(100), next_before: z.string().nullable() });
 
 export const recheckSchema = z.looseObject({ job_id: text });
 export const detailsLinkSchema = z.looseObject({ url: z.url(), expires_at: text });

@@ -1,4 +1,5 @@
 import type {
+  AgentRun,
   ApiTokenInfo,
   Assignment,
   AuditEvent,
@@ -61,6 +62,12 @@ export interface ClawgateClient {
   downloadBundle(bundleId: string): Promise<DownloadedFile>;
   /** A link that opens an evaluation's details page in a new tab; null where the host has no such thing. */
   detailsLink(evaluationId: string): Promise<PageLink | null>;
+  /** The evaluation's signed evidence pack, byte for byte as served (`clawgate verify` checks it). */
+  downloadEvidence(evaluationId: string): Promise<DownloadedFile>;
+  /** The workspace's recent agent runs, newest first, with verdicts and Trust Pulse summaries. */
+  listAgentRuns(limit?: number): Promise<readonly AgentRun[]>;
+  /** A link that opens the recent-agent-runs review page in a new tab; null where the host has no such thing. */
+  agentRunsLink(): Promise<PageLink | null>;
 
   // settings
   getSettings(): Promise<VersionedSettings>;

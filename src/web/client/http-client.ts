@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  agentRunListSchema,
   assignmentListSchema,
   auditEventSchema,
   detailsLinkSchema,
@@ -142,6 +143,21 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
       const response = await send('GET', `${options.baseUrl}/connect/links/details/${segment(evaluationId)}`);
       const parsed = detailsLinkSchema.safeParse(await response.json());
       if (!parsed.success || !parsed.data.url.startsWith(`${options.baseUrl}/connect/details/`)) throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered an unexpected link.');
+      return { url: parsed.data.url, expiresAt: new Date(parsed.data.expires_at) };
+    },
+
+    downloadEvidence: (evaluationId) => download(`/evaluations/${segment(evaluationId)}/evidence`, `clawgate-evidence-${evaluationId}.json`),
+
+    async listAgentRuns(limit = 50) {
+      return (await json(agentRunListSchema, 'GET', `/agent-runs?limit=${Math.min(Math.max(Math.trunc(limit), 1), 100)}`)).value.runs;
+    },
+
+    async agentRunsLink() {
+      const authorization = await options.authorization();
+      if (authorization === null || !authorization.startsWith('JWT ')) return null;
+      const response = await send('GET', `${options.baseUrl}/connect/links/agent-runs`);
+      const parsed = detailsLinkSchema.safeParse(await response.json());
+      if (!parsed.success || !parsed.data.url.startsWith(`${options.baseUrl}/connect/agent-runs`)) throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered an unexpected link.');
       return { url: parsed.data.url, expiresAt: new Date(parsed.data.expires_at) };
     },
 

@@ -21,6 +21,7 @@ const WHAT_TO_DO: Record<PageName, string> = {
   configure: 'Open the clawgate settings from Bitbucket: Workspace settings → Installed apps → clawgate → Configure.',
   details:
     'Only members of the workspace can see a verdict. Open the pull request in Bitbucket and follow “Open the details of this verdict” in the clawgate panel, or read it here with a workspace API token.',
+  'agent-runs': 'Open the clawgate settings from Bitbucket (Workspace settings → Installed apps → clawgate → Configure) and follow “Open the recent agent runs”.',
 };
 
 export interface ApiTokenSignIn {

@@ -12,6 +12,7 @@ import { Mono } from '../components/Mono';
 import { PolicyAndToken } from '../components/PolicyAndToken';
 import { PolicyClauses } from '../components/PolicyClauses';
 import { ReceiptsTimeline } from '../components/ReceiptsTimeline';
+import { TrustPulseSection } from '../components/TrustPulseSection';
 import { VerdictLozenge } from '../components/VerdictLozenge';
 import type { HostPresence } from '../host/host-bridge';
 import { useLoad } from '../hooks/use-load';
@@ -131,6 +132,8 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
           <ReceiptsTimeline receipts={verdict.receipts} />
           <h3>Policy and token</h3>
           <PolicyAndToken verdict={verdict} policyHash={evaluation.policy_hash_b64u} />
+          <h3 id="cg-pulse">Trust Pulse: self-reported by the agent&apos;s harness</h3>
+          <TrustPulseSection pulse={verdict.trust_pulse} />
         </section>
       ) : null}
 
@@ -150,6 +153,7 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
         </dl>
         <div className="cg-actions">
           {evaluation.bundle_id !== null ? <DownloadButton label="Download proof bundle" load={() => client.downloadBundle(evaluation.bundle_id ?? '')} /> : null}
+          <DownloadButton label="Download evidence pack" appearance="primary" load={() => client.downloadEvidence(evaluation.id)} />
           <DownloadButton
             label="Download verdict JSON"
             load={() =>
@@ -161,6 +165,10 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
             }
           />
         </div>
+        <p className="cg-muted">
+          The evidence pack is one signed document (bundle, run manifest, Trust Pulse, token, policy, change set, settings and verdict). Check it offline, years later, with{' '}
+          <code>clawgate verify FILE --evidence-signer DID</code>, where DID is this deployment&apos;s key from <code>/api/v1/evidence-keys</code>.
+        </p>
       </section>
     </>
   );

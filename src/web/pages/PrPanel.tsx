@@ -9,6 +9,7 @@ import { Loading } from '../components/Loading';
 import { Mono } from '../components/Mono';
 import { PolicyAndToken } from '../components/PolicyAndToken';
 import { ReceiptsTimeline } from '../components/ReceiptsTimeline';
+import { TrustPulseSection } from '../components/TrustPulseSection';
 import { VerdictLozenge } from '../components/VerdictLozenge';
 import type { HostPresence } from '../host/host-bridge';
 import { formatTime, MODE_TEXT, reasonText, type Mode } from '../model/words';
@@ -120,6 +121,10 @@ function Verdict({ evaluation, link }: { evaluation: EvaluationDetail; link: Pag
           <section aria-labelledby="cg-panel-checks">
             <h2 id="cg-panel-checks">Checks</h2>
             <CheckList checks={verdict.checks} label="Failing and waiting checks" />
+          </section>
+          <section aria-labelledby="cg-panel-pulse">
+            <h2 id="cg-panel-pulse">Trust Pulse</h2>
+            <TrustPulseSection pulse={verdict.trust_pulse} compact />
           </section>
           <section aria-labelledby="cg-panel-receipts">
             <h2 id="cg-panel-receipts">Receipts</h2>

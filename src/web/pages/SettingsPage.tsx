@@ -6,6 +6,7 @@ import { HostNotice } from '../components/HostNotice';
 import { Loading } from '../components/Loading';
 import type { HostPresence } from '../host/host-bridge';
 import { useLoad } from '../hooks/use-load';
+import { AgentRunsSection } from '../settings/AgentRunsSection';
 import { AssignmentsSection } from '../settings/AssignmentsSection';
 import { AuditSection } from '../settings/AuditSection';
 import { IncidentNotice } from '../settings/IncidentNotice';
@@ -28,6 +29,7 @@ const SECTIONS = [
   ['cg-workspace', 'Mode and trust'],
   ['cg-tokens', 'API tokens'],
   ['cg-audit', 'Audit log'],
+  ['cg-agent-runs', 'Recent agent runs'],
 ] as const;
 
 function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
@@ -118,6 +120,10 @@ export function SettingsPage({ client, presence, sessionExpiresAt, incident }: S
 
       <Section id="cg-audit" title="Audit log">
         <AuditSection client={client} highlight={incident} />
+      </Section>
+
+      <Section id="cg-agent-runs" title="Recent agent runs">
+        <AgentRunsSection client={client} />
       </Section>
     </main>
   );

@@ -101,6 +101,7 @@ const REVIEWED_SHA256: Record<ClawsigSchemaFile, string> = {
   'poh/tool_receipt.v2.json': '42df3aaaa7532fc1f701e2e1a99b6d7032f1d0c7924cc3823e147f87ad9f8728',
   'poh/tool_receipt_envelope.v1.json': '6b5bd952532b8f1a053d94dd2be0b2a7de9adadcea38d543f0990ff819e58e7a',
   'poh/tool_receipt_envelope.v2.json': 'e45627600d953ef603424da5b028e70f5ea5c3e308329ad4f0052ff7105348d2',
+  'poh/trust_pulse.v1.json': '5c94d176747c4e597d58b917ee47dd91d3c3f5f7314c643934ff376edb14adb0',
   'poh/vir.v1.json': 'e18679dd05e1ba9ff56ee8343ec661c3731ee62cd75c8ecc1189644850103fb6',
   'poh/vir.v2.json': '9523ec81eccb775de3b286651e27344ccb805d4d47d4cc45342597a7b42d365a',
   'poh/vir_envelope.v1.json': 'ecbc5437e3ca63cc04b077eed0743ad8b22d0c93e9775110e87eec63603466da',
@@ -222,6 +223,8 @@ const PATTERN_SAMPLES: Record<string, string> = {
   '^[A-Za-z0-9_-]{22}$': 'AAECAwQFBgcICQoLDA0ODw',
   '^[a-z0-9.*:-]+$': '*.api.anthropic.com:443',
   '^[a-fA-F0-9]{7,64}$': '3a7808e461147e0a77fe0d084376d24ff3d6a82b',
+  // trust_pulse.v1 files[].path: a safe relative path.
+  '^(?!/)(?!~)(?!.*\\\\)(?!.*(?:^|/)\\.\\.(?:/|$)).+$': 'src/app/main.ts',
 };
 
 interface GenerateOptions {

@@ -114,9 +114,10 @@ describe('formatIssuePath', () => {
 });
 
 describe('registry', () => {
-  it('maps all 37 official files, and their $ids, to our schemas', () => {
-    expect(Object.keys(CLAWSIG_SCHEMAS)).toHaveLength(37);
-    expect(Object.keys(CLAWSIG_SCHEMAS_BY_ID)).toHaveLength(37);
+  it('maps all 38 official files, and their $ids, to our schemas', () => {
+    // 37 + trust_pulse.v1 (the URM's urm.v1 makes it 39 once both are in).
+    expect(Object.keys(CLAWSIG_SCHEMAS)).toHaveLength(38);
+    expect(Object.keys(CLAWSIG_SCHEMAS_BY_ID)).toHaveLength(38);
     expect(CLAWSIG_SCHEMAS_BY_ID[CLAWSIG_SCHEMA_IDS['poh/proof_bundle_envelope.v1.json']]).toBe(proofBundleEnvelopeV1Schema);
   });
 });

@@ -21,6 +21,7 @@ import { scopedTokenClaimsV1Schema } from './scoped-token-claims';
 import { selectiveDisclosureV1Schema } from './selective-disclosure';
 import { sentinelAnomalyReportV1Schema } from './sentinel-anomaly-report';
 import { sideEffectReceiptEnvelopeV1Schema, sideEffectReceiptV1Schema } from './side-effect-receipt';
+import { trustPulseV1Schema } from './trust-pulse';
 import { toolReceiptEnvelopeV1Schema, toolReceiptEnvelopeV2Schema, toolReceiptV1Schema, toolReceiptV2Schema } from './tool-receipt';
 import { virEnvelopeV1Schema, virEnvelopeV2Schema, virV1Schema, virV2Schema } from './vir';
 import { webReceiptEnvelopeV1Schema, webReceiptV1Schema } from './web-receipt';
@@ -59,6 +60,7 @@ export const CLAWSIG_SCHEMA_IDS = {
   'poh/tool_receipt.v2.json': `${ORG}claw.poh.tool_receipt.v2.json`,
   'poh/tool_receipt_envelope.v1.json': `${COM}tool_receipt_envelope.v1.json`,
   'poh/tool_receipt_envelope.v2.json': `${ORG}claw.poh.tool_receipt_envelope.v2.json`,
+  'poh/trust_pulse.v1.json': `${ORG}claw.poh.trust_pulse.v1.json`,
   'poh/vir.v1.json': `${ORG}claw.poh.vir.v1.json`,
   'poh/vir.v2.json': `${ORG}claw.poh.vir.v2.json`,
   'poh/vir_envelope.v1.json': `${ORG}claw.poh.vir_envelope.v1.json`,
@@ -101,6 +103,7 @@ export const CLAWSIG_SCHEMAS: Record<ClawsigSchemaFile, z.ZodType> = {
   'poh/tool_receipt.v2.json': toolReceiptV2Schema,
   'poh/tool_receipt_envelope.v1.json': toolReceiptEnvelopeV1Schema,
   'poh/tool_receipt_envelope.v2.json': toolReceiptEnvelopeV2Schema,
+  'poh/trust_pulse.v1.json': trustPulseV1Schema,
   'poh/vir.v1.json': virV1Schema,
   'poh/vir.v2.json': virV2Schema,
   'poh/vir_envelope.v1.json': virEnvelopeV1Schema,
