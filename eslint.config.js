@@ -1,6 +1,8 @@
 // @ts-check
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
+const importX = require('eslint-plugin-import-x');
+const layers = require('./eslint.layers.js');
 
 module.exports = tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'src/web/dist/**', 'test-artifacts/**', 'forge/static/app/**'] },
@@ -13,6 +15,25 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },
+  },
+  {
+    // The layering (eslint.layers.js, docs/architecture.md): no upward or sideways import, no cycle.
+    files: ['src/**/*.ts', 'src/**/*.tsx', 'migrations/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [importX.createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.json'] })],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+    },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { basePath: __dirname, zones: layers.zones }],
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    // Migrations are frozen snapshots built apart from src/ (migrations/README.md): they import nothing from it.
+    files: ['migrations/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../src/*', '../src/**'] }] },
   },
   {
     // The engine is pure: no I/O, no clock, no process state.

@@ -80,7 +80,6 @@ export const REASON_CODES = {
   REPLAY: { layer: 'profile' },
   BUNDLE_BINDING_MISMATCH: { layer: 'profile' },
   BUNDLE_COMMIT_NOT_IN_PR: { layer: 'profile' },
-  AGENT_NOT_REGISTERED: { layer: 'profile' },
   AGENT_DID_MISMATCH: { layer: 'profile' },
   AGENT_ROLE_INSUFFICIENT: { layer: 'profile' },
   REVOKED_AGENT: { layer: 'profile' },
@@ -90,7 +89,6 @@ export const REASON_CODES = {
   CHANGED_AFTER_ATTESTATION: { layer: 'profile' },
 
   // policy — the Bitbucket WPC (design §6)
-  WPC_INVALID: { layer: 'policy' },
   REPO_NOT_ALLOWED: { layer: 'policy' },
   ACTION_DENIED: { layer: 'policy' },
   ACTION_NOT_ALLOWED: { layer: 'policy' },

@@ -133,8 +133,13 @@ function sortChecks(checks: Check[]): Check[] {
 /** observe and warn never fail the build (they report); enforce does (design §6). */
 export function buildStatusFor(state: VerdictState, mode: Mode): BuildStatusState {
   if (state === 'PENDING') return 'INPROGRESS';
-  if (state === 'FAIL') return mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
+  if (state === 'FAIL') return failedStatusFor(mode);
   return 'SUCCESSFUL';
+}
+
+/** The build status of a failure (a FAIL verdict, an incident, clawgate's own error) in `mode`. */
+export function failedStatusFor(mode: Mode): 'FAILED' | 'SUCCESSFUL' {
+  return mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
 }
 
 function looksLikeBarePayload(value: unknown): boolean {

@@ -3,7 +3,8 @@ import type { Store } from '../store';
 import type { RetentionPolicy } from './retention-policy';
 
 /**
- * The periodic purge (issue 4 §6): audit events older than the audit retention, delivery ids older
+ * The periodic purge: audit events (and the incidents recorded with them) older than the audit
+ * retention, delivery ids older
  * than the dedupe window, finished jobs older than the job retention. Every replica runs it; the
  * deletes are idempotent, so running twice costs a query, nothing more.
  *
@@ -18,6 +19,8 @@ export const DEFAULT_FIRST_RUN_DELAY_MS = 60_000;
 
 export interface PurgeResult {
   readonly auditEvents: number;
+  /** Incidents go with their audit events (store/incidents.ts). */
+  readonly incidents: number;
   readonly deliveries: number;
   readonly jobs: number;
   /** Push records (who pushed which commit, issue 9), kept as long as audit events. */
@@ -26,7 +29,7 @@ export interface PurgeResult {
   readonly cutoffs: { readonly audit: Date | null; readonly deliveries: Date; readonly jobs: Date };
 }
 
-type RetentionStore = Pick<Store, 'audit' | 'deliveries' | 'jobs' | 'commitPushes'>;
+type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'>;
 
 /** One purge at `now` (an injected clock in tests). */
 export async function purgeExpired(store: RetentionStore, policy: RetentionPolicy, now: Date): Promise<PurgeResult> {
@@ -36,6 +39,7 @@ export async function purgeExpired(store: RetentionStore, policy: RetentionPolic
   const jobs = new Date(at - policy.jobDays * DAY_MS);
   return {
     auditEvents: audit === null ? 0 : await store.audit.purgeOlderThan(audit),
+    incidents: audit === null ? 0 : await store.incidents.purgeOlderThan(audit),
     deliveries: await store.deliveries.purgeOlderThan(deliveries),
     jobs: await store.jobs.purgeFinishedBefore(jobs),
     commitPushes: audit === null ? 0 : await store.commitPushes.purgeOlderThan(audit),
@@ -68,7 +72,7 @@ export function startRetention(options: RetentionJobOptions): RetentionJob {
 
   const run = async (): Promise<PurgeResult> => {
     const result = await purgeExpired(options.store, options.policy, now());
-    logger.info({ auditEvents: result.auditEvents, deliveries: result.deliveries, jobs: result.jobs }, 'retention purge done');
+    logger.info({ auditEvents: result.auditEvents, incidents: result.incidents, deliveries: result.deliveries, jobs: result.jobs }, 'retention purge done');
     return result;
   };
 

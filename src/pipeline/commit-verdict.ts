@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { AppConfig } from '../config/app-config';
 import type { BuildStatusState } from '../core/verdict';
+import { NO_VERDICT_DESCRIPTION, storedIncidentDescription, storedVerdictDescription } from '../render/status-text';
 import type { EvaluationRecord, Store } from '../store';
-import { recordedIncidents, type RecordedIncident } from './incident-record';
 import type { ClawgateStatusContent } from './publish';
 import { detailsUrl, incidentUrl, noVerdictUrl } from './status-urls';
 
@@ -10,7 +10,7 @@ import { detailsUrl, incidentUrl, noVerdictUrl } from './status-urls';
  * What clawgate's `clawgate` status on a commit should say, from the store alone (design §7):
  * - an incident recorded on the commit (its FAILED status) outranks any verdict: a PR head an agent
  *   did a denied thing on stays FAILED, whatever a later re-evaluation says;
- * - otherwise the newest evaluation whose head is the commit;
+ * - otherwise the most restrictive of the latest evaluations of every PR whose head is the commit;
  * - otherwise FAILED "no clawgate verdict for this commit".
  * `latestAtMs` is the time of the newest of those records: a marked status with an older mark time is
  * a replay of something clawgate wrote before (see forged-status.ts). Both the evaluation (when it
@@ -25,37 +25,26 @@ export interface CommitVerdict {
   content: ClawgateStatusContent;
 }
 
-const STATES: readonly BuildStatusState[] = ['SUCCESSFUL', 'FAILED', 'INPROGRESS'];
-
-/** The fields of a stored evaluation's verdict JSON this module reads (added by evaluate-pull-request). */
+/** The field of a stored evaluation's verdict JSON this module reads (the published status has its own columns). */
 const storedVerdictSchema = z.looseObject({
-  status_description: z.string().optional(),
-  source_branch: z.string().optional(),
   reason_code: z.string().optional(),
 });
-
-export const NO_VERDICT_DESCRIPTION = 'no clawgate verdict for this commit';
 
 function evaluationContent(config: Pick<AppConfig, 'baseUrl'>, record: EvaluationRecord): ClawgateStatusContent {
   const stored = storedVerdictSchema.safeParse(record.verdict);
   const verdict = stored.success ? stored.data : {};
-  const state: BuildStatusState = (STATES as readonly string[]).includes(record.statusState) ? (record.statusState as BuildStatusState) : 'FAILED';
-  const prefix = record.mode === 'enforce' ? '' : `${record.mode}: `;
+  // clawgate never writes STOPPED; a stored one is not a verdict it can stand behind.
+  const state: BuildStatusState = record.statusState === 'STOPPED' ? 'FAILED' : record.statusState;
   return {
     state,
-    description: verdict.status_description ?? `${prefix}${record.state}: ${verdict.reason_code ?? 'verdict'}`,
+    description: record.statusDescription ?? storedVerdictDescription(record.mode, record.state, verdict.reason_code),
     url: detailsUrl(config, record.id),
-    refname: verdict.source_branch ?? null,
+    refname: record.sourceBranch,
   };
 }
 
-/** Incidents recorded on `commit` (with a status), newest last. */
-async function incidentsOnCommit(store: Store, workspaceId: string, repoFullName: string, commit: string): Promise<RecordedIncident[]> {
-  return (await recordedIncidents(store, workspaceId, repoFullName)).filter(({ record }) => record.commit === commit && record.status_state !== null);
-}
-
 /**
- * One head, many PRs (issue 9): the status on a commit is the most restrictive of the latest verdicts
+ * One head, many PRs: the status on a commit is the most restrictive of the latest verdicts
  * of every PR whose head it is (FAILED over INPROGRESS over SUCCESSFUL; among equals the newest), so
  * a second PR from the agent's branch (opened by anyone) cannot overwrite the first one's FAILED.
  */
@@ -72,20 +61,20 @@ function mostRestrictive(records: readonly EvaluationRecord[]): EvaluationRecord
 }
 
 export async function clawgateVerdictForCommit(store: Store, config: Pick<AppConfig, 'baseUrl'>, workspaceId: string, repoFullName: string, commit: string): Promise<CommitVerdict> {
-  const [incidents, perPullRequest] = await Promise.all([incidentsOnCommit(store, workspaceId, repoFullName, commit), store.evaluations.latestPerPullRequestForHead(workspaceId, repoFullName, commit)]);
+  const [incident, perPullRequest] = await Promise.all([store.incidents.latestWithStatusOnCommit(workspaceId, repoFullName, commit), store.evaluations.latestPerPullRequestForHead(workspaceId, repoFullName, commit)]);
   const evaluation = mostRestrictive(perPullRequest);
-  const incident = incidents[incidents.length - 1];
-  const latestAtMs = Math.max(incident?.event.at.getTime() ?? 0, ...perPullRequest.map((r) => r.createdAt.getTime()), 0);
-  if (incident && incident.record.status_state !== null) {
+  const latestAtMs = Math.max(incident?.createdAt.getTime() ?? 0, ...perPullRequest.map((r) => r.createdAt.getTime()), 0);
+  if (incident && incident.statusState !== null) {
+    const recordId = String(incident.auditEventId ?? incident.incidentId);
     return {
       basis: 'incident',
-      recordId: String(incident.event.id),
+      recordId,
       latestAtMs,
       content: {
-        state: incident.record.status_state,
-        description: incident.record.status_description ?? `INCIDENT ${incident.record.action}`,
-        url: incident.record.status_url ?? incidentUrl(config, String(incident.event.id)),
-        refname: incident.record.branch,
+        state: incident.statusState,
+        description: incident.statusDescription ?? storedIncidentDescription(incident.action),
+        url: incident.statusUrl ?? incidentUrl(config, recordId),
+        refname: incident.branch,
       },
     };
   }

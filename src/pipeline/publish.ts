@@ -4,13 +4,13 @@ import { sha256B64u } from '../core/clawsig/hashing';
 import type { Check } from '../core/check';
 import type { BuildStatusState, Verdict } from '../core/verdict';
 import { REASON_TEXT, RULE_TEXT } from '../render/explanations';
+import { clip, DESCRIPTION_MAX, IN_PROGRESS_DESCRIPTION, statusDescription } from '../render/status-text';
 import type { StatusMarker } from './status-mark';
 
 /** The build status key (≤ 40 chars) and the Code Insights report id clawgate owns (design §7). */
 export const STATUS_KEY = 'clawgate';
 export const REPORT_ID = 'clawgate-policy';
 const ANNOTATION_SUMMARY_MAX = 450;
-export const DESCRIPTION_MAX = 140;
 
 export interface PublishTarget {
   client: BitbucketClient;
@@ -33,26 +33,7 @@ export interface ClawgateStatusContent {
   refname: string | null;
 }
 
-export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-/** A short description naming the first failing reason (design §7). */
-export function statusDescription(verdict: Verdict): string {
-  const prefix = verdict.mode === 'enforce' ? '' : `${verdict.mode}: `;
-  switch (verdict.state) {
-    case 'PASS':
-      return clip(`${prefix}verified: all ${new Set(verdict.checks.filter((c) => c.outcome === 'pass').map((c) => c.rule)).size} criteria hold`, DESCRIPTION_MAX);
-    case 'PENDING':
-      return clip(`${prefix}waiting: ${REASON_TEXT[verdict.reasonCode]}`, DESCRIPTION_MAX);
-    case 'NOT_APPLICABLE':
-      return 'Not an agent pull request';
-    default:
-      return clip(`${prefix}${verdict.reasonCode}: ${REASON_TEXT[verdict.reasonCode]}`, DESCRIPTION_MAX);
-  }
-}
-
-export async function publishInProgress(target: PublishTarget, description = 'clawgate is verifying the proof bundle'): Promise<void> {
+export async function publishInProgress(target: PublishTarget, description = IN_PROGRESS_DESCRIPTION): Promise<void> {
   await putStatus(target, 'INPROGRESS', description);
 }
 
@@ -151,7 +132,7 @@ export async function publishVerdict(target: PublishTarget, verdict: Verdict, st
     else await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, status.content, status.markAtMs);
   };
   if (verdict.state === 'NOT_APPLICABLE') {
-    await write('SUCCESSFUL', statusDescription(verdict));
+    await write(verdict.statusState, statusDescription(verdict));
     return { annotations: 0 };
   }
   const published = await publishReport(target, verdict);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Op } from 'sequelize';
 import { appendAuditEvent } from './audit-log';
 import { StoreError } from './errors';
+import { storedEnum } from './stored-enum';
 import type { AssignmentRow } from './models';
 import type { RepositoryContext } from './repository-context';
 import { ENFORCEMENT_MODES, type EnforcementMode } from './workspace-settings';
@@ -30,10 +31,7 @@ export interface PolicyAssignmentInput {
 export const MAX_ASSIGNMENTS = 500;
 
 function toAssignment(row: AssignmentRow): PolicyAssignment {
-  if (row.mode !== null && !(ENFORCEMENT_MODES as readonly string[]).includes(row.mode)) {
-    throw new StoreError('CORRUPT_ROW', 'stored assignment has an unknown mode');
-  }
-  return { repoGlob: row.repo_glob, policyHashB64u: row.policy_hash_b64u, mode: row.mode as EnforcementMode | null };
+  return { repoGlob: row.repo_glob, policyHashB64u: row.policy_hash_b64u, mode: row.mode === null ? null : storedEnum(ENFORCEMENT_MODES, row.mode, 'assignment mode') };
 }
 
 export class AssignmentRepository {

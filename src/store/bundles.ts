@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Op, UniqueConstraintError } from 'sequelize';
 import { sha256B64u } from '../core/clawsig/hashing';
 import { StoreError } from './errors';
+import { storedEnum } from './stored-enum';
 import type { BundleRow } from './models';
 import type { RepositoryContext } from './repository-context';
 import type { SecretBox } from './secret-box';
@@ -51,7 +52,6 @@ export interface NewBundle {
 }
 
 function toBundle(row: BundleRow, box: SecretBox): StoredBundle {
-  if (!(BUNDLE_SOURCES as readonly string[]).includes(row.source)) throw new StoreError('CORRUPT_ROW', 'stored bundle has an unknown source');
   return {
     workspaceId: row.workspace_uuid,
     bundleId: row.bundle_id,
@@ -59,7 +59,7 @@ function toBundle(row: BundleRow, box: SecretBox): StoredBundle {
     scopedToken: row.scoped_token === null ? null : isSealed(row.scoped_token) ? box.open(row.scoped_token, SCOPED_TOKEN_CONTEXT(row.workspace_uuid, row.bundle_id)) : row.scoped_token,
     sha256B64u: row.sha256_b64u,
     size: row.size,
-    source: row.source as BundleSource,
+    source: storedEnum(BUNDLE_SOURCES, row.source, 'bundle source'),
     uploadedBy: row.uploaded_by ?? null,
     createdAt: row.created_at,
     urmText: row.urm ?? null,

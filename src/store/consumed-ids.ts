@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Op, type Transaction, type WhereOptions } from 'sequelize';
 import { StoreError } from './errors';
+import { storedEnum } from './stored-enum';
 import type { ConsumedIdRow } from './models';
 import type { RepositoryContext } from './repository-context';
 import { workspaceKey, type WorkspaceId } from './workspace-id';
@@ -64,7 +65,7 @@ function checkIds(ids: readonly ConsumableId[]): ConsumableId[] {
 
 function toRecord(row: ConsumedIdRow): ConsumedIdRecord {
   return {
-    kind: row.kind as ConsumableKind,
+    kind: storedEnum(CONSUMABLE_KINDS, row.kind, 'consumed id kind'),
     value: row.value,
     firstRepo: row.first_repo,
     firstPrId: row.first_pr_id,
@@ -126,6 +127,6 @@ export class ConsumedIdRepository {
     const conflicts = rows.filter((row) => row.first_repo !== by.repo || row.first_pr_id !== by.prId).map(toRecord);
     if (conflicts.length > 0) throw new ReplayDetected(conflicts); // rolls back this call's inserts
     const insertedRowIds = new Set<string>(candidates.map((candidate) => candidate.id));
-    return rows.filter((row) => insertedRowIds.has(row.id)).map((row) => ({ kind: row.kind as ConsumableKind, value: row.value }));
+    return rows.filter((row) => insertedRowIds.has(row.id)).map((row) => ({ kind: storedEnum(CONSUMABLE_KINDS, row.kind, 'consumed id kind'), value: row.value }));
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Op } from 'sequelize';
 import { StoreError } from './errors';
+import { storedEnum } from './stored-enum';
 import type { EvaluationRow } from './models';
 import type { RepositoryContext } from './repository-context';
 import { ENFORCEMENT_MODES, type EnforcementMode } from './workspace-settings';
@@ -32,6 +33,10 @@ export interface NewEvaluation {
   readonly policyHashB64u?: string | null;
   readonly prUrl?: string | null;
   readonly commits: unknown;
+  /** The description of the `clawgate` status published for it (≤ 255 characters; Bitbucket shows 140). */
+  readonly statusDescription?: string | null;
+  /** The PR's source branch: the status's `refname` (≤ 1024 characters). */
+  readonly sourceBranch?: string | null;
   /** The engine's exact input, as JSON text (for evidence packs; may hold the Trust Pulse: never logged). */
   readonly engineInput?: string | null;
 }
@@ -52,6 +57,8 @@ export interface EvaluationRecord {
   readonly policyHashB64u: string | null;
   readonly prUrl: string | null;
   readonly commits: unknown;
+  readonly statusDescription: string | null;
+  readonly sourceBranch: string | null;
   readonly createdAt: Date;
   readonly engineInput: string | null;
 }
@@ -65,9 +72,6 @@ function checkPullRequestRef(repoFullName: string, prId: number): void {
 }
 
 function toRecord(row: EvaluationRow): EvaluationRecord {
-  if (!(ENFORCEMENT_MODES as readonly string[]).includes(row.mode) || !(STATUS_STATES as readonly string[]).includes(row.status_state)) {
-    throw new StoreError('CORRUPT_ROW', 'stored evaluation has an unknown mode or status state');
-  }
   return {
     id: row.id,
     workspaceId: row.workspace_uuid,
@@ -75,8 +79,8 @@ function toRecord(row: EvaluationRow): EvaluationRecord {
     prId: row.pr_id,
     headSha: row.head_sha,
     state: row.state,
-    mode: row.mode as EnforcementMode,
-    statusState: row.status_state as StatusState,
+    mode: storedEnum(ENFORCEMENT_MODES, row.mode, 'evaluation mode'),
+    statusState: storedEnum(STATUS_STATES, row.status_state, 'evaluation status state'),
     verdict: row.verdict,
     bundleId: row.bundle_id,
     bundleSha256B64u: row.bundle_sha256_b64u,
@@ -84,6 +88,8 @@ function toRecord(row: EvaluationRow): EvaluationRecord {
     policyHashB64u: row.policy_hash_b64u,
     prUrl: row.pr_url,
     commits: row.commits,
+    statusDescription: row.status_description,
+    sourceBranch: row.source_branch,
     createdAt: row.created_at,
     engineInput: row.engine_input ?? null,
   };
@@ -102,6 +108,8 @@ export class EvaluationRepository {
     if (evaluation.state.length === 0 || evaluation.state.length > 32) throw new StoreError('INVALID_INPUT', 'state must be 1..32 characters');
     if (!(ENFORCEMENT_MODES as readonly string[]).includes(evaluation.mode)) throw new StoreError('INVALID_INPUT', 'unknown mode');
     if (!(STATUS_STATES as readonly string[]).includes(evaluation.statusState)) throw new StoreError('INVALID_INPUT', 'unknown status state');
+    if ((evaluation.statusDescription?.length ?? 0) > 255) throw new StoreError('INVALID_INPUT', 'status description must be at most 255 characters');
+    if ((evaluation.sourceBranch?.length ?? 0) > 1024) throw new StoreError('INVALID_INPUT', 'source branch must be at most 1024 characters');
     return this.context.db.write(async (transaction) => {
       const row = await this.context.models.Evaluation.create(
         {
@@ -120,6 +128,8 @@ export class EvaluationRepository {
           policy_hash_b64u: evaluation.policyHashB64u ?? null,
           pr_url: evaluation.prUrl ?? null,
           commits: evaluation.commits ?? [],
+          status_description: evaluation.statusDescription ?? null,
+          source_branch: evaluation.sourceBranch ?? null,
           created_at: this.context.now(),
           engine_input: evaluation.engineInput ?? null,
         },

@@ -2,6 +2,7 @@ import { parseDatabaseUrl, type DatabaseConfig } from '../config/database';
 import { ApiTokenRepository, type VerifiedApiToken } from './api-tokens';
 import { AssignmentRepository } from './assignments';
 import { AuditLog } from './audit-log';
+import { IncidentRepository } from './incidents';
 import { BundleRepository } from './bundles';
 import { CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
 import { ConsumedIdRepository } from './consumed-ids';
@@ -49,6 +50,7 @@ export interface Store {
   readonly consumedIds: ConsumedIdRepository;
   readonly apiTokens: ApiTokenRepository;
   readonly audit: AuditLog;
+  readonly incidents: IncidentRepository;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
   readonly commitPushes: CommitPushRepository;
@@ -77,6 +79,7 @@ class SequelizeStore implements Store {
   readonly consumedIds: ConsumedIdRepository;
   readonly apiTokens: ApiTokenRepository;
   readonly audit: AuditLog;
+  readonly incidents: IncidentRepository;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
   readonly commitPushes: CommitPushRepository;
@@ -99,6 +102,7 @@ class SequelizeStore implements Store {
     this.consumedIds = new ConsumedIdRepository(context);
     this.apiTokens = new ApiTokenRepository(context);
     this.audit = new AuditLog(context);
+    this.incidents = new IncidentRepository(context);
     this.deliveries = new DeliveryRepository(context);
     this.jobs = new JobRepository(context);
     this.commitPushes = new CommitPushRepository(context);
@@ -177,6 +181,7 @@ export { STATUS_STATES, type StatusState, type NewEvaluation, type EvaluationRec
 export { CONSUMABLE_KINDS, type ConsumableKind, type ConsumableId, type ConsumedIdRecord, type ConsumingPullRequest, type ConsumeResult, type ConsumedIdRepository } from './consumed-ids';
 export { API_TOKEN_PREFIX, TOKEN_SCOPES, DEFAULT_TOKEN_SCOPES, type TokenScope, type ApiTokenInfo, type VerifiedApiToken, type ApiTokenRepository } from './api-tokens';
 export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-log';
+export { INCIDENT_ACTIONS, INCIDENT_STATUS_STATES, type Incident, type IncidentAction, type IncidentStatusState, type NewIncident, type IncidentRepository } from './incidents';
 export type { DeliveryRepository } from './deliveries';
 export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Op, UniqueConstraintError, type Transaction, type WhereOptions } from 'sequelize';
 import { StoreError } from './errors';
+import { storedEnum } from './stored-enum';
 import type { JobRow } from './models';
 import type { RepositoryContext } from './repository-context';
 
@@ -76,7 +77,7 @@ function toRecord(row: JobRow): JobRecord {
     key: row.key,
     supersedes: row.supersedes,
     payload: row.payload,
-    state: row.state as JobState,
+    state: storedEnum(JOB_STATES, row.state, 'job state'),
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
     runAfter: row.run_after,

@@ -51,7 +51,7 @@ export const MIGRATIONS_TABLE = 'schema_migrations';
 /** Arbitrary constant key for the Postgres advisory lock that serialises migrations across replicas. */
 const MIGRATION_LOCK_KEY = 0x636c6177; // "claw"
 
-function createMigrator(database: Database): Umzug<MigrationContext> {
+export function createMigrator(database: Database): Umzug<MigrationContext> {
   return new Umzug<MigrationContext>({
     migrations: loadMigrations().map((migration) => ({ name: migration.name, up: migration.up, down: migration.down })),
     context: { queryInterface: database.sequelize.getQueryInterface(), dialect: database.dialect },

@@ -84,6 +84,8 @@ export interface EvaluationRow {
   policy_hash_b64u: string | null;
   pr_url: string | null;
   commits: unknown;
+  status_description: string | null;
+  source_branch: string | null;
   created_at: Date;
   engine_input?: string | null;
 }
@@ -153,6 +155,23 @@ export interface PeriodicLeaseRow {
   holder: string | null;
 }
 
+export interface IncidentRow {
+  id: number | string; // BIGINT comes back from pg as a string
+  workspace_uuid: string;
+  repo_full_name: string;
+  incident_id: string | null;
+  audit_event_id: number | string | null;
+  action: string;
+  branch: string | null;
+  commit_sha: string | null;
+  pr_id: number | null;
+  delivery_id: string;
+  status_state: string | null;
+  status_description: string | null;
+  status_url: string | null;
+  created_at: Date;
+}
+
 export interface DeliveryRow {
   workspace_uuid: string;
   request_uuid: string;
@@ -182,6 +201,7 @@ export interface JobRow {
 }
 
 type AuditEventCreation = Omit<AuditEventRow, 'id'>;
+type IncidentCreation = Omit<IncidentRow, 'id'>;
 
 export interface Models {
   Tenant: ModelStatic<Model<TenantRow, TenantRow>>;
@@ -193,6 +213,7 @@ export interface Models {
   ConsumedId: ModelStatic<Model<ConsumedIdRow, ConsumedIdRow>>;
   ApiToken: ModelStatic<Model<ApiTokenRow, ApiTokenRow>>;
   AuditEvent: ModelStatic<Model<AuditEventRow, AuditEventCreation>>;
+  Incident: ModelStatic<Model<IncidentRow, IncidentCreation>>;
   Delivery: ModelStatic<Model<DeliveryRow, DeliveryRow>>;
   Job: ModelStatic<Model<JobRow, JobRow>>;
   CommitPush: ModelStatic<Model<CommitPushRow, CommitPushCreation>>;
@@ -305,6 +326,8 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         policy_hash_b64u: str(64, true),
         pr_url: str(2048, true),
         commits: json(false),
+        status_description: str(255, true),
+        source_branch: str(1024, true),
         created_at: date(false),
         engine_input: text(true),
       },
@@ -355,6 +378,26 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         pr_id: int(true),
       },
       options('audit_events'),
+    ),
+    Incident: sequelize.define<Model<IncidentRow, IncidentCreation>>(
+      'Incident',
+      {
+        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        workspace_uuid: str(64, false),
+        repo_full_name: str(255, false),
+        incident_id: str(64, true),
+        audit_event_id: { type: DataTypes.BIGINT, allowNull: true },
+        action: str(32, false),
+        branch: str(1024, true),
+        commit_sha: str(40, true),
+        pr_id: int(true),
+        delivery_id: str(128, false),
+        status_state: str(16, true),
+        status_description: str(255, true),
+        status_url: str(2048, true),
+        created_at: date(false),
+      },
+      options('incidents'),
     ),
     Delivery: sequelize.define<Model<DeliveryRow, DeliveryRow>>(
       'Delivery',

@@ -5,6 +5,7 @@ import { StoreError } from './errors';
 import type { TenantRow } from './models';
 import type { RepositoryContext } from './repository-context';
 import { SecretValue } from './secret-value';
+import { storedEnum } from './stored-enum';
 import { workspaceKey, type WorkspaceId } from './workspace-id';
 
 /**
@@ -92,12 +93,11 @@ export class Tenants {
 
   private toTenant(row: TenantRow): Tenant {
     const box = this.context.secretBox;
-    if (!(TENANT_SURFACES as readonly string[]).includes(row.surface)) throw new StoreError('CORRUPT_ROW', 'tenant row has an unknown surface');
     return {
       id: row.id,
       workspaceId: row.workspace_uuid,
       workspaceSlug: row.workspace_slug,
-      surface: row.surface as TenantSurface,
+      surface: storedEnum(TENANT_SURFACES, row.surface, 'tenant surface'),
       clientKey: row.client_key,
       appKey: row.app_key,
       sharedSecret: row.shared_secret === null ? null : new SecretValue(box.open(row.shared_secret, SHARED_SECRET_CONTEXT(row.client_key))),

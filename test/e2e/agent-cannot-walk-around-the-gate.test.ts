@@ -1,6 +1,6 @@
 import { makeScenario } from '../../src/testkit';
 import { callApi, finalStatus, openAgentPullRequest, prepareWorkspace, waitFor, type Workspace } from './harness';
-import { clawgateStatusOn, evaluationNumber, evaluationsOf, settle, startWorld, type World } from './issue4-world';
+import { clawgateStatusOn, evaluationNumber, evaluationsOf, settle, startWorld, type World } from './operations-world';
 
 /**
  * Issue 9 (findings 1, 2, 3, 4, 7, 8): an agent with write access tries to end its work in a

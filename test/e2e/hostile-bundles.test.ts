@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { callApi, finalStatus, prepareWorkspace, type Workspace } from './harness';
-import { settle, startWorld, type World } from './issue4-world';
+import { settle, startWorld, type World } from './operations-world';
 
 /**
  * Finding 6 end to end: anyone who can push commits a junk bundle (100,000 unsigned receipts,

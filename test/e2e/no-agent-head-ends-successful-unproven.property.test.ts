@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { makeScenario } from '../../src/testkit';
 import { callApi, openAgentPullRequest, prepareWorkspace, waitFor, type Workspace } from './harness';
-import { clawgateStatusOn, evaluationsOf, startWorld, type World } from './issue4-world';
+import { clawgateStatusOn, evaluationsOf, startWorld, type World } from './operations-world';
 
 /**
  * Issue 9, "Done when": random sequences of agent and human pushes and PRs, approvals, forged

@@ -134,6 +134,7 @@ describe('startRetention', () => {
     const calls: Date[] = [];
     const counting = {
       audit: store.audit,
+      incidents: store.incidents,
       deliveries: store.deliveries,
       commitPushes: store.commitPushes,
       jobs: {
@@ -142,7 +143,7 @@ describe('startRetention', () => {
           return store.jobs.purgeFinishedBefore(cutoff);
         },
       },
-    } as unknown as Pick<Store, 'audit' | 'deliveries' | 'jobs' | 'commitPushes'>;
+    } as unknown as Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'>;
     const now = new Date(T0 + 500 * DAY);
     const job = startRetention({ store: counting, policy: { auditDays: 400, deliveryDays: 7, jobDays: 30, intervalMs: 20 }, logger, now: () => now, firstRunDelayMs: 5 });
     try {
@@ -164,6 +165,7 @@ describe('startRetention', () => {
     let failures = 0;
     const flaky = {
       audit: store.audit,
+      incidents: store.incidents,
       deliveries: store.deliveries,
       commitPushes: store.commitPushes,
       jobs: {
@@ -173,7 +175,7 @@ describe('startRetention', () => {
           return store.jobs.purgeFinishedBefore(cutoff);
         },
       },
-    } as unknown as Pick<Store, 'audit' | 'deliveries' | 'jobs' | 'commitPushes'>;
+    } as unknown as Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'>;
     const job = startRetention({ store: flaky, policy: { auditDays: 1, deliveryDays: 1, jobDays: 1, intervalMs: 10 }, logger, now: () => new Date(T0 + 2 * DAY), firstRunDelayMs: 1 });
     try {
       const deadline = Date.now() + 5000;

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { looksLikeWpcEnvelope } from '../../core/policy';
 import type { StoredPolicy } from '../../store';
-import { ApiError, validationFailed } from '../../http/http-error';
+import { ApiError } from '../../http/http-error';
 import { reevaluateAfterChange, type ApiContext } from '../api-context';
 import { access, ACCESS, principalOf } from '../../http/authenticate';
 import { authorizeEvidenceViewer } from '../evidence-access';

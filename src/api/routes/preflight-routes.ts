@@ -6,7 +6,7 @@ import type { ConsumedId } from '../../core/anti-replay';
 import { changeSetFileSchema } from '../../core/policy/change-set-schema';
 import { evaluate, type EvaluationInput } from '../../core/verdict';
 import { agentIdentityOf } from '../../pipeline/agent-identities';
-import { engineSettingsFrom } from '../../pipeline/evaluation/gather';
+import { engineSettingsFrom } from '../../pipeline/engine-settings';
 import { policyForRepository } from '../../pipeline/repository-policy';
 import { verdictToJson } from '../../render/verdict-json';
 import { validationFailed } from '../../http/http-error';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { BitbucketError, type BitbucketClient } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
-import type { EvaluationInput, Mode, Verdict } from '../../core/verdict';
+import type { ConsumedIdRecord } from '../../store';
+import { failedStatusFor, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
 import { recordEngineInput } from '../../evidence/engine-input';
 import type { Job, JobHandler } from '../../queue/job-queue';
 import { verdictToJson } from '../../render/verdict-json';
@@ -10,7 +11,8 @@ import { clawgateVerdictForCommit } from '../commit-verdict';
 import { inlineVerifier, type Verifier } from '../../verification';
 import { gatherEvidence, type GatheredEvidence } from './gather';
 import { policyForRepository } from '../repository-policy';
-import { publishInProgress, publishVerdict, putStatus, statusDescription, writeClawgateStatus, type PublishTarget } from '../publish';
+import { publishInProgress, publishVerdict, putStatus, writeClawgateStatus, type PublishTarget } from '../publish';
+import { evaluationErrorDescription, statusDescription } from '../../render/status-text';
 import type { StatusMarker } from '../status-mark';
 import { detailsUrl } from '../status-urls';
 import { evaluationJobSchema, type EvaluationJob } from '../webhook-events';
@@ -30,8 +32,8 @@ export interface EvaluationOutcome {
   verdict?: Verdict;
 }
 
-function toConsumed(records: readonly { kind: string; value: string; firstRepo: string; firstPrId: number }[]): ConsumedId[] {
-  return records.map((r) => ({ kind: r.kind as ConsumedId['kind'], value: r.value, repoFullName: r.firstRepo, pullRequestId: r.firstPrId }));
+function toConsumed(records: readonly ConsumedIdRecord[]): ConsumedId[] {
+  return records.map((r) => ({ kind: r.kind, value: r.value, repoFullName: r.firstRepo, pullRequestId: r.firstPrId }));
 }
 
 /**
@@ -137,10 +139,10 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
         delivery_id: job.deliveryId,
         bundle_source: evidence.bundle?.source ?? null,
         bundle_path: evidence.bundle?.path ?? null,
-        // What the status says for this verdict (read back by the forged-status defence).
-        status_description: statusDescription(verdict),
-        source_branch: pr.source.branch.name,
       },
+      // What the status says for this verdict (read back by the forged-status defence).
+      statusDescription: statusDescription(verdict),
+      sourceBranch: pr.source.branch.name,
       bundleId: verdict.proof?.bundleId ?? evidence.bundle?.bundleId ?? null,
       bundleSha256B64u: evidence.bundle?.sha256B64u ?? null,
       bundleSource: evidence.bundle?.source ?? null,
@@ -185,9 +187,9 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     // Fail closed: in enforce mode (or while the mode is not yet known) a clawgate failure is FAILED,
     // never SUCCESSFUL. observe and warn never fail a build (design §6): they say what happened.
     if (target) {
-      const state = mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
+      const state = failedStatusFor(mode);
       try {
-        await putStatus(target, state, mode === 'enforce' ? 'CLAWGATE_ERROR: clawgate could not complete the evaluation' : `${mode}: clawgate could not complete the evaluation`);
+        await putStatus(target, state, evaluationErrorDescription(mode));
       } catch (publishError) {
         log.error({ err: publishError instanceof Error ? publishError.message : String(publishError) }, 'could not publish the failure status');
       }

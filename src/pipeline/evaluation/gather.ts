@@ -1,11 +1,11 @@
 import type { BitbucketClient, BitbucketCommitListItem, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
 import { BitbucketNotFoundError, BitbucketResponseError, PageCapExceededError } from '../../bitbucket';
-import { webcrypto } from 'node:crypto';
 import type { AccountClass, ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
 import type { EnginePolicy } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
 import type { CommitPush, Store, WorkspaceSettings } from '../../store';
 import { agentIdentityOf } from '../agent-identities';
+import { engineSettingsFrom } from '../engine-settings';
 import { policyForRepository } from '../repository-policy';
 import { discoverBundleInPullRequest } from './bundle-discovery';
 import { declaredBundleIds } from './proof-bundle-reference';
@@ -80,20 +80,6 @@ function diffstatPaths(items: readonly BitbucketDiffstatItem[]): string[] {
     if (item.new?.path) paths.add(item.new.path);
   }
   return [...paths];
-}
-
-/** The engine's settings from the stored document (trust lists, keys, revocations). */
-export function engineSettingsFrom(settings: WorkspaceSettings, mode: Mode): EngineSettings {
-  return {
-    mode,
-    trustedGateways: settings.trusted_gateways
-      .filter((g) => !settings.revocations.gateway_dids.includes(g.did))
-      .map((g) => ({ did: g.did, ...(g.expires_at ? { expiresAtMs: Date.parse(g.expires_at) } : {}) })),
-    cstIssuers: settings.cst_issuers.map((k) => ({ publicKeyB64u: k.public_key_b64u, ...(k.kid ? { kid: k.kid } : {}) })),
-    frozen: settings.frozen,
-    ...(settings.mission_id_pattern !== undefined ? { missionIdPattern: settings.mission_id_pattern } : {}),
-    revocations: { agentDids: settings.revocations.agent_dids, cstJtis: settings.revocations.cst_jtis, bundleIds: settings.revocations.bundle_ids },
-  };
 }
 
 /** Commits one evaluation reads one by one (a diffstat each); more is CHANGE_TOO_LARGE, not an error. */

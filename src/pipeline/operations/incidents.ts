@@ -4,11 +4,14 @@ import { BitbucketAuthError, BitbucketNotFoundError, PageCapExceededError, type 
 import type { WriteAction } from '../../core/policy/change-set';
 import { agentIdentityOf, type AgentIdentityMatch } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
-import { INCIDENT_AUDIT_KIND, recordedIncidents, type IncidentRecord, type RecordedIncident } from '../incident-record';
+import type { Incident } from '../../store';
+import { INCIDENT_AUDIT_KIND, type IncidentRecord } from '../incident-record';
 import { auditActor, displayNameOf, type OperationContext } from './operations-context';
 import type { CommentJob, FulfilledJob, PushJob } from '../operations-events';
 import { branchProtection } from './protected-branches';
-import { clip, DESCRIPTION_MAX, writeClawgateStatus } from '../publish';
+import { writeClawgateStatus } from '../publish';
+import { failedStatusFor } from '../../core/verdict';
+import { clip, incidentDescription } from '../../render/status-text';
 import { incidentUrl } from '../status-urls';
 import { judgeWriteAction } from '../../core/policy/write-action-policy';
 
@@ -37,9 +40,8 @@ export interface IncidentInput {
 
 export type IncidentOutcome = { recorded: false; reasonCode: 'OK' } | { recorded: true; duplicate: boolean; auditId: number; incidentId: string; reasonCode: string };
 
-async function findRecorded(ctx: OperationContext, input: IncidentInput): Promise<RecordedIncident | null> {
-  const incidents = await recordedIncidents(ctx.deps.store, ctx.tenant.workspaceId, ctx.job.repoFullName);
-  return incidents.find(({ record: r }) => r.delivery_id === ctx.job.deliveryId && r.action === input.action && r.commit === input.commit && r.branch === input.branch) ?? null;
+async function findRecorded(ctx: OperationContext, input: IncidentInput): Promise<Incident | null> {
+  return ctx.deps.store.incidents.findRecorded(ctx.tenant.workspaceId, ctx.job.repoFullName, { deliveryId: ctx.job.deliveryId, action: input.action, commit: input.commit, branch: input.branch });
 }
 
 /** Judges the action; when the WPC does not allow it, records the incident and marks the commit. */
@@ -60,13 +62,14 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
   // A retried job (the status write failed after the audit event was written) must not record twice.
   const existing = await findRecorded(ctx, input);
   if (existing) {
-    await markCommit(ctx, input, existing.record.status_state, existing.record.status_description, existing.record.status_url, existing.event.at.getTime());
-    return { recorded: true, duplicate: true, auditId: existing.event.id, incidentId: existing.record.incident_id ?? '', reasonCode: decision.reasonCode };
+    await markCommit(ctx, input, existing.statusState, existing.statusDescription, existing.statusUrl, existing.createdAt.getTime());
+    return { recorded: true, duplicate: true, auditId: existing.auditEventId ?? 0, incidentId: existing.incidentId, reasonCode: decision.reasonCode };
   }
   const mode = assignment.mode ?? ctx.settings.mode;
   const incidentId = randomUUID();
-  const statusState = input.commit === null ? null : mode === 'enforce' ? 'FAILED' : 'SUCCESSFUL';
-  const statusDescription = input.commit === null ? null : clip(`${mode === 'enforce' ? '' : `${mode}: `}INCIDENT ${input.action}: ${input.detail}`, DESCRIPTION_MAX);
+  // An incident is a failed verdict on its commit: FAILED in enforce mode, reported otherwise.
+  const statusState = input.commit === null ? null : failedStatusFor(mode);
+  const statusDescription = input.commit === null ? null : incidentDescription(mode, input.action, input.detail);
   const statusUrl = input.commit === null ? null : incidentUrl(deps.config, incidentId);
   const record: IncidentRecord = {
     incident_id: incidentId,
@@ -87,14 +90,18 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
     checks: decision.checks,
   };
   const subject = `${job.repoFullName}${input.prId !== null ? `#${input.prId}` : ''}${input.branch !== null ? `@${input.branch}` : ''}`;
-  const event = await deps.store.audit.append(tenant.workspaceId, {
-    actor: auditActor(input.agent.accountUuid),
-    kind: INCIDENT_AUDIT_KIND,
-    subject: clip(subject, 512),
-    after: { ...record, detail: input.detail, ...(input.facts ? { facts: input.facts } : {}) },
-    repo: job.repoFullName,
-    prId: input.prId,
-  });
+  const { event } = await deps.store.incidents.record(
+    tenant.workspaceId,
+    { incidentId, repoFullName: job.repoFullName, action: input.action, branch: input.branch, commit: input.commit, prId: input.prId, deliveryId: job.deliveryId, statusState, statusDescription, statusUrl },
+    {
+      actor: auditActor(input.agent.accountUuid),
+      kind: INCIDENT_AUDIT_KIND,
+      subject: clip(subject, 512),
+      after: { ...record, detail: input.detail, ...(input.facts ? { facts: input.facts } : {}) },
+      repo: job.repoFullName,
+      prId: input.prId,
+    },
+  );
   ctx.log.warn({ action: input.action, reason: decision.reasonCode, commit: input.commit, branch: input.branch, auditId: event.id }, 'incident recorded');
   await markCommit(ctx, input, statusState, statusDescription, statusUrl, event.at.getTime());
   return { recorded: true, duplicate: false, auditId: event.id, incidentId, reasonCode: decision.reasonCode };

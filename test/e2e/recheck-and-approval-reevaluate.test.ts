@@ -1,6 +1,6 @@
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
 import { callApi, openAgentPullRequest, pageJwt, prepareWorkspace, waitFor, type Workspace } from './harness';
-import { appStatusWrites, auditOfKind, clawgateStatusOn, evaluationNumber, evaluationsOf, settle, startWorld, type World } from './issue4-world';
+import { appStatusWrites, auditOfKind, clawgateStatusOn, evaluationNumber, evaluationsOf, settle, startWorld, type World } from './operations-world';
 
 /**
  * Issue 4 §2 (approval gates), §7 (re-check by API and by `/clawgate recheck`) and the settings
@@ -11,7 +11,7 @@ function triggerOf(record: { verdict: unknown }): unknown {
   return (record.verdict as { trigger?: unknown }).trigger;
 }
 
-describe('e2e issue 4: approval gates', () => {
+describe('e2e: approval gates', () => {
   let world: World;
   let ws: Workspace;
 
@@ -57,7 +57,7 @@ describe('e2e issue 4: approval gates', () => {
   }, 30_000);
 });
 
-describe('e2e issue 4: re-check and the settings write gate', () => {
+describe('e2e: re-check and the settings write gate', () => {
   let world: World;
   let ws: Workspace;
   let pr: { prId: number; head: string };

@@ -14,11 +14,11 @@ export interface World {
   close(): Promise<void>;
 }
 
-export const ADMIN_TOKEN = 'issue4-admin-token-0123456789abcdef';
+export const ADMIN_TOKEN = 'operations-admin-token-0123456789ab';
 
 export async function startWorld(options: { rateLimitPerHour?: number } = {}): Promise<World> {
   const sandbox = await startSandbox(options.rateLimitPerHour !== undefined ? { rateLimitPerHour: options.rateLimitPerHour } : {});
-  const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-issue4-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-operations-'));
   const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN }, pollIntervalMs: 25 });
   return {
     sandbox,

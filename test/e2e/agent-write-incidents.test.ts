@@ -1,6 +1,6 @@
 import { makeBitbucketWpc } from '../../src/testkit';
 import { callApi, finalStatus, openAgentPullRequest, prepareWorkspace, waitFor, type Workspace } from './harness';
-import { ADMIN_TOKEN, auditOfKind, clawgateStatusOn, settle, startWorld, uploadPolicy, workspaceIdOf, type World } from './issue4-world';
+import { ADMIN_TOKEN, auditOfKind, clawgateStatusOn, settle, startWorld, uploadPolicy, workspaceIdOf, type World } from './operations-world';
 
 /**
  * Issue 4 §3 — incidents through the sandbox and the real server: write actions an agent identity
@@ -28,7 +28,7 @@ async function incidentFor(world: World, predicate: (i: IncidentAfter) => boolea
   return waitFor(async () => (await incidents(world)).find(predicate), 15_000, what);
 }
 
-describe('e2e issue 4: incidents (Connect installation)', () => {
+describe('e2e: incidents (Connect installation)', () => {
   let world: World;
   let ws: Workspace;
   let wpcHash: string;
@@ -119,7 +119,7 @@ describe('e2e issue 4: incidents (Connect installation)', () => {
   }, 40_000);
 });
 
-describe('e2e issue 4: incidents on a protected branch (repository webhooks, token with repository:admin)', () => {
+describe('e2e: incidents on a protected branch (repository webhooks, token with repository:admin)', () => {
   let world: World;
 
   beforeAll(async () => {

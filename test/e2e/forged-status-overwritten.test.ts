@@ -1,5 +1,5 @@
 import { callApi, finalStatus, openAgentPullRequest, prepareWorkspace, waitFor, type Workspace } from './harness';
-import { appStatusWrites, auditOfKind, clawgateStatusOn, evaluationNumber, settle, startWorld, type World } from './issue4-world';
+import { appStatusWrites, auditOfKind, clawgateStatusOn, evaluationNumber, settle, startWorld, type World } from './operations-world';
 
 /**
  * Issue 4 §4 — forged-status defence through the sandbox and the real server: a `clawgate` status
@@ -17,7 +17,7 @@ async function forgedAudits(world: World): Promise<ForgedAudit[]> {
   return (await auditOfKind(world, 'forged_status')).map((e) => ({ before: e.before as ForgedAudit['before'], after: e.after as ForgedAudit['after'], subject: e.subject }));
 }
 
-describe('e2e issue 4: forged-status defence', () => {
+describe('e2e: forged-status defence', () => {
   let world: World;
   let ws: Workspace;
   let malloryUuid: string;
