@@ -7,6 +7,7 @@ import type { AnchoredReceiptFacts } from './clawsig/side-effect-receipt';
 import { parseScopedToken, type CstIssuerKey, type ScopedTokenParse } from './clawsig/scoped-token';
 import type { ToolReceiptFacts } from './clawsig/tool-receipt';
 import { checkTrustPulse, type TrustPulseResult } from './clawsig/trust-pulse';
+import { runArtifactPaths, uploadedRunArtifactPaths } from './clawsig/run-artifacts';
 import { verifyProofBundle, type ProofTier } from './clawsig/verify-proof-bundle';
 import type { ChangeSet } from './policy/change-set';
 import { evaluateWpc, fileProvenance, proofCoverageChecks, type EnginePolicy, type WpcForm } from './policy';
@@ -54,6 +55,8 @@ export interface EvaluationInput {
    * its Trust Pulse binding.
    */
   urm?: unknown;
+  /** Where the bundle was found in the PR (a repository file), so its own files may follow the attested commit. */
+  bundlePath?: string;
   /** A CST as compact JWT or claims; when absent it is read from the bundle's signed metadata. */
   scopedToken?: unknown;
   /** The WPC of any form (src/core/policy/wpc-forms.ts): effective Bitbucket clauses, hash, form facts. */
@@ -157,6 +160,14 @@ const REFUSED_BUNDLE_CLAUSES: ReadonlySet<string> = new Set(['CST_MISSING', 'BUN
 /** Errors that mean a bundle was there (or clawgate failed): the PR is judged, never NOT_APPLICABLE. */
 const CLAIMED_EVIDENCE_ERRORS: ReadonlySet<EvaluationInput['evidenceError']> = new Set(['BUNDLE_UNREADABLE', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED']);
 
+/** The bundle's own files in the PR: the bundle file and its URM and Trust Pulse siblings (run-artifacts.ts). */
+function bundleOwnFiles(bundlePath: string | undefined, bundleId: string | undefined): string[] {
+  const files: string[] = [];
+  if (bundlePath !== undefined) files.push(bundlePath, ...Object.values(runArtifactPaths(bundlePath)));
+  if (bundleId !== undefined) files.push(...Object.values(uploadedRunArtifactPaths(bundleId)));
+  return files;
+}
+
 /**
  * Agent work by provenance (design §6): the PR's author, any commit's author or pusher is a registered
  * agent identity, or the PR declares or carries a bundle. Too-large and unreadable evidence is judged
@@ -251,7 +262,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         urm: protocol.urm && { urmId: protocol.urm.urmId, hashB64u: protocol.urm.hashB64u, harness: protocol.urm.harness, trustPulseHashB64u: protocol.urm.trustPulseHashB64u },
       };
     }
-    if (input.profile === 'clawgate' && change && attestedCommit !== undefined) checks.push(...proofCoverageChecks(change, attestedCommit));
+    if (input.profile === 'clawgate' && change && attestedCommit !== undefined) checks.push(...proofCoverageChecks(change, attestedCommit, bundleOwnFiles(input.bundlePath, protocol.bundle?.bundleId)));
     if (input.profile === 'clawgate' && protocol.valid) {
       const rawToken = input.scopedToken ?? tokenFromMetadata(protocol.bundle?.metadata);
       const token: ScopedTokenParse | undefined = rawToken === undefined ? undefined : parseScopedToken(rawToken);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { changeSetFileSchema, parseChangeSetFile } from '../core/policy/change-set-schema';
-import { parseBitbucketWpc } from '../core/policy';
+import { parseBitbucketWpc, type OfficialWpcFacts } from '../core/policy';
 import type { EvaluationInput } from '../core/verdict';
 
 /**
@@ -48,11 +48,16 @@ export const recordedInputSchema = z.strictObject({
   bundle_text: z.string().max(MAX_TEXT).optional(),
   scoped_token: z.unknown().optional(),
   /** The WPC as the engine used it (parsed form) and its hash. */
-  policy: z.strictObject({ wpc: z.unknown(), hash: z.string().min(1).max(128) }).optional(),
+  /**
+   * For an official Clawsig WPC (v1/v2), `wpc` holds the effective Bitbucket clauses and `official`
+   * the form's facts; `hash` is then the hash of the official document, not of `wpc`.
+   */
+  policy: z.strictObject({ wpc: z.unknown(), hash: z.string().min(1).max(128), official: z.custom<OfficialWpcFacts>((value) => typeof value === 'object' && value !== null && !Array.isArray(value)).optional() }).optional(),
   change: changeSetFileSchema.optional(),
   consumed: z.array(consumedSchema).max(100_000).optional(),
   evidence_error: z.enum(['BUNDLE_NOT_FOUND', 'BUNDLE_UNREADABLE', 'WPC_NOT_ASSIGNED', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED']).optional(),
   urm: z.unknown().optional(),
+  bundle_path: z.string().max(1024).optional(),
   trust_pulse: z.unknown().optional(),
 });
 export type RecordedInput = z.output<typeof recordedInputSchema>;
@@ -67,11 +72,12 @@ export function recordEngineInput(input: EvaluationInput, bundleText?: string): 
     settings: JSON.parse(JSON.stringify(input.settings)) as RecordedInput['settings'],
     ...(text !== undefined ? { bundle_text: text } : {}),
     ...(input.scopedToken !== undefined ? { scoped_token: input.scopedToken } : {}),
-    ...(input.policy ? { policy: { wpc: input.policy.wpc, hash: input.policy.hash } } : {}),
+    ...(input.policy ? { policy: { wpc: input.policy.wpc, hash: input.policy.hash, ...(input.policy.official !== undefined ? { official: input.policy.official } : {}) } } : {}),
     ...(input.change ? { change: JSON.parse(JSON.stringify(input.change)) as RecordedInput['change'] } : {}),
     ...(input.consumed && input.consumed.length > 0 ? { consumed: input.consumed.map((c) => ({ kind: c.kind, value: c.value, repoFullName: c.repoFullName, pullRequestId: c.pullRequestId })) } : {}),
     ...(input.evidenceError ? { evidence_error: input.evidenceError } : {}),
     ...(input.urm !== undefined ? { urm: input.urm } : {}),
+    ...(input.bundlePath !== undefined ? { bundle_path: input.bundlePath } : {}),
     ...(input.trustPulse !== undefined ? { trust_pulse: input.trustPulse } : {}),
   };
 }
@@ -96,8 +102,13 @@ export function restoreEngineInput(value: unknown): RestoreResult {
   if (r.policy) {
     const wpc = parseBitbucketWpc(r.policy.wpc);
     if (!wpc.ok) return { ok: false, problem: 'the recorded WPC does not parse' };
-    if (wpc.policyHashB64u !== r.policy.hash) return { ok: false, problem: 'the recorded WPC does not hash to the recorded policy hash' };
-    policy = { wpc: wpc.wpc, hash: wpc.policyHashB64u };
+    if (r.policy.official === undefined) {
+      if (wpc.policyHashB64u !== r.policy.hash) return { ok: false, problem: 'the recorded WPC does not hash to the recorded policy hash' };
+      policy = { wpc: wpc.wpc, hash: wpc.policyHashB64u };
+    } else {
+      // An official form: its hash is the official document's (covered by the pack's signature).
+      policy = { wpc: wpc.wpc, hash: r.policy.hash, official: r.policy.official };
+    }
   }
   let change: EvaluationInput['change'];
   if (r.change) {
@@ -118,6 +129,7 @@ export function restoreEngineInput(value: unknown): RestoreResult {
       ...(r.consumed ? { consumed: r.consumed } : {}),
       ...(r.evidence_error ? { evidenceError: r.evidence_error } : {}),
       ...(r.urm !== undefined ? { urm: r.urm } : {}),
+      ...(r.bundle_path !== undefined ? { bundlePath: r.bundle_path } : {}),
       ...(r.trust_pulse !== undefined ? { trustPulse: r.trust_pulse } : {}),
     },
   };

@@ -150,6 +150,9 @@ export function webhookPayloadOf(event: ForgeEvent, eventKey: string, repository
               old: before === null ? null : { type, name: ref.name, target: { hash: before.toLowerCase() } },
               new: after === null ? null : { type, name: ref.name, target: { hash: after.toLowerCase(), ...(newest?.message !== undefined && newest.hash.toLowerCase() === after.toLowerCase() ? { message: newest.message } : {}) } },
               closed: push.closed === true || after === null,
+              // Forge's push event may not list every commit: the push job lists the rest through the
+              // API, so each commit's pusher is recorded (provenance, docs/policy.md §5).
+              ...(after !== null ? { truncated: true, commits: (push.commits ?? []).slice(0, 100).map((c) => ({ hash: c.hash.toLowerCase() })) } : {}),
             },
           ],
         },

@@ -244,7 +244,7 @@ async function storeRegistration(
       subject: clientKey,
       after: { base_api_url: input.baseApiUrl, webhook_url: input.webhookUrl, hooks: input.hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid })) },
     });
-    const { token, info } = await deps.store.apiTokens.create(input.workspaceId, { label: 'registration', actor: deps.actor });
+    const { token, info } = await deps.store.apiTokens.create(input.workspaceId, { label: 'registration', actor: deps.actor, scopes: ['admin'] });
     return {
       workspaceId: input.workspaceId,
       workspaceSlug: input.workspaceSlug,

@@ -174,7 +174,7 @@ export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string
   });
   const result: ReregisteredWorkspace = { workspaceId: tenant.workspaceId, workspaceSlug: found.slug, webhookUrl, hooks, staleHooks };
   if (wasActive) return result;
-  const { token, info } = await deps.store.apiTokens.create(tenant.workspaceId, { label: 'registration', actor: deps.actor });
+  const { token, info } = await deps.store.apiTokens.create(tenant.workspaceId, { label: 'registration', actor: deps.actor, scopes: ['admin'] });
   return { ...result, apiToken: { id: info.id, token, prefix: info.prefix } };
 }
 

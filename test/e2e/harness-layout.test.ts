@@ -58,8 +58,12 @@ describe('e2e: real harness layouts', () => {
       // failing criterion in rule order, which is the WPC's token clause.
       expect((await finalStatus(sandbox, ambiguous)).state).toBe('FAILED');
 
+      // Declaring one bundle picks it; the other run's bundle, committed after the attested commit,
+      // is not this bundle's own file, so the proof does not cover the head (docs/policy.md §6).
       const declared = harnessPullRequest(sandbox, ws, 'agent-declared', { urmFile: true, extraBundle: true, declare: true });
-      expect((await finalStatus(sandbox, declared)).state).toBe('SUCCESSFUL');
+      const declaredStatus = await finalStatus(sandbox, declared);
+      expect(declaredStatus.state).toBe('FAILED');
+      expect(String(declaredStatus.description)).toContain('CHANGED_AFTER_ATTESTATION');
     } finally {
       await app.close();
     }

@@ -43,7 +43,7 @@ describe('Forge product events → the pipeline’s webhook vocabulary', () => {
         kind: 'push',
         repoFullName: 'acme/proj-web',
         actor: expect.objectContaining({ uuid: AGENT }),
-        changes: [{ oldName: 'main', oldType: 'branch', oldHash: 'a'.repeat(40), newName: 'main', newType: 'branch', newHash: after, newMessage: 'direct push', closed: false }],
+        changes: [{ oldName: 'main', oldType: 'branch', oldHash: 'a'.repeat(40), newName: 'main', newType: 'branch', newHash: after, newMessage: 'direct push', closed: false, truncated: true }],
       }),
     });
   });

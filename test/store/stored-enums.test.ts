@@ -22,7 +22,7 @@ describe('stored enum columns', () => {
       const clientKey = `connect:${randomUUID()}`;
       const workspaceId = `{${randomUUID()}}`;
       await store.tenants.upsertInstall({ workspaceId, surface: 'connect', clientKey, sharedSecret: 's'.repeat(32), baseApiUrl: 'https://api.bitbucket.org', actor: 'test' });
-      await rawQuery(store, `UPDATE tenants SET surface = 'forge' WHERE client_key = '${clientKey}'`);
+      await rawQuery(store, `UPDATE tenants SET surface = 'carrier-pigeon' WHERE client_key = '${clientKey}'`);
       await expect(store.tenants.findByClientKey(clientKey)).rejects.toMatchObject({ code: 'CORRUPT_ROW' });
     } finally {
       await store.close();

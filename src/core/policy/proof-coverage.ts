@@ -17,14 +17,21 @@ export function isBundleFile(path: string): boolean {
   return key === '.clawsig/proof_bundle.json' || /^\.clawsig\/bundles\/[^/]+\.json$/.test(key);
 }
 
-export function proofCoverageChecks(change: ChangeSet, attestedCommit: string): Check[] {
+/**
+ * `ownFiles`: where this bundle and its run artifacts live in the PR when they are not at the
+ * `.clawsig/` paths (the harness layout `<stem>-bundle.json` with `-urm.json` and `-trust-pulse.json`,
+ * or an uploaded bundle's sidecars): a later commit that only adds them is still the bundle's own.
+ */
+export function proofCoverageChecks(change: ChangeSet, attestedCommit: string, ownFiles: readonly string[] = []): Check[] {
+  const own = new Set(ownFiles.map(repoPathKey));
+  const isOwn = (path: string): boolean => isBundleFile(path) || own.has(repoPathKey(path));
   const index = change.commits.findIndex((c) => c.hash.toLowerCase() === attestedCommit.toLowerCase());
   if (index < 0) return [];
   const later = change.commits.slice(index + 1);
   const checks: Check[] = [];
   let humanLater = 0;
   for (const commit of later) {
-    if (commit.paths !== undefined && commit.paths.length > 0 && commit.paths.every(isBundleFile)) continue;
+    if (commit.paths !== undefined && commit.paths.length > 0 && commit.paths.every(isOwn)) continue;
     // Surfaces that classify nothing (the CLI's change file) keep the older rule: later changes are
     // judged as human changes (provenance + path rules).
     if (commit.author === undefined && commit.pushedBy === undefined) {

@@ -98,6 +98,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       profile: 'clawgate' as const,
       settings: evidence.settings,
       scopedToken: evidence.bundle?.scopedToken,
+      ...(evidence.bundle?.path !== undefined ? { bundlePath: evidence.bundle.path } : {}),
       policy: evidence.policy,
       change: evidence.change,
       evidenceError: evidence.evidenceError,

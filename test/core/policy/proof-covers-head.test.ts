@@ -22,6 +22,13 @@ describe('the proof must cover the head', () => {
     expect(proofCoverageChecks(withLater({ hash: LATER, paths: ['src/app.ts'], author: 'human', pushedBy: 'human' }), COMMITS[1])[0]).toMatchObject({ outcome: 'pass', evidence: { human_commits_after_attestation: 1 } });
   });
 
+  test("the harness layout's bundle, URM and pulse count as the bundle's own files; another run's bundle does not", () => {
+    const own = ['artifacts/poh/agent/run_1-bundle.json', 'artifacts/poh/agent/run_1-urm.json', 'artifacts/poh/agent/run_1-trust-pulse.json'];
+    expect(proofCoverageChecks(withLater({ hash: LATER, paths: own, author: 'agent', pushedBy: 'agent' }), COMMITS[1], own)[0]?.outcome).toBe('pass');
+    expect(proofCoverageChecks(withLater({ hash: LATER, paths: own, author: 'agent', pushedBy: 'agent' }), COMMITS[1])[0]?.outcome).toBe('fail');
+    expect(proofCoverageChecks(withLater({ hash: LATER, paths: [...own, 'artifacts/poh/agent/run_2-bundle.json'], author: 'agent', pushedBy: 'agent' }), COMMITS[1], own)[0]?.outcome).toBe('fail');
+  });
+
   test('unknown paths, or a bundle file next to other files, do not count as the bundle', () => {
     expect(proofCoverageChecks(withLater({ hash: LATER, author: 'agent', pushedBy: 'agent' }), COMMITS[1])[0]?.outcome).toBe('fail');
     expect(proofCoverageChecks(withLater({ hash: LATER, paths: ['.clawsig/proof_bundle.json', 'src/x.ts'], author: 'agent', pushedBy: 'agent' }), COMMITS[1])[0]?.outcome).toBe('fail');
