@@ -28,11 +28,10 @@ export interface BundleFileCandidate {
   layout: 'declared' | 'harness' | 'legacy';
 }
 
-/** A file read from the PR at head. */
+/** A file read from the PR at head (as text: the verification pool parses it off the event loop). */
 export interface PullRequestArtifact {
   path: string;
   text: string;
-  value: unknown;
   sha256B64u: string;
 }
 
@@ -64,7 +63,7 @@ function bundleIdOf(value: unknown): string | undefined {
 
 type Read = { ok: true; artifact: PullRequestArtifact } | { ok: false; reason: 'absent' | 'unreadable' };
 
-async function readJsonAtHead(client: BitbucketClient, at: { workspace: string; repoSlug: string; headSha: string }, path: string, maxBytes: number): Promise<Read> {
+async function readAtHead(client: BitbucketClient, at: { workspace: string; repoSlug: string; headSha: string }, path: string, maxBytes: number): Promise<Read> {
   let text: string | null;
   try {
     text = await client.getFileAtCommit(at.workspace, at.repoSlug, at.headSha, path, { maxBytes });
@@ -76,10 +75,19 @@ async function readJsonAtHead(client: BitbucketClient, at: { workspace: string; 
     return { ok: false, reason: 'unreadable' };
   }
   if (text === null) return { ok: false, reason: 'absent' };
+  return { ok: true, artifact: { path, text, sha256B64u: sha256B64u(text) } };
+}
+
+/**
+ * The bundle id of a harness-layout candidate, needed only to match it against the declared ids.
+ * This is the one parse on the event loop (bounded by the bundle size limit); the declared and
+ * `.clawsig/` layouts are never parsed here. Not JSON: undefined (the caller fails closed).
+ */
+function bundleIdOfText(text: string): { ok: true; bundleId: string | undefined } | { ok: false } {
   try {
-    return { ok: true, artifact: { path, text, value: JSON.parse(text) as unknown, sha256B64u: sha256B64u(text) } };
+    return { ok: true, bundleId: bundleIdOf(JSON.parse(text) as unknown) };
   } catch {
-    return { ok: false, reason: 'unreadable' };
+    return { ok: false };
   }
 }
 
@@ -102,13 +110,16 @@ export async function discoverBundleInPullRequest(input: {
   let found: (PullRequestArtifact & { layout: BundleFileCandidate['layout'] }) | undefined;
   for (const candidate of candidates) {
     if (candidate.layout === 'harness' && input.declared.length === 0 && harnessCount > 1) return { error: 'BUNDLE_UNREADABLE' };
-    const read = await readJsonAtHead(input.client, at, candidate.path, input.maxBundleBytes);
+    const read = await readAtHead(input.client, at, candidate.path, input.maxBundleBytes);
     if (!read.ok) {
       if (read.reason === 'absent') continue;
       return { error: 'BUNDLE_UNREADABLE' };
     }
-    const bundleId = bundleIdOf(read.artifact.value);
-    if (candidate.layout === 'harness' && input.declared.length > 0 && (bundleId === undefined || !input.declared.includes(bundleId))) continue;
+    if (candidate.layout === 'harness' && input.declared.length > 0) {
+      const id = bundleIdOfText(read.artifact.text);
+      if (!id.ok) return { error: 'BUNDLE_UNREADABLE' };
+      if (id.bundleId === undefined || !input.declared.includes(id.bundleId)) continue;
+    }
     found = { ...read.artifact, layout: candidate.layout };
     break;
   }
