@@ -148,7 +148,7 @@ export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string
   const secret = newWebhookSecret();
   const hooks = await createHooks(client, slug, repositories, webhookUrl, secret, logger, request.repositories !== undefined);
   const wasActive = tenant.uninstalledAt === null;
-  try {
+  const staleHooks = await replaceHooks(client, slug, logger, previous, hooks, async () => {
     await deps.store.tenants.upsertInstall({
       workspaceId: tenant.workspaceId,
       workspaceSlug: found.slug,
@@ -161,11 +161,7 @@ export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string
       verified: true,
       actor: deps.actor,
     });
-  } catch (error) {
-    await deleteHooks(client, slug, hooks, logger);
-    throw error;
-  }
-  const staleHooks = await deleteHooks(client, slug, previous, logger);
+  });
   await deps.store.audit.append(tenant.workspaceId, {
     actor: deps.actor,
     kind: 'repo_webhooks.reregistered',
@@ -176,6 +172,21 @@ export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string
   if (wasActive) return result;
   const { token, info } = await deps.store.apiTokens.create(tenant.workspaceId, { label: 'registration', actor: deps.actor, scopes: ['admin'] });
   return { ...result, apiToken: { id: info.id, token, prefix: info.prefix } };
+}
+
+/**
+ * The new hooks already exist; `store` records what they need (secret, token). If it fails the new
+ * hooks are deleted again; if it succeeds the previous hooks are. No delivery is lost either way.
+ * Returns the previous hooks that could not be deleted.
+ */
+async function replaceHooks(client: BitbucketClient, slug: string, logger: Logger, previous: readonly RegisteredHook[], hooks: readonly RegisteredHook[], store: () => Promise<unknown>): Promise<RegisteredHook[]> {
+  try {
+    await store();
+  } catch (error) {
+    await deleteHooks(client, slug, hooks, logger);
+    throw error;
+  }
+  return deleteHooks(client, slug, previous, logger);
 }
 
 /** An active repository-webhook tenant with its access token, or the reason there is none. */
@@ -207,13 +218,7 @@ export async function rotateWebhookSecret(deps: LifecycleDeps, workspace: string
   const repositories = [...new Set(previous.map((hook) => hook.repository.slice(hook.repository.indexOf('/') + 1)))];
   const secret = newWebhookSecret();
   const hooks = await createHooks(client, slug, repositories, webhookUrl, secret, logger, false);
-  try {
-    await deps.store.tenants.setSharedSecret(tenant.workspaceId, tenant.clientKey, secret, deps.actor);
-  } catch (error) {
-    await deleteHooks(client, slug, hooks, logger);
-    throw error;
-  }
-  const staleHooks = await deleteHooks(client, slug, previous, logger);
+  const staleHooks = await replaceHooks(client, slug, logger, previous, hooks, () => deps.store.tenants.setSharedSecret(tenant.workspaceId, tenant.clientKey, secret, deps.actor));
   await deps.store.audit.append(tenant.workspaceId, {
     actor: deps.actor,
     kind: 'repo_webhooks.secret_rotated',
