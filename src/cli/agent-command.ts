@@ -149,8 +149,13 @@ function serviceVerdictText(json: Record<string, unknown>): string {
     lines.push(`  ✗ ${code}: ${REASON_TEXT[code] ?? code}`);
   }
   const pulse = isJsonObject(json.trust_pulse) ? json.trust_pulse : undefined;
-  if (pulse) lines.push(`Trust Pulse (self-reported by the agent's harness): ${String(pulse.status)}${pulse.problem ? ` (${String(pulse.problem)})` : ''}`);
+  if (pulse) lines.push(trustPulseLine(String(pulse.status), pulse.problem ? String(pulse.problem) : undefined));
   return `${lines.join('\n')}\n`;
+}
+
+/** The one line that reports the pulse's check (it never changes the verdict). */
+function trustPulseLine(status: string, problem: string | undefined): string {
+  return `Trust Pulse (self-reported by the agent's harness): ${status}${problem ? ` (${problem})` : ''}`;
 }
 
 async function runPreflight(argv: string[], io: CliIo): Promise<number> {
@@ -254,7 +259,7 @@ async function runPreflight(argv: string[], io: CliIo): Promise<number> {
   if (values.format === 'json') io.stdout(`${JSON.stringify({ preflight: true, ...verdictToJson(verdict, `${repo} (preflight)`) }, null, 2)}\n`);
   else {
     io.stdout(verdictToText(verdict, `${repo} ${local.sourceBranch} → ${target} (preflight, offline)`, 'clawgate'));
-    if (verdict.trustPulse.status !== 'absent') io.stdout(`Trust Pulse (self-reported by the agent's harness): ${verdict.trustPulse.status}${verdict.trustPulse.problem ? ` (${verdict.trustPulse.problem})` : ''}\n`);
+    if (verdict.trustPulse.status !== 'absent') io.stdout(`${trustPulseLine(verdict.trustPulse.status, verdict.trustPulse.problem)}\n`);
   }
   return verdict.state === 'PASS' ? 0 : 1;
 }
