@@ -1,6 +1,7 @@
 import Lozenge from '@atlaskit/lozenge';
 import type { CheckView } from '../client/api-schemas';
 import { outcomeLabel, ruleText } from '../model/words';
+import { DataTable, rowAttributes, type RowType } from './DataTable';
 
 const WORST: readonly CheckView['outcome'][] = ['fail', 'pending', 'pass', 'skip'];
 
@@ -12,35 +13,34 @@ export function CriteriaList({ checks }: { checks: readonly CheckView[] }) {
   const byRule = new Map<string, CheckView[]>();
   for (const check of checks) byRule.set(check.rule, [...(byRule.get(check.rule) ?? []), check]);
   if (byRule.size === 0) return <p>No criteria were evaluated.</p>;
-  return (
-    <div className="cg-table-wrap">
-      <table className="cg-table" aria-label="Criteria enforced">
-        <thead>
-          <tr>
-            <th scope="col">Criterion</th>
-            <th scope="col">Outcome</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...byRule.entries()].map(([rule, group]) => {
-            const worst = WORST.find((outcome) => group.some((check) => check.outcome === outcome)) ?? 'skip';
-            const label = outcomeLabel(worst);
-            const failing = group.filter((check) => check.outcome === 'fail').length;
-            return (
-              <tr key={rule} data-rule={rule} data-outcome={worst}>
-                <td>
-                  {ruleText(rule)}
-                  <div className="cg-muted cg-mono cg-small">{rule}</div>
-                </td>
-                <td>
-                  <Lozenge appearance={label.appearance}>{label.text}</Lozenge>
-                  {failing > 1 ? <span className="cg-muted"> ×{failing}</span> : null}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
-  );
+  const rows: RowType[] = [...byRule.entries()].map(([rule, group]) => {
+    const worst = WORST.find((outcome) => group.some((check) => check.outcome === outcome)) ?? 'skip';
+    const label = outcomeLabel(worst);
+    const failing = group.filter((check) => check.outcome === 'fail').length;
+    return {
+      key: rule,
+      ...rowAttributes({ 'data-rule': rule, 'data-outcome': worst }),
+      cells: [
+        {
+          key: rule,
+          content: (
+            <>
+              {ruleText(rule)}
+              <div className="cg-muted cg-mono cg-small">{rule}</div>
+            </>
+          ),
+        },
+        {
+          key: worst,
+          content: (
+            <>
+              <Lozenge appearance={label.appearance}>{label.text}</Lozenge>
+              {failing > 1 ? <span className="cg-muted"> ×{failing}</span> : null}
+            </>
+          ),
+        },
+      ],
+    };
+  });
+  return <DataTable label="Criteria enforced" head={[{ key: 'criterion', content: 'Criterion' }, { key: 'outcome', content: 'Outcome' }]} rows={rows} />;
 }

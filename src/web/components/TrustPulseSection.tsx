@@ -1,5 +1,6 @@
 import Lozenge from '@atlaskit/lozenge';
 import type { TrustPulseView } from '../client/api-schemas';
+import { DataTable, rowAttributes } from './DataTable';
 import { formatDuration, TRUST_PULSE_STATUS, trustPulseProblemText } from '../model/trust-pulse-words';
 
 function PathList({ title, paths, kind }: { title: string; paths: readonly string[]; kind: string }) {
@@ -47,27 +48,22 @@ export function TrustPulseSection({ pulse, compact = false }: { pulse: TrustPuls
             <dd>{summary.files.length}</dd>
           </dl>
           {summary.tools.length > 0 ? (
-            <div className="cg-table-wrap">
-            <table className="cg-table cg-pulse-tools">
-              <caption>Tools the harness reports using</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Tool</th>
-                  <th scope="col">Calls</th>
-                </tr>
-              </thead>
-              <tbody>
-                {summary.tools.map((tool) => (
-                  <tr key={tool.name} data-tool={tool.name}>
-                    <td>
-                      <code>{tool.name}</code>
-                    </td>
-                    <td>{tool.calls.toLocaleString('en-US')}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            </div>
+            <DataTable
+              className="cg-pulse-tools"
+              caption="Tools the harness reports using"
+              head={[
+                { key: 'tool', content: 'Tool' },
+                { key: 'calls', content: 'Calls' },
+              ]}
+              rows={summary.tools.map((tool) => ({
+                key: tool.name,
+                ...rowAttributes({ 'data-tool': tool.name }),
+                cells: [
+                  { key: tool.name, content: <code>{tool.name}</code> },
+                  { key: tool.calls, content: tool.calls.toLocaleString('en-US') },
+                ],
+              }))}
+            />
           ) : (
             <p>No tools reported.</p>
           )}

@@ -1,6 +1,7 @@
 import Lozenge from '@atlaskit/lozenge';
 import type { AgentRun } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
+import { DataTable, rowAttributes, type RowType } from '../components/DataTable';
 import { DownloadButton } from '../components/DownloadButton';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { HostNotice } from '../components/HostNotice';
@@ -42,51 +43,56 @@ function PulseCell({ run }: { run: AgentRun }) {
   );
 }
 
+/** Runs per page of the table (the review page loads 50, the settings page 10). */
+const RUNS_PER_PAGE = 20;
+
 export function AgentRunsTable({ client, runs }: { client: ClawgateClient; runs: readonly AgentRun[] }) {
   if (runs.length === 0) return <p>No agent runs yet: clawgate lists a pull request here once it has evaluated agent work on it.</p>;
+  const rows: RowType[] = runs.map((run) => ({
+    key: run.id,
+    ...rowAttributes({ 'data-run': run.id }),
+    cells: [
+      { key: run.created_at, content: formatTime(run.created_at) },
+      {
+        key: `${run.repo}#${String(run.pr_id).padStart(10, '0')}`,
+        content: run.pr_url ? (
+          <a className="cg-link" href={run.pr_url} target="_blank" rel="noopener noreferrer">
+            {run.repo} #{run.pr_id}
+          </a>
+        ) : (
+          `${run.repo} #${run.pr_id}`
+        ),
+      },
+      {
+        key: run.state,
+        content: (
+          <>
+            <VerdictLozenge state={run.state} mode={run.mode} />
+            {run.reason_code !== null && run.reason_code !== 'OK' ? <div className="cg-muted">{reasonText(run.reason_code)}</div> : null}
+          </>
+        ),
+      },
+      { key: run.agent_did ?? '', content: run.agent_did !== null ? <code title={run.agent_did}>{shortId(run.agent_did, 18)}</code> : 'unknown' },
+      { content: <PulseCell run={run} /> },
+      { content: <DownloadButton label="Evidence pack" load={() => client.downloadEvidence(run.id)} /> },
+    ],
+  }));
   return (
-    <div className="cg-table-wrap">
-    <table className="cg-table cg-runs">
-      <caption>Recent agent runs, newest first</caption>
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">Pull request</th>
-          <th scope="col">Verdict</th>
-          <th scope="col">Agent</th>
-          <th scope="col">Trust Pulse (self-reported)</th>
-          <th scope="col">Evidence</th>
-        </tr>
-      </thead>
-      <tbody>
-        {runs.map((run) => (
-          <tr key={run.id} data-run={run.id}>
-            <td>{formatTime(run.created_at)}</td>
-            <td>
-              {run.pr_url ? (
-                <a className="cg-link" href={run.pr_url} target="_blank" rel="noopener noreferrer">
-                  {run.repo} #{run.pr_id}
-                </a>
-              ) : (
-                `${run.repo} #${run.pr_id}`
-              )}
-            </td>
-            <td>
-              <VerdictLozenge state={run.state} mode={run.mode} />
-              {run.reason_code !== null && run.reason_code !== 'OK' ? <div className="cg-muted">{reasonText(run.reason_code)}</div> : null}
-            </td>
-            <td>{run.agent_did !== null ? <code title={run.agent_did}>{shortId(run.agent_did, 18)}</code> : 'unknown'}</td>
-            <td>
-              <PulseCell run={run} />
-            </td>
-            <td>
-              <DownloadButton label="Evidence pack" load={() => client.downloadEvidence(run.id)} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-    </div>
+    <DataTable
+      className="cg-runs"
+      caption="Recent agent runs, newest first until sorted by a column"
+      head={[
+        { key: 'when', content: 'When', isSortable: true },
+        { key: 'pr', content: 'Pull request', isSortable: true },
+        { key: 'verdict', content: 'Verdict', isSortable: true },
+        { key: 'agent', content: 'Agent', isSortable: true },
+        { key: 'pulse', content: 'Trust Pulse (self-reported)' },
+        { key: 'evidence', content: 'Evidence' },
+      ]}
+      rows={rows}
+      rowsPerPage={runs.length > RUNS_PER_PAGE ? RUNS_PER_PAGE : undefined}
+      testId="cg-agent-runs-table"
+    />
   );
 }
 

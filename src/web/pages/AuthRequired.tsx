@@ -1,4 +1,5 @@
 import Button from '@atlaskit/button/new';
+import Form, { Label } from '@atlaskit/form';
 import SectionMessage from '@atlaskit/section-message';
 import Textfield from '@atlaskit/textfield';
 import { useId, useState } from 'react';
@@ -48,26 +49,25 @@ export function AuthRequired({ page, problem, onApiToken }: { page: PageName; pr
         <section className="cg-section" aria-labelledby={headingId}>
           <h2 id={headingId}>Read with a workspace API token</h2>
           <p className="cg-muted">The token stays in this tab’s memory and is sent only to clawgate.</p>
-          <form
-            className="cg-inline-form"
-            aria-label="Read the verdict with a workspace API token"
-            onSubmit={(event) => {
-              event.preventDefault();
+          <Form
+            label="Read the verdict with a workspace API token"
+            formProps={{ className: 'cg-inline-form' }}
+            onSubmit={() => {
               if (workspace.trim() !== '' && token.trim() !== '') onApiToken({ workspace: workspace.trim(), token: token.trim() });
             }}
           >
             <div className="cg-field">
-              <label htmlFor={workspaceId}>Workspace (slug)</label>
+              <Label htmlFor={workspaceId}>Workspace (slug)</Label>
               <Textfield id={workspaceId} value={workspace} autoComplete="off" onChange={(event) => setWorkspace(event.currentTarget.value)} />
             </div>
             <div className="cg-field">
-              <label htmlFor={tokenId}>API token</label>
+              <Label htmlFor={tokenId}>API token</Label>
               <Textfield id={tokenId} type="password" value={token} autoComplete="off" placeholder="cgw_…" onChange={(event) => setToken(event.currentTarget.value)} />
             </div>
             <Button type="submit" appearance="primary" isDisabled={workspace.trim() === '' || token.trim() === ''}>
               Show the verdict
             </Button>
-          </form>
+          </Form>
         </section>
       ) : null}
     </main>

@@ -1,8 +1,10 @@
 import Button from '@atlaskit/button/new';
+import Form, { Label } from '@atlaskit/form';
 import Textfield from '@atlaskit/textfield';
 import { useId } from 'react';
 import type { Assignment, PolicySummary } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
+import { ChoiceSelect, type Choice } from '../components/ChoiceSelect';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useDraft } from '../hooks/use-draft';
 import { formatTime, reasonText } from '../model/words';
@@ -20,6 +22,19 @@ function toEditable(list: readonly Assignment[]): EditableAssignment[] {
 
 function policyLabel(policy: PolicySummary): string {
   return `${policy.policy_hash_b64u.slice(0, 12)}… (${formatTime(policy.created_at).slice(0, 10)})`;
+}
+
+const MODE_CHOICES: readonly Choice<Mode | ''>[] = [
+  { value: '', label: 'workspace mode' },
+  { value: 'observe', label: 'observe' },
+  { value: 'warn', label: 'warn' },
+  { value: 'enforce', label: 'enforce' },
+];
+
+/** The workspace's policies; a row naming a policy that is not among them keeps it (or asks for one). */
+function policyChoices(policies: readonly PolicySummary[], current: string): Choice<string>[] {
+  const known = policies.map((policy) => ({ value: policy.policy_hash_b64u, label: policyLabel(policy) }));
+  return known.some((choice) => choice.value === current) ? known : [{ value: current, label: current || 'choose a policy' }, ...known];
 }
 
 /** Which policy applies to which repositories: an ordered list of globs; the first match wins. */
@@ -40,13 +55,7 @@ export function AssignmentsSection({ client, policies, assignments, onSaved }: {
   const save = (): void => saveWith((draft) => client.saveAssignments(draft.map((row) => ({ repo: row.repo.trim(), policy_hash_b64u: row.policy_hash_b64u, mode: row.mode === '' ? null : row.mode }))), onSaved);
 
   return (
-    <form
-      aria-label="Policy assignments"
-      onSubmit={(event) => {
-        event.preventDefault();
-        save();
-      }}
-    >
+    <Form label="Policy assignments" onSubmit={save}>
       <p className="cg-muted">
         Each repository gets the policy of the first row whose glob matches its full name, <code className="cg-mono">workspace/repo</code> (e.g. <code className="cg-mono">acme/payments-*</code>).
       </p>
@@ -55,28 +64,23 @@ export function AssignmentsSection({ client, policies, assignments, onSaved }: {
         {rows.map((row, index) => (
           <li key={index} className="cg-assignment" data-row={index}>
             <div className="cg-field">
-              <label htmlFor={`${id}-repo-${index}`}>Repositories (row {index + 1})</label>
+              <Label htmlFor={`${id}-repo-${index}`}>Repositories (row {index + 1})</Label>
               <Textfield id={`${id}-repo-${index}`} value={row.repo} onChange={(event) => set(index, { repo: event.currentTarget.value })} />
             </div>
             <div className="cg-field">
-              <label htmlFor={`${id}-policy-${index}`}>Policy (row {index + 1})</label>
-              <select id={`${id}-policy-${index}`} className="cg-select" value={row.policy_hash_b64u} onChange={(event) => set(index, { policy_hash_b64u: event.target.value })}>
-                {policies.some((policy) => policy.policy_hash_b64u === row.policy_hash_b64u) ? null : <option value={row.policy_hash_b64u}>{row.policy_hash_b64u || 'choose a policy'}</option>}
-                {policies.map((policy) => (
-                  <option key={policy.policy_hash_b64u} value={policy.policy_hash_b64u}>
-                    {policyLabel(policy)}
-                  </option>
-                ))}
-              </select>
+              <Label htmlFor={`${id}-policy-${index}`}>Policy (row {index + 1})</Label>
+              <ChoiceSelect
+                inputId={`${id}-policy-${index}`}
+                testId={`cg-assignment-policy-${index}`}
+                isSearchable
+                options={policyChoices(policies, row.policy_hash_b64u)}
+                value={row.policy_hash_b64u}
+                onChange={(policy_hash_b64u) => set(index, { policy_hash_b64u })}
+              />
             </div>
             <div className="cg-field">
-              <label htmlFor={`${id}-mode-${index}`}>Mode (row {index + 1})</label>
-              <select id={`${id}-mode-${index}`} className="cg-select" value={row.mode} onChange={(event) => set(index, { mode: event.target.value as Mode | '' })}>
-                <option value="">workspace mode</option>
-                <option value="observe">observe</option>
-                <option value="warn">warn</option>
-                <option value="enforce">enforce</option>
-              </select>
+              <Label htmlFor={`${id}-mode-${index}`}>Mode (row {index + 1})</Label>
+              <ChoiceSelect inputId={`${id}-mode-${index}`} testId={`cg-assignment-mode-${index}`} options={MODE_CHOICES} value={row.mode} onChange={(mode) => set(index, { mode })} />
             </div>
             <div className="cg-actions">
               <Button appearance="subtle" isDisabled={index === 0} aria-label={`Move row ${index + 1} up`} onClick={() => move(index, -1)}>
@@ -104,6 +108,6 @@ export function AssignmentsSection({ client, policies, assignments, onSaved }: {
         </span>
       </div>
       {result !== null && !result.ok ? <ErrorNotice error={result.error} title="The assignments were not saved" /> : null}
-    </form>
+    </Form>
   );
 }

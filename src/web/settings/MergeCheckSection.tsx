@@ -1,10 +1,12 @@
 import Button from '@atlaskit/button/new';
+import Form, { Label } from '@atlaskit/form';
 import Lozenge from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
 import Textfield from '@atlaskit/textfield';
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import type { MergeCheckStatus } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
+import { DataTable } from '../components/DataTable';
 import { ErrorNotice } from '../components/ErrorNotice';
 
 function Item({ ok, children }: { ok: boolean | null; children: ReactNode }) {
@@ -80,26 +82,19 @@ export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateC
         </p>
       </SectionMessage>
       <ForgeMergeCheckGuide />
-      <form
-        className="cg-inline-form"
-        aria-label="Check a repository's merge checks"
-        onSubmit={(event) => {
-          event.preventDefault();
-          check();
-        }}
-      >
+      <Form label="Check a repository's merge checks" formProps={{ className: 'cg-inline-form' }} onSubmit={check}>
         <div className="cg-field">
-          <label htmlFor={repoId}>Repository</label>
+          <Label htmlFor={repoId}>Repository</Label>
           <Textfield id={repoId} value={repo} placeholder="workspace/repo or repo" onChange={(event) => setRepo(event.currentTarget.value)} />
         </div>
         <div className="cg-field">
-          <label htmlFor={branchId}>Destination branch (empty: the main branch)</label>
+          <Label htmlFor={branchId}>Destination branch (empty: the main branch)</Label>
           <Textfield id={branchId} value={branch} placeholder="main" onChange={(event) => setBranch(event.currentTarget.value)} />
         </div>
         <Button type="submit" isLoading={busy === 'check'} isDisabled={slug.trim() === ''}>
           Check merge checks
         </Button>
-      </form>
+      </Form>
       {error !== null ? <ErrorNotice error={error} /> : null}
       {createdNote !== null ? (
         <p role="status" className="cg-muted">
@@ -143,30 +138,35 @@ function ForgeMergeCheckGuide() {
   return (
     <div className="cg-checklist" aria-label="The Forge merge check, by plan">
       <h3>The clawgate merge check (Forge app)</h3>
-      <table className="cg-table">
-        <thead>
-          <tr>
-            <th scope="col">Plan</th>
-            <th scope="col">Can it be Required?</th>
-            <th scope="col">How to enable it</th>
-          </tr>
-        </thead>
-        <tbody>
-          <tr>
-            <th scope="row">Premium</th>
-            <td>Yes: a Required check that does not pass refuses the merge.</td>
-            <td>
-              Workspace settings → Workflow → Custom merge checks → allow custom merge checks; then add “clawgate verification” at workspace, project or repository level (Repository settings → Workflow →
-              Custom merge checks → Add check) and tick Required.
-            </td>
-          </tr>
-          <tr>
-            <th scope="row">Free and Standard</th>
-            <td>No, as far as Atlassian documents it (Required appears to be Premium-only; unconfirmed).</td>
-            <td>Add the check the same way; it runs and shows its answer next to the Merge button, but does not prevent the merge.</td>
-          </tr>
-        </tbody>
-      </table>
+      <DataTable
+        label="The Forge merge check, by plan"
+        head={[
+          { key: 'plan', content: 'Plan' },
+          { key: 'required', content: 'Can it be Required?' },
+          { key: 'how', content: 'How to enable it' },
+        ]}
+        rows={[
+          {
+            key: 'premium',
+            cells: [
+              { content: <strong>Premium</strong> },
+              { content: 'Yes: a Required check that does not pass refuses the merge.' },
+              {
+                content:
+                  'Workspace settings → Workflow → Custom merge checks → allow custom merge checks; then add “clawgate verification” at workspace, project or repository level (Repository settings → Workflow → Custom merge checks → Add check) and tick Required.',
+              },
+            ],
+          },
+          {
+            key: 'free-standard',
+            cells: [
+              { content: <strong>Free and Standard</strong> },
+              { content: 'No, as far as Atlassian documents it (Required appears to be Premium-only; unconfirmed).' },
+              { content: 'Add the check the same way; it runs and shows its answer next to the Merge button, but does not prevent the merge.' },
+            ],
+          },
+        ]}
+      />
       <p className="cg-muted">The check answers from clawgate’s verdict on the pull request’s current head; no verdict, a pending verdict or a failing one answers “not passed” with the reason and a link.</p>
     </div>
   );

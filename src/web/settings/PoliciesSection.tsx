@@ -1,10 +1,13 @@
 import Button from '@atlaskit/button/new';
+import Form, { HelperMessage, Label } from '@atlaskit/form';
 import SectionMessage from '@atlaskit/section-message';
 import TextArea from '@atlaskit/textarea';
 import { useId, useState } from 'react';
 import { DEFAULT_WPC_TEMPLATE, isWpcTemplateName, PLACEHOLDER_REPO, WPC_TEMPLATE_NAMES, wpcTemplate, type WpcTemplateName } from '../../core/policy/wpc-templates';
 import type { PolicySummary } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
+import { ChoiceSelect } from '../components/ChoiceSelect';
+import { DataTable, rowAttributes } from '../components/DataTable';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Loading } from '../components/Loading';
 import { Mono } from '../components/Mono';
@@ -66,43 +69,31 @@ export function PoliciesSection({ client, policies, onUploaded }: { client: Claw
 
   return (
     <>
-      <form
-        className="cg-upload"
-        aria-label="Upload a policy"
-        onSubmit={(event) => {
-          event.preventDefault();
-          upload();
-        }}
-      >
+      <Form label="Upload a policy" formProps={{ className: 'cg-upload' }} onSubmit={upload}>
         <div className="cg-field">
-          <label htmlFor={templateId}>Start from a template</label>
-          <select
-            id={templateId}
+          <Label htmlFor={templateId}>Start from a template</Label>
+          <ChoiceSelect
+            inputId={templateId}
+            testId="cg-template-select"
+            options={WPC_TEMPLATE_NAMES.map((name) => ({ value: name, label: TEMPLATE_LABELS[name] }))}
             value={template}
-            onChange={(event) => {
-              const value = event.currentTarget.value;
+            onChange={(value) => {
               if (isWpcTemplateName(value)) setTemplate(value);
             }}
-          >
-            {WPC_TEMPLATE_NAMES.map((name) => (
-              <option key={name} value={name}>
-                {TEMPLATE_LABELS[name]}
-              </option>
-            ))}
-          </select>{' '}
+          />
           <Button appearance="default" onClick={() => setText(`${JSON.stringify(wpcTemplate(template), null, 2)}\n`)}>
             Use template
           </Button>
-          <p className="cg-muted">
+          <HelperMessage>
             Replace {PLACEHOLDER_REPO} with your repositories (workspace/repo_slug) before uploading. The same templates: <code>clawgate wpc init --template {template}</code>.
-          </p>
+          </HelperMessage>
         </div>
         <div className="cg-field">
-          <label htmlFor={textId}>Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON</label>
+          <Label htmlFor={textId}>Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON</Label>
           <TextArea id={textId} value={text} minimumRows={6} resize="vertical" isMonospaced spellCheck={false} onChange={(event) => setText(event.currentTarget.value)} />
         </div>
         <div className="cg-field">
-          <label htmlFor={fileId}>…or read it from a file</label>
+          <Label htmlFor={fileId}>…or read it from a file</Label>
           <input
             id={fileId}
             type="file"
@@ -116,7 +107,7 @@ export function PoliciesSection({ client, policies, onUploaded }: { client: Claw
         <Button type="submit" appearance="primary" isLoading={busy} isDisabled={text.trim() === ''}>
           Upload policy
         </Button>
-      </form>
+      </Form>
       {result !== null && result.ok ? (
         <div role="status">
           <SectionMessage appearance="success" title={result.created ? 'Policy stored' : 'This policy was already stored'}>
@@ -130,39 +121,39 @@ export function PoliciesSection({ client, policies, onUploaded }: { client: Claw
       {policies.length === 0 ? (
         <p>No policies yet.</p>
       ) : (
-        <div className="cg-table-wrap">
-          <table className="cg-table" aria-label="Policies">
-            <thead>
-              <tr>
-                <th scope="col">Hash</th>
-                <th scope="col">Uploaded</th>
-                <th scope="col">Signed</th>
-                <th scope="col">
-                  <span className="cg-visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {policies.map((policy) => (
-                <tr key={policy.policy_hash_b64u} data-policy-hash={policy.policy_hash_b64u}>
-                  <td>
-                    <Mono value={policy.policy_hash_b64u} />
-                  </td>
-                  <td>
+        <DataTable
+          label="Policies"
+          head={[
+            { key: 'hash', content: 'Hash' },
+            { key: 'uploaded', content: 'Uploaded', isSortable: true },
+            { key: 'signed', content: 'Signed' },
+            { key: 'actions', content: <span className="cg-visually-hidden">Actions</span> },
+          ]}
+          rows={policies.map((policy) => ({
+            key: policy.policy_hash_b64u,
+            ...rowAttributes({ 'data-policy-hash': policy.policy_hash_b64u }),
+            cells: [
+              { key: policy.policy_hash_b64u, content: <Mono value={policy.policy_hash_b64u} /> },
+              {
+                key: policy.created_at,
+                content: (
+                  <>
                     {formatTime(policy.created_at)}
                     {policy.created_by ? <div className="cg-muted">{policy.created_by}</div> : null}
-                  </td>
-                  <td>{policy.signed ? 'signed' : 'not signed'}</td>
-                  <td>
-                    <Button appearance="subtle" aria-expanded={viewing === policy.policy_hash_b64u} aria-label={`View policy ${policy.policy_hash_b64u}`} onClick={() => setViewing(viewing === policy.policy_hash_b64u ? null : policy.policy_hash_b64u)}>
-                      {viewing === policy.policy_hash_b64u ? 'Hide' : 'View'}
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  </>
+                ),
+              },
+              { key: String(policy.signed), content: policy.signed ? 'signed' : 'not signed' },
+              {
+                content: (
+                  <Button appearance="subtle" aria-expanded={viewing === policy.policy_hash_b64u} aria-label={`View policy ${policy.policy_hash_b64u}`} onClick={() => setViewing(viewing === policy.policy_hash_b64u ? null : policy.policy_hash_b64u)}>
+                    {viewing === policy.policy_hash_b64u ? 'Hide' : 'View'}
+                  </Button>
+                ),
+              },
+            ],
+          }))}
+        />
       )}
       {viewing !== null ? <PolicyView client={client} hash={viewing} /> : null}
     </>

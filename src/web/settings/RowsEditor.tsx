@@ -1,6 +1,9 @@
 import Button from '@atlaskit/button/new';
+import { Label } from '@atlaskit/form';
 import Textfield from '@atlaskit/textfield';
 import { useId, useState } from 'react';
+import { ChoiceSelect } from '../components/ChoiceSelect';
+import { DataTable } from '../components/DataTable';
 import type { Row } from './settings-draft';
 
 /**
@@ -57,54 +60,38 @@ export function RowsEditor({ title, description, fields, rows, onChange, noun }:
       {rows.length === 0 ? (
         <p>None.</p>
       ) : (
-        <div className="cg-table-wrap">
-          <table className="cg-table" aria-label={title}>
-            <thead>
-              <tr>
-                {fields.map((field) => (
-                  <th key={field.key} scope="col">
-                    {field.label}
-                  </th>
-                ))}
-                <th scope="col">
-                  <span className="cg-visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((row, index) => (
-                <tr key={`${index}:${fields.map((field) => row[field.key] ?? '').join('|')}`}>
-                  {fields.map((field) => (
-                    <td key={field.key}>
-                      <span className="cg-mono">{row[field.key] === '' || row[field.key] === undefined ? '—' : row[field.key]}</span>
-                    </td>
-                  ))}
-                  <td>
-                    <Button appearance="subtle" aria-label={`Remove ${noun} ${index + 1}`} onClick={() => onChange(rows.filter((_, i) => i !== index))}>
-                      Remove
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label={title}
+          head={[...fields.map((field) => ({ key: field.key, content: field.label })), { key: 'actions', content: <span className="cg-visually-hidden">Actions</span> }]}
+          rows={rows.map((row, index) => ({
+            key: `${index}:${fields.map((field) => row[field.key] ?? '').join('|')}`,
+            cells: [
+              ...fields.map((field) => ({ key: row[field.key] ?? '', content: <span className="cg-mono">{row[field.key] === '' || row[field.key] === undefined ? '—' : row[field.key]}</span> })),
+              {
+                content: (
+                  <Button appearance="subtle" aria-label={`Remove ${noun} ${index + 1}`} onClick={() => onChange(rows.filter((_, i) => i !== index))}>
+                    Remove
+                  </Button>
+                ),
+              },
+            ],
+          }))}
+        />
       )}
       <div className="cg-add-row" role="group" aria-label={`Add a ${noun}`}>
         {fields.map((field) => (
           <div key={field.key} className="cg-field">
-            <label htmlFor={`${id}-${field.key}`}>
+            <Label htmlFor={`${id}-${field.key}`}>
               {field.label}
               {field.optional === true ? ' (optional)' : ''}
-            </label>
+            </Label>
             {field.options !== undefined ? (
-              <select id={`${id}-${field.key}`} className="cg-select" value={draft[field.key] ?? ''} onChange={(event) => setDraft({ ...draft, [field.key]: event.target.value })}>
-                {field.options.map((option) => (
-                  <option key={option} value={option}>
-                    {option}
-                  </option>
-                ))}
-              </select>
+              <ChoiceSelect
+                inputId={`${id}-${field.key}`}
+                options={field.options.map((option) => ({ value: option, label: option }))}
+                value={draft[field.key] ?? ''}
+                onChange={(value) => setDraft({ ...draft, [field.key]: value })}
+              />
             ) : (
               <Textfield
                 id={`${id}-${field.key}`}

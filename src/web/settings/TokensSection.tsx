@@ -1,10 +1,12 @@
 import Button from '@atlaskit/button/new';
+import Form, { Fieldset, Label } from '@atlaskit/form';
 import Lozenge from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
 import Textfield from '@atlaskit/textfield';
 import { useId, useState } from 'react';
 import { TOKEN_SCOPE_CHOICES, type CreatedApiToken, type TokenScopeChoice } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
+import { DataTable, rowAttributes } from '../components/DataTable';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Loading } from '../components/Loading';
 import { useLoad } from '../hooks/use-load';
@@ -65,39 +67,31 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
 
   return (
     <>
-      <form
-        className="cg-inline-form"
-        aria-label="Create an API token"
-        onSubmit={(event) => {
-          event.preventDefault();
-          create();
-        }}
-      >
+      <Form label="Create an API token" formProps={{ className: 'cg-inline-form' }} onSubmit={create}>
         <div className="cg-field">
-          <label htmlFor={labelId}>Label (optional)</label>
+          <Label htmlFor={labelId}>Label (optional)</Label>
           <Textfield id={labelId} value={label} placeholder="ci uploader" onChange={(event) => setLabel(event.currentTarget.value)} />
         </div>
-        <fieldset className="cg-field">
-          <legend>Scope</legend>
+        <Fieldset legend="Scope">
           {TOKEN_SCOPE_CHOICES.map((choice) => (
             <label key={choice} className="cg-choice">
               <input type="radio" name={`${labelId}-scope`} value={choice} checked={scope === choice} onChange={() => setScope(choice)} />{' '}
               <code className="cg-mono">{choice}</code>: {SCOPE_WORDS[choice]}
             </label>
           ))}
-        </fieldset>
+        </Fieldset>
         <Button type="submit" appearance="primary" isLoading={busy === 'create'}>
           Create token
         </Button>
-      </form>
+      </Form>
       {created !== null ? (
         <SectionMessage appearance="warning" title="Copy this token now: it is shown only once">
           <div className="cg-field">
-            <label htmlFor={shownId}>
+            <Label htmlFor={shownId}>
               New token{created.label ? ` “${created.label}”` : ''}
               {created.scopes ? ` (${created.scopes.join(', ')})` : ''}
-            </label>
-            <input id={shownId} className="cg-token-once cg-mono" readOnly value={created.token} onFocus={(event) => event.currentTarget.select()} />
+            </Label>
+            <Textfield id={shownId} isReadOnly isMonospaced value={created.token} onFocus={(event) => event.currentTarget.select()} />
           </div>
           <p>clawgate keeps only its hash. Store it in your pipeline’s secrets; use it as <code className="cg-mono">Authorization: Bearer …</code>.</p>
           <Button onClick={() => setCreated(null)}>I have copied it</Button>
@@ -111,50 +105,57 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
       ) : tokens.value.length === 0 ? (
         <p>No API tokens.</p>
       ) : (
-        <div className="cg-table-wrap">
-          <table className="cg-table" aria-label="API tokens">
-            <thead>
-              <tr>
-                <th scope="col">Token</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.value.map((token) => (
-                <tr key={token.id}>
-                  <td>
+        <DataTable
+          label="API tokens"
+          head={[
+            { key: 'token', content: 'Token' },
+            { key: 'scopes', content: 'Scopes' },
+            { key: 'created', content: 'Created', isSortable: true },
+            { key: 'last-used', content: 'Last used', isSortable: true },
+            { key: 'state', content: 'State' },
+          ]}
+          rows={tokens.value.map((token) => ({
+            key: token.id,
+            ...rowAttributes({ 'data-token-prefix': token.prefix }),
+            cells: [
+              {
+                key: token.prefix,
+                content: (
+                  <>
                     <code className="cg-mono">{token.prefix}…</code>
                     {token.label ? <div>{token.label}</div> : null}
-                  </td>
-                  <td>
-                    {(token.scopes ?? ['admin']).map((tokenScope) => (
-                      <Lozenge key={tokenScope} appearance={tokenScope === 'admin' ? 'moved' : 'default'}>
-                        {tokenScope}
-                      </Lozenge>
-                    ))}
-                  </td>
-                  <td>
+                  </>
+                ),
+              },
+              {
+                content: (token.scopes ?? ['admin']).map((tokenScope) => (
+                  <Lozenge key={tokenScope} appearance={tokenScope === 'admin' ? 'moved' : 'default'}>
+                    {tokenScope}
+                  </Lozenge>
+                )),
+              },
+              {
+                key: token.created_at,
+                content: (
+                  <>
                     {formatTime(token.created_at)}
                     {token.created_by ? <div className="cg-muted">{token.created_by}</div> : null}
-                  </td>
-                  <td>{token.last_used_at ? formatTime(token.last_used_at) : 'never'}</td>
-                  <td>
-                    {token.revoked_at ? (
-                      <Lozenge appearance="removed">revoked</Lozenge>
-                    ) : (
-                      <Button appearance="warning" isLoading={busy === token.id} aria-label={`Revoke token ${token.prefix}`} onClick={() => revoke(token.id)}>
-                        Revoke
-                      </Button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  </>
+                ),
+              },
+              { key: token.last_used_at ?? '', content: token.last_used_at ? formatTime(token.last_used_at) : 'never' },
+              {
+                content: token.revoked_at ? (
+                  <Lozenge appearance="removed">revoked</Lozenge>
+                ) : (
+                  <Button appearance="warning" isLoading={busy === token.id} aria-label={`Revoke token ${token.prefix}`} onClick={() => revoke(token.id)}>
+                    Revoke
+                  </Button>
+                ),
+              },
+            ],
+          }))}
+        />
       )}
     </>
   );

@@ -1,8 +1,11 @@
 import Button from '@atlaskit/button/new';
+import Form, { HelperMessage, Label } from '@atlaskit/form';
 import SectionMessage from '@atlaskit/section-message';
+import Textfield from '@atlaskit/textfield';
 import { useId } from 'react';
 import type { Settings } from '../client/api-schemas';
 import type { ClawgateClient, VersionedSettings } from '../client/clawgate-client';
+import { ChoiceSelect } from '../components/ChoiceSelect';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useDraft } from '../hooks/use-draft';
 import { MODE_TEXT } from '../model/words';
@@ -25,37 +28,18 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
   const save = (): void => saveWith((edited) => client.saveSettings(settingsOf(edited, current.settings.frozen), current.version), onSaved);
 
   return (
-    <form
-      className="cg-settings-form"
-      aria-label="Workspace settings"
-      onSubmit={(event) => {
-        event.preventDefault();
-        save();
-      }}
-    >
+    <Form label="Workspace settings" formProps={{ className: 'cg-settings-form' }} onSubmit={save}>
       <div className="cg-field">
-        <label htmlFor={modeId}>Mode</label>
-        <select id={modeId} className="cg-select" value={draft.mode} onChange={(event) => change({ ...draft, mode: event.target.value as Settings['mode'] })}>
-          {MODES.map((mode) => (
-            <option key={mode} value={mode}>
-              {mode}
-            </option>
-          ))}
-        </select>
-        <p className="cg-muted">{MODE_TEXT[draft.mode]} An assignment may set its own mode for some repositories.</p>
+        <Label htmlFor={modeId}>Mode</Label>
+        <ChoiceSelect inputId={modeId} testId="cg-mode-select" options={MODES.map((mode) => ({ value: mode, label: mode }))} value={draft.mode} onChange={(mode) => change({ ...draft, mode })} />
+        <HelperMessage>{MODE_TEXT[draft.mode]} An assignment may set its own mode for some repositories.</HelperMessage>
       </div>
       <div className="cg-field">
-        <label htmlFor={missionId}>Mission id pattern (optional)</label>
-        <input
-          id={missionId}
-          className="cg-input"
-          value={draft.missionIdPattern}
-          placeholder="{repository}#*"
-          onChange={(event) => change({ ...draft, missionIdPattern: event.target.value })}
-        />
-        <p className="cg-muted">
+        <Label htmlFor={missionId}>Mission id pattern (optional)</Label>
+        <Textfield id={missionId} value={draft.missionIdPattern} placeholder="{repository}#*" onChange={(event) => change({ ...draft, missionIdPattern: event.currentTarget.value })} />
+        <HelperMessage>
           Empty: a scoped token's mission_id is an opaque correlation id, recorded and shown. Set: it must be present and match ('*' any text; {'{repository}'}, {'{workspace}'}, {'{repo_slug}'}).
-        </p>
+        </HelperMessage>
       </div>
       <RowsEditor
         title="Trusted gateways"
@@ -130,6 +114,6 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
       </div>
       {result !== null && !result.ok ? <ErrorNotice error={result.error} title="The settings were not saved" /> : null}
       {result?.ok === true ? <SectionMessage appearance="success" title="Settings saved"><p>Open agent pull requests are re-evaluated now with them (newest first); new ones use them from their first evaluation.</p></SectionMessage> : null}
-    </form>
+    </Form>
   );
 }
