@@ -8,6 +8,7 @@ import type { ClawgateServer } from '../../src/server/create-server';
 import { PLACEHOLDER_REPO, wpcTemplate } from '../../src/core/policy/wpc-templates';
 import { makeBitbucketWpc, wpcHash } from '../../src/testkit';
 import { callApi, finalStatus, openAgentPullRequest, pageJwt, prepareWorkspace, startTestClawgate, waitFor, type Workspace } from '../e2e/harness';
+import { chooseOption } from './support/atlaskit';
 import { artifact, describeWithBrowser, launchBrowser, openContext } from './support/browser';
 import { openAgentPullRequestWithTools } from './support/agent-work';
 import { ensureFreshWebBuild } from './support/web-build';
@@ -276,10 +277,10 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.goto(signed('/connect/configure'));
       await page.getByRole('heading', { name: 'clawgate settings' }).waitFor();
       const editor = page.getByLabel('Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON');
-      await page.getByLabel('Start from a template').selectOption('clawsig-v2');
+      await chooseOption(page, 'Start from a template', 'Clawsig work_policy_contract v2 (official form, statements)');
       await page.getByRole('button', { name: 'Use template' }).click();
       expect(JSON.parse(await editor.inputValue())).toEqual(wpcTemplate('clawsig-v2'));
-      await page.getByLabel('Start from a template').selectOption('bitbucket');
+      await chooseOption(page, 'Start from a template', /^Bitbucket WPC \(recommended\)/);
       await page.getByRole('button', { name: 'Use template' }).click();
       const text = await editor.inputValue();
       expect(JSON.parse(text)).toEqual(wpcTemplate('bitbucket'));
@@ -315,7 +316,7 @@ describeWithBrowser('web pages in Chromium', () => {
 
       // Assign it: the first (and only) row names the repository.
       await expect(page.getByLabel('Repositories (row 1)').inputValue()).resolves.toBe(REPO);
-      await page.getByLabel('Policy (row 1)').selectOption(hash);
+      await chooseOption(page, 'Policy (row 1)', new RegExp(`^${hash.slice(0, 12)}…`));
       await page.getByRole('button', { name: 'Save assignments' }).click();
       await page.getByText('Assignments saved; open agent pull requests are re-evaluated now (newest first).').waitFor();
       const assignments = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/assignments', ws.bearer);
