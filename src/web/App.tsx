@@ -1,13 +1,19 @@
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { Boot } from './boot';
 import { createHttpClient } from './client/http-client';
+import { Loading } from './components/Loading';
 import { createApiTokenHost } from './host/connect-host';
 import type { HostBridge, HostPresence } from './host/host-bridge';
 import { AgentRunsPage } from './pages/AgentRunsPage';
 import { AuthRequired, type ApiTokenSignIn } from './pages/AuthRequired';
 import { DetailsPage } from './pages/DetailsPage';
 import { PrPanel, RepositoryUnknown } from './pages/PrPanel';
-import { SettingsPage } from './pages/SettingsPage';
+
+/**
+ * The settings page is a chunk of its own, loaded when it is opened: Atlaskit's select and form (and
+ * the settings sections) stay out of the PR panel's bundle, which Bitbucket loads on every pull request.
+ */
+const SettingsPage = lazy(() => import('./pages/SettingsPage').then((module) => ({ default: module.SettingsPage })));
 
 function usePresence(host: HostBridge): HostPresence {
   const [presence, setPresence] = useState<HostPresence>(() => host.presence());
@@ -61,7 +67,11 @@ export function App({ boot, host, fetchImpl }: { boot: Boot; host: HostBridge; f
     case 'agent-runs':
       return <AgentRunsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} />;
     case 'configure':
-      return <SettingsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} incident={context.incident ?? null} />;
+      return (
+        <Suspense fallback={<Loading label="Loading the settings…" />}>
+          <SettingsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} incident={context.incident ?? null} />
+        </Suspense>
+      );
     case 'details': {
       const target = context.evaluation !== undefined ? { evaluation: context.evaluation } : context.repo !== undefined && context.repo !== null && context.pr !== undefined ? { repo: context.repo, pr: context.pr } : null;
       if (target === null) {
