@@ -87,7 +87,9 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
       await page.getByRole('option', { name: new RegExp(`^${hash.slice(0, 12)}…`) }).click();
       await chooseOption(page, 'Mode (row 2)', 'observe');
       await page.getByRole('button', { name: 'Save assignments' }).click();
-      await page.getByText('Assignments saved; open agent pull requests are re-evaluated now (newest first).').waitFor();
+      await page
+        .getByText('Assignments saved; open agent pull requests are re-evaluated now (newest first).')
+        .waitFor();
       const assignments = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/assignments', ws.bearer);
       expect(assignments.json).toEqual([
         { repo: REPO, policy_hash_b64u: hash, mode: null },
@@ -101,7 +103,9 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
       expect(await chosenText(page, 'Mode (row 1)')).toBe('workspace mode');
       expect(await chosenText(page, 'Mode (row 2)')).toBe('observe');
       expect(await chosenText(page, 'Policy (row 2)')).toMatch(new RegExp(`^${hash.slice(0, 12)}…`));
-      expect(await page.getByRole('table', { name: 'Agent identities' }).innerText()).toContain('{0b0b0b0b-1111-2222-3333-444455556666}');
+      expect(await page.getByRole('table', { name: 'Agent identities' }).innerText()).toContain(
+        '{0b0b0b0b-1111-2222-3333-444455556666}',
+      );
       await page.screenshot({ path: artifact('settings-atlaskit-controls.png'), fullPage: true });
       expect(consoleErrors).toEqual([]);
     } finally {
@@ -111,7 +115,10 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
 
   test('the audit log shows 25 events a page, the next page the rest, and sorts by a column', async () => {
     for (let n = 0; n < 30; n += 1) {
-      const created = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/tokens', ws.bearer, { label: `paging ${n}`, scopes: ['read'] });
+      const created = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/tokens', ws.bearer, {
+        label: `paging ${n}`,
+        scopes: ['read'],
+      });
       expect(created.status).toBe(201);
     }
 
@@ -125,7 +132,9 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
       const firstPage = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-audit-id')));
 
       await page.locator('#cg-audit').getByRole('button', { name: 'Next page' }).click();
-      await page.waitForFunction(`document.querySelector('#cg-audit tbody tr')?.getAttribute('data-audit-id') !== ${JSON.stringify(firstPage[0])}`);
+      await page.waitForFunction(
+        `document.querySelector('#cg-audit tbody tr')?.getAttribute('data-audit-id') !== ${JSON.stringify(firstPage[0])}`,
+      );
       const secondPage = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-audit-id')));
       expect(secondPage.length).toBeGreaterThan(0);
       expect(secondPage.some((id) => firstPage.includes(id))).toBe(false);

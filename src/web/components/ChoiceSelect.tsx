@@ -23,7 +23,14 @@ export interface ChoiceSelectProps<Value extends string> {
  * the frame has no room below (the Connect iframe is only as tall as its content). A value that is
  * not among the options (e.g. an assignment naming a policy that was removed) is shown as itself.
  */
-export function ChoiceSelect<Value extends string>({ inputId, options, value, onChange, isSearchable = false, testId }: ChoiceSelectProps<Value>) {
+export function ChoiceSelect<Value extends string>({
+  inputId,
+  options,
+  value,
+  onChange,
+  isSearchable = false,
+  testId,
+}: ChoiceSelectProps<Value>) {
   const selected = options.find((option) => option.value === value) ?? { value, label: value };
   return (
     <Select<Choice<Value>>

@@ -8,7 +8,10 @@ export type { HeadCellType, RowCellType, RowType };
  * everything but `cells` and `key` onto the `<tr>`, but an object literal cannot name `data-*` keys
  * against its row type, so they go through here.
  */
-export function rowAttributes(attributes: Readonly<Record<`data-${string}`, string>>, className?: string): Omit<RowType, 'cells'> {
+export function rowAttributes(
+  attributes: Readonly<Record<`data-${string}`, string>>,
+  className?: string,
+): Omit<RowType, 'cells'> {
   return { ...(attributes as Omit<RowType, 'cells'>), ...(className === undefined ? {} : { className }) };
 }
 
@@ -35,7 +38,18 @@ export interface DataTableProps {
  * scrolls sideways instead of widening the page (the PR panel is 360 px wide). Sorting is per column
  * (`isSortable` on a head cell, sorted by each row's cell `key`); pagination by `rowsPerPage`.
  */
-export function DataTable({ className, label, caption, head, rows, rowsPerPage, defaultPage, defaultSortKey, defaultSortOrder, testId }: DataTableProps) {
+export function DataTable({
+  className,
+  label,
+  caption,
+  head,
+  rows,
+  rowsPerPage,
+  defaultPage,
+  defaultSortKey,
+  defaultSortOrder,
+  testId,
+}: DataTableProps) {
   return (
     <div className={className === undefined ? 'cg-table-wrap' : `cg-table-wrap ${className}`}>
       <DynamicTable
@@ -47,7 +61,12 @@ export function DataTable({ className, label, caption, head, rows, rowsPerPage, 
         defaultPage={defaultPage}
         defaultSortKey={defaultSortKey}
         defaultSortOrder={defaultSortOrder}
-        paginationi18n={{ prev: 'Previous page', next: 'Next page', label: `${caption ?? label ?? 'Table'} pages`, pageLabel: 'Page' }}
+        paginationi18n={{
+          prev: 'Previous page',
+          next: 'Next page',
+          label: `${caption ?? label ?? 'Table'} pages`,
+          pageLabel: 'Page',
+        }}
         testId={testId}
       />
     </div>
