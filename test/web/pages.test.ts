@@ -355,6 +355,8 @@ describeWithBrowser('web pages in Chromium', () => {
       const noticeText = (await notice.innerText()).replace(/\s+/g, ' ');
       expect(noticeText).toContain('direct push main');
       expect(noticeText).toContain(pushed.hash);
+      // The audit log marks the incident's event (on the page of the table shown first).
+      await page.locator('#cg-audit tr.cg-highlight[data-kind="incident"]').waitFor();
       expect(consoleErrors).toEqual([]);
     } finally {
       await context.close();

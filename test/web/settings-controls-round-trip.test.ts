@@ -96,6 +96,15 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
         { repo: 'acme/other-*', policy_hash_b64u: hash, mode: 'observe' },
       ]);
 
+      // An API token with the scope chosen in the radio group (Atlaskit radio) carries that scope.
+      await page.getByLabel('Label (optional)').fill('radio scope');
+      await page.getByRole('radio', { name: /^read: / }).check();
+      await page.getByRole('button', { name: 'Create token' }).click();
+      await expect(page.getByLabel('New token “radio scope” (read)').inputValue()).resolves.toMatch(/^cgw_/);
+      const tokens = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/tokens', ws.bearer);
+      const made = (tokens.json.tokens as { label?: string | null; scopes?: string[] | null }[]).find((token) => token.label === 'radio scope');
+      expect(made?.scopes).toEqual(['read']);
+
       // Back from the server into the controls.
       await openSettings(page);
       expect(await chosenText(page, 'Mode')).toBe('warn');

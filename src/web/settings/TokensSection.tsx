@@ -1,6 +1,7 @@
 import Button from '@atlaskit/button/new';
 import Form, { Fieldset, Label } from '@atlaskit/form';
 import Lozenge from '@atlaskit/lozenge';
+import { RadioGroup } from '@atlaskit/radio';
 import SectionMessage from '@atlaskit/section-message';
 import Textfield from '@atlaskit/textfield';
 import { useId, useState } from 'react';
@@ -73,12 +74,23 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
           <Textfield id={labelId} value={label} placeholder="ci uploader" onChange={(event) => setLabel(event.currentTarget.value)} />
         </div>
         <Fieldset legend="Scope">
-          {TOKEN_SCOPE_CHOICES.map((choice) => (
-            <label key={choice} className="cg-choice">
-              <input type="radio" name={`${labelId}-scope`} value={choice} checked={scope === choice} onChange={() => setScope(choice)} />{' '}
-              <code className="cg-mono">{choice}</code>: {SCOPE_WORDS[choice]}
-            </label>
-          ))}
+          <RadioGroup
+            name={`${labelId}-scope`}
+            value={scope}
+            options={TOKEN_SCOPE_CHOICES.map((choice) => ({
+              name: `${labelId}-scope`,
+              value: choice,
+              label: (
+                <>
+                  <code className="cg-mono">{choice}</code>: {SCOPE_WORDS[choice]}
+                </>
+              ),
+            }))}
+            onChange={(event) => {
+              const chosen = TOKEN_SCOPE_CHOICES.find((choice) => choice === event.currentTarget.value);
+              if (chosen !== undefined) setScope(chosen);
+            }}
+          />
         </Fieldset>
         <Button type="submit" appearance="primary" isLoading={busy === 'create'}>
           Create token
