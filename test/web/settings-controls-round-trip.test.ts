@@ -14,7 +14,7 @@ import { ensureFreshWebBuild } from './support/web-build';
  * The settings page's Atlaskit controls in a real browser against the real server: what a user picks
  * in the selects (with the mouse and with the keyboard alone) and types in the forms reaches the API
  * exactly as the native controls sent it, and comes back into the controls on reload; the audit log
- * table pages (25 events a page) and sorts by a column.
+ * table pages (25 events a page) and sorts by a column; nothing Atlaskit does breaks the pages' CSP.
  */
 
 const REPO = 'acme/proj-web';
@@ -32,8 +32,22 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
     return `${app.url}${pathWithQuery}${pathWithQuery.includes('?') ? '&' : '?'}jwt=${encodeURIComponent(jwt)}`;
   }
 
+  /**
+   * Records every Content Security Policy violation in the page, across navigations (Atlaskit's styles
+   * and the lazy settings chunk must fit the pages' CSP).
+   */
+  async function watchCsp(page: Page): Promise<string[]> {
+    const violations: string[] = [];
+    await page.exposeFunction('__cspViolation', (violation: string) => void violations.push(violation));
+    await page.addInitScript(
+      `document.addEventListener('securitypolicyviolation', (event) => window.__cspViolation(event.violatedDirective + ' ' + event.blockedURI + ' ' + event.sourceFile + ':' + event.lineNumber));`,
+    );
+    return violations;
+  }
+
   async function openSettings(page: Page): Promise<void> {
-    await page.goto(signed('/connect/configure'));
+    const response = await page.goto(signed('/connect/configure'));
+    expect(response?.headers()['content-security-policy']).toContain("style-src 'self' 'unsafe-inline'");
     await page.getByRole('heading', { name: 'clawgate settings' }).waitFor();
     await page.getByLabel('Repositories (row 1)').waitFor();
   }
@@ -57,6 +71,7 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
 
   test('the mode, role and assignment selects and the settings form save what was chosen, and show it again after a reload', async () => {
     const { context, page, consoleErrors } = await openContext(browser, { host: 'bitbucket', width: 1024 });
+    const violations = await watchCsp(page);
     try {
       await openSettings(page);
       expect(await chosenText(page, 'Mode')).toBe('enforce');
@@ -102,7 +117,9 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
       await page.getByRole('button', { name: 'Create token' }).click();
       await expect(page.getByLabel('New token “radio scope” (read)').inputValue()).resolves.toMatch(/^cgw_/);
       const tokens = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/tokens', ws.bearer);
-      const made = (tokens.json.tokens as { label?: string | null; scopes?: string[] | null }[]).find((token) => token.label === 'radio scope');
+      const made = (tokens.json.tokens as { label?: string | null; scopes?: string[] | null }[]).find(
+        (token) => token.label === 'radio scope',
+      );
       expect(made?.scopes).toEqual(['read']);
 
       // Back from the server into the controls.
@@ -116,6 +133,7 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
         '{0b0b0b0b-1111-2222-3333-444455556666}',
       );
       await page.screenshot({ path: artifact('settings-atlaskit-controls.png'), fullPage: true });
+      expect(violations).toEqual([]);
       expect(consoleErrors).toEqual([]);
     } finally {
       await context.close();
@@ -132,6 +150,7 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
     }
 
     const { context, page, consoleErrors } = await openContext(browser, { host: 'bitbucket', width: 1024 });
+    const violations = await watchCsp(page);
     try {
       await openSettings(page);
       const table = page.getByRole('table', { name: 'Audit log' });
@@ -152,11 +171,13 @@ describeWithBrowser('settings controls (Atlaskit select, form, dynamic table) in
       expect(ids).toEqual([...ids].sort((a, b) => b - a));
 
       // Sorting by "What" orders the events by kind.
-      await table.getByRole('button', { name: 'What' }).click();
+      // With the keyboard: the column heading is a button.
+      await table.getByRole('button', { name: 'What' }).press('Enter');
       await page.locator('#cg-audit th[aria-sort="ascending"]').waitFor();
       const kinds = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-kind') ?? ''));
       expect(kinds.length).toBeGreaterThan(0);
       expect(kinds).toEqual([...kinds].sort((a, b) => a.localeCompare(b)));
+      expect(violations).toEqual([]);
       expect(consoleErrors).toEqual([]);
     } finally {
       await context.close();

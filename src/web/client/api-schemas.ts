@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+// The pages' CSP has no 'unsafe-eval': zod would otherwise probe `new Function('')` before its first
+// object parse (caught, but reported as a CSP violation in every page load); jitless parsing skips it.
+z.config({ jitless: true });
+
 /**
  * The shapes of the `/api/v1` answers the pages read (docs/api.md), checked at the edge like every
  * other external input. Loose where the server may add fields; lenient (optional) inside the stored
