@@ -33,14 +33,26 @@ const STATE_LIFETIME_MS = 10 * 60 * 1000;
 const MAX_TOKEN_RESPONSE_BYTES = 16 * 1024;
 const TOKEN_TIMEOUT_MS = 10_000;
 
-/** The pages a sign-in may return to (path and query exactly; nothing else is ever a redirect target). */
-const RETURN_PATH =
-  /^\/connect\/(?:details\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|details\/\{[0-9a-f-]{1,62}\}\/[1-9][0-9]{0,9}|configure(?:\?incident=[A-Za-z0-9._:-]{1,128})?|agent-runs)$/;
+/**
+ * Where a sign-in may return: a clawgate page path, nothing else, so the callback never redirects
+ * elsewhere. The details pages' query (a build status link carries the status mark `?cg=…`) is
+ * dropped; the settings page keeps only a well-formed `incident`. Null: refused.
+ */
+const DETAILS_BY_ID = /^\/connect\/details\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DETAILS_BY_PR = /^\/connect\/details\/\{[0-9a-f-]{1,62}\}\/[1-9][0-9]{0,9}$/;
+const INCIDENT = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function safeReturnPath(value: unknown): string | null {
-  if (typeof value !== 'string' || value.length > 300) return null;
-  const lower = value.replace(/^\/connect\/details\/([0-9A-Fa-f-]{36})$/, (_m, id: string) => `/connect/details/${id.toLowerCase()}`);
-  return RETURN_PATH.test(lower) ? lower : null;
+  if (typeof value !== 'string' || value.length > 300 || !value.startsWith('/connect/')) return null;
+  const mark = value.indexOf('?');
+  const path = (mark < 0 ? value : value.slice(0, mark)).toLowerCase();
+  const query = new URLSearchParams(mark < 0 ? '' : value.slice(mark + 1));
+  if (DETAILS_BY_ID.test(path) || DETAILS_BY_PR.test(path) || path === '/connect/agent-runs') return path;
+  if (path === '/connect/configure') {
+    const incident = query.get('incident');
+    return incident !== null && INCIDENT.test(incident) && !value.includes('#') ? `${path}?incident=${incident}` : path;
+  }
+  return null;
 }
 
 const startQuery = z.object({ workspace: z.string().min(1).max(128), return: z.string().max(300).optional() });

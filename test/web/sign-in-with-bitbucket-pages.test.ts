@@ -53,11 +53,12 @@ describeWithBrowser('Sign in with Bitbucket in Chromium', () => {
   test('a reader of proj-a opens its verdict from the status link, but not proj-b’s nor the settings', async () => {
     const { context, page } = await openContext(browser, { host: 'outside', width: 1280 });
     try {
-      const statusLink = `${world.app.url}/connect/details/${world.evaluationA}`;
-      expect((await page.goto(statusLink))?.status()).toBe(401);
+      // The build status link as Bitbucket opens it: a new tab, the status mark in its query, no sign-in.
+      const detailsA = `${world.app.url}/connect/details/${world.evaluationA}`;
+      expect((await page.goto(`${detailsA}?cg=1733550000000.${'A'.repeat(22)}`))?.status()).toBe(401);
       await page.screenshot({ path: artifact('sign-in-needed-offers-bitbucket.png'), fullPage: true });
       await signInFromPage(page, 'rita');
-      await page.waitForURL(statusLink);
+      await page.waitForURL(detailsA);
       await page.getByRole('heading', { name: 'clawgate verification details' }).waitFor();
       await page.getByRole('heading', { name: '2. Verdict' }).waitFor();
       await page.screenshot({ path: artifact('sign-in-reader-details.png'), fullPage: true });

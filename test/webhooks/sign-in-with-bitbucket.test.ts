@@ -183,7 +183,12 @@ describe('attacks on the sign-in', () => {
     expect((await callback(link, started.binding)).status).toBe(400);
   });
 
-  test.each(['https://evil.example/', '//evil.example/connect/configure', '/connect/details/../../signin/signout', '/api/v1/workspaces/acme/settings', 'javascript:alert(1)', '/connect/configure#x'])(
+  test('a build status link (with its status mark) is a valid return target: the sign-in comes back to its details page', async () => {
+    const { location } = await signIn(world, 'rita', `${details(world.evaluationA)}?cg=1733550000000.${'A'.repeat(22)}`);
+    expect(location).toBe(`${world.app.url}${details(world.evaluationA)}`);
+  });
+
+  test.each(['https://evil.example/', '//evil.example/connect/configure', '/connect/details/../../signin/signout', '/api/v1/workspaces/acme/settings', 'javascript:alert(1)', '/connect/configure#x', '/connect/details/x', '/connect//evil.example', '/connect/panel?repo=%7Bx%7D&pr=1'])(
     'the return target %s is refused (no open redirect)',
     async (target) => {
       const response = await fetch(`${world.app.url}/signin/bitbucket?${new URLSearchParams({ workspace: 'acme', return: target }).toString()}`, { redirect: 'manual' });
