@@ -65,6 +65,9 @@ export async function startSignInWorld(options: { env?: Record<string, string> }
   };
 }
 
+/** What the sign-in helpers need: the clawgate server and the sandbox it signs in with. */
+export type SignInParties = Pick<SignInWorld, 'app' | 'sandbox'>;
+
 /** The `name=value` pairs of a response's Set-Cookie headers. */
 export function cookiesOf(response: Response): Record<string, string> {
   const out: Record<string, string> = {};
@@ -81,14 +84,14 @@ export interface StartedSignIn {
   readonly binding: string;
 }
 
-export async function startSignIn(world: SignInWorld, returnPath: string, workspace = 'acme'): Promise<StartedSignIn> {
+export async function startSignIn(world: SignInParties, returnPath: string, workspace = 'acme'): Promise<StartedSignIn> {
   const response = await fetch(`${world.app.url}/signin/bitbucket?${new URLSearchParams({ workspace, return: returnPath }).toString()}`, { redirect: 'manual' });
   if (response.status !== 302) throw new Error(`sign-in start answered ${response.status}: ${await response.text()}`);
   return { authorizeUrl: new URL(response.headers.get('location') ?? ''), binding: cookiesOf(response).clawgate_signin ?? '' };
 }
 
 /** The sandbox's consent page, approved as `nickname` (what the browser test clicks): the callback URL. */
-export async function approveAs(world: SignInWorld, authorizeUrl: URL, nickname: string): Promise<URL> {
+export async function approveAs(world: SignInParties, authorizeUrl: URL, nickname: string): Promise<URL> {
   const form = new URLSearchParams(authorizeUrl.searchParams);
   form.set('user', nickname);
   const response = await fetch(`${world.sandbox.baseUrl}/site/oauth2/authorize`, { method: 'POST', body: form, redirect: 'manual' });
@@ -101,7 +104,7 @@ export async function callback(callbackUrl: URL | string, binding: string | unde
 }
 
 /** The whole dance for `nickname`; returns the session cookie and where the callback sent the browser. */
-export async function signIn(world: SignInWorld, nickname: string, returnPath: string): Promise<{ session: string; location: string }> {
+export async function signIn(world: SignInParties, nickname: string, returnPath: string): Promise<{ session: string; location: string }> {
   const started = await startSignIn(world, returnPath);
   const done = await callback(await approveAs(world, started.authorizeUrl, nickname), started.binding);
   if (done.status !== 302) throw new Error(`callback answered ${done.status}: ${await done.text()}`);
@@ -109,7 +112,7 @@ export async function signIn(world: SignInWorld, nickname: string, returnPath: s
 }
 
 /** Opens a page with the session cookie (as a browser: Accept text/html); the page token from the shell. */
-export async function openPage(world: SignInWorld, path: string, session: string): Promise<{ status: number; token: string; html: string }> {
+export async function openPage(world: SignInParties, path: string, session: string): Promise<{ status: number; token: string; html: string }> {
   const response = await fetch(`${world.app.url}${path}`, { headers: { cookie: `clawgate_session=${session}`, accept: 'text/html' } });
   const html = await response.text();
   const token = /<meta name="token" content="([^"]*)"/.exec(html)?.[1] ?? '';
