@@ -120,6 +120,17 @@ test('README getting started: empty workspace → registered → policy → merg
   const listed = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=proj-web&pr=${blocked.prId}`, bearer);
   expect((listed.json.evaluations as { state: string }[])[0]?.state).toBe('FAIL');
 
+
+  // A compliant agent PR waits (INPROGRESS blocks a merge under the check) until Alice approves.
+  const compliant = openAgentPullRequest(sandbox, ws, 'agent/feature', { 'src/feature.ts': 'export const feature = 1;\n' });
+  await waitFor(() => (clawgateStatus(sandbox, compliant.head)?.state === 'INPROGRESS' ? true : undefined), 10_000, 'the pending status');
+  await waitFor(async () => {
+    const evaluations = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${compliant.prId}`, bearer);
+    return (evaluations.json.evaluations as { state: string }[])[0]?.state === 'PENDING' ? true : undefined;
+  }, 10_000, 'a PENDING evaluation');
+  sandbox.approve(REPO, compliant.prId, alice);
+  expect((await finalStatus(sandbox, compliant.head)).state).toBe('SUCCESSFUL');
+
   // Step 8: Sign in with Bitbucket. The OAuth consumer (callback URL, Account: Read + Repositories:
   // Read) is registered with the CLI; a reviewer follows the status link, signs in and reads the verdict.
   const consumer = sandbox.createOAuthConsumer('acme', { callbackUrl: `${app.url}/signin/bitbucket/callback`, scopes: ['account', 'repository'] });
@@ -138,14 +149,4 @@ test('README getting started: empty workspace → registered → policy → merg
   const seen = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations/${evaluationId}`, `JWT ${detailsPage.token}`);
   expect(seen.status).toBe(200);
   expect(seen.json).toMatchObject({ state: 'FAIL' });
-
-  // A compliant agent PR waits (INPROGRESS blocks a merge under the check) until Alice approves.
-  const compliant = openAgentPullRequest(sandbox, ws, 'agent/feature', { 'src/feature.ts': 'export const feature = 1;\n' });
-  await waitFor(() => (clawgateStatus(sandbox, compliant.head)?.state === 'INPROGRESS' ? true : undefined), 10_000, 'the pending status');
-  await waitFor(async () => {
-    const evaluations = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${compliant.prId}`, bearer);
-    return (evaluations.json.evaluations as { state: string }[])[0]?.state === 'PENDING' ? true : undefined;
-  }, 10_000, 'a PENDING evaluation');
-  sandbox.approve(REPO, compliant.prId, alice);
-  expect((await finalStatus(sandbox, compliant.head)).state).toBe('SUCCESSFUL');
 }, 60_000);
