@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadAppConfig, type AppConfig } from '../config/app-config';
 import { loadOrCreateSecretKey, openStore, type Store } from '../store';
-import { registerWorkspace, RegistrationError, reregisterWorkspace, rotateWebhookSecret, signInCallbackUrl, unregisterWorkspace, type RegistrationFieldError } from '../webhooks';
+import { registerWorkspace, RegistrationError, removeOAuthConsumer, reregisterWorkspace, rotateWebhookSecret, setOAuthConsumer, signInCallbackUrl, unregisterWorkspace, type RegistrationFieldError } from '../webhooks';
 import { InputError, readInputText } from './input-file';
 import type { CliIo } from './io';
 
@@ -274,24 +274,22 @@ async function runOAuthConsumer(argv: string[], io: CliIo, config: AppConfig): P
   }
   const workspace = values.workspace;
   return withStore(config, io, async (store) => {
-    const resolved = await store.tenants.resolveWorkspace(workspace);
-    const registered = resolved === null ? [] : (await store.tenants.listForWorkspace(resolved.workspaceId)).filter((tenant) => tenant.surface === 'repo_webhooks');
-    if (resolved === null || registered.length === 0) {
-      io.stderr(`clawgate workspace oauth-consumer: ${workspace} is not a registered webhook workspace (clawgate workspace add first)\n`);
-      return 1;
-    }
-    if (removing) {
-      const removed = await store.oauthConsumers.remove(resolved.workspaceId, 'cli');
-      io.stdout(removed ? `Removed the OAuth consumer of ${workspace}; its sign-in sessions ended.\n` : `${workspace} had no OAuth consumer.\n`);
-      return 0;
-    }
     try {
-      await store.oauthConsumers.set(resolved.workspaceId, { consumerKey: values.key ?? '', consumerSecret: secret, actor: 'cli' });
+      if (removing) {
+        const removed = await removeOAuthConsumer(store, workspace, 'cli');
+        io.stdout(removed ? `Removed the OAuth consumer of ${workspace}; its sign-in sessions ended.\n` : `${workspace} had no OAuth consumer.\n`);
+        return 0;
+      }
+      const done = await setOAuthConsumer(store, workspace, { key: values.key, secret }, 'cli');
+      io.stdout(`Sign in with Bitbucket is set up for ${workspace}.\nCallback URL (must match the consumer's): ${signInCallbackUrl(config)}\nSign-in link: ${config.baseUrl}/signin/bitbucket?workspace=${encodeURIComponent(done.workspaceSlug ?? done.workspaceId)}\n`);
+      return 0;
     } catch (error) {
-      return usage(error instanceof Error ? error.message : String(error));
+      if (error instanceof RegistrationError) {
+        io.stderr(`clawgate workspace oauth-consumer: ${error.message}\n${describeFields(error.fields.map((field) => ({ ...field, path: field.path === 'key' ? '--key' : field.path === 'secret' ? '--secret-file' : field.path })))}`);
+        return error.status === 422 ? 2 : 1;
+      }
+      throw error;
     }
-    io.stdout(`Sign in with Bitbucket is set up for ${workspace}.\nCallback URL (must match the consumer's): ${signInCallbackUrl(config)}\nSign-in link: ${config.baseUrl}/signin/bitbucket?workspace=${encodeURIComponent(resolved.workspaceSlug ?? resolved.workspaceId)}\n`);
-    return 0;
   });
 }
 

@@ -228,3 +228,35 @@ describe('attacks on the sign-in', () => {
     }
   });
 });
+
+describe('registering the OAuth consumer (admin API)', () => {
+  const put = (ws: string, body: unknown, token = ADMIN_TOKEN) => callApi(world.app.url, 'PUT', `/api/v1/workspaces/${ws}/oauth-consumer`, `Bearer ${token}`, body);
+
+  test('needs the admin token, a webhook workspace and a well-formed key and secret; the secret is never echoed nor audited', async () => {
+    expect((await put('acme', { key: 'k', secret: 's' }, 'not-the-admin-token-0123456789')).status).toBe(401);
+    expect((await put('nobody', { key: 'k', secret: 's' })).status).toBe(404);
+    const bad = await put('acme', { key: 'has space', secret: '', extra: 1 });
+    expect(bad.status).toBe(422);
+    const done = await put('acme', { key: world.consumer.key, secret: world.consumer.secret });
+    expect(done.status).toBe(200);
+    expect(done.json).toMatchObject({ consumer_key: world.consumer.key, callback_url: `${world.app.url}/signin/bitbucket/callback` });
+    expect(JSON.stringify(done.json)).not.toContain(world.consumer.secret);
+    const audit = await world.app.store.audit.query(world.workspaceId);
+    expect(JSON.stringify(audit)).not.toContain(world.consumer.secret);
+    // Still works after re-registering the same consumer.
+    const { location } = await signIn(world, 'rita', details(world.evaluationA));
+    expect(location).toBe(`${world.app.url}${details(world.evaluationA)}`);
+  });
+
+  test('DELETE removes it: no more sign-ins for the workspace', async () => {
+    const removed = await callApi(world.app.url, 'DELETE', '/api/v1/workspaces/acme/oauth-consumer', `Bearer ${ADMIN_TOKEN}`);
+    expect(removed).toMatchObject({ status: 200, json: { removed: true } });
+    try {
+      const start = await fetch(`${world.app.url}/signin/bitbucket?workspace=acme`, { redirect: 'manual' });
+      expect(start.status).toBe(404);
+    } finally {
+      await put('acme', { key: world.consumer.key, secret: world.consumer.secret });
+    }
+  });
+});
+
