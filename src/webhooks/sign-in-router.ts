@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { serialize as serializeCookie } from 'cookie';
 import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { assertEgressAllowed, bearerAuth, createBitbucketClient } from '../bitbucket';
 import { readBoundedBody } from '../bitbucket/bounded-body';
@@ -69,6 +70,11 @@ export interface SignInRouterOptions {
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   readonly clock?: () => Date;
+  /**
+   * Sign-in starts and callbacks per source address (default 120 per 5 minutes): each start stores a
+   * row, each callback may call Bitbucket, so anonymous traffic is bounded (per process).
+   */
+  readonly attemptsPerAddress?: { readonly points: number; readonly windowSeconds: number };
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -98,6 +104,20 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
   const log = options.logger.child({ component: 'sign-in' });
   const secure = config.baseUrl.startsWith('https://');
   const router = Router();
+  const attempts = options.attemptsPerAddress ?? { points: 120, windowSeconds: 300 };
+  const limiter = new RateLimiterMemory({ points: attempts.points, duration: attempts.windowSeconds, keyPrefix: 'signin' });
+  /** False (and a 429 sent) when the request's address is over its limit. */
+  async function withinLimit(req: Request, res: Response): Promise<boolean> {
+    try {
+      await limiter.consume(req.socket.remoteAddress ?? 'unknown');
+      return true;
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(error.msBeforeNext / 1000))));
+      sendProblem(res, 429, 'RATE_LIMITED', 'Too many sign-in attempts from this address; wait a few minutes.');
+      return false;
+    }
+  }
 
   /** The workspace's active repository-webhook registration and its consumer; null when sign-in is not set up. */
   async function workspaceSignIn(workspace: string) {
@@ -110,6 +130,7 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
   }
 
   router.get(SIGN_IN_PATHS.start, async (req: Request, res: Response) => {
+    if (!(await withinLimit(req, res))) return;
     const query = startQuery.safeParse(req.query);
     if (!query.success) return sendProblem(res, 400, 'INVALID_SIGN_IN_REQUEST', 'Name the workspace (its slug) to sign in to.');
     const returnPath = query.data.return === undefined ? '/connect/configure' : safeReturnPath(query.data.return);
@@ -168,6 +189,7 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
   }
 
   router.get(SIGN_IN_PATHS.callback, async (req: Request, res: Response) => {
+    if (!(await withinLimit(req, res))) return;
     const state = typeof req.query.state === 'string' ? req.query.state : '';
     const pending = state === '' ? null : await store.signIns.consumeState(state, clock());
     const binding = requestCookie(req, SIGN_IN_BINDING_COOKIE);

@@ -1,3 +1,8 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import pino from 'pino';
+import { createSignInRouter } from '../../src/webhooks';
 import { callApi } from '../e2e/harness';
 import { ADMIN_TOKEN, approveAs, callback, cookiesOf, openPage, signIn, startSignIn, startSignInWorld, type SignInWorld } from './support/sign-in-world';
 
@@ -260,3 +265,18 @@ describe('registering the OAuth consumer (admin API)', () => {
   });
 });
 
+test('anonymous sign-in attempts are bounded per address (429 with Retry-After)', async () => {
+  const app = express();
+  app.use(createSignInRouter({ config: { baseUrl: world.app.url, allowedHosts: [] }, store: world.app.store, logger: pino({ level: 'silent' }), attemptsPerAddress: { points: 3, windowSeconds: 60 } }));
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await fetch(`${base}/signin/bitbucket?workspace=acme`, { redirect: 'manual' })).status);
+    expect(statuses).toEqual([302, 302, 302, 429, 429]);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
