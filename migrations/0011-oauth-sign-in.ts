@@ -48,7 +48,9 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     expires_at: date(false),
     revoked_at: date(true),
   });
-  await qi.addIndex('oauth_sessions', ['workspace_uuid', 'account_uuid', 'expires_at'], { name: 'oauth_sessions_workspace_account' });
+  await qi.addIndex('oauth_sessions', ['workspace_uuid', 'account_uuid', 'expires_at'], {
+    name: 'oauth_sessions_workspace_account',
+  });
 }
 
 export async function down({ context }: { context: MigrationContext }): Promise<void> {

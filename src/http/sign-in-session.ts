@@ -32,7 +32,11 @@ export function requestCookie(request: Pick<Request, 'headers'>, name: string): 
 export function createSignInPageToken(session: SignInSession, now: Date): string {
   const iat = Math.floor(now.getTime() / 1000);
   const exp = Math.floor(session.expiresAt.getTime() / 1000);
-  return encodeSymmetric({ iss: `${SIGN_IN_ISSUER_PREFIX}${session.id}`, aud: session.workspaceId, sub: session.accountUuid, iat, exp }, session.signingKey.reveal(), SymmetricAlgorithm.HS256);
+  return encodeSymmetric(
+    { iss: `${SIGN_IN_ISSUER_PREFIX}${session.id}`, aud: session.workspaceId, sub: session.accountUuid, iat, exp },
+    session.signingKey.reveal(),
+    SymmetricAlgorithm.HS256,
+  );
 }
 
 function segment(value: string | undefined): unknown {
@@ -55,11 +59,21 @@ const claimsSchema = z.looseObject({
 export function isSignInToken(token: string): boolean {
   if (token.length > MAX_TOKEN_LENGTH) return false;
   const payload = segment(token.split('.')[1]);
-  return typeof payload === 'object' && payload !== null && 'iss' in payload && typeof payload.iss === 'string' && payload.iss.startsWith(SIGN_IN_ISSUER_PREFIX);
+  return (
+    typeof payload === 'object' &&
+    payload !== null &&
+    'iss' in payload &&
+    typeof payload.iss === 'string' &&
+    payload.iss.startsWith(SIGN_IN_ISSUER_PREFIX)
+  );
 }
 
 /** The live session a page token proves, or null (bad signature, expired, ended, or claims that disagree with the session). */
-export async function verifySignInToken(token: string, signIns: Pick<SignInRepository, 'liveSession'>, now: Date): Promise<SignInSession | null> {
+export async function verifySignInToken(
+  token: string,
+  signIns: Pick<SignInRepository, 'liveSession'>,
+  now: Date,
+): Promise<SignInSession | null> {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return null;
   const parts = token.split('.');
   if (parts.length !== 3) return null;
@@ -75,6 +89,11 @@ export async function verifySignInToken(token: string, signIns: Pick<SignInRepos
   } catch {
     return null;
   }
-  if (claims.data.exp * 1000 <= now.getTime() || claims.data.aud !== session.workspaceId || claims.data.sub !== session.accountUuid) return null;
+  if (
+    claims.data.exp * 1000 <= now.getTime() ||
+    claims.data.aud !== session.workspaceId ||
+    claims.data.sub !== session.accountUuid
+  )
+    return null;
   return session;
 }

@@ -12,7 +12,14 @@ import { createViewerPermissions, type ViewerPermissions } from './viewer-permis
  * repository-webhook registration, Bitbucket refusing or down → denied. The token goes only to the
  * registration's own API base URL (allowlisted hosts only) and is never logged.
  */
-export function createSignInViewerPermissions(deps: { store: Pick<Store, 'signIns' | 'tenants'>; config: Pick<AppConfig, 'allowedHosts'>; logger: Logger; fetch?: typeof fetch; now?: () => Date; ttlMs?: number }): ViewerPermissions {
+export function createSignInViewerPermissions(deps: {
+  store: Pick<Store, 'signIns' | 'tenants'>;
+  config: Pick<AppConfig, 'allowedHosts'>;
+  logger: Logger;
+  fetch?: typeof fetch;
+  now?: () => Date;
+  ttlMs?: number;
+}): ViewerPermissions {
   const now = deps.now ?? (() => new Date());
   return createViewerPermissions({
     logger: deps.logger,
@@ -20,14 +27,26 @@ export function createSignInViewerPermissions(deps: { store: Pick<Store, 'signIn
     clientFor: async (workspaceId, account) => {
       const session = await deps.store.signIns.newestLiveSession(workspaceId, account, now());
       if (session === null) throw new Error('no live sign-in session for this person');
-      const tenant = (await deps.store.tenants.listForWorkspace(workspaceId)).find((candidate) => candidate.surface === 'repo_webhooks' && candidate.uninstalledAt === null);
-      if (tenant === undefined || tenant.baseApiUrl === null) throw new Error('the workspace has no active repository-webhook registration');
+      const tenant = (await deps.store.tenants.listForWorkspace(workspaceId)).find(
+        (candidate) => candidate.surface === 'repo_webhooks' && candidate.uninstalledAt === null,
+      );
+      if (tenant === undefined || tenant.baseApiUrl === null)
+        throw new Error('the workspace has no active repository-webhook registration');
       const token = session.userToken;
-      const client = createBitbucketClient({ baseApiUrl: tenant.baseApiUrl, auth: bearerAuth(() => token.reveal()), allowedHosts: deps.config.allowedHosts, logger: deps.logger, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+      const client = createBitbucketClient({
+        baseApiUrl: tenant.baseApiUrl,
+        auth: bearerAuth(() => token.reveal()),
+        allowedHosts: deps.config.allowedHosts,
+        logger: deps.logger,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      });
       const slug = tenant.workspaceSlug;
       if (slug === null) throw new Error('the registration names no workspace slug');
       return {
-        getRepositoryAccess: async (_workspace, repoSlug) => ({ permission: await client.getOwnRepositoryPermission(slug, repoSlug), accountUuid: session.accountUuid }),
+        getRepositoryAccess: async (_workspace, repoSlug) => ({
+          permission: await client.getOwnRepositoryPermission(slug, repoSlug),
+          accountUuid: session.accountUuid,
+        }),
         getWorkspacePermission: () => client.getOwnWorkspacePermission(slug),
       };
     },

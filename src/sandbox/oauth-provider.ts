@@ -58,10 +58,19 @@ export class OAuthProvider {
 
   constructor(private readonly now: () => number) {}
 
-  createConsumer(workspace: Workspace, input: { callbackUrl: string; scopes?: readonly string[] }): { key: string; secret: string } {
+  createConsumer(
+    workspace: Workspace,
+    input: { callbackUrl: string; scopes?: readonly string[] },
+  ): { key: string; secret: string } {
     const key = randomBytes(12).toString('base64url');
     const secret = randomBytes(24).toString('base64url');
-    this.consumers.set(key, { key, secret, workspace, callbackUrl: input.callbackUrl, scopes: [...(input.scopes ?? ['account', 'repository'])] });
+    this.consumers.set(key, {
+      key,
+      secret,
+      workspace,
+      callbackUrl: input.callbackUrl,
+      scopes: [...(input.scopes ?? ['account', 'repository'])],
+    });
     return { key, secret };
   }
 
@@ -72,34 +81,58 @@ export class OAuthProvider {
   /** The user approved: a code for the consumer's callback. */
   issueCode(consumer: OAuthConsumerRecord, user: User, challenge: string, redirectUri: string | null): string {
     const code = randomBytes(18).toString('base64url');
-    this.codes.set(code, { consumer, user, challenge, redirectUri, expiresAt: this.now() + SANDBOX_CODE_LIFETIME_MS, used: false });
+    this.codes.set(code, {
+      consumer,
+      user,
+      challenge,
+      redirectUri,
+      expiresAt: this.now() + SANDBOX_CODE_LIFETIME_MS,
+      used: false,
+    });
     return code;
   }
 
   /** `grant_type=authorization_code`: the code (once), the consumer's secret and the PKCE verifier. */
-  exchange(input: { clientId: string; clientSecret: string; code: string; verifier: string | undefined; redirectUri: string | undefined }): { token: string; record: UserTokenRecord } | { error: string; description: string } {
+  exchange(input: {
+    clientId: string;
+    clientSecret: string;
+    code: string;
+    verifier: string | undefined;
+    redirectUri: string | undefined;
+  }): { token: string; record: UserTokenRecord } | { error: string; description: string } {
     const refuse = (error: string, description: string) => {
       this.refusals.push({ reason: description, at: this.now() });
       return { error, description };
     };
     const consumer = this.consumers.get(input.clientId);
-    if (consumer === undefined || !equal(consumer.secret, input.clientSecret)) return refuse('invalid_client', 'Invalid OAuth client credentials');
+    if (consumer === undefined || !equal(consumer.secret, input.clientSecret))
+      return refuse('invalid_client', 'Invalid OAuth client credentials');
     const code = this.codes.get(input.code);
-    if (code === undefined || code.consumer.key !== consumer.key) return refuse('invalid_grant', 'The authorization code is invalid');
+    if (code === undefined || code.consumer.key !== consumer.key)
+      return refuse('invalid_grant', 'The authorization code is invalid');
     if (code.used) {
       // A replayed code: RFC 6749 §4.1.2 says the server SHOULD revoke what the code granted.
-      for (const [token, record] of this.tokens) if (record.user === code.user && record.consumer === consumer) this.tokens.delete(token);
+      for (const [token, record] of this.tokens)
+        if (record.user === code.user && record.consumer === consumer) this.tokens.delete(token);
       return refuse('invalid_grant', 'The authorization code has already been used');
     }
     code.used = true;
     if (code.expiresAt <= this.now()) return refuse('invalid_grant', 'The authorization code has expired');
-    if (code.redirectUri !== null && code.redirectUri !== input.redirectUri) return refuse('invalid_grant', 'redirect_uri does not match');
+    if (code.redirectUri !== null && code.redirectUri !== input.redirectUri)
+      return refuse('invalid_grant', 'redirect_uri does not match');
     const verifier = input.verifier ?? '';
-    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) return refuse('invalid_grant', 'code_verifier missing or malformed');
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier))
+      return refuse('invalid_grant', 'code_verifier missing or malformed');
     const derived = createHash('sha256').update(verifier, 'ascii').digest('base64url');
-    if (!equal(derived, code.challenge)) return refuse('invalid_grant', 'code_verifier does not match the code_challenge');
+    if (!equal(derived, code.challenge))
+      return refuse('invalid_grant', 'code_verifier does not match the code_challenge');
     const token = `sbx_user_${randomBytes(24).toString('base64url')}`;
-    const record: UserTokenRecord = { user: code.user, consumer, scopes: consumer.scopes, expiresAt: this.now() + SANDBOX_USER_TOKEN_LIFETIME_SECONDS * 1000 };
+    const record: UserTokenRecord = {
+      user: code.user,
+      consumer,
+      scopes: consumer.scopes,
+      expiresAt: this.now() + SANDBOX_USER_TOKEN_LIFETIME_SECONDS * 1000,
+    };
     this.tokens.set(sha256(token), record);
     return { token, record };
   }

@@ -64,10 +64,15 @@ export class OAuthConsumerRepository {
   constructor(private readonly context: RepositoryContext) {}
 
   /** Registers (or replaces) the workspace's consumer; audited without the secret. */
-  async set(workspaceId: WorkspaceId, input: { consumerKey: string; consumerSecret: string; actor: string }): Promise<OAuthConsumer> {
+  async set(
+    workspaceId: WorkspaceId,
+    input: { consumerKey: string; consumerSecret: string; actor: string },
+  ): Promise<OAuthConsumer> {
     const workspace = workspaceKey(workspaceId);
-    if (!/^[\x21-\x7e]{1,255}$/.test(input.consumerKey)) throw new StoreError('INVALID_INPUT', 'consumer key must be 1..255 printable characters');
-    if (!/^[\x21-\x7e]{1,255}$/.test(input.consumerSecret)) throw new StoreError('INVALID_INPUT', 'consumer secret must be 1..255 printable characters');
+    if (!/^[\x21-\x7e]{1,255}$/.test(input.consumerKey))
+      throw new StoreError('INVALID_INPUT', 'consumer key must be 1..255 printable characters');
+    if (!/^[\x21-\x7e]{1,255}$/.test(input.consumerSecret))
+      throw new StoreError('INVALID_INPUT', 'consumer secret must be 1..255 printable characters');
     return this.context.db.write(async (transaction) => {
       const { OAuthConsumer } = this.context.models;
       const now = this.context.now();
@@ -75,12 +80,41 @@ export class OAuthConsumerRepository {
       const sealed = this.context.secretBox.seal(input.consumerSecret, CONSUMER_SECRET_CONTEXT(workspace));
       const before = existing === null ? null : { consumer_key: existing.get('consumer_key') };
       if (existing === null) {
-        await OAuthConsumer.create({ workspace_uuid: workspace, consumer_key: input.consumerKey, consumer_secret: sealed, created_by: input.actor, created_at: now, updated_at: now }, { transaction });
+        await OAuthConsumer.create(
+          {
+            workspace_uuid: workspace,
+            consumer_key: input.consumerKey,
+            consumer_secret: sealed,
+            created_by: input.actor,
+            created_at: now,
+            updated_at: now,
+          },
+          { transaction },
+        );
       } else {
-        await existing.update({ consumer_key: input.consumerKey, consumer_secret: sealed, updated_at: now }, { transaction });
+        await existing.update(
+          { consumer_key: input.consumerKey, consumer_secret: sealed, updated_at: now },
+          { transaction },
+        );
       }
-      await appendAuditEvent(this.context, workspace, { actor: input.actor, kind: 'oauth_consumer.set', subject: workspace, before, after: { consumer_key: input.consumerKey, has_secret: true } }, transaction);
-      return { workspaceId: workspace, consumerKey: input.consumerKey, consumerSecret: new SecretValue(input.consumerSecret), updatedAt: now };
+      await appendAuditEvent(
+        this.context,
+        workspace,
+        {
+          actor: input.actor,
+          kind: 'oauth_consumer.set',
+          subject: workspace,
+          before,
+          after: { consumer_key: input.consumerKey, has_secret: true },
+        },
+        transaction,
+      );
+      return {
+        workspaceId: workspace,
+        consumerKey: input.consumerKey,
+        consumerSecret: new SecretValue(input.consumerSecret),
+        updatedAt: now,
+      };
     });
   }
 
@@ -90,7 +124,14 @@ export class OAuthConsumerRepository {
       const row = await this.context.models.OAuthConsumer.findOne({ where: { workspace_uuid: workspace } });
       if (row === null) return null;
       const plain = row.get({ plain: true });
-      return { workspaceId: workspace, consumerKey: plain.consumer_key, consumerSecret: new SecretValue(this.context.secretBox.open(plain.consumer_secret, CONSUMER_SECRET_CONTEXT(workspace))), updatedAt: plain.updated_at };
+      return {
+        workspaceId: workspace,
+        consumerKey: plain.consumer_key,
+        consumerSecret: new SecretValue(
+          this.context.secretBox.open(plain.consumer_secret, CONSUMER_SECRET_CONTEXT(workspace)),
+        ),
+        updatedAt: plain.updated_at,
+      };
     });
   }
 
@@ -102,8 +143,16 @@ export class OAuthConsumerRepository {
       const removed = await OAuthConsumer.destroy({ where: { workspace_uuid: workspace }, transaction });
       if (removed === 0) return false;
       const now = this.context.now();
-      await SignInSession.update({ revoked_at: now }, { where: { workspace_uuid: workspace, revoked_at: null }, transaction });
-      await appendAuditEvent(this.context, workspace, { actor, kind: 'oauth_consumer.removed', subject: workspace }, transaction);
+      await SignInSession.update(
+        { revoked_at: now },
+        { where: { workspace_uuid: workspace, revoked_at: null }, transaction },
+      );
+      await appendAuditEvent(
+        this.context,
+        workspace,
+        { actor, kind: 'oauth_consumer.removed', subject: workspace },
+        transaction,
+      );
       return true;
     });
   }
@@ -113,7 +162,10 @@ export class SignInRepository {
   constructor(private readonly context: RepositoryContext) {}
 
   /** Records a sign-in in flight. `state` and `binding` are the browser's secrets; only their hashes are stored. */
-  async createState(workspaceId: WorkspaceId, input: { state: string; binding: string; codeVerifier: string; returnPath: string; expiresAt: Date }): Promise<void> {
+  async createState(
+    workspaceId: WorkspaceId,
+    input: { state: string; binding: string; codeVerifier: string; returnPath: string; expiresAt: Date },
+  ): Promise<void> {
     const workspace = workspaceKey(workspaceId);
     if (input.returnPath.length > 2048) throw new StoreError('INVALID_INPUT', 'return path too long');
     await this.context.db.write(async (transaction) => {
@@ -153,7 +205,10 @@ export class SignInRepository {
       if (row === null) return null;
       const plain = row.get({ plain: true });
       // Conditional update: of two racing callbacks only one sees a row changed.
-      const [changed] = await SignInState.update({ consumed_at: this.context.now() }, { where: { id: plain.id, consumed_at: null }, transaction });
+      const [changed] = await SignInState.update(
+        { consumed_at: this.context.now() },
+        { where: { id: plain.id, consumed_at: null }, transaction },
+      );
       if (changed !== 1 || plain.expires_at.getTime() <= now.getTime()) return null;
       return {
         workspaceId: plain.workspace_uuid,
@@ -166,7 +221,10 @@ export class SignInRepository {
   }
 
   /** A new session; returns it with the cookie value (`<id>.<secret>`, shown once). Audited. */
-  async createSession(workspaceId: WorkspaceId, input: { accountUuid: string; userToken: string; expiresAt: Date }): Promise<{ session: SignInSession; cookie: string }> {
+  async createSession(
+    workspaceId: WorkspaceId,
+    input: { accountUuid: string; userToken: string; expiresAt: Date },
+  ): Promise<{ session: SignInSession; cookie: string }> {
     const workspace = workspaceKey(workspaceId);
     const accountUuid = input.accountUuid.toLowerCase();
     if (!/^\{[0-9a-f-]{1,62}\}$/.test(accountUuid)) throw new StoreError('INVALID_INPUT', 'account must be a {uuid}');
@@ -191,10 +249,27 @@ export class SignInRepository {
         },
         { transaction },
       );
-      await appendAuditEvent(this.context, workspace, { actor: `signin:${accountUuid}`, kind: 'signin.session_started', subject: id, after: { expires_at: input.expiresAt.toISOString() } }, transaction);
+      await appendAuditEvent(
+        this.context,
+        workspace,
+        {
+          actor: `signin:${accountUuid}`,
+          kind: 'signin.session_started',
+          subject: id,
+          after: { expires_at: input.expiresAt.toISOString() },
+        },
+        transaction,
+      );
     });
     return {
-      session: { id, workspaceId: workspace, accountUuid, signingKey: new SecretValue(signingKey), userToken: new SecretValue(input.userToken), expiresAt: input.expiresAt },
+      session: {
+        id,
+        workspaceId: workspace,
+        accountUuid,
+        signingKey: new SecretValue(signingKey),
+        userToken: new SecretValue(input.userToken),
+        expiresAt: input.expiresAt,
+      },
       cookie: `${id}.${secret}`,
     };
   }
@@ -246,7 +321,12 @@ export class SignInRepository {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
       const row = await this.context.models.SignInSession.findOne({
-        where: { workspace_uuid: workspace, account_uuid: accountUuid.toLowerCase(), revoked_at: null, expires_at: { [Op.gt]: now } },
+        where: {
+          workspace_uuid: workspace,
+          account_uuid: accountUuid.toLowerCase(),
+          revoked_at: null,
+          expires_at: { [Op.gt]: now },
+        },
         order: [['created_at', 'DESC']],
       });
       return row === null ? null : this.toSession(row.get({ plain: true }));
@@ -258,8 +338,17 @@ export class SignInRepository {
     const workspace = workspaceKey(workspaceId);
     if (!UUID.test(id)) return false;
     return this.context.db.write(async (transaction) => {
-      const [changed] = await this.context.models.SignInSession.update({ revoked_at: this.context.now() }, { where: { workspace_uuid: workspace, id, revoked_at: null }, transaction });
-      if (changed > 0) await appendAuditEvent(this.context, workspace, { actor: 'signin', kind: 'signin.session_ended', subject: id }, transaction);
+      const [changed] = await this.context.models.SignInSession.update(
+        { revoked_at: this.context.now() },
+        { where: { workspace_uuid: workspace, id, revoked_at: null }, transaction },
+      );
+      if (changed > 0)
+        await appendAuditEvent(
+          this.context,
+          workspace,
+          { actor: 'signin', kind: 'signin.session_ended', subject: id },
+          transaction,
+        );
       return changed > 0;
     });
   }

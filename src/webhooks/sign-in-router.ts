@@ -29,7 +29,11 @@ import { bindingMatches, type Store } from '../store';
  *   browser. The session ends when that token does (or at CLAWGATE_SIGNIN_SESSION_SECONDS, sooner).
  */
 
-export const SIGN_IN_PATHS = { start: '/signin/bitbucket', callback: '/signin/bitbucket/callback', signOut: '/signin/signout' } as const;
+export const SIGN_IN_PATHS = {
+  start: '/signin/bitbucket',
+  callback: '/signin/bitbucket/callback',
+  signOut: '/signin/signout',
+} as const;
 const STATE_LIFETIME_MS = 10 * 60 * 1000;
 const MAX_TOKEN_RESPONSE_BYTES = 16 * 1024;
 const TOKEN_TIMEOUT_MS = 10_000;
@@ -90,7 +94,9 @@ function sendProblem(res: Response, status: number, code: string, message: strin
   res
     .status(status)
     .type('text/html; charset=utf-8')
-    .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>clawgate: sign-in</title></head><body><main><h1>Sign in with Bitbucket</h1><p data-testid="signin-problem" data-code="${escapeHtml(code)}">${escapeHtml(message)}</p></main></body></html>`);
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>clawgate: sign-in</title></head><body><main><h1>Sign in with Bitbucket</h1><p data-testid="signin-problem" data-code="${escapeHtml(code)}">${escapeHtml(message)}</p></main></body></html>`,
+    );
 }
 
 function s256(verifier: string): string {
@@ -105,7 +111,11 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
   const secure = config.baseUrl.startsWith('https://');
   const router = Router();
   const attempts = options.attemptsPerAddress ?? { points: 120, windowSeconds: 300 };
-  const limiter = new RateLimiterMemory({ points: attempts.points, duration: attempts.windowSeconds, keyPrefix: 'signin' });
+  const limiter = new RateLimiterMemory({
+    points: attempts.points,
+    duration: attempts.windowSeconds,
+    keyPrefix: 'signin',
+  });
   /** False (and a 429 sent) when the request's address is over its limit. */
   async function withinLimit(req: Request, res: Response): Promise<boolean> {
     try {
@@ -123,7 +133,9 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
   async function workspaceSignIn(workspace: string) {
     const resolved = await store.tenants.resolveWorkspace(workspace);
     if (resolved === null) return null;
-    const tenant = (await store.tenants.listForWorkspace(resolved.workspaceId)).find((candidate) => candidate.surface === 'repo_webhooks' && candidate.uninstalledAt === null);
+    const tenant = (await store.tenants.listForWorkspace(resolved.workspaceId)).find(
+      (candidate) => candidate.surface === 'repo_webhooks' && candidate.uninstalledAt === null,
+    );
     if (tenant === undefined || tenant.baseApiUrl === null) return null;
     const consumer = await store.oauthConsumers.get(resolved.workspaceId);
     return consumer === null ? null : { tenant, consumer };
@@ -132,17 +144,40 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
   router.get(SIGN_IN_PATHS.start, async (req: Request, res: Response) => {
     if (!(await withinLimit(req, res))) return;
     const query = startQuery.safeParse(req.query);
-    if (!query.success) return sendProblem(res, 400, 'INVALID_SIGN_IN_REQUEST', 'Name the workspace (its slug) to sign in to.');
+    if (!query.success)
+      return sendProblem(res, 400, 'INVALID_SIGN_IN_REQUEST', 'Name the workspace (its slug) to sign in to.');
     const returnPath = query.data.return === undefined ? '/connect/configure' : safeReturnPath(query.data.return);
-    if (returnPath === null) return sendProblem(res, 400, 'INVALID_RETURN_PATH', 'A sign-in can only return to a clawgate page.');
+    if (returnPath === null)
+      return sendProblem(res, 400, 'INVALID_RETURN_PATH', 'A sign-in can only return to a clawgate page.');
     const found = await workspaceSignIn(query.data.workspace);
     // Unknown workspace and workspace without a consumer answer alike.
-    if (found === null) return sendProblem(res, 404, 'SIGN_IN_UNAVAILABLE', 'Sign in with Bitbucket is not set up for this workspace. Its admin registers an OAuth consumer with clawgate first (README, getting started).');
+    if (found === null)
+      return sendProblem(
+        res,
+        404,
+        'SIGN_IN_UNAVAILABLE',
+        'Sign in with Bitbucket is not set up for this workspace. Its admin registers an OAuth consumer with clawgate first (README, getting started).',
+      );
     const state = randomBytes(32).toString('base64url');
     const binding = randomBytes(32).toString('base64url');
     const verifier = randomBytes(32).toString('base64url');
-    await store.signIns.createState(found.tenant.workspaceId, { state, binding, codeVerifier: verifier, returnPath, expiresAt: new Date(clock().getTime() + STATE_LIFETIME_MS) });
-    res.setHeader('Set-Cookie', serializeCookie(SIGN_IN_BINDING_COOKIE, binding, { httpOnly: true, sameSite: 'lax', secure, path: '/signin', maxAge: STATE_LIFETIME_MS / 1000 }));
+    await store.signIns.createState(found.tenant.workspaceId, {
+      state,
+      binding,
+      codeVerifier: verifier,
+      returnPath,
+      expiresAt: new Date(clock().getTime() + STATE_LIFETIME_MS),
+    });
+    res.setHeader(
+      'Set-Cookie',
+      serializeCookie(SIGN_IN_BINDING_COOKIE, binding, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure,
+        path: '/signin',
+        maxAge: STATE_LIFETIME_MS / 1000,
+      }),
+    );
     const authorize = new URL(signIn.authorizeUrl);
     authorize.searchParams.set('client_id', found.consumer.consumerKey);
     authorize.searchParams.set('response_type', 'code');
@@ -156,7 +191,11 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
   });
 
   /** `POST access_token` with the consumer's credentials; the user's token, or null (logged without secrets). */
-  async function exchange(consumer: { consumerKey: string; consumerSecret: { reveal(): string } }, code: string, verifier: string): Promise<{ accessToken: string; expiresIn: number | undefined } | null> {
+  async function exchange(
+    consumer: { consumerKey: string; consumerSecret: { reveal(): string } },
+    code: string,
+    verifier: string,
+  ): Promise<{ accessToken: string; expiresIn: number | undefined } | null> {
     const url = new URL(signIn.tokenUrl);
     assertEgressAllowed(url, config.allowedHosts);
     const body = new URLSearchParams({ grant_type: 'authorization_code', code });
@@ -164,7 +203,11 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
     const basic = Buffer.from(`${consumer.consumerKey}:${consumer.consumerSecret.reveal()}`, 'utf8').toString('base64');
     const response = await (options.fetch ?? fetch)(url, {
       method: 'POST',
-      headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      headers: {
+        Authorization: `Basic ${basic}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Accept: 'application/json',
+      },
       body: body.toString(),
       redirect: 'error',
       signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
@@ -193,27 +236,68 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
     const state = typeof req.query.state === 'string' ? req.query.state : '';
     const pending = state === '' ? null : await store.signIns.consumeState(state, clock());
     const binding = requestCookie(req, SIGN_IN_BINDING_COOKIE);
-    res.setHeader('Set-Cookie', serializeCookie(SIGN_IN_BINDING_COOKIE, '', { httpOnly: true, sameSite: 'lax', secure, path: '/signin', maxAge: 0 }));
+    res.setHeader(
+      'Set-Cookie',
+      serializeCookie(SIGN_IN_BINDING_COOKIE, '', {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure,
+        path: '/signin',
+        maxAge: 0,
+      }),
+    );
     if (pending === null || !bindingMatches(pending, binding)) {
       log.warn({ known: pending !== null }, 'sign-in: callback with an unknown, used, expired or foreign state');
-      return sendProblem(res, 400, 'INVALID_SIGN_IN_STATE', 'This sign-in is not valid here: it expired, was already used or was started in another browser. Start again from the clawgate page.');
+      return sendProblem(
+        res,
+        400,
+        'INVALID_SIGN_IN_STATE',
+        'This sign-in is not valid here: it expired, was already used or was started in another browser. Start again from the clawgate page.',
+      );
     }
-    if (typeof req.query.error === 'string') return sendProblem(res, 403, 'SIGN_IN_DENIED', 'Bitbucket did not grant access, so you are not signed in.');
+    if (typeof req.query.error === 'string')
+      return sendProblem(res, 403, 'SIGN_IN_DENIED', 'Bitbucket did not grant access, so you are not signed in.');
     const code = typeof req.query.code === 'string' && req.query.code.length <= 512 ? req.query.code : '';
     const found = await workspaceSignIn(pending.workspaceId);
-    if (code === '' || found === null) return sendProblem(res, 400, 'INVALID_SIGN_IN_STATE', 'The sign-in could not be completed. Start again from the clawgate page.');
+    if (code === '' || found === null)
+      return sendProblem(
+        res,
+        400,
+        'INVALID_SIGN_IN_STATE',
+        'The sign-in could not be completed. Start again from the clawgate page.',
+      );
     let token: { accessToken: string; expiresIn: number | undefined } | null;
     try {
       token = await exchange(found.consumer, code, pending.codeVerifier.reveal());
     } catch (error) {
-      log.warn({ err: error instanceof Error ? error.name : 'unknown' }, 'sign-in: the token endpoint could not be reached');
-      return sendProblem(res, 502, 'BITBUCKET_UNAVAILABLE', 'Bitbucket could not be reached to finish the sign-in. Try again.');
+      log.warn(
+        { err: error instanceof Error ? error.name : 'unknown' },
+        'sign-in: the token endpoint could not be reached',
+      );
+      return sendProblem(
+        res,
+        502,
+        'BITBUCKET_UNAVAILABLE',
+        'Bitbucket could not be reached to finish the sign-in. Try again.',
+      );
     }
-    if (token === null) return sendProblem(res, 400, 'SIGN_IN_REFUSED', 'Bitbucket refused the sign-in (the code was used or expired, or the consumer is misconfigured). Start again.');
+    if (token === null)
+      return sendProblem(
+        res,
+        400,
+        'SIGN_IN_REFUSED',
+        'Bitbucket refused the sign-in (the code was used or expired, or the consumer is misconfigured). Start again.',
+      );
     let accountUuid: string;
     try {
       const accessToken = token.accessToken;
-      const client = createBitbucketClient({ baseApiUrl: found.tenant.baseApiUrl ?? '', auth: bearerAuth(() => accessToken), allowedHosts: config.allowedHosts, logger: log, ...(options.fetch ? { fetch: options.fetch } : {}) });
+      const client = createBitbucketClient({
+        baseApiUrl: found.tenant.baseApiUrl ?? '',
+        auth: bearerAuth(() => accessToken),
+        allowedHosts: config.allowedHosts,
+        logger: log,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
       const user = await client.getCurrentUser();
       const uuid = user.uuid.toLowerCase();
       if (!/^\{[0-9a-f-]{36}\}$/.test(uuid)) throw new Error('the user has no {uuid}');
@@ -224,9 +308,22 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
     }
     const now = clock();
     const lifetimeSeconds = Math.min(token.expiresIn ?? signIn.sessionMaxSeconds, signIn.sessionMaxSeconds);
-    const { session, cookie } = await store.signIns.createSession(found.tenant.workspaceId, { accountUuid, userToken: token.accessToken, expiresAt: new Date(now.getTime() + lifetimeSeconds * 1000) });
+    const { session, cookie } = await store.signIns.createSession(found.tenant.workspaceId, {
+      accountUuid,
+      userToken: token.accessToken,
+      expiresAt: new Date(now.getTime() + lifetimeSeconds * 1000),
+    });
     log.info({ workspace: session.workspaceId, account: accountUuid }, 'sign-in: session started');
-    res.append('Set-Cookie', serializeCookie(SIGN_IN_SESSION_COOKIE, cookie, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: lifetimeSeconds }));
+    res.append(
+      'Set-Cookie',
+      serializeCookie(SIGN_IN_SESSION_COOKIE, cookie, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure,
+        path: '/',
+        maxAge: lifetimeSeconds,
+      }),
+    );
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(302, `${config.baseUrl}${pending.returnPath}`);
   });
@@ -235,7 +332,10 @@ export function createSignInRouter(options: SignInRouterOptions): Router {
     const cookie = requestCookie(req, SIGN_IN_SESSION_COOKIE);
     const session = cookie === undefined ? null : await store.signIns.sessionByCookie(cookie, clock());
     if (session !== null) await store.signIns.revokeSession(session.workspaceId, session.id);
-    res.setHeader('Set-Cookie', serializeCookie(SIGN_IN_SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 0 }));
+    res.setHeader(
+      'Set-Cookie',
+      serializeCookie(SIGN_IN_SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 0 }),
+    );
     res.status(204).end();
   });
 

@@ -38,23 +38,33 @@ export function siteOAuthRoutes(sandbox: BitbucketSandbox): Router {
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
 
   /** The authorize request's parameters, checked; an error page for anything wrong (never a redirect). */
-  function authorizeRequest(source: Record<string, unknown>): { consumer: OAuthConsumerRecord; state: string; challenge: string; redirectUri: string | null } | string {
+  function authorizeRequest(
+    source: Record<string, unknown>,
+  ): { consumer: OAuthConsumerRecord; state: string; challenge: string; redirectUri: string | null } | string {
     const consumer = sandbox.oauth.consumer(str(source.client_id) ?? '');
     if (consumer === undefined) return 'Invalid client_id';
     if (str(source.response_type) !== 'code') return 'response_type must be code';
     const redirectUri = str(source.redirect_uri) ?? null;
-    if (redirectUri !== null && redirectUri !== consumer.callbackUrl) return 'redirect_uri does not match the consumer callback URL';
+    if (redirectUri !== null && redirectUri !== consumer.callbackUrl)
+      return 'redirect_uri does not match the consumer callback URL';
     const challenge = str(source.code_challenge) ?? '';
     // PKCE is enforced here (S256 only), whatever Bitbucket does.
-    if (str(source.code_challenge_method) !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(challenge)) return 'PKCE required: code_challenge (S256) missing or malformed';
+    if (str(source.code_challenge_method) !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(challenge))
+      return 'PKCE required: code_challenge (S256) missing or malformed';
     return { consumer, state: str(source.state) ?? '', challenge, redirectUri };
   }
 
   router.get('/authorize', (req, res) => {
     const request = authorizeRequest(req.query as Record<string, unknown>);
     res.setHeader('Cache-Control', 'no-store');
-    if (typeof request === 'string') return void res.status(400).type('text/html').send(`<!doctype html><title>OAuth error</title><p data-testid="oauth-error">${esc(request)}</p>`);
-    const users = sandbox.allUsers().filter((user) => sandbox.permissions.workspacePermission(request.consumer.workspace, user) !== 'none');
+    if (typeof request === 'string')
+      return void res
+        .status(400)
+        .type('text/html')
+        .send(`<!doctype html><title>OAuth error</title><p data-testid="oauth-error">${esc(request)}</p>`);
+    const users = sandbox
+      .allUsers()
+      .filter((user) => sandbox.permissions.workspacePermission(request.consumer.workspace, user) !== 'none');
     const hidden = (name: string, value: string) => `<input type="hidden" name="${esc(name)}" value="${esc(value)}">`;
     const fields = [
       hidden('client_id', request.consumer.key),
@@ -64,7 +74,12 @@ export function siteOAuthRoutes(sandbox: BitbucketSandbox): Router {
       hidden('code_challenge_method', 'S256'),
       ...(request.redirectUri === null ? [] : [hidden('redirect_uri', request.redirectUri)]),
     ].join('');
-    const buttons = users.map((user) => `<button type="submit" name="user" value="${esc(user.nickname)}" data-user="${esc(user.nickname)}">Grant access as ${esc(user.nickname)}</button>`).join(' ');
+    const buttons = users
+      .map(
+        (user) =>
+          `<button type="submit" name="user" value="${esc(user.nickname)}" data-user="${esc(user.nickname)}">Grant access as ${esc(user.nickname)}</button>`,
+      )
+      .join(' ');
     res
       .type('text/html')
       .send(
@@ -78,7 +93,11 @@ export function siteOAuthRoutes(sandbox: BitbucketSandbox): Router {
     const request = authorizeRequest(body);
     if (typeof request === 'string') return void res.status(400).type('text/plain').send(request);
     const callback = request.redirectUri ?? request.consumer.callbackUrl;
-    if (str(body.decision) === 'deny') return void res.redirect(302, redirectWith(callback, { error: 'access_denied', ...(request.state === '' ? {} : { state: request.state }) }));
+    if (str(body.decision) === 'deny')
+      return void res.redirect(
+        302,
+        redirectWith(callback, { error: 'access_denied', ...(request.state === '' ? {} : { state: request.state }) }),
+      );
     const nickname = str(body.user) ?? '';
     const user = sandbox.allUsers().find((candidate) => candidate.nickname === nickname);
     if (user === undefined) return void res.status(400).type('text/plain').send('unknown user');
@@ -99,11 +118,26 @@ export function siteOAuthRoutes(sandbox: BitbucketSandbox): Router {
         clientSecret = decoded.slice(colon + 1);
       }
     }
-    if (str(body.grant_type) !== 'authorization_code') return oauthError(res, 400, 'unsupported_grant_type', 'only authorization_code is supported by the sandbox');
-    const result = sandbox.oauth.exchange({ clientId: clientId ?? '', clientSecret: clientSecret ?? '', code: str(body.code) ?? '', verifier: str(body.code_verifier), redirectUri: str(body.redirect_uri) });
-    if ('error' in result) return oauthError(res, result.error === 'invalid_client' ? 401 : 400, result.error, result.description);
+    if (str(body.grant_type) !== 'authorization_code')
+      return oauthError(res, 400, 'unsupported_grant_type', 'only authorization_code is supported by the sandbox');
+    const result = sandbox.oauth.exchange({
+      clientId: clientId ?? '',
+      clientSecret: clientSecret ?? '',
+      code: str(body.code) ?? '',
+      verifier: str(body.code_verifier),
+      redirectUri: str(body.redirect_uri),
+    });
+    if ('error' in result)
+      return oauthError(res, result.error === 'invalid_client' ? 401 : 400, result.error, result.description);
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ access_token: result.token, token_type: 'bearer', expires_in: Math.round((result.record.expiresAt - sandbox.now()) / 1000), scopes: result.record.scopes.join(' '), refresh_token: 'sandbox-refresh-unsupported', state: 'authorization_code' });
+    res.json({
+      access_token: result.token,
+      token_type: 'bearer',
+      expires_in: Math.round((result.record.expiresAt - sandbox.now()) / 1000),
+      scopes: result.record.scopes.join(' '),
+      refresh_token: 'sandbox-refresh-unsupported',
+      state: 'authorization_code',
+    });
   });
   return router;
 }
@@ -132,7 +166,8 @@ function userTokenApi(sandbox: BitbucketSandbox): Router {
   const router = Router();
   const recordOf = (res: Response): UserTokenRecord => res.locals.userToken as UserTokenRecord;
   const requireScope = (record: UserTokenRecord, scope: string) => {
-    if (!record.scopes.includes(scope)) throw new ApiError(403, `Your credentials lack one or more required privilege scopes. (${scope})`);
+    if (!record.scopes.includes(scope))
+      throw new ApiError(403, `Your credentials lack one or more required privilege scopes. (${scope})`);
   };
   router.get('/user', (_req, res) => {
     const record = recordOf(res);
@@ -145,7 +180,12 @@ function userTokenApi(sandbox: BitbucketSandbox): Router {
     const ws = sandbox.findWorkspace(String(req.params.workspace));
     const permission = ws === undefined ? 'none' : sandbox.permissions.workspacePermission(ws, record.user);
     if (ws === undefined || permission === 'none') throw new ApiError(404, 'No workspace membership found');
-    res.json({ type: 'workspace_membership', permission, user: sandbox.rep.user(record.user), workspace: { type: 'workspace', slug: ws.slug, uuid: ws.uuid } });
+    res.json({
+      type: 'workspace_membership',
+      permission,
+      user: sandbox.rep.user(record.user),
+      workspace: { type: 'workspace', slug: ws.slug, uuid: ws.uuid },
+    });
   });
   router.get('/user/workspaces/:workspace/permissions/repositories', (req, res) => {
     const record = recordOf(res);
@@ -165,7 +205,17 @@ function userTokenApi(sandbox: BitbucketSandbox): Router {
       .filter((repo) => only === undefined || repo.fullName.toLowerCase() === only)
       .map((repo) => ({ repo, permission: sandbox.permissions.repositoryPermission(repo, record.user) }))
       .filter((entry) => entry.permission !== 'none')
-      .map((entry) => ({ type: 'repository_permission', permission: entry.permission, user: sandbox.rep.user(record.user), repository: { type: 'repository', name: entry.repo.name, full_name: entry.repo.fullName, uuid: entry.repo.uuid } }));
+      .map((entry) => ({
+        type: 'repository_permission',
+        permission: entry.permission,
+        user: sandbox.rep.user(record.user),
+        repository: {
+          type: 'repository',
+          name: entry.repo.name,
+          full_name: entry.repo.fullName,
+          uuid: entry.repo.uuid,
+        },
+      }));
     res.json(paginate(req, sandbox.baseUrl, values));
   });
   router.use(() => {
