@@ -28,7 +28,7 @@ describeWithBrowser('Sign in with Bitbucket in Chromium', () => {
   /** From the sign-in-needed page: name the workspace, approve as `nickname` on the consent page. */
   async function signInFromPage(page: Page, nickname: string): Promise<void> {
     await page.getByTestId('auth-required').waitFor();
-    await page.getByRole('form', { name: 'Sign in with Bitbucket' }).getByLabel('Workspace (slug)').fill('acme');
+    await page.getByLabel('Bitbucket workspace').fill('acme');
     await page.getByRole('button', { name: 'Sign in with Bitbucket' }).click();
     await page.locator(`button[data-user="${nickname}"]`).click();
   }

@@ -61,7 +61,7 @@ function SignInWithBitbucket({ baseUrl }: { baseUrl: string }) {
         }}
       >
         <div className="cg-field">
-          <label htmlFor={fieldId}>Workspace (slug)</label>
+          <label htmlFor={fieldId}>Bitbucket workspace</label>
           <Textfield id={fieldId} value={workspace} autoComplete="off" onChange={(event) => setWorkspace(event.currentTarget.value)} />
         </div>
         <Button type="submit" appearance="primary" isDisabled={workspace.trim() === ''}>
