@@ -15,7 +15,9 @@ import type { ApiRateLimits } from './rate-limits';
  *
  * Credentials: `Authorization: Bearer <API token>` (a per-workspace token with scopes, checked by the
  * store in constant time) or `Authorization: JWT <Connect context token>` (the app's own pages: qsh
- * `context-qsh` or the request's own qsh). The credential names one workspace; `{ws}` must resolve to
+ * `context-qsh` or the request's own qsh) or `Authorization: JWT <sign-in page token>` (a person signed
+ * in with Bitbucket, http/sign-in-session.ts: checked live against its session, and asked of Bitbucket
+ * with the person's own token). The credential names one workspace; `{ws}` must resolve to
  * that same workspace, else 403 — whether `{ws}` exists or not, so a token cannot probe other
  * workspaces. Tokens are accepted only in the header, never in the URL.
  *
