@@ -34,6 +34,8 @@ export interface ApiRouterOptions {
    * are refused everything but authentication (fail closed).
    */
   readonly viewerPermissions?: ViewerPermissions;
+  /** How a signed-in person's permissions are asked of Bitbucket (Sign in with Bitbucket); absent: sign-in page tokens are refused. */
+  readonly signInViewerPermissions?: ViewerPermissions;
   /** Rate limits (default DEFAULT_RATE_LIMITS); a ready ApiRateLimits to share one across routers. */
   readonly rateLimits?: ApiRateLimits | Partial<ApiRateLimitSettings>;
   /** Bitbucket for a workspace's installation (the merge-check routes); absent: they answer 501. */

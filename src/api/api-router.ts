@@ -53,6 +53,7 @@ export function createApiRouter(options: ApiRouterOptions): Router {
       rateLimits: context.rateLimits,
       ...(options.viewerPermissions !== undefined ? { viewerPermissions: options.viewerPermissions } : {}),
       ...(options.externalPrincipal !== undefined ? { externalPrincipal: options.externalPrincipal } : {}),
+      ...(options.signInViewerPermissions !== undefined ? { signIn: { signIns: options.store.signIns, viewerPermissions: options.signInViewerPermissions } } : {}),
     }),
   );
   workspace.use(settingsRoutes(context));

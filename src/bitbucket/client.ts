@@ -36,6 +36,8 @@ import {
 import {
   accountFilter,
   highestRepositoryPermission,
+  ownRepositoryPermissionSchema,
+  ownWorkspacePermissionSchema,
   isSameAccount,
   repositoryPermissionSchema,
   workspaceMembershipSchema,
@@ -167,6 +169,17 @@ export interface BitbucketClient {
   getRepositoryAccess(workspace: string, repoSlug: string, account: AccountRef): Promise<{ permission: RepositoryPermission; accountUuid: string | null }>;
   /** The account's workspace role (`GET /2.0/workspaces/{ws}/permissions?q=…`); null when not a member. */
   getWorkspacePermission(workspace: string, account: AccountRef): Promise<WorkspacePermission | null>;
+  /**
+   * With a user's own OAuth token (Sign in with Bitbucket): the caller's role in the workspace
+   * (`GET /2.0/user/workspaces/{ws}/permission`); null when not a member (404).
+   */
+  getOwnWorkspacePermission(workspace: string): Promise<WorkspacePermission | null>;
+  /**
+   * With a user's own OAuth token: the caller's permission on one repository
+   * (`GET /2.0/user/workspaces/{ws}/permissions/repositories?q=repository.full_name="{ws}/{slug}"`);
+   * `none` when not listed. Only entries naming that very repository count.
+   */
+  getOwnRepositoryPermission(workspace: string, repoSlug: string): Promise<RepositoryPermission>;
 }
 
 interface ClientConfig {
@@ -419,6 +432,21 @@ class RestClient implements BitbucketClient {
     const mine = items.filter((item) => isSameAccount(item.user, account));
     const accountUuid = mine.map((item) => item.user?.uuid).find((uuid): uuid is string => typeof uuid === 'string') ?? ('uuid' in account ? account.uuid : null);
     return { permission: highestRepositoryPermission(mine.map((item) => item.permission)), accountUuid: accountUuid === null ? null : accountUuid.toLowerCase() };
+  }
+
+  async getOwnWorkspacePermission(workspace: string): Promise<WorkspacePermission | null> {
+    const answer = await nullIfNotFound(this.json('GET', `/2.0/user/workspaces/${pathSegment(workspace, 'workspace')}/permission`, ownWorkspacePermissionSchema));
+    return answer === null ? null : answer.permission;
+  }
+
+  async getOwnRepositoryPermission(workspace: string, repoSlug: string): Promise<RepositoryPermission> {
+    const fullName = `${workspace}/${repoSlug}`.toLowerCase();
+    // The slug goes into a BBQL string: only slug characters, so it cannot widen the filter.
+    if (!/^[a-z0-9_.{}-]{1,128}\/[a-z0-9_.-]{1,128}$/.test(fullName)) throw new BitbucketInputError('repository name has characters a slug never has');
+    const path = `/2.0/user/workspaces/${pathSegment(workspace, 'workspace')}/permissions/repositories`;
+    const items = await this.paginate(path, ownRepositoryPermissionSchema, { query: { q: `repository.full_name="${fullName}"` }, pageCap: 2 });
+    const mine = items.filter((item) => item.repository?.full_name?.toLowerCase() === fullName).map((item) => item.permission);
+    return highestRepositoryPermission(mine);
   }
 
   async getWorkspacePermission(workspace: string, account: AccountRef): Promise<WorkspacePermission | null> {

@@ -33,6 +33,17 @@ export const workspaceMembershipSchema = z.looseObject({
   user: permissionUserSchema.optional(),
 });
 
+/** `GET /2.0/user/workspaces/{ws}/permission` (the caller's own role). */
+export const ownWorkspacePermissionSchema = z.looseObject({
+  permission: z.string().transform((value): WorkspacePermission => ((WORKSPACE_PERMISSIONS as readonly string[]).includes(value) ? (value as WorkspacePermission) : 'member')),
+});
+
+/** An item of the caller's own `paginated_repository_permissions`: which repository it names matters. */
+export const ownRepositoryPermissionSchema = z.looseObject({
+  permission: z.string().transform((value): RepositoryPermission => ((REPOSITORY_PERMISSIONS as readonly string[]).includes(value) ? (value as RepositoryPermission) : 'none')),
+  repository: z.looseObject({ full_name: z.string().max(300).optional() }).optional(),
+});
+
 const BRACED_UUID = /^\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}$/;
 /** Atlassian account ids: `557058:<uuid>` or 24 hex (and similar): no quotes, spaces or operators. */
 const ACCOUNT_ID = /^[A-Za-z0-9:_-]{1,128}$/;

@@ -9,7 +9,8 @@ Commands:
   serve            run the service (configuration from the environment)
   sandbox          run a local Bitbucket Cloud for development
   demo             run the whole story against the sandbox and check every verdict
-  workspace        register a workspace for repository webhooks (add) or list workspaces (list)
+  workspace        register a workspace for repository webhooks (add, reregister, rotate-secret, remove,
+                   oauth-consumer for Sign in with Bitbucket) or list workspaces (clawgate workspace --help)
   wpc              write, check, hash and sign Work Policy Contracts (clawgate wpc --help)
   agent            the agent's side: preflight before the PR, attach bundle + URM + pulse
   evidence-key     list or rotate the deployment's evidence-pack signing key

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadAppConfig, type AppConfig } from '../config/app-config';
 import { loadOrCreateSecretKey, openStore, type Store } from '../store';
-import { registerWorkspace, RegistrationError, reregisterWorkspace, rotateWebhookSecret, unregisterWorkspace, type RegistrationFieldError } from '../webhooks';
+import { registerWorkspace, RegistrationError, removeOAuthConsumer, reregisterWorkspace, rotateWebhookSecret, setOAuthConsumer, signInCallbackUrl, unregisterWorkspace, type RegistrationFieldError } from '../webhooks';
 import { InputError, readInputText } from './input-file';
 import type { CliIo } from './io';
 
@@ -12,6 +12,7 @@ export const WORKSPACE_USAGE = `Usage:
   clawgate workspace reregister --workspace W --access-token-file F [--repo R]... [--base-api-url U]
   clawgate workspace rotate-secret --workspace W
   clawgate workspace remove --workspace W (--keep-data | --purge-data)
+  clawgate workspace oauth-consumer --workspace W (--key K --secret-file F | --remove)
 
 add   Registers a Bitbucket workspace on the repository-webhook surface, like
       POST /api/v1/workspaces: checks the access token against Bitbucket, creates clawgate's
@@ -29,6 +30,11 @@ remove         Unregisters: clawgate's webhooks are deleted, the stored access t
                cleared, the workspace's API tokens revoked. --keep-data keeps its policies,
                settings and evaluations (reregister brings them back); --purge-data deletes them
                (the audit log and the used-id list stay). One of the two is required.
+oauth-consumer Sign in with Bitbucket for the workspace's people (docs/sign-in.md): registers the
+               OAuth consumer the workspace admin created in Bitbucket (Workspace settings →
+               OAuth consumers; callback URL APP_BASE_URL/signin/bitbucket/callback; permissions
+               Account: Read, Repositories: Read). The secret is read from a file and stored
+               encrypted. --remove deletes it and ends every sign-in session of the workspace.
 W is the workspace slug or {uuid}. Every change is audited.
 
 Configuration from the environment, as for "clawgate serve": DATABASE_URL, CLAWGATE_SECRET_KEY,
@@ -241,13 +247,59 @@ async function runList(argv: string[], io: CliIo, config: AppConfig): Promise<nu
   });
 }
 
+async function runOAuthConsumer(argv: string[], io: CliIo, config: AppConfig): Promise<number> {
+  let values: { workspace?: string; key?: string; 'secret-file'?: string; remove?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { workspace: { type: 'string' }, key: { type: 'string' }, 'secret-file': { type: 'string' }, remove: { type: 'boolean', default: false } } }));
+  } catch (error) {
+    io.stderr(`clawgate workspace oauth-consumer: ${(error as Error).message}\n${WORKSPACE_USAGE}`);
+    return 2;
+  }
+  const usage = (message: string): number => {
+    io.stderr(`clawgate workspace oauth-consumer: ${message}\n${WORKSPACE_USAGE}`);
+    return 2;
+  };
+  if (values.workspace === undefined) return usage('--workspace is required');
+  const removing = values.remove === true;
+  if (removing && (values.key !== undefined || values['secret-file'] !== undefined)) return usage('--remove takes no --key or --secret-file');
+  if (!removing && (values.key === undefined || values['secret-file'] === undefined)) return usage('--key and --secret-file are required (or --remove)');
+  let secret = '';
+  if (!removing) {
+    try {
+      secret = (await readInputText(values['secret-file'] ?? '', MAX_TOKEN_FILE_BYTES, 'consumer secret file')).trim();
+    } catch (error) {
+      if (error instanceof InputError) return usage(error.message);
+      throw error;
+    }
+  }
+  const workspace = values.workspace;
+  return withStore(config, io, async (store) => {
+    try {
+      if (removing) {
+        const removed = await removeOAuthConsumer(store, workspace, 'cli');
+        io.stdout(removed ? `Removed the OAuth consumer of ${workspace}; its sign-in sessions ended.\n` : `${workspace} had no OAuth consumer.\n`);
+        return 0;
+      }
+      const done = await setOAuthConsumer(store, workspace, { key: values.key, secret }, 'cli');
+      io.stdout(`Sign in with Bitbucket is set up for ${workspace}.\nCallback URL (must match the consumer's): ${signInCallbackUrl(config)}\nSign-in link: ${config.baseUrl}/signin/bitbucket?workspace=${encodeURIComponent(done.workspaceSlug ?? done.workspaceId)}\n`);
+      return 0;
+    } catch (error) {
+      if (error instanceof RegistrationError) {
+        io.stderr(`clawgate workspace oauth-consumer: ${error.message}\n${describeFields(error.fields.map((field) => ({ ...field, path: field.path === 'key' ? '--key' : field.path === 'secret' ? '--secret-file' : field.path })))}`);
+        return error.status === 422 ? 2 : 1;
+      }
+      throw error;
+    }
+  });
+}
+
 export async function runWorkspace(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
     io.stdout(WORKSPACE_USAGE);
     return sub === undefined ? 2 : 0;
   }
-  if (sub !== 'add' && sub !== 'list' && sub !== 'reregister' && sub !== 'rotate-secret' && sub !== 'remove') {
+  if (sub !== 'add' && sub !== 'list' && sub !== 'reregister' && sub !== 'rotate-secret' && sub !== 'remove' && sub !== 'oauth-consumer') {
     io.stderr(`clawgate workspace: unknown subcommand "${sub}"\n${WORKSPACE_USAGE}`);
     return 2;
   }
@@ -263,5 +315,6 @@ export async function runWorkspace(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'add') return runAdd(rest, io, config);
   if (sub === 'list') return runList(rest, io, config);
+  if (sub === 'oauth-consumer') return runOAuthConsumer(rest, io, config);
   return runLifecycle(sub, rest, io, config);
 }

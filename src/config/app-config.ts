@@ -46,6 +46,32 @@ export interface AppConfig {
   readonly metricsPort?: number;
   /** Address of the metrics listener (CLAWGATE_METRICS_HOST, default 127.0.0.1). */
   readonly metricsHost?: string;
+  /** Sign in with Bitbucket (docs/sign-in.md); absent: the defaults of `defaultSignInConfig`. */
+  readonly signIn?: SignInConfig;
+}
+
+/**
+ * Sign in with Bitbucket (OAuth 2.0 authorization code) for repository-webhook workspaces.
+ * Whether Bitbucket Cloud honours PKCE is UNCONFIRMED (bitbucket.md documents no `code_challenge`):
+ * clawgate sends it anyway (S256) and keeps the consumer secret server-side; `pkce: false` stops
+ * sending it (CLAWGATE_OAUTH_PKCE=off) should Bitbucket ever refuse the parameter.
+ */
+export interface SignInConfig {
+  /** CLAWGATE_OAUTH_AUTHORIZE_URL, default https://bitbucket.org/site/oauth2/authorize. */
+  readonly authorizeUrl: string;
+  /** CLAWGATE_OAUTH_TOKEN_URL, default https://bitbucket.org/site/oauth2/access_token (its host must be allowed). */
+  readonly tokenUrl: string;
+  /** CLAWGATE_OAUTH_PKCE (on | off, default on). */
+  readonly pkce: boolean;
+  /** CLAWGATE_SIGNIN_SESSION_SECONDS: the longest a session lasts (default 3600, 300–28800); never past the Bitbucket token. */
+  readonly sessionMaxSeconds: number;
+}
+
+export const DEFAULT_OAUTH_AUTHORIZE_URL = 'https://bitbucket.org/site/oauth2/authorize';
+export const DEFAULT_OAUTH_TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
+
+export function defaultSignInConfig(): SignInConfig {
+  return { authorizeUrl: DEFAULT_OAUTH_AUTHORIZE_URL, tokenUrl: DEFAULT_OAUTH_TOKEN_URL, pkce: true, sessionMaxSeconds: 3600 };
 }
 
 export interface ForgeConfig {
@@ -87,6 +113,10 @@ const envSchema = z.object({
   CLAWGATE_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   CLAWGATE_METRICS_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').optional(),
   CLAWGATE_METRICS_HOST: z.string().min(1).max(255).optional(),
+  CLAWGATE_OAUTH_AUTHORIZE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CLAWGATE_OAUTH_TOKEN_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CLAWGATE_OAUTH_PKCE: z.enum(['on', 'off']).optional(),
+  CLAWGATE_SIGNIN_SESSION_SECONDS: z.string().regex(/^\d{3,5}$/, 'must be 300–28800').refine((v) => Number(v) >= 300 && Number(v) <= 28_800, 'must be 300–28800').optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -139,6 +169,12 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     ...(e.CLAWGATE_METRICS_TOKEN !== undefined ? { metricsToken: e.CLAWGATE_METRICS_TOKEN } : {}),
     ...(e.CLAWGATE_METRICS_PORT !== undefined ? { metricsPort: Number(e.CLAWGATE_METRICS_PORT) } : {}),
     ...(e.CLAWGATE_METRICS_HOST !== undefined ? { metricsHost: e.CLAWGATE_METRICS_HOST } : {}),
+    signIn: {
+      authorizeUrl: e.CLAWGATE_OAUTH_AUTHORIZE_URL ?? DEFAULT_OAUTH_AUTHORIZE_URL,
+      tokenUrl: e.CLAWGATE_OAUTH_TOKEN_URL ?? DEFAULT_OAUTH_TOKEN_URL,
+      pkce: e.CLAWGATE_OAUTH_PKCE !== 'off',
+      sessionMaxSeconds: e.CLAWGATE_SIGNIN_SESSION_SECONDS === undefined ? 3600 : Number(e.CLAWGATE_SIGNIN_SESSION_SECONDS),
+    },
   };
 }
 

@@ -29,6 +29,8 @@ export interface ConnectRouterOptions {
   readonly clock?: () => Date;
   /** A viewer's Bitbucket permissions (page links); absent: no page links are made. */
   readonly viewerPermissions?: ViewerPermissions;
+  /** A signed-in person's permissions (Sign in with Bitbucket); absent: the pages ignore sign-in session cookies. */
+  readonly signInViewerPermissions?: ViewerPermissions;
   /** Directory holding `page.html` (default `<project>/views`). */
   readonly viewsDir?: string;
   /** Waits before retrying a transiently failed first-install proof (default DEFAULT_INSTALL_PROOF_RETRY_DELAYS_MS). */
@@ -65,7 +67,7 @@ export function createConnectRouter(options: ConnectRouterOptions): Router {
     }),
   );
   router.use(createWebhookRouter({ config, store, intake: options.intake, logger, ...optional }));
-  router.use(createPageRouter({ config, store, logger, renderShell: loadPageShell(options.viewsDir), ...optional, ...(options.viewerPermissions === undefined ? {} : { viewerPermissions: options.viewerPermissions }), ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
+  router.use(createPageRouter({ config, store, logger, renderShell: loadPageShell(options.viewsDir), ...optional, ...(options.viewerPermissions === undefined ? {} : { viewerPermissions: options.viewerPermissions }), ...(options.signInViewerPermissions === undefined ? {} : { signInViewerPermissions: options.signInViewerPermissions }), ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
 
   // Body-parser and other errors on /connect answer in the design §9 shape, never a stack trace.
   router.use('/connect', (error: unknown, _req: Request, res: Response, next: NextFunction) => {

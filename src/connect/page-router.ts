@@ -11,6 +11,8 @@ import type { PageShellRenderer } from './page-shell';
 import { createRepositoryNameResolver, type RepositoryNameResolver } from './repository-names';
 import type { ViewerPermissions } from '../http/viewer-permissions';
 import { createSessionToken, SESSION_LINK_CLAIM } from '../http/session-token';
+import { createSignInPageToken, requestCookie, SIGN_IN_SESSION_COOKIE } from '../http/sign-in-session';
+import type { SignInSession } from '../store';
 import { loadWebAssets, type WebAssets } from './web-assets';
 
 /**
@@ -51,13 +53,19 @@ const evaluationParams = z.object({ evaluation: evaluationId });
 export type PageName = 'pr-panel' | 'configure' | 'details' | 'agent-runs';
 
 /** Why a browser got no page data: shown to the user in words by the page. */
-export type PageAuthProblem = 'missing' | 'expired' | 'invalid';
+export type PageAuthProblem = 'missing' | 'expired' | 'invalid' | 'forbidden';
 
 export interface PageRouterOptions {
   readonly config: AppConfig;
-  readonly store: Pick<Store, 'tenants' | 'evaluations'>;
+  readonly store: Pick<Store, 'tenants' | 'evaluations' | 'signIns'>;
   /** Who may open a link to which evaluation (repository read access). Absent: no links are made. */
   readonly viewerPermissions?: ViewerPermissions;
+  /**
+   * Sign in with Bitbucket (webhook workspaces): a page opened without a Connect JWT but with a live
+   * sign-in session cookie is served with a page token of that session; the settings and agent-runs
+   * pages only to workspace admins, asked of Bitbucket through these. Absent: session cookies are ignored.
+   */
+  readonly signInViewerPermissions?: ViewerPermissions;
   readonly logger: Logger;
   readonly renderShell: PageShellRenderer;
   readonly clock?: () => Date;
@@ -135,6 +143,20 @@ export function createPageRouter(options: PageRouterOptions): Router {
             next();
             return;
           }
+          if (result.code === 'MISSING_TOKEN' && options.signInViewerPermissions !== undefined && page !== 'pr-panel') {
+            const cookie = requestCookie(req, SIGN_IN_SESSION_COOKIE);
+            if (cookie !== undefined) {
+              void options.store.signIns.sessionByCookie(cookie, clock()).then(
+                (session) => {
+                  if (session === null) return failPage(req, res, page, contextOnFailure, 'expired');
+                  res.locals.signIn = session;
+                  next();
+                },
+                (error: unknown) => next(error),
+              );
+              return;
+            }
+          }
           log.warn({ reason: result.code, detail: result.message, iss: result.issuer, method: req.method, path: req.path }, 'connect: JWT rejected');
           res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
           if (req.accepts(['json', 'html']) === 'html') {
@@ -146,6 +168,33 @@ export function createPageRouter(options: PageRouterOptions): Router {
         (error: unknown) => next(error),
       );
     };
+  }
+
+  function failPage(req: Request, res: Response, page: PageName, contextOnFailure: (req: Request) => PageContext, problem: PageAuthProblem): void {
+    res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
+    if (req.accepts(['json', 'html']) === 'html') return sendShell(res, 401, page, { ...contextOnFailure(req), authProblem: problem }, { token: '', workspace: '' });
+    sendError(res, 401, 'UNAUTHENTICATED', 'The sign-in session has ended; sign in again.');
+  }
+
+  /**
+   * A page for a person signed in with Bitbucket: the shell with a page token of their session. The
+   * settings and agent-runs pages only for workspace admins (asked of Bitbucket with their own token);
+   * what each API call may read is decided again by the API.
+   */
+  async function renderSignedIn(res: Response, session: SignInSession, page: PageName, context: PageContext): Promise<void> {
+    if (page === 'configure' || page === 'agent-runs') {
+      const tenant = (await options.store.tenants.listForWorkspace(session.workspaceId))[0];
+      const decision =
+        options.signInViewerPermissions === undefined
+          ? { allowed: false }
+          : await options.signInViewerPermissions({ workspaceId: session.workspaceId, workspaceSlug: tenant?.workspaceSlug ?? null, account: session.accountUuid, need: { kind: 'workspace_admin' } });
+      if (!decision.allowed) return sendShell(res, 403, page, { ...context, authProblem: 'forbidden' }, { token: '', workspace: '' });
+    }
+    sendShell(res, 200, page, context, { token: createSignInPageToken(session, clock()), workspace: session.workspaceId });
+  }
+
+  function signedIn(res: Response): SignInSession | undefined {
+    return res.locals.signIn as SignInSession | undefined;
   }
 
   function badContext(res: Response, error: z.ZodError): void {
@@ -163,8 +212,10 @@ export function createPageRouter(options: PageRouterOptions): Router {
     render(res, 'pr-panel', await pullRequestContext(connectAuthOf(res).tenant, query.data.repo, query.data.pr));
   });
 
-  router.get(CONNECT_PATHS.configure, authenticatePage('configure'), (req: Request, res: Response) => {
+  router.get(CONNECT_PATHS.configure, authenticatePage('configure'), async (req: Request, res: Response) => {
     const incident = configureQuery.parse(req.query).incident;
+    const session = signedIn(res);
+    if (session !== undefined) return renderSignedIn(res, session, 'configure', incident === undefined ? {} : { incident });
     render(res, 'configure', incident === undefined ? {} : { incident });
   });
 
@@ -174,9 +225,11 @@ export function createPageRouter(options: PageRouterOptions): Router {
       const params = evaluationParams.safeParse(req.params);
       return params.success ? { evaluation: params.data.evaluation } : {};
     }),
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const params = evaluationParams.safeParse(req.params);
       if (!params.success) return badContext(res, params.error);
+      const session = signedIn(res);
+      if (session !== undefined) return renderSignedIn(res, session, 'details', { evaluation: params.data.evaluation });
       render(res, 'details', { evaluation: params.data.evaluation }, params.data.evaluation);
     },
   );
@@ -184,11 +237,19 @@ export function createPageRouter(options: PageRouterOptions): Router {
   router.get(`${CONNECT_PATHS.details}/:repo/:pr`, authenticatePage('details'), async (req: Request, res: Response) => {
     const params = pullRequestParams.safeParse(req.params);
     if (!params.success) return badContext(res, params.error);
+    const session = signedIn(res);
+    if (session !== undefined) {
+      // A webhook workspace has no Connect installation to resolve the repository uuid with: the page says so.
+      const tenant = (await options.store.tenants.listForWorkspace(session.workspaceId)).find((candidate) => candidate.uninstalledAt === null);
+      return renderSignedIn(res, session, 'details', tenant === undefined ? { repoUuid: params.data.repo, repo: null, pr: params.data.pr, problem: 'REPOSITORY_UNRESOLVED' } : await pullRequestContext(tenant, params.data.repo, params.data.pr));
+    }
     render(res, 'details', await pullRequestContext(connectAuthOf(res).tenant, params.data.repo, params.data.pr));
   });
 
   // The workspace's recent agent runs (issue 12): opened from the settings page through a page link.
-  router.get(AGENT_RUNS_PATH, authenticatePage('agent-runs'), (_req: Request, res: Response) => {
+  router.get(AGENT_RUNS_PATH, authenticatePage('agent-runs'), async (_req: Request, res: Response) => {
+    const session = signedIn(res);
+    if (session !== undefined) return renderSignedIn(res, session, 'agent-runs', {});
     render(res, 'agent-runs', {}, AGENT_RUNS_LINK);
   });
 

@@ -4,7 +4,8 @@ import { connectJwtFailureMessage, verifyConnectJwt } from './connect-jwt';
 import { SESSION_LINK_CLAIM } from './session-token';
 import type { RepositoryPermission } from '../bitbucket';
 import type { ViewerNeed, ViewerPermissions } from './viewer-permissions';
-import type { Store, Tenant, TokenScope } from '../store';
+import type { SignInRepository, Store, Tenant, TokenScope } from '../store';
+import { isSignInToken, verifySignInToken } from './sign-in-session';
 import { ApiError } from './http-error';
 import type { ApiRateLimits } from './rate-limits';
 
@@ -14,7 +15,9 @@ import type { ApiRateLimits } from './rate-limits';
  *
  * Credentials: `Authorization: Bearer <API token>` (a per-workspace token with scopes, checked by the
  * store in constant time) or `Authorization: JWT <Connect context token>` (the app's own pages: qsh
- * `context-qsh` or the request's own qsh). The credential names one workspace; `{ws}` must resolve to
+ * `context-qsh` or the request's own qsh) or `Authorization: JWT <sign-in page token>` (a person signed
+ * in with Bitbucket, http/sign-in-session.ts: checked live against its session, and asked of Bitbucket
+ * with the person's own token). The credential names one workspace; `{ws}` must resolve to
  * that same workspace, else 403 — whether `{ws}` exists or not, so a token cannot probe other
  * workspaces. Tokens are accepted only in the header, never in the URL.
  *
@@ -27,7 +30,7 @@ import type { ApiRateLimits } from './rate-limits';
  * the one evaluation the link named (and its bundle), nothing else. Refusals are 403 and change nothing.
  */
 
-export type ApiAuthMethod = 'api_token' | 'connect_jwt' | 'forge';
+export type ApiAuthMethod = 'api_token' | 'connect_jwt' | 'forge' | 'signin_session';
 
 export interface ApiPrincipal {
   readonly method: ApiAuthMethod;
@@ -101,6 +104,11 @@ export interface AuthenticateOptions {
   /** How a person's permissions are asked of Bitbucket. Absent: page JWTs are refused everything (fail closed). */
   readonly viewerPermissions?: ViewerPermissions;
   readonly rateLimits?: ApiRateLimits;
+  /**
+   * Sign in with Bitbucket (docs/sign-in.md): page tokens of signed-in sessions, and how their
+   * permissions are asked of Bitbucket (with the person's own token). Absent: such tokens are refused.
+   */
+  readonly signIn?: { readonly signIns: Pick<SignInRepository, 'liveSession'>; readonly viewerPermissions: ViewerPermissions };
 }
 
 interface Authenticated {
@@ -181,6 +189,14 @@ async function credentialPrincipal(request: Request, response: Response, options
     return { method: 'api_token', workspaceId: verified.workspaceId.toLowerCase(), actor: `api_token:${verified.tokenId}`, tokenId: verified.tokenId, scopes: verified.scopes };
   }
   const jwt = JWT.exec(header);
+  if (jwt !== null && isSignInToken(jwt[1] ?? '')) {
+    const session = options.signIn === undefined ? null : await verifySignInToken(jwt[1] ?? '', options.signIn.signIns, options.now());
+    if (session === null) {
+      options.logger.warn({ method: request.method, path: request.path }, 'api: sign-in page token rejected');
+      throw unauthenticated(response, 'INVALID_CREDENTIALS', 'the sign-in session is not valid (expired, ended or not ours); sign in with Bitbucket again');
+    }
+    return { method: 'signin_session', workspaceId: session.workspaceId.toLowerCase(), actor: `signin:${session.accountUuid}`, accountId: session.accountUuid };
+  }
   if (jwt !== null) {
     const result = await verifyConnectJwt(jwt[1] ?? '', {
       method: request.method,
@@ -232,6 +248,11 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
   };
 }
 
+/** Whose answers decide for a person: signed-in sessions ask with their own token, page JWTs with the installation. */
+function viewerOf(credential: Pick<ApiPrincipal, 'method'>, options: AuthenticateOptions): ViewerPermissions | undefined {
+  return credential.method === 'signin_session' ? options.signIn?.viewerPermissions : options.viewerPermissions;
+}
+
 function personQuery(principal: Omit<ApiPrincipal, 'rule'>, need: ViewerNeed): Parameters<ViewerPermissions>[0] {
   return { workspaceId: principal.workspaceId, workspaceSlug: principal.workspaceSlug, account: principal.accountId ?? '', need };
 }
@@ -255,9 +276,10 @@ export function access(rule: AccessRule): RequestHandler {
       if (credential.linkEvaluationId !== undefined && rule.linkSession !== true) {
         throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
       }
-      if (options.viewerPermissions === undefined) throw new ApiError(403, 'FORBIDDEN', 'page users cannot be authorized on this server');
+      const viewer = viewerOf(credential, options);
+      if (viewer === undefined) throw new ApiError(403, 'FORBIDDEN', 'page users cannot be authorized on this server');
       if (rule.person === 'workspace_admin') {
-        const decision = await options.viewerPermissions(personQuery(credential, { kind: 'workspace_admin' }));
+        const decision = await viewer(personQuery(credential, { kind: 'workspace_admin' }));
         if (!decision.allowed) throw new ApiError(403, 'FORBIDDEN', 'this needs a workspace admin');
       } else {
         requireRepositoryCheck(request, response, options.logger);
@@ -272,8 +294,9 @@ export function access(rule: AccessRule): RequestHandler {
 export async function isWorkspaceAdmin(request: Request): Promise<boolean> {
   const principal = principalOf(request);
   const state = authenticated.get(request);
-  if (principal.method === 'api_token' || state?.options.viewerPermissions === undefined) return false;
-  const allowed = (await state.options.viewerPermissions(personQuery(principal, { kind: 'workspace_admin' }))).allowed;
+  const viewer = state === undefined ? undefined : viewerOf(principal, state.options);
+  if (principal.method === 'api_token' || viewer === undefined) return false;
+  const allowed = (await viewer(personQuery(principal, { kind: 'workspace_admin' }))).allowed;
   if (allowed) repositoryChecked.add(request);
   return allowed;
 }
@@ -289,12 +312,13 @@ export async function authorizeRepository(request: Request, repoFullName: string
   const state = authenticated.get(request);
   const [owner, slug, ...rest] = repoFullName.split('/');
   const ownWorkspace = owner !== undefined && (owner.toLowerCase() === principal.workspaceSlug?.toLowerCase() || owner.toLowerCase() === principal.workspaceId);
-  if (state?.options.viewerPermissions === undefined || slug === undefined || slug === '' || rest.length > 0 || !ownWorkspace) {
+  const viewer = state === undefined ? undefined : viewerOf(principal, state.options);
+  if (viewer === undefined || slug === undefined || slug === '' || rest.length > 0 || !ownWorkspace) {
     throw new ApiError(403, 'FORBIDDEN', 'you may not see this repository');
   }
   const level = principal.rule.person === 'repository_write' ? 'write' : 'read';
   if (principal.rule.person === 'workspace_admin') throw new Error('authorizeRepository: the route declared workspace_admin');
-  const decision = await state.options.viewerPermissions(personQuery(principal, { kind: 'repository', repoSlug: slug, level }));
+  const decision = await viewer(personQuery(principal, { kind: 'repository', repoSlug: slug, level }));
   if (!decision.allowed) throw new ApiError(403, 'FORBIDDEN', level === 'write' ? 'this needs write access to the repository' : 'you may not see this repository');
   repositoryChecked.add(request);
   return { accountUuid: decision.accountUuid ?? null, permission: decision.repositoryPermission ?? 'none' };

@@ -47,7 +47,8 @@ export type ViewerPermissions = (query: ViewerQuery) => Promise<ViewerDecision>;
 export type ViewerPermissionClient = Pick<BitbucketClient, 'getRepositoryAccess' | 'getWorkspacePermission'>;
 
 export interface ViewerPermissionsOptions {
-  readonly clientFor: (workspaceId: string) => Promise<ViewerPermissionClient>;
+  /** A client for the workspace (the viewer's account is given for clients that act as the viewer: Sign in with Bitbucket). */
+  readonly clientFor: (workspaceId: string, account: string) => Promise<ViewerPermissionClient>;
   readonly logger: Logger;
   /** How long an answer is reused (default 60 s). */
   readonly ttlMs?: number;
@@ -82,7 +83,7 @@ export function createViewerPermissions(options: ViewerPermissionsOptions): View
     if (cached === undefined) {
       try {
         const account = accountRefFrom(query.account);
-        const client = await options.clientFor(query.workspaceId);
+        const client = await options.clientFor(query.workspaceId, query.account);
         const workspace = query.workspaceSlug ?? query.workspaceId;
         if (need.kind === 'repository') {
           const access = await client.getRepositoryAccess(workspace, need.repoSlug, account);

@@ -5,6 +5,7 @@ import { authenticate } from './request-auth';
 import { accountRoutes } from './routes/account-routes';
 import { branchRestrictionRoutes } from './routes/branch-restriction-routes';
 import { hookRoutes } from './routes/hook-routes';
+import { siteOAuthRoutes, userTokenGate } from './routes/oauth-routes';
 import { permissionRoutes } from './routes/permission-routes';
 import { pullRequestRoutes } from './routes/pullrequest-routes';
 import { reportRoutes } from './routes/report-routes';
@@ -34,6 +35,9 @@ export function buildApiApp(sandbox: BitbucketSandbox): express.Express {
     res.json(sandbox.forgeJwks());
   });
 
+  // bitbucket.org/site/oauth2/…: the OAuth consumer flow (Sign in with Bitbucket).
+  app.use('/site/oauth2', siteOAuthRoutes(sandbox));
+
   const api = express.Router();
   api.use((req, res, next) => {
     res.on('finish', () => {
@@ -44,6 +48,8 @@ export function buildApiApp(sandbox: BitbucketSandbox): express.Express {
   });
   api.use(sandbox.faults.middleware());
   api.use(express.json({ limit: MAX_BODY, type: () => true }));
+  // A user's OAuth token reaches /2.0/user… only (oauth-routes.ts); everything else authenticates as before.
+  api.use(userTokenGate(sandbox));
   api.use(
     authenticate({
       installationsByClientKey: (k) => sandbox.installationsByClientKey(k),

@@ -6,6 +6,7 @@ import { ancestorsOf, mergeBase } from './commit-graph';
 import { installConnectApp, InstallError, uninstallConnectApp, type LifecyclePost } from './connect-installer';
 import { approval, pushChange } from './event-payloads';
 import { FaultInjector } from './fault-injector';
+import { OAuthProvider } from './oauth-provider';
 import { PermissionBook, type SandboxRepositoryPermission, type SandboxWorkspacePermission } from './permission-book';
 import { computeCommitHash } from './git-objects';
 import { accountIdFromName, bracedUuid, randomSecret, stripBraces, uuidFromName } from './identifiers';
@@ -139,12 +140,15 @@ export class BitbucketSandbox {
   private readonly pendingInstallations = new Map<string, Installation>();
   private readonly tokens = new Map<string, AccessToken>();
   /** @internal */ readonly permissions = new PermissionBook((ws, user) => user.nickname === `${ws.slug}-admin`);
+  /** The OAuth 2.0 authorization server (bitbucket.org/site/oauth2): consumers, codes, user tokens. */
+  readonly oauth: OAuthProvider;
   private server: Server | null = null;
 
   constructor(baseUrl: string, options: SandboxOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.now = options.now ?? Date.now;
     this.rep = new Representations(this.baseUrl);
+    this.oauth = new OAuthProvider(this.now);
     this.faults = new FaultInjector(this.now);
     this.rateLimit = new RateLimiter(options.rateLimitPerHour ?? 1000, this.now);
     this.jwtLeewaySeconds = options.jwtLeewaySeconds ?? 30;
@@ -784,6 +788,15 @@ export class BitbucketSandbox {
     const record: AccessToken = { id, tokenSha256: createHash('sha256').update(token).digest('hex'), workspace: ws, repository: repo, scopes: [...scopes], identity, createdAt: this.now() };
     this.tokens.set(record.tokenSha256, record);
     return { token, id };
+  }
+
+  /**
+   * An OAuth consumer of the workspace (Workspace settings → OAuth consumers → Add consumer), with
+   * its callback URL and permissions (default Account: Read, Repositories: Read). Key and secret
+   * are shown once, as Bitbucket shows them.
+   */
+  createOAuthConsumer(workspace: Workspace | string, input: { callbackUrl: string; scopes?: readonly string[] }): { key: string; secret: string } {
+    return this.oauth.createConsumer(this.workspace(workspace), input);
   }
 
   revokeAccessToken(id: string): void {

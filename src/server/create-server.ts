@@ -24,7 +24,8 @@ import { createJobQueue, type JobQueue } from '../queue';
 import { startRetention, type RetentionJob } from '../operations/retention';
 import { retentionPolicyFromEnv } from '../operations/retention-policy';
 import { loadOrCreateSecretKey, openStore, type Store } from '../store';
-import { createRepoWebhookRouter } from '../webhooks';
+import { createRepoWebhookRouter, createSignInRouter } from '../webhooks';
+import { createSignInViewerPermissions } from '../http/sign-in-viewer';
 import { createVerifier } from '../verification';
 import { createMetrics, type ClawgateMetrics } from './metrics';
 import { securityHeaders } from './security-headers';
@@ -130,8 +131,11 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   // A page viewer's Bitbucket permissions (reads and writes through page JWTs, page links), asked
   // with the workspace's installation and cached briefly; shared by the API and the Connect pages.
   const viewerPermissions = createViewerPermissions({ clientFor: activeTenantClient({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }), logger });
-  app.use(createConnectRouter({ config, store, intake, logger, viewerPermissions, ...(options.fetch ? { fetch: options.fetch } : {}) }));
+  // A person signed in with Bitbucket (webhook workspaces): asked with their own token (docs/sign-in.md).
+  const signInViewerPermissions = createSignInViewerPermissions({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  app.use(createConnectRouter({ config, store, intake, logger, viewerPermissions, signInViewerPermissions, ...(options.fetch ? { fetch: options.fetch } : {}) }));
   app.use(createRepoWebhookRouter({ store, intake, logger }));
+  app.use(createSignInRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
   // Before the API router, which answers every path it does not know with 404.
   app.use('/api/v1', createAdminRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
   const apiOptions = {
@@ -142,6 +146,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     reevaluateAgentPullRequests,
     // A page JWT alone is any reader of any repository: what the viewer may do is asked of Bitbucket.
     viewerPermissions,
+    signInViewerPermissions,
     // The settings page's merge-check checklist reads (and creates) branch restrictions.
     bitbucketForWorkspace: createBitbucketForWorkspace({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
   };

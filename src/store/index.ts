@@ -18,6 +18,7 @@ import { monotonicClock, type RepositoryContext } from './repository-context';
 import { SecretBox } from './secret-box';
 import { SettingsRepository } from './settings';
 import { Tenants } from './tenants';
+import { OAuthConsumerRepository, SignInRepository } from './sign-in';
 import { WorkspaceDataRepository } from './workspace-data';
 
 /**
@@ -59,6 +60,10 @@ export interface Store {
   readonly workspaceData: WorkspaceDataRepository;
   /** The deployment's evidence-pack signing keys (not workspace-scoped). */
   readonly evidenceKeys: EvidenceKeyRepository;
+  /** Sign in with Bitbucket: each workspace's OAuth consumer (docs/sign-in.md). */
+  readonly oauthConsumers: OAuthConsumerRepository;
+  /** Sign in with Bitbucket: sign-ins in flight and sessions. */
+  readonly signIns: SignInRepository;
   /** Shorthand for `apiTokens.verifyApiToken`. */
   verifyApiToken(token: string): Promise<VerifiedApiToken | null>;
   /** Re-seals tenant secrets (and bundles' CSTs) under the current key; returns how many values changed. */
@@ -86,6 +91,8 @@ class SequelizeStore implements Store {
   readonly leases: PeriodicLeaseRepository;
   readonly workspaceData: WorkspaceDataRepository;
   readonly evidenceKeys: EvidenceKeyRepository;
+  readonly oauthConsumers: OAuthConsumerRepository;
+  readonly signIns: SignInRepository;
   #closed = false;
 
   constructor(
@@ -109,6 +116,8 @@ class SequelizeStore implements Store {
     this.leases = new PeriodicLeaseRepository(context);
     this.workspaceData = new WorkspaceDataRepository(context);
     this.evidenceKeys = new EvidenceKeyRepository(context);
+    this.oauthConsumers = new OAuthConsumerRepository(context);
+    this.signIns = new SignInRepository(context);
   }
 
   get dialect(): Dialect {
@@ -188,3 +197,4 @@ export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob
 export { MIGRATIONS_TABLE } from './migrate';
 export type { CommitPush, CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
 export type { PurgedCounts, WorkspaceDataRepository } from './workspace-data';
+export { bindingMatches, type OAuthConsumer, type OAuthConsumerRepository, type SignInRepository, type SignInSession, type SignInState } from './sign-in';

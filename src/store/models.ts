@@ -99,6 +99,43 @@ export interface EvidenceKeyRow {
   retired_at: Date | null;
 }
 
+export interface OAuthConsumerRow {
+  workspace_uuid: string;
+  consumer_key: string;
+  /** Sealed by the SecretBox. */
+  consumer_secret: string;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface SignInStateRow {
+  id: string;
+  state_hash: string;
+  binding_hash: string;
+  workspace_uuid: string;
+  /** Sealed by the SecretBox. */
+  code_verifier: string;
+  return_path: string;
+  created_at: Date;
+  expires_at: Date;
+  consumed_at: Date | null;
+}
+
+export interface SignInSessionRow {
+  id: string;
+  workspace_uuid: string;
+  account_uuid: string;
+  cookie_hash: string;
+  /** Sealed by the SecretBox. */
+  signing_key: string;
+  /** Sealed by the SecretBox. */
+  user_token: string;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+}
+
 export interface ConsumedIdRow {
   id: string;
   workspace_uuid: string;
@@ -219,6 +256,9 @@ export interface Models {
   CommitPush: ModelStatic<Model<CommitPushRow, CommitPushCreation>>;
   PeriodicLease: ModelStatic<Model<PeriodicLeaseRow, PeriodicLeaseRow>>;
   EvidenceKey: ModelStatic<Model<EvidenceKeyRow, EvidenceKeyRow>>;
+  OAuthConsumer: ModelStatic<Model<OAuthConsumerRow, OAuthConsumerRow>>;
+  SignInState: ModelStatic<Model<SignInStateRow, SignInStateRow>>;
+  SignInSession: ModelStatic<Model<SignInSessionRow, SignInSessionRow>>;
 }
 
 export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
@@ -467,6 +507,48 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         retired_at: date(true),
       },
       options('evidence_signing_keys'),
+    ),
+    OAuthConsumer: sequelize.define<Model<OAuthConsumerRow, OAuthConsumerRow>>(
+      'OAuthConsumer',
+      {
+        workspace_uuid: { type: DataTypes.STRING(64), primaryKey: true, allowNull: false },
+        consumer_key: str(255, false),
+        consumer_secret: text(false),
+        created_by: str(255, false),
+        created_at: date(false),
+        updated_at: date(false),
+      },
+      options('oauth_consumers'),
+    ),
+    SignInState: sequelize.define<Model<SignInStateRow, SignInStateRow>>(
+      'SignInState',
+      {
+        id: uuidKey,
+        state_hash: str(64, false),
+        binding_hash: str(64, false),
+        workspace_uuid: str(64, false),
+        code_verifier: text(false),
+        return_path: str(2048, false),
+        created_at: date(false),
+        expires_at: date(false),
+        consumed_at: date(true),
+      },
+      options('oauth_sign_in_states'),
+    ),
+    SignInSession: sequelize.define<Model<SignInSessionRow, SignInSessionRow>>(
+      'SignInSession',
+      {
+        id: uuidKey,
+        workspace_uuid: str(64, false),
+        account_uuid: str(64, false),
+        cookie_hash: str(64, false),
+        signing_key: text(false),
+        user_token: text(false),
+        created_at: date(false),
+        expires_at: date(false),
+        revoked_at: date(true),
+      },
+      options('oauth_sessions'),
     ),
   };
 }

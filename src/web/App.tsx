@@ -59,7 +59,7 @@ export function App({ boot, host, fetchImpl }: { boot: Boot; host: HostBridge; f
   const sessionExpiresAt = effectiveHost.sessionExpiresAt();
 
   if (context.authProblem !== undefined && signIn === null) {
-    return <AuthRequired page={boot.page} problem={context.authProblem} onApiToken={boot.page === 'details' && context.evaluation !== undefined ? setSignIn : undefined} />;
+    return <AuthRequired page={boot.page} problem={context.authProblem} baseUrl={boot.baseUrl} onApiToken={boot.page === 'details' && context.evaluation !== undefined ? setSignIn : undefined} />;
   }
   switch (boot.page) {
     case 'pr-panel':

@@ -13,7 +13,7 @@ const contextSchema = z.looseObject({
   evaluation: z.string().optional(),
   incident: z.string().optional(),
   problem: z.string().optional(),
-  authProblem: z.enum(['missing', 'expired', 'invalid']).optional(),
+  authProblem: z.enum(['missing', 'expired', 'invalid', 'forbidden']).optional(),
 });
 export type PageContext = z.infer<typeof contextSchema>;
 

@@ -7,6 +7,8 @@ import type { Store } from '../store';
 import { registerWorkspace, RegistrationError } from './register-workspace';
 import type { RegisteredHook } from './register-workspace';
 import { reregisterWorkspace, rotateWebhookSecret, unregisterWorkspace, type LifecycleDeps } from './workspace-lifecycle';
+import { removeOAuthConsumer, setOAuthConsumer } from './oauth-consumer';
+import { signInCallbackUrl } from './sign-in-router';
 import { ApiError } from '../http/http-error';
 import { apiErrorHandler } from '../http/error-handler';
 import { jsonBody, jsonBodyOf } from '../http/json-body';
@@ -19,6 +21,8 @@ import { jsonBody, jsonBodyOf } from '../http/json-body';
  *   PUT    /api/v1/workspaces/{ws}/registration   {access_token, repositories?, base_api_url?} → 200 (re-register)
  *   POST   /api/v1/workspaces/{ws}/webhook-secret → 200 {hooks, stale_hooks} (rotate the HMAC secret)
  *   DELETE /api/v1/workspaces/{ws}?data=keep|purge → 200 {deleted_hooks, remaining_hooks, purged?}
+ *   PUT    /api/v1/workspaces/{ws}/oauth-consumer {key, secret} → 200 (Sign in with Bitbucket; docs/sign-in.md)
+ *   DELETE /api/v1/workspaces/{ws}/oauth-consumer → 200 {removed} (every sign-in session ends)
  *   ({ws}: the workspace slug or {uuid}; see workspace-lifecycle.ts)
  *
  * - Admin token unset: 404 NOT_FOUND, exactly like an unknown route (the feature is off).
@@ -34,7 +38,7 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 export interface AdminRouterOptions {
   readonly config: Pick<AppConfig, 'adminToken' | 'baseUrl' | 'allowedHosts'>;
-  readonly store: Pick<Store, 'tenants' | 'apiTokens' | 'audit' | 'workspaceData'>;
+  readonly store: Pick<Store, 'tenants' | 'apiTokens' | 'audit' | 'workspaceData' | 'oauthConsumers'>;
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   readonly bitbucketRetry?: BitbucketClientOptions['retry'];
@@ -126,6 +130,25 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     try {
       const done = await rotateWebhookSecret(lifecycleDeps(), workspaceParam(request));
       response.json({ workspace: { uuid: done.workspaceId }, hooks: hooksView(done.hooks), stale_hooks: hooksView(done.staleHooks) });
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+
+  // PUT /workspaces/{ws}/oauth-consumer {key, secret}: Sign in with Bitbucket (the secret is sealed; audited).
+  router.put('/workspaces/:ws/oauth-consumer', requireAdmin, ...jsonBody({ limit: 4096, required: true }), async (request: Request, response: Response) => {
+    try {
+      const done = await setOAuthConsumer(options.store, workspaceParam(request), jsonBodyOf(request)?.value, 'admin_api');
+      response.json({ workspace: { uuid: done.workspaceId, slug: done.workspaceSlug }, consumer_key: done.consumerKey, callback_url: signInCallbackUrl(options.config) });
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+
+  // DELETE /workspaces/{ws}/oauth-consumer: no more sign-ins; every session of the workspace ends.
+  router.delete('/workspaces/:ws/oauth-consumer', requireAdmin, async (request: Request, response: Response) => {
+    try {
+      response.json({ removed: await removeOAuthConsumer(options.store, workspaceParam(request), 'admin_api') });
     } catch (error) {
       throw asApiError(error);
     }

@@ -6,3 +6,5 @@ export { hubSignature, verifyHubSignature, isWellFormedHubSignature, HUB_SIGNATU
 export { REPO_WEBHOOK_PATH, REPO_WEBHOOK_WORKSPACE_PATH, REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
 export { repoWebhooksClientKey, normalizeWorkspaceUuid, REPO_WEBHOOKS_CLIENT_KEY_PREFIX } from './repo-webhook-tenant';
 export { reregisterWorkspace, rotateWebhookSecret, unregisterWorkspace, type LifecycleDeps, type ReregisteredWorkspace, type RotatedSecret, type UnregisteredWorkspace, type DataChoice } from './workspace-lifecycle';
+export { createSignInRouter, safeReturnPath, signInCallbackUrl, SIGN_IN_PATHS, type SignInRouterOptions } from './sign-in-router';
+export { setOAuthConsumer, removeOAuthConsumer, oauthConsumerBodySchema } from './oauth-consumer';

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CliIo } from '../../src/cli/io';
@@ -6,13 +6,15 @@ import { runCli } from '../../src/cli/main';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
 import { createTestKey } from '../../src/testkit';
-import { callApi, clawgateStatus, finalStatus, openAgentPullRequest, startTestClawgate, waitFor, type Workspace } from './harness';
+import { callApi, clawgateStatus, finalStatus, openAgentPullRequest, startTestClawgate, TEST_SECRET_KEY, waitFor, type Workspace } from './harness';
+import { openPage, signIn } from '../webhooks/support/sign-in-world';
 
 /**
  * README "Getting started", step by step, against the sandbox: from an empty workspace (an access
  * token with repository:admin, registration through the admin API, `clawgate wpc init` uploaded
  * and assigned, settings, the merge check created) to the first blocked agent PR, then a compliant
- * one that waits for a human's approval. If the guide changes, this test changes with it.
+ * one that waits for a human's approval, and a reviewer who signs in with Bitbucket from the status
+ * link (step 8). If the guide changes, this test changes with it.
  */
 
 const ADMIN_TOKEN = 'getting-started-admin-0123456789abcdef';
@@ -26,7 +28,10 @@ beforeEach(async () => {
   sandbox = await startSandbox();
   dir = mkdtempSync(path.join(tmpdir(), 'clawgate-guide-'));
   // Step 1: clawgate runs with an admin token (startTestClawgate: loopback, sandbox allowed).
-  app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
+  app = await startTestClawgate(sandbox, {
+    databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`,
+    env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN, CLAWGATE_OAUTH_AUTHORIZE_URL: `${sandbox.baseUrl}/site/oauth2/authorize`, CLAWGATE_OAUTH_TOKEN_URL: `${sandbox.baseUrl}/site/oauth2/access_token` },
+  });
 });
 
 afterEach(async () => {
@@ -36,9 +41,14 @@ afterEach(async () => {
 });
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...argv);
+}
+
+/** The CLI with the server's own configuration (DATABASE_URL, key, base URL), as an operator runs it beside the service. */
+async function cliWith(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), now: () => Date.now(), env: {} };
+  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), now: () => Date.now(), env };
   return { code: await runCli(argv, io), stdout, stderr };
 }
 
@@ -110,6 +120,7 @@ test('README getting started: empty workspace → registered → policy → merg
   const listed = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=proj-web&pr=${blocked.prId}`, bearer);
   expect((listed.json.evaluations as { state: string }[])[0]?.state).toBe('FAIL');
 
+
   // A compliant agent PR waits (INPROGRESS blocks a merge under the check) until Alice approves.
   const compliant = openAgentPullRequest(sandbox, ws, 'agent/feature', { 'src/feature.ts': 'export const feature = 1;\n' });
   await waitFor(() => (clawgateStatus(sandbox, compliant.head)?.state === 'INPROGRESS' ? true : undefined), 10_000, 'the pending status');
@@ -119,4 +130,23 @@ test('README getting started: empty workspace → registered → policy → merg
   }, 10_000, 'a PENDING evaluation');
   sandbox.approve(REPO, compliant.prId, alice);
   expect((await finalStatus(sandbox, compliant.head)).state).toBe('SUCCESSFUL');
+
+  // Step 8: Sign in with Bitbucket. The OAuth consumer (callback URL, Account: Read + Repositories:
+  // Read) is registered with the CLI; a reviewer follows the status link, signs in and reads the verdict.
+  const consumer = sandbox.createOAuthConsumer('acme', { callbackUrl: `${app.url}/signin/bitbucket/callback`, scopes: ['account', 'repository'] });
+  const secretFile = path.join(dir, 'consumer-secret.txt');
+  writeFileSync(secretFile, consumer.secret);
+  const operatorEnv = { DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`, CLAWGATE_SECRET_KEY: TEST_SECRET_KEY, APP_BASE_URL: app.url, CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host };
+  const consumerSet = await cliWith(operatorEnv, 'workspace', 'oauth-consumer', '--workspace', 'acme', '--key', consumer.key, '--secret-file', secretFile);
+  expect(consumerSet).toMatchObject({ code: 0 });
+  expect(consumerSet.stdout).toContain(`${app.url}/signin/bitbucket/callback`);
+  const statusLink = new URL(String(status.url));
+  const reviewer = await signIn({ app, sandbox }, 'alice', `${statusLink.pathname}${statusLink.search}`);
+  expect(reviewer.location).toBe(`${app.url}${statusLink.pathname}`);
+  const detailsPage = await openPage({ app, sandbox }, statusLink.pathname, reviewer.session);
+  expect(detailsPage.status).toBe(200);
+  const evaluationId = statusLink.pathname.split('/').pop() ?? '';
+  const seen = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations/${evaluationId}`, `JWT ${detailsPage.token}`);
+  expect(seen.status).toBe(200);
+  expect(seen.json).toMatchObject({ state: 'FAIL' });
 }, 60_000);
