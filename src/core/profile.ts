@@ -2,7 +2,8 @@ import { checkReplay, type ConsumableId, type ConsumedId } from './anti-replay';
 import type { Check, RuleId } from './check';
 import { isJsonObject, stringOrUndefined, type JsonObject } from './clawsig/json';
 import { parseTimestamp } from './clawsig/rfc3339';
-import { verifyScopedTokenSignature, type CstIssuerKey, type ParsedScopedToken, type ScopedTokenParse } from './clawsig/scoped-token';
+import type { CstSignatureResult } from './clawsig/cst-signature';
+import type { CstIssuerKey, ParsedScopedToken, ScopedTokenParse } from './clawsig/scoped-token';
 import type { ProofBundleResult } from './clawsig/verify-proof-bundle';
 import { evidenceObject } from './evidence';
 import { missionMatches } from './mission-pattern';
@@ -13,6 +14,11 @@ export interface ProfileInput {
   /** Parsed CST, a parse failure, or undefined when none was supplied. */
   token: ScopedTokenParse | undefined;
   cstIssuers: readonly CstIssuerKey[];
+  /**
+   * The signatures verified before the engine ran (clawsig/cst-signature.ts, jose). A compact token
+   * without a result here is taken as unverified: it fails, never passes.
+   */
+  cstSignatures: readonly CstSignatureResult[];
   maxCstTtlSeconds: number;
   /** Hash of the WPC that applies; undefined when none is given (CLI without --wpc). */
   policyHash?: string;
@@ -136,8 +142,12 @@ function receiptTokenScope({ protocol, token }: TokenRuleInput): Check[] {
 /** With issuer keys configured, the token must be a compact JWS one of them signed. */
 function cstSignature({ input, token }: TokenRuleInput): { checks: Check[]; verified: boolean | null } {
   if (token.compact && input.cstIssuers.length > 0) {
-    const verified = verifyScopedTokenSignature(token, input.cstIssuers);
-    return { checks: [verified ? pass('profile.cst_signature') : { rule: 'profile.cst_signature', outcome: 'fail', code: 'CST_SIGNATURE_INVALID', subject: { kind: 'token' } }], verified };
+    const compact = token.compact;
+    const result = input.cstSignatures.find((r) => r.compact === compact);
+    if (result?.verified === true) return { checks: [pass('profile.cst_signature')], verified: true };
+    // No result for this exact token (the caller skipped the verification step) is a failure too.
+    const evidence = result === undefined ? { evidence: { reason: 'not_verified' } } : {};
+    return { checks: [{ rule: 'profile.cst_signature', outcome: 'fail', code: 'CST_SIGNATURE_INVALID', subject: { kind: 'token' }, ...evidence }], verified: false };
   }
   if (!token.compact && input.cstIssuers.length > 0) return { checks: [{ rule: 'profile.cst_signature', outcome: 'fail', code: 'CST_SIGNATURE_REQUIRED', subject: { kind: 'token' } }], verified: false };
   return { checks: [skip('profile.cst_signature', token.compact ? 'no_issuer_key' : 'claims_only')], verified: null };

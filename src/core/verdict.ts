@@ -4,6 +4,7 @@ import { hasAllEnvelopeKeys } from './clawsig/envelope';
 import type { GatewayReceiptFacts } from './clawsig/gateway-receipt';
 import { isJsonObject } from './clawsig/json';
 import type { AnchoredReceiptFacts } from './clawsig/side-effect-receipt';
+import { verifyCstSignatures, type CstSignatureResult } from './clawsig/cst-signature';
 import { parseScopedToken, type CstIssuerKey, type ScopedTokenParse } from './clawsig/scoped-token';
 import type { ToolReceiptFacts } from './clawsig/tool-receipt';
 import { checkTrustPulse, type TrustPulseResult } from './clawsig/trust-pulse';
@@ -59,6 +60,12 @@ export interface EvaluationInput {
   bundlePath?: string;
   /** A CST as compact JWT or claims; when absent it is read from the bundle's signed metadata. */
   scopedToken?: unknown;
+  /**
+   * The CST signatures verified before the engine (clawsig/cst-signature.ts, with jose; async, so
+   * outside this synchronous engine). `verifyAndEvaluate` fills it; a compact CST without a result
+   * here fails `profile.cst_signature` (CST_SIGNATURE_INVALID), so leaving it out never passes.
+   */
+  cstSignatures?: readonly CstSignatureResult[];
   /** The WPC of any form (src/core/policy/wpc-forms.ts): effective Bitbucket clauses, hash, form facts. */
   policy?: EnginePolicy;
   change?: ChangeSet;
@@ -270,6 +277,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         protocol,
         token,
         cstIssuers: settings.cstIssuers,
+        cstSignatures: input.cstSignatures ?? [],
         maxCstTtlSeconds: settings.maxCstTtlSeconds ?? 3600,
         policyHash: input.policy?.hash,
         requireToken: input.policy !== undefined || change !== undefined || input.scopedToken !== undefined,
@@ -351,4 +359,13 @@ function finish(verdict: Verdict, state: VerdictState): Verdict {
   verdict.reasonCode = state === 'NOT_APPLICABLE' ? 'NOT_AN_AGENT_PR' : (first?.code ?? 'OK');
   verdict.statusState = buildStatusFor(state, verdict.mode);
   return verdict;
+}
+
+/**
+ * What every caller runs: the CST's signature verified first (jose, asynchronous), then the
+ * synchronous engine with that result. Any `cstSignatures` the caller passed is replaced, never
+ * trusted.
+ */
+export async function verifyAndEvaluate(input: EvaluationInput): Promise<Verdict> {
+  return evaluate({ ...input, cstSignatures: await verifyCstSignatures(input) });
 }
