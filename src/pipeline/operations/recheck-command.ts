@@ -2,7 +2,8 @@ import { BitbucketError, type RepositoryPermission } from '../../bitbucket';
 import { agentIdentityOf } from '../agent-identities';
 import { RecheckRateLimitedError } from '../recheck';
 import { recheckRefusal } from '../recheck-rule';
-import { auditActor, displayNameOf, type OperationContext } from './operations-context';
+import { recheckAcknowledgement, accountName } from '../../render/operations-text';
+import { auditActor, type OperationContext } from './operations-context';
 import type { CommentJob } from '../operations-events';
 
 /**
@@ -73,7 +74,7 @@ export async function handleRecheckCommand(ctx: OperationContext, job: CommentJo
   try {
     // The reply must not itself read as a command (the command is quoted, never alone on a line).
     await ctx.client.postPullRequestComment(ctx.workspace, ctx.repoSlug, job.prId, {
-      raw: `clawgate: re-check requested by ${displayNameOf(job.actor)}; the verdict on this pull request will be updated shortly.`,
+      raw: recheckAcknowledgement(accountName(job.actor)),
       parentId: job.commentId,
     });
   } catch (error) {
