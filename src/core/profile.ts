@@ -40,7 +40,7 @@ export interface ProfileOutput {
 const pass = (rule: RuleId, evidence?: { [key: string]: unknown }): Check => ({ rule, outcome: 'pass', code: 'OK', ...(evidence ? { evidence: evidenceObject(evidence) } : {}) });
 const skip = (rule: RuleId, reason: string): Check => ({ rule, outcome: 'skip', code: 'OK', evidence: { reason } });
 
-/** The Bitbucket binding the agent signed: payload.metadata.bitbucket (design §5). */
+/** The Bitbucket binding the agent signed: payload.metadata.bitbucket (docs/clawsig-profile.md). */
 export function bitbucketBinding(metadata: JsonObject | undefined): { workspace?: string; repoSlug?: string; commit?: string; branch?: string } | undefined {
   const binding = metadata && isJsonObject(metadata.bitbucket) ? metadata.bitbucket : undefined;
   if (!binding) return undefined;
@@ -187,7 +187,7 @@ function cstValidityWindow({ protocol, token }: TokenRuleInput): Check[] {
 
 /**
  * `mission_id` is opaque (recorded, shown) unless the workspace opted into a mission pattern
- * (design §6, revised 2026-12); with a pattern, a missing or non-matching mission fails.
+ * (docs/clawsig-profile.md, revised 2026-12); with a pattern, a missing or non-matching mission fails.
  */
 function cstMission({ input, token }: TokenRuleInput): Check[] {
   const missionId = token.claims.mission_id;
@@ -251,7 +251,7 @@ function agentIdentity({ bundle }: RuleInput, change: ChangeSet): Check[] {
 }
 
 /**
- * The clawgate profile (design §6), applied after protocol verification succeeded: one function per
+ * The clawgate profile (docs/clawsig-profile.md), applied after protocol verification succeeded: one function per
  * rule above, run in this order. Each rule has its own reason code; receipts failing a rule fail one
  * check each, so a reader sees which receipt.
  */

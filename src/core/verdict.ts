@@ -44,7 +44,7 @@ export interface EvaluationInput {
   nowMs: number;
   /**
    * 'protocol': the Clawsig rules plus the strict gateway layer (what the conformance manifest expects).
-   * 'clawgate': the full profile (design §6) and, with a policy, the WPC.
+   * 'clawgate': the full profile (docs/clawsig-profile.md) and, with a policy, the WPC.
    */
   profile: 'protocol' | 'clawgate';
   settings: EngineSettings;
@@ -123,7 +123,7 @@ export interface Verdict {
   agentWork: AgentWorkReason[];
 }
 
-/** One reason a PR is agent work (design §6 "agent work"): the page says which. */
+/** One reason a PR is agent work (docs/policy.md §5): the page says which. */
 export interface AgentWorkReason {
   kind: 'pr_author' | 'commit_author' | 'commit_pusher' | 'bundle_declared' | 'bundle_found' | 'too_large' | 'bundle_unreadable';
   accountId?: string;
@@ -140,7 +140,7 @@ function sortChecks(checks: Check[]): Check[] {
     .map((entry) => entry.check);
 }
 
-/** observe and warn never fail the build (they report); enforce does (design §6). */
+/** observe and warn never fail the build (they report); enforce does (docs/policy.md). */
 export function buildStatusFor(state: VerdictState, mode: Mode): BuildStatusState {
   if (state === 'PENDING') return 'INPROGRESS';
   if (state === 'FAIL') return failedStatusFor(mode);
@@ -156,7 +156,7 @@ function looksLikeBarePayload(value: unknown): boolean {
   return isJsonObject(value) && !hasAllEnvelopeKeys(value) && ('bundle_version' in value || 'agent_did' in value || 'bundle_id' in value);
 }
 
-/** A CST travels with the bundle in its signed metadata: the JWT or the claims (design §5). */
+/** A CST travels with the bundle in its signed metadata: the JWT or the claims (docs/clawsig-profile.md). */
 function tokenFromMetadata(metadata: unknown): unknown {
   if (!isJsonObject(metadata)) return undefined;
   return metadata.scoped_token ?? metadata.scoped_token_claims;
@@ -176,7 +176,7 @@ function bundleOwnFiles(bundlePath: string | undefined, bundleId: string | undef
 }
 
 /**
- * Agent work by provenance (design §6): the PR's author, any commit's author or pusher is a registered
+ * Agent work by provenance (docs/policy.md): the PR's author, any commit's author or pusher is a registered
  * agent identity, or the PR declares or carries a bundle. Too-large and unreadable evidence is judged
  * too (fail closed: what could not be read cannot be shown to be human work).
  */

@@ -5,7 +5,7 @@ import { annotationFor, reportFor } from '../render/code-insights';
 import { clip, DESCRIPTION_MAX, IN_PROGRESS_DESCRIPTION, statusDescription } from '../render/status-text';
 import type { StatusMarker } from './status-mark';
 
-/** The build status key (≤ 40 chars) and the Code Insights report id clawgate owns (design §7). */
+/** The build status key (≤ 40 chars) and the Code Insights report id clawgate owns (docs/architecture.md §2). */
 export const STATUS_KEY = 'clawgate';
 export const REPORT_ID = 'clawgate-policy';
 

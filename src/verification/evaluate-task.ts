@@ -7,7 +7,7 @@ import { verifyCstSignatures } from '../core/clawsig/cst-signature';
 import { evaluate, verifyAndEvaluate, type EvaluationInput, type Verdict } from '../core/verdict';
 
 /**
- * One evaluation as a worker task (design §3, the engine step): the bundle arrives as text and is
+ * One evaluation as a worker task (docs/architecture.md §2, the engine step): the bundle arrives as text and is
  * parsed here, so parsing a hostile bundle (a 10 MiB nest of arrays takes seconds to parse) never runs
  * on the event loop either. Plain data in, plain data out (structured clone).
  */

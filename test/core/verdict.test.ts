@@ -89,7 +89,7 @@ async function failingCodes(input: EvaluationInput): Promise<string[]> {
   return (await verifyAndEvaluate(input)).checks.filter((c) => c.outcome === 'fail').map((c) => c.code);
 }
 
-describe('evaluate: the clawgate profile (design §6)', () => {
+describe('evaluate: the clawgate profile (docs/policy.md)', () => {
   test('a consistent agent PR passes, with a SUCCESSFUL status and every criterion listed', async () => {
     const verdict = (await verifyAndEvaluate(build()));
     expect(verdict.checks.filter((c) => c.outcome === 'fail')).toEqual([]);

@@ -17,12 +17,12 @@ import { incidentUrl } from '../status-urls';
 import { judgeWriteAction } from '../../core/policy/write-action-policy';
 
 /**
- * Incidents (design §6): write actions an agent identity already took that its WPC does not allow.
+ * Incidents (docs/operations.md): write actions an agent identity already took that its WPC does not allow.
  * Seen through webhooks — a push to the main or a protected branch (`direct_push_main`), a branch
  * deletion (`delete_branch`), a merge (`merge_pr`), a PR comment (`comment_pr`) — and judged with
  * the engine's policy semantics (write-action-policy.ts). Each one is an audit event of kind
  * `incident` and, where a commit exists (the pushed head, the merge commit, the PR head), a `clawgate`
- * status on it: FAILED in enforce mode; in observe and warn, which never fail a build (design §6),
+ * status on it: FAILED in enforce mode; in observe and warn, which never fail a build (docs/operations.md),
  * SUCCESSFUL with the incident named in the description.
  */
 

@@ -7,7 +7,7 @@ import { auditActor, type OperationContext } from './operations-context';
 import type { CommentJob } from '../operations-events';
 
 /**
- * `/clawgate recheck` as a PR comment (design §9 re-check): re-runs the evaluation of the PR's
+ * `/clawgate recheck` as a PR comment (docs/api.md re-check): re-runs the evaluation of the PR's
  * current head without a new commit, like `POST /api/v1/…/recheck`. Only a human with write (or
  * admin) permission on the repository may ask: an agent identity never triggers its own re-check,
  * and a reader's comment is ignored — both audited as `pullrequest.recheck_refused`. A permission
