@@ -8,7 +8,7 @@
  */
 import { createPublicKey, sign, verify } from 'node:crypto';
 import os from 'node:os';
-import { evaluate } from '../src/core/verdict';
+import { verifyAndEvaluate } from '../src/core/verdict';
 import { createTestKey, makeScenario, scenarioEvaluationInput } from '../src/testkit';
 import { createVerifier } from '../src/verification';
 import { writeResultsSection } from './results-file';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const pair = createVerifier({ threads: 2 });
   try {
     for (const verifier of [single, pair]) for (let i = 0; i < 5; i++) if ((await verifier.evaluate(task)).state !== 'PASS') throw new Error('benchmark bundle does not pass');
-    if (evaluate({ ...input, bundle }).state !== 'PASS') throw new Error('benchmark bundle does not pass inline');
+    if ((await verifyAndEvaluate({ ...input, bundle })).state !== 'PASS') throw new Error('benchmark bundle does not pass inline');
     const samples = { one: [] as number[], two: [] as number[], floor: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
       let started = performance.now();

@@ -9,7 +9,7 @@ export interface BitbucketBindingInput {
   branch: string;
 }
 
-/** `payload.metadata.bitbucket` exactly as clawgate reads it (design §5). */
+/** `payload.metadata.bitbucket` exactly as clawgate reads it (docs/clawsig-profile.md). */
 export interface BitbucketBindingMetadata {
   bitbucket: { workspace: string; repo_slug: string; commit: string; branch: string };
 }

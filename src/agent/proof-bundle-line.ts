@@ -1,7 +1,7 @@
 const BUNDLE_ID = /^[A-Za-z0-9._:@-]{1,200}$/;
 const LINE = /^[ \t]*Proof-Bundle:.*$/gim;
 
-/** `Proof-Bundle: <bundle_id>` (design §5); refuses ids clawgate's reader would not match. */
+/** `Proof-Bundle: <bundle_id>` (docs/clawsig-profile.md); refuses ids clawgate's reader would not match. */
 export function proofBundleLine(bundleId: string): string {
   if (!BUNDLE_ID.test(bundleId)) throw new TypeError('proofBundleLine: a bundle id is 1..200 of A-Z a-z 0-9 . _ : @ -');
   return `Proof-Bundle: ${bundleId}`;

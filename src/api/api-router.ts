@@ -20,7 +20,7 @@ function isRateLimits(value: unknown): value is ApiRateLimits {
 }
 
 /**
- * The JSON API, mounted by the app at `/api/v1` (design §9; every route in docs/api.md). Every route
+ * The JSON API, mounted by the app at `/api/v1` (every route in docs/api.md). Every route
  * lives under `/workspaces/{ws}` and is authenticated before anything else runs — before the body is
  * read, so an unauthenticated request cannot make the server buffer a large body — and declares what
  * it needs with `access(rule)` (authenticate.ts), checked before the body is read too. Answers are never

@@ -5,7 +5,7 @@ import { isRfc3339DateTime } from '../core/clawsig/rfc3339';
 import { enforcementModeSchema, workspaceSettingsSchema } from '../store';
 
 /**
- * The body of `PUT /workspaces/{ws}/settings` (design §9). Stricter than the store's schema, which
+ * The body of `PUT /workspaces/{ws}/settings` (docs/api.md). Stricter than the store's schema, which
  * checks it again: every DID the engine must verify signatures with is an Ed25519 did:key (a did:web
  * passes the store's format check but could never verify, so it would silently trust nothing),
  * keys are canonical base64url of 32 bytes, and lists hold no duplicates (a duplicate is reported at

@@ -1,6 +1,6 @@
 import { EgressDeniedError, type RequestContext } from './errors';
 
-/** Hosts a tenant's `baseApiUrl` may name when `CLAWGATE_ALLOWED_HOSTS` is unset (design §9). */
+/** Hosts a tenant's `baseApiUrl` may name when `CLAWGATE_ALLOWED_HOSTS` is unset (docs/api.md). */
 export const DEFAULT_ALLOWED_HOSTS: readonly string[] = ['bitbucket.org', 'api.bitbucket.org'];
 
 const LOOPBACK_HOSTNAMES = new Set(['127.0.0.1', '[::1]', 'localhost']);

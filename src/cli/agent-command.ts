@@ -7,7 +7,7 @@ import { runArtifactPaths } from '../core/clawsig/run-artifacts';
 import type { ReasonCode } from '../core/reason-codes';
 import { parseBitbucketWpc } from '../core/policy';
 import { bitbucketBinding } from '../core/profile';
-import { evaluate, type EvaluationInput } from '../core/verdict';
+import { verifyAndEvaluate, type EvaluationInput } from '../core/verdict';
 import { REASON_TEXT } from '../render/explanations';
 import { verdictToJson } from '../render/verdict-json';
 import { verdictToText } from '../render/verdict-text';
@@ -255,7 +255,7 @@ async function runPreflight(argv: string[], io: CliIo): Promise<number> {
       approvals: [],
     },
   };
-  const verdict = evaluate(input);
+  const verdict = await verifyAndEvaluate(input);
   if (values.format === 'json') io.stdout(`${JSON.stringify({ preflight: true, ...verdictToJson(verdict, `${repo} (preflight)`) }, null, 2)}\n`);
   else {
     io.stdout(verdictToText(verdict, `${repo} ${local.sourceBranch} → ${target} (preflight, offline)`, 'clawgate'));

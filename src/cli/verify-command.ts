@@ -7,7 +7,7 @@ import { isJsonObject } from '../core/clawsig/json';
 import { looksLikeExportBundle, verifyExportBundle } from '../core/clawsig/verify-export-bundle';
 import { missionPatternProblem } from '../core/mission-pattern';
 import { parseWpc } from '../core/policy';
-import { evaluate, type EvaluationInput } from '../core/verdict';
+import { verifyAndEvaluate, type EvaluationInput } from '../core/verdict';
 import { commitSignatureToJson, exportBundleToJson, verdictToJson } from '../render/verdict-json';
 import { commitSignatureToText, exportBundleToText, verdictToText } from '../render/verdict-text';
 import { parseChangeSetFile } from './changes-file';
@@ -139,7 +139,7 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       throw new InputError(`input ${file} is not JSON: ${(error as Error).message.split('\n')[0]}`);
     }
     if (looksLikeEvidencePack(subject)) {
-      const result = verifyEvidencePack(subjectText, { trustedSignerDids: values['evidence-signer'] ?? [] });
+      const result = await verifyEvidencePack(subjectText, { trustedSignerDids: values['evidence-signer'] ?? [] });
       io.stdout(format === 'json' ? `${JSON.stringify(evidencePackToJson(result, file), null, 2)}\n` : evidencePackToText(result, file));
       return result.valid ? 0 : 1;
     }
@@ -186,7 +186,7 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       if (problem) throw new InputError(`--mission-pattern ${problem}`);
     }
     const profile = policy || scopedToken !== undefined || change ? 'clawgate' : 'protocol';
-    const verdict = evaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers, ...(missionIdPattern !== undefined ? { missionIdPattern } : {}) }, bundle: subject, urm, scopedToken, policy, change });
+    const verdict = await verifyAndEvaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers, ...(missionIdPattern !== undefined ? { missionIdPattern } : {}) }, bundle: subject, urm, scopedToken, policy, change });
     io.stdout(format === 'json' ? `${JSON.stringify(verdictToJson(verdict, file), null, 2)}\n` : verdictToText(verdict, file, profile));
     return verdict.state === 'PASS' ? 0 : 1;
   } catch (error) {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseDatabaseUrl, type DatabaseConfig } from './database';
 
 /**
- * The service's configuration from the environment (design §9), validated at the edge. Secrets are
+ * The service's configuration from the environment (docs/api.md), validated at the edge. Secrets are
  * kept out of `describeConfig` so the config can be logged.
  */
 export interface AppConfig {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 
 /**
- * `DATABASE_URL` (design §9): `postgres://…` / `postgresql://…`, or `sqlite:<path>`
+ * `DATABASE_URL` (docs/api.md): `postgres://…` / `postgresql://…`, or `sqlite:<path>`
  * (`sqlite::memory:` for an in-memory database). Unset or empty means the default file below.
  * Parsing only: creating the directory is the store's job (it is I/O).
  */

@@ -2,12 +2,12 @@ import type { AppConfig } from '../config/app-config';
 import { SUBSCRIBED_WEBHOOK_EVENTS, type SubscribedWebhookEvent } from '../pipeline/subscribed-events';
 
 /**
- * The Connect app descriptor, built in code from the config (Landkid's approach, design §11). The
+ * The Connect app descriptor, built in code from the config (Landkid's approach, docs/architecture.md §5). The
  * repository's `atlassian-connect.json` is the same document with `{{baseUrl}}`, `{{appKey}}` and
  * `{{appName}}` placeholders; a test keeps the two equal.
  */
 
-/** Where the Connect surface listens, relative to the app's baseUrl (design §9). */
+/** Where the Connect surface listens, relative to the app's baseUrl (docs/api.md). */
 export const CONNECT_PATHS = {
   descriptor: '/atlassian-connect.json',
   installed: '/connect/installed',

@@ -13,8 +13,8 @@ import { securityHeaders } from './security-headers';
 import { createWebhookRouter } from './webhook-router';
 
 /**
- * The Connect surface (design §2, §9): descriptor, install lifecycle, descriptor webhooks and the
- * iframe pages, each in its own router (Landkid's split, design §11), behind one set of security
+ * The Connect surface (docs/architecture.md §1, docs/api.md): descriptor, install lifecycle, descriptor webhooks and the
+ * iframe pages, each in its own router (Landkid's split, docs/architecture.md §5), behind one set of security
  * headers. Mount at the app root: paths are `/atlassian-connect.json` and `/connect/*`.
  */
 
@@ -69,7 +69,7 @@ export function createConnectRouter(options: ConnectRouterOptions): Router {
   router.use(createWebhookRouter({ config, store, intake: options.intake, logger, ...optional }));
   router.use(createPageRouter({ config, store, logger, renderShell: loadPageShell(options.viewsDir), ...optional, ...(options.viewerPermissions === undefined ? {} : { viewerPermissions: options.viewerPermissions }), ...(options.signInViewerPermissions === undefined ? {} : { signInViewerPermissions: options.signInViewerPermissions }), ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
 
-  // Body-parser and other errors on /connect answer in the design §9 shape, never a stack trace.
+  // Body-parser and other errors on /connect answer in the docs/api.md shape, never a stack trace.
   router.use('/connect', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
     const { status, type } = (typeof error === 'object' && error !== null ? error : {}) as HttpError;

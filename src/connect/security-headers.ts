@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 
 /**
- * Response headers required of cloud apps (design §8, Atlassian's Marketplace security baseline):
+ * Response headers required of cloud apps (docs/operations.md, Atlassian's Marketplace security baseline):
  * HSTS for a year, no MIME sniffing, no referrer (iframe URLs carry `?jwt=`), and a CSP that lets
  * only Bitbucket and the configured hosts frame the pages and only the host's `all.js` run beside
  * our own scripts. No X-Frame-Options: the pages exist to be framed (CSP frame-ancestors decides).

@@ -1,6 +1,6 @@
 import type { Check } from './check';
 
-/** The identifiers a PR consumes the first time it presents them (design §6). */
+/** The identifiers a PR consumes the first time it presents them (docs/clawsig-profile.md). */
 export type ConsumableKind = 'bundle_id' | 'run_id' | 'cst_jti' | 'cst_nonce' | 'receipt_id';
 
 export interface ConsumableId {

@@ -1,7 +1,7 @@
 /**
  * `mission_id` is an opaque job correlation id in the Claw ecosystem (clawscope recommends the
  * OpenClaw session key; marketplaces use a bounty id): clawgate records and shows it, and matches
- * it only against a pattern a workspace opted into (design §6, revised 2026-12).
+ * it only against a pattern a workspace opted into (docs/clawsig-profile.md, revised 2026-12).
  *
  * A pattern is literal text with `*` (any run of characters, including none) and the placeholders
  * `{repository}` (workspace/repo_slug), `{workspace}` and `{repo_slug}`, compared case-insensitively;

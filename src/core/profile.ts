@@ -2,7 +2,8 @@ import { checkReplay, type ConsumableId, type ConsumedId } from './anti-replay';
 import type { Check, RuleId } from './check';
 import { isJsonObject, stringOrUndefined, type JsonObject } from './clawsig/json';
 import { parseTimestamp } from './clawsig/rfc3339';
-import { verifyScopedTokenSignature, type CstIssuerKey, type ParsedScopedToken, type ScopedTokenParse } from './clawsig/scoped-token';
+import type { CstSignatureResult } from './clawsig/cst-signature';
+import type { CstIssuerKey, ParsedScopedToken, ScopedTokenParse } from './clawsig/scoped-token';
 import type { ProofBundleResult } from './clawsig/verify-proof-bundle';
 import { evidenceObject } from './evidence';
 import { missionMatches } from './mission-pattern';
@@ -13,6 +14,11 @@ export interface ProfileInput {
   /** Parsed CST, a parse failure, or undefined when none was supplied. */
   token: ScopedTokenParse | undefined;
   cstIssuers: readonly CstIssuerKey[];
+  /**
+   * The signatures verified before the engine ran (clawsig/cst-signature.ts, jose). A compact token
+   * without a result here is taken as unverified: it fails, never passes.
+   */
+  cstSignatures: readonly CstSignatureResult[];
   maxCstTtlSeconds: number;
   /** Hash of the WPC that applies; undefined when none is given (CLI without --wpc). */
   policyHash?: string;
@@ -34,7 +40,7 @@ export interface ProfileOutput {
 const pass = (rule: RuleId, evidence?: { [key: string]: unknown }): Check => ({ rule, outcome: 'pass', code: 'OK', ...(evidence ? { evidence: evidenceObject(evidence) } : {}) });
 const skip = (rule: RuleId, reason: string): Check => ({ rule, outcome: 'skip', code: 'OK', evidence: { reason } });
 
-/** The Bitbucket binding the agent signed: payload.metadata.bitbucket (design §5). */
+/** The Bitbucket binding the agent signed: payload.metadata.bitbucket (docs/clawsig-profile.md). */
 export function bitbucketBinding(metadata: JsonObject | undefined): { workspace?: string; repoSlug?: string; commit?: string; branch?: string } | undefined {
   const binding = metadata && isJsonObject(metadata.bitbucket) ? metadata.bitbucket : undefined;
   if (!binding) return undefined;
@@ -136,8 +142,12 @@ function receiptTokenScope({ protocol, token }: TokenRuleInput): Check[] {
 /** With issuer keys configured, the token must be a compact JWS one of them signed. */
 function cstSignature({ input, token }: TokenRuleInput): { checks: Check[]; verified: boolean | null } {
   if (token.compact && input.cstIssuers.length > 0) {
-    const verified = verifyScopedTokenSignature(token, input.cstIssuers);
-    return { checks: [verified ? pass('profile.cst_signature') : { rule: 'profile.cst_signature', outcome: 'fail', code: 'CST_SIGNATURE_INVALID', subject: { kind: 'token' } }], verified };
+    const compact = token.compact;
+    const result = input.cstSignatures.find((r) => r.compact === compact);
+    if (result?.verified === true) return { checks: [pass('profile.cst_signature')], verified: true };
+    // No result for this exact token (the caller skipped the verification step) is a failure too.
+    const evidence = result === undefined ? { evidence: { reason: 'not_verified' } } : {};
+    return { checks: [{ rule: 'profile.cst_signature', outcome: 'fail', code: 'CST_SIGNATURE_INVALID', subject: { kind: 'token' }, ...evidence }], verified: false };
   }
   if (!token.compact && input.cstIssuers.length > 0) return { checks: [{ rule: 'profile.cst_signature', outcome: 'fail', code: 'CST_SIGNATURE_REQUIRED', subject: { kind: 'token' } }], verified: false };
   return { checks: [skip('profile.cst_signature', token.compact ? 'no_issuer_key' : 'claims_only')], verified: null };
@@ -177,7 +187,7 @@ function cstValidityWindow({ protocol, token }: TokenRuleInput): Check[] {
 
 /**
  * `mission_id` is opaque (recorded, shown) unless the workspace opted into a mission pattern
- * (design §6, revised 2026-12); with a pattern, a missing or non-matching mission fails.
+ * (docs/clawsig-profile.md, revised 2026-12); with a pattern, a missing or non-matching mission fails.
  */
 function cstMission({ input, token }: TokenRuleInput): Check[] {
   const missionId = token.claims.mission_id;
@@ -241,7 +251,7 @@ function agentIdentity({ bundle }: RuleInput, change: ChangeSet): Check[] {
 }
 
 /**
- * The clawgate profile (design §6), applied after protocol verification succeeded: one function per
+ * The clawgate profile (docs/clawsig-profile.md), applied after protocol verification succeeded: one function per
  * rule above, run in this order. Each rule has its own reason code; receipts failing a rule fail one
  * check each, so a reader sees which receipt.
  */

@@ -2,8 +2,8 @@
  * The one registry of reason codes. Every check the engine emits carries one of these; renderers map
  * them to words (src/render). `layer` says who defines the code:
  * - protocol: Clawsig verification (clawsig.md §2–§4), the codes the conformance manifest expects;
- * - profile: the clawgate profile on top of the protocol (design §6), stricter, fails closed;
- * - policy: the Bitbucket Work Policy Contract evaluated against the change (design §6);
+ * - profile: the clawgate profile on top of the protocol (docs/clawsig-profile.md), stricter, fails closed;
+ * - policy: the Bitbucket Work Policy Contract evaluated against the change (docs/policy.md);
  * - system: state of the evaluation itself (no bundle, clawgate error, not applicable).
  */
 export const REASON_CODES = {
@@ -56,7 +56,7 @@ export const REASON_CODES = {
   RATE_LIMIT_WINDOW_INVALID: { layer: 'protocol' },
   RATE_LIMIT_EXCEEDED: { layer: 'protocol' },
 
-  // profile — clawgate's rules on top of the protocol (design §6)
+  // profile — clawgate's rules on top of the protocol (docs/clawsig-profile.md)
   BARE_PAYLOAD_REJECTED: { layer: 'profile' },
   GATEWAY_RECEIPT_SIGNATURE_INVALID: { layer: 'profile' },
   GATEWAY_RECEIPT_UNTRUSTED: { layer: 'profile' },
@@ -88,7 +88,7 @@ export const REASON_CODES = {
   WORKSPACE_FROZEN: { layer: 'profile' },
   CHANGED_AFTER_ATTESTATION: { layer: 'profile' },
 
-  // policy — the Bitbucket WPC (design §6)
+  // policy — the Bitbucket WPC (docs/policy.md)
   REPO_NOT_ALLOWED: { layer: 'policy' },
   ACTION_DENIED: { layer: 'policy' },
   ACTION_NOT_ALLOWED: { layer: 'policy' },

@@ -4,6 +4,7 @@ import { hasAllEnvelopeKeys } from './clawsig/envelope';
 import type { GatewayReceiptFacts } from './clawsig/gateway-receipt';
 import { isJsonObject } from './clawsig/json';
 import type { AnchoredReceiptFacts } from './clawsig/side-effect-receipt';
+import { verifyCstSignatures, type CstSignatureResult } from './clawsig/cst-signature';
 import { parseScopedToken, type CstIssuerKey, type ScopedTokenParse } from './clawsig/scoped-token';
 import type { ToolReceiptFacts } from './clawsig/tool-receipt';
 import { checkTrustPulse, type TrustPulseResult } from './clawsig/trust-pulse';
@@ -43,7 +44,7 @@ export interface EvaluationInput {
   nowMs: number;
   /**
    * 'protocol': the Clawsig rules plus the strict gateway layer (what the conformance manifest expects).
-   * 'clawgate': the full profile (design §6) and, with a policy, the WPC.
+   * 'clawgate': the full profile (docs/clawsig-profile.md) and, with a policy, the WPC.
    */
   profile: 'protocol' | 'clawgate';
   settings: EngineSettings;
@@ -59,6 +60,12 @@ export interface EvaluationInput {
   bundlePath?: string;
   /** A CST as compact JWT or claims; when absent it is read from the bundle's signed metadata. */
   scopedToken?: unknown;
+  /**
+   * The CST signatures verified before the engine (clawsig/cst-signature.ts, with jose; async, so
+   * outside this synchronous engine). `verifyAndEvaluate` fills it; a compact CST without a result
+   * here fails `profile.cst_signature` (CST_SIGNATURE_INVALID), so leaving it out never passes.
+   */
+  cstSignatures?: readonly CstSignatureResult[];
   /** The WPC of any form (src/core/policy/wpc-forms.ts): effective Bitbucket clauses, hash, form facts. */
   policy?: EnginePolicy;
   change?: ChangeSet;
@@ -116,7 +123,7 @@ export interface Verdict {
   agentWork: AgentWorkReason[];
 }
 
-/** One reason a PR is agent work (design §6 "agent work"): the page says which. */
+/** One reason a PR is agent work (docs/policy.md §5): the page says which. */
 export interface AgentWorkReason {
   kind: 'pr_author' | 'commit_author' | 'commit_pusher' | 'bundle_declared' | 'bundle_found' | 'too_large' | 'bundle_unreadable';
   accountId?: string;
@@ -133,7 +140,7 @@ function sortChecks(checks: Check[]): Check[] {
     .map((entry) => entry.check);
 }
 
-/** observe and warn never fail the build (they report); enforce does (design §6). */
+/** observe and warn never fail the build (they report); enforce does (docs/policy.md). */
 export function buildStatusFor(state: VerdictState, mode: Mode): BuildStatusState {
   if (state === 'PENDING') return 'INPROGRESS';
   if (state === 'FAIL') return failedStatusFor(mode);
@@ -149,7 +156,7 @@ function looksLikeBarePayload(value: unknown): boolean {
   return isJsonObject(value) && !hasAllEnvelopeKeys(value) && ('bundle_version' in value || 'agent_did' in value || 'bundle_id' in value);
 }
 
-/** A CST travels with the bundle in its signed metadata: the JWT or the claims (design §5). */
+/** A CST travels with the bundle in its signed metadata: the JWT or the claims (docs/clawsig-profile.md). */
 function tokenFromMetadata(metadata: unknown): unknown {
   if (!isJsonObject(metadata)) return undefined;
   return metadata.scoped_token ?? metadata.scoped_token_claims;
@@ -169,7 +176,7 @@ function bundleOwnFiles(bundlePath: string | undefined, bundleId: string | undef
 }
 
 /**
- * Agent work by provenance (design §6): the PR's author, any commit's author or pusher is a registered
+ * Agent work by provenance (docs/policy.md): the PR's author, any commit's author or pusher is a registered
  * agent identity, or the PR declares or carries a bundle. Too-large and unreadable evidence is judged
  * too (fail closed: what could not be read cannot be shown to be human work).
  */
@@ -270,6 +277,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         protocol,
         token,
         cstIssuers: settings.cstIssuers,
+        cstSignatures: input.cstSignatures ?? [],
         maxCstTtlSeconds: settings.maxCstTtlSeconds ?? 3600,
         policyHash: input.policy?.hash,
         requireToken: input.policy !== undefined || change !== undefined || input.scopedToken !== undefined,
@@ -351,4 +359,13 @@ function finish(verdict: Verdict, state: VerdictState): Verdict {
   verdict.reasonCode = state === 'NOT_APPLICABLE' ? 'NOT_AN_AGENT_PR' : (first?.code ?? 'OK');
   verdict.statusState = buildStatusFor(state, verdict.mode);
   return verdict;
+}
+
+/**
+ * What every caller runs: the CST's signature verified first (jose, asynchronous), then the
+ * synchronous engine with that result. Any `cstSignatures` the caller passed is replaced, never
+ * trusted.
+ */
+export async function verifyAndEvaluate(input: EvaluationInput): Promise<Verdict> {
+  return evaluate({ ...input, cstSignatures: await verifyCstSignatures(input) });
 }

@@ -13,7 +13,7 @@ import type { CliIo } from '../cli/io';
 import { runVerify } from '../cli/verify-command';
 
 /**
- * The whole story against the local Bitbucket (design §9 `npm run demo`): install the app, register a
+ * The whole story against the local Bitbucket (README.md, `npm run demo`): install the app, register a
  * WPC and keys, open agent PRs — compliant, touching bitbucket-pipelines.yml, replaying another PR's
  * bundle, a tampered signature, a model the WPC does not allow, a human PR without a bundle — and
  * report what Bitbucket received for each. Then a second workspace, `globex`, installs the Forge app

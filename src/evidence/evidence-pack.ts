@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { checkEnvelopeSignature } from '../core/clawsig/envelope';
 import { jcs, sha256B64u, stringifyHashB64u } from '../core/clawsig/hashing';
 import { isJsonObject, type JsonObject } from '../core/clawsig/json';
-import { evaluate, type Verdict } from '../core/verdict';
+import { verifyAndEvaluate, type Verdict } from '../core/verdict';
 import { verdictToJson } from '../render/verdict-json';
 import { recordedInputSchema, restoreEngineInput, type RecordedInput } from './engine-input';
 
@@ -144,7 +144,7 @@ export const DERIVED_VERDICT_FIELDS = ['status', 'state', 'reason_code', 'mode',
  * signature, signer pinned by the caller, then re-derive the verdict with today's engine from the
  * recorded input and compare it, field by field, with the recorded verdict. Pure (no clock, no I/O).
  */
-export function verifyEvidencePack(text: string, options: { trustedSignerDids: readonly string[] }): EvidencePackResult {
+export async function verifyEvidencePack(text: string, options: { trustedSignerDids: readonly string[] }): Promise<EvidencePackResult> {
   const result: EvidencePackResult = { valid: false, code: 'EVIDENCE_MALFORMED', signatureValid: false, signerTrusted: false, differences: [] };
   let value: unknown;
   try {
@@ -181,7 +181,7 @@ export function verifyEvidencePack(text: string, options: { trustedSignerDids: r
     // The recorded bundle must be the bundle the evaluation recorded (its SHA-256 over the exact text).
     if (sha256B64u(p.engine_input.bundle_text) !== p.bundle.sha256_b64u) return { ...result, code: 'EVIDENCE_INPUT_INVALID', detail: 'the bundle text does not match the recorded bundle SHA-256' };
   }
-  const derived = evaluate(restored.input);
+  const derived = await verifyAndEvaluate(restored.input);
   result.derived = derived;
   const derivedJson = verdictToJson(derived, String(p.verdict.subject ?? ''));
   for (const field of DERIVED_VERDICT_FIELDS) {

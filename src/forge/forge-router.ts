@@ -14,7 +14,7 @@ import { bracedUuid, forgeDeliveryId, forgeEventSchema, unwrapForgeBody, webhook
 import { createViewerAccess, type ViewerAccess } from './viewer-access';
 
 /**
- * The Forge front door (design §2, docs/forge.md): the remote endpoints the Forge app's manifest
+ * The Forge front door (docs/architecture.md §1, docs/forge.md): the remote endpoints the Forge app's manifest
  * (forge/manifest.yml) points at. Every request is authenticated by its Forge Invocation Token before
  * its body is read; a bad token is 401 and nothing is parsed or stored. Then the installation is
  * mapped to a tenant (installations.ts) and:

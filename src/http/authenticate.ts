@@ -10,7 +10,7 @@ import { ApiError } from './http-error';
 import type { ApiRateLimits } from './rate-limits';
 
 /**
- * Authentication and authorization of every `/api/v1/workspaces/{ws}/…` request (design §9,
+ * Authentication and authorization of every `/api/v1/workspaces/{ws}/…` request (docs/api.md,
  * docs/api.md "Who may call what").
  *
  * Credentials: `Authorization: Bearer <API token>` (a per-workspace token with scopes, checked by the

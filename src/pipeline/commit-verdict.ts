@@ -7,7 +7,7 @@ import type { ClawgateStatusContent } from './publish';
 import { detailsUrl, incidentUrl, noVerdictUrl } from './status-urls';
 
 /**
- * What clawgate's `clawgate` status on a commit should say, from the store alone (design §7):
+ * What clawgate's `clawgate` status on a commit should say, from the store alone (docs/architecture.md §2):
  * - an incident recorded on the commit (its FAILED status) outranks any verdict: a PR head an agent
  *   did a denied thing on stays FAILED, whatever a later re-evaluation says;
  * - otherwise the most restrictive of the latest evaluations of every PR whose head is the commit;

@@ -8,7 +8,7 @@ import type { WebhookDelivery, WebhookIntake, WebhookIntakeResult } from './webh
 import { EVALUATING_EVENTS, EVALUATION_JOB, pullRequestEventSchema, type EvaluationJob } from './webhook-events';
 
 /**
- * Webhook → dedupe (X-Request-UUID) → durable job → ack (design §3). The job key is repo + PR + head,
+ * Webhook → dedupe (X-Request-UUID) → durable job → ack (docs/architecture.md §2). The job key is repo + PR + head,
  * and a newer head supersedes a pending job for the same PR. Pushes, merges, comments and
  * `clawgate` statuses become one operations job per delivery (incidents, re-check comments,
  * forged-status defence).

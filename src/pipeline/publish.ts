@@ -1,16 +1,13 @@
 import type { AnnotationInput, BitbucketClient, ReportInput } from '../bitbucket';
 import { ANNOTATIONS_PER_REPORT } from '../bitbucket';
-import { sha256B64u } from '../core/clawsig/hashing';
-import type { Check } from '../core/check';
 import type { BuildStatusState, Verdict } from '../core/verdict';
-import { REASON_TEXT, RULE_TEXT } from '../render/explanations';
+import { annotationFor, reportFor } from '../render/code-insights';
 import { clip, DESCRIPTION_MAX, IN_PROGRESS_DESCRIPTION, statusDescription } from '../render/status-text';
 import type { StatusMarker } from './status-mark';
 
-/** The build status key (≤ 40 chars) and the Code Insights report id clawgate owns (design §7). */
+/** The build status key (≤ 40 chars) and the Code Insights report id clawgate owns (docs/architecture.md §2). */
 export const STATUS_KEY = 'clawgate';
 export const REPORT_ID = 'clawgate-policy';
-const ANNOTATION_SUMMARY_MAX = 450;
 
 export interface PublishTarget {
   client: BitbucketClient;
@@ -74,50 +71,14 @@ export async function putStatus(target: PublishTarget, state: BuildStatusState, 
   await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, { state, description, url: target.detailsUrl, refname: target.sourceBranch === '' ? null : target.sourceBranch }, markAtMs);
 }
 
-function annotationFor(check: Check): AnnotationInput {
-  const subject = check.subject;
-  const file = subject?.kind === 'file' ? subject.id : undefined;
-  const glob = typeof check.evidence?.glob === 'string' ? ` (${check.evidence.glob})` : '';
-  const what = subject && subject.kind !== 'file' && subject.id ? ` — ${subject.kind} ${subject.id}` : '';
-  return {
-    external_id: `clawgate-${sha256B64u(`${check.rule}|${check.code}|${subject?.kind ?? ''}|${subject?.id ?? ''}|${subject?.path ?? ''}`).slice(0, 24)}`,
-    annotation_type: 'VULNERABILITY',
-    ...(file ? { path: file } : {}),
-    summary: clip(`${check.code}: ${REASON_TEXT[check.code]}${glob}${what}`, ANNOTATION_SUMMARY_MAX),
-    details: clip(`Criterion: ${RULE_TEXT[check.rule]}`, 2000),
-    result: 'FAILED',
-    severity: check.rule.startsWith('policy.paths') || check.code === 'REPLAY' ? 'HIGH' : 'MEDIUM',
-  };
-}
-
 /** The Code Insights report and its annotations, refreshed (deleted and re-created) for this head. */
 export async function publishReport(target: PublishTarget, verdict: Verdict): Promise<{ annotations: number }> {
   const { client, workspace, repoSlug, headSha } = target;
   await client.deleteReport(workspace, repoSlug, headSha, REPORT_ID);
-  const receipts = verdict.receipts.gateway;
-  const models = [...new Set(receipts.map((r) => [r.provider, r.model].filter(Boolean).join('/')).filter(Boolean))];
-  const report: ReportInput = {
-    title: 'clawgate: agent provenance and policy',
-    details: verdict.state === 'PASS' ? 'The proof bundle verified and the change satisfies the Work Policy Contract.' : `${verdict.reasonCode}: ${REASON_TEXT[verdict.reasonCode]}`,
-    report_type: 'SECURITY',
-    reporter: 'clawgate',
-    link: target.detailsUrl,
-    result: verdict.state === 'PASS' ? 'PASSED' : verdict.state === 'PENDING' ? 'PENDING' : 'FAILED',
-    data: [
-      { title: 'Verdict', type: 'TEXT', value: `${verdict.state} (${verdict.mode})` },
-      { title: 'Agent', type: 'TEXT', value: verdict.proof?.agentDid ?? 'none' },
-      { title: 'Bundle', type: 'TEXT', value: verdict.proof?.bundleId ?? 'none' },
-      { title: 'Policy hash', type: 'TEXT', value: verdict.policy?.hash ?? 'none' },
-      { title: 'Gateway receipts', type: 'NUMBER', value: receipts.length },
-      { title: 'Trusted receipts', type: 'NUMBER', value: receipts.filter((r) => r.counted).length },
-      { title: 'Models', type: 'TEXT', value: clip(models.join(', ') || 'none', 200) },
-      { title: 'Proof tier', type: 'TEXT', value: verdict.proof?.proofTier ?? 'none' },
-      { title: 'Details', type: 'LINK', value: { text: 'clawgate verdict', href: target.detailsUrl } },
-    ],
-  };
+  const report: ReportInput = reportFor(verdict, target.detailsUrl);
   await client.putReport(workspace, repoSlug, headSha, REPORT_ID, report);
   const problems = verdict.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'pending').slice(0, ANNOTATIONS_PER_REPORT);
-  if (problems.length > 0) await client.postAnnotations(workspace, repoSlug, headSha, REPORT_ID, problems.map(annotationFor));
+  if (problems.length > 0) await client.postAnnotations(workspace, repoSlug, headSha, REPORT_ID, problems.map((check): AnnotationInput => annotationFor(check)));
   return { annotations: problems.length };
 }
 

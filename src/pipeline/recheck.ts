@@ -18,7 +18,7 @@ export class RecheckRateLimitedError extends Error {
 export const DEFAULT_RECHECKS_PER_PULL_REQUEST = { points: 10, windowSeconds: 600 } as const;
 
 /**
- * Queues a re-evaluation of a PR's current head without a new commit (design §9): the API's
+ * Queues a re-evaluation of a PR's current head without a new commit (docs/api.md): the API's
  * `POST …/recheck` and the `/clawgate recheck` comment both come here. The job's trigger `recheck`
  * makes the evaluation skip the "is this still the head?" check and evaluate whatever the head is
  * now; its key is unique per request, so a finished evaluation of the same head never swallows it.

@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /**
- * How clawgate recognises its own build statuses (design §7, forged-status defence).
+ * How clawgate recognises its own build statuses (docs/operations.md, forged-status defence).
  *
  * Bitbucket announces every status write (`repo:commit_status_created|updated`), clawgate's own
  * included, and the webhook's `actor` does not reliably say who wrote it (the captured payload of a

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config/app-config';
 
-/** Where a `clawgate` status links: the evaluation's details page (design §7). */
+/** Where a `clawgate` status links: the evaluation's details page (docs/architecture.md §2). */
 export function detailsUrl(config: Pick<AppConfig, 'baseUrl'>, evaluationId: string): string {
   return `${config.baseUrl}/connect/details/${encodeURIComponent(evaluationId)}`;
 }

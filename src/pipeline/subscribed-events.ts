@@ -1,7 +1,7 @@
 /**
  * The webhook events clawgate subscribes to, on both surfaces: the Connect descriptor's `webhooks`
  * module and the repository webhooks created at registration. They are the events the engine reacts
- * to (design §6: PR lifecycle, approvals, comments, pushes, forged statuses; issue 4 §2–§4), so both
+ * to (docs/operations.md: PR lifecycle, approvals, comments, pushes, forged statuses; issue 4 §2–§4), so both
  * surfaces feed the pipeline the same deliveries.
  */
 export const SUBSCRIBED_WEBHOOK_EVENTS = [

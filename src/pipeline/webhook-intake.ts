@@ -1,7 +1,7 @@
 import type { Tenant } from '../store';
 
 /**
- * What a surface hands the pipeline once it has authenticated a webhook (design §3): the surface only
+ * What a surface hands the pipeline once it has authenticated a webhook (docs/architecture.md §2): the surface only
  * authenticates; the pipeline dedupes, enqueues and answers fast.
  */
 export interface WebhookDelivery {

@@ -6,7 +6,7 @@ import { PgBossJobQueue, type PgBossJobQueueOptions } from './pg-boss-job-queue'
 import { TableJobQueue, type TableJobQueueOptions } from './table-job-queue';
 
 /**
- * Picks and builds the queue (design §8).
+ * Picks and builds the queue (docs/operations.md).
  * - SQLite: always the table queue (there is no other).
  * - Postgres: pg-boss by default, so replicas share work through a proven queue;
  *   `CLAWGATE_QUEUE=table` selects the table queue instead (it also works across replicas).

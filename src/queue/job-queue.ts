@@ -1,5 +1,5 @@
 /**
- * The job queue between the surfaces (which must ack webhooks fast) and the pipeline (design §3).
+ * The job queue between the surfaces (which must ack webhooks fast) and the pipeline (docs/architecture.md §2).
  * Two implementations: TableJobQueue (the store's `jobs` table; SQLite or Postgres) and
  * PgBossJobQueue (pg-boss 10; Postgres). Both give the same guarantees:
  * - durable: an enqueued job survives a restart or crash and runs to completion once

@@ -4,7 +4,7 @@ import { checkJobName } from '../store/jobs';
 import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue } from './job-queue';
 
 /**
- * The queue on pg-boss 10 (default on Postgres, design §8): any number of stateless replicas
+ * The queue on pg-boss 10 (default on Postgres, docs/operations.md): any number of stateless replicas
  * share the work; pg-boss fetches with SKIP LOCKED, so each job runs once at a time.
  *
  * Mapping of the JobQueue contract:

@@ -5,7 +5,7 @@ import type { TrustPulseResult } from '../core/clawsig/trust-pulse';
 import type { Verdict } from '../core/verdict';
 import { toEvidence } from '../core/evidence';
 
-/** The machine-readable verdict (design §9): top-level status PASS|FAIL, reason_code, checks. */
+/** The machine-readable verdict (docs/api.md): top-level status PASS|FAIL, reason_code, checks. */
 export function verdictToJson(verdict: Verdict, subject: string): { [key: string]: JsonValue } {
   return {
     status: verdict.state === 'PASS' ? 'PASS' : 'FAIL',

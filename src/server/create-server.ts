@@ -87,7 +87,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     table: { ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}), onError: (error, context) => logger.error({ phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) }, 'queue error') },
     pgBoss: options.pollIntervalMs ? { pollIntervalMs: Math.max(500, options.pollIntervalMs) } : {},
   });
-  // Every clawgate status carries a mark only clawgate can make (forged-status defence, design §7).
+  // Every clawgate status carries a mark only clawgate can make (forged-status defence, docs/architecture.md §2).
   const statusMarker = createStatusMarker(keys.current, keys.previous);
   const pipelineIntake = createPipelineIntake({ store, queue, logger, statusMarker });
   const intake: WebhookIntake = {

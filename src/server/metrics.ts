@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics (design §8), one registry per server instance so tests can run several. */
+/** Prometheus metrics (docs/operations.md), one registry per server instance so tests can run several. */
 export interface ClawgateMetrics {
   registry: Registry;
   webhooks: Counter<'surface' | 'event' | 'outcome'>;

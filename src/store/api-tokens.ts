@@ -7,7 +7,7 @@ import type { RepositoryContext } from './repository-context';
 import { workspaceKey, type WorkspaceId } from './workspace-id';
 
 /**
- * Per-workspace API tokens (`Authorization: Bearer …`, design §9). Only SHA-256 of the token is
+ * Per-workspace API tokens (`Authorization: Bearer …`, docs/api.md). Only SHA-256 of the token is
  * stored, plus a short prefix to find candidate rows and to show the token in lists. The token
  * is 32 random bytes, so a plain hash (no salt, no slow KDF) is enough; the comparison is still
  * constant-time.

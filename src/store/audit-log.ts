@@ -5,7 +5,7 @@ import type { RepositoryContext } from './repository-context';
 import { workspaceKey, type WorkspaceId } from './workspace-id';
 
 /**
- * Append-only audit trail (design §1, §8): who changed what, and every decision about a PR.
+ * Append-only audit trail (README.md, docs/operations.md): who changed what, and every decision about a PR.
  * There is no update or delete API; only `purgeOlderThan` removes rows, for retention.
  * `before`/`after` must never contain secrets: callers pass redacted views.
  */

@@ -9,7 +9,7 @@ import type { SecretBox } from './secret-box';
 import { workspaceKey, type WorkspaceId } from './workspace-id';
 
 /**
- * Proof bundles uploaded to clawgate (design §5 (a)) or fetched from elsewhere and kept as
+ * Proof bundles uploaded to clawgate (docs/clawsig-profile.md, "Where clawgate finds a bundle in a PR") or fetched from elsewhere and kept as
  * evidence. The envelope is stored as the exact text received; its SHA-256 and byte size are
  * computed here, not taken from the caller. The size limit is the caller's; `size` is recorded.
  * The scoped token (CST) beside a bundle may still be a live credential: it is sealed by the

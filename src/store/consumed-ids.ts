@@ -7,7 +7,7 @@ import type { RepositoryContext } from './repository-context';
 import { workspaceKey, type WorkspaceId } from './workspace-id';
 
 /**
- * Anti-replay (design §6): a bundle id, run id, CST jti/nonce or gateway receipt id is consumed by
+ * Anti-replay (docs/clawsig-profile.md): a bundle id, run id, CST jti/nonce or gateway receipt id is consumed by
  * the first PR that presents it; any other PR presenting it is a replay. The same PR presenting
  * its own ids again (re-check, new head) is not.
  *

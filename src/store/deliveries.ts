@@ -4,7 +4,7 @@ import type { RepositoryContext } from './repository-context';
 import { workspaceKey, type WorkspaceId } from './workspace-id';
 
 /**
- * Webhook delivery dedupe by `X-Request-UUID` (design §3): Bitbucket redelivers on timeouts, and a
+ * Webhook delivery dedupe by `X-Request-UUID` (docs/architecture.md §2): Bitbucket redelivers on timeouts, and a
  * redelivery must not enqueue twice. The primary key (workspace, request uuid) decides; the
  * insert either succeeds (new) or hits the key (seen before).
  */

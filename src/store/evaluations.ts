@@ -12,7 +12,7 @@ import { workspaceKey, type WorkspaceId } from './workspace-id';
  * updated; a re-check adds a new row. The verdict and commits are stored as JSON as given.
  */
 
-/** Build status states clawgate posts (design §7); STOPPED is Bitbucket's fourth state. */
+/** Build status states clawgate posts (docs/architecture.md §2); STOPPED is Bitbucket's fourth state. */
 export const STATUS_STATES = ['SUCCESSFUL', 'FAILED', 'INPROGRESS', 'STOPPED'] as const;
 export type StatusState = (typeof STATUS_STATES)[number];
 
@@ -22,7 +22,7 @@ export interface NewEvaluation {
   readonly repoFullName: string;
   readonly prId: number;
   readonly headSha: string;
-  /** The verdict state: PASS | FAIL | PENDING | NOT_APPLICABLE (design §6); stored as given (≤ 32 chars). */
+  /** The verdict state: PASS | FAIL | PENDING | NOT_APPLICABLE (docs/policy.md); stored as given (≤ 32 chars). */
   readonly state: string;
   readonly mode: EnforcementMode;
   readonly statusState: StatusState;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * Tenant secrets at rest (design §8, §9): AES-256-GCM with a 96-bit random IV per value.
+ * Tenant secrets at rest: AES-256-GCM with a 96-bit random IV per value.
  * Sealed form: `v1:<kid>:<iv b64u>:<ciphertext||tag b64u>`. The key id is derived from the key
  * itself, so rotation needs no extra configuration: the box decrypts with any key it holds
  * (current or previous) and always encrypts with the current one.

@@ -5,7 +5,7 @@ import { isRfc3339DateTime } from '../core/clawsig/rfc3339';
 import { missionPatternProblem } from '../core/mission-pattern';
 
 /**
- * A workspace's settings document (design §9 `GET|PUT …/settings`). Stored as one JSON value per
+ * A workspace's settings document (docs/api.md `GET|PUT …/settings`). Stored as one JSON value per
  * workspace with an optimistic version. The API layer can validate request bodies with the same
  * schema; the store validates again on every write and read (fail closed on a corrupt row).
  */
@@ -58,7 +58,7 @@ export const workspaceSettingsSchema = z
       })
       .optional(),
     /**
-     * Revocations (design §1: "revocation of tokens and agents"). Plain lists of identifiers so
+     * Revocations (docs/api.md §4). Plain lists of identifiers so
      * the engine can test membership; who revoked what and when is in the audit log.
      */
     revocations: z

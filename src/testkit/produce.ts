@@ -40,7 +40,7 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** A Bitbucket WPC as design §6 seeds it. */
+/** A Bitbucket WPC like the seed of docs/policy.md §1. */
 export function makeBitbucketWpc(options: { repos: string[]; allowedModels?: string[]; allowedProviders?: string[]; approvalRequired?: boolean; denyGlobs?: string[] }): JsonObject {
   const wpc: JsonObject = {
     tool: 'bitbucket_via_official_api',

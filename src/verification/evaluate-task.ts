@@ -3,10 +3,11 @@ import { signatureKey, verifyEd25519ForDid, withSignaturesTakenAsValid } from '.
 import { decodeB64u, encodeB64u } from '../core/clawsig/base64url';
 import { asArray, isJsonObject } from '../core/clawsig/json';
 import { BUNDLE_BOUNDS, jsonBoundsExcess } from '../core/clawsig/json-bounds';
-import { evaluate, type EvaluationInput, type Verdict } from '../core/verdict';
+import { verifyCstSignatures } from '../core/clawsig/cst-signature';
+import { evaluate, verifyAndEvaluate, type EvaluationInput, type Verdict } from '../core/verdict';
 
 /**
- * One evaluation as a worker task (design §3, the engine step): the bundle arrives as text and is
+ * One evaluation as a worker task (docs/architecture.md §2, the engine step): the bundle arrives as text and is
  * parsed here, so parsing a hostile bundle (a 10 MiB nest of arrays takes seconds to parse) never runs
  * on the event loop either. Plain data in, plain data out (structured clone).
  */
@@ -37,11 +38,12 @@ function parseBundle(task: EvaluationTask): { bundle: unknown } | { verdict: Ver
   return { bundle };
 }
 
-export function evaluateTask(task: EvaluationTask): Verdict {
+/** The engine on the parsed bundle, the CST's signature verified first (verifyAndEvaluate, jose). */
+export async function evaluateTask(task: EvaluationTask): Promise<Verdict> {
   started(task);
-  if (task.bundleText === undefined) return evaluate(task.input);
+  if (task.bundleText === undefined) return verifyAndEvaluate(task.input);
   const parsed = parseBundle(task);
-  return 'verdict' in parsed ? parsed.verdict : evaluate({ ...task.input, bundle: parsed.bundle });
+  return 'verdict' in parsed ? parsed.verdict : verifyAndEvaluate({ ...task.input, bundle: parsed.bundle });
 }
 
 export default evaluateTask;
@@ -91,12 +93,15 @@ export function verifyReceiptSignaturesTask(task: { bundleText: string; share: R
  * while the first half checks them. Answers the verdict and the keys it took as valid; the pool
  * keeps the verdict only if every one of them was found valid.
  */
-export function evaluateTakingSignaturesTask(task: EvaluationTask & { share: ReceiptShare }): { verdict: Verdict; taken: string[] } {
+export async function evaluateTakingSignaturesTask(task: EvaluationTask & { share: ReceiptShare }): Promise<{ verdict: Verdict; taken: string[] }> {
   started(task);
-  if (task.bundleText === undefined) return { verdict: evaluate(task.input), taken: [] };
+  if (task.bundleText === undefined) return { verdict: await verifyAndEvaluate(task.input), taken: [] };
   const parsed = parseBundle(task);
   if ('verdict' in parsed) return { verdict: parsed.verdict, taken: [] };
   const taken = receiptSignatures(parsed.bundle, task.share).map(({ key }) => key);
-  const verdict = withSignaturesTakenAsValid(new Set(taken), () => evaluate({ ...task.input, bundle: parsed.bundle }));
+  // The CST is verified before the (synchronous) engine, so nothing else runs while receipts are taken as valid.
+  const input: EvaluationInput = { ...task.input, bundle: parsed.bundle };
+  const cstSignatures = await verifyCstSignatures(input);
+  const verdict = withSignaturesTakenAsValid(new Set(taken), () => evaluate({ ...input, cstSignatures }));
   return { verdict, taken };
 }

@@ -128,6 +128,6 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
  * tests that call the pipeline directly. The server always uses `createVerifier`.
  */
 export const inlineVerifier: Verifier = {
-  evaluate: async (task) => evaluateTask(task),
+  evaluate: (task) => evaluateTask(task),
   close: async () => {},
 };

@@ -14,7 +14,7 @@ import { apiErrorHandler } from '../http/error-handler';
 import { jsonBody, jsonBodyOf } from '../http/json-body';
 
 /**
- * Operator routes guarded by `CLAWGATE_ADMIN_TOKEN` (design §9), mounted at `/api/v1` BEFORE the API
+ * Operator routes guarded by `CLAWGATE_ADMIN_TOKEN` (docs/api.md), mounted at `/api/v1` BEFORE the API
  * router (which answers unknown paths with 404). Routes (Authorization: Bearer <CLAWGATE_ADMIN_TOKEN>):
  *
  *   POST   /api/v1/workspaces   {workspace, access_token, repositories?, base_api_url?} → 201 {workspace, token, hooks, …}

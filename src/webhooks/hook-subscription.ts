@@ -1,5 +1,5 @@
 /**
- * Where Bitbucket delivers clawgate's repository webhooks (design §9: `POST /hooks/bitbucket`) and
+ * Where Bitbucket delivers clawgate's repository webhooks (docs/api.md: `POST /hooks/bitbucket`) and
  * how they are described. The events they subscribe to are SUBSCRIBED_WEBHOOK_EVENTS
  * (subscribed-events.ts), the same as the Connect descriptor's.
  */

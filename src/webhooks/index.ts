@@ -1,4 +1,4 @@
-/** The repository-webhook surface (design §2, surface 2): registration and signed deliveries. */
+/** The repository-webhook surface (docs/architecture.md §1, surface 2): registration and signed deliveries. */
 export { createRepoWebhookRouter, REPO_WEBHOOK_BODY_LIMIT_BYTES, type RepoWebhookRouterOptions } from './repo-webhook-router';
 export { registerWorkspace, parseRegistrationRequest, RegistrationError, type RegisterWorkspaceDeps, type RegisteredWorkspace, type RegisteredHook } from './register-workspace';
 export { registrationRequestSchema, checkBaseApiUrl, DEFAULT_BASE_API_URL, MAX_REPOSITORIES, type RegistrationRequest, type RegistrationFieldError } from './registration-request';

@@ -20,7 +20,7 @@ import { SUBSCRIBED_WEBHOOK_EVENTS } from '../pipeline/subscribed-events';
 import { listWorkspaceRepositorySlugs } from './workspace-repositories';
 
 /**
- * Registers a workspace on the repository-webhook surface (design §2, surface 2): verify the access
+ * Registers a workspace on the repository-webhook surface (docs/architecture.md §1, surface 2): verify the access
  * token against Bitbucket, create clawgate's repository webhooks with a fresh HMAC secret, store the
  * tenant (token and secret sealed at rest) and the workspace's first API token. Shared by
  * `POST /api/v1/workspaces` and `clawgate workspace add`.

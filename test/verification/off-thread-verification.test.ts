@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { evaluate } from '../../src/core/verdict';
+import { verifyAndEvaluate } from '../../src/core/verdict';
 import type { JsonObject } from '../../src/core/clawsig/json';
 import { makeScenario, scenarioEvaluationInput, signEnvelope, type Scenario } from '../../src/testkit';
 import { createVerifier, inlineVerifier, type EvaluationTask, type Verifier } from '../../src/verification';
@@ -42,7 +42,7 @@ describe('verification off the event loop', () => {
 
   it('gives the same verdict as the engine on the calling thread', async () => {
     const { task, bundle } = scenarioTask();
-    const expected = evaluate({ ...task.input, bundle });
+    const expected = await verifyAndEvaluate({ ...task.input, bundle });
     expect(expected.state).toBe('PASS');
     const pooled = await verifier.evaluate(task);
     expect(pooled).toEqual(expected);
@@ -52,7 +52,7 @@ describe('verification off the event loop', () => {
   it('a large bundle verified across two workers gets the same verdict as on one thread', async () => {
     const { task, bundle } = scenarioTask(300);
     expect(task.bundleText?.length).toBeGreaterThan(256 * 1024);
-    const expected = evaluate({ ...task.input, bundle });
+    const expected = await verifyAndEvaluate({ ...task.input, bundle });
     expect(expected.state).toBe('PASS');
     expect(await verifier.evaluate(task)).toEqual(expected);
   });
@@ -66,7 +66,7 @@ describe('verification off the event loop', () => {
     // and re-sign the bundle as the agent would, so that only the receipt is wrong.
     first.signature_b64u = second.signature_b64u;
     const bundleText = JSON.stringify(signEnvelope('proof_bundle', envelope.payload, scenario.agent, { issuedAt: envelope.issued_at }));
-    const expected = evaluate({ ...task.input, bundle: JSON.parse(bundleText) });
+    const expected = await verifyAndEvaluate({ ...task.input, bundle: JSON.parse(bundleText) });
     expect(expected.state).toBe('FAIL');
     expect(expected.reasonCode).toBe('RECEIPT_VERIFICATION_FAILED');
     expect(await verifier.evaluate({ ...task, bundleText })).toEqual(expected);

@@ -7,7 +7,7 @@ import { createHttpClient } from '../../src/web/client/http-client';
 import { createApiWorld, type ApiWorld } from '../api/support/api-world';
 
 /**
- * The pages' one client interface (design §7) over HTTP, against the real API router and store: every
+ * The pages' one client interface (docs/architecture.md §2) over HTTP, against the real API router and store: every
  * call the pages make, the shapes they read, and the errors they explain.
  */
 

@@ -10,7 +10,7 @@ import { access, ACCESS, principalOf } from '../../http/authenticate';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
- * `GET /workspaces/{ws}/audit?format=jsonl|csv&repo=&pr=&kind=&since=&until=&after_id=&limit=` (design §9):
+ * `GET /workspaces/{ws}/audit?format=jsonl|csv&repo=&pr=&kind=&since=&until=&after_id=&limit=` (docs/api.md):
  * the workspace's audit events, oldest first, as JSON Lines (default) or CSV. Pages of `limit`
  * events (default 1000, at most 10000); when a page is full, `X-Next-After-Id` is the cursor for
  * the next one. `since` is inclusive, `until` exclusive (RFC 3339).

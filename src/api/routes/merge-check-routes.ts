@@ -16,7 +16,7 @@ import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
- * The settings page's blocking checklist (design §1, bitbucket.md §0.2, §4.9):
+ * The settings page's blocking checklist (README.md, bitbucket.md §0.2, §4.9):
  *
  * `GET /workspaces/{ws}/repositories/{repo}/merge-checks[?branch=]` reads the repository's branch
  * restrictions and says whether `branch` (default: the repository's main branch) requires passing

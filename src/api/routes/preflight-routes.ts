@@ -4,7 +4,7 @@ import { MAX_TRUST_PULSE_BYTES } from '../../core/clawsig/trust-pulse';
 import { isJsonObject } from '../../core/clawsig/json';
 import type { ConsumedId } from '../../core/anti-replay';
 import { changeSetFileSchema } from '../../core/policy/change-set-schema';
-import { evaluate, type EvaluationInput } from '../../core/verdict';
+import { verifyAndEvaluate, type EvaluationInput } from '../../core/verdict';
 import { agentIdentityOf } from '../../pipeline/agent-identities';
 import { engineSettingsFrom } from '../../pipeline/engine-settings';
 import { policyForRepository } from '../../pipeline/repository-policy';
@@ -87,11 +87,11 @@ export function preflightRoutes(context: ApiContext): Router {
         agentIdentities: settings.agents.map((a) => ({ accountId: a.account_uuid, role: a.role, ...(a.agent_did ? { agentDid: a.agent_did } : {}) })),
       },
     };
-    let verdict = evaluate(input);
+    let verdict = await verifyAndEvaluate(input);
     if (verdict.consume.length > 0) {
       const consumed = await context.store.consumedIds.findConsumed(principal.workspaceId, verdict.consume);
       const known: ConsumedId[] = consumed.map((r) => ({ kind: r.kind as ConsumedId['kind'], value: r.value, repoFullName: r.firstRepo, pullRequestId: r.firstPrId }));
-      verdict = evaluate({ ...input, consumed: known });
+      verdict = await verifyAndEvaluate({ ...input, consumed: known });
     }
     response.json({ preflight: true, ...verdictToJson(verdict, `${repo} (preflight)`) });
   });

@@ -1,6 +1,5 @@
 import type { ReasonCode } from '../reason-codes';
 import { decodeB64u } from './base64url';
-import { verifyEd25519 } from './ed25519';
 import { jcsHashB64u, sha256 } from './hashing';
 import { isJsonObject, type JsonObject } from './json';
 import { scopedTokenClaimsV1Schema, validateWith, type ScopedTokenClaimsV1 } from './schemas';
@@ -98,23 +97,4 @@ export function parseScopedToken(input: unknown): ScopedTokenParse {
   const checked = validateWith(scopedTokenClaimsV1Schema, claimsValue);
   if (!checked.ok) return { ok: false, code: 'CST_MALFORMED', path: `scoped_token.claims.${checked.issues[0]?.path.join('.') ?? ''}` };
   return { ok: true, token: { claims: checked.value, compact, header, scopeHash: computeTokenScopeHash(checked.value as JsonObject) } };
-}
-
-/**
- * Verifies the compact JWS signature (EdDSA over ASCII "<header>.<payload>") with the configured
- * issuer keys. Hand-written rather than jose's jwtVerify because jose verifies asynchronously via
- * WebCrypto and the core is synchronous; the format is three base64url segments and Ed25519.
- * A `kid` in the header narrows the candidate keys when the keys carry kids.
- */
-export function verifyScopedTokenSignature(token: ParsedScopedToken, issuers: readonly CstIssuerKey[]): boolean {
-  if (!token.compact) return false;
-  const [h, p, s] = token.compact.split('.');
-  const signature = decodeB64u(s ?? '');
-  if (!h || !p || !signature || signature.length !== 64) return false;
-  const kid = typeof token.header?.kid === 'string' ? token.header.kid : undefined;
-  const candidates = issuers.filter((key) => kid === undefined || key.kid === undefined || key.kid === kid);
-  return candidates.some((key) => {
-    const raw = decodeB64u(key.publicKeyB64u);
-    return raw !== null && raw.length === 32 && verifyEd25519(raw, `${h}.${p}`, signature);
-  });
 }

@@ -4,7 +4,7 @@ import type { ReadAction, WriteAction } from './change-set';
 import { denyGlobProblem } from './deny-globs';
 
 /**
- * The Bitbucket Work Policy Contract (design §6): the seed's `{tool, policy}` shape plus the Clawsig
+ * The Bitbucket Work Policy Contract (docs/policy.md): the seed's `{tool, policy}` shape plus the Clawsig
  * WPC v1 fields that make sense beside it (clawsig.md §5.1). Strict on purpose: every field of the
  * seed's `policy` is required (no defaults, so the hash covers exactly what the engine enforces), and
  * unknown keys are refused, so a typo such as `deny_glob` cannot silently weaken a policy.

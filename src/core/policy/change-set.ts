@@ -3,7 +3,7 @@
  * --changes file) translate what they receive into this; nothing Bitbucket-shaped enters the core.
  */
 
-/** What the actor did, in WPC vocabulary (design §6). */
+/** What the actor did, in WPC vocabulary (docs/policy.md). */
 export type WriteAction = 'create_pr' | 'create_branch' | 'comment_pr' | 'merge_pr' | 'delete_branch' | 'direct_push_main' | 'change_repo_permissions';
 export type ReadAction = 'list_repos' | 'get_file' | 'get_diff' | 'list_prs' | 'get_pr';
 

@@ -29,7 +29,7 @@ export interface PolicyFacts {
 type Evidence = { [key: string]: JsonValue };
 
 /**
- * Evaluate every clause of the WPC (design §6) against a change. Returns one check per violation
+ * Evaluate every clause of the WPC (docs/policy.md) against a change. Returns one check per violation
  * (per file, per receipt, per scope…), one `pass` per clause that holds, and a `skip` per clause the
  * policy switches off, so a reader sees every criterion. Ordered by RULES, then subject id.
  */

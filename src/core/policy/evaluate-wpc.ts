@@ -24,7 +24,7 @@ type Evidence = { [key: string]: JsonValue };
 const BITBUCKET_CLAUSE_RULES = new Set(['policy.repos_allowlist', 'policy.write_actions', 'policy.paths', 'policy.auth', 'policy.attestation', 'policy.approval']);
 
 /**
- * Every clause of a WPC of any form against a change (design §6): the Bitbucket clauses
+ * Every clause of a WPC of any form against a change (docs/policy.md): the Bitbucket clauses
  * (evaluate-policy.ts), then what the official forms add — the form and signer on `policy.wpc`,
  * each v1/v2 field clawgate cannot enforce reported as such, and the v2 statements over the
  * Bitbucket action vocabulary (`bitbucket:<action>` on the repository, `bitbucket:write_path` on

@@ -11,7 +11,7 @@ export interface FileProvenance {
 }
 
 /**
- * Which changed files the agent's bundle vouches for (design §5). Commits are oldest first; those up
+ * Which changed files the agent's bundle vouches for (docs/policy.md). Commits are oldest first; those up
  * to and including the attested work commit are attested; a file touched by any later commit is
  * `changed_after_attestation` (judged as a human change). Fails closed: a later commit whose paths
  * are unknown taints every file; no attested commit, or one that is not in the PR, leaves every file

@@ -1,4 +1,4 @@
-/** The Bitbucket Work Policy Contract: schema, hash, evaluation against a change set (design §6). */
+/** The Bitbucket Work Policy Contract: schema, hash, evaluation against a change set (docs/policy.md). */
 export { parseBitbucketWpc, bitbucketWpcHash, bitbucketWpcSchema, formatPath, WPC_TOOL, WPC_LIMITS, WRITE_ACTIONS, READ_ACTIONS, WPC_PROVIDERS } from './bitbucket-wpc';
 export type { BitbucketWpc, WpcIssue, WpcProvider, ParseBitbucketWpcResult } from './bitbucket-wpc';
 export { evaluatePolicy } from './evaluate-policy';

@@ -3,7 +3,7 @@ import type { ChangeSet } from './change-set';
 import { repoPathKey } from './repo-path';
 
 /**
- * "The proof covers the head" (design §5, issue 9). A bundle attests one work commit; every PR commit
+ * "The proof covers the head" (docs/policy.md §6, issue 9). A bundle attests one work commit; every PR commit
  * after it is a change the bundle does not vouch for. Such a commit fails CHANGED_AFTER_ATTESTATION
  * when an agent identity or an unknown account wrote or pushed it (otherwise an agent could push
  * unattested code after its attested commit), unless it only adds the bundle's own files. A commit a
@@ -11,7 +11,7 @@ import { repoPathKey } from './repo-path';
  * still go through the WPC's path rules). Fails closed: unknown paths or unknown pushers count.
  */
 
-/** The bundle's own files (design §5 b): the only thing a commit after the attested one may add freely. */
+/** The bundle's own files (docs/policy.md §6): the only thing a commit after the attested one may add freely. */
 export function isBundleFile(path: string): boolean {
   const key = repoPathKey(path);
   return key === '.clawsig/proof_bundle.json' || /^\.clawsig\/bundles\/[^/]+\.json$/.test(key);

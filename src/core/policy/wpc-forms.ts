@@ -9,7 +9,7 @@ import { workPolicyContractV1Schema, workPolicyContractV2Schema, type WpcPolicyS
 import { bitbucketPolicySectionSchema, jsonShapeIssue, parseBitbucketWpc, toWpcIssues, READ_ACTIONS, WPC_LIMITS, WPC_TOOL, WRITE_ACTIONS, type BitbucketWpc, type WpcIssue } from './bitbucket-wpc';
 
 /**
- * The three forms of Work Policy Contract clawgate accepts (design §6; docs/clawsig-profile.md,
+ * The three forms of Work Policy Contract clawgate accepts (docs/policy.md; docs/clawsig-profile.md,
  * "Work Policy Contracts"), bare or in a signed `work_policy_contract` envelope:
  *
  * - `bitbucket`: the seed's `{tool: "bitbucket_via_official_api", policy: {…}}` shape;

@@ -1,6 +1,6 @@
 /**
  * Starting points for a Work Policy Contract, shared by `clawgate wpc init` and the settings page
- * (pure data, no I/O, so the pages' bundle can import it). `bitbucket` is the seed's WPC (design §6)
+ * (pure data, no I/O, so the pages' bundle can import it). `bitbucket` is the seed's WPC (docs/policy.md)
  * and the default; `clawsig-v1` and `clawsig-v2` are the official Clawsig forms
  * (`../shared/clawsig/schema/policy/work_policy_contract.v{1,2}.json`). Placeholders are values the
  * schemas accept but `lintWpc` flags, so a template checks clean only once they are replaced.

@@ -4,7 +4,7 @@ import type { ChangeSet, IdentityRole, WriteAction } from './change-set';
 
 /**
  * Was a write action an agent identity took allowed? Decided by the engine's own policy semantics
- * (design §6): a ChangeSet with that `action` goes through `evaluatePolicy`, and only the clauses
+ * (docs/policy.md): a ChangeSet with that `action` goes through `evaluatePolicy`, and only the clauses
  * about the action itself count — `repos_allowlist` and `write.allow`/`write.deny` (deny wins, an
  * action in neither list is not allowed). A read identity taking a write action is refused as the
  * profile refuses it (AGENT_ROLE_INSUFFICIENT). No WPC for the repository fails closed.

@@ -37,7 +37,7 @@ function toConsumed(records: readonly ConsumedIdRecord[]): ConsumedId[] {
 }
 
 /**
- * One evaluation of a PR head (design §3): INPROGRESS first, gather, the engine (twice: once to
+ * One evaluation of a PR head (docs/architecture.md §2): INPROGRESS first, gather, the engine (twice: once to
  * learn the ids it would consume, once with what the store says is consumed), consume atomically,
  * store the evaluation and its audit event, publish. A failure of clawgate itself publishes FAILED in
  * enforce mode — never SUCCESSFUL.
@@ -186,7 +186,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
   } catch (error) {
     log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'evaluation failed');
     // Fail closed: in enforce mode (or while the mode is not yet known) a clawgate failure is FAILED,
-    // never SUCCESSFUL. observe and warn never fail a build (design §6): they say what happened.
+    // never SUCCESSFUL. observe and warn never fail a build (docs/policy.md): they say what happened.
     if (target) {
       const state = failedStatusFor(mode);
       try {

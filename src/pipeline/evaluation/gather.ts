@@ -100,7 +100,7 @@ function pusherClass(settings: WorkspaceSettings, pushers: readonly CommitPush[]
 }
 
 /**
- * gather (design §3): for the PR and its full head (fetched and resolved by the caller, which needs
+ * gather (docs/architecture.md §2): for the PR and its full head (fetched and resolved by the caller, which needs
  * them before gathering), the commits with the files each touched, who wrote and who pushed each
  * (recorded `repo:push` actors), the diffstat, the bundle (uploaded first, then a bundle file changed
  * in the PR at head), the WPC; `settings` is the workspace's stored document and `assignment` the

@@ -1,4 +1,4 @@
-/** `Proof-Bundle: <bundle_id>` lines in a PR description or commit message (design §5). Pure. */
+/** `Proof-Bundle: <bundle_id>` lines in a PR description or commit message (docs/clawsig-profile.md). Pure. */
 const LINE = /^[ \t]*Proof-Bundle:[ \t]*([A-Za-z0-9._:@-]{1,200})[ \t]*$/gim;
 
 export function declaredBundleIds(...texts: (string | null | undefined)[]): string[] {

@@ -5,7 +5,7 @@ import type { CommitStatusJob } from '../operations-events';
 import { STATUS_KEY, writeClawgateStatus } from '../publish';
 
 /**
- * Forged-status defence (design §7): a `clawgate` status written by anyone but clawgate is
+ * Forged-status defence (docs/operations.md): a `clawgate` status written by anyone but clawgate is
  * overwritten with clawgate's verdict for that commit (commit-verdict.ts; FAILED "no clawgate
  * verdict for this commit" when there is none) and audited as `forged_status` with before and after.
  *

@@ -6,7 +6,8 @@ import { agentIdentityOf, type AgentIdentityMatch } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
 import type { Incident } from '../../store';
 import { INCIDENT_AUDIT_KIND, type IncidentRecord } from '../incident-record';
-import { auditActor, displayNameOf, type OperationContext } from './operations-context';
+import { accountName, incidentDetail } from '../../render/operations-text';
+import { auditActor, type OperationContext } from './operations-context';
 import type { CommentJob, FulfilledJob, PushJob } from '../operations-events';
 import { branchProtection } from './protected-branches';
 import { writeClawgateStatus } from '../publish';
@@ -16,12 +17,12 @@ import { incidentUrl } from '../status-urls';
 import { judgeWriteAction } from '../../core/policy/write-action-policy';
 
 /**
- * Incidents (design §6): write actions an agent identity already took that its WPC does not allow.
+ * Incidents (docs/operations.md): write actions an agent identity already took that its WPC does not allow.
  * Seen through webhooks — a push to the main or a protected branch (`direct_push_main`), a branch
  * deletion (`delete_branch`), a merge (`merge_pr`), a PR comment (`comment_pr`) — and judged with
  * the engine's policy semantics (write-action-policy.ts). Each one is an audit event of kind
  * `incident` and, where a commit exists (the pushed head, the merge commit, the PR head), a `clawgate`
- * status on it: FAILED in enforce mode; in observe and warn, which never fail a build (design §6),
+ * status on it: FAILED in enforce mode; in observe and warn, which never fail a build (docs/operations.md),
  * SUCCESSFUL with the incident named in the description.
  */
 
@@ -167,14 +168,14 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
   await recordTruncatedPush(ctx, job);
   const agent = agentIdentityOf(ctx.settings, job.actor.uuid);
   if (!agent) return [];
-  const who = displayNameOf(job.actor);
+  const who = accountName(job.actor);
   const outcomes: IncidentOutcome[] = [];
   let mainBranch: string | null | undefined;
   let restrictions: BitbucketBranchRestriction[] | null | undefined;
   for (const change of job.changes) {
     if (change.closed) {
       if (change.oldName === null || change.oldType === 'tag') continue;
-      outcomes.push(await recordIncidentIfDenied(ctx, { action: 'delete_branch', agent, branch: change.oldName, commit: null, prId: null, detail: `${who} deleted branch ${change.oldName}`, facts: { old_head: change.oldHash } }));
+      outcomes.push(await recordIncidentIfDenied(ctx, { action: 'delete_branch', agent, branch: change.oldName, commit: null, prId: null, detail: incidentDetail({ action: 'delete_branch', who, branch: change.oldName }), facts: { old_head: change.oldHash } }));
       continue;
     }
     if (change.newName === null || change.newHash === null || change.newType === 'tag') continue;
@@ -201,7 +202,7 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
         branch: change.newName,
         commit: head,
         prId: null,
-        detail: `${who} pushed ${head.slice(0, 12)} to ${change.newName}`,
+        detail: incidentDetail({ action: 'direct_push_main', who, commit: head, branch: change.newName }),
         facts: { protection: protection.reasons, restrictions_readable: restrictions !== null, old_head: change.oldHash },
       }),
     );
@@ -221,7 +222,7 @@ export async function handleFulfilled(ctx: OperationContext, job: FulfilledJob):
     branch: job.destinationBranch,
     commit,
     prId: job.prId,
-    detail: `${displayNameOf(job.actor)} merged pull request #${job.prId}${job.destinationBranch ? ` into ${job.destinationBranch}` : ''}`,
+    detail: incidentDetail({ action: 'merge_pr', who: accountName(job.actor), prId: job.prId, destinationBranch: job.destinationBranch }),
   });
 }
 
@@ -237,7 +238,7 @@ export async function handleAgentComment(ctx: OperationContext, job: CommentJob)
     branch: job.sourceBranch,
     commit,
     prId: job.prId,
-    detail: `${displayNameOf(job.actor)} commented on pull request #${job.prId}`,
+    detail: incidentDetail({ action: 'comment_pr', who: accountName(job.actor), prId: job.prId }),
     facts: { comment_id: job.commentId },
   });
 }

@@ -21,7 +21,3 @@ export interface OperationContext extends JobContext {
 export function auditActor(uuid: string | null): string {
   return uuid ? `bitbucket:${uuid}` : 'bitbucket:unknown';
 }
-
-export function displayNameOf(actor: OperationsJob['actor']): string {
-  return actor.displayName ?? actor.uuid ?? 'an unknown account';
-}

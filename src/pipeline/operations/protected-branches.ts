@@ -2,7 +2,7 @@ import type { BitbucketBranchRestriction } from '../../bitbucket';
 import { branchGlobMatch } from '../../core/policy';
 
 /**
- * Is a branch "the main/default or a protected branch" (design §6, `direct_push_main`)? Pure.
+ * Is a branch "the main/default or a protected branch" (docs/operations.md, `direct_push_main`)? Pure.
  * - the repository's main branch (`mainbranch.name`) always is;
  * - so is any branch matched by a branch restriction (bitbucket.md §4.9) of a kind that guards the
  *   branch: who may push or merge, no deletes, no force pushes, and every merge check (they only

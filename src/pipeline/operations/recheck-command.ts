@@ -2,11 +2,12 @@ import { BitbucketError, type RepositoryPermission } from '../../bitbucket';
 import { agentIdentityOf } from '../agent-identities';
 import { RecheckRateLimitedError } from '../recheck';
 import { recheckRefusal } from '../recheck-rule';
-import { auditActor, displayNameOf, type OperationContext } from './operations-context';
+import { recheckAcknowledgement, accountName } from '../../render/operations-text';
+import { auditActor, type OperationContext } from './operations-context';
 import type { CommentJob } from '../operations-events';
 
 /**
- * `/clawgate recheck` as a PR comment (design §9 re-check): re-runs the evaluation of the PR's
+ * `/clawgate recheck` as a PR comment (docs/api.md re-check): re-runs the evaluation of the PR's
  * current head without a new commit, like `POST /api/v1/…/recheck`. Only a human with write (or
  * admin) permission on the repository may ask: an agent identity never triggers its own re-check,
  * and a reader's comment is ignored — both audited as `pullrequest.recheck_refused`. A permission
@@ -73,7 +74,7 @@ export async function handleRecheckCommand(ctx: OperationContext, job: CommentJo
   try {
     // The reply must not itself read as a command (the command is quoted, never alone on a line).
     await ctx.client.postPullRequestComment(ctx.workspace, ctx.repoSlug, job.prId, {
-      raw: `clawgate: re-check requested by ${displayNameOf(job.actor)}; the verdict on this pull request will be updated shortly.`,
+      raw: recheckAcknowledgement(accountName(job.actor)),
       parentId: job.commentId,
     });
   } catch (error) {

@@ -14,7 +14,7 @@ import type {
 } from './api-schemas';
 
 /**
- * The one interface every page gets its data through (design §7): evaluations, settings and audit.
+ * The one interface every page gets its data through (docs/architecture.md §2): evaluations, settings and audit.
  * Pages never see how a call is made or authenticated. Today's implementation is HTTP to `/api/v1`
  * with the Connect context JWT (http-client.ts); a Forge Custom UI build would implement the same
  * interface with `@forge/bridge` and leave the pages as they are.

@@ -37,7 +37,7 @@ function CheckItem({ check }: { check: CheckView }) {
 
 /**
  * Failing checks first (then waiting ones), each explained; the criteria that held are folded away
- * below unless `expanded` (peers.md: explain every failure, keep the rest one click away).
+ * below unless `expanded`: every failure is explained, the rest is one click away.
  */
 export function CheckList({ checks, label }: { checks: readonly CheckView[]; label: string }) {
   const ordered = failingFirst(checks);

@@ -7,7 +7,7 @@ const WORST: readonly CheckView['outcome'][] = ['fail', 'pending', 'pass', 'skip
 
 /**
  * Every criterion the evaluation enforced, in the engine's order, with how it came out (the worst
- * outcome of its checks) — shown before the verdict, as `gh attestation verify` does (peers.md §2.7).
+ * outcome of its checks) — shown before the verdict, as `gh attestation verify` does.
  */
 export function CriteriaList({ checks }: { checks: readonly CheckView[] }) {
   const byRule = new Map<string, CheckView[]>();

@@ -1,5 +1,5 @@
 /**
- * What the pages need from the product that frames them (design §7), and nothing else: whether they
+ * What the pages need from the product that frames them (docs/architecture.md §2), and nothing else: whether they
  * run inside it, a credential for the API, and a way to say their size changed. Connect implements it
  * with AP (connect-host.ts, the only module that touches `window.AP`); a Forge Custom UI build would
  * implement it with `@forge/bridge`.

@@ -27,7 +27,7 @@ const WPC_FORM_TEXT: Record<string, string> = {
 };
 
 /**
- * The details page (the build status URL, design §7): the criteria enforced, then the verdict, then
+ * The details page (the build status URL, docs/architecture.md §2): the criteria enforced, then the verdict, then
  * per-file provenance; the receipts; downloads of the proof bundle and the verdict JSON.
  */
 

@@ -15,7 +15,7 @@ import type { HostPresence } from '../host/host-bridge';
 import { formatTime, MODE_TEXT, reasonText, type Mode } from '../model/words';
 
 /**
- * The PR panel (Connect web panel on the PR overview, design §7): the verdict, failing checks first,
+ * The PR panel (Connect web panel on the PR overview, docs/architecture.md §2): the verdict, failing checks first,
  * the receipts timeline, the policy and token in brief, the bundle with a link to its details, and a
  * re-check. States: no verdict yet (evaluating), not an agent PR, no bundle found, clawgate error.
  */

@@ -17,7 +17,7 @@ import { TokensSection } from '../settings/TokensSection';
 import { WorkspaceSettingsForm } from '../settings/WorkspaceSettingsForm';
 
 /**
- * The settings page (Connect configure page, design §1): blocking checklist, kill switch, policies and
+ * The settings page (Connect configure page, README.md): blocking checklist, kill switch, policies and
  * their assignments, mode, trust, agent identities, revocations, API tokens and the audit log.
  */
 

@@ -18,7 +18,7 @@ function Item({ ok, children }: { ok: boolean | null; children: ReactNode }) {
 }
 
 /**
- * The blocking checklist (design §1): does the destination branch require passing builds (read from
+ * The blocking checklist (README.md): does the destination branch require passing builds (read from
  * branch restrictions), a button to add that merge check, and the plain truth about what blocks a merge.
  */
 export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateClient; suggestedRepo: string }) {

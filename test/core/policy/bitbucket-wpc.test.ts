@@ -17,7 +17,7 @@ const section = (policy: Policy, name: string) => policy[name] as { [key: string
 const paths = (issues: WpcIssue[]) => issues.map((i) => i.path);
 
 describe('parseBitbucketWpc: valid documents', () => {
-  it('accepts the seed of design §6 and returns it unchanged with a 43-char hash', () => {
+  it('accepts the seed of docs/policy.md and returns it unchanged with a 43-char hash', () => {
     const doc = seedWpcDocument();
     const result = parseBitbucketWpc(doc);
     expect(result.ok).toBe(true);

@@ -2,7 +2,7 @@ import type { ChangeSet } from '../../../src/core/policy/change-set';
 import { parseBitbucketWpc, type BitbucketWpc } from '../../../src/core/policy/bitbucket-wpc';
 import type { PolicyFacts } from '../../../src/core/policy/evaluate-policy';
 
-/** The seed WPC of design §6, as a fresh plain object each call (tests mutate it). */
+/** The seed WPC of docs/policy.md, as a fresh plain object each call (tests mutate it). */
 export function seedWpcDocument(): { tool: string; policy: Record<string, unknown> } & Record<string, unknown> {
   return {
     tool: 'bitbucket_via_official_api',
