@@ -194,6 +194,9 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     store,
     policy: retentionPolicy,
     logger,
+    // Once per interval across replicas sharing the database (issue 15).
+    leases: store.leases,
+    ...(env.CLAWGATE_WORKER_ID ? { holder: env.CLAWGATE_WORKER_ID } : {}),
     ...(options.retentionFirstRunDelayMs !== undefined ? { firstRunDelayMs: options.retentionFirstRunDelayMs } : {}),
   });
 
