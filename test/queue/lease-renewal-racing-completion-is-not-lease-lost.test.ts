@@ -46,7 +46,7 @@ describe('table queue lease renewal racing a completed job', () => {
     let runs = 0;
     await queue.start({ race: async () => { runs += 1; await sleep(130); } });
     try {
-      const ids = [];
+      const ids: string[] = [];
       for (let n = 0; n < 5; n += 1) ids.push((await queue.enqueue('race', { n }, { key: `race-${n}` })).id);
       await waitFor(async () => (await Promise.all(ids.map((id) => store.jobs.get(id)))).every((job) => job?.state === 'done'), 'five jobs done', 10_000);
       // Let every renewal still held back reach the database.
