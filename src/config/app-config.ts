@@ -46,6 +46,14 @@ export interface AppConfig {
   readonly metricsPort?: number;
   /** Address of the metrics listener (CLAWGATE_METRICS_HOST, default 127.0.0.1). */
   readonly metricsHost?: string;
+  /**
+   * How long a job claimed by a process that died stays claimed before another replica takes it
+   * (CLAWGATE_JOB_LEASE_MS): the table queue's lease (renewed while the handler runs; default 60 s),
+   * pg-boss's expireInSeconds (also its handler timeout; default 300 s). docs/operations.md.
+   */
+  readonly jobLeaseMs?: number;
+  /** How often idle workers look for jobs enqueued elsewhere (CLAWGATE_QUEUE_POLL_MS; table 1 s, pg-boss 2 s, ≥ 500 ms). */
+  readonly queuePollMs?: number;
 }
 
 export interface ForgeConfig {
@@ -87,6 +95,8 @@ const envSchema = z.object({
   CLAWGATE_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   CLAWGATE_METRICS_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').optional(),
   CLAWGATE_METRICS_HOST: z.string().min(1).max(255).optional(),
+  CLAWGATE_JOB_LEASE_MS: z.string().regex(/^[1-9]\d{3,7}$/, 'must be 1000–99999999').optional(),
+  CLAWGATE_QUEUE_POLL_MS: z.string().regex(/^[1-9]\d{1,6}$/, 'must be 10–9999999').optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -139,6 +149,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     ...(e.CLAWGATE_METRICS_TOKEN !== undefined ? { metricsToken: e.CLAWGATE_METRICS_TOKEN } : {}),
     ...(e.CLAWGATE_METRICS_PORT !== undefined ? { metricsPort: Number(e.CLAWGATE_METRICS_PORT) } : {}),
     ...(e.CLAWGATE_METRICS_HOST !== undefined ? { metricsHost: e.CLAWGATE_METRICS_HOST } : {}),
+    ...(e.CLAWGATE_JOB_LEASE_MS !== undefined ? { jobLeaseMs: Number(e.CLAWGATE_JOB_LEASE_MS) } : {}),
+    ...(e.CLAWGATE_QUEUE_POLL_MS !== undefined ? { queuePollMs: Number(e.CLAWGATE_QUEUE_POLL_MS) } : {}),
   };
 }
 
