@@ -192,6 +192,8 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
         const end = metrics.evaluationSeconds.startTimer();
         try {
           await handler(job);
+          // Which replica ran which job (`npm run cluster` shows these lines per replica).
+          logger.info({ jobId: job.id, key: job.key, attempt: job.attempt }, 'evaluation job done');
         } finally {
           end();
         }

@@ -76,7 +76,7 @@ async function answer(response: ServerResponse, upstream: Response, status: numb
   response.end(body);
 }
 
-export async function startLoopbackProxy(replicaUrls: () => readonly string[], plan?: (request: ProxiedRequest, live: readonly string[]) => ProxyPlan): Promise<LoopbackProxy> {
+export async function startLoopbackProxy(replicaUrls: () => readonly string[], plan?: (request: ProxiedRequest, live: readonly string[]) => ProxyPlan, port = 0): Promise<LoopbackProxy> {
   let next = 0;
   const served = new Map<string, number>();
   const roundRobin = (live: readonly string[]): ProxyPlan => {
@@ -118,11 +118,11 @@ export async function startLoopbackProxy(replicaUrls: () => readonly string[], p
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  const address = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     served,
     async close() {
       server.closeAllConnections();
