@@ -82,11 +82,11 @@ async function main(): Promise<number> {
     cleanups.push(() => postgres.stop());
     const sandbox = await startSandbox();
     cleanups.push(() => sandbox.close());
-    let replicas: ReplicaSet | undefined;
-    const proxy = await startLoopbackProxy(() => replicas?.alive().map((replica) => replica.url) ?? [], undefined, port);
+    const started: { replicas?: ReplicaSet } = {};
+    const proxy = await startLoopbackProxy(() => started.replicas?.alive().map((replica) => replica.url) ?? [], undefined, port);
     cleanups.push(() => proxy.close());
     say(`starting ${count} replica(s) (${values.queue} queue)…`);
-    replicas = await ReplicaSet.start({
+    const set = await ReplicaSet.start({
       count,
       env: {
         DATABASE_URL: postgres.url,
@@ -99,12 +99,12 @@ async function main(): Promise<number> {
       },
       onLine: (index, line) => void process.stdout.write(`[replica-${index}] ${describeLine(line)}\n`),
     });
-    const set = replicas;
+    started.replicas = set;
     cleanups.push(() => set.stop());
     say(`PostgreSQL      ${postgres.url.replace(/:[^:@/]*@/, ':***@')} (data in ${postgres.directory})`);
     say(`sandbox         ${sandbox.baseUrl} (Bitbucket stand-in)`);
     say(`clawgate        ${proxy.url} (round robin over the replicas; APP_BASE_URL)`);
-    for (const replica of set.replicas) say(`  replica-${replica.index}     ${replica.url} (worker id ${replica.workerId})`);
+    for (const replica of set.replicas) say(`  replica-${replica.index}     ${replica.url} (worker id ${replica.workerId}, pid ${String(replica.child.pid)})`);
 
     const workspace = await prepareWorkspace(sandbox, proxy.url);
     say('demo workspace acme/proj-web: clawgate installed, WPC assigned, enforce mode');
