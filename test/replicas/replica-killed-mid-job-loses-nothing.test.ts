@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { clawgateStatus } from '../e2e/harness';
 import { createTestDatabase, type TestDatabase } from '../store/support/postgres';
-import { evaluationCounts, finalStatusWrites, startReplicaWorld, type ReplicaWorld } from './support/replica-world';
+import { evaluationCounts, evaluationJobsByWorker, finalStatusWrites, startReplicaWorld, type ReplicaWorld } from './support/replica-world';
 
 /**
  * Issue 15: `kill -9` of a replica mid-job loses nothing. Three replicas share one PostgreSQL with
@@ -65,6 +65,11 @@ describe('a replica killed mid-job (table queue, three replicas)', () => {
     const counts = await evaluationCounts(database.url);
     expect(all.map((pr) => counts.get(`acme/proj-web#${pr.prId}@${pr.head}`))).toEqual(all.map(() => 1));
     expect(all.map((pr) => finalStatusWrites(sandbox, pr.head))).toEqual(all.map(() => 1));
+    // The two survivors shared the work (the table queue records who ran each job), and the
+    // stream had its duplicates.
+    const byWorker = await evaluationJobsByWorker(database.url);
+    expect([...byWorker.keys()].filter((worker) => worker.startsWith('replica-') && worker !== killed.workerId).length).toBeGreaterThanOrEqual(1);
+    expect(world.stats.duplicates + world.stats.forcedRetries).toBeGreaterThan(0);
     const logs = world.replicas.replicas.flatMap((replica) => replica.lines);
     expect(logs.filter((line) => line.includes('lease lost'))).toEqual([]);
   }, 150_000);
