@@ -34,6 +34,7 @@ describe.each(['pg-boss'] as const)('three replicas on one PostgreSQL (%s queue)
     expect(world.stats.duplicates).toBeGreaterThan(0);
     expect(world.sandbox.deliveries.some((delivery) => delivery.attempts.length > 1)).toBe(true);
     expect(world.stats.byReplica.size).toBe(3);
+    expect(world.replicas.alive()).toHaveLength(3);
 
     const statuses = prs.map((pr) => ({ prId: pr.prId, state: world.sandbox.getStatuses('acme/proj-web', pr.head).find((status) => status.key === 'clawgate')?.state }));
     expect(statuses).toEqual(prs.map((pr) => ({ prId: pr.prId, state: pr.expected })));
