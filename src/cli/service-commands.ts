@@ -11,7 +11,9 @@ Starts the service (Forge and Connect surfaces, JSON API, pipeline workers). Con
   CLAWGATE_AUDIT_RETENTION_DAYS (400), CLAWGATE_DELIVERY_RETENTION_DAYS (7),
   CLAWGATE_JOB_RETENTION_DAYS (30), CLAWGATE_RETENTION_INTERVAL_MINUTES (360),
   CLAWGATE_FORGE_APP_ID (the Forge app ARI; unset: no Forge surface), CLAWGATE_FORGE_JWKS_URL
-  (Atlassian's Forge JWKS), CLAWGATE_FORGE_APP_LINK (Connect descriptor forgeAppLink).
+  (Atlassian's Forge JWKS), CLAWGATE_FORGE_APP_LINK (Connect descriptor forgeAppLink),
+  CLAWGATE_WORKER_ID (this replica's name; default host:pid on PostgreSQL), CLAWGATE_JOB_LEASE_MS
+  (a dead replica's job is taken over after this; table 60000, pg-boss 300000), CLAWGATE_QUEUE_POLL_MS.
 See README.md "Deploy" for each variable.
 `;
 

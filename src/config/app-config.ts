@@ -46,6 +46,14 @@ export interface AppConfig {
   readonly metricsPort?: number;
   /** Address of the metrics listener (CLAWGATE_METRICS_HOST, default 127.0.0.1). */
   readonly metricsHost?: string;
+  /**
+   * How long a job claimed by a process that died stays claimed before another replica takes it
+   * (CLAWGATE_JOB_LEASE_MS): the table queue's lease (renewed while the handler runs; default 60 s),
+   * pg-boss's expireInSeconds (also its handler timeout; default 300 s). docs/operations.md.
+   */
+  readonly jobLeaseMs?: number;
+  /** How often idle workers look for jobs enqueued elsewhere (CLAWGATE_QUEUE_POLL_MS; table 1 s, pg-boss 2 s, ≥ 500 ms). */
+  readonly queuePollMs?: number;
   /** Sign in with Bitbucket (docs/sign-in.md); absent: the defaults of `defaultSignInConfig`. */
   readonly signIn?: SignInConfig;
 }
@@ -117,6 +125,8 @@ const envSchema = z.object({
   CLAWGATE_OAUTH_TOKEN_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLAWGATE_OAUTH_PKCE: z.enum(['on', 'off']).optional(),
   CLAWGATE_SIGNIN_SESSION_SECONDS: z.string().regex(/^\d{3,5}$/, 'must be 300–28800').refine((v) => Number(v) >= 300 && Number(v) <= 28_800, 'must be 300–28800').optional(),
+  CLAWGATE_JOB_LEASE_MS: z.string().regex(/^[1-9]\d{3,7}$/, 'must be 1000–99999999').optional(),
+  CLAWGATE_QUEUE_POLL_MS: z.string().regex(/^[1-9]\d{1,6}$/, 'must be 10–9999999').optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -175,6 +185,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
       pkce: e.CLAWGATE_OAUTH_PKCE !== 'off',
       sessionMaxSeconds: e.CLAWGATE_SIGNIN_SESSION_SECONDS === undefined ? 3600 : Number(e.CLAWGATE_SIGNIN_SESSION_SECONDS),
     },
+    ...(e.CLAWGATE_JOB_LEASE_MS !== undefined ? { jobLeaseMs: Number(e.CLAWGATE_JOB_LEASE_MS) } : {}),
+    ...(e.CLAWGATE_QUEUE_POLL_MS !== undefined ? { queuePollMs: Number(e.CLAWGATE_QUEUE_POLL_MS) } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../store';
 import type { RetentionPolicy } from './retention-policy';
@@ -5,8 +6,10 @@ import type { RetentionPolicy } from './retention-policy';
 /**
  * The periodic purge: audit events (and the incidents recorded with them) older than the audit
  * retention, delivery ids older
- * than the dedupe window, finished jobs older than the job retention. Every replica runs it; the
- * deletes are idempotent, so running twice costs a query, nothing more.
+ * than the dedupe window, finished jobs older than the job retention. With `leases` (the server
+ * passes the store's `periodic_leases`), a timer tick runs the purge only if it wins the interval's
+ * lease, so across replicas sharing a database each interval's purge runs once (issue 15); the
+ * deletes are idempotent anyway, so a second run would cost queries, nothing more.
  *
  * Bounded: one run at a time (a tick while a run is in flight is skipped), the timer is unref'd
  * (it never keeps the process alive) and `stop()` clears it and waits for the run in flight, so
@@ -54,7 +57,14 @@ export interface RetentionJobOptions {
   /** Default: the system clock. */
   readonly now?: () => Date;
   readonly firstRunDelayMs?: number;
+  /** The interval's lease across replicas (store.leases); absent: every tick runs (one process). */
+  readonly leases?: { claim(name: string, holder: string, intervalMs: number): Promise<boolean> };
+  /** This replica's name in the lease (default: a random id). */
+  readonly holder?: string;
 }
+
+/** The `periodic_leases` row that decides which replica purges in an interval. */
+export const RETENTION_LEASE = 'retention-purge';
 
 export interface RetentionJob {
   /** Runs a purge now (waits for one in flight first); used by the timer and by tests. */
@@ -69,6 +79,7 @@ export function startRetention(options: RetentionJobOptions): RetentionJob {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<PurgeResult> | null = null;
   let stopped = false;
+  const holder = options.holder ?? randomUUID();
 
   const run = async (): Promise<PurgeResult> => {
     const result = await purgeExpired(options.store, options.policy, now());
@@ -87,12 +98,21 @@ export function startRetention(options: RetentionJobOptions): RetentionJob {
     }
   };
 
+  /** A timer tick's run: only when this replica wins the interval's lease (when there is one). */
+  const leasedRun = async (): Promise<PurgeResult | null> => {
+    if (options.leases !== undefined && !(await options.leases.claim(RETENTION_LEASE, holder, options.policy.intervalMs))) {
+      logger.debug('retention purge skipped: another replica holds this interval');
+      return null;
+    }
+    return runOnce();
+  };
+
   const schedule = (delayMs: number): void => {
     if (stopped) return;
     timer = setTimeout(() => {
       timer = null;
       // A tick that finds a run in flight (e.g. a manual runOnce) skips rather than queueing up.
-      const tick = running === null ? runOnce().catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'retention purge failed')) : Promise.resolve();
+      const tick = running === null ? leasedRun().catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'retention purge failed')) : Promise.resolve();
       void tick.finally(() => schedule(options.policy.intervalMs));
     }, delayMs);
     timer.unref();

@@ -110,6 +110,7 @@ export class PgBossJobQueue implements JobQueue {
     });
     // pg-boss emits 'error' for background failures; an EventEmitter 'error' without a listener would crash the process.
     this.#boss.on('error', (error: unknown) => this.#report(error, 'pg-boss'));
+    guardPgBossSettles((error) => this.#report(error, 'settle'));
     this.#pool = new Pool({ connectionString: options.connectionString, max: 2 });
     this.#pool.on('error', (error: unknown) => this.#report(error, 'pool'));
   }
@@ -155,6 +156,14 @@ export class PgBossJobQueue implements JobQueue {
     const schema = this.#options.schema;
     const supersedes = options.supersedes ?? null;
     const client = await this.#pool.connect();
+    // A checked-out client is not watched by the pool: a connection ended by the server between two
+    // queries (a PostgreSQL restart) would be an unhandled 'error' event and kill the process.
+    let broken: Error | undefined;
+    const onClientError = (error: Error): void => {
+      broken = error;
+      this.#report(error, 'enqueue');
+    };
+    client.on('error', onClientError);
     const db = { executeSql: async (text: string, values: unknown[]) => ({ rows: (await client.query(text, values)).rows }) };
     try {
       await client.query('BEGIN');
@@ -188,9 +197,12 @@ export class PgBossJobQueue implements JobQueue {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
+      broken ??= error instanceof Error && /terminat|connection|ECONN/i.test(error.message) ? error : undefined;
       throw error;
     } finally {
-      client.release();
+      client.off('error', onClientError);
+      // A broken connection is destroyed, not returned to the pool.
+      client.release(broken);
     }
   }
 
@@ -308,4 +320,33 @@ export class PgBossJobQueue implements JobQueue {
     for (const controller of this.#controllers) controller.abort();
     await this.#pool.end();
   }
+}
+
+/**
+ * pg-boss 10 settles a job after its handler (`complete` or `fail` in its manager's fetch loop)
+ * without awaiting or catching: with the database down at that moment (a PostgreSQL restart) the
+ * rejection is unhandled, and Node ends the process, taking every replica down at once (found by
+ * test/replicas/postgres-restart-under-load-loses-nothing.test.ts). Nothing is lost by catching it:
+ * the job stays active and pg-boss expires it into a retry (handlers are idempotent). So one process
+ * listener reports exactly those rejections (recognised by pg-boss's manager in their stack) and
+ * re-throws every other one, which keeps Node's default (the process ends) for anything else.
+ * Hand-written: pg-boss has no option for it.
+ */
+let settleReporter: ((error: unknown) => void) | null = null;
+
+/** True for a rejection of pg-boss's own complete/fail (its async stack names the manager's method). */
+export function isPgBossSettleRejection(reason: unknown): boolean {
+  const stack = reason instanceof Error ? (reason.stack ?? '') : '';
+  return /\bManager\.(?:complete|fail) \([^)]*pg-boss[\\/]src[\\/]manager\.js/.test(stack);
+}
+
+function guardPgBossSettles(report: (error: unknown) => void): void {
+  const installed = settleReporter !== null;
+  // The newest queue of the process reports (a process runs one; tests make many in turn).
+  settleReporter = report;
+  if (installed) return;
+  process.on('unhandledRejection', (reason: unknown) => {
+    if (!isPgBossSettleRejection(reason)) throw reason;
+    settleReporter?.(reason);
+  });
 }

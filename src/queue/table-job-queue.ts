@@ -176,10 +176,15 @@ export class TableJobQueue implements JobQueue {
     const handler = this.#handlers[claimed.name];
     const controller = new AbortController();
     const entry: RunningJob = { claimed, controller, promise: Promise.resolve(), released: false };
+    // Set once the handler has returned or thrown: from then on this claim is being settled
+    // (complete/fail), and a renewal that lands after the settle finds the job no longer `running`.
+    // That is the job finishing, not a lease lost, so it is not reported (issue 15).
+    let settled = false;
     const heartbeat = setInterval(() => {
+      if (settled) return;
       this.#jobs.renewLease(claimed.id, claimed.lockToken, this.#options.leaseMs).then(
         (owned) => {
-          if (!owned && !entry.released) {
+          if (!owned && !entry.released && !settled) {
             controller.abort();
             this.#report(new Error('lease lost: the job was claimed by another worker'), 'lease', claimed);
           }
@@ -201,8 +206,15 @@ export class TableJobQueue implements JobQueue {
       try {
         if (handler === undefined) throw new Error(`no handler for job ${claimed.name}`);
         await handler(job);
-        if (!entry.released) await this.#jobs.complete(claimed.id, claimed.lockToken);
+        settled = true;
+        clearInterval(heartbeat);
+        if (!entry.released && !(await this.#jobs.complete(claimed.id, claimed.lockToken))) {
+          // Another worker took the job over (this claim's lease had expired): its run counts.
+          this.#report(new Error('lease lost: the job was taken over before it completed here'), 'complete', claimed);
+        }
       } catch (error) {
+        settled = true;
+        clearInterval(heartbeat);
         if (entry.released) return;
         this.#report(error, 'handler', claimed);
         const retryDelay = claimed.attempt < claimed.maxAttempts ? this.#retryDelay(claimed.attempt) : null;

