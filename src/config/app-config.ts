@@ -46,7 +46,20 @@ export interface AppConfig {
   readonly metricsPort?: number;
   /** Address of the metrics listener (CLAWGATE_METRICS_HOST, default 127.0.0.1). */
   readonly metricsHost?: string;
+  /**
+   * What this process does (CLAWGATE_ROLE, docs/operations.md): `web` answers HTTP (acks, API,
+   * pages) and runs no jobs; `worker` runs jobs and periodic work and serves only health and
+   * metrics; `all` (default) does both, evaluating in `workerProcesses` forked worker processes.
+   */
+  readonly role?: ServeRole;
+  /** Worker processes `all` forks (CLAWGATE_WORKER_PROCESSES; default 1 on PostgreSQL, 0 = in-process on SQLite). */
+  readonly workerProcesses?: number;
+  /** Jobs in flight per worker process (CLAWGATE_WORKER_CONCURRENCY; default 4 × available parallelism). */
+  readonly workerConcurrency?: number;
 }
+
+export const SERVE_ROLES = ['all', 'web', 'worker'] as const;
+export type ServeRole = (typeof SERVE_ROLES)[number];
 
 export interface ForgeConfig {
   /** The Forge app ARI (`ari:cloud:ecosystem::app/<uuid>`): every invocation token's `aud`. */
@@ -87,6 +100,9 @@ const envSchema = z.object({
   CLAWGATE_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   CLAWGATE_METRICS_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').optional(),
   CLAWGATE_METRICS_HOST: z.string().min(1).max(255).optional(),
+  CLAWGATE_ROLE: z.enum(SERVE_ROLES).optional(),
+  CLAWGATE_WORKER_PROCESSES: z.string().regex(/^(?:[0-9]|1[0-6])$/, 'must be 0–16').optional(),
+  CLAWGATE_WORKER_CONCURRENCY: z.string().regex(/^[1-9]\d{0,2}$/, 'must be 1–999').optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -138,6 +154,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     ...(e.CLAWGATE_VERIFY_TIME_BUDGET_MS !== undefined ? { verifyTimeBudgetMs: Number(e.CLAWGATE_VERIFY_TIME_BUDGET_MS) } : {}),
     ...(e.CLAWGATE_METRICS_TOKEN !== undefined ? { metricsToken: e.CLAWGATE_METRICS_TOKEN } : {}),
     ...(e.CLAWGATE_METRICS_PORT !== undefined ? { metricsPort: Number(e.CLAWGATE_METRICS_PORT) } : {}),
+    ...(e.CLAWGATE_ROLE !== undefined ? { role: e.CLAWGATE_ROLE } : {}),
+    ...(e.CLAWGATE_WORKER_PROCESSES !== undefined ? { workerProcesses: Number(e.CLAWGATE_WORKER_PROCESSES) } : {}),
+    ...(e.CLAWGATE_WORKER_CONCURRENCY !== undefined ? { workerConcurrency: Number(e.CLAWGATE_WORKER_CONCURRENCY) } : {}),
     ...(e.CLAWGATE_METRICS_HOST !== undefined ? { metricsHost: e.CLAWGATE_METRICS_HOST } : {}),
   };
 }
@@ -154,5 +173,8 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     metrics: config.metricsPort !== undefined ? `separate listener ${config.metricsHost ?? '127.0.0.1'}:${config.metricsPort}` : config.metricsToken ? 'token required' : 'disabled',
     secretKey: config.secretKey ? 'from environment' : 'generated in data directory',
     forge: config.forge === null ? 'disabled' : { appId: config.forge.appId, jwksUrl: config.forge.jwksUrl },
+    role: config.role ?? 'all',
+    ...(config.workerProcesses !== undefined ? { workerProcesses: config.workerProcesses } : {}),
+    ...(config.workerConcurrency !== undefined ? { workerConcurrency: config.workerConcurrency } : {}),
   };
 }
