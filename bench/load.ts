@@ -110,10 +110,14 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'silent',
     CLAWGATE_RECONCILE_INTERVAL_MS: String(3_600_000),
   };
-  const server = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(__dirname, '../src/cli/main.ts'), 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  // The tsx CLI (not only its require hook): `serve` loads the server with a dynamic import.
+  const server = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../src/cli/main.ts'), 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const report: string[] = [];
   try {
-    await waitFor(async () => ((await fetch(`${url}/healthz`).catch(() => null))?.ok ? true : undefined), 120_000, 'clawgate serve to listen');
+    await waitFor(async () => {
+      if (server.exitCode !== null) throw new Error(`clawgate serve exited (${server.exitCode})`);
+      return (await fetch(`${url}/healthz`).catch(() => null))?.ok ? true : undefined;
+    }, 120_000, 'clawgate serve to listen');
     const ws = await prepareWorkspace(sandbox, url);
     const installation = sandbox.listInstallations()[0];
     if (installation === undefined) throw new Error('not installed');
@@ -121,6 +125,7 @@ async function main(): Promise<void> {
     sandbox.loseWebhooks({});
     const steadyPrs = openPrs(sandbox, ws, Math.ceil(newPerSecond * seconds), 'steady');
     const burstPrs = openPrs(sandbox, ws, burst, 'burst');
+    process.stderr.write(`[load] ${steadyPrs.length + burstPrs.length} PRs opened; sending\n`);
     if (latencyMs > 0) sandbox.faults.inject({ latencyMs, count: Number.POSITIVE_INFINITY });
 
     const acks: { phase: 'a' | 'b'; ack: Ack }[] = [];
@@ -167,6 +172,7 @@ async function main(): Promise<void> {
     const redeliveries = stream.length - steadyPrs.length;
     const startedAt = Date.now();
     await openLoop(stream, rate);
+    process.stderr.write(`[load] (a) sent\n`);
     // (b) the burst: every PR new, at 200/s.
     await openLoop(
       burstPrs.map((pr) => () => deliver(pr, 'b', false)),
@@ -174,6 +180,7 @@ async function main(): Promise<void> {
     );
     await Promise.all([...inFlight]);
 
+    process.stderr.write(`[load] (b) sent and answered; waiting for final statuses\n`);
     // (c) wait for every final status.
     const all = [...steadyPrs, ...burstPrs];
     await waitFor(
@@ -218,9 +225,11 @@ async function main(): Promise<void> {
     if (values.write) writeResultsSection('<!-- load -->', 'Load: acks under evaluation load, PostgreSQL pipeline (`npm run bench:load`)', report.join('\n'));
     if (wrong.length > 0 || fivexx > 0 || Number(doubles.rows[0]?.n ?? 0) > 0) process.exitCode = 1;
   } finally {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
+    if (server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
     await sandbox.close();
     await database.drop();
     await globalTeardown();
