@@ -126,6 +126,9 @@ async function main(): Promise<void> {
     const steadyPrs = openPrs(sandbox, ws, Math.ceil(newPerSecond * seconds), 'steady');
     const burstPrs = openPrs(sandbox, ws, burst, 'burst');
     process.stderr.write(`[load] ${steadyPrs.length + burstPrs.length} PRs opened; sending\n`);
+    // The per-installation API budget (1,000/hour, enforced by the sandbox) is another part of issue 15:
+    // lifted here so this measures the pipeline's flow, not the budget.
+    sandbox.rateLimit.limitPerHour = 100_000_000;
     if (latencyMs > 0) sandbox.faults.inject({ latencyMs, count: Number.POSITIVE_INFINITY });
 
     const acks: { phase: 'a' | 'b'; ack: Ack }[] = [];

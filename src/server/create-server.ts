@@ -108,10 +108,11 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   // Jobs in flight per process: an evaluation mostly waits on Bitbucket, so several overlap per
   // core. SQLite serialises writes, so it keeps a smaller default.
   const concurrency = config.workerConcurrency ?? (store.dialect === 'postgres' ? Math.max(4, 4 * os.availableParallelism()) : Math.max(2, os.availableParallelism()));
+  const reportQueueError = (error: unknown, context: { readonly phase: string; readonly jobId?: string }): void => logger.error({ phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) }, 'queue error');
   const queue = createJobQueue(store, {
     env: { CLAWGATE_QUEUE: env.CLAWGATE_QUEUE, CLAWGATE_WORKER_ID: env.CLAWGATE_WORKER_ID },
-    table: { concurrency, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}), onError: (error, context) => logger.error({ phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) }, 'queue error') },
-    pgBoss: { concurrency, ...(options.pollIntervalMs ? { pollIntervalMs: Math.max(500, options.pollIntervalMs) } : {}) },
+    table: { concurrency, ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}), onError: reportQueueError },
+    pgBoss: { concurrency, ...(options.pollIntervalMs ? { pollIntervalMs: Math.max(500, options.pollIntervalMs) } : {}), onError: reportQueueError },
   });
   // A forked worker process reports no queue gauges: its parent does (they would be summed twice).
   const metrics = createMetrics(options.periodicWork === false ? {} : { backlog: () => queue.backlog() });

@@ -19,9 +19,13 @@ export function createMetrics(options: { backlog?: () => Promise<readonly QueueB
   if (backlog !== undefined) {
     // One query per scrape for all three gauges: the first gauge's collect fills a short-lived snapshot.
     let snapshot: { at: number; rows: readonly QueueBacklog[] } | null = null;
+    // A job name once seen keeps its series (at 0) when nothing waits or runs.
+    const seen = new Set<string>();
     const read = async (): Promise<readonly QueueBacklog[]> => {
       if (snapshot !== null && Date.now() - snapshot.at < 1000) return snapshot.rows;
-      const rows = await backlog().catch(() => [] as QueueBacklog[]);
+      const found = await backlog().catch(() => [] as QueueBacklog[]);
+      for (const row of found) seen.add(row.name);
+      const rows = [...found, ...[...seen].filter((name) => !found.some((row) => row.name === name)).map((name) => ({ name, waiting: 0, running: 0, oldestWaitingAt: null }))];
       snapshot = { at: Date.now(), rows };
       return rows;
     };
