@@ -132,6 +132,7 @@ async function main(): Promise<void> {
     if (latencyMs > 0) sandbox.faults.inject({ latencyMs, count: Number.POSITIVE_INFINITY });
 
     const acks: { phase: 'a' | 'b'; ack: Ack }[] = [];
+    let firstError: string | null = null;
     const inFlight = new Set<Promise<void>>();
     const deliver = (pr: AgentPr, phase: 'a' | 'b', redelivery: boolean): void => {
       const iat = Math.floor(Date.now() / 1000);
@@ -145,10 +146,14 @@ async function main(): Promise<void> {
         signal: AbortSignal.timeout(30_000),
       })
         .then(async (response) => {
-          await response.arrayBuffer();
+          const text = await response.text();
+          if (response.status >= 300 && firstError === null) firstError = `${response.status} ${text.slice(0, 300)}`;
           acks.push({ phase, ack: { ms: performance.now() - started, status: response.status } });
         })
-        .catch(() => void acks.push({ phase, ack: { ms: null, status: null } }))
+        .catch((error: unknown) => {
+          if (firstError === null) firstError = error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error);
+          acks.push({ phase, ack: { ms: null, status: null } });
+        })
         .finally(() => inFlight.delete(sent));
       inFlight.add(sent);
     };
@@ -183,7 +188,9 @@ async function main(): Promise<void> {
     );
     await Promise.all([...inFlight]);
 
-    process.stderr.write(`[load] (b) sent and answered; waiting for final statuses\n`);
+    const statuses = new Map<string, number>();
+    for (const { ack } of acks) statuses.set(String(ack.status), (statuses.get(String(ack.status)) ?? 0) + 1);
+    process.stderr.write(`[load] (b) sent and answered (${JSON.stringify(Object.fromEntries(statuses))}${firstError !== null ? `; first error ${firstError}` : ''}); waiting for final statuses\n`);
     // (c) wait for every final status.
     const all = [...steadyPrs, ...burstPrs];
     await waitFor(
