@@ -3,16 +3,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EVALUATION_JOB } from '../../src/pipeline/webhook-events';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
-import { backendsUnderTest, createTestDatabase, type TestDatabase } from '../store/support/postgres';
+import { backendsUnderTest, createTestDatabase, type Backend, type TestDatabase } from '../store/support/postgres';
 import { clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, waitFor } from '../e2e/harness';
 
 /**
  * Issue 15, "acks that never wait for work": with every worker busy on a slow Bitbucket, webhooks are
  * still answered at once and durably queued, and each is evaluated later, once, with the right
- * verdict. SQLite runs the jobs in the process that answers (the default there); PostgreSQL in the
- * forked worker process of the `all` role (its default).
+ * verdict. SQLite runs the jobs in the process that answers (the default there) or in a forked worker
+ * process; PostgreSQL in the forked worker process of the `all` role (its default).
  */
-describe.each(backendsUnderTest('server/acks-never-wait-for-work'))('on %s', (backend) => {
+/** [backend, worker processes]: each backend's default, and SQLite with a forked worker process. */
+const CASES: [Backend, number][] = [...backendsUnderTest('server/acks-never-wait-for-work').map((backend): [Backend, number] => [backend, backend === 'postgres' ? 1 : 0]), ['sqlite', 1]];
+
+describe.each(CASES)('on %s with %i worker process(es)', (backend, workerProcesses) => {
   let sandbox: BitbucketSandbox;
   let dir: string;
   let database: TestDatabase | undefined;
@@ -30,10 +33,10 @@ describe.each(backendsUnderTest('server/acks-never-wait-for-work'))('on %s', (ba
   test('webhooks get their 2xx while the only worker is blocked on a slow API, then every PR is evaluated once and right', async () => {
     const app = await startTestClawgate(sandbox, {
       databaseUrl: database?.url ?? `sqlite:${path.join(dir, 'db.sqlite')}`,
-      env: { CLAWGATE_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'silent' },
+      env: { CLAWGATE_WORKER_CONCURRENCY: '1', CLAWGATE_WORKER_PROCESSES: String(workerProcesses), LOG_LEVEL: 'silent' },
     });
     try {
-      expect(app.workerProcesses).toBe(backend === 'postgres' ? 1 : 0);
+      expect(app.workerProcesses).toBe(workerProcesses);
       const ws = await prepareWorkspace(sandbox, app.url);
       // The first evaluation's first read of its PR hangs for 6 s: the one worker is busy.
       const slow = sandbox.faults.inject({ path: /\/pullrequests\/\d+$/, method: 'GET', latencyMs: 6000, count: 1 });
