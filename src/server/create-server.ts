@@ -49,6 +49,8 @@ export interface ClawgateServer {
   readonly role: ServeRole;
   /** Worker processes forked by the `all` role (0: jobs run in this process, or not at all). */
   readonly workerProcesses: number;
+  /** Process ids of the live forked worker processes (empty when none). */
+  workerPids(): number[];
   close(): Promise<void>;
 }
 
@@ -320,6 +322,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     reconciler,
     role,
     workerProcesses: workerProcessCount,
+    workerPids: () => workerProcesses?.pids() ?? [],
     async close() {
       if (closed) return;
       closed = true;

@@ -33,6 +33,8 @@ const childMessageSchema = z.union([z.object({ type: z.literal('ready') }), z.ob
 
 export interface WorkerProcesses {
   readonly count: number;
+  /** Process ids of the live children (operations, tests). */
+  pids(): number[];
   /** Tells every child that a job of `name` may be waiting. */
   wake(name: string): void;
   /** Each live child's metrics (prom-client JSON), for aggregation into this process's `/metrics`. */
@@ -146,6 +148,9 @@ export async function forkWorkerProcesses(options: {
 
   return {
     count: options.count,
+    pids() {
+      return slots.flatMap((slot) => (slot.ready && slot.child?.pid !== undefined ? [slot.child.pid] : []));
+    },
     wake(name) {
       for (const slot of slots) send(slot, { type: 'wake', name });
     },

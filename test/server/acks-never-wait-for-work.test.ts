@@ -78,3 +78,37 @@ describe.each(CASES)('on %s with %i worker process(es)', (backend, workerProcess
     }
   }, 120_000);
 });
+
+describe('a forked worker process that dies', () => {
+  let sandbox: BitbucketSandbox;
+  let dir: string;
+  beforeEach(async () => {
+    sandbox = await startSandbox();
+    dir = mkdtempSync(path.join(tmpdir(), 'clawgate-acks-'));
+  });
+  afterEach(async () => {
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('is forked again, and its successor finishes the job it was running (kill -9 mid-job; SQLite, table queue)', async () => {
+    const app = await startTestClawgate(sandbox, {
+      databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`,
+      env: { CLAWGATE_WORKER_CONCURRENCY: '1', CLAWGATE_WORKER_PROCESSES: '1', LOG_LEVEL: 'silent' },
+    });
+    try {
+      const ws = await prepareWorkspace(sandbox, app.url);
+      const slow = sandbox.faults.inject({ path: /\/pullrequests\/\d+$/, method: 'GET', latencyMs: 10_000, count: 1 });
+      const pr = openAgentPullRequest(sandbox, ws, 'agent/crash', { 'src/crash.ts': 'export const crash = 1;\n' });
+      await waitFor(() => (slow.hits() === 1 ? true : undefined), 15_000, 'the evaluation to reach the slow call');
+      const [victim] = app.workerPids();
+      expect(victim).toBeDefined();
+      process.kill(victim ?? 0, 'SIGKILL');
+      const successor = await waitFor(() => app.workerPids().find((pid) => pid !== victim), 30_000, 'a new worker process');
+      expect(successor).not.toBe(victim);
+      expect((await finalStatus(sandbox, pr.head, 30_000)).state).toBe('SUCCESSFUL');
+    } finally {
+      await app.close();
+    }
+  }, 90_000);
+});
