@@ -110,7 +110,8 @@ export class PgBossJobQueue implements JobQueue {
     });
     // pg-boss emits 'error' for background failures; an EventEmitter 'error' without a listener would crash the process.
     this.#boss.on('error', (error: unknown) => this.#report(error, 'pg-boss'));
-    this.#pool = new Pool({ connectionString: options.connectionString, max: 2 });
+    // Enqueues (one short transaction each) of a process answering webhooks at hundreds per second.
+    this.#pool = new Pool({ connectionString: options.connectionString, max: 8 });
     this.#pool.on('error', (error: unknown) => this.#report(error, 'pool'));
   }
 
