@@ -4,6 +4,7 @@
  * sandbox answering every REST call after `--latency-ms` (default 80).
  *
  *   npm run bench:load -- [--quick] [--write] [--latency-ms 80] [--rate 200] [--seconds 60] [--burst 2000]
+ *                          [--worker-processes 1]   (0: evaluations in the process that acks, as before issue 15)
  *
  * (a) `--rate` deliveries/s for `--seconds` while evaluations run: ack p50/p99. The stream is new
  *     agent PRs (`pullrequest:created`, half compliant) plus redeliveries (same X-Request-UUID, as
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     burst: { type: 'string' },
     'new-per-second': { type: 'string' },
+    'worker-processes': { type: 'string', default: '1' },
   },
 });
 const quick = values.quick ?? false;
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
     CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
     LOG_LEVEL: 'silent',
     CLAWGATE_RECONCILE_INTERVAL_MS: String(3_600_000),
+    CLAWGATE_WORKER_PROCESSES: values['worker-processes'] ?? '1',
   };
   // The tsx CLI (not only its require hook): `serve` loads the server with a dynamic import.
   const server = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../src/cli/main.ts'), 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -225,7 +228,7 @@ async function main(): Promise<void> {
     const toFinal = all.flatMap((pr) => (pr.finalAt !== undefined && pr.firstSentAt !== undefined ? [(pr.finalAt - pr.firstSentAt) / 1000] : []));
     const perHour = Math.round(((all.length - noFinal) / Math.max(1, finishedAt - startedAt)) * 3_600_000);
     report.push(
-      `Run ${new Date().toISOString().slice(0, 16)}Z${quick ? ' (--quick)' : ''}: clawgate serve (role all, PostgreSQL, pg-boss, 1 forked worker process, default concurrency) and the sandbox with ${latencyMs} ms on every REST call, loopback; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}. **Contended** (7 other engineers' jobs on the same 2 cores): re-run idle.`,
+      `Run ${new Date().toISOString().slice(0, 16)}Z${quick ? ' (--quick)' : ''}: clawgate serve (role all, PostgreSQL, pg-boss, CLAWGATE_WORKER_PROCESSES=${values['worker-processes'] ?? '1'}, default concurrency) and the sandbox with ${latencyMs} ms on every REST call, loopback; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}. **Contended** (7 other engineers' jobs on the same 2 cores): re-run idle.`,
       '',
       '| measurement | value |',
       '|---|---:|',
