@@ -1,10 +1,18 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadAppConfig } from '../config/app-config';
+import { ConfigError, loadAppConfig, SERVE_ROLES } from '../config/app-config';
 import type { CliIo } from './io';
 
-export const SERVE_USAGE = `Usage: clawgate serve
+export const SERVE_USAGE = `Usage: clawgate serve [--role all|web|worker]
 
-Starts the service (Forge and Connect surfaces, JSON API, pipeline workers). Configuration from the environment:
+Starts the service (Forge and Connect surfaces, JSON API, pipeline workers).
+  --role all     (default) answer webhooks and run the jobs; on PostgreSQL the jobs run in
+                 CLAWGATE_WORKER_PROCESSES forked worker processes (default 1; 0 = in this process),
+                 so acks never wait behind evaluations; on SQLite in this process (default 0).
+  --role web     answer webhooks, the API and pages; enqueue only (run workers elsewhere).
+  --role worker  run jobs, reconciliation and retention; serve only /healthz, /readyz, /metrics.
+  CLAWGATE_ROLE sets the same; CLAWGATE_WORKER_CONCURRENCY is jobs in flight per worker process
+  (default 4 × cores on PostgreSQL, cores on SQLite). See docs/operations.md.
+Configuration from the environment:
   PORT (3000), APP_BASE_URL, DATABASE_URL (sqlite:./data/clawgate.sqlite | postgres://…),
   CLAWGATE_SECRET_KEY (required in production), CONNECT_APP_KEY, CLAWGATE_ALLOWED_HOSTS
   (bitbucket.org,api.bitbucket.org), CLAWGATE_ADMIN_TOKEN, CLAWGATE_QUEUE (table|pg-boss), LOG_LEVEL,
@@ -22,13 +30,22 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     io.stdout(SERVE_USAGE);
     return 0;
   }
-  if (argv.length > 0) {
-    io.stderr(`clawgate serve: unexpected argument ${argv[0]} (configuration comes from the environment)\n`);
+  let role: string | undefined;
+  try {
+    ({
+      values: { role },
+    } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { role: { type: 'string' } } }));
+  } catch (error) {
+    io.stderr(`clawgate serve: ${(error as Error).message} (configuration comes from the environment)\n`);
+    return 2;
+  }
+  if (role !== undefined && !(SERVE_ROLES as readonly string[]).includes(role)) {
+    io.stderr('clawgate serve: --role must be all, web or worker\n');
     return 2;
   }
   let config;
   try {
-    config = loadAppConfig(io.env);
+    config = loadAppConfig(role === undefined ? io.env : { ...io.env, CLAWGATE_ROLE: role });
   } catch (error) {
     if (error instanceof ConfigError) {
       io.stderr(`clawgate serve: ${error.message}\n`);
@@ -38,7 +55,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   }
   const { startClawgate } = await import('../server/create-server.js');
   const server = await startClawgate({ config, env: io.env, host: io.env.HOST ?? '0.0.0.0' });
-  io.stdout(`clawgate listening on ${server.url} (public base URL ${config.baseUrl})\n`);
+  io.stdout(`clawgate ${server.role} listening on ${server.url} (public base URL ${config.baseUrl}${server.workerProcesses > 0 ? `, ${server.workerProcesses} worker process${server.workerProcesses === 1 ? '' : 'es'}` : ''})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

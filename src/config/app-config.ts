@@ -47,6 +47,16 @@ export interface AppConfig {
   /** Address of the metrics listener (CLAWGATE_METRICS_HOST, default 127.0.0.1). */
   readonly metricsHost?: string;
   /**
+   * What this process does (CLAWGATE_ROLE, docs/operations.md): `web` answers HTTP (acks, API,
+   * pages) and runs no jobs; `worker` runs jobs and periodic work and serves only health and
+   * metrics; `all` (default) does both, evaluating in `workerProcesses` forked worker processes.
+   */
+  readonly role?: ServeRole;
+  /** Worker processes `all` forks (CLAWGATE_WORKER_PROCESSES; default 1 on PostgreSQL, 0 = in-process on SQLite). */
+  readonly workerProcesses?: number;
+  /** Jobs in flight per worker process (CLAWGATE_WORKER_CONCURRENCY; default 4 × available parallelism). */
+  readonly workerConcurrency?: number;
+  /**
    * How long a job claimed by a process that died stays claimed before another replica takes it
    * (CLAWGATE_JOB_LEASE_MS): the table queue's lease (renewed while the handler runs; default 60 s),
    * pg-boss's expireInSeconds (also its handler timeout; default 300 s). docs/operations.md.
@@ -81,6 +91,9 @@ export const DEFAULT_OAUTH_TOKEN_URL = 'https://bitbucket.org/site/oauth2/access
 export function defaultSignInConfig(): SignInConfig {
   return { authorizeUrl: DEFAULT_OAUTH_AUTHORIZE_URL, tokenUrl: DEFAULT_OAUTH_TOKEN_URL, pkce: true, sessionMaxSeconds: 3600 };
 }
+
+export const SERVE_ROLES = ['all', 'web', 'worker'] as const;
+export type ServeRole = (typeof SERVE_ROLES)[number];
 
 export interface ForgeConfig {
   /** The Forge app ARI (`ari:cloud:ecosystem::app/<uuid>`): every invocation token's `aud`. */
@@ -127,6 +140,9 @@ const envSchema = z.object({
   CLAWGATE_SIGNIN_SESSION_SECONDS: z.string().regex(/^\d{3,5}$/, 'must be 300–28800').refine((v) => Number(v) >= 300 && Number(v) <= 28_800, 'must be 300–28800').optional(),
   CLAWGATE_JOB_LEASE_MS: z.string().regex(/^[1-9]\d{3,7}$/, 'must be 1000–99999999').optional(),
   CLAWGATE_QUEUE_POLL_MS: z.string().regex(/^[1-9]\d{1,6}$/, 'must be 10–9999999').optional(),
+  CLAWGATE_ROLE: z.enum(SERVE_ROLES).optional(),
+  CLAWGATE_WORKER_PROCESSES: z.string().regex(/^(?:[0-9]|1[0-6])$/, 'must be 0–16').optional(),
+  CLAWGATE_WORKER_CONCURRENCY: z.string().regex(/^[1-9]\d{0,2}$/, 'must be 1–999').optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -178,6 +194,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     ...(e.CLAWGATE_VERIFY_TIME_BUDGET_MS !== undefined ? { verifyTimeBudgetMs: Number(e.CLAWGATE_VERIFY_TIME_BUDGET_MS) } : {}),
     ...(e.CLAWGATE_METRICS_TOKEN !== undefined ? { metricsToken: e.CLAWGATE_METRICS_TOKEN } : {}),
     ...(e.CLAWGATE_METRICS_PORT !== undefined ? { metricsPort: Number(e.CLAWGATE_METRICS_PORT) } : {}),
+    ...(e.CLAWGATE_ROLE !== undefined ? { role: e.CLAWGATE_ROLE } : {}),
+    ...(e.CLAWGATE_WORKER_PROCESSES !== undefined ? { workerProcesses: Number(e.CLAWGATE_WORKER_PROCESSES) } : {}),
+    ...(e.CLAWGATE_WORKER_CONCURRENCY !== undefined ? { workerConcurrency: Number(e.CLAWGATE_WORKER_CONCURRENCY) } : {}),
     ...(e.CLAWGATE_METRICS_HOST !== undefined ? { metricsHost: e.CLAWGATE_METRICS_HOST } : {}),
     signIn: {
       authorizeUrl: e.CLAWGATE_OAUTH_AUTHORIZE_URL ?? DEFAULT_OAUTH_AUTHORIZE_URL,
@@ -202,5 +221,8 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     metrics: config.metricsPort !== undefined ? `separate listener ${config.metricsHost ?? '127.0.0.1'}:${config.metricsPort}` : config.metricsToken ? 'token required' : 'disabled',
     secretKey: config.secretKey ? 'from environment' : 'generated in data directory',
     forge: config.forge === null ? 'disabled' : { appId: config.forge.appId, jwksUrl: config.forge.jwksUrl },
+    role: config.role ?? 'all',
+    ...(config.workerProcesses !== undefined ? { workerProcesses: config.workerProcesses } : {}),
+    ...(config.workerConcurrency !== undefined ? { workerConcurrency: config.workerConcurrency } : {}),
   };
 }

@@ -39,6 +39,19 @@ export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logg
         log.info('duplicate delivery ignored');
         return { accepted: false, duplicate: true, jobs: 0 };
       }
+      try {
+        return await enqueueWork(delivery, log);
+      } catch (error) {
+        // The delivery is recorded as seen but its work is not queued: forget it, so that Bitbucket's
+        // redelivery after our 5xx is processed instead of dropped as a duplicate.
+        await deps.store.deliveries.forgetDelivery(delivery.tenant.workspaceId, delivery.deliveryId).catch((forgetError: unknown) => log.error({ err: forgetError instanceof Error ? forgetError.message : String(forgetError) }, 'delivery not forgotten after a failed enqueue; its redelivery will be dropped'));
+        throw error;
+      }
+    },
+  };
+
+  /** Everything after the dedupe: the jobs a new delivery asks for (indented as it was inside receive). */
+  async function enqueueWork(delivery: WebhookDelivery, log: Logger): Promise<WebhookIntakeResult> {
       if (OPERATIONS_EVENTS.has(delivery.eventKey)) {
         // Bitbucket echoes every status write, ours included: the echo of our own latest write needs
         // no job (and no API call); anything else under our key is checked by the job.
@@ -97,8 +110,7 @@ export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logg
       const result = await deps.queue.enqueue(EVALUATION_JOB, job, { key: jobKey, supersedes: key.supersedes });
       log.info({ jobId: result.id, deduped: result.deduped, pr: job.prId, repo: job.repoFullName }, 'evaluation enqueued');
       return { accepted: true, duplicate: false, jobs: 1 };
-    },
-  };
+  }
 }
 
 /**

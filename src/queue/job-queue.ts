@@ -48,6 +48,22 @@ export interface JobQueue {
   start(handlers: Readonly<Record<string, JobHandler>>): Promise<void>;
   /** Stops taking jobs, waits (bounded) for running handlers, and releases the rest. */
   stop(): Promise<void>;
+  /**
+   * Tells this process's idle workers of `name` that a job may be waiting (a job enqueued by another
+   * process on the same database; the `all` role forwards its enqueues to its worker processes this
+   * way). No-op when this process does not work `name`.
+   */
+  wake(name: string): void;
+  /** Queue depth and age per job name, for metrics. */
+  backlog(): Promise<QueueBacklog[]>;
+}
+
+/** Per job name: jobs waiting to start and running, and when the oldest waiting one was enqueued. */
+export interface QueueBacklog {
+  readonly name: string;
+  readonly waiting: number;
+  readonly running: number;
+  readonly oldestWaitingAt: Date | null;
 }
 
 /** Message recorded for a failed attempt: the error's message only, never a stack or payload. */

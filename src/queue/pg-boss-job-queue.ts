@@ -1,7 +1,7 @@
 import { Client, Pool, type PoolClient } from 'pg';
 import PgBoss from 'pg-boss';
 import { checkJobName } from '../store/jobs';
-import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue } from './job-queue';
+import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue, type QueueBacklog } from './job-queue';
 
 /**
  * The queue on pg-boss 10 (default on Postgres, docs/operations.md): any number of stateless replicas
@@ -111,7 +111,8 @@ export class PgBossJobQueue implements JobQueue {
     // pg-boss emits 'error' for background failures; an EventEmitter 'error' without a listener would crash the process.
     this.#boss.on('error', (error: unknown) => this.#report(error, 'pg-boss'));
     guardPgBossSettles((error) => this.#report(error, 'settle'));
-    this.#pool = new Pool({ connectionString: options.connectionString, max: 2 });
+    // Enqueues (one short transaction each) of a process answering webhooks at hundreds per second.
+    this.#pool = new Pool({ connectionString: options.connectionString, max: 8 });
     this.#pool.on('error', (error: unknown) => this.#report(error, 'pool'));
   }
 
@@ -212,6 +213,20 @@ export class PgBossJobQueue implements JobQueue {
       [name, key],
     );
     return found.rows[0]?.id ?? null;
+  }
+
+  wake(name: string): void {
+    if (!this.#stopped) this.#wake(name);
+  }
+
+  async backlog(): Promise<QueueBacklog[]> {
+    await this.#ensureStarted();
+    const rows = await this.#pool.query<{ name: string; waiting: string; running: string; oldest: Date | null }>(
+      `SELECT name, count(*) FILTER (WHERE state IN ('created', 'retry')) AS waiting, count(*) FILTER (WHERE state = 'active') AS running,
+              min(created_on) FILTER (WHERE state IN ('created', 'retry')) AS oldest
+         FROM ${this.#options.schema}.job WHERE state IN ('created', 'retry', 'active') GROUP BY name`,
+    );
+    return rows.rows.map((row) => ({ name: row.name, waiting: Number(row.waiting), running: Number(row.running), oldestWaitingAt: row.oldest }));
   }
 
   /** Wakes this process's idle workers of `name` (no-op for names this process does not work). */

@@ -1,6 +1,6 @@
 import type { ClaimedJob, JobRepository } from '../store/jobs';
 import { checkJobName } from '../store/jobs';
-import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue } from './job-queue';
+import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue, type QueueBacklog } from './job-queue';
 
 /**
  * The durable in-process queue on the store's `jobs` table (default for SQLite; works on Postgres
@@ -118,6 +118,14 @@ export class TableJobQueue implements JobQueue {
     }
     this.#running.clear();
     this.#started = false;
+  }
+
+  wake(name: string): void {
+    if (this.#started && !this.#stopping && name in this.#handlers) this.#wake();
+  }
+
+  backlog(): Promise<QueueBacklog[]> {
+    return this.#jobs.backlog();
   }
 
   #report(error: unknown, phase: string, job?: ClaimedJob): void {

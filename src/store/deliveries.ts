@@ -29,6 +29,16 @@ export class DeliveryRepository {
     }
   }
 
+  /**
+   * Forgets one delivery: the intake calls this when it could not enqueue the delivery's work after
+   * recording it, so that Bitbucket's redelivery (same uuid, after the 5xx) is processed, not dropped
+   * as a duplicate.
+   */
+  async forgetDelivery(workspaceId: WorkspaceId, requestUuid: string): Promise<void> {
+    const workspace = workspaceKey(workspaceId);
+    await this.context.db.write((transaction) => this.context.models.Delivery.destroy({ where: { workspace_uuid: workspace, request_uuid: requestUuid }, transaction }));
+  }
+
   /** Forgets deliveries received before `cutoff` (redeliveries come within hours). Returns how many. */
   async purgeOlderThan(cutoff: Date): Promise<number> {
     return this.context.db.write((transaction) => this.context.models.Delivery.destroy({ where: { received_at: { [Op.lt]: cutoff } }, transaction }));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Op, UniqueConstraintError, type Transaction, type WhereOptions } from 'sequelize';
+import { col, fn, Op, UniqueConstraintError, type Transaction, type WhereOptions } from 'sequelize';
 import { StoreError } from './errors';
 import { storedEnum } from './stored-enum';
 import type { JobRow } from './models';
@@ -63,6 +63,14 @@ export interface NewJob {
   readonly payload: unknown;
   readonly maxAttempts: number;
   readonly runAfter?: Date;
+}
+
+/** Per job name: jobs waiting and running, and when the oldest waiting one was enqueued. */
+export interface JobBacklog {
+  readonly name: string;
+  readonly waiting: number;
+  readonly running: number;
+  readonly oldestWaitingAt: Date | null;
 }
 
 export type FailOutcome = 'retrying' | 'failed' | 'superseded' | 'lost';
@@ -362,6 +370,31 @@ export class JobRepository {
     return this.context.db.read(async () => {
       const rows = await this.Job.findAll({ where, order: [['created_at', 'ASC']], limit: Math.min(Math.max(filter.limit ?? 1000, 1), 10_000) });
       return rows.map((row) => toRecord(row.get({ plain: true })));
+    });
+  }
+
+  /**
+   * Metrics (queue depth and age): per job name, jobs waiting (pending) and running, and when the
+   * oldest waiting one was enqueued. Reads the `jobs_state_run_after` index; one grouped query.
+   */
+  async backlog(): Promise<JobBacklog[]> {
+    return this.context.db.read(async () => {
+      const rows = (await this.Job.findAll({
+        attributes: ['name', 'state', [fn('COUNT', col('id')), 'count'], [fn('MIN', col('created_at')), 'oldest']],
+        where: { state: { [Op.in]: ['pending', 'running'] } },
+        group: ['name', 'state'],
+        raw: true,
+      })) as unknown as { name: string; state: string; count: number | string; oldest: Date | string | null }[];
+      const byName = new Map<string, { name: string; waiting: number; running: number; oldestWaitingAt: Date | null }>();
+      for (const row of rows) {
+        const entry = byName.get(row.name) ?? { name: row.name, waiting: 0, running: 0, oldestWaitingAt: null };
+        if (row.state === 'pending') {
+          entry.waiting = Number(row.count);
+          entry.oldestWaitingAt = row.oldest === null ? null : new Date(row.oldest);
+        } else entry.running = Number(row.count);
+        byName.set(row.name, entry);
+      }
+      return [...byName.values()];
     });
   }
 

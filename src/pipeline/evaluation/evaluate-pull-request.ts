@@ -211,7 +211,7 @@ async function restoreRecordedStatus(deps: EvaluationDeps, client: BitbucketClie
 }
 
 /** The queue handler: validates the stored payload, then evaluates; transient Bitbucket errors retry. */
-export function createEvaluationHandler(deps: EvaluationDeps): JobHandler {
+export function createEvaluationHandler(deps: EvaluationDeps, observe?: (outcome: EvaluationOutcome) => void): JobHandler {
   return async (job: Job) => {
     const parsed = evaluationJobSchema.safeParse(job.payload);
     if (!parsed.success) {
@@ -219,7 +219,8 @@ export function createEvaluationHandler(deps: EvaluationDeps): JobHandler {
       return;
     }
     try {
-      await evaluatePullRequest(parsed.data, deps);
+      const outcome = await evaluatePullRequest(parsed.data, deps);
+      observe?.(outcome);
     } catch (error) {
       // Retry only what may succeed on retry (network, 5xx, rate limit); the FAILED status stands otherwise.
       if (error instanceof BitbucketError && !error.transient) return;
