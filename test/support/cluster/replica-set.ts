@@ -79,7 +79,9 @@ export class ReplicaSet {
       CLAWGATE_WORKER_ID: replica.workerId,
       ...(this.options.envFor?.(replica.index) ?? {}),
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a replica is the serve process and the worker processes it forks
+    // (docs/operations.md "Roles"), and `kill` takes the whole replica down, as losing its machine would.
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     replica.child = child;
     replica.alive = true;
     child.once('exit', () => {
@@ -100,12 +102,17 @@ export class ReplicaSet {
     return this.replicas.filter((replica) => replica.alive);
   }
 
-  /** Sends `signal` (SIGKILL: no shutdown code runs) and waits for the process to exit. */
+  /**
+   * Sends `signal` to the replica's whole process group (SIGKILL: no shutdown code runs in the
+   * serve process nor in its forked worker processes) and waits for the serve process to exit.
+   */
   async kill(index: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const replica = this.replicas[index];
     if (replica === undefined || !replica.alive) return;
     const exited = new Promise((resolve) => replica.child.once('exit', resolve));
-    replica.child.kill(signal);
+    const pid = replica.child.pid;
+    if (signal === 'SIGKILL' && pid !== undefined) process.kill(-pid, signal);
+    else replica.child.kill(signal);
     await exited;
   }
 
