@@ -181,10 +181,12 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       [OPERATIONS_JOB]: createOperationsHandler(operationsDeps),
       [EVALUATION_JOB]: async (job) => {
         const end = metrics.evaluationSeconds.startTimer();
+        const trace = { roundTrips: 0 };
         try {
-          await handler(job);
+          await store.traceQueries(trace, () => handler(job));
         } finally {
           end();
+          metrics.evaluationDbRoundTrips.observe(trace.roundTrips);
         }
       },
     });
