@@ -40,10 +40,12 @@ export const DEFAULT_VERIFY_TIME_BUDGET_MS = 20_000;
 /** Bundles from this size (≈150 gateway receipts) are verified across two workers. */
 const SPLIT_MIN_CHARS = 256 * 1024;
 /**
- * The signature worker takes 3 receipts in 5: the other worker also parses, hashes every receipt and
- * runs the profile and the WPC, so an even split would leave the first idle (bench/RESULTS.md).
+ * The signature worker takes 2 receipts in 3. Per 1,000-receipt bundle (bench/verify-split.ts, idle
+ * figures of bench/RESULTS.md): both workers parse (≈8 ms); the evaluating one also walks the bounds
+ * (≈5 ms), hashes every receipt and the payload and runs the profile and the WPC (≈25 ms), the
+ * signatures cost ≈113 ms in all. Even wall time: 8 + f·113 = 8 + 30 + (1 − f)·113, f ≈ 0.63.
  */
-const SPLIT_SHARE = { mod: 5, take: 3 } as const;
+const SPLIT_SHARE = { mod: 3, take: 2 } as const;
 
 /** The verdict for a bundle clawgate refused to finish verifying: the engine without the bundle. */
 function refusedVerdict(task: EvaluationTask, code: 'VERIFICATION_BUDGET_EXCEEDED' | 'BUNDLE_LIMIT_EXCEEDED'): Verdict {
@@ -75,8 +77,9 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 },
   });
   /** One task under the time budget (counted from when a worker takes it); 'over' when exceeded. */
-  async function run<T>(payload: object, name: string): Promise<T | 'over' | 'oom'> {
+  async function run<T>(payload: object, name: string, cancel?: AbortSignal): Promise<T | 'over' | 'oom'> {
     const controller = new AbortController();
+    cancel?.addEventListener('abort', () => controller.abort(new BudgetExceeded()), { once: true });
     const { port1, port2 } = new MessageChannel();
     let timer: NodeJS.Timeout | undefined;
     port1.once('message', () => {
@@ -104,11 +107,18 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
         // signatures while the other runs the whole evaluation taking that share as valid. The
         // second's verdict stands only if the first found every signature it took valid; otherwise
         // the evaluation runs again, alone, checking every signature itself.
-        const [checked, optimistic] = await Promise.all([
-          run<string[]>({ bundleText, share: SPLIT_SHARE }, 'verifyReceiptSignaturesTask'),
-          run<{ verdict: Verdict; taken: string[] }>({ ...task, share: SPLIT_SHARE }, 'evaluateTakingSignaturesTask'),
-        ]);
-        if (optimistic === 'over' || optimistic === 'oom') return refusal(task, optimistic);
+        const cancelChecker = new AbortController();
+        const checking = run<string[]>({ bundleText, share: SPLIT_SHARE }, 'verifyReceiptSignaturesTask', cancelChecker.signal);
+        const optimistic = await run<{ verdict: Verdict; taken: string[] }>({ ...task, share: SPLIT_SHARE }, 'evaluateTakingSignaturesTask');
+        if (optimistic === 'over' || optimistic === 'oom' || optimistic.taken.length === 0) {
+          // A refused bundle (or one whose verdict took no signature on trust) needs nothing from
+          // the checker: stop it rather than let a junk bundle hold a second worker.
+          cancelChecker.abort();
+          await checking.catch(() => undefined);
+          if (optimistic === 'over' || optimistic === 'oom') return refusal(task, optimistic);
+          return optimistic.verdict;
+        }
+        const checked = await checking;
         if (checked !== 'over' && checked !== 'oom') {
           const valid = new Set(checked);
           if (optimistic.taken.every((key) => valid.has(key))) return optimistic.verdict;
