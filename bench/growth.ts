@@ -3,7 +3,7 @@
  * jobs, commit pushes and incidents accumulate. For each dialect (SQLite file, PostgreSQL) and each
  * size (10k, 100k, 1M evaluation rows, plus proportional rows of the other tables; see
  * bench/growth-workload.ts), a fresh database is migrated, seeded inside the database, and every
- * query of GROWTH_QUERIES is called through the real store: median of 5 calls after one warm-up,
+ * query of GROWTH_QUERIES is called through the real store: median of 11 calls after one warm-up,
  * then the same with migration 0014's indexes dropped ("without 0014"), to show what they buy.
  *
  *   npm run bench:growth -- [--quick] [--write] [--sqlite-only] [--pg-url URL]
@@ -29,7 +29,7 @@ const SQLITE_ONLY = args.includes('--sqlite-only');
 const pgUrlArg = args.indexOf('--pg-url');
 const PG_URL = (pgUrlArg >= 0 ? args[pgUrlArg + 1] : undefined) ?? process.env.CLAWGATE_TEST_PG_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/clawgate_test';
 const SIZES = QUICK ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
-const RUNS = 5;
+const RUNS = 11;
 const INDEXES_0014 = [
   ['evaluations', 'evaluations_workspace_repo_head_created'],
   ['evaluations', 'evaluations_workspace_repo_created'],
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   }
   const seeds = dialects.map((d) => `${d}: ${SIZES.map((n) => `${sizeLabel(n)} in ${results.get(`${d}:${n}`)?.seedSeconds.toFixed(1)} s`).join(', ')}`).join('; ');
   const report = [
-    'Median of 5 calls through the store (ms), after one warm-up. Sizes are evaluation rows (10 workspaces × 20 repositories), with as many audit events, a tenth as many deliveries, finished jobs and commit pushes, a hundredth as many incidents. "without 0014": the same database with migration 0014\'s indexes dropped.',
+    'Median of 11 calls through the store (ms), after one warm-up. Sizes are evaluation rows (10 workspaces × 20 repositories), with as many audit events, a tenth as many deliveries, finished jobs and commit pushes, a hundredth as many incidents. "without 0014": the same database with migration 0014\'s indexes dropped.',
     '',
     ...lines,
     '',
