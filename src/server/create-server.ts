@@ -144,6 +144,8 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     viewerPermissions,
     // The settings page's merge-check checklist reads (and creates) branch restrictions.
     bitbucketForWorkspace: createBitbucketForWorkspace({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+    // Bundle uploads are parsed in its workers, not on the event loop.
+    verifier,
   };
   app.use('/api/v1', createApiRouter(apiOptions));
   // The Forge front door (only when an app id is configured): its endpoints, and the same JSON API

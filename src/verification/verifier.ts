@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { evaluate, type Verdict } from '../core/verdict';
-import { evaluateTask, type EvaluationTask } from './evaluate-task';
+import type { JsonBounds } from '../core/clawsig/json-bounds';
+import { evaluateTask, parseBoundedJsonTask, splitJsonObjectTask, type EvaluationTask, type JsonRefusal, type SplitMember } from './evaluate-task';
 
 /**
  * Bundle verification off the event loop (finding 6: 100,000 unsigned receipts blocked every tenant
@@ -23,8 +24,24 @@ import { evaluateTask, type EvaluationTask } from './evaluate-task';
  */
 export interface Verifier {
   evaluate(task: EvaluationTask): Promise<Verdict>;
+  /** A JSON text (a run's URM) parsed and bounded off the event loop; over the time budget is a `limit` refusal. */
+  parseJson(text: string, bounds: JsonBounds): Promise<{ value: unknown } | JsonRefusal>;
+  /** A JSON object body (an upload) decoded, parsed, bounded and split into members off the event loop. */
+  splitJsonObject(bytes: Uint8Array, options: SplitOptions): Promise<SplitResult>;
   close(): Promise<void>;
 }
+
+export interface SplitOptions {
+  bounds: JsonBounds;
+  /** Levels of each member kept in its preview (deeper values become `{}` / `[]`). */
+  previewDepth: number;
+  /** Members kept, and keys kept per object of a preview. */
+  maxPreviewKeys: number;
+  /** Characters of a string kept in a preview (longer ones are cut one past it, so a length check still fails). */
+  maxPreviewChars: number;
+}
+
+export type SplitResult = { members: Record<string, SplitMember>; keys: string[] } | JsonRefusal | { problem: 'not_object' };
 
 export interface VerifierOptions {
   /** Worker threads (default: the machine's available parallelism). */
@@ -36,6 +53,13 @@ export interface VerifierOptions {
 }
 
 export const DEFAULT_VERIFY_TIME_BUDGET_MS = 20_000;
+
+/**
+ * Bounds of a run's URM (UNCONFIRMED: the protocol sets none; a URM lists the run's inputs and
+ * outputs, a few values each). Small enough that the parsed value's way back to the event loop
+ * (a structured clone) stays short.
+ */
+export const URM_BOUNDS: JsonBounds = { maxArrayLength: 10_000, maxDepth: 32, maxValues: 50_000 };
 
 /** Bundles from this size (≈150 gateway receipts) are verified across two workers. */
 const SPLIT_MIN_CHARS = 256 * 1024;
@@ -77,7 +101,7 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 },
   });
   /** One task under the time budget (counted from when a worker takes it); 'over' when exceeded. */
-  async function run<T>(payload: object, name: string, cancel?: AbortSignal): Promise<T | 'over' | 'oom'> {
+  async function run<T>(payload: object, name: string, cancel?: AbortSignal, transfer: ArrayBuffer[] = []): Promise<T | 'over' | 'oom'> {
     const controller = new AbortController();
     cancel?.addEventListener('abort', () => controller.abort(new BudgetExceeded()), { once: true });
     const { port1, port2 } = new MessageChannel();
@@ -87,7 +111,7 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     });
     port1.unref();
     try {
-      return (await pool.run({ ...payload, startPort: port2 }, { name, signal: controller.signal, transferList: [port2] })) as T;
+      return (await pool.run({ ...payload, startPort: port2 }, { name, signal: controller.signal, transferList: [port2, ...transfer] })) as T;
     } catch (error) {
       if (controller.signal.aborted) return 'over';
       if (error instanceof Error && (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') return 'oom';
@@ -127,6 +151,16 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
       const verdict = await run<Verdict>(task, 'evaluateTask');
       return verdict === 'over' || verdict === 'oom' ? refusal(task, verdict) : verdict;
     },
+    async parseJson(text, bounds) {
+      const parsed = await run<{ value: unknown } | JsonRefusal>({ text, bounds }, 'parseBoundedJsonTask');
+      return parsed === 'over' || parsed === 'oom' ? { problem: 'limit', path: '' } : parsed;
+    },
+    async splitJsonObject(bytes, options) {
+      // A copy the worker owns (transferred, not cloned): the request's buffer may share its memory.
+      const copy = new Uint8Array(bytes);
+      const split = await run<SplitResult>({ bytes: copy, ...options }, 'splitJsonObjectTask', undefined, [copy.buffer]);
+      return split === 'over' || split === 'oom' ? { problem: 'limit', path: '' } : split;
+    },
     async close() {
       await pool.destroy();
     },
@@ -139,5 +173,7 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
  */
 export const inlineVerifier: Verifier = {
   evaluate: async (task) => evaluateTask(task),
+  parseJson: async (text, bounds) => parseBoundedJsonTask({ text, bounds }),
+  splitJsonObject: async (bytes, options) => splitJsonObjectTask({ bytes, ...options }),
   close: async () => {},
 };

@@ -8,7 +8,7 @@ import type { Job, JobHandler } from '../../queue/job-queue';
 import { verdictToJson } from '../../render/verdict-json';
 import { openJobContext, type JobDeps } from '../job-context';
 import { clawgateVerdictForCommit } from '../commit-verdict';
-import { inlineVerifier, type Verifier } from '../../verification';
+import { inlineVerifier, URM_BOUNDS, type Verifier } from '../../verification';
 import { gatherEvidence, type GatheredEvidence } from './gather';
 import { policyForRepository } from '../repository-policy';
 import { publishInProgress, publishVerdict, putStatus, writeClawgateStatus, type PublishTarget } from '../publish';
@@ -92,6 +92,11 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     if (hinted === undefined || !headSha.startsWith(hinted)) await publishInProgress(target);
     const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, settings, assignment, maxBundleBytes: config.maxBundleBytes });
     mode = evidence.mode;
+    // The bundle travels as text: parsing, bounds and verification all run off the event loop.
+    const verifier = deps.verifier ?? inlineVerifier;
+    // So does the URM: parsed and bounded in a worker. One that is not JSON or exceeds URM_BOUNDS binds
+    // nothing (the protocol then fails a bundle that names it: URM_MISSING), never stalls the loop.
+    const urm = evidence.urmText === undefined ? undefined : await verifier.parseJson(evidence.urmText, URM_BOUNDS);
     const nowMs = now();
     const baseInput = {
       nowMs,
@@ -102,11 +107,9 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       policy: evidence.policy,
       change: evidence.change,
       evidenceError: evidence.evidenceError,
-      urm: evidence.urm,
+      urm: urm !== undefined && 'value' in urm ? urm.value : undefined,
       trustPulse: evidence.trustPulseText,
     };
-    // The bundle travels as text: parsing, bounds and verification all run off the event loop.
-    const verifier = deps.verifier ?? inlineVerifier;
     const bundleText = evidence.bundle?.text;
     const evaluate = (input: Omit<EvaluationInput, 'bundle'>): Promise<Verdict> => verifier.evaluate({ input, ...(bundleText !== undefined ? { bundleText } : {}) });
     // The input of the verdict that stands, recorded for evidence packs (engine-input.ts).
