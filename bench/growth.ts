@@ -6,7 +6,7 @@
  * query of GROWTH_QUERIES is called through the real store: median of 11 calls after one warm-up,
  * then the same with migration 0014's indexes dropped ("without 0014"), to show what they buy.
  *
- *   npm run bench:growth -- [--quick] [--write] [--sqlite-only] [--pg-url URL]
+ *   npm run bench:growth -- [--quick] [--write] [--sqlite-only | --postgres-only] [--sizes N,N] [--pg-url URL]
  *
  * --quick: 10k and 100k only. --write: the timings into bench/RESULTS.md (`<!-- growth -->`) and the
  * plans (at the largest size) into docs/growth-plans.md. PostgreSQL: CLAWGATE_TEST_PG_URL or
@@ -28,7 +28,11 @@ const WRITE = args.includes('--write');
 const SQLITE_ONLY = args.includes('--sqlite-only');
 const pgUrlArg = args.indexOf('--pg-url');
 const PG_URL = (pgUrlArg >= 0 ? args[pgUrlArg + 1] : undefined) ?? process.env.CLAWGATE_TEST_PG_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/clawgate_test';
-const SIZES = QUICK ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+const sizesArg = args.indexOf('--sizes');
+/** `--sizes 1000000` (comma-separated) measures only those sizes; its results go to their own section. */
+const CUSTOM_SIZES = sizesArg >= 0 ? (args[sizesArg + 1] ?? '').split(',').map(Number).filter((n) => Number.isSafeInteger(n) && n > 0) : undefined;
+const SIZES = CUSTOM_SIZES ?? (QUICK ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]);
+const POSTGRES_ONLY = args.includes('--postgres-only');
 const RUNS = 11;
 const INDEXES_0014 = [
   ['evaluations', 'evaluations_workspace_repo_head_created'],
@@ -122,7 +126,7 @@ function fmt(ms: number | undefined): string {
 }
 
 async function main(): Promise<void> {
-  const dialects: Dialect[] = SQLITE_ONLY ? ['sqlite'] : ['sqlite', 'postgres'];
+  const dialects: Dialect[] = SQLITE_ONLY ? ['sqlite'] : POSTGRES_ONLY ? ['postgres'] : ['sqlite', 'postgres'];
   const results = new Map<string, Measured>();
   for (const dialect of dialects) {
     for (const n of SIZES) {
@@ -147,13 +151,14 @@ async function main(): Promise<void> {
     '',
     ...lines,
     '',
-    `Seeding (inside the database): ${seeds}. Plans at ${sizeLabel(largest)}: docs/growth-plans.md.`,
+    `Seeding (inside the database): ${seeds}. Plans at ${sizeLabel(largest)}: docs/growth-plans${CUSTOM_SIZES ? `-${CUSTOM_SIZES.map(sizeLabel).join('-')}` : ''}.md.`,
     `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, SQLite file (WAL) and PostgreSQL on loopback, shared with other work while measured${QUICK ? ' (--quick)' : ''}. Date: ${new Date().toISOString().slice(0, 10)}.`,
     '',
   ].join('\n');
   process.stdout.write(report);
   if (WRITE) {
-    writeResultsSection('<!-- growth -->', 'Store queries as the data grows (`npm run bench:growth`)', report);
+    const suffix = CUSTOM_SIZES ? `-${CUSTOM_SIZES.map(sizeLabel).join('-')}` : '';
+    writeResultsSection(`<!-- growth${suffix} -->`, `Store queries as the data grows (\`npm run bench:growth\`${suffix ? `, ${suffix.slice(1)}` : ''})`, report);
     const plans = [
       '# Query plans of the growing tables',
       '',
@@ -169,7 +174,7 @@ async function main(): Promise<void> {
         for (const plan of explained) plans.push('```', ...plan, '```', '');
       }
     }
-    writeFileSync(path.join(__dirname, '..', 'docs', 'growth-plans.md'), plans.join('\n'));
+    writeFileSync(path.join(__dirname, '..', 'docs', `growth-plans${suffix}.md`), plans.join('\n'));
   }
 }
 
