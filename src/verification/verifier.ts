@@ -3,7 +3,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { evaluate, type Verdict } from '../core/verdict';
 import type { JsonBounds } from '../core/clawsig/json-bounds';
-import { evaluateTask, parseBoundedJsonTask, splitJsonObjectTask, type EvaluationTask, type JsonRefusal, type SplitMember } from './evaluate-task';
+import { evaluateTask, parseBoundedJsonTask, quoteJsonStringTask, splitJsonObjectTask, type EvaluationTask, type JsonRefusal, type SplitMember } from './evaluate-task';
 
 /**
  * Bundle verification off the event loop (finding 6: 100,000 unsigned receipts blocked every tenant
@@ -28,6 +28,8 @@ export interface Verifier {
   parseJson(text: string, bounds: JsonBounds): Promise<{ value: unknown } | JsonRefusal>;
   /** A JSON object body (an upload) decoded, parsed, bounded and split into members off the event loop. */
   splitJsonObject(bytes: Uint8Array, options: SplitOptions): Promise<SplitResult>;
+  /** `JSON.stringify(text)` of a (bundle) text, in a worker; throws past the time budget. */
+  quoteJsonString(text: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,11 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
       const split = await run<SplitResult>({ bytes: copy, ...options }, 'splitJsonObjectTask', undefined, [copy.buffer]);
       return split === 'over' || split === 'oom' ? { problem: 'limit', path: '' } : split;
     },
+    async quoteJsonString(text) {
+      const quoted = await run<string>({ text }, 'quoteJsonStringTask');
+      if (quoted === 'over' || quoted === 'oom') throw new Error('quoting the bundle text for the engine input ran out of budget');
+      return quoted;
+    },
     async close() {
       await pool.destroy();
     },
@@ -175,5 +182,6 @@ export const inlineVerifier: Verifier = {
   evaluate: async (task) => evaluateTask(task),
   parseJson: async (text, bounds) => parseBoundedJsonTask({ text, bounds }),
   splitJsonObject: async (bytes, options) => splitJsonObjectTask({ bytes, ...options }),
+  quoteJsonString: async (text) => quoteJsonStringTask({ text }),
   close: async () => {},
 };

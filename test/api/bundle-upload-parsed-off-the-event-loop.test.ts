@@ -18,6 +18,7 @@ function observed(pool: Verifier): Verifier & { nextSplit(): Promise<void> } {
   return {
     evaluate: (task) => pool.evaluate(task),
     parseJson: (text, bounds) => pool.parseJson(text, bounds),
+    quoteJsonString: (text) => pool.quoteJsonString(text),
     splitJsonObject: (bytes, options) => {
       const started = waiting;
       waiting = [];

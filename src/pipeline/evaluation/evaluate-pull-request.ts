@@ -153,7 +153,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       policyHashB64u: evidence.policy?.hash ?? null,
       prUrl: pr.links.html.href,
       commits: evidence.change.commits.map((c) => c.hash),
-      engineInput: JSON.stringify(recordEngineInput(finalInput, evidence.bundle?.text)),
+      engineInput: await engineInputJson(verifier, finalInput, evidence.bundle?.text),
     });
     // Keep the bundle an evaluation was based on, so an auditor can re-verify it later with
     // `clawgate verify` (uploaded bundles are already stored; a bundle id clash keeps the first copy).
@@ -229,4 +229,17 @@ export function createEvaluationHandler(deps: EvaluationDeps): JobHandler {
       throw error;
     }
   };
+}
+
+/**
+ * The recorded engine input (engine-input.ts) as JSON text. The bundle text in it (up to the bundle
+ * limit, mostly quotes to escape) is quoted in a worker: on the event loop it was the longest stall
+ * a 10 MiB junk bundle caused (≈300 ms, bench/junk-bundle-latency.ts). Member order does not matter
+ * to `restoreEngineInput`, which parses it.
+ */
+async function engineInputJson(verifier: Verifier, input: Omit<EvaluationInput, 'bundle'>, bundleText: string | undefined): Promise<string> {
+  const rest = JSON.stringify(recordEngineInput(input));
+  if (bundleText === undefined) return rest;
+  const quoted = await verifier.quoteJsonString(bundleText);
+  return rest === '{}' ? `{"bundle_text":${quoted}}` : `${rest.slice(0, -1)},"bundle_text":${quoted}}`;
 }
