@@ -5,6 +5,7 @@ import type { Store } from '../store';
 import type { ExternalPrincipal } from '../http/authenticate';
 import type { ViewerPermissions } from '../http/viewer-permissions';
 import type { ApiRateLimits, ApiRateLimitSettings } from '../http/rate-limits';
+import type { Verifier } from '../pipeline/verification-pool';
 
 /** What the merge-check routes need from Bitbucket, for one workspace. */
 export type MergeCheckBitbucket = Pick<BitbucketClient, 'getRepository' | 'listBranchRestrictions' | 'createBranchRestriction'>;
@@ -42,6 +43,8 @@ export interface ApiRouterOptions {
   readonly bitbucketForWorkspace?: BitbucketForWorkspace;
   /** Callers another front door authenticated (the Forge pages); see ExternalPrincipal. */
   readonly externalPrincipal?: ExternalPrincipal;
+  /** The verification pool, which also parses upload bodies off the event loop; default: on the calling thread. */
+  readonly verifier?: Verifier;
 }
 
 /** What every route module gets. */
@@ -53,6 +56,7 @@ export interface ApiContext {
   readonly reevaluateAgentPullRequests: ReevaluateAgentPullRequests | undefined;
   readonly now: () => Date;
   readonly rateLimits: ApiRateLimits;
+  readonly verifier: Verifier;
 }
 
 /**

@@ -14,6 +14,7 @@ import { preflightRoutes } from './routes/preflight-routes';
 import { recheckRoutes } from './routes/recheck-routes';
 import { settingsRoutes } from './routes/settings-routes';
 import { tokenRoutes } from './routes/token-routes';
+import { inlineVerifier } from '../pipeline/verification-pool';
 
 function isRateLimits(value: unknown): value is ApiRateLimits {
   return typeof value === 'object' && value !== null && 'consume' in value && typeof value.consume === 'function';
@@ -35,6 +36,7 @@ export function createApiRouter(options: ApiRouterOptions): Router {
     reevaluateAgentPullRequests: options.reevaluateAgentPullRequests,
     now: options.now ?? (() => new Date()),
     rateLimits: isRateLimits(options.rateLimits) ? options.rateLimits : createApiRateLimits(options.rateLimits ?? {}),
+    verifier: options.verifier ?? inlineVerifier,
   };
   const router = Router();
   router.use((_request: Request, response: Response, next: NextFunction) => {

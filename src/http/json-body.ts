@@ -78,3 +78,30 @@ export function jsonBody(options: { limit: number; required: boolean }): Request
   };
   return [checkType, readRaw, parse];
 }
+
+const rawBodies = new WeakMap<Request, Buffer>();
+
+/** The raw bytes of a request that went through `rawJsonBody`; undefined when it had none. */
+export function rawJsonBodyOf(request: Request): Buffer | undefined {
+  return rawBodies.get(request);
+}
+
+/**
+ * Like `jsonBody` (type and charset checks, the streaming byte limit), but the body is NOT decoded
+ * or parsed here: for bodies up to megabytes from callers the gate does not trust (bundle uploads),
+ * whose parse belongs off the event loop (a 10 MiB nest of arrays takes seconds to parse). The
+ * route hands `rawJsonBodyOf(request)` to the verification pool.
+ */
+export function rawJsonBody(options: { limit: number }): RequestHandler[] {
+  const [checkType, readRaw] = jsonBody({ limit: options.limit, required: true });
+  const keep: RequestHandler = (request: Request, _response: Response, next: NextFunction) => {
+    const raw: unknown = request.body;
+    if (raw !== undefined && !Buffer.isBuffer(raw)) throw new Error('a body parser ran before the API router; mount /api/v1 before global body parsers');
+    // An empty or blank body is told apart cheaply (only a short body can be blank enough to matter).
+    if (raw === undefined || raw.length === 0 || (raw.length <= 1024 && raw.toString('latin1').trim() === '')) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
+    rawBodies.set(request, raw);
+    next();
+  };
+  if (checkType === undefined || readRaw === undefined) throw new Error('jsonBody changed shape');
+  return [checkType, readRaw, keep];
+}

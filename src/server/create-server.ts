@@ -224,6 +224,8 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     signInViewerPermissions,
     // The settings page's merge-check checklist reads (and creates) branch restrictions.
     bitbucketForWorkspace: createBitbucketForWorkspace({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+    // Bundle uploads are parsed in its workers, not on the event loop.
+    verifier,
   };
   app.use('/api/v1', createApiRouter(apiOptions));
   // The Forge front door (only when an app id is configured): its endpoints, and the same JSON API
@@ -264,12 +266,14 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       [OPERATIONS_JOB]: createOperationsHandler(operationsDeps),
       [EVALUATION_JOB]: async (job) => {
         const end = metrics.evaluationSeconds.startTimer();
+        const trace = { roundTrips: 0 };
         try {
-          await handler(job);
+          await store.traceQueries(trace, () => handler(job));
           // Which replica ran which job (`npm run cluster` shows these lines per replica).
           logger.info({ jobId: job.id, key: job.key, attempt: job.attempt }, 'evaluation job done');
         } finally {
           end();
+          metrics.evaluationDbRoundTrips.observe(trace.roundTrips);
         }
       },
     });

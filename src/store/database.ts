@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import { Sequelize, Transaction } from 'sequelize';
 import type { DatabaseConfig } from '../config/database';
@@ -16,6 +17,30 @@ class AsyncMutex {
     );
     return result;
   }
+}
+
+/** What one traced section of work sent to the database (see `Database.trace`). */
+export interface QueryTrace {
+  /** Statements sent, transaction BEGIN/COMMIT/ROLLBACK included: each is one round trip. */
+  roundTrips: number;
+  /** The statements' SQL, when asked for (benchmarks, EXPLAIN); never logged. */
+  readonly statements?: string[];
+}
+
+/**
+ * Counts the round trips of the work running inside `Database.trace` (issue 15: database round trips
+ * per evaluation). Sequelize calls its `logging` function once per statement it sends, in the async
+ * context of the caller, so an AsyncLocalStorage scope attributes each statement to the traced work
+ * even while other work (webhooks, other jobs) shares the connection pool.
+ */
+const traces = new AsyncLocalStorage<QueryTrace>();
+
+function countStatement(sql: string): void {
+  const trace = traces.getStore();
+  if (trace === undefined) return;
+  trace.roundTrips += 1;
+  // Sequelize prefixes "Executing (<connection>): "; the statement follows.
+  trace.statements?.push(sql.replace(/^Executing \([^)]*\): /, ''));
 }
 
 /**
@@ -47,6 +72,14 @@ export class Database {
   read<T>(work: () => Promise<T>): Promise<T> {
     if (this.#mutex === null) return work();
     return this.#mutex.run(work);
+  }
+
+  /**
+   * Runs `work`, counting into `trace` the statements it sends (and their SQL when `trace.statements`
+   * is an array). The caller owns `trace`, so a count survives work that throws.
+   */
+  trace<T>(trace: QueryTrace, work: () => Promise<T>): Promise<T> {
+    return traces.run(trace, work);
   }
 
   async close(): Promise<void> {
@@ -81,7 +114,7 @@ function setSqliteBusyTimeout(sequelize: Sequelize): void {
 export async function connectDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.dialect === 'sqlite') {
     if (config.storage !== ':memory:') fs.mkdirSync(config.dataDirectory, { recursive: true });
-    const sequelize = new Sequelize({ dialect: 'sqlite', storage: config.storage, logging: false });
+    const sequelize = new Sequelize({ dialect: 'sqlite', storage: config.storage, logging: countStatement });
     setSqliteBusyTimeout(sequelize);
     if (config.storage !== ':memory:') {
       // WAL lets readers on one connection proceed while a transaction on another commits; the
@@ -94,7 +127,7 @@ export async function connectDatabase(config: DatabaseConfig): Promise<Database>
 
   const sequelize = new Sequelize(config.url, {
     dialect: 'postgres',
-    logging: false,
+    logging: countStatement,
     pool: { max: 10, min: 0, idle: 10_000 },
   });
   await sequelize.authenticate();

@@ -6,7 +6,7 @@ import { IncidentRepository } from './incidents';
 import { BundleRepository } from './bundles';
 import { CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
 import { ConsumedIdRepository } from './consumed-ids';
-import { connectDatabase, type Database, type Dialect } from './database';
+import { connectDatabase, type Database, type Dialect, type QueryTrace } from './database';
 import { DeliveryRepository } from './deliveries';
 import { EvaluationRepository } from './evaluations';
 import { EvidenceKeyRepository } from './evidence-keys';
@@ -71,6 +71,8 @@ export interface Store {
   appliedMigrations(): Promise<string[]>;
   /** For /readyz: true when the database answers. */
   ping(): Promise<boolean>;
+  /** Counts the database round trips `work` makes into `trace` (see `Database.trace`). */
+  traceQueries<T>(trace: QueryTrace, work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -136,6 +138,10 @@ class SequelizeStore implements Store {
     return appliedMigrations(this.database);
   }
 
+  traceQueries<T>(trace: QueryTrace, work: () => Promise<T>): Promise<T> {
+    return this.database.trace(trace, work);
+  }
+
   async ping(): Promise<boolean> {
     try {
       await this.database.read(() => this.database.sequelize.query('SELECT 1'));
@@ -173,7 +179,7 @@ export async function openStore(databaseUrl: string | undefined, options: OpenSt
 }
 
 export { parseDatabaseUrl, describeDatabase, DEFAULT_DATABASE_URL, type DatabaseConfig } from '../config/database';
-export type { Dialect } from './database';
+export type { Dialect, QueryTrace } from './database';
 export { StoreError, type StoreErrorCode } from './errors';
 export type { WorkspaceId } from './workspace-id';
 export { SecretValue } from './secret-value';

@@ -197,6 +197,9 @@ export class JobRepository {
         const now = this.context.now();
         const where: WhereOptions<JobRow> = {
           name: { [Op.in]: [...names] },
+          // Implied by the OR below; stated so the planner can use the live-jobs index
+          // (jobs_live_name_run_after, migration 0014) instead of walking every finished job.
+          state: { [Op.in]: ['pending', 'running'] },
           [Op.or]: [
             { state: 'pending', run_after: { [Op.lte]: now } },
             { state: 'running', lease_until: { [Op.lt]: now } },

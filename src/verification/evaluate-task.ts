@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { signatureKey, verifyEd25519ForDid, withSignaturesTakenAsValid } from '../core/clawsig/ed25519';
 import { decodeB64u, encodeB64u } from '../core/clawsig/base64url';
 import { asArray, isJsonObject } from '../core/clawsig/json';
-import { BUNDLE_BOUNDS, jsonBoundsExcess } from '../core/clawsig/json-bounds';
+import { BUNDLE_BOUNDS, jsonBoundsExcess, type JsonBounds } from '../core/clawsig/json-bounds';
 import { verifyCstSignatures } from '../core/clawsig/cst-signature';
 import { evaluate, verifyAndEvaluate, type EvaluationInput, type Verdict } from '../core/verdict';
 
@@ -82,7 +82,11 @@ export function verifyReceiptSignaturesTask(task: { bundleText: string; share: R
   } catch {
     return [];
   }
-  if (jsonBoundsExcess(bundle, BUNDLE_BOUNDS) !== undefined) return [];
+  // Only the receipts list is walked here, so only its length needs a bound; the whole-tree walk
+  // (jsonBoundsExcess, ~1/5 of a parse on a 1.5 MB bundle) is the evaluating worker's, which decides
+  // the verdict. A bundle over the bounds finds nothing here: its verdict never uses this answer.
+  const payload = isJsonObject(bundle) && isJsonObject(bundle.payload) ? bundle.payload : undefined;
+  if (asArray(payload?.receipts).length > BUNDLE_BOUNDS.maxArrayLength) return [];
   const valid: string[] = [];
   for (const { did, message, bytes, key } of receiptSignatures(bundle, task.share)) if (verifyEd25519ForDid(did, message, bytes) === true) valid.push(key);
   return valid;
@@ -104,4 +108,85 @@ export async function evaluateTakingSignaturesTask(task: EvaluationTask & { shar
   const cstSignatures = await verifyCstSignatures(input);
   const verdict = withSignaturesTakenAsValid(new Set(taken), () => evaluate({ ...input, cstSignatures }));
   return { verdict, taken };
+}
+
+/** Why a JSON text was refused off the event loop. */
+export type JsonRefusal = { problem: 'not_utf8' | 'not_json' } | { problem: 'limit'; path: string };
+
+/**
+ * A JSON text parsed and bounded in a worker (a run's URM): the value comes back only when it is
+ * within `bounds`, so the structured clone back to the event loop is bounded too.
+ */
+export function parseBoundedJsonTask(task: { text: string; bounds: JsonBounds; startPort?: MessagePort }): { value: unknown } | JsonRefusal {
+  started(task);
+  let value: unknown;
+  try {
+    value = JSON.parse(task.text);
+  } catch {
+    return { problem: 'not_json' };
+  }
+  const excess = jsonBoundsExcess(value, task.bounds);
+  return excess === undefined ? { value } : { problem: 'limit', path: excess.path };
+}
+
+/** A member of a JSON object body, split off the event loop (see `splitJsonObjectTask`). */
+export interface SplitMember {
+  /** `JSON.stringify` of the member's parsed value (the canonical text clawgate stores and hashes). */
+  text: string;
+  /** The value cut to `previewDepth` levels: deeper values, longer strings and larger containers are replaced by stand-ins of their type. */
+  preview: unknown;
+}
+
+/** Stand-ins keep the type a schema checks, never the content: `[]`, `{}`, a cut string. */
+function previewOf(value: unknown, depth: number, limits: { maxKeys: number; maxChars: number }): unknown {
+  if (typeof value === 'string') return value.length > limits.maxChars ? value.slice(0, limits.maxChars + 1) : value;
+  if (Array.isArray(value)) return [];
+  if (!isJsonObject(value)) return value;
+  if (depth <= 0) return {};
+  const out: Record<string, unknown> = {};
+  let kept = 0;
+  for (const key of Object.keys(value)) {
+    if (kept++ >= limits.maxKeys) break;
+    out[key] = previewOf(value[key], depth - 1, limits);
+  }
+  return out;
+}
+
+/**
+ * An upload body (UTF-8 bytes of a JSON object) decoded, parsed, bounded and split into its members
+ * in a worker: the event loop gets each member's canonical text and a small preview to validate,
+ * never a parse of up to 10 MiB (a nest of arrays that size takes seconds to parse).
+ */
+export function splitJsonObjectTask(task: { bytes: Uint8Array; bounds: JsonBounds; previewDepth: number; maxPreviewKeys: number; maxPreviewChars: number; startPort?: MessagePort }): { members: Record<string, SplitMember>; keys: string[] } | JsonRefusal | { problem: 'not_object' } {
+  started(task);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(task.bytes);
+  } catch {
+    return { problem: 'not_utf8' };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: 'not_json' };
+  }
+  const excess = jsonBoundsExcess(value, task.bounds);
+  if (excess !== undefined) return { problem: 'limit', path: excess.path };
+  if (!isJsonObject(value)) return { problem: 'not_object' };
+  const members: Record<string, SplitMember> = {};
+  const keys = Object.keys(value);
+  for (const key of keys.slice(0, task.maxPreviewKeys)) {
+    members[key] = { text: JSON.stringify(value[key]) ?? 'null', preview: previewOf(value[key], task.previewDepth, { maxKeys: task.maxPreviewKeys, maxChars: task.maxPreviewChars }) };
+  }
+  return { members, keys };
+}
+
+/**
+ * `JSON.stringify(text)` of a bundle text, for the recorded engine input: escaping up to 10 MiB of
+ * JSON (every quote becomes \\") took ≈300 ms of the event loop for a junk bundle.
+ */
+export function quoteJsonStringTask(task: { text: string; startPort?: MessagePort }): string {
+  started(task);
+  return JSON.stringify(task.text);
 }

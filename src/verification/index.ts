@@ -1,3 +1,3 @@
-export { createVerifier, inlineVerifier, DEFAULT_VERIFY_TIME_BUDGET_MS } from './verifier';
-export type { Verifier, VerifierOptions } from './verifier';
-export type { EvaluationTask } from './evaluate-task';
+export { createVerifier, inlineVerifier, DEFAULT_VERIFY_TIME_BUDGET_MS, URM_BOUNDS } from './verifier';
+export type { Verifier, VerifierOptions, SplitOptions, SplitResult } from './verifier';
+export type { EvaluationTask, JsonRefusal, SplitMember } from './evaluate-task';

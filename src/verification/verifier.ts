@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { evaluate, type Verdict } from '../core/verdict';
-import { evaluateTask, type EvaluationTask } from './evaluate-task';
+import type { JsonBounds } from '../core/clawsig/json-bounds';
+import { evaluateTask, parseBoundedJsonTask, quoteJsonStringTask, splitJsonObjectTask, type EvaluationTask, type JsonRefusal, type SplitMember } from './evaluate-task';
 
 /**
  * Bundle verification off the event loop (finding 6: 100,000 unsigned receipts blocked every tenant
@@ -23,8 +24,26 @@ import { evaluateTask, type EvaluationTask } from './evaluate-task';
  */
 export interface Verifier {
   evaluate(task: EvaluationTask): Promise<Verdict>;
+  /** A JSON text (a run's URM) parsed and bounded off the event loop; over the time budget is a `limit` refusal. */
+  parseJson(text: string, bounds: JsonBounds): Promise<{ value: unknown } | JsonRefusal>;
+  /** A JSON object body (an upload) decoded, parsed, bounded and split into members off the event loop. */
+  splitJsonObject(bytes: Uint8Array, options: SplitOptions): Promise<SplitResult>;
+  /** `JSON.stringify(text)` of a (bundle) text, in a worker; throws past the time budget. */
+  quoteJsonString(text: string): Promise<string>;
   close(): Promise<void>;
 }
+
+export interface SplitOptions {
+  bounds: JsonBounds;
+  /** Levels of each member kept in its preview (deeper values become `{}` / `[]`). */
+  previewDepth: number;
+  /** Members kept, and keys kept per object of a preview. */
+  maxPreviewKeys: number;
+  /** Characters of a string kept in a preview (longer ones are cut one past it, so a length check still fails). */
+  maxPreviewChars: number;
+}
+
+export type SplitResult = { members: Record<string, SplitMember>; keys: string[] } | JsonRefusal | { problem: 'not_object' };
 
 export interface VerifierOptions {
   /** Worker threads (default: the machine's available parallelism). */
@@ -37,13 +56,22 @@ export interface VerifierOptions {
 
 export const DEFAULT_VERIFY_TIME_BUDGET_MS = 20_000;
 
+/**
+ * Bounds of a run's URM (UNCONFIRMED: the protocol sets none; a URM lists the run's inputs and
+ * outputs, a few values each). Small enough that the parsed value's way back to the event loop
+ * (a structured clone) stays short.
+ */
+export const URM_BOUNDS: JsonBounds = { maxArrayLength: 10_000, maxDepth: 32, maxValues: 50_000 };
+
 /** Bundles from this size (≈150 gateway receipts) are verified across two workers. */
 const SPLIT_MIN_CHARS = 256 * 1024;
 /**
- * The signature worker takes 3 receipts in 5: the other worker also parses, hashes every receipt and
- * runs the profile and the WPC, so an even split would leave the first idle (bench/RESULTS.md).
+ * The signature worker takes 2 receipts in 3. Per 1,000-receipt bundle (bench/verify-split.ts, idle
+ * figures of bench/RESULTS.md): both workers parse (≈8 ms); the evaluating one also walks the bounds
+ * (≈5 ms), hashes every receipt and the payload and runs the profile and the WPC (≈25 ms), the
+ * signatures cost ≈113 ms in all. Even wall time: 8 + f·113 = 8 + 30 + (1 − f)·113, f ≈ 0.63.
  */
-const SPLIT_SHARE = { mod: 5, take: 3 } as const;
+const SPLIT_SHARE = { mod: 3, take: 2 } as const;
 
 /** The verdict for a bundle clawgate refused to finish verifying: the engine without the bundle. */
 function refusedVerdict(task: EvaluationTask, code: 'VERIFICATION_BUDGET_EXCEEDED' | 'BUNDLE_LIMIT_EXCEEDED'): Verdict {
@@ -75,8 +103,9 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 },
   });
   /** One task under the time budget (counted from when a worker takes it); 'over' when exceeded. */
-  async function run<T>(payload: object, name: string): Promise<T | 'over' | 'oom'> {
+  async function run<T>(payload: object, name: string, cancel?: AbortSignal, transfer: ArrayBuffer[] = []): Promise<T | 'over' | 'oom'> {
     const controller = new AbortController();
+    cancel?.addEventListener('abort', () => controller.abort(new BudgetExceeded()), { once: true });
     const { port1, port2 } = new MessageChannel();
     let timer: NodeJS.Timeout | undefined;
     port1.once('message', () => {
@@ -84,7 +113,7 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     });
     port1.unref();
     try {
-      return (await pool.run({ ...payload, startPort: port2 }, { name, signal: controller.signal, transferList: [port2] })) as T;
+      return (await pool.run({ ...payload, startPort: port2 }, { name, signal: controller.signal, transferList: [port2, ...transfer] })) as T;
     } catch (error) {
       if (controller.signal.aborted) return 'over';
       if (error instanceof Error && (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') return 'oom';
@@ -104,11 +133,18 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
         // signatures while the other runs the whole evaluation taking that share as valid. The
         // second's verdict stands only if the first found every signature it took valid; otherwise
         // the evaluation runs again, alone, checking every signature itself.
-        const [checked, optimistic] = await Promise.all([
-          run<string[]>({ bundleText, share: SPLIT_SHARE }, 'verifyReceiptSignaturesTask'),
-          run<{ verdict: Verdict; taken: string[] }>({ ...task, share: SPLIT_SHARE }, 'evaluateTakingSignaturesTask'),
-        ]);
-        if (optimistic === 'over' || optimistic === 'oom') return refusal(task, optimistic);
+        const cancelChecker = new AbortController();
+        const checking = run<string[]>({ bundleText, share: SPLIT_SHARE }, 'verifyReceiptSignaturesTask', cancelChecker.signal);
+        const optimistic = await run<{ verdict: Verdict; taken: string[] }>({ ...task, share: SPLIT_SHARE }, 'evaluateTakingSignaturesTask');
+        if (optimistic === 'over' || optimistic === 'oom' || optimistic.taken.length === 0) {
+          // A refused bundle (or one whose verdict took no signature on trust) needs nothing from
+          // the checker: stop it rather than let a junk bundle hold a second worker.
+          cancelChecker.abort();
+          await checking.catch(() => undefined);
+          if (optimistic === 'over' || optimistic === 'oom') return refusal(task, optimistic);
+          return optimistic.verdict;
+        }
+        const checked = await checking;
         if (checked !== 'over' && checked !== 'oom') {
           const valid = new Set(checked);
           if (optimistic.taken.every((key) => valid.has(key))) return optimistic.verdict;
@@ -116,6 +152,21 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
       }
       const verdict = await run<Verdict>(task, 'evaluateTask');
       return verdict === 'over' || verdict === 'oom' ? refusal(task, verdict) : verdict;
+    },
+    async parseJson(text, bounds) {
+      const parsed = await run<{ value: unknown } | JsonRefusal>({ text, bounds }, 'parseBoundedJsonTask');
+      return parsed === 'over' || parsed === 'oom' ? { problem: 'limit', path: '' } : parsed;
+    },
+    async splitJsonObject(bytes, options) {
+      // A copy the worker owns (transferred, not cloned): the request's buffer may share its memory.
+      const copy = new Uint8Array(bytes);
+      const split = await run<SplitResult>({ bytes: copy, ...options }, 'splitJsonObjectTask', undefined, [copy.buffer]);
+      return split === 'over' || split === 'oom' ? { problem: 'limit', path: '' } : split;
+    },
+    async quoteJsonString(text) {
+      const quoted = await run<string>({ text }, 'quoteJsonStringTask');
+      if (quoted === 'over' || quoted === 'oom') throw new Error('quoting the bundle text for the engine input ran out of budget');
+      return quoted;
     },
     async close() {
       await pool.destroy();
@@ -129,5 +180,8 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
  */
 export const inlineVerifier: Verifier = {
   evaluate: (task) => evaluateTask(task),
+  parseJson: async (text, bounds) => parseBoundedJsonTask({ text, bounds }),
+  splitJsonObject: async (bytes, options) => splitJsonObjectTask({ bytes, ...options }),
+  quoteJsonString: async (text) => quoteJsonStringTask({ text }),
   close: async () => {},
 };

@@ -6,7 +6,8 @@ import { ApiError, validationFailed, type ApiFieldError } from '../../http/http-
 import type { ApiContext } from '../api-context';
 import { access, ACCESS, principalOf, sourceAddress } from '../../http/authenticate';
 import { authorizeEvidenceViewer } from '../evidence-access';
-import { jsonBody, jsonBodyOf } from '../../http/json-body';
+import { rawJsonBody, rawJsonBodyOf } from '../../http/json-body';
+import type { JsonBounds } from '../../core/clawsig/json-bounds';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
@@ -29,6 +30,15 @@ import { zodIssuesToFields } from '../../http/zod-fields';
 const MAX_SCOPED_TOKEN_CHARS = 16 * 1024;
 /** Room for `{"bundle":…,"scoped_token":"…","trust_pulse":…}` around a bundle of the maximum size. */
 const WRAPPER_ALLOWANCE_BYTES = MAX_SCOPED_TOKEN_CHARS + MAX_TRUST_PULSE_BYTES + 1024;
+
+/**
+ * Bounds of the whole upload body, checked in a worker before anything else: the bundle's own bounds
+ * (BUNDLE_BOUNDS, one level deeper for the wrapper), with room for a URM's longer lists (URM_BOUNDS).
+ * The verifier applies the exact bundle bounds when a PR names the bundle.
+ */
+const UPLOAD_BOUNDS: JsonBounds = { maxArrayLength: 10_000, maxDepth: 65, maxValues: 400_000 };
+/** What of each member the event loop sees to validate: `bundle.payload.bundle_id` is three levels down. */
+const UPLOAD_PREVIEW = { previewDepth: 3, maxPreviewKeys: 64, maxPreviewChars: MAX_SCOPED_TOKEN_CHARS } as const;
 
 const uploadSchema = z.strictObject({
   bundle: z.unknown(),
@@ -77,24 +87,38 @@ export function bundleRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
   const maxBundleBytes = context.config.maxBundleBytes;
 
-  router.post('/bundles', access(ACCESS.uploadBundle), ...jsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES, required: true }), async (request: Request, response: Response) => {
+  router.post('/bundles', access(ACCESS.uploadBundle), ...rawJsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES }), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     await context.rateLimits.consume(response, 'upload', principal.actor, sourceAddress(request));
-    const upload = uploadSchema.safeParse(jsonBodyOf(request)?.value);
+    const raw = rawJsonBodyOf(request);
+    if (raw === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
+    // Decoded, parsed, bounded and split in a worker (the verification pool): the event loop, which
+    // answers every workspace, sees only each member's canonical text and a small preview.
+    const split = await context.verifier.splitJsonObject(raw, { bounds: UPLOAD_BOUNDS, ...UPLOAD_PREVIEW });
+    if ('problem' in split) {
+      if (split.problem === 'not_utf8') throw new ApiError(400, 'INVALID_JSON', 'the body is not valid UTF-8');
+      if (split.problem === 'not_json') throw new ApiError(400, 'INVALID_JSON', 'the body is not valid JSON');
+      if (split.problem === 'limit') throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the upload exceeds clawgate's bounds (lists of ${UPLOAD_BOUNDS.maxArrayLength}, nesting ${UPLOAD_BOUNDS.maxDepth}, ${UPLOAD_BOUNDS.maxValues} values)${split.path ? ` at ${split.path}` : ''}`);
+      throw validationFailed([{ path: '', message: 'must be a JSON object' }], 'the upload is invalid');
+    }
+    const preview = Object.fromEntries(Object.entries(split.members).map(([key, member]) => [key, member.preview]));
+    const upload = uploadSchema.safeParse(preview);
     if (!upload.success) throw validationFailed(zodIssuesToFields(upload.error.issues), 'the upload is invalid');
+    if (split.keys.length > UPLOAD_PREVIEW.maxPreviewKeys) throw validationFailed([{ path: '', message: `has ${split.keys.length} members` }], 'the upload is invalid');
     const { bundleId } = checkEnvelope(upload.data.bundle);
-    const envelopeText = JSON.stringify(upload.data.bundle);
+    const envelopeText = split.members.bundle?.text ?? 'null';
     const size = Buffer.byteLength(envelopeText, 'utf8');
     if (size > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the bundle is ${size} bytes; the limit is ${maxBundleBytes}`);
     // The URM and pulse are stored as JSON.stringify of the parsed value: their binding hashes are
     // over exactly that (trust-pulse.ts), so nothing checked is lost.
-    const urmText = upload.data.urm === undefined ? null : JSON.stringify(upload.data.urm);
+    const urmText = split.members.urm?.text ?? null;
     if (urmText !== null && Buffer.byteLength(urmText, 'utf8') > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the URM is larger than ${maxBundleBytes} bytes`);
     let trustPulseText: string | null = null;
-    if (upload.data.trust_pulse !== undefined) {
-      trustPulseText = JSON.stringify(upload.data.trust_pulse) ?? 'null';
+    if (split.members.trust_pulse !== undefined) {
+      trustPulseText = split.members.trust_pulse.text;
       if (Buffer.byteLength(trustPulseText, 'utf8') > MAX_TRUST_PULSE_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the Trust Pulse is larger than ${MAX_TRUST_PULSE_BYTES} bytes`);
-      const pulse = trustPulseSchema.safeParse(upload.data.trust_pulse);
+      // At most 64 KiB, bounded above: parsed here to validate against its schema.
+      const pulse = trustPulseSchema.safeParse(JSON.parse(trustPulseText) as unknown);
       if (!pulse.success) throw validationFailed(zodIssuesToFields(pulse.error.issues, ['trust_pulse']), 'the Trust Pulse does not match trust_pulse.v1');
     }
     const { bundle, created } = await context.store.bundles.put(principal.workspaceId, {

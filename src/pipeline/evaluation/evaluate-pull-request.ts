@@ -8,7 +8,7 @@ import type { Job, JobHandler } from '../../queue/job-queue';
 import { verdictToJson } from '../../render/verdict-json';
 import { openJobContext, type JobDeps } from '../job-context';
 import { clawgateVerdictForCommit } from '../commit-verdict';
-import { inlineVerifier, type Verifier } from '../../verification';
+import { inlineVerifier, URM_BOUNDS, type Verifier } from '../../verification';
 import { gatherEvidence, type GatheredEvidence } from './gather';
 import { policyForRepository } from '../repository-policy';
 import { publishInProgress, publishVerdict, putStatus, writeClawgateStatus, type PublishTarget } from '../publish';
@@ -92,6 +92,11 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     if (hinted === undefined || !headSha.startsWith(hinted)) await publishInProgress(target);
     const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, settings, assignment, maxBundleBytes: config.maxBundleBytes });
     mode = evidence.mode;
+    // The bundle travels as text: parsing, bounds and verification all run off the event loop.
+    const verifier = deps.verifier ?? inlineVerifier;
+    // So does the URM: parsed and bounded in a worker. One that is not JSON or exceeds URM_BOUNDS binds
+    // nothing (the protocol then fails a bundle that names it: URM_MISSING), never stalls the loop.
+    const urm = evidence.urmText === undefined ? undefined : await verifier.parseJson(evidence.urmText, URM_BOUNDS);
     const nowMs = now();
     const baseInput = {
       nowMs,
@@ -102,11 +107,9 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       policy: evidence.policy,
       change: evidence.change,
       evidenceError: evidence.evidenceError,
-      urm: evidence.urm,
+      urm: urm !== undefined && 'value' in urm ? urm.value : undefined,
       trustPulse: evidence.trustPulseText,
     };
-    // The bundle travels as text: parsing, bounds and verification all run off the event loop.
-    const verifier = deps.verifier ?? inlineVerifier;
     const bundleText = evidence.bundle?.text;
     const evaluate = (input: Omit<EvaluationInput, 'bundle'>): Promise<Verdict> => verifier.evaluate({ input, ...(bundleText !== undefined ? { bundleText } : {}) });
     // The input of the verdict that stands, recorded for evidence packs (engine-input.ts).
@@ -150,7 +153,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       policyHashB64u: evidence.policy?.hash ?? null,
       prUrl: pr.links.html.href,
       commits: evidence.change.commits.map((c) => c.hash),
-      engineInput: JSON.stringify(recordEngineInput(finalInput, evidence.bundle?.text)),
+      engineInput: await engineInputJson(verifier, finalInput, evidence.bundle?.text),
     });
     // Keep the bundle an evaluation was based on, so an auditor can re-verify it later with
     // `clawgate verify` (uploaded bundles are already stored; a bundle id clash keeps the first copy).
@@ -227,4 +230,17 @@ export function createEvaluationHandler(deps: EvaluationDeps, observe?: (outcome
       throw error;
     }
   };
+}
+
+/**
+ * The recorded engine input (engine-input.ts) as JSON text. The bundle text in it (up to the bundle
+ * limit, mostly quotes to escape) is quoted in a worker: on the event loop it was the longest stall
+ * a 10 MiB junk bundle caused (≈300 ms, bench/junk-bundle-latency.ts). Member order does not matter
+ * to `restoreEngineInput`, which parses it.
+ */
+async function engineInputJson(verifier: Verifier, input: Omit<EvaluationInput, 'bundle'>, bundleText: string | undefined): Promise<string> {
+  const rest = JSON.stringify(recordEngineInput(input));
+  if (bundleText === undefined) return rest;
+  const quoted = await verifier.quoteJsonString(bundleText);
+  return rest === '{}' ? `{"bundle_text":${quoted}}` : `${rest.slice(0, -1)},"bundle_text":${quoted}}`;
 }

@@ -22,8 +22,11 @@ export interface GatheredEvidence {
   bundle?: { text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
   /** A reason the evidence is incomplete (fail closed in the engine). */
   evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
-  /** The run's URM (parsed; undefined when absent or unreadable) and Trust Pulse text, found beside the bundle. */
-  urm?: unknown;
+  /**
+   * The run's URM as text (parsed and bounded off the event loop by the evaluation, like the bundle;
+   * undefined when absent) and Trust Pulse text, found beside the bundle.
+   */
+  urmText?: string;
   trustPulseText?: string;
 }
 
@@ -31,7 +34,7 @@ export interface GatheredEvidence {
  * Reads the URM and the Trust Pulse a PR adds beside its bundle. A file that cannot be read (too
  * large, not UTF-8) is passed on as unreadable text, so the pulse shows as unverified, never as absent.
  */
-async function runArtifactsFromPr(client: BitbucketClient, workspace: string, repoSlug: string, headSha: string, changed: ReadonlySet<string>, paths: { urm: string; trustPulse: string }, maxUrmBytes: number): Promise<{ urm?: unknown; trustPulseText?: string }> {
+async function runArtifactsFromPr(client: BitbucketClient, workspace: string, repoSlug: string, headSha: string, changed: ReadonlySet<string>, paths: { urm: string; trustPulse: string }, maxUrmBytes: number): Promise<{ urmText?: string; trustPulseText?: string }> {
   const read = async (path: string, maxBytes: number): Promise<string | undefined> => {
     if (!changed.has(path)) return undefined;
     try {
@@ -42,15 +45,10 @@ async function runArtifactsFromPr(client: BitbucketClient, workspace: string, re
       return '';
     }
   };
-  const out: { urm?: unknown; trustPulseText?: string } = {};
+  const out: { urmText?: string; trustPulseText?: string } = {};
+  // Not parsed here: a hostile URM (up to the bundle limit) is parsed in a worker (evaluate-pull-request).
   const urmText = await read(paths.urm, maxUrmBytes);
-  if (urmText !== undefined) {
-    try {
-      out.urm = JSON.parse(urmText) as unknown;
-    } catch {
-      // An unreadable URM binds nothing: the pulse will be unverified (URM missing).
-    }
-  }
+  if (urmText !== undefined) out.urmText = urmText;
   // One byte over the limit is enough to tell "too large" (the engine checks the size).
   const pulse = await read(paths.trustPulse, MAX_TRUST_PULSE_BYTES + 1);
   if (pulse !== undefined) out.trustPulseText = pulse;
@@ -202,13 +200,8 @@ export async function gatherEvidence(input: {
     evidence.bundle = { text: uploaded.envelopeText, source: 'api', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
     // Its URM and pulse: uploaded with it, else committed in the PR under the bundle's id.
     const fromPr = uploaded.urmText === null || uploaded.trustPulseText === null ? await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, uploadedRunArtifactPaths(bundleId), input.maxBundleBytes) : {};
-    if (uploaded.urmText !== null) {
-      try {
-        evidence.urm = JSON.parse(uploaded.urmText) as unknown;
-      } catch {
-        // Stored as received; an unreadable URM binds nothing.
-      }
-    } else if (fromPr.urm !== undefined) evidence.urm = fromPr.urm;
+    const urmText = uploaded.urmText ?? fromPr.urmText;
+    if (urmText !== undefined) evidence.urmText = urmText;
     const pulse = uploaded.trustPulseText ?? fromPr.trustPulseText;
     if (pulse !== undefined) evidence.trustPulseText = pulse;
     return evidence;

@@ -9,6 +9,7 @@ import { createApiRouter, type ApiRateLimitSettings, type RecheckPullRequest } f
 import type { RepositoryPermission } from '../../../src/bitbucket';
 import { createViewerPermissions, type ViewerPermissionClient, type ViewerPermissions } from '../../../src/http/viewer-permissions';
 import { openStore, type Store } from '../../../src/store';
+import type { Verifier } from '../../../src/verification';
 
 /**
  * A real HTTP server on 127.0.0.1 (port 0) serving the API router over a real store, with two
@@ -105,6 +106,8 @@ export interface ApiWorldOptions {
   /** Replaces the ViewerTable-backed permissions (e.g. none at all: pass null). */
   readonly viewerPermissions?: ViewerPermissions | null;
   readonly rateLimits?: Partial<ApiRateLimitSettings>;
+  /** The verification pool upload bodies are parsed in (default: on the calling thread). */
+  readonly verifier?: Verifier;
 }
 
 export function contextJwt(clientKey: string, sharedSecret: string, claims: Record<string, unknown> = {}): string {
@@ -150,6 +153,7 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
       ...(options.recheck === false ? {} : { recheck }),
       ...(viewerPermissions !== null ? { viewerPermissions } : {}),
       ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
+      ...(options.verifier !== undefined ? { verifier: options.verifier } : {}),
     }),
   );
   const server = http.createServer(app);
