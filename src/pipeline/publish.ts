@@ -90,10 +90,14 @@ function annotationFor(check: Check): AnnotationInput {
   };
 }
 
-/** The Code Insights report and its annotations, refreshed (deleted and re-created) for this head. */
-export async function publishReport(target: PublishTarget, verdict: Verdict): Promise<{ annotations: number }> {
+/**
+ * The Code Insights report and its annotations, refreshed (deleted and re-created) for this head.
+ * `reportExists: false` (no earlier evaluation of this head, so clawgate never reported on it)
+ * skips the delete: one API call fewer per new head.
+ */
+export async function publishReport(target: PublishTarget, verdict: Verdict, options: { reportExists?: boolean } = {}): Promise<{ annotations: number }> {
   const { client, workspace, repoSlug, headSha } = target;
-  await client.deleteReport(workspace, repoSlug, headSha, REPORT_ID);
+  if (options.reportExists !== false) await client.deleteReport(workspace, repoSlug, headSha, REPORT_ID);
   const receipts = verdict.receipts.gateway;
   const models = [...new Set(receipts.map((r) => [r.provider, r.model].filter(Boolean).join('/')).filter(Boolean))];
   const report: ReportInput = {
@@ -126,7 +130,7 @@ export async function publishReport(target: PublishTarget, verdict: Verdict): Pr
  * `status` overrides what the status says (an incident on this commit outranks the verdict); its
  * `markAtMs` is the time of the record it stands for.
  */
-export async function publishVerdict(target: PublishTarget, verdict: Verdict, status?: { content: ClawgateStatusContent; markAtMs: number }): Promise<{ annotations: number }> {
+export async function publishVerdict(target: PublishTarget, verdict: Verdict, status?: { content: ClawgateStatusContent; markAtMs: number }, report: { reportExists?: boolean } = {}): Promise<{ annotations: number }> {
   const write = async (state: BuildStatusState, description: string) => {
     if (status === undefined) await putStatus(target, state, description);
     else await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, status.content, status.markAtMs);
@@ -135,7 +139,7 @@ export async function publishVerdict(target: PublishTarget, verdict: Verdict, st
     await write(verdict.statusState, statusDescription(verdict));
     return { annotations: 0 };
   }
-  const published = await publishReport(target, verdict);
+  const published = await publishReport(target, verdict, report);
   await write(verdict.statusState, statusDescription(verdict));
   return published;
 }

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { createApiRouter, createBitbucketForWorkspace } from '../api';
 import { createAdminRouter, isAdminAuthorization } from '../webhooks/admin-routes';
 import type { AppConfig } from '../config/app-config';
-import { describeConfig } from '../config/app-config';
+import { DEFAULT_API_BUDGET, describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
 import { createForgeRouter, FORGE_PATHS, forgeUiPrincipalOf, type FitVerifier } from '../forge';
 import { activeTenantClient } from '../pipeline/bitbucket-for-tenant';
@@ -17,6 +17,8 @@ import { OPERATIONS_JOB } from '../pipeline/operations-events';
 import { createPipelineIntake } from '../pipeline/pipeline-intake';
 import { createAgentPullRequestReevaluator, createRecheckRequester } from '../pipeline/recheck';
 import { startReconciliation, type Reconciler } from '../pipeline/reconcile';
+import { ApiBudget } from '../pipeline/api-budget';
+import { createHeadCache } from '../pipeline/evaluation/head-cache';
 import { createStatusMarker } from '../pipeline/status-mark';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import { EVALUATION_JOB } from '../pipeline/webhook-events';
@@ -100,8 +102,21 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   // Bundles are parsed and verified in worker threads with a time budget (src/verification).
   const verifier = createVerifier({ ...(config.verifyThreads ? { threads: config.verifyThreads } : {}), ...(config.verifyTimeBudgetMs ? { timeBudgetMs: config.verifyTimeBudgetMs } : {}) });
   const reevaluateAgentPullRequests = createAgentPullRequestReevaluator({ store, queue });
-  const evaluationDeps = { store, config, logger, statusMarker, verifier, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
-  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  // Every job's Bitbucket calls count against its installation's hourly budget (src/pipeline/api-budget.ts).
+  const apiBudget = new ApiBudget({
+    store,
+    config: config.apiBudget ?? DEFAULT_API_BUDGET,
+    logger,
+    observer: {
+      onCall: (workspace, outcome) => {
+        if (outcome === 'rate_limited') metrics.apiRateLimited.inc({ workspace });
+        else metrics.apiCalls.inc({ workspace, outcome });
+      },
+    },
+  });
+  const headCache = createHeadCache();
+  const evaluationDeps = { store, config, logger, statusMarker, verifier, apiBudget, headCache, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, apiBudget, ...(options.fetch ? { fetch: options.fetch } : {}) };
 
   const app = express();
   app.disable('x-powered-by');
@@ -199,7 +214,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
 
   const reconcileFromEnv = Number(env.CLAWGATE_RECONCILE_INTERVAL_MS);
   const reconciler = startReconciliation(
-    { store, queue, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) },
+    { store, queue, config, logger, apiBudget, ...(options.fetch ? { fetch: options.fetch } : {}) },
     { intervalMs: options.reconcileIntervalMs ?? (Number.isSafeInteger(reconcileFromEnv) && reconcileFromEnv >= 10_000 ? reconcileFromEnv : undefined), ...(env.CLAWGATE_WORKER_ID ? { holder: env.CLAWGATE_WORKER_ID } : {}) },
   );
 
