@@ -62,7 +62,7 @@ export interface ApiBudgetConfig {
   readonly cooldownMs: number;
 }
 
-export const DEFAULT_API_BUDGET: ApiBudgetConfig = { callsPerHour: 1000, writeReserve: 100, perEvaluation: 50, cooldownMs: 60_000 };
+export const DEFAULT_API_BUDGET: ApiBudgetConfig = { callsPerHour: 1000, writeReserve: 100, perEvaluation: 50, cooldownMs: 5_000 };
 
 export interface ForgeConfig {
   /** The Forge app ARI (`ari:cloud:ecosystem::app/<uuid>`): every invocation token's `aud`. */

@@ -219,6 +219,13 @@ export function evaluate(input: EvaluationInput): Verdict {
     if (input.profile === 'clawgate' && settings.frozen) checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change.workspace } });
     return finish(verdict, 'FAIL');
   }
+  if (input.evidenceError === 'API_BUDGET_EXCEEDED') {
+    // The evaluation stopped reading at its API budget: like a too-large change, nothing else can be
+    // judged on a partial read, so the verdict is this one check (and the kill switch).
+    checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'API_BUDGET_EXCEEDED', ...(change ? { subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } } : {}) });
+    if (input.profile === 'clawgate' && settings.frozen) checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });
+    return finish(verdict, 'FAIL');
+  }
   if (input.profile === 'clawgate' && settings.frozen) {
     checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });
   }

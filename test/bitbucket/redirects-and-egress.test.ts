@@ -69,13 +69,14 @@ describe('redirects and the egress allowlist against real servers', () => {
   });
 
   it('re-signs the JWT for the redirect target: the second hop carries a qsh for the new path and query', async () => {
+    // Without the PR's own diffstat link: the redirect is followed (500 items a page, diffstat's default).
     const { client } = connectClient(api);
     const diffstat = await client.listPullRequestDiffstat('amuniz', 'test-repos', 1);
     expect(diffstat.map((item) => item.status)).toEqual(['modified', 'added', 'renamed', 'added']);
     expect(api.received).toHaveLength(2);
     const [first, second] = api.received;
-    expect(first?.url).toBe('/2.0/repositories/amuniz/test-repos/pullrequests/1/diffstat?pagelen=100');
-    expect(second?.url).toBe(`${DIFFSTAT_SPEC_PATH}?pagelen=100&from_pullrequest_id=1&topic=true`);
+    expect(first?.url).toBe('/2.0/repositories/amuniz/test-repos/pullrequests/1/diffstat?pagelen=500');
+    expect(second?.url).toBe(`${DIFFSTAT_SPEC_PATH}?pagelen=500&from_pullrequest_id=1&topic=true`);
     // The server's verdict (it answered 200) plus the explicit check: each token is bound to its own URL.
     expect(second?.jwt?.claims.qsh).toBe(second?.jwt?.expectedQsh);
     expect(second?.jwt?.claims.qsh).not.toBe(first?.jwt?.claims.qsh);
