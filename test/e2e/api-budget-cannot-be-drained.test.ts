@@ -2,7 +2,7 @@ import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
 import type { Tenant } from '../../src/store';
 import { makeScenario } from '../../src/testkit';
-import { clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, waitFor, type Workspace } from './harness';
+import { callApi, clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, waitFor, type Workspace } from './harness';
 
 /**
  * Issues 9 and 15, the API budget, through the sandbox and the real server: the agent is the
@@ -62,6 +62,24 @@ describe('the per-evaluation cap', () => {
     // The evaluation's own reads stayed within the cap (the push jobs read the repository, not the PR).
     const evaluationReads = repositoryCalls(sandbox, from).filter((c) => c.method === 'GET' && /\/pullrequests\/|\/diffstat\/|\/src\/|\/commit\//.test(c.path));
     expect(evaluationReads.length).toBeLessThanOrEqual(8);
+  }, 60_000);
+
+  test('a second evaluation of the same head (a re-check) reads no file or commit diffstat again', async () => {
+    const pr = openAgentPullRequest(sandbox, ws, 'agent/recheck-cache', { 'src/cached.ts': 'export const c = 1;\n' });
+    expect((await finalStatus(sandbox, pr.head, 30_000)).state).toBe('SUCCESSFUL');
+    const tenant = await tenantOf(app);
+    const first = await waitFor(async () => (await app.store.evaluations.listForPullRequest(tenant.workspaceId, REPO, pr.prId))[0], 10_000, 'the first evaluation');
+    const from = sandbox.received.requests.length;
+    const response = await callApi(app.url, 'POST', `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`, ws.bearer);
+    expect(response.status).toBeLessThan(300);
+    await waitFor(async () => ((await app.store.evaluations.listForPullRequest(tenant.workspaceId, REPO, pr.prId)).some((e) => e.id !== first.id) ? true : undefined), 20_000, 'the re-check');
+    expect((await finalStatus(sandbox, pr.head, 30_000)).state).toBe('SUCCESSFUL');
+    const calls = repositoryCalls(sandbox, from);
+    // The PR, its commits and its diffstat are read again (they change without a new head); the
+    // bundle file and the bundle commit's diffstat, addressed by full hash, come from the cache.
+    expect(calls.filter((c) => c.method === 'GET' && /\/src\//.test(c.path))).toEqual([]);
+    expect(calls.filter((c) => c.method === 'GET' && /\/diffstat\/[0-9a-f]{40}$/.test(c.path.split('?')[0] ?? ''))).toEqual([]);
+    expect(calls.filter((c) => c.method === 'GET' && /\/pullrequests\/\d+$/.test(c.path.split('?')[0] ?? ''))).toHaveLength(1);
   }, 60_000);
 
   test('a compliant agent PR stays well within the cap and passes', async () => {
