@@ -1,5 +1,3 @@
-import type { HttpMethod } from './http-transport';
-
 /**
  * A hook the transport calls around every HTTP exchange with the API origin (each attempt and each
  * redirect hop: Bitbucket counts every one of them against the installation's budget). The client
@@ -14,13 +12,14 @@ export interface ApiCallMeter {
 }
 
 export interface MeteredCall {
-  method: HttpMethod;
+  /** The HTTP method (http-transport.ts's HttpMethod; a string here, so the two files do not import each other). */
+  method: string;
   /** Path under the API origin, e.g. `/2.0/repositories/acme/web/pullrequests/1` (no query). */
   path: string;
 }
 
 /** Reads may be refused when the budget runs low; writes (statuses, reports) use the reserve. */
-export function isWriteCall(method: HttpMethod): boolean {
+export function isWriteCall(method: string): boolean {
   return method !== 'GET' && method !== 'HEAD';
 }
 
