@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiBudgetExceededError, BitbucketError, type BitbucketClient } from '../../bitbucket';
+import { ApiBudgetExceededError, BitbucketError, BitbucketRateLimitError, type BitbucketClient } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
 import type { ConsumedIdRecord } from '../../store';
 import { failedStatusFor, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
@@ -220,10 +220,11 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'evaluation failed');
     // Fail closed: in enforce mode (or while the mode is not yet known) a clawgate failure is FAILED,
     // never SUCCESSFUL. observe and warn never fail a build (design §6): they say what happened.
-    // The installation's hourly budget (or a 429 pause) refused a read: the job is retried later by
-    // the queue; INPROGRESS (written first, from the write reserve) stands meanwhile, and only the
-    // last attempt writes FAILED.
-    const retriedLater = error instanceof ApiBudgetExceededError && error.scope === 'installation' && attempt.attempt < attempt.maxAttempts;
+    // Out of API budget (the installation's hour, or reads paused after a 429) or rate limited by
+    // Bitbucket: the job is retried later by the queue; the INPROGRESS written first (from the write
+    // reserve) stands meanwhile, and only the last attempt writes FAILED.
+    const outOfBudget = (error instanceof ApiBudgetExceededError && error.scope === 'installation') || error instanceof BitbucketRateLimitError;
+    const retriedLater = outOfBudget && attempt.attempt < attempt.maxAttempts;
     if (target && !retriedLater) {
       const state = failedStatusFor(mode);
       try {
