@@ -1,5 +1,5 @@
 import type { AnnotationInput, BitbucketClient, ReportInput } from '../bitbucket';
-import { ANNOTATIONS_PER_REPORT } from '../bitbucket';
+import { ANNOTATIONS_PER_REPORT, BitbucketNotFoundError } from '../bitbucket';
 import { sha256B64u } from '../core/clawsig/hashing';
 import type { Check } from '../core/check';
 import type { BuildStatusState, Verdict } from '../core/verdict';
@@ -121,7 +121,17 @@ export async function publishReport(target: PublishTarget, verdict: Verdict, opt
   };
   await client.putReport(workspace, repoSlug, headSha, REPORT_ID, report);
   const problems = verdict.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'pending').slice(0, ANNOTATIONS_PER_REPORT);
-  if (problems.length > 0) await client.postAnnotations(workspace, repoSlug, headSha, REPORT_ID, problems.map(annotationFor));
+  if (problems.length > 0) {
+    try {
+      await client.postAnnotations(workspace, repoSlug, headSha, REPORT_ID, problems.map(annotationFor));
+    } catch (error) {
+      // Another job for the same head (a re-check racing a re-evaluation) deleted the report between
+      // our PUT and this POST: put it back once and annotate it; a second 404 is an error.
+      if (!(error instanceof BitbucketNotFoundError)) throw error;
+      await client.putReport(workspace, repoSlug, headSha, REPORT_ID, report);
+      await client.postAnnotations(workspace, repoSlug, headSha, REPORT_ID, problems.map(annotationFor));
+    }
+  }
   return { annotations: problems.length };
 }
 
