@@ -187,5 +187,6 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     metrics: config.metricsPort !== undefined ? `separate listener ${config.metricsHost ?? '127.0.0.1'}:${config.metricsPort}` : config.metricsToken ? 'token required' : 'disabled',
     secretKey: config.secretKey ? 'from environment' : 'generated in data directory',
     forge: config.forge === null ? 'disabled' : { appId: config.forge.appId, jwksUrl: config.forge.jwksUrl },
+    apiBudget: config.apiBudget ?? DEFAULT_API_BUDGET,
   };
 }
