@@ -68,6 +68,8 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
   // Effective mode first (issue 9): until the assignment and the workspace say otherwise, the
   // strictest mode applies, so an error anywhere below can never publish SUCCESSFUL in enforce.
   let mode: Mode = 'enforce';
+  // Whether this job put INPROGRESS on the head it publishes to (then a retry later may leave it standing).
+  let inProgressWritten = false;
   try {
     const { settings } = await store.settings.get(job.workspaceId);
     const assignment = await policyForRepository(store, job.workspaceId, job.repoFullName);
@@ -76,6 +78,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     if (target) {
       try {
         await publishInProgress(target);
+        inProgressWritten = true;
       } catch (error) {
         // Bitbucket refusing a short hash (UNCONFIRMED whether it resolves one) is not the job's
         // failure: the resolved head gets its INPROGRESS below. Anything transient (down, 429) is.
@@ -103,7 +106,10 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     target = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId), ...marker };
     // The hinted head is this head (its prefix): its INPROGRESS stands; a second one would only
     // race its own echo. Another head (a re-check, a refused short hash) gets one now.
-    if (hinted === undefined || !headSha.startsWith(hinted)) await publishInProgress(target);
+    if (hinted === undefined || !headSha.startsWith(hinted)) {
+      await publishInProgress(target);
+      inProgressWritten = true;
+    }
     const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, listed, settings, assignment, maxBundleBytes: config.maxBundleBytes });
     mode = evidence.mode;
     const nowMs = now();
@@ -224,7 +230,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     // Bitbucket: the job is retried later by the queue; the INPROGRESS written first (from the write
     // reserve) stands meanwhile, and only the last attempt writes FAILED.
     const outOfBudget = (error instanceof ApiBudgetExceededError && error.scope === 'installation') || error instanceof BitbucketRateLimitError;
-    const retriedLater = outOfBudget && attempt.attempt < attempt.maxAttempts;
+    const retriedLater = outOfBudget && inProgressWritten && attempt.attempt < attempt.maxAttempts;
     if (target && !retriedLater) {
       const state = failedStatusFor(mode);
       try {
