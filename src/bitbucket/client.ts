@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { BitbucketAuth } from './auth';
+import type { ApiCallMeter } from './call-meter';
 import { assertEgressAllowed } from './egress-allowlist';
 import { BitbucketInputError, BitbucketNotFoundError, BitbucketResponseError, AnnotationLimitError } from './errors';
 import { HttpTransport, type HttpMethod } from './http-transport';
@@ -26,6 +27,7 @@ import {
   apiUrl,
   filePathSegments,
   isFullCommitHash,
+  isUnderApiBase,
   parseApiBase,
   pathSegment,
   requireCommitHashPrefix,
@@ -79,6 +81,11 @@ import {
 export const DEFAULT_MAX_JSON_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Diffstats come 500 items a page (Bitbucket's default for them; max 5,000): the same 2,000 items as 20 pages of 100, in 4 calls. */
+const DIFFSTAT_PAGELEN = 500;
+export const DIFFSTAT_MAX_ITEMS = 2000;
+const DIFFSTAT_PAGE_CAP = DIFFSTAT_MAX_ITEMS / DIFFSTAT_PAGELEN;
+const DIFFSTAT_PAGES: PaginateOptions = { query: { pagelen: DIFFSTAT_PAGELEN }, pageCap: DIFFSTAT_PAGE_CAP };
 
 export interface BitbucketClientOptions {
   /** The install's `baseApiUrl` (`https://api.bitbucket.org`); API paths `/2.0/...` go under it. */
@@ -97,6 +104,8 @@ export interface BitbucketClientOptions {
   maxJsonBytes?: number;
   /** Per-hop timeout (default 30 s); a timeout counts as a network error. */
   requestTimeoutMs?: number;
+  /** Counts (and may refuse) every call to the API origin: the installation's API budget (call-meter.ts). */
+  meter?: ApiCallMeter;
 }
 
 /** Where webhooks live: the repository's hooks when `repoSlug` is set, else the workspace's. */
@@ -119,8 +128,13 @@ export interface BitbucketClient {
 
   getPullRequest(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketPullRequest>;
   listPullRequestCommits(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketCommitListItem[]>;
-  /** Follows the 302 to `…/diffstat/{spec}` (re-signed). */
-  listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketDiffstatItem[]>;
+  /**
+   * The PR's diffstat, 500 items a page (Bitbucket's diffstat default; at most DIFFSTAT_MAX_ITEMS in
+   * all, like any other listing). With `pullRequest` (as GET …/pullrequests/{id} returned it) its
+   * `links.diffstat` is read directly when it is under the API base (one call fewer); otherwise
+   * `…/pullrequests/{id}/diffstat` and its 302 to `…/diffstat/{spec}` (re-signed).
+   */
+  listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number, pullRequest?: Pick<BitbucketPullRequest, 'id' | 'links'>): Promise<BitbucketDiffstatItem[]>;
   /** The files one commit changed against its first parent (`…/diffstat/{sha}`); per-file provenance needs it. */
   listCommitDiffstat(workspace: string, repoSlug: string, commitHash: string): Promise<BitbucketDiffstatItem[]>;
   /** Raw file text at `commit`; null when the path or commit does not exist. Not UTF-8 → BitbucketResponseError. */
@@ -221,7 +235,7 @@ export function createBitbucketClient(options: BitbucketClientOptions): Bitbucke
     allowedHosts,
     pageCap: positiveInteger(options.pageCap, DEFAULT_PAGE_CAP, 'pageCap'),
     maxJsonBytes: positiveInteger(options.maxJsonBytes, DEFAULT_MAX_JSON_BYTES, 'maxJsonBytes'),
-    makeTransport: (logger) => new HttpTransport({ apiBase, auth: options.auth, allowedHosts, logger, fetch: fetchImpl, retry, retryEnvironment, requestTimeoutMs }),
+    makeTransport: (logger) => new HttpTransport({ apiBase, auth: options.auth, allowedHosts, logger, fetch: fetchImpl, retry, retryEnvironment, requestTimeoutMs, ...(options.meter ? { meter: options.meter } : {}) }),
     baseLogger: options.logger,
   };
   return new RestClient(config, options.deliveryId);
@@ -305,12 +319,37 @@ class RestClient implements BitbucketClient {
     return this.paginate(`${pullRequestPath(workspace, repoSlug, pullRequestId)}/commits`, commitListItemSchema);
   }
 
-  async listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketDiffstatItem[]> {
-    return this.paginate(`${pullRequestPath(workspace, repoSlug, pullRequestId)}/diffstat`, diffstatItemSchema);
+  async listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number, pullRequest?: Pick<BitbucketPullRequest, 'id' | 'links'>): Promise<BitbucketDiffstatItem[]> {
+    const path = pullRequestPath(workspace, repoSlug, pullRequestId);
+    const direct = pullRequest?.id === pullRequestId ? this.repositoryDiffstatLink(workspace, repoSlug, pullRequest.links.diffstat?.href) : undefined;
+    if (direct === undefined) return this.paginate(`${path}/diffstat`, diffstatItemSchema, DIFFSTAT_PAGES);
+    direct.searchParams.set('pagelen', String(DIFFSTAT_PAGELEN));
+    return paginate({
+      firstUrl: direct,
+      itemSchema: diffstatItemSchema,
+      pageCap: DIFFSTAT_PAGE_CAP,
+      apiBase: this.config.apiBase,
+      allowedHosts: this.config.allowedHosts,
+      fetchPage: (url) => this.transport.send({ method: 'GET', url, accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes }),
+    });
+  }
+
+  /** A PR's `links.diffstat`, only when it is this repository's diffstat under the API base. */
+  private repositoryDiffstatLink(workspace: string, repoSlug: string, href: string | undefined): URL | undefined {
+    if (href === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(href);
+    } catch {
+      return undefined;
+    }
+    if (!isUnderApiBase(url, this.config.apiBase)) return undefined;
+    const expected = apiUrl(this.config.apiBase, `${repositoryPath(workspace, repoSlug)}/diffstat/`).pathname;
+    return url.pathname.toLowerCase().startsWith(expected.toLowerCase()) ? url : undefined;
   }
 
   async listCommitDiffstat(workspace: string, repoSlug: string, commitHash: string): Promise<BitbucketDiffstatItem[]> {
-    return this.paginate(`${repositoryPath(workspace, repoSlug)}/diffstat/${requireCommitHashPrefix(commitHash)}`, diffstatItemSchema);
+    return this.paginate(`${repositoryPath(workspace, repoSlug)}/diffstat/${requireCommitHashPrefix(commitHash)}`, diffstatItemSchema, DIFFSTAT_PAGES);
   }
 
   async getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options: { maxBytes?: number } = {}): Promise<string | null> {

@@ -19,7 +19,8 @@ export type BitbucketErrorCode =
   | 'BITBUCKET_INPUT_INVALID'
   | 'EGRESS_DENIED'
   | 'PAGE_CAP_EXCEEDED'
-  | 'ANNOTATION_LIMIT_EXCEEDED';
+  | 'ANNOTATION_LIMIT_EXCEEDED'
+  | 'API_BUDGET_EXCEEDED';
 
 /** Where a failure happened. The path never carries the `jwt` query parameter (see request-target.ts). */
 export interface RequestContext {
@@ -66,6 +67,25 @@ export class BitbucketRateLimitError extends BitbucketError {
   readonly retryAfterMs: number | undefined;
   constructor(message: string, context: RequestContext, retryAfterMs: number | undefined) {
     super(message, context, 429);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * clawgate's own API budget refused a call before it was sent (call-meter.ts). `scope`: `evaluation`
+ * — one evaluation spent its cap (not transient: the evaluation fails closed with its own reason
+ * code); `installation` — the installation's hourly budget has no room for this kind of call
+ * (transient: the job is retried later, after `retryAfterMs` at the earliest).
+ */
+export class ApiBudgetExceededError extends BitbucketError {
+  readonly code = 'API_BUDGET_EXCEEDED';
+  readonly transient: boolean;
+  readonly scope: 'evaluation' | 'installation';
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, context: RequestContext, scope: 'evaluation' | 'installation', retryAfterMs?: number) {
+    super(message, context);
+    this.scope = scope;
+    this.transient = scope === 'installation';
     this.retryAfterMs = retryAfterMs;
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BitbucketAuth } from './auth';
+import type { ApiCallMeter } from './call-meter';
 import { discardBody, readBoundedBody } from './bounded-body';
 import { assertEgressAllowed } from './egress-allowlist';
 import { BitbucketNetworkError, BitbucketRedirectError, errorForStatus, ResponseTooLargeError, type RequestContext } from './errors';
@@ -23,6 +24,8 @@ export interface TransportConfig {
   retry: RetryOptions;
   retryEnvironment: RetryEnvironment;
   requestTimeoutMs: number;
+  /** Counts (and may refuse) every exchange with the API origin (call-meter.ts). */
+  meter?: ApiCallMeter;
 }
 
 export interface HttpRequest {
@@ -115,6 +118,8 @@ export class HttpTransport {
       }
       if (json !== undefined) headers['Content-Type'] = 'application/json';
 
+      const metered = this.config.meter !== undefined && isUnderApiBase(url, apiBase) ? { method, path: apiRelativePath(url, apiBase).split('?')[0] ?? '/' } : undefined;
+      if (metered) await this.config.meter?.beforeCall(metered);
       const started = performance.now();
       const logFields = { method, host: url.host, path: context.path, attempt, ...(hop > 0 ? { redirectHop: hop } : {}) };
       let response: Response;
@@ -127,9 +132,11 @@ export class HttpTransport {
           signal: AbortSignal.timeout(this.config.requestTimeoutMs),
         });
       } catch (error) {
+        if (metered) this.config.meter?.afterCall({ ...metered, status: null });
         logger.warn({ ...logFields, durationMs: elapsed(started), error: describeNetworkError(error) }, 'bitbucket request failed');
         return { kind: 'network', error };
       }
+      if (metered) this.config.meter?.afterCall({ ...metered, status: response.status });
 
       if (REDIRECT_STATUSES.has(response.status)) {
         await discardBody(response);

@@ -1,11 +1,14 @@
 /** The Bitbucket Cloud REST client: the only code in clawgate that talks to the Bitbucket API. */
-export { createBitbucketClient, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_JSON_BYTES, DEFAULT_REQUEST_TIMEOUT_MS } from './client';
+export { createBitbucketClient, DIFFSTAT_MAX_ITEMS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_JSON_BYTES, DEFAULT_REQUEST_TIMEOUT_MS } from './client';
 export type { BitbucketClient, BitbucketClientOptions, HookScope, PaginateOptions } from './client';
 export { bearerAuth, connectJwtAuth, connectQueryStringHash, CONNECT_JWT_BACKDATE_SECONDS, CONNECT_JWT_LIFETIME_SECONDS } from './auth';
 export type { BitbucketAuth, ConnectJwtCredentials } from './auth';
+export { isRepositoriesCall, isWriteCall } from './call-meter';
+export type { ApiCallMeter, MeteredCall } from './call-meter';
 export { assertEgressAllowed, DEFAULT_ALLOWED_HOSTS, egressRefusal, parseAllowedHosts } from './egress-allowlist';
 export {
   AnnotationLimitError,
+  ApiBudgetExceededError,
   BitbucketAuthError,
   BitbucketError,
   BitbucketInputError,

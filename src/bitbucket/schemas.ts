@@ -47,7 +47,9 @@ export const pullRequestSchema = z.looseObject({
   author: pullRequestAuthorSchema,
   source: pullRequestEndpointSchema,
   destination: pullRequestEndpointSchema,
-  links: z.looseObject({ html: link }),
+  // `diffstat`: the repository diffstat with this PR's spec (what `…/pullrequests/{id}/diffstat`
+  // redirects to); read directly it saves the redirect's call. Unusable → the redirect is followed.
+  links: z.looseObject({ html: link, diffstat: link.optional().catch(undefined) }),
   // Absent in some captured responses (jenkins api_get_pullrequest.json): no participants yet.
   participants: z.array(participantSchema).default([]),
 });

@@ -66,6 +66,8 @@ export interface AppConfig {
   readonly queuePollMs?: number;
   /** Sign in with Bitbucket (docs/sign-in.md); absent: the defaults of `defaultSignInConfig`. */
   readonly signIn?: SignInConfig;
+  /** The per-installation Bitbucket API budget (src/pipeline/api-budget.ts; docs/operations.md). Absent: DEFAULT_API_BUDGET. */
+  readonly apiBudget?: ApiBudgetConfig;
 }
 
 /**
@@ -94,6 +96,20 @@ export function defaultSignInConfig(): SignInConfig {
 
 export const SERVE_ROLES = ['all', 'web', 'worker'] as const;
 export type ServeRole = (typeof SERVE_ROLES)[number];
+
+/** What clawgate lets itself spend of an installation's Bitbucket API budget (`/2.0/repositories/*`). */
+export interface ApiBudgetConfig {
+  /** Calls per installation per rolling hour (CLAWGATE_API_CALLS_PER_HOUR; Bitbucket allows 1,000); 0 turns the budget off. */
+  readonly callsPerHour: number;
+  /** Kept for writes (statuses, reports, restores): reads stop at callsPerHour − this (CLAWGATE_API_WRITE_RESERVE). */
+  readonly writeReserve: number;
+  /** Calls one evaluation may spend on reads; past it the evaluation fails closed, API_BUDGET_EXCEEDED (CLAWGATE_API_CALLS_PER_EVALUATION). */
+  readonly perEvaluation: number;
+  /** After a 429, reads pause this long for the installation (CLAWGATE_API_COOLDOWN_MS). */
+  readonly cooldownMs: number;
+}
+
+export const DEFAULT_API_BUDGET: ApiBudgetConfig = { callsPerHour: 1000, writeReserve: 100, perEvaluation: 50, cooldownMs: 5_000 };
 
 export interface ForgeConfig {
   /** The Forge app ARI (`ari:cloud:ecosystem::app/<uuid>`): every invocation token's `aud`. */
@@ -143,6 +159,10 @@ const envSchema = z.object({
   CLAWGATE_ROLE: z.enum(SERVE_ROLES).optional(),
   CLAWGATE_WORKER_PROCESSES: z.string().regex(/^(?:[0-9]|1[0-6])$/, 'must be 0–16').optional(),
   CLAWGATE_WORKER_CONCURRENCY: z.string().regex(/^[1-9]\d{0,2}$/, 'must be 1–999').optional(),
+  CLAWGATE_API_CALLS_PER_HOUR: z.string().regex(/^\d{1,6}$/, 'must be 0–999999').optional(),
+  CLAWGATE_API_WRITE_RESERVE: z.string().regex(/^\d{1,6}$/, 'must be 0–999999').optional(),
+  CLAWGATE_API_CALLS_PER_EVALUATION: z.string().regex(/^[1-9]\d{0,5}$/, 'must be 1–999999').optional(),
+  CLAWGATE_API_COOLDOWN_MS: z.string().regex(/^\d{1,8}$/, 'must be 0–99999999').optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -206,7 +226,20 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     },
     ...(e.CLAWGATE_JOB_LEASE_MS !== undefined ? { jobLeaseMs: Number(e.CLAWGATE_JOB_LEASE_MS) } : {}),
     ...(e.CLAWGATE_QUEUE_POLL_MS !== undefined ? { queuePollMs: Number(e.CLAWGATE_QUEUE_POLL_MS) } : {}),
+    apiBudget: apiBudgetFrom(e),
   };
+}
+
+function apiBudgetFrom(e: z.infer<typeof envSchema>): ApiBudgetConfig {
+  const number = (value: string | undefined, fallback: number) => (value === undefined ? fallback : Number(value));
+  const budget: ApiBudgetConfig = {
+    callsPerHour: number(e.CLAWGATE_API_CALLS_PER_HOUR, DEFAULT_API_BUDGET.callsPerHour),
+    writeReserve: number(e.CLAWGATE_API_WRITE_RESERVE, DEFAULT_API_BUDGET.writeReserve),
+    perEvaluation: number(e.CLAWGATE_API_CALLS_PER_EVALUATION, DEFAULT_API_BUDGET.perEvaluation),
+    cooldownMs: number(e.CLAWGATE_API_COOLDOWN_MS, DEFAULT_API_BUDGET.cooldownMs),
+  };
+  if (budget.callsPerHour > 0 && budget.writeReserve >= budget.callsPerHour) throw new ConfigError('CLAWGATE_API_WRITE_RESERVE: must be below CLAWGATE_API_CALLS_PER_HOUR');
+  return budget;
 }
 
 /** The config without secrets, for logs. */
@@ -224,5 +257,6 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     role: config.role ?? 'all',
     ...(config.workerProcesses !== undefined ? { workerProcesses: config.workerProcesses } : {}),
     ...(config.workerConcurrency !== undefined ? { workerConcurrency: config.workerConcurrency } : {}),
+    apiBudget: config.apiBudget ?? DEFAULT_API_BUDGET,
   };
 }

@@ -109,6 +109,7 @@ export const REASON_CODES = {
   BUNDLE_LIMIT_EXCEEDED: { layer: 'system' },
   VERIFICATION_BUDGET_EXCEEDED: { layer: 'system' },
   CHANGE_TOO_LARGE: { layer: 'system' },
+  API_BUDGET_EXCEEDED: { layer: 'system' },
 } as const satisfies Record<string, { layer: 'protocol' | 'profile' | 'policy' | 'system' }>;
 
 export type ReasonCode = keyof typeof REASON_CODES;

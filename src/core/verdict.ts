@@ -72,7 +72,7 @@ export interface EvaluationInput {
   /** Ids already consumed (anti-replay), as the store knows them. */
   consumed?: readonly ConsumedId[];
   /** The gather step could not produce evidence (fail closed). */
-  evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR' | 'BUNDLE_LIMIT_EXCEEDED' | 'VERIFICATION_BUDGET_EXCEEDED'>;
+  evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR' | 'BUNDLE_LIMIT_EXCEEDED' | 'VERIFICATION_BUDGET_EXCEEDED' | 'API_BUDGET_EXCEEDED'>;
   /** A Trust Pulse as received (text) or parsed: a non-tier, self-reported summary (trust-pulse.ts). */
   trustPulse?: unknown;
 }
@@ -164,8 +164,11 @@ function tokenFromMetadata(metadata: unknown): unknown {
 
 const REFUSED_BUNDLE_CLAUSES: ReadonlySet<string> = new Set(['CST_MISSING', 'BUNDLE_REQUIRED', 'GATEWAY_RECEIPTS_REQUIRED']);
 
-/** Errors that mean a bundle was there (or clawgate failed): the PR is judged, never NOT_APPLICABLE. */
-const CLAIMED_EVIDENCE_ERRORS: ReadonlySet<EvaluationInput['evidenceError']> = new Set(['BUNDLE_UNREADABLE', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED']);
+/**
+ * Errors that mean a bundle was there (or clawgate failed, or stopped reading at the evaluation's API
+ * budget before it could tell): the PR is judged, never NOT_APPLICABLE.
+ */
+const CLAIMED_EVIDENCE_ERRORS: ReadonlySet<EvaluationInput['evidenceError']> = new Set(['BUNDLE_UNREADABLE', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED', 'API_BUDGET_EXCEEDED']);
 
 /** The bundle's own files in the PR: the bundle file and its URM and Trust Pulse siblings (run-artifacts.ts). */
 function bundleOwnFiles(bundlePath: string | undefined, bundleId: string | undefined): string[] {
@@ -191,7 +194,7 @@ export function agentWorkReasons(change: ChangeSet, bundleFound: boolean, eviden
   if ((change.pullRequest?.declaredBundleIds?.length ?? 0) > 0) reasons.push({ kind: 'bundle_declared' });
   if (bundleFound) reasons.push({ kind: 'bundle_found' });
   if (change.tooLarge !== undefined) reasons.push({ kind: 'too_large' });
-  if (evidenceError !== undefined && evidenceError !== 'CLAWGATE_ERROR' && CLAIMED_EVIDENCE_ERRORS.has(evidenceError)) reasons.push({ kind: 'bundle_unreadable' });
+  if (evidenceError !== undefined && evidenceError !== 'CLAWGATE_ERROR' && evidenceError !== 'API_BUDGET_EXCEEDED' && CLAIMED_EVIDENCE_ERRORS.has(evidenceError)) reasons.push({ kind: 'bundle_unreadable' });
   // Bounded: a PR of many agent commits lists the first 50 reasons.
   return reasons.slice(0, 50);
 }
@@ -221,6 +224,13 @@ export function evaluate(input: EvaluationInput): Verdict {
     // Nothing else can be judged on a partial read: the verdict is this one check (and the kill switch).
     checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'CHANGE_TOO_LARGE', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') }, evidence: { what: change.tooLarge.what, limit: change.tooLarge.limit } });
     if (input.profile === 'clawgate' && settings.frozen) checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change.workspace } });
+    return finish(verdict, 'FAIL');
+  }
+  if (input.evidenceError === 'API_BUDGET_EXCEEDED') {
+    // The evaluation stopped reading at its API budget: like a too-large change, nothing else can be
+    // judged on a partial read, so the verdict is this one check (and the kill switch).
+    checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'API_BUDGET_EXCEEDED', ...(change ? { subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } } : {}) });
+    if (input.profile === 'clawgate' && settings.frozen) checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });
     return finish(verdict, 'FAIL');
   }
   if (input.profile === 'clawgate' && settings.frozen) {

@@ -55,7 +55,7 @@ export const recordedInputSchema = z.strictObject({
   policy: z.strictObject({ wpc: z.unknown(), hash: z.string().min(1).max(128), official: z.custom<OfficialWpcFacts>((value) => typeof value === 'object' && value !== null && !Array.isArray(value)).optional() }).optional(),
   change: changeSetFileSchema.optional(),
   consumed: z.array(consumedSchema).max(100_000).optional(),
-  evidence_error: z.enum(['BUNDLE_NOT_FOUND', 'BUNDLE_UNREADABLE', 'WPC_NOT_ASSIGNED', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED']).optional(),
+  evidence_error: z.enum(['BUNDLE_NOT_FOUND', 'BUNDLE_UNREADABLE', 'WPC_NOT_ASSIGNED', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED', 'API_BUDGET_EXCEEDED']).optional(),
   urm: z.unknown().optional(),
   bundle_path: z.string().max(1024).optional(),
   trust_pulse: z.unknown().optional(),

@@ -28,11 +28,13 @@ export interface PurgeResult {
   readonly jobs: number;
   /** Push records (who pushed which commit, issue 9), kept as long as audit events. */
   readonly commitPushes: number;
+  /** Hours of the API budget's call counts (api_call_counts) older than a day. */
+  readonly apiCallHours: number;
   /** The cutoffs used (audit null when kept forever). */
   readonly cutoffs: { readonly audit: Date | null; readonly deliveries: Date; readonly jobs: Date };
 }
 
-type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'>;
+type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'> & Partial<Pick<Store, 'apiCalls'>>;
 
 /** One purge at `now` (an injected clock in tests). */
 export async function purgeExpired(store: RetentionStore, policy: RetentionPolicy, now: Date): Promise<PurgeResult> {
@@ -46,6 +48,8 @@ export async function purgeExpired(store: RetentionStore, policy: RetentionPolic
     deliveries: await store.deliveries.purgeOlderThan(deliveries),
     jobs: await store.jobs.purgeFinishedBefore(jobs),
     commitPushes: audit === null ? 0 : await store.commitPushes.purgeOlderThan(audit),
+    // The API budget looks back one hour; a day of counts is kept for operators.
+    apiCallHours: store.apiCalls === undefined ? 0 : await store.apiCalls.purgeOlderThan(at - DAY_MS),
     cutoffs: { audit, deliveries, jobs },
   };
 }

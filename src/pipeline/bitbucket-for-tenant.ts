@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { bearerAuth, connectJwtAuth, createBitbucketClient, type BitbucketClient } from '../bitbucket';
+import { bearerAuth, connectJwtAuth, createBitbucketClient, type ApiCallMeter, type BitbucketClient } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import type { Store, Tenant } from '../store';
 
@@ -8,8 +8,11 @@ export class TenantNotUsableError extends Error {
   override readonly name = 'TenantNotUsableError';
 }
 
-/** A REST client for a tenant: Connect JWT per request, or its access token (repository webhooks; Forge: the latest app system token). */
-export function bitbucketClientFor(tenant: Tenant, config: AppConfig, logger: Logger, deliveryId: string, fetchImpl?: typeof fetch): BitbucketClient {
+/**
+ * A REST client for a tenant: Connect JWT per request, or its access token (repository webhooks;
+ * Forge: the latest app system token). `meter`: the installation's API budget for this job (api-budget.ts).
+ */
+export function bitbucketClientFor(tenant: Tenant, config: AppConfig, logger: Logger, deliveryId: string, fetchImpl?: typeof fetch, meter?: ApiCallMeter): BitbucketClient {
   if (!tenant.baseApiUrl) throw new TenantNotUsableError('tenant has no API base URL');
   let auth;
   if (tenant.surface === 'connect') {
@@ -20,7 +23,7 @@ export function bitbucketClientFor(tenant: Tenant, config: AppConfig, logger: Lo
     const token = tenant.accessToken;
     auth = bearerAuth(() => token.reveal());
   }
-  return createBitbucketClient({ baseApiUrl: tenant.baseApiUrl, auth, allowedHosts: config.allowedHosts, logger, deliveryId, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+  return createBitbucketClient({ baseApiUrl: tenant.baseApiUrl, auth, allowedHosts: config.allowedHosts, logger, deliveryId, ...(fetchImpl ? { fetch: fetchImpl } : {}), ...(meter ? { meter } : {}) });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AnnotationInput, BitbucketClient, ReportInput } from '../bitbucket';
-import { ANNOTATIONS_PER_REPORT } from '../bitbucket';
+import { ANNOTATIONS_PER_REPORT, BitbucketNotFoundError } from '../bitbucket';
 import type { BuildStatusState, Verdict } from '../core/verdict';
 import { annotationFor, reportFor } from '../render/code-insights';
 import { clip, DESCRIPTION_MAX, IN_PROGRESS_DESCRIPTION, statusDescription } from '../render/status-text';
@@ -71,14 +71,29 @@ export async function putStatus(target: PublishTarget, state: BuildStatusState, 
   await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, { state, description, url: target.detailsUrl, refname: target.sourceBranch === '' ? null : target.sourceBranch }, markAtMs);
 }
 
-/** The Code Insights report and its annotations, refreshed (deleted and re-created) for this head. */
-export async function publishReport(target: PublishTarget, verdict: Verdict): Promise<{ annotations: number }> {
+/**
+ * The Code Insights report and its annotations, refreshed (deleted and re-created) for this head.
+ * `reportExists: false` (no earlier evaluation of this head, so clawgate never reported on it)
+ * skips the delete: one API call fewer per new head.
+ */
+export async function publishReport(target: PublishTarget, verdict: Verdict, options: { reportExists?: boolean } = {}): Promise<{ annotations: number }> {
   const { client, workspace, repoSlug, headSha } = target;
-  await client.deleteReport(workspace, repoSlug, headSha, REPORT_ID);
+  if (options.reportExists !== false) await client.deleteReport(workspace, repoSlug, headSha, REPORT_ID);
   const report: ReportInput = reportFor(verdict, target.detailsUrl);
   await client.putReport(workspace, repoSlug, headSha, REPORT_ID, report);
   const problems = verdict.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'pending').slice(0, ANNOTATIONS_PER_REPORT);
-  if (problems.length > 0) await client.postAnnotations(workspace, repoSlug, headSha, REPORT_ID, problems.map((check): AnnotationInput => annotationFor(check)));
+  if (problems.length > 0) {
+    const annotations = problems.map((check): AnnotationInput => annotationFor(check));
+    try {
+      await client.postAnnotations(workspace, repoSlug, headSha, REPORT_ID, annotations);
+    } catch (error) {
+      // Another job for the same head (a re-check racing a re-evaluation) deleted the report between
+      // our PUT and this POST: put it back once and annotate it; a second 404 is an error.
+      if (!(error instanceof BitbucketNotFoundError)) throw error;
+      await client.putReport(workspace, repoSlug, headSha, REPORT_ID, report);
+      await client.postAnnotations(workspace, repoSlug, headSha, REPORT_ID, annotations);
+    }
+  }
   return { annotations: problems.length };
 }
 
@@ -87,7 +102,7 @@ export async function publishReport(target: PublishTarget, verdict: Verdict): Pr
  * `status` overrides what the status says (an incident on this commit outranks the verdict); its
  * `markAtMs` is the time of the record it stands for.
  */
-export async function publishVerdict(target: PublishTarget, verdict: Verdict, status?: { content: ClawgateStatusContent; markAtMs: number }): Promise<{ annotations: number }> {
+export async function publishVerdict(target: PublishTarget, verdict: Verdict, status?: { content: ClawgateStatusContent; markAtMs: number }, report: { reportExists?: boolean } = {}): Promise<{ annotations: number }> {
   const write = async (state: BuildStatusState, description: string) => {
     if (status === undefined) await putStatus(target, state, description);
     else await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, status.content, status.markAtMs);
@@ -96,7 +111,7 @@ export async function publishVerdict(target: PublishTarget, verdict: Verdict, st
     await write(verdict.statusState, statusDescription(verdict));
     return { annotations: 0 };
   }
-  const published = await publishReport(target, verdict);
+  const published = await publishReport(target, verdict, report);
   await write(verdict.statusState, statusDescription(verdict));
   return published;
 }

@@ -7,6 +7,7 @@ import type { JobQueue } from '../queue/job-queue';
 import { pullRequestJobKey } from '../queue/pull-request-job-key';
 import type { Store, Tenant } from '../store';
 import { bitbucketClientFor } from './bitbucket-for-tenant';
+import type { ApiBudget } from './api-budget';
 import { clawgateVerdictForCommit } from './commit-verdict';
 import { STATUS_KEY } from './publish';
 import { EVALUATION_JOB, type EvaluationJob } from './webhook-events';
@@ -44,6 +45,8 @@ export interface ReconcileDeps {
   config: AppConfig;
   logger: Logger;
   fetch?: typeof fetch;
+  /** Its reads count against each installation's API budget (api-budget.ts). */
+  apiBudget?: ApiBudget;
 }
 
 function isLiteralRepo(glob: string): boolean {
@@ -53,7 +56,7 @@ function isLiteralRepo(glob: string): boolean {
 async function reconcileTenant(deps: ReconcileDeps, tenant: Tenant, budget: { left: number }, result: ReconcileResult): Promise<void> {
   const { store, queue, config } = deps;
   const workspaceId = tenant.workspaceId;
-  const client = bitbucketClientFor(tenant, config, deps.logger, `reconcile:${randomUUID()}`, deps.fetch);
+  const client = bitbucketClientFor(tenant, config, deps.logger, `reconcile:${randomUUID()}`, deps.fetch, deps.apiBudget?.meterFor({ workspaceId, clientKey: tenant.clientKey }));
   const assignments = await store.assignments.list(workspaceId);
   const repos = new Set([...(await store.evaluations.repositories(workspaceId)), ...assignments.map((a) => a.repoGlob).filter(isLiteralRepo)]);
   for (const repoFullName of repos) {

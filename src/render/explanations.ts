@@ -140,4 +140,5 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   BUNDLE_LIMIT_EXCEEDED: 'The proof bundle is too large or too deeply nested to verify (an array, the nesting or the number of values is over the limit)',
   VERIFICATION_BUDGET_EXCEEDED: 'Verifying the proof bundle took longer than its time budget',
   CHANGE_TOO_LARGE: 'The pull request is too large to evaluate completely (too many commits or changed files); split it',
+  API_BUDGET_EXCEEDED: 'Evaluating this pull request needed more Bitbucket API calls than one evaluation may spend; split it, or raise the limit',
 };

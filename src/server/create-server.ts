@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { createApiRouter, createBitbucketForWorkspace } from '../api';
 import { createAdminRouter, isAdminAuthorization } from '../webhooks/admin-routes';
 import type { AppConfig, ServeRole } from '../config/app-config';
-import { describeConfig } from '../config/app-config';
+import { DEFAULT_API_BUDGET, describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
 import { CONNECT_PATHS } from '../connect/descriptor';
 import { createForgeRouter, FORGE_PATHS, forgeUiPrincipalOf, type FitVerifier } from '../forge';
@@ -18,6 +18,8 @@ import { OPERATIONS_JOB } from '../pipeline/operations-events';
 import { createPipelineIntake } from '../pipeline/pipeline-intake';
 import { createAgentPullRequestReevaluator, createRecheckRequester } from '../pipeline/recheck';
 import { startReconciliation, type Reconciler } from '../pipeline/reconcile';
+import { ApiBudget } from '../pipeline/api-budget';
+import { createHeadCache } from '../pipeline/evaluation/head-cache';
 import { createStatusMarker } from '../pipeline/status-mark';
 import type { WebhookIntake } from '../pipeline/webhook-intake';
 import { EVALUATION_JOB } from '../pipeline/webhook-events';
@@ -159,8 +161,21 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   // where evaluations run.
   const verifier = runJobsHere ? createVerifier({ ...(config.verifyThreads ? { threads: config.verifyThreads } : {}), ...(config.verifyTimeBudgetMs ? { timeBudgetMs: config.verifyTimeBudgetMs } : {}) }) : undefined;
   const reevaluateAgentPullRequests = createAgentPullRequestReevaluator({ store, queue: surfaceQueue });
-  const evaluationDeps = { store, config, logger, statusMarker, ...(verifier !== undefined ? { verifier } : {}), ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
-  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  // Every job's Bitbucket calls count against its installation's hourly budget (src/pipeline/api-budget.ts).
+  const apiBudget = new ApiBudget({
+    store,
+    config: config.apiBudget ?? DEFAULT_API_BUDGET,
+    logger,
+    observer: {
+      onCall: (workspace, outcome) => {
+        if (outcome === 'rate_limited') metrics.apiRateLimited.inc({ workspace });
+        else metrics.apiCalls.inc({ workspace, outcome });
+      },
+    },
+  });
+  const headCache = createHeadCache();
+  const evaluationDeps = { store, config, logger, statusMarker, apiBudget, headCache, ...(verifier !== undefined ? { verifier } : {}), ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, apiBudget, ...(options.fetch ? { fetch: options.fetch } : {}) };
 
   const app = express();
   app.disable('x-powered-by');
@@ -293,7 +308,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     : null;
 
   const reconcileFromEnv = Number(env.CLAWGATE_RECONCILE_INTERVAL_MS);
-  const reconcileDeps = { store, queue: surfaceQueue, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const reconcileDeps = { store, queue: surfaceQueue, config, logger, apiBudget, ...(options.fetch ? { fetch: options.fetch } : {}) };
   const reconcileOptions = { intervalMs: options.reconcileIntervalMs ?? (Number.isSafeInteger(reconcileFromEnv) && reconcileFromEnv >= 10_000 ? reconcileFromEnv : undefined), ...(env.CLAWGATE_WORKER_ID ? { holder: env.CLAWGATE_WORKER_ID } : {}) };
   // A `web` process keeps a reconciler it never schedules, so `runOnce` (tests, operators) still works.
   const reconciler = periodicHere ? startReconciliation(reconcileDeps, reconcileOptions) : startReconciliation(reconcileDeps, { ...reconcileOptions, firstRunDelayMs: 2 ** 31 - 1 });

@@ -11,6 +11,10 @@ export interface ClawgateMetrics {
   evaluationSeconds: Histogram;
   /** Database statements (round trips, BEGIN/COMMIT included) per evaluation job (issue 15, growth). */
   evaluationDbRoundTrips: Histogram;
+  /** Bitbucket API calls under `/2.0/repositories/*` per installation's workspace: sent, refused by the budget, answered 429. */
+  apiCalls: Counter<'workspace' | 'outcome'>;
+  /** 429 answers from Bitbucket per workspace. */
+  apiRateLimited: Counter<'workspace'>;
 }
 
 /** The queue depth and age gauges read `backlog` on each scrape (one grouped query). */
@@ -75,5 +79,7 @@ export function createMetrics(options: { backlog?: () => Promise<readonly QueueB
     evaluations: new Counter({ name: 'clawgate_evaluations_total', help: 'Evaluations by verdict state and build status', labelNames: ['state', 'status'], registers: [registry] }),
     evaluationSeconds: new Histogram({ name: 'clawgate_evaluation_seconds', help: 'Time from job start to published verdict', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [registry] }),
     evaluationDbRoundTrips: new Histogram({ name: 'clawgate_evaluation_db_round_trips', help: 'Database statements sent by one evaluation job (transaction BEGIN/COMMIT included)', buckets: [5, 10, 20, 30, 40, 60, 100, 200], registers: [registry] }),
+    apiCalls: new Counter({ name: 'clawgate_bitbucket_api_calls_total', help: 'Bitbucket API calls under /2.0/repositories/* by workspace and outcome (sent, refused_evaluation, refused_installation)', labelNames: ['workspace', 'outcome'], registers: [registry] }),
+    apiRateLimited: new Counter({ name: 'clawgate_bitbucket_api_429_total', help: 'Bitbucket 429 (rate limited) answers by workspace', labelNames: ['workspace'], registers: [registry] }),
   };
 }

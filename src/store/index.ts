@@ -1,4 +1,5 @@
 import { parseDatabaseUrl, type DatabaseConfig } from '../config/database';
+import { ApiCallRepository } from './api-calls';
 import { ApiTokenRepository, type VerifiedApiToken } from './api-tokens';
 import { AssignmentRepository } from './assignments';
 import { AuditLog } from './audit-log';
@@ -56,6 +57,8 @@ export interface Store {
   readonly jobs: JobRepository;
   readonly commitPushes: CommitPushRepository;
   readonly leases: PeriodicLeaseRepository;
+  /** Bitbucket API calls per installation per hour (the API budget, src/pipeline/api-budget.ts). */
+  readonly apiCalls: ApiCallRepository;
   /** Purging a workspace's data when it is unregistered (workspace-data.ts). */
   readonly workspaceData: WorkspaceDataRepository;
   /** The deployment's evidence-pack signing keys (not workspace-scoped). */
@@ -91,6 +94,7 @@ class SequelizeStore implements Store {
   readonly jobs: JobRepository;
   readonly commitPushes: CommitPushRepository;
   readonly leases: PeriodicLeaseRepository;
+  readonly apiCalls: ApiCallRepository;
   readonly workspaceData: WorkspaceDataRepository;
   readonly evidenceKeys: EvidenceKeyRepository;
   readonly oauthConsumers: OAuthConsumerRepository;
@@ -116,6 +120,7 @@ class SequelizeStore implements Store {
     this.jobs = new JobRepository(context);
     this.commitPushes = new CommitPushRepository(context);
     this.leases = new PeriodicLeaseRepository(context);
+    this.apiCalls = new ApiCallRepository(context);
     this.workspaceData = new WorkspaceDataRepository(context);
     this.evidenceKeys = new EvidenceKeyRepository(context);
     this.oauthConsumers = new OAuthConsumerRepository(context);
@@ -201,6 +206,7 @@ export type { DeliveryRepository } from './deliveries';
 export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';
 export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';
+export { type ApiCallWindow, type ApiCallRepository } from './api-calls';
 export type { CommitPush, CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
 export type { PurgedCounts, WorkspaceDataRepository } from './workspace-data';
 export { bindingMatches, type OAuthConsumer, type OAuthConsumerRepository, type SignInRepository, type SignInSession, type SignInState } from './sign-in';

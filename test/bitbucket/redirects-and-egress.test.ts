@@ -1,4 +1,4 @@
-import { BitbucketRedirectError, createBitbucketClient, connectJwtAuth, DEFAULT_ALLOWED_HOSTS, EgressDeniedError, egressRefusal, parseAllowedHosts } from '../../src/bitbucket';
+import { ApiBudgetExceededError, BitbucketRedirectError, createBitbucketClient, connectJwtAuth, DEFAULT_ALLOWED_HOSTS, EgressDeniedError, egressRefusal, parseAllowedHosts } from '../../src/bitbucket';
 import { APP_KEY, CLIENT_KEY, SHARED_SECRET, startFakeBitbucket, type FakeBitbucket } from './support/fake-bitbucket';
 import { captureLogger, connectClient, fixture } from './support/test-client';
 import { z } from 'zod';
@@ -68,14 +68,48 @@ describe('redirects and the egress allowlist against real servers', () => {
     mirror.received.length = 0;
   });
 
+  it('meters every hop (the API budget): the redirect counts as a call, a refused call sends nothing', async () => {
+    const seen: string[] = [];
+    const meter = {
+      beforeCall: async (call: { method: string; path: string }) => {
+        seen.push(`before ${call.method} ${call.path}`);
+        if (call.path.includes('/src/')) throw new ApiBudgetExceededError('no room', { method: call.method, path: call.path }, 'evaluation');
+      },
+      afterCall: (call: { method: string; path: string; status: number | null }) => void seen.push(`after ${call.status}`),
+    };
+    const { client } = connectClient(api, { meter });
+    await client.listPullRequestDiffstat('amuniz', 'test-repos', 1);
+    expect(seen).toEqual(['before GET /2.0/repositories/amuniz/test-repos/pullrequests/1/diffstat', 'after 302', expect.stringMatching(/^before GET \/2\.0\/repositories\/amuniz\/test-repos\/diffstat\//), 'after 200']);
+    api.received.length = 0;
+    await expect(client.getFileAtCommit('amuniz', 'test-repos', 'a'.repeat(40), 'README.md')).rejects.toMatchObject({ code: 'API_BUDGET_EXCEEDED', scope: 'evaluation', transient: false });
+    expect(api.received).toHaveLength(0);
+  });
+
+  it("reads a PR's own links.diffstat directly (no redirect); a link that leaves the repository is not followed", async () => {
+    const { client } = connectClient(api);
+    const href = `${api.url}${DIFFSTAT_SPEC_PATH}?from_pullrequest_id=1&topic=true`;
+    const direct = await client.listPullRequestDiffstat('amuniz', 'test-repos', 1, { id: 1, links: { html: { href: 'https://bitbucket.org/x' }, diffstat: { href } } });
+    expect(direct).toHaveLength(4);
+    expect(api.received.map((r) => r.url)).toEqual([`${DIFFSTAT_SPEC_PATH}?from_pullrequest_id=1&topic=true&pagelen=500`]);
+    api.received.length = 0;
+    // Another repository's diffstat, or another host: the PR's own endpoint and its redirect instead.
+    for (const other of [`${api.url}/2.0/repositories/amuniz/other/diffstat/x`, `${outsider.url}${DIFFSTAT_SPEC_PATH}`]) {
+      await client.listPullRequestDiffstat('amuniz', 'test-repos', 1, { id: 1, links: { html: { href: 'https://bitbucket.org/x' }, diffstat: { href: other } } });
+      expect(api.received[0]?.url).toBe('/2.0/repositories/amuniz/test-repos/pullrequests/1/diffstat?pagelen=500');
+      api.received.length = 0;
+    }
+    expect(outsider.received).toHaveLength(0);
+  });
+
   it('re-signs the JWT for the redirect target: the second hop carries a qsh for the new path and query', async () => {
+    // Without the PR's own diffstat link: the redirect is followed (500 items a page, diffstat's default).
     const { client } = connectClient(api);
     const diffstat = await client.listPullRequestDiffstat('amuniz', 'test-repos', 1);
     expect(diffstat.map((item) => item.status)).toEqual(['modified', 'added', 'renamed', 'added']);
     expect(api.received).toHaveLength(2);
     const [first, second] = api.received;
-    expect(first?.url).toBe('/2.0/repositories/amuniz/test-repos/pullrequests/1/diffstat?pagelen=100');
-    expect(second?.url).toBe(`${DIFFSTAT_SPEC_PATH}?pagelen=100&from_pullrequest_id=1&topic=true`);
+    expect(first?.url).toBe('/2.0/repositories/amuniz/test-repos/pullrequests/1/diffstat?pagelen=500');
+    expect(second?.url).toBe(`${DIFFSTAT_SPEC_PATH}?pagelen=500&from_pullrequest_id=1&topic=true`);
     // The server's verdict (it answered 200) plus the explicit check: each token is bound to its own URL.
     expect(second?.jwt?.claims.qsh).toBe(second?.jwt?.expectedQsh);
     expect(second?.jwt?.claims.qsh).not.toBe(first?.jwt?.claims.qsh);

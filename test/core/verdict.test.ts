@@ -318,6 +318,22 @@ describe('evaluate: the clawgate profile (docs/policy.md)', () => {
     expect(agentNoBundle.checks.map((c) => c.code)).toEqual(expect.arrayContaining(['BUNDLE_NOT_FOUND', 'BUNDLE_REQUIRED']));
   });
 
+  test('an evaluation out of API reads fails API_BUDGET_EXCEEDED, alone, even on a PR that looks human', async () => {
+    const input = build();
+    const agent = await verifyAndEvaluate({ ...input, bundle: undefined, evidenceError: 'API_BUDGET_EXCEEDED' });
+    expect(agent.state).toBe('FAIL');
+    expect(agent.reasonCode).toBe('API_BUDGET_EXCEEDED');
+    expect(agent.statusState).toBe('FAILED');
+    expect(agent.checks.map((c) => c.code)).toEqual(['API_BUDGET_EXCEEDED']);
+    // What was not read (a bundle file, a later agent commit) cannot be shown absent: never NOT_APPLICABLE.
+    const looksHuman = await verifyAndEvaluate({ ...input, bundle: undefined, evidenceError: 'API_BUDGET_EXCEEDED', change: input.change && { ...input.change, actor: { accountId: '{human}' } } });
+    expect(looksHuman.state).toBe('FAIL');
+    expect(looksHuman.reasonCode).toBe('API_BUDGET_EXCEEDED');
+    expect(looksHuman.agentWork).toEqual([]);
+    const frozen = await verifyAndEvaluate({ ...input, evidenceError: 'API_BUDGET_EXCEEDED', settings: { ...input.settings, frozen: true } });
+    expect(frozen.checks.map((c) => c.code)).toEqual(['WORKSPACE_FROZEN', 'API_BUDGET_EXCEEDED']);
+  });
+
   test('a clawgate error fails closed in enforce mode', async () => {
     const verdict = (await verifyAndEvaluate({ ...build(), evidenceError: 'CLAWGATE_ERROR' }));
     expect(verdict.state).toBe('FAIL');

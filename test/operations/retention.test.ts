@@ -108,6 +108,16 @@ describe('purgeExpired', () => {
     expect(left.audit).toEqual(['ten-days', 'recent']);
   });
 
+  test("the API budget's call counts are kept for a day", async () => {
+    const ws = '{00000000-0000-4000-8000-0000000000aa}';
+    await store.apiCalls.take(ws, 'client', T0, 10);
+    await store.apiCalls.take(ws, 'client', T0 + DAY, 10);
+    // The hour that began at T0 ended a day before T0 + DAY + 1 h: it goes; the newer one stays.
+    const result = await purgeExpired(store, policy, new Date(T0 + DAY + 3_600_000 + 60_000));
+    expect(result.apiCallHours).toBe(1);
+    expect(await store.apiCalls.window(ws, 'client', T0 + DAY + 60_000)).toMatchObject({ current: 1, previous: 0 });
+  });
+
   test('an event exactly at the cutoff is kept (strictly older goes)', async () => {
     await store.audit.append(WORKSPACE, { actor: 'test', kind: 'test.event', subject: 'edge' });
     const edge = (await store.audit.query(WORKSPACE))[0]?.at.getTime() ?? 0;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BitbucketError, type BitbucketClient } from '../../bitbucket';
+import { ApiBudgetExceededError, BitbucketError, BitbucketRateLimitError, type BitbucketClient } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
 import type { ConsumedIdRecord } from '../../store';
 import { failedStatusFor, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
@@ -9,7 +9,8 @@ import { verdictToJson } from '../../render/verdict-json';
 import { openJobContext, type JobDeps } from '../job-context';
 import { clawgateVerdictForCommit } from '../commit-verdict';
 import { inlineVerifier, URM_BOUNDS, type Verifier } from '../../verification';
-import { gatherEvidence, type GatheredEvidence } from './gather';
+import { gatherEvidence, headFromListing, isEvaluationBudgetError, listPullRequestCommitsOf, pathsAfterAttestation, type GatheredEvidence } from './gather';
+import { withHeadCache, type HeadCache } from './head-cache';
 import { policyForRepository } from '../repository-policy';
 import { publishInProgress, publishVerdict, putStatus, writeClawgateStatus, type PublishTarget } from '../publish';
 import { evaluationErrorDescription, statusDescription } from '../../render/status-text';
@@ -24,6 +25,14 @@ export interface EvaluationDeps extends JobDeps {
   statusMarker?: StatusMarker;
   /** Runs the engine off the event loop with a time budget (src/verification); inline when absent. */
   verifier?: Verifier;
+  /** Reads by full commit hash, kept across jobs of the same head (head-cache.ts); none when absent. */
+  headCache?: HeadCache;
+}
+
+/** Which attempt of the queued job this is (a refused read on a non-final attempt leaves INPROGRESS standing). */
+export interface JobAttempt {
+  attempt: number;
+  maxAttempts: number;
 }
 
 export interface EvaluationOutcome {
@@ -42,13 +51,15 @@ function toConsumed(records: readonly ConsumedIdRecord[]): ConsumedId[] {
  * store the evaluation and its audit event, publish. A failure of clawgate itself publishes FAILED in
  * enforce mode — never SUCCESSFUL.
  */
-export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDeps): Promise<EvaluationOutcome> {
+export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDeps, attempt: JobAttempt = { attempt: 1, maxAttempts: 1 }): Promise<EvaluationOutcome> {
   const { store, config } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ deliveryId: job.deliveryId, workspace: job.workspaceId, repo: job.repoFullName, pr: job.prId });
-  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; job dropped');
+  // The evaluation's reads are capped (api-budget.ts): past the cap it fails closed, API_BUDGET_EXCEEDED.
+  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; job dropped', deps.apiBudget ? { readsCap: deps.apiBudget.config.perEvaluation } : {});
   if (opened === null) return { status: 'skipped' };
-  const { client, workspace, repoSlug } = opened;
+  const { workspace, repoSlug } = opened;
+  const client = deps.headCache ? withHeadCache(opened.client, deps.headCache.forTenant(opened.tenant.clientKey)) : opened.client;
   const recheck = job.trigger === 'recheck';
   const evaluationId = randomUUID();
   const marker = deps.statusMarker ? { marker: deps.statusMarker } : {};
@@ -57,6 +68,8 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
   // Effective mode first (issue 9): until the assignment and the workspace say otherwise, the
   // strictest mode applies, so an error anywhere below can never publish SUCCESSFUL in enforce.
   let mode: Mode = 'enforce';
+  // Whether this job put INPROGRESS on the head it publishes to (then a retry later may leave it standing).
+  let inProgressWritten = false;
   try {
     const { settings } = await store.settings.get(job.workspaceId);
     const assignment = await policyForRepository(store, job.workspaceId, job.repoFullName);
@@ -65,6 +78,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     if (target) {
       try {
         await publishInProgress(target);
+        inProgressWritten = true;
       } catch (error) {
         // Bitbucket refusing a short hash (UNCONFIRMED whether it resolves one) is not the job's
         // failure: the resolved head gets its INPROGRESS below. Anything transient (down, 429) is.
@@ -84,13 +98,19 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       if (target) await restoreRecordedStatus(deps, client, job, target);
       return { status: 'skipped' };
     }
-    const headSha = await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash);
+    // One listing of the PR's commits: the head's full hash comes from it (no GET …/commit/{short})
+    // unless the listing does not start at the PR's head; gather judges the same listing.
+    const listed = await listPullRequestCommitsOf(client, workspace, repoSlug, job.prId);
+    const headSha = headFromListing(listed, pr.source.commit.hash) ?? (await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash));
     const hinted = target?.headSha;
     target = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId), ...marker };
     // The hinted head is this head (its prefix): its INPROGRESS stands; a second one would only
     // race its own echo. Another head (a re-check, a refused short hash) gets one now.
-    if (hinted === undefined || !headSha.startsWith(hinted)) await publishInProgress(target);
-    const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, settings, assignment, maxBundleBytes: config.maxBundleBytes });
+    if (hinted === undefined || !headSha.startsWith(hinted)) {
+      await publishInProgress(target);
+      inProgressWritten = true;
+    }
+    const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, listed, settings, assignment, maxBundleBytes: config.maxBundleBytes });
     mode = evidence.mode;
     // The bundle travels as text: parsing, bounds and verification all run off the event loop.
     const verifier = deps.verifier ?? inlineVerifier;
@@ -98,7 +118,7 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     // nothing (the protocol then fails a bundle that names it: URM_MISSING), never stalls the loop.
     const urm = evidence.urmText === undefined ? undefined : await verifier.parseJson(evidence.urmText, URM_BOUNDS);
     const nowMs = now();
-    const baseInput = {
+    let baseInput = {
       nowMs,
       profile: 'clawgate' as const,
       settings: evidence.settings,
@@ -115,6 +135,23 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     // The input of the verdict that stands, recorded for evidence packs (engine-input.ts).
     let finalInput: Omit<EvaluationInput, 'bundle'> = baseInput;
     let verdict = await evaluate(baseInput);
+    // The engine names the attested commit; only the commits after it need their own paths (one
+    // diffstat each, cached per commit), so they are read now and the engine judges again with them.
+    let withPaths: GatheredEvidence['change'] | null = null;
+    try {
+      withPaths = await pathsAfterAttestation({ client, workspace, repoSlug, change: evidence.change, attestedCommit: verdict.proof?.binding?.commit, ...(deps.headCache ? { cache: deps.headCache.forTenant(opened.tenant.clientKey) } : {}) });
+    } catch (error) {
+      if (!isEvaluationBudgetError(error)) throw error;
+      baseInput = { ...baseInput, evidenceError: 'API_BUDGET_EXCEEDED' };
+      finalInput = baseInput;
+      verdict = await evaluate(baseInput);
+    }
+    if (withPaths !== null) {
+      evidence.change = withPaths;
+      baseInput = { ...baseInput, change: withPaths };
+      finalInput = baseInput;
+      if (verdict.consume.length === 0) verdict = await evaluate(baseInput);
+    }
     if (verdict.consume.length > 0) {
       const consumed = await store.consumedIds.findConsumed(job.workspaceId, verdict.consume);
       finalInput = { ...baseInput, consumed: toConsumed(consumed) };
@@ -129,6 +166,8 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       }
     }
     const record = verdictToJson(verdict, `${job.repoFullName}#${job.prId}@${headSha}`);
+    // No earlier evaluation of this head: clawgate never put a report on it, so none is deleted first.
+    const reportOnHead = (await store.evaluations.latestForHead(job.workspaceId, job.repoFullName, headSha)) !== null;
     await store.evaluations.insert(job.workspaceId, {
       id: evaluationId,
       repoFullName: job.repoFullName,
@@ -183,14 +222,19 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       repo: job.repoFullName,
       prId: job.prId,
     });
-    await publishVerdict(target, verdict, { content: published.content, markAtMs: published.latestAtMs });
+    await publishVerdict(target, verdict, { content: published.content, markAtMs: published.latestAtMs }, { reportExists: reportOnHead });
     log.info({ evaluationId, state: verdict.state, reason: verdict.reasonCode, status: verdict.statusState }, 'evaluation published');
     return { status: 'evaluated', evaluationId, verdict };
   } catch (error) {
     log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'evaluation failed');
     // Fail closed: in enforce mode (or while the mode is not yet known) a clawgate failure is FAILED,
     // never SUCCESSFUL. observe and warn never fail a build (docs/policy.md): they say what happened.
-    if (target) {
+    // Out of API budget (the installation's hour, or reads paused after a 429) or rate limited by
+    // Bitbucket: the job is retried later by the queue; the INPROGRESS written first (from the write
+    // reserve) stands meanwhile, and only the last attempt writes FAILED.
+    const outOfBudget = (error instanceof ApiBudgetExceededError && error.scope === 'installation') || error instanceof BitbucketRateLimitError;
+    const retriedLater = outOfBudget && inProgressWritten && attempt.attempt < attempt.maxAttempts;
+    if (target && !retriedLater) {
       const state = failedStatusFor(mode);
       try {
         await putStatus(target, state, evaluationErrorDescription(mode));
@@ -222,7 +266,7 @@ export function createEvaluationHandler(deps: EvaluationDeps, observe?: (outcome
       return;
     }
     try {
-      const outcome = await evaluatePullRequest(parsed.data, deps);
+      const outcome = await evaluatePullRequest(parsed.data, deps, { attempt: job.attempt, maxAttempts: job.maxAttempts });
       observe?.(outcome);
     } catch (error) {
       // Retry only what may succeed on retry (network, 5xx, rate limit); the FAILED status stands otherwise.

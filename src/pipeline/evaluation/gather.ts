@@ -1,5 +1,6 @@
 import type { BitbucketClient, BitbucketCommitListItem, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
-import { BitbucketNotFoundError, BitbucketResponseError, PageCapExceededError } from '../../bitbucket';
+import { ApiBudgetExceededError, BitbucketNotFoundError, BitbucketResponseError, DIFFSTAT_MAX_ITEMS, PageCapExceededError } from '../../bitbucket';
+import type { TenantHeadCache } from './head-cache';
 import type { AccountClass, ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
 import type { EnginePolicy } from '../../core/policy';
 import type { EngineSettings, Mode } from '../../core/verdict';
@@ -21,7 +22,7 @@ export interface GatheredEvidence {
   /** The bundle as text: it is parsed, bounded and verified off the event loop (src/verification). */
   bundle?: { text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
   /** A reason the evidence is incomplete (fail closed in the engine). */
-  evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED';
+  evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'API_BUDGET_EXCEEDED';
   /**
    * The run's URM as text (parsed and bounded off the event loop by the evaluation, like the bundle;
    * undefined when absent) and Trust Pulse text, found beside the bundle.
@@ -80,8 +81,57 @@ function diffstatPaths(items: readonly BitbucketDiffstatItem[]): string[] {
   return [...paths];
 }
 
-/** Commits one evaluation reads one by one (a diffstat each); more is CHANGE_TOO_LARGE, not an error. */
+/** Commits one evaluation judges; more is CHANGE_TOO_LARGE, not an error. */
 export const MAX_EVALUATED_COMMITS = 100;
+
+/** The PR's commits, newest first, as one paginated listing read them; `tooLarge` when there are too many. */
+export interface ListedCommits {
+  commits: BitbucketCommitListItem[];
+  tooLarge?: NonNullable<ChangeSet['tooLarge']>;
+}
+
+/** Lists the PR's commits once (the job resolves the head from them and gather judges them). */
+export async function listPullRequestCommitsOf(client: BitbucketClient, workspace: string, repoSlug: string, prId: number): Promise<ListedCommits> {
+  try {
+    const commits = await client.listPullRequestCommits(workspace, repoSlug, prId);
+    return commits.length > MAX_EVALUATED_COMMITS ? { commits, tooLarge: { what: 'commits', limit: MAX_EVALUATED_COMMITS } } : { commits };
+  } catch (error) {
+    if (!(error instanceof PageCapExceededError)) throw error;
+    return { commits: [], tooLarge: { what: 'pages', limit: error.pageCap } };
+  }
+}
+
+/**
+ * The full head hash from the listing: the newest commit when the PR's (12-character) head prefixes
+ * it, so no `GET …/commit/{short}` is spent. undefined when it does not (the caller resolves it).
+ */
+export function headFromListing(listed: ListedCommits, prHead: string): string | undefined {
+  const newest = listed.commits[0];
+  const prefix = prHead.toLowerCase();
+  return newest !== undefined && /^[0-9a-f]{7,40}$/.test(prefix) && newest.hash.toLowerCase().startsWith(prefix) ? newest.hash.toLowerCase() : undefined;
+}
+
+/**
+ * Reads the paths of each PR commit after `attestedCommit` (one diffstat per commit, served from
+ * the per-head cache when a job for the same head read it before) and returns the change with
+ * them filled in; null when nothing is to read (no attested commit in the PR, or none after it).
+ * Only these commits' paths matter to the engine (proof coverage, file provenance).
+ */
+export async function pathsAfterAttestation(input: { client: BitbucketClient; workspace: string; repoSlug: string; change: ChangeSet; attestedCommit: string | undefined; cache?: TenantHeadCache }): Promise<ChangeSet | null> {
+  const { change, attestedCommit } = input;
+  if (attestedCommit === undefined || change.tooLarge !== undefined) return null;
+  const index = change.commits.findIndex((c) => c.hash.toLowerCase() === attestedCommit.toLowerCase());
+  if (index < 0 || index === change.commits.length - 1) return null;
+  const commits = [...change.commits];
+  for (let i = index + 1; i < commits.length; i++) {
+    const commit = commits[i] as ChangeCommit;
+    if (commit.paths !== undefined) continue;
+    const read = () => input.client.listCommitDiffstat(input.workspace, input.repoSlug, commit.hash).then(diffstatPaths);
+    const paths = input.cache ? await input.cache.commitPaths(`${input.workspace}/${input.repoSlug}`, commit.hash, read) : await read();
+    commits[i] = { ...commit, paths };
+  }
+  return { ...change, commits };
+}
 
 export type RepositoryPolicy = Awaited<ReturnType<typeof policyForRepository>>;
 
@@ -113,6 +163,8 @@ export async function gatherEvidence(input: {
   prId: number;
   pullRequest: BitbucketPullRequest;
   headSha: string;
+  /** The PR's commits as listPullRequestCommitsOf read them (the caller resolved the head from them). */
+  listed: ListedCommits;
   settings: WorkspaceSettings;
   assignment: RepositoryPolicy;
   maxBundleBytes: number;
@@ -120,28 +172,31 @@ export async function gatherEvidence(input: {
   const { client, store, workspaceId, repoFullName, prId, pullRequest, headSha } = input;
   const [workspace, repoSlug] = repoFullName.split('/') as [string, string];
   const settingsDoc = input.settings;
-  let tooLarge: ChangeSet['tooLarge'];
-  let commitsNewestFirst: BitbucketCommitListItem[] = [];
+  let tooLarge: ChangeSet['tooLarge'] = input.listed.tooLarge;
+  const commitsNewestFirst: BitbucketCommitListItem[] = input.listed.commits;
   let diffstat: BitbucketDiffstatItem[] = [];
-  try {
-    commitsNewestFirst = await client.listPullRequestCommits(workspace, repoSlug, prId);
-    if (commitsNewestFirst.length > MAX_EVALUATED_COMMITS) tooLarge = { what: 'commits', limit: MAX_EVALUATED_COMMITS };
-    else diffstat = await client.listPullRequestDiffstat(workspace, repoSlug, prId);
-  } catch (error) {
-    if (!(error instanceof PageCapExceededError)) throw error;
-    tooLarge = { what: 'pages', limit: error.pageCap };
+  let budgetExceeded = false;
+  if (tooLarge === undefined) {
+    try {
+      // One listing for the whole PR (500 items a page, the PR's own diffstat link: no redirect).
+      diffstat = await client.listPullRequestDiffstat(workspace, repoSlug, prId, pullRequest);
+    } catch (error) {
+      if (isEvaluationBudgetError(error)) budgetExceeded = true;
+      else if (error instanceof PageCapExceededError) tooLarge = { what: 'files', limit: DIFFSTAT_MAX_ITEMS };
+      else throw error;
+    }
   }
   const pushes = await store.commitPushes.forCommits(workspaceId, repoFullName, commitsNewestFirst.length > 0 ? commitsNewestFirst.map((c) => c.hash) : [headSha]);
   const pushesOf = (hash: string) => pushes.filter((p) => p.commit === hash);
   const commits: ChangeCommit[] = [];
   for (const commit of [...commitsNewestFirst].reverse()) {
-    const touched = tooLarge === undefined ? diffstatPaths(await client.listCommitDiffstat(workspace, repoSlug, commit.hash)) : undefined;
+    // A commit's own paths matter only after the attested commit (proof coverage, file provenance):
+    // they are read once the engine has named that commit (pathsAfterAttestation), not here.
     const authorUuid = commit.author.user?.uuid;
     const pushers = pushesOf(commit.hash);
     const agentAccounts = [authorUuid, ...pushers.map((p) => p.pusherUuid)].filter((u): u is string => typeof u === 'string' && agentIdentityOf(settingsDoc, u) !== null);
     commits.push({
       hash: commit.hash,
-      ...(touched !== undefined ? { paths: touched } : {}),
       ...(authorUuid ? { authorAccountId: authorUuid } : {}),
       author: classify(settingsDoc, authorUuid),
       pushedBy: pusherClass(settingsDoc, pushers),
@@ -192,6 +247,39 @@ export async function gatherEvidence(input: {
   };
 
   if (tooLarge) return evidence;
+  if (budgetExceeded) {
+    evidence.evidenceError = 'API_BUDGET_EXCEEDED';
+    return evidence;
+  }
+  try {
+    await attachBundle(evidence, { client, store, workspaceId, workspace, repoSlug, headSha, declared, maxBundleBytes: input.maxBundleBytes });
+  } catch (error) {
+    if (!isEvaluationBudgetError(error)) throw error;
+    // Out of this evaluation's API reads before the evidence was complete: fail closed, its own code.
+    delete evidence.bundle;
+    delete evidence.urmText;
+    delete evidence.trustPulseText;
+    evidence.evidenceError = 'API_BUDGET_EXCEEDED';
+  }
+  return evidence;
+}
+
+/** True for the meter's refusal of one more read by this evaluation (api-budget.ts): a verdict, not a retry. */
+export function isEvaluationBudgetError(error: unknown): error is ApiBudgetExceededError {
+  return error instanceof ApiBudgetExceededError && error.scope === 'evaluation';
+}
+
+/**
+ * The bundle (uploaded first, then a bundle file changed in the PR at head) with its URM and pulse,
+ * put into `evidence` (or the reason it could not be read).
+ */
+async function attachBundle(
+  evidence: GatheredEvidence,
+  ctx: { client: BitbucketClient; store: Store; workspaceId: string; workspace: string; repoSlug: string; headSha: string; declared: string[]; maxBundleBytes: number },
+): Promise<void> {
+  const { client, store, workspaceId, workspace, repoSlug, headSha, declared } = ctx;
+  const input = { maxBundleBytes: ctx.maxBundleBytes };
+  const change = evidence.change;
   const changed = new Set(change.files.filter((f) => f.status !== 'removed').map((f) => f.path));
   // (a) uploaded to the API, named by the PR.
   for (const bundleId of declared) {
@@ -204,19 +292,18 @@ export async function gatherEvidence(input: {
     if (urmText !== undefined) evidence.urmText = urmText;
     const pulse = uploaded.trustPulseText ?? fromPr.trustPulseText;
     if (pulse !== undefined) evidence.trustPulseText = pulse;
-    return evidence;
+    return;
   }
   // (b) a bundle file the PR changed, read at head (bundle-discovery.ts: declared .clawsig/bundles/<id>.json,
   // then the harness layout <name>-bundle.json, then .clawsig/proof_bundle.json), with its URM and pulse.
   const discovered = await discoverBundleInPullRequest({ client, workspace, repoSlug, headSha, changedPaths: [...changed], declared, maxBundleBytes: input.maxBundleBytes });
   if (discovered.error) {
     evidence.evidenceError = discovered.error;
-    return evidence;
+    return;
   }
   if (discovered.bundle) {
     const { path, text, sha256B64u: sha } = discovered.bundle;
     evidence.bundle = { text, source: 'repo_file', sha256B64u: sha, path };
     Object.assign(evidence, await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, runArtifactPaths(path), input.maxBundleBytes));
   }
-  return evidence;
 }

@@ -15,7 +15,9 @@ import { handleRecheckCommand, isRecheckCommand } from './recheck-command';
  */
 export async function runOperation(job: OperationsJob, deps: OperationsDeps): Promise<void> {
   const log: Logger = deps.logger.child({ deliveryId: job.deliveryId, event: job.eventKey, workspace: job.workspaceId, repo: job.repoFullName });
-  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; operations job dropped');
+  // The forged-status defence may read from the API budget's write reserve (api-budget.ts): a
+  // restore must still go out when an agent has spent the installation's reads.
+  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; operations job dropped', { priority: job.kind === 'commit_status' });
   if (opened === null) return;
   const ctx: OperationContext = { ...opened, deps, settings: (await deps.store.settings.get(job.workspaceId)).settings, job };
   switch (job.kind) {
