@@ -179,7 +179,31 @@ export function announcedClawgateStatus(eventKey: string, payload: unknown): { r
  * The operations job for a delivery, or why none is needed. Statuses under any other key than
  * clawgate's are ignored here (other CI systems write statuses all day).
  */
+/**
+ * The top-level keys that say which event a Bitbucket body belongs to (bitbucket.md §5). The event key
+ * is a header outside any signature, so a genuine body of one event can be replayed under another:
+ * a body carrying a key of another event (a comment body's `comment` under `pullrequest:fulfilled`,
+ * an approval's `approval`, a push's `push`) is refused, whatever else it holds.
+ */
+const EVENT_SHAPE_KEYS = ['push', 'pullrequest', 'comment', 'approval', 'changes_request', 'commit_status'] as const;
+const SHAPE_OF: Record<string, readonly string[]> = {
+  'repo:push': ['push'],
+  'pullrequest:fulfilled': ['pullrequest'],
+  'pullrequest:comment_created': ['pullrequest', 'comment'],
+  'repo:commit_status_created': ['commit_status'],
+  'repo:commit_status_updated': ['commit_status'],
+};
+
+/** The key of another event's shape found in `payload`, or null when the body fits `eventKey`. */
+export function foreignEventShape(eventKey: string, payload: unknown): string | null {
+  const own = SHAPE_OF[eventKey];
+  if (own === undefined || typeof payload !== 'object' || payload === null) return null;
+  return EVENT_SHAPE_KEYS.find((key) => !own.includes(key) && Object.hasOwn(payload, key)) ?? null;
+}
+
 export function operationsJobFor(eventKey: string, payload: unknown, common: Common): ParsedOperation {
+  const foreign = foreignEventShape(eventKey, payload);
+  if (foreign !== null) return { ignored: `body of another event (has "${foreign}")` };
   switch (eventKey) {
     case 'repo:push': {
       const parsed = pushEventSchema.safeParse(payload);

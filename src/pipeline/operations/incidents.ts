@@ -174,7 +174,14 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
   for (const change of job.changes) {
     if (change.closed) {
       if (change.oldName === null || change.oldType === 'tag') continue;
-      outcomes.push(await recordIncidentIfDenied(ctx, { action: 'delete_branch', agent, branch: change.oldName, commit: null, prId: null, detail: `${who} deleted branch ${change.oldName}`, facts: { old_head: change.oldHash } }));
+      // Only from facts (issue 9): the branch must really be gone now, asked of the API, not of the body.
+      if (await ctx.client.branchExists(ctx.workspace, ctx.repoSlug, change.oldName)) {
+        ctx.log.warn({ branch: change.oldName }, 'push says the branch was deleted but it exists: no incident');
+        continue;
+      }
+      outcomes.push(
+        await recordIncidentIfDenied(ctx, { action: 'delete_branch', agent, branch: change.oldName, commit: null, prId: null, detail: `${who} deleted branch ${change.oldName}`, facts: { old_head: change.oldHash, confirmed: 'branch_not_found' } }),
+      );
       continue;
     }
     if (change.newName === null || change.newHash === null || change.newType === 'tag') continue;
@@ -211,17 +218,44 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
 
 // ------------------------------------------------------------------ pullrequest:fulfilled
 
+/**
+ * What the API says about a PR the webhook calls merged (issue 9, incidents only from facts): the
+ * event key and delivery id are outside the webhook's signature, so the body is a claim. The PR must
+ * be MERGED now, and when the body names a merge commit it must be the one the API names.
+ */
+async function confirmedMerge(ctx: OperationContext, job: FulfilledJob): Promise<{ commit: string | null; branch: string } | null> {
+  let pr: z.infer<typeof mergedPullRequestSchema>;
+  try {
+    const parsed = mergedPullRequestSchema.safeParse(await ctx.client.getPullRequest(ctx.workspace, ctx.repoSlug, job.prId));
+    if (!parsed.success) return null;
+    pr = parsed.data;
+  } catch (error) {
+    if (error instanceof BitbucketNotFoundError) return null;
+    throw error;
+  }
+  if (pr.state !== 'MERGED') return null;
+  const apiMerge = pr.merge_commit?.hash.toLowerCase() ?? null;
+  if (job.mergeCommit !== null && apiMerge !== null && !(apiMerge.startsWith(job.mergeCommit) || job.mergeCommit.startsWith(apiMerge))) return null;
+  const mergeCommit = apiMerge ?? job.mergeCommit;
+  return { commit: mergeCommit === null ? null : await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, mergeCommit), branch: pr.destination.branch.name };
+}
+
 export async function handleFulfilled(ctx: OperationContext, job: FulfilledJob): Promise<IncidentOutcome | null> {
   const agent = agentIdentityOf(ctx.settings, job.actor.uuid);
   if (!agent) return null;
-  const commit = job.mergeCommit === null ? null : await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, job.mergeCommit);
+  const merge = await confirmedMerge(ctx, job);
+  if (merge === null) {
+    ctx.log.warn({ pr: job.prId }, 'a merge the API does not confirm (the PR is not MERGED, or another merge commit): no incident');
+    return null;
+  }
   return recordIncidentIfDenied(ctx, {
     action: 'merge_pr',
     agent,
-    branch: job.destinationBranch,
-    commit,
+    branch: merge.branch,
+    commit: merge.commit,
     prId: job.prId,
-    detail: `${displayNameOf(job.actor)} merged pull request #${job.prId}${job.destinationBranch ? ` into ${job.destinationBranch}` : ''}`,
+    detail: `${displayNameOf(job.actor)} merged pull request #${job.prId} into ${merge.branch}`,
+    facts: { confirmed: 'pull_request_merged' },
   });
 }
 
