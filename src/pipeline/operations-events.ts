@@ -138,7 +138,16 @@ export const operationsJobSchema = z.discriminatedUnion('kind', [
     head: hash.nullable(),
     sourceBranch: branchName.nullable(),
   }),
-  z.strictObject({ kind: z.literal('commit_status'), ...common, commit: fullHash, key: z.string().max(255), state: z.string().max(32).nullable() }),
+  z.strictObject({
+    kind: z.literal('commit_status'),
+    ...common,
+    commit: fullHash,
+    key: z.string().max(255),
+    state: z.string().max(32).nullable(),
+    /** Set on a restore re-queued after a failure (forged-status.ts): when restoring first failed, and how often. */
+    restoreSinceMs: z.number().int().nonnegative().optional(),
+    restoreFailures: z.number().int().min(1).max(10_000).optional(),
+  }),
 ]);
 
 export type OperationsJob = z.infer<typeof operationsJobSchema>;
@@ -146,6 +155,16 @@ export type PushJob = Extract<OperationsJob, { kind: 'push' }>;
 export type FulfilledJob = Extract<OperationsJob, { kind: 'pr_fulfilled' }>;
 export type CommentJob = Extract<OperationsJob, { kind: 'pr_comment' }>;
 export type CommitStatusJob = Extract<OperationsJob, { kind: 'commit_status' }>;
+
+/**
+ * The queue key of a forged-status job: one per commit and writer, so a storm of forgeries of one
+ * commit by one account is one pending job (the queue dedupes pending keys), and a restore waiting
+ * to be retried absorbs the forgeries that arrive meanwhile. Per writer, so an agent's forgery is
+ * never folded into someone else's and always judged as an incident.
+ */
+export function forgedStatusJobKey(job: CommitStatusJob): string {
+  return `${job.workspaceId}/ops/status/${job.repoFullName}@${job.commit}/${job.actor.uuid ?? 'unknown'}`;
+}
 
 type Common = Pick<OperationsJob, 'workspaceId' | 'clientKey' | 'deliveryId' | 'eventKey'>;
 

@@ -165,6 +165,21 @@ export class AlertRepository {
     return rows.map((r) => toAlert(r.get({ plain: true })));
   }
 
+  /**
+   * Claims a due alert for one attempt (replicas race on it: only one wins): its next attempt moves to
+   * `leaseUntil`, so a sender that dies mid-request leaves it due again then, not lost.
+   */
+  async claim(workspaceId: WorkspaceId, alert: Alert, leaseUntil: Date): Promise<boolean> {
+    const workspace = workspaceKey(workspaceId);
+    const [changed] = await this.context.db.write((transaction) =>
+      this.context.models.Alert.update(
+        { next_attempt_at: leaseUntil },
+        { where: { workspace_uuid: workspace, id: alert.id, state: 'pending', attempts: alert.attempts, next_attempt_at: alert.nextAttemptAt }, transaction },
+      ),
+    );
+    return changed === 1;
+  }
+
   /** After an attempt: delivered, retry at `nextAttemptAt`, or finished in `state` (failed, no_webhook). */
   async markAttempt(workspaceId: WorkspaceId, id: string, outcome: { state: AlertState; attempts: number; nextAttemptAt?: Date; error?: string | null }): Promise<void> {
     const workspace = workspaceKey(workspaceId);

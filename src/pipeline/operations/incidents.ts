@@ -4,7 +4,8 @@ import { BitbucketAuthError, BitbucketNotFoundError, PageCapExceededError, type 
 import type { WriteAction } from '../../core/policy/change-set';
 import { agentIdentityOf, type AgentIdentityMatch } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
-import type { Incident } from '../../store';
+import type { Incident, IncidentAction } from '../../store';
+import { raiseAlert } from '../alert-webhook';
 import { INCIDENT_AUDIT_KIND, type IncidentRecord } from '../incident-record';
 import { auditActor, displayNameOf, type OperationContext } from './operations-context';
 import type { CommentJob, FulfilledJob, PushJob } from '../operations-events';
@@ -13,7 +14,7 @@ import { writeClawgateStatus } from '../publish';
 import { failedStatusFor } from '../../core/verdict';
 import { clip, incidentDescription } from '../../render/status-text';
 import { incidentUrl } from '../status-urls';
-import { judgeWriteAction } from '../../core/policy/write-action-policy';
+import { judgeWriteAction, type WriteActionDecision } from '../../core/policy/write-action-policy';
 
 /**
  * Incidents (design §6): write actions an agent identity already took that its WPC does not allow.
@@ -38,9 +39,12 @@ export interface IncidentInput {
   facts?: Record<string, unknown>;
 }
 
+/** What `recordIncident` records: a write action, or a forged `clawgate` status (forged-status.ts). */
+export type RecordedIncidentInput = Omit<IncidentInput, 'action'> & { action: IncidentAction };
+
 export type IncidentOutcome = { recorded: false; reasonCode: 'OK' } | { recorded: true; duplicate: boolean; auditId: number; incidentId: string; reasonCode: string };
 
-async function findRecorded(ctx: OperationContext, input: IncidentInput): Promise<Incident | null> {
+async function findRecorded(ctx: OperationContext, input: RecordedIncidentInput): Promise<Incident | null> {
   return ctx.deps.store.incidents.findRecorded(ctx.tenant.workspaceId, ctx.job.repoFullName, { deliveryId: ctx.job.deliveryId, action: input.action, commit: input.commit, branch: input.branch });
 }
 
@@ -59,10 +63,21 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
     ctx.log.info({ action: input.action }, 'agent write action allowed by the WPC');
     return { recorded: false, reasonCode: 'OK' };
   }
+  return recordIncident(ctx, input, decision, { markCommit: true });
+}
+
+/**
+ * Records a denied action as an incident (its own row and audit event, one transaction), raises an
+ * alert for it (alert-webhook.ts; never blocks or fails the job) and, with `markCommit`, writes the
+ * incident's status on its commit.
+ */
+export async function recordIncident(ctx: OperationContext, input: RecordedIncidentInput, decision: WriteActionDecision, options: { markCommit: boolean }): Promise<IncidentOutcome> {
+  const { deps, tenant, job } = ctx;
+  const assignment = await policyForRepository(deps.store, tenant.workspaceId, job.repoFullName);
   // A retried job (the status write failed after the audit event was written) must not record twice.
   const existing = await findRecorded(ctx, input);
   if (existing) {
-    await markCommit(ctx, input, existing.statusState, existing.statusDescription, existing.statusUrl, existing.createdAt.getTime());
+    if (options.markCommit) await markCommit(ctx, input, existing.statusState, existing.statusDescription, existing.statusUrl, existing.createdAt.getTime());
     return { recorded: true, duplicate: true, auditId: existing.auditEventId ?? 0, incidentId: existing.incidentId, reasonCode: decision.reasonCode };
   }
   const mode = assignment.mode ?? ctx.settings.mode;
@@ -103,11 +118,43 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
     },
   );
   ctx.log.warn({ action: input.action, reason: decision.reasonCode, commit: input.commit, branch: input.branch, auditId: event.id }, 'incident recorded');
-  await markCommit(ctx, input, statusState, statusDescription, statusUrl, event.at.getTime());
+  await alertIncident(ctx, record, input.detail);
+  if (options.markCommit) await markCommit(ctx, input, statusState, statusDescription, statusUrl, event.at.getTime());
   return { recorded: true, duplicate: false, auditId: event.id, incidentId, reasonCode: decision.reasonCode };
 }
 
-async function markCommit(ctx: OperationContext, input: IncidentInput, state: 'FAILED' | 'SUCCESSFUL' | null, description: string | null, url: string | null, atMs: number): Promise<void> {
+/** The incident as an alert to the workspace's webhook; a failure to queue it is logged, never thrown. */
+async function alertIncident(ctx: OperationContext, record: IncidentRecord, detail: string): Promise<void> {
+  try {
+    await raiseAlert(
+      ctx.deps.store,
+      ctx.tenant.workspaceId,
+      {
+        kind: 'incident',
+        subject: clip(`${record.action} in ${record.repo}: ${detail}`, 512),
+        data: {
+          incident_id: record.incident_id,
+          action: record.action,
+          reason_code: record.reason_code,
+          actor: record.actor,
+          repo: record.repo,
+          branch: record.branch,
+          commit: record.commit,
+          pr_id: record.pr_id,
+          mode: record.mode,
+          status_state: record.status_state,
+          detail: clip(detail, 512),
+          details_url: record.status_url,
+        },
+      },
+      ctx.deps.wakeAlerts,
+    );
+  } catch (error) {
+    ctx.log.error({ err: error instanceof Error ? error.message : String(error), incident: record.incident_id }, 'incident alert not queued');
+  }
+}
+
+async function markCommit(ctx: OperationContext, input: RecordedIncidentInput, state: 'FAILED' | 'SUCCESSFUL' | null, description: string | null, url: string | null, atMs: number): Promise<void> {
   if (input.commit === null || state === null || description === null || url === null) return;
   await writeClawgateStatus(ctx.client, ctx.deps.statusMarker, { workspace: ctx.workspace, repoSlug: ctx.repoSlug, commit: input.commit }, { state, description, url, refname: input.branch }, atMs);
 }
