@@ -14,6 +14,7 @@ import { createViewerPermissions } from '../http/viewer-permissions';
 import { createEvaluationHandler } from '../pipeline/evaluation/evaluate-pull-request';
 import { createOperationsHandler } from '../pipeline/operations/operations-handler';
 import { OPERATIONS_JOB } from '../pipeline/operations-events';
+import { createAlertDeliverer, type AlertDeliverer } from '../pipeline/alert-delivery';
 import { createPipelineIntake } from '../pipeline/pipeline-intake';
 import { createAgentPullRequestReevaluator, createRecheckRequester } from '../pipeline/recheck';
 import { startReconciliation, type Reconciler } from '../pipeline/reconcile';
@@ -40,6 +41,8 @@ export interface ClawgateServer {
   readonly logger: Logger;
   /** The periodic reconciliation of open PRs (issue 9); `runOnce(true)` runs a pass now, lease or not. */
   readonly reconciler: Reconciler;
+  /** Sends pending alerts to workspaces' alert webhooks; `runOnce()` runs a pass now. */
+  readonly alertDeliverer: AlertDeliverer;
   close(): Promise<void>;
 }
 
@@ -101,7 +104,10 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   const verifier = createVerifier({ ...(config.verifyThreads ? { threads: config.verifyThreads } : {}), ...(config.verifyTimeBudgetMs ? { timeBudgetMs: config.verifyTimeBudgetMs } : {}) });
   const reevaluateAgentPullRequests = createAgentPullRequestReevaluator({ store, queue });
   const evaluationDeps = { store, config, logger, statusMarker, verifier, ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
-  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  // Alerts are rows first and requests later, sent by their own timer (and woken when one is raised),
+  // so a slow or failing receiver never holds up a job.
+  const alertDeliverer = createAlertDeliverer({ store, config, logger }, { intervalMs: options.workers === false ? undefined : 15_000 });
+  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, queue, wakeAlerts: () => alertDeliverer.wake(), ...(options.fetch ? { fetch: options.fetch } : {}) };
 
   const app = express();
   app.disable('x-powered-by');
@@ -230,6 +236,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     metrics,
     logger,
     reconciler,
+    alertDeliverer,
     async close() {
       if (closed) return;
       closed = true;
@@ -243,6 +250,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       await retention.stop();
       await reconciler.stop();
       await queue.stop();
+      await alertDeliverer.stop();
       await verifier.close();
       await store.close();
     },
