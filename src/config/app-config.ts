@@ -60,6 +60,8 @@ export interface AlertingConfig {
   readonly retryBaseMs: number;
   /** Attempts per alert before it is marked failed (CLAWGATE_ALERT_MAX_ATTEMPTS). */
   readonly maxAttempts: number;
+  /** Forgeries of one commit by one account within this many ms are restored once (CLAWGATE_RESTORE_COALESCE_MS). */
+  readonly restoreCoalesceMs: number;
   /** First retry of a failed restore after this many ms, doubling up to 30 min (CLAWGATE_RESTORE_RETRY_BASE_MS). */
   readonly restoreRetryBaseMs: number;
   /** A restore is retried for at most this long after its first failure (CLAWGATE_RESTORE_MAX_AGE_MS). */
@@ -74,6 +76,7 @@ export const DEFAULT_ALERTING: AlertingConfig = {
   allowLoopback: false,
   retryBaseMs: 10_000,
   maxAttempts: 12,
+  restoreCoalesceMs: 1000,
   restoreRetryBaseMs: 30_000,
   restoreMaxAgeMs: 24 * 60 * 60_000,
   restoreAlertFailures: 5,
@@ -97,6 +100,7 @@ function parseAlerting(e: z.infer<typeof envSchema>, production: boolean): Alert
     allowLoopback,
     retryBaseMs: number(e.CLAWGATE_ALERT_RETRY_BASE_MS, DEFAULT_ALERTING.retryBaseMs),
     maxAttempts: number(e.CLAWGATE_ALERT_MAX_ATTEMPTS, DEFAULT_ALERTING.maxAttempts),
+    restoreCoalesceMs: number(e.CLAWGATE_RESTORE_COALESCE_MS, DEFAULT_ALERTING.restoreCoalesceMs),
     restoreRetryBaseMs: number(e.CLAWGATE_RESTORE_RETRY_BASE_MS, DEFAULT_ALERTING.restoreRetryBaseMs),
     restoreMaxAgeMs: number(e.CLAWGATE_RESTORE_MAX_AGE_MS, DEFAULT_ALERTING.restoreMaxAgeMs),
     restoreAlertFailures: number(e.CLAWGATE_RESTORE_ALERT_FAILURES, DEFAULT_ALERTING.restoreAlertFailures),
@@ -147,6 +151,7 @@ const envSchema = z.object({
   CLAWGATE_ALERT_ALLOW_LOOPBACK: z.enum(['0', '1']).optional(),
   CLAWGATE_ALERT_RETRY_BASE_MS: z.string().regex(/^[1-9]\d{1,7}$/, 'must be 10–99999999').optional(),
   CLAWGATE_ALERT_MAX_ATTEMPTS: z.string().regex(/^[1-9]\d?$/, 'must be 1–99').optional(),
+  CLAWGATE_RESTORE_COALESCE_MS: z.string().regex(/^\d{1,5}$/, 'must be 0–99999').optional(),
   CLAWGATE_RESTORE_RETRY_BASE_MS: z.string().regex(/^[1-9]\d{1,7}$/, 'must be 10–99999999').optional(),
   CLAWGATE_RESTORE_MAX_AGE_MS: z.string().regex(/^[1-9]\d{2,9}$/, 'must be 100–9999999999').optional(),
   CLAWGATE_RESTORE_ALERT_FAILURES: z.string().regex(/^[1-9]\d{0,3}$/, 'must be 1–9999').optional(),

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { createApiRouter, createBitbucketForWorkspace } from '../api';
 import { createAdminRouter, isAdminAuthorization } from '../webhooks/admin-routes';
 import type { AppConfig } from '../config/app-config';
-import { describeConfig } from '../config/app-config';
+import { alertingConfig, describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
 import { createForgeRouter, FORGE_PATHS, forgeUiPrincipalOf, type FitVerifier } from '../forge';
 import { activeTenantClient } from '../pipeline/bitbucket-for-tenant';
@@ -91,7 +91,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   });
   // Every clawgate status carries a mark only clawgate can make (forged-status defence, design §7).
   const statusMarker = createStatusMarker(keys.current, keys.previous);
-  const pipelineIntake = createPipelineIntake({ store, queue, logger, statusMarker });
+  const pipelineIntake = createPipelineIntake({ store, queue, logger, statusMarker, forgedStatusCoalesceMs: alertingConfig(config).restoreCoalesceMs });
   const intake: WebhookIntake = {
     async receive(delivery) {
       const result = await pipelineIntake.receive(delivery);

@@ -16,10 +16,10 @@ export interface World {
 
 export const ADMIN_TOKEN = 'operations-admin-token-0123456789ab';
 
-export async function startWorld(options: { rateLimitPerHour?: number } = {}): Promise<World> {
+export async function startWorld(options: { rateLimitPerHour?: number; env?: Record<string, string> } = {}): Promise<World> {
   const sandbox = await startSandbox(options.rateLimitPerHour !== undefined ? { rateLimitPerHour: options.rateLimitPerHour } : {});
   const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-operations-'));
-  const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN }, pollIntervalMs: 25 });
+  const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...options.env }, pollIntervalMs: 25 });
   return {
     sandbox,
     app,
