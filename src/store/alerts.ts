@@ -122,14 +122,15 @@ export class AlertRepository {
   }
 
   /** Queues an alert (pending, due now). Past MAX_PENDING_ALERTS the oldest pending ones are dropped. */
-  async record(workspaceId: WorkspaceId, alert: NewAlert): Promise<Alert> {
+  async record(workspaceId: WorkspaceId, alert: NewAlert, options: { maxPending?: number } = {}): Promise<Alert> {
+    const maxPending = Math.max(1, options.maxPending ?? MAX_PENDING_ALERTS);
     const workspace = workspaceKey(workspaceId);
     if (alert.kind.length === 0 || alert.kind.length > 64) throw new StoreError('INVALID_INPUT', 'alert kind must be 1..64 characters');
     if (Buffer.byteLength(JSON.stringify(alert.body), 'utf8') > MAX_ALERT_BODY_BYTES) throw new StoreError('INVALID_INPUT', `alert body over ${MAX_ALERT_BODY_BYTES} bytes`);
     return this.context.db.write(async (transaction) => {
       const { Alert } = this.context.models;
       const now = this.context.now();
-      const pending = await Alert.findAll({ attributes: ['id'], where: { workspace_uuid: workspace, state: 'pending' }, order: [['id', 'DESC']], offset: MAX_PENDING_ALERTS - 1, transaction });
+      const pending = await Alert.findAll({ attributes: ['id'], where: { workspace_uuid: workspace, state: 'pending' }, order: [['id', 'DESC']], offset: maxPending - 1, transaction });
       if (pending.length > 0) {
         await Alert.update(
           { state: 'dropped', finished_at: now, last_error: 'too many pending alerts' },
