@@ -5,7 +5,14 @@ import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import { alertingConfig, type AppConfig } from '../config/app-config';
 import type { Alert, Store } from '../store';
-import { addressRefusal, alertSignature, alertUrlRefusal, ALERT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './alert-webhook';
+import {
+  addressRefusal,
+  alertSignature,
+  alertUrlRefusal,
+  ALERT_ID_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+} from './alert-webhook';
 
 /**
  * Sends pending alerts (store.alerts) to each workspace's alert webhook, off the pipeline: a timer
@@ -42,7 +49,14 @@ export interface AlertDeliverer {
 
 /** The JSON a receiver gets. */
 export function alertEnvelope(alert: Alert): Record<string, unknown> {
-  return { id: alert.alertId, type: alert.kind, workspace_uuid: alert.workspaceId, created_at: alert.createdAt.toISOString(), subject: alert.subject, data: alert.body };
+  return {
+    id: alert.alertId,
+    type: alert.kind,
+    workspace_uuid: alert.workspaceId,
+    created_at: alert.createdAt.toISOString(),
+    subject: alert.subject,
+    data: alert.body,
+  };
 }
 
 function checkedLookup(deps: AlertDeliveryDeps): LookupFunction {
@@ -51,7 +65,12 @@ function checkedLookup(deps: AlertDeliveryDeps): LookupFunction {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
       const refused = addresses.map((a) => addressRefusal(a.address, alerting)).find((r) => r !== undefined);
-      if (refused !== undefined || addresses.length === 0) return callback(Object.assign(new Error(`alert webhook refused: ${refused ?? 'no address'}`), { code: 'EALERTADDRESS' }), '', 0);
+      if (refused !== undefined || addresses.length === 0)
+        return callback(
+          Object.assign(new Error(`alert webhook refused: ${refused ?? 'no address'}`), { code: 'EALERTADDRESS' }),
+          '',
+          0,
+        );
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       const first = addresses[0] as LookupAddress;
       callback(null, first.address, first.family);
@@ -63,16 +82,25 @@ function checkedLookup(deps: AlertDeliveryDeps): LookupFunction {
 function post(url: URL, headers: Record<string, string>, body: string, lookup: LookupFunction): Promise<number> {
   return new Promise((resolve, reject) => {
     const transport = url.protocol === 'https:' ? https : http;
-    const request = transport.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup, timeout: REQUEST_TIMEOUT_MS }, (response) => {
-      let read = 0;
-      response.on('data', (chunk: Buffer) => {
-        read += chunk.length;
-        if (read > 64 * 1024) response.destroy();
-      });
-      response.on('end', () => resolve(response.statusCode ?? 0));
-      response.on('close', () => resolve(response.statusCode ?? 0));
-      response.on('error', () => resolve(response.statusCode ?? 0));
-    });
+    const request = transport.request(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        lookup,
+        timeout: REQUEST_TIMEOUT_MS,
+      },
+      (response) => {
+        let read = 0;
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > 64 * 1024) response.destroy();
+        });
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('close', () => resolve(response.statusCode ?? 0));
+        response.on('error', () => resolve(response.statusCode ?? 0));
+      },
+    );
     request.on('timeout', () => request.destroy(new Error('alert webhook timed out')));
     request.on('error', reject);
     request.end(body);
@@ -131,8 +159,22 @@ export function createAlertDeliverer(deps: AlertDeliveryDeps, options: { interva
       }
     }
     const final = attempts >= alerting.maxAttempts;
-    await store.alerts.markAttempt(alert.workspaceId, alert.id, final ? { state: 'failed', attempts, error } : { state: 'pending', attempts, nextAttemptAt: new Date(now() + retryDelayMs(attempts, alerting.retryBaseMs)), error });
-    deps.logger.warn({ workspace: alert.workspaceId, alertId: alert.alertId, attempts, final, err: error }, 'alert webhook delivery failed');
+    await store.alerts.markAttempt(
+      alert.workspaceId,
+      alert.id,
+      final
+        ? { state: 'failed', attempts, error }
+        : {
+            state: 'pending',
+            attempts,
+            nextAttemptAt: new Date(now() + retryDelayMs(attempts, alerting.retryBaseMs)),
+            error,
+          },
+    );
+    deps.logger.warn(
+      { workspace: alert.workspaceId, alertId: alert.alertId, attempts, final, err: error },
+      'alert webhook delivery failed',
+    );
     return false;
   }
 
@@ -156,7 +198,10 @@ export function createAlertDeliverer(deps: AlertDeliveryDeps, options: { interva
     }
     running = pass()
       .catch((error: unknown) => {
-        deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'alert delivery pass failed');
+        deps.logger.error(
+          { err: error instanceof Error ? error.message : String(error) },
+          'alert delivery pass failed',
+        );
         return { sent: 0, failed: 0 };
       })
       .finally(() => {

@@ -27,7 +27,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 function hostAllowed(host: string, hostname: string, allowed: readonly string[]): boolean {
   return allowed.some((entry) => {
-    if (!entry.startsWith('*.')) return entry === host || (!entry.includes(':') && entry === hostname && host === hostname);
+    if (!entry.startsWith('*.'))
+      return entry === host || (!entry.includes(':') && entry === hostname && host === hostname);
     const suffix = entry.slice(1);
     return hostname.endsWith(suffix) && hostname.length > suffix.length && host === hostname;
   });
@@ -54,7 +55,9 @@ export function alertUrlRefusal(raw: string, alerting: AlertingConfig): string |
     if (refusal !== undefined) return refusal;
   }
   if (!hostAllowed(host, hostname, alerting.allowedHosts)) {
-    return alerting.allowedHosts.length === 0 ? 'this deployment allows no alert hosts (CLAWGATE_ALERT_ALLOWED_HOSTS)' : `host ${host} is not in CLAWGATE_ALERT_ALLOWED_HOSTS`;
+    return alerting.allowedHosts.length === 0
+      ? 'this deployment allows no alert hosts (CLAWGATE_ALERT_ALLOWED_HOSTS)'
+      : `host ${host} is not in CLAWGATE_ALERT_ALLOWED_HOSTS`;
   }
   return undefined;
 }
@@ -63,7 +66,8 @@ export function alertUrlRefusal(raw: string, alerting: AlertingConfig): string |
 export function addressRefusal(address: string, alerting: AlertingConfig): string | undefined {
   if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   const range = parsed.range();
   if (range === 'loopback' && alerting.allowLoopback) return undefined;
   return range === 'unicast' ? undefined : `address ${address} is ${range}, not public`;
@@ -78,7 +82,13 @@ export function alertSignature(secret: string, timestamp: number, body: string):
  * What a receiver does (and what the tests do): recompute, compare in constant time, and refuse a
  * timestamp further than `toleranceSeconds` from now (a replayed old delivery).
  */
-export function verifyAlertSignature(secret: string, headers: { signature: string | undefined; timestamp: string | undefined }, body: string, nowSeconds: number, toleranceSeconds = 300): boolean {
+export function verifyAlertSignature(
+  secret: string,
+  headers: { signature: string | undefined; timestamp: string | undefined },
+  body: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): boolean {
   const match = /^sha256=([0-9a-f]{64})$/.exec(headers.signature ?? '');
   const timestamp = Number(headers.timestamp);
   if (!match || !Number.isSafeInteger(timestamp) || Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
@@ -102,8 +112,17 @@ export type AlertWaker = () => void;
  * no webhook is set) and wakes the deliverer. Throws only what the store throws: callers log it and
  * go on (the incident itself is already recorded; an alert never decides a verdict).
  */
-export async function raiseAlert(store: Store, workspaceId: string, alert: RaisedAlert, wake?: AlertWaker): Promise<string | null> {
-  const recorded = await store.alerts.record(workspaceId, { kind: alert.kind, subject: alert.subject, body: alert.data });
+export async function raiseAlert(
+  store: Store,
+  workspaceId: string,
+  alert: RaisedAlert,
+  wake?: AlertWaker,
+): Promise<string | null> {
+  const recorded = await store.alerts.record(workspaceId, {
+    kind: alert.kind,
+    subject: alert.subject,
+    body: alert.data,
+  });
   wake?.();
   return recorded.alertId;
 }

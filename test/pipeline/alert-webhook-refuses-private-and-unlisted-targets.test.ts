@@ -1,10 +1,18 @@
 import { DEFAULT_ALERTING, type AlertingConfig } from '../../src/config/app-config';
-import { addressRefusal, alertSignature, alertUrlRefusal, verifyAlertSignature } from '../../src/pipeline/alert-webhook';
+import {
+  addressRefusal,
+  alertSignature,
+  alertUrlRefusal,
+  verifyAlertSignature,
+} from '../../src/pipeline/alert-webhook';
 import { retryDelayMs } from '../../src/pipeline/alert-delivery';
 
 /** Issue 9 alerts: where an alert webhook may point, and the signature receivers check. */
 
-const allowed: AlertingConfig = { ...DEFAULT_ALERTING, allowedHosts: ['hooks.example.com', '*.alerts.example.org', 'ops.example.net:8443'] };
+const allowed: AlertingConfig = {
+  ...DEFAULT_ALERTING,
+  allowedHosts: ['hooks.example.com', '*.alerts.example.org', 'ops.example.net:8443'],
+};
 
 describe('alert webhook targets', () => {
   test.each([
@@ -38,7 +46,18 @@ describe('alert webhook targets', () => {
 
   test('resolved addresses: only public unicast, loopback only when the test config allows it', () => {
     expect(addressRefusal('93.184.216.34', allowed)).toBeUndefined();
-    for (const address of ['10.0.0.1', '172.16.5.4', '192.168.1.1', '127.0.0.1', '::1', 'fe80::1', 'fc00::1', '0.0.0.0', '100.64.0.1', '::ffff:10.0.0.1']) {
+    for (const address of [
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '127.0.0.1',
+      '::1',
+      'fe80::1',
+      'fc00::1',
+      '0.0.0.0',
+      '100.64.0.1',
+      '::ffff:10.0.0.1',
+    ]) {
       expect(addressRefusal(address, allowed)).toMatch(/not public/);
     }
     expect(addressRefusal('127.0.0.1', { ...allowed, allowLoopback: true })).toBeUndefined();

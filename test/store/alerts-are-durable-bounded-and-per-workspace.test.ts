@@ -40,11 +40,23 @@ describe.each(backendsUnderTest('alerts.test'))('alerts on %s', (backend) => {
     const alert = await store.alerts.record(ws, { kind: 'incident', subject: 's', body: { a: 1 } });
     const due = await store.alerts.due(ws, new Date(Date.now() + 1000), 10);
     expect(due.map((a) => a.alertId)).toEqual([alert.alertId]);
-    const [first, second] = await Promise.all([store.alerts.claim(ws, alert, new Date(Date.now() + 60_000)), store.alerts.claim(ws, alert, new Date(Date.now() + 60_000))]);
+    const [first, second] = await Promise.all([
+      store.alerts.claim(ws, alert, new Date(Date.now() + 60_000)),
+      store.alerts.claim(ws, alert, new Date(Date.now() + 60_000)),
+    ]);
     expect([first, second].filter(Boolean)).toHaveLength(1);
     expect(await store.alerts.due(ws, new Date(Date.now() + 1000), 10)).toEqual([]);
-    await store.alerts.markAttempt(ws, alert.id, { state: 'pending', attempts: 1, nextAttemptAt: new Date(Date.now() - 1), error: 'HTTP 500' });
-    expect((await store.alerts.due(ws, new Date(), 10))[0]).toMatchObject({ attempts: 1, lastError: 'HTTP 500', body: { a: 1 } });
+    await store.alerts.markAttempt(ws, alert.id, {
+      state: 'pending',
+      attempts: 1,
+      nextAttemptAt: new Date(Date.now() - 1),
+      error: 'HTTP 500',
+    });
+    expect((await store.alerts.due(ws, new Date(), 10))[0]).toMatchObject({
+      attempts: 1,
+      lastError: 'HTTP 500',
+      body: { a: 1 },
+    });
     expect(await store.alerts.due(newWorkspaceId(), new Date(Date.now() + 1000), 10)).toEqual([]);
     expect(await store.alerts.listSince(newWorkspaceId(), new Date(0), 10)).toEqual([]);
   });
@@ -59,16 +71,39 @@ describe.each(backendsUnderTest('alerts.test'))('alerts on %s', (backend) => {
     const due = await store.alerts.due(ws, new Date(Date.now() + 1000), 10);
     expect(due).toHaveLength(5);
     expect(due.map((a) => a.alertId)).not.toContain(first.alertId);
-    expect((await store.alerts.listSince(ws, new Date(0), 10)).find((a) => a.alertId === first.alertId)).toMatchObject({ state: 'dropped', lastError: 'too many pending alerts' });
-    expect(await store.alerts.record(ws, { kind: 'test', subject: 'big', body: { x: 'y'.repeat(20_000) } }).catch((e: Error) => e.message)).toMatch(/alert body over/);
+    expect((await store.alerts.listSince(ws, new Date(0), 10)).find((a) => a.alertId === first.alertId)).toMatchObject({
+      state: 'dropped',
+      lastError: 'too many pending alerts',
+    });
+    expect(
+      await store.alerts
+        .record(ws, { kind: 'test', subject: 'big', body: { x: 'y'.repeat(20_000) } })
+        .catch((e: Error) => e.message),
+    ).toMatch(/alert body over/);
   });
 
   test('restore failures are counted per workspace in a window', async () => {
     const ws = newWorkspaceId();
     const start = new Date(Date.now() - 1000);
-    expect(await store.alerts.recordRestoreFailure(ws, { repoFullName: 'acme/x', commit: randomSha(), error: 'e' }, start)).toBe(1);
-    expect(await store.alerts.recordRestoreFailure(ws, { repoFullName: 'acme/x', commit: randomSha(), error: 'e' }, start)).toBe(2);
-    expect(await store.alerts.recordRestoreFailure(newWorkspaceId(), { repoFullName: 'acme/x', commit: randomSha(), error: 'e' }, start)).toBe(1);
-    expect(await store.alerts.recordRestoreFailure(ws, { repoFullName: 'acme/x', commit: randomSha(), error: 'e' }, new Date(Date.now() + 60_000))).toBe(0);
+    expect(
+      await store.alerts.recordRestoreFailure(ws, { repoFullName: 'acme/x', commit: randomSha(), error: 'e' }, start),
+    ).toBe(1);
+    expect(
+      await store.alerts.recordRestoreFailure(ws, { repoFullName: 'acme/x', commit: randomSha(), error: 'e' }, start),
+    ).toBe(2);
+    expect(
+      await store.alerts.recordRestoreFailure(
+        newWorkspaceId(),
+        { repoFullName: 'acme/x', commit: randomSha(), error: 'e' },
+        start,
+      ),
+    ).toBe(1);
+    expect(
+      await store.alerts.recordRestoreFailure(
+        ws,
+        { repoFullName: 'acme/x', commit: randomSha(), error: 'e' },
+        new Date(Date.now() + 60_000),
+      ),
+    ).toBe(0);
   });
 });

@@ -48,7 +48,10 @@ describeWithBrowser('settings page: alert webhook and incident banner', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`;
     sandbox = await startSandbox();
-    app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ALERT_ALLOW_LOOPBACK: '1', CLAWGATE_ALERT_RETRY_BASE_MS: '50' } });
+    app = await startTestClawgate(sandbox, {
+      databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`,
+      env: { CLAWGATE_ALERT_ALLOW_LOOPBACK: '1', CLAWGATE_ALERT_RETRY_BASE_MS: '50' },
+    });
     await prepareWorkspace(sandbox, app.url, { mode: 'enforce' });
     clientKey = sandbox.listInstallations()[0]?.clientKey ?? '';
     browser = await launchBrowser();
@@ -63,7 +66,13 @@ describeWithBrowser('settings page: alert webhook and incident banner', () => {
   });
 
   test('the banner names an incident; the admin sets the webhook, sees the secret once, rotates it; the next incident is delivered', async () => {
-    const [pushed] = sandbox.push(REPO, { branch: 'main', actor: 'claw-bot', commits: [{ author: 'claw-bot', message: 'straight to main', files: { 'src/direct.ts': 'export const d = 1;\n' } }] });
+    const [pushed] = sandbox.push(REPO, {
+      branch: 'main',
+      actor: 'claw-bot',
+      commits: [
+        { author: 'claw-bot', message: 'straight to main', files: { 'src/direct.ts': 'export const d = 1;\n' } },
+      ],
+    });
     if (pushed === undefined) throw new Error('nothing pushed');
     expect((await finalStatus(sandbox, pushed.hash)).state).toBe('FAILED');
 
@@ -80,7 +89,9 @@ describeWithBrowser('settings page: alert webhook and incident banner', () => {
       expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
       await page.getByRole('button', { name: 'Rotate secret' }).click();
       // Evaluated in the page (a string: the test's own TypeScript has no DOM types).
-      await page.waitForFunction(`document.querySelector('[data-testid="alert-secret"]')?.textContent !== ${JSON.stringify(secret)}`);
+      await page.waitForFunction(
+        `document.querySelector('[data-testid="alert-secret"]')?.textContent !== ${JSON.stringify(secret)}`,
+      );
       expect(await page.getByTestId('alert-secret').innerText()).toMatch(/^whsec_/);
       await page.reload();
       await page.getByRole('button', { name: 'Rotate secret' }).waitFor();
@@ -90,11 +101,16 @@ describeWithBrowser('settings page: alert webhook and incident banner', () => {
       await context.close();
     }
 
-    const [again] = sandbox.push(REPO, { branch: 'main', actor: 'claw-bot', commits: [{ author: 'claw-bot', message: 'again', files: { 'src/again.ts': 'export const a = 1;\n' } }] });
+    const [again] = sandbox.push(REPO, {
+      branch: 'main',
+      actor: 'claw-bot',
+      commits: [{ author: 'claw-bot', message: 'again', files: { 'src/again.ts': 'export const a = 1;\n' } }],
+    });
     await finalStatus(sandbox, again?.hash ?? '');
     await app.alertDeliverer.runOnce();
     const deadline = Date.now() + 10_000;
-    while (!received.some((body) => body.includes(again?.hash ?? '-')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!received.some((body) => body.includes(again?.hash ?? '-')) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(received.some((body) => body.includes(again?.hash ?? '-'))).toBe(true);
   }, 60_000);
 });

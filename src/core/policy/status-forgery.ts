@@ -7,7 +7,10 @@ import type { WriteActionDecision } from './write-action-policy';
  * it: the status is clawgate's verdict on the agent's own work, so an agent that writes one is
  * forging its gate, whatever its role. Always denied, with its own code.
  */
-export function judgeStatusForgery(actor: { accountId: string; role: IdentityRole }, forged: { state: string | null; commit: string }): WriteActionDecision {
+export function judgeStatusForgery(
+  actor: { accountId: string; role: IdentityRole },
+  forged: { state: string | null; commit: string },
+): WriteActionDecision {
   const check: Check = {
     rule: 'profile.agent_identity',
     outcome: 'fail',

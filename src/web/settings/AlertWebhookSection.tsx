@@ -38,19 +38,31 @@ export function AlertWebhookSection({ client }: { client: ClawgateClient }) {
   };
 
   if (webhook.status === 'loading') return <Loading label="Loading the alert webhook…" />;
-  if (webhook.status === 'error') return <ErrorNotice error={webhook.error} title="The alert webhook could not be loaded" />;
+  if (webhook.status === 'error')
+    return <ErrorNotice error={webhook.error} title="The alert webhook could not be loaded" />;
   const current = webhook.value.url;
   const typed = url ?? current ?? '';
   return (
     <div data-testid="alert-webhook">
       <p>
-        clawgate POSTs every incident, and an alert when restoring forged statuses keeps failing, to this URL as JSON signed with HMAC-SHA256 (<code>X-Clawgate-Signature</code>; see “Verifying an alert” in the policy
+        clawgate POSTs every incident, and an alert when restoring forged statuses keeps failing, to this URL as JSON
+        signed with HMAC-SHA256 (<code>X-Clawgate-Signature</code>; see “Verifying an alert” in the policy
         documentation). Only https, on a host this deployment allows.
       </p>
       <label htmlFor={urlId}>Alert webhook URL</label>
-      <Textfield id={urlId} name="alert-webhook-url" value={typed} placeholder="https://hooks.example.com/clawgate" onChange={(event) => setUrl((event.target as HTMLInputElement).value)} />
+      <Textfield
+        id={urlId}
+        name="alert-webhook-url"
+        value={typed}
+        placeholder="https://hooks.example.com/clawgate"
+        onChange={(event) => setUrl((event.target as HTMLInputElement).value)}
+      />
       <div className="cg-actions">
-        <Button appearance="primary" isDisabled={busy || typed.trim() === '' || typed === current} onClick={() => run(async () => (await client.setAlertWebhook(typed.trim())).secret ?? null)}>
+        <Button
+          appearance="primary"
+          isDisabled={busy || typed.trim() === '' || typed === current}
+          onClick={() => run(async () => (await client.setAlertWebhook(typed.trim())).secret ?? null)}
+        >
           {current === null ? 'Set webhook' : 'Change URL'}
         </Button>
         {current !== null ? (
@@ -74,7 +86,9 @@ export function AlertWebhookSection({ client }: { client: ClawgateClient }) {
           </>
         ) : null}
       </div>
-      {current !== null && webhook.value.updated_at !== undefined ? <p>Last changed {formatTime(webhook.value.updated_at)}.</p> : null}
+      {current !== null && webhook.value.updated_at !== undefined ? (
+        <p>Last changed {formatTime(webhook.value.updated_at)}.</p>
+      ) : null}
       {secret !== null ? (
         <SectionMessage appearance="warning" title="Signing secret (shown once)">
           <p>Store it in your receiver now; clawgate will not show it again.</p>

@@ -19,11 +19,15 @@ export function OpenIncidentsBanner({ client }: { client: ClawgateClient }) {
   if (incidents.length === 0 && otherAlerts.length === 0) return null;
   return (
     <div data-testid="open-incidents">
-      <SectionMessage appearance="error" title={`${incidents.length} incident${incidents.length === 1 ? '' : 's'} and ${otherAlerts.length} alert${otherAlerts.length === 1 ? '' : 's'} in the last 7 days`}>
+      <SectionMessage
+        appearance="error"
+        title={`${incidents.length} incident${incidents.length === 1 ? '' : 's'} and ${otherAlerts.length} alert${otherAlerts.length === 1 ? '' : 's'} in the last 7 days`}
+      >
         <ul>
           {incidents.slice(0, SHOWN).map((incident) => (
             <li key={incident.incident_id}>
-              <a href={`?incident=${encodeURIComponent(incident.incident_id)}`}>{incident.action.replace(/_/g, ' ')}</a> in <span className="cg-mono">{incident.repo}</span>
+              <a href={`?incident=${encodeURIComponent(incident.incident_id)}`}>{incident.action.replace(/_/g, ' ')}</a>{' '}
+              in <span className="cg-mono">{incident.repo}</span>
               {incident.pr_id !== null ? ` (PR #${incident.pr_id})` : ''}, {formatTime(incident.created_at)}
             </li>
           ))}
