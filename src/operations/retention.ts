@@ -25,11 +25,14 @@ export interface PurgeResult {
   readonly jobs: number;
   /** Push records (who pushed which commit, issue 9), kept as long as audit events. */
   readonly commitPushes: number;
+  /** Alerts no longer pending and failed restores (issue 9), kept as long as audit events. */
+  readonly alerts: number;
   /** The cutoffs used (audit null when kept forever). */
   readonly cutoffs: { readonly audit: Date | null; readonly deliveries: Date; readonly jobs: Date };
 }
 
-type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'>;
+/** `alerts` is optional so a partial store (tests) still purges the rest; the real store has it. */
+type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'> & Partial<Pick<Store, 'alerts'>>;
 
 /** One purge at `now` (an injected clock in tests). */
 export async function purgeExpired(store: RetentionStore, policy: RetentionPolicy, now: Date): Promise<PurgeResult> {
@@ -43,6 +46,7 @@ export async function purgeExpired(store: RetentionStore, policy: RetentionPolic
     deliveries: await store.deliveries.purgeOlderThan(deliveries),
     jobs: await store.jobs.purgeFinishedBefore(jobs),
     commitPushes: audit === null ? 0 : await store.commitPushes.purgeOlderThan(audit),
+    alerts: audit === null || store.alerts === undefined ? 0 : await store.alerts.purgeOlderThan(audit),
     cutoffs: { audit, deliveries, jobs },
   };
 }
