@@ -113,7 +113,7 @@ describe('e2e: forged statuses, incidents from facts, alerts', () => {
       ).length - readsBefore;
     expect(writes).toBeGreaterThanOrEqual(1);
     // Before: one read and one write per forgery (50 calls). Coalesced: a handful.
-    expect(writes + reads).toBeLessThan(25);
+    expect(writes + reads).toBeLessThanOrEqual(10); // measured: 1 write, 2 reads
   }, 60_000);
 
   test('a forged status on a commit that is the head of no open PR is not defended and costs no API call', async () => {
