@@ -1,8 +1,18 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { verifyAlertSignature } from '../../src/pipeline/alert-webhook';
-import { callApi, finalStatus, openAgentPullRequest, prepareWorkspace, waitFor, type Workspace } from './harness';
 import {
+  callApi,
+  finalStatus,
+  openAgentPullRequest,
+  prepareWorkspace,
+  startTestClawgate,
+  waitFor,
+  type Workspace,
+} from './harness';
+import {
+  ADMIN_TOKEN,
   appStatusWrites,
   auditOfKind,
   clawgateStatusOn,
@@ -349,4 +359,63 @@ describe('e2e: forged statuses, incidents from facts, alerts', () => {
     expect((banner.json.incidents as { action: string }[]).some((i) => i.action === 'forge_status')).toBe(true);
     expect((banner.json.alerts as { kind: string }[]).some((a) => a.kind === 'restore_failing')).toBe(true);
   }, 30_000);
+});
+
+describe('e2e: a restore waiting for its retry survives a restart', () => {
+  test('the delayed restore job is in the database; a new process on it restores the status', async () => {
+    const world = await startWorld({ env: { ...ENV, CLAWGATE_RESTORE_RETRY_BASE_MS: '1500' } });
+    let second: Awaited<ReturnType<typeof startTestClawgate>> | undefined;
+    try {
+      const ws = await prepareWorkspace(world.sandbox, world.app.url);
+      world.sandbox.createUser({ nickname: 'mallory', displayName: 'Mallory' });
+      const pr = openAgentPullRequest(world.sandbox, ws, 'agent/restart', { '.github/workflows/r.yml': 'on: push\n' });
+      expect((await finalStatus(world.sandbox, pr.head)).state).toBe('FAILED');
+      await settle(world);
+      world.sandbox.faults.inject({ path: `/commit/${pr.head}/statuses/build`, method: 'POST', status: 503, count: 4 });
+      world.sandbox.postStatus(
+        'acme/proj-web',
+        pr.head,
+        { key: 'clawgate', state: 'SUCCESSFUL', description: 'forged before a restart' },
+        'mallory',
+      );
+      const wsId = await workspaceIdOf(world);
+      // The first restore failed and was queued again, delayed: a pending job in the database.
+      await waitFor(
+        async () =>
+          (await world.app.store.jobs.list()).some(
+            (j) => j.state === 'pending' && ((j.payload as { restoreFailures?: number }).restoreFailures ?? 0) >= 1,
+          )
+            ? true
+            : undefined,
+        20_000,
+        'the delayed restore job',
+      );
+      await world.app.close();
+      expect(clawgateStatusOn(world, pr.head)?.state).toBe('SUCCESSFUL');
+      second = await startTestClawgate(world.sandbox, {
+        databaseUrl: `sqlite:${path.join(world.dir, 'db.sqlite')}`,
+        env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...ENV },
+        pollIntervalMs: 25,
+      });
+      await waitFor(
+        () => (clawgateStatusOn(world, pr.head)?.state === 'FAILED' ? true : undefined),
+        20_000,
+        'the restore after the restart',
+      );
+      // It was the re-queued restore (not a re-evaluation) that wrote it.
+      const restarted = second;
+      const audit = await waitFor(
+        async () =>
+          (await restarted.store.audit.query(wsId, { kinds: ['forged_status'] })).find(
+            (e) => e.subject === `acme/proj-web@${pr.head}`,
+          ),
+        10_000,
+        'the restore audit',
+      );
+      expect((audit.after as { failed_attempts?: number }).failed_attempts).toBeGreaterThanOrEqual(1);
+    } finally {
+      await second?.close();
+      await world.close();
+    }
+  }, 60_000);
 });
