@@ -6,6 +6,7 @@ import * as commitPushes from './0004-commit-pushes';
 import * as tokenScopes from './0006-token-scopes';
 import * as trustPulseAndEvidence from './0008-trust-pulse-and-evidence';
 import * as apiCallBudget from './0009-api-call-budget';
+import * as alertsAndRestores from './0010-alerts-and-restores';
 import * as oauthSignIn from './0011-oauth-sign-in';
 import * as growthIndexes from './0014-growth-indexes';
 
@@ -14,4 +15,4 @@ import * as growthIndexes from './0014-growth-indexes';
  * (TypeScript via swc) and from the compiled `dist/` (JavaScript), needs no file-system scan at
  * startup, and a migration cannot be skipped by a packaging mistake. Add new files here.
  */
-export const MIGRATIONS: readonly MigrationModule[] = [initialSchema, evaluationPublishedStatus, incidents, commitPushes, tokenScopes, trustPulseAndEvidence, apiCallBudget, oauthSignIn, growthIndexes];
+export const MIGRATIONS: readonly MigrationModule[] = [initialSchema, evaluationPublishedStatus, incidents, commitPushes, tokenScopes, trustPulseAndEvidence, apiCallBudget, alertsAndRestores, oauthSignIn, growthIndexes];

@@ -21,7 +21,7 @@ export type RecheckPullRequest = (workspaceId: string, repoFullName: string, prI
 export type ReevaluateAgentPullRequests = (workspaceId: string, reason: string, actor: string) => Promise<{ queued: number }>;
 
 export interface ApiRouterOptions {
-  readonly config: Pick<AppConfig, 'baseUrl' | 'maxBodyBytes' | 'maxBundleBytes'>;
+  readonly config: Pick<AppConfig, 'baseUrl' | 'maxBodyBytes' | 'maxBundleBytes' | 'alerting'>;
   readonly store: Store;
   readonly logger: Logger;
   /** Absent: the recheck route answers 501. */

@@ -3,6 +3,7 @@ import type { ApiContext, ApiRouterOptions } from './api-context';
 import { apiErrorHandler, notFoundHandler } from '../http/error-handler';
 import { authenticate } from '../http/authenticate';
 import { createApiRateLimits, type ApiRateLimits } from '../http/rate-limits';
+import { alertRoutes } from './routes/alert-routes';
 import { assignmentRoutes } from './routes/assignment-routes';
 import { auditRoutes } from './routes/audit-routes';
 import { bundleRoutes } from './routes/bundle-routes';
@@ -68,6 +69,7 @@ export function createApiRouter(options: ApiRouterOptions): Router {
   workspace.use(tokenRoutes(context));
   workspace.use(recheckRoutes(context));
   workspace.use(auditRoutes(context));
+  workspace.use(alertRoutes(context));
   workspace.use(mergeCheckRoutes(context, options.bitbucketForWorkspace));
   router.use('/workspaces/:ws', workspace);
   // The deployment's evidence-signing public keys (did:key), current and retired: public by design,

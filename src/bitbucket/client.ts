@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { BitbucketAuth } from './auth';
 import type { ApiCallMeter } from './call-meter';
 import { assertEgressAllowed } from './egress-allowlist';
@@ -168,6 +168,8 @@ export interface BitbucketClient {
   getWorkspace(workspace: string): Promise<BitbucketWorkspace>;
   getCurrentUser(): Promise<BitbucketCurrentUser>;
 
+  /** `GET …/refs/branches/{name}`: false on 404 (the branch does not exist now). */
+  branchExists(workspace: string, repoSlug: string, branch: string): Promise<boolean>;
   /** `GET …/repositories/{ws}/{slug}`: the main branch (`mainbranch.name`) is what clawgate reads. */
   getRepository(workspace: string, repoSlug: string): Promise<BitbucketRepository>;
   /**
@@ -454,6 +456,18 @@ class RestClient implements BitbucketClient {
 
   async getCurrentUser(): Promise<BitbucketCurrentUser> {
     return this.json('GET', '/2.0/user', currentUserSchema);
+  }
+
+  async branchExists(workspace: string, repoSlug: string, branch: string): Promise<boolean> {
+    // A branch name may hold slashes: each segment is encoded on its own.
+    const path = `${repositoryPath(workspace, repoSlug)}/refs/branches/${branch.split('/').map((segment) => pathSegment(segment, 'branch name segment')).join('/')}`;
+    try {
+      await this.json('GET', path, z.looseObject({ name: z.string() }));
+      return true;
+    } catch (error) {
+      if (error instanceof BitbucketNotFoundError) return false;
+      throw error;
+    }
   }
 
   async getRepository(workspace: string, repoSlug: string): Promise<BitbucketRepository> {

@@ -68,6 +68,66 @@ export interface AppConfig {
   readonly signIn?: SignInConfig;
   /** The per-installation Bitbucket API budget (src/pipeline/api-budget.ts; docs/operations.md). Absent: DEFAULT_API_BUDGET. */
   readonly apiBudget?: ApiBudgetConfig;
+  /** Forged-status restores and outgoing alerts (issue 9); absent: the defaults of `alertingConfig`. */
+  readonly alerting?: AlertingConfig;
+}
+
+/** Forged-status restores and the per-workspace alert webhook (docs/policy.md "Alerts"). */
+export interface AlertingConfig {
+  /** Hosts (`host[:port]`, or `*.domain`) an alert webhook URL may name (CLAWGATE_ALERT_ALLOWED_HOSTS); empty: none. */
+  readonly allowedHosts: readonly string[];
+  /** Tests only: also allow http to loopback (CLAWGATE_ALERT_ALLOW_LOOPBACK=1; refused in production). */
+  readonly allowLoopback: boolean;
+  /** First retry of an alert after this many ms, doubling up to an hour (CLAWGATE_ALERT_RETRY_BASE_MS). */
+  readonly retryBaseMs: number;
+  /** Attempts per alert before it is marked failed (CLAWGATE_ALERT_MAX_ATTEMPTS). */
+  readonly maxAttempts: number;
+  /** Forgeries of one commit by one account within this many ms are restored once (CLAWGATE_RESTORE_COALESCE_MS). */
+  readonly restoreCoalesceMs: number;
+  /** First retry of a failed restore after this many ms, doubling up to 30 min (CLAWGATE_RESTORE_RETRY_BASE_MS). */
+  readonly restoreRetryBaseMs: number;
+  /** A restore is retried for at most this long after its first failure (CLAWGATE_RESTORE_MAX_AGE_MS). */
+  readonly restoreMaxAgeMs: number;
+  /** Alert when this many restores failed in the workspace within `restoreAlertWindowMs` (CLAWGATE_RESTORE_ALERT_FAILURES). */
+  readonly restoreAlertFailures: number;
+  readonly restoreAlertWindowMs: number;
+}
+
+export const DEFAULT_ALERTING: AlertingConfig = {
+  allowedHosts: [],
+  allowLoopback: false,
+  retryBaseMs: 10_000,
+  maxAttempts: 12,
+  restoreCoalesceMs: 1000,
+  restoreRetryBaseMs: 30_000,
+  restoreMaxAgeMs: 24 * 60 * 60_000,
+  restoreAlertFailures: 5,
+  restoreAlertWindowMs: 15 * 60_000,
+};
+
+export function alertingConfig(config: Pick<AppConfig, 'alerting'>): AlertingConfig {
+  return config.alerting ?? DEFAULT_ALERTING;
+}
+
+const alertHostPattern = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$/i;
+
+function parseAlerting(e: z.infer<typeof envSchema>, production: boolean): AlertingConfig {
+  const hosts = (e.CLAWGATE_ALERT_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0);
+  for (const host of hosts) if (!alertHostPattern.test(host)) throw new ConfigError(`CLAWGATE_ALERT_ALLOWED_HOSTS: "${host}" is not host[:port] or *.domain`);
+  const allowLoopback = e.CLAWGATE_ALERT_ALLOW_LOOPBACK === '1';
+  if (allowLoopback && production) throw new ConfigError('CLAWGATE_ALERT_ALLOW_LOOPBACK: not allowed in production');
+  const number = (value: string | undefined, fallback: number) => (value === undefined ? fallback : Number(value));
+  return {
+    allowedHosts: hosts,
+    allowLoopback,
+    retryBaseMs: number(e.CLAWGATE_ALERT_RETRY_BASE_MS, DEFAULT_ALERTING.retryBaseMs),
+    maxAttempts: number(e.CLAWGATE_ALERT_MAX_ATTEMPTS, DEFAULT_ALERTING.maxAttempts),
+    restoreCoalesceMs: number(e.CLAWGATE_RESTORE_COALESCE_MS, DEFAULT_ALERTING.restoreCoalesceMs),
+    restoreRetryBaseMs: number(e.CLAWGATE_RESTORE_RETRY_BASE_MS, DEFAULT_ALERTING.restoreRetryBaseMs),
+    restoreMaxAgeMs: number(e.CLAWGATE_RESTORE_MAX_AGE_MS, DEFAULT_ALERTING.restoreMaxAgeMs),
+    restoreAlertFailures: number(e.CLAWGATE_RESTORE_ALERT_FAILURES, DEFAULT_ALERTING.restoreAlertFailures),
+    restoreAlertWindowMs: number(e.CLAWGATE_RESTORE_ALERT_WINDOW_MS, DEFAULT_ALERTING.restoreAlertWindowMs),
+  };
 }
 
 /**
@@ -163,6 +223,15 @@ const envSchema = z.object({
   CLAWGATE_API_WRITE_RESERVE: z.string().regex(/^\d{1,6}$/, 'must be 0–999999').optional(),
   CLAWGATE_API_CALLS_PER_EVALUATION: z.string().regex(/^[1-9]\d{0,5}$/, 'must be 1–999999').optional(),
   CLAWGATE_API_COOLDOWN_MS: z.string().regex(/^\d{1,8}$/, 'must be 0–99999999').optional(),
+  CLAWGATE_ALERT_ALLOWED_HOSTS: z.string().max(4096).optional(),
+  CLAWGATE_ALERT_ALLOW_LOOPBACK: z.enum(['0', '1']).optional(),
+  CLAWGATE_ALERT_RETRY_BASE_MS: z.string().regex(/^[1-9]\d{1,7}$/, 'must be 10–99999999').optional(),
+  CLAWGATE_ALERT_MAX_ATTEMPTS: z.string().regex(/^[1-9]\d?$/, 'must be 1–99').optional(),
+  CLAWGATE_RESTORE_COALESCE_MS: z.string().regex(/^\d{1,5}$/, 'must be 0–99999').optional(),
+  CLAWGATE_RESTORE_RETRY_BASE_MS: z.string().regex(/^[1-9]\d{1,7}$/, 'must be 10–99999999').optional(),
+  CLAWGATE_RESTORE_MAX_AGE_MS: z.string().regex(/^[1-9]\d{2,9}$/, 'must be 100–9999999999').optional(),
+  CLAWGATE_RESTORE_ALERT_FAILURES: z.string().regex(/^[1-9]\d{0,3}$/, 'must be 1–9999').optional(),
+  CLAWGATE_RESTORE_ALERT_WINDOW_MS: z.string().regex(/^[1-9]\d{2,9}$/, 'must be 100–9999999999').optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
@@ -227,6 +296,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     ...(e.CLAWGATE_JOB_LEASE_MS !== undefined ? { jobLeaseMs: Number(e.CLAWGATE_JOB_LEASE_MS) } : {}),
     ...(e.CLAWGATE_QUEUE_POLL_MS !== undefined ? { queuePollMs: Number(e.CLAWGATE_QUEUE_POLL_MS) } : {}),
     apiBudget: apiBudgetFrom(e),
+    alerting: parseAlerting(e, production),
   };
 }
 

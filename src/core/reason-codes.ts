@@ -99,6 +99,7 @@ export const REASON_CODES = {
   BUNDLE_REQUIRED: { layer: 'policy' },
   PROVIDER_NOT_ALLOWED: { layer: 'policy' },
   MODEL_NOT_ALLOWED: { layer: 'policy' },
+  STATUS_FORGED: { layer: 'policy' },
 
   // system — the evaluation itself
   NOT_AN_AGENT_PR: { layer: 'system' },

@@ -30,11 +30,14 @@ export interface PurgeResult {
   readonly commitPushes: number;
   /** Hours of the API budget's call counts (api_call_counts) older than a day. */
   readonly apiCallHours: number;
+  /** Alerts no longer pending and failed restores (issue 9), kept as long as audit events. */
+  readonly alerts: number;
   /** The cutoffs used (audit null when kept forever). */
   readonly cutoffs: { readonly audit: Date | null; readonly deliveries: Date; readonly jobs: Date };
 }
 
-type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'> & Partial<Pick<Store, 'apiCalls'>>;
+/** `apiCalls` and `alerts` are optional so a partial store (tests) still purges the rest; the real store has them. */
+type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'> & Partial<Pick<Store, 'apiCalls' | 'alerts'>>;
 
 /** One purge at `now` (an injected clock in tests). */
 export async function purgeExpired(store: RetentionStore, policy: RetentionPolicy, now: Date): Promise<PurgeResult> {
@@ -50,6 +53,7 @@ export async function purgeExpired(store: RetentionStore, policy: RetentionPolic
     commitPushes: audit === null ? 0 : await store.commitPushes.purgeOlderThan(audit),
     // The API budget looks back one hour; a day of counts is kept for operators.
     apiCallHours: store.apiCalls === undefined ? 0 : await store.apiCalls.purgeOlderThan(at - DAY_MS),
+    alerts: audit === null || store.alerts === undefined ? 0 : await store.alerts.purgeOlderThan(audit),
     cutoffs: { audit, deliveries, jobs },
   };
 }

@@ -1,4 +1,4 @@
-import type { WriteAction } from '../core/policy/change-set';
+import type { IncidentAction } from '../store';
 
 /**
  * The `after` of the audit event of kind `incident` recorded with each incident (a denied write action
@@ -10,7 +10,7 @@ export const INCIDENT_AUDIT_KIND = 'incident';
 export interface IncidentRecord {
   /** Random id (the status URL names it; audit ids are not known before the event is written). */
   incident_id: string;
-  action: WriteAction;
+  action: IncidentAction;
   reason_code: string;
   actor: { uuid: string; display_name: string | null };
   repo: string;

@@ -138,7 +138,16 @@ export const operationsJobSchema = z.discriminatedUnion('kind', [
     head: hash.nullable(),
     sourceBranch: branchName.nullable(),
   }),
-  z.strictObject({ kind: z.literal('commit_status'), ...common, commit: fullHash, key: z.string().max(255), state: z.string().max(32).nullable() }),
+  z.strictObject({
+    kind: z.literal('commit_status'),
+    ...common,
+    commit: fullHash,
+    key: z.string().max(255),
+    state: z.string().max(32).nullable(),
+    /** Set on a restore re-queued after a failure (forged-status.ts): when restoring first failed, and how often. */
+    restoreSinceMs: z.number().int().nonnegative().optional(),
+    restoreFailures: z.number().int().min(1).max(10_000).optional(),
+  }),
 ]);
 
 export type OperationsJob = z.infer<typeof operationsJobSchema>;
@@ -146,6 +155,16 @@ export type PushJob = Extract<OperationsJob, { kind: 'push' }>;
 export type FulfilledJob = Extract<OperationsJob, { kind: 'pr_fulfilled' }>;
 export type CommentJob = Extract<OperationsJob, { kind: 'pr_comment' }>;
 export type CommitStatusJob = Extract<OperationsJob, { kind: 'commit_status' }>;
+
+/**
+ * The queue key of a forged-status job: one per commit and writer, so a storm of forgeries of one
+ * commit by one account is one pending job (the queue dedupes pending keys), and a restore waiting
+ * to be retried absorbs the forgeries that arrive meanwhile. Per writer, so an agent's forgery is
+ * never folded into someone else's and always judged as an incident.
+ */
+export function forgedStatusJobKey(job: CommitStatusJob): string {
+  return `${job.workspaceId}/ops/status/${job.repoFullName}@${job.commit}/${job.actor.uuid ?? 'unknown'}`;
+}
 
 type Common = Pick<OperationsJob, 'workspaceId' | 'clientKey' | 'deliveryId' | 'eventKey'>;
 
@@ -179,7 +198,31 @@ export function announcedClawgateStatus(eventKey: string, payload: unknown): { r
  * The operations job for a delivery, or why none is needed. Statuses under any other key than
  * clawgate's are ignored here (other CI systems write statuses all day).
  */
+/**
+ * The top-level keys that say which event a Bitbucket body belongs to (bitbucket.md §5). The event key
+ * is a header outside any signature, so a genuine body of one event can be replayed under another:
+ * a body carrying a key of another event (a comment body's `comment` under `pullrequest:fulfilled`,
+ * an approval's `approval`, a push's `push`) is refused, whatever else it holds.
+ */
+const EVENT_SHAPE_KEYS = ['push', 'pullrequest', 'comment', 'approval', 'changes_request', 'commit_status'] as const;
+const SHAPE_OF: Record<string, readonly string[]> = {
+  'repo:push': ['push'],
+  'pullrequest:fulfilled': ['pullrequest'],
+  'pullrequest:comment_created': ['pullrequest', 'comment'],
+  'repo:commit_status_created': ['commit_status'],
+  'repo:commit_status_updated': ['commit_status'],
+};
+
+/** The key of another event's shape found in `payload`, or null when the body fits `eventKey`. */
+export function foreignEventShape(eventKey: string, payload: unknown): string | null {
+  const own = SHAPE_OF[eventKey];
+  if (own === undefined || typeof payload !== 'object' || payload === null) return null;
+  return EVENT_SHAPE_KEYS.find((key) => !own.includes(key) && Object.hasOwn(payload, key)) ?? null;
+}
+
 export function operationsJobFor(eventKey: string, payload: unknown, common: Common): ParsedOperation {
+  const foreign = foreignEventShape(eventKey, payload);
+  if (foreign !== null) return { ignored: `body of another event (has "${foreign}")` };
   switch (eventKey) {
     case 'repo:push': {
       const parsed = pushEventSchema.safeParse(payload);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { pullRequestJobKey } from '../queue/pull-request-job-key';
 import type { JobQueue } from '../queue/job-queue';
 import type { Store } from '../store';
-import { announcedClawgateStatus, OPERATIONS_EVENTS, OPERATIONS_JOB, operationsJobFor, pushedCommits } from './operations-events';
+import { announcedClawgateStatus, forgedStatusJobKey, OPERATIONS_EVENTS, OPERATIONS_JOB, operationsJobFor, pushedCommits } from './operations-events';
 import type { StatusMarker } from './status-mark';
 import type { WebhookDelivery, WebhookIntake, WebhookIntakeResult } from './webhook-intake';
 import { EVALUATING_EVENTS, EVALUATION_JOB, pullRequestEventSchema, type EvaluationJob } from './webhook-events';
@@ -24,7 +24,7 @@ async function hasActiveForgeInstallation(store: Store, workspaceId: string, now
   return (await store.tenants.listForWorkspace(workspaceId)).some((tenant) => tenant.surface === 'forge' && tenant.uninstalledAt === null && nowMs - tenant.updatedAt.getTime() < FORGE_INSTALLATION_QUIET_MS);
 }
 
-export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logger: Logger; statusMarker?: StatusMarker }): WebhookIntake {
+export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logger: Logger; statusMarker?: StatusMarker; forgedStatusCoalesceMs?: number }): WebhookIntake {
   return {
     async receive(delivery: WebhookDelivery): Promise<WebhookIntakeResult> {
       const log = deps.logger.child({ deliveryId: delivery.deliveryId, event: delivery.eventKey, workspace: delivery.tenant.workspaceId });
@@ -75,7 +75,11 @@ export function createPipelineIntake(deps: { store: Store; queue: JobQueue; logg
           log.debug({ reason: parsed.ignored }, 'operations event ignored');
           return { accepted: true, duplicate: false, jobs: 0 };
         }
-        const result = await deps.queue.enqueue(OPERATIONS_JOB, parsed.job, { key: `${delivery.tenant.workspaceId}/ops/${delivery.deliveryId}` });
+        // Forged statuses coalesce per commit and writer: the job waits a moment, and every forgery
+        // of that commit by that account meanwhile joins it (many forgeries → one restore in flight).
+        const forged = parsed.job.kind === 'commit_status';
+        const key = parsed.job.kind === 'commit_status' ? forgedStatusJobKey(parsed.job) : `${delivery.tenant.workspaceId}/ops/${delivery.deliveryId}`;
+        const result = await deps.queue.enqueue(OPERATIONS_JOB, parsed.job, { key, ...(forged && deps.forgedStatusCoalesceMs ? { delayMs: deps.forgedStatusCoalesceMs } : {}) });
         log.info({ jobId: result.id, deduped: result.deduped, kind: parsed.job.kind }, 'operations job enqueued');
         return { accepted: true, duplicate: false, jobs: 1 };
       }

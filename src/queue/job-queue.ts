@@ -15,6 +15,8 @@ export interface EnqueueOptions {
   readonly key: string;
   /** Supersede group, e.g. repo + PR. */
   readonly supersedes?: string;
+  /** Run no earlier than this many ms from now (a durable "try again later"); default now. */
+  readonly delayMs?: number;
 }
 
 export interface EnqueueResult {

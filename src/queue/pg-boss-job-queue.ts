@@ -188,6 +188,7 @@ export class PgBossJobQueue implements JobQueue {
         retryDelay: this.#options.retryDelaySeconds,
         retryBackoff: this.#options.retryDelaySeconds > 0,
         expireInSeconds: this.#options.expireInSeconds,
+        ...(options.delayMs !== undefined && options.delayMs > 0 ? { startAfter: Math.ceil(options.delayMs / 1000) } : {}),
         db,
       });
       const result = id !== null ? { id, deduped: false } : { id: (await this.#findPending(client, name, options.key)) ?? '', deduped: true };

@@ -13,7 +13,7 @@ export interface PullRequestRef {
   readonly headSha: string;
 }
 
-export function pullRequestJobKey(ref: PullRequestRef): Required<EnqueueOptions> {
+export function pullRequestJobKey(ref: PullRequestRef): Required<Pick<EnqueueOptions, 'key' | 'supersedes'>> {
   const group = `${ref.workspaceId}/${ref.repoFullName}#${ref.prId}`;
   return { key: `${group}@${ref.headSha}`, supersedes: group };
 }

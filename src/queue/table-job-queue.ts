@@ -78,6 +78,7 @@ export class TableJobQueue implements JobQueue {
       supersedes: options.supersedes ?? null,
       payload,
       maxAttempts: this.#options.maxAttempts,
+      ...(options.delayMs !== undefined && options.delayMs > 0 ? { runAfter: new Date(Date.now() + options.delayMs) } : {}),
     });
     if (this.#started && !this.#stopping && name in this.#handlers) this.#wake();
     return { id: result.id, deduped: result.deduped };

@@ -125,6 +125,7 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   REPO_NOT_ALLOWED: 'The repository is not on the WPC allowlist',
   ACTION_DENIED: 'The WPC denies this action',
   ACTION_NOT_ALLOWED: 'The WPC does not allow this action',
+  STATUS_FORGED: 'An agent identity wrote a clawgate build status (only clawgate may)',
   APPROVAL_REQUIRED: 'Waiting for a human (non-agent) approval',
   PATH_DENIED: 'A changed path matches a denied glob',
   SCOPE_NOT_LEAST_PRIVILEGE: 'The token holds wildcard or admin scopes',

@@ -14,7 +14,8 @@ export type IncidentDetailFacts =
   | { action: 'delete_branch'; who: string; branch: string }
   | { action: 'direct_push_main'; who: string; commit: string; branch: string }
   | { action: 'merge_pr'; who: string; prId: number; destinationBranch: string | null }
-  | { action: 'comment_pr'; who: string; prId: number };
+  | { action: 'comment_pr'; who: string; prId: number }
+  | { action: 'forge_status'; who: string; commit: string; state: string | null };
 
 export function incidentDetail(facts: IncidentDetailFacts): string {
   switch (facts.action) {
@@ -26,6 +27,8 @@ export function incidentDetail(facts: IncidentDetailFacts): string {
       return `${facts.who} merged pull request #${facts.prId}${facts.destinationBranch ? ` into ${facts.destinationBranch}` : ''}`;
     case 'comment_pr':
       return `${facts.who} commented on pull request #${facts.prId}`;
+    case 'forge_status':
+      return `${facts.who} wrote a clawgate status${facts.state ? ` (${facts.state})` : ''} on ${facts.commit.slice(0, 12)}`;
   }
 }
 

@@ -52,7 +52,7 @@ export function storedVerdictDescription(mode: string, state: string, reasonCode
 }
 
 /** An agent's write action the WPC denies; `detail` says who did what where. */
-export function incidentDescription(mode: Mode, action: WriteAction, detail: string): string {
+export function incidentDescription(mode: Mode, action: WriteAction | 'forge_status', detail: string): string {
   return clip(`${modePrefix(mode)}INCIDENT ${action}: ${detail}`, DESCRIPTION_MAX);
 }
 

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { createApiRouter, createBitbucketForWorkspace } from '../api';
 import { createAdminRouter, isAdminAuthorization } from '../webhooks/admin-routes';
 import type { AppConfig, ServeRole } from '../config/app-config';
-import { DEFAULT_API_BUDGET, describeConfig } from '../config/app-config';
+import { alertingConfig, DEFAULT_API_BUDGET, describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
 import { CONNECT_PATHS } from '../connect/descriptor';
 import { createForgeRouter, FORGE_PATHS, forgeUiPrincipalOf, type FitVerifier } from '../forge';
@@ -15,6 +15,7 @@ import { createViewerPermissions } from '../http/viewer-permissions';
 import { createEvaluationHandler } from '../pipeline/evaluation/evaluate-pull-request';
 import { createOperationsHandler } from '../pipeline/operations/operations-handler';
 import { OPERATIONS_JOB } from '../pipeline/operations-events';
+import { createAlertDeliverer, type AlertDeliverer } from '../pipeline/alert-delivery';
 import { createPipelineIntake } from '../pipeline/pipeline-intake';
 import { createAgentPullRequestReevaluator, createRecheckRequester } from '../pipeline/recheck';
 import { startReconciliation, type Reconciler } from '../pipeline/reconcile';
@@ -54,6 +55,8 @@ export interface ClawgateServer {
   readonly workerProcesses: number;
   /** Process ids of the live forked worker processes (empty when none). */
   workerPids(): number[];
+  /** Sends pending alerts to workspaces' alert webhooks; `runOnce()` runs a pass now. */
+  readonly alertDeliverer: AlertDeliverer;
   close(): Promise<void>;
 }
 
@@ -148,7 +151,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   };
   // Every clawgate status carries a mark only clawgate can make (forged-status defence, docs/architecture.md §2).
   const statusMarker = createStatusMarker(keys.current, keys.previous);
-  const pipelineIntake = createPipelineIntake({ store, queue: surfaceQueue, logger, statusMarker });
+  const pipelineIntake = createPipelineIntake({ store, queue: surfaceQueue, logger, statusMarker, forgedStatusCoalesceMs: alertingConfig(config).restoreCoalesceMs });
   const intake: WebhookIntake = {
     async receive(delivery) {
       const result = await pipelineIntake.receive(delivery);
@@ -175,7 +178,10 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   });
   const headCache = createHeadCache();
   const evaluationDeps = { store, config, logger, statusMarker, apiBudget, headCache, ...(verifier !== undefined ? { verifier } : {}), ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
-  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, apiBudget, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  // Alerts are rows first and requests later, sent by their own timer (and woken when one is raised),
+  // so a slow or failing receiver never holds up a job.
+  const alertDeliverer = createAlertDeliverer({ store, config, logger }, { intervalMs: options.workers === false ? undefined : 15_000 });
+  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, apiBudget, queue: surfaceQueue, wakeAlerts: () => alertDeliverer.wake(), ...(options.fetch ? { fetch: options.fetch } : {}) };
 
   const app = express();
   app.disable('x-powered-by');
@@ -360,6 +366,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     role,
     workerProcesses: workerProcessCount,
     workerPids: () => workerProcesses?.pids() ?? [],
+    alertDeliverer,
     async close() {
       if (closed) return;
       closed = true;
@@ -374,6 +381,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       await retention?.stop();
       await reconciler.stop();
       await queue.stop();
+      await alertDeliverer.stop();
       await verifier?.close();
       await store.close();
     },

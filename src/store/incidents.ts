@@ -15,8 +15,8 @@ import { workspaceKey, type WorkspaceId } from './workspace-id';
  * re-reading the audit log. Retention purges them with the audit events (operations/retention.ts).
  */
 
-/** An incident's action is one of the engine's write actions. */
-export const INCIDENT_ACTIONS = WRITE_ACTIONS;
+/** An incident's action is one of the engine's write actions, or `forge_status` (an agent wrote a `clawgate` status). */
+export const INCIDENT_ACTIONS = [...WRITE_ACTIONS, 'forge_status'] as const;
 export type IncidentAction = (typeof INCIDENT_ACTIONS)[number];
 export const INCIDENT_STATUS_STATES = ['SUCCESSFUL', 'FAILED'] as const;
 export type IncidentStatusState = (typeof INCIDENT_STATUS_STATES)[number];
@@ -127,6 +127,24 @@ export class IncidentRepository {
         order: [['id', 'ASC']],
       });
       return row === null ? null : toIncident(row.get({ plain: true }));
+    });
+  }
+
+  /** The newest incident of `action` on `commit` (written a status or not), or null. */
+  async latestOfActionOnCommit(workspaceId: WorkspaceId, repoFullName: string, commit: string, action: IncidentAction): Promise<Incident | null> {
+    const workspace = workspaceKey(workspaceId);
+    return this.context.db.read(async () => {
+      const row = await this.context.models.Incident.findOne({ where: { workspace_uuid: workspace, repo_full_name: repoFullName, commit_sha: commit, action }, order: [['id', 'DESC']] });
+      return row === null ? null : toIncident(row.get({ plain: true }));
+    });
+  }
+
+  /** The workspace's incidents recorded since `since`, newest first, at most `limit` (≤ 200): the settings page's banner. */
+  async listSince(workspaceId: WorkspaceId, since: Date, limit: number): Promise<Incident[]> {
+    const workspace = workspaceKey(workspaceId);
+    return this.context.db.read(async () => {
+      const rows = await this.context.models.Incident.findAll({ where: { workspace_uuid: workspace, created_at: { [Op.gte]: since } }, order: [['id', 'DESC']], limit: Math.max(1, Math.min(limit, 200)) });
+      return rows.map((row) => toIncident(row.get({ plain: true })));
     });
   }
 

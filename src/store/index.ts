@@ -4,6 +4,7 @@ import { ApiTokenRepository, type VerifiedApiToken } from './api-tokens';
 import { AssignmentRepository } from './assignments';
 import { AuditLog } from './audit-log';
 import { IncidentRepository } from './incidents';
+import { AlertRepository } from './alerts';
 import { BundleRepository } from './bundles';
 import { CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
 import { ConsumedIdRepository } from './consumed-ids';
@@ -53,6 +54,8 @@ export interface Store {
   readonly apiTokens: ApiTokenRepository;
   readonly audit: AuditLog;
   readonly incidents: IncidentRepository;
+  /** The outgoing alert webhook, pending alerts and failed restores (alerts.ts). */
+  readonly alerts: AlertRepository;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
   readonly commitPushes: CommitPushRepository;
@@ -90,6 +93,7 @@ class SequelizeStore implements Store {
   readonly apiTokens: ApiTokenRepository;
   readonly audit: AuditLog;
   readonly incidents: IncidentRepository;
+  readonly alerts: AlertRepository;
   readonly deliveries: DeliveryRepository;
   readonly jobs: JobRepository;
   readonly commitPushes: CommitPushRepository;
@@ -116,6 +120,7 @@ class SequelizeStore implements Store {
     this.apiTokens = new ApiTokenRepository(context);
     this.audit = new AuditLog(context);
     this.incidents = new IncidentRepository(context);
+    this.alerts = new AlertRepository(context);
     this.deliveries = new DeliveryRepository(context);
     this.jobs = new JobRepository(context);
     this.commitPushes = new CommitPushRepository(context);
@@ -201,6 +206,7 @@ export { STATUS_STATES, type StatusState, type NewEvaluation, type EvaluationRec
 export { CONSUMABLE_KINDS, type ConsumableKind, type ConsumableId, type ConsumedIdRecord, type ConsumingPullRequest, type ConsumeResult, type ConsumedIdRepository } from './consumed-ids';
 export { API_TOKEN_PREFIX, TOKEN_SCOPES, DEFAULT_TOKEN_SCOPES, type TokenScope, type ApiTokenInfo, type VerifiedApiToken, type ApiTokenRepository } from './api-tokens';
 export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-log';
+export { ALERT_STATES, MAX_PENDING_ALERTS, type Alert, type AlertState, type AlertWebhook, type NewAlert, type AlertRepository } from './alerts';
 export { INCIDENT_ACTIONS, INCIDENT_STATUS_STATES, type Incident, type IncidentAction, type IncidentStatusState, type NewIncident, type IncidentRepository } from './incidents';
 export type { DeliveryRepository } from './deliveries';
 export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';

@@ -209,6 +209,38 @@ export interface IncidentRow {
   created_at: Date;
 }
 
+export interface AlertWebhookRow {
+  workspace_uuid: string;
+  url: string;
+  secret_sealed: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AlertRow {
+  id: number | string;
+  workspace_uuid: string;
+  alert_id: string;
+  kind: string;
+  subject: string;
+  body: unknown;
+  state: string;
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+export interface RestoreFailureRow {
+  id: number | string;
+  workspace_uuid: string;
+  repo_full_name: string;
+  commit_sha: string;
+  error: string;
+  at: Date;
+}
+
 export interface DeliveryRow {
   workspace_uuid: string;
   request_uuid: string;
@@ -259,6 +291,9 @@ export interface Models {
   OAuthConsumer: ModelStatic<Model<OAuthConsumerRow, OAuthConsumerRow>>;
   SignInState: ModelStatic<Model<SignInStateRow, SignInStateRow>>;
   SignInSession: ModelStatic<Model<SignInSessionRow, SignInSessionRow>>;
+  AlertWebhook: ModelStatic<Model<AlertWebhookRow, AlertWebhookRow>>;
+  Alert: ModelStatic<Model<AlertRow, Omit<AlertRow, 'id'>>>;
+  RestoreFailure: ModelStatic<Model<RestoreFailureRow, Omit<RestoreFailureRow, 'id'>>>;
 }
 
 export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
@@ -549,6 +584,47 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
         revoked_at: date(true),
       },
       options('oauth_sessions'),
+    ),
+    AlertWebhook: sequelize.define<Model<AlertWebhookRow, AlertWebhookRow>>(
+      'AlertWebhook',
+      {
+        workspace_uuid: { type: DataTypes.STRING(64), primaryKey: true, allowNull: false },
+        url: str(2048, false),
+        secret_sealed: text(false),
+        created_at: date(false),
+        updated_at: date(false),
+      },
+      options('alert_webhooks'),
+    ),
+    Alert: sequelize.define<Model<AlertRow, Omit<AlertRow, 'id'>>>(
+      'Alert',
+      {
+        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        workspace_uuid: str(64, false),
+        alert_id: str(64, false),
+        kind: str(64, false),
+        subject: str(512, false),
+        body: json(false),
+        state: str(16, false),
+        attempts: int(false),
+        next_attempt_at: date(false),
+        last_error: str(512, true),
+        created_at: date(false),
+        finished_at: date(true),
+      },
+      options('alerts'),
+    ),
+    RestoreFailure: sequelize.define<Model<RestoreFailureRow, Omit<RestoreFailureRow, 'id'>>>(
+      'RestoreFailure',
+      {
+        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        workspace_uuid: str(64, false),
+        repo_full_name: str(255, false),
+        commit_sha: str(40, false),
+        error: str(512, false),
+        at: date(false),
+      },
+      options('restore_failures'),
     ),
   };
 }

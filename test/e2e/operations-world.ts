@@ -16,12 +16,12 @@ export interface World {
 
 export const ADMIN_TOKEN = 'operations-admin-token-0123456789ab';
 
-export async function startWorld(options: { rateLimitPerHour?: number } = {}): Promise<World> {
+export async function startWorld(options: { rateLimitPerHour?: number; env?: Record<string, string> } = {}): Promise<World> {
   const sandbox = await startSandbox(options.rateLimitPerHour !== undefined ? { rateLimitPerHour: options.rateLimitPerHour } : {});
   const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-operations-'));
   // clawgate's own API budget mirrors the limit the sandbox enforces (docs/operations.md, CLAWGATE_API_CALLS_PER_HOUR).
   const budget: Record<string, string> = options.rateLimitPerHour !== undefined ? { CLAWGATE_API_CALLS_PER_HOUR: String(options.rateLimitPerHour) } : {};
-  const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...budget }, pollIntervalMs: 25 });
+  const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...budget, ...options.env }, pollIntervalMs: 25 });
   return {
     sandbox,
     app,

@@ -4,7 +4,8 @@ import { BitbucketAuthError, BitbucketNotFoundError, PageCapExceededError, type 
 import type { WriteAction } from '../../core/policy/change-set';
 import { agentIdentityOf, type AgentIdentityMatch } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
-import type { Incident } from '../../store';
+import type { Incident, IncidentAction } from '../../store';
+import { raiseAlert } from '../alert-webhook';
 import { INCIDENT_AUDIT_KIND, type IncidentRecord } from '../incident-record';
 import { accountName, incidentDetail } from '../../render/operations-text';
 import { auditActor, type OperationContext } from './operations-context';
@@ -14,7 +15,7 @@ import { writeClawgateStatus } from '../publish';
 import { failedStatusFor } from '../../core/verdict';
 import { clip, incidentDescription } from '../../render/status-text';
 import { incidentUrl } from '../status-urls';
-import { judgeWriteAction } from '../../core/policy/write-action-policy';
+import { judgeWriteAction, type WriteActionDecision } from '../../core/policy/write-action-policy';
 
 /**
  * Incidents (docs/operations.md): write actions an agent identity already took that its WPC does not allow.
@@ -39,9 +40,12 @@ export interface IncidentInput {
   facts?: Record<string, unknown>;
 }
 
+/** What `recordIncident` records: a write action, or a forged `clawgate` status (forged-status.ts). */
+export type RecordedIncidentInput = Omit<IncidentInput, 'action'> & { action: IncidentAction };
+
 export type IncidentOutcome = { recorded: false; reasonCode: 'OK' } | { recorded: true; duplicate: boolean; auditId: number; incidentId: string; reasonCode: string };
 
-async function findRecorded(ctx: OperationContext, input: IncidentInput): Promise<Incident | null> {
+async function findRecorded(ctx: OperationContext, input: RecordedIncidentInput): Promise<Incident | null> {
   return ctx.deps.store.incidents.findRecorded(ctx.tenant.workspaceId, ctx.job.repoFullName, { deliveryId: ctx.job.deliveryId, action: input.action, commit: input.commit, branch: input.branch });
 }
 
@@ -60,10 +64,21 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
     ctx.log.info({ action: input.action }, 'agent write action allowed by the WPC');
     return { recorded: false, reasonCode: 'OK' };
   }
+  return recordIncident(ctx, input, decision, { markCommit: true });
+}
+
+/**
+ * Records a denied action as an incident (its own row and audit event, one transaction), raises an
+ * alert for it (alert-webhook.ts; never blocks or fails the job) and, with `markCommit`, writes the
+ * incident's status on its commit.
+ */
+export async function recordIncident(ctx: OperationContext, input: RecordedIncidentInput, decision: WriteActionDecision, options: { markCommit: boolean }): Promise<IncidentOutcome> {
+  const { deps, tenant, job } = ctx;
+  const assignment = await policyForRepository(deps.store, tenant.workspaceId, job.repoFullName);
   // A retried job (the status write failed after the audit event was written) must not record twice.
   const existing = await findRecorded(ctx, input);
   if (existing) {
-    await markCommit(ctx, input, existing.statusState, existing.statusDescription, existing.statusUrl, existing.createdAt.getTime());
+    if (options.markCommit) await markCommit(ctx, input, existing.statusState, existing.statusDescription, existing.statusUrl, existing.createdAt.getTime());
     return { recorded: true, duplicate: true, auditId: existing.auditEventId ?? 0, incidentId: existing.incidentId, reasonCode: decision.reasonCode };
   }
   const mode = assignment.mode ?? ctx.settings.mode;
@@ -104,11 +119,43 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
     },
   );
   ctx.log.warn({ action: input.action, reason: decision.reasonCode, commit: input.commit, branch: input.branch, auditId: event.id }, 'incident recorded');
-  await markCommit(ctx, input, statusState, statusDescription, statusUrl, event.at.getTime());
+  await alertIncident(ctx, record, input.detail);
+  if (options.markCommit) await markCommit(ctx, input, statusState, statusDescription, statusUrl, event.at.getTime());
   return { recorded: true, duplicate: false, auditId: event.id, incidentId, reasonCode: decision.reasonCode };
 }
 
-async function markCommit(ctx: OperationContext, input: IncidentInput, state: 'FAILED' | 'SUCCESSFUL' | null, description: string | null, url: string | null, atMs: number): Promise<void> {
+/** The incident as an alert to the workspace's webhook; a failure to queue it is logged, never thrown. */
+async function alertIncident(ctx: OperationContext, record: IncidentRecord, detail: string): Promise<void> {
+  try {
+    await raiseAlert(
+      ctx.deps.store,
+      ctx.tenant.workspaceId,
+      {
+        kind: 'incident',
+        subject: clip(`${record.action} in ${record.repo}: ${detail}`, 512),
+        data: {
+          incident_id: record.incident_id,
+          action: record.action,
+          reason_code: record.reason_code,
+          actor: record.actor,
+          repo: record.repo,
+          branch: record.branch,
+          commit: record.commit,
+          pr_id: record.pr_id,
+          mode: record.mode,
+          status_state: record.status_state,
+          detail: clip(detail, 512),
+          details_url: record.status_url,
+        },
+      },
+      ctx.deps.wakeAlerts,
+    );
+  } catch (error) {
+    ctx.log.error({ err: error instanceof Error ? error.message : String(error), incident: record.incident_id }, 'incident alert not queued');
+  }
+}
+
+async function markCommit(ctx: OperationContext, input: RecordedIncidentInput, state: 'FAILED' | 'SUCCESSFUL' | null, description: string | null, url: string | null, atMs: number): Promise<void> {
   if (input.commit === null || state === null || description === null || url === null) return;
   await writeClawgateStatus(ctx.client, ctx.deps.statusMarker, { workspace: ctx.workspace, repoSlug: ctx.repoSlug, commit: input.commit }, { state, description, url, refname: input.branch }, atMs);
 }
@@ -175,7 +222,14 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
   for (const change of job.changes) {
     if (change.closed) {
       if (change.oldName === null || change.oldType === 'tag') continue;
-      outcomes.push(await recordIncidentIfDenied(ctx, { action: 'delete_branch', agent, branch: change.oldName, commit: null, prId: null, detail: incidentDetail({ action: 'delete_branch', who, branch: change.oldName }), facts: { old_head: change.oldHash } }));
+      // Only from facts (issue 9): the branch must really be gone now, asked of the API, not of the body.
+      if (await ctx.client.branchExists(ctx.workspace, ctx.repoSlug, change.oldName)) {
+        ctx.log.warn({ branch: change.oldName }, 'push says the branch was deleted but it exists: no incident');
+        continue;
+      }
+      outcomes.push(
+        await recordIncidentIfDenied(ctx, { action: 'delete_branch', agent, branch: change.oldName, commit: null, prId: null, detail: incidentDetail({ action: 'delete_branch', who, branch: change.oldName }), facts: { old_head: change.oldHash, confirmed: 'branch_not_found' } }),
+      );
       continue;
     }
     if (change.newName === null || change.newHash === null || change.newType === 'tag') continue;
@@ -212,17 +266,44 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
 
 // ------------------------------------------------------------------ pullrequest:fulfilled
 
+/**
+ * What the API says about a PR the webhook calls merged (issue 9, incidents only from facts): the
+ * event key and delivery id are outside the webhook's signature, so the body is a claim. The PR must
+ * be MERGED now, and when the body names a merge commit it must be the one the API names.
+ */
+async function confirmedMerge(ctx: OperationContext, job: FulfilledJob): Promise<{ commit: string | null; branch: string } | null> {
+  let pr: z.infer<typeof mergedPullRequestSchema>;
+  try {
+    const parsed = mergedPullRequestSchema.safeParse(await ctx.client.getPullRequest(ctx.workspace, ctx.repoSlug, job.prId));
+    if (!parsed.success) return null;
+    pr = parsed.data;
+  } catch (error) {
+    if (error instanceof BitbucketNotFoundError) return null;
+    throw error;
+  }
+  if (pr.state !== 'MERGED') return null;
+  const apiMerge = pr.merge_commit?.hash.toLowerCase() ?? null;
+  if (job.mergeCommit !== null && apiMerge !== null && !(apiMerge.startsWith(job.mergeCommit) || job.mergeCommit.startsWith(apiMerge))) return null;
+  const mergeCommit = apiMerge ?? job.mergeCommit;
+  return { commit: mergeCommit === null ? null : await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, mergeCommit), branch: pr.destination.branch.name };
+}
+
 export async function handleFulfilled(ctx: OperationContext, job: FulfilledJob): Promise<IncidentOutcome | null> {
   const agent = agentIdentityOf(ctx.settings, job.actor.uuid);
   if (!agent) return null;
-  const commit = job.mergeCommit === null ? null : await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, job.mergeCommit);
+  const merge = await confirmedMerge(ctx, job);
+  if (merge === null) {
+    ctx.log.warn({ pr: job.prId }, 'a merge the API does not confirm (the PR is not MERGED, or another merge commit): no incident');
+    return null;
+  }
   return recordIncidentIfDenied(ctx, {
     action: 'merge_pr',
     agent,
-    branch: job.destinationBranch,
-    commit,
+    branch: merge.branch,
+    commit: merge.commit,
     prId: job.prId,
-    detail: incidentDetail({ action: 'merge_pr', who: accountName(job.actor), prId: job.prId, destinationBranch: job.destinationBranch }),
+    detail: incidentDetail({ action: 'merge_pr', who: accountName(job.actor), prId: job.prId, destinationBranch: merge.branch }),
+    facts: { confirmed: 'pull_request_merged' },
   });
 }
 

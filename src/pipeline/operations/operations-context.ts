@@ -1,3 +1,4 @@
+import type { JobQueue } from '../../queue/job-queue';
 import type { WorkspaceSettings } from '../../store';
 import type { JobContext, JobDeps } from '../job-context';
 import type { RequestRecheck } from '../recheck';
@@ -8,6 +9,10 @@ export interface OperationsDeps extends JobDeps {
   /** Required: without it clawgate could not tell its own statuses from forged ones. */
   statusMarker: StatusMarker;
   requestRecheck: RequestRecheck;
+  /** Durable restores of forged statuses (forged-status.ts) re-enqueue themselves here. */
+  queue?: JobQueue;
+  /** Wakes the alert deliverer after an alert was raised (alert-delivery.ts); optional. */
+  wakeAlerts?: () => void;
 }
 
 /** What every operations handler gets for one job: the shared job context and the workspace's settings. */

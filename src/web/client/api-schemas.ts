@@ -302,6 +302,20 @@ export const agentRunListSchema = z.looseObject({ runs: z.array(agentRunSchema).
 export const recheckSchema = z.looseObject({ job_id: text });
 export const detailsLinkSchema = z.looseObject({ url: z.url(), expires_at: text });
 
+// The alert webhook and the incidents banner (docs/api.md §11a).
+export const alertWebhookSchema = z.looseObject({ url: z.string().max(2048).nullable(), created_at: text.optional(), updated_at: text.optional() });
+export type AlertWebhookInfo = z.infer<typeof alertWebhookSchema>;
+export const alertWebhookSetSchema = z.looseObject({ url: z.string().max(2048), secret: text.optional() });
+export const alertSecretSchema = z.looseObject({ secret: text });
+export const alertsOverviewSchema = z.looseObject({
+  since: text,
+  incidents: z
+    .array(z.looseObject({ incident_id: text, action: text, repo: text, branch: nullableText, commit: nullableText, pr_id: z.number().nullable(), status_state: nullableText, created_at: text }))
+    .max(200),
+  alerts: z.array(z.looseObject({ alert_id: text, kind: text, subject: text, state: text, attempts: z.number(), last_error: nullableText, created_at: text })).max(200),
+});
+export type AlertsOverview = z.infer<typeof alertsOverviewSchema>;
+
 export const errorBodySchema = z.looseObject({
   error: z.looseObject({
     code: text,

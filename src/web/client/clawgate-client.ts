@@ -1,4 +1,6 @@
 import type {
+  AlertsOverview,
+  AlertWebhookInfo,
   AgentRun,
   ApiTokenInfo,
   Assignment,
@@ -85,6 +87,15 @@ export interface ClawgateClient {
   revokeToken(id: string): Promise<ApiTokenInfo>;
   getMergeChecks(repoSlug: string, branch?: string): Promise<MergeCheckStatus>;
   createMergeCheck(repoSlug: string, branch?: string): Promise<{ created: boolean; branch: string }>;
+
+  // alerts (docs/api.md §11a)
+  getAlertWebhook(): Promise<AlertWebhookInfo>;
+  /** `secret` only when the webhook was created (shown once). */
+  setAlertWebhook(url: string): Promise<{ url: string; secret?: string }>;
+  rotateAlertSecret(): Promise<{ secret: string }>;
+  deleteAlertWebhook(): Promise<void>;
+  /** Incidents and alerts of the last `days` (default 7), newest first. */
+  listAlerts(days?: number): Promise<AlertsOverview>;
 
   // audit
   /** Audit events oldest first (at most `limit`), optionally since a time and of some kinds only. */

@@ -1,5 +1,9 @@
 import type { z } from 'zod';
 import {
+  alertSecretSchema,
+  alertsOverviewSchema,
+  alertWebhookSchema,
+  alertWebhookSetSchema,
   agentRunListSchema,
   assignmentListSchema,
   auditEventSchema,
@@ -204,6 +208,27 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
 
     async revokeToken(id) {
       return (await json(tokenInfoSchema, 'POST', `/tokens/${segment(id)}/revoke`)).value;
+    },
+
+    async getAlertWebhook() {
+      return (await json(alertWebhookSchema, 'GET', '/alert-webhook')).value;
+    },
+
+    async setAlertWebhook(url) {
+      const { value } = await json(alertWebhookSetSchema, 'PUT', '/alert-webhook', { body: JSON.stringify({ url }) });
+      return { url: value.url, ...(value.secret !== undefined ? { secret: value.secret } : {}) };
+    },
+
+    async rotateAlertSecret() {
+      return { secret: (await json(alertSecretSchema, 'POST', '/alert-webhook/rotate-secret')).value.secret };
+    },
+
+    async deleteAlertWebhook() {
+      await send('DELETE', `${workspaceBase}/alert-webhook`);
+    },
+
+    async listAlerts(days = 7) {
+      return (await json(alertsOverviewSchema, 'GET', `/alerts?days=${days}`)).value;
     },
 
     async getMergeChecks(repoSlug, branch) {

@@ -10,6 +10,8 @@ import { AgentRunsSection } from '../settings/AgentRunsSection';
 import { AssignmentsSection } from '../settings/AssignmentsSection';
 import { AuditSection } from '../settings/AuditSection';
 import { IncidentNotice } from '../settings/IncidentNotice';
+import { AlertWebhookSection } from '../settings/AlertWebhookSection';
+import { OpenIncidentsBanner } from '../settings/OpenIncidentsBanner';
 import { KillSwitch } from '../settings/KillSwitch';
 import { MergeCheckSection } from '../settings/MergeCheckSection';
 import { PoliciesSection } from '../settings/PoliciesSection';
@@ -28,6 +30,7 @@ const SECTIONS = [
   ['cg-assignments', 'Assignments'],
   ['cg-workspace', 'Mode and trust'],
   ['cg-tokens', 'API tokens'],
+  ['cg-alerts', 'Alert webhook'],
   ['cg-audit', 'Audit log'],
   ['cg-agent-runs', 'Recent agent runs'],
 ] as const;
@@ -71,6 +74,7 @@ export function SettingsPage({ client, presence, sessionExpiresAt, incident }: S
     <main className="cg-page" aria-labelledby="cg-settings-title">
       <h1 id="cg-settings-title">clawgate settings</h1>
       <HostNotice presence={presence} sessionExpiresAt={sessionExpiresAt} usable="This is the settings page of the clawgate app in Bitbucket; it works here until its sign-in expires." />
+      <OpenIncidentsBanner client={client} />
       {incident !== null ? <IncidentNotice client={client} incident={incident} /> : null}
       <nav aria-label="Settings sections" className="cg-toc">
         <ul>
@@ -116,6 +120,10 @@ export function SettingsPage({ client, presence, sessionExpiresAt, incident }: S
 
       <Section id="cg-tokens" title="API tokens">
         <TokensSection client={client} />
+      </Section>
+
+      <Section id="cg-alerts" title="Alert webhook">
+        <AlertWebhookSection client={client} />
       </Section>
 
       <Section id="cg-audit" title="Audit log">
