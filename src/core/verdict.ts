@@ -297,7 +297,9 @@ export function evaluate(input: EvaluationInput): Verdict {
         revocations: { agentDids: settings.revocations?.agentDids ?? [], cstJtis: settings.revocations?.cstJtis ?? [], bundleIds: settings.revocations?.bundleIds ?? [] },
       });
       checks.push(...profile.checks);
-      verdict.consume = profile.consume;
+      // Ids are consumed only by a PR the bundle is bound to (its work commit is one of the PR's): a
+      // copy of another PR's bundle on a PR judged first must not take that PR's ids (docs/clawsig-profile.md).
+      verdict.consume = profile.checks.some((c) => c.rule === 'profile.pr_binding' && c.outcome === 'fail') ? [] : profile.consume;
       if (token?.ok) {
         const claims = token.token.claims;
         tokenScopes = [...claims.scope];

@@ -63,20 +63,19 @@ export class ApiCallRepository {
     if (!Number.isInteger(cap)) throw new StoreError('INVALID_INPUT', 'cap must be an integer');
     if (cap <= 0) return false;
     const replacements = { workspace, installation: installationKey(clientKey), hour: Math.floor(nowMs / HOUR_MS), cap };
-    const rows = await this.context.db.write(async (transaction) => {
-      const { sequelize } = this.context.db;
-      await sequelize.query(
-        `INSERT INTO api_call_counts (workspace_uuid, installation, hour_start, calls, rate_limited) VALUES (:workspace, :installation, :hour, 0, 0)
-         ON CONFLICT (workspace_uuid, installation, hour_start) DO NOTHING`,
-        { replacements, transaction },
-      );
-      // One conditional UPDATE decides (PostgreSQL re-checks the condition on the locked row): two
-      // replicas can never both take the last call.
-      return sequelize.query<{ calls: number | string }>(
-        'UPDATE api_call_counts SET calls = calls + 1 WHERE workspace_uuid = :workspace AND installation = :installation AND hour_start = :hour AND calls < :cap RETURNING calls',
-        { replacements, type: QueryTypes.SELECT, transaction },
-      );
-    });
+    // One statement decides, atomically on both dialects (PostgreSQL locks the conflicting row and
+    // re-checks the WHERE): the first call of an hour inserts 1, later ones add 1 only below the cap,
+    // so two replicas can never both take the last call. One round trip per counted call.
+    const rows = await this.context.db.statement(() =>
+      // The leading comment keeps Sequelize's SQLite dialect from running it as a bare INSERT (which
+      // drops RETURNING rows): it picks `run` for SQL that starts with "insert into".
+      this.context.db.sequelize.query<{ calls: number | string }>(
+        `/* take */ INSERT INTO api_call_counts (workspace_uuid, installation, hour_start, calls, rate_limited) VALUES (:workspace, :installation, :hour, 1, 0)
+         ON CONFLICT (workspace_uuid, installation, hour_start) DO UPDATE SET calls = api_call_counts.calls + 1 WHERE api_call_counts.calls < :cap
+         RETURNING calls`,
+        { replacements, type: QueryTypes.SELECT },
+      ),
+    );
     return rows.length === 1;
   }
 

@@ -51,6 +51,7 @@ function countStatement(sql: string): void {
  *   writer anyway. On Postgres transactions run concurrently and correctness comes from
  *   constraints and conditional updates, never from this process's memory.
  * - `read(fn)` runs fn without a transaction (serialised on SQLite for the same reason).
+ * - `statement(fn)` runs one self-atomic write statement without a transaction (serialised on SQLite).
  */
 export class Database {
   readonly #mutex: AsyncMutex | null;
@@ -72,6 +73,14 @@ export class Database {
   read<T>(work: () => Promise<T>): Promise<T> {
     if (this.#mutex === null) return work();
     return this.#mutex.run(work);
+  }
+
+  /**
+   * One write statement that is atomic on its own (an upsert with RETURNING): no transaction, so
+   * one round trip instead of BEGIN + statement + COMMIT; serialised on SQLite like every write.
+   */
+  statement<T>(work: () => Promise<T>): Promise<T> {
+    return this.read(work);
   }
 
   /**

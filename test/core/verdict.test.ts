@@ -208,6 +208,23 @@ describe('evaluate: the clawgate profile (docs/policy.md)', () => {
     expect((await verifyAndEvaluate({ ...first, consumed: consumedBySelf })).state).toBe('PASS');
   });
 
+  test('a copy of a bundle on a PR it is not bound to consumes no id, so it cannot take the ids of the PR it was copied from', async () => {
+    const copies = [
+      build({ change: (c) => ({ ...c, commits: c.commits.filter((commit) => commit.hash !== WORK_COMMIT) }) }),
+      build({ metadata: (m) => ({ ...m, bitbucket: { workspace: WS, repo_slug: 'other', commit: WORK_COMMIT } }) }),
+    ];
+    for (const copy of copies) {
+      const verdict = await verifyAndEvaluate(copy);
+      expect(verdict.state).toBe('FAIL');
+      expect(verdict.checks.some((c) => c.rule === 'profile.pr_binding' && c.outcome === 'fail')).toBe(true);
+      expect(verdict.consume).toEqual([]);
+    }
+    // The PR the bundle is bound to consumes them (and passes).
+    const original = await verifyAndEvaluate(build());
+    expect(original.state).toBe('PASS');
+    expect(original.consume.length).toBeGreaterThan(0);
+  });
+
   test('a bundle bound to another repository, or to a commit outside the PR, fails', async () => {
     expect((await failingCodes(build({ metadata: (m) => ({ ...m, bitbucket: { workspace: WS, repo_slug: 'other', commit: WORK_COMMIT } }) })))).toEqual(['BUNDLE_BINDING_MISMATCH']);
     expect((await failingCodes(build({ metadata: (m) => { const { bitbucket: _b, ...rest } = m; return rest; } })))).toEqual(['BUNDLE_BINDING_MISMATCH']);
