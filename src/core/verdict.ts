@@ -297,9 +297,7 @@ export function evaluate(input: EvaluationInput): Verdict {
         revocations: { agentDids: settings.revocations?.agentDids ?? [], cstJtis: settings.revocations?.cstJtis ?? [], bundleIds: settings.revocations?.bundleIds ?? [] },
       });
       checks.push(...profile.checks);
-      // Ids are consumed only by a PR the bundle is bound to (its work commit is one of the PR's): a
-      // copy of another PR's bundle on a PR judged first must not take that PR's ids (docs/clawsig-profile.md).
-      verdict.consume = profile.checks.some((c) => c.rule === 'profile.pr_binding' && c.outcome === 'fail') ? [] : profile.consume;
+      verdict.consume = profile.consume;
       if (token?.ok) {
         const claims = token.token.claims;
         tokenScopes = [...claims.scope];
@@ -380,4 +378,15 @@ function finish(verdict: Verdict, state: VerdictState): Verdict {
  */
 export async function verifyAndEvaluate(input: EvaluationInput): Promise<Verdict> {
   return evaluate({ ...input, cstSignatures: await verifyCstSignatures(input) });
+}
+
+/**
+ * The ids a stored verdict records as consumed by its PR (anti-replay): the ids its bundle presents,
+ * unless they are already another PR's (REPLAY) or the bundle is not bound to this PR (its work
+ * commit is not one of the PR's, or it names another repository). A copy of another PR's bundle,
+ * judged first, must not take that PR's ids (docs/clawsig-profile.md).
+ */
+export function idsToRecord(verdict: Pick<Verdict, 'consume' | 'checks'>): ConsumableId[] {
+  const unbound = verdict.checks.some((c) => (c.rule === 'profile.pr_binding' && c.outcome === 'fail') || c.code === 'REPLAY');
+  return unbound ? [] : [...verdict.consume];
 }

@@ -2,7 +2,7 @@ import type { JsonObject } from '../../src/core/clawsig/json';
 import { computeTokenScopeHash } from '../../src/core/clawsig/scoped-token';
 import type { ChangeSet } from '../../src/core/policy/change-set';
 import { parseBitbucketWpc } from '../../src/core/policy';
-import { verifyAndEvaluate, type EngineSettings, type EvaluationInput } from '../../src/core/verdict';
+import { idsToRecord, verifyAndEvaluate, type EngineSettings, type EvaluationInput } from '../../src/core/verdict';
 import { createTestKey, makeBitbucketWpc, makeCstClaims, makeProofBundle, resignEnvelope, signCst, wpcHash, type TestKey } from '../../src/testkit';
 
 const WS = 'acme';
@@ -217,12 +217,16 @@ describe('evaluate: the clawgate profile (docs/policy.md)', () => {
       const verdict = await verifyAndEvaluate(copy);
       expect(verdict.state).toBe('FAIL');
       expect(verdict.checks.some((c) => c.rule === 'profile.pr_binding' && c.outcome === 'fail')).toBe(true);
-      expect(verdict.consume).toEqual([]);
+      expect(verdict.consume.length).toBeGreaterThan(0);
+      expect(idsToRecord(verdict)).toEqual([]);
     }
-    // The PR the bundle is bound to consumes them (and passes).
-    const original = await verifyAndEvaluate(build());
+    // The PR the bundle is bound to records them (and passes); once they are another PR's, it records none.
+    const bound = build();
+    const original = await verifyAndEvaluate(bound);
     expect(original.state).toBe('PASS');
-    expect(original.consume.length).toBeGreaterThan(0);
+    expect(idsToRecord(original)).toEqual(original.consume);
+    const replay = await verifyAndEvaluate({ ...bound, consumed: original.consume.map((id) => ({ ...id, repoFullName: `${WS}/${REPO}`, pullRequestId: 99 })) });
+    expect(idsToRecord(replay)).toEqual([]);
   });
 
   test('a bundle bound to another repository, or to a commit outside the PR, fails', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiBudgetExceededError, BitbucketError, BitbucketRateLimitError, type BitbucketClient } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
 import type { ConsumedIdRecord } from '../../store';
-import { failedStatusFor, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
+import { failedStatusFor, idsToRecord, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
 import { recordEngineInput } from '../../evidence/engine-input';
 import type { Job, JobHandler } from '../../queue/job-queue';
 import { verdictToJson } from '../../render/verdict-json';
@@ -156,8 +156,9 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       const consumed = await store.consumedIds.findConsumed(job.workspaceId, verdict.consume);
       finalInput = { ...baseInput, consumed: toConsumed(consumed) };
       verdict = await evaluate(finalInput);
-      if (verdict.consume.length > 0 && !verdict.checks.some((c) => c.code === 'REPLAY')) {
-        const result = await store.consumedIds.consumeIds(job.workspaceId, verdict.consume, { repo: job.repoFullName, prId: job.prId, evaluationId });
+      const toRecord = idsToRecord(verdict);
+      if (toRecord.length > 0) {
+        const result = await store.consumedIds.consumeIds(job.workspaceId, toRecord, { repo: job.repoFullName, prId: job.prId, evaluationId });
         // Lost a race to another PR: the ids are theirs; judge again with that knowledge.
         if (!result.ok) {
           finalInput = { ...baseInput, consumed: toConsumed([...consumed, ...result.conflicts]) };
