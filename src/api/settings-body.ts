@@ -10,7 +10,7 @@ import { enforcementModeSchema, workspaceSettingsSchema } from '../store';
  * passes the store's format check but could never verify, so it would silently trust nothing),
  * keys are canonical base64url of 32 bytes, and lists hold no duplicates (a duplicate is reported at
  * its own index). `revocations` is optional: omitted, the stored list is kept (it is not part of the
- * §9 contract, and a client that does not know it must not clear it).
+ * stable settings interface of docs/api.md §4, and a client that does not know it must not clear it).
  */
 
 const ED25519_DID_MESSAGE = 'must be an Ed25519 did:key (did:key:z6Mk…)';

@@ -12,19 +12,19 @@ export interface BitbucketAuth {
 export interface ConnectJwtCredentials {
   /** The app descriptor's `key` (JWT `iss`). */
   appKey: string;
-  /** The installation's clientKey (JWT `sub` — Bitbucket-specific; bitbucket.md §3.4). */
+  /** The installation's clientKey (JWT `sub` — Bitbucket-specific; Jira/Confluence use `aud`). */
   clientKey: string;
   sharedSecret: string;
   /** Clock in ms since the epoch; injectable for tests. */
   now?: () => number;
 }
 
-/** Lifetime of an outbound token: ACE's default, Estafette's 180 s (bitbucket.md §3.4). */
+/** Lifetime of an outbound token: ACE's default (3 min), Estafette's 180 s. */
 export const CONNECT_JWT_LIFETIME_SECONDS = 180;
-/** Back-date `iat` so a Bitbucket clock slightly behind ours never sees a token from the future (§3.5). */
+/** Back-date `iat` so a Bitbucket clock slightly behind ours never sees a token from the future. */
 export const CONNECT_JWT_BACKDATE_SECONDS = 30;
 
-/** Atlassian Connect query-string hash of `method` + API-relative path and query (bitbucket.md §3.3). */
+/** Atlassian Connect query-string hash of `method` + API-relative path and query (Atlassian's Connect JWT docs, qsh). */
 export function connectQueryStringHash(method: string, apiPath: string): string {
   return createQueryStringHash(fromMethodAndUrl(method.toUpperCase(), apiPath));
 }

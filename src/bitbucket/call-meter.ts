@@ -23,7 +23,7 @@ export function isWriteCall(method: string): boolean {
   return method !== 'GET' && method !== 'HEAD';
 }
 
-/** The bucket Bitbucket limits per installation (1,000/h; bitbucket.md §6). */
+/** The bucket Bitbucket limits per installation (1,000/h; docs/operations.md, "The Bitbucket API budget"). */
 export function isRepositoriesCall(path: string): boolean {
   return path.startsWith('/2.0/repositories/');
 }

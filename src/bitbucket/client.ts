@@ -386,7 +386,7 @@ class RestClient implements BitbucketClient {
   async putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput, options: { allowShortHash?: boolean } = {}): Promise<BitbucketCommitStatus> {
     const body = validateInput(buildStatusInputSchema, status, 'build status');
     // A 12+ character hash only when asked (the first INPROGRESS of a job, written before any read,
-    // on the head as the webhook named it; that Bitbucket resolves it is UNCONFIRMED, bitbucket.md §1.4).
+    // on the head as the webhook named it; that Bitbucket resolves it is UNCONFIRMED).
     const path = options.allowShortHash === true && /^[0-9a-f]{12,40}$/.test(commitHash) ? `${repositoryPath(workspace, repoSlug)}/commit/${commitHash}` : commitPath(workspace, repoSlug, commitHash);
     return this.json('POST', `${path}/statuses/build`, commitStatusSchema, body);
   }

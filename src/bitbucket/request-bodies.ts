@@ -5,7 +5,7 @@ import { BUILD_STATES, REPORT_RESULTS, REPORT_TYPES } from './schemas';
 
 /**
  * Bodies we send, checked before sending against the limits Bitbucket is known to enforce
- * (bitbucket.md §0.7, §4.6, §4.7), so a bad value fails here with a path instead of as a 400 later.
+ * (status `key` ≤ 40 characters; ≤ 10 report data items, 1–100 annotations per bulk POST), so a bad value fails here with a path instead of as a 400 later.
  * Limits marked UNCONFIRMED in the reference are deliberately not enforced.
  */
 
@@ -21,7 +21,7 @@ export const buildStatusInputSchema = z.strictObject({
   name: z.string().optional(),
   url: z.string().optional(),
   description: z.string().optional(),
-  /** The PR source branch: how Bitbucket associates a status with a PR (bitbucket.md §4.6). */
+  /** The PR source branch: how Bitbucket associates a status with a PR (Bitbucket's OpenAPI spec). */
   refname: z.string().optional(),
 });
 export type BuildStatusInput = z.input<typeof buildStatusInputSchema>;
@@ -51,7 +51,7 @@ export const annotationInputSchema = z.strictObject({
   annotation_type: z.enum(['VULNERABILITY', 'CODE_SMELL', 'BUG']).optional(),
   path: z.string().optional(),
   line: z.number().int().min(1).optional(),
-  /** Required in practice (bitbucket.md §4.7). */
+  /** Required in practice (observed by Code Insights integrations). */
   summary: z.string().min(1),
   details: z.string().optional(),
   result: z.enum(['PASSED', 'FAILED', 'SKIPPED', 'IGNORED']).optional(),

@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 
 const fullCommitHash = z.string().regex(/^[0-9a-f]{40}$/, 'expected a full 40-hex commit hash');
-/** PR payloads carry 12-char abbreviations (bitbucket.md §0.4). */
+/** PR payloads carry 12-char abbreviations (webhook and GET pull request; statuses carry 40). */
 const commitHashOrPrefix = z.string().regex(/^[0-9a-f]{7,40}$/, 'expected a hex commit hash');
 const link = z.looseObject({ href: z.string() });
 
@@ -75,7 +75,7 @@ export type BitbucketCommit = z.infer<typeof commitSchema>;
 
 const commitFileSchema = z.looseObject({ path: z.string().min(1) });
 
-/** Spec enum plus the conflict statuses seen on merge/topic diffs (bitbucket.md §4.3). */
+/** Spec enum plus the conflict statuses seen on merge/topic diffs (as atlassian-python-api handles them). */
 export const DIFFSTAT_STATUSES = [
   'added',
   'removed',
@@ -173,7 +173,7 @@ export type BitbucketRepository = z.infer<typeof repositorySchema>;
 export const currentUserSchema = accountSchema;
 export type BitbucketCurrentUser = z.infer<typeof currentUserSchema>;
 
-/** The paginated wrapper: only `values` and `next` are guaranteed (bitbucket.md §4.0). */
+/** The paginated wrapper: only `values` and `next` are guaranteed (Bitbucket's pagination docs). */
 export function pageSchema<Item extends z.ZodType>(item: Item) {
   return z.looseObject({
     values: z.array(item),

@@ -132,7 +132,7 @@ function parseAlerting(e: z.infer<typeof envSchema>, production: boolean): Alert
 
 /**
  * Sign in with Bitbucket (OAuth 2.0 authorization code) for repository-webhook workspaces.
- * Whether Bitbucket Cloud honours PKCE is UNCONFIRMED (bitbucket.md documents no `code_challenge`):
+ * Whether Bitbucket Cloud honours PKCE is UNCONFIRMED (Bitbucket documents no `code_challenge`):
  * clawgate sends it anyway (S256) and keeps the consumer secret server-side; `pkce: false` stops
  * sending it (CLAWGATE_OAUTH_PKCE=off) should Bitbucket ever refuse the parameter.
  */

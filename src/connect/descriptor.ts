@@ -19,7 +19,8 @@ export const CONNECT_PATHS = {
 } as const;
 
 /**
- * Least scopes (bitbucket.md §1.2, §4.10, §1.5):
+ * Least scopes (per endpoint as Bitbucket's OpenAPI spec declares them; context parameters are only
+ * filled in when their scope is declared):
  * - `pullrequest`: read the PR, its commits, diffstat and statuses; post PR comments; the
  *   `{pullrequest.*}` context parameters of the panel URL. It implies `repository`.
  * - `repository`: diffstat/diff/src, commits, and — as the spec declares them — the WRITES we make:
@@ -31,7 +32,7 @@ export const CONNECT_PATHS = {
  *   the `{user.*}`/`{workspace.*}` context parameters.
  * Not requested: `repository:admin` (reading/creating branch restrictions for the merge-check
  * checklist would need it; the checklist asks the admin instead), `webhook` (descriptor webhooks
- * are declared in the descriptor, not created through the API; bitbucket.md §10.5 UNCONFIRMED),
+ * are declared in the descriptor, not created through the API; that they need no `webhook` scope is UNCONFIRMED),
  * any `:write` scope.
  */
 export const CONNECT_SCOPES = ['account', 'repository', 'pullrequest'] as const;
@@ -69,7 +70,7 @@ export interface ConnectDescriptor {
 export const PR_PANEL_LOCATION = 'org.bitbucket.pullrequest.overview.informationPanel';
 
 /**
- * No `adminPages` module: its location key is UNCONFIRMED (bitbucket.md §1.3) and an unknown module
+ * No `adminPages` module: its location key is UNCONFIRMED and an unknown module
  * value can make the whole descriptor invalid; the configure page (one per app) is the settings page.
  */
 export function buildDescriptor(config: Pick<AppConfig, 'appKey' | 'appName' | 'baseUrl'> & Partial<Pick<AppConfig, 'forge' | 'forgeAppLink'>>): ConnectDescriptor {
@@ -95,7 +96,7 @@ export function buildDescriptor(config: Pick<AppConfig, 'appKey' | 'appName' | '
           key: 'clawgate-pr-panel',
           name: { value: 'clawgate' },
           location: PR_PANEL_LOCATION,
-          // {repository.*} needs `repository`, {pullrequest.*} needs `pullrequest` (§1.5); the iframe
+          // {repository.*} needs `repository`, {pullrequest.*} needs `pullrequest`; the iframe
           // URL is signed (qsh), so these values are tamper-evident.
           url: `${CONNECT_PATHS.panel}?repo={repository.uuid}&pr={pullrequest.id}`,
           weight: 100,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { BitbucketError, connectJwtAuth, createBitbucketClient } from '../bitbucket';
 
 /**
- * Proving a first install (bitbucket.md §2.2 "Hardening for first install"). A first `installed`
+ * Proving a first install. A first `installed`
  * call is unsigned: anyone can POST one. Its `sharedSecret` is only believed once Bitbucket itself
  * accepts an API call signed with it: `GET /2.0/workspaces/{principal.uuid}` as the app
  * (iss = app key, sub = clientKey), against the payload's `baseApiUrl` (already checked against the
@@ -10,7 +10,7 @@ import { BitbucketError, connectJwtAuth, createBitbucketClient } from '../bitbuc
  *
  * The call is made while handling `installed`, before answering: the install only succeeds (and is
  * only stored) when the proof does. The sandbox accepts the pending secret during the callback;
- * whether Bitbucket Cloud does is UNCONFIRMED (bitbucket.md §2.2 calls this hardening an inference) —
+ * whether Bitbucket Cloud does is UNCONFIRMED (this hardening is inferred, not documented) —
  * if it did not, every first install would be refused, loudly, never silently accepted.
  */
 

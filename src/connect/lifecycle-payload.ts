@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The `installed` / `uninstalled` lifecycle payloads (bitbucket.md §2.1, §2.3; real capture
+ * The `installed` / `uninstalled` lifecycle payloads (Atlassian's Connect lifecycle docs; real capture
  * toolchain-oss `app_install_team.json`). Unknown fields are allowed (Bitbucket adds some: `user`,
  * `publicKey`, links); the ones clawgate relies on are checked strictly.
  */
@@ -9,7 +9,7 @@ import { z } from 'zod';
 /** Bitbucket UUIDs in braces, as in `principal.uuid` (`{acf54878-…}`). */
 const bracedUuid = z.string().regex(/^\{[0-9a-fA-F-]{1,62}\}$/, 'must be a UUID in braces');
 
-/** `ari:cloud:bitbucket::app/{<workspace-uuid>}/<app-key>` (§2.1; Estafette parses the workspace from it). */
+/** `ari:cloud:bitbucket::app/{<workspace-uuid>}/<app-key>` (the installed payload's clientKey; Estafette parses the workspace from it). */
 export const CLIENT_KEY_PATTERN = /^ari:cloud:bitbucket::app\/(\{[0-9a-fA-F-]{1,62}\})\/([a-zA-Z0-9._-]{1,80})$/;
 
 const principalSchema = z

@@ -11,7 +11,8 @@ import { MAX_CONCURRENT_INSTALL_PROOFS, proveInstall } from './install-proof';
 import { installedPayloadSchema, lifecycleInconsistency, uninstalledPayloadSchema, type InstalledPayload, type LifecycleIdentifiers } from './lifecycle-payload';
 
 /**
- * `POST /connect/installed` and `POST /connect/uninstalled` (bitbucket.md §2.2, §2.3).
+ * `POST /connect/installed` and `POST /connect/uninstalled` (Atlassian's Connect lifecycle: first install unsigned, later calls
+ * HS256 with the stored shared secret).
  *
  * installed:
  * - payload validated; key, clientKey and principal must agree; `baseUrl` and `baseApiUrl` hosts must

@@ -11,7 +11,7 @@ import { CONNECT_PATHS } from './descriptor';
 import { issueFields, sendError } from '../http/error-response';
 
 /**
- * `POST /connect/webhook`: Connect descriptor webhooks (bitbucket.md §5). Authenticated first (JWT,
+ * `POST /connect/webhook`: Connect descriptor webhooks (JWT-signed, body `{event, data}`). Authenticated first (JWT,
  * qsh over `POST&/connect/webhook&`) so an unauthenticated body is never parsed; then the body limit,
  * the delivery headers and the `{event, data}` envelope are checked, and the delivery goes to the
  * intake, which dedupes and enqueues. 204 on success (duplicates included); 5xx only when the intake
@@ -21,7 +21,7 @@ import { issueFields, sendError } from '../http/error-response';
  * to the tenant's own workspace: a payload naming another workspace's repository is refused.
  */
 
-/** Bitbucket caps payloads at 256 KB (§5.3); the margin covers JSON re-encoding differences. */
+/** Bitbucket caps payloads at 256 KB (Atlassian's webhook troubleshooting page); the margin covers JSON re-encoding differences. */
 export const WEBHOOK_BODY_LIMIT_BYTES = 320 * 1024;
 
 const headersSchema = deliveryHeadersSchema.extend({

@@ -7,8 +7,8 @@ import type { Tenant, Tenants } from '../store';
 import { sendError } from './error-response';
 
 /**
- * Inbound Connect JWTs (Bitbucket → clawgate), bitbucket.md §3:
- * HS256 only, `exp` required, ±60 s leeway on exp/iat/nbf (§3.5), tenant found by `iss`
+ * Inbound Connect JWTs (Bitbucket → clawgate), as Atlassian's Connect JWT docs describe them:
+ * HS256 only, `exp` required, ±60 s leeway on exp/iat/nbf (see below), tenant found by `iss`
  * (= clientKey; the doc gives no case for falling back to `aud`, so we don't), signature checked with
  * the tenant's decrypted shared secret, qsh recomputed from the actual request with atlassian-jwt.
  * Only active (not uninstalled), proven Connect tenants authenticate. Nothing here writes anything.
@@ -17,11 +17,11 @@ import { sendError } from './error-response';
 /** What the qsh claim must be: the request's hash; that or `context-qsh` (AP.context.getToken); not checked. */
 export type QshPolicy = 'required' | 'context' | 'skip';
 
-/** Accepted clock difference between Bitbucket and us (bitbucket.md §3.5). */
+/** Accepted clock difference between Bitbucket and us: Bitbucket documents no leeway, and its tokens have been seen with `iat` slightly in the future. */
 export const CONNECT_JWT_LEEWAY_SECONDS = 60;
 /**
  * The longest a token may live (exp − iat). Bitbucket's own tokens are observed with exp = iat + 3600
- * (bitbucket.md §3.2), so an hour is the documented behaviour; clawgate's session tokens and page links
+ * (in captured webhook and lifecycle tokens), so an hour is the documented behaviour; clawgate's session tokens and page links
  * live 15 and 10 minutes. A token without `iat` is measured from now. A token "valid for ten years"
  * is refused however it was signed.
  */
@@ -72,7 +72,7 @@ export interface ConnectJwtSuccess {
   readonly tenant: Tenant;
   /**
    * The `sub` claim of user-context tokens (iframe loads, AP.context tokens), as sent: Bitbucket's
-   * format (account_id or `{uuid}`) is UNCONFIRMED (bitbucket.md §3.2). Absent on webhooks/lifecycle.
+   * format (account_id or `{uuid}`) is UNCONFIRMED. Absent on webhooks/lifecycle.
    */
   readonly accountId?: string;
   readonly claims: ConnectJwtClaims;
@@ -84,7 +84,7 @@ export interface VerifyConnectJwtOptions {
   /** The request's method and URL as received (`req.method`, `req.originalUrl`) — what the qsh covers. */
   readonly method: string;
   readonly originalUrl: string;
-  /** The app's baseUrl: its path prefix (if any) is not part of the canonical path (§3.3). */
+  /** The app's baseUrl: its path prefix (if any) is not part of the canonical path (qsh rule). */
   readonly appBaseUrl: string;
   readonly tenants: Pick<Tenants, 'findByClientKey'>;
   readonly qsh: QshPolicy;
@@ -92,7 +92,7 @@ export interface VerifyConnectJwtOptions {
   readonly now?: Date;
   /**
    * Lifecycle only: an uninstalled tenant's stored secret still signs its re-install
-   * (bitbucket.md §2.2 "install after uninstall"). Everything else rejects uninstalled tenants.
+   * (Bitbucket signs an install after an uninstall with the secret of the last `installed`). Everything else rejects uninstalled tenants.
    */
   readonly acceptUninstalled?: boolean;
 }
@@ -116,7 +116,7 @@ function equalStrings(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The Atlassian qsh of a request as received, relative to the app's baseUrl (bitbucket.md §3.3). */
+/** The Atlassian qsh of a request as received, relative to the app's baseUrl (Atlassian's Connect JWT docs, qsh). */
 export function requestQueryStringHash(method: string, originalUrl: string, appBaseUrl: string): string {
   return createQueryStringHash(fromMethodAndUrl(method.toUpperCase(), originalUrl), false, appBaseUrl);
 }
@@ -172,7 +172,7 @@ export async function verifyConnectJwt(token: string, options: VerifyConnectJwtO
   if (claims.exp - (claims.iat ?? nowSeconds) > CONNECT_JWT_MAX_LIFETIME_SECONDS + CONNECT_JWT_LEEWAY_SECONDS) {
     return fail('LIFETIME_TOO_LONG', `token lives longer than ${CONNECT_JWT_MAX_LIFETIME_SECONDS} s (exp - iat)`, claims.iss);
   }
-  // Bitbucket sets aud = clientKey (bitbucket.md §3.2); where a token names an audience it must be this
+  // Bitbucket sets aud = clientKey (in captured tokens); where a token names an audience it must be this
   // installation (never the app's baseUrl, which Bitbucket does not use).
   if (claims.aud !== undefined && !claims.aud.includes(tenant.clientKey)) return fail('AUDIENCE_MISMATCH', 'aud does not name this installation', claims.iss);
 

@@ -5,7 +5,7 @@ import type { Store } from '../store';
 
 /**
  * The per-installation Bitbucket API budget (issues 9 and 15). Bitbucket allows an installation
- * 1,000 calls per rolling hour under `/2.0/repositories/*` (bitbucket.md §6) and answers 429 past
+ * 1,000 calls per rolling hour under `/2.0/repositories/*` (docs/operations.md, "The Bitbucket API budget") and answers 429 past
  * it; the agent is the adversary and can open PRs that cost many calls. So:
  *
  * - every call under `/2.0/repositories/*` is counted per installation per clock hour in the store

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The headers Bitbucket sends with every webhook delivery, Connect or repository webhook
- * (bitbucket.md §5.2): the event key, the delivery's id (what the intake dedupes on) and the attempt.
+ * (X-Event-Key, X-Request-UUID, X-Attempt-Number): the event key, the delivery's id (what the intake dedupes on) and the attempt.
  */
 
 export const DELIVERY_UUID = /^\{?[0-9a-fA-F-]{8,64}\}?$/;

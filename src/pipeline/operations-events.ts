@@ -54,7 +54,7 @@ const prEndpoint = z.looseObject({
 });
 
 /**
- * A merged PR's body: `state` is MERGED (bitbucket.md §5.4). The event key is outside any signature,
+ * A merged PR's body: `state` is MERGED (OPEN on created/updated, DECLINED on rejected). The event key is outside any signature,
  * so a genuine `pullrequest:created` body (state OPEN) replayed under `pullrequest:fulfilled` must not
  * read as a merge: a body whose shape belongs to another event is refused here.
  */
@@ -199,7 +199,7 @@ export function announcedClawgateStatus(eventKey: string, payload: unknown): { r
  * clawgate's are ignored here (other CI systems write statuses all day).
  */
 /**
- * The top-level keys that say which event a Bitbucket body belongs to (bitbucket.md §5). The event key
+ * The top-level keys that say which event a Bitbucket body belongs to (Bitbucket's event payloads page). The event key
  * is a header outside any signature, so a genuine body of one event can be replayed under another:
  * a body carrying a key of another event (a comment body's `comment` under `pullrequest:fulfilled`,
  * an approval's `approval`, a push's `push`) is refused, whatever else it holds.

@@ -8,11 +8,11 @@ import type { Representations, JsonObject } from './representations';
 import { isKnownScope } from './scopes';
 
 /**
- * Installs a Connect app into a workspace the way Bitbucket did (bitbucket.md §2):
+ * Installs a Connect app into a workspace the way Bitbucket did (Atlassian's Connect install lifecycle):
  * GET the descriptor, POST the `installed` payload to `lifecycle.installed`, remember the
  * installation (clientKey, fresh shared secret, descriptor webhooks).
  *
- * Signing (§2.2): the first install is unsigned; every later install of the same clientKey
+ * Signing: the first install is unsigned; every later install of the same clientKey
  * (re-install, or install after uninstall) is an HS256 JWT signed with the PREVIOUS shared
  * secret; `uninstalled` is signed with the current one. Claims as observed on Bitbucket's
  * lifecycle tokens: {iss: clientKey, aud: clientKey, iat, exp: iat + 3600, qsh} with the qsh over
@@ -200,8 +200,8 @@ export async function installConnectApp(ctx: LifecycleContext, req: InstallReque
     },
     installedAt: ctx.now(),
   };
-  // While the app handles `installed` it may prove the new secret with an API call (§2.2
-  // hardening); the pending installation is accepted for that, and dropped if the install fails.
+  // While the app handles `installed` it may prove the new secret with an API call (an
+  // inferred hardening); the pending installation is accepted for that, and dropped if the install fails.
   req.onPending(installation);
   try {
     const status = await postLifecycle(ctx, installedUrl, 'installed', payload, authorization);

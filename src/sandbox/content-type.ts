@@ -1,6 +1,6 @@
 /**
  * Content-Type for raw file downloads: from the extension, without a charset, as Bitbucket's
- * `/src` endpoint answers (bitbucket.md §4.5). Unknown extensions are octet streams.
+ * `/src` endpoint answers. Unknown extensions are octet streams.
  */
 const BY_EXTENSION: Record<string, string> = {
   json: 'application/json',

@@ -5,7 +5,7 @@ import { RATE_LIMIT_MESSAGE } from './api-errors';
  * Fault injection for the REST API. A fault matches by path (substring or RegExp over the full
  * request path including `/2.0`, query excluded) and method, fires `count` times, and answers with `status` after
  * `latencyMs`. A fault with only `latencyMs` delays the request and then lets it through.
- * 429s carry no Retry-After unless `retryAfter` is given, as observed on Bitbucket (§6).
+ * 429s carry no Retry-After unless `retryAfter` is given, as observed on Bitbucket.
  */
 export interface FaultSpec {
   path?: RegExp | string;

@@ -26,7 +26,7 @@ export const FORGE_APP_SCOPES = ['read:pullrequest:bitbucket', 'read:repository:
 const SANDBOX_SCOPES_OF: Readonly<Record<(typeof FORGE_APP_SCOPES)[number], readonly string[]>> = {
   // "View pull requests and comment on them" (docs/forge.md §1.3).
   'read:pullrequest:bitbucket': ['pullrequest'],
-  // Source, statuses and Code Insights reports (build statuses and reports need only this scope, §1.3).
+  // Source, statuses and Code Insights reports (build statuses and reports need only this scope, as Bitbucket's OpenAPI spec declares them).
   'read:repository:bitbucket': ['repository'],
   // Workspace and repository permissions: which OAuth scope Bitbucket maps it to is UNCONFIRMED.
   'read:permission:bitbucket': ['account'],

@@ -215,7 +215,7 @@ export interface Installation {
   sharedSecret: string;
   appBaseUrl: string;
   descriptorUrl: string;
-  /** null = the descriptor declared no scopes = all scopes (bitbucket.md §1.1). */
+  /** null = the descriptor declared no scopes = all scopes (Atlassian's Connect descriptor docs). */
   scopes: string[] | null;
   webhooks: DescriptorWebhook[];
   lifecycle: { installed: string; uninstalled: string | null };

@@ -3,7 +3,7 @@ import { ApiError } from './api-errors';
 
 /**
  * Bitbucket's paginated envelope `{pagelen, values, page?, size?, next?}`. `next` is an absolute
- * link that keeps every other query parameter (clients must treat it as opaque, §4.0).
+ * link that keeps every other query parameter (clients must treat it as opaque; Bitbucket's pagination docs).
  */
 export interface PageOptions {
   defaultPagelen?: number;

@@ -1,6 +1,6 @@
 /**
  * Per-principal request counter over a rolling hour, as Bitbucket counts `/2.0/repositories/*`
- * (1,000/h per principal by default; bitbucket.md §6). Exceeding it yields 429 with no Retry-After.
+ * (1,000/h per principal by default; Atlassian's API request limits page). Exceeding it yields 429 with no Retry-After.
  */
 export class RateLimiter {
   private readonly hits = new Map<string, number[]>();

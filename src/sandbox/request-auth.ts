@@ -10,7 +10,8 @@ import type { AuthFailure, WriteRecorder } from './write-recorder';
  * Authenticates /2.0 calls the way Bitbucket does for the two kinds of callers clawgate can be:
  * - a Connect installation: `Authorization: JWT <token>`, HS256 with the installation's shared
  *   secret, `iss` = app key, `sub` = clientKey, `exp` required (small leeway), `qsh` over method +
- *   `/2.0/…` path + query (bitbucket.md §3.4). The `?jwt=` query form is not accepted (§3.4).
+ *   `/2.0/…` path + query (`sub` = clientKey is Bitbucket-specific). The `?jwt=` query form is not
+ *   accepted (reported in Atlassian's community forum).
  * - an access token: `Authorization: Bearer <token>`.
  * Everything else is 401; each rejection is recorded with its reason.
  */

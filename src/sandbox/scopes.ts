@@ -1,5 +1,5 @@
 /**
- * Connect / OAuth scope strings and what each implies (bitbucket.md §1.2). A descriptor naming an
+ * Connect / OAuth scope strings and what each implies (Bitbucket's REST scopes page). A descriptor naming an
  * unknown scope is invalid; a descriptor without `scopes` gets all of them.
  */
 export const KNOWN_SCOPES = [

@@ -3,7 +3,7 @@ import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlass
 import { formatHttpDate } from './bitbucket-time';
 
 /**
- * Delivers webhooks like Bitbucket (bitbucket.md §5.2–5.3):
+ * Delivers webhooks like Bitbucket (its webhook headers and delivery rules: 10 s timeout, retries on 5xx):
  * - headers X-Event-Key, X-Request-UUID (one per delivery, kept across retries), X-Hook-UUID,
  *   X-Attempt-Number (1..3), X-Event-Time, X-B3-*, User-Agent: Bitbucket-Webhooks/2.0;
  * - Connect deliveries: body `{event, data}` with `Authorization: JWT` (iss = aud = clientKey,
@@ -11,7 +11,7 @@ import { formatHttpDate } from './bitbucket-time';
  * - repository hooks: bare payload, `X-Hub-Signature: sha256=<hex HMAC of the raw body>` when the
  *   hook has a secret;
  * - 10 s timeout; only 5xx is retried, immediately, up to 2 more attempts; network errors and
- *   timeouts are logged and not retried (UNCONFIRMED on Bitbucket, §10.12);
+ *   timeouts are logged and not retried (whether Bitbucket retries them is UNCONFIRMED; its docs name only 5xx);
  * - payloads over 256 KB are not sent (Bitbucket may silently drop them), logged as skipped.
  * Deliveries run one at a time in the order events happened, so tests see a stable order.
  */

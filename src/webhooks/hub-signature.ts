@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Bitbucket repository-webhook signatures (bitbucket.md §5.2): `X-Hub-Signature: sha256=<hex>` where
+ * Bitbucket repository-webhook signatures (Bitbucket's webhook security docs): `X-Hub-Signature: sha256=<hex>` where
  * hex is HMAC-SHA256 of the RAW request body keyed with the hook's secret. Verified over the exact
  * bytes received (never a re-serialisation of parsed JSON), in constant time.
  */

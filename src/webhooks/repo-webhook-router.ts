@@ -46,7 +46,7 @@ const routingSchema = z.looseObject({
   }),
 });
 
-/** The object each event family must carry (bitbucket.md §5.4). */
+/** The object each event family must carry (Bitbucket's event payloads page). */
 function payloadMatchesEvent(eventKey: string, payload: Record<string, unknown>): boolean {
   const isObject = (value: unknown) => typeof value === 'object' && value !== null;
   if (eventKey.startsWith('pullrequest:')) return isObject(payload.pullrequest);

@@ -16,7 +16,7 @@ import { jsonBody, jsonBodyOf } from '../../http/json-body';
 import { zodIssuesToFields } from '../../http/zod-fields';
 
 /**
- * The settings page's blocking checklist (README.md, bitbucket.md §0.2, §4.9):
+ * The settings page's blocking checklist (README.md, docs/api.md: classic merge checks block only on Premium):
  *
  * `GET /workspaces/{ws}/repositories/{repo}/merge-checks[?branch=]` reads the repository's branch
  * restrictions and says whether `branch` (default: the repository's main branch) requires passing
@@ -55,7 +55,7 @@ const createBody = z.strictObject({ branch: branchName.optional(), min_passing_b
 
 /**
  * Bitbucket's restriction patterns are globs where `*` matches any characters, `/` included
- * (bitbucket.md §4.9) — not picomatch's globs; matched in linear time by the core's branch glob.
+ * (Bitbucket's branch-restriction docs) — not picomatch's globs; matched in linear time by the core's branch glob.
  */
 export function branchPatternMatches(pattern: string, branch: string): boolean {
   return branchGlobMatch(pattern, branch);

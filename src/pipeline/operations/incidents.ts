@@ -171,7 +171,7 @@ const mergedPullRequestSchema = z.looseObject({
 const MERGE_MESSAGE = /\(pull request #(\d{1,10})\)/;
 
 /**
- * A PR merge also arrives as a push of the destination (bitbucket.md §5.1). That push is the merge
+ * A PR merge also arrives as a `repo:push` of the destination (seen in captured payloads). That push is the merge
  * (`merge_pr`, from pullrequest:fulfilled), not a direct push: recognised when the head's message
  * names "(pull request #N)" and PR #N is MERGED into this branch with exactly this merge commit.
  * A fast-forward merge has no such message and counts as a push (documented limitation).

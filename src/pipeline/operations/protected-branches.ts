@@ -4,7 +4,7 @@ import { branchGlobMatch } from '../../core/policy';
 /**
  * Is a branch "the main/default or a protected branch" (docs/operations.md, `direct_push_main`)? Pure.
  * - the repository's main branch (`mainbranch.name`) always is;
- * - so is any branch matched by a branch restriction (bitbucket.md §4.9) of a kind that guards the
+ * - so is any branch matched by a branch restriction (Bitbucket's classic merge checks) of a kind that guards the
  *   branch: who may push or merge, no deletes, no force pushes, and every merge check (they only
  *   bind pull requests, which a direct push bypasses). Kinds that only tune PR behaviour
  *   (approval resets, auto-merge) do not make a branch protected; an unknown kind does (fail closed).

@@ -7,7 +7,7 @@ import { intParam, parseBody, recordedWrite, repositoryFor } from '../route-cont
 import type { BitbucketSandbox } from '../sandbox';
 
 /**
- * Branch restrictions (scope `repository:admin`, §4.9). One restriction per (kind, pattern) or
+ * Branch restrictions (scope `repository:admin`). One restriction per (kind, pattern) or
  * (kind, branch_type); a duplicate answers 409. Numeric kinds carry `value`.
  */
 export const RESTRICTION_KINDS = [

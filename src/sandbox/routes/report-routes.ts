@@ -8,7 +8,7 @@ import { param, parseBody, recordedWrite, repositoryFor, validationError } from 
 import type { BitbucketSandbox } from '../sandbox';
 
 /**
- * Code Insights (scope `repository`, bitbucket.md §4.7): PUT creates or replaces a report (its
+ * Code Insights (scope `repository`, per Bitbucket's OpenAPI spec): PUT creates or replaces a report (its
  * annotations survive a replace; DELETE removes both), bulk POST upserts annotations by
  * `external_id`. Limits: ≤ 10 `data` items, 1..100 annotations per request, ≤ 1000 per report,
  * `summary` required and ≤ 450 characters (observed limit).

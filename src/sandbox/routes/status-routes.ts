@@ -71,7 +71,7 @@ export function statusRoutes(sandbox: BitbucketSandbox): Router {
     const { repo } = repositoryFor(sandbox, req, res, 'repository');
     const commit = commitOr404(repo, param(req, 'commit'));
     const refname = typeof req.query.refname === 'string' ? req.query.refname : undefined;
-    // A status without refname matches any refname filter (spec, §4.6).
+    // A status without refname matches any refname filter (Bitbucket's OpenAPI spec).
     const list = [...(repo.statuses.get(commit.hash)?.values() ?? [])].filter((s) => refname === undefined || s.refname === null || s.refname === refname);
     res.json(paginate(req, sandbox.baseUrl, list.map((s) => sandbox.rep.commitStatus(repo, s))));
   });
