@@ -1,7 +1,7 @@
 /**
  * The one registry of reason codes. Every check the engine emits carries one of these; renderers map
  * them to words (src/render). `layer` says who defines the code:
- * - protocol: Clawsig verification (clawsig.md §2–§4), the codes the conformance manifest expects;
+ * - protocol: Clawsig verification (envelope, bundle, receipts, commit signatures), the codes the conformance manifest expects;
  * - profile: the clawgate profile on top of the protocol (docs/clawsig-profile.md), stricter, fails closed;
  * - policy: the Bitbucket Work Policy Contract evaluated against the change (docs/policy.md);
  * - system: state of the evaluation itself (no bundle, clawgate error, not applicable).

@@ -9,8 +9,8 @@ import { workspaceKey, type WorkspaceId } from './workspace-id';
 
 /**
  * Work Policy Contracts registered by a workspace. Immutable except for retirement. The document
- * is kept as the exact text uploaded, and its hash (`b64u(SHA-256(JCS(document)))`, clawsig.md
- * §WPC) is checked on insert and again on every read, so a row edited behind the store's back is
+ * is kept as the exact text uploaded, and its hash (`b64u(SHA-256(JCS(document)))`,
+ * docs/policy.md) is checked on insert and again on every read, so a row edited behind the store's back is
  * refused rather than enforced.
  */
 

@@ -8,7 +8,7 @@ import { jcsHashB64u } from '../core/clawsig/hashing';
 import { createTestKey, type TestKey } from './keys';
 
 /**
- * Produces Clawsig evidence from fresh keys exactly as clawsig.md §9 says a producer must: stringify-hash
+ * Produces Clawsig evidence from fresh keys exactly as a Clawsig producer must (docs/clawsig-profile.md): stringify-hash
  * envelopes, events and receipts; sign the UTF-8 hash string; JCS for the WPC and the CST scope hash.
  * Used by the tests, the demo and the benchmarks. Nothing here is used to verify.
  */

@@ -4,7 +4,7 @@ import { APP_KEY, CLIENT_KEY, SHARED_SECRET, startFakeBitbucket, type FakeBitbuc
 import { captureLogger, connectClient, fixture } from './support/test-client';
 
 describe('connectQueryStringHash', () => {
-  // Vectors from bitbucket.md §3.3 (computed with atlassian-jwt 2.0.3).
+  // qsh vectors computed with atlassian-jwt 2.0.3 (the first matches a real Bitbucket webhook token).
   it.each([
     ['GET', '/2.0/repositories/acme/widgets/pullrequests/42', 'e1affee3919b40d6873eadc37f92506c4b95020760a9b00abb7d6385a39241d3'],
     ['GET', '/2.0/repositories/acme/widgets/diffstat/abc123..def456?topic=true&pagelen=100', '478d0378c3ddcf1295e2198489f8e66df96b3267d896b13a241d3740db7afb9d'],

@@ -59,7 +59,7 @@ describe('buildDescriptor', () => {
         conditions: [{ condition: 'has_permission', params: { permission: 'read' } }],
       }),
     ]);
-    // {repository.*} needs `repository`, {pullrequest.*} needs `pullrequest` (bitbucket.md §1.5).
+    // {repository.*} needs `repository`, {pullrequest.*} needs `pullrequest` (Bitbucket leaves a placeholder unfilled without its scope).
     expect(descriptor.scopes).toEqual(expect.arrayContaining(['repository', 'pullrequest']));
     for (const module of [...descriptor.modules.webPanels, descriptor.modules.configurePage]) expect(module.key).toMatch(/^[a-zA-Z0-9-]{1,128}$/);
   });

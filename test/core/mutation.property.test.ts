@@ -8,8 +8,8 @@ const WORK = 'a'.repeat(40);
 const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: WORK, receipts: 2 });
 const base: EvaluationInput = scenarioEvaluationInput(scenario, { workspace: 'acme', repoSlug: 'proj-web', workCommit: WORK, nowMs: Date.UTC(2026, 10, 25, 13, 0, 0) });
 const envelope = scenario.bundle.envelope as Json;
-// `issued_at` of the bundle envelope is the one field no signature covers (clawsig.md §2.1: format
-// only); everything else is either signed or checked.
+// `issued_at` of the bundle envelope is the one field no signature covers (the
+// reference checks its format only); everything else is either signed or checked.
 const paths = allPaths(envelope).filter((p) => !(p.length === 1 && p[0] === 'issued_at'));
 const RUNS = Number(process.env.CLAWGATE_PROPERTY_RUNS ?? 2000);
 

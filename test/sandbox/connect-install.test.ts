@@ -5,7 +5,7 @@ import { appJwt, call } from './support/api-client';
 import { startAppReceiver, type AppReceiver } from './support/app-receiver';
 import { readFixture } from './support/openapi-validator';
 
-/** The Connect install lifecycle (bitbucket.md §2) against a real HTTP receiver. */
+/** The Connect install lifecycle (first install unsigned, later ones signed with the stored secret) against a real HTTP receiver. */
 
 let sandbox: BitbucketSandbox;
 let app: AppReceiver;

@@ -20,7 +20,7 @@ import { zodIssuesToFields } from '../../http/zod-fields';
  * `POST /workspaces/{ws}/bundles` `{bundle: <proof-bundle envelope>, scoped_token?: "<jwt>"}` →
  * 201 `{bundle_id}` (docs/clawsig-profile.md, "Where clawgate finds a bundle in a PR"). Nothing is verified here — the pipeline verifies when a PR names
  * the bundle and fails closed — but input that can never verify is refused now, with field paths:
- * not the 9-key envelope form (a bare payload, clawsig.md §2.2), not a `proof_bundle`, no
+ * not the 9-key envelope form (a bare payload, which the reference would accept unsigned; docs/clawsig-profile.md), not a `proof_bundle`, no
  * `payload.bundle_id`. The envelope is stored as `JSON.stringify` of the parsed value: every hash the
  * verifier computes is over parsed values, so this loses nothing it checks, and the same bundle sent
  * with different whitespace is the same bundle (200), while different content under one id is 409.

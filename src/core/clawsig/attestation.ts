@@ -6,7 +6,7 @@ import { isJsonObject } from './json';
 import { parseTimestamp } from './rfc3339';
 
 /**
- * Attestations (clawsig.md §3.7): Ed25519 over JCS({...attestation, signature_b64u: ""}); counted only
+ * Attestations (the reference core's rule): Ed25519 over JCS({...attestation, signature_b64u: ""}); counted only
  * when the signature holds, the attester is allowlisted, the subject is the agent and it has not
  * expired. Never fails a bundle; it only raises the tier.
  */

@@ -5,7 +5,7 @@ import { parseTimestamp } from './rfc3339';
 
 /**
  * The causal-binding rules of the reference core (clawverify-core `verify-proof-bundle.ts`, run by
- * default since its causal suites became core/service parity checks; clawsig.md §3.5). Written from
+ * default since its causal suites became core/service parity checks). Written from
  * the reference's behaviour, in its order and with its reason codes; no library does this.
  *
  * A gateway receipt's `binding` may declare a span (`span_id`), its parent (`parent_span_id`), the

@@ -22,7 +22,7 @@ export function looksLikeCommitSignature(value: unknown): boolean {
 }
 
 /**
- * Protocol-M `commit.sig.json` (clawsig.md §4): standard base64 signature over
+ * Protocol-M `commit.sig.json`: standard base64 signature over
  * UTF-8 JCS({...obj, signature: ""}); checks in the reference order.
  */
 export function verifyCommitSignature(input: unknown): CommitSignatureResult {

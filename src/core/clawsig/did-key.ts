@@ -1,6 +1,6 @@
 import bs58 from 'bs58';
 
-/** Format check only (clawsig.md §1): did:web passes here and fails at key extraction. */
+/** Format check only (the reference's DID regex): did:web passes here and fails at key extraction. */
 export const DID_PATTERN = /^did:(key|web):[a-zA-Z0-9._%-]+$/;
 
 const ED25519_MULTICODEC = [0xed, 0x01] as const;

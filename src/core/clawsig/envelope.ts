@@ -6,7 +6,7 @@ import { stringifyHashB64u } from './hashing';
 import { isJsonObject, type JsonObject } from './json';
 import { parseTimestamp } from './rfc3339';
 
-/** SignedEnvelope v1 (clawsig.md §2). */
+/** SignedEnvelope v1: these 9 keys plus an optional `expires_at`, nothing else. */
 export const ENVELOPE_KEYS = [
   'envelope_version',
   'envelope_type',
@@ -53,7 +53,7 @@ export function hasAllEnvelopeKeys(value: unknown): value is JsonObject {
 }
 
 /**
- * Steps 1–9 of the proof-bundle order (clawsig.md §2.3), shared by every envelope type.
+ * Steps 1–9 of the reference proof-bundle order (the envelope checks before the schema), shared by every envelope type.
  * `expectedType` is the type this verifier demands; `nowMs` is the verification time.
  */
 export function checkEnvelopeStructure(value: unknown, expectedType: string, nowMs: number, skewMs = 0, options: { ignoreExpiry?: boolean } = {}): EnvelopeFailure | null {

@@ -13,7 +13,7 @@ export interface EventChainResult {
   events: { eventId: string; eventType: string; timestamp: string; eventHash: string }[];
 }
 
-/** The event hash input: exactly these keys in exactly this order (clawsig.md §0.3). Not JCS. */
+/** The event hash input: exactly these keys in exactly this order, stringify-hashed. Not JCS. */
 export function computeEventHash(event: { event_id: unknown; run_id: unknown; event_type: unknown; timestamp: unknown; payload_hash_b64u: unknown; prev_hash_b64u: unknown }): string {
   return stringifyHashB64u({
     event_id: event.event_id,
@@ -26,7 +26,7 @@ export function computeEventHash(event: { event_id: unknown; run_id: unknown; ev
 }
 
 /**
- * clawsig.md §3.2: one run_id across the chain, linkage (first prev null, each prev = previous hash)
+ * The reference's chain rules: one run_id across the chain, linkage (first prev null, each prev = previous hash)
  * checked over all events before any hash is recomputed, then every event hash recomputed.
  */
 export function verifyEventChain(chain: unknown): EventChainResult {

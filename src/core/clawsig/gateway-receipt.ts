@@ -78,7 +78,7 @@ function readFacts(index: number, receipt: unknown): GatewayReceiptFacts {
 }
 
 /**
- * Per-receipt verification (clawsig.md §3.3, `verify-receipt.ts` order). A failure never fails the
+ * Per-receipt verification (the reference's `verify-receipt.ts` order). A failure never fails the
  * bundle here: it only marks the receipt as not counted, with the reason.
  * Step 6 holds the receipt to the standalone `gateway_receipt_envelope.v1` schema, which
  * knows more metadata than the bundle's inline copy (x402_*, log_inclusion_proof, kinematic
@@ -94,7 +94,7 @@ export function verifyGatewayReceipt(
   const facts = readFacts(index, receipt);
   const notCounted = (code: ReasonCode): GatewayReceiptFacts => ({ ...facts, code });
   if (!hasAllEnvelopeKeys(receipt)) return notCounted('MALFORMED_ENVELOPE');
-  // Gateway receipts' expires_at is ignored by the protocol (clawsig.md §2.1).
+  // Gateway receipts' expires_at is ignored by the reference verifier.
   const structure = checkEnvelopeStructure(receipt, 'gateway_receipt', nowMs, 0, { ignoreExpiry: true });
   if (structure) return notCounted(structure.code);
   // The bundle schema already validated the receipt with its inline copy, which differs from the

@@ -2,7 +2,7 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 /**
- * Two hash rules coexist in Clawsig (clawsig.md §0):
+ * Two hash rules coexist in Clawsig (docs/clawsig-profile.md):
  * - "stringify-hash" for envelopes, events and receipts: SHA-256 over ECMAScript JSON.stringify of the
  *   value as parsed (key order preserved). Not JCS.
  * - JCS (RFC 8785) for WPC hashes, CST scope hashes, commit signatures, selective disclosure.

@@ -7,7 +7,7 @@ const TOKEN_PAIRS = [
   ['max_tokens_output', 'observed_tokens_output'],
 ] as const;
 
-/** clawsig.md §3.8, rules in order; returns the first failure. */
+/** The reference's rate_limit_claims rules, in its order; returns the first failure. */
 export function verifyRateLimitClaims(claims: unknown, runId: string | undefined): { code: ReasonCode; path: string } | null {
   if (!Array.isArray(claims)) return null;
   for (let i = 0; i < claims.length; i++) {

@@ -15,7 +15,7 @@ export interface ParsedScopedToken {
   /** The compact JWS when the token came as a JWT; undefined for bare claims. */
   compact?: string;
   header?: JsonObject;
-  /** b64u(SHA-256(JCS(scope-hash input))) recomputed from the claims (clawsig.md §6). */
+  /** b64u(SHA-256(JCS(scope-hash input))) recomputed from the claims (normalised aud/scope plus the optional claims that are set). */
   scopeHash: string;
 }
 
@@ -42,7 +42,7 @@ function normalizeList(value: unknown): string[] {
   return [...new Set(trimmed)].sort();
 }
 
-/** token_scope_hash_b64u (clawsig.md §6): excludes iat, exp, jti, nonce, token_lane and itself. */
+/** token_scope_hash_b64u (JCS of the normalised claims): excludes iat, exp, jti, nonce, token_lane and itself. */
 export function computeTokenScopeHash(claims: JsonObject): string {
   const input: JsonObject = {
     token_version: '1',

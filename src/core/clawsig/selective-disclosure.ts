@@ -22,7 +22,7 @@ export function jsonTypeOf(value: unknown): 'string' | 'number' | 'boolean' | 'n
   }
 }
 
-/** leaf = b64u(SHA-256(path + ":" + JCS({type, value, salt_b64u}))) (clawsig.md §3.4). */
+/** leaf = b64u(SHA-256(path + ":" + JCS({type, value, salt_b64u}))), the reference's `vir_v2_typed_lexicographical` leaf. */
 export function disclosureLeafHash(path: string, leaf: { type: unknown; value: unknown; salt_b64u: unknown }): string {
   return sha256B64u(`${path}:${jcs({ type: leaf.type, value: leaf.value, salt_b64u: leaf.salt_b64u })}`);
 }

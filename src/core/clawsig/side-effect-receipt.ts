@@ -11,7 +11,7 @@ export interface AnchoredReceiptFacts {
   /** effect_class for side effects, approval_type for approvals. */
   category?: string;
   timestamp?: string;
-  /** target_hash_b64u or target_digest (both names are in use, clawsig.md §3.5). */
+  /** target_hash_b64u or target_digest (the bundle schema and the standalone schema name it differently). */
   target?: string;
   approverSubject?: string;
   anchorSpanId?: string;
@@ -21,7 +21,7 @@ const EFFECT_CLASSES: ReadonlySet<string> = new Set(['network_egress', 'filesyst
 const APPROVAL_TYPES: ReadonlySet<string> = new Set(['explicit_approve', 'explicit_deny', 'auto_approve', 'timeout_deny']);
 
 /**
- * Side-effect and human-approval receipts (clawsig.md §3.5): unsigned payloads inside the bundle.
+ * Side-effect and human-approval receipts: unsigned payloads inside the bundle.
  * Post-schema checks in order. Causal anchoring to a gateway span runs later, after the causal graph
  * checks (`checkAnchoring` in causal-bindings.ts), as in the reference.
  */

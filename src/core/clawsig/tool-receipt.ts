@@ -26,7 +26,7 @@ export interface ToolReceiptOutcome {
 }
 
 /**
- * clawsig.md §3.4. The bundle schema has already accepted the entry as one of: v2 envelope, v1
+ * Tool receipts, as the reference core checks them. The bundle schema has already accepted the entry as one of: v2 envelope, v1
  * envelope, v2 payload, v1 payload; an envelope is recognised by its `payload` + `signature_b64u`.
  */
 export function verifyToolReceipt(index: number, entry: unknown, agentDid: string, chain: EventChainResult, nowMs: number): ToolReceiptOutcome {

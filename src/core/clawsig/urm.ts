@@ -5,7 +5,7 @@ import { formatIssuePath, urmV1Schema, validateWith, type UrmV1 } from './schema
 
 /**
  * Universal Run Manifest (URM) verification, as the reference core does it when a bundle's payload
- * carries `urm` (clawverify-core POH-US-015; clawsig.md §3.1). The bundle signs only a reference
+ * carries `urm` (clawverify-core POH-US-015). The bundle signs only a reference
  * (`{urm_version, urm_id, resource_type, resource_hash_b64u}`); the manifest itself travels beside
  * the bundle. Without it the bundle fails: a reference to nothing proves nothing.
  *

@@ -34,7 +34,7 @@ export function looksLikeExportBundle(value: unknown): boolean {
 }
 
 /**
- * Export bundles (clawsig.md §8 #30–31): every manifest entry's `sha256_b64u` is
+ * Export bundles (the reference's two export_bundle conformance vectors): every manifest entry's `sha256_b64u` is
  * b64u(SHA-256(JCS(artifact))); `bundle_hash_b64u` is b64u(SHA-256(JCS(the bundle without
  * bundle_hash_b64u, hash_algorithm, signature_b64u, algorithm))) — derived from the golden vector;
  * the issuer signs the UTF-8 hash string with Ed25519; the nested proof bundle verifies under the

@@ -25,7 +25,7 @@ export interface ProofBundleVerifyOptions {
   /** Clock skew tolerated on envelope `expires_at` (default 0, as the reference). */
   skewMs?: number;
   /**
-   * The strict CLI/conformance layer (clawsig.md §3.7): bound-looking receipts that do not verify
+   * The strict CLI/conformance layer (the reference CLI's `verify.ts`, which the conformance manifest expects): bound-looking receipts that do not verify
    * fail the bundle. Default true; the clawgate profile always applies it.
    */
   strict?: boolean;
@@ -54,7 +54,7 @@ export interface ProofBundleFacts {
 
 export interface ProofBundleResult {
   valid: boolean;
-  /** OK, or the first failure's code (which decides the verdict, clawsig.md §0.6). */
+  /** OK, or the first failure's code (check order decides which code a bundle gets). */
   reasonCode: ReasonCode;
   /** Where the failure was found, as a path into the input. */
   failurePath?: string;
@@ -80,7 +80,7 @@ const LIMITS = { events: 1000, receipts: 1000, attestations: 100, metadataBytes:
 
 const SPAN_FIELDS = /(^|\.)(span_id|spanId|parent_span_id|parentSpanId|tool_span_id|toolSpanId)$/;
 
-/** Maps a schema failure to its code: binding span/phase/confidence fields have their own (§2.3 step 10). */
+/** Maps a schema failure to its code: binding span/phase/confidence fields have their own (the reference's schema step). */
 function schemaFailureCode(path: (string | number)[]): ReasonCode {
   const joined = path.join('.');
   if (!/\.binding\./.test(`.${joined}`)) return 'SCHEMA_VALIDATION_FAILED';
@@ -95,7 +95,7 @@ function formatPath(path: (string | number)[]): string {
 }
 
 /**
- * Legacy tolerance (§2.3 step 10): receipts that carry `receipt_type` but no `envelope_type` are
+ * Legacy tolerance (the reference's schema step): receipts that carry `receipt_type` but no `envelope_type` are
  * dropped from the validated view. The signature still covers the original payload.
  */
 function validatedView(envelope: JsonObject): JsonObject {
@@ -117,8 +117,9 @@ function earlyLimitFailure(envelope: JsonObject): string | undefined {
 }
 
 /**
- * Verifies a proof-bundle envelope exactly in the reference order (clawsig.md §2.3) and then the
- * strict gateway layer (§3.7). Pure: time and allowlists are inputs.
+ * Verifies a proof-bundle envelope exactly in the reference order (clawverify-core's
+ * `verify-proof-bundle.ts`: envelope, schema, semantics, hash, key, signature, components) and then
+ * the strict gateway layer. Pure: time and allowlists are inputs.
  */
 export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOptions): ProofBundleResult {
   const result: ProofBundleResult = {
@@ -217,7 +218,7 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   const rate = verifyRateLimitClaims(payload.rate_limit_claims, chainResult.runId);
   if (rate) return fail(rate.code, rate.path, 'components');
 
-  // 17d: the URM the bundle references must be supplied and match it (clawsig.md §3.1).
+  // 17d: the URM the bundle references must be supplied and match it (the reference core refuses a URM reference without its document).
   const urmReference = readUrmReference(payload.urm);
   if (urmReference) {
     const chainFacts = chainResult.valid && chainResult.runId !== undefined && chainResult.chainRootHash !== undefined ? { runId: chainResult.runId, rootHash: chainResult.chainRootHash } : undefined;
@@ -266,7 +267,7 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   const causal = collectCausalEntries(receipts);
   if ('failure' in causal) return fail(causal.failure.code, causal.failure.path, 'components');
 
-  // In-bundle receipt replay — one receipt_id, two different payloads (§3.6).
+  // In-bundle receipt replay — one receipt_id, two payloads that differ in JCS.
   // Canonical forms are computed only for ids seen twice (the common case has none; JCS is costly).
   const seen = new Map<string, JsonObject>();
   for (let i = 0; i < receipts.length; i++) {
@@ -298,7 +299,7 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   const attested = countValidAttestations(payload.attestations, agentDid, new Set(options.trustedAttesterDids ?? []), options.nowMs);
   result.proofTier = attested > 0 ? 'sandbox' : result.gatewayReceipts.some((r) => r.signatureValid && r.trusted && r.bound) ? 'gateway' : 'self';
 
-  // Strict layer (§3.7): receipts that claim a binding must verify and be bound.
+  // Strict layer: receipts that claim a binding must verify and be bound.
   if (options.strict ?? true) {
     const claiming = result.gatewayReceipts.filter((r) => r.claimsBinding);
     if (claiming.length > 0) {

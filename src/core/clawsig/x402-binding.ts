@@ -4,7 +4,7 @@ import { isJsonObject, type JsonObject } from './json';
 
 /**
  * x402 payment ↔ execution binding (the reference service's `x402-binding.ts`, its x402 conformance
- * suite; clawsig.md §3.3): a gateway receipt whose metadata claims an x402 payment must carry the
+ * suite; the receipt metadata may carry `x402_*`): a gateway receipt whose metadata claims an x402 payment must carry the
  * whole payment record, a well-formed payment-authorization hash, and a binding to this run, and
  * must itself verify and be bound; no payment authorization may be claimed twice in one bundle.
  * A failure fails the bundle with `EVIDENCE_MISMATCH` and one of these detail codes.

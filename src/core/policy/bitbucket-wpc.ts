@@ -5,7 +5,7 @@ import { denyGlobProblem } from './deny-globs';
 
 /**
  * The Bitbucket Work Policy Contract (docs/policy.md): the seed's `{tool, policy}` shape plus the Clawsig
- * WPC v1 fields that make sense beside it (clawsig.md §5.1). Strict on purpose: every field of the
+ * WPC v1 fields that make sense beside it. Strict on purpose: every field of the
  * seed's `policy` is required (no defaults, so the hash covers exactly what the engine enforces), and
  * unknown keys are refused, so a typo such as `deny_glob` cannot silently weaken a policy.
  */
@@ -122,7 +122,7 @@ export interface WpcIssue {
 
 export type ParseBitbucketWpcResult = { ok: true; wpc: BitbucketWpc; policyHashB64u: string } | { ok: false; issues: WpcIssue[] };
 
-/** b64u(SHA-256(JCS(wpc))), 43 characters, the WPC hash of every Clawsig policy (clawsig.md §5.1). */
+/** b64u(SHA-256(JCS(wpc))), 43 characters, the WPC hash of every Clawsig policy (docs/policy.md). */
 export function bitbucketWpcHash(wpc: BitbucketWpc): string {
   return jcsHashB64u(wpc);
 }
@@ -137,7 +137,7 @@ export function parseBitbucketWpc(input: unknown): ParseBitbucketWpcResult {
   const parsed = bitbucketWpcSchema.safeParse(input);
   if (!parsed.success) return { ok: false, issues: toWpcIssues(parsed.error.issues) };
   // Hash the input, not zod's output: nothing is added or dropped by the strict schema, but hashing
-  // what was given is the rule (clawsig.md §11.1) and keeps the hash independent of the validator.
+  // what was given is the rule (hash as received, never a rebuilt copy) and keeps the hash independent of the validator.
   return { ok: true, wpc: parsed.data, policyHashB64u: jcsHashB64u(input) };
 }
 

@@ -1,6 +1,6 @@
 import { compileClawsigGlob } from './linear-glob';
 
-/** The Clawsig WPC glob (clawsig.md §5.2), matched in linear time; the rule lives in `linear-glob.ts`. */
+/** The Clawsig WPC glob (docs/policy.md), matched in linear time; the rule lives in `linear-glob.ts`. */
 export { clawsigGlobSource, compileClawsigGlob } from './linear-glob';
 
 export function clawsigGlobMatch(pattern: string, value: string): boolean {

@@ -55,7 +55,7 @@ function quote(literal: string): string {
 }
 
 /**
- * Bitbucket branch-restriction glob (bitbucket.md §4.9): `*` matches any run of characters, `/` and
+ * Bitbucket branch-restriction glob (Bitbucket's branch-restriction docs): `*` matches any run of characters, `/` and
  * line breaks included; everything else is literal and case-sensitive.
  */
 export function compileBranchGlob(pattern: string): LinearMatcher {
@@ -70,7 +70,7 @@ export function branchGlobMatch(pattern: string, branch: string): boolean {
 const JS_DOT = '[^\\n\\r\\x{2028}\\x{2029}]';
 
 /**
- * The Clawsig WPC glob (clawsig.md §5.2), used for `allowed_models`, as an RE2 expression. Written by
+ * The Clawsig WPC glob (docs/policy.md), used for `allowed_models`, as an RE2 expression. Written by
  * hand because it is the protocol's own rule and differs from every glob library:
  * - a pattern that is exactly `*` or `**` matches everything, `/` included;
  * - otherwise `**` → `.*` and a `/` right after `**` is swallowed; `*` → `[^/]*`; `?` → `[^/]`;

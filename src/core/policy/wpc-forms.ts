@@ -19,7 +19,7 @@ import { bitbucketPolicySectionSchema, jsonShapeIssue, parseBitbucketWpc, toWpcI
  * - `clawsig_v2`: the official IAM-style `work_policy_contract.v2` (`statements`), evaluated by
  *   wpc-v2.ts over clawgate's Bitbucket action vocabulary; `metadata.bitbucket` may add clauses.
  *
- * The hash of every form is b64u(SHA-256(JCS(payload))) (clawsig.md §5.1). A signed envelope is
+ * The hash of every form is b64u(SHA-256(JCS(payload))) (docs/policy.md). A signed envelope is
  * checked in the reference's order against the workspace's WPC issuers.
  */
 
@@ -160,7 +160,7 @@ function refused(code: WpcFailureCode, path: string, message: string): ParseWpcR
 
 /**
  * A WPC in any accepted form: bare, or a signed `work_policy_contract` envelope checked in the
- * reference verifier's order against `wpcIssuers` (clawsig.md §5.1): shape → payload valid →
+ * reference verifier's order against `wpcIssuers` (clawproxy's WPC order): shape → payload valid →
  * `payload_hash_b64u` = JCS hash of the payload (WPC_HASH_INVALID) → `issuer_did` is the signer
  * (WPC_ISSUER_MISMATCH) → signer is a configured WPC issuer (WPC_SIGNER_NOT_ALLOWED) → signer is
  * an Ed25519 did:key (WPC_SIGNER_DID_UNSUPPORTED) → Ed25519 over UTF-8 of the hash string

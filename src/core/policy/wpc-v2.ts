@@ -4,8 +4,8 @@ import { clawsigGlobMatch } from './clawsig-glob';
 /**
  * Official WPC v2 statements (IAM style) evaluated over clawgate's Bitbucket action vocabulary
  * (docs/clawsig-profile.md, "WPC v2 on Bitbucket"). The reference evaluator's semantics
- * (clawsig.md §5.2: statement applies when an action pattern, a resource pattern and every condition
- * match; explicit Deny wins; default deny; Clawsig globs), with its fail-open cases closed (§11.11):
+ * (statement applies when an action pattern, a resource pattern and every condition
+ * match; explicit Deny wins; default deny; Clawsig globs), with its fail-open cases closed:
  *
  * - a condition whose context key clawgate cannot resolve, or whose operator it does not know, is
  *   "unknown": an Allow with an unknown condition does not apply; a Deny with one DOES apply

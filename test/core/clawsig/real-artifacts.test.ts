@@ -34,7 +34,7 @@ describe('real Protocol-M commit signatures', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.commit.sig.json'));
 
   // One real signature signs the bare hash instead of `commit:<hash>`: the reference's message rule
-  // (clawsig.md §4 step 5) refuses it, and so does clawgate.
+  // (`commit:<7-64 hex>`, COMMIT_MESSAGE_INVALID) refuses it, and so does clawgate.
   const BARE_HASH_MESSAGE = 'feat__identity__CSC-US-016-018-CVF-US-031-033-key-interop-hardening.commit.sig.json';
 
   test('twelve real signatures are present', () => {

@@ -568,8 +568,8 @@ const pathMismatches: Disagreement[] = [];
 const firstIssueMismatches: Disagreement[] = [];
 
 /**
- * How the reference verifier turns its first schema error into a reason code (clawsig.md §2.3
- * step 10): binding phase / confidence / span fields get a CAUSAL_* code.
+ * How the reference verifier turns its first schema error into a reason code (its
+ * schema step): binding phase / confidence / span fields get a CAUSAL_* code.
  */
 function causalCode(field: string): string {
   if (/(^|\.)binding\.phase(\.|$|\[)/.test(field)) return 'CAUSAL_PHASE_INVALID';

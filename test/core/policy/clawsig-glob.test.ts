@@ -2,7 +2,7 @@ import { clawsigGlobMatch, clawsigGlobSource } from '../../../src/core/policy/cl
 
 describe('Clawsig WPC glob (clawsig.md §5.2)', () => {
   it.each([
-    // The §5.2 examples.
+    // The examples of the reference evaluator's glob.
     ['src/**/*.ts', 'src/a.ts', true],
     ['src/**/*.ts', 'src/x/y/a.ts', true],
     ['src/*', 'src/a/b', false],

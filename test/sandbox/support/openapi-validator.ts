@@ -46,7 +46,7 @@ export const SPEC_CORRECTIONS: SpecCorrection[] = [
   { schema: 'repository', at: ['allOf', 1, 'properties', 'parent'], kind: 'nullable', evidence: `${PR_HOOK} (repository.parent: null)` },
   { schema: 'project', at: ['allOf', 1, 'properties', 'links'], kind: 'allow-additional-properties', evidence: `${PR_HOOK} (project.links.self)` },
   { schema: 'diffstat', at: ['properties', 'old'], kind: 'nullable', evidence: 'jenkins-bbs/api_diffstat.json (old: null for added files)' },
-  // No capture of a removed file; bitbucket.md §4.3 documents `new: null` for removed.
+  // No capture of a removed file; `new` is null for a removed file, as `old` is for an added one.
   { schema: 'diffstat', at: ['properties', 'new'], kind: 'nullable', evidence: 'bitbucket.md §4.3 (new: null for removed files; mirror of the captured old: null)' },
   { schema: 'commitstatus', at: ['allOf', 1, 'properties', 'refname'], kind: 'nullable', evidence: 'jenkins-bbs/api_commit_status_build.json (refname: null)' },
   { schema: 'error', at: ['properties', 'error'], kind: 'allow-additional-properties', evidence: 'bitbucket.md §4.0/§4.6 (field errors carry error.fields, e.g. the 40-char key error)' },

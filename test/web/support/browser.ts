@@ -3,7 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /**
- * Debian's Chromium driven by playwright-core (stack.md §4). Jest's global setup looks for it once
+ * Debian's Chromium driven by playwright-core (`apt-get install chromium`). Jest's global setup looks for it once
  * and prints the one line that says the browser suites are skipped when it is absent
  * (test/support/global-setup.ts; .ci/run sets CLAWGATE_REQUIRE_CHROMIUM so CI cannot lose them).
  */
