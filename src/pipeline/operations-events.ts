@@ -4,7 +4,7 @@ import { webhookRepositorySchema } from './webhook-events';
 
 /**
  * The webhook events behind incidents, the forged-status defence and the `/clawgate recheck`
- * comment (docs/operations.md; bitbucket.md §5.4), validated at the edge (loose: only what is read is
+ * comment (docs/operations.md; payload shapes from Bitbucket's event payloads page), validated at the edge (loose: only what is read is
  * required), and the job each becomes. The job payload keeps only what the handler needs, bounded,
  * so a 256 KB webhook never becomes a 256 KB job row.
  */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 /**
- * The pages' bundle (stack.md §4): one entry, `main.tsx`, built into `<project>/dist/web`, which the
+ * The pages' bundle (React 18 + Atlaskit, built by Vite; docs/architecture.md): one entry, `main.tsx`, built into `<project>/dist/web`, which the
  * Connect router serves at `/connect/assets/`. The server reads `.vite/manifest.json` to name the
  * entry's script and stylesheet in the page shell (src/connect/web-assets.ts). `base: './'` keeps the
  * lazy chunks relative to the module that loads them, so the app works under any baseUrl path.
@@ -20,7 +20,7 @@ export default defineConfig({
     emptyOutDir: true,
     manifest: true,
     sourcemap: false,
-    // Atlaskit's main chunk is ~570 kB before gzip (stack.md §4); that is expected here.
+    // Atlaskit's main chunk is ~570 kB before gzip (about 166 kB gzipped, measured); that is expected here.
     chunkSizeWarningLimit: 1024,
     rollupOptions: { input: path.resolve(webRoot, 'main.tsx') },
   },

@@ -6,12 +6,15 @@ import ts from 'typescript';
  * Comments cite files that are in this repository (docs/architecture.md §5): a `docs/….md` path in a
  * comment must exist, and the sections of the design document (the word design, then a section
  * sign), which is not in the repository, are not cited at all — cite the docs/ page that holds the
- * rule, or state the rule.
+ * rule, or state the rule. Nor are the other research notes kept beside the repository, by bare name
+ * (RESEARCH_NOTE below; docs/forge.md is in the repository and may be cited).
  */
 const ROOT = path.join(__dirname, '..', '..');
-const SCANNED = ['src', 'test', 'bench', 'migrations'];
+const SCANNED = ['src', 'test', 'bench', 'migrations', 'scripts'];
 const DOC_PATH = /\bdocs\/[A-Za-z0-9_./-]+?\.md\b/g;
 const DESIGN_SECTION = /\bdesign(?: card)?,? ?§|\bdesign\.md\b/i;
+/** A research note by bare name: not preceded by `docs/` (docs/forge.md is in the repository). */
+const RESEARCH_NOTE = /(?<!docs\/)\b(clawsig|bitbucket|peers|stack|design|forge)\.md\b/gi;
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -41,17 +44,18 @@ function commentsOf(file: string, text: string): { line: number; text: string }[
 function problemsIn(file: string, text: string): string[] {
   const problems: string[] = [];
   // Only files that could cite anything are parsed (keeps the test fast).
-  if (!/docs\/|design/i.test(text)) return problems;
+  if (!/docs\/|design|\.md\b/i.test(text)) return problems;
   for (const comment of commentsOf(file, text)) {
     const where = `${path.relative(ROOT, file)}:${comment.line}`;
     for (const cited of comment.text.match(DOC_PATH) ?? []) if (!existsSync(path.join(ROOT, cited))) problems.push(`${where} cites ${cited}, which is not in the repository`);
     if (DESIGN_SECTION.test(comment.text)) problems.push(`${where} cites the design document, which is not in the repository`);
+    for (const [cited] of comment.text.matchAll(RESEARCH_NOTE)) if (!/^design\.md$/i.test(cited)) problems.push(`${where} cites ${cited}, a research note that is not in the repository`);
   }
   return problems;
 }
 
 describe('comments cite files in the repository', () => {
-  it('every docs/ path a comment names exists, and no comment cites the design document', () => {
+  it('every docs/ path a comment names exists, and no comment cites the design document or another research note', () => {
     const problems = SCANNED.flatMap((dir) => sources(path.join(ROOT, dir))).flatMap((file) => problemsIn(file, readFileSync(file, 'utf8')));
     expect(problems).toEqual([]);
   });
@@ -61,6 +65,23 @@ describe('comments cite files in the repository', () => {
     expect(problemsIn(path.join(ROOT, 'src', 'example.ts'), text)).toEqual([
       'src/example.ts:1 cites docs/no-such-page.md, which is not in the repository',
       'src/example.ts:2 cites the design document, which is not in the repository',
+    ]);
+  });
+
+  it('the check can fail: research notes by bare name are found; docs/forge.md and strings are not', () => {
+    const text = [
+      '// 1,000 calls an hour (bitbucket.md §6)',
+      '/** stringify-hash (clawsig.md §0), see also peers.md and stack.md §4 */',
+      '// forge.md §2 says so; docs/forge.md is ours',
+      "const fixture = 'clawsig.md §2'; // design.md",
+    ].join('\n');
+    expect(problemsIn(path.join(ROOT, 'src', 'example.ts'), text)).toEqual([
+      'src/example.ts:1 cites bitbucket.md, a research note that is not in the repository',
+      'src/example.ts:2 cites clawsig.md, a research note that is not in the repository',
+      'src/example.ts:2 cites peers.md, a research note that is not in the repository',
+      'src/example.ts:2 cites stack.md, a research note that is not in the repository',
+      'src/example.ts:3 cites forge.md, a research note that is not in the repository',
+      'src/example.ts:4 cites the design document, which is not in the repository',
     ]);
   });
 });
