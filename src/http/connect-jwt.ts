@@ -21,7 +21,7 @@ export type QshPolicy = 'required' | 'context' | 'skip';
 export const CONNECT_JWT_LEEWAY_SECONDS = 60;
 /**
  * The longest a token may live (exp − iat). Bitbucket's own tokens are observed with exp = iat + 3600
- * (in captured webhook and lifecycle tokens), so an hour is the documented behaviour; clawgate's session tokens and page links
+ * (in captured webhook and lifecycle tokens), so an hour is the observed behaviour; clawgate's session tokens and page links
  * live 15 and 10 minutes. A token without `iat` is measured from now. A token "valid for ten years"
  * is refused however it was signed.
  */
