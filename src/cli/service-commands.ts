@@ -11,7 +11,8 @@ Starts the service (Forge and Connect surfaces, JSON API, pipeline workers).
   --role web     answer webhooks, the API and pages; enqueue only (run workers elsewhere).
   --role worker  run jobs, reconciliation and retention; serve only /healthz, /readyz, /metrics.
   CLAWGATE_ROLE sets the same; CLAWGATE_WORKER_CONCURRENCY is jobs in flight per worker process
-  (default 4 × cores on PostgreSQL, cores on SQLite). See docs/operations.md.
+  (default 4 × cores on PostgreSQL, cores on SQLite); CLAWGATE_WORKER_NICE (default 10) lowers the
+  forked worker processes' CPU priority so acks come first. See docs/operations.md.
 Configuration from the environment:
   PORT (3000), APP_BASE_URL, DATABASE_URL (sqlite:./data/clawgate.sqlite | postgres://…),
   CLAWGATE_SECRET_KEY (required in production), CONNECT_APP_KEY, CLAWGATE_ALLOWED_HOSTS

@@ -57,6 +57,12 @@ export interface AppConfig {
   /** Jobs in flight per worker process (CLAWGATE_WORKER_CONCURRENCY; default 4 × available parallelism). */
   readonly workerConcurrency?: number;
   /**
+   * Nice value of the forked worker processes (CLAWGATE_WORKER_NICE, 0–19, default 10): on a
+   * saturated machine the process answering webhooks gets the CPU first, so acks never wait for
+   * evaluations (docs/operations.md). 0 leaves them at the parent's priority.
+   */
+  readonly workerNice?: number;
+  /**
    * How long a job claimed by a process that died stays claimed before another replica takes it
    * (CLAWGATE_JOB_LEASE_MS): the table queue's lease (renewed while the handler runs; default 60 s),
    * pg-boss's expireInSeconds (also its handler timeout; default 300 s). docs/operations.md.
@@ -219,6 +225,7 @@ const envSchema = z.object({
   CLAWGATE_ROLE: z.enum(SERVE_ROLES).optional(),
   CLAWGATE_WORKER_PROCESSES: z.string().regex(/^(?:[0-9]|1[0-6])$/, 'must be 0–16').optional(),
   CLAWGATE_WORKER_CONCURRENCY: z.string().regex(/^[1-9]\d{0,2}$/, 'must be 1–999').optional(),
+  CLAWGATE_WORKER_NICE: z.string().regex(/^(?:\d|1\d)$/, 'must be 0–19').optional(),
   CLAWGATE_API_CALLS_PER_HOUR: z.string().regex(/^\d{1,6}$/, 'must be 0–999999').optional(),
   CLAWGATE_API_WRITE_RESERVE: z.string().regex(/^\d{1,6}$/, 'must be 0–999999').optional(),
   CLAWGATE_API_CALLS_PER_EVALUATION: z.string().regex(/^[1-9]\d{0,5}$/, 'must be 1–999999').optional(),
@@ -286,6 +293,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     ...(e.CLAWGATE_ROLE !== undefined ? { role: e.CLAWGATE_ROLE } : {}),
     ...(e.CLAWGATE_WORKER_PROCESSES !== undefined ? { workerProcesses: Number(e.CLAWGATE_WORKER_PROCESSES) } : {}),
     ...(e.CLAWGATE_WORKER_CONCURRENCY !== undefined ? { workerConcurrency: Number(e.CLAWGATE_WORKER_CONCURRENCY) } : {}),
+    ...(e.CLAWGATE_WORKER_NICE !== undefined ? { workerNice: Number(e.CLAWGATE_WORKER_NICE) } : {}),
     ...(e.CLAWGATE_METRICS_HOST !== undefined ? { metricsHost: e.CLAWGATE_METRICS_HOST } : {}),
     signIn: {
       authorizeUrl: e.CLAWGATE_OAUTH_AUTHORIZE_URL ?? DEFAULT_OAUTH_AUTHORIZE_URL,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { z } from 'zod';
 import type { AppConfig } from '../config/app-config';
 import { startClawgate, type ClawgateServer } from './create-server';
@@ -27,7 +28,22 @@ async function stop(code: number): Promise<never> {
   process.exit(code);
 }
 
+/**
+ * Lowers this process's CPU priority before anything else starts: Linux nice values are per thread
+ * and threads inherit their creator's, so the verification pool's threads (created later) run at it
+ * too. The parent that answers webhooks keeps its priority, so a saturated machine still acks fast.
+ */
+function lowerPriority(nice: number): void {
+  if (nice <= 0) return;
+  try {
+    os.setPriority(Math.min(19, os.getPriority() + nice));
+  } catch {
+    // Not permitted here (some containers): the worker runs at the parent's priority.
+  }
+}
+
 async function start(message: WorkerStartMessage): Promise<void> {
+  lowerPriority(message.config.workerNice ?? 10);
   const offset = message.clockOffsetMs;
   server = await startClawgate({
     config: message.config,

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { EVALUATION_JOB } from '../../src/pipeline/webhook-events';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
@@ -37,6 +37,8 @@ describe.each(CASES)('on %s with %i worker process(es)', (backend, workerProcess
     });
     try {
       expect(app.workerProcesses).toBe(workerProcesses);
+      // Forked workers run niced (CLAWGATE_WORKER_NICE, default 10) so the process that acks gets the CPU first.
+      for (const pid of app.workerPids()) expect(getPriority(pid)).toBe(Math.min(19, getPriority() + 10));
       const ws = await prepareWorkspace(sandbox, app.url);
       // The first evaluation's first read of its PR hangs for 6 s: the one worker is busy.
       const slow = sandbox.faults.inject({ path: /\/pullrequests\/\d+$/, method: 'GET', latencyMs: 6000, count: 1 });
