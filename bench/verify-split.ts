@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     `| verification pool, 1 worker | ${RUNS} | ${median(s.one).toFixed(1)} | ${(median(s.one) / floorMs).toFixed(2)}× |`,
     `| verification pool, 2 workers (split) | ${RUNS} | ${median(s.two).toFixed(1)} | ${(median(s.two) / floorMs).toFixed(2)}× |`,
     '',
-    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, shared with other work while measured. Date: ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, load average at the end ${os.loadavg().map((n) => n.toFixed(2)).join(' / ')}. Date: ${new Date().toISOString().slice(0, 10)}.`,
     '',
   ].join('\n');
   process.stdout.write(report);
