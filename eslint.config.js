@@ -3,6 +3,8 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 const importX = require('eslint-plugin-import-x');
 const layers = require('./eslint.layers.js');
+// Last: turns off the rules that disagree with prettier's output (formatting is prettier's job).
+const prettierCompat = require('eslint-config-prettier');
 
 module.exports = tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'src/web/dist/**', 'test-artifacts/**', 'forge/static/app/**'] },
@@ -49,4 +51,5 @@ module.exports = tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  prettierCompat,
 );
