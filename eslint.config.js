@@ -7,7 +7,17 @@ const layers = require('./eslint.layers.js');
 const prettierCompat = require('eslint-config-prettier');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'src/web/dist/**', 'test-artifacts/**', 'forge/static/app/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'data/**',
+      'src/web/dist/**',
+      'test-artifacts/**',
+      'forge/static/app/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -41,14 +51,51 @@ module.exports = tseslint.config(
     // The engine is pure: no I/O, no clock, no process state.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', 'node:http', 'https', 'node:https', 'net', 'node:net', 'child_process', 'node:child_process', 'sequelize', 'express'], patterns: ['../../bitbucket/*', '../bitbucket/*', '**/store/*', '**/pipeline/*'] }],
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'core takes time as an input' }, { object: 'process', property: 'env', message: 'core reads no environment' }],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'core takes time as an input' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            'fs',
+            'node:fs',
+            'fs/promises',
+            'node:fs/promises',
+            'http',
+            'node:http',
+            'https',
+            'node:https',
+            'net',
+            'node:net',
+            'child_process',
+            'node:child_process',
+            'sequelize',
+            'express',
+          ],
+          patterns: ['../../bitbucket/*', '../bitbucket/*', '**/store/*', '**/pipeline/*'],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'core takes time as an input' },
+        { object: 'process', property: 'env', message: 'core reads no environment' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'core takes time as an input' },
+      ],
     },
   },
   {
     files: ['**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   prettierCompat,

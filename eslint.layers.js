@@ -28,10 +28,45 @@ const LAYERS = {
   webhooks: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http'],
   operations: ['core', 'config', 'store', 'queue'],
   forge: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http'],
-  server: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http', 'api', 'connect', 'webhooks', 'forge', 'operations', 'verification'],
+  server: [
+    'core',
+    'config',
+    'render',
+    'bitbucket',
+    'store',
+    'queue',
+    'evidence',
+    'pipeline',
+    'http',
+    'api',
+    'connect',
+    'webhooks',
+    'forge',
+    'operations',
+    'verification',
+  ],
   // The demo drives the CLI's own commands (agent, verify); the CLI starts the demo by a lazy import.
   demo: ['core', 'config', 'render', 'store', 'server', 'sandbox', 'testkit', 'cli'],
-  cli: ['core', 'config', 'render', 'bitbucket', 'store', 'queue', 'evidence', 'pipeline', 'http', 'api', 'connect', 'webhooks', 'operations', 'server', 'sandbox', 'testkit', 'demo', 'agent'],
+  cli: [
+    'core',
+    'config',
+    'render',
+    'bitbucket',
+    'store',
+    'queue',
+    'evidence',
+    'pipeline',
+    'http',
+    'api',
+    'connect',
+    'webhooks',
+    'operations',
+    'server',
+    'sandbox',
+    'testkit',
+    'demo',
+    'agent',
+  ],
 };
 
 const FOLDERS = Object.keys(LAYERS);
@@ -40,7 +75,9 @@ const FOLDERS = Object.keys(LAYERS);
 function folderZones() {
   return FOLDERS.map((folder) => ({
     target: `./src/${folder}`,
-    from: FOLDERS.filter((other) => other !== folder && !LAYERS[folder].includes(other)).map((other) => `./src/${other}`),
+    from: FOLDERS.filter((other) => other !== folder && !LAYERS[folder].includes(other)).map(
+      (other) => `./src/${other}`,
+    ),
     message: `src/${folder} may import only ${LAYERS[folder].length ? LAYERS[folder].join(', ') : 'nothing else in src/'} (eslint.layers.js, docs/architecture.md)`,
   }));
 }
@@ -51,10 +88,26 @@ function folderZones() {
  * handlers).
  */
 const PIPELINE_ZONES = [
-  { target: './src/pipeline/evaluation', from: './src/pipeline/operations', message: 'pipeline/evaluation and pipeline/operations share only pipeline/*.ts' },
-  { target: './src/pipeline/operations', from: './src/pipeline/evaluation', message: 'pipeline/evaluation and pipeline/operations share only pipeline/*.ts' },
-  { target: './src/pipeline/*.ts', from: ['./src/pipeline/evaluation', './src/pipeline/operations'], message: 'the shared pipeline files do not import evaluation/ or operations/' },
-  { target: ['./src/http', './src/api', './src/connect', './src/webhooks'], from: ['./src/pipeline/evaluation', './src/pipeline/operations'], message: 'surfaces use the shared pipeline files; the server wires the job handlers' },
+  {
+    target: './src/pipeline/evaluation',
+    from: './src/pipeline/operations',
+    message: 'pipeline/evaluation and pipeline/operations share only pipeline/*.ts',
+  },
+  {
+    target: './src/pipeline/operations',
+    from: './src/pipeline/evaluation',
+    message: 'pipeline/evaluation and pipeline/operations share only pipeline/*.ts',
+  },
+  {
+    target: './src/pipeline/*.ts',
+    from: ['./src/pipeline/evaluation', './src/pipeline/operations'],
+    message: 'the shared pipeline files do not import evaluation/ or operations/',
+  },
+  {
+    target: ['./src/http', './src/api', './src/connect', './src/webhooks'],
+    from: ['./src/pipeline/evaluation', './src/pipeline/operations'],
+    message: 'surfaces use the shared pipeline files; the server wires the job handlers',
+  },
 ];
 
 module.exports = { LAYERS, zones: [...folderZones(), ...PIPELINE_ZONES] };

@@ -56,30 +56,70 @@ async function main(): Promise<void> {
         let work = '';
         for (let c = 0; c < workCommits; c++) {
           const files: Record<string, string> = {};
-          for (let f = c; f < size; f += workCommits) files[`src/gen/${branch.replace(/\W/g, '_')}/f${f}.ts`] = `export const v${f} = ${run};\n`;
-          if (Object.keys(files).length === 0) files[`src/gen/${branch.replace(/\W/g, '_')}/touch${c}.ts`] = `export const t = ${c};\n`;
-          work = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: `agent work ${c}`, files }).hash;
+          for (let f = c; f < size; f += workCommits)
+            files[`src/gen/${branch.replace(/\W/g, '_')}/f${f}.ts`] = `export const v${f} = ${run};\n`;
+          if (Object.keys(files).length === 0)
+            files[`src/gen/${branch.replace(/\W/g, '_')}/touch${c}.ts`] = `export const t = ${c};\n`;
+          work = sandbox.commit('acme/proj-web', {
+            branch,
+            author: 'claw-bot',
+            message: `agent work ${c}`,
+            files,
+          }).hash;
         }
-        const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys });
-        const head = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'proof bundle', files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) } }).hash;
+        const s = makeScenario({
+          workspace: 'acme',
+          repoSlug: 'proj-web',
+          commit: work,
+          wpc: ws.wpc,
+          startMs: Date.now() - 60_000,
+          ...ws.keys,
+        });
+        const head = sandbox.commit('acme/proj-web', {
+          branch,
+          author: 'claw-bot',
+          message: 'proof bundle',
+          files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) },
+        }).hash;
         // The pushes' own jobs (incident checks) finish first: only the evaluation's calls are counted.
         await quiet(sandbox);
         const from = sandbox.received.requests.length;
-        sandbox.openPullRequest('acme/proj-web', { source: branch, author: 'claw-bot', title: branch, description: `Proof-Bundle: ${s.bundle.bundleId}` });
+        sandbox.openPullRequest('acme/proj-web', {
+          source: branch,
+          author: 'claw-bot',
+          title: branch,
+          description: `Proof-Bundle: ${s.bundle.bundleId}`,
+        });
         const status = await finalStatus(sandbox, head, 120_000);
         // Let the last writes of the job (report, annotations) land.
         await quiet(sandbox);
-        if (status.state !== 'SUCCESSFUL') throw new Error(`PR of ${size} files ended ${String(status.state)}: ${String(status.description)}`);
+        if (status.state !== 'SUCCESSFUL')
+          throw new Error(`PR of ${size} files ended ${String(status.state)}: ${String(status.description)}`);
         // The push jobs' incident checks (GET the repository, its branch restrictions) are not the evaluation's.
-        const calls = sandbox.received.requests.slice(from).filter((r) => r.path.startsWith('/2.0/repositories/') && !PUSH_JOB_CALL.test(r.path.split('?')[0] ?? ''));
+        const calls = sandbox.received.requests
+          .slice(from)
+          .filter((r) => r.path.startsWith('/2.0/repositories/') && !PUSH_JOB_CALL.test(r.path.split('?')[0] ?? ''));
         counts.push(calls.length);
         for (const call of calls) {
-          const kind = `${call.method} ${call.path.split('?')[0]?.replace(/\/2\.0\/repositories\/[^/]+\/[^/]+/, '').replace(/[0-9a-f]{12,40}/g, '{sha}').replace(/\/pullrequests\/\d+/, '/pullrequests/{id}').replace(/\/src\/\{sha\}\/.*/, '/src/{sha}/{path}').replace(/\/reports\/[^/]+/, '/reports/{id}') ?? ''}`;
+          const kind = `${call.method} ${
+            call.path
+              .split('?')[0]
+              ?.replace(/\/2\.0\/repositories\/[^/]+\/[^/]+/, '')
+              .replace(/[0-9a-f]{12,40}/g, '{sha}')
+              .replace(/\/pullrequests\/\d+/, '/pullrequests/{id}')
+              .replace(/\/src\/\{sha\}\/.*/, '/src/{sha}/{path}')
+              .replace(/\/reports\/[^/]+/, '/reports/{id}') ?? ''
+          }`;
           byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
         }
       }
-      const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ×${(v / runs).toFixed(1)}`).join('; ');
-      rows.push(`| ${label} | ${size} | ${workCommits + 1} | ${runs} | ${median(counts)} | ${Math.max(...counts)} | ${kinds} |`);
+      const kinds = [...byKind.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ×${(v / runs).toFixed(1)}`)
+        .join('; ');
+      rows.push(
+        `| ${label} | ${size} | ${workCommits + 1} | ${runs} | ${median(counts)} | ${Math.max(...counts)} | ${kinds} |`,
+      );
       process.stderr.write(`${rows[rows.length - 1]}\n`);
     }
   } finally {
@@ -95,7 +135,8 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(report);
-  if (process.argv.includes('--write')) writeResultsSection('<!-- api-calls -->', 'Bitbucket API calls per evaluation (`npm run bench:calls`)', report);
+  if (process.argv.includes('--write'))
+    writeResultsSection('<!-- api-calls -->', 'Bitbucket API calls per evaluation (`npm run bench:calls`)', report);
 }
 
 void main().catch((error: unknown) => {

@@ -19,7 +19,15 @@ export const GROWTH_REPOS_PER_WORKSPACE = 20;
 const BASE_EPOCH_S = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 /** The generated values of row `i` (the SQL below computes the same in the database). */
-export function growthRow(i: number): { workspace: string; repo: string; prId: number; headSha: string; bundleId: string; policyHash: string; at: Date } {
+export function growthRow(i: number): {
+  workspace: string;
+  repo: string;
+  prId: number;
+  headSha: string;
+  bundleId: string;
+  policyHash: string;
+  at: Date;
+} {
   const w = i % GROWTH_WORKSPACES;
   const r = Math.floor(i / GROWTH_WORKSPACES) % GROWTH_REPOS_PER_WORKSPACE;
   const k = Math.floor(i / (GROWTH_WORKSPACES * GROWTH_REPOS_PER_WORKSPACE));
@@ -37,10 +45,17 @@ export function growthRow(i: number): { workspace: string; repo: string; prId: n
 
 /** SQL expressions (over an integer `i`) computing `growthRow(i)` in each dialect. */
 function expressions(dialect: Dialect) {
-  const hex = (e: string, width: number) => (dialect === 'sqlite' ? `printf('%0${width}x', ${e})` : `lpad(to_hex(${e}), ${width}, '0')`);
+  const hex = (e: string, width: number) =>
+    dialect === 'sqlite' ? `printf('%0${width}x', ${e})` : `lpad(to_hex(${e}), ${width}, '0')`;
   const div = (a: string, b: number) => (dialect === 'sqlite' ? `(${a} / ${b})` : `(${a} / ${b})`); // integer division in both
-  const at = dialect === 'sqlite' ? `strftime('%Y-%m-%d %H:%M:%f', ${BASE_EPOCH_S} + i, 'unixepoch') || ' +00:00'` : `to_timestamp(${BASE_EPOCH_S} + i)`;
-  const uuid = (prefix: string) => (dialect === 'sqlite' ? `'${prefix}-0000-4000-8000-' || ${hex('i', 12)}` : `('${prefix}-0000-4000-8000-' || ${hex('i', 12)})::uuid`);
+  const at =
+    dialect === 'sqlite'
+      ? `strftime('%Y-%m-%d %H:%M:%f', ${BASE_EPOCH_S} + i, 'unixepoch') || ' +00:00'`
+      : `to_timestamp(${BASE_EPOCH_S} + i)`;
+  const uuid = (prefix: string) =>
+    dialect === 'sqlite'
+      ? `'${prefix}-0000-4000-8000-' || ${hex('i', 12)}`
+      : `('${prefix}-0000-4000-8000-' || ${hex('i', 12)})::uuid`;
   const json = (text: string) => (dialect === 'sqlite' ? `'${text}'` : `'${text}'::jsonb`);
   return {
     workspace: `'{00000000-0000-4000-8000-' || ${hex(`(i % ${GROWTH_WORKSPACES})`, 12)} || '}'`,
@@ -56,7 +71,14 @@ function expressions(dialect: Dialect) {
 }
 
 /** Rows 0..count-1 of `select` (which reads `i`) inserted into `table (columns)`. */
-async function insertGenerated(sequelize: Sequelize, dialect: Dialect, table: string, columns: string, select: string, count: number): Promise<void> {
+async function insertGenerated(
+  sequelize: Sequelize,
+  dialect: Dialect,
+  table: string,
+  columns: string,
+  select: string,
+  count: number,
+): Promise<void> {
   if (count <= 0) return;
   const sql =
     dialect === 'sqlite'
@@ -76,9 +98,23 @@ export async function seedGrowth(sequelize: Sequelize, dialect: Dialect, n: numb
     `${e.uuid('00000000')}, ${e.workspace}, ${e.repo}, ${e.prId}, ${e.headSha}, 'PASS', 'enforce', 'SUCCESSFUL', ${e.json('{"state":"PASS"}')}, ${e.bundleId}, NULL, 'repository', ${e.policyHash}, NULL, ${e.json('[]')}, ${e.at}`,
     n,
   );
-  await insertGenerated(sequelize, dialect, 'audit_events', 'workspace_uuid, at, actor, kind, subject, repo_full_name, pr_id', `${e.workspace}, ${e.at}, 'clawgate', 'evaluation.recorded', ${e.headSha}, ${e.repo}, ${e.prId}`, n);
+  await insertGenerated(
+    sequelize,
+    dialect,
+    'audit_events',
+    'workspace_uuid, at, actor, kind, subject, repo_full_name, pr_id',
+    `${e.workspace}, ${e.at}, 'clawgate', 'evaluation.recorded', ${e.headSha}, ${e.repo}, ${e.prId}`,
+    n,
+  );
   const tenth = Math.floor(n / 10);
-  await insertGenerated(sequelize, dialect, 'webhook_deliveries', 'workspace_uuid, request_uuid, event, received_at', `${e.workspace}, 'req-' || i, 'pullrequest:updated', ${e.at}`, tenth);
+  await insertGenerated(
+    sequelize,
+    dialect,
+    'webhook_deliveries',
+    'workspace_uuid, request_uuid, event, received_at',
+    `${e.workspace}, 'req-' || i, 'pullrequest:updated', ${e.at}`,
+    tenth,
+  );
   await insertGenerated(
     sequelize,
     dialect,
@@ -87,7 +123,14 @@ export async function seedGrowth(sequelize: Sequelize, dialect: Dialect, n: numb
     `${e.uuid('11111111')}, 'evaluate-pull-request', 'job-' || i, 'pr-' || (i / 3), ${e.json('{}')}, 'done', 1, 5, ${e.at}, ${e.at}, ${e.at}, ${e.at}`,
     tenth,
   );
-  await insertGenerated(sequelize, dialect, 'commit_pushes', 'workspace_uuid, repo_full_name, commit_sha, pusher_uuid, branch, delivery_id, pushed_at', `${e.workspace}, ${e.repo}, ${e.headSha}, NULL, 'main', 'req-' || i, ${e.at}`, tenth);
+  await insertGenerated(
+    sequelize,
+    dialect,
+    'commit_pushes',
+    'workspace_uuid, repo_full_name, commit_sha, pusher_uuid, branch, delivery_id, pushed_at',
+    `${e.workspace}, ${e.repo}, ${e.headSha}, NULL, 'main', 'req-' || i, ${e.at}`,
+    tenth,
+  );
   await insertGenerated(
     sequelize,
     dialect,
@@ -100,7 +143,14 @@ export async function seedGrowth(sequelize: Sequelize, dialect: Dialect, n: numb
 }
 
 /** The tables that grow without bound with use (a plan must never SCAN them). */
-export const GROWING_TABLES = ['evaluations', 'audit_events', 'incidents', 'webhook_deliveries', 'jobs', 'commit_pushes'] as const;
+export const GROWING_TABLES = [
+  'evaluations',
+  'audit_events',
+  'incidents',
+  'webhook_deliveries',
+  'jobs',
+  'commit_pushes',
+] as const;
 
 export interface GrowthQuery {
   readonly name: string;
@@ -119,30 +169,97 @@ function middle(n: number): ReturnType<typeof growthRow> & { i: number } {
 const LONG_AGO = new Date(Date.UTC(2000, 0, 1));
 
 export const GROWTH_QUERIES: readonly GrowthQuery[] = [
-  { name: 'evaluations.get', run: (s, n) => s.evaluations.get(middle(n).workspace, `00000000-0000-4000-8000-${middle(n).i.toString(16).padStart(12, '0')}`) },
-  { name: 'evaluations.listForPullRequest', run: (s, n) => s.evaluations.listForPullRequest(middle(n).workspace, middle(n).repo, middle(n).prId) },
-  { name: 'evaluations.listForRepository', run: (s, n) => s.evaluations.listForRepository(middle(n).workspace, middle(n).repo) },
+  {
+    name: 'evaluations.get',
+    run: (s, n) =>
+      s.evaluations.get(middle(n).workspace, `00000000-0000-4000-8000-${middle(n).i.toString(16).padStart(12, '0')}`),
+  },
+  {
+    name: 'evaluations.listForPullRequest',
+    run: (s, n) => s.evaluations.listForPullRequest(middle(n).workspace, middle(n).repo, middle(n).prId),
+  },
+  {
+    name: 'evaluations.listForRepository',
+    run: (s, n) => s.evaluations.listForRepository(middle(n).workspace, middle(n).repo),
+  },
   { name: 'evaluations.listRecent', run: (s, n) => s.evaluations.listRecent(middle(n).workspace) },
-  { name: 'evaluations.listRecent (before)', run: (s, n) => s.evaluations.listRecent(middle(n).workspace, { before: middle(n).at }) },
-  { name: 'evaluations.latestForHead', run: (s, n) => s.evaluations.latestForHead(middle(n).workspace, middle(n).repo, middle(n).headSha) },
-  { name: 'evaluations.latestPerPullRequestForHead', run: (s, n) => s.evaluations.latestPerPullRequestForHead(middle(n).workspace, middle(n).repo, middle(n).headSha) },
-  { name: 'evaluations.latestPerPullRequest', run: (s, n) => s.evaluations.latestPerPullRequest(middle(n).workspace, { since: new Date(growthRow(n).at.getTime() - 3_600_000), limit: 100 }) },
+  {
+    name: 'evaluations.listRecent (before)',
+    run: (s, n) => s.evaluations.listRecent(middle(n).workspace, { before: middle(n).at }),
+  },
+  {
+    name: 'evaluations.latestForHead',
+    run: (s, n) => s.evaluations.latestForHead(middle(n).workspace, middle(n).repo, middle(n).headSha),
+  },
+  {
+    name: 'evaluations.latestPerPullRequestForHead',
+    run: (s, n) => s.evaluations.latestPerPullRequestForHead(middle(n).workspace, middle(n).repo, middle(n).headSha),
+  },
+  {
+    name: 'evaluations.latestPerPullRequest',
+    run: (s, n) =>
+      s.evaluations.latestPerPullRequest(middle(n).workspace, {
+        since: new Date(growthRow(n).at.getTime() - 3_600_000),
+        limit: 100,
+      }),
+  },
   { name: 'evaluations.repositories', run: (s, n) => s.evaluations.repositories(middle(n).workspace) },
-  { name: 'evaluations.repositoriesUsing (bundle)', run: (s, n) => s.evaluations.repositoriesUsing(middle(n).workspace, { bundleId: middle(n).bundleId }) },
-  { name: 'evaluations.repositoriesUsing (policy)', run: (s, n) => s.evaluations.repositoriesUsing(middle(n).workspace, { policyHashB64u: middle(n).policyHash }) },
+  {
+    name: 'evaluations.repositoriesUsing (bundle)',
+    run: (s, n) => s.evaluations.repositoriesUsing(middle(n).workspace, { bundleId: middle(n).bundleId }),
+  },
+  {
+    name: 'evaluations.repositoriesUsing (policy)',
+    run: (s, n) => s.evaluations.repositoriesUsing(middle(n).workspace, { policyHashB64u: middle(n).policyHash }),
+  },
   { name: 'audit.query (workspace, first page)', run: (s, n) => s.audit.query(middle(n).workspace, { limit: 100 }) },
-  { name: 'audit.query (workspace, cursor)', run: (s, n) => s.audit.query(middle(n).workspace, { afterId: Math.floor(n / 2), limit: 100 }) },
-  { name: 'audit.query (pull request)', run: (s, n) => s.audit.query(middle(n).workspace, { repo: middle(n).repo, prId: middle(n).prId }) },
-  { name: 'audit.query (since)', run: (s, n) => s.audit.query(middle(n).workspace, { since: middle(n).at, limit: 100 }) },
+  {
+    name: 'audit.query (workspace, cursor)',
+    run: (s, n) => s.audit.query(middle(n).workspace, { afterId: Math.floor(n / 2), limit: 100 }),
+  },
+  {
+    name: 'audit.query (pull request)',
+    run: (s, n) => s.audit.query(middle(n).workspace, { repo: middle(n).repo, prId: middle(n).prId }),
+  },
+  {
+    name: 'audit.query (since)',
+    run: (s, n) => s.audit.query(middle(n).workspace, { since: middle(n).at, limit: 100 }),
+  },
   { name: 'audit.purgeOlderThan', run: (s) => s.audit.purgeOlderThan(LONG_AGO) },
-  { name: 'incidents.latestWithStatusOnCommit', run: (s, n) => s.incidents.latestWithStatusOnCommit(middle(n).workspace, middle(n).repo, middle(n).headSha) },
-  { name: 'incidents.findRecorded', run: (s, n) => s.incidents.findRecorded(middle(n).workspace, middle(n).repo, { deliveryId: 'req-1', action: 'merge_pr', commit: middle(n).headSha, branch: 'main' }) },
+  {
+    name: 'incidents.latestWithStatusOnCommit',
+    run: (s, n) => s.incidents.latestWithStatusOnCommit(middle(n).workspace, middle(n).repo, middle(n).headSha),
+  },
+  {
+    name: 'incidents.findRecorded',
+    run: (s, n) =>
+      s.incidents.findRecorded(middle(n).workspace, middle(n).repo, {
+        deliveryId: 'req-1',
+        action: 'merge_pr',
+        commit: middle(n).headSha,
+        branch: 'main',
+      }),
+  },
   { name: 'incidents.purgeOlderThan', run: (s) => s.incidents.purgeOlderThan(LONG_AGO) },
-  { name: 'deliveries.recordDelivery (a redelivery)', run: (s, n) => s.deliveries.recordDelivery(middle(Math.floor(n / 10)).workspace, `req-${middle(Math.floor(n / 10)).i}`, 'pullrequest:updated') },
+  {
+    name: 'deliveries.recordDelivery (a redelivery)',
+    run: (s, n) =>
+      s.deliveries.recordDelivery(
+        middle(Math.floor(n / 10)).workspace,
+        `req-${middle(Math.floor(n / 10)).i}`,
+        'pullrequest:updated',
+      ),
+  },
   { name: 'deliveries.purgeOlderThan', run: (s) => s.deliveries.purgeOlderThan(LONG_AGO) },
-  { name: 'jobs.claimNext (none runnable)', run: (s) => s.jobs.claimNext(['evaluate-pull-request'], 'growth-bench', 60_000) },
+  {
+    name: 'jobs.claimNext (none runnable)',
+    run: (s) => s.jobs.claimNext(['evaluate-pull-request'], 'growth-bench', 60_000),
+  },
   { name: 'jobs.purgeFinishedBefore', run: (s) => s.jobs.purgeFinishedBefore(LONG_AGO) },
-  { name: 'commitPushes.forCommits', run: (s, n) => s.commitPushes.forCommits(middle(n).workspace, middle(n).repo, [middle(n).headSha]) },
+  {
+    name: 'commitPushes.forCommits',
+    run: (s, n) => s.commitPushes.forCommits(middle(n).workspace, middle(n).repo, [middle(n).headSha]),
+  },
   { name: 'commitPushes.purgeOlderThan', run: (s) => s.commitPushes.purgeOlderThan(LONG_AGO) },
 ];
 
@@ -157,7 +274,10 @@ export async function statementsOf(store: Store, query: GrowthQuery, n: number):
 export async function explainStatement(sequelize: Sequelize, dialect: Dialect, sql: string): Promise<string[]> {
   const statement = sql.replace(/;\s*$/, '');
   if (dialect === 'sqlite') {
-    const rows = await sequelize.query<{ id: number; parent: number; detail: string }>(`EXPLAIN QUERY PLAN ${statement}`, { type: QueryTypes.SELECT });
+    const rows = await sequelize.query<{ id: number; parent: number; detail: string }>(
+      `EXPLAIN QUERY PLAN ${statement}`,
+      { type: QueryTypes.SELECT },
+    );
     const depth = new Map<number, number>();
     return rows.map((row) => {
       const d = (depth.get(row.parent) ?? -1) + 1;
@@ -167,7 +287,10 @@ export async function explainStatement(sequelize: Sequelize, dialect: Dialect, s
   }
   // Reads are run (ANALYZE: real row counts); writes only planned (their rows would change).
   const analyze = /^\s*SELECT\b/i.test(statement) && !/\bFOR UPDATE\b/i.test(statement);
-  const rows = await sequelize.query<{ 'QUERY PLAN': string }>(`EXPLAIN (${analyze ? 'ANALYZE, TIMING OFF, ' : ''}COSTS OFF) ${statement}`, { type: QueryTypes.SELECT });
+  const rows = await sequelize.query<{ 'QUERY PLAN': string }>(
+    `EXPLAIN (${analyze ? 'ANALYZE, TIMING OFF, ' : ''}COSTS OFF) ${statement}`,
+    { type: QueryTypes.SELECT },
+  );
   return rows.map((row) => row['QUERY PLAN']);
 }
 

@@ -27,10 +27,19 @@ const QUICK = args.includes('--quick');
 const WRITE = args.includes('--write');
 const SQLITE_ONLY = args.includes('--sqlite-only');
 const pgUrlArg = args.indexOf('--pg-url');
-const PG_URL = (pgUrlArg >= 0 ? args[pgUrlArg + 1] : undefined) ?? process.env.CLAWGATE_TEST_PG_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/clawgate_test';
+const PG_URL =
+  (pgUrlArg >= 0 ? args[pgUrlArg + 1] : undefined) ??
+  process.env.CLAWGATE_TEST_PG_URL ??
+  'postgres://postgres:postgres@127.0.0.1:5432/clawgate_test';
 const sizesArg = args.indexOf('--sizes');
 /** `--sizes 1000000` (comma-separated) measures only those sizes; its results go to their own section. */
-const CUSTOM_SIZES = sizesArg >= 0 ? (args[sizesArg + 1] ?? '').split(',').map(Number).filter((n) => Number.isSafeInteger(n) && n > 0) : undefined;
+const CUSTOM_SIZES =
+  sizesArg >= 0
+    ? (args[sizesArg + 1] ?? '')
+        .split(',')
+        .map(Number)
+        .filter((n) => Number.isSafeInteger(n) && n > 0)
+    : undefined;
 const SIZES = CUSTOM_SIZES ?? (QUICK ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]);
 const POSTGRES_ONLY = args.includes('--postgres-only');
 const RUNS = 11;
@@ -95,7 +104,9 @@ async function measure(dialect: Dialect, n: number, withPlans: boolean): Promise
   const pg = dialect === 'postgres' ? await createPgDatabase() : undefined;
   const url = pg ? pg.url : `sqlite:${path.join(dir, 'growth.sqlite')}`;
   const store = await openStore(url, { secretKey: Buffer.alloc(32, 7) });
-  const raw = pg ? new Sequelize(pg.url, { dialect: 'postgres', logging: false }) : new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'growth.sqlite'), logging: false });
+  const raw = pg
+    ? new Sequelize(pg.url, { dialect: 'postgres', logging: false })
+    : new Sequelize({ dialect: 'sqlite', storage: path.join(dir, 'growth.sqlite'), logging: false });
   try {
     const seedStarted = performance.now();
     await seedGrowth(raw, dialect, n);
@@ -139,13 +150,33 @@ async function main(): Promise<void> {
   }
   const sizeLabel = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`);
   const largest = SIZES[SIZES.length - 1] ?? 0;
-  const header = ['query', ...dialects.flatMap((d) => [...SIZES.map((n) => `${d} ${sizeLabel(n)}`), `${d} ${sizeLabel(largest)} without 0014`])];
-  const lines = [`| ${header.join(' | ')} |`, `|---|${header.slice(1).map(() => '---:').join('|')}|`];
+  const header = [
+    'query',
+    ...dialects.flatMap((d) => [
+      ...SIZES.map((n) => `${d} ${sizeLabel(n)}`),
+      `${d} ${sizeLabel(largest)} without 0014`,
+    ]),
+  ];
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|---|${header
+      .slice(1)
+      .map(() => '---:')
+      .join('|')}|`,
+  ];
   for (const query of GROWTH_QUERIES) {
-    const cells = dialects.flatMap((d) => [...SIZES.map((n) => fmt(results.get(`${d}:${n}`)?.medianMs.get(query.name))), fmt(results.get(`${d}:${largest}`)?.withoutMs.get(query.name))]);
+    const cells = dialects.flatMap((d) => [
+      ...SIZES.map((n) => fmt(results.get(`${d}:${n}`)?.medianMs.get(query.name))),
+      fmt(results.get(`${d}:${largest}`)?.withoutMs.get(query.name)),
+    ]);
     lines.push(`| ${query.name} | ${cells.join(' | ')} |`);
   }
-  const seeds = dialects.map((d) => `${d}: ${SIZES.map((n) => `${sizeLabel(n)} in ${results.get(`${d}:${n}`)?.seedSeconds.toFixed(1)} s`).join(', ')}`).join('; ');
+  const seeds = dialects
+    .map(
+      (d) =>
+        `${d}: ${SIZES.map((n) => `${sizeLabel(n)} in ${results.get(`${d}:${n}`)?.seedSeconds.toFixed(1)} s`).join(', ')}`,
+    )
+    .join('; ');
   const report = [
     'Median of 11 calls through the store (ms), after one warm-up. Sizes are evaluation rows (10 workspaces × 20 repositories), with as many audit events, a tenth as many deliveries, finished jobs and commit pushes, a hundredth as many incidents. "without 0014": the same database with migration 0014\'s indexes dropped.',
     '',
@@ -158,7 +189,11 @@ async function main(): Promise<void> {
   process.stdout.write(report);
   if (WRITE) {
     const suffix = CUSTOM_SIZES ? `-${CUSTOM_SIZES.map(sizeLabel).join('-')}` : '';
-    writeResultsSection(`<!-- growth${suffix} -->`, `Store queries as the data grows (\`npm run bench:growth\`${suffix ? `, ${suffix.slice(1)}` : ''})`, report);
+    writeResultsSection(
+      `<!-- growth${suffix} -->`,
+      `Store queries as the data grows (\`npm run bench:growth\`${suffix ? `, ${suffix.slice(1)}` : ''})`,
+      report,
+    );
     const plans = [
       '# Query plans of the growing tables',
       '',

@@ -26,7 +26,14 @@ import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlass
 import { Client } from 'pg';
 import { startSandbox, type BitbucketSandbox } from '../src/sandbox';
 import { freePort } from '../src/server/free-port';
-import { clawgateStatus, openAgentPullRequest, prepareWorkspace, TEST_SECRET_KEY, waitFor, type Workspace } from '../test/e2e/harness';
+import {
+  clawgateStatus,
+  openAgentPullRequest,
+  prepareWorkspace,
+  TEST_SECRET_KEY,
+  waitFor,
+  type Workspace,
+} from '../test/e2e/harness';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
 import { createTestDatabase } from '../test/store/support/postgres';
@@ -81,23 +88,38 @@ function openPrs(sandbox: BitbucketSandbox, ws: Workspace, count: number, prefix
     const compliant = n % 2 === 0;
     const branch = `agent/${prefix}-${n}`;
     let opened: { prId: number; head: string };
-    if (compliant) opened = openAgentPullRequest(sandbox, ws, branch, { [`src/${prefix}/${n}.ts`]: `export const v = ${n};\n` });
+    if (compliant)
+      opened = openAgentPullRequest(sandbox, ws, branch, { [`src/${prefix}/${n}.ts`]: `export const v = ${n};\n` });
     else {
       // An agent PR without a proof bundle: enforce mode fails it.
-      const commit = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'agent work, no bundle', files: { [`src/${prefix}/${n}.ts`]: `export const v = ${n};\n` } });
+      const commit = sandbox.commit('acme/proj-web', {
+        branch,
+        author: 'claw-bot',
+        message: 'agent work, no bundle',
+        files: { [`src/${prefix}/${n}.ts`]: `export const v = ${n};\n` },
+      });
       const pr = sandbox.openPullRequest('acme/proj-web', { source: branch, author: 'claw-bot', title: branch });
       opened = { prId: pr.id, head: commit.hash };
     }
     const delivery = [...sandbox.deliveries].reverse().find((d) => d.event === 'pullrequest:created');
     if (delivery === undefined) throw new Error(`no delivery recorded for PR ${opened.prId}`);
-    prs.push({ prId: opened.prId, head: opened.head, expected: compliant ? 'SUCCESSFUL' : 'FAILED', body: delivery.body, requestUuid: delivery.requestUuid });
+    prs.push({
+      prId: opened.prId,
+      head: opened.head,
+      expected: compliant ? 'SUCCESSFUL' : 'FAILED',
+      body: delivery.body,
+      requestUuid: delivery.requestUuid,
+    });
   }
   return prs;
 }
 
 async function main(): Promise<void> {
   await globalSetup();
-  const loadBefore = os.loadavg().map((n) => n.toFixed(2)).join(' / ');
+  const loadBefore = os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' / ');
   const database = await createTestDatabase('bench_load');
   const sandbox = await startSandbox();
   const port = await freePort();
@@ -118,13 +140,21 @@ async function main(): Promise<void> {
     CLAWGATE_API_CALLS_PER_HOUR: '0',
   };
   // The tsx CLI (not only its require hook): `serve` loads the server with a dynamic import.
-  const server = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../src/cli/main.ts'), 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const server = spawn(
+    process.execPath,
+    [require.resolve('tsx/cli'), path.join(__dirname, '../src/cli/main.ts'), 'serve'],
+    { env, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const report: string[] = [];
   try {
-    await waitFor(async () => {
-      if (server.exitCode !== null) throw new Error(`clawgate serve exited (${server.exitCode})`);
-      return (await fetch(`${url}/healthz`).catch(() => null))?.ok ? true : undefined;
-    }, 120_000, 'clawgate serve to listen');
+    await waitFor(
+      async () => {
+        if (server.exitCode !== null) throw new Error(`clawgate serve exited (${server.exitCode})`);
+        return (await fetch(`${url}/healthz`).catch(() => null))?.ok ? true : undefined;
+      },
+      120_000,
+      'clawgate serve to listen',
+    );
     const ws = await prepareWorkspace(sandbox, url);
     const installation = sandbox.listInstallations()[0];
     if (installation === undefined) throw new Error('not installed');
@@ -144,12 +174,28 @@ async function main(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     const deliver = (pr: AgentPr, phase: 'a' | 'b', redelivery: boolean): void => {
       const iat = Math.floor(Date.now() / 1000);
-      const jwt = encodeSymmetric({ iss: installation.clientKey, aud: installation.clientKey, iat, exp: iat + 180, qsh: createQueryStringHash(fromMethodAndUrl('POST', '/connect/webhook'), false) }, installation.sharedSecret);
+      const jwt = encodeSymmetric(
+        {
+          iss: installation.clientKey,
+          aud: installation.clientKey,
+          iat,
+          exp: iat + 180,
+          qsh: createQueryStringHash(fromMethodAndUrl('POST', '/connect/webhook'), false),
+        },
+        installation.sharedSecret,
+      );
       const started = performance.now();
       pr.firstSentAt ??= Date.now();
       const sent = fetch(`${url}/connect/webhook`, {
         method: 'POST',
-        headers: { authorization: `JWT ${jwt}`, 'content-type': 'application/json', 'x-event-key': 'pullrequest:created', 'x-request-uuid': pr.requestUuid, 'x-hook-uuid': randomUUID(), 'x-attempt-number': redelivery ? '2' : '1' },
+        headers: {
+          authorization: `JWT ${jwt}`,
+          'content-type': 'application/json',
+          'x-event-key': 'pullrequest:created',
+          'x-request-uuid': pr.requestUuid,
+          'x-hook-uuid': randomUUID(),
+          'x-attempt-number': redelivery ? '2' : '1',
+        },
         body: pr.body,
         signal: AbortSignal.timeout(30_000),
       })
@@ -160,7 +206,8 @@ async function main(): Promise<void> {
           acks.push({ phase, ack: { ms: performance.now() - started, status: response.status } });
         })
         .catch((error: unknown) => {
-          if (firstError === null) firstError = error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error);
+          if (firstError === null)
+            firstError = error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error);
           acks.push({ phase, ack: { ms: null, status: null } });
         })
         .finally(() => inFlight.delete(sent));
@@ -199,7 +246,9 @@ async function main(): Promise<void> {
 
     const statuses = new Map<string, number>();
     for (const { ack } of acks) statuses.set(String(ack.status), (statuses.get(String(ack.status)) ?? 0) + 1);
-    process.stderr.write(`[load] (b) sent and answered (${JSON.stringify(Object.fromEntries(statuses))}${firstError !== null ? `; first error ${firstError}` : ''}); waiting for final statuses\n`);
+    process.stderr.write(
+      `[load] (b) sent and answered (${JSON.stringify(Object.fromEntries(statuses))}${firstError !== null ? `; first error ${firstError}` : ''}); waiting for final statuses\n`,
+    );
     // (c) wait for every final status of a PR whose delivery was acknowledged (bounded: 5 minutes
     // after the last answer); a PR none of whose deliveries got a 2xx is counted as unanswered.
     const acknowledged = new Set(acked);
@@ -209,7 +258,9 @@ async function main(): Promise<void> {
     await waitFor(
       () => {
         const now = Date.now();
-        for (const pr of all) if (pr.finalAt === undefined && (clawgateStatus(sandbox, pr.head)?.state ?? 'INPROGRESS') !== 'INPROGRESS') pr.finalAt = now;
+        for (const pr of all)
+          if (pr.finalAt === undefined && (clawgateStatus(sandbox, pr.head)?.state ?? 'INPROGRESS') !== 'INPROGRESS')
+            pr.finalAt = now;
         return all.every((pr) => pr.finalAt !== undefined) || Date.now() > waitUntil ? true : undefined;
       },
       16 * 60_000,
@@ -220,7 +271,9 @@ async function main(): Promise<void> {
     const noFinal = all.filter((pr) => pr.finalAt === undefined).length;
     const pg = new Client({ connectionString: database.url });
     await pg.connect();
-    const doubles = await pg.query<{ n: string }>('SELECT count(*) AS n FROM (SELECT pr_id FROM evaluations GROUP BY pr_id, head_sha HAVING count(*) > 1) d');
+    const doubles = await pg.query<{ n: string }>(
+      'SELECT count(*) AS n FROM (SELECT pr_id FROM evaluations GROUP BY pr_id, head_sha HAVING count(*) > 1) d',
+    );
     const evaluated = await pg.query<{ n: string }>('SELECT count(DISTINCT pr_id) AS n FROM evaluations');
     await pg.end();
 
@@ -229,7 +282,9 @@ async function main(): Promise<void> {
     const ms = (list: Ack[]) => list.flatMap((a) => (a.ms === null ? [] : [a.ms]));
     const fivexx = acks.filter((a) => a.ack.status !== null && a.ack.status >= 500).length;
     const unanswered = ackB.filter((a) => a.ms === null || a.ms > ACK_TIMEOUT_MS || a.status === null).length;
-    const toFinal = all.flatMap((pr) => (pr.finalAt !== undefined && pr.firstSentAt !== undefined ? [(pr.finalAt - pr.firstSentAt) / 1000] : []));
+    const toFinal = all.flatMap((pr) =>
+      pr.finalAt !== undefined && pr.firstSentAt !== undefined ? [(pr.finalAt - pr.firstSentAt) / 1000] : [],
+    );
     const perHour = Math.round(((all.length - noFinal) / Math.max(1, finishedAt - startedAt)) * 3_600_000);
     report.push(
       `Run ${new Date().toISOString().slice(0, 16)}Z${quick ? ' (--quick)' : ''}: clawgate serve (role all, PostgreSQL, pg-boss, CLAWGATE_WORKER_PROCESSES=${values['worker-processes'] ?? '1'}, default concurrency) and the sandbox with ${latencyMs} ms on every REST call, loopback; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}. Load average before the run: ${loadBefore}. clawgate's per-installation API budget is off (CLAWGATE_API_CALLS_PER_HOUR=0): this measures the pipeline; one real installation is held to Bitbucket's ~1,000 calls/hour (≈110 evaluations/hour, docs/operations.md).`,
@@ -247,7 +302,12 @@ async function main(): Promise<void> {
       '',
     );
     process.stdout.write(report.join('\n'));
-    if (values.write) writeResultsSection('<!-- load -->', 'Load: acks under evaluation load, PostgreSQL pipeline (`npm run bench:load`)', report.join('\n'));
+    if (values.write)
+      writeResultsSection(
+        '<!-- load -->',
+        'Load: acks under evaluation load, PostgreSQL pipeline (`npm run bench:load`)',
+        report.join('\n'),
+      );
     if (wrong.length - noFinal > 0 || fivexx > 0 || Number(doubles.rows[0]?.n ?? 0) > 0) process.exitCode = 1;
   } finally {
     if (server.exitCode === null && server.signalCode === null) {

@@ -35,7 +35,12 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   await globalSetup();
   const database = await createTestDatabase('bench_queue');
-  const queue = new PgBossJobQueue({ connectionString: database.url, concurrency, pollIntervalMs: pollMs, onError: () => undefined });
+  const queue = new PgBossJobQueue({
+    connectionString: database.url,
+    concurrency,
+    pollIntervalMs: pollMs,
+    onError: () => undefined,
+  });
   const enqueuedAt = new Map<string, number>();
   const delays: number[] = [];
   let finished = 0;
@@ -54,7 +59,12 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1000)); // the workers' first empty fetch
   const started = Date.now();
   for (let n = 0; n < jobs; n += 1) {
-    const key = pullRequestJobKey({ workspaceId: '{00000000-0000-4000-8000-000000000000}', repoFullName: 'bench/queue', prId: n, headSha: n.toString(16).padStart(40, '0') });
+    const key = pullRequestJobKey({
+      workspaceId: '{00000000-0000-4000-8000-000000000000}',
+      repoFullName: 'bench/queue',
+      prId: n,
+      headSha: n.toString(16).padStart(40, '0'),
+    });
     enqueuedAt.set(key.key, Date.now());
     await queue.enqueue('bench', { n }, key);
   }
@@ -67,7 +77,9 @@ async function main(): Promise<void> {
   await database.drop();
   await globalTeardown();
   const perHour = Math.round((finished / seconds) * 3600);
-  console.log(`| ${jobs} | ${workMs} | ${concurrency} | ${pollMs} | ${finished} | ${seconds.toFixed(1)} | ${perHour.toLocaleString('en-US')} | ${percentile(delays, 50)} / ${percentile(delays, 99)} |`);
+  console.log(
+    `| ${jobs} | ${workMs} | ${concurrency} | ${pollMs} | ${finished} | ${seconds.toFixed(1)} | ${perHour.toLocaleString('en-US')} | ${percentile(delays, 50)} / ${percentile(delays, 99)} |`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -52,7 +52,13 @@ interface Run {
 async function measure(replicas: number): Promise<Run> {
   const { createTestDatabase } = await import('../test/store/support/postgres.js');
   const database = await createTestDatabase(`bench_replicas_${replicas}`);
-  const world = await startReplicaWorld({ databaseUrl: database.url, replicas, queue, duplicateShare: 0, retryShare: 0 });
+  const world = await startReplicaWorld({
+    databaseUrl: database.url,
+    replicas,
+    queue,
+    duplicateShare: 0,
+    retryShare: 0,
+  });
   try {
     if (latencyMs > 0) world.sandbox.faults.inject({ latencyMs, count: Number.MAX_SAFE_INTEGER });
     const started = Date.now();
@@ -71,7 +77,14 @@ async function measure(replicas: number): Promise<Run> {
     const seconds = (last - started) / 1000;
     const latencies = [...finishedAt.values()].map((at) => at - started).sort((a, b) => a - b);
     const wrong = opened.filter((pr) => clawgateStatus(world.sandbox, pr.head)?.state !== pr.expected).length;
-    return { replicas, seconds, perHour: Math.round((finishedAt.size / seconds) * 3600), p50: percentile(latencies, 50) / 1000, p99: percentile(latencies, 99) / 1000, wrong };
+    return {
+      replicas,
+      seconds,
+      perHour: Math.round((finishedAt.size / seconds) * 3600),
+      p50: percentile(latencies, 50) / 1000,
+      p99: percentile(latencies, 99) / 1000,
+      wrong,
+    };
   } finally {
     await world.close();
     await database.drop();
@@ -93,13 +106,21 @@ async function main(): Promise<void> {
   const report = [
     `| processes | PRs | queue | API latency | burst → last final status (s) | evaluations/hour | PR → final status p50 / p99 (s) | wrong verdicts |`,
     '|---:|---:|---|---:|---:|---:|---:|---:|',
-    ...runs.map((run) => `| ${run.replicas} | ${prs} | ${queue} | ${latencyMs} ms | ${run.seconds.toFixed(1)} | ${run.perHour.toLocaleString('en-US')} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} | ${run.wrong} |`),
+    ...runs.map(
+      (run) =>
+        `| ${run.replicas} | ${prs} | ${queue} | ${latencyMs} ms | ${run.seconds.toFixed(1)} | ${run.perHour.toLocaleString('en-US')} | ${run.p50.toFixed(1)} / ${run.p99.toFixed(1)} | ${run.wrong} |`,
+    ),
     '',
     `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}; every process, PostgreSQL and the sandbox on this machine (loopback); one verification thread per process. Date: ${new Date().toISOString().slice(0, 10)}.`,
     '',
   ].join('\n');
   process.stdout.write(report);
-  if (values.write) writeResultsSection('<!-- replicas -->', 'Throughput with one and two processes on one PostgreSQL (`npm run bench:replicas`)', report);
+  if (values.write)
+    writeResultsSection(
+      '<!-- replicas -->',
+      'Throughput with one and two processes on one PostgreSQL (`npm run bench:replicas`)',
+      report,
+    );
 }
 
 main().catch((error: unknown) => {

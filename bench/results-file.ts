@@ -6,6 +6,9 @@ export function writeResultsSection(marker: string, title: string, report: strin
   const file = path.join(__dirname, 'RESULTS.md');
   const existing = readFileSync(file, 'utf8');
   const parts = existing.split(marker);
-  const updated = parts.length === 3 ? `${parts[0]}${marker}\n${report}${marker}${parts[2]}` : `${existing}\n## ${title}\n\n${marker}\n${report}${marker}\n`;
+  const updated =
+    parts.length === 3
+      ? `${parts[0]}${marker}\n${report}${marker}${parts[2]}`
+      : `${existing}\n## ${title}\n\n${marker}\n${report}${marker}\n`;
   writeFileSync(file, updated);
 }

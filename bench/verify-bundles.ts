@@ -37,7 +37,12 @@ async function time(fn: () => unknown, iterations: number): Promise<number[]> {
 function inputFor(receipts: number): EvaluationInput {
   const commit = 'a'.repeat(40);
   const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit, receipts });
-  const input = scenarioEvaluationInput(s, { workspace: 'acme', repoSlug: 'proj-web', workCommit: commit, nowMs: Date.UTC(2026, 10, 25, 13, 0, 0) });
+  const input = scenarioEvaluationInput(s, {
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    workCommit: commit,
+    nowMs: Date.UTC(2026, 10, 25, 13, 0, 0),
+  });
   // A parsed copy, as the pipeline hands the engine (no shared references with the producer).
   return { ...input, bundle: JSON.parse(JSON.stringify(input.bundle)) as unknown };
 }
@@ -45,15 +50,27 @@ function inputFor(receipts: number): EvaluationInput {
 function floorFor(verifications: number): () => void {
   const key = createTestKey();
   const publicKey = createPublicKey(key.privateKey);
-  const messages = Array.from({ length: verifications }, (_, i) => Buffer.from(`payload-hash-${i}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx`));
+  const messages = Array.from({ length: verifications }, (_, i) =>
+    Buffer.from(`payload-hash-${i}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx`),
+  );
   const signatures = messages.map((m) => sign(null, m, key.privateKey));
   return () => {
-    for (let i = 0; i < verifications; i++) if (!verify(null, messages[i] as Buffer, publicKey, signatures[i] as Buffer)) throw new Error('floor verify failed');
+    for (let i = 0; i < verifications; i++)
+      if (!verify(null, messages[i] as Buffer, publicKey, signatures[i] as Buffer))
+        throw new Error('floor verify failed');
   };
 }
 
 async function main(): Promise<void> {
-  const rows: { receipts: number; verifications: number; bundleBytes: number; medianMs: number; floorMs: number; ratio: number; runs: number }[] = [];
+  const rows: {
+    receipts: number;
+    verifications: number;
+    bundleBytes: number;
+    medianMs: number;
+    floorMs: number;
+    ratio: number;
+    runs: number;
+  }[] = [];
   for (const receipts of SIZES) {
     const input = inputFor(receipts);
     const verdict = await verifyAndEvaluate(input);
@@ -73,10 +90,23 @@ async function main(): Promise<void> {
     }
     const medianMs = median(engine);
     const floorMs = median(base);
-    rows.push({ receipts, verifications, bundleBytes: Buffer.byteLength(JSON.stringify(input.bundle)), medianMs, floorMs, ratio: medianMs / floorMs, runs });
+    rows.push({
+      receipts,
+      verifications,
+      bundleBytes: Buffer.byteLength(JSON.stringify(input.bundle)),
+      medianMs,
+      floorMs,
+      ratio: medianMs / floorMs,
+      runs,
+    });
   }
   const header = `| gateway receipts | Ed25519 verifications | bundle bytes | runs | clawgate median (ms) | floor median (ms) | ratio |\n|---:|---:|---:|---:|---:|---:|---:|`;
-  const table = rows.map((r) => `| ${r.receipts} | ${r.verifications} | ${r.bundleBytes} | ${r.runs} | ${r.medianMs.toFixed(3)} | ${r.floorMs.toFixed(3)} | ${r.ratio.toFixed(2)}× |`).join('\n');
+  const table = rows
+    .map(
+      (r) =>
+        `| ${r.receipts} | ${r.verifications} | ${r.bundleBytes} | ${r.runs} | ${r.medianMs.toFixed(3)} | ${r.floorMs.toFixed(3)} | ${r.ratio.toFixed(2)}× |`,
+    )
+    .join('\n');
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`;
   const report = `${header}\n${table}\n\nMachine: ${machine}. Node ${process.version}.${QUICK ? ' Quick run (a tenth of the runs).' : ''} Date: ${new Date().toISOString().slice(0, 10)}.\n`;
   process.stdout.write(report);

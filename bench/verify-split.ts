@@ -25,18 +25,33 @@ function median(values: number[]): number {
 function floorFor(verifications: number): () => void {
   const key = createTestKey();
   const publicKey = createPublicKey(key.privateKey);
-  const messages = Array.from({ length: verifications }, (_, i) => Buffer.from(`payload-hash-${i}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx`));
+  const messages = Array.from({ length: verifications }, (_, i) =>
+    Buffer.from(`payload-hash-${i}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxx`),
+  );
   const signatures = messages.map((m) => sign(null, m, key.privateKey));
   return () => {
-    for (let i = 0; i < verifications; i++) if (!verify(null, messages[i] as Buffer, publicKey, signatures[i] as Buffer)) throw new Error('floor verify failed');
+    for (let i = 0; i < verifications; i++)
+      if (!verify(null, messages[i] as Buffer, publicKey, signatures[i] as Buffer))
+        throw new Error('floor verify failed');
   };
 }
 
 async function main(): Promise<void> {
   const commit = 'c'.repeat(40);
   const nowMs = Date.UTC(2026, 10, 25, 13, 0, 0);
-  const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit, receipts: RECEIPTS, startMs: nowMs - 3_600_000 });
-  const { bundle, ...input } = scenarioEvaluationInput(scenario, { workspace: 'acme', repoSlug: 'proj-web', workCommit: commit, nowMs });
+  const scenario = makeScenario({
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    commit,
+    receipts: RECEIPTS,
+    startMs: nowMs - 3_600_000,
+  });
+  const { bundle, ...input } = scenarioEvaluationInput(scenario, {
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    workCommit: commit,
+    nowMs,
+  });
   const bundleText = JSON.stringify(bundle);
   const task = { input, bundleText };
   const floor = floorFor(RECEIPTS + 2);
@@ -44,8 +59,11 @@ async function main(): Promise<void> {
   const single = createVerifier({ threads: 1 });
   const pair = createVerifier({ threads: 2 });
   try {
-    for (const verifier of [single, pair]) for (let i = 0; i < 5; i++) if ((await verifier.evaluate(task)).state !== 'PASS') throw new Error('benchmark bundle does not pass');
-    if ((await verifyAndEvaluate({ ...input, bundle })).state !== 'PASS') throw new Error('benchmark bundle does not pass inline');
+    for (const verifier of [single, pair])
+      for (let i = 0; i < 5; i++)
+        if ((await verifier.evaluate(task)).state !== 'PASS') throw new Error('benchmark bundle does not pass');
+    if ((await verifyAndEvaluate({ ...input, bundle })).state !== 'PASS')
+      throw new Error('benchmark bundle does not pass inline');
     const samples = { one: [] as number[], two: [] as number[], floor: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
       let started = performance.now();
@@ -73,12 +91,19 @@ async function main(): Promise<void> {
     `| verification pool, 1 worker | ${RUNS} | ${median(s.one).toFixed(1)} | ${(median(s.one) / floorMs).toFixed(2)}× |`,
     `| verification pool, 2 workers (split) | ${RUNS} | ${median(s.two).toFixed(1)} | ${(median(s.two) / floorMs).toFixed(2)}× |`,
     '',
-    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, load average at the end ${os.loadavg().map((n) => n.toFixed(2)).join(' / ')}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, load average at the end ${os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' / ')}. Date: ${new Date().toISOString().slice(0, 10)}.`,
     '',
   ].join('\n');
   process.stdout.write(report);
-  if (process.argv.includes('--write')) writeResultsSection('<!-- verify-split -->', 'A 1,000-receipt bundle across two workers vs the Ed25519 floor (`npm run bench:split`)', report);
-
+  if (process.argv.includes('--write'))
+    writeResultsSection(
+      '<!-- verify-split -->',
+      'A 1,000-receipt bundle across two workers vs the Ed25519 floor (`npm run bench:split`)',
+      report,
+    );
 }
 
 void main();

@@ -28,7 +28,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-bench-'));
   const sandbox = await startSandbox();
   const port = await freePort();
-  const config = loadAppConfig({ PORT: String(port), APP_BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`, CLAWGATE_SECRET_KEY: Buffer.alloc(32, 3).toString('hex'), CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host });
+  const config = loadAppConfig({
+    PORT: String(port),
+    APP_BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
+    CLAWGATE_SECRET_KEY: Buffer.alloc(32, 3).toString('hex'),
+    CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
+  });
   const app = await startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: 20, env: {} });
   try {
     const ws = await prepareWorkspace(sandbox, app.url);
@@ -39,7 +45,9 @@ async function main(): Promise<void> {
     const pipeline: number[] = [];
     for (let i = 0; i < PIPELINE_RUNS; i++) {
       const started = process.hrtime.bigint();
-      const pr = openAgentPullRequest(sandbox, ws, `agent/bench-${i}`, { [`src/b${i}.ts`]: `export const b = ${i};\n` });
+      const pr = openAgentPullRequest(sandbox, ws, `agent/bench-${i}`, {
+        [`src/b${i}.ts`]: `export const b = ${i};\n`,
+      });
       const status = await finalStatus(sandbox, pr.head, 30_000);
       if (status.state !== 'SUCCESSFUL') throw new Error(`bench PR ${i} got ${String(status.state)}`);
       pipeline.push(Number(process.hrtime.bigint() - started) / 1e6);
@@ -53,11 +61,27 @@ async function main(): Promise<void> {
     const acks: number[] = [];
     for (let i = 0; i < ACKS; i++) {
       const iat = Math.floor(Date.now() / 1000);
-      const jwt = encodeSymmetric({ iss: installation.clientKey, aud: installation.clientKey, iat, exp: iat + 60, qsh: createQueryStringHash(fromMethodAndUrl('POST', '/connect/webhook'), false) }, installation.sharedSecret);
+      const jwt = encodeSymmetric(
+        {
+          iss: installation.clientKey,
+          aud: installation.clientKey,
+          iat,
+          exp: iat + 60,
+          qsh: createQueryStringHash(fromMethodAndUrl('POST', '/connect/webhook'), false),
+        },
+        installation.sharedSecret,
+      );
       const started = process.hrtime.bigint();
       const response = await fetch(`${app.url}/connect/webhook`, {
         method: 'POST',
-        headers: { authorization: `JWT ${jwt}`, 'content-type': 'application/json', 'x-event-key': 'pullrequest:updated', 'x-request-uuid': randomUUID(), 'x-hook-uuid': randomUUID(), 'x-attempt-number': '1' },
+        headers: {
+          authorization: `JWT ${jwt}`,
+          'content-type': 'application/json',
+          'x-event-key': 'pullrequest:updated',
+          'x-request-uuid': randomUUID(),
+          'x-hook-uuid': randomUUID(),
+          'x-attempt-number': '1',
+        },
         body,
       });
       await response.arrayBuffer();
@@ -80,7 +104,10 @@ async function main(): Promise<void> {
       const marker = '<!-- webhook-latency -->';
       const existing = readFileSync(file, 'utf8');
       const parts = existing.split(marker);
-      const updated = parts.length === 3 ? `${parts[0]}${marker}\n${report}${marker}${parts[2]}` : `${existing}\n## Webhook ack and webhook → status latency (\`npm run bench:webhooks\`)\n\n${marker}\n${report}${marker}\n`;
+      const updated =
+        parts.length === 3
+          ? `${parts[0]}${marker}\n${report}${marker}${parts[2]}`
+          : `${existing}\n## Webhook ack and webhook → status latency (\`npm run bench:webhooks\`)\n\n${marker}\n${report}${marker}\n`;
       writeFileSync(file, updated);
     }
   } finally {

@@ -13,7 +13,9 @@ if (fs.existsSync(compiled)) {
   cli = require(path.join(__dirname, '..', 'src', 'cli', 'main.ts'));
 }
 cli.runCli(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (error) => {
     process.stderr.write(`clawgate: internal error: ${error && error.message ? error.message : String(error)}\n`);
     process.exitCode = 2;

@@ -55,7 +55,10 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     created_by: { type: DataTypes.STRING(255), allowNull: false },
     retired_at: { type: DataTypes.DATE(3), allowNull: true },
   });
-  await qi.addIndex('policies', ['workspace_uuid', 'policy_hash_b64u'], { unique: true, name: 'policies_workspace_hash_unique' });
+  await qi.addIndex('policies', ['workspace_uuid', 'policy_hash_b64u'], {
+    unique: true,
+    name: 'policies_workspace_hash_unique',
+  });
 
   await qi.createTable('policy_assignments', {
     id: { type: DataTypes.UUID, primaryKey: true, allowNull: false },
@@ -66,7 +69,10 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     mode: { type: DataTypes.STRING(16), allowNull: true },
     created_at: CREATED_AT,
   });
-  await qi.addIndex('policy_assignments', ['workspace_uuid', 'position'], { unique: true, name: 'policy_assignments_workspace_position_unique' });
+  await qi.addIndex('policy_assignments', ['workspace_uuid', 'position'], {
+    unique: true,
+    name: 'policy_assignments_workspace_position_unique',
+  });
 
   await qi.createTable('bundles', {
     id: { type: DataTypes.UUID, primaryKey: true, allowNull: false },
@@ -79,7 +85,10 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     source: { type: DataTypes.STRING(32), allowNull: false },
     created_at: CREATED_AT,
   });
-  await qi.addIndex('bundles', ['workspace_uuid', 'bundle_id'], { unique: true, name: 'bundles_workspace_bundle_unique' });
+  await qi.addIndex('bundles', ['workspace_uuid', 'bundle_id'], {
+    unique: true,
+    name: 'bundles_workspace_bundle_unique',
+  });
 
   await qi.createTable('evaluations', {
     id: { type: DataTypes.UUID, primaryKey: true, allowNull: false },
@@ -99,7 +108,9 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     commits: { type: JSON_TYPE, allowNull: false },
     created_at: CREATED_AT,
   });
-  await qi.addIndex('evaluations', ['workspace_uuid', 'repo_full_name', 'pr_id', 'created_at'], { name: 'evaluations_workspace_pr_created' });
+  await qi.addIndex('evaluations', ['workspace_uuid', 'repo_full_name', 'pr_id', 'created_at'], {
+    name: 'evaluations_workspace_pr_created',
+  });
 
   await qi.createTable('consumed_ids', {
     id: { type: DataTypes.UUID, primaryKey: true, allowNull: false },
@@ -112,7 +123,10 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     created_at: CREATED_AT,
   });
   // The anti-replay guarantee lives in this constraint, not in application code.
-  await qi.addIndex('consumed_ids', ['workspace_uuid', 'kind', 'value'], { unique: true, name: 'consumed_ids_workspace_kind_value_unique' });
+  await qi.addIndex('consumed_ids', ['workspace_uuid', 'kind', 'value'], {
+    unique: true,
+    name: 'consumed_ids_workspace_kind_value_unique',
+  });
 
   await qi.createTable('api_tokens', {
     id: { type: DataTypes.UUID, primaryKey: true, allowNull: false },
@@ -141,7 +155,9 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     pr_id: { type: DataTypes.INTEGER, allowNull: true },
   });
   await qi.addIndex('audit_events', ['workspace_uuid', 'at'], { name: 'audit_events_workspace_at' });
-  await qi.addIndex('audit_events', ['workspace_uuid', 'repo_full_name', 'pr_id'], { name: 'audit_events_workspace_pr' });
+  await qi.addIndex('audit_events', ['workspace_uuid', 'repo_full_name', 'pr_id'], {
+    name: 'audit_events_workspace_pr',
+  });
   await qi.addIndex('audit_events', ['at'], { name: 'audit_events_at' });
 
   await qi.createTable('webhook_deliveries', {
@@ -173,7 +189,11 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     finished_at: { type: DataTypes.DATE(3), allowNull: true },
   });
   // At most one pending job per (name, key): this is what makes enqueue dedupe race-safe.
-  await qi.addIndex('jobs', ['name', 'key'], { unique: true, where: { state: 'pending' }, name: 'jobs_pending_key_unique' });
+  await qi.addIndex('jobs', ['name', 'key'], {
+    unique: true,
+    where: { state: 'pending' },
+    name: 'jobs_pending_key_unique',
+  });
   await qi.addIndex('jobs', ['state', 'run_after'], { name: 'jobs_state_run_after' });
   await qi.addIndex('jobs', ['name', 'supersedes', 'state'], { name: 'jobs_supersedes_state' });
 }

@@ -9,7 +9,15 @@ import type { MigrationContext } from './migration-context';
  */
 export const name = '0002b-incidents';
 
-const WRITE_ACTIONS = ['create_pr', 'create_branch', 'comment_pr', 'merge_pr', 'delete_branch', 'direct_push_main', 'change_repo_permissions'];
+const WRITE_ACTIONS = [
+  'create_pr',
+  'create_branch',
+  'comment_pr',
+  'merge_pr',
+  'delete_branch',
+  'direct_push_main',
+  'change_repo_permissions',
+];
 
 export async function up({ context }: { context: MigrationContext }): Promise<void> {
   const { queryInterface: qi, dialect } = context;
@@ -30,8 +38,12 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     status_url: { type: DataTypes.STRING(2048), allowNull: true },
     created_at: { type: DataTypes.DATE(3), allowNull: false },
   });
-  await qi.addIndex('incidents', ['workspace_uuid', 'repo_full_name', 'commit_sha'], { name: 'incidents_workspace_repo_commit' });
-  await qi.addIndex('incidents', ['workspace_uuid', 'repo_full_name', 'delivery_id'], { name: 'incidents_workspace_repo_delivery' });
+  await qi.addIndex('incidents', ['workspace_uuid', 'repo_full_name', 'commit_sha'], {
+    name: 'incidents_workspace_repo_commit',
+  });
+  await qi.addIndex('incidents', ['workspace_uuid', 'repo_full_name', 'delivery_id'], {
+    name: 'incidents_workspace_repo_delivery',
+  });
   await qi.addIndex('incidents', ['created_at'], { name: 'incidents_created_at' });
 
   const actions = WRITE_ACTIONS.map((action) => `'${action}'`).join(', ');

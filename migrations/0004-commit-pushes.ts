@@ -22,7 +22,9 @@ export async function up({ context }: { context: MigrationContext }): Promise<vo
     delivery_id: { type: DataTypes.STRING(128), allowNull: false },
     pushed_at: { type: DataTypes.DATE(3), allowNull: false },
   });
-  await qi.addIndex('commit_pushes', ['workspace_uuid', 'repo_full_name', 'commit_sha'], { name: 'commit_pushes_commit' });
+  await qi.addIndex('commit_pushes', ['workspace_uuid', 'repo_full_name', 'commit_sha'], {
+    name: 'commit_pushes_commit',
+  });
   await qi.addIndex('commit_pushes', ['pushed_at'], { name: 'commit_pushes_pushed_at' });
 
   await qi.createTable('periodic_leases', {

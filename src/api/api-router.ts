@@ -56,7 +56,9 @@ export function createApiRouter(options: ApiRouterOptions): Router {
       rateLimits: context.rateLimits,
       ...(options.viewerPermissions !== undefined ? { viewerPermissions: options.viewerPermissions } : {}),
       ...(options.externalPrincipal !== undefined ? { externalPrincipal: options.externalPrincipal } : {}),
-      ...(options.signInViewerPermissions !== undefined ? { signIn: { signIns: options.store.signIns, viewerPermissions: options.signInViewerPermissions } } : {}),
+      ...(options.signInViewerPermissions !== undefined
+        ? { signIn: { signIns: options.store.signIns, viewerPermissions: options.signInViewerPermissions } }
+        : {}),
     }),
   );
   workspace.use(settingsRoutes(context));
@@ -80,7 +82,15 @@ export function createApiRouter(options: ApiRouterOptions): Router {
       await options.store.evidenceKeys.activeSigner();
       keys = await options.store.evidenceKeys.list();
     }
-    response.json({ keys: keys.map((k) => ({ did: k.did, public_key_b64u: k.publicKeyB64u, created_at: k.createdAt.toISOString(), retired_at: k.retiredAt?.toISOString() ?? null, active: k.retiredAt === null })) });
+    response.json({
+      keys: keys.map((k) => ({
+        did: k.did,
+        public_key_b64u: k.publicKeyB64u,
+        created_at: k.createdAt.toISOString(),
+        retired_at: k.retiredAt?.toISOString() ?? null,
+        active: k.retiredAt === null,
+      })),
+    });
   });
 
   router.use(notFoundHandler);

@@ -9,13 +9,24 @@ import type { Store } from '../store';
  * used it, or a workspace admin; a page-link session only the bundle or policy of its own evaluation.
  * Called before the evidence is looked up, so a refused viewer cannot tell whether it exists.
  */
-export async function authorizeEvidenceViewer(store: Pick<Store, 'evaluations'>, request: Request, used: { bundleId: string } | { policyHashB64u: string }): Promise<void> {
+export async function authorizeEvidenceViewer(
+  store: Pick<Store, 'evaluations'>,
+  request: Request,
+  used: { bundleId: string } | { policyHashB64u: string },
+): Promise<void> {
   const principal = principalOf(request);
   if (principal.method === 'api_token') return;
   if (principal.linkEvaluationId !== undefined) {
     const evaluation = await store.evaluations.get(principal.workspaceId, principal.linkEvaluationId);
-    const same = evaluation !== null && ('bundleId' in used ? evaluation.bundleId === used.bundleId : evaluation.policyHashB64u === used.policyHashB64u);
-    if (evaluation === null || !same) throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
+    const same =
+      evaluation !== null &&
+      ('bundleId' in used ? evaluation.bundleId === used.bundleId : evaluation.policyHashB64u === used.policyHashB64u);
+    if (evaluation === null || !same)
+      throw new ApiError(
+        403,
+        'LINK_SESSION_FORBIDDEN',
+        'a page opened from a link may read only the evaluation it names',
+      );
     await authorizeRepository(request, evaluation.repoFullName);
     return;
   }

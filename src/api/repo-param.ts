@@ -21,15 +21,28 @@ export interface RepositoryName {
   readonly own: boolean;
 }
 
-export function repositoryName(value: unknown, principal: Pick<ApiPrincipal, 'workspaceId' | 'workspaceSlug'>): RepositoryName | null {
+export function repositoryName(
+  value: unknown,
+  principal: Pick<ApiPrincipal, 'workspaceId' | 'workspaceSlug'>,
+): RepositoryName | null {
   if (typeof value !== 'string') return null;
   const parts = value.split('/');
   const workspace = principal.workspaceSlug ?? principal.workspaceId;
   if (parts.length === 1) return isSlug(value) ? { slug: value, fullName: `${workspace}/${value}`, own: true } : null;
   const [owner, slug] = parts;
-  if (parts.length !== 2 || owner === undefined || slug === undefined || !isSlug(slug) || !(isSlug(owner) || /^\{[0-9a-f-]{36}\}$/i.test(owner))) return null;
-  const own = owner.toLowerCase() === principal.workspaceId.toLowerCase() || (principal.workspaceSlug !== null && owner.toLowerCase() === principal.workspaceSlug.toLowerCase());
+  if (
+    parts.length !== 2 ||
+    owner === undefined ||
+    slug === undefined ||
+    !isSlug(slug) ||
+    !(isSlug(owner) || /^\{[0-9a-f-]{36}\}$/i.test(owner))
+  )
+    return null;
+  const own =
+    owner.toLowerCase() === principal.workspaceId.toLowerCase() ||
+    (principal.workspaceSlug !== null && owner.toLowerCase() === principal.workspaceSlug.toLowerCase());
   return { slug, fullName: own ? `${workspace}/${slug}` : value, own };
 }
 
-export const REPOSITORY_NAME_MESSAGE = 'must be a repository of this workspace: its slug ("widgets") or full name ("workspace/widgets")';
+export const REPOSITORY_NAME_MESSAGE =
+  'must be a repository of this workspace: its slug ("widgets") or full name ("workspace/widgets")';

@@ -19,19 +19,22 @@ const ed25519DidKey = z
   .max(512)
   .refine((value) => publicKeyFromDidKey(value) !== null, ED25519_DID_MESSAGE);
 
-const rfc3339 = z.string().refine((value) => isRfc3339DateTime(value), 'must be an RFC 3339 date-time with a time zone');
-
-const publicKeyB64u = z
+const rfc3339 = z
   .string()
-  .refine((value) => {
-    const bytes = value.length === 43 ? decodeB64u(value) : null;
-    return bytes !== null && bytes.length === 32 && encodeB64u(bytes) === value;
-  }, 'must be a 32-byte Ed25519 public key in canonical base64url (43 characters)');
+  .refine((value) => isRfc3339DateTime(value), 'must be an RFC 3339 date-time with a time zone');
+
+const publicKeyB64u = z.string().refine((value) => {
+  const bytes = value.length === 43 ? decodeB64u(value) : null;
+  return bytes !== null && bytes.length === 32 && encodeB64u(bytes) === value;
+}, 'must be a 32-byte Ed25519 public key in canonical base64url (43 characters)');
 
 /** Bitbucket account UUIDs are braced; compared lower case, as Bitbucket emits them. */
 const accountUuid = z
   .string()
-  .regex(/^\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}$/, 'must be a Bitbucket account UUID in braces, e.g. {d3c1…}')
+  .regex(
+    /^\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}$/,
+    'must be a Bitbucket account UUID in braces, e.g. {d3c1…}',
+  )
   .transform((value) => value.toLowerCase());
 
 type Keyed<T> = (item: T) => string | undefined;
@@ -66,7 +69,13 @@ export const settingsBodySchema = z.strictObject({
     .max(100)
     .superRefine(noDuplicates((did) => did, [])),
   agents: z
-    .array(z.strictObject({ account_uuid: accountUuid, role: z.enum(['read', 'write']), agent_did: ed25519DidKey.optional() }))
+    .array(
+      z.strictObject({
+        account_uuid: accountUuid,
+        role: z.enum(['read', 'write']),
+        agent_did: ed25519DidKey.optional(),
+      }),
+    )
     .max(1000)
     .superRefine(noDuplicates((agent) => agent.account_uuid, ['account_uuid'])),
   frozen: z.boolean(),

@@ -18,7 +18,11 @@ export function acceptWpcUpload(value: unknown, wpcIssuers: readonly string[]): 
     case 'WPC_ENVELOPE_MALFORMED':
       throw validationFailed(fields, 'the signed WPC envelope is malformed');
     case 'INVALID_POLICY':
-      throw validationFailed(fields, 'the document is not a valid WPC (Bitbucket shape, or official Clawsig v1/v2)', 'INVALID_POLICY');
+      throw validationFailed(
+        fields,
+        'the document is not a valid WPC (Bitbucket shape, or official Clawsig v1/v2)',
+        'INVALID_POLICY',
+      );
     default:
       throw validationFailed(fields, fields[0]?.message ?? 'the signed WPC envelope is refused', parsed.code);
   }

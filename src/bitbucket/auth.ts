@@ -35,13 +35,20 @@ export function connectQueryStringHash(method: string, apiPath: string): string 
  */
 export function connectJwtAuth(credentials: ConnectJwtCredentials): BitbucketAuth {
   const { appKey, clientKey, sharedSecret } = credentials;
-  if (!appKey || !clientKey || !sharedSecret) throw new TypeError('connectJwtAuth needs appKey, clientKey and sharedSecret');
+  if (!appKey || !clientKey || !sharedSecret)
+    throw new TypeError('connectJwtAuth needs appKey, clientKey and sharedSecret');
   const now = credentials.now ?? Date.now;
   return {
     authorizationFor({ method, apiPath }) {
       const iat = Math.floor(now() / 1000) - CONNECT_JWT_BACKDATE_SECONDS;
       const token = encodeSymmetric(
-        { iss: appKey, sub: clientKey, iat, exp: iat + CONNECT_JWT_LIFETIME_SECONDS, qsh: connectQueryStringHash(method, apiPath) },
+        {
+          iss: appKey,
+          sub: clientKey,
+          iat,
+          exp: iat + CONNECT_JWT_LIFETIME_SECONDS,
+          qsh: connectQueryStringHash(method, apiPath),
+        },
         sharedSecret,
         SymmetricAlgorithm.HS256,
       );

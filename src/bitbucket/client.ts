@@ -124,41 +124,102 @@ export interface BitbucketClient {
   /** The same client with another delivery id on its log lines. */
   forDelivery(deliveryId: string): BitbucketClient;
   /** GET every page of `path` (`/2.0/...`), `pagelen=100` unless the query sets it, items validated by `itemSchema`. */
-  paginate<Item extends z.ZodType>(path: string, itemSchema: Item, options?: PaginateOptions): Promise<z.output<Item>[]>;
+  paginate<Item extends z.ZodType>(
+    path: string,
+    itemSchema: Item,
+    options?: PaginateOptions,
+  ): Promise<z.output<Item>[]>;
 
   getPullRequest(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketPullRequest>;
-  listPullRequestCommits(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketCommitListItem[]>;
+  listPullRequestCommits(
+    workspace: string,
+    repoSlug: string,
+    pullRequestId: number,
+  ): Promise<BitbucketCommitListItem[]>;
   /**
    * The PR's diffstat, 500 items a page (Bitbucket's diffstat default; at most DIFFSTAT_MAX_ITEMS in
    * all, like any other listing). With `pullRequest` (as GET …/pullrequests/{id} returned it) its
    * `links.diffstat` is read directly when it is under the API base (one call fewer); otherwise
    * `…/pullrequests/{id}/diffstat` and its 302 to `…/diffstat/{spec}` (re-signed).
    */
-  listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number, pullRequest?: Pick<BitbucketPullRequest, 'id' | 'links'>): Promise<BitbucketDiffstatItem[]>;
+  listPullRequestDiffstat(
+    workspace: string,
+    repoSlug: string,
+    pullRequestId: number,
+    pullRequest?: Pick<BitbucketPullRequest, 'id' | 'links'>,
+  ): Promise<BitbucketDiffstatItem[]>;
   /** The files one commit changed against its first parent (`…/diffstat/{sha}`); per-file provenance needs it. */
   listCommitDiffstat(workspace: string, repoSlug: string, commitHash: string): Promise<BitbucketDiffstatItem[]>;
   /** Raw file text at `commit`; null when the path or commit does not exist. Not UTF-8 → BitbucketResponseError. */
-  getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options?: { maxBytes?: number }): Promise<string | null>;
+  getFileAtCommit(
+    workspace: string,
+    repoSlug: string,
+    commit: string,
+    path: string,
+    options?: { maxBytes?: number },
+  ): Promise<string | null>;
   getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit>;
   /** Commits reachable from `include` and not from `exclude` (`…/commits/{include}?exclude=`), newest first, at most `pageCap` pages. */
-  listCommitsBetween(workspace: string, repoSlug: string, include: string, exclude: string | null, pageCap: number): Promise<BitbucketCommitListItem[]>;
+  listCommitsBetween(
+    workspace: string,
+    repoSlug: string,
+    include: string,
+    exclude: string | null,
+    pageCap: number,
+  ): Promise<BitbucketCommitListItem[]>;
   /** 40-hex input is returned as is (no request); a prefix is resolved and must resolve to a hash it prefixes. */
   resolveCommitHash(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<string>;
 
   /** POST `…/commit/{sha}/statuses/build`: create or overwrite the status with this key. */
   /** `allowShortHash`: accept a 12–40 hex prefix (otherwise a full hash is required). */
-  putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput, options?: { allowShortHash?: boolean }): Promise<BitbucketCommitStatus>;
+  putBuildStatus(
+    workspace: string,
+    repoSlug: string,
+    commitHash: string,
+    status: BuildStatusInput,
+    options?: { allowShortHash?: boolean },
+  ): Promise<BitbucketCommitStatus>;
   /** null when no status with this key exists on the commit. */
-  getBuildStatus(workspace: string, repoSlug: string, commitHash: string, key: string): Promise<BitbucketCommitStatus | null>;
-  putReport(workspace: string, repoSlug: string, commitHash: string, reportId: string, report: ReportInput): Promise<BitbucketReport>;
+  getBuildStatus(
+    workspace: string,
+    repoSlug: string,
+    commitHash: string,
+    key: string,
+  ): Promise<BitbucketCommitStatus | null>;
+  putReport(
+    workspace: string,
+    repoSlug: string,
+    commitHash: string,
+    reportId: string,
+    report: ReportInput,
+  ): Promise<BitbucketReport>;
   /** false when there was no such report (deleting is how a report is refreshed, so absence is fine). */
   deleteReport(workspace: string, repoSlug: string, commitHash: string, reportId: string): Promise<boolean>;
   /** Chunks of ≤ 100 per request; more than 1,000 → AnnotationLimitError before any request. */
-  postAnnotations(workspace: string, repoSlug: string, commitHash: string, reportId: string, annotations: readonly AnnotationInput[]): Promise<BitbucketAnnotation[]>;
+  postAnnotations(
+    workspace: string,
+    repoSlug: string,
+    commitHash: string,
+    reportId: string,
+    annotations: readonly AnnotationInput[],
+  ): Promise<BitbucketAnnotation[]>;
 
-  listBranchRestrictions(workspace: string, repoSlug: string, filter?: { kind?: string; pattern?: string }): Promise<BitbucketBranchRestriction[]>;
-  createBranchRestriction(workspace: string, repoSlug: string, restriction: BranchRestrictionInput): Promise<BitbucketBranchRestriction>;
-  postPullRequestComment(workspace: string, repoSlug: string, pullRequestId: number, comment: PullRequestCommentInput): Promise<BitbucketPullRequestComment>;
+  listBranchRestrictions(
+    workspace: string,
+    repoSlug: string,
+    filter?: { kind?: string; pattern?: string },
+  ): Promise<BitbucketBranchRestriction[]>;
+  createBranchRestriction(
+    workspace: string,
+    repoSlug: string,
+    restriction: BranchRestrictionInput,
+  ): Promise<BitbucketBranchRestriction>;
+  postPullRequestComment(
+    workspace: string,
+    repoSlug: string,
+    pullRequestId: number,
+    comment: PullRequestCommentInput,
+  ): Promise<BitbucketPullRequestComment>;
 
   listHooks(scope: HookScope): Promise<BitbucketWebhookSubscription[]>;
   createHook(scope: HookScope, hook: HookInput): Promise<BitbucketWebhookSubscription>;
@@ -182,7 +243,11 @@ export interface BitbucketClient {
    * account is not listed or the entry has no uuid): a page user known by account id is matched
    * against agent identities, which are registered by uuid.
    */
-  getRepositoryAccess(workspace: string, repoSlug: string, account: AccountRef): Promise<{ permission: RepositoryPermission; accountUuid: string | null }>;
+  getRepositoryAccess(
+    workspace: string,
+    repoSlug: string,
+    account: AccountRef,
+  ): Promise<{ permission: RepositoryPermission; accountUuid: string | null }>;
   /** The account's workspace role (`GET /2.0/workspaces/{ws}/permissions?q=…`); null when not a member. */
   getWorkspacePermission(workspace: string, account: AccountRef): Promise<WorkspacePermission | null>;
   /**
@@ -237,7 +302,18 @@ export function createBitbucketClient(options: BitbucketClientOptions): Bitbucke
     allowedHosts,
     pageCap: positiveInteger(options.pageCap, DEFAULT_PAGE_CAP, 'pageCap'),
     maxJsonBytes: positiveInteger(options.maxJsonBytes, DEFAULT_MAX_JSON_BYTES, 'maxJsonBytes'),
-    makeTransport: (logger) => new HttpTransport({ apiBase, auth: options.auth, allowedHosts, logger, fetch: fetchImpl, retry, retryEnvironment, requestTimeoutMs, ...(options.meter ? { meter: options.meter } : {}) }),
+    makeTransport: (logger) =>
+      new HttpTransport({
+        apiBase,
+        auth: options.auth,
+        allowedHosts,
+        logger,
+        fetch: fetchImpl,
+        retry,
+        retryEnvironment,
+        requestTimeoutMs,
+        ...(options.meter ? { meter: options.meter } : {}),
+      }),
     baseLogger: options.logger,
   };
   return new RestClient(config, options.deliveryId);
@@ -252,12 +328,15 @@ function commitPath(workspace: string, repoSlug: string, commitHash: string): st
 }
 
 function pullRequestPath(workspace: string, repoSlug: string, pullRequestId: number): string {
-  if (!Number.isSafeInteger(pullRequestId) || pullRequestId < 1) throw new BitbucketInputError(`pull request id ${pullRequestId} is not a positive integer`);
+  if (!Number.isSafeInteger(pullRequestId) || pullRequestId < 1)
+    throw new BitbucketInputError(`pull request id ${pullRequestId} is not a positive integer`);
   return `${repositoryPath(workspace, repoSlug)}/pullrequests/${pullRequestId}`;
 }
 
 function hooksPath(scope: HookScope): string {
-  return scope.repoSlug === undefined ? `/2.0/workspaces/${pathSegment(scope.workspace, 'workspace')}/hooks` : `${repositoryPath(scope.workspace, scope.repoSlug)}/hooks`;
+  return scope.repoSlug === undefined
+    ? `/2.0/workspaces/${pathSegment(scope.workspace, 'workspace')}/hooks`
+    : `${repositoryPath(scope.workspace, scope.repoSlug)}/hooks`;
 }
 
 async function nullIfNotFound<T>(request: Promise<T>): Promise<T | null> {
@@ -285,7 +364,13 @@ class RestClient implements BitbucketClient {
     return new RestClient(this.config, deliveryId);
   }
 
-  private async json<Schema extends z.ZodType>(method: HttpMethod, path: string, schema: Schema, body?: unknown, query?: Query): Promise<z.output<Schema>> {
+  private async json<Schema extends z.ZodType>(
+    method: HttpMethod,
+    path: string,
+    schema: Schema,
+    body?: unknown,
+    query?: Query,
+  ): Promise<z.output<Schema>> {
     const response = await this.transport.send({
       method,
       url: apiUrl(this.config.apiBase, path, query),
@@ -298,10 +383,19 @@ class RestClient implements BitbucketClient {
 
   /** For calls whose success has no body we use (DELETE → 204). */
   private async noContent(method: HttpMethod, path: string): Promise<void> {
-    await this.transport.send({ method, url: apiUrl(this.config.apiBase, path), accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes });
+    await this.transport.send({
+      method,
+      url: apiUrl(this.config.apiBase, path),
+      accept: 'application/json',
+      maxBodyBytes: this.config.maxJsonBytes,
+    });
   }
 
-  async paginate<Item extends z.ZodType>(path: string, itemSchema: Item, options: PaginateOptions = {}): Promise<z.output<Item>[]> {
+  async paginate<Item extends z.ZodType>(
+    path: string,
+    itemSchema: Item,
+    options: PaginateOptions = {},
+  ): Promise<z.output<Item>[]> {
     const query: Query = { pagelen: DEFAULT_PAGELEN, ...options.query };
     return paginate({
       firstUrl: apiUrl(this.config.apiBase, path, query),
@@ -309,7 +403,8 @@ class RestClient implements BitbucketClient {
       pageCap: positiveInteger(options.pageCap, this.config.pageCap, 'pageCap'),
       apiBase: this.config.apiBase,
       allowedHosts: this.config.allowedHosts,
-      fetchPage: (url) => this.transport.send({ method: 'GET', url, accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes }),
+      fetchPage: (url) =>
+        this.transport.send({ method: 'GET', url, accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes }),
     });
   }
 
@@ -317,13 +412,25 @@ class RestClient implements BitbucketClient {
     return this.json('GET', pullRequestPath(workspace, repoSlug, pullRequestId), pullRequestSchema);
   }
 
-  async listPullRequestCommits(workspace: string, repoSlug: string, pullRequestId: number): Promise<BitbucketCommitListItem[]> {
+  async listPullRequestCommits(
+    workspace: string,
+    repoSlug: string,
+    pullRequestId: number,
+  ): Promise<BitbucketCommitListItem[]> {
     return this.paginate(`${pullRequestPath(workspace, repoSlug, pullRequestId)}/commits`, commitListItemSchema);
   }
 
-  async listPullRequestDiffstat(workspace: string, repoSlug: string, pullRequestId: number, pullRequest?: Pick<BitbucketPullRequest, 'id' | 'links'>): Promise<BitbucketDiffstatItem[]> {
+  async listPullRequestDiffstat(
+    workspace: string,
+    repoSlug: string,
+    pullRequestId: number,
+    pullRequest?: Pick<BitbucketPullRequest, 'id' | 'links'>,
+  ): Promise<BitbucketDiffstatItem[]> {
     const path = pullRequestPath(workspace, repoSlug, pullRequestId);
-    const direct = pullRequest?.id === pullRequestId ? this.repositoryDiffstatLink(workspace, repoSlug, pullRequest.links.diffstat?.href) : undefined;
+    const direct =
+      pullRequest?.id === pullRequestId
+        ? this.repositoryDiffstatLink(workspace, repoSlug, pullRequest.links.diffstat?.href)
+        : undefined;
     if (direct === undefined) return this.paginate(`${path}/diffstat`, diffstatItemSchema, DIFFSTAT_PAGES);
     direct.searchParams.set('pagelen', String(DIFFSTAT_PAGELEN));
     return paginate({
@@ -332,7 +439,8 @@ class RestClient implements BitbucketClient {
       pageCap: DIFFSTAT_PAGE_CAP,
       apiBase: this.config.apiBase,
       allowedHosts: this.config.allowedHosts,
-      fetchPage: (url) => this.transport.send({ method: 'GET', url, accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes }),
+      fetchPage: (url) =>
+        this.transport.send({ method: 'GET', url, accept: 'application/json', maxBodyBytes: this.config.maxJsonBytes }),
     });
   }
 
@@ -351,23 +459,50 @@ class RestClient implements BitbucketClient {
   }
 
   async listCommitDiffstat(workspace: string, repoSlug: string, commitHash: string): Promise<BitbucketDiffstatItem[]> {
-    return this.paginate(`${repositoryPath(workspace, repoSlug)}/diffstat/${requireCommitHashPrefix(commitHash)}`, diffstatItemSchema, DIFFSTAT_PAGES);
+    return this.paginate(
+      `${repositoryPath(workspace, repoSlug)}/diffstat/${requireCommitHashPrefix(commitHash)}`,
+      diffstatItemSchema,
+      DIFFSTAT_PAGES,
+    );
   }
 
-  async getFileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, options: { maxBytes?: number } = {}): Promise<string | null> {
+  async getFileAtCommit(
+    workspace: string,
+    repoSlug: string,
+    commit: string,
+    path: string,
+    options: { maxBytes?: number } = {},
+  ): Promise<string | null> {
     const maxBodyBytes = positiveInteger(options.maxBytes, DEFAULT_MAX_FILE_BYTES, 'maxBytes');
-    const url = apiUrl(this.config.apiBase, `${repositoryPath(workspace, repoSlug)}/src/${requireCommitHashPrefix(commit)}/${filePathSegments(path)}`);
+    const url = apiUrl(
+      this.config.apiBase,
+      `${repositoryPath(workspace, repoSlug)}/src/${requireCommitHashPrefix(commit)}/${filePathSegments(path)}`,
+    );
     const response = await nullIfNotFound(this.transport.send({ method: 'GET', url, accept: '*/*', maxBodyBytes }));
     if (response === null) return null;
     return decodeUtf8(response.body, response.context, response.status);
   }
 
-  async listCommitsBetween(workspace: string, repoSlug: string, include: string, exclude: string | null, pageCap: number): Promise<BitbucketCommitListItem[]> {
-    return this.paginate(`${repositoryPath(workspace, repoSlug)}/commits/${requireCommitHashPrefix(include)}`, commitListItemSchema, { pageCap, ...(exclude !== null ? { query: { exclude: requireCommitHashPrefix(exclude) } } : {}) });
+  async listCommitsBetween(
+    workspace: string,
+    repoSlug: string,
+    include: string,
+    exclude: string | null,
+    pageCap: number,
+  ): Promise<BitbucketCommitListItem[]> {
+    return this.paginate(
+      `${repositoryPath(workspace, repoSlug)}/commits/${requireCommitHashPrefix(include)}`,
+      commitListItemSchema,
+      { pageCap, ...(exclude !== null ? { query: { exclude: requireCommitHashPrefix(exclude) } } : {}) },
+    );
   }
 
   async getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit> {
-    return this.json('GET', `${repositoryPath(workspace, repoSlug)}/commit/${requireCommitHashPrefix(hashOrPrefix)}`, commitSchema);
+    return this.json(
+      'GET',
+      `${repositoryPath(workspace, repoSlug)}/commit/${requireCommitHashPrefix(hashOrPrefix)}`,
+      commitSchema,
+    );
   }
 
   async resolveCommitHash(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<string> {
@@ -376,64 +511,138 @@ class RestClient implements BitbucketClient {
     const commit = await this.getCommit(workspace, repoSlug, prefix);
     // The schema already demands 40 hex; it must also be the commit we asked about.
     if (!commit.hash.startsWith(prefix)) {
-      throw new BitbucketResponseError(`commit ${prefix} resolved to ${commit.hash}, which it does not prefix`, { method: 'GET', path: `${repositoryPath(workspace, repoSlug)}/commit/${prefix}` }, [
-        { path: 'hash', message: `expected a hash starting with ${prefix}` },
-      ]);
+      throw new BitbucketResponseError(
+        `commit ${prefix} resolved to ${commit.hash}, which it does not prefix`,
+        { method: 'GET', path: `${repositoryPath(workspace, repoSlug)}/commit/${prefix}` },
+        [{ path: 'hash', message: `expected a hash starting with ${prefix}` }],
+      );
     }
     return commit.hash;
   }
 
-  async putBuildStatus(workspace: string, repoSlug: string, commitHash: string, status: BuildStatusInput, options: { allowShortHash?: boolean } = {}): Promise<BitbucketCommitStatus> {
+  async putBuildStatus(
+    workspace: string,
+    repoSlug: string,
+    commitHash: string,
+    status: BuildStatusInput,
+    options: { allowShortHash?: boolean } = {},
+  ): Promise<BitbucketCommitStatus> {
     const body = validateInput(buildStatusInputSchema, status, 'build status');
     // A 12+ character hash only when asked (the first INPROGRESS of a job, written before any read,
     // on the head as the webhook named it; that Bitbucket resolves it is UNCONFIRMED).
-    const path = options.allowShortHash === true && /^[0-9a-f]{12,40}$/.test(commitHash) ? `${repositoryPath(workspace, repoSlug)}/commit/${commitHash}` : commitPath(workspace, repoSlug, commitHash);
+    const path =
+      options.allowShortHash === true && /^[0-9a-f]{12,40}$/.test(commitHash)
+        ? `${repositoryPath(workspace, repoSlug)}/commit/${commitHash}`
+        : commitPath(workspace, repoSlug, commitHash);
     return this.json('POST', `${path}/statuses/build`, commitStatusSchema, body);
   }
 
-  async getBuildStatus(workspace: string, repoSlug: string, commitHash: string, key: string): Promise<BitbucketCommitStatus | null> {
-    return nullIfNotFound(this.json('GET', `${commitPath(workspace, repoSlug, commitHash)}/statuses/build/${pathSegment(key, 'status key')}`, commitStatusSchema));
+  async getBuildStatus(
+    workspace: string,
+    repoSlug: string,
+    commitHash: string,
+    key: string,
+  ): Promise<BitbucketCommitStatus | null> {
+    return nullIfNotFound(
+      this.json(
+        'GET',
+        `${commitPath(workspace, repoSlug, commitHash)}/statuses/build/${pathSegment(key, 'status key')}`,
+        commitStatusSchema,
+      ),
+    );
   }
 
-  async putReport(workspace: string, repoSlug: string, commitHash: string, reportId: string, report: ReportInput): Promise<BitbucketReport> {
+  async putReport(
+    workspace: string,
+    repoSlug: string,
+    commitHash: string,
+    reportId: string,
+    report: ReportInput,
+  ): Promise<BitbucketReport> {
     const body = validateInput(reportInputSchema, report, 'report');
-    return this.json('PUT', `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}`, reportSchema, body);
+    return this.json(
+      'PUT',
+      `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}`,
+      reportSchema,
+      body,
+    );
   }
 
   async deleteReport(workspace: string, repoSlug: string, commitHash: string, reportId: string): Promise<boolean> {
-    const deleted = await nullIfNotFound(this.noContent('DELETE', `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}`).then(() => true));
+    const deleted = await nullIfNotFound(
+      this.noContent(
+        'DELETE',
+        `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}`,
+      ).then(() => true),
+    );
     return deleted ?? false;
   }
 
-  async postAnnotations(workspace: string, repoSlug: string, commitHash: string, reportId: string, annotations: readonly AnnotationInput[]): Promise<BitbucketAnnotation[]> {
-    if (annotations.length > ANNOTATIONS_PER_REPORT) throw new AnnotationLimitError(annotations.length, ANNOTATIONS_PER_REPORT);
-    const bodies = annotations.map((annotation, index) => validateInput(annotationInputSchema, annotation, `annotation ${index}`));
+  async postAnnotations(
+    workspace: string,
+    repoSlug: string,
+    commitHash: string,
+    reportId: string,
+    annotations: readonly AnnotationInput[],
+  ): Promise<BitbucketAnnotation[]> {
+    if (annotations.length > ANNOTATIONS_PER_REPORT)
+      throw new AnnotationLimitError(annotations.length, ANNOTATIONS_PER_REPORT);
+    const bodies = annotations.map((annotation, index) =>
+      validateInput(annotationInputSchema, annotation, `annotation ${index}`),
+    );
     const path = `${commitPath(workspace, repoSlug, commitHash)}/reports/${pathSegment(reportId, 'report id')}/annotations`;
     const created: BitbucketAnnotation[] = [];
     // Sequential on purpose: parallel chunks would spend the hourly budget in bursts and race a 429.
     for (let start = 0; start < bodies.length; start += ANNOTATIONS_PER_REQUEST) {
-      created.push(...(await this.json('POST', path, annotationListSchema, bodies.slice(start, start + ANNOTATIONS_PER_REQUEST))));
+      created.push(
+        ...(await this.json('POST', path, annotationListSchema, bodies.slice(start, start + ANNOTATIONS_PER_REQUEST))),
+      );
     }
     return created;
   }
 
-  async listBranchRestrictions(workspace: string, repoSlug: string, filter: { kind?: string; pattern?: string } = {}): Promise<BitbucketBranchRestriction[]> {
-    return this.paginate(`${repositoryPath(workspace, repoSlug)}/branch-restrictions`, branchRestrictionSchema, { query: { kind: filter.kind, pattern: filter.pattern } });
+  async listBranchRestrictions(
+    workspace: string,
+    repoSlug: string,
+    filter: { kind?: string; pattern?: string } = {},
+  ): Promise<BitbucketBranchRestriction[]> {
+    return this.paginate(`${repositoryPath(workspace, repoSlug)}/branch-restrictions`, branchRestrictionSchema, {
+      query: { kind: filter.kind, pattern: filter.pattern },
+    });
   }
 
-  async createBranchRestriction(workspace: string, repoSlug: string, restriction: BranchRestrictionInput): Promise<BitbucketBranchRestriction> {
+  async createBranchRestriction(
+    workspace: string,
+    repoSlug: string,
+    restriction: BranchRestrictionInput,
+  ): Promise<BitbucketBranchRestriction> {
     const body = validateInput(branchRestrictionInputSchema, restriction, 'branch restriction');
-    return this.json('POST', `${repositoryPath(workspace, repoSlug)}/branch-restrictions`, branchRestrictionSchema, body);
+    return this.json(
+      'POST',
+      `${repositoryPath(workspace, repoSlug)}/branch-restrictions`,
+      branchRestrictionSchema,
+      body,
+    );
   }
 
-  async postPullRequestComment(workspace: string, repoSlug: string, pullRequestId: number, comment: PullRequestCommentInput): Promise<BitbucketPullRequestComment> {
+  async postPullRequestComment(
+    workspace: string,
+    repoSlug: string,
+    pullRequestId: number,
+    comment: PullRequestCommentInput,
+  ): Promise<BitbucketPullRequestComment> {
     const input = validateInput(pullRequestCommentInputSchema, comment, 'pull request comment');
     const body = {
       content: { raw: input.raw },
       ...(input.inline ? { inline: input.inline } : {}),
       ...(input.parentId !== undefined ? { parent: { id: input.parentId } } : {}),
     };
-    return this.json('POST', `${pullRequestPath(workspace, repoSlug, pullRequestId)}/comments`, pullRequestCommentSchema, body);
+    return this.json(
+      'POST',
+      `${pullRequestPath(workspace, repoSlug, pullRequestId)}/comments`,
+      pullRequestCommentSchema,
+      body,
+    );
   }
 
   async listHooks(scope: HookScope): Promise<BitbucketWebhookSubscription[]> {
@@ -446,7 +655,9 @@ class RestClient implements BitbucketClient {
   }
 
   async deleteHook(scope: HookScope, hookUuid: string): Promise<boolean> {
-    const deleted = await nullIfNotFound(this.noContent('DELETE', `${hooksPath(scope)}/${pathSegment(hookUuid, 'hook uuid')}`).then(() => true));
+    const deleted = await nullIfNotFound(
+      this.noContent('DELETE', `${hooksPath(scope)}/${pathSegment(hookUuid, 'hook uuid')}`).then(() => true),
+    );
     return deleted ?? false;
   }
 
@@ -460,7 +671,10 @@ class RestClient implements BitbucketClient {
 
   async branchExists(workspace: string, repoSlug: string, branch: string): Promise<boolean> {
     // A branch name may hold slashes: each segment is encoded on its own.
-    const path = `${repositoryPath(workspace, repoSlug)}/refs/branches/${branch.split('/').map((segment) => pathSegment(segment, 'branch name segment')).join('/')}`;
+    const path = `${repositoryPath(workspace, repoSlug)}/refs/branches/${branch
+      .split('/')
+      .map((segment) => pathSegment(segment, 'branch name segment'))
+      .join('/')}`;
     try {
       await this.json('GET', path, z.looseObject({ name: z.string() }));
       return true;
@@ -474,37 +688,68 @@ class RestClient implements BitbucketClient {
     return this.json('GET', repositoryPath(workspace, repoSlug), repositorySchema);
   }
 
-  async getRepositoryPermission(workspace: string, repoSlug: string, account: AccountRef): Promise<RepositoryPermission> {
+  async getRepositoryPermission(
+    workspace: string,
+    repoSlug: string,
+    account: AccountRef,
+  ): Promise<RepositoryPermission> {
     return (await this.getRepositoryAccess(workspace, repoSlug, account)).permission;
   }
 
-  async getRepositoryAccess(workspace: string, repoSlug: string, account: AccountRef): Promise<{ permission: RepositoryPermission; accountUuid: string | null }> {
+  async getRepositoryAccess(
+    workspace: string,
+    repoSlug: string,
+    account: AccountRef,
+  ): Promise<{ permission: RepositoryPermission; accountUuid: string | null }> {
     const path = `/2.0/workspaces/${pathSegment(workspace, 'workspace')}/permissions/repositories/${pathSegment(repoSlug, 'repository slug')}`;
-    const items = await this.paginate(path, repositoryPermissionSchema, { query: { q: accountFilter(account) }, pageCap: 2 });
+    const items = await this.paginate(path, repositoryPermissionSchema, {
+      query: { q: accountFilter(account) },
+      pageCap: 2,
+    });
     // The filter is the server's; only entries for this very account count.
     const mine = items.filter((item) => isSameAccount(item.user, account));
-    const accountUuid = mine.map((item) => item.user?.uuid).find((uuid): uuid is string => typeof uuid === 'string') ?? ('uuid' in account ? account.uuid : null);
-    return { permission: highestRepositoryPermission(mine.map((item) => item.permission)), accountUuid: accountUuid === null ? null : accountUuid.toLowerCase() };
+    const accountUuid =
+      mine.map((item) => item.user?.uuid).find((uuid): uuid is string => typeof uuid === 'string') ??
+      ('uuid' in account ? account.uuid : null);
+    return {
+      permission: highestRepositoryPermission(mine.map((item) => item.permission)),
+      accountUuid: accountUuid === null ? null : accountUuid.toLowerCase(),
+    };
   }
 
   async getOwnWorkspacePermission(workspace: string): Promise<WorkspacePermission | null> {
-    const answer = await nullIfNotFound(this.json('GET', `/2.0/user/workspaces/${pathSegment(workspace, 'workspace')}/permission`, ownWorkspacePermissionSchema));
+    const answer = await nullIfNotFound(
+      this.json(
+        'GET',
+        `/2.0/user/workspaces/${pathSegment(workspace, 'workspace')}/permission`,
+        ownWorkspacePermissionSchema,
+      ),
+    );
     return answer === null ? null : answer.permission;
   }
 
   async getOwnRepositoryPermission(workspace: string, repoSlug: string): Promise<RepositoryPermission> {
     const fullName = `${workspace}/${repoSlug}`.toLowerCase();
     // The slug goes into a BBQL string: only slug characters, so it cannot widen the filter.
-    if (!/^[a-z0-9_.{}-]{1,128}\/[a-z0-9_.-]{1,128}$/.test(fullName)) throw new BitbucketInputError('repository name has characters a slug never has');
+    if (!/^[a-z0-9_.{}-]{1,128}\/[a-z0-9_.-]{1,128}$/.test(fullName))
+      throw new BitbucketInputError('repository name has characters a slug never has');
     const path = `/2.0/user/workspaces/${pathSegment(workspace, 'workspace')}/permissions/repositories`;
-    const items = await this.paginate(path, ownRepositoryPermissionSchema, { query: { q: `repository.full_name="${fullName}"` }, pageCap: 2 });
-    const mine = items.filter((item) => item.repository?.full_name?.toLowerCase() === fullName).map((item) => item.permission);
+    const items = await this.paginate(path, ownRepositoryPermissionSchema, {
+      query: { q: `repository.full_name="${fullName}"` },
+      pageCap: 2,
+    });
+    const mine = items
+      .filter((item) => item.repository?.full_name?.toLowerCase() === fullName)
+      .map((item) => item.permission);
     return highestRepositoryPermission(mine);
   }
 
   async getWorkspacePermission(workspace: string, account: AccountRef): Promise<WorkspacePermission | null> {
     const path = `/2.0/workspaces/${pathSegment(workspace, 'workspace')}/permissions`;
-    const items = await this.paginate(path, workspaceMembershipSchema, { query: { q: accountFilter(account) }, pageCap: 2 });
+    const items = await this.paginate(path, workspaceMembershipSchema, {
+      query: { q: accountFilter(account) },
+      pageCap: 2,
+    });
     const mine = items.filter((item) => isSameAccount(item.user, account)).map((item) => item.permission);
     if (mine.includes('owner')) return 'owner';
     if (mine.includes('collaborator')) return 'collaborator';

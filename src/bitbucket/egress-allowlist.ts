@@ -4,7 +4,8 @@ import { EgressDeniedError, type RequestContext } from './errors';
 export const DEFAULT_ALLOWED_HOSTS: readonly string[] = ['bitbucket.org', 'api.bitbucket.org'];
 
 const LOOPBACK_HOSTNAMES = new Set(['127.0.0.1', '[::1]', 'localhost']);
-const HOST_ENTRY = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
+const HOST_ENTRY =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
 
 /**
  * Parses `CLAWGATE_ALLOWED_HOSTS` (comma-separated `host[:port]`). Unset or blank → the default.
@@ -43,5 +44,6 @@ export function egressRefusal(url: URL, allowedHosts: readonly string[]): string
 /** Throws EgressDeniedError unless `url` may be called. */
 export function assertEgressAllowed(url: URL, allowedHosts: readonly string[], context?: RequestContext): void {
   const refusal = egressRefusal(url, allowedHosts);
-  if (refusal !== undefined) throw new EgressDeniedError(`egress denied: ${refusal}`, `${url.origin}${url.pathname}`, context);
+  if (refusal !== undefined)
+    throw new EgressDeniedError(`egress denied: ${refusal}`, `${url.origin}${url.pathname}`, context);
 }

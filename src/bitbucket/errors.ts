@@ -189,7 +189,12 @@ export class AnnotationLimitError extends BitbucketError {
  * THE mapping from a final (post-retry) non-2xx status to an error. `detail` is Bitbucket's own
  * `error.message`, if the body had one; it names the problem, never a credential of ours.
  */
-export function errorForStatus(status: number, context: RequestContext, detail: string | undefined, retryAfterMs?: number): BitbucketError {
+export function errorForStatus(
+  status: number,
+  context: RequestContext,
+  detail: string | undefined,
+  retryAfterMs?: number,
+): BitbucketError {
   const message = `${describe(context)} answered ${status}${detail ? `: ${detail}` : ''}`;
   if (status === 404) return new BitbucketNotFoundError(message, context, status);
   if (status === 401 || status === 403) return new BitbucketAuthError(message, context, status);

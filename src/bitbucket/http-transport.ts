@@ -3,7 +3,13 @@ import type { BitbucketAuth } from './auth';
 import type { ApiCallMeter } from './call-meter';
 import { discardBody, readBoundedBody } from './bounded-body';
 import { assertEgressAllowed } from './egress-allowlist';
-import { BitbucketNetworkError, BitbucketRedirectError, errorForStatus, ResponseTooLargeError, type RequestContext } from './errors';
+import {
+  BitbucketNetworkError,
+  BitbucketRedirectError,
+  errorForStatus,
+  ResponseTooLargeError,
+  type RequestContext,
+} from './errors';
 import { apiRelativePath, isUnderApiBase, loggablePath, type ApiBase } from './request-target';
 import { parseRetryAfter, runWithRetry, type RetryEnvironment, type RetryOptions, type RetryVerdict } from './retry';
 import { z } from 'zod';
@@ -55,7 +61,14 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const bitbucketErrorBody = z.object({ error: z.object({ message: z.string() }) });
 
 type AttemptResult =
-  | { kind: 'response'; status: number; headers: Headers; url: URL; body: Uint8Array | undefined; tooLargeLimit?: number }
+  | {
+      kind: 'response';
+      status: number;
+      headers: Headers;
+      url: URL;
+      body: Uint8Array | undefined;
+      tooLargeLimit?: number;
+    }
   | { kind: 'network'; error: unknown };
 
 function isRetryableStatus(status: number): boolean {
@@ -77,27 +90,47 @@ export class HttpTransport {
       (outcome) => this.verdictOf(request.method, outcome),
       retry,
       retryEnvironment,
-      (notice) => logger.warn({ method: request.method, path: context.path, attempt: notice.attempt, delayMs: notice.delayMs, reason: notice.reason }, 'bitbucket request will be retried'),
+      (notice) =>
+        logger.warn(
+          {
+            method: request.method,
+            path: context.path,
+            attempt: notice.attempt,
+            delayMs: notice.delayMs,
+            reason: notice.reason,
+          },
+          'bitbucket request will be retried',
+        ),
     );
 
     if (result.kind === 'network') {
-      throw new BitbucketNetworkError(`${context.method} ${context.path} failed: ${describeNetworkError(result.error)}`, context, undefined, { cause: result.error });
+      throw new BitbucketNetworkError(
+        `${context.method} ${context.path} failed: ${describeNetworkError(result.error)}`,
+        context,
+        undefined,
+        { cause: result.error },
+      );
     }
     if (result.status < 200 || result.status > 299) {
       const retryAfterMs = parseRetryAfter(result.headers.get('retry-after'), retryEnvironment.now());
       throw errorForStatus(result.status, context, errorDetail(result.body), retryAfterMs);
     }
-    if (result.body === undefined) throw new ResponseTooLargeError(context, result.tooLargeLimit ?? request.maxBodyBytes, result.status);
+    if (result.body === undefined)
+      throw new ResponseTooLargeError(context, result.tooLargeLimit ?? request.maxBodyBytes, result.status);
     return { status: result.status, headers: result.headers, body: result.body, url: result.url, context };
   }
 
   private verdictOf(method: HttpMethod, outcome: AttemptResult): RetryVerdict {
     if (outcome.kind === 'network') {
-      return IDEMPOTENT_METHODS.has(method) ? { retry: true, reason: `network error: ${describeNetworkError(outcome.error)}` } : { retry: false };
+      return IDEMPOTENT_METHODS.has(method)
+        ? { retry: true, reason: `network error: ${describeNetworkError(outcome.error)}` }
+        : { retry: false };
     }
     if (!isRetryableStatus(outcome.status)) return { retry: false };
     const retryAfterMs = parseRetryAfter(outcome.headers.get('retry-after'), this.config.retryEnvironment.now());
-    return retryAfterMs === undefined ? { retry: true, reason: `status ${outcome.status}` } : { retry: true, reason: `status ${outcome.status}`, retryAfterMs };
+    return retryAfterMs === undefined
+      ? { retry: true, reason: `status ${outcome.status}` }
+      : { retry: true, reason: `status ${outcome.status}`, retryAfterMs };
   }
 
   /** One attempt: the original URL and up to MAX_REDIRECTS hops, each checked and signed afresh. */
@@ -118,10 +151,19 @@ export class HttpTransport {
       }
       if (json !== undefined) headers['Content-Type'] = 'application/json';
 
-      const metered = this.config.meter !== undefined && isUnderApiBase(url, apiBase) ? { method, path: apiRelativePath(url, apiBase).split('?')[0] ?? '/' } : undefined;
+      const metered =
+        this.config.meter !== undefined && isUnderApiBase(url, apiBase)
+          ? { method, path: apiRelativePath(url, apiBase).split('?')[0] ?? '/' }
+          : undefined;
       if (metered) await this.config.meter?.beforeCall(metered);
       const started = performance.now();
-      const logFields = { method, host: url.host, path: context.path, attempt, ...(hop > 0 ? { redirectHop: hop } : {}) };
+      const logFields = {
+        method,
+        host: url.host,
+        path: context.path,
+        attempt,
+        ...(hop > 0 ? { redirectHop: hop } : {}),
+      };
       let response: Response;
       try {
         response = await this.config.fetch(url, {
@@ -133,29 +175,53 @@ export class HttpTransport {
         });
       } catch (error) {
         if (metered) this.config.meter?.afterCall({ ...metered, status: null });
-        logger.warn({ ...logFields, durationMs: elapsed(started), error: describeNetworkError(error) }, 'bitbucket request failed');
+        logger.warn(
+          { ...logFields, durationMs: elapsed(started), error: describeNetworkError(error) },
+          'bitbucket request failed',
+        );
         return { kind: 'network', error };
       }
       if (metered) this.config.meter?.afterCall({ ...metered, status: response.status });
 
       if (REDIRECT_STATUSES.has(response.status)) {
         await discardBody(response);
-        logger.debug({ ...logFields, status: response.status, durationMs: elapsed(started) }, 'bitbucket request redirected');
-        if (hop >= MAX_REDIRECTS) throw new BitbucketRedirectError(`${request.method} ${loggablePath(request.url)}: more than ${MAX_REDIRECTS} redirects`, context, response.status);
+        logger.debug(
+          { ...logFields, status: response.status, durationMs: elapsed(started) },
+          'bitbucket request redirected',
+        );
+        if (hop >= MAX_REDIRECTS)
+          throw new BitbucketRedirectError(
+            `${request.method} ${loggablePath(request.url)}: more than ${MAX_REDIRECTS} redirects`,
+            context,
+            response.status,
+          );
         const location = response.headers.get('location');
-        if (location === null) throw new BitbucketRedirectError(`${context.method} ${context.path}: ${response.status} without Location`, context, response.status);
+        if (location === null)
+          throw new BitbucketRedirectError(
+            `${context.method} ${context.path}: ${response.status} without Location`,
+            context,
+            response.status,
+          );
         let next: URL;
         try {
           next = new URL(location, url);
         } catch {
-          throw new BitbucketRedirectError(`${context.method} ${context.path}: unusable Location`, context, response.status);
+          throw new BitbucketRedirectError(
+            `${context.method} ${context.path}: unusable Location`,
+            context,
+            response.status,
+          );
         }
         if (response.status === 303 && method !== 'HEAD') {
           method = 'GET';
           json = undefined;
         } else if ((response.status === 301 || response.status === 302) && method !== 'GET' && method !== 'HEAD') {
           // fetch would silently turn this write into a GET and report success; refuse instead.
-          throw new BitbucketRedirectError(`${context.method} ${context.path}: ${response.status} redirect of a ${method} is not followed`, context, response.status);
+          throw new BitbucketRedirectError(
+            `${context.method} ${context.path}: ${response.status} redirect of a ${method} is not followed`,
+            context,
+            response.status,
+          );
         }
         url = next;
         continue;
@@ -166,14 +232,25 @@ export class HttpTransport {
       try {
         body = await readBoundedBody(response, limit);
       } catch (error) {
-        logger.warn({ ...logFields, status: response.status, durationMs: elapsed(started), error: describeNetworkError(error) }, 'bitbucket response body failed');
+        logger.warn(
+          { ...logFields, status: response.status, durationMs: elapsed(started), error: describeNetworkError(error) },
+          'bitbucket response body failed',
+        );
         return { kind: 'network', error };
       }
-      const level = response.status >= 200 && response.status <= 299 ? 'debug' : response.status === 404 ? 'info' : 'warn';
+      const level =
+        response.status >= 200 && response.status <= 299 ? 'debug' : response.status === 404 ? 'info' : 'warn';
       logger[level]({ ...logFields, status: response.status, durationMs: elapsed(started) }, 'bitbucket request');
       return body.ok
         ? { kind: 'response', status: response.status, headers: response.headers, url, body: body.bytes }
-        : { kind: 'response', status: response.status, headers: response.headers, url, body: undefined, tooLargeLimit: body.limitBytes };
+        : {
+            kind: 'response',
+            status: response.status,
+            headers: response.headers,
+            url,
+            body: undefined,
+            tooLargeLimit: body.limitBytes,
+          };
     }
   }
 }

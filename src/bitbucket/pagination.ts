@@ -46,7 +46,13 @@ export async function paginate<Item extends z.ZodType>(params: PaginateParams<It
   }
 }
 
-function nextPageUrl(next: string, current: URL, apiBase: ApiBase, allowedHosts: readonly string[], context: RequestContext): URL {
+function nextPageUrl(
+  next: string,
+  current: URL,
+  apiBase: ApiBase,
+  allowedHosts: readonly string[],
+  context: RequestContext,
+): URL {
   let url: URL;
   try {
     url = new URL(next, current);
@@ -55,7 +61,11 @@ function nextPageUrl(next: string, current: URL, apiBase: ApiBase, allowedHosts:
   }
   assertEgressAllowed(url, allowedHosts, context);
   if (!isUnderApiBase(url, apiBase)) {
-    throw new EgressDeniedError(`egress denied: pagination next link leaves the API base ${apiBase.origin}${apiBase.basePath}`, `${url.origin}${url.pathname}`, context);
+    throw new EgressDeniedError(
+      `egress denied: pagination next link leaves the API base ${apiBase.origin}${apiBase.basePath}`,
+      `${url.origin}${url.pathname}`,
+      context,
+    );
   }
   return url;
 }

@@ -23,24 +23,40 @@ const permissionUserSchema = z.looseObject({ uuid: z.string().optional(), accoun
 
 /** An item of `paginated_repository_permissions`. Unknown permission words read as `none` (fail closed). */
 export const repositoryPermissionSchema = z.looseObject({
-  permission: z.string().transform((value): RepositoryPermission => ((REPOSITORY_PERMISSIONS as readonly string[]).includes(value) ? (value as RepositoryPermission) : 'none')),
+  permission: z
+    .string()
+    .transform((value): RepositoryPermission =>
+      (REPOSITORY_PERMISSIONS as readonly string[]).includes(value) ? (value as RepositoryPermission) : 'none',
+    ),
   user: permissionUserSchema.optional(),
 });
 
 /** An item of `paginated_workspace_memberships`. Unknown permission words read as `member`. */
 export const workspaceMembershipSchema = z.looseObject({
-  permission: z.string().transform((value): WorkspacePermission => ((WORKSPACE_PERMISSIONS as readonly string[]).includes(value) ? (value as WorkspacePermission) : 'member')),
+  permission: z
+    .string()
+    .transform((value): WorkspacePermission =>
+      (WORKSPACE_PERMISSIONS as readonly string[]).includes(value) ? (value as WorkspacePermission) : 'member',
+    ),
   user: permissionUserSchema.optional(),
 });
 
 /** `GET /2.0/user/workspaces/{ws}/permission` (the caller's own role). */
 export const ownWorkspacePermissionSchema = z.looseObject({
-  permission: z.string().transform((value): WorkspacePermission => ((WORKSPACE_PERMISSIONS as readonly string[]).includes(value) ? (value as WorkspacePermission) : 'member')),
+  permission: z
+    .string()
+    .transform((value): WorkspacePermission =>
+      (WORKSPACE_PERMISSIONS as readonly string[]).includes(value) ? (value as WorkspacePermission) : 'member',
+    ),
 });
 
 /** An item of the caller's own `paginated_repository_permissions`: which repository it names matters. */
 export const ownRepositoryPermissionSchema = z.looseObject({
-  permission: z.string().transform((value): RepositoryPermission => ((REPOSITORY_PERMISSIONS as readonly string[]).includes(value) ? (value as RepositoryPermission) : 'none')),
+  permission: z
+    .string()
+    .transform((value): RepositoryPermission =>
+      (REPOSITORY_PERMISSIONS as readonly string[]).includes(value) ? (value as RepositoryPermission) : 'none',
+    ),
   repository: z.looseObject({ full_name: z.string().max(300).optional() }).optional(),
 });
 
@@ -66,12 +82,16 @@ export function accountFilter(account: AccountRef): string {
     if (!BRACED_UUID.test(account.uuid)) throw new BitbucketInputError('account uuid must be a {uuid}');
     return `user.uuid="${account.uuid}"`;
   }
-  if (!ACCOUNT_ID.test(account.accountId)) throw new BitbucketInputError('account id has characters an account id never has');
+  if (!ACCOUNT_ID.test(account.accountId))
+    throw new BitbucketInputError('account id has characters an account id never has');
   return `user.account_id="${account.accountId}"`;
 }
 
 /** True when the listed user is the account asked about (the server's filter is not trusted alone). */
-export function isSameAccount(user: { uuid?: string | undefined; account_id?: string | undefined } | undefined, account: AccountRef): boolean {
+export function isSameAccount(
+  user: { uuid?: string | undefined; account_id?: string | undefined } | undefined,
+  account: AccountRef,
+): boolean {
   if (user === undefined) return false;
   if ('uuid' in account) return user.uuid !== undefined && user.uuid.toLowerCase() === account.uuid.toLowerCase();
   return user.account_id !== undefined && user.account_id === account.accountId;
@@ -81,7 +101,10 @@ const REPOSITORY_RANK: Record<RepositoryPermission, number> = { none: 0, read: 1
 
 /** The highest of several listed permissions (effective permission), `none` for an empty list. */
 export function highestRepositoryPermission(permissions: readonly RepositoryPermission[]): RepositoryPermission {
-  return permissions.reduce<RepositoryPermission>((best, p) => (REPOSITORY_RANK[p] > REPOSITORY_RANK[best] ? p : best), 'none');
+  return permissions.reduce<RepositoryPermission>(
+    (best, p) => (REPOSITORY_RANK[p] > REPOSITORY_RANK[best] ? p : best),
+    'none',
+  );
 }
 
 /** write or admin: may push, merge, and (for clawgate) ask for a re-check. */

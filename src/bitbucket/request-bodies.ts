@@ -95,10 +95,17 @@ export const hookInputSchema = z.strictObject({
 });
 export type HookInput = z.input<typeof hookInputSchema>;
 
-export function validateInput<Schema extends z.ZodType>(schema: Schema, value: unknown, what: string): z.output<Schema> {
+export function validateInput<Schema extends z.ZodType>(
+  schema: Schema,
+  value: unknown,
+  what: string,
+): z.output<Schema> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues: SchemaIssue[] = result.error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message }));
+  const issues: SchemaIssue[] = result.error.issues.map((issue) => ({
+    path: issuePath(issue.path),
+    message: issue.message,
+  }));
   const first = issues[0];
   throw new BitbucketInputError(`${what} is invalid${first ? ` at ${first.path || '(root)'}: ${first.message}` : ''}`);
 }

@@ -13,7 +13,13 @@ export type Query = Readonly<Record<string, QueryValue | undefined>>;
  * because the URL parser would resolve them (even as `%2e%2e`) and move the request to another path.
  */
 export function pathSegment(value: string, what: string): string {
-  if (value === '' || value === '.' || value === '..' || value.toLowerCase() === '%2e' || value.toLowerCase() === '%2e%2e') {
+  if (
+    value === '' ||
+    value === '.' ||
+    value === '..' ||
+    value.toLowerCase() === '%2e' ||
+    value.toLowerCase() === '%2e%2e'
+  ) {
     throw new BitbucketInputError(`${what} "${value}" is not a usable path segment`);
   }
   return encodeURIComponent(value);
@@ -61,7 +67,8 @@ export function parseApiBase(baseApiUrl: string): ApiBase {
   } catch {
     throw new BitbucketInputError(`baseApiUrl "${baseApiUrl}" is not a URL`);
   }
-  if (url.search !== '' || url.hash !== '') throw new BitbucketInputError('baseApiUrl must not carry a query or fragment');
+  if (url.search !== '' || url.hash !== '')
+    throw new BitbucketInputError('baseApiUrl must not carry a query or fragment');
   return { url, origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
 }
 
@@ -82,12 +89,17 @@ export function apiUrl(apiBase: ApiBase, path: string, query?: Query): URL {
 /** True when `url` is on the API origin and under its base path — the only URLs we send credentials to. */
 export function isUnderApiBase(url: URL, apiBase: ApiBase): boolean {
   if (url.origin !== apiBase.origin) return false;
-  return apiBase.basePath === '' || url.pathname === apiBase.basePath || url.pathname.startsWith(`${apiBase.basePath}/`);
+  return (
+    apiBase.basePath === '' || url.pathname === apiBase.basePath || url.pathname.startsWith(`${apiBase.basePath}/`)
+  );
 }
 
 /** Path + query relative to the API base (`/2.0/...?...`): what a Connect qsh is computed over. */
 export function apiRelativePath(url: URL, apiBase: ApiBase): string {
-  const path = apiBase.basePath !== '' && url.pathname.startsWith(apiBase.basePath) ? url.pathname.slice(apiBase.basePath.length) : url.pathname;
+  const path =
+    apiBase.basePath !== '' && url.pathname.startsWith(apiBase.basePath)
+      ? url.pathname.slice(apiBase.basePath.length)
+      : url.pathname;
   return `${path || '/'}${url.search}`;
 }
 

@@ -23,7 +23,12 @@ export interface RetryEnvironment {
   now: () => number;
 }
 
-export const DEFAULT_RETRY_OPTIONS: RetryOptions = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 20_000, maxTotalDelayMs: 45_000 };
+export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
+  maxAttempts: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 20_000,
+  maxTotalDelayMs: 45_000,
+};
 
 export const REAL_RETRY_ENVIRONMENT: RetryEnvironment = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

@@ -90,11 +90,17 @@ interface RunArtifacts {
   scopedToken?: string;
 }
 
-async function readArtifacts(values: { bundle?: string; urm?: string; 'trust-pulse'?: string; cst?: string }): Promise<RunArtifacts> {
+async function readArtifacts(values: {
+  bundle?: string;
+  urm?: string;
+  'trust-pulse'?: string;
+  cst?: string;
+}): Promise<RunArtifacts> {
   if (values.bundle === undefined) throw new InputError('--bundle is required');
   const bundle = await readInputJson(values.bundle, DEFAULT_MAX_INPUT_BYTES, 'bundle');
   const payload = isJsonObject(bundle) && isJsonObject(bundle.payload) ? bundle.payload : undefined;
-  if (!payload || typeof payload.bundle_id !== 'string') throw new InputError(`bundle ${values.bundle} is not a signed proof-bundle envelope with payload.bundle_id`);
+  if (!payload || typeof payload.bundle_id !== 'string')
+    throw new InputError(`bundle ${values.bundle} is not a signed proof-bundle envelope with payload.bundle_id`);
   const found = await siblings(values.bundle);
   const urmFile = values.urm ?? found.urm;
   const pulseFile = values['trust-pulse'] ?? found.trustPulse;
@@ -103,26 +109,47 @@ async function readArtifacts(values: { bundle?: string; urm?: string; 'trust-pul
     bundleId: payload.bundle_id,
     ...(urmFile !== undefined ? { urm: await readInputJson(urmFile, DEFAULT_MAX_INPUT_BYTES, 'URM') } : {}),
     // One byte over the limit is read, so the engine says "too large" rather than "unreadable".
-    ...(pulseFile !== undefined ? { trustPulseText: await readInputText(pulseFile, MAX_TRUST_PULSE_FILE, 'Trust Pulse') } : {}),
+    ...(pulseFile !== undefined
+      ? { trustPulseText: await readInputText(pulseFile, MAX_TRUST_PULSE_FILE, 'Trust Pulse') }
+      : {}),
     ...(values.cst !== undefined ? { scopedToken: (await readInputText(values.cst, 64 * 1024, 'CST')).trim() } : {}),
   };
 }
 
 function serviceToken(io: CliIo): string {
   const token = io.env.CLAWGATE_TOKEN?.trim();
-  if (!token) throw new InputError('set CLAWGATE_TOKEN to a clawgate API token (bundles:write for attach); tokens are never taken on the command line');
+  if (!token)
+    throw new InputError(
+      'set CLAWGATE_TOKEN to a clawgate API token (bundles:write for attach); tokens are never taken on the command line',
+    );
   return token;
 }
 
-async function callService(base: string, workspace: string, route: string, token: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function callService(
+  base: string,
+  workspace: string,
+  route: string,
+  token: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   let url: URL;
   try {
     url = new URL(`/api/v1/workspaces/${encodeURIComponent(workspace)}/${route}`, base);
   } catch {
     throw new InputError(`--service ${base} is not a URL`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))) throw new InputError('--service must be https:// (plain http only on loopback)');
-  const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body), redirect: 'error', signal: AbortSignal.timeout(SERVICE_TIMEOUT_MS) });
+  if (
+    url.protocol !== 'https:' &&
+    !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+  )
+    throw new InputError('--service must be https:// (plain http only on loopback)');
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    redirect: 'error',
+    signal: AbortSignal.timeout(SERVICE_TIMEOUT_MS),
+  });
   const text = await response.text();
   let json: Record<string, unknown> = {};
   try {
@@ -183,21 +210,33 @@ async function runPreflight(argv: string[], io: CliIo): Promise<number> {
     },
   });
   if (values.format !== 'text' && values.format !== 'json') throw new InputError('--format must be text or json');
-  if ((values.base === undefined) === (values.changes === undefined)) throw new InputError('give --base REF (read the change from git) or --changes FILE, not both');
-  if (values.service === undefined && values.wpc === undefined) throw new InputError('offline preflight needs --wpc (or use --service)');
+  if ((values.base === undefined) === (values.changes === undefined))
+    throw new InputError('give --base REF (read the change from git) or --changes FILE, not both');
+  if (values.service === undefined && values.wpc === undefined)
+    throw new InputError('offline preflight needs --wpc (or use --service)');
   const artifacts = await readArtifacts(values);
   const payload = (artifacts.bundle as { payload: Record<string, unknown> }).payload;
   const binding = bitbucketBinding(isJsonObject(payload.metadata) ? payload.metadata : undefined);
-  const repo = values.repo ?? (binding?.workspace && binding.repoSlug ? `${binding.workspace}/${binding.repoSlug}` : undefined);
-  if (repo === undefined || !/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(repo)) throw new InputError('--repo WS/SLUG is required (the bundle names no metadata.bitbucket repository)');
+  const repo =
+    values.repo ?? (binding?.workspace && binding.repoSlug ? `${binding.workspace}/${binding.repoSlug}` : undefined);
+  if (repo === undefined || !/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(repo))
+    throw new InputError('--repo WS/SLUG is required (the bundle names no metadata.bitbucket repository)');
   let local: { head: string; sourceBranch: string; files: ChangedFile[]; commits: ChangeCommit[] };
   let target: string;
   if (values.changes !== undefined) {
     const parsed = parseChangeSetFile(await readInputJson(values.changes, DEFAULT_MAX_INPUT_BYTES, 'changes file'));
-    if (!parsed.ok) throw new InputError(`changes file ${values.changes} is invalid: ${parsed.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    if (!parsed.ok)
+      throw new InputError(
+        `changes file ${values.changes} is invalid: ${parsed.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+      );
     const pr = parsed.change.pullRequest;
     if (!pr) throw new InputError('the changes file needs pullRequest (source and destination branch, head commit)');
-    local = { head: pr.headCommit, sourceBranch: pr.sourceBranch, files: parsed.change.files, commits: parsed.change.commits };
+    local = {
+      head: pr.headCommit,
+      sourceBranch: pr.sourceBranch,
+      files: parsed.change.files,
+      commits: parsed.change.commits,
+    };
     target = values.target ?? pr.destinationBranch;
   } else {
     const base = values.base ?? '';
@@ -211,9 +250,17 @@ async function runPreflight(argv: string[], io: CliIo): Promise<number> {
       repo,
       bundle: artifacts.bundle,
       ...(artifacts.urm !== undefined ? { urm: artifacts.urm } : {}),
-      ...(artifacts.trustPulseText !== undefined ? { trust_pulse: JSON.parse(artifacts.trustPulseText) as unknown } : {}),
+      ...(artifacts.trustPulseText !== undefined
+        ? { trust_pulse: JSON.parse(artifacts.trustPulseText) as unknown }
+        : {}),
       ...(artifacts.scopedToken !== undefined ? { scoped_token: artifacts.scopedToken } : {}),
-      change: { source_branch: local.sourceBranch, destination_branch: target, head: local.head, files: local.files, commits: local.commits },
+      change: {
+        source_branch: local.sourceBranch,
+        destination_branch: target,
+        head: local.head,
+        files: local.files,
+        commits: local.commits,
+      },
     });
     if (answer.status !== 200) {
       io.stderr(`clawgate agent preflight: the service refused: ${serviceError(answer.json, answer.status)}\n`);
@@ -224,7 +271,10 @@ async function runPreflight(argv: string[], io: CliIo): Promise<number> {
   }
 
   const wpc = parseBitbucketWpc(await readInputJson(values.wpc ?? '', DEFAULT_MAX_INPUT_BYTES, 'WPC'));
-  if (!wpc.ok) throw new InputError(`WPC ${values.wpc ?? ''} is invalid: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!wpc.ok)
+    throw new InputError(
+      `WPC ${values.wpc ?? ''} is invalid: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   const nowMs = values.now === undefined ? io.now() : Date.parse(values.now);
   if (Number.isNaN(nowMs)) throw new InputError(`--now ${values.now ?? ''} is not an ISO 8601 date-time`);
   const agentDid = typeof payload.agent_did === 'string' ? payload.agent_did : undefined;
@@ -249,17 +299,25 @@ async function runPreflight(argv: string[], io: CliIo): Promise<number> {
       action: 'create_pr',
       // Offline, the PR's author is assumed to be the registered write identity of the bundle's agent.
       actor: { accountId: 'agent', agentIdentity: { role: 'write', ...(agentDid ? { agentDid } : {}) } },
-      pullRequest: { id: 1, sourceBranch: local.sourceBranch, destinationBranch: target, headCommit: local.head, declaredBundleIds: [artifacts.bundleId] },
+      pullRequest: {
+        id: 1,
+        sourceBranch: local.sourceBranch,
+        destinationBranch: target,
+        headCommit: local.head,
+        declaredBundleIds: [artifacts.bundleId],
+      },
       files: local.files,
       commits: local.commits,
       approvals: [],
     },
   };
   const verdict = await verifyAndEvaluate(input);
-  if (values.format === 'json') io.stdout(`${JSON.stringify({ preflight: true, ...verdictToJson(verdict, `${repo} (preflight)`) }, null, 2)}\n`);
+  if (values.format === 'json')
+    io.stdout(`${JSON.stringify({ preflight: true, ...verdictToJson(verdict, `${repo} (preflight)`) }, null, 2)}\n`);
   else {
     io.stdout(verdictToText(verdict, `${repo} ${local.sourceBranch} → ${target} (preflight, offline)`, 'clawgate'));
-    if (verdict.trustPulse.status !== 'absent') io.stdout(`${trustPulseLine(verdict.trustPulse.status, verdict.trustPulse.problem)}\n`);
+    if (verdict.trustPulse.status !== 'absent')
+      io.stdout(`${trustPulseLine(verdict.trustPulse.status, verdict.trustPulse.problem)}\n`);
   }
   return verdict.state === 'PASS' ? 0 : 1;
 }
@@ -280,7 +338,8 @@ async function runAttach(argv: string[], io: CliIo): Promise<number> {
       format: { type: 'string', default: 'text' },
     },
   });
-  if (values.service === undefined || values.workspace === undefined) throw new InputError('attach needs --service URL and --workspace WS');
+  if (values.service === undefined || values.workspace === undefined)
+    throw new InputError('attach needs --service URL and --workspace WS');
   const artifacts = await readArtifacts(values);
   let trustPulse: unknown;
   if (artifacts.trustPulseText !== undefined) {
@@ -303,10 +362,16 @@ async function runAttach(argv: string[], io: CliIo): Promise<number> {
   const line = `Proof-Bundle: ${artifacts.bundleId}`;
   if (values.set !== undefined) {
     // A missing file starts empty; an unreadable or oversized one is an input error.
-    const current = (await exists(values.set)) ? await readInputText(values.set, DEFAULT_MAX_INPUT_BYTES, 'description file') : '';
+    const current = (await exists(values.set))
+      ? await readInputText(values.set, DEFAULT_MAX_INPUT_BYTES, 'description file')
+      : '';
     await writeFile(values.set, setProofBundleLine(current, artifacts.bundleId));
   }
-  io.stdout(values.format === 'json' ? `${JSON.stringify({ bundle_id: artifacts.bundleId, line, uploaded: answer.status === 201, urm: artifacts.urm !== undefined, trust_pulse: trustPulse !== undefined, ...(values.set ? { set: values.set } : {}) })}\n` : `${line}\n`);
+  io.stdout(
+    values.format === 'json'
+      ? `${JSON.stringify({ bundle_id: artifacts.bundleId, line, uploaded: answer.status === 201, urm: artifacts.urm !== undefined, trust_pulse: trustPulse !== undefined, ...(values.set ? { set: values.set } : {}) })}\n`
+      : `${line}\n`,
+  );
   return 0;
 }
 
@@ -322,11 +387,20 @@ export async function runAgent(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`clawgate agent: unknown subcommand "${sub}"\n${AGENT_USAGE}`);
     return 2;
   } catch (error) {
-    if (error instanceof InputError || (error instanceof TypeError && 'code' in error && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      error instanceof InputError ||
+      (error instanceof TypeError &&
+        'code' in error &&
+        String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       io.stderr(`clawgate agent ${sub}: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'TypeError') && /fetch|timeout|aborted/i.test(error.message)) {
+    if (
+      error instanceof Error &&
+      (error.name === 'TimeoutError' || error.name === 'TypeError') &&
+      /fetch|timeout|aborted/i.test(error.message)
+    ) {
       io.stderr(`clawgate agent ${sub}: the service did not answer: ${error.message}\n`);
       return 1;
     }

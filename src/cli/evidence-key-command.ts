@@ -16,7 +16,13 @@ Configuration from the environment, as for "clawgate serve" (DATABASE_URL, CLAWG
 
 export async function runEvidenceKey(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || rest.length > 0 || (sub !== 'list' && sub !== 'rotate')) {
+  if (
+    sub === undefined ||
+    sub === '--help' ||
+    sub === '-h' ||
+    rest.length > 0 ||
+    (sub !== 'list' && sub !== 'rotate')
+  ) {
     (sub === '--help' || sub === '-h' ? io.stdout : io.stderr)(EVIDENCE_KEY_USAGE);
     return sub === '--help' || sub === '-h' ? 0 : 2;
   }
@@ -35,7 +41,10 @@ export async function runEvidenceKey(argv: string[], io: CliIo): Promise<number>
       const key = await store.evidenceKeys.rotate();
       io.stdout(`rotated: new evidence-signing key ${key.did}\n`);
     } else if ((await store.evidenceKeys.list()).length === 0) await store.evidenceKeys.activeSigner();
-    for (const key of await store.evidenceKeys.list()) io.stdout(`${key.did}  ${key.retiredAt ? `retired ${key.retiredAt.toISOString()}` : 'active'}  created ${key.createdAt.toISOString()}\n`);
+    for (const key of await store.evidenceKeys.list())
+      io.stdout(
+        `${key.did}  ${key.retiredAt ? `retired ${key.retiredAt.toISOString()}` : 'active'}  created ${key.createdAt.toISOString()}\n`,
+      );
     return 0;
   });
 }

@@ -23,7 +23,7 @@ async function git(cwd: string, args: string[]): Promise<string> {
 function parseNameStatus(out: string): ChangedFile[] {
   const parts = out.split('\0').filter((p) => p !== '');
   const files: ChangedFile[] = [];
-  for (let i = 0; i < parts.length; ) {
+  for (let i = 0; i < parts.length;) {
     const code = parts[i++] ?? '';
     if (code.startsWith('R') || code.startsWith('C')) {
       const oldPath = parts[i++] ?? '';
@@ -54,11 +54,16 @@ export async function localChange(cwd: string, base: string, headRef = 'HEAD'): 
   const mergeBase = (await git(cwd, ['merge-base', base, head])).trim();
   const sourceBranch = (await git(cwd, ['rev-parse', '--abbrev-ref', headRef])).trim();
   const files = parseNameStatus(await git(cwd, ['diff', '--name-status', '-M', '-z', mergeBase, head]));
-  const hashes = (await git(cwd, ['rev-list', '--reverse', `${mergeBase}..${head}`])).split('\n').filter((h) => /^[0-9a-f]{40}$/.test(h));
-  if (hashes.length > MAX_COMMITS) throw new InputError(`the branch has ${hashes.length} commits over ${base}; the limit is ${MAX_COMMITS}`);
+  const hashes = (await git(cwd, ['rev-list', '--reverse', `${mergeBase}..${head}`]))
+    .split('\n')
+    .filter((h) => /^[0-9a-f]{40}$/.test(h));
+  if (hashes.length > MAX_COMMITS)
+    throw new InputError(`the branch has ${hashes.length} commits over ${base}; the limit is ${MAX_COMMITS}`);
   const commits: ChangeCommit[] = [];
   for (const hash of hashes) {
-    const touched = parseNameStatus(await git(cwd, ['diff-tree', '--no-commit-id', '--name-status', '-r', '-M', '-z', '--root', hash]));
+    const touched = parseNameStatus(
+      await git(cwd, ['diff-tree', '--no-commit-id', '--name-status', '-r', '-M', '-z', '--root', hash]),
+    );
     const paths = new Set<string>();
     for (const f of touched) {
       paths.add(f.path);

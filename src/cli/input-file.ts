@@ -18,7 +18,8 @@ export async function readInputText(path: string, maxBytes: number, what: string
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new InputError(`cannot read ${what} ${path}: not a regular file`);
-    if (stat.size > maxBytes) throw new InputError(`${what} ${path} is ${stat.size} bytes, over the ${maxBytes}-byte limit`);
+    if (stat.size > maxBytes)
+      throw new InputError(`${what} ${path} is ${stat.size} bytes, over the ${maxBytes}-byte limit`);
     const buffer = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     if (bytesRead > maxBytes) throw new InputError(`${what} ${path} is over the ${maxBytes}-byte limit`);

@@ -56,7 +56,9 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   }
   const { startClawgate } = await import('../server/create-server.js');
   const server = await startClawgate({ config, env: io.env, host: io.env.HOST ?? '0.0.0.0' });
-  io.stdout(`clawgate ${server.role} listening on ${server.url} (public base URL ${config.baseUrl}${server.workerProcesses > 0 ? `, ${server.workerProcesses} worker process${server.workerProcesses === 1 ? '' : 'es'}` : ''})\n`);
+  io.stdout(
+    `clawgate ${server.role} listening on ${server.url} (public base URL ${config.baseUrl}${server.workerProcesses > 0 ? `, ${server.workerProcesses} worker process${server.workerProcesses === 1 ? '' : 'es'}` : ''})\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -74,7 +76,11 @@ Starts an empty local Bitbucket Cloud (REST subset, Connect installs, webhooks) 
 export async function runSandbox(argv: string[], io: CliIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (error) {
     io.stderr(`clawgate sandbox: ${(error as Error).message}\n`);
     return 2;
@@ -89,7 +95,10 @@ export async function runSandbox(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const { runSandboxCommand } = await import('../sandbox/main.js');
-  const sandbox = await runSandboxCommand({ ...(port !== undefined ? { port } : {}), ...(values.host ? { host: values.host } : {}) }, (line: string) => io.stdout(`${line}\n`));
+  const sandbox = await runSandboxCommand(
+    { ...(port !== undefined ? { port } : {}), ...(values.host ? { host: values.host } : {}) },
+    (line: string) => io.stdout(`${line}\n`),
+  );
   await new Promise<void>(() => undefined);
   void sandbox;
   return 0;

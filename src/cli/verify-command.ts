@@ -54,7 +54,8 @@ Exit status: 0 PASS, 1 FAIL (including PENDING and NOT_APPLICABLE), 2 usage or i
 function parseNow(value: string | undefined, io: CliIo): number {
   if (value === undefined) return io.now();
   const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new InputError(`--now ${value} is not an ISO 8601 date-time`);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms))
+    throw new InputError(`--now ${value} is not an ISO 8601 date-time`);
   return ms;
 }
 
@@ -120,14 +121,17 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
   const file = positionals[0] ?? '';
   try {
     const maxBytes = values['max-bytes'] === undefined ? DEFAULT_MAX_INPUT_BYTES : Number(values['max-bytes']);
-    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new InputError(`--max-bytes must be a positive integer`);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)
+      throw new InputError(`--max-bytes must be a positive integer`);
     const nowMs = parseNow(values.now, io);
     const trustedGateways = (values['trusted-gateway'] ?? []).map((did) => {
-      if (!/^did:key:z[1-9A-HJ-NP-Za-km-z]+$/.test(did)) throw new InputError(`--trusted-gateway ${did} is not a did:key`);
+      if (!/^did:key:z[1-9A-HJ-NP-Za-km-z]+$/.test(did))
+        throw new InputError(`--trusted-gateway ${did} is not a did:key`);
       return { did };
     });
     const cstIssuers = (values['cst-issuer-key'] ?? []).map((key) => {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(key)) throw new InputError(`--cst-issuer-key must be a 32-byte Ed25519 key in base64url (43 characters)`);
+      if (!/^[A-Za-z0-9_-]{43}$/.test(key))
+        throw new InputError(`--cst-issuer-key must be a 32-byte Ed25519 key in base64url (43 characters)`);
       return { publicKeyB64u: key };
     });
 
@@ -140,26 +144,51 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
     }
     if (looksLikeEvidencePack(subject)) {
       const result = await verifyEvidencePack(subjectText, { trustedSignerDids: values['evidence-signer'] ?? [] });
-      io.stdout(format === 'json' ? `${JSON.stringify(evidencePackToJson(result, file), null, 2)}\n` : evidencePackToText(result, file));
+      io.stdout(
+        format === 'json'
+          ? `${JSON.stringify(evidencePackToJson(result, file), null, 2)}\n`
+          : evidencePackToText(result, file),
+      );
       return result.valid ? 0 : 1;
     }
-    const exportBundle = looksLikeExportBundle(subject) ? subject : isJsonObject(subject) && looksLikeExportBundle(subject.bundle) ? subject.bundle : undefined;
+    const exportBundle = looksLikeExportBundle(subject)
+      ? subject
+      : isJsonObject(subject) && looksLikeExportBundle(subject.bundle)
+        ? subject.bundle
+        : undefined;
     if (exportBundle !== undefined) {
       const derivationSignerDids = values['derivation-signer'] ?? [];
-      const result = verifyExportBundle(exportBundle, { nowMs, trustedGatewayDids: trustedGateways.map((g) => g.did), derivationSignerDids });
-      io.stdout(format === 'json' ? `${JSON.stringify(exportBundleToJson(result, file), null, 2)}\n` : exportBundleToText(result, file));
+      const result = verifyExportBundle(exportBundle, {
+        nowMs,
+        trustedGatewayDids: trustedGateways.map((g) => g.did),
+        derivationSignerDids,
+      });
+      io.stdout(
+        format === 'json'
+          ? `${JSON.stringify(exportBundleToJson(result, file), null, 2)}\n`
+          : exportBundleToText(result, file),
+      );
       return result.valid ? 0 : 1;
     }
     if (looksLikeCommitSignature(subject)) {
       const result = verifyCommitSignature(subject);
-      io.stdout(format === 'json' ? `${JSON.stringify(commitSignatureToJson(result, file), null, 2)}\n` : commitSignatureToText(result, file));
+      io.stdout(
+        format === 'json'
+          ? `${JSON.stringify(commitSignatureToJson(result, file), null, 2)}\n`
+          : commitSignatureToText(result, file),
+      );
       return result.valid ? 0 : 1;
     }
 
     let policy: EvaluationInput['policy'];
     if (values.wpc !== undefined) {
-      const wpc = parseWpc(await readInputJson(values.wpc, maxBytes, 'WPC'), { wpcIssuers: values['wpc-issuer'] ?? [] });
-      if (!wpc.ok) throw new InputError(`WPC ${values.wpc} is invalid: ${wpc.code}: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+      const wpc = parseWpc(await readInputJson(values.wpc, maxBytes, 'WPC'), {
+        wpcIssuers: values['wpc-issuer'] ?? [],
+      });
+      if (!wpc.ok)
+        throw new InputError(
+          `WPC ${values.wpc} is invalid: ${wpc.code}: ${wpc.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+        );
       policy = { wpc: wpc.policy.wpc, hash: wpc.policy.policyHashB64u, official: wpc.policy.official };
     }
     let scopedToken: unknown;
@@ -176,7 +205,10 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
     let change: EvaluationInput['change'];
     if (values.changes !== undefined) {
       const parsedChange = parseChangeSetFile(await readInputJson(values.changes, maxBytes, 'changes file'));
-      if (!parsedChange.ok) throw new InputError(`changes file ${values.changes} is invalid: ${parsedChange.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+      if (!parsedChange.ok)
+        throw new InputError(
+          `changes file ${values.changes} is invalid: ${parsedChange.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+        );
       change = parsedChange.change;
     }
     const urm = await readUrm(values.urm, file, maxBytes);
@@ -186,8 +218,26 @@ export async function runVerify(argv: string[], io: CliIo): Promise<number> {
       if (problem) throw new InputError(`--mission-pattern ${problem}`);
     }
     const profile = policy || scopedToken !== undefined || change ? 'clawgate' : 'protocol';
-    const verdict = await verifyAndEvaluate({ nowMs, profile, settings: { mode: 'enforce', trustedGateways, cstIssuers, ...(missionIdPattern !== undefined ? { missionIdPattern } : {}) }, bundle: subject, urm, scopedToken, policy, change });
-    io.stdout(format === 'json' ? `${JSON.stringify(verdictToJson(verdict, file), null, 2)}\n` : verdictToText(verdict, file, profile));
+    const verdict = await verifyAndEvaluate({
+      nowMs,
+      profile,
+      settings: {
+        mode: 'enforce',
+        trustedGateways,
+        cstIssuers,
+        ...(missionIdPattern !== undefined ? { missionIdPattern } : {}),
+      },
+      bundle: subject,
+      urm,
+      scopedToken,
+      policy,
+      change,
+    });
+    io.stdout(
+      format === 'json'
+        ? `${JSON.stringify(verdictToJson(verdict, file), null, 2)}\n`
+        : verdictToText(verdict, file, profile),
+    );
     return verdict.state === 'PASS' ? 0 : 1;
   } catch (error) {
     if (error instanceof InputError) {

@@ -2,7 +2,17 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadAppConfig, type AppConfig } from '../config/app-config';
 import { loadOrCreateSecretKey, openStore, type Store } from '../store';
-import { registerWorkspace, RegistrationError, removeOAuthConsumer, reregisterWorkspace, rotateWebhookSecret, setOAuthConsumer, signInCallbackUrl, unregisterWorkspace, type RegistrationFieldError } from '../webhooks';
+import {
+  registerWorkspace,
+  RegistrationError,
+  removeOAuthConsumer,
+  reregisterWorkspace,
+  rotateWebhookSecret,
+  setOAuthConsumer,
+  signInCallbackUrl,
+  unregisterWorkspace,
+  type RegistrationFieldError,
+} from '../webhooks';
 import { InputError, readInputText } from './input-file';
 import type { CliIo } from './io';
 
@@ -151,7 +161,12 @@ function hookLines(hooks: readonly { repository: string; uuid: string }[]): stri
   return hooks.map((hook) => `  ${hook.repository}  ${hook.uuid}\n`).join('');
 }
 
-async function runLifecycle(sub: 'reregister' | 'rotate-secret' | 'remove', argv: string[], io: CliIo, config: AppConfig): Promise<number> {
+async function runLifecycle(
+  sub: 'reregister' | 'rotate-secret' | 'remove',
+  argv: string[],
+  io: CliIo,
+  config: AppConfig,
+): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -178,14 +193,24 @@ async function runLifecycle(sub: 'reregister' | 'rotate-secret' | 'remove', argv
   if (values.workspace === undefined) return usage('--workspace is required');
   const workspace = values.workspace;
   const onlyFor = (flag: string, allowed: string) => usage(`${flag} is only for ${allowed}`);
-  if (sub !== 'reregister' && (values['access-token-file'] !== undefined || values.repo !== undefined || values['base-api-url'] !== undefined)) return onlyFor('--access-token-file/--repo/--base-api-url', 'reregister');
-  if (sub !== 'remove' && (values['keep-data'] || values['purge-data'])) return onlyFor('--keep-data/--purge-data', 'remove');
-  if (sub === 'remove' && values['keep-data'] === values['purge-data']) return usage('give exactly one of --keep-data and --purge-data');
+  if (
+    sub !== 'reregister' &&
+    (values['access-token-file'] !== undefined || values.repo !== undefined || values['base-api-url'] !== undefined)
+  )
+    return onlyFor('--access-token-file/--repo/--base-api-url', 'reregister');
+  if (sub !== 'remove' && (values['keep-data'] || values['purge-data']))
+    return onlyFor('--keep-data/--purge-data', 'remove');
+  if (sub === 'remove' && values['keep-data'] === values['purge-data'])
+    return usage('give exactly one of --keep-data and --purge-data');
   let body: Record<string, unknown> = {};
   if (sub === 'reregister') {
     if (values['access-token-file'] === undefined) return usage('--access-token-file is required');
     try {
-      body = { access_token: (await readInputText(values['access-token-file'], MAX_TOKEN_FILE_BYTES, 'access token file')).trim() };
+      body = {
+        access_token: (
+          await readInputText(values['access-token-file'], MAX_TOKEN_FILE_BYTES, 'access token file')
+        ).trim(),
+      };
     } catch (error) {
       if (error instanceof InputError) return usage(error.message);
       throw error;
@@ -199,19 +224,34 @@ async function runLifecycle(sub: 'reregister' | 'rotate-secret' | 'remove', argv
     try {
       if (sub === 'reregister') {
         const done = await reregisterWorkspace(deps, workspace, body);
-        io.stdout(`Re-registered workspace ${done.workspaceSlug} ${done.workspaceId}.\nHooks:\n${hookLines(done.hooks)}`);
-        if (done.staleHooks.length > 0) io.stdout(`Old hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.staleHooks)}`);
+        io.stdout(
+          `Re-registered workspace ${done.workspaceSlug} ${done.workspaceId}.\nHooks:\n${hookLines(done.hooks)}`,
+        );
+        if (done.staleHooks.length > 0)
+          io.stdout(`Old hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.staleHooks)}`);
         if (done.apiToken) io.stdout(`API token (shown once; store it now): ${done.apiToken.token}\n`);
       } else if (sub === 'rotate-secret') {
         const done = await rotateWebhookSecret(deps, workspace);
         io.stdout(`Rotated the webhook secret of ${workspace}.\nHooks:\n${hookLines(done.hooks)}`);
-        if (done.staleHooks.length > 0) io.stdout(`Old hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.staleHooks)}`);
+        if (done.staleHooks.length > 0)
+          io.stdout(`Old hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.staleHooks)}`);
       } else {
         const done = await unregisterWorkspace(deps, workspace, values['purge-data'] ? 'purge' : 'keep');
-        io.stdout(`Removed workspace ${workspace} (data ${done.data === 'purge' ? 'purged' : 'kept'}).\nDeleted hooks:\n${hookLines(done.deletedHooks)}`);
-        if (done.remainingHooks === null) io.stdout('Bitbucket could not be asked for the webhooks (the access token was refused): delete clawgate\'s webhooks in Bitbucket.\n');
-        else if (done.remainingHooks.length > 0) io.stdout(`Hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.remainingHooks)}`);
-        if (done.purged) io.stdout(`Purged: ${Object.entries(done.purged).map(([what, count]) => `${count} ${what.replace('_', ' ')}`).join(', ')}\n`);
+        io.stdout(
+          `Removed workspace ${workspace} (data ${done.data === 'purge' ? 'purged' : 'kept'}).\nDeleted hooks:\n${hookLines(done.deletedHooks)}`,
+        );
+        if (done.remainingHooks === null)
+          io.stdout(
+            "Bitbucket could not be asked for the webhooks (the access token was refused): delete clawgate's webhooks in Bitbucket.\n",
+          );
+        else if (done.remainingHooks.length > 0)
+          io.stdout(`Hooks that could not be deleted (delete them in Bitbucket):\n${hookLines(done.remainingHooks)}`);
+        if (done.purged)
+          io.stdout(
+            `Purged: ${Object.entries(done.purged)
+              .map(([what, count]) => `${count} ${what.replace('_', ' ')}`)
+              .join(', ')}\n`,
+          );
       }
       return 0;
     } catch (error) {
@@ -240,8 +280,14 @@ async function runList(argv: string[], io: CliIo, config: AppConfig): Promise<nu
       tenant.installedAt.toISOString(),
     ]);
     const header = ['WORKSPACE', 'UUID', 'SURFACE', 'STATE', 'API', 'SINCE'];
-    const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)));
-    const line = (cells: string[]) => `${cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ').trimEnd()}\n`;
+    const widths = header.map((title, index) =>
+      Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)),
+    );
+    const line = (cells: string[]) =>
+      `${cells
+        .map((cell, index) => cell.padEnd(widths[index] ?? 0))
+        .join('  ')
+        .trimEnd()}\n`;
     io.stdout(line(header) + rows.map(line).join(''));
     return 0;
   });
@@ -250,7 +296,17 @@ async function runList(argv: string[], io: CliIo, config: AppConfig): Promise<nu
 async function runOAuthConsumer(argv: string[], io: CliIo, config: AppConfig): Promise<number> {
   let values: { workspace?: string; key?: string; 'secret-file'?: string; remove?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { workspace: { type: 'string' }, key: { type: 'string' }, 'secret-file': { type: 'string' }, remove: { type: 'boolean', default: false } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        workspace: { type: 'string' },
+        key: { type: 'string' },
+        'secret-file': { type: 'string' },
+        remove: { type: 'boolean', default: false },
+      },
+    }));
   } catch (error) {
     io.stderr(`clawgate workspace oauth-consumer: ${(error as Error).message}\n${WORKSPACE_USAGE}`);
     return 2;
@@ -261,8 +317,10 @@ async function runOAuthConsumer(argv: string[], io: CliIo, config: AppConfig): P
   };
   if (values.workspace === undefined) return usage('--workspace is required');
   const removing = values.remove === true;
-  if (removing && (values.key !== undefined || values['secret-file'] !== undefined)) return usage('--remove takes no --key or --secret-file');
-  if (!removing && (values.key === undefined || values['secret-file'] === undefined)) return usage('--key and --secret-file are required (or --remove)');
+  if (removing && (values.key !== undefined || values['secret-file'] !== undefined))
+    return usage('--remove takes no --key or --secret-file');
+  if (!removing && (values.key === undefined || values['secret-file'] === undefined))
+    return usage('--key and --secret-file are required (or --remove)');
   let secret = '';
   if (!removing) {
     try {
@@ -277,15 +335,23 @@ async function runOAuthConsumer(argv: string[], io: CliIo, config: AppConfig): P
     try {
       if (removing) {
         const removed = await removeOAuthConsumer(store, workspace, 'cli');
-        io.stdout(removed ? `Removed the OAuth consumer of ${workspace}; its sign-in sessions ended.\n` : `${workspace} had no OAuth consumer.\n`);
+        io.stdout(
+          removed
+            ? `Removed the OAuth consumer of ${workspace}; its sign-in sessions ended.\n`
+            : `${workspace} had no OAuth consumer.\n`,
+        );
         return 0;
       }
       const done = await setOAuthConsumer(store, workspace, { key: values.key, secret }, 'cli');
-      io.stdout(`Sign in with Bitbucket is set up for ${workspace}.\nCallback URL (must match the consumer's): ${signInCallbackUrl(config)}\nSign-in link: ${config.baseUrl}/signin/bitbucket?workspace=${encodeURIComponent(done.workspaceSlug ?? done.workspaceId)}\n`);
+      io.stdout(
+        `Sign in with Bitbucket is set up for ${workspace}.\nCallback URL (must match the consumer's): ${signInCallbackUrl(config)}\nSign-in link: ${config.baseUrl}/signin/bitbucket?workspace=${encodeURIComponent(done.workspaceSlug ?? done.workspaceId)}\n`,
+      );
       return 0;
     } catch (error) {
       if (error instanceof RegistrationError) {
-        io.stderr(`clawgate workspace oauth-consumer: ${error.message}\n${describeFields(error.fields.map((field) => ({ ...field, path: field.path === 'key' ? '--key' : field.path === 'secret' ? '--secret-file' : field.path })))}`);
+        io.stderr(
+          `clawgate workspace oauth-consumer: ${error.message}\n${describeFields(error.fields.map((field) => ({ ...field, path: field.path === 'key' ? '--key' : field.path === 'secret' ? '--secret-file' : field.path })))}`,
+        );
         return error.status === 422 ? 2 : 1;
       }
       throw error;
@@ -299,7 +365,14 @@ export async function runWorkspace(argv: string[], io: CliIo): Promise<number> {
     io.stdout(WORKSPACE_USAGE);
     return sub === undefined ? 2 : 0;
   }
-  if (sub !== 'add' && sub !== 'list' && sub !== 'reregister' && sub !== 'rotate-secret' && sub !== 'remove' && sub !== 'oauth-consumer') {
+  if (
+    sub !== 'add' &&
+    sub !== 'list' &&
+    sub !== 'reregister' &&
+    sub !== 'rotate-secret' &&
+    sub !== 'remove' &&
+    sub !== 'oauth-consumer'
+  ) {
     io.stderr(`clawgate workspace: unknown subcommand "${sub}"\n${WORKSPACE_USAGE}`);
     return 2;
   }

@@ -1,11 +1,24 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import { stat, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { encodeB64u } from '../core/clawsig/base64url';
 import { didKeyFromPublicKey } from '../core/clawsig/did-key';
 import { WPC_LIMITS } from '../core/policy';
 import { lintWpc, wpcFormOf } from '../core/policy/wpc-lint';
-import { DEFAULT_WPC_TEMPLATE, isWpcTemplateName, PLACEHOLDER_ISSUER_DID, WPC_TEMPLATE_NAMES, wpcTemplate } from '../core/policy/wpc-templates';
+import {
+  DEFAULT_WPC_TEMPLATE,
+  isWpcTemplateName,
+  PLACEHOLDER_ISSUER_DID,
+  WPC_TEMPLATE_NAMES,
+  wpcTemplate,
+} from '../core/policy/wpc-templates';
 import { wpcLintToText } from '../render/wpc-lint-text';
 import { InputError, readInputJson, readInputText } from './input-file';
 import type { CliIo } from './io';
@@ -63,17 +76,29 @@ async function readSigningKey(file: string, io: CliIo): Promise<Ed25519Signer> {
   let key: KeyObject;
   try {
     const trimmed = text.trim();
-    key = trimmed.startsWith('{') ? createPrivateKey({ key: JSON.parse(trimmed) as JsonWebKey, format: 'jwk' }) : createPrivateKey(trimmed);
+    key = trimmed.startsWith('{')
+      ? createPrivateKey({ key: JSON.parse(trimmed) as JsonWebKey, format: 'jwk' })
+      : createPrivateKey(trimmed);
   } catch {
     throw new InputError(`key file ${file} is not a private key (PKCS#8 PEM or JWK)`);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new InputError(`key file ${file} holds a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; an Ed25519 key is needed`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new InputError(
+      `key file ${file} holds a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; an Ed25519 key is needed`,
+    );
   const mode = (await stat(file)).mode;
-  if ((mode & 0o077) !== 0) io.stderr(`clawgate wpc: warning: ${file} is readable by other users (chmod 600 ${file})\n`);
+  if ((mode & 0o077) !== 0)
+    io.stderr(`clawgate wpc: warning: ${file} is readable by other users (chmod 600 ${file})\n`);
   return { did: didOf(key), key };
 }
 
-async function writeOutput(text: string, out: string | undefined, force: boolean, io: CliIo, mode = 0o644): Promise<void> {
+async function writeOutput(
+  text: string,
+  out: string | undefined,
+  force: boolean,
+  io: CliIo,
+  mode = 0o644,
+): Promise<void> {
   if (out === undefined) {
     io.stdout(text);
     return;
@@ -82,7 +107,9 @@ async function writeOutput(text: string, out: string | undefined, force: boolean
     await writeFile(out, text, { flag: force ? 'w' : 'wx', mode });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'EEXIST' ? `${out} exists (use --force to overwrite)` : `cannot write ${out}: ${code ?? 'error'}`);
+    throw new InputError(
+      code === 'EEXIST' ? `${out} exists (use --force to overwrite)` : `cannot write ${out}: ${code ?? 'error'}`,
+    );
   }
 }
 
@@ -106,7 +133,8 @@ async function runInit(argv: string[], io: CliIo): Promise<number> {
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
-  if (!isWpcTemplateName(values.template)) throw new UsageError(`--template must be one of ${WPC_TEMPLATE_NAMES.join(', ')}`);
+  if (!isWpcTemplateName(values.template))
+    throw new UsageError(`--template must be one of ${WPC_TEMPLATE_NAMES.join(', ')}`);
   if (values.issuer !== undefined && values.key !== undefined) throw new UsageError('give --issuer or --key, not both');
   const issuerDid = values.key !== undefined ? (await readSigningKey(values.key, io)).did : values.issuer;
   const document = wpcTemplate(values.template, {
@@ -121,7 +149,8 @@ async function runInit(argv: string[], io: CliIo): Promise<number> {
     return 1;
   }
   await writeOutput(json(document), values.out, values.force, io);
-  if (values.out !== undefined) io.stderr(`wrote ${values.out} (${values.template}); next: clawgate wpc check ${values.out}\n`);
+  if (values.out !== undefined)
+    io.stderr(`wrote ${values.out} (${values.template}); next: clawgate wpc check ${values.out}\n`);
   return 0;
 }
 
@@ -137,7 +166,17 @@ async function runCheck(argv: string[], io: CliIo): Promise<number> {
   const file = positionals[0] as string;
   const result = lintWpc(await readInputJson(file, MAX_WPC_FILE_BYTES, 'WPC'));
   if (values.format === 'json') {
-    io.stdout(json({ file, form: result.form, valid: result.errors.length === 0, errors: result.errors, warnings: result.warnings, signer_did: result.signerDid ?? null, policy_hash_b64u: result.policyHashB64u ?? null }));
+    io.stdout(
+      json({
+        file,
+        form: result.form,
+        valid: result.errors.length === 0,
+        errors: result.errors,
+        warnings: result.warnings,
+        signer_did: result.signerDid ?? null,
+        policy_hash_b64u: result.policyHashB64u ?? null,
+      }),
+    );
   } else {
     io.stdout(wpcLintToText(file, result));
   }
@@ -161,7 +200,8 @@ async function runHash(argv: string[], io: CliIo): Promise<number> {
 function parseIssuedAt(value: string | undefined, io: CliIo): string {
   if (value === undefined) return new Date(io.now()).toISOString();
   const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new UsageError(`--issued-at ${value} is not an ISO 8601 date-time`);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms))
+    throw new UsageError(`--issued-at ${value} is not an ISO 8601 date-time`);
   return new Date(ms).toISOString();
 }
 
@@ -170,7 +210,12 @@ async function runSign(argv: string[], io: CliIo): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { key: { type: 'string' }, out: { type: 'string' }, 'issued-at': { type: 'string' }, force: { type: 'boolean', default: false } },
+    options: {
+      key: { type: 'string' },
+      out: { type: 'string' },
+      'issued-at': { type: 'string' },
+      force: { type: 'boolean', default: false },
+    },
   });
   if (positionals.length !== 1) throw new UsageError('give exactly one FILE');
   if (values.key === undefined) throw new UsageError('--key KEYFILE is required');
@@ -189,8 +234,11 @@ async function runSign(argv: string[], io: CliIo): Promise<number> {
   const signer = await readSigningKey(values.key, io);
   const payload = document as Record<string, unknown>;
   if (payload.issuer_did !== undefined && payload.issuer_did !== signer.did) {
-    const hint = payload.issuer_did === PLACEHOLDER_ISSUER_DID ? ` (set it with: clawgate wpc init --key ${values.key})` : '';
-    io.stderr(`clawgate wpc sign: issuer_did is ${String(payload.issuer_did)} but the key is ${signer.did}; the server would refuse the envelope (WPC_ISSUER_MISMATCH)${hint}\n`);
+    const hint =
+      payload.issuer_did === PLACEHOLDER_ISSUER_DID ? ` (set it with: clawgate wpc init --key ${values.key})` : '';
+    io.stderr(
+      `clawgate wpc sign: issuer_did is ${String(payload.issuer_did)} but the key is ${signer.did}; the server would refuse the envelope (WPC_ISSUER_MISMATCH)${hint}\n`,
+    );
     return 1;
   }
   const hash = lint.policyHashB64u;
@@ -211,21 +259,45 @@ async function runSign(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function runKeygen(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { out: { type: 'string' }, force: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { out: { type: 'string' }, force: { type: 'boolean', default: false } },
+  });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   // A private key is never printed: it goes to a file only the owner can read.
   if (values.out === undefined) throw new UsageError('--out KEYFILE is required');
   const { privateKey } = generateKeyPairSync('ed25519');
-  await writeOutput(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), values.out, values.force, io, 0o600);
+  await writeOutput(
+    privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    values.out,
+    values.force,
+    io,
+    0o600,
+  );
   io.stdout(`${didOf(privateKey)}\n`);
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = { init: runInit, check: runCheck, hash: runHash, sign: runSign, keygen: runKeygen };
+const SUBCOMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
+  init: runInit,
+  check: runCheck,
+  hash: runHash,
+  sign: runSign,
+  keygen: runKeygen,
+};
 
 export async function runWpc(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help' || rest.includes('--help') || rest.includes('-h')) {
+  if (
+    name === undefined ||
+    name === '--help' ||
+    name === '-h' ||
+    name === 'help' ||
+    rest.includes('--help') ||
+    rest.includes('-h')
+  ) {
     io.stdout(WPC_USAGE);
     return name === undefined ? 2 : 0;
   }

@@ -115,11 +115,17 @@ export function alertingConfig(config: Pick<AppConfig, 'alerting'>): AlertingCon
   return config.alerting ?? DEFAULT_ALERTING;
 }
 
-const alertHostPattern = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$/i;
+const alertHostPattern =
+  /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$/i;
 
 function parseAlerting(e: z.infer<typeof envSchema>, production: boolean): AlertingConfig {
-  const hosts = (e.CLAWGATE_ALERT_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0);
-  for (const host of hosts) if (!alertHostPattern.test(host)) throw new ConfigError(`CLAWGATE_ALERT_ALLOWED_HOSTS: "${host}" is not host[:port] or *.domain`);
+  const hosts = (e.CLAWGATE_ALERT_ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h.length > 0);
+  for (const host of hosts)
+    if (!alertHostPattern.test(host))
+      throw new ConfigError(`CLAWGATE_ALERT_ALLOWED_HOSTS: "${host}" is not host[:port] or *.domain`);
   const allowLoopback = e.CLAWGATE_ALERT_ALLOW_LOOPBACK === '1';
   if (allowLoopback && production) throw new ConfigError('CLAWGATE_ALERT_ALLOW_LOOPBACK: not allowed in production');
   const number = (value: string | undefined, fallback: number) => (value === undefined ? fallback : Number(value));
@@ -157,7 +163,12 @@ export const DEFAULT_OAUTH_AUTHORIZE_URL = 'https://bitbucket.org/site/oauth2/au
 export const DEFAULT_OAUTH_TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
 
 export function defaultSignInConfig(): SignInConfig {
-  return { authorizeUrl: DEFAULT_OAUTH_AUTHORIZE_URL, tokenUrl: DEFAULT_OAUTH_TOKEN_URL, pkce: true, sessionMaxSeconds: 3600 };
+  return {
+    authorizeUrl: DEFAULT_OAUTH_AUTHORIZE_URL,
+    tokenUrl: DEFAULT_OAUTH_TOKEN_URL,
+    pkce: true,
+    sessionMaxSeconds: 3600,
+  };
 }
 
 export const SERVE_ROLES = ['all', 'web', 'worker'] as const;
@@ -175,7 +186,12 @@ export interface ApiBudgetConfig {
   readonly cooldownMs: number;
 }
 
-export const DEFAULT_API_BUDGET: ApiBudgetConfig = { callsPerHour: 1000, writeReserve: 100, perEvaluation: 50, cooldownMs: 5_000 };
+export const DEFAULT_API_BUDGET: ApiBudgetConfig = {
+  callsPerHour: 1000,
+  writeReserve: 100,
+  perEvaluation: 50,
+  cooldownMs: 5_000,
+};
 
 export interface ForgeConfig {
   /** The Forge app ARI (`ari:cloud:ecosystem::app/<uuid>`): every invocation token's `aud`. */
@@ -186,13 +202,15 @@ export interface ForgeConfig {
 
 /** Atlassian's JWKS for Forge invocation tokens, all environments of commercial cloud (docs/forge.md). */
 export const FORGE_JWKS_URL = 'https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json';
-export const FORGE_APP_ID_PATTERN = /^ari:cloud:ecosystem::app\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const FORGE_APP_ID_PATTERN =
+  /^ari:cloud:ecosystem::app\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const hostPattern = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$|^\[[0-9a-f:]+\](?::\d{1,5})?$/i;
+const hostPattern =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$|^\[[0-9a-f:]+\](?::\d{1,5})?$/i;
 
 const envSchema = z.object({
   PORT: z.string().regex(/^\d+$/, 'must be a port number').optional(),
@@ -200,53 +218,124 @@ const envSchema = z.object({
   DATABASE_URL: z.string().optional(),
   CLAWGATE_SECRET_KEY: z.string().min(1).optional(),
   CLAWGATE_SECRET_KEY_PREVIOUS: z.string().optional(),
-  CONNECT_APP_KEY: z.string().regex(/^[a-zA-Z0-9._-]{1,80}$/, 'letters, digits, . _ - (≤ 80)').optional(),
+  CONNECT_APP_KEY: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,80}$/, 'letters, digits, . _ - (≤ 80)')
+    .optional(),
   CONNECT_APP_NAME: z.string().min(1).max(80).optional(),
   CLAWGATE_ALLOWED_HOSTS: z.string().optional(),
   CLAWGATE_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   CLAWGATE_MAX_BUNDLE_BYTES: z.string().regex(/^\d+$/).optional(),
-  CLAWGATE_VERIFY_THREADS: z.string().regex(/^[1-9]\d{0,2}$/, 'must be 1–999').optional(),
-  CLAWGATE_VERIFY_TIME_BUDGET_MS: z.string().regex(/^[1-9]\d{2,6}$/, 'must be 100–9999999').optional(),
+  CLAWGATE_VERIFY_THREADS: z
+    .string()
+    .regex(/^[1-9]\d{0,2}$/, 'must be 1–999')
+    .optional(),
+  CLAWGATE_VERIFY_TIME_BUDGET_MS: z
+    .string()
+    .regex(/^[1-9]\d{2,6}$/, 'must be 100–9999999')
+    .optional(),
   CLAWGATE_HOST_SCRIPT_URL: z.string().min(1).optional(),
-  CLAWGATE_FORGE_APP_ID: z.string().regex(FORGE_APP_ID_PATTERN, 'must be the Forge app ARI, ari:cloud:ecosystem::app/<uuid>').optional(),
+  CLAWGATE_FORGE_APP_ID: z
+    .string()
+    .regex(FORGE_APP_ID_PATTERN, 'must be the Forge app ARI, ari:cloud:ecosystem::app/<uuid>')
+    .optional(),
   CLAWGATE_FORGE_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLAWGATE_FORGE_APP_LINK: z.url({ protocol: /^https$/ }).optional(),
   CLAWGATE_METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-  CLAWGATE_METRICS_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').optional(),
+  CLAWGATE_METRICS_PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number')
+    .optional(),
   CLAWGATE_METRICS_HOST: z.string().min(1).max(255).optional(),
   CLAWGATE_OAUTH_AUTHORIZE_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLAWGATE_OAUTH_TOKEN_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLAWGATE_OAUTH_PKCE: z.enum(['on', 'off']).optional(),
-  CLAWGATE_SIGNIN_SESSION_SECONDS: z.string().regex(/^\d{3,5}$/, 'must be 300–28800').refine((v) => Number(v) >= 300 && Number(v) <= 28_800, 'must be 300–28800').optional(),
-  CLAWGATE_JOB_LEASE_MS: z.string().regex(/^[1-9]\d{3,7}$/, 'must be 1000–99999999').optional(),
-  CLAWGATE_QUEUE_POLL_MS: z.string().regex(/^[1-9]\d{1,6}$/, 'must be 10–9999999').optional(),
+  CLAWGATE_SIGNIN_SESSION_SECONDS: z
+    .string()
+    .regex(/^\d{3,5}$/, 'must be 300–28800')
+    .refine((v) => Number(v) >= 300 && Number(v) <= 28_800, 'must be 300–28800')
+    .optional(),
+  CLAWGATE_JOB_LEASE_MS: z
+    .string()
+    .regex(/^[1-9]\d{3,7}$/, 'must be 1000–99999999')
+    .optional(),
+  CLAWGATE_QUEUE_POLL_MS: z
+    .string()
+    .regex(/^[1-9]\d{1,6}$/, 'must be 10–9999999')
+    .optional(),
   CLAWGATE_ROLE: z.enum(SERVE_ROLES).optional(),
-  CLAWGATE_WORKER_PROCESSES: z.string().regex(/^(?:[0-9]|1[0-6])$/, 'must be 0–16').optional(),
-  CLAWGATE_WORKER_CONCURRENCY: z.string().regex(/^[1-9]\d{0,2}$/, 'must be 1–999').optional(),
-  CLAWGATE_WORKER_NICE: z.string().regex(/^(?:\d|1\d)$/, 'must be 0–19').optional(),
-  CLAWGATE_API_CALLS_PER_HOUR: z.string().regex(/^\d{1,6}$/, 'must be 0–999999').optional(),
-  CLAWGATE_API_WRITE_RESERVE: z.string().regex(/^\d{1,6}$/, 'must be 0–999999').optional(),
-  CLAWGATE_API_CALLS_PER_EVALUATION: z.string().regex(/^[1-9]\d{0,5}$/, 'must be 1–999999').optional(),
-  CLAWGATE_API_COOLDOWN_MS: z.string().regex(/^\d{1,8}$/, 'must be 0–99999999').optional(),
+  CLAWGATE_WORKER_PROCESSES: z
+    .string()
+    .regex(/^(?:[0-9]|1[0-6])$/, 'must be 0–16')
+    .optional(),
+  CLAWGATE_WORKER_CONCURRENCY: z
+    .string()
+    .regex(/^[1-9]\d{0,2}$/, 'must be 1–999')
+    .optional(),
+  CLAWGATE_WORKER_NICE: z
+    .string()
+    .regex(/^(?:\d|1\d)$/, 'must be 0–19')
+    .optional(),
+  CLAWGATE_API_CALLS_PER_HOUR: z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be 0–999999')
+    .optional(),
+  CLAWGATE_API_WRITE_RESERVE: z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be 0–999999')
+    .optional(),
+  CLAWGATE_API_CALLS_PER_EVALUATION: z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/, 'must be 1–999999')
+    .optional(),
+  CLAWGATE_API_COOLDOWN_MS: z
+    .string()
+    .regex(/^\d{1,8}$/, 'must be 0–99999999')
+    .optional(),
   CLAWGATE_ALERT_ALLOWED_HOSTS: z.string().max(4096).optional(),
   CLAWGATE_ALERT_ALLOW_LOOPBACK: z.enum(['0', '1']).optional(),
-  CLAWGATE_ALERT_RETRY_BASE_MS: z.string().regex(/^[1-9]\d{1,7}$/, 'must be 10–99999999').optional(),
-  CLAWGATE_ALERT_MAX_ATTEMPTS: z.string().regex(/^[1-9]\d?$/, 'must be 1–99').optional(),
-  CLAWGATE_RESTORE_COALESCE_MS: z.string().regex(/^\d{1,5}$/, 'must be 0–99999').optional(),
-  CLAWGATE_RESTORE_RETRY_BASE_MS: z.string().regex(/^[1-9]\d{1,7}$/, 'must be 10–99999999').optional(),
-  CLAWGATE_RESTORE_MAX_AGE_MS: z.string().regex(/^[1-9]\d{2,9}$/, 'must be 100–9999999999').optional(),
-  CLAWGATE_RESTORE_ALERT_FAILURES: z.string().regex(/^[1-9]\d{0,3}$/, 'must be 1–9999').optional(),
-  CLAWGATE_RESTORE_ALERT_WINDOW_MS: z.string().regex(/^[1-9]\d{2,9}$/, 'must be 100–9999999999').optional(),
+  CLAWGATE_ALERT_RETRY_BASE_MS: z
+    .string()
+    .regex(/^[1-9]\d{1,7}$/, 'must be 10–99999999')
+    .optional(),
+  CLAWGATE_ALERT_MAX_ATTEMPTS: z
+    .string()
+    .regex(/^[1-9]\d?$/, 'must be 1–99')
+    .optional(),
+  CLAWGATE_RESTORE_COALESCE_MS: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be 0–99999')
+    .optional(),
+  CLAWGATE_RESTORE_RETRY_BASE_MS: z
+    .string()
+    .regex(/^[1-9]\d{1,7}$/, 'must be 10–99999999')
+    .optional(),
+  CLAWGATE_RESTORE_MAX_AGE_MS: z
+    .string()
+    .regex(/^[1-9]\d{2,9}$/, 'must be 100–9999999999')
+    .optional(),
+  CLAWGATE_RESTORE_ALERT_FAILURES: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/, 'must be 1–9999')
+    .optional(),
+  CLAWGATE_RESTORE_ALERT_WINDOW_MS: z
+    .string()
+    .regex(/^[1-9]\d{2,9}$/, 'must be 100–9999999999')
+    .optional(),
 });
 
 export const DEFAULT_ALLOWED_HOSTS = ['bitbucket.org', 'api.bitbucket.org'] as const;
 
 export function parseAllowedHostList(value: string | undefined): string[] {
   if (value === undefined || value.trim() === '') return [...DEFAULT_ALLOWED_HOSTS];
-  const hosts = value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0);
-  for (const host of hosts) if (!hostPattern.test(host)) throw new ConfigError(`CLAWGATE_ALLOWED_HOSTS: "${host}" is not host[:port]`);
+  const hosts = value
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h.length > 0);
+  for (const host of hosts)
+    if (!hostPattern.test(host)) throw new ConfigError(`CLAWGATE_ALLOWED_HOSTS: "${host}" is not host[:port]`);
   return hosts;
 }
 
@@ -274,7 +363,10 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     database,
     databaseUrl: e.DATABASE_URL,
     secretKey: e.CLAWGATE_SECRET_KEY,
-    previousSecretKeys: (e.CLAWGATE_SECRET_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+    previousSecretKeys: (e.CLAWGATE_SECRET_KEY_PREVIOUS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
     appKey: e.CONNECT_APP_KEY ?? 'io.clawgate.bitbucket',
     appName: e.CONNECT_APP_NAME ?? 'clawgate',
     allowedHosts: parseAllowedHostList(e.CLAWGATE_ALLOWED_HOSTS),
@@ -284,22 +376,30 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     maxBundleBytes: e.CLAWGATE_MAX_BUNDLE_BYTES === undefined ? 10 * 1024 * 1024 : Number(e.CLAWGATE_MAX_BUNDLE_BYTES),
     maxBodyBytes: 12 * 1024 * 1024,
     hostScriptUrl: e.CLAWGATE_HOST_SCRIPT_URL ?? 'https://bitbucket.org/atlassian-connect/all.js',
-    forge: e.CLAWGATE_FORGE_APP_ID === undefined ? null : { appId: e.CLAWGATE_FORGE_APP_ID, jwksUrl: e.CLAWGATE_FORGE_JWKS_URL ?? FORGE_JWKS_URL },
+    forge:
+      e.CLAWGATE_FORGE_APP_ID === undefined
+        ? null
+        : { appId: e.CLAWGATE_FORGE_APP_ID, jwksUrl: e.CLAWGATE_FORGE_JWKS_URL ?? FORGE_JWKS_URL },
     forgeAppLink: e.CLAWGATE_FORGE_APP_LINK ?? null,
     ...(e.CLAWGATE_VERIFY_THREADS !== undefined ? { verifyThreads: Number(e.CLAWGATE_VERIFY_THREADS) } : {}),
-    ...(e.CLAWGATE_VERIFY_TIME_BUDGET_MS !== undefined ? { verifyTimeBudgetMs: Number(e.CLAWGATE_VERIFY_TIME_BUDGET_MS) } : {}),
+    ...(e.CLAWGATE_VERIFY_TIME_BUDGET_MS !== undefined
+      ? { verifyTimeBudgetMs: Number(e.CLAWGATE_VERIFY_TIME_BUDGET_MS) }
+      : {}),
     ...(e.CLAWGATE_METRICS_TOKEN !== undefined ? { metricsToken: e.CLAWGATE_METRICS_TOKEN } : {}),
     ...(e.CLAWGATE_METRICS_PORT !== undefined ? { metricsPort: Number(e.CLAWGATE_METRICS_PORT) } : {}),
     ...(e.CLAWGATE_ROLE !== undefined ? { role: e.CLAWGATE_ROLE } : {}),
     ...(e.CLAWGATE_WORKER_PROCESSES !== undefined ? { workerProcesses: Number(e.CLAWGATE_WORKER_PROCESSES) } : {}),
-    ...(e.CLAWGATE_WORKER_CONCURRENCY !== undefined ? { workerConcurrency: Number(e.CLAWGATE_WORKER_CONCURRENCY) } : {}),
+    ...(e.CLAWGATE_WORKER_CONCURRENCY !== undefined
+      ? { workerConcurrency: Number(e.CLAWGATE_WORKER_CONCURRENCY) }
+      : {}),
     ...(e.CLAWGATE_WORKER_NICE !== undefined ? { workerNice: Number(e.CLAWGATE_WORKER_NICE) } : {}),
     ...(e.CLAWGATE_METRICS_HOST !== undefined ? { metricsHost: e.CLAWGATE_METRICS_HOST } : {}),
     signIn: {
       authorizeUrl: e.CLAWGATE_OAUTH_AUTHORIZE_URL ?? DEFAULT_OAUTH_AUTHORIZE_URL,
       tokenUrl: e.CLAWGATE_OAUTH_TOKEN_URL ?? DEFAULT_OAUTH_TOKEN_URL,
       pkce: e.CLAWGATE_OAUTH_PKCE !== 'off',
-      sessionMaxSeconds: e.CLAWGATE_SIGNIN_SESSION_SECONDS === undefined ? 3600 : Number(e.CLAWGATE_SIGNIN_SESSION_SECONDS),
+      sessionMaxSeconds:
+        e.CLAWGATE_SIGNIN_SESSION_SECONDS === undefined ? 3600 : Number(e.CLAWGATE_SIGNIN_SESSION_SECONDS),
     },
     ...(e.CLAWGATE_JOB_LEASE_MS !== undefined ? { jobLeaseMs: Number(e.CLAWGATE_JOB_LEASE_MS) } : {}),
     ...(e.CLAWGATE_QUEUE_POLL_MS !== undefined ? { queuePollMs: Number(e.CLAWGATE_QUEUE_POLL_MS) } : {}),
@@ -316,7 +416,8 @@ function apiBudgetFrom(e: z.infer<typeof envSchema>): ApiBudgetConfig {
     perEvaluation: number(e.CLAWGATE_API_CALLS_PER_EVALUATION, DEFAULT_API_BUDGET.perEvaluation),
     cooldownMs: number(e.CLAWGATE_API_COOLDOWN_MS, DEFAULT_API_BUDGET.cooldownMs),
   };
-  if (budget.callsPerHour > 0 && budget.writeReserve >= budget.callsPerHour) throw new ConfigError('CLAWGATE_API_WRITE_RESERVE: must be below CLAWGATE_API_CALLS_PER_HOUR');
+  if (budget.callsPerHour > 0 && budget.writeReserve >= budget.callsPerHour)
+    throw new ConfigError('CLAWGATE_API_WRITE_RESERVE: must be below CLAWGATE_API_CALLS_PER_HOUR');
   return budget;
 }
 
@@ -329,7 +430,12 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     appKey: config.appKey,
     allowedHosts: config.allowedHosts,
     adminApi: config.adminToken ? 'enabled' : 'disabled',
-    metrics: config.metricsPort !== undefined ? `separate listener ${config.metricsHost ?? '127.0.0.1'}:${config.metricsPort}` : config.metricsToken ? 'token required' : 'disabled',
+    metrics:
+      config.metricsPort !== undefined
+        ? `separate listener ${config.metricsHost ?? '127.0.0.1'}:${config.metricsPort}`
+        : config.metricsToken
+          ? 'token required'
+          : 'disabled',
     secretKey: config.secretKey ? 'from environment' : 'generated in data directory',
     forge: config.forge === null ? 'disabled' : { appId: config.forge.appId, jwksUrl: config.forge.jwksUrl },
     role: config.role ?? 'all',

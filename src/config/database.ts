@@ -42,7 +42,10 @@ export function parseDatabaseUrl(value: string | undefined, cwd: string = proces
     // `sqlite:<path>`; tolerate the URL-ish `sqlite://<path>` spelling too.
     let file = raw.slice('sqlite:'.length);
     if (file.startsWith('//')) file = file.slice(2);
-    if (file === '') throw new DatabaseUrlError('DATABASE_URL "sqlite:" needs a path, e.g. sqlite:./data/clawgate.sqlite or sqlite::memory:');
+    if (file === '')
+      throw new DatabaseUrlError(
+        'DATABASE_URL "sqlite:" needs a path, e.g. sqlite:./data/clawgate.sqlite or sqlite::memory:',
+      );
     if (file === ':memory:') return { dialect: 'sqlite', storage: ':memory:', dataDirectory: defaultDataDirectory };
     const storage = path.resolve(cwd, file);
     return { dialect: 'sqlite', storage, dataDirectory: path.dirname(storage) };

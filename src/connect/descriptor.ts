@@ -58,7 +58,15 @@ export interface ConnectDescriptor {
   scopes: string[];
   modules: {
     webhooks: { event: SubscribedWebhookEvent; url: string }[];
-    webPanels: { key: string; name: I18nValue; location: string; url: string; weight: number; tooltip: I18nValue; conditions: ConnectCondition[] }[];
+    webPanels: {
+      key: string;
+      name: I18nValue;
+      location: string;
+      url: string;
+      weight: number;
+      tooltip: I18nValue;
+      conditions: ConnectCondition[];
+    }[];
     configurePage: { key: string; name: I18nValue; url: string };
   };
   /** The Forge app's distribution link: admins see "Get the Forge app" (docs/forge.md §7). */
@@ -73,7 +81,9 @@ export const PR_PANEL_LOCATION = 'org.bitbucket.pullrequest.overview.information
  * No `adminPages` module: its location key is UNCONFIRMED and an unknown module
  * value can make the whole descriptor invalid; the configure page (one per app) is the settings page.
  */
-export function buildDescriptor(config: Pick<AppConfig, 'appKey' | 'appName' | 'baseUrl'> & Partial<Pick<AppConfig, 'forge' | 'forgeAppLink'>>): ConnectDescriptor {
+export function buildDescriptor(
+  config: Pick<AppConfig, 'appKey' | 'appName' | 'baseUrl'> & Partial<Pick<AppConfig, 'forge' | 'forgeAppLink'>>,
+): ConnectDescriptor {
   const forgeLinks = {
     ...(config.forgeAppLink ? { forgeAppLink: config.forgeAppLink } : {}),
     ...(config.forge ? { forgeAppId: config.forge.appId } : {}),

@@ -48,7 +48,10 @@ export function createConnectRouter(options: ConnectRouterOptions): Router {
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   };
   const router = Router();
-  router.use([CONNECT_PATHS.descriptor, '/connect'], securityHeaders({ hostScriptUrl: config.hostScriptUrl, allowedHosts: config.allowedHosts }));
+  router.use(
+    [CONNECT_PATHS.descriptor, '/connect'],
+    securityHeaders({ hostScriptUrl: config.hostScriptUrl, allowedHosts: config.allowedHosts }),
+  );
 
   const descriptorJson = JSON.stringify(buildDescriptor(config), null, 2);
   router.get(CONNECT_PATHS.descriptor, (_req, res) => {
@@ -63,19 +66,39 @@ export function createConnectRouter(options: ConnectRouterOptions): Router {
       logger,
       ...optional,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-      ...(options.installProofRetryDelaysMs === undefined ? {} : { installProofRetryDelaysMs: options.installProofRetryDelaysMs }),
+      ...(options.installProofRetryDelaysMs === undefined
+        ? {}
+        : { installProofRetryDelaysMs: options.installProofRetryDelaysMs }),
     }),
   );
   router.use(createWebhookRouter({ config, store, intake: options.intake, logger, ...optional }));
-  router.use(createPageRouter({ config, store, logger, renderShell: loadPageShell(options.viewsDir), ...optional, ...(options.viewerPermissions === undefined ? {} : { viewerPermissions: options.viewerPermissions }), ...(options.signInViewerPermissions === undefined ? {} : { signInViewerPermissions: options.signInViewerPermissions }), ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
+  router.use(
+    createPageRouter({
+      config,
+      store,
+      logger,
+      renderShell: loadPageShell(options.viewsDir),
+      ...optional,
+      ...(options.viewerPermissions === undefined ? {} : { viewerPermissions: options.viewerPermissions }),
+      ...(options.signInViewerPermissions === undefined
+        ? {}
+        : { signInViewerPermissions: options.signInViewerPermissions }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    }),
+  );
 
   // Body-parser and other errors on /connect answer in the docs/api.md shape, never a stack trace.
   router.use('/connect', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
     const { status, type } = (typeof error === 'object' && error !== null ? error : {}) as HttpError;
-    if (type === 'entity.too.large' || status === 413) return sendError(res, 413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
-    if (typeof status === 'number' && status >= 400 && status < 500) return sendError(res, 400, 'MALFORMED_BODY', 'The request body could not be read as JSON.');
-    logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'connect: request failed');
+    if (type === 'entity.too.large' || status === 413)
+      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      return sendError(res, 400, 'MALFORMED_BODY', 'The request body could not be read as JSON.');
+    logger.error(
+      { err: error instanceof Error ? { name: error.name, message: error.message } : String(error) },
+      'connect: request failed',
+    );
     sendError(res, 500, 'INTERNAL_ERROR', 'Something went wrong.');
   });
   return router;
@@ -103,7 +126,12 @@ export type {
   ConnectJwtMiddlewareOptions,
   VerifyConnectJwtOptions,
 } from '../http/connect-jwt';
-export { createSessionToken, SESSION_TOKEN_LIFETIME_SECONDS, SESSION_LINK_CLAIM, type SessionTokenOptions } from '../http/session-token';
+export {
+  createSessionToken,
+  SESSION_TOKEN_LIFETIME_SECONDS,
+  SESSION_LINK_CLAIM,
+  type SessionTokenOptions,
+} from '../http/session-token';
 export { installedPayloadSchema, uninstalledPayloadSchema } from './lifecycle-payload';
 export type { InstalledPayload, UninstalledPayload } from './lifecycle-payload';
 export { DEFAULT_INSTALL_PROOF_RETRY_DELAYS_MS } from './install-proof';

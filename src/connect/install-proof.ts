@@ -44,7 +44,10 @@ function proofPath(workspaceId: string): string {
 }
 
 /** One signed call; ok only when Bitbucket answers with the workspace the install names. */
-export async function attemptInstallProof(target: InstallProofTarget, env: InstallProofEnvironment): Promise<InstallProof> {
+export async function attemptInstallProof(
+  target: InstallProofTarget,
+  env: InstallProofEnvironment,
+): Promise<InstallProof> {
   try {
     const client = createBitbucketClient({
       baseApiUrl: target.baseApiUrl,
@@ -57,10 +60,16 @@ export async function attemptInstallProof(target: InstallProofTarget, env: Insta
       ...(env.fetch === undefined ? {} : { fetch: env.fetch }),
     });
     const workspace = await client.getWorkspace(target.workspaceId);
-    if (workspace.uuid.toLowerCase() !== target.workspaceId.toLowerCase()) return { ok: false, transient: false, reason: 'the API answered with another workspace' };
+    if (workspace.uuid.toLowerCase() !== target.workspaceId.toLowerCase())
+      return { ok: false, transient: false, reason: 'the API answered with another workspace' };
     return { ok: true, method: 'GET', path: proofPath(target.workspaceId) };
   } catch (error) {
-    if (error instanceof BitbucketError) return { ok: false, transient: error.transient, reason: `${error.code}${error.status === undefined ? '' : ` (${error.status})`}` };
+    if (error instanceof BitbucketError)
+      return {
+        ok: false,
+        transient: error.transient,
+        reason: `${error.code}${error.status === undefined ? '' : ` (${error.status})`}`,
+      };
     return { ok: false, transient: false, reason: error instanceof Error ? error.name : 'unknown error' };
   }
 }
@@ -74,7 +83,10 @@ export async function proveInstall(
   let result = await attemptInstallProof(target, env);
   for (const delay of retryDelaysMs) {
     if (result.ok || !result.transient) return result;
-    env.logger.debug({ clientKey: target.clientKey, reason: result.reason }, 'connect: install proof failed transiently; retrying');
+    env.logger.debug(
+      { clientKey: target.clientKey, reason: result.reason },
+      'connect: install proof failed transiently; retrying',
+    );
     await new Promise<void>((resolve) => setTimeout(resolve, delay));
     result = await attemptInstallProof(target, env);
   }

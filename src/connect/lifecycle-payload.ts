@@ -25,7 +25,10 @@ const principalSchema = z
 
 const lifecycleBase = {
   key: z.string().min(1).max(80),
-  clientKey: z.string().regex(CLIENT_KEY_PATTERN, 'must be ari:cloud:bitbucket::app/{workspace-uuid}/<app key>').max(255),
+  clientKey: z
+    .string()
+    .regex(CLIENT_KEY_PATTERN, 'must be ari:cloud:bitbucket::app/{workspace-uuid}/<app key>')
+    .max(255),
   baseUrl: z.url({ protocol: /^https?$/ }).max(2048),
   baseApiUrl: z.url({ protocol: /^https?$/ }).max(2048),
   productType: z.literal('bitbucket'),
@@ -72,6 +75,7 @@ export function lifecycleInconsistency(payload: LifecycleIdentifiers, appKey: st
   const match = CLIENT_KEY_PATTERN.exec(payload.clientKey);
   if (match === null) return 'clientKey is malformed';
   if (match[2] !== appKey) return 'clientKey names another app';
-  if ((match[1] ?? '').toLowerCase() !== payload.principal.uuid.toLowerCase()) return 'clientKey names another workspace than principal.uuid';
+  if ((match[1] ?? '').toLowerCase() !== payload.principal.uuid.toLowerCase())
+    return 'clientKey names another workspace than principal.uuid';
   return undefined;
 }

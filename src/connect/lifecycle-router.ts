@@ -4,11 +4,26 @@ import type { z } from 'zod';
 import { egressRefusal } from '../bitbucket';
 import type { AppConfig } from '../config/app-config';
 import { StoreError, type Store } from '../store';
-import { connectAuthOf, connectJwtFailureMessage, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtClaims, type ConnectJwtFailureCode, type ConnectJwtVerification } from '../http/connect-jwt';
+import {
+  connectAuthOf,
+  connectJwtFailureMessage,
+  connectTokenFrom,
+  verifyConnectJwt,
+  type ConnectAuth,
+  type ConnectJwtClaims,
+  type ConnectJwtFailureCode,
+  type ConnectJwtVerification,
+} from '../http/connect-jwt';
 import { CONNECT_PATHS } from './descriptor';
 import { issueFields, sendError } from '../http/error-response';
 import { MAX_CONCURRENT_INSTALL_PROOFS, proveInstall } from './install-proof';
-import { installedPayloadSchema, lifecycleInconsistency, uninstalledPayloadSchema, type InstalledPayload, type LifecycleIdentifiers } from './lifecycle-payload';
+import {
+  installedPayloadSchema,
+  lifecycleInconsistency,
+  uninstalledPayloadSchema,
+  type InstalledPayload,
+  type LifecycleIdentifiers,
+} from './lifecycle-payload';
 
 /**
  * `POST /connect/installed` and `POST /connect/uninstalled` (Atlassian's Connect lifecycle: first install unsigned, later calls
@@ -42,7 +57,9 @@ export interface LifecycleRouterOptions {
   readonly installProofRetryDelaysMs?: readonly number[];
 }
 
-function actorOf(payload: { actor?: { account_id?: string | undefined; uuid?: string | undefined } | undefined }): string {
+function actorOf(payload: {
+  actor?: { account_id?: string | undefined; uuid?: string | undefined } | undefined;
+}): string {
   const id = payload.actor?.account_id ?? payload.actor?.uuid;
   return `bitbucket:${id ?? 'unknown'}`.slice(0, 255);
 }
@@ -56,8 +73,14 @@ function refuseUnauthenticated(res: Response, reason: ConnectJwtFailureCode): vo
   sendError(res, 401, 'UNAUTHENTICATED', connectJwtFailureMessage(reason));
 }
 
-function hostRefusal(payload: { baseUrl: string; baseApiUrl: string }, allowedHosts: readonly string[]): string | undefined {
-  for (const [field, value] of [['baseUrl', payload.baseUrl], ['baseApiUrl', payload.baseApiUrl]] as const) {
+function hostRefusal(
+  payload: { baseUrl: string; baseApiUrl: string },
+  allowedHosts: readonly string[],
+): string | undefined {
+  for (const [field, value] of [
+    ['baseUrl', payload.baseUrl],
+    ['baseApiUrl', payload.baseApiUrl],
+  ] as const) {
     const refusal = egressRefusal(new URL(value), allowedHosts);
     if (refusal !== undefined) return `${field}: ${refusal}`;
   }
@@ -73,8 +96,14 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
   let proofsInFlight = 0;
 
   /** Stores a proven install; false when the clientKey already belongs to another workspace (the store refuses moves). */
-  async function storeInstall(payload: InstalledPayload, verifiedBy: 'previous-secret' | 'api-proof'): Promise<boolean> {
-    logger.info({ clientKey: payload.clientKey, workspace: payload.principal.uuid, verifiedBy }, 'connect: storing installation');
+  async function storeInstall(
+    payload: InstalledPayload,
+    verifiedBy: 'previous-secret' | 'api-proof',
+  ): Promise<boolean> {
+    logger.info(
+      { clientKey: payload.clientKey, workspace: payload.principal.uuid, verifiedBy },
+      'connect: storing installation',
+    );
     try {
       await store.tenants.upsertInstall({
         workspaceId: payload.principal.uuid,
@@ -114,7 +143,12 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
   }
 
   /** The payload, or undefined once a 400 was answered (not a valid payload, or its identifiers disagree). */
-  function validPayload<T extends LifecycleIdentifiers>(res: Response, schema: z.ZodType<T>, body: unknown, eventType: 'installed' | 'uninstalled'): T | undefined {
+  function validPayload<T extends LifecycleIdentifiers>(
+    res: Response,
+    schema: z.ZodType<T>,
+    body: unknown,
+    eventType: 'installed' | 'uninstalled',
+  ): T | undefined {
     const code = eventType === 'installed' ? 'INVALID_INSTALL_PAYLOAD' : 'INVALID_UNINSTALL_PAYLOAD';
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
@@ -147,7 +181,11 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
     const known = existing !== null && existing.sharedSecret !== null && existing.installVerifiedAt !== null;
     if (known) {
       const verification = await verifyLifecycleJwt(req);
-      if (!verification.ok || verification.tenant.clientKey !== payload.clientKey || !audienceNames(verification.claims, payload.clientKey)) {
+      if (
+        !verification.ok ||
+        verification.tenant.clientKey !== payload.clientKey ||
+        !audienceNames(verification.claims, payload.clientKey)
+      ) {
         const reason = verification.ok ? 'token is for another installation' : verification.code;
         logger.warn({ clientKey: payload.clientKey, reason }, 'connect: re-install refused');
         refuseUnauthenticated(res, verification.ok ? 'UNKNOWN_TENANT' : verification.code);
@@ -166,7 +204,13 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
     let proof;
     try {
       proof = await proveInstall(
-        { appKey: config.appKey, clientKey: payload.clientKey, sharedSecret: payload.sharedSecret, baseApiUrl: payload.baseApiUrl, workspaceId: payload.principal.uuid },
+        {
+          appKey: config.appKey,
+          clientKey: payload.clientKey,
+          sharedSecret: payload.sharedSecret,
+          baseApiUrl: payload.baseApiUrl,
+          workspaceId: payload.principal.uuid,
+        },
         { allowedHosts: config.allowedHosts, logger, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) },
         options.installProofRetryDelaysMs,
       );
@@ -174,38 +218,58 @@ export function createLifecycleRouter(options: LifecycleRouterOptions): Router {
       proofsInFlight -= 1;
     }
     if (!proof.ok) {
-      logger.warn({ clientKey: payload.clientKey, reason: proof.reason }, 'connect: first install refused: the API did not accept the new secret');
-      if (proof.transient) sendError(res, 503, 'INSTALL_PROOF_UNAVAILABLE', 'The install could not be verified with Bitbucket right now; try again.');
-      else sendError(res, 403, 'INSTALL_NOT_PROVEN', 'The install could not be verified with Bitbucket: its shared secret was not accepted.');
+      logger.warn(
+        { clientKey: payload.clientKey, reason: proof.reason },
+        'connect: first install refused: the API did not accept the new secret',
+      );
+      if (proof.transient)
+        sendError(
+          res,
+          503,
+          'INSTALL_PROOF_UNAVAILABLE',
+          'The install could not be verified with Bitbucket right now; try again.',
+        );
+      else
+        sendError(
+          res,
+          403,
+          'INSTALL_NOT_PROVEN',
+          'The install could not be verified with Bitbucket: its shared secret was not accepted.',
+        );
       return;
     }
     answerStored(res, await storeInstall(payload, 'api-proof'));
   });
 
-  router.post(CONNECT_PATHS.uninstalled, async (req: Request, res: Response, next) => {
-    const verification = await verifyLifecycleJwt(req);
-    if (!verification.ok) {
-      logger.warn({ reason: verification.code, iss: verification.issuer }, 'connect: uninstall refused');
-      refuseUnauthenticated(res, verification.code);
-      return;
-    }
-    const auth: ConnectAuth = { tenant: verification.tenant, claims: verification.claims };
-    res.locals.connect = auth;
-    next();
-  }, jsonBody, async (req: Request, res: Response) => {
-    const { tenant, claims } = connectAuthOf(res);
-    const payload = validPayload(res, uninstalledPayloadSchema, req.body, 'uninstalled');
-    if (payload === undefined) return;
-    if (payload.clientKey !== tenant.clientKey || !audienceNames(claims, tenant.clientKey)) {
-      refuseUnauthenticated(res, 'UNKNOWN_TENANT');
-      return;
-    }
-    if (tenant.uninstalledAt === null) {
-      await store.tenants.markUninstalled(tenant.clientKey, actorOf(payload));
-      logger.info({ clientKey: tenant.clientKey }, 'connect: uninstalled');
-    }
-    res.status(204).end();
-  });
+  router.post(
+    CONNECT_PATHS.uninstalled,
+    async (req: Request, res: Response, next) => {
+      const verification = await verifyLifecycleJwt(req);
+      if (!verification.ok) {
+        logger.warn({ reason: verification.code, iss: verification.issuer }, 'connect: uninstall refused');
+        refuseUnauthenticated(res, verification.code);
+        return;
+      }
+      const auth: ConnectAuth = { tenant: verification.tenant, claims: verification.claims };
+      res.locals.connect = auth;
+      next();
+    },
+    jsonBody,
+    async (req: Request, res: Response) => {
+      const { tenant, claims } = connectAuthOf(res);
+      const payload = validPayload(res, uninstalledPayloadSchema, req.body, 'uninstalled');
+      if (payload === undefined) return;
+      if (payload.clientKey !== tenant.clientKey || !audienceNames(claims, tenant.clientKey)) {
+        refuseUnauthenticated(res, 'UNKNOWN_TENANT');
+        return;
+      }
+      if (tenant.uninstalledAt === null) {
+        await store.tenants.markUninstalled(tenant.clientKey, actorOf(payload));
+        logger.info({ clientKey: tenant.clientKey }, 'connect: uninstalled');
+      }
+      res.status(204).end();
+    },
+  );
 
   return router;
 }

@@ -15,13 +15,33 @@ import { SESSION_LINK_CLAIM } from '../http/session-token';
  */
 export const PAGE_LINK_LIFETIME_SECONDS = 10 * 60;
 
-export function createPageLink(input: { tenant: Tenant; accountId: string; baseUrl: string; path: string; evaluationId: string; now: Date }): { url: string; expiresAt: Date } {
+export function createPageLink(input: {
+  tenant: Tenant;
+  accountId: string;
+  baseUrl: string;
+  path: string;
+  evaluationId: string;
+  now: Date;
+}): { url: string; expiresAt: Date } {
   const { tenant } = input;
   if (tenant.sharedSecret === null) throw new Error('createPageLink: the tenant has no shared secret');
-  if (!input.path.startsWith('/') || input.path.includes('?')) throw new Error('createPageLink: path must be absolute and carry no query');
+  if (!input.path.startsWith('/') || input.path.includes('?'))
+    throw new Error('createPageLink: path must be absolute and carry no query');
   const iat = Math.floor(input.now.getTime() / 1000);
   const exp = iat + PAGE_LINK_LIFETIME_SECONDS;
   const qsh = requestQueryStringHash('GET', input.path, input.baseUrl);
-  const token = encodeSymmetric({ iss: tenant.clientKey, aud: tenant.clientKey, sub: input.accountId, iat, exp, qsh, [SESSION_LINK_CLAIM]: input.evaluationId }, tenant.sharedSecret.reveal(), SymmetricAlgorithm.HS256);
+  const token = encodeSymmetric(
+    {
+      iss: tenant.clientKey,
+      aud: tenant.clientKey,
+      sub: input.accountId,
+      iat,
+      exp,
+      qsh,
+      [SESSION_LINK_CLAIM]: input.evaluationId,
+    },
+    tenant.sharedSecret.reveal(),
+    SymmetricAlgorithm.HS256,
+  );
   return { url: `${input.baseUrl}${input.path}?jwt=${encodeURIComponent(token)}`, expiresAt: new Date(exp * 1000) };
 }

@@ -3,7 +3,15 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AppConfig } from '../config/app-config';
 import type { Store, Tenant } from '../store';
-import { connectAuthOf, connectJwtFailureMessage, connectJwtMiddleware, connectTokenFrom, verifyConnectJwt, type ConnectAuth, type ConnectJwtFailureCode } from '../http/connect-jwt';
+import {
+  connectAuthOf,
+  connectJwtFailureMessage,
+  connectJwtMiddleware,
+  connectTokenFrom,
+  verifyConnectJwt,
+  type ConnectAuth,
+  type ConnectJwtFailureCode,
+} from '../http/connect-jwt';
 import { CONNECT_PATHS } from './descriptor';
 import { issueFields, sendError } from '../http/error-response';
 import { createPageLink } from './page-link';
@@ -37,8 +45,14 @@ import { loadWebAssets, type WebAssets } from './web-assets';
  */
 
 const repoUuid = z.string().regex(/^\{[0-9a-fA-F-]{1,62}\}$/, 'must be a repository UUID in braces');
-const prId = z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be a pull request id').transform(Number);
-const evaluationId = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be an evaluation id').transform((id) => id.toLowerCase());
+const prId = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'must be a pull request id')
+  .transform(Number);
+const evaluationId = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be an evaluation id')
+  .transform((id) => id.toLowerCase());
 
 /** The review page of the workspace's recent agent runs (not a descriptor module: opened by a page link). */
 export const AGENT_RUNS_PATH = '/connect/agent-runs';
@@ -46,7 +60,13 @@ export const AGENT_RUNS_PATH = '/connect/agent-runs';
 export const AGENT_RUNS_LINK = 'page:agent-runs';
 
 const panelQuery = z.looseObject({ repo: repoUuid, pr: prId });
-const configureQuery = z.looseObject({ incident: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional().catch(undefined) });
+const configureQuery = z.looseObject({
+  incident: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+    .optional()
+    .catch(undefined),
+});
 const pullRequestParams = z.object({ repo: repoUuid, pr: prId });
 const evaluationParams = z.object({ evaluation: evaluationId });
 
@@ -84,7 +104,12 @@ function authProblemOf(code: ConnectJwtFailureCode): PageAuthProblem {
   return code === 'EXPIRED' || code === 'NOT_YET_VALID' ? 'expired' : 'invalid';
 }
 
-const TITLES: Record<PageName, string> = { 'pr-panel': 'pull request', configure: 'settings', details: 'verification details', 'agent-runs': 'recent agent runs' };
+const TITLES: Record<PageName, string> = {
+  'pr-panel': 'pull request',
+  configure: 'settings',
+  details: 'verification details',
+  'agent-runs': 'recent agent runs',
+};
 
 export function createPageRouter(options: PageRouterOptions): Router {
   const { config } = options;
@@ -92,11 +117,22 @@ export function createPageRouter(options: PageRouterOptions): Router {
   const log = options.logger.child({ component: 'connect-pages' });
   const webAssets = options.webAssets ?? loadWebAssets(config.baseUrl);
   const resolveRepositoryName =
-    options.resolveRepositoryName ?? createRepositoryNameResolver({ config, logger: options.logger, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) });
+    options.resolveRepositoryName ??
+    createRepositoryNameResolver({
+      config,
+      logger: options.logger,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
   const router = Router();
   router.use(webAssets.router);
 
-  function sendShell(res: Response, status: number, page: PageName, context: PageContext, auth: { token: string; workspace: string }): void {
+  function sendShell(
+    res: Response,
+    status: number,
+    page: PageName,
+    context: PageContext,
+    auth: { token: string; workspace: string },
+  ): void {
     const entry = webAssets.entry();
     const html = options.renderShell({
       title: `${config.appName}: ${TITLES[page]}`,
@@ -108,7 +144,8 @@ export function createPageRouter(options: PageRouterOptions): Router {
       workspace: auth.workspace,
       scriptUrl: entry?.scriptUrl ?? '',
       styleUrl: entry?.styleUrl ?? '',
-      fallback: entry === null ? 'The clawgate pages are not built on this server (run npm run build).' : 'Loading clawgate…',
+      fallback:
+        entry === null ? 'The clawgate pages are not built on this server (run npm run build).' : 'Loading clawgate…',
     });
     // The page holds a session token: never cached.
     res.setHeader('Cache-Control', 'no-store');
@@ -123,22 +160,41 @@ export function createPageRouter(options: PageRouterOptions): Router {
   function render(res: Response, page: PageName, context: PageContext, evaluation?: string): void {
     const { tenant, accountId, claims } = connectAuthOf(res);
     const link = claims[SESSION_LINK_CLAIM];
-    if (link !== undefined && (typeof link !== 'string' || evaluation === undefined || link.toLowerCase() !== evaluation)) {
+    if (
+      link !== undefined &&
+      (typeof link !== 'string' || evaluation === undefined || link.toLowerCase() !== evaluation)
+    ) {
       res.setHeader('Cache-Control', 'no-store');
       sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page link opens only the evaluation it names.');
       return;
     }
-    const token = createSessionToken(tenant, accountId, clock(), { originExp: claims.exp, ...(typeof link === 'string' ? { linkEvaluationId: link.toLowerCase() } : {}) });
+    const token = createSessionToken(tenant, accountId, clock(), {
+      originExp: claims.exp,
+      ...(typeof link === 'string' ? { linkEvaluationId: link.toLowerCase() } : {}),
+    });
     sendShell(res, 200, page, context, { token, workspace: tenant.workspaceId });
   }
 
   /** Like connectJwtMiddleware (qsh required), but a browser gets a page that explains, not JSON. */
-  function authenticatePage(page: PageName, contextOnFailure: (req: Request) => PageContext = () => ({})): RequestHandler {
+  function authenticatePage(
+    page: PageName,
+    contextOnFailure: (req: Request) => PageContext = () => ({}),
+  ): RequestHandler {
     return (req: Request, res: Response, next: NextFunction): void => {
-      verifyConnectJwt(connectTokenFrom(req), { method: req.method, originalUrl: req.originalUrl, appBaseUrl: config.baseUrl, tenants: options.store.tenants, qsh: 'required', now: clock() }).then(
+      verifyConnectJwt(connectTokenFrom(req), {
+        method: req.method,
+        originalUrl: req.originalUrl,
+        appBaseUrl: config.baseUrl,
+        tenants: options.store.tenants,
+        qsh: 'required',
+        now: clock(),
+      }).then(
         (result) => {
           if (result.ok) {
-            const auth: ConnectAuth = result.accountId === undefined ? { tenant: result.tenant, claims: result.claims } : { tenant: result.tenant, accountId: result.accountId, claims: result.claims };
+            const auth: ConnectAuth =
+              result.accountId === undefined
+                ? { tenant: result.tenant, claims: result.claims }
+                : { tenant: result.tenant, accountId: result.accountId, claims: result.claims };
             res.locals.connect = auth;
             next();
             return;
@@ -157,10 +213,19 @@ export function createPageRouter(options: PageRouterOptions): Router {
               return;
             }
           }
-          log.warn({ reason: result.code, detail: result.message, iss: result.issuer, method: req.method, path: req.path }, 'connect: JWT rejected');
+          log.warn(
+            { reason: result.code, detail: result.message, iss: result.issuer, method: req.method, path: req.path },
+            'connect: JWT rejected',
+          );
           res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
           if (req.accepts(['json', 'html']) === 'html') {
-            sendShell(res, 401, page, { ...contextOnFailure(req), authProblem: authProblemOf(result.code) }, { token: '', workspace: '' });
+            sendShell(
+              res,
+              401,
+              page,
+              { ...contextOnFailure(req), authProblem: authProblemOf(result.code) },
+              { token: '', workspace: '' },
+            );
             return;
           }
           sendError(res, 401, 'UNAUTHENTICATED', connectJwtFailureMessage(result.code));
@@ -170,9 +235,22 @@ export function createPageRouter(options: PageRouterOptions): Router {
     };
   }
 
-  function failPage(req: Request, res: Response, page: PageName, contextOnFailure: (req: Request) => PageContext, problem: PageAuthProblem): void {
+  function failPage(
+    req: Request,
+    res: Response,
+    page: PageName,
+    contextOnFailure: (req: Request) => PageContext,
+    problem: PageAuthProblem,
+  ): void {
     res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
-    if (req.accepts(['json', 'html']) === 'html') return sendShell(res, 401, page, { ...contextOnFailure(req), authProblem: problem }, { token: '', workspace: '' });
+    if (req.accepts(['json', 'html']) === 'html')
+      return sendShell(
+        res,
+        401,
+        page,
+        { ...contextOnFailure(req), authProblem: problem },
+        { token: '', workspace: '' },
+      );
     sendError(res, 401, 'UNAUTHENTICATED', 'The sign-in session has ended; sign in again.');
   }
 
@@ -181,16 +259,30 @@ export function createPageRouter(options: PageRouterOptions): Router {
    * settings and agent-runs pages only for workspace admins (asked of Bitbucket with their own token);
    * what each API call may read is decided again by the API.
    */
-  async function renderSignedIn(res: Response, session: SignInSession, page: PageName, context: PageContext): Promise<void> {
+  async function renderSignedIn(
+    res: Response,
+    session: SignInSession,
+    page: PageName,
+    context: PageContext,
+  ): Promise<void> {
     if (page === 'configure' || page === 'agent-runs') {
       const tenant = (await options.store.tenants.listForWorkspace(session.workspaceId))[0];
       const decision =
         options.signInViewerPermissions === undefined
           ? { allowed: false }
-          : await options.signInViewerPermissions({ workspaceId: session.workspaceId, workspaceSlug: tenant?.workspaceSlug ?? null, account: session.accountUuid, need: { kind: 'workspace_admin' } });
-      if (!decision.allowed) return sendShell(res, 403, page, { ...context, authProblem: 'forbidden' }, { token: '', workspace: '' });
+          : await options.signInViewerPermissions({
+              workspaceId: session.workspaceId,
+              workspaceSlug: tenant?.workspaceSlug ?? null,
+              account: session.accountUuid,
+              need: { kind: 'workspace_admin' },
+            });
+      if (!decision.allowed)
+        return sendShell(res, 403, page, { ...context, authProblem: 'forbidden' }, { token: '', workspace: '' });
     }
-    sendShell(res, 200, page, context, { token: createSignInPageToken(session, clock()), workspace: session.workspaceId });
+    sendShell(res, 200, page, context, {
+      token: createSignInPageToken(session, clock()),
+      workspace: session.workspaceId,
+    });
   }
 
   function signedIn(res: Response): SignInSession | undefined {
@@ -203,7 +295,9 @@ export function createPageRouter(options: PageRouterOptions): Router {
 
   async function pullRequestContext(tenant: Tenant, repo: string, pr: number): Promise<PageContext> {
     const fullName = await resolveRepositoryName(tenant, repo);
-    return fullName === null ? { repoUuid: repo, repo: null, pr, problem: 'REPOSITORY_UNRESOLVED' } : { repoUuid: repo, repo: fullName, pr };
+    return fullName === null
+      ? { repoUuid: repo, repo: null, pr, problem: 'REPOSITORY_UNRESOLVED' }
+      : { repoUuid: repo, repo: fullName, pr };
   }
 
   router.get(CONNECT_PATHS.panel, authenticatePage('pr-panel'), async (req: Request, res: Response) => {
@@ -215,7 +309,8 @@ export function createPageRouter(options: PageRouterOptions): Router {
   router.get(CONNECT_PATHS.configure, authenticatePage('configure'), async (req: Request, res: Response) => {
     const incident = configureQuery.parse(req.query).incident;
     const session = signedIn(res);
-    if (session !== undefined) return renderSignedIn(res, session, 'configure', incident === undefined ? {} : { incident });
+    if (session !== undefined)
+      return renderSignedIn(res, session, 'configure', incident === undefined ? {} : { incident });
     render(res, 'configure', incident === undefined ? {} : { incident });
   });
 
@@ -240,8 +335,17 @@ export function createPageRouter(options: PageRouterOptions): Router {
     const session = signedIn(res);
     if (session !== undefined) {
       // A webhook workspace has no Connect installation to resolve the repository uuid with: the page says so.
-      const tenant = (await options.store.tenants.listForWorkspace(session.workspaceId)).find((candidate) => candidate.uninstalledAt === null);
-      return renderSignedIn(res, session, 'details', tenant === undefined ? { repoUuid: params.data.repo, repo: null, pr: params.data.pr, problem: 'REPOSITORY_UNRESOLVED' } : await pullRequestContext(tenant, params.data.repo, params.data.pr));
+      const tenant = (await options.store.tenants.listForWorkspace(session.workspaceId)).find(
+        (candidate) => candidate.uninstalledAt === null,
+      );
+      return renderSignedIn(
+        res,
+        session,
+        'details',
+        tenant === undefined
+          ? { repoUuid: params.data.repo, repo: null, pr: params.data.pr, problem: 'REPOSITORY_UNRESOLVED' }
+          : await pullRequestContext(tenant, params.data.repo, params.data.pr),
+      );
     }
     render(res, 'details', await pullRequestContext(connectAuthOf(res).tenant, params.data.repo, params.data.pr));
   });
@@ -255,7 +359,13 @@ export function createPageRouter(options: PageRouterOptions): Router {
 
   // A page's own call (context token in the Authorization header): a link that opens the details page
   // of one evaluation in a new tab, for the user who asked.
-  const authenticateCall = connectJwtMiddleware({ tenants: options.store.tenants, appBaseUrl: config.baseUrl, qsh: 'context', logger: log, clock });
+  const authenticateCall = connectJwtMiddleware({
+    tenants: options.store.tenants,
+    appBaseUrl: config.baseUrl,
+    qsh: 'context',
+    logger: log,
+    clock,
+  });
   // Only for a viewer who may read the evaluation's repository, and never from a session that itself
   // descends from a link (links do not renew themselves).
   router.get('/connect/links/details/:evaluation', authenticateCall, async (req: Request, res: Response) => {
@@ -264,17 +374,36 @@ export function createPageRouter(options: PageRouterOptions): Router {
     if (!params.success) return badContext(res, params.error);
     const { tenant, accountId, claims } = connectAuthOf(res);
     if (accountId === undefined) return sendError(res, 403, 'FORBIDDEN', 'The Connect JWT names no user (sub).');
-    if (claims[SESSION_LINK_CLAIM] !== undefined) return sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page opened from a link cannot make another link.');
+    if (claims[SESSION_LINK_CLAIM] !== undefined)
+      return sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page opened from a link cannot make another link.');
     const evaluation = await options.store.evaluations.get(tenant.workspaceId, params.data.evaluation);
-    if (evaluation === null) return sendError(res, 404, 'EVALUATION_NOT_FOUND', 'This workspace has no evaluation with that id.');
+    if (evaluation === null)
+      return sendError(res, 404, 'EVALUATION_NOT_FOUND', 'This workspace has no evaluation with that id.');
     const [owner, repoSlug, ...rest] = evaluation.repoFullName.split('/');
-    const ownRepository = owner !== undefined && repoSlug !== undefined && rest.length === 0 && (owner.toLowerCase() === tenant.workspaceSlug?.toLowerCase() || owner.toLowerCase() === tenant.workspaceId.toLowerCase());
+    const ownRepository =
+      owner !== undefined &&
+      repoSlug !== undefined &&
+      rest.length === 0 &&
+      (owner.toLowerCase() === tenant.workspaceSlug?.toLowerCase() ||
+        owner.toLowerCase() === tenant.workspaceId.toLowerCase());
     const decision =
       options.viewerPermissions === undefined || !ownRepository
         ? { allowed: false }
-        : await options.viewerPermissions({ workspaceId: tenant.workspaceId.toLowerCase(), workspaceSlug: tenant.workspaceSlug, account: accountId, need: { kind: 'repository', repoSlug, level: 'read' } });
+        : await options.viewerPermissions({
+            workspaceId: tenant.workspaceId.toLowerCase(),
+            workspaceSlug: tenant.workspaceSlug,
+            account: accountId,
+            need: { kind: 'repository', repoSlug, level: 'read' },
+          });
     if (!decision.allowed) return sendError(res, 403, 'FORBIDDEN', 'You may not see this repository.');
-    const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: `${CONNECT_PATHS.details}/${evaluation.id}`, evaluationId: evaluation.id, now: clock() });
+    const link = createPageLink({
+      tenant,
+      accountId,
+      baseUrl: config.baseUrl,
+      path: `${CONNECT_PATHS.details}/${evaluation.id}`,
+      evaluationId: evaluation.id,
+      now: clock(),
+    });
     res.status(200).json({ url: link.url, expires_at: link.expiresAt.toISOString() });
   });
 
@@ -283,13 +412,26 @@ export function createPageRouter(options: PageRouterOptions): Router {
     res.setHeader('Cache-Control', 'no-store');
     const { tenant, accountId, claims } = connectAuthOf(res);
     if (accountId === undefined) return sendError(res, 403, 'FORBIDDEN', 'The Connect JWT names no user (sub).');
-    if (claims[SESSION_LINK_CLAIM] !== undefined) return sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page opened from a link cannot make another link.');
+    if (claims[SESSION_LINK_CLAIM] !== undefined)
+      return sendError(res, 403, 'LINK_SESSION_FORBIDDEN', 'A page opened from a link cannot make another link.');
     const decision =
       options.viewerPermissions === undefined
         ? { allowed: false }
-        : await options.viewerPermissions({ workspaceId: tenant.workspaceId.toLowerCase(), workspaceSlug: tenant.workspaceSlug, account: accountId, need: { kind: 'workspace_admin' } });
+        : await options.viewerPermissions({
+            workspaceId: tenant.workspaceId.toLowerCase(),
+            workspaceSlug: tenant.workspaceSlug,
+            account: accountId,
+            need: { kind: 'workspace_admin' },
+          });
     if (!decision.allowed) return sendError(res, 403, 'FORBIDDEN', 'Only workspace admins see the recent agent runs.');
-    const link = createPageLink({ tenant, accountId, baseUrl: config.baseUrl, path: AGENT_RUNS_PATH, evaluationId: AGENT_RUNS_LINK, now: clock() });
+    const link = createPageLink({
+      tenant,
+      accountId,
+      baseUrl: config.baseUrl,
+      path: AGENT_RUNS_PATH,
+      evaluationId: AGENT_RUNS_LINK,
+      now: clock(),
+    });
     res.status(200).json({ url: link.url, expires_at: link.expiresAt.toISOString() });
   });
 

@@ -27,9 +27,27 @@ export interface PageShellValues {
 }
 
 const PLACEHOLDER = /\{\{([a-zA-Z]+)\}\}/g;
-const SLOTS = new Set<keyof PageShellValues>(['title', 'page', 'context', 'token', 'hostScriptUrl', 'baseUrl', 'workspace', 'scriptUrl', 'styleUrl', 'fallback']);
+const SLOTS = new Set<keyof PageShellValues>([
+  'title',
+  'page',
+  'context',
+  'token',
+  'hostScriptUrl',
+  'baseUrl',
+  'workspace',
+  'scriptUrl',
+  'styleUrl',
+  'fallback',
+]);
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '`': '&#96;',
+};
 
 /** Escapes text for HTML element content and quoted attribute values alike. */
 export function escapeHtml(value: string): string {
@@ -42,7 +60,8 @@ export type PageShellRenderer = (values: PageShellValues) => string;
 export function loadPageShell(viewsDir: string = DEFAULT_VIEWS_DIR): PageShellRenderer {
   const template = readFileSync(path.join(viewsDir, 'page.html'), 'utf8');
   for (const match of template.matchAll(PLACEHOLDER)) {
-    if (!SLOTS.has(match[1] as keyof PageShellValues)) throw new Error(`views/page.html: unknown placeholder {{${match[1]}}}`);
+    if (!SLOTS.has(match[1] as keyof PageShellValues))
+      throw new Error(`views/page.html: unknown placeholder {{${match[1]}}}`);
   }
   return (values) =>
     template.replace(PLACEHOLDER, (_whole, name: string) => {

@@ -16,7 +16,12 @@ export type RepositoryNameResolver = (tenant: Tenant, repoUuid: string) => Promi
 const TTL_MS = 5 * 60 * 1000;
 const MAX_ENTRIES = 1000;
 
-export function createRepositoryNameResolver(deps: { config: AppConfig; logger: Logger; fetch?: typeof globalThis.fetch; now?: () => number }): RepositoryNameResolver {
+export function createRepositoryNameResolver(deps: {
+  config: AppConfig;
+  logger: Logger;
+  fetch?: typeof globalThis.fetch;
+  now?: () => number;
+}): RepositoryNameResolver {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'repository-names' });
   const cache = new Map<string, { fullName: string; at: number }>();
@@ -33,7 +38,13 @@ export function createRepositoryNameResolver(deps: { config: AppConfig; logger: 
       if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value ?? '');
       return repository.full_name;
     } catch (error) {
-      log.warn({ workspace: tenant.workspaceId, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'repository name unknown');
+      log.warn(
+        {
+          workspace: tenant.workspaceId,
+          err: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+        },
+        'repository name unknown',
+      );
       return null;
     }
   };

@@ -21,7 +21,11 @@ export interface WebEntry {
 
 const manifestSchema = z.record(
   z.string(),
-  z.looseObject({ file: z.string().regex(/^assets\/[A-Za-z0-9._-]+$/), isEntry: z.boolean().optional(), css: z.array(z.string().regex(/^assets\/[A-Za-z0-9._-]+$/)).optional() }),
+  z.looseObject({
+    file: z.string().regex(/^assets\/[A-Za-z0-9._-]+$/),
+    isEntry: z.boolean().optional(),
+    css: z.array(z.string().regex(/^assets\/[A-Za-z0-9._-]+$/)).optional(),
+  }),
 );
 
 export interface WebAssets {
@@ -45,7 +49,16 @@ export function loadWebAssets(baseUrl: string, dir: string = DEFAULT_WEB_DIR): W
   }
 
   const router = Router();
-  router.use(WEB_ASSETS_PATH, express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false, dotfiles: 'deny', redirect: false }));
+  router.use(
+    WEB_ASSETS_PATH,
+    express.static(path.join(dir, 'assets'), {
+      immutable: true,
+      maxAge: '365d',
+      index: false,
+      dotfiles: 'deny',
+      redirect: false,
+    }),
+  );
   router.use(WEB_ASSETS_PATH, (_req, res) => void res.status(404).type('text/plain').send('no such asset'));
   return {
     entry() {

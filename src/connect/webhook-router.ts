@@ -55,18 +55,36 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
   const router = Router();
   router.post(
     CONNECT_PATHS.webhook,
-    connectJwtMiddleware({ tenants: options.store.tenants, appBaseUrl: options.config.baseUrl, qsh: 'required', logger, ...(options.clock === undefined ? {} : { clock: options.clock }) }),
+    connectJwtMiddleware({
+      tenants: options.store.tenants,
+      appBaseUrl: options.config.baseUrl,
+      qsh: 'required',
+      logger,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    }),
     express.json({ limit: WEBHOOK_BODY_LIMIT_BYTES, type: 'application/json', strict: true }),
     async (req: Request, res: Response) => {
       const { tenant } = connectAuthOf(res);
       const headers = headersSchema.safeParse(req.headers);
       if (!headers.success) {
-        sendError(res, 400, 'INVALID_WEBHOOK_HEADERS', 'The webhook delivery headers are missing or invalid.', issueFields(headers.error, 'headers.'));
+        sendError(
+          res,
+          400,
+          'INVALID_WEBHOOK_HEADERS',
+          'The webhook delivery headers are missing or invalid.',
+          issueFields(headers.error, 'headers.'),
+        );
         return;
       }
       const envelope = envelopeSchema.safeParse(req.body);
       if (!envelope.success) {
-        sendError(res, 400, 'INVALID_WEBHOOK_PAYLOAD', 'The webhook body is not a Connect {event, data} envelope.', issueFields(envelope.error));
+        sendError(
+          res,
+          400,
+          'INVALID_WEBHOOK_PAYLOAD',
+          'The webhook body is not a Connect {event, data} envelope.',
+          issueFields(envelope.error),
+        );
         return;
       }
       const eventKey = headers.data['x-event-key'];
@@ -79,12 +97,19 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
       const repository = envelope.data.data.repository;
       const workspaceUuid = repository.workspace?.uuid ?? repository.owner?.uuid;
       if (workspaceUuid === undefined) {
-        sendError(res, 400, 'INVALID_WEBHOOK_PAYLOAD', 'The repository names no workspace.', { 'data.repository.workspace.uuid': 'required' });
+        sendError(res, 400, 'INVALID_WEBHOOK_PAYLOAD', 'The repository names no workspace.', {
+          'data.repository.workspace.uuid': 'required',
+        });
         return;
       }
       if (workspaceUuid.toLowerCase() !== tenant.workspaceId.toLowerCase()) {
         log.warn({ payloadWorkspace: workspaceUuid }, 'connect: webhook names another workspace than its installation');
-        sendError(res, 403, 'WRONG_WORKSPACE', 'The payload names a repository outside this installation\u2019s workspace.');
+        sendError(
+          res,
+          403,
+          'WRONG_WORKSPACE',
+          'The payload names a repository outside this installation\u2019s workspace.',
+        );
         return;
       }
       if (!SUBSCRIBED.has(eventKey)) {
@@ -102,10 +127,16 @@ export function createWebhookRouter(options: WebhookRouterOptions): Router {
           attempt: Number(headers.data['x-attempt-number']),
           payload: envelope.data.data,
         });
-        log.info({ accepted: result.accepted, duplicate: result.duplicate, jobs: result.jobs }, 'connect: webhook received');
+        log.info(
+          { accepted: result.accepted, duplicate: result.duplicate, jobs: result.jobs },
+          'connect: webhook received',
+        );
         res.status(204).end();
       } catch (error) {
-        log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'connect: webhook intake failed');
+        log.error(
+          { err: error instanceof Error ? { name: error.name, message: error.message } : String(error) },
+          'connect: webhook intake failed',
+        );
         sendError(res, 503, 'INTAKE_UNAVAILABLE', 'The webhook could not be queued; retry.');
       }
     },

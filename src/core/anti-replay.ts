@@ -35,7 +35,11 @@ export function uniqueConsumables(ids: readonly ConsumableId[]): ConsumableId[] 
  * re-presenting its own ids (a re-check, a new head) is not a replay. Without a PR context (the CLI),
  * any consumed id is a replay.
  */
-export function checkReplay(ids: readonly ConsumableId[], consumed: readonly ConsumedId[], context: ReplayContext | undefined): Check[] {
+export function checkReplay(
+  ids: readonly ConsumableId[],
+  consumed: readonly ConsumedId[],
+  context: ReplayContext | undefined,
+): Check[] {
   const byKey = new Map(consumed.map((c) => [consumableKey(c), c]));
   const checks: Check[] = [];
   for (const id of uniqueConsumables(ids)) {
@@ -50,11 +54,20 @@ export function checkReplay(ids: readonly ConsumableId[], consumed: readonly Con
         rule: 'profile.anti_replay',
         outcome: 'fail',
         code: 'REPLAY',
-        subject: { kind: id.kind === 'receipt_id' ? 'gateway_receipt' : id.kind.startsWith('cst') ? 'token' : 'bundle', id: id.value },
+        subject: {
+          kind: id.kind === 'receipt_id' ? 'gateway_receipt' : id.kind.startsWith('cst') ? 'token' : 'bundle',
+          id: id.value,
+        },
         evidence: { kind: id.kind, first_repo: previous.repoFullName, first_pull_request: previous.pullRequestId },
       });
     }
   }
-  if (checks.length === 0) checks.push({ rule: 'profile.anti_replay', outcome: 'pass', code: 'OK', evidence: { ids_checked: uniqueConsumables(ids).length } });
+  if (checks.length === 0)
+    checks.push({
+      rule: 'profile.anti_replay',
+      outcome: 'pass',
+      code: 'OK',
+      evidence: { ids_checked: uniqueConsumables(ids).length },
+    });
   return checks;
 }

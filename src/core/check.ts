@@ -10,7 +10,24 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type CheckOutcome = 'pass' | 'fail' | 'pending' | 'skip';
 
 export interface CheckSubject {
-  kind: 'bundle' | 'envelope' | 'event' | 'gateway_receipt' | 'tool_receipt' | 'side_effect_receipt' | 'human_approval_receipt' | 'rate_limit_claim' | 'token' | 'policy' | 'file' | 'commit' | 'pull_request' | 'repository' | 'actor' | 'action' | 'workspace';
+  kind:
+    | 'bundle'
+    | 'envelope'
+    | 'event'
+    | 'gateway_receipt'
+    | 'tool_receipt'
+    | 'side_effect_receipt'
+    | 'human_approval_receipt'
+    | 'rate_limit_claim'
+    | 'token'
+    | 'policy'
+    | 'file'
+    | 'commit'
+    | 'pull_request'
+    | 'repository'
+    | 'actor'
+    | 'action'
+    | 'workspace';
   /** receipt id, file path, commit hash, DID… */
   id?: string;
   /** JSON pointer-ish path into the bundle (e.g. `payload.receipts[3].payload.binding.run_id`). */

@@ -8,7 +8,8 @@ export function toEvidence(value: unknown): JsonValue {
   if (value instanceof Set) return [...value].map(toEvidence);
   if (typeof value === 'object') {
     const out: { [key: string]: JsonValue } = {};
-    for (const [key, item] of Object.entries(value)) if (item !== undefined && typeof item !== 'function') out[key] = toEvidence(item);
+    for (const [key, item] of Object.entries(value))
+      if (item !== undefined && typeof item !== 'function') out[key] = toEvidence(item);
     return out;
   }
   return null;

@@ -15,7 +15,8 @@ const PLACEHOLDERS = ['{repository}', '{workspace}', '{repo_slug}'] as const;
 
 /** Why a pattern is unusable, or null when it is fine. */
 export function missionPatternProblem(pattern: string): string | null {
-  if (pattern.length === 0 || pattern.length > MISSION_PATTERN_MAX_LENGTH) return `must be 1..${MISSION_PATTERN_MAX_LENGTH} characters`;
+  if (pattern.length === 0 || pattern.length > MISSION_PATTERN_MAX_LENGTH)
+    return `must be 1..${MISSION_PATTERN_MAX_LENGTH} characters`;
   // eslint-disable-next-line no-control-regex -- control characters never belong in a pattern
   if (/[\u0000-\u001f\u007f]/.test(pattern)) return 'must not contain control characters';
   let rest = pattern;
@@ -31,7 +32,14 @@ export interface MissionRepository {
 }
 
 function expand(segment: string, repo: MissionRepository): string {
-  return segment.split('{repository}').join(repo.repoFullName).split('{workspace}').join(repo.workspace).split('{repo_slug}').join(repo.repoSlug).toLowerCase();
+  return segment
+    .split('{repository}')
+    .join(repo.repoFullName)
+    .split('{workspace}')
+    .join(repo.workspace)
+    .split('{repo_slug}')
+    .join(repo.repoSlug)
+    .toLowerCase();
 }
 
 /** True when `missionId` matches `pattern` for this repository (an invalid pattern matches nothing). */
@@ -42,7 +50,8 @@ export function missionMatches(pattern: string, missionId: string, repo: Mission
   const first = parts[0] ?? '';
   const last = parts[parts.length - 1] ?? '';
   if (parts.length === 1) return subject === first;
-  if (!subject.startsWith(first) || subject.length < first.length + last.length || !subject.endsWith(last)) return false;
+  if (!subject.startsWith(first) || subject.length < first.length + last.length || !subject.endsWith(last))
+    return false;
   // Greedy left-to-right placement of the middle parts is exact for `*`-only patterns.
   let at = first.length;
   const end = subject.length - last.length;

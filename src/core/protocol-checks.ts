@@ -2,7 +2,9 @@ import { RULES, type Check, type RuleId } from './check';
 import type { ProofBundleResult } from './clawsig/verify-proof-bundle';
 
 /** The proof-bundle protocol criteria, in RULES order (commit signatures and export bundles are separate). */
-const PROTOCOL_RULES: RuleId[] = RULES.filter((rule) => rule.startsWith('protocol.') && rule !== 'protocol.commit_signature' && rule !== 'protocol.export_bundle');
+const PROTOCOL_RULES: RuleId[] = RULES.filter(
+  (rule) => rule.startsWith('protocol.') && rule !== 'protocol.commit_signature' && rule !== 'protocol.export_bundle',
+);
 
 function failingRule(result: ProofBundleResult): RuleId {
   const path = result.failurePath ?? '';
@@ -34,7 +36,12 @@ export function protocolChecks(result: ProofBundleResult): Check[] {
   return PROTOCOL_RULES.map((rule, index): Check => {
     if (index < failedIndex) return { rule, outcome: 'pass', code: 'OK' };
     if (index === failedIndex) {
-      return { rule, outcome: 'fail', code: result.reasonCode, subject: { kind: 'bundle', path: result.failurePath ?? '' } };
+      return {
+        rule,
+        outcome: 'fail',
+        code: result.reasonCode,
+        subject: { kind: 'bundle', path: result.failurePath ?? '' },
+      };
     }
     return { rule, outcome: 'skip', code: 'OK', evidence: { not_reached: true } };
   });

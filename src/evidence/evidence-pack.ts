@@ -51,7 +51,11 @@ export function signEvidencePack(facts: EvidencePackFacts, signer: EvidenceSigne
     evaluation_id: facts.evaluationId,
     workspace: { uuid: facts.workspace.uuid, slug: facts.workspace.slug ?? null },
     repository: facts.repository,
-    pull_request: { id: facts.pullRequest.id, url: facts.pullRequest.url, source_branch: facts.pullRequest.sourceBranch ?? null },
+    pull_request: {
+      id: facts.pullRequest.id,
+      url: facts.pullRequest.url,
+      source_branch: facts.pullRequest.sourceBranch ?? null,
+    },
     head_sha: facts.headSha,
     commits: [...facts.commits],
     clawgate_version: facts.clawgateVersion,
@@ -125,27 +129,56 @@ const payloadSchema = z.strictObject({
   evaluation_id: z.string(),
   workspace: z.strictObject({ uuid: z.string(), slug: z.string().nullable() }),
   repository: z.string(),
-  pull_request: z.strictObject({ id: z.number().int(), url: z.string().nullable(), source_branch: z.string().nullable() }),
+  pull_request: z.strictObject({
+    id: z.number().int(),
+    url: z.string().nullable(),
+    source_branch: z.string().nullable(),
+  }),
   head_sha: z.string(),
   commits: z.array(z.string()),
   clawgate_version: z.string(),
   evaluated_at: z.string(),
-  bundle: z.strictObject({ bundle_id: z.string().nullable(), sha256_b64u: z.string().nullable(), source: z.string().nullable() }),
+  bundle: z.strictObject({
+    bundle_id: z.string().nullable(),
+    sha256_b64u: z.string().nullable(),
+    source: z.string().nullable(),
+  }),
   policy_hash_b64u: z.string().nullable(),
   engine_input: recordedInputSchema,
   verdict: z.record(z.string(), z.unknown()),
 });
 
 /** The verdict fields the engine decides (the pipeline's own fields — trigger, delivery id… — are not re-derived). */
-export const DERIVED_VERDICT_FIELDS = ['status', 'state', 'reason_code', 'mode', 'checks', 'proof', 'token', 'policy', 'receipts', 'files', 'trust_pulse'] as const;
+export const DERIVED_VERDICT_FIELDS = [
+  'status',
+  'state',
+  'reason_code',
+  'mode',
+  'checks',
+  'proof',
+  'token',
+  'policy',
+  'receipts',
+  'files',
+  'trust_pulse',
+] as const;
 
 /**
  * Verify an evidence pack from its exact text: canonical form, envelope, payload hash, Ed25519
  * signature, signer pinned by the caller, then re-derive the verdict with today's engine from the
  * recorded input and compare it, field by field, with the recorded verdict. Pure (no clock, no I/O).
  */
-export async function verifyEvidencePack(text: string, options: { trustedSignerDids: readonly string[] }): Promise<EvidencePackResult> {
-  const result: EvidencePackResult = { valid: false, code: 'EVIDENCE_MALFORMED', signatureValid: false, signerTrusted: false, differences: [] };
+export async function verifyEvidencePack(
+  text: string,
+  options: { trustedSignerDids: readonly string[] },
+): Promise<EvidencePackResult> {
+  const result: EvidencePackResult = {
+    valid: false,
+    code: 'EVIDENCE_MALFORMED',
+    signatureValid: false,
+    signerTrusted: false,
+    differences: [],
+  };
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
@@ -153,19 +186,34 @@ export async function verifyEvidencePack(text: string, options: { trustedSignerD
     return { ...result, detail: 'not JSON' };
   }
   const envelope = envelopeSchema.safeParse(value);
-  if (!envelope.success) return { ...result, detail: `envelope: ${envelope.error.issues[0]?.path.join('.') ?? ''} ${envelope.error.issues[0]?.message ?? ''}` };
+  if (!envelope.success)
+    return {
+      ...result,
+      detail: `envelope: ${envelope.error.issues[0]?.path.join('.') ?? ''} ${envelope.error.issues[0]?.message ?? ''}`,
+    };
   result.signerDid = envelope.data.signer_did;
-  if (stringifyHashB64u(envelope.data.payload) !== envelope.data.payload_hash_b64u) return { ...result, code: 'EVIDENCE_HASH_MISMATCH' };
+  if (stringifyHashB64u(envelope.data.payload) !== envelope.data.payload_hash_b64u)
+    return { ...result, code: 'EVIDENCE_HASH_MISMATCH' };
   const signature = checkEnvelopeSignature(value as JsonObject);
-  if (signature) return { ...result, code: signature.code === 'HASH_MISMATCH' ? 'EVIDENCE_HASH_MISMATCH' : 'EVIDENCE_SIGNATURE_INVALID' };
+  if (signature)
+    return {
+      ...result,
+      code: signature.code === 'HASH_MISMATCH' ? 'EVIDENCE_HASH_MISMATCH' : 'EVIDENCE_SIGNATURE_INVALID',
+    };
   result.signatureValid = true;
   // Bytes outside the payload's meaning (whitespace, escapes, a second copy of a key) are not signed:
   // the file must be exactly the serialization the service signed and served.
-  if (text !== `${JSON.stringify(value)}\n` && text !== JSON.stringify(value)) return { ...result, code: 'EVIDENCE_NOT_CANONICAL' };
+  if (text !== `${JSON.stringify(value)}\n` && text !== JSON.stringify(value))
+    return { ...result, code: 'EVIDENCE_NOT_CANONICAL' };
   const payload = payloadSchema.safeParse(envelope.data.payload);
-  if (!payload.success) return { ...result, detail: `payload: ${payload.error.issues[0]?.path.join('.') ?? ''} ${payload.error.issues[0]?.message ?? ''}` };
+  if (!payload.success)
+    return {
+      ...result,
+      detail: `payload: ${payload.error.issues[0]?.path.join('.') ?? ''} ${payload.error.issues[0]?.message ?? ''}`,
+    };
   const p = payload.data;
-  if (p.signer_did !== envelope.data.signer_did) return { ...result, code: 'EVIDENCE_SIGNATURE_INVALID', detail: 'the payload names another signer' };
+  if (p.signer_did !== envelope.data.signer_did)
+    return { ...result, code: 'EVIDENCE_SIGNATURE_INVALID', detail: 'the payload names another signer' };
   Object.assign(result, {
     evaluationId: p.evaluation_id,
     repository: p.repository,
@@ -177,9 +225,18 @@ export async function verifyEvidencePack(text: string, options: { trustedSignerD
 
   const restored = restoreEngineInput(p.engine_input);
   if (!restored.ok) return { ...result, code: 'EVIDENCE_INPUT_INVALID', detail: restored.problem };
-  if (restored.input.bundle !== undefined && p.engine_input.bundle_text !== undefined && p.bundle.sha256_b64u !== null) {
+  if (
+    restored.input.bundle !== undefined &&
+    p.engine_input.bundle_text !== undefined &&
+    p.bundle.sha256_b64u !== null
+  ) {
     // The recorded bundle must be the bundle the evaluation recorded (its SHA-256 over the exact text).
-    if (sha256B64u(p.engine_input.bundle_text) !== p.bundle.sha256_b64u) return { ...result, code: 'EVIDENCE_INPUT_INVALID', detail: 'the bundle text does not match the recorded bundle SHA-256' };
+    if (sha256B64u(p.engine_input.bundle_text) !== p.bundle.sha256_b64u)
+      return {
+        ...result,
+        code: 'EVIDENCE_INPUT_INVALID',
+        detail: 'the bundle text does not match the recorded bundle SHA-256',
+      };
   }
   const derived = await verifyAndEvaluate(restored.input);
   result.derived = derived;

@@ -10,7 +10,14 @@ import type { Store, Tenant } from '../store';
 import { forgeBitbucketClient, forgeTenantFor, markForgeUninstalled, systemTokenOf } from './installations';
 import { createFitVerifier, type FitVerifier, type ForgeInvocation } from './invocation-token';
 import { parseMergeCheckBody, runMergeCheck, type MergeCheckAnswer } from './merge-check';
-import { bracedUuid, forgeDeliveryId, forgeEventSchema, unwrapForgeBody, webhookEventKeyOf, webhookPayloadOf } from './product-events';
+import {
+  bracedUuid,
+  forgeDeliveryId,
+  forgeEventSchema,
+  unwrapForgeBody,
+  webhookEventKeyOf,
+  webhookPayloadOf,
+} from './product-events';
 import { createViewerAccess, type ViewerAccess } from './viewer-access';
 
 /**
@@ -75,7 +82,9 @@ interface Authenticated {
 /** `context.extension` of a page (docs/forge.md §5: `repository.uuid`; the PR panel's `pullRequest.id` is UNCONFIRMED). */
 const extensionSchema = z.looseObject({
   repository: z.looseObject({ uuid: z.string().regex(/^\{?[0-9a-fA-F-]{36}\}?$/) }).optional(),
-  pullRequest: z.looseObject({ id: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,9}$/)]) }).optional(),
+  pullRequest: z
+    .looseObject({ id: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,9}$/)]) })
+    .optional(),
 });
 
 const authenticated = new WeakMap<Request, Authenticated>();
@@ -101,14 +110,26 @@ function errorText(error: unknown): string {
 export function createForgeRouter(options: ForgeRouterOptions): Router {
   const { config, store, logger: baseLogger } = options;
   const logger = baseLogger.child({ component: 'forge' });
-  const verifier = options.verifier ?? createFitVerifier({ config: config.forge, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const verifier =
+    options.verifier ?? createFitVerifier({ config: config.forge, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const tenantDeps = { store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) };
-  const viewerAccess = options.viewerAccess ?? createViewerAccess({ logger, clientFor: (tenant, token) => clientFor(tenant, token, `forge-viewer:${randomUUID()}`) });
+  const viewerAccess =
+    options.viewerAccess ??
+    createViewerAccess({
+      logger,
+      clientFor: (tenant, token) => clientFor(tenant, token, `forge-viewer:${randomUUID()}`),
+    });
   const repositoryNames = new Map<string, string>();
 
-  function clientFor(tenant: Tenant, systemToken: string | null, requestId: string, timeoutMs?: number): BitbucketClient {
+  function clientFor(
+    tenant: Tenant,
+    systemToken: string | null,
+    requestId: string,
+    timeoutMs?: number,
+  ): BitbucketClient {
     const token = systemToken ?? tenant.accessToken?.reveal() ?? null;
-    if (token === null || tenant.baseApiUrl === null) throw new Error('the Forge installation has no app system token yet');
+    if (token === null || tenant.baseApiUrl === null)
+      throw new Error('the Forge installation has no app system token yet');
     return forgeBitbucketClient(tenantDeps, tenant.baseApiUrl, token, requestId, timeoutMs);
   }
 
@@ -124,7 +145,10 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
     const systemToken = systemTokenOf(req.headers['x-forge-oauth-system']);
     const tenant = await forgeTenantFor(tenantDeps, result.invocation, systemToken);
     if (!tenant.ok) {
-      logger.warn({ path: req.path, installation: result.invocation.installationId, reason: tenant.code, detail: tenant.detail }, 'forge: installation refused');
+      logger.warn(
+        { path: req.path, installation: result.invocation.installationId, reason: tenant.code, detail: tenant.detail },
+        'forge: installation refused',
+      );
       sendError(res, 403, tenant.code, 'This Forge installation cannot use clawgate.');
       return;
     }
@@ -141,11 +165,19 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
   const json = express.json({ limit: FORGE_BODY_LIMIT_BYTES, type: () => true, strict: true });
   const router = Router();
 
-  async function repositoryFullName(tenant: Tenant, systemToken: string | null, repositoryUuid: string, requestId: string): Promise<string> {
+  async function repositoryFullName(
+    tenant: Tenant,
+    systemToken: string | null,
+    repositoryUuid: string,
+    requestId: string,
+  ): Promise<string> {
     const cacheKey = `${tenant.clientKey}/${repositoryUuid}`;
     const cached = repositoryNames.get(cacheKey);
     if (cached !== undefined) return cached;
-    const repository = await clientFor(tenant, systemToken, requestId, EVENT_LOOKUP_TIMEOUT_MS).getRepository(tenant.workspaceId, repositoryUuid);
+    const repository = await clientFor(tenant, systemToken, requestId, EVENT_LOOKUP_TIMEOUT_MS).getRepository(
+      tenant.workspaceId,
+      repositoryUuid,
+    );
     if (repositoryNames.size >= REPOSITORY_NAME_CACHE_MAX) repositoryNames.clear();
     repositoryNames.set(cacheKey, repository.full_name);
     return repository.full_name;
@@ -192,7 +224,14 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
     }
     try {
       const retry = (raw as { retryContext?: { retryCount?: unknown } }).retryContext?.retryCount;
-      const result = await options.intake.receive({ surface: 'forge', tenant, eventKey, deliveryId, attempt: typeof retry === 'number' ? retry + 1 : 1, payload });
+      const result = await options.intake.receive({
+        surface: 'forge',
+        tenant,
+        eventKey,
+        deliveryId,
+        attempt: typeof retry === 'number' ? retry + 1 : 1,
+        payload,
+      });
       log.info({ accepted: result.accepted, duplicate: result.duplicate, jobs: result.jobs }, 'forge: event received');
       send(res, 200, result);
     } catch (error) {
@@ -207,11 +246,20 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
     const invocation = parseMergeCheckBody(req.body);
     let result: MergeCheckAnswer;
     if (invocation === null) {
-      result = { success: false, message: 'clawgate: the merge check request could not be read, so the pull request is not verified.' };
+      result = {
+        success: false,
+        message: 'clawgate: the merge check request could not be read, so the pull request is not verified.',
+      };
     } else {
       try {
         result = await runMergeCheck(
-          { store, queue: options.queue, config, logger, ...(options.mergeCheckBudgetMs !== undefined ? { budgetMs: options.mergeCheckBudgetMs } : {}) },
+          {
+            store,
+            queue: options.queue,
+            config,
+            logger,
+            ...(options.mergeCheckBudgetMs !== undefined ? { budgetMs: options.mergeCheckBudgetMs } : {}),
+          },
           tenant,
           clientFor(tenant, systemToken, requestId, EVENT_LOOKUP_TIMEOUT_MS),
           invocation,
@@ -219,7 +267,11 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
         );
       } catch (error) {
         logger.warn({ requestId, err: errorText(error) }, 'forge: merge check could not be answered from a verdict');
-        result = { success: false, message: 'clawgate: the pull request could not be verified right now (Bitbucket or clawgate unavailable). Re-run the check.' };
+        result = {
+          success: false,
+          message:
+            'clawgate: the pull request could not be verified right now (Bitbucket or clawgate unavailable). Re-run the check.',
+        };
       }
     }
     send(res, 200, result);
@@ -228,14 +280,24 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
   router.post(FORGE_PATHS.lifecycle, authenticate, json, (req: Request, res: Response) => {
     const { tenant, invocation } = authOf(req);
     const body = unwrapForgeBody(req.body) as { eventType?: unknown } | null;
-    logger.info({ installation: invocation.installationId, workspace: tenant.workspaceId, eventType: typeof body?.eventType === 'string' ? body.eventType.slice(0, 64) : null }, 'forge: lifecycle event');
+    logger.info(
+      {
+        installation: invocation.installationId,
+        workspace: tenant.workspaceId,
+        eventType: typeof body?.eventType === 'string' ? body.eventType.slice(0, 64) : null,
+      },
+      'forge: lifecycle event',
+    );
     send(res, 200, { installed: true });
   });
 
   router.post(FORGE_PATHS.preUninstall, authenticate, async (req: Request, res: Response) => {
     const { tenant } = authOf(req);
     await markForgeUninstalled(store, tenant.clientKey);
-    logger.info({ installation: tenant.clientKey, workspace: tenant.workspaceId }, 'forge: pre-uninstall; installation marked uninstalled');
+    logger.info(
+      { installation: tenant.clientKey, workspace: tenant.workspaceId },
+      'forge: pre-uninstall; installation marked uninstalled',
+    );
     send(res, 200, { uninstalled: true });
   });
 
@@ -276,15 +338,25 @@ export function createForgeRouter(options: ForgeRouterOptions): Router {
         logger.warn({ err: errorText(error) }, 'forge: the page repository could not be looked up');
       }
     }
-    send(res, 200, { workspace: tenant.workspaceSlug ?? tenant.workspaceId, module: invocation.moduleKey, repo, pr: prId === undefined ? null : Number(prId) });
+    send(res, 200, {
+      workspace: tenant.workspaceSlug ?? tenant.workspaceId,
+      module: invocation.moduleKey,
+      repo,
+      pr: prId === undefined ? null : Number(prId),
+    });
   });
 
   // Body-parser and unexpected errors on /forge answer JSON (Forge rejects a non-JSON error body), never a stack.
   router.use('/forge', (error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
-    const { status, type } = (typeof error === 'object' && error !== null ? error : {}) as { status?: unknown; type?: unknown };
-    if (type === 'entity.too.large' || status === 413) return sendError(res, 413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
-    if (typeof status === 'number' && status >= 400 && status < 500) return sendError(res, 400, 'MALFORMED_BODY', 'The request body could not be read as JSON.');
+    const { status, type } = (typeof error === 'object' && error !== null ? error : {}) as {
+      status?: unknown;
+      type?: unknown;
+    };
+    if (type === 'entity.too.large' || status === 413)
+      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      return sendError(res, 400, 'MALFORMED_BODY', 'The request body could not be read as JSON.');
     logger.error({ path: req.path, err: errorText(error) }, 'forge: request failed');
     sendError(res, 500, 'INTERNAL', 'Something went wrong.');
   });

@@ -25,7 +25,11 @@ export const FORGE_ACTOR = 'forge';
 
 export type ForgeTenantResult =
   | { readonly ok: true; readonly tenant: Tenant; readonly created: boolean }
-  | { readonly ok: false; readonly code: 'NO_WORKSPACE' | 'EGRESS_DENIED' | 'UNINSTALLED' | 'WRONG_WORKSPACE'; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly code: 'NO_WORKSPACE' | 'EGRESS_DENIED' | 'UNINSTALLED' | 'WRONG_WORKSPACE';
+      readonly detail: string;
+    };
 
 function sameSecret(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
@@ -49,7 +53,13 @@ export interface ForgeTenantDeps {
 }
 
 /** Bitbucket as the app, with the system token Forge just sent (egress allowlist included). */
-export function forgeBitbucketClient(deps: ForgeTenantDeps, apiBaseUrl: string, systemToken: string, deliveryId: string, requestTimeoutMs?: number): BitbucketClient {
+export function forgeBitbucketClient(
+  deps: ForgeTenantDeps,
+  apiBaseUrl: string,
+  systemToken: string,
+  deliveryId: string,
+  requestTimeoutMs?: number,
+): BitbucketClient {
   return createBitbucketClient({
     baseApiUrl: apiBaseUrl,
     auth: bearerAuth(systemToken),
@@ -62,12 +72,26 @@ export function forgeBitbucketClient(deps: ForgeTenantDeps, apiBaseUrl: string, 
 }
 
 /** Learns the workspace slug once (API paths and policy assignments use it); failures leave it unknown. */
-async function workspaceSlugOf(deps: ForgeTenantDeps, invocation: ForgeInvocation, workspaceId: string, systemToken: string): Promise<string | null> {
+async function workspaceSlugOf(
+  deps: ForgeTenantDeps,
+  invocation: ForgeInvocation,
+  workspaceId: string,
+  systemToken: string,
+): Promise<string | null> {
   try {
-    const workspace = await forgeBitbucketClient(deps, invocation.apiBaseUrl, systemToken, `forge-install:${randomUUID()}`, INSTALL_LOOKUP_TIMEOUT_MS).getWorkspace(workspaceId);
+    const workspace = await forgeBitbucketClient(
+      deps,
+      invocation.apiBaseUrl,
+      systemToken,
+      `forge-install:${randomUUID()}`,
+      INSTALL_LOOKUP_TIMEOUT_MS,
+    ).getWorkspace(workspaceId);
     return /^[A-Za-z0-9._-]{1,128}$/.test(workspace.slug) ? workspace.slug : null;
   } catch (error) {
-    deps.logger.warn({ workspace: workspaceId, err: error instanceof Error ? error.message : String(error) }, 'forge: workspace slug unknown');
+    deps.logger.warn(
+      { workspace: workspaceId, err: error instanceof Error ? error.message : String(error) },
+      'forge: workspace slug unknown',
+    );
     return null;
   }
 }
@@ -75,23 +99,34 @@ async function workspaceSlugOf(deps: ForgeTenantDeps, invocation: ForgeInvocatio
 /** Bounded, so the first event of an installation is still answered within Forge's 5 s. */
 const INSTALL_LOOKUP_TIMEOUT_MS = 2_000;
 
-export async function forgeTenantFor(deps: ForgeTenantDeps, invocation: ForgeInvocation, systemToken: string | null): Promise<ForgeTenantResult> {
+export async function forgeTenantFor(
+  deps: ForgeTenantDeps,
+  invocation: ForgeInvocation,
+  systemToken: string | null,
+): Promise<ForgeTenantResult> {
   const { store } = deps;
-  if (invocation.workspaceId === null) return { ok: false, code: 'NO_WORKSPACE', detail: 'the token names no Bitbucket workspace' };
+  if (invocation.workspaceId === null)
+    return { ok: false, code: 'NO_WORKSPACE', detail: 'the token names no Bitbucket workspace' };
   const refusal = egressRefusal(new URL(invocation.apiBaseUrl), deps.config.allowedHosts);
   if (refusal !== undefined) return { ok: false, code: 'EGRESS_DENIED', detail: refusal };
   const existing = await store.tenants.findByClientKey(invocation.installationId);
   if (existing !== null) {
-    if (existing.workspaceId !== invocation.workspaceId) return { ok: false, code: 'WRONG_WORKSPACE', detail: 'the installation belongs to another workspace' };
-    if (existing.uninstalledAt !== null) return { ok: false, code: 'UNINSTALLED', detail: 'the installation was uninstalled' };
-    if (systemToken !== null && (existing.accessToken === null || !sameSecret(existing.accessToken.reveal(), systemToken))) {
+    if (existing.workspaceId !== invocation.workspaceId)
+      return { ok: false, code: 'WRONG_WORKSPACE', detail: 'the installation belongs to another workspace' };
+    if (existing.uninstalledAt !== null)
+      return { ok: false, code: 'UNINSTALLED', detail: 'the installation was uninstalled' };
+    if (
+      systemToken !== null &&
+      (existing.accessToken === null || !sameSecret(existing.accessToken.reveal(), systemToken))
+    ) {
       await store.tenants.setAccessToken(existing.workspaceId, existing.clientKey, systemToken, FORGE_ACTOR);
       const refreshed = await store.tenants.findByClientKey(invocation.installationId);
       if (refreshed !== null) return { ok: true, tenant: refreshed, created: false };
     }
     return { ok: true, tenant: existing, created: false };
   }
-  const slug = systemToken === null ? null : await workspaceSlugOf(deps, invocation, invocation.workspaceId, systemToken);
+  const slug =
+    systemToken === null ? null : await workspaceSlugOf(deps, invocation, invocation.workspaceId, systemToken);
   const { tenant } = await store.tenants.upsertInstall({
     workspaceId: invocation.workspaceId,
     workspaceSlug: slug,
@@ -116,6 +151,7 @@ export async function markForgeUninstalled(store: Pick<Store, 'tenants'>, instal
   const tenant = await store.tenants.markUninstalled(installationId, `${FORGE_ACTOR}:pre-uninstall`);
   if (tenant === null) return false;
   // The app system token is of no further use; do not keep it.
-  if (tenant.accessToken !== null) await store.tenants.setAccessToken(tenant.workspaceId, tenant.clientKey, null, `${FORGE_ACTOR}:pre-uninstall`);
+  if (tenant.accessToken !== null)
+    await store.tenants.setAccessToken(tenant.workspaceId, tenant.clientKey, null, `${FORGE_ACTOR}:pre-uninstall`);
   return true;
 }

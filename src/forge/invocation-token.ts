@@ -30,7 +30,11 @@ const INSTALLATION_ARI = /^ari:cloud:ecosystem::installation\/[0-9a-f-]{36}$/;
 /** Workspace UUIDs arrive with braces (events, `context`) or without (`installation.contexts`). */
 const WORKSPACE_UUID = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
 
-const contextEntry = z.looseObject({ name: z.string().max(64).optional(), apiBaseUrl: z.string().max(256).optional(), workspaceId: z.string().regex(WORKSPACE_UUID).optional() });
+const contextEntry = z.looseObject({
+  name: z.string().max(64).optional(),
+  apiBaseUrl: z.string().max(256).optional(),
+  workspaceId: z.string().regex(WORKSPACE_UUID).optional(),
+});
 
 export const fitClaimsSchema = z.looseObject({
   jti: z.string().max(256).optional(),
@@ -40,7 +44,9 @@ export const fitClaimsSchema = z.looseObject({
     apiBaseUrl: z.url({ protocol: /^https?$/ }).max(256),
     environment: z.looseObject({ type: z.string().max(32).optional(), id: z.string().max(256).optional() }).optional(),
     module: z.looseObject({ type: z.string().max(64).optional(), key: z.string().max(64).optional() }).optional(),
-    installation: z.looseObject({ id: z.string().max(256).optional(), contexts: z.array(contextEntry).max(16).optional() }).optional(),
+    installation: z
+      .looseObject({ id: z.string().max(256).optional(), contexts: z.array(contextEntry).max(16).optional() })
+      .optional(),
   }),
   context: z
     .looseObject({
@@ -50,7 +56,10 @@ export const fitClaimsSchema = z.looseObject({
     })
     .optional(),
   /** The invoking user's account id (UI calls only). */
-  principal: z.string().regex(/^[A-Za-z0-9:_-]{1,128}$/).optional(),
+  principal: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,128}$/)
+    .optional(),
 });
 
 export interface ForgeInvocation {
@@ -68,7 +77,9 @@ export interface ForgeInvocation {
 
 export type FitFailureCode = 'MISSING' | 'MALFORMED' | 'SIGNATURE' | 'CLAIMS' | 'EXPIRED' | 'KEYS_UNAVAILABLE';
 
-export type FitVerification = { readonly ok: true; readonly invocation: ForgeInvocation } | { readonly ok: false; readonly code: FitFailureCode; readonly detail: string };
+export type FitVerification =
+  | { readonly ok: true; readonly invocation: ForgeInvocation }
+  | { readonly ok: false; readonly code: FitFailureCode; readonly detail: string };
 
 export interface FitVerifier {
   verify(authorization: string | undefined): Promise<FitVerification>;
@@ -83,7 +94,8 @@ export function bracedWorkspaceId(value: string): string {
 function workspaceOf(claims: z.infer<typeof fitClaimsSchema>): string | null | 'conflict' {
   const seen = new Set<string>();
   if (claims.context?.workspaceId) seen.add(bracedWorkspaceId(claims.context.workspaceId));
-  for (const entry of claims.app.installation?.contexts ?? []) if (entry.workspaceId) seen.add(bracedWorkspaceId(entry.workspaceId));
+  for (const entry of claims.app.installation?.contexts ?? [])
+    if (entry.workspaceId) seen.add(bracedWorkspaceId(entry.workspaceId));
   if (seen.size > 1) return 'conflict';
   return [...seen][0] ?? null;
 }
@@ -112,8 +124,10 @@ export function createFitVerifier(options: FitVerifierOptions): FitVerifier {
   const now = options.now ?? (() => new Date());
   return {
     async verify(authorization) {
-      if (authorization === undefined || authorization.trim() === '') return { ok: false, code: 'MISSING', detail: 'no Authorization header' };
-      if (authorization.length > FIT_MAX_LENGTH + 16) return { ok: false, code: 'MALFORMED', detail: 'Authorization header too long' };
+      if (authorization === undefined || authorization.trim() === '')
+        return { ok: false, code: 'MISSING', detail: 'no Authorization header' };
+      if (authorization.length > FIT_MAX_LENGTH + 16)
+        return { ok: false, code: 'MALFORMED', detail: 'Authorization header too long' };
       const match = BEARER.exec(authorization);
       if (match === null) return { ok: false, code: 'MALFORMED', detail: 'Authorization is not Bearer <JWT>' };
       let payload: unknown;
@@ -129,16 +143,31 @@ export function createFitVerifier(options: FitVerifierOptions): FitVerifier {
         payload = verified.payload;
       } catch (error) {
         if (error instanceof errors.JWTExpired) return { ok: false, code: 'EXPIRED', detail: 'token expired' };
-        if (error instanceof errors.JWTClaimValidationFailed) return { ok: false, code: 'CLAIMS', detail: `claim ${error.claim} ${error.reason}` };
-        if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) return { ok: false, code: 'KEYS_UNAVAILABLE', detail: 'the JWKS could not be fetched' };
-        if (error instanceof errors.JOSEAlgNotAllowed) return { ok: false, code: 'SIGNATURE', detail: 'algorithm not allowed' };
-        if (error instanceof errors.JWKSNoMatchingKey) return { ok: false, code: 'SIGNATURE', detail: 'no key with this kid' };
-        if (error instanceof errors.JWSSignatureVerificationFailed) return { ok: false, code: 'SIGNATURE', detail: 'signature verification failed' };
-        return { ok: false, code: 'MALFORMED', detail: error instanceof errors.JOSEError ? error.code : 'unreadable token' };
+        if (error instanceof errors.JWTClaimValidationFailed)
+          return { ok: false, code: 'CLAIMS', detail: `claim ${error.claim} ${error.reason}` };
+        if (
+          error instanceof errors.JWKSTimeout ||
+          error instanceof errors.JWKSInvalid ||
+          !(error instanceof errors.JOSEError)
+        )
+          return { ok: false, code: 'KEYS_UNAVAILABLE', detail: 'the JWKS could not be fetched' };
+        if (error instanceof errors.JOSEAlgNotAllowed)
+          return { ok: false, code: 'SIGNATURE', detail: 'algorithm not allowed' };
+        if (error instanceof errors.JWKSNoMatchingKey)
+          return { ok: false, code: 'SIGNATURE', detail: 'no key with this kid' };
+        if (error instanceof errors.JWSSignatureVerificationFailed)
+          return { ok: false, code: 'SIGNATURE', detail: 'signature verification failed' };
+        return {
+          ok: false,
+          code: 'MALFORMED',
+          detail: error instanceof errors.JOSEError ? error.code : 'unreadable token',
+        };
       }
       const claims = fitClaimsSchema.safeParse(payload);
-      if (!claims.success) return { ok: false, code: 'CLAIMS', detail: `claims: ${claims.error.issues[0]?.path.join('.') ?? 'invalid'}` };
-      if (claims.data.app.id !== options.config.appId) return { ok: false, code: 'CLAIMS', detail: 'app.id is not the configured app' };
+      if (!claims.success)
+        return { ok: false, code: 'CLAIMS', detail: `claims: ${claims.error.issues[0]?.path.join('.') ?? 'invalid'}` };
+      if (claims.data.app.id !== options.config.appId)
+        return { ok: false, code: 'CLAIMS', detail: 'app.id is not the configured app' };
       const workspaceId = workspaceOf(claims.data);
       if (workspaceId === 'conflict') return { ok: false, code: 'CLAIMS', detail: 'the token names two workspaces' };
       return {

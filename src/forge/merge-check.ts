@@ -58,14 +58,18 @@ export function parseMergeCheckBody(body: unknown): MergeCheckInvocation | null 
 }
 
 function answer(success: boolean, message: string): MergeCheckAnswer {
-  return { success, message: message.length > MERGE_CHECK_MESSAGE_MAX ? `${message.slice(0, MERGE_CHECK_MESSAGE_MAX - 1)}…` : message };
+  return {
+    success,
+    message: message.length > MERGE_CHECK_MESSAGE_MAX ? `${message.slice(0, MERGE_CHECK_MESSAGE_MAX - 1)}…` : message,
+  };
 }
 
 /** Verdict content → answer: only SUCCESSFUL passes; the message names the state and links the details. */
 export function answerFromVerdict(verdict: CommitVerdict): MergeCheckAnswer {
   const { state, description, url } = verdict.content;
   if (state === 'SUCCESSFUL') return answer(true, `clawgate: ${description} — ${url}`);
-  if (state === 'INPROGRESS') return answer(false, `clawgate: verification pending (${description}). Re-run the check when it finishes — ${url}`);
+  if (state === 'INPROGRESS')
+    return answer(false, `clawgate: verification pending (${description}). Re-run the check when it finishes — ${url}`);
   return answer(false, `clawgate: ${description} — ${url}`);
 }
 
@@ -83,10 +87,22 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function runMergeCheck(deps: MergeCheckDeps, tenant: Tenant, client: BitbucketClient, invocation: MergeCheckInvocation, requestId: string): Promise<MergeCheckAnswer> {
+export async function runMergeCheck(
+  deps: MergeCheckDeps,
+  tenant: Tenant,
+  client: BitbucketClient,
+  invocation: MergeCheckInvocation,
+  requestId: string,
+): Promise<MergeCheckAnswer> {
   const nowMs = deps.nowMs ?? Date.now;
   const deadline = nowMs() + (deps.budgetMs ?? DEFAULT_MERGE_CHECK_BUDGET_MS);
-  const log = deps.logger.child({ component: 'forge-merge-check', requestId, workspace: tenant.workspaceId, pr: invocation.pullrequest.id, trigger: invocation.trigger?.type });
+  const log = deps.logger.child({
+    component: 'forge-merge-check',
+    requestId,
+    workspace: tenant.workspaceId,
+    pr: invocation.pullrequest.id,
+    trigger: invocation.trigger?.type,
+  });
   if (bracedUuid(invocation.workspace.uuid) !== tenant.workspaceId) {
     log.warn({ bodyWorkspace: invocation.workspace.uuid }, 'merge check names another workspace than its installation');
     return answer(false, 'clawgate: this check was asked about a workspace clawgate is not installed in for this app.');
@@ -98,7 +114,15 @@ export async function runMergeCheck(deps: MergeCheckDeps, tenant: Tenant, client
   const headSha = await client.resolveCommitHash(workspace, repository, pr.source.commit.hash);
   let verdict = await clawgateVerdictForCommit(deps.store, deps.config, workspace, repoFullName, headSha);
   if (verdict.basis === 'none') {
-    const job: EvaluationJob = { workspaceId: workspace, clientKey: tenant.clientKey, repoFullName, prId: pr.id, headHint: headSha, trigger: `forge:merge-check:${invocation.trigger?.type ?? 'unknown'}`, deliveryId: requestId };
+    const job: EvaluationJob = {
+      workspaceId: workspace,
+      clientKey: tenant.clientKey,
+      repoFullName,
+      prId: pr.id,
+      headHint: headSha,
+      trigger: `forge:merge-check:${invocation.trigger?.type ?? 'unknown'}`,
+      deliveryId: requestId,
+    };
     const key = pullRequestJobKey({ workspaceId: workspace, repoFullName, prId: pr.id, headSha: headSha.slice(0, 12) });
     const queued = await deps.queue.enqueue(EVALUATION_JOB, job, key);
     log.info({ jobId: queued.id, deduped: queued.deduped }, 'no verdict for the head; evaluation queued');
@@ -108,7 +132,10 @@ export async function runMergeCheck(deps: MergeCheckDeps, tenant: Tenant, client
     }
     if (verdict.basis === 'none') {
       log.info('no verdict within the budget');
-      return answer(false, `clawgate: verification of ${headSha.slice(0, 12)} is still running. Re-run this check in a moment — ${verdict.content.url}`);
+      return answer(
+        false,
+        `clawgate: verification of ${headSha.slice(0, 12)} is still running. Re-run this check in a moment — ${verdict.content.url}`,
+      );
     }
   }
   const result = answerFromVerdict(verdict);

@@ -15,8 +15,14 @@ import { z } from 'zod';
 
 const uuid = z.string().regex(/^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/);
 const hash = z.string().regex(/^[0-9a-fA-F]{7,40}$/);
-const branch = z.union([z.string().min(1).max(1024), z.looseObject({ name: z.string().min(1).max(1024) })]).transform((value) => (typeof value === 'string' ? value : value.name));
-const actor = z.looseObject({ type: z.string().max(32).optional(), accountId: z.string().max(128).optional(), uuid: uuid.optional() });
+const branch = z
+  .union([z.string().min(1).max(1024), z.looseObject({ name: z.string().min(1).max(1024) })])
+  .transform((value) => (typeof value === 'string' ? value : value.name));
+const actor = z.looseObject({
+  type: z.string().max(32).optional(),
+  accountId: z.string().max(128).optional(),
+  uuid: uuid.optional(),
+});
 const prEndpoint = z.looseObject({ branch: branch.optional(), commit: z.looseObject({ hash }).nullish() });
 
 export const forgeEventSchema = z.looseObject({
@@ -36,14 +42,27 @@ export const forgeEventSchema = z.looseObject({
       author: actor.optional(),
     })
     .optional(),
-  comment: z.looseObject({ id: z.number().int(), content: z.union([z.string().max(100_000), z.looseObject({ raw: z.string().max(100_000) })]).optional() }).optional(),
+  comment: z
+    .looseObject({
+      id: z.number().int(),
+      content: z.union([z.string().max(100_000), z.looseObject({ raw: z.string().max(100_000) })]).optional(),
+    })
+    .optional(),
   push: z
     .looseObject({
-      ref: z.union([z.string().max(1024), z.looseObject({ name: z.string().max(1024), type: z.string().max(32).optional() })]).optional(),
+      ref: z
+        .union([
+          z.string().max(1024),
+          z.looseObject({ name: z.string().max(1024), type: z.string().max(32).optional() }),
+        ])
+        .optional(),
       before: hash.nullish(),
       after: hash.nullish(),
       closed: z.boolean().optional(),
-      commits: z.array(z.looseObject({ hash, message: z.string().max(100_000).optional() })).max(500).optional(),
+      commits: z
+        .array(z.looseObject({ hash, message: z.string().max(100_000).optional() }))
+        .max(500)
+        .optional(),
     })
     .optional(),
   buildStatus: z
@@ -65,16 +84,20 @@ export type ForgeEvent = z.infer<typeof forgeEventSchema>;
 export function unwrapForgeBody(body: unknown): unknown {
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
     const record = body as Record<string, unknown>;
-    if (!('eventType' in record) && typeof record.payload === 'object' && record.payload !== null) return record.payload;
+    if (!('eventType' in record) && typeof record.payload === 'object' && record.payload !== null)
+      return record.payload;
   }
   return body;
 }
 
 /** Stable across Forge's retries of the same event (retryContext excluded). */
 export function forgeDeliveryId(event: unknown): string {
-  const copy: Record<string, unknown> = typeof event === 'object' && event !== null ? { ...(event as Record<string, unknown>) } : { event };
+  const copy: Record<string, unknown> =
+    typeof event === 'object' && event !== null ? { ...(event as Record<string, unknown>) } : { event };
   delete copy.retryContext;
-  return `forge:${createHash('sha256').update(canonicalize(copy) ?? '').digest('hex')}`;
+  return `forge:${createHash('sha256')
+    .update(canonicalize(copy) ?? '')
+    .digest('hex')}`;
 }
 
 const EVENT_KEYS: Readonly<Record<string, string>> = {
@@ -101,16 +124,34 @@ export function bracedUuid(value: string): string {
 
 function actorJson(value: ForgeEvent['actor']): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
-  return { type: value.type ?? 'user', ...(value.uuid ? { uuid: bracedUuid(value.uuid) } : {}), ...(value.accountId ? { account_id: value.accountId } : {}) };
+  return {
+    type: value.type ?? 'user',
+    ...(value.uuid ? { uuid: bracedUuid(value.uuid) } : {}),
+    ...(value.accountId ? { account_id: value.accountId } : {}),
+  };
 }
 
 /** The webhook-shaped payload for `eventKey` (see webhook-events.ts, operations-events.ts). */
-export function webhookPayloadOf(event: ForgeEvent, eventKey: string, repository: { fullName: string; workspaceSlug: string | null }): Record<string, unknown> | null {
-  const repo = { full_name: repository.fullName, uuid: bracedUuid(event.repository.uuid), workspace: { uuid: bracedUuid(event.workspace.uuid), ...(repository.workspaceSlug ? { slug: repository.workspaceSlug } : {}) } };
+export function webhookPayloadOf(
+  event: ForgeEvent,
+  eventKey: string,
+  repository: { fullName: string; workspaceSlug: string | null },
+): Record<string, unknown> | null {
+  const repo = {
+    full_name: repository.fullName,
+    uuid: bracedUuid(event.repository.uuid),
+    workspace: {
+      uuid: bracedUuid(event.workspace.uuid),
+      ...(repository.workspaceSlug ? { slug: repository.workspaceSlug } : {}),
+    },
+  };
   const actor = actorJson(event.actor);
   const common = { repository: repo, ...(actor ? { actor } : {}) };
   const pr = event.pullrequest;
-  const endpoint = (value: z.infer<typeof prEndpoint> | undefined) => ({ ...(value?.branch ? { branch: { name: value.branch } } : {}), commit: value?.commit ? { hash: value.commit.hash.toLowerCase() } : null });
+  const endpoint = (value: z.infer<typeof prEndpoint> | undefined) => ({
+    ...(value?.branch ? { branch: { name: value.branch } } : {}),
+    commit: value?.commit ? { hash: value.commit.hash.toLowerCase() } : null,
+  });
   switch (eventKey) {
     case 'pullrequest:created':
     case 'pullrequest:updated':
@@ -130,13 +171,15 @@ export function webhookPayloadOf(event: ForgeEvent, eventKey: string, repository
       };
       if (eventKey !== 'pullrequest:comment_created') return { ...common, pullrequest };
       if (event.comment === undefined) return null;
-      const raw = typeof event.comment.content === 'string' ? event.comment.content : (event.comment.content?.raw ?? '');
+      const raw =
+        typeof event.comment.content === 'string' ? event.comment.content : (event.comment.content?.raw ?? '');
       return { ...common, pullrequest, comment: { id: event.comment.id, content: { raw } } };
     }
     case 'repo:push': {
       const push = event.push;
       if (push === undefined) return null;
-      const ref = typeof push.ref === 'string' ? { name: push.ref.replace(/^refs\/heads\//, ''), type: 'branch' } : push.ref;
+      const ref =
+        typeof push.ref === 'string' ? { name: push.ref.replace(/^refs\/heads\//, ''), type: 'branch' } : push.ref;
       if (ref === undefined || ref.name === '') return null;
       const type = ref.type ?? 'branch';
       const newest = push.commits?.[0];
@@ -148,11 +191,28 @@ export function webhookPayloadOf(event: ForgeEvent, eventKey: string, repository
           changes: [
             {
               old: before === null ? null : { type, name: ref.name, target: { hash: before.toLowerCase() } },
-              new: after === null ? null : { type, name: ref.name, target: { hash: after.toLowerCase(), ...(newest?.message !== undefined && newest.hash.toLowerCase() === after.toLowerCase() ? { message: newest.message } : {}) } },
+              new:
+                after === null
+                  ? null
+                  : {
+                      type,
+                      name: ref.name,
+                      target: {
+                        hash: after.toLowerCase(),
+                        ...(newest?.message !== undefined && newest.hash.toLowerCase() === after.toLowerCase()
+                          ? { message: newest.message }
+                          : {}),
+                      },
+                    },
               closed: push.closed === true || after === null,
               // Forge's push event may not list every commit: the push job lists the rest through the
               // API, so each commit's pusher is recorded (provenance, docs/policy.md §5).
-              ...(after !== null ? { truncated: true, commits: (push.commits ?? []).slice(0, 100).map((c) => ({ hash: c.hash.toLowerCase() })) } : {}),
+              ...(after !== null
+                ? {
+                    truncated: true,
+                    commits: (push.commits ?? []).slice(0, 100).map((c) => ({ hash: c.hash.toLowerCase() })),
+                  }
+                : {}),
             },
           ],
         },
@@ -164,7 +224,14 @@ export function webhookPayloadOf(event: ForgeEvent, eventKey: string, repository
       if (status === undefined) return null;
       return {
         ...common,
-        commit_status: { key: status.key, state: status.state, description: status.description ?? null, url: status.url ?? null, refname: status.refName ?? null, commit: { hash: status.commit.hash.toLowerCase() } },
+        commit_status: {
+          key: status.key,
+          state: status.state,
+          description: status.description ?? null,
+          url: status.url ?? null,
+          refname: status.refName ?? null,
+          commit: { hash: status.commit.hash.toLowerCase() },
+        },
       };
     }
     default:

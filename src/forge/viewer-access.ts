@@ -19,7 +19,11 @@ export interface ViewerAccess {
 export const VIEWER_CACHE_TTL_MS = 60_000;
 const VIEWER_CACHE_MAX = 10_000;
 
-export function createViewerAccess(deps: { logger: Logger; clientFor: (tenant: Tenant, systemToken: string | null) => BitbucketClient; nowMs?: () => number }): ViewerAccess {
+export function createViewerAccess(deps: {
+  logger: Logger;
+  clientFor: (tenant: Tenant, systemToken: string | null) => BitbucketClient;
+  nowMs?: () => number;
+}): ViewerAccess {
   const cache = new Map<string, { allowed: boolean; until: number }>();
   const now = deps.nowMs ?? Date.now;
   return {
@@ -29,10 +33,15 @@ export function createViewerAccess(deps: { logger: Logger; clientFor: (tenant: T
       if (hit !== undefined && hit.until > now()) return hit.allowed;
       let allowed: boolean;
       try {
-        const permission = await deps.clientFor(tenant, systemToken).getWorkspacePermission(tenant.workspaceSlug ?? tenant.workspaceId, accountRefFrom(accountId));
+        const permission = await deps
+          .clientFor(tenant, systemToken)
+          .getWorkspacePermission(tenant.workspaceSlug ?? tenant.workspaceId, accountRefFrom(accountId));
         allowed = permission !== null;
       } catch (error) {
-        deps.logger.warn({ workspace: tenant.workspaceId, err: error instanceof Error ? error.message : String(error) }, 'forge: viewer permission unknown; denied');
+        deps.logger.warn(
+          { workspace: tenant.workspaceId, err: error instanceof Error ? error.message : String(error) },
+          'forge: viewer permission unknown; denied',
+        );
         return false;
       }
       if (cache.size >= VIEWER_CACHE_MAX) cache.clear();

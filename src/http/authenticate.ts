@@ -67,7 +67,11 @@ export interface AccessRule {
  * invocation token and the viewer, server/ mounts this API behind it). Returns undefined for a request
  * it did not authenticate; then the Authorization header decides as usual.
  */
-export type ExternalPrincipal = (request: Request) => { readonly workspaceId: string; readonly accountId: string; readonly tenant: Tenant; readonly method: 'forge' } | undefined;
+export type ExternalPrincipal = (
+  request: Request,
+) =>
+  | { readonly workspaceId: string; readonly accountId: string; readonly tenant: Tenant; readonly method: 'forge' }
+  | undefined;
 
 /** The rules of the routes, by name (docs/api.md's table is this table). */
 export const ACCESS = {
@@ -108,7 +112,10 @@ export interface AuthenticateOptions {
    * Sign in with Bitbucket (docs/sign-in.md): page tokens of signed-in sessions, and how their
    * permissions are asked of Bitbucket (with the person's own token). Absent: such tokens are refused.
    */
-  readonly signIn?: { readonly signIns: Pick<SignInRepository, 'liveSession'>; readonly viewerPermissions: ViewerPermissions };
+  readonly signIn?: {
+    readonly signIns: Pick<SignInRepository, 'liveSession'>;
+    readonly viewerPermissions: ViewerPermissions;
+  };
 }
 
 interface Authenticated {
@@ -129,9 +136,14 @@ function requireRepositoryCheck(request: Request, response: Response, logger: Lo
   const send = response.send.bind(response);
   response.send = ((body?: unknown) => {
     if (response.statusCode < 400 && !repositoryChecked.has(request)) {
-      logger.error({ method: request.method, path: request.path }, 'api: a route answered a page user without its repository check');
+      logger.error(
+        { method: request.method, path: request.path },
+        'api: a route answered a page user without its repository check',
+      );
       response.status(500).type('application/json');
-      return send(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'the request could not be authorized' } }));
+      return send(
+        JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'the request could not be authorized' } }),
+      );
     }
     return send(body);
   }) as Response['send'];
@@ -155,7 +167,8 @@ export function sourceAddress(request: Request): string {
 /** The principal of a request that passed `authenticate` and its route's `access` rule; throws otherwise (a wiring bug). */
 export function principalOf(request: Request): ApiPrincipal {
   const principal = principals.get(request);
-  if (principal === undefined) throw new Error('principalOf: the route declared no access rule, or the request was not authenticated');
+  if (principal === undefined)
+    throw new Error('principalOf: the route declared no access rule, or the request was not authenticated');
   return principal;
 }
 
@@ -175,27 +188,60 @@ function credentialKey(header: string): string | null {
   return bearer === null ? null : `token:${(bearer[1] ?? '').slice(0, 12)}`;
 }
 
-async function credentialPrincipal(request: Request, response: Response, options: AuthenticateOptions): Promise<Omit<ApiPrincipal, 'workspaceSlug' | 'rule'>> {
+async function credentialPrincipal(
+  request: Request,
+  response: Response,
+  options: AuthenticateOptions,
+): Promise<Omit<ApiPrincipal, 'workspaceSlug' | 'rule'>> {
   const external = options.externalPrincipal?.(request);
   if (external !== undefined) {
-    return { method: external.method, workspaceId: external.workspaceId.toLowerCase(), actor: `${external.method}:${external.accountId}`, accountId: external.accountId, tenant: external.tenant };
+    return {
+      method: external.method,
+      workspaceId: external.workspaceId.toLowerCase(),
+      actor: `${external.method}:${external.accountId}`,
+      accountId: external.accountId,
+      tenant: external.tenant,
+    };
   }
   const header = request.headers.authorization;
-  if (header === undefined || header.trim() === '') throw unauthenticated(response, 'UNAUTHENTICATED', 'send Authorization: Bearer <API token> or Authorization: JWT <Connect token>');
+  if (header === undefined || header.trim() === '')
+    throw unauthenticated(
+      response,
+      'UNAUTHENTICATED',
+      'send Authorization: Bearer <API token> or Authorization: JWT <Connect token>',
+    );
   const bearer = BEARER.exec(header);
   if (bearer !== null) {
     const verified = await options.store.verifyApiToken(bearer[1] ?? '');
     if (verified === null) throw unauthenticated(response, 'INVALID_CREDENTIALS', 'the API token is not valid');
-    return { method: 'api_token', workspaceId: verified.workspaceId.toLowerCase(), actor: `api_token:${verified.tokenId}`, tokenId: verified.tokenId, scopes: verified.scopes };
+    return {
+      method: 'api_token',
+      workspaceId: verified.workspaceId.toLowerCase(),
+      actor: `api_token:${verified.tokenId}`,
+      tokenId: verified.tokenId,
+      scopes: verified.scopes,
+    };
   }
   const jwt = JWT.exec(header);
   if (jwt !== null && isSignInToken(jwt[1] ?? '')) {
-    const session = options.signIn === undefined ? null : await verifySignInToken(jwt[1] ?? '', options.signIn.signIns, options.now());
+    const session =
+      options.signIn === undefined
+        ? null
+        : await verifySignInToken(jwt[1] ?? '', options.signIn.signIns, options.now());
     if (session === null) {
       options.logger.warn({ method: request.method, path: request.path }, 'api: sign-in page token rejected');
-      throw unauthenticated(response, 'INVALID_CREDENTIALS', 'the sign-in session is not valid (expired, ended or not ours); sign in with Bitbucket again');
+      throw unauthenticated(
+        response,
+        'INVALID_CREDENTIALS',
+        'the sign-in session is not valid (expired, ended or not ours); sign in with Bitbucket again',
+      );
     }
-    return { method: 'signin_session', workspaceId: session.workspaceId.toLowerCase(), actor: `signin:${session.accountUuid}`, accountId: session.accountUuid };
+    return {
+      method: 'signin_session',
+      workspaceId: session.workspaceId.toLowerCase(),
+      actor: `signin:${session.accountUuid}`,
+      accountId: session.accountUuid,
+    };
   }
   if (jwt !== null) {
     const result = await verifyConnectJwt(jwt[1] ?? '', {
@@ -207,11 +253,15 @@ async function credentialPrincipal(request: Request, response: Response, options
       now: options.now(),
     });
     if (!result.ok) {
-      options.logger.warn({ reason: result.code, detail: result.message, iss: result.issuer, method: request.method, path: request.path }, 'api: Connect JWT rejected');
+      options.logger.warn(
+        { reason: result.code, detail: result.message, iss: result.issuer, method: request.method, path: request.path },
+        'api: Connect JWT rejected',
+      );
       throw unauthenticated(response, 'INVALID_CREDENTIALS', connectJwtFailureMessage(result.code));
     }
     // Page tokens are user tokens; one without a user (a webhook's) must not act here.
-    if (result.accountId === undefined) throw unauthenticated(response, 'INVALID_CREDENTIALS', 'the Connect JWT names no user (sub)');
+    if (result.accountId === undefined)
+      throw unauthenticated(response, 'INVALID_CREDENTIALS', 'the Connect JWT names no user (sub)');
     const link = result.claims[SESSION_LINK_CLAIM];
     return {
       method: 'connect_jwt',
@@ -235,7 +285,8 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     try {
       credential = await credentialPrincipal(request, response, options);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) await options.rateLimits?.recordAuthFailure(address, presented);
+      if (error instanceof ApiError && error.status === 401)
+        await options.rateLimits?.recordAuthFailure(address, presented);
       throw error;
     }
     const ws = request.params.ws;
@@ -249,12 +300,20 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
 }
 
 /** Whose answers decide for a person: signed-in sessions ask with their own token, page JWTs with the installation. */
-function viewerOf(credential: Pick<ApiPrincipal, 'method'>, options: AuthenticateOptions): ViewerPermissions | undefined {
+function viewerOf(
+  credential: Pick<ApiPrincipal, 'method'>,
+  options: AuthenticateOptions,
+): ViewerPermissions | undefined {
   return credential.method === 'signin_session' ? options.signIn?.viewerPermissions : options.viewerPermissions;
 }
 
 function personQuery(principal: Omit<ApiPrincipal, 'rule'>, need: ViewerNeed): Parameters<ViewerPermissions>[0] {
-  return { workspaceId: principal.workspaceId, workspaceSlug: principal.workspaceSlug, account: principal.accountId ?? '', need };
+  return {
+    workspaceId: principal.workspaceId,
+    workspaceSlug: principal.workspaceSlug,
+    account: principal.accountId ?? '',
+    need,
+  };
 }
 
 /**
@@ -270,11 +329,19 @@ export function access(rule: AccessRule): RequestHandler {
     if (credential.method === 'api_token') {
       const scopes = credential.scopes ?? [];
       if (!scopes.includes('admin') && !rule.scopes.some((scope) => scopes.includes(scope))) {
-        throw new ApiError(403, 'INSUFFICIENT_SCOPE', `this token lacks the scope this request needs (one of: ${[...new Set([...rule.scopes, 'admin'])].join(', ')})`);
+        throw new ApiError(
+          403,
+          'INSUFFICIENT_SCOPE',
+          `this token lacks the scope this request needs (one of: ${[...new Set([...rule.scopes, 'admin'])].join(', ')})`,
+        );
       }
     } else {
       if (credential.linkEvaluationId !== undefined && rule.linkSession !== true) {
-        throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
+        throw new ApiError(
+          403,
+          'LINK_SESSION_FORBIDDEN',
+          'a page opened from a link may read only the evaluation it names',
+        );
       }
       const viewer = viewerOf(credential, options);
       if (viewer === undefined) throw new ApiError(403, 'FORBIDDEN', 'page users cannot be authorized on this server');
@@ -306,20 +373,31 @@ export async function isWorkspaceAdmin(request: Request): Promise<boolean> {
  * `repoFullName` is `workspace/slug` as stored; a repository of another workspace is refused.
  * Returns the viewer's decision (its `accountUuid` serves the re-check rule), or undefined for tokens.
  */
-export async function authorizeRepository(request: Request, repoFullName: string): Promise<{ accountUuid: string | null; permission: RepositoryPermission } | undefined> {
+export async function authorizeRepository(
+  request: Request,
+  repoFullName: string,
+): Promise<{ accountUuid: string | null; permission: RepositoryPermission } | undefined> {
   const principal = principalOf(request);
   if (principal.method === 'api_token') return undefined;
   const state = authenticated.get(request);
   const [owner, slug, ...rest] = repoFullName.split('/');
-  const ownWorkspace = owner !== undefined && (owner.toLowerCase() === principal.workspaceSlug?.toLowerCase() || owner.toLowerCase() === principal.workspaceId);
+  const ownWorkspace =
+    owner !== undefined &&
+    (owner.toLowerCase() === principal.workspaceSlug?.toLowerCase() || owner.toLowerCase() === principal.workspaceId);
   const viewer = state === undefined ? undefined : viewerOf(principal, state.options);
   if (viewer === undefined || slug === undefined || slug === '' || rest.length > 0 || !ownWorkspace) {
     throw new ApiError(403, 'FORBIDDEN', 'you may not see this repository');
   }
   const level = principal.rule.person === 'repository_write' ? 'write' : 'read';
-  if (principal.rule.person === 'workspace_admin') throw new Error('authorizeRepository: the route declared workspace_admin');
+  if (principal.rule.person === 'workspace_admin')
+    throw new Error('authorizeRepository: the route declared workspace_admin');
   const decision = await viewer(personQuery(principal, { kind: 'repository', repoSlug: slug, level }));
-  if (!decision.allowed) throw new ApiError(403, 'FORBIDDEN', level === 'write' ? 'this needs write access to the repository' : 'you may not see this repository');
+  if (!decision.allowed)
+    throw new ApiError(
+      403,
+      'FORBIDDEN',
+      level === 'write' ? 'this needs write access to the repository' : 'you may not see this repository',
+    );
   repositoryChecked.add(request);
   return { accountUuid: decision.accountUuid ?? null, permission: decision.repositoryPermission ?? 'none' };
 }

@@ -125,7 +125,10 @@ export function requestQueryStringHash(method: string, originalUrl: string, appB
  * Verifies an inbound Connect JWT against the request it came with. Returns the tenant and claims,
  * or a typed failure. Reads the tenant; never writes.
  */
-export async function verifyConnectJwt(token: string, options: VerifyConnectJwtOptions): Promise<ConnectJwtVerification> {
+export async function verifyConnectJwt(
+  token: string,
+  options: VerifyConnectJwtOptions,
+): Promise<ConnectJwtVerification> {
   if (typeof token !== 'string' || token.length === 0) return fail('MISSING_TOKEN', 'no token');
   if (token.length > MAX_TOKEN_LENGTH) return fail('MALFORMED_TOKEN', 'token too long');
   const segments = token.split('.');
@@ -136,24 +139,35 @@ export async function verifyConnectJwt(token: string, options: VerifyConnectJwtO
   if (typeof header !== 'object' || header === null || typeof rawClaims !== 'object' || rawClaims === null) {
     return fail('MALFORMED_TOKEN', 'JWT header or payload is not JSON');
   }
-  const hintedIssuer = 'iss' in rawClaims && typeof rawClaims.iss === 'string' ? rawClaims.iss.slice(0, 255) : undefined;
+  const hintedIssuer =
+    'iss' in rawClaims && typeof rawClaims.iss === 'string' ? rawClaims.iss.slice(0, 255) : undefined;
   // Only HS256, decided from the header before any key is used: no "none", no HS384/512, no RS256
   // algorithm confusion.
   const alg = 'alg' in header ? header.alg : undefined;
-  if (alg !== 'HS256') return fail('UNSUPPORTED_ALGORITHM', `alg ${JSON.stringify(alg ?? null)} is not HS256`, hintedIssuer);
-  const normalised = { ...rawClaims, ...('aud' in rawClaims && typeof rawClaims.aud === 'string' ? { aud: [rawClaims.aud] } : {}) };
+  if (alg !== 'HS256')
+    return fail('UNSUPPORTED_ALGORITHM', `alg ${JSON.stringify(alg ?? null)} is not HS256`, hintedIssuer);
+  const normalised = {
+    ...rawClaims,
+    ...('aud' in rawClaims && typeof rawClaims.aud === 'string' ? { aud: [rawClaims.aud] } : {}),
+  };
   const parsed = claimsSchema.safeParse(normalised);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))].join(', ');
     return fail('INVALID_CLAIMS', `missing or invalid claims: ${fields}`, hintedIssuer);
   }
   const claims = parsed.data;
-  if (options.qsh !== 'skip' && claims.qsh === undefined) return fail('INVALID_CLAIMS', 'missing or invalid claims: qsh', claims.iss);
+  if (options.qsh !== 'skip' && claims.qsh === undefined)
+    return fail('INVALID_CLAIMS', 'missing or invalid claims: qsh', claims.iss);
 
   const tenant = await options.tenants.findByClientKey(claims.iss);
   // A repository-webhook tenant's shared secret is an HMAC key, not a Connect JWT secret: it must
   // never authenticate a JWT. An unproven first install is never stored; the check is defence in depth.
-  if (tenant === null || tenant.surface !== 'connect' || tenant.sharedSecret === null || tenant.installVerifiedAt === null) {
+  if (
+    tenant === null ||
+    tenant.surface !== 'connect' ||
+    tenant.sharedSecret === null ||
+    tenant.installVerifiedAt === null
+  ) {
     return fail('UNKNOWN_TENANT', 'no Connect installation for this iss', claims.iss);
   }
   if (tenant.uninstalledAt !== null && options.acceptUninstalled !== true) {
@@ -167,14 +181,21 @@ export async function verifyConnectJwt(token: string, options: VerifyConnectJwtO
 
   const nowSeconds = (options.now ?? new Date()).getTime() / 1000;
   if (nowSeconds > claims.exp + CONNECT_JWT_LEEWAY_SECONDS) return fail('EXPIRED', 'token expired', claims.iss);
-  if (claims.iat !== undefined && claims.iat > nowSeconds + CONNECT_JWT_LEEWAY_SECONDS) return fail('NOT_YET_VALID', 'token issued in the future (iat)', claims.iss);
-  if (claims.nbf !== undefined && claims.nbf > nowSeconds + CONNECT_JWT_LEEWAY_SECONDS) return fail('NOT_YET_VALID', 'token not valid yet (nbf)', claims.iss);
+  if (claims.iat !== undefined && claims.iat > nowSeconds + CONNECT_JWT_LEEWAY_SECONDS)
+    return fail('NOT_YET_VALID', 'token issued in the future (iat)', claims.iss);
+  if (claims.nbf !== undefined && claims.nbf > nowSeconds + CONNECT_JWT_LEEWAY_SECONDS)
+    return fail('NOT_YET_VALID', 'token not valid yet (nbf)', claims.iss);
   if (claims.exp - (claims.iat ?? nowSeconds) > CONNECT_JWT_MAX_LIFETIME_SECONDS + CONNECT_JWT_LEEWAY_SECONDS) {
-    return fail('LIFETIME_TOO_LONG', `token lives longer than ${CONNECT_JWT_MAX_LIFETIME_SECONDS} s (exp - iat)`, claims.iss);
+    return fail(
+      'LIFETIME_TOO_LONG',
+      `token lives longer than ${CONNECT_JWT_MAX_LIFETIME_SECONDS} s (exp - iat)`,
+      claims.iss,
+    );
   }
   // Bitbucket sets aud = clientKey (in captured tokens); where a token names an audience it must be this
   // installation (never the app's baseUrl, which Bitbucket does not use).
-  if (claims.aud !== undefined && !claims.aud.includes(tenant.clientKey)) return fail('AUDIENCE_MISMATCH', 'aud does not name this installation', claims.iss);
+  if (claims.aud !== undefined && !claims.aud.includes(tenant.clientKey))
+    return fail('AUDIENCE_MISMATCH', 'aud does not name this installation', claims.iss);
 
   if (options.qsh !== 'skip') {
     const presented = claims.qsh ?? '';
@@ -262,12 +283,18 @@ export function connectJwtMiddleware(options: ConnectJwtMiddlewareOptions): Requ
     }).then(
       (result) => {
         if (!result.ok) {
-          options.logger?.warn({ reason: result.code, detail: result.message, iss: result.issuer, method: req.method, path: req.path }, 'connect: JWT rejected');
+          options.logger?.warn(
+            { reason: result.code, detail: result.message, iss: result.issuer, method: req.method, path: req.path },
+            'connect: JWT rejected',
+          );
           res.setHeader('WWW-Authenticate', 'JWT realm="clawgate"');
           sendError(res, 401, 'UNAUTHENTICATED', publicMessage(result.code));
           return;
         }
-        const auth: ConnectAuth = result.accountId === undefined ? { tenant: result.tenant, claims: result.claims } : { tenant: result.tenant, accountId: result.accountId, claims: result.claims };
+        const auth: ConnectAuth =
+          result.accountId === undefined
+            ? { tenant: result.tenant, claims: result.claims }
+            : { tenant: result.tenant, accountId: result.accountId, claims: result.claims };
         res.locals.connect = auth;
         next();
       },

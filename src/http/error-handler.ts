@@ -33,12 +33,19 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof StoreError) {
     const mapped = STORE_ERRORS[error.code];
-    return new ApiError(mapped.status, error.code === 'CORRUPT_ROW' ? 'INTERNAL_ERROR' : error.code, mapped.message ?? error.message);
+    return new ApiError(
+      mapped.status,
+      error.code === 'CORRUPT_ROW' ? 'INTERNAL_ERROR' : error.code,
+      mapped.message ?? error.message,
+    );
   }
   if (isBodyParserError(error)) {
-    if (error.type === 'entity.too.large') return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'the request body is larger than this endpoint accepts');
-    if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported content encoding');
-    if (error.status >= 400 && error.status < 500) return new ApiError(400, 'INVALID_REQUEST', 'the request body could not be read');
+    if (error.type === 'entity.too.large')
+      return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'the request body is larger than this endpoint accepts');
+    if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported')
+      return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported content encoding');
+    if (error.status >= 400 && error.status < 500)
+      return new ApiError(400, 'INVALID_REQUEST', 'the request body could not be read');
   }
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error');
 }
@@ -55,7 +62,15 @@ export function apiErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     const apiError = toApiError(error);
     if (apiError.status >= 500) {
-      logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), method: request.method, path: request.path }, 'api request failed');
+      logger.error(
+        {
+          err:
+            error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+          method: request.method,
+          path: request.path,
+        },
+        'api request failed',
+      );
     }
     sendApiError(response, apiError);
   };

@@ -8,8 +8,15 @@ import { ApiError } from './http-error';
  * webhooks): the same ApiError and the same body. `fields` maps a field path to what is wrong with it;
  * it is sent as `[{path, message}]`.
  */
-export function sendError(res: Response, status: number, code: string, message: string, fields?: Record<string, string>): void {
-  const list = fields === undefined ? undefined : Object.entries(fields).map(([path, problem]) => ({ path, message: problem }));
+export function sendError(
+  res: Response,
+  status: number,
+  code: string,
+  message: string,
+  fields?: Record<string, string>,
+): void {
+  const list =
+    fields === undefined ? undefined : Object.entries(fields).map(([path, problem]) => ({ path, message: problem }));
   sendApiError(res, new ApiError(status, code, message, list));
 }
 

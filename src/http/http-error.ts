@@ -32,11 +32,21 @@ export class ApiError extends Error {
   }
 
   toBody(): ApiErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.fields !== undefined && this.fields.length > 0 ? { fields: this.fields } : {}) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.fields !== undefined && this.fields.length > 0 ? { fields: this.fields } : {}),
+      },
+    };
   }
 }
 
 /** 422 with field paths: the request was well-formed JSON but its content is refused. */
-export function validationFailed(fields: readonly ApiFieldError[], message = 'the request body is invalid', code = 'VALIDATION_FAILED'): ApiError {
+export function validationFailed(
+  fields: readonly ApiFieldError[],
+  message = 'the request body is invalid',
+  code = 'VALIDATION_FAILED',
+): ApiError {
   return new ApiError(422, code, message, fields);
 }

@@ -96,9 +96,11 @@ export function rawJsonBody(options: { limit: number }): RequestHandler[] {
   const [checkType, readRaw] = jsonBody({ limit: options.limit, required: true });
   const keep: RequestHandler = (request: Request, _response: Response, next: NextFunction) => {
     const raw: unknown = request.body;
-    if (raw !== undefined && !Buffer.isBuffer(raw)) throw new Error('a body parser ran before the API router; mount /api/v1 before global body parsers');
+    if (raw !== undefined && !Buffer.isBuffer(raw))
+      throw new Error('a body parser ran before the API router; mount /api/v1 before global body parsers');
     // An empty or blank body is told apart cheaply (only a short body can be blank enough to matter).
-    if (raw === undefined || raw.length === 0 || (raw.length <= 1024 && raw.toString('latin1').trim() === '')) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
+    if (raw === undefined || raw.length === 0 || (raw.length <= 1024 && raw.toString('latin1').trim() === ''))
+      throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
     rawBodies.set(request, raw);
     next();
   };

@@ -65,20 +65,36 @@ export function createApiRateLimits(settings: Partial<ApiRateLimitSettings> = {}
   const failuresByAddress = limiter(s.authFailuresPerAddress, 'auth-address');
   const failuresByCredential = limiter(s.authFailuresPerCredential, 'auth-credential');
   const actions: Record<LimitedAction, { caller: RateLimiterMemory; address: RateLimiterMemory }> = {
-    recheck: { caller: limiter(s.rechecksPerCaller, 'recheck-caller'), address: limiter(s.rechecksPerAddress, 'recheck-address') },
-    upload: { caller: limiter(s.uploadsPerCaller, 'upload-caller'), address: limiter(s.uploadsPerAddress, 'upload-address') },
+    recheck: {
+      caller: limiter(s.rechecksPerCaller, 'recheck-caller'),
+      address: limiter(s.rechecksPerAddress, 'recheck-address'),
+    },
+    upload: {
+      caller: limiter(s.uploadsPerCaller, 'upload-caller'),
+      address: limiter(s.uploadsPerAddress, 'upload-address'),
+    },
   };
 
   return {
     async assertAuthFailuresBelowLimit(response, address, credential) {
-      const [byAddress, byCredential] = await Promise.all([failuresByAddress.get(address), credential === null ? null : failuresByCredential.get(credential)]);
-      for (const [state, points] of [[byAddress, s.authFailuresPerAddress.points], [byCredential, s.authFailuresPerCredential.points]] as const) {
-        if (state !== null && state.consumedPoints >= points) throw tooMany(response, state.msBeforeNext, 'too many failed authentication attempts; wait and try again');
+      const [byAddress, byCredential] = await Promise.all([
+        failuresByAddress.get(address),
+        credential === null ? null : failuresByCredential.get(credential),
+      ]);
+      for (const [state, points] of [
+        [byAddress, s.authFailuresPerAddress.points],
+        [byCredential, s.authFailuresPerCredential.points],
+      ] as const) {
+        if (state !== null && state.consumedPoints >= points)
+          throw tooMany(response, state.msBeforeNext, 'too many failed authentication attempts; wait and try again');
       }
     },
     async recordAuthFailure(address, credential) {
       // Over the limit the consume rejects; the next request is refused by assertAuthFailuresBelowLimit.
-      await Promise.allSettled([failuresByAddress.consume(address), ...(credential === null ? [] : [failuresByCredential.consume(credential)])]);
+      await Promise.allSettled([
+        failuresByAddress.consume(address),
+        ...(credential === null ? [] : [failuresByCredential.consume(credential)]),
+      ]);
     },
     async consume(response, action, caller, address) {
       const limits = actions[action];
@@ -86,7 +102,12 @@ export function createApiRateLimits(settings: Partial<ApiRateLimitSettings> = {}
         await limits.caller.consume(caller);
         await limits.address.consume(address);
       } catch (error) {
-        if (error instanceof RateLimiterRes) throw tooMany(response, error.msBeforeNext, action === 'recheck' ? 'too many re-checks; wait and try again' : 'too many uploads; wait and try again');
+        if (error instanceof RateLimiterRes)
+          throw tooMany(
+            response,
+            error.msBeforeNext,
+            action === 'recheck' ? 'too many re-checks; wait and try again' : 'too many uploads; wait and try again',
+          );
         throw error;
       }
     },

@@ -25,11 +25,22 @@ export interface SessionTokenOptions {
   readonly linkEvaluationId?: string;
 }
 
-export function createSessionToken(tenant: Tenant, accountId: string | undefined, now: Date, options: SessionTokenOptions = {}): string {
+export function createSessionToken(
+  tenant: Tenant,
+  accountId: string | undefined,
+  now: Date,
+  options: SessionTokenOptions = {},
+): string {
   if (tenant.sharedSecret === null) throw new Error('createSessionToken: the tenant has no shared secret');
   const iat = Math.floor(now.getTime() / 1000);
   const exp = Math.min(iat + SESSION_TOKEN_LIFETIME_SECONDS, options.originExp ?? Number.POSITIVE_INFINITY);
-  const claims: Record<string, string | number> = { iss: tenant.clientKey, aud: tenant.clientKey, iat, exp: Math.floor(exp), qsh: CONTEXT_QSH };
+  const claims: Record<string, string | number> = {
+    iss: tenant.clientKey,
+    aud: tenant.clientKey,
+    iat,
+    exp: Math.floor(exp),
+    qsh: CONTEXT_QSH,
+  };
   if (accountId !== undefined) claims.sub = accountId;
   if (options.linkEvaluationId !== undefined) claims[SESSION_LINK_CLAIM] = options.linkEvaluationId;
   return encodeSymmetric(claims, tenant.sharedSecret.reveal(), SymmetricAlgorithm.HS256);

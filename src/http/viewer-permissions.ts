@@ -1,6 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import { accountRefFrom, type BitbucketClient, type RepositoryPermission, type WorkspacePermission } from '../bitbucket';
+import {
+  accountRefFrom,
+  type BitbucketClient,
+  type RepositoryPermission,
+  type WorkspacePermission,
+} from '../bitbucket';
 
 /**
  * What a person (a page viewer: Connect page JWT, a later Forge page or an OAuth session) may see or
@@ -17,7 +22,9 @@ import { accountRefFrom, type BitbucketClient, type RepositoryPermission, type W
  * that goes wrong (unknown account format, Bitbucket refuses or is down) denies and is not cached.
  */
 
-export type ViewerNeed = { readonly kind: 'workspace_admin' } | { readonly kind: 'repository'; readonly repoSlug: string; readonly level: 'read' | 'write' };
+export type ViewerNeed =
+  | { readonly kind: 'workspace_admin' }
+  | { readonly kind: 'repository'; readonly repoSlug: string; readonly level: 'read' | 'write' };
 
 export interface ViewerQuery {
   /** Workspace UUID in braces, lower case. */
@@ -58,27 +65,45 @@ export interface ViewerPermissionsOptions {
 
 export const VIEWER_PERMISSION_TTL_MS = 60_000;
 
-type Cached = { readonly repositoryPermission: RepositoryPermission; readonly accountUuid: string | null } | { readonly workspacePermission: WorkspacePermission | null };
+type Cached =
+  | { readonly repositoryPermission: RepositoryPermission; readonly accountUuid: string | null }
+  | { readonly workspacePermission: WorkspacePermission | null };
 
 const RANK: Record<RepositoryPermission, number> = { none: 0, read: 1, write: 2, admin: 3 };
 
 function decide(need: ViewerNeed, cached: Cached): ViewerDecision {
   if ('workspacePermission' in cached) {
     const allowed = cached.workspacePermission === 'owner';
-    return { allowed, ...(allowed ? {} : { reason: 'not_permitted' as const }), workspacePermission: cached.workspacePermission };
+    return {
+      allowed,
+      ...(allowed ? {} : { reason: 'not_permitted' as const }),
+      workspacePermission: cached.workspacePermission,
+    };
   }
   const required = need.kind === 'repository' ? need.level : 'admin';
   const allowed = RANK[cached.repositoryPermission] >= RANK[required];
-  return { allowed, ...(allowed ? {} : { reason: 'not_permitted' as const }), repositoryPermission: cached.repositoryPermission, accountUuid: cached.accountUuid };
+  return {
+    allowed,
+    ...(allowed ? {} : { reason: 'not_permitted' as const }),
+    repositoryPermission: cached.repositoryPermission,
+    accountUuid: cached.accountUuid,
+  };
 }
 
 export function createViewerPermissions(options: ViewerPermissionsOptions): ViewerPermissions {
   const log = options.logger.child({ component: 'viewer-permissions' });
-  const cache = new LRUCache<string, Cached>({ max: options.maxEntries ?? 10_000, ttl: options.ttlMs ?? VIEWER_PERMISSION_TTL_MS });
+  const cache = new LRUCache<string, Cached>({
+    max: options.maxEntries ?? 10_000,
+    ttl: options.ttlMs ?? VIEWER_PERMISSION_TTL_MS,
+  });
   return async (query) => {
     const { need } = query;
     // Read and write are one Bitbucket answer (the permission), so they share a cache entry.
-    const key = JSON.stringify([query.workspaceId, query.account, need.kind === 'repository' ? ['repo', need.repoSlug] : ['workspace']]);
+    const key = JSON.stringify([
+      query.workspaceId,
+      query.account,
+      need.kind === 'repository' ? ['repo', need.repoSlug] : ['workspace'],
+    ]);
     let cached = cache.get(key);
     if (cached === undefined) {
       try {
@@ -93,7 +118,14 @@ export function createViewerPermissions(options: ViewerPermissionsOptions): View
         }
         cache.set(key, cached);
       } catch (error) {
-        log.warn({ workspace: query.workspaceId, need: need.kind, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'viewer permission unknown; denied');
+        log.warn(
+          {
+            workspace: query.workspaceId,
+            need: need.kind,
+            err: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+          },
+          'viewer permission unknown; denied',
+        );
         return { allowed: false, reason: 'unknown' };
       }
     }

@@ -6,11 +6,15 @@ import type { ApiFieldError } from './http-error';
  * zod issues as API field errors, with the same path notation the WPC parser uses
  * (`agents[1].account_uuid`). An unknown key is reported at its own path, so a typo points at itself.
  */
-export function zodIssuesToFields(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): ApiFieldError[] {
+export function zodIssuesToFields(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+): ApiFieldError[] {
   const fields: ApiFieldError[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) fields.push({ path: formatPath([...prefix, ...issue.path, key]), message: 'unknown field' });
+      for (const key of issue.keys)
+        fields.push({ path: formatPath([...prefix, ...issue.path, key]), message: 'unknown field' });
     } else {
       fields.push({ path: formatPath([...prefix, ...issue.path]), message: issue.message });
     }

@@ -20,19 +20,34 @@ export interface RetentionPolicy {
   readonly intervalMs: number;
 }
 
-export const DEFAULT_RETENTION_POLICY: RetentionPolicy = { auditDays: 400, deliveryDays: 7, jobDays: 30, intervalMs: 6 * 60 * 60 * 1000 };
+export const DEFAULT_RETENTION_POLICY: RetentionPolicy = {
+  auditDays: 400,
+  deliveryDays: 7,
+  jobDays: 30,
+  intervalMs: 6 * 60 * 60 * 1000,
+};
 
 export class RetentionConfigError extends Error {
   override readonly name = 'RetentionConfigError';
 }
 
-const days = (min: number) => z.string().regex(/^\d{1,6}$/, 'must be a whole number of days').transform(Number).pipe(z.number().int().min(min).max(36_500));
+const days = (min: number) =>
+  z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be a whole number of days')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(36_500));
 
 const envSchema = z.object({
   CLAWGATE_AUDIT_RETENTION_DAYS: days(0).optional(),
   CLAWGATE_DELIVERY_RETENTION_DAYS: days(1).optional(),
   CLAWGATE_JOB_RETENTION_DAYS: days(1).optional(),
-  CLAWGATE_RETENTION_INTERVAL_MINUTES: z.string().regex(/^\d{1,6}$/, 'must be a whole number of minutes').transform(Number).pipe(z.number().int().min(1).max(10_080)).optional(),
+  CLAWGATE_RETENTION_INTERVAL_MINUTES: z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be a whole number of minutes')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(10_080))
+    .optional(),
 });
 
 /** The policy from the environment; a malformed value throws (fail at start, not silently keep forever). */
@@ -52,6 +67,9 @@ export function retentionPolicyFromEnv(env: NodeJS.ProcessEnv): RetentionPolicy 
     auditDays: e.CLAWGATE_AUDIT_RETENTION_DAYS ?? DEFAULT_RETENTION_POLICY.auditDays,
     deliveryDays: e.CLAWGATE_DELIVERY_RETENTION_DAYS ?? DEFAULT_RETENTION_POLICY.deliveryDays,
     jobDays: e.CLAWGATE_JOB_RETENTION_DAYS ?? DEFAULT_RETENTION_POLICY.jobDays,
-    intervalMs: e.CLAWGATE_RETENTION_INTERVAL_MINUTES === undefined ? DEFAULT_RETENTION_POLICY.intervalMs : e.CLAWGATE_RETENTION_INTERVAL_MINUTES * 60_000,
+    intervalMs:
+      e.CLAWGATE_RETENTION_INTERVAL_MINUTES === undefined
+        ? DEFAULT_RETENTION_POLICY.intervalMs
+        : e.CLAWGATE_RETENTION_INTERVAL_MINUTES * 60_000,
   };
 }

@@ -37,7 +37,8 @@ export interface PurgeResult {
 }
 
 /** `apiCalls` and `alerts` are optional so a partial store (tests) still purges the rest; the real store has them. */
-type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'> & Partial<Pick<Store, 'apiCalls' | 'alerts'>>;
+type RetentionStore = Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'> &
+  Partial<Pick<Store, 'apiCalls' | 'alerts'>>;
 
 /** One purge at `now` (an injected clock in tests). */
 export async function purgeExpired(store: RetentionStore, policy: RetentionPolicy, now: Date): Promise<PurgeResult> {
@@ -91,7 +92,15 @@ export function startRetention(options: RetentionJobOptions): RetentionJob {
 
   const run = async (): Promise<PurgeResult> => {
     const result = await purgeExpired(options.store, options.policy, now());
-    logger.info({ auditEvents: result.auditEvents, incidents: result.incidents, deliveries: result.deliveries, jobs: result.jobs }, 'retention purge done');
+    logger.info(
+      {
+        auditEvents: result.auditEvents,
+        incidents: result.incidents,
+        deliveries: result.deliveries,
+        jobs: result.jobs,
+      },
+      'retention purge done',
+    );
     return result;
   };
 
@@ -108,7 +117,10 @@ export function startRetention(options: RetentionJobOptions): RetentionJob {
 
   /** A timer tick's run: only when this replica wins the interval's lease (when there is one). */
   const leasedRun = async (): Promise<PurgeResult | null> => {
-    if (options.leases !== undefined && !(await options.leases.claim(RETENTION_LEASE, holder, options.policy.intervalMs))) {
+    if (
+      options.leases !== undefined &&
+      !(await options.leases.claim(RETENTION_LEASE, holder, options.policy.intervalMs))
+    ) {
       logger.debug('retention purge skipped: another replica holds this interval');
       return null;
     }
@@ -120,7 +132,12 @@ export function startRetention(options: RetentionJobOptions): RetentionJob {
     timer = setTimeout(() => {
       timer = null;
       // A tick that finds a run in flight (e.g. a manual runOnce) skips rather than queueing up.
-      const tick = running === null ? leasedRun().catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'retention purge failed')) : Promise.resolve();
+      const tick =
+        running === null
+          ? leasedRun().catch((error: unknown) =>
+              logger.error({ err: error instanceof Error ? error.message : String(error) }, 'retention purge failed'),
+            )
+          : Promise.resolve();
       void tick.finally(() => schedule(options.policy.intervalMs));
     }, delayMs);
     timer.unref();

@@ -18,7 +18,10 @@ export function normalizeAccountUuid(uuid: string): string {
   return uuid.trim().replace(/^\{/, '').replace(/\}$/, '').toLowerCase();
 }
 
-export function agentIdentityOf(settings: WorkspaceSettings, accountUuid: string | null | undefined): AgentIdentityMatch | null {
+export function agentIdentityOf(
+  settings: WorkspaceSettings,
+  accountUuid: string | null | undefined,
+): AgentIdentityMatch | null {
   if (!accountUuid) return null;
   const key = normalizeAccountUuid(accountUuid);
   const matches = settings.agents.filter((a) => normalizeAccountUuid(a.account_uuid) === key);

@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import { ApiBudgetExceededError, isRepositoriesCall, isWriteCall, type ApiCallMeter, type MeteredCall } from '../bitbucket';
+import {
+  ApiBudgetExceededError,
+  isRepositoriesCall,
+  isWriteCall,
+  type ApiCallMeter,
+  type MeteredCall,
+} from '../bitbucket';
 import { DEFAULT_API_BUDGET, type ApiBudgetConfig } from '../config/app-config';
 import type { Store } from '../store';
 
@@ -51,7 +57,13 @@ export class ApiBudget {
   readonly config: ApiBudgetConfig;
 
   constructor(
-    private readonly deps: { store: Pick<Store, 'apiCalls'>; config?: ApiBudgetConfig; now?: () => number; observer?: ApiBudgetObserver; logger?: Logger },
+    private readonly deps: {
+      store: Pick<Store, 'apiCalls'>;
+      config?: ApiBudgetConfig;
+      now?: () => number;
+      observer?: ApiBudgetObserver;
+      logger?: Logger;
+    },
   ) {
     this.config = deps.config ?? DEFAULT_API_BUDGET;
   }
@@ -70,7 +82,11 @@ export class ApiBudget {
         const context = { method: call.method, path: call.path };
         if (!write && options.readsCap !== undefined && spent.reads >= options.readsCap) {
           observer?.onCall(installation.workspaceId, 'refused_evaluation');
-          throw new ApiBudgetExceededError(`this evaluation has spent its ${options.readsCap} API reads`, context, 'evaluation');
+          throw new ApiBudgetExceededError(
+            `this evaluation has spent its ${options.readsCap} API reads`,
+            context,
+            'evaluation',
+          );
         }
         if (config.callsPerHour > 0) {
           const at = now();
@@ -78,13 +94,30 @@ export class ApiBudget {
           const full = write || options.priority === true;
           const intoHour = at % HOUR_MS;
           const stillCounted = Math.ceil((window.previous * (HOUR_MS - intoHour)) / HOUR_MS);
-          const cooling = !full && window.lastRateLimitedAtMs !== null && at - window.lastRateLimitedAtMs < config.cooldownMs;
+          const cooling =
+            !full && window.lastRateLimitedAtMs !== null && at - window.lastRateLimitedAtMs < config.cooldownMs;
           const limit = full ? config.callsPerHour : config.callsPerHour - config.writeReserve;
-          if (cooling || !(await store.apiCalls.take(installation.workspaceId, installation.clientKey, at, limit - stillCounted))) {
+          if (
+            cooling ||
+            !(await store.apiCalls.take(installation.workspaceId, installation.clientKey, at, limit - stillCounted))
+          ) {
             observer?.onCall(installation.workspaceId, 'refused_installation');
-            const retryAfterMs = cooling && window.lastRateLimitedAtMs !== null ? window.lastRateLimitedAtMs + config.cooldownMs - at : HOUR_MS - intoHour;
-            logger?.warn({ workspace: installation.workspaceId, write, cooling, retryAfterMs }, 'API budget: call refused');
-            throw new ApiBudgetExceededError(cooling ? 'API reads paused after a 429 from Bitbucket' : `the installation's hourly API budget has no room for this ${write ? 'write' : 'read'}`, context, 'installation', retryAfterMs);
+            const retryAfterMs =
+              cooling && window.lastRateLimitedAtMs !== null
+                ? window.lastRateLimitedAtMs + config.cooldownMs - at
+                : HOUR_MS - intoHour;
+            logger?.warn(
+              { workspace: installation.workspaceId, write, cooling, retryAfterMs },
+              'API budget: call refused',
+            );
+            throw new ApiBudgetExceededError(
+              cooling
+                ? 'API reads paused after a 429 from Bitbucket'
+                : `the installation's hourly API budget has no room for this ${write ? 'write' : 'read'}`,
+              context,
+              'installation',
+              retryAfterMs,
+            );
           }
         }
         if (write) spent.writes += 1;
@@ -94,18 +127,30 @@ export class ApiBudget {
       afterCall: (call) => {
         if (call.status !== 429 || !isRepositoriesCall(call.path)) return;
         observer?.onCall(installation.workspaceId, 'rate_limited');
-        store.apiCalls.recordRateLimited(installation.workspaceId, installation.clientKey, now()).catch((error: unknown) => {
-          logger?.error({ err: error instanceof Error ? error.message : String(error) }, 'API budget: could not record a 429');
-        });
+        store.apiCalls
+          .recordRateLimited(installation.workspaceId, installation.clientKey, now())
+          .catch((error: unknown) => {
+            logger?.error(
+              { err: error instanceof Error ? error.message : String(error) },
+              'API budget: could not record a 429',
+            );
+          });
       },
     };
   }
 
   /** What the installation has spent in the estimated rolling hour, and what reads have left. */
-  async usage(installation: Installation): Promise<{ spent: number; readsLeft: number; writesLeft: number; rateLimited: number }> {
+  async usage(
+    installation: Installation,
+  ): Promise<{ spent: number; readsLeft: number; writesLeft: number; rateLimited: number }> {
     const at = (this.deps.now ?? Date.now)();
     const window = await this.deps.store.apiCalls.window(installation.workspaceId, installation.clientKey, at);
     const spent = window.current + Math.ceil((window.previous * (HOUR_MS - (at % HOUR_MS))) / HOUR_MS);
-    return { spent, readsLeft: Math.max(0, this.config.callsPerHour - this.config.writeReserve - spent), writesLeft: Math.max(0, this.config.callsPerHour - spent), rateLimited: window.rateLimited };
+    return {
+      spent,
+      readsLeft: Math.max(0, this.config.callsPerHour - this.config.writeReserve - spent),
+      writesLeft: Math.max(0, this.config.callsPerHour - spent),
+      rateLimited: window.rateLimited,
+    };
   }
 }

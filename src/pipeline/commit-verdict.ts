@@ -55,15 +55,33 @@ function mostRestrictive(records: readonly EvaluationRecord[]): EvaluationRecord
   for (const record of records) {
     const rank = RESTRICTIVENESS[record.statusState] ?? 3;
     const chosenRank = chosen === null ? 0 : (RESTRICTIVENESS[chosen.statusState] ?? 3);
-    if (chosen === null || rank > chosenRank || (rank === chosenRank && record.createdAt.getTime() > chosen.createdAt.getTime())) chosen = record;
+    if (
+      chosen === null ||
+      rank > chosenRank ||
+      (rank === chosenRank && record.createdAt.getTime() > chosen.createdAt.getTime())
+    )
+      chosen = record;
   }
   return chosen;
 }
 
-export async function clawgateVerdictForCommit(store: Store, config: Pick<AppConfig, 'baseUrl'>, workspaceId: string, repoFullName: string, commit: string): Promise<CommitVerdict> {
-  const [incident, perPullRequest] = await Promise.all([store.incidents.latestWithStatusOnCommit(workspaceId, repoFullName, commit), store.evaluations.latestPerPullRequestForHead(workspaceId, repoFullName, commit)]);
+export async function clawgateVerdictForCommit(
+  store: Store,
+  config: Pick<AppConfig, 'baseUrl'>,
+  workspaceId: string,
+  repoFullName: string,
+  commit: string,
+): Promise<CommitVerdict> {
+  const [incident, perPullRequest] = await Promise.all([
+    store.incidents.latestWithStatusOnCommit(workspaceId, repoFullName, commit),
+    store.evaluations.latestPerPullRequestForHead(workspaceId, repoFullName, commit),
+  ]);
   const evaluation = mostRestrictive(perPullRequest);
-  const latestAtMs = Math.max(incident?.createdAt.getTime() ?? 0, ...perPullRequest.map((r) => r.createdAt.getTime()), 0);
+  const latestAtMs = Math.max(
+    incident?.createdAt.getTime() ?? 0,
+    ...perPullRequest.map((r) => r.createdAt.getTime()),
+    0,
+  );
   if (incident && incident.statusState !== null) {
     const recordId = String(incident.auditEventId ?? incident.incidentId);
     return {
@@ -78,6 +96,12 @@ export async function clawgateVerdictForCommit(store: Store, config: Pick<AppCon
       },
     };
   }
-  if (evaluation) return { basis: 'evaluation', recordId: evaluation.id, latestAtMs, content: evaluationContent(config, evaluation) };
-  return { basis: 'none', recordId: null, latestAtMs: 0, content: { state: 'FAILED', description: NO_VERDICT_DESCRIPTION, url: noVerdictUrl(config), refname: null } };
+  if (evaluation)
+    return { basis: 'evaluation', recordId: evaluation.id, latestAtMs, content: evaluationContent(config, evaluation) };
+  return {
+    basis: 'none',
+    recordId: null,
+    latestAtMs: 0,
+    content: { state: 'FAILED', description: NO_VERDICT_DESCRIPTION, url: noVerdictUrl(config), refname: null },
+  };
 }

@@ -40,7 +40,13 @@ export interface JobContext {
  * Opens a job: its tenant must still be installed and still own the job's workspace, else the job is
  * dropped (null, logged with `dropped`). The client authenticates as that tenant.
  */
-export async function openJobContext(deps: JobDeps, job: JobOwner, log: Logger, dropped: string, budget: MeterOptions = {}): Promise<JobContext | null> {
+export async function openJobContext(
+  deps: JobDeps,
+  job: JobOwner,
+  log: Logger,
+  dropped: string,
+  budget: MeterOptions = {},
+): Promise<JobContext | null> {
   const tenant = await deps.store.tenants.findByClientKey(job.clientKey);
   if (!tenant || tenant.uninstalledAt || tenant.workspaceId !== job.workspaceId) {
     log.warn(dropped);
@@ -48,5 +54,12 @@ export async function openJobContext(deps: JobDeps, job: JobOwner, log: Logger, 
   }
   const [workspace, repoSlug] = job.repoFullName.split('/') as [string, string];
   const meter = deps.apiBudget?.meterFor({ workspaceId: tenant.workspaceId, clientKey: tenant.clientKey }, budget);
-  return { log, tenant, client: bitbucketClientFor(tenant, deps.config, deps.logger, job.deliveryId, deps.fetch, meter), workspace, repoSlug, ...(meter ? { meter } : {}) };
+  return {
+    log,
+    tenant,
+    client: bitbucketClientFor(tenant, deps.config, deps.logger, job.deliveryId, deps.fetch, meter),
+    workspace,
+    repoSlug,
+    ...(meter ? { meter } : {}),
+  };
 }

@@ -22,7 +22,11 @@ export const OPERATIONS_EVENTS: ReadonlySet<string> = new Set([
 
 const hash = z.string().regex(/^[0-9a-f]{7,40}$/i);
 const fullHash = z.string().regex(/^[0-9a-f]{40}$/i);
-const actorSchema = z.looseObject({ uuid: z.string().min(1).max(64).optional(), display_name: z.string().optional(), type: z.string().optional() });
+const actorSchema = z.looseObject({
+  uuid: z.string().min(1).max(64).optional(),
+  display_name: z.string().optional(),
+  type: z.string().optional(),
+});
 
 const refSchema = z.looseObject({
   type: z.string().optional(),
@@ -92,7 +96,11 @@ export const commitStatusEventSchema = z.looseObject({
 
 // ------------------------------------------------------------------ the job payload
 
-const jobActor = z.strictObject({ uuid: z.string().max(64).nullable(), displayName: z.string().max(256).nullable(), type: z.string().max(32).nullable() });
+const jobActor = z.strictObject({
+  uuid: z.string().max(64).nullable(),
+  displayName: z.string().max(256).nullable(),
+  type: z.string().max(32).nullable(),
+});
 const common = {
   workspaceId: z.string().min(1),
   clientKey: z.string().min(1),
@@ -128,7 +136,13 @@ export const operationsJobSchema = z.discriminatedUnion('kind', [
       )
       .max(500),
   }),
-  z.strictObject({ kind: z.literal('pr_fulfilled'), ...common, prId: z.number().int().positive(), mergeCommit: hash.nullable(), destinationBranch: branchName.nullable() }),
+  z.strictObject({
+    kind: z.literal('pr_fulfilled'),
+    ...common,
+    prId: z.number().int().positive(),
+    mergeCommit: hash.nullable(),
+    destinationBranch: branchName.nullable(),
+  }),
   z.strictObject({
     kind: z.literal('pr_comment'),
     ...common,
@@ -169,7 +183,11 @@ export function forgedStatusJobKey(job: CommitStatusJob): string {
 type Common = Pick<OperationsJob, 'workspaceId' | 'clientKey' | 'deliveryId' | 'eventKey'>;
 
 function actorOf(actor: z.infer<typeof actorSchema> | undefined): OperationsJob['actor'] {
-  return { uuid: actor?.uuid ?? null, displayName: actor?.display_name?.slice(0, 256) ?? null, type: actor?.type?.slice(0, 32) ?? null };
+  return {
+    uuid: actor?.uuid ?? null,
+    displayName: actor?.display_name?.slice(0, 256) ?? null,
+    type: actor?.type?.slice(0, 32) ?? null,
+  };
 }
 
 export type ParsedOperation = { job: OperationsJob } | { ignored: string };
@@ -178,7 +196,18 @@ export type ParsedOperation = { job: OperationsJob } | { ignored: string };
  * The status a `repo:commit_status_*` payload announces, in the marker's terms (for recognising
  * Bitbucket's echo of clawgate's own latest write without a job); null for any other payload.
  */
-export function announcedClawgateStatus(eventKey: string, payload: unknown): { repoFullName: string; commit: string; key: string; state: string; description: string; url: string; refname: string | null } | null {
+export function announcedClawgateStatus(
+  eventKey: string,
+  payload: unknown,
+): {
+  repoFullName: string;
+  commit: string;
+  key: string;
+  state: string;
+  description: string;
+  url: string;
+  refname: string | null;
+} | null {
   if (eventKey !== 'repo:commit_status_created' && eventKey !== 'repo:commit_status_updated') return null;
   const parsed = commitStatusEventSchema.safeParse(payload);
   if (!parsed.success || parsed.data.commit_status.key !== STATUS_KEY) return null;
@@ -310,7 +339,11 @@ export function operationsJobFor(eventKey: string, payload: unknown, common: Com
  * provenance): the new head and the listed commits (Bitbucket lists at most 5; the operations job
  * fills in the rest of a truncated push). Tags and deletions push no commits. Empty for other payloads.
  */
-export function pushedCommits(payload: unknown): { repoFullName: string; pusherUuid: string | null; branches: { branch: string; head: string; commits: string[] }[] } | null {
+export function pushedCommits(payload: unknown): {
+  repoFullName: string;
+  pusherUuid: string | null;
+  branches: { branch: string; head: string; commits: string[] }[];
+} | null {
   const parsed = pushEventSchema.safeParse(payload);
   if (!parsed.success) return null;
   const event = parsed.data;
@@ -318,7 +351,11 @@ export function pushedCommits(payload: unknown): { repoFullName: string; pusherU
   for (const change of event.push.changes) {
     const head = change.new?.target?.hash.toLowerCase();
     if (!change.new || change.new.type === 'tag' || head === undefined) continue;
-    branches.push({ branch: change.new.name, head, commits: [head, ...(change.commits ?? []).map((c) => c.hash.toLowerCase())] });
+    branches.push({
+      branch: change.new.name,
+      head,
+      commits: [head, ...(change.commits ?? []).map((c) => c.hash.toLowerCase())],
+    });
   }
   return { repoFullName: event.repository.full_name, pusherUuid: event.actor?.uuid ?? null, branches };
 }

@@ -47,7 +47,18 @@ export async function writeClawgateStatus(
 ): Promise<void> {
   const description = clip(content.description, DESCRIPTION_MAX);
   const url = marker
-    ? marker.mark({ repoFullName: `${where.workspace}/${where.repoSlug}`, commit: where.commit, key: STATUS_KEY, state: content.state, description, url: content.url, refname: content.refname }, markAtMs)
+    ? marker.mark(
+        {
+          repoFullName: `${where.workspace}/${where.repoSlug}`,
+          commit: where.commit,
+          key: STATUS_KEY,
+          state: content.state,
+          description,
+          url: content.url,
+          refname: content.refname,
+        },
+        markAtMs,
+      )
     : content.url;
   await client.putBuildStatus(
     where.workspace,
@@ -67,8 +78,19 @@ export async function writeClawgateStatus(
   );
 }
 
-export async function putStatus(target: PublishTarget, state: BuildStatusState, description: string, markAtMs: number = Date.now()): Promise<void> {
-  await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, { state, description, url: target.detailsUrl, refname: target.sourceBranch === '' ? null : target.sourceBranch }, markAtMs);
+export async function putStatus(
+  target: PublishTarget,
+  state: BuildStatusState,
+  description: string,
+  markAtMs: number = Date.now(),
+): Promise<void> {
+  await writeClawgateStatus(
+    target.client,
+    target.marker,
+    { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha },
+    { state, description, url: target.detailsUrl, refname: target.sourceBranch === '' ? null : target.sourceBranch },
+    markAtMs,
+  );
 }
 
 /**
@@ -76,12 +98,18 @@ export async function putStatus(target: PublishTarget, state: BuildStatusState, 
  * `reportExists: false` (no earlier evaluation of this head, so clawgate never reported on it)
  * skips the delete: one API call fewer per new head.
  */
-export async function publishReport(target: PublishTarget, verdict: Verdict, options: { reportExists?: boolean } = {}): Promise<{ annotations: number }> {
+export async function publishReport(
+  target: PublishTarget,
+  verdict: Verdict,
+  options: { reportExists?: boolean } = {},
+): Promise<{ annotations: number }> {
   const { client, workspace, repoSlug, headSha } = target;
   if (options.reportExists !== false) await client.deleteReport(workspace, repoSlug, headSha, REPORT_ID);
   const report: ReportInput = reportFor(verdict, target.detailsUrl);
   await client.putReport(workspace, repoSlug, headSha, REPORT_ID, report);
-  const problems = verdict.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'pending').slice(0, ANNOTATIONS_PER_REPORT);
+  const problems = verdict.checks
+    .filter((c) => c.outcome === 'fail' || c.outcome === 'pending')
+    .slice(0, ANNOTATIONS_PER_REPORT);
   if (problems.length > 0) {
     const annotations = problems.map((check): AnnotationInput => annotationFor(check));
     try {
@@ -102,10 +130,22 @@ export async function publishReport(target: PublishTarget, verdict: Verdict, opt
  * `status` overrides what the status says (an incident on this commit outranks the verdict); its
  * `markAtMs` is the time of the record it stands for.
  */
-export async function publishVerdict(target: PublishTarget, verdict: Verdict, status?: { content: ClawgateStatusContent; markAtMs: number }, report: { reportExists?: boolean } = {}): Promise<{ annotations: number }> {
+export async function publishVerdict(
+  target: PublishTarget,
+  verdict: Verdict,
+  status?: { content: ClawgateStatusContent; markAtMs: number },
+  report: { reportExists?: boolean } = {},
+): Promise<{ annotations: number }> {
   const write = async (state: BuildStatusState, description: string) => {
     if (status === undefined) await putStatus(target, state, description);
-    else await writeClawgateStatus(target.client, target.marker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, status.content, status.markAtMs);
+    else
+      await writeClawgateStatus(
+        target.client,
+        target.marker,
+        { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha },
+        status.content,
+        status.markAtMs,
+      );
   };
   if (verdict.state === 'NOT_APPLICABLE') {
     await write(verdict.statusState, statusDescription(verdict));

@@ -11,7 +11,11 @@ import { agentIdentityOf } from './agent-identities';
  */
 export type RecheckRefusal = 'agent_identity' | 'unknown_actor' | 'no_write_access';
 
-export function recheckRefusal(settings: WorkspaceSettings, actorUuid: string | null | undefined, permission: RepositoryPermission): RecheckRefusal | null {
+export function recheckRefusal(
+  settings: WorkspaceSettings,
+  actorUuid: string | null | undefined,
+  permission: RepositoryPermission,
+): RecheckRefusal | null {
   if (agentIdentityOf(settings, actorUuid) !== null) return 'agent_identity';
   if (actorUuid === null || actorUuid === undefined || actorUuid === '') return 'unknown_actor';
   return canWrite(permission) ? null : 'no_write_access';

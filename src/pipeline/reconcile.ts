@@ -53,18 +53,37 @@ function isLiteralRepo(glob: string): boolean {
   return /^[^/*?[\]{}!]+\/[^/*?[\]{}!]+$/.test(glob);
 }
 
-async function reconcileTenant(deps: ReconcileDeps, tenant: Tenant, budget: { left: number }, result: ReconcileResult): Promise<void> {
+async function reconcileTenant(
+  deps: ReconcileDeps,
+  tenant: Tenant,
+  budget: { left: number },
+  result: ReconcileResult,
+): Promise<void> {
   const { store, queue, config } = deps;
   const workspaceId = tenant.workspaceId;
-  const client = bitbucketClientFor(tenant, config, deps.logger, `reconcile:${randomUUID()}`, deps.fetch, deps.apiBudget?.meterFor({ workspaceId, clientKey: tenant.clientKey }));
+  const client = bitbucketClientFor(
+    tenant,
+    config,
+    deps.logger,
+    `reconcile:${randomUUID()}`,
+    deps.fetch,
+    deps.apiBudget?.meterFor({ workspaceId, clientKey: tenant.clientKey }),
+  );
   const assignments = await store.assignments.list(workspaceId);
-  const repos = new Set([...(await store.evaluations.repositories(workspaceId)), ...assignments.map((a) => a.repoGlob).filter(isLiteralRepo)]);
+  const repos = new Set([
+    ...(await store.evaluations.repositories(workspaceId)),
+    ...assignments.map((a) => a.repoGlob).filter(isLiteralRepo),
+  ]);
   for (const repoFullName of repos) {
     if (budget.left <= 0) return;
     const [workspace, repoSlug] = repoFullName.split('/') as [string, string];
     let open: z.infer<typeof openPullRequestSchema>[];
     try {
-      open = await client.paginate(`/2.0/repositories/${encodeURIComponent(workspace)}/${encodeURIComponent(repoSlug)}/pullrequests`, openPullRequestSchema, { query: { state: 'OPEN', pagelen: 50 }, pageCap: OPEN_PR_PAGES });
+      open = await client.paginate(
+        `/2.0/repositories/${encodeURIComponent(workspace)}/${encodeURIComponent(repoSlug)}/pullrequests`,
+        openPullRequestSchema,
+        { query: { state: 'OPEN', pagelen: 50 }, pageCap: OPEN_PR_PAGES },
+      );
     } catch (error) {
       if (!(error instanceof BitbucketError)) throw error;
       result.errors += 1;
@@ -87,7 +106,15 @@ async function reconcileTenant(deps: ReconcileDeps, tenant: Tenant, budget: { le
         const evaluatedHere = latest !== null && latest.headSha === full;
         const agrees = status !== null && recorded.basis !== 'none' && status.state === recorded.content.state;
         if (status !== null && evaluatedHere && agrees) continue;
-        const job: EvaluationJob = { workspaceId, clientKey: tenant.clientKey, repoFullName, prId: pr.id, headHint: full, trigger: 'reconcile', deliveryId: `reconcile:${randomUUID()}` };
+        const job: EvaluationJob = {
+          workspaceId,
+          clientKey: tenant.clientKey,
+          repoFullName,
+          prId: pr.id,
+          headHint: full,
+          trigger: 'reconcile',
+          deliveryId: `reconcile:${randomUUID()}`,
+        };
         const key = pullRequestJobKey({ workspaceId, repoFullName, prId: pr.id, headSha: full.slice(0, 12) });
         await queue.enqueue(EVALUATION_JOB, job, { key: `${key.key}#reconcile`, supersedes: key.supersedes });
         result.queued += 1;
@@ -100,9 +127,13 @@ async function reconcileTenant(deps: ReconcileDeps, tenant: Tenant, budget: { le
 }
 
 /** One reconciliation pass, if this caller wins the interval's lease (`force` skips the lease: tests, CLI). */
-export async function reconcileOpenPullRequests(deps: ReconcileDeps, options: { holder: string; intervalMs: number; force?: boolean }): Promise<ReconcileResult> {
+export async function reconcileOpenPullRequests(
+  deps: ReconcileDeps,
+  options: { holder: string; intervalMs: number; force?: boolean },
+): Promise<ReconcileResult> {
   const result: ReconcileResult = { claimed: false, pullRequests: 0, queued: 0, errors: 0 };
-  if (!options.force && !(await deps.store.leases.claim(RECONCILE_LEASE, options.holder, options.intervalMs))) return result;
+  if (!options.force && !(await deps.store.leases.claim(RECONCILE_LEASE, options.holder, options.intervalMs)))
+    return result;
   result.claimed = true;
   const budget = { left: MAX_PULL_REQUESTS_PER_RUN };
   for (const tenant of await deps.store.tenants.listAll()) {
@@ -111,7 +142,10 @@ export async function reconcileOpenPullRequests(deps: ReconcileDeps, options: { 
       await reconcileTenant(deps, tenant, budget, result);
     } catch (error) {
       result.errors += 1;
-      deps.logger.error({ workspace: tenant.workspaceId, err: error instanceof Error ? error.message : String(error) }, 'reconciliation failed for a workspace');
+      deps.logger.error(
+        { workspace: tenant.workspaceId, err: error instanceof Error ? error.message : String(error) },
+        'reconciliation failed for a workspace',
+      );
     }
   }
   deps.logger.info({ ...result }, 'reconciliation done');
@@ -124,7 +158,10 @@ export interface Reconciler {
 }
 
 /** The timer: every `intervalMs` (unref'd), one run at a time; `stop` waits for a run in flight. */
-export function startReconciliation(deps: ReconcileDeps, options: { intervalMs?: number; holder?: string; firstRunDelayMs?: number } = {}): Reconciler {
+export function startReconciliation(
+  deps: ReconcileDeps,
+  options: { intervalMs?: number; holder?: string; firstRunDelayMs?: number } = {},
+): Reconciler {
   const intervalMs = options.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
   const holder = options.holder ?? randomUUID();
   let timer: NodeJS.Timeout | null = null;
@@ -144,7 +181,15 @@ export function startReconciliation(deps: ReconcileDeps, options: { intervalMs?:
     if (stopped) return;
     timer = setTimeout(() => {
       timer = null;
-      const tick = running === null ? runOnce().catch((error: unknown) => deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'reconciliation failed')) : Promise.resolve();
+      const tick =
+        running === null
+          ? runOnce().catch((error: unknown) =>
+              deps.logger.error(
+                { err: error instanceof Error ? error.message : String(error) },
+                'reconciliation failed',
+              ),
+            )
+          : Promise.resolve();
       void tick.finally(() => schedule(intervalMs));
     }, delayMs);
     timer.unref();

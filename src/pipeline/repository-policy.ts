@@ -16,7 +16,11 @@ function repoGlobMatches(glob: string, repoFullName: string): boolean {
 }
 
 /** The first assignment whose glob matches the repository's full name wins (list order). */
-export async function policyForRepository(store: Store, workspaceId: string, repoFullName: string): Promise<{ policy?: EnginePolicy; mode: Mode | null; assigned: boolean }> {
+export async function policyForRepository(
+  store: Store,
+  workspaceId: string,
+  repoFullName: string,
+): Promise<{ policy?: EnginePolicy; mode: Mode | null; assigned: boolean }> {
   const assignments = await store.assignments.list(workspaceId);
   const match = assignments.find((a) => repoGlobMatches(a.repoGlob, repoFullName));
   if (!match) return { mode: null, assigned: false };
@@ -29,5 +33,9 @@ export async function policyForRepository(store: Store, workspaceId: string, rep
   const envelope: unknown = stored.envelopeText === null ? undefined : JSON.parse(stored.envelopeText);
   const signerDid = isJsonObject(envelope) && typeof envelope.signer_did === 'string' ? envelope.signer_did : undefined;
   const { wpc, policyHashB64u, official } = parsed.policy;
-  return { policy: { wpc, hash: policyHashB64u, official: signerDid === undefined ? official : { ...official, signerDid } }, mode: match.mode, assigned: true };
+  return {
+    policy: { wpc, hash: policyHashB64u, official: signerDid === undefined ? official : { ...official, signerDid } },
+    mode: match.mode,
+    assigned: true,
+  };
 }

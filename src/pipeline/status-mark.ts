@@ -71,7 +71,17 @@ function deriveKey(secret: Uint8Array): Buffer {
 }
 
 function macOf(key: Buffer, fields: MarkedStatusFields, atMs: number): Buffer {
-  const canonical = JSON.stringify(['v1', fields.repoFullName.toLowerCase(), fields.commit.toLowerCase(), fields.key, fields.state, fields.description, fields.url, fields.refname ?? '', atMs]);
+  const canonical = JSON.stringify([
+    'v1',
+    fields.repoFullName.toLowerCase(),
+    fields.commit.toLowerCase(),
+    fields.key,
+    fields.state,
+    fields.description,
+    fields.url,
+    fields.refname ?? '',
+    atMs,
+  ]);
   return createHmac('sha256', key).update(canonical, 'utf8').digest().subarray(0, MAC_BYTES);
 }
 
@@ -84,7 +94,11 @@ export function stripStatusMark(url: string): string {
  * A marker keyed by the current secret key; `previousKeys` still verify (key rotation), so statuses
  * written before a rotation are not mistaken for forgeries.
  */
-export function createStatusMarker(currentKey: Uint8Array, previousKeys: readonly Uint8Array[] = [], options: StatusMarkerOptions = {}): StatusMarker {
+export function createStatusMarker(
+  currentKey: Uint8Array,
+  previousKeys: readonly Uint8Array[] = [],
+  options: StatusMarkerOptions = {},
+): StatusMarker {
   const signing = deriveKey(currentKey);
   const verifying = [signing, ...previousKeys.map(deriveKey)];
   const echoWindowMs = options.echoWindowMs ?? 120_000;
@@ -92,11 +106,14 @@ export function createStatusMarker(currentKey: Uint8Array, previousKeys: readonl
   const now = options.now ?? Date.now;
   /** commit key → the exact fields of this process's latest write there, and when. */
   const latest = new Map<string, { fingerprint: string; at: number }>();
-  const commitKey = (fields: MarkedStatusFields) => `${fields.repoFullName.toLowerCase()}\u0000${fields.commit.toLowerCase()}\u0000${fields.key}`;
-  const fingerprint = (fields: MarkedStatusFields) => JSON.stringify([fields.state, fields.description, fields.url, fields.refname ?? '']);
+  const commitKey = (fields: MarkedStatusFields) =>
+    `${fields.repoFullName.toLowerCase()}\u0000${fields.commit.toLowerCase()}\u0000${fields.key}`;
+  const fingerprint = (fields: MarkedStatusFields) =>
+    JSON.stringify([fields.state, fields.description, fields.url, fields.refname ?? '']);
   return {
     mark(fields, atMs) {
-      if (!Number.isSafeInteger(atMs) || atMs < 0) throw new RangeError('status mark time must be a non-negative integer');
+      if (!Number.isSafeInteger(atMs) || atMs < 0)
+        throw new RangeError('status mark time must be a non-negative integer');
       const base = stripStatusMark(fields.url);
       const mac = macOf(signing, { ...fields, url: base }, atMs).toString('base64url');
       const url = `${base}${base.includes('?') ? '&' : '?'}${STATUS_MARK_PARAM}=${atMs}.${mac}`;
@@ -110,7 +127,8 @@ export function createStatusMarker(currentKey: Uint8Array, previousKeys: readonl
       return url;
     },
     isEchoOfLatestWrite(fields) {
-      const fresh = (entry: { fingerprint: string; at: number } | undefined) => entry !== undefined && now() - entry.at <= echoWindowMs && entry.fingerprint === fingerprint(fields);
+      const fresh = (entry: { fingerprint: string; at: number } | undefined) =>
+        entry !== undefined && now() - entry.at <= echoWindowMs && entry.fingerprint === fingerprint(fields);
       if (fresh(latest.get(commitKey(fields)))) return true;
       // A write on the head as a webhook named it (12 characters, before the head was resolved) is
       // echoed with the full hash; only states that never pass a build are written that way.
@@ -135,8 +153,13 @@ export function createStatusMarker(currentKey: Uint8Array, previousKeys: readonl
       // The first INPROGRESS of a job (and its FAILED when the first read fails) is written on the
       // head as the webhook named it (often 12 characters, before any read: issue 9), so its mark
       // covers that prefix. Only states that never pass a build are accepted over a prefix.
-      const commits = (fields.state === 'INPROGRESS' || fields.state === 'FAILED') && fields.commit.length === 40 ? [fields.commit, fields.commit.slice(0, 12)] : [fields.commit];
-      const valid = commits.some((commit) => verifying.some((key) => timingSafeEqual(macOf(key, { ...fields, commit, url: baseUrl }, atMs), given)));
+      const commits =
+        (fields.state === 'INPROGRESS' || fields.state === 'FAILED') && fields.commit.length === 40
+          ? [fields.commit, fields.commit.slice(0, 12)]
+          : [fields.commit];
+      const valid = commits.some((commit) =>
+        verifying.some((key) => timingSafeEqual(macOf(key, { ...fields, commit, url: baseUrl }, atMs), given)),
+      );
       return { baseUrl, valid, atMs: valid ? atMs : null };
     },
   };

@@ -4,7 +4,12 @@ import { z } from 'zod';
  * The parts of Bitbucket webhook payloads the pipeline reads, validated at the edge (loose objects:
  * Bitbucket adds fields freely; only what we read is required).
  */
-const user = z.looseObject({ uuid: z.string().min(1).optional(), account_id: z.string().optional(), display_name: z.string().optional(), nickname: z.string().optional() });
+const user = z.looseObject({
+  uuid: z.string().min(1).optional(),
+  account_id: z.string().optional(),
+  display_name: z.string().optional(),
+  nickname: z.string().optional(),
+});
 
 export const webhookRepositorySchema = z.looseObject({
   full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'must be workspace/repo_slug'),
@@ -19,14 +24,24 @@ export const pullRequestEventSchema = z.looseObject({
     id: z.number().int().positive(),
     state: z.string().optional(),
     author: user.optional(),
-    source: z.looseObject({ commit: z.looseObject({ hash: z.string().regex(/^[0-9a-f]{7,40}$/i) }).nullable().optional() }),
+    source: z.looseObject({
+      commit: z
+        .looseObject({ hash: z.string().regex(/^[0-9a-f]{7,40}$/i) })
+        .nullable()
+        .optional(),
+    }),
   }),
 });
 
 export type PullRequestEvent = z.infer<typeof pullRequestEventSchema>;
 
 /** Events that (re-)evaluate the PR's head. */
-export const EVALUATING_EVENTS: ReadonlySet<string> = new Set(['pullrequest:created', 'pullrequest:updated', 'pullrequest:approved', 'pullrequest:unapproved']);
+export const EVALUATING_EVENTS: ReadonlySet<string> = new Set([
+  'pullrequest:created',
+  'pullrequest:updated',
+  'pullrequest:approved',
+  'pullrequest:unapproved',
+]);
 
 /** The evaluation job's payload (stored as JSON; validated again when the job runs). */
 export const evaluationJobSchema = z.strictObject({

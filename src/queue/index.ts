@@ -24,7 +24,8 @@ export function selectQueueBackend(dialect: Dialect, setting: string | undefined
   if (wanted === '') return dialect === 'postgres' ? 'pg-boss' : 'table';
   if (wanted === 'table') return 'table';
   if (wanted === 'pg-boss' || wanted === 'pgboss') {
-    if (dialect !== 'postgres') throw new QueueConfigurationError('CLAWGATE_QUEUE=pg-boss needs a postgres:// DATABASE_URL');
+    if (dialect !== 'postgres')
+      throw new QueueConfigurationError('CLAWGATE_QUEUE=pg-boss needs a postgres:// DATABASE_URL');
     return 'pg-boss';
   }
   throw new QueueConfigurationError('CLAWGATE_QUEUE must be "table" or "pg-boss"');
@@ -54,7 +55,10 @@ export function createJobQueue(store: Store, options: CreateJobQueueOptions = {}
   if (backend === 'pg-boss' && store.config.dialect === 'postgres') {
     return new PgBossJobQueue({ ...options.pgBoss, connectionString: store.config.url });
   }
-  return new TableJobQueue(store.jobs, { ...options.table, workerId: options.table?.workerId ?? defaultWorkerId(store.dialect, env) });
+  return new TableJobQueue(store.jobs, {
+    ...options.table,
+    workerId: options.table?.workerId ?? defaultWorkerId(store.dialect, env),
+  });
 }
 
 export type { JobQueue, Job, JobHandler, JobPayload, EnqueueOptions, EnqueueResult } from './job-queue';

@@ -1,7 +1,16 @@
 import { Client, Pool, type PoolClient } from 'pg';
 import PgBoss from 'pg-boss';
 import { checkJobName } from '../store/jobs';
-import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue, type QueueBacklog } from './job-queue';
+import {
+  describeJobError,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type Job,
+  type JobHandler,
+  type JobPayload,
+  type JobQueue,
+  type QueueBacklog,
+} from './job-queue';
 
 /**
  * The queue on pg-boss 10 (default on Postgres, docs/operations.md): any number of stateless replicas
@@ -51,7 +60,10 @@ export interface PgBossJobQueueOptions {
   readonly maintenanceIntervalSeconds?: number;
   /** How long stop() waits for running handlers (default 10 s; pg-boss's minimum is 1 s). */
   readonly shutdownGraceMs?: number;
-  readonly onError?: (error: unknown, context: { readonly phase: string; readonly jobId?: string; readonly name?: string }) => void;
+  readonly onError?: (
+    error: unknown,
+    context: { readonly phase: string; readonly jobId?: string; readonly name?: string },
+  ) => void;
 }
 
 interface JobData {
@@ -119,7 +131,10 @@ export class PgBossJobQueue implements JobQueue {
   #report(error: unknown, phase: string, job?: { id: string; name: string }): void {
     const context = { phase, ...(job !== undefined ? { jobId: job.id, name: job.name } : {}) };
     if (this.#options.onError !== undefined) this.#options.onError(error, context);
-    else console.error(`[clawgate queue] ${phase}${job !== undefined ? ` ${job.name} ${job.id}` : ''}: ${describeJobError(error)}`);
+    else
+      console.error(
+        `[clawgate queue] ${phase}${job !== undefined ? ` ${job.name} ${job.id}` : ''}: ${describeJobError(error)}`,
+      );
   }
 
   #ensureStarted(): Promise<void> {
@@ -165,16 +180,25 @@ export class PgBossJobQueue implements JobQueue {
       this.#report(error, 'enqueue');
     };
     client.on('error', onClientError);
-    const db = { executeSql: async (text: string, values: unknown[]) => ({ rows: (await client.query(text, values)).rows }) };
+    const db = {
+      executeSql: async (text: string, values: unknown[]) => ({ rows: (await client.query(text, values)).rows }),
+    };
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [JSON.stringify(['clawgate-pgboss', name, supersedes ?? options.key])]);
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        JSON.stringify(['clawgate-pgboss', name, supersedes ?? options.key]),
+      ]);
       if (supersedes !== null) {
         const older = await client.query<{ id: string }>(
           `SELECT id FROM ${schema}.job WHERE name = $1 AND state IN ('created', 'retry') AND data->>'supersedes' = $2 AND singleton_key IS DISTINCT FROM $3`,
           [name, supersedes, options.key],
         );
-        if (older.rows.length > 0) await this.#boss.cancel(name, older.rows.map((row) => row.id), { db });
+        if (older.rows.length > 0)
+          await this.#boss.cancel(
+            name,
+            older.rows.map((row) => row.id),
+            { db },
+          );
       }
       const pending = await this.#findPending(client, name, options.key);
       if (pending !== null) {
@@ -188,10 +212,15 @@ export class PgBossJobQueue implements JobQueue {
         retryDelay: this.#options.retryDelaySeconds,
         retryBackoff: this.#options.retryDelaySeconds > 0,
         expireInSeconds: this.#options.expireInSeconds,
-        ...(options.delayMs !== undefined && options.delayMs > 0 ? { startAfter: Math.ceil(options.delayMs / 1000) } : {}),
+        ...(options.delayMs !== undefined && options.delayMs > 0
+          ? { startAfter: Math.ceil(options.delayMs / 1000) }
+          : {}),
         db,
       });
-      const result = id !== null ? { id, deduped: false } : { id: (await this.#findPending(client, name, options.key)) ?? '', deduped: true };
+      const result =
+        id !== null
+          ? { id, deduped: false }
+          : { id: (await this.#findPending(client, name, options.key)) ?? '', deduped: true };
       if (!result.deduped) await client.query('SELECT pg_notify($1, $2)', [jobChannelOf(schema), name]);
       await client.query('COMMIT');
       if (result.id === '') throw new Error('pg-boss refused the job but no pending job with its key exists');
@@ -227,7 +256,12 @@ export class PgBossJobQueue implements JobQueue {
               min(created_on) FILTER (WHERE state IN ('created', 'retry')) AS oldest
          FROM ${this.#options.schema}.job WHERE state IN ('created', 'retry', 'active') GROUP BY name`,
     );
-    return rows.rows.map((row) => ({ name: row.name, waiting: Number(row.waiting), running: Number(row.running), oldestWaitingAt: row.oldest }));
+    return rows.rows.map((row) => ({
+      name: row.name,
+      waiting: Number(row.waiting),
+      running: Number(row.running),
+      oldestWaitingAt: row.oldest,
+    }));
   }
 
   /** Wakes this process's idle workers of `name` (no-op for names this process does not work). */

@@ -1,6 +1,15 @@
 import type { ClaimedJob, JobRepository } from '../store/jobs';
 import { checkJobName } from '../store/jobs';
-import { describeJobError, type EnqueueOptions, type EnqueueResult, type Job, type JobHandler, type JobPayload, type JobQueue, type QueueBacklog } from './job-queue';
+import {
+  describeJobError,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type Job,
+  type JobHandler,
+  type JobPayload,
+  type JobQueue,
+  type QueueBacklog,
+} from './job-queue';
 
 /**
  * The durable in-process queue on the store's `jobs` table (default for SQLite; works on Postgres
@@ -33,7 +42,10 @@ export interface TableJobQueueOptions {
   /** How long stop() waits for running handlers before releasing their jobs (default 10 s). */
   readonly shutdownGraceMs?: number;
   /** Receives errors of the queue machinery and of handlers (messages only). Default: console.error. */
-  readonly onError?: (error: unknown, context: { readonly phase: string; readonly jobId?: string; readonly name?: string }) => void;
+  readonly onError?: (
+    error: unknown,
+    context: { readonly phase: string; readonly jobId?: string; readonly name?: string },
+  ) => void;
 }
 
 interface RunningJob {
@@ -78,7 +90,9 @@ export class TableJobQueue implements JobQueue {
       supersedes: options.supersedes ?? null,
       payload,
       maxAttempts: this.#options.maxAttempts,
-      ...(options.delayMs !== undefined && options.delayMs > 0 ? { runAfter: new Date(Date.now() + options.delayMs) } : {}),
+      ...(options.delayMs !== undefined && options.delayMs > 0
+        ? { runAfter: new Date(Date.now() + options.delayMs) }
+        : {}),
     });
     if (this.#started && !this.#stopping && name in this.#handlers) this.#wake();
     return { id: result.id, deduped: result.deduped };
@@ -115,7 +129,9 @@ export class TableJobQueue implements JobQueue {
     for (const job of this.#running.values()) {
       job.released = true;
       job.controller.abort();
-      await this.#jobs.release(job.claimed.id, job.claimed.lockToken).catch((error: unknown) => this.#report(error, 'release', job.claimed));
+      await this.#jobs
+        .release(job.claimed.id, job.claimed.lockToken)
+        .catch((error: unknown) => this.#report(error, 'release', job.claimed));
     }
     this.#running.clear();
     this.#started = false;
@@ -132,7 +148,10 @@ export class TableJobQueue implements JobQueue {
   #report(error: unknown, phase: string, job?: ClaimedJob): void {
     const context = { phase, ...(job !== undefined ? { jobId: job.id, name: job.name } : {}) };
     if (this.#options.onError !== undefined) this.#options.onError(error, context);
-    else console.error(`[clawgate queue] ${phase}${job !== undefined ? ` ${job.name} ${job.id}` : ''}: ${describeJobError(error)}`);
+    else
+      console.error(
+        `[clawgate queue] ${phase}${job !== undefined ? ` ${job.name} ${job.id}` : ''}: ${describeJobError(error)}`,
+      );
   }
 
   #wake(): void {
@@ -189,18 +208,21 @@ export class TableJobQueue implements JobQueue {
     // (complete/fail), and a renewal that lands after the settle finds the job no longer `running`.
     // That is the job finishing, not a lease lost, so it is not reported (issue 15).
     let settled = false;
-    const heartbeat = setInterval(() => {
-      if (settled) return;
-      this.#jobs.renewLease(claimed.id, claimed.lockToken, this.#options.leaseMs).then(
-        (owned) => {
-          if (!owned && !entry.released && !settled) {
-            controller.abort();
-            this.#report(new Error('lease lost: the job was claimed by another worker'), 'lease', claimed);
-          }
-        },
-        (error: unknown) => this.#report(error, 'lease', claimed),
-      );
-    }, Math.max(50, Math.floor(this.#options.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        if (settled) return;
+        this.#jobs.renewLease(claimed.id, claimed.lockToken, this.#options.leaseMs).then(
+          (owned) => {
+            if (!owned && !entry.released && !settled) {
+              controller.abort();
+              this.#report(new Error('lease lost: the job was claimed by another worker'), 'lease', claimed);
+            }
+          },
+          (error: unknown) => this.#report(error, 'lease', claimed),
+        );
+      },
+      Math.max(50, Math.floor(this.#options.leaseMs / 3)),
+    );
     heartbeat.unref();
     const job: Job = {
       id: claimed.id,

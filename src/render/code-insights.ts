@@ -47,7 +47,10 @@ export function reportFor(verdict: Verdict, detailsUrl: string): ReportBody {
   const models = [...new Set(receipts.map((r) => [r.provider, r.model].filter(Boolean).join('/')).filter(Boolean))];
   return {
     title: REPORT_TITLE,
-    details: verdict.state === 'PASS' ? 'The proof bundle verified and the change satisfies the Work Policy Contract.' : `${verdict.reasonCode}: ${REASON_TEXT[verdict.reasonCode]}`,
+    details:
+      verdict.state === 'PASS'
+        ? 'The proof bundle verified and the change satisfies the Work Policy Contract.'
+        : `${verdict.reasonCode}: ${REASON_TEXT[verdict.reasonCode]}`,
     report_type: 'SECURITY',
     reporter: 'clawgate',
     link: detailsUrl,

@@ -10,11 +10,13 @@ export const RULE_TEXT: Record<RuleId, string> = {
   'protocol.signature': 'Payload hash and Ed25519 signature by the agent DID are valid',
   'protocol.event_chain': 'Event chain is linked, one run, every event hash recomputes',
   'protocol.rate_limits': 'Rate-limit claims are consistent and within their limits',
-  'protocol.urm': 'The run manifest (URM) the bundle references was supplied, matches its run, agent and chain, and hashes to the reference',
+  'protocol.urm':
+    'The run manifest (URM) the bundle references was supplied, matches its run, agent and chain, and hashes to the reference',
   'protocol.tool_receipts': 'Tool receipts belong to the agent, are bound, signed and disclose correctly',
   'protocol.side_effect_receipts': 'Side-effect receipts belong to the agent and are anchored to a gateway span',
   'protocol.human_approval_receipts': 'Human-approval receipts belong to the agent and are anchored to a gateway span',
-  'protocol.causal': 'Gateway receipts’ x402 payment claims and causal bindings (spans, phases, clock, confidence, one connected graph) are consistent; no receipt id is reused with a different payload',
+  'protocol.causal':
+    'Gateway receipts’ x402 payment claims and causal bindings (spans, phases, clock, confidence, one connected graph) are consistent; no receipt id is reused with a different payload',
   'protocol.gateway_receipts': 'Gateway receipts that claim a binding verify and are bound (strict layer)',
   'protocol.commit_signature': 'Commit signature (Protocol M) is valid',
   'protocol.export_bundle': 'Export bundle manifest, hash, signature and nested evidence are valid',
@@ -28,11 +30,13 @@ export const RULE_TEXT: Record<RuleId, string> = {
   'profile.cst_policy_pin': 'Scoped token pins the assigned WPC hash',
   'profile.cst_ttl': 'Scoped token lifetime is within the allowed maximum',
   'profile.cst_validity_window': 'Every gateway receipt was issued inside the token’s validity',
-  'profile.cst_mission': 'Scoped token mission id is recorded (an opaque correlation id) and matches the workspace’s mission pattern when one is set',
+  'profile.cst_mission':
+    'Scoped token mission id is recorded (an opaque correlation id) and matches the workspace’s mission pattern when one is set',
   'profile.anti_replay': 'Bundle, run, token and receipt ids were not used by another pull request',
   'profile.revocation': 'Agent, token and bundle are not revoked',
   'profile.pr_binding': 'Bundle is bound to this repository and to a commit of this pull request',
-  'profile.proof_covers_head': 'The proof covers the head: nothing an agent or an unknown account pushed after the attested commit',
+  'profile.proof_covers_head':
+    'The proof covers the head: nothing an agent or an unknown account pushed after the attested commit',
   'profile.agent_identity': 'Pull request author is a registered agent identity allowed to write',
   'policy.wpc': 'Work Policy Contract is valid',
   'policy.repos_allowlist': 'Repository is on the WPC allowlist',
@@ -77,16 +81,20 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   CAUSAL_SIDE_EFFECT_ORPHANED: 'A side effect is not anchored to any gateway span',
   CAUSAL_HUMAN_APPROVAL_ORPHANED: 'A human approval is not anchored to any gateway span',
   CAUSAL_RECEIPT_REPLAY_DETECTED: 'One receipt id appears with two different payloads',
-  CAUSAL_BINDING_FIELD_CONFLICT: 'A receipt binding gives a span field twice (snake_case and camelCase) with different values',
+  CAUSAL_BINDING_FIELD_CONFLICT:
+    'A receipt binding gives a span field twice (snake_case and camelCase) with different values',
   CAUSAL_REFERENCE_DANGLING: 'A receipt binding names a parent or tool span that no receipt declares',
   CAUSAL_CYCLE_DETECTED: 'Receipt spans name each other as parents (a cycle)',
   CAUSAL_PHASE_TRANSITION_INVALID: 'A span moves to a phase that cannot follow its parent’s phase',
-  CAUSAL_CLOCK_CONTRADICTION: 'Receipt times contradict each other (a receipt after its signature, or a child before its parent)',
-  CAUSAL_CONFIDENCE_EVIDENCE_INCONSISTENT: 'A receipt claims more attribution confidence than its span lineage supports',
+  CAUSAL_CLOCK_CONTRADICTION:
+    'Receipt times contradict each other (a receipt after its signature, or a child before its parent)',
+  CAUSAL_CONFIDENCE_EVIDENCE_INCONSISTENT:
+    'A receipt claims more attribution confidence than its span lineage supports',
   CAUSAL_SPAN_REUSE_CONFLICT: 'One span id is declared twice with different meanings',
   CAUSAL_GRAPH_DISCONNECTED: 'The receipts’ span graph is not one connected tree',
   EVIDENCE_MISMATCH: 'A gateway receipt’s x402 payment claim is incomplete, replayed or not bound to this run',
-  EVIDENCE_CLASS_UNSUPPORTED: 'The bundle carries evidence clawgate cannot verify yet (VIR, witnessed web, coverage, binary semantic or delegation receipts); it fails closed',
+  EVIDENCE_CLASS_UNSUPPORTED:
+    'The bundle carries evidence clawgate cannot verify yet (VIR, witnessed web, coverage, binary semantic or delegation receipts); it fails closed',
   URM_MISSING: 'The bundle references a run manifest (URM) that was not supplied',
   URM_MISMATCH: 'The run manifest (URM) describes another run, agent or event chain',
   RATE_LIMIT_CLAIM_INCONSISTENT: 'A rate-limit claim is inconsistent',
@@ -111,7 +119,8 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   CST_POLICY_PIN_MISMATCH: 'The scoped token does not pin the assigned WPC',
   CST_SCOPE_HASH_MISMATCH: 'The scoped token’s declared scope hash does not match its claims',
   CST_TTL_TOO_LONG: 'The scoped token lives longer than allowed',
-  CST_MISSION_MISMATCH: 'The scoped token’s mission id does not match the workspace’s mission pattern (or is missing while a pattern is required)',
+  CST_MISSION_MISMATCH:
+    'The scoped token’s mission id does not match the workspace’s mission pattern (or is missing while a pattern is required)',
   REPLAY: 'An id in this evidence was already used by another pull request (replay)',
   BUNDLE_BINDING_MISMATCH: 'The bundle is bound to another repository or bundle id',
   BUNDLE_COMMIT_NOT_IN_PR: 'The bundle’s work commit is not a commit of this pull request',
@@ -121,7 +130,8 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   REVOKED_TOKEN: 'The scoped token is revoked',
   REVOKED_BUNDLE: 'The bundle is revoked',
   WORKSPACE_FROZEN: 'The workspace kill switch is on: agent pull requests fail until it is lifted',
-  CHANGED_AFTER_ATTESTATION: 'A commit after the attested commit was written or pushed by an agent identity or an unknown account: the proof does not cover the head',
+  CHANGED_AFTER_ATTESTATION:
+    'A commit after the attested commit was written or pushed by an agent identity or an unknown account: the proof does not cover the head',
   REPO_NOT_ALLOWED: 'The repository is not on the WPC allowlist',
   ACTION_DENIED: 'The WPC denies this action',
   ACTION_NOT_ALLOWED: 'The WPC does not allow this action',
@@ -138,8 +148,11 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   BUNDLE_UNREADABLE: 'The proof bundle could not be read',
   WPC_NOT_ASSIGNED: 'No Work Policy Contract is assigned to this repository',
   CLAWGATE_ERROR: 'clawgate could not complete the evaluation',
-  BUNDLE_LIMIT_EXCEEDED: 'The proof bundle is too large or too deeply nested to verify (an array, the nesting or the number of values is over the limit)',
+  BUNDLE_LIMIT_EXCEEDED:
+    'The proof bundle is too large or too deeply nested to verify (an array, the nesting or the number of values is over the limit)',
   VERIFICATION_BUDGET_EXCEEDED: 'Verifying the proof bundle took longer than its time budget',
-  CHANGE_TOO_LARGE: 'The pull request is too large to evaluate completely (too many commits or changed files); split it',
-  API_BUDGET_EXCEEDED: 'Evaluating this pull request needed more Bitbucket API calls than one evaluation may spend; split it, or raise the limit',
+  CHANGE_TOO_LARGE:
+    'The pull request is too large to evaluate completely (too many commits or changed files); split it',
+  API_BUDGET_EXCEEDED:
+    'Evaluating this pull request needed more Bitbucket API calls than one evaluation may spend; split it, or raise the limit',
 };

@@ -25,7 +25,10 @@ export function statusDescription(verdict: Verdict): string {
   const prefix = modePrefix(verdict.mode);
   switch (verdict.state) {
     case 'PASS':
-      return clip(`${prefix}verified: all ${new Set(verdict.checks.filter((c) => c.outcome === 'pass').map((c) => c.rule)).size} criteria hold`, DESCRIPTION_MAX);
+      return clip(
+        `${prefix}verified: all ${new Set(verdict.checks.filter((c) => c.outcome === 'pass').map((c) => c.rule)).size} criteria hold`,
+        DESCRIPTION_MAX,
+      );
     case 'PENDING':
       return clip(`${prefix}waiting: ${REASON_TEXT[verdict.reasonCode]}`, DESCRIPTION_MAX);
     case 'NOT_APPLICABLE':
@@ -40,7 +43,9 @@ export const IN_PROGRESS_DESCRIPTION = 'clawgate is verifying the proof bundle';
 
 /** When clawgate itself could not finish an evaluation (FAILED in enforce mode). */
 export function evaluationErrorDescription(mode: Mode): string {
-  return mode === 'enforce' ? 'CLAWGATE_ERROR: clawgate could not complete the evaluation' : `${mode}: clawgate could not complete the evaluation`;
+  return mode === 'enforce'
+    ? 'CLAWGATE_ERROR: clawgate could not complete the evaluation'
+    : `${mode}: clawgate could not complete the evaluation`;
 }
 
 /** A commit clawgate has no record for (the forged-status defence writes it). */

@@ -62,7 +62,12 @@ export function trustPulseToJson(result: TrustPulseResult): { [key: string]: Jso
 export function commitSignatureToJson(result: CommitSignatureResult, subject: string): { [key: string]: JsonValue } {
   const check: Check = result.valid
     ? { rule: 'protocol.commit_signature', outcome: 'pass', code: 'OK' }
-    : { rule: 'protocol.commit_signature', outcome: 'fail', code: result.reasonCode, subject: { kind: 'commit', path: result.failurePath ?? '' } };
+    : {
+        rule: 'protocol.commit_signature',
+        outcome: 'fail',
+        code: result.reasonCode,
+        subject: { kind: 'commit', path: result.failurePath ?? '' },
+      };
   return {
     status: result.valid ? 'PASS' : 'FAIL',
     state: result.valid ? 'PASS' : 'FAIL',
@@ -82,7 +87,14 @@ export function exportBundleToJson(result: ExportBundleResult, subject: string):
     reason_code: result.reasonCode,
     subject,
     kind: 'export_bundle',
-    checks: toEvidence([{ rule: 'protocol.export_bundle', outcome: result.valid ? 'pass' : 'fail', code: result.reasonCode, ...(result.failurePath ? { subject: { kind: 'bundle', path: result.failurePath } } : {}) }]),
+    checks: toEvidence([
+      {
+        rule: 'protocol.export_bundle',
+        outcome: result.valid ? 'pass' : 'fail',
+        code: result.reasonCode,
+        ...(result.failurePath ? { subject: { kind: 'bundle', path: result.failurePath } } : {}),
+      },
+    ]),
     export_id: result.exportId ?? null,
     issuer_did: result.issuerDid ?? null,
     verified: toEvidence(result.verified),

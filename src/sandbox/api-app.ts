@@ -42,7 +42,13 @@ export function buildApiApp(sandbox: BitbucketSandbox): express.Express {
   api.use((req, res, next) => {
     res.on('finish', () => {
       const principal = res.locals.principal as Principal | undefined;
-      sandbox.received.requests.push({ method: req.method, path: req.originalUrl, principal: principal?.id ?? null, status: res.statusCode, at: sandbox.now() });
+      sandbox.received.requests.push({
+        method: req.method,
+        path: req.originalUrl,
+        principal: principal?.id ?? null,
+        status: res.statusCode,
+        at: sandbox.now(),
+      });
     });
     next();
   });
@@ -83,8 +89,13 @@ export function buildApiApp(sandbox: BitbucketSandbox): express.Express {
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     if (err instanceof ApiError) return sendApiError(res, err);
-    const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
-    if (status >= 400 && status < 500) return sendApiError(res, new ApiError(status, status === 413 ? 'Request body too large' : 'Malformed request body'));
+    const status =
+      typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
+    if (status >= 400 && status < 500)
+      return sendApiError(
+        res,
+        new ApiError(status, status === 413 ? 'Request body too large' : 'Malformed request body'),
+      );
     sendApiError(res, new ApiError(500, 'Something went wrong'));
   });
   return app;

@@ -111,7 +111,13 @@ export function diffTrees(
     const before = oldTree.get(path);
     if (before === undefined || before.equals(content)) continue;
     const counts = countLineChanges(before, content);
-    changes.push({ status: 'modified', oldPath: path, newPath: path, linesAdded: counts.added, linesRemoved: counts.removed });
+    changes.push({
+      status: 'modified',
+      oldPath: path,
+      newPath: path,
+      linesAdded: counts.added,
+      linesRemoved: counts.removed,
+    });
   }
   return changes.sort((x, y) => {
     const px = x.newPath ?? x.oldPath ?? '';

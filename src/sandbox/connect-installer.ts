@@ -25,16 +25,25 @@ const LIFECYCLE_TIMEOUT_MS = 10_000;
 
 export const descriptorSchema = z
   .object({
-    key: z.string().min(1).max(80).regex(/^[a-zA-Z0-9._-]+$/),
+    key: z
+      .string()
+      .min(1)
+      .max(80)
+      .regex(/^[a-zA-Z0-9._-]+$/),
     name: z.string().min(1),
     baseUrl: z.string().url(),
-    authentication: z.object({ type: z.enum(['jwt', 'none', 'JWT']) }).passthrough().optional(),
+    authentication: z
+      .object({ type: z.enum(['jwt', 'none', 'JWT']) })
+      .passthrough()
+      .optional(),
     lifecycle: z.object({ installed: z.string().min(1), uninstalled: z.string().min(1).optional() }).passthrough(),
     scopes: z.array(z.string()).optional(),
     contexts: z.array(z.string()).optional(),
     modules: z
       .object({
-        webhooks: z.array(z.object({ event: z.string().min(1).max(64), url: z.string().min(1).max(2048) }).passthrough()).optional(),
+        webhooks: z
+          .array(z.object({ event: z.string().min(1).max(64), url: z.string().min(1).max(2048) }).passthrough())
+          .optional(),
       })
       .passthrough()
       .optional(),
@@ -58,7 +67,13 @@ export function resolveAppUrl(appBaseUrl: string, url: string): string {
   return `${appBaseUrl.replace(/\/+$/, '')}${url.startsWith('/') ? url : `/${url}`}`;
 }
 
-export function lifecycleJwt(clientKey: string, secret: string, url: string, appBaseUrl: string, nowMs: number): string {
+export function lifecycleJwt(
+  clientKey: string,
+  secret: string,
+  url: string,
+  appBaseUrl: string,
+  nowMs: number,
+): string {
   const iat = Math.floor(nowMs / 1000);
   const qsh = createQueryStringHash(fromMethodAndUrl('POST', url), false, appBaseUrl);
   return encodeSymmetric({ iss: clientKey, iat, qsh, aud: clientKey, exp: iat + 3600 }, secret);
@@ -77,7 +92,11 @@ function legacyPublicKey(): string {
 export async function fetchDescriptor(descriptorUrl: string): Promise<ConnectDescriptor> {
   let res: Response;
   try {
-    res = await fetch(descriptorUrl, { headers: { Accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(LIFECYCLE_TIMEOUT_MS) });
+    res = await fetch(descriptorUrl, {
+      headers: { Accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(LIFECYCLE_TIMEOUT_MS),
+    });
   } catch (err) {
     throw new InstallError(`descriptor fetch failed: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -91,7 +110,10 @@ export async function fetchDescriptor(descriptorUrl: string): Promise<ConnectDes
     throw new InstallError('descriptor is not JSON');
   }
   const parsed = descriptorSchema.safeParse(json);
-  if (!parsed.success) throw new InstallError(`invalid descriptor: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new InstallError(
+      `invalid descriptor: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   const unknown = (parsed.data.scopes ?? []).filter((s) => !isKnownScope(s));
   if (unknown.length > 0) throw new InstallError(`invalid descriptor: unknown scopes ${unknown.join(', ')}`);
   return parsed.data;
@@ -112,7 +134,11 @@ export interface LifecycleContext {
   log: LifecyclePost[];
 }
 
-function lifecyclePayload(ctx: LifecycleContext, eventType: 'installed' | 'uninstalled', inst: { key: string; clientKey: string; workspace: Workspace; actor: User; sharedSecret?: string }): JsonObject {
+function lifecyclePayload(
+  ctx: LifecycleContext,
+  eventType: 'installed' | 'uninstalled',
+  inst: { key: string; clientKey: string; workspace: Workspace; actor: User; sharedSecret?: string },
+): JsonObject {
   const principal: JsonObject = {
     ...ctx.rep.team(inst.workspace),
     is_active: true,
@@ -138,13 +164,29 @@ function lifecyclePayload(ctx: LifecycleContext, eventType: 'installed' | 'unins
   return payload;
 }
 
-async function postLifecycle(ctx: LifecycleContext, url: string, eventType: 'installed' | 'uninstalled', body: JsonObject, authorization: string | null): Promise<number> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: '*/*', 'User-Agent': 'Bitbucket-Connect-Sandbox/1.0' };
+async function postLifecycle(
+  ctx: LifecycleContext,
+  url: string,
+  eventType: 'installed' | 'uninstalled',
+  body: JsonObject,
+  authorization: string | null,
+): Promise<number> {
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    Accept: '*/*',
+    'User-Agent': 'Bitbucket-Connect-Sandbox/1.0',
+  };
   if (authorization !== null) headers.Authorization = authorization;
   const entry: LifecyclePost = { url, eventType, signed: authorization !== null, status: null, at: ctx.now() };
   ctx.log.push(entry);
   try {
-    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), redirect: 'manual', signal: AbortSignal.timeout(LIFECYCLE_TIMEOUT_MS) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(LIFECYCLE_TIMEOUT_MS),
+    });
     await res.arrayBuffer().catch(() => undefined);
     entry.status = res.status;
     return res.status;
@@ -171,8 +213,16 @@ export async function installConnectApp(ctx: LifecycleContext, req: InstallReque
   const previous = req.previousInstallation(clientKey);
   const sharedSecret = randomSecret();
   const installedUrl = resolveAppUrl(descriptor.baseUrl, descriptor.lifecycle.installed);
-  const payload = lifecyclePayload(ctx, 'installed', { key: descriptor.key, clientKey, workspace: req.workspace, actor: req.actor, sharedSecret });
-  const authorization = previous ? `JWT ${lifecycleJwt(clientKey, previous.sharedSecret, installedUrl, descriptor.baseUrl, ctx.now())}` : null;
+  const payload = lifecyclePayload(ctx, 'installed', {
+    key: descriptor.key,
+    clientKey,
+    workspace: req.workspace,
+    actor: req.actor,
+    sharedSecret,
+  });
+  const authorization = previous
+    ? `JWT ${lifecycleJwt(clientKey, previous.sharedSecret, installedUrl, descriptor.baseUrl, ctx.now())}`
+    : null;
   const webhooks = (descriptor.modules?.webhooks ?? []).map((w, i) => ({
     event: w.event,
     url: resolveAppUrl(descriptor.baseUrl, w.url),
@@ -189,7 +239,9 @@ export async function installConnectApp(ctx: LifecycleContext, req: InstallReque
     webhooks,
     lifecycle: {
       installed: installedUrl,
-      uninstalled: descriptor.lifecycle.uninstalled ? resolveAppUrl(descriptor.baseUrl, descriptor.lifecycle.uninstalled) : null,
+      uninstalled: descriptor.lifecycle.uninstalled
+        ? resolveAppUrl(descriptor.baseUrl, descriptor.lifecycle.uninstalled)
+        : null,
     },
     status: 'installed',
     identity: {
@@ -212,10 +264,19 @@ export async function installConnectApp(ctx: LifecycleContext, req: InstallReque
   return installation;
 }
 
-export async function uninstallConnectApp(ctx: LifecycleContext, inst: Installation, actor: User): Promise<number | null> {
+export async function uninstallConnectApp(
+  ctx: LifecycleContext,
+  inst: Installation,
+  actor: User,
+): Promise<number | null> {
   if (inst.lifecycle.uninstalled === null) return null;
   const url = inst.lifecycle.uninstalled;
-  const payload = lifecyclePayload(ctx, 'uninstalled', { key: inst.key, clientKey: inst.clientKey, workspace: inst.workspace, actor });
+  const payload = lifecyclePayload(ctx, 'uninstalled', {
+    key: inst.key,
+    clientKey: inst.clientKey,
+    workspace: inst.workspace,
+    actor,
+  });
   const jwt = lifecycleJwt(inst.clientKey, inst.sharedSecret, url, inst.appBaseUrl, ctx.now());
   try {
     return await postLifecycle(ctx, url, 'uninstalled', payload, `JWT ${jwt}`);

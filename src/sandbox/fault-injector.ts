@@ -94,7 +94,14 @@ export class FaultInjector {
       } else if (status === 500) {
         res.status(500).json({ type: 'error', error: { message: 'Something went wrong' } });
       } else {
-        res.status(status).type('text/html').send(status === 502 ? '<html><body><h1>502 Bad Gateway</h1></body></html>' : '<html><body><h1>503 Service Unavailable</h1></body></html>');
+        res
+          .status(status)
+          .type('text/html')
+          .send(
+            status === 502
+              ? '<html><body><h1>502 Bad Gateway</h1></body></html>'
+              : '<html><body><h1>503 Service Unavailable</h1></body></html>',
+          );
       }
     };
   }

@@ -22,7 +22,12 @@ import type { BitbucketSandbox, UserRef } from './sandbox';
  */
 
 /** The Forge scopes of forge/manifest.yml and the sandbox (OAuth) scopes each stands for here. */
-export const FORGE_APP_SCOPES = ['read:pullrequest:bitbucket', 'read:repository:bitbucket', 'read:permission:bitbucket', 'read:workspace:bitbucket'] as const;
+export const FORGE_APP_SCOPES = [
+  'read:pullrequest:bitbucket',
+  'read:repository:bitbucket',
+  'read:permission:bitbucket',
+  'read:workspace:bitbucket',
+] as const;
 const SANDBOX_SCOPES_OF: Readonly<Record<(typeof FORGE_APP_SCOPES)[number], readonly string[]>> = {
   // "View pull requests and comment on them" (docs/forge.md §1.3).
   'read:pullrequest:bitbucket': ['pullrequest'],
@@ -110,7 +115,12 @@ export class SandboxForge {
 
   static async create(sandbox: BitbucketSandbox, options: { appId?: string } = {}): Promise<SandboxForge> {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-    const jwk = { ...(await exportJWK(publicKey)), kid: `forge/invocation-token/${randomUUID()}`, alg: 'RS256', use: 'sig' };
+    const jwk = {
+      ...(await exportJWK(publicKey)),
+      kid: `forge/invocation-token/${randomUUID()}`,
+      alg: 'RS256',
+      use: 'sig',
+    };
     return new SandboxForge(sandbox, privateKey, jwk, options.appId ?? `ari:cloud:ecosystem::app/${randomUUID()}`);
   }
 
@@ -121,11 +131,27 @@ export class SandboxForge {
   /** Installs the app into `workspace`; a reinstall gets a new installation id, as on Forge. */
   async install(input: { workspace: string; remoteBaseUrl: string }): Promise<ForgeInstallation> {
     const ws = this.sandbox.workspace(input.workspace);
-    const { token, id } = this.sandbox.createAccessToken({ workspace: ws }, FORGE_APP_SCOPES.flatMap((scope) => SANDBOX_SCOPES_OF[scope]), { name: 'clawgate (Forge app)' });
-    const installation: ForgeInstallation = { installationId: `ari:cloud:ecosystem::installation/${randomUUID()}`, workspaceUuid: ws.uuid, remoteBaseUrl: input.remoteBaseUrl.replace(/\/+$/, ''), systemToken: token, systemTokenId: id, status: 'installed' };
-    for (const other of this.installations) if (other.workspaceUuid === ws.uuid && other.status === 'installed') other.status = 'uninstalled';
+    const { token, id } = this.sandbox.createAccessToken(
+      { workspace: ws },
+      FORGE_APP_SCOPES.flatMap((scope) => SANDBOX_SCOPES_OF[scope]),
+      { name: 'clawgate (Forge app)' },
+    );
+    const installation: ForgeInstallation = {
+      installationId: `ari:cloud:ecosystem::installation/${randomUUID()}`,
+      workspaceUuid: ws.uuid,
+      remoteBaseUrl: input.remoteBaseUrl.replace(/\/+$/, ''),
+      systemToken: token,
+      systemTokenId: id,
+      status: 'installed',
+    };
+    for (const other of this.installations)
+      if (other.workspaceUuid === ws.uuid && other.status === 'installed') other.status = 'uninstalled';
     this.installations.push(installation);
-    const response = await this.post(installation, '/forge/lifecycle', { eventType: 'avi:forge:installed:app', id: bare(installation.installationId.split('/').pop() ?? ''), app: { id: this.appId, version: '1.0.0' } });
+    const response = await this.post(installation, '/forge/lifecycle', {
+      eventType: 'avi:forge:installed:app',
+      id: bare(installation.installationId.split('/').pop() ?? ''),
+      app: { id: this.appId, version: '1.0.0' },
+    });
     if (response.status >= 300) throw new Error(`the remote refused the install: HTTP ${response.status}`);
     return installation;
   }
@@ -142,7 +168,16 @@ export class SandboxForge {
   }
 
   /** A Forge Invocation Token for `installation`. `claims` overrides or adds claims (forgery tests). */
-  async mintFit(installation: ForgeInstallation, options: { principal?: string; context?: JsonObject; moduleKey?: string; expiresInSeconds?: number; claims?: Record<string, unknown> } = {}): Promise<string> {
+  async mintFit(
+    installation: ForgeInstallation,
+    options: {
+      principal?: string;
+      context?: JsonObject;
+      moduleKey?: string;
+      expiresInSeconds?: number;
+      claims?: Record<string, unknown>;
+    } = {},
+  ): Promise<string> {
     const now = Math.floor(this.sandbox.now() / 1000);
     const payload: Record<string, unknown> = {
       iss: 'forge/invocation-token',
@@ -158,23 +193,44 @@ export class SandboxForge {
         apiBaseUrl: this.sandbox.baseUrl,
         environment: { type: 'DEVELOPMENT', id: 'ari:cloud:ecosystem::environment/sandbox' },
         module: { type: 'core:endpoint', key: options.moduleKey ?? 'clawgate' },
-        installation: { id: installation.installationId, contexts: [{ name: 'bitbucket', apiBaseUrl: this.sandbox.baseUrl, workspaceId: bare(installation.workspaceUuid) }] },
+        installation: {
+          id: installation.installationId,
+          contexts: [
+            { name: 'bitbucket', apiBaseUrl: this.sandbox.baseUrl, workspaceId: bare(installation.workspaceUuid) },
+          ],
+        },
       },
       ...(options.context ? { context: options.context } : {}),
       ...(options.principal ? { principal: options.principal } : {}),
       // Last, so a test can replace any claim (forgeries).
       ...options.claims,
     };
-    return new SignJWT(payload)
-      .setProtectedHeader({ alg: 'RS256', kid: this.kid })
-      .sign(this.privateKey);
+    return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: this.kid }).sign(this.privateKey);
   }
 
-  private async post(installation: ForgeInstallation, path: string, body: unknown, options: { principal?: string; context?: JsonObject; systemToken?: boolean; timeoutMs?: number } = {}): Promise<{ status: number; body: unknown }> {
-    const fit = await this.mintFit(installation, { ...(options.principal ? { principal: options.principal } : {}), ...(options.context ? { context: options.context } : {}) });
-    const headers: Record<string, string> = { authorization: `Bearer ${fit}`, 'content-type': 'application/json', 'x-b3-traceid': randomUUID().replace(/-/g, '') };
+  private async post(
+    installation: ForgeInstallation,
+    path: string,
+    body: unknown,
+    options: { principal?: string; context?: JsonObject; systemToken?: boolean; timeoutMs?: number } = {},
+  ): Promise<{ status: number; body: unknown }> {
+    const fit = await this.mintFit(installation, {
+      ...(options.principal ? { principal: options.principal } : {}),
+      ...(options.context ? { context: options.context } : {}),
+    });
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${fit}`,
+      'content-type': 'application/json',
+      'x-b3-traceid': randomUUID().replace(/-/g, ''),
+    };
     if (options.systemToken !== false) headers['x-forge-oauth-system'] = installation.systemToken;
-    const response = await fetch(`${installation.remoteBaseUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(options.timeoutMs ?? 25_000), redirect: 'manual' });
+    const response = await fetch(`${installation.remoteBaseUrl}${path}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 25_000),
+      redirect: 'manual',
+    });
     let parsed: unknown;
     try {
       parsed = await response.json();
@@ -202,23 +258,42 @@ export class SandboxForge {
     const record: ForgeEventDelivery = { eventType: text(event.eventType) ?? '', attempts: [], repo };
     this.eventDeliveries.push(record);
     for (let attempt = 0; attempt < EVENT_ATTEMPTS; attempt += 1) {
-      const retryContext = attempt === 0 ? undefined : { retryData: null, retryCount: attempt, retryReason: 'INVALID_REMOTE_INVOCATION_ERROR' };
+      const retryContext =
+        attempt === 0
+          ? undefined
+          : { retryData: null, retryCount: attempt, retryReason: 'INVALID_REMOTE_INVOCATION_ERROR' };
       const body = retryContext ? { ...event, retryContext } : event;
-      const result = await this.post(installation, '/forge/events', this.wrapBodies ? { payload: body, context: {} } : body, { timeoutMs: 5_000 }).catch(() => ({ status: 0, body: undefined }));
+      const result = await this.post(
+        installation,
+        '/forge/events',
+        this.wrapBodies ? { payload: body, context: {} } : body,
+        { timeoutMs: 5_000 },
+      ).catch(() => ({ status: 0, body: undefined }));
       record.attempts.push(result.status);
       if (result.status >= 200 && result.status < 300) break;
     }
     return record;
   }
 
-  private productEvent(repo: Repository, eventType: string, payload: JsonObject, installation: ForgeInstallation): JsonObject {
+  private productEvent(
+    repo: Repository,
+    eventType: string,
+    payload: JsonObject,
+    installation: ForgeInstallation,
+  ): JsonObject {
     const actor = object(payload.actor);
-    const appIdentity = this.sandbox.accessTokenBySha256(createHash('sha256').update(installation.systemToken).digest('hex'))?.identity.uuid;
+    const appIdentity = this.sandbox.accessTokenBySha256(
+      createHash('sha256').update(installation.systemToken).digest('hex'),
+    )?.identity.uuid;
     return {
       eventType,
       selfGenerated: appIdentity !== undefined && text(actor?.uuid) === appIdentity,
       timestamp: new Date(this.sandbox.now()).toISOString(),
-      actor: { type: text(actor?.type) ?? 'user', ...(text(actor?.account_id) ? { accountId: text(actor?.account_id) ?? '' } : {}), ...(text(actor?.uuid) ? { uuid: text(actor?.uuid) ?? '' } : {}) },
+      actor: {
+        type: text(actor?.type) ?? 'user',
+        ...(text(actor?.account_id) ? { accountId: text(actor?.account_id) ?? '' } : {}),
+        ...(text(actor?.uuid) ? { uuid: text(actor?.uuid) ?? '' } : {}),
+      },
       workspace: { uuid: repo.workspace.uuid },
       repository: { uuid: repo.uuid, slug: repo.slug },
     };
@@ -229,7 +304,10 @@ export class SandboxForge {
     if (pr === undefined || typeof pr.id !== 'number') return undefined;
     const endpoint = (side: Json | undefined): JsonObject => {
       const e = object(side);
-      return { branch: { name: text(object(e?.branch)?.name) ?? '' }, commit: { hash: text(object(e?.commit)?.hash) ?? '' } };
+      return {
+        branch: { name: text(object(e?.branch)?.name) ?? '' },
+        commit: { hash: text(object(e?.commit)?.hash) ?? '' },
+      };
     };
     const author = object(pr.author);
     const merge = text(object(pr.merge_commit)?.hash);
@@ -238,13 +316,26 @@ export class SandboxForge {
       state: text(pr.state) ?? 'OPEN',
       source: endpoint(pr.source),
       destination: endpoint(pr.destination),
-      ...(author ? { author: { type: 'user', ...(text(author.uuid) ? { uuid: text(author.uuid) ?? '' } : {}), ...(text(author.account_id) ? { accountId: text(author.account_id) ?? '' } : {}) } } : {}),
+      ...(author
+        ? {
+            author: {
+              type: 'user',
+              ...(text(author.uuid) ? { uuid: text(author.uuid) ?? '' } : {}),
+              ...(text(author.account_id) ? { accountId: text(author.account_id) ?? '' } : {}),
+            },
+          }
+        : {}),
       ...(merge ? { mergeCommit: { hash: merge } } : {}),
     };
   }
 
   /** Bitbucket event (webhook name and payload) → product event body; null for events Forge has no counterpart for here. */
-  private toProductEvent(repo: Repository, event: string, payload: JsonObject, installation: ForgeInstallation): JsonObject | null {
+  private toProductEvent(
+    repo: Repository,
+    event: string,
+    payload: JsonObject,
+    installation: ForgeInstallation,
+  ): JsonObject | null {
     const pullrequestEvents: Record<string, string> = {
       'pullrequest:created': 'avi:bitbucket:created:pullrequest',
       'pullrequest:updated': 'avi:bitbucket:updated:pullrequest',
@@ -262,7 +353,9 @@ export class SandboxForge {
       return {
         ...this.productEvent(repo, prType, payload, installation),
         pullrequest,
-        ...(comment && typeof comment.id === 'number' ? { comment: { id: comment.id, content: { raw: text(object(comment.content)?.raw) ?? '' } } } : {}),
+        ...(comment && typeof comment.id === 'number'
+          ? { comment: { id: comment.id, content: { raw: text(object(comment.content)?.raw) ?? '' } } }
+          : {}),
       };
     }
     if (event === 'repo:push') {
@@ -271,10 +364,23 @@ export class SandboxForge {
       const oldRef = object(change.old);
       const newRef = object(change.new);
       const name = text(newRef?.name) ?? text(oldRef?.name) ?? '';
-      const commits = ((change.commits as Json[] | undefined) ?? []).map((c) => ({ hash: text(object(c)?.hash) ?? '', message: text(object(c)?.message) ?? '' }));
+      const commits = ((change.commits as Json[] | undefined) ?? []).map((c) => ({
+        hash: text(object(c)?.hash) ?? '',
+        message: text(object(c)?.message) ?? '',
+      }));
       return {
         ...this.productEvent(repo, 'avi:bitbucket:push:repository', payload, installation),
-        push: { ref: { name, type: text(newRef?.type) ?? text(oldRef?.type) ?? 'branch' }, mainbranch: name === repo.mainBranch, before: text(object(oldRef?.target)?.hash) ?? null, after: text(object(newRef?.target)?.hash) ?? null, created: oldRef === undefined, closed: newRef === undefined, forced: change.forced === true, truncated: change.truncated === true, commits },
+        push: {
+          ref: { name, type: text(newRef?.type) ?? text(oldRef?.type) ?? 'branch' },
+          mainbranch: name === repo.mainBranch,
+          before: text(object(oldRef?.target)?.hash) ?? null,
+          after: text(object(newRef?.target)?.hash) ?? null,
+          created: oldRef === undefined,
+          closed: newRef === undefined,
+          forced: change.forced === true,
+          truncated: change.truncated === true,
+          commits,
+        },
       };
     }
     if (event === 'repo:commit_status_created' || event === 'repo:commit_status_updated') {
@@ -282,8 +388,20 @@ export class SandboxForge {
       if (status === undefined) return null;
       const commit = text(object(status.commit)?.hash) ?? '';
       return {
-        ...this.productEvent(repo, event.endsWith('created') ? 'avi:bitbucket:created:build-status' : 'avi:bitbucket:updated:build-status', payload, installation),
-        buildStatus: { key: text(status.key) ?? '', state: text(status.state) ?? '', url: text(status.url) ?? '', description: text(status.description) ?? '', refName: text(status.refname) ?? null, commit: { hash: commit } },
+        ...this.productEvent(
+          repo,
+          event.endsWith('created') ? 'avi:bitbucket:created:build-status' : 'avi:bitbucket:updated:build-status',
+          payload,
+          installation,
+        ),
+        buildStatus: {
+          key: text(status.key) ?? '',
+          state: text(status.state) ?? '',
+          url: text(status.url) ?? '',
+          description: text(status.description) ?? '',
+          refName: text(status.refname) ?? null,
+          commit: { hash: commit },
+        },
       };
     }
     return null;
@@ -298,7 +416,8 @@ export class SandboxForge {
     if (event === 'repo:push') {
       const branch = text(object(object((object(payload.push)?.changes as Json[] | undefined)?.[0])?.new)?.name);
       for (const pr of repo.pullRequests.values()) {
-        if (pr.state === 'OPEN' && pr.sourceBranch === branch) this.track(this.runMergeCheck(repo.fullName, pr.id, 'on-code-pushed'));
+        if (pr.state === 'OPEN' && pr.sourceBranch === branch)
+          this.track(this.runMergeCheck(repo.fullName, pr.id, 'on-code-pushed'));
       }
     }
     if (event === 'pullrequest:approved' || event === 'pullrequest:unapproved') {
@@ -320,23 +439,54 @@ export class SandboxForge {
       repository: { uuid: repo.uuid },
       pullrequest: { id: pr.id },
       trigger: { type: trigger },
-      ...(trigger === 'on-merge' ? { mergeProperties: { commitMessage: pr.title, commitMessageTruncated: false, mergeStrategy: 'merge_commit', closeSourceBranch: false } } : {}),
+      ...(trigger === 'on-merge'
+        ? {
+            mergeProperties: {
+              commitMessage: pr.title,
+              commitMessageTruncated: false,
+              mergeStrategy: 'merge_commit',
+              closeSourceBranch: false,
+            },
+          }
+        : {}),
     };
     let run: MergeCheckRun;
     try {
-      const result = await this.post(installation, '/forge/merge-check', this.wrapBodies ? { payload: invocation, context: {} } : invocation);
+      const result = await this.post(
+        installation,
+        '/forge/merge-check',
+        this.wrapBodies ? { payload: invocation, context: {} } : invocation,
+      );
       const body = object(result.body as Json | undefined);
       const ok = result.status >= 200 && result.status < 300 && body !== undefined && typeof body.success === 'boolean';
-      run = { repo: repo.fullName, prId, trigger, success: ok && body?.success === true, message: ok ? (text(body?.message) ?? '') : `the check failed (HTTP ${result.status})`, httpStatus: result.status };
+      run = {
+        repo: repo.fullName,
+        prId,
+        trigger,
+        success: ok && body?.success === true,
+        message: ok ? (text(body?.message) ?? '') : `the check failed (HTTP ${result.status})`,
+        httpStatus: result.status,
+      };
     } catch (error) {
-      run = { repo: repo.fullName, prId, trigger, success: false, message: `the check failed (${error instanceof Error ? error.message : String(error)})`, httpStatus: null };
+      run = {
+        repo: repo.fullName,
+        prId,
+        trigger,
+        success: false,
+        message: `the check failed (${error instanceof Error ? error.message : String(error)})`,
+        httpStatus: null,
+      };
     }
     this.checkRuns.push(run);
     return run;
   }
 
   /** Clicking Merge: the on-merge check runs first; a Required failing check aborts the merge. */
-  async merge(repoRef: string, prId: number, input: { actor: UserRef }): Promise<{ merged: boolean; check: MergeCheckRun }> {
+  async merge(
+    repoRef: string,
+    prId: number,
+    input: { actor: UserRef },
+  ): Promise<{ merged: boolean; check: MergeCheckRun }> {
     const repo = this.sandbox.repository(repoRef);
     const check = await this.runMergeCheck(repo.fullName, prId, 'on-merge');
     if (!check.success && this.requiredIn.has(repo.fullName)) throw new MergeRefusedError(check.message);
@@ -347,16 +497,38 @@ export class SandboxForge {
   // ------------------------------------------------------------------ Custom UI bridge
 
   /** `invokeRemote({path, method, headers, body})` from a Custom UI page, as the signed-in `accountId`. */
-  async invokeRemote(input: { workspace: string; accountId: string; path: string; method?: string; headers?: Record<string, string>; body?: unknown; context?: JsonObject }): Promise<InvokeRemoteResult> {
+  async invokeRemote(input: {
+    workspace: string;
+    accountId: string;
+    path: string;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+    context?: JsonObject;
+  }): Promise<InvokeRemoteResult> {
     const ws = this.sandbox.workspace(input.workspace);
     const installation = this.installationFor(ws.uuid);
     if (installation === undefined) throw new Error(`the Forge app is not installed in ${ws.slug}`);
     if (!input.path.startsWith('/')) throw new Error('invokeRemote path must start with /');
-    const fit = await this.mintFit(installation, { principal: input.accountId, context: { workspaceId: ws.uuid, ...input.context } });
-    const headers: Record<string, string> = { ...input.headers, authorization: `Bearer ${fit}`, 'x-forge-oauth-system': installation.systemToken };
+    const fit = await this.mintFit(installation, {
+      principal: input.accountId,
+      context: { workspaceId: ws.uuid, ...input.context },
+    });
+    const headers: Record<string, string> = {
+      ...input.headers,
+      authorization: `Bearer ${fit}`,
+      'x-forge-oauth-system': installation.systemToken,
+    };
     const method = (input.method ?? 'GET').toUpperCase();
     if (input.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${installation.remoteBaseUrl}${input.path}`, { method, headers, redirect: 'manual', ...(input.body !== undefined ? { body: typeof input.body === 'string' ? input.body : JSON.stringify(input.body) } : {}) });
+    const response = await fetch(`${installation.remoteBaseUrl}${input.path}`, {
+      method,
+      headers,
+      redirect: 'manual',
+      ...(input.body !== undefined
+        ? { body: typeof input.body === 'string' ? input.body : JSON.stringify(input.body) }
+        : {}),
+    });
     const out: Record<string, string[]> = {};
     response.headers.forEach((value, key) => {
       out[key] = [value];
@@ -376,9 +548,20 @@ export class SandboxForge {
    * it: `getContext` (module key, workspace, extension) and `invoke` (`invokeRemote`: the remote's
    * answer as `{success, payload: {status, headers, body}}`). Other bridge calls are refused.
    */
-  bridge(input: { workspace: string; accountId: string; moduleKey: string; extension?: JsonObject }): (name: string, payload: unknown) => Promise<unknown> {
+  bridge(input: {
+    workspace: string;
+    accountId: string;
+    moduleKey: string;
+    extension?: JsonObject;
+  }): (name: string, payload: unknown) => Promise<unknown> {
     const ws = this.sandbox.workspace(input.workspace);
-    const context: JsonObject = { workspaceId: ws.uuid, moduleKey: input.moduleKey, extension: input.extension ?? {}, accountId: input.accountId, locale: 'en-US' };
+    const context: JsonObject = {
+      workspaceId: ws.uuid,
+      moduleKey: input.moduleKey,
+      extension: input.extension ?? {},
+      accountId: input.accountId,
+      locale: 'en-US',
+    };
     return async (name, payload) => {
       if (name === 'getContext') return context;
       if (name !== 'invoke') throw new Error(`the sandbox Forge bridge does not implement ${name}`);

@@ -36,7 +36,8 @@ function buildTree(files: ReadonlyMap<string, Buffer>): TreeNode {
 function treeId(node: TreeNode): Buffer {
   // git sorts tree entries by name, comparing directory names as if they ended in "/".
   const entries: { sortKey: string; mode: string; name: string; id: Buffer }[] = [];
-  for (const [name, content] of node.files) entries.push({ sortKey: name, mode: '100644', name, id: gitObjectId('blob', content) });
+  for (const [name, content] of node.files)
+    entries.push({ sortKey: name, mode: '100644', name, id: gitObjectId('blob', content) });
   for (const [name, child] of node.dirs) entries.push({ sortKey: `${name}/`, mode: '40000', name, id: treeId(child) });
   entries.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
   const body = Buffer.concat(entries.map((e) => Buffer.concat([Buffer.from(`${e.mode} ${e.name}\u0000`), e.id])));

@@ -2,8 +2,15 @@
 export { startSandbox } from './start-sandbox';
 export {
   BitbucketSandbox,
-  type SandboxOptions, type UserRef, type RepoRef, type FileMap, type CommitSpec, type CommitResult,
-  type OpenPullRequestInput, type BuildStatusInput, type InstallationInfo,
+  type SandboxOptions,
+  type UserRef,
+  type RepoRef,
+  type FileMap,
+  type CommitSpec,
+  type CommitResult,
+  type OpenPullRequestInput,
+  type BuildStatusInput,
+  type InstallationInfo,
 } from './sandbox';
 export type { Workspace, User, Repository, Commit, PullRequest, CommitStatusState } from './model';
 export type { DeliveryRecord, DeliveryAttempt } from './webhook-dispatcher';
@@ -11,7 +18,12 @@ export type { RecordedWrite, AuthFailure, RecordedRequest, WriteRecorder } from 
 export type { FaultSpec, FaultHandle, ServedFault, FaultInjector } from './fault-injector';
 export type { LifecyclePost } from './connect-installer';
 export { InstallError } from './connect-installer';
-export { MAX_ANNOTATIONS_PER_REPORT, MAX_ANNOTATIONS_PER_REQUEST, MAX_ANNOTATION_SUMMARY, MAX_REPORT_DATA } from './routes/report-routes';
+export {
+  MAX_ANNOTATIONS_PER_REPORT,
+  MAX_ANNOTATIONS_PER_REQUEST,
+  MAX_ANNOTATION_SUMMARY,
+  MAX_REPORT_DATA,
+} from './routes/report-routes';
 export { MAX_PAYLOAD_BYTES } from './webhook-dispatcher';
 export { SandboxForge, MergeRefusedError, FORGE_APP_SCOPES } from './forge-platform';
 export type { ForgeInstallation, MergeCheckRun, ForgeEventDelivery, InvokeRemoteResult } from './forge-platform';

@@ -12,7 +12,10 @@ export interface SandboxCommandOptions {
   handleSignals?: boolean;
 }
 
-export async function runSandboxCommand(options: SandboxCommandOptions = {}, print: (line: string) => void = (l) => console.log(l)): Promise<BitbucketSandbox> {
+export async function runSandboxCommand(
+  options: SandboxCommandOptions = {},
+  print: (line: string) => void = (l) => console.log(l),
+): Promise<BitbucketSandbox> {
   const startOptions: { port?: number; host?: string } = {};
   if (options.port !== undefined) startOptions.port = options.port;
   if (options.host !== undefined) startOptions.host = options.host;

@@ -29,7 +29,12 @@ function positiveInt(raw: unknown, name: string): number | undefined {
   return n;
 }
 
-export function paginate<T>(req: Request, publicBaseUrl: string, items: readonly T[], options: PageOptions = {}): Page<T> {
+export function paginate<T>(
+  req: Request,
+  publicBaseUrl: string,
+  items: readonly T[],
+  options: PageOptions = {},
+): Page<T> {
   const max = options.maxPagelen ?? 100;
   const requested = positiveInt(req.query.pagelen, 'pagelen') ?? options.defaultPagelen ?? 10;
   const pagelen = Math.min(requested, max);

@@ -1,7 +1,17 @@
 import { formatCommitDate, formatObjectTimestamp } from './bitbucket-time';
 import type {
-  AppIdentity, Annotation, BranchRestriction, Commit, CommitStatus, PullRequest, PullRequestComment,
-  Report, Repository, RepositoryHook, User, Workspace,
+  AppIdentity,
+  Annotation,
+  BranchRestriction,
+  Commit,
+  CommitStatus,
+  PullRequest,
+  PullRequestComment,
+  Report,
+  Repository,
+  RepositoryHook,
+  User,
+  Workspace,
 } from './model';
 
 /**
@@ -136,7 +146,13 @@ export class Representations {
 
   /** The short repository object inside PR endpoints and statuses. */
   repositorySummary(repo: Repository): JsonObject {
-    return { type: 'repository', full_name: repo.fullName, links: this.repositoryLinks(repo), name: repo.name, uuid: repo.uuid };
+    return {
+      type: 'repository',
+      full_name: repo.fullName,
+      links: this.repositoryLinks(repo),
+      name: repo.name,
+      uuid: repo.uuid,
+    };
   }
 
   /** The full repository object of webhook payloads (jenkins-bbs/pullrequest_created.json). */
@@ -184,7 +200,10 @@ export class Representations {
   }
 
   commitRefLinks(repo: Repository, hash: string): JsonObject {
-    return { self: link(this.repoApi(repo, `/commit/${hash}`)), html: link(this.html(`/${repo.fullName}/commits/${hash}`)) };
+    return {
+      self: link(this.repoApi(repo, `/commit/${hash}`)),
+      html: link(this.html(`/${repo.fullName}/commits/${hash}`)),
+    };
   }
 
   /** `{hash, type, links}` — 12 characters inside pull requests, 40 in parents/statuses. */
@@ -266,7 +285,13 @@ export class Representations {
   }
 
   participant(p: PullRequest['participants'][number]): JsonObject {
-    const out: JsonObject = { type: 'participant', user: this.user(p.user), role: p.role, approved: p.approved, state: p.state };
+    const out: JsonObject = {
+      type: 'participant',
+      user: this.user(p.user),
+      role: p.role,
+      approved: p.approved,
+      state: p.state,
+    };
     // A reviewer who has not acted yet has no participation time; the spec types it as a string,
     // so the field is left out rather than null.
     if (p.participatedOn !== null) out.participated_on = formatObjectTimestamp(p.participatedOn);
@@ -315,7 +340,10 @@ export class Representations {
       type: 'pullrequest',
       id: pr.id,
       title: pr.title,
-      links: { self: link(this.repoApi(repo, `/pullrequests/${pr.id}`)), html: link(this.html(`/${repo.fullName}/pull-requests/${pr.id}`)) },
+      links: {
+        self: link(this.repoApi(repo, `/pullrequests/${pr.id}`)),
+        html: link(this.html(`/${repo.fullName}/pull-requests/${pr.id}`)),
+      },
     };
   }
 
@@ -345,7 +373,11 @@ export class Representations {
       out.inline = inline;
     }
     if (c.parentId !== null) {
-      out.parent = { type: 'pullrequest_comment', id: c.parentId, links: { self: link(this.repoApi(repo, `/pullrequests/${pr.id}/comments/${c.parentId}`)) } };
+      out.parent = {
+        type: 'pullrequest_comment',
+        id: c.parentId,
+        links: { self: link(this.repoApi(repo, `/pullrequests/${pr.id}/comments/${c.parentId}`)) },
+      };
     }
     return out;
   }
@@ -377,7 +409,14 @@ export class Representations {
     const full = this.commit(repo, commit, false);
     return {
       ...base,
-      commit: { hash: full.hash ?? null, links: full.links ?? null, author: full.author ?? null, date: full.date ?? null, message: full.message ?? null, type: 'commit' },
+      commit: {
+        hash: full.hash ?? null,
+        links: full.links ?? null,
+        author: full.author ?? null,
+        date: full.date ?? null,
+        message: full.message ?? null,
+        type: 'commit',
+      },
     };
   }
 

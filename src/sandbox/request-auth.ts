@@ -66,7 +66,10 @@ function verifyConnectJwt(dir: AuthDirectory, req: Request, token: string): Prin
   const header = jwtHeaderSchema.safeParse(decodeSegment(segments[0] ?? ''));
   if (!header.success) throw new AuthRejection('malformed JWT header');
   const rawClaims = decodeSegment(segments[1] ?? '');
-  const hint = typeof rawClaims === 'object' && rawClaims !== null ? { iss: (rawClaims as Record<string, unknown>).iss, sub: (rawClaims as Record<string, unknown>).sub } : undefined;
+  const hint =
+    typeof rawClaims === 'object' && rawClaims !== null
+      ? { iss: (rawClaims as Record<string, unknown>).iss, sub: (rawClaims as Record<string, unknown>).sub }
+      : undefined;
   // Reject anything but HS256 before touching the signature (no "none", no algorithm confusion).
   if (header.data.alg !== 'HS256') throw new AuthRejection(`unsupported alg ${JSON.stringify(header.data.alg)}`, hint);
   const claims = jwtClaimsSchema.safeParse(rawClaims);
@@ -77,7 +80,8 @@ function verifyConnectJwt(dir: AuthDirectory, req: Request, token: string): Prin
   const { iss, sub, exp, qsh, nbf } = claims.data;
   const candidates = dir.installationsByClientKey(sub).filter((i) => i.status === 'installed');
   if (candidates.length === 0) throw new AuthRejection('unknown or uninstalled clientKey (sub)', hint);
-  if (!candidates.some((i) => i.key === iss)) throw new AuthRejection('iss is not the app key of this installation', hint);
+  if (!candidates.some((i) => i.key === iss))
+    throw new AuthRejection('iss is not the app key of this installation', hint);
   const installation = candidates.find((i) => {
     try {
       decodeSymmetric(token, i.sharedSecret, SymmetricAlgorithm.HS256);
@@ -89,7 +93,8 @@ function verifyConnectJwt(dir: AuthDirectory, req: Request, token: string): Prin
   if (!installation) throw new AuthRejection('signature verification failed', hint);
   const nowSeconds = dir.now() / 1000;
   if (nowSeconds > exp + dir.jwtLeewaySeconds) throw new AuthRejection('token expired', hint);
-  if (nbf !== undefined && nowSeconds + dir.jwtLeewaySeconds < nbf) throw new AuthRejection('token not yet valid (nbf)', hint);
+  if (nbf !== undefined && nowSeconds + dir.jwtLeewaySeconds < nbf)
+    throw new AuthRejection('token not yet valid (nbf)', hint);
   const expected = createQueryStringHash(fromMethodAndUrl(req.method, req.originalUrl), false);
   if (!equalHex(expected, qsh)) throw new AuthRejection('qsh does not match the request', hint);
   return { kind: 'connect', id: `connect:${installation.clientKey}`, installation };
@@ -125,7 +130,13 @@ export function authenticate(dir: AuthDirectory) {
       next();
     } catch (err) {
       if (!(err instanceof AuthRejection)) return next(err);
-      const failure: AuthFailure = { method: req.method, path: req.originalUrl.split('?')[0] ?? req.path, scheme, reason: err.reason, at: dir.now() };
+      const failure: AuthFailure = {
+        method: req.method,
+        path: req.originalUrl.split('?')[0] ?? req.path,
+        scheme,
+        reason: err.reason,
+        at: dir.now(),
+      };
       if (err.claims) failure.claims = err.claims;
       dir.recorder.authFailures.push(failure);
       res.setHeader('WWW-Authenticate', scheme === 'JWT' ? 'JWT realm="Bitbucket"' : 'Bearer realm="Bitbucket"');

@@ -29,12 +29,22 @@ function grantedScopes(p: Principal): string[] | null {
 export function requireScope(p: Principal, scope: string): void {
   const granted = grantedScopes(p);
   if (!effectiveScopes(granted).has(scope)) {
-    throw new ApiError(403, 'Your credentials lack one or more required privilege scopes.', undefined, `required: ${scope}; granted: ${(granted ?? []).join(', ')}`);
+    throw new ApiError(
+      403,
+      'Your credentials lack one or more required privilege scopes.',
+      undefined,
+      `required: ${scope}; granted: ${(granted ?? []).join(', ')}`,
+    );
   }
 }
 
 /** The repository of a `/repositories/{workspace}/{repo_slug}/…` route, if this principal may use it. */
-export function repositoryFor(sandbox: BitbucketSandbox, req: Request, res: Response, scope: string): { repo: Repository; principal: Principal } {
+export function repositoryFor(
+  sandbox: BitbucketSandbox,
+  req: Request,
+  res: Response,
+  scope: string,
+): { repo: Repository; principal: Principal } {
   const principal = principalOf(res);
   const ws = param(req, 'workspace');
   const slug = param(req, 'repo_slug');
@@ -43,7 +53,8 @@ export function repositoryFor(sandbox: BitbucketSandbox, req: Request, res: Resp
   const allowed =
     principal.kind === 'connect'
       ? principal.installation.workspace.uuid === repo.workspace.uuid
-      : principal.token.workspace.uuid === repo.workspace.uuid && (principal.token.repository === null || principal.token.repository.uuid === repo.uuid);
+      : principal.token.workspace.uuid === repo.workspace.uuid &&
+        (principal.token.repository === null || principal.token.repository.uuid === repo.uuid);
   if (!allowed) throw new ApiError(403, 'Access denied. You must have access to this repository.');
   requireScope(principal, scope);
   return { repo, principal };
@@ -60,7 +71,13 @@ export interface WriteOutcome {
  * Runs a write handler, sends its answer and records the write with the status it got, errors
  * included (a 400 on a limit is still a write the app attempted).
  */
-export async function recordedWrite(sandbox: BitbucketSandbox, kind: WriteKind, req: Request, res: Response, handler: () => WriteOutcome | Promise<WriteOutcome>): Promise<void> {
+export async function recordedWrite(
+  sandbox: BitbucketSandbox,
+  kind: WriteKind,
+  req: Request,
+  res: Response,
+  handler: () => WriteOutcome | Promise<WriteOutcome>,
+): Promise<void> {
   const principal = res.locals.principal as Principal | undefined;
   const base = {
     method: req.method,
@@ -76,7 +93,9 @@ export async function recordedWrite(sandbox: BitbucketSandbox, kind: WriteKind, 
     if (err instanceof ApiError) sandbox.received.record(kind, { ...base, status: err.status, at: sandbox.now() });
     throw err;
   }
-  const record = { ...base, status: outcome.status, at: sandbox.now() } as Parameters<typeof sandbox.received.record>[1];
+  const record = { ...base, status: outcome.status, at: sandbox.now() } as Parameters<
+    typeof sandbox.received.record
+  >[1];
   if (outcome.commit !== undefined) record.commit = outcome.commit;
   if (outcome.pullRequestId !== undefined) record.pullRequestId = outcome.pullRequestId;
   sandbox.received.record(kind, record);
@@ -92,11 +111,16 @@ export function validationError(error: z.ZodError, body: unknown): ApiError {
   const fields: Record<string, string[]> = {};
   for (const issue of error.issues) {
     const field = issue.path.length > 0 ? issue.path.join('.') : 'body';
-    const value = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined), body);
+    const value = issue.path.reduce<unknown>(
+      (v, k) =>
+        v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined,
+      body,
+    );
     let problem: string;
     if (value === undefined && issue.path.length > 0) problem = 'This field is required.';
     else if (issue.code === 'invalid_value') problem = `"${String(value)}" is not a valid choice.`;
-    else if (issue.code === 'too_big' && typeof value === 'string') problem = `Ensure this value has at most ${String(issue.maximum)} characters (it has ${value.length}).`;
+    else if (issue.code === 'too_big' && typeof value === 'string')
+      problem = `Ensure this value has at most ${String(issue.maximum)} characters (it has ${value.length}).`;
     else problem = issue.message;
     (fields[field] ??= []).push(problem);
   }

@@ -11,8 +11,18 @@ import { PermissionBook, type SandboxRepositoryPermission, type SandboxWorkspace
 import { computeCommitHash } from './git-objects';
 import { accountIdFromName, bracedUuid, randomSecret, stripBraces, uuidFromName } from './identifiers';
 import type {
-  AccessToken, AppIdentity, Commit, CommitStatus, CommitStatusState, Installation, Principal, PullRequest,
-  Repository, RepositoryHook, User, Workspace,
+  AccessToken,
+  AppIdentity,
+  Commit,
+  CommitStatus,
+  CommitStatusState,
+  Installation,
+  Principal,
+  PullRequest,
+  Repository,
+  RepositoryHook,
+  User,
+  Workspace,
 } from './model';
 import { RateLimiter } from './rate-limiter';
 import { Representations, type JsonObject } from './representations';
@@ -152,7 +162,11 @@ export class BitbucketSandbox {
     this.faults = new FaultInjector(this.now);
     this.rateLimit = new RateLimiter(options.rateLimitPerHour ?? 1000, this.now);
     this.jwtLeewaySeconds = options.jwtLeewaySeconds ?? 30;
-    this.dispatcher = new WebhookDispatcher({ now: this.now, timeoutMs: options.webhookTimeoutMs ?? 10_000, maxAttempts: options.webhookMaxAttempts ?? 3 });
+    this.dispatcher = new WebhookDispatcher({
+      now: this.now,
+      timeoutMs: options.webhookTimeoutMs ?? 10_000,
+      maxAttempts: options.webhookMaxAttempts ?? 3,
+    });
   }
 
   /** @internal */
@@ -183,7 +197,13 @@ export class BitbucketSandbox {
     return ws;
   }
 
-  createUser(input: { nickname: string; displayName?: string; accountId?: string; uuid?: string; email?: string }): User {
+  createUser(input: {
+    nickname: string;
+    displayName?: string;
+    accountId?: string;
+    uuid?: string;
+    email?: string;
+  }): User {
     const user: User = {
       nickname: input.nickname,
       displayName: input.displayName ?? input.nickname,
@@ -223,7 +243,11 @@ export class BitbucketSandbox {
       fullName,
       isPrivate: input.isPrivate ?? true,
       mainBranch: input.mainBranch ?? 'main',
-      project: { key: projectKey, name: input.project?.name ?? 'Project', uuid: bracedUuid(uuidFromName('project', `${ws.slug}/${projectKey}`)) },
+      project: {
+        key: projectKey,
+        name: input.project?.name ?? 'Project',
+        uuid: bracedUuid(uuidFromName('project', `${ws.slug}/${projectKey}`)),
+      },
       createdOn: this.now(),
       updatedOn: this.now(),
       commits: new Map(),
@@ -241,7 +265,13 @@ export class BitbucketSandbox {
     if (input.author !== undefined) this.permissions.recordCreator(repo, this.user(input.author));
     if (input.files) {
       const author = this.user(input.author ?? this.defaultUser(ws));
-      const commit = this.storeCommit(repo, [], { branch: repo.mainBranch, author, message: 'Initial commit', files: input.files, date: input.date ?? this.now() });
+      const commit = this.storeCommit(repo, [], {
+        branch: repo.mainBranch,
+        author,
+        message: 'Initial commit',
+        files: input.files,
+        date: input.date ?? this.now(),
+      });
       repo.branches.set(repo.mainBranch, commit.hash);
     }
     return repo;
@@ -251,7 +281,8 @@ export class BitbucketSandbox {
 
   workspace(ref: Workspace | string): Workspace {
     if (typeof ref !== 'string') return ref;
-    const ws = this.workspaces.get(ref) ?? [...this.workspaces.values()].find((w) => w.uuid === ref || w.uuid === `{${ref}}`);
+    const ws =
+      this.workspaces.get(ref) ?? [...this.workspaces.values()].find((w) => w.uuid === ref || w.uuid === `{${ref}}`);
     if (!ws) throw new Error(`no workspace ${ref}`);
     return ws;
   }
@@ -272,7 +303,9 @@ export class BitbucketSandbox {
 
   /** @internal REST listing: a workspace's repositories (by slug or {uuid}), in creation order. */
   repositoriesOf(workspace: string): Repository[] {
-    return [...this.repositories.values()].filter((repo) => repo.workspace.slug === workspace || repo.workspace.uuid === workspace);
+    return [...this.repositories.values()].filter(
+      (repo) => repo.workspace.slug === workspace || repo.workspace.uuid === workspace,
+    );
   }
 
   /** @internal REST lookup: workspace and repo by slug or {uuid}. */
@@ -341,10 +374,17 @@ export class BitbucketSandbox {
 
   private defaultUser(ws: Workspace): User {
     const nickname = `${ws.slug}-admin`;
-    return [...this.users.values()].find((u) => u.nickname === nickname) ?? this.createUser({ nickname, displayName: `${ws.name} admin` });
+    return (
+      [...this.users.values()].find((u) => u.nickname === nickname) ??
+      this.createUser({ nickname, displayName: `${ws.name} admin` })
+    );
   }
 
-  private storeCommit(repo: Repository, parents: string[], spec: Omit<CommitSpec, 'author'> & { author: User }): Commit {
+  private storeCommit(
+    repo: Repository,
+    parents: string[],
+    spec: Omit<CommitSpec, 'author'> & { author: User },
+  ): Commit {
     const first = parents[0] ? repo.commits.get(parents[0]) : undefined;
     if (parents[0] && !first) throw new Error(`unknown parent ${parents[0]}`);
     const tree = new Map(first?.tree ?? []);
@@ -357,14 +397,26 @@ export class BitbucketSandbox {
       renames.set(from, to);
     }
     for (const [path, content] of Object.entries(spec.files ?? {})) {
-      if (path === '' || path.startsWith('/') || path.endsWith('/') || path.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+      if (
+        path === '' ||
+        path.startsWith('/') ||
+        path.endsWith('/') ||
+        path.split('/').some((s) => s === '' || s === '.' || s === '..')
+      ) {
         throw new Error(`invalid path ${JSON.stringify(path)}`);
       }
       if (content === null) tree.delete(path);
       else tree.set(path, toBuffer(content));
     }
     const date = spec.date ?? this.now();
-    const hash = computeCommitHash({ files: tree, parents, authorName: spec.author.displayName, authorEmail: spec.author.email, dateEpochMs: date, message: spec.message });
+    const hash = computeCommitHash({
+      files: tree,
+      parents,
+      authorName: spec.author.displayName,
+      authorEmail: spec.author.email,
+      dateEpochMs: date,
+      message: spec.message,
+    });
     const existing = repo.commits.get(hash);
     if (existing) return existing;
     const commit: Commit = {
@@ -395,7 +447,10 @@ export class BitbucketSandbox {
   }
 
   /** Several commits on one branch, announced as one repo:push (≤ 5 listed, then `truncated`). */
-  push(repoRef: RepoRef, input: { branch: string; actor: UserRef; commits: Omit<CommitSpec, 'branch'>[]; from?: string }): CommitResult[] {
+  push(
+    repoRef: RepoRef,
+    input: { branch: string; actor: UserRef; commits: Omit<CommitSpec, 'branch'>[]; from?: string },
+  ): CommitResult[] {
     const repo = this.repository(repoRef);
     const oldHead = repo.branches.get(input.branch) ?? null;
     let head = oldHead ?? this.startOf(repo, input.from) ?? null;
@@ -404,7 +459,12 @@ export class BitbucketSandbox {
       const parents = spec.parents ?? (head ? [head] : []);
       const commit = this.storeCommit(repo, parents, { ...spec, branch: input.branch, author: this.user(spec.author) });
       head = commit.hash;
-      results.push({ hash: commit.hash, shortHash: commit.hash.slice(0, 12), branch: input.branch, parents: commit.parents });
+      results.push({
+        hash: commit.hash,
+        shortHash: commit.hash.slice(0, 12),
+        branch: input.branch,
+        parents: commit.parents,
+      });
     }
     if (head === null) throw new Error('nothing to push');
     this.moveBranch(repo, input.branch, head, this.userActor(this.user(input.actor)), { fromMerge: false });
@@ -433,7 +493,8 @@ export class BitbucketSandbox {
     const actor = this.user(input.actor);
     this.removeBranch(repo, input.name, this.userActor(actor));
     for (const pr of repo.pullRequests.values()) {
-      if (pr.state === 'OPEN' && pr.sourceBranch === input.name) this.closePullRequest(repo, pr, 'DECLINED', actor, 'Source branch deleted');
+      if (pr.state === 'OPEN' && pr.sourceBranch === input.name)
+        this.closePullRequest(repo, pr, 'DECLINED', actor, 'Source branch deleted');
     }
   }
 
@@ -442,18 +503,38 @@ export class BitbucketSandbox {
     if (oldHead === undefined) throw new Error(`no branch ${name}`);
     if (name === repo.mainBranch) throw new Error('cannot delete the main branch');
     repo.branches.delete(name);
-    const change = pushChange(this.rep, repo, { branch: name, oldHead, newHead: null, forced: false, fromMerge: false });
-    this.announce(repo, 'repo:push', { actor: actor.json, repository: this.rep.repository(repo), push: { changes: [change] } });
+    const change = pushChange(this.rep, repo, {
+      branch: name,
+      oldHead,
+      newHead: null,
+      forced: false,
+      fromMerge: false,
+    });
+    this.announce(repo, 'repo:push', {
+      actor: actor.json,
+      repository: this.rep.repository(repo),
+      push: { changes: [change] },
+    });
   }
 
-  private moveBranch(repo: Repository, branch: string, newHead: string, actor: Actor, opts: { fromMerge: boolean }): void {
+  private moveBranch(
+    repo: Repository,
+    branch: string,
+    newHead: string,
+    actor: Actor,
+    opts: { fromMerge: boolean },
+  ): void {
     const oldHead = repo.branches.get(branch) ?? null;
     if (oldHead === newHead) return;
     const forced = oldHead !== null && !ancestorsOf(repo, newHead).has(oldHead);
     repo.branches.set(branch, newHead);
     repo.updatedOn = this.now();
     const change = pushChange(this.rep, repo, { branch, oldHead, newHead, forced, fromMerge: opts.fromMerge });
-    this.announce(repo, 'repo:push', { actor: actor.json, repository: this.rep.repository(repo), push: { changes: [change] } });
+    this.announce(repo, 'repo:push', {
+      actor: actor.json,
+      repository: this.rep.repository(repo),
+      push: { changes: [change] },
+    });
     for (const pr of repo.pullRequests.values()) {
       if (pr.state === 'OPEN' && pr.sourceBranch === branch) {
         pr.updatedOn = this.now();
@@ -514,7 +595,13 @@ export class BitbucketSandbox {
       closedBy: null,
       reason: '',
       reviewers,
-      participants: reviewers.map((user) => ({ user, role: 'REVIEWER', approved: false, state: null, participatedOn: null })),
+      participants: reviewers.map((user) => ({
+        user,
+        role: 'REVIEWER',
+        approved: false,
+        state: null,
+        participatedOn: null,
+      })),
       comments: [],
       createdOn: now,
       updatedOn: now,
@@ -524,10 +611,15 @@ export class BitbucketSandbox {
     return pr;
   }
 
-  updatePullRequest(repoRef: RepoRef, id: number, input: { actor: UserRef; title?: string; description?: string; destination?: string; draft?: boolean }): PullRequest {
+  updatePullRequest(
+    repoRef: RepoRef,
+    id: number,
+    input: { actor: UserRef; title?: string; description?: string; destination?: string; draft?: boolean },
+  ): PullRequest {
     const repo = this.repository(repoRef);
     const pr = this.openPr(repo, id);
-    if (input.destination !== undefined && !repo.branches.has(input.destination)) throw new Error(`no branch ${input.destination}`);
+    if (input.destination !== undefined && !repo.branches.has(input.destination))
+      throw new Error(`no branch ${input.destination}`);
     if (input.title !== undefined) pr.title = input.title;
     if (input.description !== undefined) pr.description = input.description;
     if (input.destination !== undefined) pr.destinationBranch = input.destination;
@@ -563,7 +655,9 @@ export class BitbucketSandbox {
     p.approved = true;
     p.state = 'approved';
     p.participatedOn = now;
-    this.announcePullRequest(repo, pr, 'pullrequest:approved', this.userActor(user), { approval: approval(this.rep, user, now) });
+    this.announcePullRequest(repo, pr, 'pullrequest:approved', this.userActor(user), {
+      approval: approval(this.rep, user, now),
+    });
   }
 
   unapprove(repoRef: RepoRef, id: number, userRef: UserRef): void {
@@ -576,22 +670,53 @@ export class BitbucketSandbox {
     p.approved = false;
     p.state = null;
     p.participatedOn = now;
-    this.announcePullRequest(repo, pr, 'pullrequest:unapproved', this.userActor(user), { approval: approval(this.rep, user, now) });
+    this.announcePullRequest(repo, pr, 'pullrequest:unapproved', this.userActor(user), {
+      approval: approval(this.rep, user, now),
+    });
   }
 
-  comment(repoRef: RepoRef, id: number, input: { author: UserRef; content: string; inline?: { path: string; to?: number; from?: number }; parentId?: number }): JsonObject {
+  comment(
+    repoRef: RepoRef,
+    id: number,
+    input: {
+      author: UserRef;
+      content: string;
+      inline?: { path: string; to?: number; from?: number };
+      parentId?: number;
+    },
+  ): JsonObject {
     const repo = this.repository(repoRef);
     const pr = this.pullRequest(repo, id);
     const user = this.user(input.author);
     const now = this.now();
     const p = this.participantFor(pr, user);
     p.participatedOn = now;
-    return this.addComment(repo, pr, { user, appAuthor: null, raw: input.content, inline: input.inline ?? null, parentId: input.parentId ?? null, pending: false }, this.userActor(user));
+    return this.addComment(
+      repo,
+      pr,
+      {
+        user,
+        appAuthor: null,
+        raw: input.content,
+        inline: input.inline ?? null,
+        parentId: input.parentId ?? null,
+        pending: false,
+      },
+      this.userActor(user),
+    );
   }
 
   /** @internal shared by the programmatic API and POST …/comments. */
-  addComment(repo: Repository, pr: PullRequest, c: Omit<PullRequest['comments'][number], 'id' | 'createdOn' | 'updatedOn'>, actor: Actor): JsonObject {
-    if (c.parentId !== null && !pr.comments.some((x) => x.id === c.parentId)) throw new ApiError(400, `parent: Comment ${c.parentId} does not exist.`, { parent: [`Comment ${c.parentId} does not exist.`] });
+  addComment(
+    repo: Repository,
+    pr: PullRequest,
+    c: Omit<PullRequest['comments'][number], 'id' | 'createdOn' | 'updatedOn'>,
+    actor: Actor,
+  ): JsonObject {
+    if (c.parentId !== null && !pr.comments.some((x) => x.id === c.parentId))
+      throw new ApiError(400, `parent: Comment ${c.parentId} does not exist.`, {
+        parent: [`Comment ${c.parentId} does not exist.`],
+      });
     const now = this.now();
     const comment = { ...c, id: repo.nextCommentId++, createdOn: now, updatedOn: now };
     pr.comments.push(comment);
@@ -601,7 +726,16 @@ export class BitbucketSandbox {
   }
 
   /** Merges like Bitbucket: pullrequest:fulfilled, then a repo:push of the destination. */
-  merge(repoRef: RepoRef, id: number, input: { actor: UserRef; strategy?: 'merge_commit' | 'squash' | 'fast_forward'; message?: string; closeSourceBranch?: boolean }): CommitResult {
+  merge(
+    repoRef: RepoRef,
+    id: number,
+    input: {
+      actor: UserRef;
+      strategy?: 'merge_commit' | 'squash' | 'fast_forward';
+      message?: string;
+      closeSourceBranch?: boolean;
+    },
+  ): CommitResult {
     const repo = this.repository(repoRef);
     const pr = this.openPr(repo, id);
     const actor = this.user(input.actor);
@@ -628,10 +762,16 @@ export class BitbucketSandbox {
     this.closePullRequest(repo, pr, 'MERGED', actor);
     this.moveBranch(repo, pr.destinationBranch, newHead, actorJson, { fromMerge: true });
     if (input.closeSourceBranch ?? pr.closeSourceBranch) {
-      if (repo.branches.has(pr.sourceBranch) && pr.sourceBranch !== repo.mainBranch) this.removeBranch(repo, pr.sourceBranch, actorJson);
+      if (repo.branches.has(pr.sourceBranch) && pr.sourceBranch !== repo.mainBranch)
+        this.removeBranch(repo, pr.sourceBranch, actorJson);
     }
     const merged = this.getCommit(repo, newHead);
-    return { hash: merged.hash, shortHash: merged.hash.slice(0, 12), branch: pr.destinationBranch, parents: merged.parents };
+    return {
+      hash: merged.hash,
+      shortHash: merged.hash.slice(0, 12),
+      branch: pr.destinationBranch,
+      parents: merged.parents,
+    };
   }
 
   private mergedTree(repo: Repository, source: string, destination: string): Map<string, Buffer> {
@@ -640,7 +780,8 @@ export class BitbucketSandbox {
     const s = this.getCommit(repo, source).tree;
     const d = this.getCommit(repo, destination).tree;
     const out = new Map<string, Buffer>();
-    const same = (x: Buffer | undefined, y: Buffer | undefined): boolean => (x === undefined ? y === undefined : y !== undefined && x.equals(y));
+    const same = (x: Buffer | undefined, y: Buffer | undefined): boolean =>
+      x === undefined ? y === undefined : y !== undefined && x.equals(y);
     for (const path of new Set([...base.keys(), ...s.keys(), ...d.keys()])) {
       const b = base.get(path);
       const sv = s.get(path);
@@ -660,7 +801,13 @@ export class BitbucketSandbox {
     this.closePullRequest(repo, pr, 'DECLINED', this.user(input.actor), input.reason ?? '');
   }
 
-  private closePullRequest(repo: Repository, pr: PullRequest, state: 'MERGED' | 'DECLINED', actor: User, reason = ''): void {
+  private closePullRequest(
+    repo: Repository,
+    pr: PullRequest,
+    state: 'MERGED' | 'DECLINED',
+    actor: User,
+    reason = '',
+  ): void {
     if (pr.closedSourceHash === null) {
       const heads = this.pullRequestHeads(repo, pr);
       pr.closedSourceHash = heads.source;
@@ -670,15 +817,28 @@ export class BitbucketSandbox {
     pr.closedBy = actor;
     pr.reason = reason;
     pr.updatedOn = this.now();
-    this.announcePullRequest(repo, pr, state === 'MERGED' ? 'pullrequest:fulfilled' : 'pullrequest:rejected', this.userActor(actor));
+    this.announcePullRequest(
+      repo,
+      pr,
+      state === 'MERGED' ? 'pullrequest:fulfilled' : 'pullrequest:rejected',
+      this.userActor(actor),
+    );
   }
 
   // ---------------------------------------------------------------- statuses
 
   /** @internal Upsert by key (POST …/statuses/build semantics), with limits and the webhook. */
-  upsertStatus(repo: Repository, commit: Commit, input: BuildStatusInput, actor: Actor): { status: CommitStatus; created: boolean } {
+  upsertStatus(
+    repo: Repository,
+    commit: Commit,
+    input: BuildStatusInput,
+    actor: Actor,
+  ): { status: CommitStatus; created: boolean } {
     if (input.key.length > MAX_STATUS_KEY_LENGTH) {
-      throw ApiError.field('key', `Ensure this value has at most ${MAX_STATUS_KEY_LENGTH} characters (it has ${input.key.length}).`);
+      throw ApiError.field(
+        'key',
+        `Ensure this value has at most ${MAX_STATUS_KEY_LENGTH} characters (it has ${input.key.length}).`,
+      );
     }
     let byKey = repo.statuses.get(commit.hash);
     if (!byKey) {
@@ -750,13 +910,19 @@ export class BitbucketSandbox {
   // ---------------------------------------------------------------- hooks, tokens, apps
 
   /** A repository webhook (bare payloads, X-Hub-Signature when `secret` is set). */
-  addRepositoryHook(repoRef: RepoRef, input: { url: string; events: string[]; secret?: string | null; description?: string; active?: boolean }): JsonObject {
+  addRepositoryHook(
+    repoRef: RepoRef,
+    input: { url: string; events: string[]; secret?: string | null; description?: string; active?: boolean },
+  ): JsonObject {
     const repo = this.repository(repoRef);
     return this.rep.hook(repo, this.storeHook(repo, input));
   }
 
   /** @internal */
-  storeHook(repo: Repository, input: { url: string; events: string[]; secret?: string | null; description?: string; active?: boolean }): RepositoryHook {
+  storeHook(
+    repo: Repository,
+    input: { url: string; events: string[]; secret?: string | null; description?: string; active?: boolean },
+  ): RepositoryHook {
     const hook: RepositoryHook = {
       uuid: bracedUuid(),
       url: input.url,
@@ -774,7 +940,11 @@ export class BitbucketSandbox {
    * A workspace or repository access token (`Authorization: Bearer <token>`). The token string is
    * returned once, like Bitbucket shows it once.
    */
-  createAccessToken(scope: { workspace: Workspace | string } | { repository: RepoRef }, scopes: string[], options: { name?: string } = {}): { token: string; id: string } {
+  createAccessToken(
+    scope: { workspace: Workspace | string } | { repository: RepoRef },
+    scopes: string[],
+    options: { name?: string } = {},
+  ): { token: string; id: string } {
     const repo = 'repository' in scope ? this.repository(scope.repository) : null;
     const ws = repo ? repo.workspace : this.workspace((scope as { workspace: Workspace | string }).workspace);
     const token = `ATCTT3x${randomBytes(24).toString('base64url')}`;
@@ -785,7 +955,15 @@ export class BitbucketSandbox {
       displayName: options.name ?? `${repo ? repo.fullName : ws.slug} access token`,
       kind: 'access_token',
     };
-    const record: AccessToken = { id, tokenSha256: createHash('sha256').update(token).digest('hex'), workspace: ws, repository: repo, scopes: [...scopes], identity, createdAt: this.now() };
+    const record: AccessToken = {
+      id,
+      tokenSha256: createHash('sha256').update(token).digest('hex'),
+      workspace: ws,
+      repository: repo,
+      scopes: [...scopes],
+      identity,
+      createdAt: this.now(),
+    };
     this.tokens.set(record.tokenSha256, record);
     return { token, id };
   }
@@ -795,7 +973,10 @@ export class BitbucketSandbox {
    * its callback URL and permissions (default Account: Read, Repositories: Read). Key and secret
    * are shown once, as Bitbucket shows them.
    */
-  createOAuthConsumer(workspace: Workspace | string, input: { callbackUrl: string; scopes?: readonly string[] }): { key: string; secret: string } {
+  createOAuthConsumer(
+    workspace: Workspace | string,
+    input: { callbackUrl: string; scopes?: readonly string[] },
+  ): { key: string; secret: string } {
     return this.oauth.createConsumer(this.workspace(workspace), input);
   }
 
@@ -822,7 +1003,11 @@ export class BitbucketSandbox {
    * Installs a Connect app: GET descriptor, POST `installed` (unsigned the first time, signed with
    * the previous secret on a re-install), then remember the fresh shared secret.
    */
-  async installApp(input: { descriptorUrl: string; workspace: Workspace | string; actor?: UserRef }): Promise<InstallationInfo> {
+  async installApp(input: {
+    descriptorUrl: string;
+    workspace: Workspace | string;
+    actor?: UserRef;
+  }): Promise<InstallationInfo> {
     const ws = this.workspace(input.workspace);
     const actor = input.actor !== undefined ? this.user(input.actor) : this.defaultUser(ws);
     const installation = await installConnectApp(this.lifecycleContext(), {
@@ -838,7 +1023,10 @@ export class BitbucketSandbox {
   }
 
   /** Posts `uninstalled` (signed with the current secret); the installation stops working. */
-  async uninstallApp(ref: { clientKey: string } | { key: string; workspace: Workspace | string }, options: { actor?: UserRef } = {}): Promise<{ status: number | null }> {
+  async uninstallApp(
+    ref: { clientKey: string } | { key: string; workspace: Workspace | string },
+    options: { actor?: UserRef } = {},
+  ): Promise<{ status: number | null }> {
     const inst = this.findInstallation(ref);
     if (!inst || inst.status !== 'installed') throw new InstallError('app is not installed');
     const actor = options.actor !== undefined ? this.user(options.actor) : this.defaultUser(inst.workspace);
@@ -847,7 +1035,9 @@ export class BitbucketSandbox {
     return { status };
   }
 
-  getInstallation(ref: { clientKey: string } | { key: string; workspace: Workspace | string }): InstallationInfo | undefined {
+  getInstallation(
+    ref: { clientKey: string } | { key: string; workspace: Workspace | string },
+  ): InstallationInfo | undefined {
     const inst = this.findInstallation(ref);
     return inst ? this.installationInfo(inst) : undefined;
   }
@@ -856,7 +1046,9 @@ export class BitbucketSandbox {
     return [...this.installations.values()].map((i) => this.installationInfo(i));
   }
 
-  private findInstallation(ref: { clientKey: string } | { key: string; workspace: Workspace | string }): Installation | undefined {
+  private findInstallation(
+    ref: { clientKey: string } | { key: string; workspace: Workspace | string },
+  ): Installation | undefined {
     if ('clientKey' in ref) return this.installations.get(ref.clientKey);
     const ws = this.workspace(ref.workspace);
     return this.installations.get(`ari:cloud:bitbucket::app/${ws.uuid}/${ref.key}`);
@@ -889,7 +1081,10 @@ export class BitbucketSandbox {
     const iat = Math.floor(this.now() / 1000);
     const u = new URL(input.url, this.baseUrl);
     const qsh = createQueryStringHash(fromMethodAndUrl(input.method, `${u.pathname}${u.search}`), false);
-    return encodeSymmetric({ iss: inst.key, sub: inst.clientKey, iat, exp: iat + (input.expiresInSeconds ?? 180), qsh }, inst.sharedSecret);
+    return encodeSymmetric(
+      { iss: inst.key, sub: inst.clientKey, iat, exp: iat + (input.expiresInSeconds ?? 180), qsh },
+      inst.sharedSecret,
+    );
   }
 
   /**
@@ -897,14 +1092,23 @@ export class BitbucketSandbox {
    * user's account id, qsh over method + path + query, signed with the installation's secret).
    * Default user: the workspace admin.
    */
-  createPageJwt(input: { clientKey: string; method: string; url: string; accountId?: string; expiresInSeconds?: number }): string {
+  createPageJwt(input: {
+    clientKey: string;
+    method: string;
+    url: string;
+    accountId?: string;
+    expiresInSeconds?: number;
+  }): string {
     const inst = this.installations.get(input.clientKey);
     if (!inst) throw new Error(`no installation ${input.clientKey}`);
     const iat = Math.floor(this.now() / 1000);
     const u = new URL(input.url, 'http://app.invalid');
     const qsh = createQueryStringHash(fromMethodAndUrl(input.method, `${u.pathname}${u.search}`), false);
     const sub = input.accountId ?? this.workspaceAdmin(inst.workspace).accountId;
-    return encodeSymmetric({ iss: inst.clientKey, sub, iat, exp: iat + (input.expiresInSeconds ?? 180), qsh }, inst.sharedSecret);
+    return encodeSymmetric(
+      { iss: inst.clientKey, sub, iat, exp: iat + (input.expiresInSeconds ?? 180), qsh },
+      inst.sharedSecret,
+    );
   }
 
   // ---------------------------------------------------------------- actors and webhooks
@@ -920,8 +1124,19 @@ export class BitbucketSandbox {
     return { principalId: p.id, json: this.rep.appUser(identity) };
   }
 
-  private announcePullRequest(repo: Repository, pr: PullRequest, event: string, actor: Actor, extra: JsonObject = {}): void {
-    this.announce(repo, event, { actor: actor.json, pullrequest: this.pullRequestJson(repo, pr), repository: this.rep.repository(repo), ...extra });
+  private announcePullRequest(
+    repo: Repository,
+    pr: PullRequest,
+    event: string,
+    actor: Actor,
+    extra: JsonObject = {},
+  ): void {
+    this.announce(repo, event, {
+      actor: actor.json,
+      pullrequest: this.pullRequestJson(repo, pr),
+      repository: this.rep.repository(repo),
+      ...extra,
+    });
   }
 
   /**
@@ -934,7 +1149,14 @@ export class BitbucketSandbox {
       if (inst.status !== 'installed' || inst.workspace.uuid !== repo.workspace.uuid) continue;
       for (const w of inst.webhooks) {
         if (w.event === event || w.event === '*') {
-          targets.push({ kind: 'connect', url: w.url, appBaseUrl: inst.appBaseUrl, hookUuid: stripBraces(w.hookUuid), clientKey: inst.clientKey, sharedSecret: inst.sharedSecret });
+          targets.push({
+            kind: 'connect',
+            url: w.url,
+            appBaseUrl: inst.appBaseUrl,
+            hookUuid: stripBraces(w.hookUuid),
+            clientKey: inst.clientKey,
+            sharedSecret: inst.sharedSecret,
+          });
         }
       }
     }

@@ -3,12 +3,31 @@
  * unknown scope is invalid; a descriptor without `scopes` gets all of them.
  */
 export const KNOWN_SCOPES = [
-  'account', 'account:write', 'email', 'team', 'team:write',
-  'repository', 'repository:write', 'repository:admin', 'repository:delete',
-  'pullrequest', 'pullrequest:write', 'webhook',
-  'project', 'project:write', 'project:admin',
-  'issue', 'issue:write', 'wiki', 'snippet', 'snippet:write',
-  'pipeline', 'pipeline:write', 'pipeline:variable', 'runner', 'runner:write',
+  'account',
+  'account:write',
+  'email',
+  'team',
+  'team:write',
+  'repository',
+  'repository:write',
+  'repository:admin',
+  'repository:delete',
+  'pullrequest',
+  'pullrequest:write',
+  'webhook',
+  'project',
+  'project:write',
+  'project:admin',
+  'issue',
+  'issue:write',
+  'wiki',
+  'snippet',
+  'snippet:write',
+  'pipeline',
+  'pipeline:write',
+  'pipeline:variable',
+  'runner',
+  'runner:write',
 ] as const;
 
 const IMPLIES: Record<string, string[]> = {

@@ -70,10 +70,16 @@ export interface DispatcherOptions {
   maxAttempts: number;
 }
 
-export function connectJwtForDelivery(target: { url: string; appBaseUrl: string; clientKey: string; sharedSecret: string }, nowMs: number): string {
+export function connectJwtForDelivery(
+  target: { url: string; appBaseUrl: string; clientKey: string; sharedSecret: string },
+  nowMs: number,
+): string {
   const iat = Math.floor(nowMs / 1000);
   const qsh = createQueryStringHash(fromMethodAndUrl('POST', target.url), false, target.appBaseUrl);
-  return encodeSymmetric({ iss: target.clientKey, iat, qsh, aud: target.clientKey, exp: iat + 3600 }, target.sharedSecret);
+  return encodeSymmetric(
+    { iss: target.clientKey, iat, qsh, aud: target.clientKey, exp: iat + 3600 },
+    target.sharedSecret,
+  );
 }
 
 export class WebhookDispatcher {
@@ -137,7 +143,11 @@ export class WebhookDispatcher {
       record.outcome = 'skipped';
       return record;
     }
-    const loss = this.losses.find((l) => l.remaining > 0 && (l.event === undefined || (typeof l.event === 'string' ? l.event === event : l.event.test(event))));
+    const loss = this.losses.find(
+      (l) =>
+        l.remaining > 0 &&
+        (l.event === undefined || (typeof l.event === 'string' ? l.event === event : l.event.test(event))),
+    );
     if (loss) {
       // A lost webhook (fault injection): never sent, as Bitbucket sometimes does.
       loss.remaining -= 1;
@@ -162,7 +172,13 @@ export class WebhookDispatcher {
       const started = this.options.now();
       const headers = { ...record.headers, 'X-Attempt-Number': String(attempt) };
       try {
-        const res = await fetch(record.url, { method: 'POST', headers, body: record.body, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs) });
+        const res = await fetch(record.url, {
+          method: 'POST',
+          headers,
+          body: record.body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
         await res.arrayBuffer().catch(() => undefined);
         record.attempts.push({ attempt, status: res.status, at: started, durationMs: this.options.now() - started });
         record.finalStatus = res.status;
@@ -173,7 +189,13 @@ export class WebhookDispatcher {
         if (res.status < 500) break;
       } catch (err) {
         const name = err instanceof Error ? err.name : 'Error';
-        record.attempts.push({ attempt, status: null, error: name === 'TimeoutError' ? 'TIMEOUT' : 'NETWORK ERROR', at: started, durationMs: this.options.now() - started });
+        record.attempts.push({
+          attempt,
+          status: null,
+          error: name === 'TimeoutError' ? 'TIMEOUT' : 'NETWORK ERROR',
+          at: started,
+          durationMs: this.options.now() - started,
+        });
         record.finalStatus = null;
         break;
       }

@@ -53,7 +53,16 @@ export class WriteRecorder {
   }
 
   clear(): void {
-    for (const list of [this.statuses, this.reports, this.annotations, this.comments, this.branchRestrictions, this.hooks, this.authFailures, this.requests]) {
+    for (const list of [
+      this.statuses,
+      this.reports,
+      this.annotations,
+      this.comments,
+      this.branchRestrictions,
+      this.hooks,
+      this.authFailures,
+      this.requests,
+    ]) {
       list.length = 0;
     }
   }

@@ -103,31 +103,61 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   const env = options.env ?? process.env;
   // Parsed before anything opens, so a bad retention value fails the start (fail closed).
   const retentionPolicy = retentionPolicyFromEnv(env);
-  const logger = options.logger ?? pino({ level: config.logLevel, redact: { paths: ['req.headers.authorization', '*.sharedSecret', '*.token', '*.secret'], censor: '[redacted]' } });
-  const keys = loadOrCreateSecretKey(config.database.dataDirectory, { CLAWGATE_SECRET_KEY: config.secretKey, CLAWGATE_SECRET_KEY_PREVIOUS: config.previousSecretKeys.join(','), NODE_ENV: config.production ? 'production' : env.NODE_ENV });
+  const logger =
+    options.logger ??
+    pino({
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', '*.sharedSecret', '*.token', '*.secret'], censor: '[redacted]' },
+    });
+  const keys = loadOrCreateSecretKey(config.database.dataDirectory, {
+    CLAWGATE_SECRET_KEY: config.secretKey,
+    CLAWGATE_SECRET_KEY_PREVIOUS: config.previousSecretKeys.join(','),
+    NODE_ENV: config.production ? 'production' : env.NODE_ENV,
+  });
   for (const warning of keys.warnings) logger.warn(warning);
   const store = await openStore(config.databaseUrl, { secretKey: keys.current, previousSecretKeys: keys.previous });
   // Roles (docs/operations.md): where jobs run, and whether this process answers webhooks.
   const role: ServeRole = options.role ?? config.role ?? 'all';
   const jobsEnabled = options.workers ?? true;
-  const workerProcessCount = role === 'all' && jobsEnabled ? (options.workerProcesses ?? config.workerProcesses ?? (store.dialect === 'postgres' ? 1 : 0)) : 0;
+  const workerProcessCount =
+    role === 'all' && jobsEnabled
+      ? (options.workerProcesses ?? config.workerProcesses ?? (store.dialect === 'postgres' ? 1 : 0))
+      : 0;
   const runJobsHere = jobsEnabled && (role === 'worker' || (role === 'all' && workerProcessCount === 0));
   const periodicHere = (options.periodicWork ?? true) && role !== 'web';
   // Jobs in flight per process: an evaluation mostly waits on Bitbucket, so several overlap per
   // core. SQLite serialises writes, so it keeps a smaller default.
-  const concurrency = config.workerConcurrency ?? (store.dialect === 'postgres' ? Math.max(4, 4 * os.availableParallelism()) : Math.max(2, os.availableParallelism()));
+  const concurrency =
+    config.workerConcurrency ??
+    (store.dialect === 'postgres'
+      ? Math.max(4, 4 * os.availableParallelism())
+      : Math.max(2, os.availableParallelism()));
   const pollIntervalMs = options.pollIntervalMs ?? config.queuePollMs;
   // CLAWGATE_JOB_LEASE_MS: how soon a dead replica's job is taken over (docs/operations.md).
   const leaseMs = config.jobLeaseMs;
-  const reportQueueError = (error: unknown, context: { readonly phase: string; readonly jobId?: string }): void => logger.error({ phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) }, 'queue error');
+  const reportQueueError = (error: unknown, context: { readonly phase: string; readonly jobId?: string }): void =>
+    logger.error(
+      { phase: context.phase, jobId: context.jobId, err: error instanceof Error ? error.message : String(error) },
+      'queue error',
+    );
   const queue = createJobQueue(store, {
     env: { CLAWGATE_QUEUE: env.CLAWGATE_QUEUE, CLAWGATE_WORKER_ID: env.CLAWGATE_WORKER_ID },
-    table: { concurrency, ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(leaseMs ? { leaseMs } : {}), onError: reportQueueError },
+    table: {
+      concurrency,
+      ...(pollIntervalMs ? { pollIntervalMs } : {}),
+      ...(leaseMs ? { leaseMs } : {}),
+      onError: reportQueueError,
+    },
     pgBoss: {
       concurrency,
       ...(pollIntervalMs ? { pollIntervalMs: Math.max(500, pollIntervalMs) } : {}),
       // pg-boss finds an expired job at its next maintenance: run that at least as often as the lease.
-      ...(leaseMs ? { expireInSeconds: Math.ceil(leaseMs / 1000), maintenanceIntervalSeconds: Math.min(30, Math.ceil(leaseMs / 1000)) } : {}),
+      ...(leaseMs
+        ? {
+            expireInSeconds: Math.ceil(leaseMs / 1000),
+            maintenanceIntervalSeconds: Math.min(30, Math.ceil(leaseMs / 1000)),
+          }
+        : {}),
       onError: reportQueueError,
     },
   });
@@ -151,18 +181,33 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   };
   // Every clawgate status carries a mark only clawgate can make (forged-status defence, docs/architecture.md §2).
   const statusMarker = createStatusMarker(keys.current, keys.previous);
-  const pipelineIntake = createPipelineIntake({ store, queue: surfaceQueue, logger, statusMarker, forgedStatusCoalesceMs: alertingConfig(config).restoreCoalesceMs });
+  const pipelineIntake = createPipelineIntake({
+    store,
+    queue: surfaceQueue,
+    logger,
+    statusMarker,
+    forgedStatusCoalesceMs: alertingConfig(config).restoreCoalesceMs,
+  });
   const intake: WebhookIntake = {
     async receive(delivery) {
       const result = await pipelineIntake.receive(delivery);
-      metrics.webhooks.inc({ surface: delivery.surface, event: delivery.eventKey, outcome: result.duplicate ? 'duplicate' : 'accepted' });
+      metrics.webhooks.inc({
+        surface: delivery.surface,
+        event: delivery.eventKey,
+        outcome: result.duplicate ? 'duplicate' : 'accepted',
+      });
       return result;
     },
   };
   const requestRecheck = createRecheckRequester({ store, queue: surfaceQueue });
   // Bundles are parsed and verified in worker threads with a time budget (src/verification); only
   // where evaluations run.
-  const verifier = runJobsHere ? createVerifier({ ...(config.verifyThreads ? { threads: config.verifyThreads } : {}), ...(config.verifyTimeBudgetMs ? { timeBudgetMs: config.verifyTimeBudgetMs } : {}) }) : undefined;
+  const verifier = runJobsHere
+    ? createVerifier({
+        ...(config.verifyThreads ? { threads: config.verifyThreads } : {}),
+        ...(config.verifyTimeBudgetMs ? { timeBudgetMs: config.verifyTimeBudgetMs } : {}),
+      })
+    : undefined;
   const reevaluateAgentPullRequests = createAgentPullRequestReevaluator({ store, queue: surfaceQueue });
   // Every job's Bitbucket calls count against its installation's hourly budget (src/pipeline/api-budget.ts).
   const apiBudget = new ApiBudget({
@@ -177,11 +222,34 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     },
   });
   const headCache = createHeadCache();
-  const evaluationDeps = { store, config, logger, statusMarker, apiBudget, headCache, ...(verifier !== undefined ? { verifier } : {}), ...(options.now ? { now: options.now } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const evaluationDeps = {
+    store,
+    config,
+    logger,
+    statusMarker,
+    apiBudget,
+    headCache,
+    ...(verifier !== undefined ? { verifier } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  };
   // Alerts are rows first and requests later, sent by their own timer (and woken when one is raised),
   // so a slow or failing receiver never holds up a job.
-  const alertDeliverer = createAlertDeliverer({ store, config, logger }, { intervalMs: options.workers === false ? undefined : 15_000 });
-  const operationsDeps = { store, config, logger, statusMarker, requestRecheck, apiBudget, queue: surfaceQueue, wakeAlerts: () => alertDeliverer.wake(), ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const alertDeliverer = createAlertDeliverer(
+    { store, config, logger },
+    { intervalMs: options.workers === false ? undefined : 15_000 },
+  );
+  const operationsDeps = {
+    store,
+    config,
+    logger,
+    statusMarker,
+    requestRecheck,
+    apiBudget,
+    queue: surfaceQueue,
+    wakeAlerts: () => alertDeliverer.wake(),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -210,15 +278,21 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
       return;
     }
     // This process's metrics summed with its worker processes' (evaluations run there).
-    const merged = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...(await workerProcesses.metrics())]);
+    const merged = AggregatorRegistry.aggregate([
+      await metrics.registry.getMetricsAsJSON(),
+      ...(await workerProcesses.metrics()),
+    ]);
     res.type(merged.contentType).send(await merged.metrics());
   };
   const metricsToken = config.metricsPort === undefined ? config.metricsToken : undefined;
   app.get('/metrics', async (req, res) => {
-    if (metricsToken === undefined) return void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+    if (metricsToken === undefined)
+      return void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } });
     if (!isAdminAuthorization(req.headers.authorization, metricsToken)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="clawgate-metrics"');
-      return void res.status(401).json({ error: { code: 'UNAUTHENTICATED', message: 'send Authorization: Bearer <metrics token>' } });
+      return void res
+        .status(401)
+        .json({ error: { code: 'UNAUTHENTICATED', message: 'send Authorization: Bearer <metrics token>' } });
     }
     await sendMetrics(req, res);
   });
@@ -226,62 +300,100 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   // with the workspace's installation and cached briefly; shared by the API and the Connect pages.
   if (role !== 'worker') mountSurfaces();
   function mountSurfaces(): void {
-  const viewerPermissions = createViewerPermissions({ clientFor: activeTenantClient({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }), logger });
-  // A person signed in with Bitbucket (webhook workspaces): asked with their own token (docs/sign-in.md).
-  const signInViewerPermissions = createSignInViewerPermissions({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) });
-  app.use(createConnectRouter({ config, store, intake, logger, viewerPermissions, signInViewerPermissions, ...(options.fetch ? { fetch: options.fetch } : {}) }));
-  app.use(createRepoWebhookRouter({ store, intake, logger }));
-  app.use(createSignInRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
-  // Before the API router, which answers every path it does not know with 404.
-  app.use('/api/v1', createAdminRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
-  const apiOptions = {
-    config,
-    store,
-    logger,
-    recheck: requestRecheck,
-    reevaluateAgentPullRequests,
-    // A page JWT alone is any reader of any repository: what the viewer may do is asked of Bitbucket.
-    viewerPermissions,
-    signInViewerPermissions,
-    // The settings page's merge-check checklist reads (and creates) branch restrictions.
-    bitbucketForWorkspace: createBitbucketForWorkspace({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
-    // Bundle uploads are parsed in its workers, not on the event loop.
-    verifier,
-  };
-  app.use('/api/v1', createApiRouter(apiOptions));
-  // The Forge front door (only when an app id is configured): its endpoints, and the same JSON API
-  // for its pages under /forge/ui/api/v1, behind the Forge gate (invocation token + viewer).
-  const forge = config.forge;
-  if (forge !== null) {
+    const viewerPermissions = createViewerPermissions({
+      clientFor: activeTenantClient({ store, config, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+      logger,
+    });
+    // A person signed in with Bitbucket (webhook workspaces): asked with their own token (docs/sign-in.md).
+    const signInViewerPermissions = createSignInViewerPermissions({
+      store,
+      config,
+      logger,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
     app.use(
-      createForgeRouter({
-        config: { ...config, forge },
+      createConnectRouter({
+        config,
         store,
-        queue: surfaceQueue,
         intake,
         logger,
+        viewerPermissions,
+        signInViewerPermissions,
         ...(options.fetch ? { fetch: options.fetch } : {}),
-        ...(options.forgeVerifier ? { verifier: options.forgeVerifier } : {}),
-        ...(options.forgeMergeCheckBudgetMs !== undefined ? { mergeCheckBudgetMs: options.forgeMergeCheckBudgetMs } : {}),
       }),
     );
+    app.use(createRepoWebhookRouter({ store, intake, logger }));
+    app.use(createSignInRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }));
+    // Before the API router, which answers every path it does not know with 404.
     app.use(
-      `${FORGE_PATHS.ui}/api/v1`,
-      createApiRouter({
-        ...apiOptions,
-        externalPrincipal: (request) => {
-          const principal = forgeUiPrincipalOf(request);
-          return principal === undefined ? undefined : { method: 'forge', workspaceId: principal.workspaceId, accountId: principal.accountId, tenant: principal.tenant };
-        },
-      }),
+      '/api/v1',
+      createAdminRouter({ config, store, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
     );
-  }
+    const apiOptions = {
+      config,
+      store,
+      logger,
+      recheck: requestRecheck,
+      reevaluateAgentPullRequests,
+      // A page JWT alone is any reader of any repository: what the viewer may do is asked of Bitbucket.
+      viewerPermissions,
+      signInViewerPermissions,
+      // The settings page's merge-check checklist reads (and creates) branch restrictions.
+      bitbucketForWorkspace: createBitbucketForWorkspace({
+        store,
+        config,
+        logger,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }),
+      // Bundle uploads are parsed in its workers, not on the event loop.
+      verifier,
+    };
+    app.use('/api/v1', createApiRouter(apiOptions));
+    // The Forge front door (only when an app id is configured): its endpoints, and the same JSON API
+    // for its pages under /forge/ui/api/v1, behind the Forge gate (invocation token + viewer).
+    const forge = config.forge;
+    if (forge !== null) {
+      app.use(
+        createForgeRouter({
+          config: { ...config, forge },
+          store,
+          queue: surfaceQueue,
+          intake,
+          logger,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.forgeVerifier ? { verifier: options.forgeVerifier } : {}),
+          ...(options.forgeMergeCheckBudgetMs !== undefined
+            ? { mergeCheckBudgetMs: options.forgeMergeCheckBudgetMs }
+            : {}),
+        }),
+      );
+      app.use(
+        `${FORGE_PATHS.ui}/api/v1`,
+        createApiRouter({
+          ...apiOptions,
+          externalPrincipal: (request) => {
+            const principal = forgeUiPrincipalOf(request);
+            return principal === undefined
+              ? undefined
+              : {
+                  method: 'forge',
+                  workspaceId: principal.workspaceId,
+                  accountId: principal.accountId,
+                  tenant: principal.tenant,
+                };
+          },
+        }),
+      );
+    }
   }
   app.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
 
   if (runJobsHere) {
     const handler = createEvaluationHandler(evaluationDeps, (outcome) => {
-      metrics.evaluations.inc({ state: outcome.verdict?.state ?? outcome.status, status: outcome.verdict?.statusState ?? 'NONE' });
+      metrics.evaluations.inc({
+        state: outcome.verdict?.state ?? outcome.status,
+        status: outcome.verdict?.statusState ?? 'NONE',
+      });
     });
     await queue.start({
       [OPERATIONS_JOB]: createOperationsHandler(operationsDeps),
@@ -309,15 +421,31 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
         logger,
         leases: store.leases,
         ...(env.CLAWGATE_WORKER_ID ? { holder: env.CLAWGATE_WORKER_ID } : {}),
-        ...(options.retentionFirstRunDelayMs !== undefined ? { firstRunDelayMs: options.retentionFirstRunDelayMs } : {}),
+        ...(options.retentionFirstRunDelayMs !== undefined
+          ? { firstRunDelayMs: options.retentionFirstRunDelayMs }
+          : {}),
       })
     : null;
 
   const reconcileFromEnv = Number(env.CLAWGATE_RECONCILE_INTERVAL_MS);
-  const reconcileDeps = { store, queue: surfaceQueue, config, logger, apiBudget, ...(options.fetch ? { fetch: options.fetch } : {}) };
-  const reconcileOptions = { intervalMs: options.reconcileIntervalMs ?? (Number.isSafeInteger(reconcileFromEnv) && reconcileFromEnv >= 10_000 ? reconcileFromEnv : undefined), ...(env.CLAWGATE_WORKER_ID ? { holder: env.CLAWGATE_WORKER_ID } : {}) };
+  const reconcileDeps = {
+    store,
+    queue: surfaceQueue,
+    config,
+    logger,
+    apiBudget,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  };
+  const reconcileOptions = {
+    intervalMs:
+      options.reconcileIntervalMs ??
+      (Number.isSafeInteger(reconcileFromEnv) && reconcileFromEnv >= 10_000 ? reconcileFromEnv : undefined),
+    ...(env.CLAWGATE_WORKER_ID ? { holder: env.CLAWGATE_WORKER_ID } : {}),
+  };
   // A `web` process keeps a reconciler it never schedules, so `runOnce` (tests, operators) still works.
-  const reconciler = periodicHere ? startReconciliation(reconcileDeps, reconcileOptions) : startReconciliation(reconcileDeps, { ...reconcileOptions, firstRunDelayMs: 2 ** 31 - 1 });
+  const reconciler = periodicHere
+    ? startReconciliation(reconcileDeps, reconcileOptions)
+    : startReconciliation(reconcileDeps, { ...reconcileOptions, firstRunDelayMs: 2 ** 31 - 1 });
 
   if (workerProcessCount > 0) {
     const baseWorkerId = defaultWorkerId(store.dialect, env);
@@ -344,7 +472,9 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     const metricsApp = express();
     metricsApp.disable('x-powered-by');
     metricsApp.get('/metrics', sendMetrics);
-    metricsApp.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+    metricsApp.use(
+      (_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route' } }),
+    );
     metricsServer = metricsApp.listen(config.metricsPort, config.metricsHost ?? '127.0.0.1');
     await once(metricsServer, 'listening');
     const metricsAddress = metricsServer.address() as AddressInfo;
@@ -352,7 +482,10 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
   }
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-  logger.info({ url, ...describeConfig(config), role, workerProcesses: workerProcessCount, jobsHere: runJobsHere, concurrency }, 'clawgate listening');
+  logger.info(
+    { url, ...describeConfig(config), role, workerProcesses: workerProcessCount, jobsHere: runJobsHere, concurrency },
+    'clawgate listening',
+  );
   let closed = false;
   return {
     url,

@@ -31,7 +31,12 @@ export function createMetrics(options: { backlog?: () => Promise<readonly QueueB
       if (snapshot !== null && Date.now() - snapshot.at < 1000) return snapshot.rows;
       const found = await backlog().catch(() => [] as QueueBacklog[]);
       for (const row of found) seen.add(row.name);
-      const rows = [...found, ...[...seen].filter((name) => !found.some((row) => row.name === name)).map((name) => ({ name, waiting: 0, running: 0, oldestWaitingAt: null }))];
+      const rows = [
+        ...found,
+        ...[...seen]
+          .filter((name) => !found.some((row) => row.name === name))
+          .map((name) => ({ name, waiting: 0, running: 0, oldestWaitingAt: null })),
+      ];
       snapshot = { at: Date.now(), rows };
       return rows;
     };
@@ -62,13 +67,22 @@ export function createMetrics(options: { backlog?: () => Promise<readonly QueueB
       registers: [registry],
       async collect() {
         this.reset();
-        for (const row of await read()) this.set({ job: row.name }, row.oldestWaitingAt === null ? 0 : Math.max(0, (Date.now() - row.oldestWaitingAt.getTime()) / 1000));
+        for (const row of await read())
+          this.set(
+            { job: row.name },
+            row.oldestWaitingAt === null ? 0 : Math.max(0, (Date.now() - row.oldestWaitingAt.getTime()) / 1000),
+          );
       },
     });
   }
   return {
     registry,
-    webhooks: new Counter({ name: 'clawgate_webhooks_total', help: 'Webhook deliveries by surface, event and outcome', labelNames: ['surface', 'event', 'outcome'], registers: [registry] }),
+    webhooks: new Counter({
+      name: 'clawgate_webhooks_total',
+      help: 'Webhook deliveries by surface, event and outcome',
+      labelNames: ['surface', 'event', 'outcome'],
+      registers: [registry],
+    }),
     webhookAckSeconds: new Histogram({
       name: 'clawgate_webhook_ack_seconds',
       help: 'Webhook request → answer (the ack Bitbucket waits for, 10 s timeout), by surface and status class',
@@ -76,10 +90,35 @@ export function createMetrics(options: { backlog?: () => Promise<readonly QueueB
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    evaluations: new Counter({ name: 'clawgate_evaluations_total', help: 'Evaluations by verdict state and build status', labelNames: ['state', 'status'], registers: [registry] }),
-    evaluationSeconds: new Histogram({ name: 'clawgate_evaluation_seconds', help: 'Time from job start to published verdict', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [registry] }),
-    evaluationDbRoundTrips: new Histogram({ name: 'clawgate_evaluation_db_round_trips', help: 'Database statements sent by one evaluation job (transaction BEGIN/COMMIT included)', buckets: [5, 10, 20, 30, 40, 60, 100, 200], registers: [registry] }),
-    apiCalls: new Counter({ name: 'clawgate_bitbucket_api_calls_total', help: 'Bitbucket API calls under /2.0/repositories/* by workspace and outcome (sent, refused_evaluation, refused_installation)', labelNames: ['workspace', 'outcome'], registers: [registry] }),
-    apiRateLimited: new Counter({ name: 'clawgate_bitbucket_api_429_total', help: 'Bitbucket 429 (rate limited) answers by workspace', labelNames: ['workspace'], registers: [registry] }),
+    evaluations: new Counter({
+      name: 'clawgate_evaluations_total',
+      help: 'Evaluations by verdict state and build status',
+      labelNames: ['state', 'status'],
+      registers: [registry],
+    }),
+    evaluationSeconds: new Histogram({
+      name: 'clawgate_evaluation_seconds',
+      help: 'Time from job start to published verdict',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
+    evaluationDbRoundTrips: new Histogram({
+      name: 'clawgate_evaluation_db_round_trips',
+      help: 'Database statements sent by one evaluation job (transaction BEGIN/COMMIT included)',
+      buckets: [5, 10, 20, 30, 40, 60, 100, 200],
+      registers: [registry],
+    }),
+    apiCalls: new Counter({
+      name: 'clawgate_bitbucket_api_calls_total',
+      help: 'Bitbucket API calls under /2.0/repositories/* by workspace and outcome (sent, refused_evaluation, refused_installation)',
+      labelNames: ['workspace', 'outcome'],
+      registers: [registry],
+    }),
+    apiRateLimited: new Counter({
+      name: 'clawgate_bitbucket_api_429_total',
+      help: 'Bitbucket 429 (rate limited) answers by workspace',
+      labelNames: ['workspace'],
+      registers: [registry],
+    }),
   };
 }

@@ -11,7 +11,13 @@ import type { WorkerStartMessage } from './worker-processes';
  */
 
 const parentMessageSchema = z.union([
-  z.object({ type: z.literal('start'), config: z.record(z.string(), z.unknown()), workerId: z.string().min(1).max(200), pollIntervalMs: z.number().int().positive().optional(), clockOffsetMs: z.number().int().optional() }),
+  z.object({
+    type: z.literal('start'),
+    config: z.record(z.string(), z.unknown()),
+    workerId: z.string().min(1).max(200),
+    pollIntervalMs: z.number().int().positive().optional(),
+    clockOffsetMs: z.number().int().optional(),
+  }),
   z.object({ type: z.literal('wake'), name: z.string().max(64) }),
   z.object({ type: z.literal('metrics'), id: z.number().int() }),
   z.object({ type: z.literal('stop') }),

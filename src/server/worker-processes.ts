@@ -28,8 +28,16 @@ export interface WorkerStartMessage {
   readonly clockOffsetMs?: number;
 }
 
-const metricsAnswerSchema = z.object({ type: z.literal('metrics'), id: z.number().int(), metrics: z.array(z.unknown()).max(10_000) });
-const childMessageSchema = z.union([z.object({ type: z.literal('ready') }), z.object({ type: z.literal('failed'), message: z.string().max(2000) }), metricsAnswerSchema]);
+const metricsAnswerSchema = z.object({
+  type: z.literal('metrics'),
+  id: z.number().int(),
+  metrics: z.array(z.unknown()).max(10_000),
+});
+const childMessageSchema = z.union([
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('failed'), message: z.string().max(2000) }),
+  metricsAnswerSchema,
+]);
 
 export interface WorkerProcesses {
   readonly count: number;
@@ -50,7 +58,8 @@ const METRICS_TIMEOUT_MS = 2000;
 function childEntry(): { filename: string; execArgv: string[] } {
   // Compiled (dist/): the .js beside this file. From the TypeScript sources (tests, tsx): the .ts
   // through tsx's require hook, a development dependency (as src/verification/verifier.ts does).
-  if (__filename.endsWith('.ts')) return { filename: `${__dirname}/worker-process-main.ts`, execArgv: ['--require', require.resolve('tsx/cjs')] };
+  if (__filename.endsWith('.ts'))
+    return { filename: `${__dirname}/worker-process-main.ts`, execArgv: ['--require', require.resolve('tsx/cjs')] };
   return { filename: `${__dirname}/worker-process-main.js`, execArgv: [] };
 }
 
@@ -76,7 +85,12 @@ export async function forkWorkerProcesses(options: {
     new Promise<void>((resolve, reject) => {
       const slot = slots[index] ?? { child: null, ready: false, restart: null };
       slots[index] = slot;
-      const child = fork(entry.filename, [], { execArgv: entry.execArgv, env: options.env ?? process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+      const child = fork(entry.filename, [], {
+        execArgv: entry.execArgv,
+        env: options.env ?? process.env,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'advanced',
+      });
       slot.child = child;
       slot.ready = false;
       let settled = false;
@@ -122,7 +136,13 @@ export async function forkWorkerProcesses(options: {
         options.logger.error({ worker: index, code, signal }, 'worker process exited; forking it again');
         slot.restart = setTimeout(() => {
           slot.restart = null;
-          if (!closing) spawn(index).catch((error: unknown) => options.logger.error({ worker: index, err: error instanceof Error ? error.message : String(error) }, 'worker process restart failed'));
+          if (!closing)
+            spawn(index).catch((error: unknown) =>
+              options.logger.error(
+                { worker: index, err: error instanceof Error ? error.message : String(error) },
+                'worker process restart failed',
+              ),
+            );
         }, RESTART_DELAY_MS);
         slot.restart.unref();
       });

@@ -41,14 +41,19 @@ export class ApiCallRepository {
     const workspace = workspaceKey(workspaceId);
     const hour = Math.floor(nowMs / HOUR_MS);
     const rows = await this.context.db.read(() =>
-      this.context.db.sequelize.query<CountRow>('SELECT hour_start, calls, rate_limited, last_rate_limited_at FROM api_call_counts WHERE workspace_uuid = :workspace AND installation = :installation AND hour_start IN (:hours)', {
-        replacements: { workspace, installation: installationKey(clientKey), hours: [hour, hour - 1] },
-        type: QueryTypes.SELECT,
-      }),
+      this.context.db.sequelize.query<CountRow>(
+        'SELECT hour_start, calls, rate_limited, last_rate_limited_at FROM api_call_counts WHERE workspace_uuid = :workspace AND installation = :installation AND hour_start IN (:hours)',
+        {
+          replacements: { workspace, installation: installationKey(clientKey), hours: [hour, hour - 1] },
+          type: QueryTypes.SELECT,
+        },
+      ),
     );
     const current = rows.find((r) => Number(r.hour_start) === hour);
     const previous = rows.find((r) => Number(r.hour_start) === hour - 1);
-    const last = rows.map((r) => (r.last_rate_limited_at === null ? null : Number(r.last_rate_limited_at))).filter((v): v is number => v !== null);
+    const last = rows
+      .map((r) => (r.last_rate_limited_at === null ? null : Number(r.last_rate_limited_at)))
+      .filter((v): v is number => v !== null);
     return {
       current: Number(current?.calls ?? 0),
       previous: Number(previous?.calls ?? 0),
@@ -62,7 +67,12 @@ export class ApiCallRepository {
     const workspace = workspaceKey(workspaceId);
     if (!Number.isInteger(cap)) throw new StoreError('INVALID_INPUT', 'cap must be an integer');
     if (cap <= 0) return false;
-    const replacements = { workspace, installation: installationKey(clientKey), hour: Math.floor(nowMs / HOUR_MS), cap };
+    const replacements = {
+      workspace,
+      installation: installationKey(clientKey),
+      hour: Math.floor(nowMs / HOUR_MS),
+      cap,
+    };
     // One statement decides, atomically on both dialects (PostgreSQL locks the conflicting row and
     // re-checks the WHERE): the first call of an hour inserts 1, later ones add 1 only below the cap,
     // so two replicas can never both take the last call. One round trip per counted call.
@@ -86,7 +96,15 @@ export class ApiCallRepository {
       this.context.db.sequelize.query(
         `INSERT INTO api_call_counts (workspace_uuid, installation, hour_start, calls, rate_limited, last_rate_limited_at) VALUES (:workspace, :installation, :hour, 0, 1, :now)
          ON CONFLICT (workspace_uuid, installation, hour_start) DO UPDATE SET rate_limited = api_call_counts.rate_limited + 1, last_rate_limited_at = EXCLUDED.last_rate_limited_at`,
-        { replacements: { workspace, installation: installationKey(clientKey), hour: Math.floor(nowMs / HOUR_MS), now: nowMs }, transaction },
+        {
+          replacements: {
+            workspace,
+            installation: installationKey(clientKey),
+            hour: Math.floor(nowMs / HOUR_MS),
+            now: nowMs,
+          },
+          transaction,
+        },
       ),
     );
   }
@@ -95,8 +113,14 @@ export class ApiCallRepository {
   async purgeOlderThan(cutoffMs: number): Promise<number> {
     const hour = Math.floor(cutoffMs / HOUR_MS);
     return this.context.db.write(async (transaction) => {
-      const before = await this.context.db.sequelize.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM api_call_counts WHERE hour_start < :hour', { replacements: { hour }, type: QueryTypes.SELECT, transaction });
-      await this.context.db.sequelize.query('DELETE FROM api_call_counts WHERE hour_start < :hour', { replacements: { hour }, transaction });
+      const before = await this.context.db.sequelize.query<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM api_call_counts WHERE hour_start < :hour',
+        { replacements: { hour }, type: QueryTypes.SELECT, transaction },
+      );
+      await this.context.db.sequelize.query('DELETE FROM api_call_counts WHERE hour_start < :hour', {
+        replacements: { hour },
+        transaction,
+      });
       return Number(before[0]?.n ?? 0);
     });
   }

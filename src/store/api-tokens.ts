@@ -98,13 +98,17 @@ export class ApiTokenRepository {
    * DEFAULT_TOKEN_SCOPES; the first token a workspace ever has is `admin` whatever was asked (it is
    * the one the installer uses to configure everything else).
    */
-  async create(workspaceId: WorkspaceId, options: { label?: string | null; actor: string; scopes?: readonly TokenScope[] }): Promise<{ token: string; info: ApiTokenInfo }> {
+  async create(
+    workspaceId: WorkspaceId,
+    options: { label?: string | null; actor: string; scopes?: readonly TokenScope[] },
+  ): Promise<{ token: string; info: ApiTokenInfo }> {
     const workspace = workspaceKey(workspaceId);
     const token = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const label = options.label == null ? null : options.label.slice(0, 128);
     const asked = normaliseScopes(options.scopes ?? DEFAULT_TOKEN_SCOPES);
     return this.context.db.write(async (transaction) => {
-      const first = (await this.context.models.ApiToken.count({ where: { workspace_uuid: workspace }, transaction })) === 0;
+      const first =
+        (await this.context.models.ApiToken.count({ where: { workspace_uuid: workspace }, transaction })) === 0;
       const scopes: TokenScope[] = first ? ['admin'] : asked.length > 0 ? asked : [...DEFAULT_TOKEN_SCOPES];
       const row = await this.context.models.ApiToken.create(
         {
@@ -122,7 +126,17 @@ export class ApiTokenRepository {
         { transaction },
       );
       const info = toInfo(row.get({ plain: true }));
-      await appendAuditEvent(this.context, workspace, { actor: options.actor, kind: 'api_token.created', subject: info.id, after: { prefix: info.prefix, label, scopes } }, transaction);
+      await appendAuditEvent(
+        this.context,
+        workspace,
+        {
+          actor: options.actor,
+          kind: 'api_token.created',
+          subject: info.id,
+          after: { prefix: info.prefix, label, scopes },
+        },
+        transaction,
+      );
       return { token, info };
     });
   }
@@ -130,7 +144,10 @@ export class ApiTokenRepository {
   async list(workspaceId: WorkspaceId): Promise<ApiTokenInfo[]> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
-      const rows = await this.context.models.ApiToken.findAll({ where: { workspace_uuid: workspace }, order: [['created_at', 'ASC']] });
+      const rows = await this.context.models.ApiToken.findAll({
+        where: { workspace_uuid: workspace },
+        order: [['created_at', 'ASC']],
+      });
       return rows.map((row) => toInfo(row.get({ plain: true })));
     });
   }
@@ -139,11 +156,19 @@ export class ApiTokenRepository {
   async revoke(workspaceId: WorkspaceId, tokenId: string, actor: string): Promise<ApiTokenInfo | null> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.write(async (transaction) => {
-      const row = await this.context.models.ApiToken.findOne({ where: { workspace_uuid: workspace, id: tokenId }, transaction });
+      const row = await this.context.models.ApiToken.findOne({
+        where: { workspace_uuid: workspace, id: tokenId },
+        transaction,
+      });
       if (row === null) return null;
       if (row.get('revoked_at') === null) {
         await row.update({ revoked_at: this.context.now() }, { transaction });
-        await appendAuditEvent(this.context, workspace, { actor, kind: 'api_token.revoked', subject: tokenId, after: { prefix: row.get('prefix') } }, transaction);
+        await appendAuditEvent(
+          this.context,
+          workspace,
+          { actor, kind: 'api_token.revoked', subject: tokenId, after: { prefix: row.get('prefix') } },
+          transaction,
+        );
       }
       return toInfo(row.get({ plain: true }));
     });
@@ -158,7 +183,9 @@ export class ApiTokenRepository {
     const presented = sha256(token);
     const { ApiToken, Tenant } = this.context.models;
     const match = await this.context.db.read(async () => {
-      const candidates = await ApiToken.findAll({ where: { prefix: token.slice(0, DISPLAY_PREFIX_LENGTH), revoked_at: null } });
+      const candidates = await ApiToken.findAll({
+        where: { prefix: token.slice(0, DISPLAY_PREFIX_LENGTH), revoked_at: null },
+      });
       let found: ApiTokenRow | null = null;
       for (const candidate of candidates) {
         const row = candidate.get({ plain: true });
@@ -176,7 +203,10 @@ export class ApiTokenRepository {
       await this.context.db.write((transaction) =>
         ApiToken.update(
           { last_used_at: now },
-          { where: { id: match.id, [Op.or]: [{ last_used_at: null }, { last_used_at: { [Op.lt]: now } }] }, transaction },
+          {
+            where: { id: match.id, [Op.or]: [{ last_used_at: null }, { last_used_at: { [Op.lt]: now } }] },
+            transaction,
+          },
         ),
       );
     }

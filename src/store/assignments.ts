@@ -31,7 +31,11 @@ export interface PolicyAssignmentInput {
 export const MAX_ASSIGNMENTS = 500;
 
 function toAssignment(row: AssignmentRow): PolicyAssignment {
-  return { repoGlob: row.repo_glob, policyHashB64u: row.policy_hash_b64u, mode: row.mode === null ? null : storedEnum(ENFORCEMENT_MODES, row.mode, 'assignment mode') };
+  return {
+    repoGlob: row.repo_glob,
+    policyHashB64u: row.policy_hash_b64u,
+    mode: row.mode === null ? null : storedEnum(ENFORCEMENT_MODES, row.mode, 'assignment mode'),
+  };
 }
 
 export class AssignmentRepository {
@@ -40,7 +44,10 @@ export class AssignmentRepository {
   async list(workspaceId: WorkspaceId): Promise<PolicyAssignment[]> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
-      const rows = await this.context.models.Assignment.findAll({ where: { workspace_uuid: workspace }, order: [['position', 'ASC']] });
+      const rows = await this.context.models.Assignment.findAll({
+        where: { workspace_uuid: workspace },
+        order: [['position', 'ASC']],
+      });
       return rows.map((row) => toAssignment(row.get({ plain: true })));
     });
   }
@@ -49,13 +56,24 @@ export class AssignmentRepository {
    * Replaces the whole list. Every policy hash must name a non-retired policy of this workspace
    * (UNKNOWN_POLICY otherwise), checked inside the same transaction.
    */
-  async replace(workspaceId: WorkspaceId, input: readonly PolicyAssignmentInput[], actor: string): Promise<PolicyAssignment[]> {
+  async replace(
+    workspaceId: WorkspaceId,
+    input: readonly PolicyAssignmentInput[],
+    actor: string,
+  ): Promise<PolicyAssignment[]> {
     const workspace = workspaceKey(workspaceId);
-    const assignments: PolicyAssignment[] = input.map((item) => ({ repoGlob: item.repoGlob, policyHashB64u: item.policyHashB64u, mode: item.mode ?? null }));
-    if (assignments.length > MAX_ASSIGNMENTS) throw new StoreError('INVALID_INPUT', `at most ${MAX_ASSIGNMENTS} assignments`);
+    const assignments: PolicyAssignment[] = input.map((item) => ({
+      repoGlob: item.repoGlob,
+      policyHashB64u: item.policyHashB64u,
+      mode: item.mode ?? null,
+    }));
+    if (assignments.length > MAX_ASSIGNMENTS)
+      throw new StoreError('INVALID_INPUT', `at most ${MAX_ASSIGNMENTS} assignments`);
     for (const assignment of assignments) {
-      if (assignment.repoGlob.length === 0 || assignment.repoGlob.length > 512) throw new StoreError('INVALID_INPUT', 'repo glob must be 1..512 characters');
-      if (assignment.mode !== null && !(ENFORCEMENT_MODES as readonly string[]).includes(assignment.mode)) throw new StoreError('INVALID_INPUT', 'unknown mode');
+      if (assignment.repoGlob.length === 0 || assignment.repoGlob.length > 512)
+        throw new StoreError('INVALID_INPUT', 'repo glob must be 1..512 characters');
+      if (assignment.mode !== null && !(ENFORCEMENT_MODES as readonly string[]).includes(assignment.mode))
+        throw new StoreError('INVALID_INPUT', 'unknown mode');
     }
     return this.context.db.write(async (transaction) => {
       const { Assignment, Policy } = this.context.models;
@@ -68,9 +86,14 @@ export class AssignmentRepository {
         });
         const knownHashes = new Set(known.map((row) => row.get('policy_hash_b64u')));
         const missing = hashes.filter((hash) => !knownHashes.has(hash));
-        if (missing.length > 0) throw new StoreError('UNKNOWN_POLICY', `no active policy with hash ${missing.join(', ')} in this workspace`);
+        if (missing.length > 0)
+          throw new StoreError('UNKNOWN_POLICY', `no active policy with hash ${missing.join(', ')} in this workspace`);
       }
-      const beforeRows = await Assignment.findAll({ where: { workspace_uuid: workspace }, order: [['position', 'ASC']], transaction });
+      const beforeRows = await Assignment.findAll({
+        where: { workspace_uuid: workspace },
+        order: [['position', 'ASC']],
+        transaction,
+      });
       const before = beforeRows.map((row) => toAssignment(row.get({ plain: true })));
       await Assignment.destroy({ where: { workspace_uuid: workspace }, transaction });
       const now = this.context.now();
@@ -86,7 +109,12 @@ export class AssignmentRepository {
         })),
         { transaction },
       );
-      await appendAuditEvent(this.context, workspace, { actor, kind: 'assignments.replaced', subject: 'assignments', before, after: assignments }, transaction);
+      await appendAuditEvent(
+        this.context,
+        workspace,
+        { actor, kind: 'assignments.replaced', subject: 'assignments', before, after: assignments },
+        transaction,
+      );
       return assignments;
     });
   }

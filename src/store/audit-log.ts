@@ -65,8 +65,10 @@ function toAuditEvent(row: AuditEventRow): AuditEvent {
 }
 
 function checkInput(event: AuditEventInput): void {
-  if (event.actor.length === 0 || event.actor.length > 255) throw new StoreError('INVALID_INPUT', 'audit actor must be 1..255 characters');
-  if (event.kind.length === 0 || event.kind.length > 64) throw new StoreError('INVALID_INPUT', 'audit kind must be 1..64 characters');
+  if (event.actor.length === 0 || event.actor.length > 255)
+    throw new StoreError('INVALID_INPUT', 'audit actor must be 1..255 characters');
+  if (event.kind.length === 0 || event.kind.length > 64)
+    throw new StoreError('INVALID_INPUT', 'audit kind must be 1..64 characters');
   if (event.subject.length > 512) throw new StoreError('INVALID_INPUT', 'audit subject must be at most 512 characters');
 }
 

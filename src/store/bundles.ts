@@ -17,7 +17,8 @@ import { workspaceKey, type WorkspaceId } from './workspace-id';
  */
 
 /** The AES-GCM associated data of a bundle's CST: a sealed value copied to another row does not open. */
-const SCOPED_TOKEN_CONTEXT = (workspace: string, bundleId: string): string => `bundles.scoped_token:${workspace}:${bundleId}`;
+const SCOPED_TOKEN_CONTEXT = (workspace: string, bundleId: string): string =>
+  `bundles.scoped_token:${workspace}:${bundleId}`;
 /** A compact JWS never contains `:`; a sealed value always starts with `v1:`. */
 const isSealed = (value: string): boolean => value.startsWith('v1:');
 
@@ -56,7 +57,12 @@ function toBundle(row: BundleRow, box: SecretBox): StoredBundle {
     workspaceId: row.workspace_uuid,
     bundleId: row.bundle_id,
     envelopeText: row.envelope,
-    scopedToken: row.scoped_token === null ? null : isSealed(row.scoped_token) ? box.open(row.scoped_token, SCOPED_TOKEN_CONTEXT(row.workspace_uuid, row.bundle_id)) : row.scoped_token,
+    scopedToken:
+      row.scoped_token === null
+        ? null
+        : isSealed(row.scoped_token)
+          ? box.open(row.scoped_token, SCOPED_TOKEN_CONTEXT(row.workspace_uuid, row.bundle_id))
+          : row.scoped_token,
     sha256B64u: row.sha256_b64u,
     size: row.size,
     source: storedEnum(BUNDLE_SOURCES, row.source, 'bundle source'),
@@ -77,22 +83,38 @@ export class BundleRepository {
    */
   async put(workspaceId: WorkspaceId, bundle: NewBundle): Promise<{ bundle: StoredBundle; created: boolean }> {
     const workspace = workspaceKey(workspaceId);
-    if (bundle.bundleId.length === 0 || bundle.bundleId.length > 255) throw new StoreError('INVALID_INPUT', 'bundle id must be 1..255 characters');
-    if (!(BUNDLE_SOURCES as readonly string[]).includes(bundle.source)) throw new StoreError('INVALID_INPUT', 'unknown bundle source');
+    if (bundle.bundleId.length === 0 || bundle.bundleId.length > 255)
+      throw new StoreError('INVALID_INPUT', 'bundle id must be 1..255 characters');
+    if (!(BUNDLE_SOURCES as readonly string[]).includes(bundle.source))
+      throw new StoreError('INVALID_INPUT', 'unknown bundle source');
     const sha = sha256B64u(bundle.envelopeText);
     const size = Buffer.byteLength(bundle.envelopeText, 'utf8');
     const attempt = () =>
       this.context.db.write(async (transaction) => {
         const { Bundle } = this.context.models;
-        const existing = await Bundle.findOne({ where: { workspace_uuid: workspace, bundle_id: bundle.bundleId }, transaction });
+        const existing = await Bundle.findOne({
+          where: { workspace_uuid: workspace, bundle_id: bundle.bundleId },
+          transaction,
+        });
         if (existing !== null) {
           const stored = toBundle(existing.get({ plain: true }), this.context.secretBox);
-          if (stored.sha256B64u !== sha) throw new StoreError('BUNDLE_ID_CONFLICT', `bundle ${bundle.bundleId} is already stored with different content`);
+          if (stored.sha256B64u !== sha)
+            throw new StoreError(
+              'BUNDLE_ID_CONFLICT',
+              `bundle ${bundle.bundleId} is already stored with different content`,
+            );
           // A URM or pulse may follow the bundle later; once stored, neither changes.
           const fill: { urm?: string; trust_pulse?: string } = {};
-          for (const [column, value, current] of [['urm', bundle.urmText, stored.urmText], ['trust_pulse', bundle.trustPulseText, stored.trustPulseText]] as const) {
+          for (const [column, value, current] of [
+            ['urm', bundle.urmText, stored.urmText],
+            ['trust_pulse', bundle.trustPulseText, stored.trustPulseText],
+          ] as const) {
             if (value === undefined || value === null || value === current) continue;
-            if (current !== null) throw new StoreError('BUNDLE_ID_CONFLICT', `bundle ${bundle.bundleId} already has a different ${column === 'urm' ? 'URM' : 'Trust Pulse'}`);
+            if (current !== null)
+              throw new StoreError(
+                'BUNDLE_ID_CONFLICT',
+                `bundle ${bundle.bundleId} already has a different ${column === 'urm' ? 'URM' : 'Trust Pulse'}`,
+              );
             fill[column] = value;
           }
           if (Object.keys(fill).length === 0) return { bundle: stored, created: false };
@@ -105,7 +127,10 @@ export class BundleRepository {
             workspace_uuid: workspace,
             bundle_id: bundle.bundleId,
             envelope: bundle.envelopeText,
-            scoped_token: bundle.scopedToken == null ? null : this.context.secretBox.seal(bundle.scopedToken, SCOPED_TOKEN_CONTEXT(workspace, bundle.bundleId)),
+            scoped_token:
+              bundle.scopedToken == null
+                ? null
+                : this.context.secretBox.seal(bundle.scopedToken, SCOPED_TOKEN_CONTEXT(workspace, bundle.bundleId)),
             sha256_b64u: sha,
             size,
             source: bundle.source,
@@ -127,7 +152,9 @@ export class BundleRepository {
   async get(workspaceId: WorkspaceId, bundleId: string): Promise<StoredBundle | null> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
-      const row = await this.context.models.Bundle.findOne({ where: { workspace_uuid: workspace, bundle_id: bundleId } });
+      const row = await this.context.models.Bundle.findOne({
+        where: { workspace_uuid: workspace, bundle_id: bundleId },
+      });
       return row === null ? null : toBundle(row.get({ plain: true }), this.context.secretBox);
     });
   }
@@ -140,9 +167,14 @@ export class BundleRepository {
   async resealScopedTokens(options: { rotate?: boolean } = {}): Promise<number> {
     const { Bundle } = this.context.models;
     const box = this.context.secretBox;
-    const where = options.rotate === true ? { scoped_token: { [Op.ne]: null } } : { scoped_token: { [Op.notLike]: 'v1:%' } };
+    const where =
+      options.rotate === true ? { scoped_token: { [Op.ne]: null } } : { scoped_token: { [Op.notLike]: 'v1:%' } };
     return this.context.db.write(async (transaction) => {
-      const rows = await Bundle.findAll({ where, attributes: ['id', 'workspace_uuid', 'bundle_id', 'scoped_token'], transaction });
+      const rows = await Bundle.findAll({
+        where,
+        attributes: ['id', 'workspace_uuid', 'bundle_id', 'scoped_token'],
+        transaction,
+      });
       let changed = 0;
       for (const row of rows) {
         const plain = row.get({ plain: true });
@@ -150,7 +182,8 @@ export class BundleRepository {
         const context = SCOPED_TOKEN_CONTEXT(plain.workspace_uuid, plain.bundle_id);
         let next: string;
         if (!isSealed(plain.scoped_token)) next = box.seal(plain.scoped_token, context);
-        else if (box.isSealedWithOldKey(plain.scoped_token)) next = box.seal(box.open(plain.scoped_token, context), context);
+        else if (box.isSealedWithOldKey(plain.scoped_token))
+          next = box.seal(box.open(plain.scoped_token, context), context);
         else continue;
         await Bundle.update({ scoped_token: next }, { where: { id: plain.id }, transaction });
         changed += 1;

@@ -26,22 +26,41 @@ export class CommitPushRepository {
   constructor(private readonly context: RepositoryContext) {}
 
   /** Records that `pusherUuid` pushed these full hashes (duplicates across deliveries are kept: every pusher counts). */
-  async record(workspaceId: WorkspaceId, repoFullName: string, push: { commits: readonly string[]; pusherUuid: string | null; branch: string | null; deliveryId: string }): Promise<number> {
+  async record(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    push: { commits: readonly string[]; pusherUuid: string | null; branch: string | null; deliveryId: string },
+  ): Promise<number> {
     const workspace = workspaceKey(workspaceId);
     const commits = [...new Set(push.commits.map((c) => c.toLowerCase()))].filter((c) => SHA.test(c));
     if (commits.length === 0) return 0;
-    if (commits.length > MAX_COMMITS_PER_PUSH_RECORD) throw new StoreError('INVALID_INPUT', `at most ${MAX_COMMITS_PER_PUSH_RECORD} commits per push record`);
-    if (repoFullName.length === 0 || repoFullName.length > 255) throw new StoreError('INVALID_INPUT', 'repository name must be 1..255 characters');
+    if (commits.length > MAX_COMMITS_PER_PUSH_RECORD)
+      throw new StoreError('INVALID_INPUT', `at most ${MAX_COMMITS_PER_PUSH_RECORD} commits per push record`);
+    if (repoFullName.length === 0 || repoFullName.length > 255)
+      throw new StoreError('INVALID_INPUT', 'repository name must be 1..255 characters');
     const at = this.context.now();
     await this.context.db.write(async (transaction) => {
       const existing = await this.context.models.CommitPush.findAll({
-        where: { workspace_uuid: workspace, repo_full_name: repoFullName, commit_sha: { [Op.in]: commits }, delivery_id: push.deliveryId.slice(0, 128) },
+        where: {
+          workspace_uuid: workspace,
+          repo_full_name: repoFullName,
+          commit_sha: { [Op.in]: commits },
+          delivery_id: push.deliveryId.slice(0, 128),
+        },
         transaction,
       });
       const seen = new Set(existing.map((row) => row.get('commit_sha')));
       const rows = commits
         .filter((c) => !seen.has(c))
-        .map((c) => ({ workspace_uuid: workspace, repo_full_name: repoFullName, commit_sha: c, pusher_uuid: push.pusherUuid?.slice(0, 64) ?? null, branch: push.branch?.slice(0, 1024) ?? null, delivery_id: push.deliveryId.slice(0, 128), pushed_at: at }));
+        .map((c) => ({
+          workspace_uuid: workspace,
+          repo_full_name: repoFullName,
+          commit_sha: c,
+          pusher_uuid: push.pusherUuid?.slice(0, 64) ?? null,
+          branch: push.branch?.slice(0, 1024) ?? null,
+          delivery_id: push.deliveryId.slice(0, 128),
+          pushed_at: at,
+        }));
       if (rows.length > 0) await this.context.models.CommitPush.bulkCreate(rows, { transaction });
     });
     return commits.length;
@@ -55,18 +74,29 @@ export class CommitPushRepository {
     return this.context.db.read(async () => {
       const rows = await this.context.models.CommitPush.findAll({
         where: { workspace_uuid: workspace, repo_full_name: repoFullName, commit_sha: { [Op.in]: wanted } },
-        order: [['pushed_at', 'ASC'], ['id', 'ASC']],
+        order: [
+          ['pushed_at', 'ASC'],
+          ['id', 'ASC'],
+        ],
         limit: MAX_ROWS_READ,
       });
       return rows.map((row) => {
         const r = row.get({ plain: true });
-        return { commit: r.commit_sha, pusherUuid: r.pusher_uuid, branch: r.branch, deliveryId: r.delivery_id, pushedAt: r.pushed_at };
+        return {
+          commit: r.commit_sha,
+          pusherUuid: r.pusher_uuid,
+          branch: r.branch,
+          deliveryId: r.delivery_id,
+          pushedAt: r.pushed_at,
+        };
       });
     });
   }
 
   async purgeOlderThan(cutoff: Date): Promise<number> {
-    return this.context.db.write((transaction) => this.context.models.CommitPush.destroy({ where: { pushed_at: { [Op.lt]: cutoff } }, transaction }));
+    return this.context.db.write((transaction) =>
+      this.context.models.CommitPush.destroy({ where: { pushed_at: { [Op.lt]: cutoff } }, transaction }),
+    );
   }
 }
 
@@ -78,7 +108,8 @@ export class PeriodicLeaseRepository {
   constructor(private readonly context: RepositoryContext) {}
 
   async claim(name: string, holder: string, intervalMs: number): Promise<boolean> {
-    if (name.length === 0 || name.length > 128) throw new StoreError('INVALID_INPUT', 'lease name must be 1..128 characters');
+    if (name.length === 0 || name.length > 128)
+      throw new StoreError('INVALID_INPUT', 'lease name must be 1..128 characters');
     const now = this.context.now();
     const next = new Date(now.getTime() + intervalMs);
     return this.context.db.write(async (transaction) => {
@@ -92,7 +123,10 @@ export class PeriodicLeaseRepository {
           return false;
         }
       }
-      const [changed] = await PeriodicLease.update({ next_run_at: next, holder: holder.slice(0, 128) }, { where: { name, next_run_at: { [Op.lte]: now } }, transaction });
+      const [changed] = await PeriodicLease.update(
+        { next_run_at: next, holder: holder.slice(0, 128) },
+        { where: { name, next_run_at: { [Op.lte]: now } }, transaction },
+      );
       return changed === 1;
     });
   }

@@ -41,8 +41,14 @@ export interface ConsumingPullRequest {
 }
 
 export type ConsumeResult =
-  | { readonly ok: true; /** Ids this call consumed for the first time (the rest were already this PR's). */ readonly newlyConsumed: ConsumableId[] }
-  | { readonly ok: false; /** Ids owned by another PR; nothing was consumed. */ readonly conflicts: ConsumedIdRecord[] };
+  | {
+      readonly ok: true;
+      /** Ids this call consumed for the first time (the rest were already this PR's). */ readonly newlyConsumed: ConsumableId[];
+    }
+  | {
+      readonly ok: false;
+      /** Ids owned by another PR; nothing was consumed. */ readonly conflicts: ConsumedIdRecord[];
+    };
 
 const MAX_IDS_PER_CALL = 1000;
 
@@ -56,8 +62,10 @@ function checkIds(ids: readonly ConsumableId[]): ConsumableId[] {
   if (ids.length > MAX_IDS_PER_CALL) throw new StoreError('INVALID_INPUT', `at most ${MAX_IDS_PER_CALL} ids per call`);
   const unique = new Map<string, ConsumableId>();
   for (const id of ids) {
-    if (!(CONSUMABLE_KINDS as readonly string[]).includes(id.kind)) throw new StoreError('INVALID_INPUT', `unknown consumable id kind ${String(id.kind)}`);
-    if (typeof id.value !== 'string' || id.value.length === 0 || id.value.length > 512) throw new StoreError('INVALID_INPUT', 'consumable id value must be 1..512 characters');
+    if (!(CONSUMABLE_KINDS as readonly string[]).includes(id.kind))
+      throw new StoreError('INVALID_INPUT', `unknown consumable id kind ${String(id.kind)}`);
+    if (typeof id.value !== 'string' || id.value.length === 0 || id.value.length > 512)
+      throw new StoreError('INVALID_INPUT', 'consumable id value must be 1..512 characters');
     unique.set(`${id.kind}\0${id.value}`, { kind: id.kind, value: id.value });
   }
   return [...unique.values()];
@@ -93,14 +101,22 @@ export class ConsumedIdRepository {
   }
 
   /** Atomically consumes every id for the PR, or none if any belongs to another PR. */
-  async consumeIds(workspaceId: WorkspaceId, ids: readonly ConsumableId[], by: ConsumingPullRequest): Promise<ConsumeResult> {
+  async consumeIds(
+    workspaceId: WorkspaceId,
+    ids: readonly ConsumableId[],
+    by: ConsumingPullRequest,
+  ): Promise<ConsumeResult> {
     const workspace = workspaceKey(workspaceId);
     const unique = checkIds(ids);
-    if (by.repo.length === 0 || by.repo.length > 255) throw new StoreError('INVALID_INPUT', 'repository full name must be 1..255 characters');
-    if (!Number.isSafeInteger(by.prId) || by.prId < 1) throw new StoreError('INVALID_INPUT', 'pull request id must be a positive integer');
+    if (by.repo.length === 0 || by.repo.length > 255)
+      throw new StoreError('INVALID_INPUT', 'repository full name must be 1..255 characters');
+    if (!Number.isSafeInteger(by.prId) || by.prId < 1)
+      throw new StoreError('INVALID_INPUT', 'pull request id must be a positive integer');
     if (unique.length === 0) return { ok: true, newlyConsumed: [] };
     try {
-      const newlyConsumed = await this.context.db.write((transaction) => this.consumeInTransaction(workspace, unique, by, transaction));
+      const newlyConsumed = await this.context.db.write((transaction) =>
+        this.consumeInTransaction(workspace, unique, by, transaction),
+      );
       return { ok: true, newlyConsumed };
     } catch (error) {
       if (error instanceof ReplayDetected) return { ok: false, conflicts: error.conflicts };
@@ -108,7 +124,12 @@ export class ConsumedIdRepository {
     }
   }
 
-  private async consumeInTransaction(workspace: string, ids: ConsumableId[], by: ConsumingPullRequest, transaction: Transaction): Promise<ConsumableId[]> {
+  private async consumeInTransaction(
+    workspace: string,
+    ids: ConsumableId[],
+    by: ConsumingPullRequest,
+    transaction: Transaction,
+  ): Promise<ConsumableId[]> {
     const { ConsumedId } = this.context.models;
     const now = this.context.now();
     const candidates = ids.map((id) => ({
@@ -123,10 +144,14 @@ export class ConsumedIdRepository {
     }));
     // ON CONFLICT DO NOTHING (Postgres) / INSERT OR IGNORE (SQLite): never aborts the transaction.
     await ConsumedId.bulkCreate(candidates, { ignoreDuplicates: true, transaction });
-    const rows = (await ConsumedId.findAll({ where: whereAny(workspace, ids), transaction })).map((row) => row.get({ plain: true }));
+    const rows = (await ConsumedId.findAll({ where: whereAny(workspace, ids), transaction })).map((row) =>
+      row.get({ plain: true }),
+    );
     const conflicts = rows.filter((row) => row.first_repo !== by.repo || row.first_pr_id !== by.prId).map(toRecord);
     if (conflicts.length > 0) throw new ReplayDetected(conflicts); // rolls back this call's inserts
     const insertedRowIds = new Set<string>(candidates.map((candidate) => candidate.id));
-    return rows.filter((row) => insertedRowIds.has(row.id)).map((row) => ({ kind: storedEnum(CONSUMABLE_KINDS, row.kind, 'consumed id kind'), value: row.value }));
+    return rows
+      .filter((row) => insertedRowIds.has(row.id))
+      .map((row) => ({ kind: storedEnum(CONSUMABLE_KINDS, row.kind, 'consumed id kind'), value: row.value }));
   }
 }

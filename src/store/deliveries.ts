@@ -14,11 +14,17 @@ export class DeliveryRepository {
   /** Records the delivery if absent; `isNew` is false for a redelivery. */
   async recordDelivery(workspaceId: WorkspaceId, requestUuid: string, event: string): Promise<{ isNew: boolean }> {
     const workspace = workspaceKey(workspaceId);
-    if (requestUuid.length === 0 || requestUuid.length > 128) throw new StoreError('INVALID_INPUT', 'request uuid must be 1..128 characters');
+    if (requestUuid.length === 0 || requestUuid.length > 128)
+      throw new StoreError('INVALID_INPUT', 'request uuid must be 1..128 characters');
     try {
       await this.context.db.write((transaction) =>
         this.context.models.Delivery.create(
-          { workspace_uuid: workspace, request_uuid: requestUuid, event: event.slice(0, 64), received_at: this.context.now() },
+          {
+            workspace_uuid: workspace,
+            request_uuid: requestUuid,
+            event: event.slice(0, 64),
+            received_at: this.context.now(),
+          },
           { transaction },
         ),
       );
@@ -36,11 +42,18 @@ export class DeliveryRepository {
    */
   async forgetDelivery(workspaceId: WorkspaceId, requestUuid: string): Promise<void> {
     const workspace = workspaceKey(workspaceId);
-    await this.context.db.write((transaction) => this.context.models.Delivery.destroy({ where: { workspace_uuid: workspace, request_uuid: requestUuid }, transaction }));
+    await this.context.db.write((transaction) =>
+      this.context.models.Delivery.destroy({
+        where: { workspace_uuid: workspace, request_uuid: requestUuid },
+        transaction,
+      }),
+    );
   }
 
   /** Forgets deliveries received before `cutoff` (redeliveries come within hours). Returns how many. */
   async purgeOlderThan(cutoff: Date): Promise<number> {
-    return this.context.db.write((transaction) => this.context.models.Delivery.destroy({ where: { received_at: { [Op.lt]: cutoff } }, transaction }));
+    return this.context.db.write((transaction) =>
+      this.context.models.Delivery.destroy({ where: { received_at: { [Op.lt]: cutoff } }, transaction }),
+    );
   }
 }

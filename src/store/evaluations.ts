@@ -67,8 +67,10 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const SHA_PATTERN = /^[0-9a-f]{40}$/;
 
 function checkPullRequestRef(repoFullName: string, prId: number): void {
-  if (repoFullName.length === 0 || repoFullName.length > 255) throw new StoreError('INVALID_INPUT', 'repository full name must be 1..255 characters');
-  if (!Number.isSafeInteger(prId) || prId < 1 || prId > 2_147_483_647) throw new StoreError('INVALID_INPUT', 'pull request id must be a positive integer');
+  if (repoFullName.length === 0 || repoFullName.length > 255)
+    throw new StoreError('INVALID_INPUT', 'repository full name must be 1..255 characters');
+  if (!Number.isSafeInteger(prId) || prId < 1 || prId > 2_147_483_647)
+    throw new StoreError('INVALID_INPUT', 'pull request id must be a positive integer');
 }
 
 function toRecord(row: EvaluationRow): EvaluationRecord {
@@ -103,13 +105,20 @@ export class EvaluationRepository {
     checkPullRequestRef(evaluation.repoFullName, evaluation.prId);
     const id = evaluation.id ?? randomUUID();
     if (!UUID_PATTERN.test(id)) throw new StoreError('INVALID_INPUT', 'evaluation id must be a UUID');
-    if (!SHA_PATTERN.test(evaluation.headSha)) throw new StoreError('INVALID_INPUT', 'head sha must be 40 lower-case hex characters');
-    if (evaluation.verdict === undefined || evaluation.verdict === null) throw new StoreError('INVALID_INPUT', 'verdict is required');
-    if (evaluation.state.length === 0 || evaluation.state.length > 32) throw new StoreError('INVALID_INPUT', 'state must be 1..32 characters');
-    if (!(ENFORCEMENT_MODES as readonly string[]).includes(evaluation.mode)) throw new StoreError('INVALID_INPUT', 'unknown mode');
-    if (!(STATUS_STATES as readonly string[]).includes(evaluation.statusState)) throw new StoreError('INVALID_INPUT', 'unknown status state');
-    if ((evaluation.statusDescription?.length ?? 0) > 255) throw new StoreError('INVALID_INPUT', 'status description must be at most 255 characters');
-    if ((evaluation.sourceBranch?.length ?? 0) > 1024) throw new StoreError('INVALID_INPUT', 'source branch must be at most 1024 characters');
+    if (!SHA_PATTERN.test(evaluation.headSha))
+      throw new StoreError('INVALID_INPUT', 'head sha must be 40 lower-case hex characters');
+    if (evaluation.verdict === undefined || evaluation.verdict === null)
+      throw new StoreError('INVALID_INPUT', 'verdict is required');
+    if (evaluation.state.length === 0 || evaluation.state.length > 32)
+      throw new StoreError('INVALID_INPUT', 'state must be 1..32 characters');
+    if (!(ENFORCEMENT_MODES as readonly string[]).includes(evaluation.mode))
+      throw new StoreError('INVALID_INPUT', 'unknown mode');
+    if (!(STATUS_STATES as readonly string[]).includes(evaluation.statusState))
+      throw new StoreError('INVALID_INPUT', 'unknown status state');
+    if ((evaluation.statusDescription?.length ?? 0) > 255)
+      throw new StoreError('INVALID_INPUT', 'status description must be at most 255 characters');
+    if ((evaluation.sourceBranch?.length ?? 0) > 1024)
+      throw new StoreError('INVALID_INPUT', 'source branch must be at most 1024 characters');
     return this.context.db.write(async (transaction) => {
       const row = await this.context.models.Evaluation.create(
         {
@@ -144,13 +153,20 @@ export class EvaluationRepository {
     const workspace = workspaceKey(workspaceId);
     if (!UUID_PATTERN.test(id)) return Promise.resolve(null);
     return this.context.db.read(async () => {
-      const row = await this.context.models.Evaluation.findOne({ where: { workspace_uuid: workspace, id: id.toLowerCase() } });
+      const row = await this.context.models.Evaluation.findOne({
+        where: { workspace_uuid: workspace, id: id.toLowerCase() },
+      });
       return row === null ? null : toRecord(row.get({ plain: true }));
     });
   }
 
   /** Evaluations of one PR, newest first (default 50, at most 500). */
-  async listForPullRequest(workspaceId: WorkspaceId, repoFullName: string, prId: number, options: { limit?: number } = {}): Promise<EvaluationRecord[]> {
+  async listForPullRequest(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    prId: number,
+    options: { limit?: number } = {},
+  ): Promise<EvaluationRecord[]> {
     const workspace = workspaceKey(workspaceId);
     checkPullRequestRef(repoFullName, prId);
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
@@ -165,7 +181,11 @@ export class EvaluationRepository {
   }
 
   /** Evaluations of a repository (all PRs), newest first (default 50, at most 500). */
-  async listForRepository(workspaceId: WorkspaceId, repoFullName: string, options: { limit?: number } = {}): Promise<EvaluationRecord[]> {
+  async listForRepository(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    options: { limit?: number } = {},
+  ): Promise<EvaluationRecord[]> {
     const workspace = workspaceKey(workspaceId);
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
     return this.context.db.read(async () => {
@@ -179,7 +199,10 @@ export class EvaluationRepository {
   }
 
   /** The workspace's newest evaluations across repositories (default 50, at most 500). */
-  async listRecent(workspaceId: WorkspaceId, options: { limit?: number; before?: Date } = {}): Promise<EvaluationRecord[]> {
+  async listRecent(
+    workspaceId: WorkspaceId,
+    options: { limit?: number; before?: Date } = {},
+  ): Promise<EvaluationRecord[]> {
     const workspace = workspaceKey(workspaceId);
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
     return this.context.db.read(async () => {
@@ -193,7 +216,11 @@ export class EvaluationRepository {
   }
 
   /** The newest evaluation of any PR of the repository whose head is `headSha`, or null. */
-  async latestForHead(workspaceId: WorkspaceId, repoFullName: string, headSha: string): Promise<EvaluationRecord | null> {
+  async latestForHead(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    headSha: string,
+  ): Promise<EvaluationRecord | null> {
     const workspace = workspaceKey(workspaceId);
     if (!SHA_PATTERN.test(headSha)) return null;
     return this.context.db.read(async () => {
@@ -209,11 +236,19 @@ export class EvaluationRepository {
    * For each PR of the repository whose NEWEST evaluation is of `headSha`: that evaluation (a PR that
    * moved on to another head no longer speaks for this commit). Bounded (500 newest rows of the head).
    */
-  async latestPerPullRequestForHead(workspaceId: WorkspaceId, repoFullName: string, headSha: string): Promise<EvaluationRecord[]> {
+  async latestPerPullRequestForHead(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    headSha: string,
+  ): Promise<EvaluationRecord[]> {
     const workspace = workspaceKey(workspaceId);
     if (!SHA_PATTERN.test(headSha)) return [];
     return this.context.db.read(async () => {
-      const rows = await this.context.models.Evaluation.findAll({ where: { workspace_uuid: workspace, repo_full_name: repoFullName, head_sha: headSha }, order: [['created_at', 'DESC']], limit: 500 });
+      const rows = await this.context.models.Evaluation.findAll({
+        where: { workspace_uuid: workspace, repo_full_name: repoFullName, head_sha: headSha },
+        order: [['created_at', 'DESC']],
+        limit: 500,
+      });
       const byPr = new Map<number, EvaluationRecord>();
       for (const row of rows) {
         const record = toRecord(row.get({ plain: true }));
@@ -221,7 +256,11 @@ export class EvaluationRepository {
       }
       const result: EvaluationRecord[] = [];
       for (const record of byPr.values()) {
-        const newest = await this.context.models.Evaluation.findOne({ where: { workspace_uuid: workspace, repo_full_name: repoFullName, pr_id: record.prId }, order: [['created_at', 'DESC']], attributes: ['head_sha'] });
+        const newest = await this.context.models.Evaluation.findOne({
+          where: { workspace_uuid: workspace, repo_full_name: repoFullName, pr_id: record.prId },
+          order: [['created_at', 'DESC']],
+          attributes: ['head_sha'],
+        });
         if (newest === null || newest.get('head_sha') === headSha) result.push(record);
       }
       return result;
@@ -232,11 +271,18 @@ export class EvaluationRepository {
    * The newest evaluation of each PR of the workspace evaluated since `since`, newest first, at most
    * `limit` PRs (the rollback re-evaluation picks the agent PRs among them).
    */
-  async latestPerPullRequest(workspaceId: WorkspaceId, options: { since: Date; limit: number }): Promise<EvaluationRecord[]> {
+  async latestPerPullRequest(
+    workspaceId: WorkspaceId,
+    options: { since: Date; limit: number },
+  ): Promise<EvaluationRecord[]> {
     const workspace = workspaceKey(workspaceId);
     const limit = Math.min(Math.max(options.limit, 1), 1000);
     return this.context.db.read(async () => {
-      const rows = await this.context.models.Evaluation.findAll({ where: { workspace_uuid: workspace, created_at: { [Op.gte]: options.since } }, order: [['created_at', 'DESC']], limit: 5000 });
+      const rows = await this.context.models.Evaluation.findAll({
+        where: { workspace_uuid: workspace, created_at: { [Op.gte]: options.since } },
+        order: [['created_at', 'DESC']],
+        limit: 5000,
+      });
       const seen = new Set<string>();
       const result: EvaluationRecord[] = [];
       for (const row of rows) {
@@ -255,12 +301,22 @@ export class EvaluationRepository {
   async repositories(workspaceId: WorkspaceId): Promise<string[]> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
-      const rows = await this.context.models.Evaluation.findAll({ where: { workspace_uuid: workspace }, attributes: ['repo_full_name'], group: ['repo_full_name'], order: [['repo_full_name', 'ASC']], limit: 1000 });
+      const rows = await this.context.models.Evaluation.findAll({
+        where: { workspace_uuid: workspace },
+        attributes: ['repo_full_name'],
+        group: ['repo_full_name'],
+        order: [['repo_full_name', 'ASC']],
+        limit: 1000,
+      });
       return rows.map((row) => String(row.get('repo_full_name')));
     });
   }
 
-  async latestForPullRequest(workspaceId: WorkspaceId, repoFullName: string, prId: number): Promise<EvaluationRecord | null> {
+  async latestForPullRequest(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    prId: number,
+  ): Promise<EvaluationRecord | null> {
     const [latest] = await this.listForPullRequest(workspaceId, repoFullName, prId, { limit: 1 });
     return latest ?? null;
   }
@@ -269,7 +325,11 @@ export class EvaluationRepository {
    * The repositories (full names) whose evaluations used this bundle or applied this policy, at most
    * `limit` (default 20): who may read a bundle or a policy through a page is who may read one of them.
    */
-  async repositoriesUsing(workspaceId: WorkspaceId, used: { bundleId: string } | { policyHashB64u: string }, options: { limit?: number } = {}): Promise<string[]> {
+  async repositoriesUsing(
+    workspaceId: WorkspaceId,
+    used: { bundleId: string } | { policyHashB64u: string },
+    options: { limit?: number } = {},
+  ): Promise<string[]> {
     const workspace = workspaceKey(workspaceId);
     const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
     const match = 'bundleId' in used ? { bundle_id: used.bundleId } : { policy_hash_b64u: used.policyHashB64u };

@@ -51,20 +51,35 @@ export class EvidenceKeyRepository {
   /** The active key's signer; the first call on a new deployment creates the key. */
   async activeSigner(): Promise<EvidenceSigner> {
     const row = (await this.activeRow()) ?? (await this.create());
-    const privateKey = createPrivateKey({ key: Buffer.from(this.context.secretBox.open(row.private_key, sealContext(row.key_did)), 'base64url'), format: 'der', type: 'pkcs8' });
-    return { did: row.key_did, sign: (message: string) => sign(null, Buffer.from(message, 'utf8'), privateKey).toString('base64url') };
+    const privateKey = createPrivateKey({
+      key: Buffer.from(this.context.secretBox.open(row.private_key, sealContext(row.key_did)), 'base64url'),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    return {
+      did: row.key_did,
+      sign: (message: string) => sign(null, Buffer.from(message, 'utf8'), privateKey).toString('base64url'),
+    };
   }
 
   /** Retires every active key and creates a new one; returns the new key. */
   async rotate(): Promise<EvidenceKeyInfo> {
     const now = this.context.now();
-    await this.context.db.write((transaction) => this.context.models.EvidenceKey.update({ retired_at: now }, { where: { retired_at: { [Op.is]: null } }, transaction }));
+    await this.context.db.write((transaction) =>
+      this.context.models.EvidenceKey.update(
+        { retired_at: now },
+        { where: { retired_at: { [Op.is]: null } }, transaction },
+      ),
+    );
     return infoOf(await this.create());
   }
 
   private async activeRow(): Promise<EvidenceKeyRow | null> {
     return this.context.db.read(async () => {
-      const row = await this.context.models.EvidenceKey.findOne({ where: { retired_at: { [Op.is]: null } }, order: [['created_at', 'DESC']] });
+      const row = await this.context.models.EvidenceKey.findOne({
+        where: { retired_at: { [Op.is]: null } },
+        order: [['created_at', 'DESC']],
+      });
       return row === null ? null : row.get({ plain: true });
     });
   }

@@ -46,13 +46,23 @@ export interface Incident extends NewIncident {
 const SHA_PATTERN = /^[0-9a-f]{40}$/;
 
 function checkIncident(incident: NewIncident): void {
-  if (!(INCIDENT_ACTIONS as readonly string[]).includes(incident.action)) throw new StoreError('INVALID_INPUT', 'unknown incident action');
-  if (incident.statusState !== null && !(INCIDENT_STATUS_STATES as readonly string[]).includes(incident.statusState)) throw new StoreError('INVALID_INPUT', 'unknown incident status state');
-  if (incident.commit !== null && !SHA_PATTERN.test(incident.commit)) throw new StoreError('INVALID_INPUT', 'incident commit must be 40 lower-case hex characters');
-  if (incident.repoFullName.length === 0 || incident.repoFullName.length > 255) throw new StoreError('INVALID_INPUT', 'repository must be 1..255 characters');
-  if (incident.deliveryId.length === 0 || incident.deliveryId.length > 128) throw new StoreError('INVALID_INPUT', 'delivery id must be 1..128 characters');
-  if (incident.incidentId.length === 0 || incident.incidentId.length > 64) throw new StoreError('INVALID_INPUT', 'incident id must be 1..64 characters');
-  if ((incident.branch?.length ?? 0) > 1024 || (incident.statusDescription?.length ?? 0) > 255 || (incident.statusUrl?.length ?? 0) > 2048) {
+  if (!(INCIDENT_ACTIONS as readonly string[]).includes(incident.action))
+    throw new StoreError('INVALID_INPUT', 'unknown incident action');
+  if (incident.statusState !== null && !(INCIDENT_STATUS_STATES as readonly string[]).includes(incident.statusState))
+    throw new StoreError('INVALID_INPUT', 'unknown incident status state');
+  if (incident.commit !== null && !SHA_PATTERN.test(incident.commit))
+    throw new StoreError('INVALID_INPUT', 'incident commit must be 40 lower-case hex characters');
+  if (incident.repoFullName.length === 0 || incident.repoFullName.length > 255)
+    throw new StoreError('INVALID_INPUT', 'repository must be 1..255 characters');
+  if (incident.deliveryId.length === 0 || incident.deliveryId.length > 128)
+    throw new StoreError('INVALID_INPUT', 'delivery id must be 1..128 characters');
+  if (incident.incidentId.length === 0 || incident.incidentId.length > 64)
+    throw new StoreError('INVALID_INPUT', 'incident id must be 1..64 characters');
+  if (
+    (incident.branch?.length ?? 0) > 1024 ||
+    (incident.statusDescription?.length ?? 0) > 255 ||
+    (incident.statusUrl?.length ?? 0) > 2048
+  ) {
     throw new StoreError('INVALID_INPUT', 'incident branch, status description or status URL too long');
   }
 }
@@ -68,7 +78,8 @@ function toIncident(row: IncidentRow): Incident {
     commit: row.commit_sha,
     prId: row.pr_id,
     deliveryId: row.delivery_id,
-    statusState: row.status_state === null ? null : storedEnum(INCIDENT_STATUS_STATES, row.status_state, 'incident status state'),
+    statusState:
+      row.status_state === null ? null : storedEnum(INCIDENT_STATUS_STATES, row.status_state, 'incident status state'),
     statusDescription: row.status_description,
     statusUrl: row.status_url,
     createdAt: row.created_at,
@@ -79,7 +90,11 @@ export class IncidentRepository {
   constructor(private readonly context: RepositoryContext) {}
 
   /** Records the incident and its audit event in one transaction; the incident's time is the event's. */
-  async record(workspaceId: WorkspaceId, incident: NewIncident, audit: AuditEventInput): Promise<{ incident: Incident; event: AuditEvent }> {
+  async record(
+    workspaceId: WorkspaceId,
+    incident: NewIncident,
+    audit: AuditEventInput,
+  ): Promise<{ incident: Incident; event: AuditEvent }> {
     const workspace = workspaceKey(workspaceId);
     checkIncident(incident);
     return this.context.db.write(async (transaction) => {
@@ -107,11 +122,20 @@ export class IncidentRepository {
   }
 
   /** The newest incident on `commit` that wrote a status there, or null. */
-  async latestWithStatusOnCommit(workspaceId: WorkspaceId, repoFullName: string, commit: string): Promise<Incident | null> {
+  async latestWithStatusOnCommit(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    commit: string,
+  ): Promise<Incident | null> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
       const row = await this.context.models.Incident.findOne({
-        where: { workspace_uuid: workspace, repo_full_name: repoFullName, commit_sha: commit, status_state: { [Op.ne]: null } },
+        where: {
+          workspace_uuid: workspace,
+          repo_full_name: repoFullName,
+          commit_sha: commit,
+          status_state: { [Op.ne]: null },
+        },
         order: [['id', 'DESC']],
       });
       return row === null ? null : toIncident(row.get({ plain: true }));
@@ -119,11 +143,22 @@ export class IncidentRepository {
   }
 
   /** The incident a delivery already recorded for this action, commit and branch (a retried job), or null. */
-  async findRecorded(workspaceId: WorkspaceId, repoFullName: string, key: { deliveryId: string; action: IncidentAction; commit: string | null; branch: string | null }): Promise<Incident | null> {
+  async findRecorded(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    key: { deliveryId: string; action: IncidentAction; commit: string | null; branch: string | null },
+  ): Promise<Incident | null> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
       const row = await this.context.models.Incident.findOne({
-        where: { workspace_uuid: workspace, repo_full_name: repoFullName, delivery_id: key.deliveryId, action: key.action, commit_sha: key.commit, branch: key.branch },
+        where: {
+          workspace_uuid: workspace,
+          repo_full_name: repoFullName,
+          delivery_id: key.deliveryId,
+          action: key.action,
+          commit_sha: key.commit,
+          branch: key.branch,
+        },
         order: [['id', 'ASC']],
       });
       return row === null ? null : toIncident(row.get({ plain: true }));
@@ -131,10 +166,18 @@ export class IncidentRepository {
   }
 
   /** The newest incident of `action` on `commit` (written a status or not), or null. */
-  async latestOfActionOnCommit(workspaceId: WorkspaceId, repoFullName: string, commit: string, action: IncidentAction): Promise<Incident | null> {
+  async latestOfActionOnCommit(
+    workspaceId: WorkspaceId,
+    repoFullName: string,
+    commit: string,
+    action: IncidentAction,
+  ): Promise<Incident | null> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
-      const row = await this.context.models.Incident.findOne({ where: { workspace_uuid: workspace, repo_full_name: repoFullName, commit_sha: commit, action }, order: [['id', 'DESC']] });
+      const row = await this.context.models.Incident.findOne({
+        where: { workspace_uuid: workspace, repo_full_name: repoFullName, commit_sha: commit, action },
+        order: [['id', 'DESC']],
+      });
       return row === null ? null : toIncident(row.get({ plain: true }));
     });
   }
@@ -143,7 +186,11 @@ export class IncidentRepository {
   async listSince(workspaceId: WorkspaceId, since: Date, limit: number): Promise<Incident[]> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
-      const rows = await this.context.models.Incident.findAll({ where: { workspace_uuid: workspace, created_at: { [Op.gte]: since } }, order: [['id', 'DESC']], limit: Math.max(1, Math.min(limit, 200)) });
+      const rows = await this.context.models.Incident.findAll({
+        where: { workspace_uuid: workspace, created_at: { [Op.gte]: since } },
+        order: [['id', 'DESC']],
+        limit: Math.max(1, Math.min(limit, 200)),
+      });
       return rows.map((row) => toIncident(row.get({ plain: true })));
     });
   }
@@ -152,7 +199,10 @@ export class IncidentRepository {
   async purgeOlderThan(cutoff: Date, workspaceId?: WorkspaceId): Promise<number> {
     const workspace = workspaceId === undefined ? undefined : workspaceKey(workspaceId);
     return this.context.db.write((transaction) =>
-      this.context.models.Incident.destroy({ where: { created_at: { [Op.lt]: cutoff }, ...(workspace !== undefined ? { workspace_uuid: workspace } : {}) }, transaction }),
+      this.context.models.Incident.destroy({
+        where: { created_at: { [Op.lt]: cutoff }, ...(workspace !== undefined ? { workspace_uuid: workspace } : {}) },
+        transaction,
+      }),
     );
   }
 }

@@ -174,9 +174,15 @@ export async function openStore(databaseUrl: string | undefined, options: OpenSt
   const secretBox = new SecretBox(options.secretKey, options.previousSecretKeys ?? []);
   const database = await connectDatabase(config);
   try {
-    if (options.migrate !== false) await migrateDatabase(database, config.dialect === 'postgres' ? config.url : undefined);
+    if (options.migrate !== false)
+      await migrateDatabase(database, config.dialect === 'postgres' ? config.url : undefined);
     const models = defineModels(database.sequelize, database.dialect);
-    const context: RepositoryContext = { db: database, models, secretBox, now: monotonicClock(options.clock ?? (() => new Date())) };
+    const context: RepositoryContext = {
+      db: database,
+      models,
+      secretBox,
+      now: monotonicClock(options.clock ?? (() => new Date())),
+    };
     const store = new SequelizeStore(config, database, context);
     // CSTs stored in clear before they were encrypted at rest are sealed now (fail closed: a store
     // that cannot seal them does not open).
@@ -193,26 +199,104 @@ export type { Dialect, QueryTrace } from './database';
 export { StoreError, type StoreErrorCode } from './errors';
 export type { WorkspaceId } from './workspace-id';
 export { SecretValue } from './secret-value';
-export { SecretBox, SecretKeyError, SecretDecryptionError, parseSecretKey, secretKeyId, loadOrCreateSecretKey, GENERATED_SECRET_KEY_FILE } from './secret-box';
+export {
+  SecretBox,
+  SecretKeyError,
+  SecretDecryptionError,
+  parseSecretKey,
+  secretKeyId,
+  loadOrCreateSecretKey,
+  GENERATED_SECRET_KEY_FILE,
+} from './secret-box';
 export type { LoadedSecretKeys, SecretKeyEnvironment } from './secret-box';
-export { workspaceSettingsSchema, enforcementModeSchema, defaultWorkspaceSettings, ENFORCEMENT_MODES } from './workspace-settings';
+export {
+  workspaceSettingsSchema,
+  enforcementModeSchema,
+  defaultWorkspaceSettings,
+  ENFORCEMENT_MODES,
+} from './workspace-settings';
 export type { WorkspaceSettings, EnforcementMode } from './workspace-settings';
-export { TENANT_SURFACES, type Tenant, type TenantInstall, type TenantSurface, type ResolvedWorkspace, type Tenants } from './tenants';
+export {
+  TENANT_SURFACES,
+  type Tenant,
+  type TenantInstall,
+  type TenantSurface,
+  type ResolvedWorkspace,
+  type Tenants,
+} from './tenants';
 export type { VersionedSettings, PutSettingsOptions, SettingsRepository } from './settings';
 export type { StoredPolicy, NewPolicy, PolicyRepository } from './policies';
-export { MAX_ASSIGNMENTS, type PolicyAssignment, type PolicyAssignmentInput, type AssignmentRepository } from './assignments';
+export {
+  MAX_ASSIGNMENTS,
+  type PolicyAssignment,
+  type PolicyAssignmentInput,
+  type AssignmentRepository,
+} from './assignments';
 export { BUNDLE_SOURCES, type BundleSource, type StoredBundle, type NewBundle, type BundleRepository } from './bundles';
-export { STATUS_STATES, type StatusState, type NewEvaluation, type EvaluationRecord, type EvaluationRepository } from './evaluations';
-export { CONSUMABLE_KINDS, type ConsumableKind, type ConsumableId, type ConsumedIdRecord, type ConsumingPullRequest, type ConsumeResult, type ConsumedIdRepository } from './consumed-ids';
-export { API_TOKEN_PREFIX, TOKEN_SCOPES, DEFAULT_TOKEN_SCOPES, type TokenScope, type ApiTokenInfo, type VerifiedApiToken, type ApiTokenRepository } from './api-tokens';
+export {
+  STATUS_STATES,
+  type StatusState,
+  type NewEvaluation,
+  type EvaluationRecord,
+  type EvaluationRepository,
+} from './evaluations';
+export {
+  CONSUMABLE_KINDS,
+  type ConsumableKind,
+  type ConsumableId,
+  type ConsumedIdRecord,
+  type ConsumingPullRequest,
+  type ConsumeResult,
+  type ConsumedIdRepository,
+} from './consumed-ids';
+export {
+  API_TOKEN_PREFIX,
+  TOKEN_SCOPES,
+  DEFAULT_TOKEN_SCOPES,
+  type TokenScope,
+  type ApiTokenInfo,
+  type VerifiedApiToken,
+  type ApiTokenRepository,
+} from './api-tokens';
 export type { AuditEvent, AuditEventInput, AuditQuery, AuditLog } from './audit-log';
-export { ALERT_STATES, MAX_PENDING_ALERTS, type Alert, type AlertState, type AlertWebhook, type NewAlert, type AlertRepository } from './alerts';
-export { INCIDENT_ACTIONS, INCIDENT_STATUS_STATES, type Incident, type IncidentAction, type IncidentStatusState, type NewIncident, type IncidentRepository } from './incidents';
+export {
+  ALERT_STATES,
+  MAX_PENDING_ALERTS,
+  type Alert,
+  type AlertState,
+  type AlertWebhook,
+  type NewAlert,
+  type AlertRepository,
+} from './alerts';
+export {
+  INCIDENT_ACTIONS,
+  INCIDENT_STATUS_STATES,
+  type Incident,
+  type IncidentAction,
+  type IncidentStatusState,
+  type NewIncident,
+  type IncidentRepository,
+} from './incidents';
 export type { DeliveryRepository } from './deliveries';
 export type { EvidenceKeyInfo, EvidenceSigner, EvidenceKeyRepository } from './evidence-keys';
-export { JOB_STATES, type JobState, type JobRecord, type ClaimedJob, type NewJob, type FailOutcome, type JobRepository } from './jobs';
+export {
+  JOB_STATES,
+  type JobState,
+  type JobRecord,
+  type ClaimedJob,
+  type NewJob,
+  type FailOutcome,
+  type JobRepository,
+} from './jobs';
 export { MIGRATIONS_TABLE } from './migrate';
 export { type ApiCallWindow, type ApiCallRepository } from './api-calls';
 export type { CommitPush, CommitPushRepository, PeriodicLeaseRepository } from './commit-pushes';
 export type { PurgedCounts, WorkspaceDataRepository } from './workspace-data';
-export { bindingMatches, type OAuthConsumer, type OAuthConsumerRepository, type SignInRepository, type SignInSession, type SignInState } from './sign-in';
+export {
+  bindingMatches,
+  type OAuthConsumer,
+  type OAuthConsumerRepository,
+  type SignInRepository,
+  type SignInSession,
+  type SignInState,
+} from './sign-in';

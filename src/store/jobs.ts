@@ -127,9 +127,12 @@ export class JobRepository {
    */
   async enqueue(job: NewJob): Promise<{ id: string; deduped: boolean; superseded: string[] }> {
     checkJobName(job.name);
-    if (job.key.length === 0 || job.key.length > 512) throw new StoreError('INVALID_INPUT', 'job key must be 1..512 characters');
-    if (job.supersedes !== null && (job.supersedes.length === 0 || job.supersedes.length > 512)) throw new StoreError('INVALID_INPUT', 'supersedes must be 1..512 characters');
-    if (!Number.isSafeInteger(job.maxAttempts) || job.maxAttempts < 1) throw new StoreError('INVALID_INPUT', 'maxAttempts must be a positive integer');
+    if (job.key.length === 0 || job.key.length > 512)
+      throw new StoreError('INVALID_INPUT', 'job key must be 1..512 characters');
+    if (job.supersedes !== null && (job.supersedes.length === 0 || job.supersedes.length > 512))
+      throw new StoreError('INVALID_INPUT', 'supersedes must be 1..512 characters');
+    if (!Number.isSafeInteger(job.maxAttempts) || job.maxAttempts < 1)
+      throw new StoreError('INVALID_INPUT', 'maxAttempts must be a positive integer');
     const attempt = () =>
       this.context.db.write(async (transaction) => {
         await this.lockGroup(job.name, job.supersedes ?? job.key, transaction);
@@ -150,7 +153,11 @@ export class JobRepository {
             );
           }
         }
-        const existing = await this.Job.findOne({ attributes: ['id'], where: { name: job.name, key: job.key, state: 'pending' }, transaction });
+        const existing = await this.Job.findOne({
+          attributes: ['id'],
+          where: { name: job.name, key: job.key, state: 'pending' },
+          transaction,
+        });
         if (existing !== null) return { id: existing.get({ plain: true }).id, deduped: true, superseded };
         await this.Job.create(
           {
@@ -218,7 +225,14 @@ export class JobRepository {
         const row = candidate.get({ plain: true });
         if (row.state === 'running' && row.attempts >= row.max_attempts) {
           await this.Job.update(
-            { state: 'failed', last_error: 'lease expired on the final attempt (worker died or hung)', lock_token: null, lease_until: null, finished_at: now, updated_at: now },
+            {
+              state: 'failed',
+              last_error: 'lease expired on the final attempt (worker died or hung)',
+              lock_token: null,
+              lease_until: null,
+              finished_at: now,
+              updated_at: now,
+            },
             { where: { id: row.id, state: 'running', lock_token: row.lock_token }, transaction },
           );
           continue;
@@ -237,7 +251,15 @@ export class JobRepository {
           { where: { id: row.id, state: row.state, attempts: row.attempts }, transaction },
         );
         if (count !== 1) continue;
-        return { id: row.id, name: row.name, key: row.key, payload: row.payload, attempt: row.attempts + 1, maxAttempts: row.max_attempts, lockToken };
+        return {
+          id: row.id,
+          name: row.name,
+          key: row.key,
+          payload: row.payload,
+          attempt: row.attempts + 1,
+          maxAttempts: row.max_attempts,
+          lockToken,
+        };
       }
       return null;
     });
@@ -278,7 +300,14 @@ export class JobRepository {
       if (retryDelayMs === null || row.attempts >= row.max_attempts) {
         const now = this.context.now();
         await this.Job.update(
-          { state: 'failed', last_error: message, lock_token: null, lease_until: null, finished_at: now, updated_at: now },
+          {
+            state: 'failed',
+            last_error: message,
+            lock_token: null,
+            lease_until: null,
+            finished_at: now,
+            updated_at: now,
+          },
           { where: { id, lock_token: lockToken, state: 'running' }, transaction },
         );
         return 'failed';
@@ -303,17 +332,33 @@ export class JobRepository {
    */
   async recoverWorker(workerId: string): Promise<number> {
     return this.context.db.write(async (transaction) => {
-      const rows = await this.Job.findAll({ where: { state: 'running', locked_by: workerId.slice(0, 128) }, transaction });
+      const rows = await this.Job.findAll({
+        where: { state: 'running', locked_by: workerId.slice(0, 128) },
+        transaction,
+      });
       for (const row of rows) {
         const plain = row.get({ plain: true });
         if (plain.attempts >= plain.max_attempts) {
           const now = this.context.now();
           await this.Job.update(
-            { state: 'failed', last_error: 'worker restarted during the final attempt', lock_token: null, lease_until: null, finished_at: now, updated_at: now },
+            {
+              state: 'failed',
+              last_error: 'worker restarted during the final attempt',
+              lock_token: null,
+              lease_until: null,
+              finished_at: now,
+              updated_at: now,
+            },
             { where: { id: plain.id, state: 'running' }, transaction },
           );
         } else {
-          await this.returnToPending(plain, 0, 'worker restarted while the job was running', plain.attempts, transaction);
+          await this.returnToPending(
+            plain,
+            0,
+            'worker restarted while the job was running',
+            plain.attempts,
+            transaction,
+          );
         }
       }
       return rows.length;
@@ -330,29 +375,58 @@ export class JobRepository {
    * job of the same supersede group exists (the PR moved on), or an equal job is already pending
    * (it will do the work). In those cases the job is marked superseded.
    */
-  private async returnToPending(row: JobRow, delayMs: number, lastError: string | null, attempts: number, transaction: Transaction): Promise<'retrying' | 'superseded'> {
+  private async returnToPending(
+    row: JobRow,
+    delayMs: number,
+    lastError: string | null,
+    attempts: number,
+    transaction: Transaction,
+  ): Promise<'retrying' | 'superseded'> {
     await this.lockGroup(row.name, row.supersedes ?? row.key, transaction);
     const now = this.context.now();
     let replacement: string | null = null;
     if (row.supersedes !== null) {
       const newer = await this.Job.findOne({
         attributes: ['id'],
-        where: { name: row.name, supersedes: row.supersedes, key: { [Op.ne]: row.key }, created_at: { [Op.gt]: row.created_at } },
+        where: {
+          name: row.name,
+          supersedes: row.supersedes,
+          key: { [Op.ne]: row.key },
+          created_at: { [Op.gt]: row.created_at },
+        },
         order: [['created_at', 'DESC']],
         transaction,
       });
       replacement = newer === null ? null : newer.get({ plain: true }).id;
     }
     if (replacement === null) {
-      const pending = await this.Job.findOne({ attributes: ['id'], where: { name: row.name, key: row.key, state: 'pending', id: { [Op.ne]: row.id } }, transaction });
+      const pending = await this.Job.findOne({
+        attributes: ['id'],
+        where: { name: row.name, key: row.key, state: 'pending', id: { [Op.ne]: row.id } },
+        transaction,
+      });
       replacement = pending === null ? null : pending.get({ plain: true }).id;
     }
-    const unlock = { lock_token: null, lease_until: null, locked_by: null, locked_at: null, last_error: lastError, attempts, updated_at: now };
+    const unlock = {
+      lock_token: null,
+      lease_until: null,
+      locked_by: null,
+      locked_at: null,
+      last_error: lastError,
+      attempts,
+      updated_at: now,
+    };
     if (replacement !== null) {
-      await this.Job.update({ ...unlock, state: 'superseded', superseded_by: replacement, finished_at: now }, { where: { id: row.id }, transaction });
+      await this.Job.update(
+        { ...unlock, state: 'superseded', superseded_by: replacement, finished_at: now },
+        { where: { id: row.id }, transaction },
+      );
       return 'superseded';
     }
-    await this.Job.update({ ...unlock, state: 'pending', run_after: new Date(now.getTime() + delayMs) }, { where: { id: row.id }, transaction });
+    await this.Job.update(
+      { ...unlock, state: 'pending', run_after: new Date(now.getTime() + delayMs) },
+      { where: { id: row.id }, transaction },
+    );
     return 'retrying';
   }
 
@@ -364,14 +438,20 @@ export class JobRepository {
   }
 
   /** For operations and tests: jobs filtered by name, key and states, oldest first. */
-  async list(filter: { name?: string; key?: string; states?: readonly JobState[]; limit?: number } = {}): Promise<JobRecord[]> {
+  async list(
+    filter: { name?: string; key?: string; states?: readonly JobState[]; limit?: number } = {},
+  ): Promise<JobRecord[]> {
     const where: WhereOptions<JobRow> = {
       ...(filter.name !== undefined ? { name: filter.name } : {}),
       ...(filter.key !== undefined ? { key: filter.key } : {}),
       ...(filter.states !== undefined ? { state: { [Op.in]: [...filter.states] } } : {}),
     };
     return this.context.db.read(async () => {
-      const rows = await this.Job.findAll({ where, order: [['created_at', 'ASC']], limit: Math.min(Math.max(filter.limit ?? 1000, 1), 10_000) });
+      const rows = await this.Job.findAll({
+        where,
+        order: [['created_at', 'ASC']],
+        limit: Math.min(Math.max(filter.limit ?? 1000, 1), 10_000),
+      });
       return rows.map((row) => toRecord(row.get({ plain: true })));
     });
   }
@@ -388,7 +468,10 @@ export class JobRepository {
         group: ['name', 'state'],
         raw: true,
       })) as unknown as { name: string; state: string; count: number | string; oldest: Date | string | null }[];
-      const byName = new Map<string, { name: string; waiting: number; running: number; oldestWaitingAt: Date | null }>();
+      const byName = new Map<
+        string,
+        { name: string; waiting: number; running: number; oldestWaitingAt: Date | null }
+      >();
       for (const row of rows) {
         const entry = byName.get(row.name) ?? { name: row.name, waiting: 0, running: 0, oldestWaitingAt: null };
         if (row.state === 'pending') {
@@ -404,7 +487,10 @@ export class JobRepository {
   /** Retention: deletes finished jobs (done, failed, superseded) that finished before `cutoff`. */
   async purgeFinishedBefore(cutoff: Date): Promise<number> {
     return this.context.db.write((transaction) =>
-      this.Job.destroy({ where: { state: { [Op.in]: ['done', 'failed', 'superseded'] }, finished_at: { [Op.lt]: cutoff } }, transaction }),
+      this.Job.destroy({
+        where: { state: { [Op.in]: ['done', 'failed', 'superseded'] }, finished_at: { [Op.lt]: cutoff } },
+        transaction,
+      }),
     );
   }
 }

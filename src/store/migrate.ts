@@ -31,7 +31,9 @@ export function migrationsDirectory(): string {
 function isMigrationModule(value: unknown): value is MigrationModule {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return typeof candidate.name === 'string' && typeof candidate.up === 'function' && typeof candidate.down === 'function';
+  return (
+    typeof candidate.name === 'string' && typeof candidate.up === 'function' && typeof candidate.down === 'function'
+  );
 }
 
 /** `MIGRATIONS` of `migrations/index`, each checked; a malformed list refuses to migrate at all. */
@@ -40,8 +42,10 @@ export function loadMigrations(directory: string = migrationsDirectory()): reado
   // is the one that compiles TypeScript.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded: unknown = require(path.join(directory, 'index'));
-  const list: unknown = typeof loaded === 'object' && loaded !== null ? (loaded as { MIGRATIONS?: unknown }).MIGRATIONS : undefined;
-  if (!Array.isArray(list) || !list.every(isMigrationModule)) throw new Error(`migrations: ${directory}/index does not export a valid MIGRATIONS list`);
+  const list: unknown =
+    typeof loaded === 'object' && loaded !== null ? (loaded as { MIGRATIONS?: unknown }).MIGRATIONS : undefined;
+  if (!Array.isArray(list) || !list.every(isMigrationModule))
+    throw new Error(`migrations: ${directory}/index does not export a valid MIGRATIONS list`);
   return list;
 }
 

@@ -441,7 +441,11 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
     AuditEvent: sequelize.define<Model<AuditEventRow, AuditEventCreation>>(
       'AuditEvent',
       {
-        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        id: {
+          type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER,
+          primaryKey: true,
+          autoIncrement: true,
+        },
         workspace_uuid: str(64, false),
         at: date(false),
         actor: str(255, false),
@@ -457,7 +461,11 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
     Incident: sequelize.define<Model<IncidentRow, IncidentCreation>>(
       'Incident',
       {
-        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        id: {
+          type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER,
+          primaryKey: true,
+          autoIncrement: true,
+        },
         workspace_uuid: str(64, false),
         repo_full_name: str(255, false),
         incident_id: str(64, true),
@@ -511,7 +519,11 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
     CommitPush: sequelize.define<Model<CommitPushRow, CommitPushCreation>>(
       'CommitPush',
       {
-        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        id: {
+          type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER,
+          primaryKey: true,
+          autoIncrement: true,
+        },
         workspace_uuid: str(64, false),
         repo_full_name: str(255, false),
         commit_sha: str(40, false),
@@ -599,7 +611,11 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
     Alert: sequelize.define<Model<AlertRow, Omit<AlertRow, 'id'>>>(
       'Alert',
       {
-        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        id: {
+          type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER,
+          primaryKey: true,
+          autoIncrement: true,
+        },
         workspace_uuid: str(64, false),
         alert_id: str(64, false),
         kind: str(64, false),
@@ -617,7 +633,11 @@ export function defineModels(sequelize: Sequelize, dialect: Dialect): Models {
     RestoreFailure: sequelize.define<Model<RestoreFailureRow, Omit<RestoreFailureRow, 'id'>>>(
       'RestoreFailure',
       {
-        id: { type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+        id: {
+          type: dialect === 'postgres' ? DataTypes.BIGINT : DataTypes.INTEGER,
+          primaryKey: true,
+          autoIncrement: true,
+        },
         workspace_uuid: str(64, false),
         repo_full_name: str(255, false),
         commit_sha: str(40, false),

@@ -73,15 +73,20 @@ export class PolicyRepository {
    */
   async create(workspaceId: WorkspaceId, policy: NewPolicy): Promise<{ policy: StoredPolicy; created: boolean }> {
     const workspace = workspaceKey(workspaceId);
-    if (!HASH_PATTERN.test(policy.policyHashB64u)) throw new StoreError('INVALID_INPUT', 'policy hash must be 43 base64url characters');
-    if (policy.documentText.length > MAX_DOCUMENT_CHARS) throw new StoreError('INVALID_INPUT', 'policy document is too large');
+    if (!HASH_PATTERN.test(policy.policyHashB64u))
+      throw new StoreError('INVALID_INPUT', 'policy hash must be 43 base64url characters');
+    if (policy.documentText.length > MAX_DOCUMENT_CHARS)
+      throw new StoreError('INVALID_INPUT', 'policy document is too large');
     if (hashOfDocumentText(policy.documentText) !== policy.policyHashB64u) {
       throw new StoreError('POLICY_HASH_MISMATCH', 'policy document does not hash to the given policy hash');
     }
     const attempt = () =>
       this.context.db.write(async (transaction) => {
         const { Policy } = this.context.models;
-        const existing = await Policy.findOne({ where: { workspace_uuid: workspace, policy_hash_b64u: policy.policyHashB64u }, transaction });
+        const existing = await Policy.findOne({
+          where: { workspace_uuid: workspace, policy_hash_b64u: policy.policyHashB64u },
+          transaction,
+        });
         if (existing !== null) return { policy: toPolicy(existing.get({ plain: true })), created: false };
         const row = await Policy.create(
           {
@@ -99,7 +104,12 @@ export class PolicyRepository {
         await appendAuditEvent(
           this.context,
           workspace,
-          { actor: policy.actor, kind: 'policy.created', subject: policy.policyHashB64u, after: { policy_hash_b64u: policy.policyHashB64u, signed: policy.envelopeText != null } },
+          {
+            actor: policy.actor,
+            kind: 'policy.created',
+            subject: policy.policyHashB64u,
+            after: { policy_hash_b64u: policy.policyHashB64u, signed: policy.envelopeText != null },
+          },
           transaction,
         );
         return { policy: toPolicy(row.get({ plain: true })), created: true };
@@ -114,7 +124,9 @@ export class PolicyRepository {
   async get(workspaceId: WorkspaceId, policyHashB64u: string): Promise<StoredPolicy | null> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
-      const row = await this.context.models.Policy.findOne({ where: { workspace_uuid: workspace, policy_hash_b64u: policyHashB64u } });
+      const row = await this.context.models.Policy.findOne({
+        where: { workspace_uuid: workspace, policy_hash_b64u: policyHashB64u },
+      });
       return row === null ? null : toPolicy(row.get({ plain: true }));
     });
   }
@@ -122,7 +134,8 @@ export class PolicyRepository {
   /** Oldest first. Retired policies only when asked for. */
   async list(workspaceId: WorkspaceId, options: { includeRetired?: boolean } = {}): Promise<StoredPolicy[]> {
     const workspace = workspaceKey(workspaceId);
-    const where: WhereOptions<PolicyRow> = options.includeRetired === true ? { workspace_uuid: workspace } : { workspace_uuid: workspace, retired_at: null };
+    const where: WhereOptions<PolicyRow> =
+      options.includeRetired === true ? { workspace_uuid: workspace } : { workspace_uuid: workspace, retired_at: null };
     return this.context.db.read(async () => {
       const rows = await this.context.models.Policy.findAll({ where, order: [['created_at', 'ASC']] });
       return rows.map((row) => toPolicy(row.get({ plain: true })));
@@ -133,11 +146,19 @@ export class PolicyRepository {
   async retire(workspaceId: WorkspaceId, policyHashB64u: string, actor: string): Promise<StoredPolicy | null> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.write(async (transaction) => {
-      const row = await this.context.models.Policy.findOne({ where: { workspace_uuid: workspace, policy_hash_b64u: policyHashB64u }, transaction });
+      const row = await this.context.models.Policy.findOne({
+        where: { workspace_uuid: workspace, policy_hash_b64u: policyHashB64u },
+        transaction,
+      });
       if (row === null) return null;
       if (row.get('retired_at') === null) {
         await row.update({ retired_at: this.context.now() }, { transaction });
-        await appendAuditEvent(this.context, workspace, { actor, kind: 'policy.retired', subject: policyHashB64u }, transaction);
+        await appendAuditEvent(
+          this.context,
+          workspace,
+          { actor, kind: 'policy.retired', subject: policyHashB64u },
+          transaction,
+        );
       }
       return toPolicy(row.get({ plain: true }));
     });

@@ -52,7 +52,12 @@ export function parseSecretKey(material: string): Buffer {
 
 /** A short, non-secret identifier of a key: the first 48 bits of a domain-separated SHA-256. */
 export function secretKeyId(key: Uint8Array): string {
-  return createHash('sha256').update('clawgate/secret-key-id/v1\0').update(key).digest().subarray(0, 6).toString('base64url');
+  return createHash('sha256')
+    .update('clawgate/secret-key-id/v1\0')
+    .update(key)
+    .digest()
+    .subarray(0, 6)
+    .toString('base64url');
 }
 
 function toKey(material: Uint8Array | string): Buffer {
@@ -96,18 +101,22 @@ export class SecretBox {
   /** Throws SecretDecryptionError (never including the value) on any malformed, unknown-key or tampered input. */
   open(sealed: string, context: string): string {
     const parts = sealed.split(':');
-    if (parts.length !== 4 || parts[0] !== FORMAT_VERSION) throw new SecretDecryptionError('sealed secret has an unknown format');
+    if (parts.length !== 4 || parts[0] !== FORMAT_VERSION)
+      throw new SecretDecryptionError('sealed secret has an unknown format');
     const [, kid, ivText, bodyText] = parts as [string, string, string, string];
     const key = this.#keys.get(kid);
     if (key === undefined) throw new SecretDecryptionError(`sealed secret uses key id ${kid}, which is not configured`);
     const iv = Buffer.from(ivText, 'base64url');
     const body = Buffer.from(bodyText, 'base64url');
-    if (iv.length !== IV_BYTES || body.length < TAG_BYTES) throw new SecretDecryptionError('sealed secret is truncated');
+    if (iv.length !== IV_BYTES || body.length < TAG_BYTES)
+      throw new SecretDecryptionError('sealed secret is truncated');
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv);
       decipher.setAAD(associatedData(kid, context));
       decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-      return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString(
+        'utf8',
+      );
     } catch {
       throw new SecretDecryptionError('sealed secret failed authentication');
     }
@@ -154,7 +163,9 @@ export function loadOrCreateSecretKey(dataDir: string, env: SecretKeyEnvironment
     return { current: parseSecretKey(configured), previous, source: 'environment', warnings: [] };
   }
   if (env.NODE_ENV === 'production') {
-    throw new SecretKeyError('CLAWGATE_SECRET_KEY is required when NODE_ENV=production (32 bytes as 64 hex characters or base64)');
+    throw new SecretKeyError(
+      'CLAWGATE_SECRET_KEY is required when NODE_ENV=production (32 bytes as 64 hex characters or base64)',
+    );
   }
 
   const file = path.resolve(dataDir, GENERATED_SECRET_KEY_FILE);

@@ -100,10 +100,16 @@ export class Tenants {
       surface: storedEnum(TENANT_SURFACES, row.surface, 'tenant surface'),
       clientKey: row.client_key,
       appKey: row.app_key,
-      sharedSecret: row.shared_secret === null ? null : new SecretValue(box.open(row.shared_secret, SHARED_SECRET_CONTEXT(row.client_key))),
+      sharedSecret:
+        row.shared_secret === null
+          ? null
+          : new SecretValue(box.open(row.shared_secret, SHARED_SECRET_CONTEXT(row.client_key))),
       baseUrl: row.base_url,
       baseApiUrl: row.base_api_url,
-      accessToken: row.access_token === null ? null : new SecretValue(box.open(row.access_token, ACCESS_TOKEN_CONTEXT(row.client_key))),
+      accessToken:
+        row.access_token === null
+          ? null
+          : new SecretValue(box.open(row.access_token, ACCESS_TOKEN_CONTEXT(row.client_key))),
       installedAt: row.installed_at,
       uninstalledAt: row.uninstalled_at,
       installVerifiedAt: row.install_verified_at,
@@ -123,7 +129,8 @@ export class Tenants {
   async upsertInstall(install: TenantInstall): Promise<{ tenant: Tenant; created: boolean }> {
     checkClientKey(install.clientKey);
     const workspace = workspaceKey(install.workspaceId);
-    if (!(TENANT_SURFACES as readonly string[]).includes(install.surface)) throw new StoreError('INVALID_INPUT', 'unknown tenant surface');
+    if (!(TENANT_SURFACES as readonly string[]).includes(install.surface))
+      throw new StoreError('INVALID_INPUT', 'unknown tenant surface');
     return this.context.db.write(async (transaction) => {
       const { Tenant } = this.context.models;
       const now = this.context.now();
@@ -143,9 +150,17 @@ export class Tenants {
         updated_at: now,
       };
       if (existing === null) {
-        const row = await Tenant.create({ id: randomUUID(), client_key: install.clientKey, ...values }, { transaction });
+        const row = await Tenant.create(
+          { id: randomUUID(), client_key: install.clientKey, ...values },
+          { transaction },
+        );
         const plain = row.get({ plain: true });
-        await appendAuditEvent(this.context, workspace, { actor: install.actor, kind: 'tenant.installed', subject: install.clientKey, after: auditView(plain) }, transaction);
+        await appendAuditEvent(
+          this.context,
+          workspace,
+          { actor: install.actor, kind: 'tenant.installed', subject: install.clientKey, after: auditView(plain) },
+          transaction,
+        );
         return { tenant: this.toTenant(plain), created: true };
       }
       const before = existing.get({ plain: true });
@@ -161,7 +176,13 @@ export class Tenants {
       await appendAuditEvent(
         this.context,
         workspace,
-        { actor: install.actor, kind: 'tenant.reinstalled', subject: install.clientKey, before: auditView(before), after: auditView(after) },
+        {
+          actor: install.actor,
+          kind: 'tenant.reinstalled',
+          subject: install.clientKey,
+          before: auditView(before),
+          after: auditView(after),
+        },
         transaction,
       );
       return { tenant: this.toTenant(after), created: false };
@@ -180,7 +201,10 @@ export class Tenants {
   async listForWorkspace(workspaceId: WorkspaceId): Promise<Tenant[]> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {
-      const rows = await this.context.models.Tenant.findAll({ where: { workspace_uuid: workspace }, order: [['installed_at', 'ASC']] });
+      const rows = await this.context.models.Tenant.findAll({
+        where: { workspace_uuid: workspace },
+        order: [['installed_at', 'ASC']],
+      });
       return rows.map((row) => this.toTenant(row.get({ plain: true })));
     });
   }
@@ -191,14 +215,18 @@ export class Tenants {
    */
   async listAll(filter: { surface?: TenantSurface } = {}): Promise<Tenant[]> {
     return this.context.db.read(async () => {
-      const rows = await this.context.models.Tenant.findAll({ where: filter.surface === undefined ? {} : { surface: filter.surface }, order: [['installed_at', 'ASC']] });
+      const rows = await this.context.models.Tenant.findAll({
+        where: filter.surface === undefined ? {} : { surface: filter.surface },
+        order: [['installed_at', 'ASC']],
+      });
       return rows.map((row) => this.toTenant(row.get({ plain: true })));
     });
   }
 
   /** Resolves `{ws}` in API paths: a `{uuid}` or a slug, via the tenants that named it. */
   async resolveWorkspace(slugOrUuid: string): Promise<ResolvedWorkspace | null> {
-    if (typeof slugOrUuid !== 'string' || slugOrUuid.length === 0 || slugOrUuid.length > 128) return Promise.resolve(null);
+    if (typeof slugOrUuid !== 'string' || slugOrUuid.length === 0 || slugOrUuid.length > 128)
+      return Promise.resolve(null);
     const isUuid = slugOrUuid.startsWith('{');
     const where = isUuid ? { workspace_uuid: slugOrUuid.toLowerCase() } : { workspace_slug: slugOrUuid };
     return this.context.db.read(async () => {
@@ -226,7 +254,12 @@ export class Tenants {
       const now = this.context.now();
       await row.update({ uninstalled_at: now, updated_at: now }, { transaction });
       const after = row.get({ plain: true });
-      await appendAuditEvent(this.context, before.workspace_uuid, { actor, kind: 'tenant.uninstalled', subject: clientKey, before: auditView(before), after: auditView(after) }, transaction);
+      await appendAuditEvent(
+        this.context,
+        before.workspace_uuid,
+        { actor, kind: 'tenant.uninstalled', subject: clientKey, before: auditView(before), after: auditView(after) },
+        transaction,
+      );
       return this.toTenant(after);
     });
   }
@@ -244,13 +277,37 @@ export class Tenants {
   }
 
   /** Replaces (or clears) the access token of a workspace's tenant; audited without the token. */
-  async setAccessToken(workspaceId: WorkspaceId, clientKey: string, accessToken: string | null, actor: string): Promise<boolean> {
-    return this.updateSecretColumn(workspaceId, clientKey, 'access_token', accessToken, actor, ACCESS_TOKEN_CONTEXT(clientKey));
+  async setAccessToken(
+    workspaceId: WorkspaceId,
+    clientKey: string,
+    accessToken: string | null,
+    actor: string,
+  ): Promise<boolean> {
+    return this.updateSecretColumn(
+      workspaceId,
+      clientKey,
+      'access_token',
+      accessToken,
+      actor,
+      ACCESS_TOKEN_CONTEXT(clientKey),
+    );
   }
 
   /** Replaces the shared secret (Connect JWT secret or webhook HMAC secret); audited without the secret. */
-  async setSharedSecret(workspaceId: WorkspaceId, clientKey: string, sharedSecret: string | null, actor: string): Promise<boolean> {
-    return this.updateSecretColumn(workspaceId, clientKey, 'shared_secret', sharedSecret, actor, SHARED_SECRET_CONTEXT(clientKey));
+  async setSharedSecret(
+    workspaceId: WorkspaceId,
+    clientKey: string,
+    sharedSecret: string | null,
+    actor: string,
+  ): Promise<boolean> {
+    return this.updateSecretColumn(
+      workspaceId,
+      clientKey,
+      'shared_secret',
+      sharedSecret,
+      actor,
+      SHARED_SECRET_CONTEXT(clientKey),
+    );
   }
 
   private updateSecretColumn(
@@ -263,7 +320,10 @@ export class Tenants {
   ): Promise<boolean> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.write(async (transaction) => {
-      const row = await this.context.models.Tenant.findOne({ where: { workspace_uuid: workspace, client_key: clientKey }, transaction });
+      const row = await this.context.models.Tenant.findOne({
+        where: { workspace_uuid: workspace, client_key: clientKey },
+        transaction,
+      });
       if (row === null) return false;
       const before = row.get({ plain: true });
       const now = this.context.now();
@@ -271,7 +331,13 @@ export class Tenants {
       await appendAuditEvent(
         this.context,
         workspace,
-        { actor, kind: `tenant.${column}_changed`, subject: clientKey, before: auditView(before), after: auditView(row.get({ plain: true })) },
+        {
+          actor,
+          kind: `tenant.${column}_changed`,
+          subject: clientKey,
+          before: auditView(before),
+          after: auditView(row.get({ plain: true })),
+        },
         transaction,
       );
       return true;

@@ -29,7 +29,18 @@ export class WorkspaceDataRepository {
   async purge(workspaceId: WorkspaceId, actor: string): Promise<PurgedCounts> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.write(async (transaction) => {
-      const { Settings, Policy, Assignment, Bundle, Evaluation, CommitPush, ApiToken, AlertWebhook, Alert, RestoreFailure } = this.context.models;
+      const {
+        Settings,
+        Policy,
+        Assignment,
+        Bundle,
+        Evaluation,
+        CommitPush,
+        ApiToken,
+        AlertWebhook,
+        Alert,
+        RestoreFailure,
+      } = this.context.models;
       const where = { workspace_uuid: workspace };
       const counts: PurgedCounts = {
         assignments: await Assignment.destroy({ where, transaction }),
@@ -40,9 +51,17 @@ export class WorkspaceDataRepository {
         commit_pushes: await CommitPush.destroy({ where, transaction }),
         api_tokens: await ApiToken.destroy({ where, transaction }),
         // The alert webhook (URL and secret), its alerts and the failed restores they were counted from.
-        alerts: (await AlertWebhook.destroy({ where, transaction })) + (await Alert.destroy({ where, transaction })) + (await RestoreFailure.destroy({ where, transaction })),
+        alerts:
+          (await AlertWebhook.destroy({ where, transaction })) +
+          (await Alert.destroy({ where, transaction })) +
+          (await RestoreFailure.destroy({ where, transaction })),
       };
-      await appendAuditEvent(this.context, workspace, { actor, kind: 'workspace.data_purged', subject: workspace, after: { ...counts } }, transaction);
+      await appendAuditEvent(
+        this.context,
+        workspace,
+        { actor, kind: 'workspace.data_purged', subject: workspace, after: { ...counts } },
+        transaction,
+      );
       return counts;
     });
   }

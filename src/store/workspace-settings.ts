@@ -10,7 +10,10 @@ import { missionPatternProblem } from '../core/mission-pattern';
  * schema; the store validates again on every write and read (fail closed on a corrupt row).
  */
 
-const did = z.string().max(512).refine((value) => isDidFormat(value), 'must be a did:key or did:web');
+const did = z
+  .string()
+  .max(512)
+  .refine((value) => isDidFormat(value), 'must be a did:key or did:web');
 const rfc3339 = z.string().refine((value) => isRfc3339DateTime(value), 'must be an RFC 3339 date-time');
 const shortString = z.string().min(1).max(512);
 
@@ -27,7 +30,12 @@ export const workspaceSettingsSchema = z
         z
           .object({
             kid: shortString.optional(),
-            public_key_b64u: z.string().refine((value) => isB64u(value, 43) && value.length === 43, 'must be a 32-byte Ed25519 key in base64url'),
+            public_key_b64u: z
+              .string()
+              .refine(
+                (value) => isB64u(value, 43) && value.length === 43,
+                'must be a 32-byte Ed25519 key in base64url',
+              ),
           })
           .strict(),
       )

@@ -18,7 +18,11 @@ export function scenarioEvaluationInput(
   return {
     nowMs: options.nowMs,
     profile: 'clawgate',
-    settings: { mode: 'enforce', trustedGateways: [{ did: scenario.gateway.did }], cstIssuers: [{ publicKeyB64u: scenario.issuer.publicKeyB64u }] },
+    settings: {
+      mode: 'enforce',
+      trustedGateways: [{ did: scenario.gateway.did }],
+      cstIssuers: [{ publicKeyB64u: scenario.issuer.publicKeyB64u }],
+    },
     bundle: scenario.bundle.envelope,
     policy: { wpc: wpc.policy.wpc, hash: wpc.policy.policyHashB64u, official: wpc.policy.official },
     change: {
@@ -27,7 +31,12 @@ export function scenarioEvaluationInput(
       repoFullName: `${options.workspace}/${options.repoSlug}`,
       action: 'create_pr',
       actor: { accountId: '{agent}', agentIdentity: { role: 'write', agentDid: scenario.agent.did } },
-      pullRequest: { id: options.pullRequestId ?? 1, sourceBranch: 'agent/change', destinationBranch: 'main', headCommit: head },
+      pullRequest: {
+        id: options.pullRequestId ?? 1,
+        sourceBranch: 'agent/change',
+        destinationBranch: 'main',
+        headCommit: head,
+      },
       files: [{ status: 'modified', path: 'src/a.ts' }],
       commits: [
         { hash: options.workCommit, paths: ['src/a.ts'] },

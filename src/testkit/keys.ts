@@ -18,10 +18,15 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 export function createTestKey(seed?: Uint8Array | string): TestKey {
   const seedBytes = typeof seed === 'string' ? Buffer.from(seed, 'hex') : seed ? Buffer.from(seed) : randomBytes(32);
   if (seedBytes.length !== 32) throw new RangeError('an Ed25519 seed is 32 bytes');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seedBytes]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seedBytes]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
   const publicKey = new Uint8Array(Buffer.from(String(jwk.x), 'base64url'));
-  const signBytes = (message: string | Uint8Array) => new Uint8Array(sign(null, typeof message === 'string' ? Buffer.from(message, 'utf8') : message, privateKey));
+  const signBytes = (message: string | Uint8Array) =>
+    new Uint8Array(sign(null, typeof message === 'string' ? Buffer.from(message, 'utf8') : message, privateKey));
   return {
     did: didKeyFromPublicKey(publicKey),
     publicKey,

@@ -13,7 +13,12 @@ import { createTestKey, type TestKey } from './keys';
  * Used by the tests, the demo and the benchmarks. Nothing here is used to verify.
  */
 
-export function signEnvelope(envelopeType: string, payload: JsonObject, key: TestKey, times: { issuedAt: string; expiresAt?: string }): JsonObject {
+export function signEnvelope(
+  envelopeType: string,
+  payload: JsonObject,
+  key: TestKey,
+  times: { issuedAt: string; expiresAt?: string },
+): JsonObject {
   const hash = stringifyHashB64u(payload);
   const envelope: JsonObject = {
     envelope_version: '1',
@@ -41,7 +46,13 @@ export function iso(ms: number): string {
 }
 
 /** A Bitbucket WPC like the seed of docs/policy.md §1. */
-export function makeBitbucketWpc(options: { repos: string[]; allowedModels?: string[]; allowedProviders?: string[]; approvalRequired?: boolean; denyGlobs?: string[] }): JsonObject {
+export function makeBitbucketWpc(options: {
+  repos: string[];
+  allowedModels?: string[];
+  allowedProviders?: string[];
+  approvalRequired?: boolean;
+  denyGlobs?: string[];
+}): JsonObject {
   const wpc: JsonObject = {
     tool: 'bitbucket_via_official_api',
     policy: {
@@ -52,7 +63,14 @@ export function makeBitbucketWpc(options: { repos: string[]; allowedModels?: str
         deny: ['merge_pr', 'delete_branch', 'change_repo_permissions', 'direct_push_main'],
         approval_required: options.approvalRequired ?? false,
       },
-      paths: { deny_globs: options.denyGlobs ?? ['**/bitbucket-pipelines.yml', '**/.pipeline/**', '**/.github/**', '**/SECURITY*'] },
+      paths: {
+        deny_globs: options.denyGlobs ?? [
+          '**/bitbucket-pipelines.yml',
+          '**/.pipeline/**',
+          '**/.github/**',
+          '**/SECURITY*',
+        ],
+      },
       auth: { least_privilege_scopes_required: true, separate_identities_for_read_vs_write: false },
       attestation: { require_gateway_receipts: true, emit_proof_bundle: true },
     },
@@ -132,7 +150,11 @@ export interface BundleOptions {
    * Also produce a URM (referenced from `payload.urm`) and a Trust Pulse bound to it, reporting these
    * tools and files (as a harness would write `-urm.json` and `-trust-pulse.json` beside the bundle).
    */
-  trustPulse?: { tools?: { name: string; calls: number }[]; files?: { path: string; touches: number }[]; durationMs?: number };
+  trustPulse?: {
+    tools?: { name: string; calls: number }[];
+    files?: { path: string; touches: number }[];
+    durationMs?: number;
+  };
 }
 
 export interface ProducedBundle {
@@ -149,7 +171,13 @@ export interface ProducedBundle {
 }
 
 /** A Universal Run Manifest for a run, shaped like the pi harness writes it. */
-export function makeUrm(options: { runId: string; agentDid: string; chainRootHash?: string; issuedAt: string; urmId?: string }): JsonObject {
+export function makeUrm(options: {
+  runId: string;
+  agentDid: string;
+  chainRootHash?: string;
+  issuedAt: string;
+  urmId?: string;
+}): JsonObject {
   const urm: JsonObject = {
     urm_version: '1',
     urm_id: options.urmId ?? `urm_${randomUUID()}`,
@@ -166,11 +194,24 @@ export function makeUrm(options: { runId: string; agentDid: string; chainRootHas
 
 /** The reference a bundle payload carries for a URM document (`resource_hash_b64u` = its stringify-hash). */
 export function urmReference(urm: JsonObject): JsonObject {
-  return { urm_version: '1', urm_id: urm.urm_id, resource_type: 'universal_run_manifest', resource_hash_b64u: stringifyHashB64u(urm) };
+  return {
+    urm_version: '1',
+    urm_id: urm.urm_id,
+    resource_type: 'universal_run_manifest',
+    resource_hash_b64u: stringifyHashB64u(urm),
+  };
 }
 
 /** A Trust Pulse and the URM that binds it (metadata.trust_pulse and an output of type trust_pulse). */
-export function makeRunManifest(options: { agentDid: string; runId: string; chainRootHash?: string; issuedAt: string; tools?: { name: string; calls: number }[]; files?: { path: string; touches: number }[]; durationMs?: number }): { urm: JsonObject; trustPulse: JsonObject; urmHashB64u: string } {
+export function makeRunManifest(options: {
+  agentDid: string;
+  runId: string;
+  chainRootHash?: string;
+  issuedAt: string;
+  tools?: { name: string; calls: number }[];
+  files?: { path: string; touches: number }[];
+  durationMs?: number;
+}): { urm: JsonObject; trustPulse: JsonObject; urmHashB64u: string } {
   const trustPulse: JsonObject = {
     trust_pulse_version: '1',
     trust_pulse_id: `tp_${randomUUID()}`,
@@ -184,7 +225,12 @@ export function makeRunManifest(options: { agentDid: string; runId: string; chai
     files: options.files ?? [],
   };
   const pulseHash = sha256B64u(JSON.stringify(trustPulse));
-  const pulseRef: JsonObject = { schema: 'https://schemas.clawbureau.org/claw.poh.trust_pulse.v1.json', artifact_hash_b64u: pulseHash, evidence_class: 'self_reported', tier_uplift: false };
+  const pulseRef: JsonObject = {
+    schema: 'https://schemas.clawbureau.org/claw.poh.trust_pulse.v1.json',
+    artifact_hash_b64u: pulseHash,
+    evidence_class: 'self_reported',
+    tier_uplift: false,
+  };
   const urm: JsonObject = {
     urm_version: '1',
     urm_id: `urm_${randomUUID()}`,
@@ -235,7 +281,12 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
   const receipts: JsonObject[] = [];
   for (let i = 0; i < count; i++) {
     const event = events[i];
-    const binding: JsonObject = { run_id: runId, event_hash_b64u: event?.event_hash_b64u ?? null, nonce: `nonce_${runId}_${i}`, span_id: `span_${i}` };
+    const binding: JsonObject = {
+      run_id: runId,
+      event_hash_b64u: event?.event_hash_b64u ?? null,
+      nonce: `nonce_${runId}_${i}`,
+      span_id: `span_${i}`,
+    };
     // One connected span tree, as the reference's enforced causal connectivity requires: every later
     // call is a child of the first.
     if (i > 0) binding.parent_span_id = 'span_0';
@@ -257,7 +308,13 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
     };
     receipts.push(signEnvelope('gateway_receipt', payload, gateway, { issuedAt: iso(start + i * 1000 + 500) }));
   }
-  const payload: JsonObject = { bundle_version: '1', bundle_id: bundleId, agent_did: agent.did, event_chain: events, receipts };
+  const payload: JsonObject = {
+    bundle_version: '1',
+    bundle_id: bundleId,
+    agent_did: agent.did,
+    event_chain: events,
+    receipts,
+  };
   if (options.toolReceipts) {
     const tools: JsonObject[] = [];
     for (let i = 0; i < options.toolReceipts; i++) {
@@ -293,20 +350,55 @@ export function makeProofBundle(options: BundleOptions = {}): ProducedBundle {
   let urmDocument: JsonObject | undefined;
   let run: ReturnType<typeof makeRunManifest> | undefined;
   if (options.trustPulse) {
-    run = makeRunManifest({ agentDid: agent.did, runId, chainRootHash: String(events[0]?.event_hash_b64u ?? ''), issuedAt: iso(start + eventCount * 1000 + 900), ...options.trustPulse });
-    payload.urm = { urm_version: '1', urm_id: String(run.urm.urm_id), resource_type: 'universal_run_manifest', resource_hash_b64u: run.urmHashB64u };
+    run = makeRunManifest({
+      agentDid: agent.did,
+      runId,
+      chainRootHash: String(events[0]?.event_hash_b64u ?? ''),
+      issuedAt: iso(start + eventCount * 1000 + 900),
+      ...options.trustPulse,
+    });
+    payload.urm = {
+      urm_version: '1',
+      urm_id: String(run.urm.urm_id),
+      resource_type: 'universal_run_manifest',
+      resource_hash_b64u: run.urmHashB64u,
+    };
     urmDocument = run.urm;
   } else if (options.urm) {
-    urmDocument = makeUrm({ runId, agentDid: agent.did, chainRootHash: String(events[0]?.event_hash_b64u), issuedAt: iso(start + eventCount * 1000 + 900) });
+    urmDocument = makeUrm({
+      runId,
+      agentDid: agent.did,
+      chainRootHash: String(events[0]?.event_hash_b64u),
+      issuedAt: iso(start + eventCount * 1000 + 900),
+    });
     payload.urm = urmReference(urmDocument);
   }
-  const envelope = signEnvelope('proof_bundle', payload, agent, { issuedAt: iso(start + eventCount * 1000 + 1000), expiresAt: options.expiresAt });
-  return { envelope, agent, gateway, bundleId, runId, urmDocument, ...(run ? { urm: run.urm, trustPulse: run.trustPulse } : {}) };
+  const envelope = signEnvelope('proof_bundle', payload, agent, {
+    issuedAt: iso(start + eventCount * 1000 + 1000),
+    expiresAt: options.expiresAt,
+  });
+  return {
+    envelope,
+    agent,
+    gateway,
+    bundleId,
+    runId,
+    urmDocument,
+    ...(run ? { urm: run.urm, trustPulse: run.trustPulse } : {}),
+  };
 }
 
 /** A Protocol-M commit signature (standard base64 over JCS with an empty signature field). */
 export function makeCommitSignature(key: TestKey, commitSha: string, createdAt: string): JsonObject {
-  const unsigned: JsonObject = { version: 'm1', type: 'message_signature', algo: 'ed25519', did: key.did, message: `commit:${commitSha}`, createdAt, signature: '' };
+  const unsigned: JsonObject = {
+    version: 'm1',
+    type: 'message_signature',
+    algo: 'ed25519',
+    did: key.did,
+    message: `commit:${commitSha}`,
+    createdAt,
+    signature: '',
+  };
   return { ...unsigned, signature: encodeBase64Std(key.sign(jcs(unsigned))) };
 }
 
@@ -347,16 +439,47 @@ export function makeScenario(options: {
   const gateway = options.gateway ?? createTestKey();
   const issuer = options.issuer ?? createTestKey();
   const start = options.startMs ?? Date.UTC(2026, 10, 25, 12, 0, 0);
-  const wpc = options.wpc ?? makeBitbucketWpc({ repos: [`${options.workspace}/${options.repoSlug}`], allowedProviders: ['anthropic', 'openai'], allowedModels: ['claude-*', 'gpt-4o*'] });
+  const wpc =
+    options.wpc ??
+    makeBitbucketWpc({
+      repos: [`${options.workspace}/${options.repoSlug}`],
+      allowedProviders: ['anthropic', 'openai'],
+      allowedModels: ['claude-*', 'gpt-4o*'],
+    });
   const policyHash = wpcHash(wpc);
   const iat = Math.floor(start / 1000) - 60;
-  const cstClaims = makeCstClaims({ sub: agent.did, policyHash, missionId: `${options.workspace}/${options.repoSlug}`, iat, exp: iat + 3600 });
+  const cstClaims = makeCstClaims({
+    sub: agent.did,
+    policyHash,
+    missionId: `${options.workspace}/${options.repoSlug}`,
+    iat,
+    exp: iat + 3600,
+  });
   const cst = signCst(cstClaims, issuer);
   const scopeHash = computeTokenScopeHash(cstClaims);
-  const metadata: JsonObject = { bitbucket: { workspace: options.workspace, repo_slug: options.repoSlug, commit: options.commit, branch: options.branch ?? 'agent/change' } };
+  const metadata: JsonObject = {
+    bitbucket: {
+      workspace: options.workspace,
+      repo_slug: options.repoSlug,
+      commit: options.commit,
+      branch: options.branch ?? 'agent/change',
+    },
+  };
   const mode = options.tokenInMetadata ?? 'jwt';
   if (mode === 'jwt') metadata.scoped_token = cst;
   if (mode === 'claims') metadata.scoped_token_claims = cstClaims;
-  const bundle = makeProofBundle({ agent, gateway, receipts: options.receipts ?? 2, model: options.model, provider: options.provider, policyHash, tokenScopeHash: scopeHash, startMs: start, metadata, urm: options.urm, ...(options.trustPulse ? { trustPulse: options.trustPulse } : {}) });
+  const bundle = makeProofBundle({
+    agent,
+    gateway,
+    receipts: options.receipts ?? 2,
+    model: options.model,
+    provider: options.provider,
+    policyHash,
+    tokenScopeHash: scopeHash,
+    startMs: start,
+    metadata,
+    urm: options.urm,
+    ...(options.trustPulse ? { trustPulse: options.trustPulse } : {}),
+  });
   return { agent, gateway, issuer, wpc, policyHash, cst, cstClaims, bundle };
 }

@@ -34,7 +34,8 @@ function parseBundle(task: EvaluationTask): { bundle: unknown } | { verdict: Ver
     return { verdict: evaluate({ ...task.input, evidenceError: 'BUNDLE_UNREADABLE' }) };
   }
   // Bounded before the engine sees it: an oversized shape is a verdict of its own, not work.
-  if (jsonBoundsExcess(bundle, BUNDLE_BOUNDS) !== undefined) return { verdict: evaluate({ ...task.input, evidenceError: 'BUNDLE_LIMIT_EXCEEDED' }) };
+  if (jsonBoundsExcess(bundle, BUNDLE_BOUNDS) !== undefined)
+    return { verdict: evaluate({ ...task.input, evidenceError: 'BUNDLE_LIMIT_EXCEEDED' }) };
   return { bundle };
 }
 
@@ -55,17 +56,31 @@ export interface ReceiptShare {
 }
 
 /** The shared receipts of a parsed bundle, as (signer, signed hash, signature bytes, key). */
-function receiptSignatures(bundle: unknown, share: ReceiptShare): { did: string; message: string; bytes: Uint8Array; key: string }[] {
+function receiptSignatures(
+  bundle: unknown,
+  share: ReceiptShare,
+): { did: string; message: string; bytes: Uint8Array; key: string }[] {
   const payload = isJsonObject(bundle) && isJsonObject(bundle.payload) ? bundle.payload : undefined;
   const receipts = payload ? asArray(payload.receipts) : [];
   const out: { did: string; message: string; bytes: Uint8Array; key: string }[] = [];
   for (let i = 0; i < receipts.length; i++) {
     if (i % share.mod >= share.take) continue;
     const r = receipts[i];
-    if (!isJsonObject(r) || typeof r.signer_did !== 'string' || typeof r.payload_hash_b64u !== 'string' || typeof r.signature_b64u !== 'string') continue;
+    if (
+      !isJsonObject(r) ||
+      typeof r.signer_did !== 'string' ||
+      typeof r.payload_hash_b64u !== 'string' ||
+      typeof r.signature_b64u !== 'string'
+    )
+      continue;
     const bytes = decodeB64u(r.signature_b64u);
     if (!bytes) continue;
-    out.push({ did: r.signer_did, message: r.payload_hash_b64u, bytes, key: signatureKey(r.signer_did, r.payload_hash_b64u, encodeB64u(bytes)) });
+    out.push({
+      did: r.signer_did,
+      message: r.payload_hash_b64u,
+      bytes,
+      key: signatureKey(r.signer_did, r.payload_hash_b64u, encodeB64u(bytes)),
+    });
   }
   return out;
 }
@@ -74,7 +89,11 @@ function receiptSignatures(bundle: unknown, share: ReceiptShare): { did: string;
  * One half of a split verification: the Ed25519 signatures of the shared receipts, checked
  * exactly as the verifier checks them. Answers the keys found valid.
  */
-export function verifyReceiptSignaturesTask(task: { bundleText: string; share: ReceiptShare; startPort?: MessagePort }): string[] {
+export function verifyReceiptSignaturesTask(task: {
+  bundleText: string;
+  share: ReceiptShare;
+  startPort?: MessagePort;
+}): string[] {
   started(task);
   let bundle: unknown;
   try {
@@ -88,7 +107,8 @@ export function verifyReceiptSignaturesTask(task: { bundleText: string; share: R
   const payload = isJsonObject(bundle) && isJsonObject(bundle.payload) ? bundle.payload : undefined;
   if (asArray(payload?.receipts).length > BUNDLE_BOUNDS.maxArrayLength) return [];
   const valid: string[] = [];
-  for (const { did, message, bytes, key } of receiptSignatures(bundle, task.share)) if (verifyEd25519ForDid(did, message, bytes) === true) valid.push(key);
+  for (const { did, message, bytes, key } of receiptSignatures(bundle, task.share))
+    if (verifyEd25519ForDid(did, message, bytes) === true) valid.push(key);
   return valid;
 }
 
@@ -97,7 +117,9 @@ export function verifyReceiptSignaturesTask(task: { bundleText: string; share: R
  * while the first half checks them. Answers the verdict and the keys it took as valid; the pool
  * keeps the verdict only if every one of them was found valid.
  */
-export async function evaluateTakingSignaturesTask(task: EvaluationTask & { share: ReceiptShare }): Promise<{ verdict: Verdict; taken: string[] }> {
+export async function evaluateTakingSignaturesTask(
+  task: EvaluationTask & { share: ReceiptShare },
+): Promise<{ verdict: Verdict; taken: string[] }> {
   started(task);
   if (task.bundleText === undefined) return { verdict: await verifyAndEvaluate(task.input), taken: [] };
   const parsed = parseBundle(task);
@@ -117,7 +139,11 @@ export type JsonRefusal = { problem: 'not_utf8' | 'not_json' } | { problem: 'lim
  * A JSON text parsed and bounded in a worker (a run's URM): the value comes back only when it is
  * within `bounds`, so the structured clone back to the event loop is bounded too.
  */
-export function parseBoundedJsonTask(task: { text: string; bounds: JsonBounds; startPort?: MessagePort }): { value: unknown } | JsonRefusal {
+export function parseBoundedJsonTask(task: {
+  text: string;
+  bounds: JsonBounds;
+  startPort?: MessagePort;
+}): { value: unknown } | JsonRefusal {
   started(task);
   let value: unknown;
   try {
@@ -157,7 +183,14 @@ function previewOf(value: unknown, depth: number, limits: { maxKeys: number; max
  * in a worker: the event loop gets each member's canonical text and a small preview to validate,
  * never a parse of up to 10 MiB (a nest of arrays that size takes seconds to parse).
  */
-export function splitJsonObjectTask(task: { bytes: Uint8Array; bounds: JsonBounds; previewDepth: number; maxPreviewKeys: number; maxPreviewChars: number; startPort?: MessagePort }): { members: Record<string, SplitMember>; keys: string[] } | JsonRefusal | { problem: 'not_object' } {
+export function splitJsonObjectTask(task: {
+  bytes: Uint8Array;
+  bounds: JsonBounds;
+  previewDepth: number;
+  maxPreviewKeys: number;
+  maxPreviewChars: number;
+  startPort?: MessagePort;
+}): { members: Record<string, SplitMember>; keys: string[] } | JsonRefusal | { problem: 'not_object' } {
   started(task);
   let text: string;
   try {
@@ -177,7 +210,13 @@ export function splitJsonObjectTask(task: { bytes: Uint8Array; bounds: JsonBound
   const members: Record<string, SplitMember> = {};
   const keys = Object.keys(value);
   for (const key of keys.slice(0, task.maxPreviewKeys)) {
-    members[key] = { text: JSON.stringify(value[key]) ?? 'null', preview: previewOf(value[key], task.previewDepth, { maxKeys: task.maxPreviewKeys, maxChars: task.maxPreviewChars }) };
+    members[key] = {
+      text: JSON.stringify(value[key]) ?? 'null',
+      preview: previewOf(value[key], task.previewDepth, {
+        maxKeys: task.maxPreviewKeys,
+        maxChars: task.maxPreviewChars,
+      }),
+    };
   }
   return { members, keys };
 }

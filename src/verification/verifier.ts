@@ -3,7 +3,15 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { evaluate, type Verdict } from '../core/verdict';
 import type { JsonBounds } from '../core/clawsig/json-bounds';
-import { evaluateTask, parseBoundedJsonTask, quoteJsonStringTask, splitJsonObjectTask, type EvaluationTask, type JsonRefusal, type SplitMember } from './evaluate-task';
+import {
+  evaluateTask,
+  parseBoundedJsonTask,
+  quoteJsonStringTask,
+  splitJsonObjectTask,
+  type EvaluationTask,
+  type JsonRefusal,
+  type SplitMember,
+} from './evaluate-task';
 
 /**
  * Bundle verification off the event loop (finding 6: 100,000 unsigned receipts blocked every tenant
@@ -43,7 +51,8 @@ export interface SplitOptions {
   maxPreviewChars: number;
 }
 
-export type SplitResult = { members: Record<string, SplitMember>; keys: string[] } | JsonRefusal | { problem: 'not_object' };
+export type SplitResult =
+  { members: Record<string, SplitMember>; keys: string[] } | JsonRefusal | { problem: 'not_object' };
 
 export interface VerifierOptions {
   /** Worker threads (default: the machine's available parallelism). */
@@ -83,7 +92,8 @@ class BudgetExceeded extends Error {}
 function workerEntry(): { filename: string; execArgv: string[] } {
   // Compiled (dist/): the .js beside this file. From the TypeScript sources (tests, tsx): the .ts
   // through tsx's require hook, a development dependency.
-  if (__filename.endsWith('.ts')) return { filename: `${__dirname}/evaluate-task.ts`, execArgv: ['--require', require.resolve('tsx/cjs')] };
+  if (__filename.endsWith('.ts'))
+    return { filename: `${__dirname}/evaluate-task.ts`, execArgv: ['--require', require.resolve('tsx/cjs')] };
   return { filename: `${__dirname}/evaluate-task.js`, execArgv: [] };
 }
 
@@ -103,7 +113,12 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 },
   });
   /** One task under the time budget (counted from when a worker takes it); 'over' when exceeded. */
-  async function run<T>(payload: object, name: string, cancel?: AbortSignal, transfer: ArrayBuffer[] = []): Promise<T | 'over' | 'oom'> {
+  async function run<T>(
+    payload: object,
+    name: string,
+    cancel?: AbortSignal,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<T | 'over' | 'oom'> {
     const controller = new AbortController();
     cancel?.addEventListener('abort', () => controller.abort(new BudgetExceeded()), { once: true });
     const { port1, port2 } = new MessageChannel();
@@ -113,7 +128,10 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     });
     port1.unref();
     try {
-      return (await pool.run({ ...payload, startPort: port2 }, { name, signal: controller.signal, transferList: [port2, ...transfer] })) as T;
+      return (await pool.run(
+        { ...payload, startPort: port2 },
+        { name, signal: controller.signal, transferList: [port2, ...transfer] },
+      )) as T;
     } catch (error) {
       if (controller.signal.aborted) return 'over';
       if (error instanceof Error && (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') return 'oom';
@@ -123,7 +141,8 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
       port1.close();
     }
   }
-  const refusal = (task: EvaluationTask, outcome: 'over' | 'oom') => refusedVerdict(task, outcome === 'over' ? 'VERIFICATION_BUDGET_EXCEEDED' : 'BUNDLE_LIMIT_EXCEEDED');
+  const refusal = (task: EvaluationTask, outcome: 'over' | 'oom') =>
+    refusedVerdict(task, outcome === 'over' ? 'VERIFICATION_BUDGET_EXCEEDED' : 'BUNDLE_LIMIT_EXCEEDED');
 
   return {
     async evaluate(task) {
@@ -134,8 +153,15 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
         // second's verdict stands only if the first found every signature it took valid; otherwise
         // the evaluation runs again, alone, checking every signature itself.
         const cancelChecker = new AbortController();
-        const checking = run<string[]>({ bundleText, share: SPLIT_SHARE }, 'verifyReceiptSignaturesTask', cancelChecker.signal);
-        const optimistic = await run<{ verdict: Verdict; taken: string[] }>({ ...task, share: SPLIT_SHARE }, 'evaluateTakingSignaturesTask');
+        const checking = run<string[]>(
+          { bundleText, share: SPLIT_SHARE },
+          'verifyReceiptSignaturesTask',
+          cancelChecker.signal,
+        );
+        const optimistic = await run<{ verdict: Verdict; taken: string[] }>(
+          { ...task, share: SPLIT_SHARE },
+          'evaluateTakingSignaturesTask',
+        );
         if (optimistic === 'over' || optimistic === 'oom' || optimistic.taken.length === 0) {
           // A refused bundle (or one whose verdict took no signature on trust) needs nothing from
           // the checker: stop it rather than let a junk bundle hold a second worker.
@@ -160,12 +186,15 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     async splitJsonObject(bytes, options) {
       // A copy the worker owns (transferred, not cloned): the request's buffer may share its memory.
       const copy = new Uint8Array(bytes);
-      const split = await run<SplitResult>({ bytes: copy, ...options }, 'splitJsonObjectTask', undefined, [copy.buffer]);
+      const split = await run<SplitResult>({ bytes: copy, ...options }, 'splitJsonObjectTask', undefined, [
+        copy.buffer,
+      ]);
       return split === 'over' || split === 'oom' ? { problem: 'limit', path: '' } : split;
     },
     async quoteJsonString(text) {
       const quoted = await run<string>({ text }, 'quoteJsonStringTask');
-      if (quoted === 'over' || quoted === 'oom') throw new Error('quoting the bundle text for the engine input ran out of budget');
+      if (quoted === 'over' || quoted === 'oom')
+        throw new Error('quoting the bundle text for the engine input ran out of budget');
       return quoted;
     },
     async close() {

@@ -48,32 +48,67 @@ function useAutoResize(host: HostBridge): void {
 /** `fetchImpl`: how the client reaches clawgate (Forge: through invokeRemote); default the browser's fetch. */
 export function App({ boot, host, fetchImpl }: { boot: Boot; host: HostBridge; fetchImpl?: typeof fetch }) {
   const [signIn, setSignIn] = useState<ApiTokenSignIn | null>(null);
-  const effectiveHost = useMemo(() => (signIn === null ? host : createApiTokenHost(host, signIn.token)), [host, signIn]);
+  const effectiveHost = useMemo(
+    () => (signIn === null ? host : createApiTokenHost(host, signIn.token)),
+    [host, signIn],
+  );
   const presence = usePresence(host);
   useAutoResize(host);
   const client = useMemo(
-    () => createHttpClient({ baseUrl: boot.baseUrl, workspace: signIn?.workspace ?? boot.workspace, authorization: () => effectiveHost.authorization(), ...(fetchImpl ? { fetch: fetchImpl } : {}) }),
+    () =>
+      createHttpClient({
+        baseUrl: boot.baseUrl,
+        workspace: signIn?.workspace ?? boot.workspace,
+        authorization: () => effectiveHost.authorization(),
+        ...(fetchImpl ? { fetch: fetchImpl } : {}),
+      }),
     [boot.baseUrl, boot.workspace, signIn, effectiveHost, fetchImpl],
   );
   const { context } = boot;
   const sessionExpiresAt = effectiveHost.sessionExpiresAt();
 
   if (context.authProblem !== undefined && signIn === null) {
-    return <AuthRequired page={boot.page} problem={context.authProblem} baseUrl={boot.baseUrl} onApiToken={boot.page === 'details' && context.evaluation !== undefined ? setSignIn : undefined} />;
+    return (
+      <AuthRequired
+        page={boot.page}
+        problem={context.authProblem}
+        baseUrl={boot.baseUrl}
+        onApiToken={boot.page === 'details' && context.evaluation !== undefined ? setSignIn : undefined}
+      />
+    );
   }
   switch (boot.page) {
     case 'pr-panel':
-      return <PrPanel client={client} repo={context.repo ?? null} pr={context.pr ?? 0} problem={context.problem ?? null} presence={presence} sessionExpiresAt={sessionExpiresAt} />;
+      return (
+        <PrPanel
+          client={client}
+          repo={context.repo ?? null}
+          pr={context.pr ?? 0}
+          problem={context.problem ?? null}
+          presence={presence}
+          sessionExpiresAt={sessionExpiresAt}
+        />
+      );
     case 'agent-runs':
       return <AgentRunsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} />;
     case 'configure':
       return (
         <Suspense fallback={<Loading label="Loading the settings…" />}>
-          <SettingsPage client={client} presence={presence} sessionExpiresAt={sessionExpiresAt} incident={context.incident ?? null} />
+          <SettingsPage
+            client={client}
+            presence={presence}
+            sessionExpiresAt={sessionExpiresAt}
+            incident={context.incident ?? null}
+          />
         </Suspense>
       );
     case 'details': {
-      const target = context.evaluation !== undefined ? { evaluation: context.evaluation } : context.repo !== undefined && context.repo !== null && context.pr !== undefined ? { repo: context.repo, pr: context.pr } : null;
+      const target =
+        context.evaluation !== undefined
+          ? { evaluation: context.evaluation }
+          : context.repo !== undefined && context.repo !== null && context.pr !== undefined
+            ? { repo: context.repo, pr: context.pr }
+            : null;
       if (target === null) {
         return (
           <main className="cg-page">

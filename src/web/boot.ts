@@ -38,7 +38,10 @@ export function readBoot(root: HTMLElement, doc: Document): Boot {
   }
   const context = contextSchema.parse(rawContext);
   // The API lives beside the pages; a base URL that is not http(s) is refused rather than followed.
-  const baseUrl = z.string().regex(/^https?:\/\//).parse(root.dataset.baseUrl);
+  const baseUrl = z
+    .string()
+    .regex(/^https?:\/\//)
+    .parse(root.dataset.baseUrl);
   return {
     page,
     context,

@@ -6,7 +6,12 @@ import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
 import { registerWorkspace, RegistrationError } from './register-workspace';
 import type { RegisteredHook } from './register-workspace';
-import { reregisterWorkspace, rotateWebhookSecret, unregisterWorkspace, type LifecycleDeps } from './workspace-lifecycle';
+import {
+  reregisterWorkspace,
+  rotateWebhookSecret,
+  unregisterWorkspace,
+  type LifecycleDeps,
+} from './workspace-lifecycle';
 import { removeOAuthConsumer, setOAuthConsumer } from './oauth-consumer';
 import { signInCallbackUrl } from './sign-in-router';
 import { ApiError } from '../http/http-error';
@@ -81,69 +86,110 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.bitbucketRetry ? { retry: options.bitbucketRetry } : {}),
   });
-  router.post('/workspaces', requireAdmin, ...jsonBody({ limit: MAX_REGISTRATION_BODY_BYTES, required: true }), async (request: Request, response: Response) => {
-    try {
-      const registered = await registerWorkspace(lifecycleDeps(), jsonBodyOf(request)?.value);
-      logger.info({ workspace: registered.workspaceId, hooks: registered.hooks.length }, 'admin API: workspace registered');
-      response.status(201).json({
-        workspace: { uuid: registered.workspaceId, slug: registered.workspaceSlug },
-        client_key: registered.clientKey,
-        base_api_url: registered.baseApiUrl,
-        webhook_url: registered.webhookUrl,
-        token: registered.apiToken.token,
-        token_id: registered.apiToken.id,
-        token_prefix: registered.apiToken.prefix,
-        hooks: registered.hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid, events: hook.events })),
-      });
-    } catch (error) {
-      if (error instanceof RegistrationError) throw new ApiError(error.status, error.code, error.message, error.fields);
-      throw error;
-    }
-  });
+  router.post(
+    '/workspaces',
+    requireAdmin,
+    ...jsonBody({ limit: MAX_REGISTRATION_BODY_BYTES, required: true }),
+    async (request: Request, response: Response) => {
+      try {
+        const registered = await registerWorkspace(lifecycleDeps(), jsonBodyOf(request)?.value);
+        logger.info(
+          { workspace: registered.workspaceId, hooks: registered.hooks.length },
+          'admin API: workspace registered',
+        );
+        response.status(201).json({
+          workspace: { uuid: registered.workspaceId, slug: registered.workspaceSlug },
+          client_key: registered.clientKey,
+          base_api_url: registered.baseApiUrl,
+          webhook_url: registered.webhookUrl,
+          token: registered.apiToken.token,
+          token_id: registered.apiToken.id,
+          token_prefix: registered.apiToken.prefix,
+          hooks: registered.hooks.map((hook) => ({
+            repository: hook.repository,
+            uuid: hook.uuid,
+            events: hook.events,
+          })),
+        });
+      } catch (error) {
+        if (error instanceof RegistrationError)
+          throw new ApiError(error.status, error.code, error.message, error.fields);
+        throw error;
+      }
+    },
+  );
 
-  const hooksView = (hooks: readonly RegisteredHook[]) => hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid }));
-  const asApiError = (error: unknown): unknown => (error instanceof RegistrationError ? new ApiError(error.status, error.code, error.message, error.fields) : error);
+  const hooksView = (hooks: readonly RegisteredHook[]) =>
+    hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid }));
+  const asApiError = (error: unknown): unknown =>
+    error instanceof RegistrationError ? new ApiError(error.status, error.code, error.message, error.fields) : error;
   const workspaceParam = (request: Request): string => {
     const value = request.params.ws;
-    if (typeof value !== 'string' || value.length === 0 || value.length > 100) throw new ApiError(404, 'NOT_REGISTERED', 'no such workspace');
+    if (typeof value !== 'string' || value.length === 0 || value.length > 100)
+      throw new ApiError(404, 'NOT_REGISTERED', 'no such workspace');
     return value;
   };
 
   // PUT /workspaces/{ws}/registration {access_token, repositories?, base_api_url?}: re-register.
-  router.put('/workspaces/:ws/registration', requireAdmin, ...jsonBody({ limit: MAX_REGISTRATION_BODY_BYTES, required: true }), async (request: Request, response: Response) => {
-    try {
-      const done = await reregisterWorkspace(lifecycleDeps(), workspaceParam(request), jsonBodyOf(request)?.value);
-      response.json({
-        workspace: { uuid: done.workspaceId, slug: done.workspaceSlug },
-        webhook_url: done.webhookUrl,
-        hooks: done.hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid, events: hook.events })),
-        stale_hooks: hooksView(done.staleHooks),
-        ...(done.apiToken ? { token: done.apiToken.token, token_id: done.apiToken.id, token_prefix: done.apiToken.prefix } : {}),
-      });
-    } catch (error) {
-      throw asApiError(error);
-    }
-  });
+  router.put(
+    '/workspaces/:ws/registration',
+    requireAdmin,
+    ...jsonBody({ limit: MAX_REGISTRATION_BODY_BYTES, required: true }),
+    async (request: Request, response: Response) => {
+      try {
+        const done = await reregisterWorkspace(lifecycleDeps(), workspaceParam(request), jsonBodyOf(request)?.value);
+        response.json({
+          workspace: { uuid: done.workspaceId, slug: done.workspaceSlug },
+          webhook_url: done.webhookUrl,
+          hooks: done.hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid, events: hook.events })),
+          stale_hooks: hooksView(done.staleHooks),
+          ...(done.apiToken
+            ? { token: done.apiToken.token, token_id: done.apiToken.id, token_prefix: done.apiToken.prefix }
+            : {}),
+        });
+      } catch (error) {
+        throw asApiError(error);
+      }
+    },
+  );
 
   // POST /workspaces/{ws}/webhook-secret: a new HMAC secret on every clawgate hook.
   router.post('/workspaces/:ws/webhook-secret', requireAdmin, async (request: Request, response: Response) => {
     try {
       const done = await rotateWebhookSecret(lifecycleDeps(), workspaceParam(request));
-      response.json({ workspace: { uuid: done.workspaceId }, hooks: hooksView(done.hooks), stale_hooks: hooksView(done.staleHooks) });
+      response.json({
+        workspace: { uuid: done.workspaceId },
+        hooks: hooksView(done.hooks),
+        stale_hooks: hooksView(done.staleHooks),
+      });
     } catch (error) {
       throw asApiError(error);
     }
   });
 
   // PUT /workspaces/{ws}/oauth-consumer {key, secret}: Sign in with Bitbucket (the secret is sealed; audited).
-  router.put('/workspaces/:ws/oauth-consumer', requireAdmin, ...jsonBody({ limit: 4096, required: true }), async (request: Request, response: Response) => {
-    try {
-      const done = await setOAuthConsumer(options.store, workspaceParam(request), jsonBodyOf(request)?.value, 'admin_api');
-      response.json({ workspace: { uuid: done.workspaceId, slug: done.workspaceSlug }, consumer_key: done.consumerKey, callback_url: signInCallbackUrl(options.config) });
-    } catch (error) {
-      throw asApiError(error);
-    }
-  });
+  router.put(
+    '/workspaces/:ws/oauth-consumer',
+    requireAdmin,
+    ...jsonBody({ limit: 4096, required: true }),
+    async (request: Request, response: Response) => {
+      try {
+        const done = await setOAuthConsumer(
+          options.store,
+          workspaceParam(request),
+          jsonBodyOf(request)?.value,
+          'admin_api',
+        );
+        response.json({
+          workspace: { uuid: done.workspaceId, slug: done.workspaceSlug },
+          consumer_key: done.consumerKey,
+          callback_url: signInCallbackUrl(options.config),
+        });
+      } catch (error) {
+        throw asApiError(error);
+      }
+    },
+  );
 
   // DELETE /workspaces/{ws}/oauth-consumer: no more sign-ins; every session of the workspace ends.
   router.delete('/workspaces/:ws/oauth-consumer', requireAdmin, async (request: Request, response: Response) => {
@@ -157,7 +203,10 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   // DELETE /workspaces/{ws}?data=keep|purge: unregister (hooks deleted, data kept or purged).
   router.delete('/workspaces/:ws', requireAdmin, async (request: Request, response: Response) => {
     const data = request.query.data ?? 'keep';
-    if (data !== 'keep' && data !== 'purge') throw new ApiError(422, 'VALIDATION_FAILED', 'data must be keep or purge', [{ path: 'data', message: 'must be keep or purge' }]);
+    if (data !== 'keep' && data !== 'purge')
+      throw new ApiError(422, 'VALIDATION_FAILED', 'data must be keep or purge', [
+        { path: 'data', message: 'must be keep or purge' },
+      ]);
     try {
       const done = await unregisterWorkspace(lifecycleDeps(), workspaceParam(request), data);
       response.json({

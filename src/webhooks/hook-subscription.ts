@@ -18,7 +18,8 @@ export const REPO_WEBHOOK_DESCRIPTION = 'clawgate';
 /** The delivery URL of a workspace's hooks under the service's public base URL (APP_BASE_URL). */
 export function repoWebhookUrl(appBaseUrl: string, workspaceUuid: string): string {
   const bare = workspaceUuid.trim().replace(/^\{/, '').replace(/\}$/, '').toLowerCase();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(bare)) throw new TypeError('a workspace UUID is required');
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(bare))
+    throw new TypeError('a workspace UUID is required');
   return `${appBaseUrl.replace(/\/+$/, '')}${REPO_WEBHOOK_PATH}/w/${bare}`;
 }
 

@@ -14,7 +14,13 @@ import {
 import type { AppConfig } from '../config/app-config';
 import type { Store } from '../store';
 import { REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
-import { checkBaseApiUrl, MAX_REPOSITORIES, registrationRequestSchema, type RegistrationFieldError, type RegistrationRequest } from './registration-request';
+import {
+  checkBaseApiUrl,
+  MAX_REPOSITORIES,
+  registrationRequestSchema,
+  type RegistrationFieldError,
+  type RegistrationRequest,
+} from './registration-request';
 import { normalizeWorkspaceUuid, repoWebhooksClientKey } from './repo-webhook-tenant';
 import { SUBSCRIBED_WEBHOOK_EVENTS } from '../pipeline/subscribed-events';
 import { listWorkspaceRepositorySlugs } from './workspace-repositories';
@@ -80,21 +86,30 @@ export function newWebhookSecret(): string {
 const inProgress = new Set<string>();
 
 function tooManyRepositories(): RegistrationError {
-  return new RegistrationError(422, 'TOO_MANY_REPOSITORIES', `the workspace has more than ${MAX_REPOSITORIES} repositories`, [
-    { path: 'repositories', message: `list the repositories to register (at most ${MAX_REPOSITORIES})` },
-  ]);
+  return new RegistrationError(
+    422,
+    'TOO_MANY_REPOSITORIES',
+    `the workspace has more than ${MAX_REPOSITORIES} repositories`,
+    [{ path: 'repositories', message: `list the repositories to register (at most ${MAX_REPOSITORIES})` }],
+  );
 }
 
 function validationError(fields: RegistrationFieldError[]): RegistrationError {
   return new RegistrationError(422, 'VALIDATION_FAILED', 'the registration request is invalid', fields);
 }
 
-function zodFields(issues: readonly { path: readonly PropertyKey[]; message: string; code: string; keys?: readonly string[] }[]): RegistrationFieldError[] {
+function zodFields(
+  issues: readonly { path: readonly PropertyKey[]; message: string; code: string; keys?: readonly string[] }[],
+): RegistrationFieldError[] {
   const fields: RegistrationFieldError[] = [];
   for (const issue of issues) {
-    const base = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+    const base = issue.path
+      .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+      .join('')
+      .replace(/^\./, '');
     if (issue.code === 'unrecognized_keys' && issue.keys) {
-      for (const key of issue.keys) fields.push({ path: base === '' ? key : `${base}.${key}`, message: 'unknown field' });
+      for (const key of issue.keys)
+        fields.push({ path: base === '' ? key : `${base}.${key}`, message: 'unknown field' });
     } else {
       fields.push({ path: base, message: issue.message });
     }
@@ -103,7 +118,10 @@ function zodFields(issues: readonly { path: readonly PropertyKey[]; message: str
 }
 
 /** Validates the request body; throws RegistrationError (422, field paths) when it is refused. */
-export function parseRegistrationRequest(body: unknown, allowedHosts: readonly string[]): { request: RegistrationRequest; baseApiUrl: string } {
+export function parseRegistrationRequest(
+  body: unknown,
+  allowedHosts: readonly string[],
+): { request: RegistrationRequest; baseApiUrl: string } {
   const parsed = registrationRequestSchema.safeParse(body);
   if (!parsed.success) throw validationError(zodFields(parsed.error.issues));
   const base = checkBaseApiUrl(parsed.data.base_api_url, allowedHosts);
@@ -112,23 +130,50 @@ export function parseRegistrationRequest(body: unknown, allowedHosts: readonly s
 }
 
 /** A Bitbucket failure as a RegistrationError; 4xx answers point at the field that caused them. */
-export function bitbucketFailure(error: unknown, what: string, fields: { notFound: RegistrationFieldError; rejected?: RegistrationFieldError }): RegistrationError {
+export function bitbucketFailure(
+  error: unknown,
+  what: string,
+  fields: { notFound: RegistrationFieldError; rejected?: RegistrationFieldError },
+): RegistrationError {
   if (error instanceof RegistrationError) return error;
   if (error instanceof BitbucketAuthError) {
-    return new RegistrationError(422, 'ACCESS_TOKEN_REJECTED', `Bitbucket refused the access token (${error.status ?? 'auth'}) for ${what}`, [
-      { path: 'access_token', message: `Bitbucket refused it for ${what}: check the token, its scopes (repository, pullrequest:write, webhook) and that it belongs to this workspace` },
-    ]);
+    return new RegistrationError(
+      422,
+      'ACCESS_TOKEN_REJECTED',
+      `Bitbucket refused the access token (${error.status ?? 'auth'}) for ${what}`,
+      [
+        {
+          path: 'access_token',
+          message: `Bitbucket refused it for ${what}: check the token, its scopes (repository, pullrequest:write, webhook) and that it belongs to this workspace`,
+        },
+      ],
+    );
   }
-  if (error instanceof BitbucketNotFoundError) return new RegistrationError(422, 'NOT_FOUND_ON_BITBUCKET', `Bitbucket has no ${what}`, [fields.notFound]);
+  if (error instanceof BitbucketNotFoundError)
+    return new RegistrationError(422, 'NOT_FOUND_ON_BITBUCKET', `Bitbucket has no ${what}`, [fields.notFound]);
   if (error instanceof BitbucketRequestRejectedError && fields.rejected) {
-    return new RegistrationError(422, 'REJECTED_BY_BITBUCKET', `Bitbucket rejected ${what} (${error.status ?? '4xx'})`, [fields.rejected]);
+    return new RegistrationError(
+      422,
+      'REJECTED_BY_BITBUCKET',
+      `Bitbucket rejected ${what} (${error.status ?? '4xx'})`,
+      [fields.rejected],
+    );
   }
   if (error instanceof PageCapExceededError) return tooManyRepositories();
-  return new RegistrationError(502, 'BITBUCKET_UNAVAILABLE', `Bitbucket could not be reached for ${what}; nothing was registered, try again`);
+  return new RegistrationError(
+    502,
+    'BITBUCKET_UNAVAILABLE',
+    `Bitbucket could not be reached for ${what}; nothing was registered, try again`,
+  );
 }
 
 /** Deletes the hooks (best effort); returns those that could not be deleted (each is logged). */
-export async function deleteHooks(client: BitbucketClient, workspace: string, hooks: readonly RegisteredHook[], logger: Logger): Promise<RegisteredHook[]> {
+export async function deleteHooks(
+  client: BitbucketClient,
+  workspace: string,
+  hooks: readonly RegisteredHook[],
+  logger: Logger,
+): Promise<RegisteredHook[]> {
   const failed: RegisteredHook[] = [];
   for (const hook of hooks) {
     const repoSlug = hook.repository.slice(hook.repository.indexOf('/') + 1);
@@ -136,7 +181,14 @@ export async function deleteHooks(client: BitbucketClient, workspace: string, ho
       await client.deleteHook({ workspace, repoSlug }, hook.uuid);
     } catch (error) {
       failed.push(hook);
-      logger.error({ repository: hook.repository, hookUuid: hook.uuid, err: error instanceof Error ? error.message : String(error) }, 'a webhook could not be deleted; delete it in Bitbucket');
+      logger.error(
+        {
+          repository: hook.repository,
+          hookUuid: hook.uuid,
+          err: error instanceof Error ? error.message : String(error),
+        },
+        'a webhook could not be deleted; delete it in Bitbucket',
+      );
     }
   }
   return failed;
@@ -159,22 +211,31 @@ export async function registerWorkspace(deps: RegisterWorkspaceDeps, body: unkno
   try {
     workspace = await client.getWorkspace(request.workspace);
   } catch (error) {
-    throw bitbucketFailure(error, `workspace ${request.workspace}`, { notFound: { path: 'workspace', message: 'no such workspace, or the access token cannot see it' } });
+    throw bitbucketFailure(error, `workspace ${request.workspace}`, {
+      notFound: { path: 'workspace', message: 'no such workspace, or the access token cannot see it' },
+    });
   }
   const workspaceId = normalizeWorkspaceUuid(workspace.uuid);
-  if (workspaceId === null) throw new RegistrationError(502, 'BITBUCKET_UNAVAILABLE', 'Bitbucket answered a workspace without a valid uuid');
+  if (workspaceId === null)
+    throw new RegistrationError(502, 'BITBUCKET_UNAVAILABLE', 'Bitbucket answered a workspace without a valid uuid');
   const workspaceSlug = workspace.slug;
 
-  if (inProgress.has(workspaceId)) throw new RegistrationError(409, 'REGISTRATION_IN_PROGRESS', 'this workspace is being registered right now', [{ path: 'workspace', message: 'registration in progress' }]);
+  if (inProgress.has(workspaceId))
+    throw new RegistrationError(409, 'REGISTRATION_IN_PROGRESS', 'this workspace is being registered right now', [
+      { path: 'workspace', message: 'registration in progress' },
+    ]);
   inProgress.add(workspaceId);
   try {
     const existing = await deps.store.tenants.listForWorkspace(workspaceId);
     const active = existing.find((tenant) => tenant.uninstalledAt === null);
     if (active !== undefined) {
       // One active surface per workspace: two would evaluate (and publish on) every PR twice.
-      throw new RegistrationError(409, 'ALREADY_REGISTERED', `workspace ${workspaceSlug} is already connected to clawgate (${active.surface})`, [
-        { path: 'workspace', message: `already connected (${active.surface})` },
-      ]);
+      throw new RegistrationError(
+        409,
+        'ALREADY_REGISTERED',
+        `workspace ${workspaceSlug} is already connected to clawgate (${active.surface})`,
+        [{ path: 'workspace', message: `already connected (${active.surface})` }],
+      );
     }
 
     const listed = request.repositories !== undefined;
@@ -185,9 +246,14 @@ export async function registerWorkspace(deps: RegisterWorkspaceDeps, body: unkno
       try {
         repositories = await listWorkspaceRepositorySlugs(client, workspaceSlug, Math.ceil(MAX_REPOSITORIES / 100));
       } catch (error) {
-        throw bitbucketFailure(error, `the repositories of ${workspaceSlug}`, { notFound: { path: 'workspace', message: 'no such workspace' } });
+        throw bitbucketFailure(error, `the repositories of ${workspaceSlug}`, {
+          notFound: { path: 'workspace', message: 'no such workspace' },
+        });
       }
-      if (repositories.length === 0) throw new RegistrationError(422, 'NO_REPOSITORIES', 'the access token sees no repository in this workspace', [{ path: 'repositories', message: 'no repository to register' }]);
+      if (repositories.length === 0)
+        throw new RegistrationError(422, 'NO_REPOSITORIES', 'the access token sees no repository in this workspace', [
+          { path: 'repositories', message: 'no repository to register' },
+        ]);
       if (repositories.length > MAX_REPOSITORIES) throw tooManyRepositories();
     }
 
@@ -196,19 +262,42 @@ export async function registerWorkspace(deps: RegisterWorkspaceDeps, body: unkno
     const created: RegisteredHook[] = [];
     try {
       for (const [index, repoSlug] of repositories.entries()) {
-        const field = { path: listed ? `repositories[${index}]` : 'repositories', message: `repository ${workspaceSlug}/${repoSlug}` };
+        const field = {
+          path: listed ? `repositories[${index}]` : 'repositories',
+          message: `repository ${workspaceSlug}/${repoSlug}`,
+        };
         let hook: BitbucketWebhookSubscription;
         try {
-          hook = await client.createHook({ workspace: workspaceSlug, repoSlug }, { url: webhookUrl, description: REPO_WEBHOOK_DESCRIPTION, events: [...SUBSCRIBED_WEBHOOK_EVENTS], active: true, secret });
+          hook = await client.createHook(
+            { workspace: workspaceSlug, repoSlug },
+            {
+              url: webhookUrl,
+              description: REPO_WEBHOOK_DESCRIPTION,
+              events: [...SUBSCRIBED_WEBHOOK_EVENTS],
+              active: true,
+              secret,
+            },
+          );
         } catch (error) {
           throw bitbucketFailure(error, `a webhook on ${workspaceSlug}/${repoSlug}`, {
-            notFound: { ...field, message: `no repository ${workspaceSlug}/${repoSlug}, or the access token cannot see it` },
+            notFound: {
+              ...field,
+              message: `no repository ${workspaceSlug}/${repoSlug}, or the access token cannot see it`,
+            },
             rejected: { ...field, message: `Bitbucket refused the webhook on ${workspaceSlug}/${repoSlug}` },
           });
         }
         created.push({ repository: `${workspaceSlug}/${repoSlug}`, uuid: hook.uuid, events: hook.events });
       }
-      return await storeRegistration(deps, { workspaceId, workspaceSlug, baseApiUrl, webhookUrl, secret, accessToken: request.access_token, hooks: created });
+      return await storeRegistration(deps, {
+        workspaceId,
+        workspaceSlug,
+        baseApiUrl,
+        webhookUrl,
+        secret,
+        accessToken: request.access_token,
+        hooks: created,
+      });
     } catch (error) {
       await deleteHooks(client, workspaceSlug, created, logger);
       throw error;
@@ -220,7 +309,15 @@ export async function registerWorkspace(deps: RegisterWorkspaceDeps, body: unkno
 
 async function storeRegistration(
   deps: RegisterWorkspaceDeps,
-  input: { workspaceId: string; workspaceSlug: string; baseApiUrl: string; webhookUrl: string; secret: string; accessToken: string; hooks: readonly RegisteredHook[] },
+  input: {
+    workspaceId: string;
+    workspaceSlug: string;
+    baseApiUrl: string;
+    webhookUrl: string;
+    secret: string;
+    accessToken: string;
+    hooks: readonly RegisteredHook[];
+  },
 ): Promise<RegisteredWorkspace> {
   const clientKey = repoWebhooksClientKey(input.workspaceId);
   await deps.store.tenants.upsertInstall({
@@ -242,9 +339,17 @@ async function storeRegistration(
       actor: deps.actor,
       kind: 'repo_webhooks.registered',
       subject: clientKey,
-      after: { base_api_url: input.baseApiUrl, webhook_url: input.webhookUrl, hooks: input.hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid })) },
+      after: {
+        base_api_url: input.baseApiUrl,
+        webhook_url: input.webhookUrl,
+        hooks: input.hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid })),
+      },
     });
-    const { token, info } = await deps.store.apiTokens.create(input.workspaceId, { label: 'registration', actor: deps.actor, scopes: ['admin'] });
+    const { token, info } = await deps.store.apiTokens.create(input.workspaceId, {
+      label: 'registration',
+      actor: deps.actor,
+      scopes: ['admin'],
+    });
     return {
       workspaceId: input.workspaceId,
       workspaceSlug: input.workspaceSlug,

@@ -20,7 +20,11 @@ const slug = z
   .refine((value) => value !== '.' && value !== '..', 'must be a slug');
 
 /** The token goes into an Authorization header: printable ASCII without spaces, bounded. */
-const accessToken = z.string().min(1).max(4096).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const accessToken = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
 export const registrationRequestSchema = z.strictObject({
   workspace: slug,
@@ -45,14 +49,18 @@ export interface RegistrationFieldError {
  * The API base as an origin (`https://api.bitbucket.org`), or the reason it is refused: not a URL, a
  * path/query/fragment, or a host outside `allowedHosts` (no SSRF, no token sent to a stranger).
  */
-export function checkBaseApiUrl(value: string | undefined, allowedHosts: readonly string[]): { origin: string } | { refusal: string } {
+export function checkBaseApiUrl(
+  value: string | undefined,
+  allowedHosts: readonly string[],
+): { origin: string } | { refusal: string } {
   let url: URL;
   try {
     url = new URL(value ?? DEFAULT_BASE_API_URL);
   } catch {
     return { refusal: 'must be a URL' };
   }
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') return { refusal: 'must be an origin (scheme, host and port only)' };
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '')
+    return { refusal: 'must be an origin (scheme, host and port only)' };
   const refusal = egressRefusal(url, allowedHosts);
   if (refusal !== undefined) return { refusal: `${refusal} (CLAWGATE_ALLOWED_HOSTS)` };
   return { origin: url.origin };

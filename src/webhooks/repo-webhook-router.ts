@@ -87,7 +87,8 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
   function rawBodyOf(request: Request): Buffer {
     const raw: unknown = request.body;
     if (raw === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'a webhook delivery has a JSON body');
-    if (!Buffer.isBuffer(raw)) throw new Error('a body parser ran before the repository-webhook router; mount it before global body parsers');
+    if (!Buffer.isBuffer(raw))
+      throw new Error('a body parser ran before the repository-webhook router; mount it before global body parsers');
     return raw;
   }
 
@@ -101,18 +102,35 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
 
   function workspaceOfPayload(payload: unknown): string {
     const routing = routingSchema.safeParse(payload);
-    const workspaceUuid = routing.success ? normalizeWorkspaceUuid(routing.data.repository.workspace?.uuid ?? routing.data.repository.owner?.uuid ?? '') : null;
+    const workspaceUuid = routing.success
+      ? normalizeWorkspaceUuid(routing.data.repository.workspace?.uuid ?? routing.data.repository.owner?.uuid ?? '')
+      : null;
     if (!routing.success || workspaceUuid === null) {
-      throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', 'the body names no repository with a workspace uuid', [{ path: 'repository.workspace.uuid', message: 'required' }]);
+      throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', 'the body names no repository with a workspace uuid', [
+        { path: 'repository.workspace.uuid', message: 'required' },
+      ]);
     }
     return workspaceUuid;
   }
 
   /** The tenant whose secret signed `raw`, or a 401 (unknown, uninstalled and wrongly signed look the same). */
-  async function signedBy(request: Request, response: Response, raw: Buffer, workspaceUuid: string, log: Logger): Promise<Tenant> {
+  async function signedBy(
+    request: Request,
+    response: Response,
+    raw: Buffer,
+    workspaceUuid: string,
+    log: Logger,
+  ): Promise<Tenant> {
     const tenant: Tenant | null = await options.store.tenants.findByClientKey(repoWebhooksClientKey(workspaceUuid));
-    const secret = tenant !== null && tenant.surface === 'repo_webhooks' && tenant.uninstalledAt === null ? tenant.sharedSecret : null;
-    if (tenant === null || secret === null || !verifyHubSignature(raw, singleHeader(request, HUB_SIGNATURE_HEADER), secret.reveal())) {
+    const secret =
+      tenant !== null && tenant.surface === 'repo_webhooks' && tenant.uninstalledAt === null
+        ? tenant.sharedSecret
+        : null;
+    if (
+      tenant === null ||
+      secret === null ||
+      !verifyHubSignature(raw, singleHeader(request, HUB_SIGNATURE_HEADER), secret.reveal())
+    ) {
       log.warn({ workspace: workspaceUuid, registered: secret !== null }, 'repo webhook: signature rejected');
       throw unauthenticated(response, 'the signature does not verify');
     }
@@ -121,23 +139,34 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
 
   function deliveryLogger(request: Request): Logger {
     const requestUuid = singleHeader(request, 'x-request-uuid');
-    return logger.child({ deliveryId: requestUuid !== undefined && DELIVERY_UUID.test(requestUuid) ? requestUuid : null });
+    return logger.child({
+      deliveryId: requestUuid !== undefined && DELIVERY_UUID.test(requestUuid) ? requestUuid : null,
+    });
   }
 
   // inflate: false — a compressed body is refused (415) rather than verified after decoding.
   const rawBody = express.raw({ type: () => true, limit: REPO_WEBHOOK_BODY_LIMIT_BYTES, inflate: false });
 
-  router.post(REPO_WEBHOOK_WORKSPACE_PATH, requireSignatureHeader, rawBody, async (request: Request, response: Response) => {
-    const raw = rawBodyOf(request);
-    const log = deliveryLogger(request);
-    const fromUrl = typeof request.params.workspace === 'string' ? normalizeWorkspaceUuid(`{${request.params.workspace}}`) : null;
-    if (fromUrl === null) throw unauthenticated(response, 'the signature does not verify');
-    // The HMAC first: nothing of an unsigned body is parsed.
-    const tenant = await signedBy(request, response, raw, fromUrl, log);
-    const payload = parseJson(raw);
-    if (workspaceOfPayload(payload) !== fromUrl) throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', 'the body names another workspace than the URL', [{ path: 'repository.workspace.uuid', message: 'must be the workspace of the URL' }]);
-    await deliver(request, response, tenant, payload, log);
-  });
+  router.post(
+    REPO_WEBHOOK_WORKSPACE_PATH,
+    requireSignatureHeader,
+    rawBody,
+    async (request: Request, response: Response) => {
+      const raw = rawBodyOf(request);
+      const log = deliveryLogger(request);
+      const fromUrl =
+        typeof request.params.workspace === 'string' ? normalizeWorkspaceUuid(`{${request.params.workspace}}`) : null;
+      if (fromUrl === null) throw unauthenticated(response, 'the signature does not verify');
+      // The HMAC first: nothing of an unsigned body is parsed.
+      const tenant = await signedBy(request, response, raw, fromUrl, log);
+      const payload = parseJson(raw);
+      if (workspaceOfPayload(payload) !== fromUrl)
+        throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', 'the body names another workspace than the URL', [
+          { path: 'repository.workspace.uuid', message: 'must be the workspace of the URL' },
+        ]);
+      await deliver(request, response, tenant, payload, log);
+    },
+  );
 
   router.post(REPO_WEBHOOK_PATH, requireSignatureHeader, rawBody, async (request: Request, response: Response) => {
     const raw = rawBodyOf(request);
@@ -147,25 +176,54 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
     await deliver(request, response, tenant, payload, log);
   });
 
-  async function deliver(request: Request, response: Response, tenant: Tenant, payload: unknown, log: Logger): Promise<void> {
-
-      const headers = deliveryHeadersSchema.safeParse(request.headers);
-      if (!headers.success) {
-        throw new ApiError(400, 'INVALID_WEBHOOK_HEADERS', 'the webhook delivery headers are missing or invalid', headers.error.issues.map((issue) => ({ path: `headers.${issue.path.join('.')}`, message: issue.message })));
-      }
-      const eventKey = headers.data['x-event-key'];
-      const deliveryId = headers.data['x-request-uuid'];
-      if (!payloadMatchesEvent(eventKey, payload as Record<string, unknown>)) {
-        throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', `the body is not a ${eventKey} payload`);
-      }
-      try {
-        const result = await options.intake.receive({ surface: 'repo_webhooks', tenant, eventKey, deliveryId, attempt: Number(headers.data['x-attempt-number']), payload });
-        log.info({ eventKey, workspace: tenant.workspaceId, accepted: result.accepted, duplicate: result.duplicate, jobs: result.jobs }, 'repo webhook received');
-      } catch (error) {
-        log.error({ eventKey, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'repo webhook: intake failed');
-        throw new ApiError(503, 'INTAKE_UNAVAILABLE', 'the webhook could not be queued; retry');
-      }
-      response.status(204).end();
+  async function deliver(
+    request: Request,
+    response: Response,
+    tenant: Tenant,
+    payload: unknown,
+    log: Logger,
+  ): Promise<void> {
+    const headers = deliveryHeadersSchema.safeParse(request.headers);
+    if (!headers.success) {
+      throw new ApiError(
+        400,
+        'INVALID_WEBHOOK_HEADERS',
+        'the webhook delivery headers are missing or invalid',
+        headers.error.issues.map((issue) => ({ path: `headers.${issue.path.join('.')}`, message: issue.message })),
+      );
+    }
+    const eventKey = headers.data['x-event-key'];
+    const deliveryId = headers.data['x-request-uuid'];
+    if (!payloadMatchesEvent(eventKey, payload as Record<string, unknown>)) {
+      throw new ApiError(400, 'INVALID_WEBHOOK_PAYLOAD', `the body is not a ${eventKey} payload`);
+    }
+    try {
+      const result = await options.intake.receive({
+        surface: 'repo_webhooks',
+        tenant,
+        eventKey,
+        deliveryId,
+        attempt: Number(headers.data['x-attempt-number']),
+        payload,
+      });
+      log.info(
+        {
+          eventKey,
+          workspace: tenant.workspaceId,
+          accepted: result.accepted,
+          duplicate: result.duplicate,
+          jobs: result.jobs,
+        },
+        'repo webhook received',
+      );
+    } catch (error) {
+      log.error(
+        { eventKey, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) },
+        'repo webhook: intake failed',
+      );
+      throw new ApiError(503, 'INTAKE_UNAVAILABLE', 'the webhook could not be queued; retry');
+    }
+    response.status(204).end();
   }
 
   const errors: ErrorRequestHandler = (error: unknown, _request, response, next) => {
@@ -174,7 +232,8 @@ export function createRepoWebhookRouter(options: RepoWebhookRouterOptions): Rout
       return;
     }
     const apiError = toApiError(error);
-    if (apiError.status >= 500 && apiError.code !== 'INTAKE_UNAVAILABLE') logger.error({ err: error instanceof Error ? error.message : String(error) }, 'repo webhook failed');
+    if (apiError.status >= 500 && apiError.code !== 'INTAKE_UNAVAILABLE')
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'repo webhook failed');
     sendApiError(response, apiError);
   };
   router.use(errors);

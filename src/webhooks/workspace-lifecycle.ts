@@ -3,7 +3,15 @@ import { bearerAuth, createBitbucketClient, type BitbucketClient } from '../bitb
 import { SUBSCRIBED_WEBHOOK_EVENTS } from '../pipeline/subscribed-events';
 import type { PurgedCounts, Store, Tenant } from '../store';
 import { clawgateHookUrls, REPO_WEBHOOK_DESCRIPTION, repoWebhookUrl } from './hook-subscription';
-import { bitbucketFailure, deleteHooks, newWebhookSecret, parseRegistrationRequest, RegistrationError, type RegisterWorkspaceDeps, type RegisteredHook } from './register-workspace';
+import {
+  bitbucketFailure,
+  deleteHooks,
+  newWebhookSecret,
+  parseRegistrationRequest,
+  RegistrationError,
+  type RegisterWorkspaceDeps,
+  type RegisteredHook,
+} from './register-workspace';
 import { MAX_REPOSITORIES } from './registration-request';
 import { normalizeWorkspaceUuid } from './repo-webhook-tenant';
 import { listWorkspaceRepositorySlugs } from './workspace-repositories';
@@ -24,14 +32,24 @@ import { listWorkspaceRepositorySlugs } from './workspace-repositories';
  * through both hooks; one of the two verifies (duplicates are idempotent: same head, same verdict).
  */
 
-export type LifecycleDeps = Omit<RegisterWorkspaceDeps, 'store'> & { readonly store: Pick<Store, 'tenants' | 'apiTokens' | 'audit' | 'workspaceData'> };
+export type LifecycleDeps = Omit<RegisterWorkspaceDeps, 'store'> & {
+  readonly store: Pick<Store, 'tenants' | 'apiTokens' | 'audit' | 'workspaceData'>;
+};
 
 function notRegistered(workspace: string): RegistrationError {
-  return new RegistrationError(404, 'NOT_REGISTERED', `workspace ${workspace} is not registered for repository webhooks`, [{ path: 'workspace', message: 'not registered for repository webhooks' }]);
+  return new RegistrationError(
+    404,
+    'NOT_REGISTERED',
+    `workspace ${workspace} is not registered for repository webhooks`,
+    [{ path: 'workspace', message: 'not registered for repository webhooks' }],
+  );
 }
 
 /** The workspace's repository-webhook tenant, by slug or `{uuid}`; 404 when there is none. */
-async function repoWebhookTenant(store: LifecycleDeps['store'], workspace: string): Promise<{ tenant: Tenant; others: Tenant[] }> {
+async function repoWebhookTenant(
+  store: LifecycleDeps['store'],
+  workspace: string,
+): Promise<{ tenant: Tenant; others: Tenant[] }> {
   const resolved = await store.tenants.resolveWorkspace(workspace);
   if (resolved === null) throw notRegistered(workspace);
   const tenants = await store.tenants.listForWorkspace(resolved.workspaceId);
@@ -40,7 +58,13 @@ async function repoWebhookTenant(store: LifecycleDeps['store'], workspace: strin
   return { tenant, others: tenants.filter((candidate) => candidate !== tenant) };
 }
 
-function clientFor(deps: LifecycleDeps, baseApiUrl: string, accessToken: string, logger: Logger, purpose: string): BitbucketClient {
+function clientFor(
+  deps: LifecycleDeps,
+  baseApiUrl: string,
+  accessToken: string,
+  logger: Logger,
+  purpose: string,
+): BitbucketClient {
   return createBitbucketClient({
     baseApiUrl,
     auth: bearerAuth(accessToken),
@@ -53,12 +77,18 @@ function clientFor(deps: LifecycleDeps, baseApiUrl: string, accessToken: string,
 }
 
 /** clawgate's hooks (URL = this service's delivery URL) on every repository the token sees. */
-async function findClawgateHooks(client: BitbucketClient, workspaceSlug: string, webhookUrls: readonly string[]): Promise<RegisteredHook[]> {
+async function findClawgateHooks(
+  client: BitbucketClient,
+  workspaceSlug: string,
+  webhookUrls: readonly string[],
+): Promise<RegisteredHook[]> {
   let repositories: string[];
   try {
     repositories = await listWorkspaceRepositorySlugs(client, workspaceSlug, Math.ceil(MAX_REPOSITORIES / 100));
   } catch (error) {
-    throw bitbucketFailure(error, `the repositories of ${workspaceSlug}`, { notFound: { path: 'workspace', message: 'no such workspace, or the access token cannot see it' } });
+    throw bitbucketFailure(error, `the repositories of ${workspaceSlug}`, {
+      notFound: { path: 'workspace', message: 'no such workspace, or the access token cannot see it' },
+    });
   }
   const hooks: RegisteredHook[] = [];
   for (const repoSlug of repositories) {
@@ -66,25 +96,52 @@ async function findClawgateHooks(client: BitbucketClient, workspaceSlug: string,
     try {
       listed = await client.listHooks({ workspace: workspaceSlug, repoSlug });
     } catch (error) {
-      throw bitbucketFailure(error, `the webhooks of ${workspaceSlug}/${repoSlug}`, { notFound: { path: 'repositories', message: `no repository ${workspaceSlug}/${repoSlug}` } });
+      throw bitbucketFailure(error, `the webhooks of ${workspaceSlug}/${repoSlug}`, {
+        notFound: { path: 'repositories', message: `no repository ${workspaceSlug}/${repoSlug}` },
+      });
     }
-    for (const hook of listed) if (hook.url !== undefined && webhookUrls.includes(hook.url)) hooks.push({ repository: `${workspaceSlug}/${repoSlug}`, uuid: hook.uuid, events: hook.events });
+    for (const hook of listed)
+      if (hook.url !== undefined && webhookUrls.includes(hook.url))
+        hooks.push({ repository: `${workspaceSlug}/${repoSlug}`, uuid: hook.uuid, events: hook.events });
   }
   return hooks;
 }
 
 /** Creates clawgate's hook with `secret` on each repository; on failure deletes what it created. */
-async function createHooks(client: BitbucketClient, workspaceSlug: string, repositories: readonly string[], webhookUrl: string, secret: string, logger: Logger, listed: boolean): Promise<RegisteredHook[]> {
+async function createHooks(
+  client: BitbucketClient,
+  workspaceSlug: string,
+  repositories: readonly string[],
+  webhookUrl: string,
+  secret: string,
+  logger: Logger,
+  listed: boolean,
+): Promise<RegisteredHook[]> {
   const created: RegisteredHook[] = [];
   try {
     for (const [index, repoSlug] of repositories.entries()) {
-      const field = { path: listed ? `repositories[${index}]` : 'repositories', message: `repository ${workspaceSlug}/${repoSlug}` };
+      const field = {
+        path: listed ? `repositories[${index}]` : 'repositories',
+        message: `repository ${workspaceSlug}/${repoSlug}`,
+      };
       try {
-        const hook = await client.createHook({ workspace: workspaceSlug, repoSlug }, { url: webhookUrl, description: REPO_WEBHOOK_DESCRIPTION, events: [...SUBSCRIBED_WEBHOOK_EVENTS], active: true, secret });
+        const hook = await client.createHook(
+          { workspace: workspaceSlug, repoSlug },
+          {
+            url: webhookUrl,
+            description: REPO_WEBHOOK_DESCRIPTION,
+            events: [...SUBSCRIBED_WEBHOOK_EVENTS],
+            active: true,
+            secret,
+          },
+        );
         created.push({ repository: `${workspaceSlug}/${repoSlug}`, uuid: hook.uuid, events: hook.events });
       } catch (error) {
         throw bitbucketFailure(error, `a webhook on ${workspaceSlug}/${repoSlug}`, {
-          notFound: { ...field, message: `no repository ${workspaceSlug}/${repoSlug}, or the access token cannot see it` },
+          notFound: {
+            ...field,
+            message: `no repository ${workspaceSlug}/${repoSlug}, or the access token cannot see it`,
+          },
           rejected: { ...field, message: `Bitbucket refused the webhook on ${workspaceSlug}/${repoSlug}` },
         });
       }
@@ -96,7 +153,8 @@ async function createHooks(client: BitbucketClient, workspaceSlug: string, repos
   }
 }
 
-const hookView = (hooks: readonly RegisteredHook[]) => hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid }));
+const hookView = (hooks: readonly RegisteredHook[]) =>
+  hooks.map((hook) => ({ repository: hook.repository, uuid: hook.uuid }));
 
 export interface ReregisteredWorkspace {
   readonly workspaceId: string;
@@ -115,24 +173,44 @@ export interface ReregisteredWorkspace {
  * recreated with a fresh secret on the listed repositories (default: every one the token sees) and
  * the old ones deleted. Also brings back an unregistered workspace (with a new first API token).
  */
-export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string, body: unknown): Promise<ReregisteredWorkspace> {
+export async function reregisterWorkspace(
+  deps: LifecycleDeps,
+  workspace: string,
+  body: unknown,
+): Promise<ReregisteredWorkspace> {
   const { tenant, others } = await repoWebhookTenant(deps.store, workspace);
   const slug = tenant.workspaceSlug ?? workspace;
   const bodyObject = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {};
-  if ('workspace' in bodyObject) throw new RegistrationError(422, 'VALIDATION_FAILED', 'the workspace is named by the path', [{ path: 'workspace', message: 'unknown field (the workspace is in the path)' }]);
-  const { request, baseApiUrl } = parseRegistrationRequest({ ...bodyObject, workspace: slug }, deps.config.allowedHosts);
+  if ('workspace' in bodyObject)
+    throw new RegistrationError(422, 'VALIDATION_FAILED', 'the workspace is named by the path', [
+      { path: 'workspace', message: 'unknown field (the workspace is in the path)' },
+    ]);
+  const { request, baseApiUrl } = parseRegistrationRequest(
+    { ...bodyObject, workspace: slug },
+    deps.config.allowedHosts,
+  );
   const active = others.find((other) => other.uninstalledAt === null);
-  if (active !== undefined) throw new RegistrationError(409, 'ALREADY_REGISTERED', `workspace ${slug} is connected through ${active.surface}`, [{ path: 'workspace', message: `already connected (${active.surface})` }]);
+  if (active !== undefined)
+    throw new RegistrationError(409, 'ALREADY_REGISTERED', `workspace ${slug} is connected through ${active.surface}`, [
+      { path: 'workspace', message: `already connected (${active.surface})` },
+    ]);
   const logger = deps.logger.child({ component: 'repo-webhook-lifecycle', workspace: slug });
   const client = clientFor(deps, baseApiUrl, request.access_token, logger, `reregister:${slug}`);
   let found;
   try {
     found = await client.getWorkspace(slug);
   } catch (error) {
-    throw bitbucketFailure(error, `workspace ${slug}`, { notFound: { path: 'workspace', message: 'no such workspace, or the access token cannot see it' } });
+    throw bitbucketFailure(error, `workspace ${slug}`, {
+      notFound: { path: 'workspace', message: 'no such workspace, or the access token cannot see it' },
+    });
   }
   if (normalizeWorkspaceUuid(found.uuid) !== tenant.workspaceId) {
-    throw new RegistrationError(422, 'WORKSPACE_MISMATCH', `the access token's workspace ${found.slug} is not ${slug}`, [{ path: 'access_token', message: 'belongs to another workspace' }]);
+    throw new RegistrationError(
+      422,
+      'WORKSPACE_MISMATCH',
+      `the access token's workspace ${found.slug} is not ${slug}`,
+      [{ path: 'access_token', message: 'belongs to another workspace' }],
+    );
   }
   const webhookUrl = repoWebhookUrl(deps.config.baseUrl, tenant.workspaceId);
   const previous = await findClawgateHooks(client, slug, clawgateHookUrls(deps.config.baseUrl, tenant.workspaceId));
@@ -140,13 +218,28 @@ export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string
   if (request.repositories !== undefined) {
     repositories = request.repositories;
   } else {
-    repositories = await listWorkspaceRepositorySlugs(client, slug, Math.ceil(MAX_REPOSITORIES / 100)).catch((error: unknown) => {
-      throw bitbucketFailure(error, `the repositories of ${slug}`, { notFound: { path: 'workspace', message: 'no such workspace' } });
-    });
-    if (repositories.length === 0) throw new RegistrationError(422, 'NO_REPOSITORIES', 'the access token sees no repository in this workspace', [{ path: 'repositories', message: 'no repository to register' }]);
+    repositories = await listWorkspaceRepositorySlugs(client, slug, Math.ceil(MAX_REPOSITORIES / 100)).catch(
+      (error: unknown) => {
+        throw bitbucketFailure(error, `the repositories of ${slug}`, {
+          notFound: { path: 'workspace', message: 'no such workspace' },
+        });
+      },
+    );
+    if (repositories.length === 0)
+      throw new RegistrationError(422, 'NO_REPOSITORIES', 'the access token sees no repository in this workspace', [
+        { path: 'repositories', message: 'no repository to register' },
+      ]);
   }
   const secret = newWebhookSecret();
-  const hooks = await createHooks(client, slug, repositories, webhookUrl, secret, logger, request.repositories !== undefined);
+  const hooks = await createHooks(
+    client,
+    slug,
+    repositories,
+    webhookUrl,
+    secret,
+    logger,
+    request.repositories !== undefined,
+  );
   const wasActive = tenant.uninstalledAt === null;
   const staleHooks = await replaceHooks(client, slug, logger, previous, hooks, async () => {
     await deps.store.tenants.upsertInstall({
@@ -166,11 +259,28 @@ export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string
     actor: deps.actor,
     kind: 'repo_webhooks.reregistered',
     subject: tenant.clientKey,
-    after: { base_api_url: baseApiUrl, webhook_url: webhookUrl, hooks: hookView(hooks), removed_hooks: hookView(previous), stale_hooks: hookView(staleHooks), reactivated: !wasActive },
+    after: {
+      base_api_url: baseApiUrl,
+      webhook_url: webhookUrl,
+      hooks: hookView(hooks),
+      removed_hooks: hookView(previous),
+      stale_hooks: hookView(staleHooks),
+      reactivated: !wasActive,
+    },
   });
-  const result: ReregisteredWorkspace = { workspaceId: tenant.workspaceId, workspaceSlug: found.slug, webhookUrl, hooks, staleHooks };
+  const result: ReregisteredWorkspace = {
+    workspaceId: tenant.workspaceId,
+    workspaceSlug: found.slug,
+    webhookUrl,
+    hooks,
+    staleHooks,
+  };
   if (wasActive) return result;
-  const { token, info } = await deps.store.apiTokens.create(tenant.workspaceId, { label: 'registration', actor: deps.actor, scopes: ['admin'] });
+  const { token, info } = await deps.store.apiTokens.create(tenant.workspaceId, {
+    label: 'registration',
+    actor: deps.actor,
+    scopes: ['admin'],
+  });
   return { ...result, apiToken: { id: info.id, token, prefix: info.prefix } };
 }
 
@@ -179,7 +289,14 @@ export async function reregisterWorkspace(deps: LifecycleDeps, workspace: string
  * hooks are deleted again; if it succeeds the previous hooks are. No delivery is lost either way.
  * Returns the previous hooks that could not be deleted.
  */
-async function replaceHooks(client: BitbucketClient, slug: string, logger: Logger, previous: readonly RegisteredHook[], hooks: readonly RegisteredHook[], store: () => Promise<unknown>): Promise<RegisteredHook[]> {
+async function replaceHooks(
+  client: BitbucketClient,
+  slug: string,
+  logger: Logger,
+  previous: readonly RegisteredHook[],
+  hooks: readonly RegisteredHook[],
+  store: () => Promise<unknown>,
+): Promise<RegisteredHook[]> {
   try {
     await store();
   } catch (error) {
@@ -191,8 +308,17 @@ async function replaceHooks(client: BitbucketClient, slug: string, logger: Logge
 
 /** An active repository-webhook tenant with its access token, or the reason there is none. */
 function activeTenantToken(tenant: Tenant, workspace: string): string {
-  if (tenant.uninstalledAt !== null) throw new RegistrationError(409, 'NOT_ACTIVE', `workspace ${workspace} is unregistered; re-register it first`, [{ path: 'workspace', message: 'unregistered' }]);
-  if (tenant.accessToken === null || tenant.baseApiUrl === null) throw new RegistrationError(409, 'NO_ACCESS_TOKEN', `workspace ${workspace} has no stored access token; re-register it`, [{ path: 'workspace', message: 'no access token' }]);
+  if (tenant.uninstalledAt !== null)
+    throw new RegistrationError(409, 'NOT_ACTIVE', `workspace ${workspace} is unregistered; re-register it first`, [
+      { path: 'workspace', message: 'unregistered' },
+    ]);
+  if (tenant.accessToken === null || tenant.baseApiUrl === null)
+    throw new RegistrationError(
+      409,
+      'NO_ACCESS_TOKEN',
+      `workspace ${workspace} has no stored access token; re-register it`,
+      [{ path: 'workspace', message: 'no access token' }],
+    );
   return tenant.accessToken.reveal();
 }
 
@@ -214,11 +340,16 @@ export async function rotateWebhookSecret(deps: LifecycleDeps, workspace: string
   const client = clientFor(deps, tenant.baseApiUrl as string, accessToken, logger, `rotate:${slug}`);
   const webhookUrl = repoWebhookUrl(deps.config.baseUrl, tenant.workspaceId);
   const previous = await findClawgateHooks(client, slug, clawgateHookUrls(deps.config.baseUrl, tenant.workspaceId));
-  if (previous.length === 0) throw new RegistrationError(409, 'NO_HOOKS', `no clawgate webhook found in ${slug}; re-register the workspace`, [{ path: 'workspace', message: 'no clawgate webhook' }]);
+  if (previous.length === 0)
+    throw new RegistrationError(409, 'NO_HOOKS', `no clawgate webhook found in ${slug}; re-register the workspace`, [
+      { path: 'workspace', message: 'no clawgate webhook' },
+    ]);
   const repositories = [...new Set(previous.map((hook) => hook.repository.slice(hook.repository.indexOf('/') + 1)))];
   const secret = newWebhookSecret();
   const hooks = await createHooks(client, slug, repositories, webhookUrl, secret, logger, false);
-  const staleHooks = await replaceHooks(client, slug, logger, previous, hooks, () => deps.store.tenants.setSharedSecret(tenant.workspaceId, tenant.clientKey, secret, deps.actor));
+  const staleHooks = await replaceHooks(client, slug, logger, previous, hooks, () =>
+    deps.store.tenants.setSharedSecret(tenant.workspaceId, tenant.clientKey, secret, deps.actor),
+  );
   await deps.store.audit.append(tenant.workspaceId, {
     actor: deps.actor,
     kind: 'repo_webhooks.secret_rotated',
@@ -245,9 +376,16 @@ export interface UnregisteredWorkspace {
  * uninstalled with its access token and secret cleared (so any later delivery gets 401), every API
  * token is revoked, and the data is kept or purged as asked. Audited.
  */
-export async function unregisterWorkspace(deps: LifecycleDeps, workspace: string, data: DataChoice): Promise<UnregisteredWorkspace> {
+export async function unregisterWorkspace(
+  deps: LifecycleDeps,
+  workspace: string,
+  data: DataChoice,
+): Promise<UnregisteredWorkspace> {
   const { tenant } = await repoWebhookTenant(deps.store, workspace);
-  if (tenant.uninstalledAt !== null && data === 'keep') throw new RegistrationError(409, 'NOT_ACTIVE', `workspace ${workspace} is already unregistered`, [{ path: 'workspace', message: 'already unregistered' }]);
+  if (tenant.uninstalledAt !== null && data === 'keep')
+    throw new RegistrationError(409, 'NOT_ACTIVE', `workspace ${workspace} is already unregistered`, [
+      { path: 'workspace', message: 'already unregistered' },
+    ]);
   const slug = tenant.workspaceSlug ?? workspace;
   const logger = deps.logger.child({ component: 'repo-webhook-lifecycle', workspace: slug });
   let deletedHooks: RegisteredHook[] = [];
@@ -259,7 +397,10 @@ export async function unregisterWorkspace(deps: LifecycleDeps, workspace: string
       remainingHooks = await deleteHooks(client, slug, hooks, logger);
       deletedHooks = hooks.filter((hook) => !remainingHooks?.includes(hook));
     } catch (error) {
-      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'unregister: Bitbucket could not be asked for the webhooks; delete them in Bitbucket');
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'unregister: Bitbucket could not be asked for the webhooks; delete them in Bitbucket',
+      );
       remainingHooks = null;
     }
   }
@@ -274,7 +415,12 @@ export async function unregisterWorkspace(deps: LifecycleDeps, workspace: string
     actor: deps.actor,
     kind: 'repo_webhooks.unregistered',
     subject: tenant.clientKey,
-    after: { data, deleted_hooks: hookView(deletedHooks), remaining_hooks: remainingHooks === null ? null : hookView(remainingHooks), ...(purged ? { purged: { ...purged } } : {}) },
+    after: {
+      data,
+      deleted_hooks: hookView(deletedHooks),
+      remaining_hooks: remainingHooks === null ? null : hookView(remainingHooks),
+      ...(purged ? { purged: { ...purged } } : {}),
+    },
   });
   return { workspaceId: tenant.workspaceId, deletedHooks, remainingHooks, data, ...(purged ? { purged } : {}) };
 }

@@ -13,7 +13,15 @@ const repositoryListItemSchema = z.looseObject({
   full_name: z.string().min(3).max(201),
 });
 
-export async function listWorkspaceRepositorySlugs(client: BitbucketClient, workspace: string, pageCap: number): Promise<string[]> {
-  const items = await client.paginate(`/2.0/repositories/${pathSegment(workspace, 'workspace')}`, repositoryListItemSchema, { pageCap });
+export async function listWorkspaceRepositorySlugs(
+  client: BitbucketClient,
+  workspace: string,
+  pageCap: number,
+): Promise<string[]> {
+  const items = await client.paginate(
+    `/2.0/repositories/${pathSegment(workspace, 'workspace')}`,
+    repositoryListItemSchema,
+    { pageCap },
+  );
   return items.map((item) => item.slug);
 }

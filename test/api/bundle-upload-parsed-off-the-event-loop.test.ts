@@ -37,25 +37,54 @@ const NESTED_JUNK = `{"bundle":${'['.repeat(1024 * 1024 - 8)}${']'.repeat(1024 *
 async function answerOrder(world: ApiWorld, pool: ReturnType<typeof observed>): Promise<string[]> {
   const order: string[] = [];
   const splitting = pool.nextSplit();
-  const junkAnswer = post(world, `/api/v1/workspaces/${world.a.slug}/bundles`, world.a.token, NESTED_JUNK).then((response) => {
-    order.push('junk');
-    return response;
-  });
+  const junkAnswer = post(world, `/api/v1/workspaces/${world.a.slug}/bundles`, world.a.token, NESTED_JUNK).then(
+    (response) => {
+      order.push('junk');
+      return response;
+    },
+  );
   await splitting;
-  const other = await world.http().get(`/api/v1/workspaces/${world.b.slug}/settings`).set(...bearer(world.b));
+  const other = await world
+    .http()
+    .get(`/api/v1/workspaces/${world.b.slug}/settings`)
+    .set(...bearer(world.b));
   order.push('other');
   expect(other.status).toBeLessThan(500);
   expect((await junkAnswer).status).toBe(413);
   return order;
 }
 
-function post(world: ApiWorld, path: string, token: string, body: Buffer | string, contentType = 'application/json'): Promise<{ status: number; json: { error?: { code: string; message: string } } }> {
+function post(
+  world: ApiWorld,
+  path: string,
+  token: string,
+  body: Buffer | string,
+  contentType = 'application/json',
+): Promise<{ status: number; json: { error?: { code: string; message: string } } }> {
   return new Promise((resolve, reject) => {
-    const request = http.request(`${world.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType, 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { error?: { code: string; message: string } } }));
-    });
+    const request = http.request(
+      `${world.url}${path}`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
+              error?: { code: string; message: string };
+            },
+          }),
+        );
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -87,13 +116,28 @@ describe('POST /workspaces/{ws}/bundles parses the body in the verification pool
 
   it.each<[string, () => Buffer | string, number, string]>([
     ['2 MiB of nested arrays', () => NESTED_JUNK, 413, 'PAYLOAD_TOO_LARGE'],
-    ['an envelope whose receipts list is 200,000 long', () => `{"bundle":{"payload":{"receipts":[${Array(200_000).fill('{}').join(',')}]}}}`, 413, 'PAYLOAD_TOO_LARGE'],
+    [
+      'an envelope whose receipts list is 200,000 long',
+      () => `{"bundle":{"payload":{"receipts":[${Array(200_000).fill('{}').join(',')}]}}}`,
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
     ['a body that is not JSON', () => '{"bundle": nope', 400, 'INVALID_JSON'],
     ['a body that is not UTF-8', () => Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 400, 'INVALID_JSON'],
     ['a JSON array instead of an object', () => '[1,2,3]', 422, 'VALIDATION_FAILED'],
     ['a blank body', () => '   ', 400, 'BODY_REQUIRED'],
-    ['a URM that is a list', () => JSON.stringify({ bundle: makeProofBundle().envelope, urm: [1, 2] }), 422, 'VALIDATION_FAILED'],
-    ['a scoped token longer than 16 KiB', () => JSON.stringify({ bundle: makeProofBundle().envelope, scoped_token: `a.b.${'c'.repeat(20_000)}` }), 422, 'VALIDATION_FAILED'],
+    [
+      'a URM that is a list',
+      () => JSON.stringify({ bundle: makeProofBundle().envelope, urm: [1, 2] }),
+      422,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a scoped token longer than 16 KiB',
+      () => JSON.stringify({ bundle: makeProofBundle().envelope, scoped_token: `a.b.${'c'.repeat(20_000)}` }),
+      422,
+      'VALIDATION_FAILED',
+    ],
   ])('%s: refused with its error', async (_name, body, status, code) => {
     const response = await post(world, path(), world.a.token, body());
     expect(response.status).toBe(status);

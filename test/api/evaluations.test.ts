@@ -55,17 +55,32 @@ describe('GET /workspaces/{ws}/evaluations', () => {
   it('lists a PR newest first, without B’s evaluation of the same repo and PR', async () => {
     const response = await list({ repo: `${world.a.slug}/web`, pr: '1' });
     expect(response.status).toBe(200);
-    const expected = inA.filter((evaluation) => evaluation.prId === 1).reverse().map((evaluation) => evaluation.id);
+    const expected = inA
+      .filter((evaluation) => evaluation.prId === 1)
+      .reverse()
+      .map((evaluation) => evaluation.id);
     expect(response.body.evaluations.map((evaluation: { id: string }) => evaluation.id)).toEqual(expected);
     expect(response.body.has_more).toBe(false);
-    expect(response.body.evaluations[0]).toMatchObject({ repo: `${world.a.slug}/web`, pr_id: 1, state: 'PASS', status_state: 'SUCCESSFUL', mode: 'enforce', bundle_id: 'bundle_1' });
+    expect(response.body.evaluations[0]).toMatchObject({
+      repo: `${world.a.slug}/web`,
+      pr_id: 1,
+      state: 'PASS',
+      status_state: 'SUCCESSFUL',
+      mode: 'enforce',
+      bundle_id: 'bundle_1',
+    });
     expect(response.body.evaluations[0].verdict).toBeUndefined();
     expect(JSON.stringify(response.body)).not.toContain(inB.id);
   });
 
   it('lists a repository across PRs with a limit and says when there is more', async () => {
     const page = await list({ repo: `${world.a.slug}/web`, limit: '3' });
-    expect(page.body.evaluations.map((evaluation: { id: string }) => evaluation.id)).toEqual(inA.slice(1).reverse().map((evaluation) => evaluation.id));
+    expect(page.body.evaluations.map((evaluation: { id: string }) => evaluation.id)).toEqual(
+      inA
+        .slice(1)
+        .reverse()
+        .map((evaluation) => evaluation.id),
+    );
     expect(page.body.has_more).toBe(true);
     const all = await list({ repo: `${world.a.slug}/web`, limit: '4' });
     expect(all.body.has_more).toBe(false);
@@ -101,7 +116,10 @@ describe('GET /workspaces/{ws}/evaluations', () => {
 describe('GET /workspaces/{ws}/evaluations/{id}', () => {
   it('answers the whole record with the verdict', async () => {
     const evaluation = inA[2] as EvaluationRecord;
-    const response = await world.http().get(`/api/v1/workspaces/${world.a.slug}/evaluations/${evaluation.id}`).set(...bearer(world.a));
+    const response = await world
+      .http()
+      .get(`/api/v1/workspaces/${world.a.slug}/evaluations/${evaluation.id}`)
+      .set(...bearer(world.a));
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
       id: evaluation.id,
@@ -116,13 +134,22 @@ describe('GET /workspaces/{ws}/evaluations/{id}', () => {
   });
 
   it("answers 404 for B's evaluation id asked through A, the same as for an unknown id", async () => {
-    const foreign = await world.http().get(`/api/v1/workspaces/${world.a.slug}/evaluations/${inB.id}`).set(...bearer(world.a));
+    const foreign = await world
+      .http()
+      .get(`/api/v1/workspaces/${world.a.slug}/evaluations/${inB.id}`)
+      .set(...bearer(world.a));
     expect(foreign.status).toBe(404);
     expect(foreign.body.error.code).toBe('EVALUATION_NOT_FOUND');
-    const unknown = await world.http().get(`/api/v1/workspaces/${world.a.slug}/evaluations/00000000-0000-4000-8000-000000000000`).set(...bearer(world.a));
+    const unknown = await world
+      .http()
+      .get(`/api/v1/workspaces/${world.a.slug}/evaluations/00000000-0000-4000-8000-000000000000`)
+      .set(...bearer(world.a));
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual(foreign.body);
-    const own = await world.http().get(`/api/v1/workspaces/${world.b.slug}/evaluations/${inB.id}`).set(...bearer(world.b));
+    const own = await world
+      .http()
+      .get(`/api/v1/workspaces/${world.b.slug}/evaluations/${inB.id}`)
+      .set(...bearer(world.b));
     expect(own.status).toBe(200);
   });
 });

@@ -40,7 +40,11 @@ function queryRows(sql: string): Promise<Record<string, unknown>[]> {
 
 describe('POST|GET /workspaces/{ws}/tokens', () => {
   it('shows a new token once; the list shows only its prefix', async () => {
-    const created = await world.http().post(tokensPath()).set(...bearer(world.a)).send({ label: 'uploader', scopes: ['read'] });
+    const created = await world
+      .http()
+      .post(tokensPath())
+      .set(...bearer(world.a))
+      .send({ label: 'uploader', scopes: ['read'] });
     expect(created.status).toBe(201);
     expect(Object.keys(created.body).sort()).toEqual(['created_at', 'id', 'label', 'prefix', 'scopes', 'token']);
     expect(created.body.scopes).toEqual(['read']);
@@ -49,17 +53,35 @@ describe('POST|GET /workspaces/{ws}/tokens', () => {
     expect(token.startsWith(prefix)).toBe(true);
     expect(prefix.length).toBeLessThan(token.length / 2);
 
-    const listed = await world.http().get(tokensPath()).set(...bearer(world.a));
+    const listed = await world
+      .http()
+      .get(tokensPath())
+      .set(...bearer(world.a));
     expect(listed.status).toBe(200);
     const row = (listed.body.tokens as Record<string, unknown>[]).find((item) => item.id === id);
-    expect(row).toMatchObject({ id, prefix, label: 'uploader', scopes: ['read'], revoked_at: null, created_by: `api_token:${world.a.tokenId}` });
+    expect(row).toMatchObject({
+      id,
+      prefix,
+      label: 'uploader',
+      scopes: ['read'],
+      revoked_at: null,
+      created_by: `api_token:${world.a.tokenId}`,
+    });
     expect(row).not.toHaveProperty('token');
     expect(JSON.stringify(listed.body)).not.toContain(token);
     expect(JSON.stringify(listed.body)).not.toContain(world.a.token);
 
     // The new token works at once, for its own workspace only.
-    await world.http().get(`/api/v1/workspaces/${world.a.slug}/policies`).set('Authorization', `Bearer ${token}`).expect(200);
-    await world.http().get(`/api/v1/workspaces/${world.b.slug}/policies`).set('Authorization', `Bearer ${token}`).expect(403);
+    await world
+      .http()
+      .get(`/api/v1/workspaces/${world.a.slug}/policies`)
+      .set('Authorization', `Bearer ${token}`)
+      .expect(200);
+    await world
+      .http()
+      .get(`/api/v1/workspaces/${world.b.slug}/policies`)
+      .set('Authorization', `Bearer ${token}`)
+      .expect(403);
   });
 
   it('stores only a hash of the token: no column of the row and no byte of the database holds the plaintext', async () => {
@@ -71,7 +93,8 @@ describe('POST|GET /workspaces/{ws}/tokens', () => {
     const row = rows.find((candidate) => candidate.id === created.body.id);
     expect(row).toBeDefined();
     expect(row?.token_hash).toBe(createHash('sha256').update(token).digest('base64url'));
-    for (const candidate of rows) for (const value of Object.values(candidate)) expect(String(value)).not.toContain(token.slice(12));
+    for (const candidate of rows)
+      for (const value of Object.values(candidate)) expect(String(value)).not.toContain(token.slice(12));
     for (const file of [dbFile, `${dbFile}-wal`]) {
       if (fs.existsSync(file)) expect(fs.readFileSync(file).includes(Buffer.from(token.slice(12)))).toBe(false);
     }
@@ -79,21 +102,38 @@ describe('POST|GET /workspaces/{ws}/tokens', () => {
 
   it('refuses a bad label with 422 at label and creates nothing', async () => {
     const before = await storedState(world.store, world.a.id);
-    const response = await world.http().post(tokensPath()).set(...bearer(world.a)).send({ label: 'a\nb', scope: 'all' });
+    const response = await world
+      .http()
+      .post(tokensPath())
+      .set(...bearer(world.a))
+      .send({ label: 'a\nb', scope: 'all' });
     expect(response.status).toBe(422);
     expect(response.body.error.fields.map((field: { path: string }) => field.path).sort()).toEqual(['label', 'scope']);
     expect(await storedState(world.store, world.a.id)).toEqual(before);
   });
 
   it('revokes a token: it stops working at once; revoking is audited and idempotent', async () => {
-    const created = await world.http().post(tokensPath()).set(...bearer(world.a)).send({});
+    const created = await world
+      .http()
+      .post(tokensPath())
+      .set(...bearer(world.a))
+      .send({});
     const { id, token } = created.body as { id: string; token: string };
-    const revoked = await world.http().post(`${tokensPath()}/${id}/revoke`).set(...bearer(world.a));
+    const revoked = await world
+      .http()
+      .post(`${tokensPath()}/${id}/revoke`)
+      .set(...bearer(world.a));
     expect(revoked.status).toBe(200);
     expect(revoked.body).toMatchObject({ id, revoked_at: expect.any(String) });
-    const refused = await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${token}`);
+    const refused = await world
+      .http()
+      .get(`/api/v1/workspaces/${world.a.slug}/settings`)
+      .set('Authorization', `Bearer ${token}`);
     expect(refused.status).toBe(401);
-    const again = await world.http().post(`${tokensPath()}/${id}/revoke`).set(...bearer(world.a));
+    const again = await world
+      .http()
+      .post(`${tokensPath()}/${id}/revoke`)
+      .set(...bearer(world.a));
     expect(again.status).toBe(200);
     expect(again.body.revoked_at).toBe(revoked.body.revoked_at);
     const events = await world.store.audit.query(world.a.id, { kinds: ['api_token.revoked'] });
@@ -101,26 +141,69 @@ describe('POST|GET /workspaces/{ws}/tokens', () => {
   });
 
   it('rotates a token: a new one shown once with the same label, the old one stops working', async () => {
-    const created = await world.http().post(tokensPath()).set(...bearer(world.a)).send({ label: 'ci', scopes: ['admin'] });
+    const created = await world
+      .http()
+      .post(tokensPath())
+      .set(...bearer(world.a))
+      .send({ label: 'ci', scopes: ['admin'] });
     const { id, token } = created.body as { id: string; token: string };
     const rotated = await world.http().post(`${tokensPath()}/${id}/rotate`).set('Authorization', `Bearer ${token}`);
     expect(rotated.status).toBe(201);
-    expect(rotated.body).toMatchObject({ label: 'ci', scopes: ['admin'], replaces: id, token: expect.stringMatching(/^cgw_/) });
+    expect(rotated.body).toMatchObject({
+      label: 'ci',
+      scopes: ['admin'],
+      replaces: id,
+      token: expect.stringMatching(/^cgw_/),
+    });
     expect(rotated.body.token).not.toBe(token);
-    expect((await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${token}`)).status).toBe(401);
-    await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${String(rotated.body.token)}`).expect(200);
-    const again = await world.http().post(`${tokensPath()}/${id}/rotate`).set(...bearer(world.a));
+    expect(
+      (await world.http().get(`/api/v1/workspaces/${world.a.slug}/settings`).set('Authorization', `Bearer ${token}`))
+        .status,
+    ).toBe(401);
+    await world
+      .http()
+      .get(`/api/v1/workspaces/${world.a.slug}/settings`)
+      .set('Authorization', `Bearer ${String(rotated.body.token)}`)
+      .expect(200);
+    const again = await world
+      .http()
+      .post(`${tokensPath()}/${id}/rotate`)
+      .set(...bearer(world.a));
     expect(again.status).toBe(409);
-    expect((await world.http().post(`${tokensPath()}/${world.b.tokenId}/rotate`).set(...bearer(world.a))).status).toBe(404);
+    expect(
+      (
+        await world
+          .http()
+          .post(`${tokensPath()}/${world.b.tokenId}/rotate`)
+          .set(...bearer(world.a))
+      ).status,
+    ).toBe(404);
   });
 
   it("cannot revoke or list another workspace's tokens", async () => {
-    const response = await world.http().post(`${tokensPath()}/${world.b.tokenId}/revoke`).set(...bearer(world.a));
+    const response = await world
+      .http()
+      .post(`${tokensPath()}/${world.b.tokenId}/revoke`)
+      .set(...bearer(world.a));
     expect(response.status).toBe(404);
     expect(response.body.error.code).toBe('TOKEN_NOT_FOUND');
-    await world.http().get(`/api/v1/workspaces/${world.b.slug}/settings`).set(...bearer(world.b)).expect(200);
-    const listA = await world.http().get(tokensPath()).set(...bearer(world.a));
+    await world
+      .http()
+      .get(`/api/v1/workspaces/${world.b.slug}/settings`)
+      .set(...bearer(world.b))
+      .expect(200);
+    const listA = await world
+      .http()
+      .get(tokensPath())
+      .set(...bearer(world.a));
     expect(listA.body.tokens.map((item: { id: string }) => item.id)).not.toContain(world.b.tokenId);
-    expect((await world.http().post(`${tokensPath()}/not-a-uuid/revoke`).set(...bearer(world.a))).status).toBe(404);
+    expect(
+      (
+        await world
+          .http()
+          .post(`${tokensPath()}/not-a-uuid/revoke`)
+          .set(...bearer(world.a))
+      ).status,
+    ).toBe(404);
   });
 });

@@ -4,7 +4,14 @@ import { startFakeBitbucket, type FakeBitbucket } from './support/fake-bitbucket
 import { connectClient } from './support/test-client';
 
 const sha = (n: number) => n.toString(16).padStart(40, 'a');
-const commit = (n: number) => ({ hash: sha(n), parents: [{ hash: sha(n + 1000) }], author: { raw: `Dev ${n} <dev@example.com>` }, message: `commit ${n}`, date: '2026-01-01T00:00:00+00:00', type: 'commit' });
+const commit = (n: number) => ({
+  hash: sha(n),
+  parents: [{ hash: sha(n + 1000) }],
+  author: { raw: `Dev ${n} <dev@example.com>` },
+  message: `commit ${n}`,
+  date: '2026-01-01T00:00:00+00:00',
+  type: 'commit',
+});
 
 describe('paginate', () => {
   let server: FakeBitbucket;
@@ -19,7 +26,10 @@ describe('paginate', () => {
           const cursor = typeof req.query.cursor === 'string' ? Number(req.query.cursor) : 0;
           const values = [0, 1].map((i) => commit(cursor * 2 + i));
           if (corruptPage === cursor) values[1] = { ...commit(99), hash: 'bf0e8b7962c0' };
-          const next = cursor + 1 < pages ? `${server.url}/2.0/repositories/${req.params.ws}/${req.params.slug}/pullrequests/${req.params.id}/commits?pagelen=${String(req.query.pagelen)}&cursor=${cursor + 1}` : undefined;
+          const next =
+            cursor + 1 < pages
+              ? `${server.url}/2.0/repositories/${req.params.ws}/${req.params.slug}/pullrequests/${req.params.id}/commits?pagelen=${String(req.query.pagelen)}&cursor=${cursor + 1}`
+              : undefined;
           res.json({ pagelen: 2, values, ...(next ? { next } : {}) });
         });
       },
@@ -35,7 +45,14 @@ describe('paginate', () => {
   it('follows next links over 3 pages with pagelen=100, every page signed for its own URL', async () => {
     const { client } = connectClient(server);
     const commits = await client.listPullRequestCommits('acme', 'widgets', 7);
-    expect(commits.map((item) => item.message)).toEqual(['commit 0', 'commit 1', 'commit 2', 'commit 3', 'commit 4', 'commit 5']);
+    expect(commits.map((item) => item.message)).toEqual([
+      'commit 0',
+      'commit 1',
+      'commit 2',
+      'commit 3',
+      'commit 4',
+      'commit 5',
+    ]);
     expect(commits[0]?.parents[0]?.hash).toBe(sha(1000));
     expect(server.received.map((request) => request.url)).toEqual([
       '/2.0/repositories/acme/widgets/pullrequests/7/commits?pagelen=100',
@@ -50,7 +67,10 @@ describe('paginate', () => {
     const { client } = connectClient(server, { pageCap: 3 });
     const error = await client.listPullRequestCommits('acme', 'widgets', 7).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PageCapExceededError);
-    expect(error).toMatchObject({ pageCap: 3, path: '/2.0/repositories/acme/widgets/pullrequests/7/commits?pagelen=100' });
+    expect(error).toMatchObject({
+      pageCap: 3,
+      path: '/2.0/repositories/acme/widgets/pullrequests/7/commits?pagelen=100',
+    });
     expect(server.received).toHaveLength(3);
   });
 
@@ -64,7 +84,9 @@ describe('paginate', () => {
     await expect(defaults.listPullRequestCommits('acme', 'widgets', 7)).rejects.toMatchObject({ pageCap: 20 });
     expect(server.received).toHaveLength(20);
     pages = 2;
-    await expect(defaults.paginate('/2.0/repositories/acme/widgets/pullrequests/7/commits', z.unknown(), { pageCap: 1 })).rejects.toBeInstanceOf(PageCapExceededError);
+    await expect(
+      defaults.paginate('/2.0/repositories/acme/widgets/pullrequests/7/commits', z.unknown(), { pageCap: 1 }),
+    ).rejects.toBeInstanceOf(PageCapExceededError);
   });
 
   it('a bad item on page 2 fails the whole listing with the zod path of the item', async () => {

@@ -12,7 +12,9 @@ const OPTIONS: RetryOptions = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_
 
 describe('backoffDelayMs (full jitter)', () => {
   it('is uniform in [0, min(max, base * 2^(n-1))]', () => {
-    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffDelayMs(attempt, OPTIONS, () => 0.999999))).toEqual([99, 199, 399, 799, 999, 999]);
+    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffDelayMs(attempt, OPTIONS, () => 0.999999))).toEqual([
+      99, 199, 399, 799, 999, 999,
+    ]);
     expect(backoffDelayMs(3, OPTIONS, () => 0)).toBe(0);
     expect(backoffDelayMs(3, OPTIONS, () => 0.5)).toBe(200);
   });
@@ -31,12 +33,21 @@ describe('parseRetryAfter', () => {
 });
 
 describe('runWithRetry', () => {
-  const environment = (sleeps: number[]) => ({ sleep: async (ms: number) => void sleeps.push(ms), random: () => 0.5, now: () => 0 });
+  const environment = (sleeps: number[]) => ({
+    sleep: async (ms: number) => void sleeps.push(ms),
+    random: () => 0.5,
+    now: () => 0,
+  });
 
   it('stops after maxAttempts and returns the last result', async () => {
     const sleeps: number[] = [];
     let calls = 0;
-    const result = await runWithRetry(async () => ++calls, () => ({ retry: true, reason: 'x' }), OPTIONS, environment(sleeps));
+    const result = await runWithRetry(
+      async () => ++calls,
+      () => ({ retry: true, reason: 'x' }),
+      OPTIONS,
+      environment(sleeps),
+    );
     expect(result).toBe(5);
     expect(sleeps).toEqual([50, 100, 200, 400]);
   });
@@ -44,7 +55,12 @@ describe('runWithRetry', () => {
   it('stops before a wait that would pass maxTotalDelayMs', async () => {
     const sleeps: number[] = [];
     let calls = 0;
-    await runWithRetry(async () => ++calls, () => ({ retry: true, reason: 'x', retryAfterMs: 400 }), { ...OPTIONS, maxTotalDelayMs: 1_000 }, environment(sleeps));
+    await runWithRetry(
+      async () => ++calls,
+      () => ({ retry: true, reason: 'x', retryAfterMs: 400 }),
+      { ...OPTIONS, maxTotalDelayMs: 1_000 },
+      environment(sleeps),
+    );
     expect(sleeps).toEqual([400, 400]);
     expect(calls).toBe(3);
   });
@@ -52,7 +68,12 @@ describe('runWithRetry', () => {
   it('does not wait when a Retry-After exceeds maxDelayMs (the caller reschedules instead)', async () => {
     const sleeps: number[] = [];
     let calls = 0;
-    await runWithRetry(async () => ++calls, () => ({ retry: true, reason: 'x', retryAfterMs: 5_000 }), OPTIONS, environment(sleeps));
+    await runWithRetry(
+      async () => ++calls,
+      () => ({ retry: true, reason: 'x', retryAfterMs: 5_000 }),
+      OPTIONS,
+      environment(sleeps),
+    );
     expect(calls).toBe(1);
     expect(sleeps).toEqual([]);
   });
@@ -67,20 +88,28 @@ describe('retries against a real server', () => {
   beforeAll(async () => {
     server = await startFakeBitbucket({
       routes: (app) => {
-        const scripted = (success: (res: import('express').Response) => void) => (req: import('express').Request, res: import('express').Response) => {
-          if (dropConnections > 0) {
-            dropConnections -= 1;
-            req.socket.destroy();
-            return;
-          }
-          const next = script.shift();
-          if (next === undefined) return success(res);
-          res.status(next.status).set(next.headers ?? {});
-          if (next.status === 429) res.type('text/plain').send('Rate limit for this resource has been exceeded');
-          else res.json({ type: 'error', error: { message: `scripted ${next.status}` } });
-        };
-        app.get('/2.0/workspaces/:ws', scripted((res) => void res.json({ uuid: '{w}', slug: 'acme', name: 'Acme' })));
-        app.post('/2.0/repositories/:ws/:slug/commit/:sha/statuses/build', scripted((res) => void res.status(201).json({ key: 'CLAWGATE', state: 'SUCCESSFUL' })));
+        const scripted =
+          (success: (res: import('express').Response) => void) =>
+          (req: import('express').Request, res: import('express').Response) => {
+            if (dropConnections > 0) {
+              dropConnections -= 1;
+              req.socket.destroy();
+              return;
+            }
+            const next = script.shift();
+            if (next === undefined) return success(res);
+            res.status(next.status).set(next.headers ?? {});
+            if (next.status === 429) res.type('text/plain').send('Rate limit for this resource has been exceeded');
+            else res.json({ type: 'error', error: { message: `scripted ${next.status}` } });
+          };
+        app.get(
+          '/2.0/workspaces/:ws',
+          scripted((res) => void res.json({ uuid: '{w}', slug: 'acme', name: 'Acme' })),
+        );
+        app.post(
+          '/2.0/repositories/:ws/:slug/commit/:sha/statuses/build',
+          scripted((res) => void res.status(201).json({ key: 'CLAWGATE', state: 'SUCCESSFUL' })),
+        );
       },
     });
   });
@@ -112,7 +141,10 @@ describe('retries against a real server', () => {
 
   it('honours Retry-After in seconds and as an HTTP date', async () => {
     const now = Date.parse('2026-03-01T10:00:00Z');
-    script = [{ status: 429, headers: { 'Retry-After': '1' } }, { status: 503, headers: { 'Retry-After': 'Sun, 01 Mar 2026 10:00:01 GMT' } }];
+    script = [
+      { status: 429, headers: { 'Retry-After': '1' } },
+      { status: 503, headers: { 'Retry-After': 'Sun, 01 Mar 2026 10:00:01 GMT' } },
+    ];
     const { client, sleeps } = connectClient(server, { retry: { now: () => now - 500 } });
     await client.getWorkspace('acme');
     expect(sleeps).toEqual([1_000, 1_500]);
@@ -121,7 +153,10 @@ describe('retries against a real server', () => {
   it('a Retry-After longer than maxDelayMs ends retrying at once, carrying the wait', async () => {
     script = [{ status: 429, headers: { 'Retry-After': '3600' } }];
     const { client, sleeps } = connectClient(server);
-    await expect(client.getWorkspace('acme')).rejects.toMatchObject({ name: 'BitbucketRateLimitError', retryAfterMs: 3_600_000 });
+    await expect(client.getWorkspace('acme')).rejects.toMatchObject({
+      name: 'BitbucketRateLimitError',
+      retryAfterMs: 3_600_000,
+    });
     expect(server.received).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
@@ -141,7 +176,9 @@ describe('retries against a real server', () => {
   it('a 5xx then success resolves', async () => {
     script = [{ status: 502 }];
     const { client } = connectClient(server);
-    await expect(client.putBuildStatus('acme', 'widgets', FULL_SHA, { key: 'CLAWGATE', state: 'SUCCESSFUL' })).resolves.toMatchObject({ state: 'SUCCESSFUL' });
+    await expect(
+      client.putBuildStatus('acme', 'widgets', FULL_SHA, { key: 'CLAWGATE', state: 'SUCCESSFUL' }),
+    ).resolves.toMatchObject({ state: 'SUCCESSFUL' });
     expect(server.received).toHaveLength(2);
   });
 
@@ -155,7 +192,9 @@ describe('retries against a real server', () => {
   it('network errors are not retried for POST (it may have been applied)', async () => {
     dropConnections = 1;
     const { client, sleeps } = connectClient(server);
-    await expect(client.putBuildStatus('acme', 'widgets', FULL_SHA, { key: 'CLAWGATE', state: 'FAILED' })).rejects.toBeInstanceOf(BitbucketNetworkError);
+    await expect(
+      client.putBuildStatus('acme', 'widgets', FULL_SHA, { key: 'CLAWGATE', state: 'FAILED' }),
+    ).rejects.toBeInstanceOf(BitbucketNetworkError);
     expect(server.received).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });

@@ -16,7 +16,12 @@ const real = (name: string) => sharedPath('clawsig', 'real-world', 'poh', name);
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), now: () => Date.parse('2026-11-25T13:00:00Z'), env: {} };
+  const io: CliIo = {
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+    now: () => Date.parse('2026-11-25T13:00:00Z'),
+    env: {},
+  };
   return { code: await runCli(args, io), out, err };
 }
 
@@ -38,7 +43,14 @@ describe('clawgate verify --urm and sibling URMs', () => {
   });
 
   test('--urm overrides the sibling: another run’s URM fails URM_MISMATCH, an edited one HASH_MISMATCH', async () => {
-    const foreign = await run(['verify', real(`${RUN}-bundle.json`), '--urm', real(`${OTHER}-urm.json`), '--format', 'json']);
+    const foreign = await run([
+      'verify',
+      real(`${RUN}-bundle.json`),
+      '--urm',
+      real(`${OTHER}-urm.json`),
+      '--format',
+      'json',
+    ]);
     expect(JSON.parse(foreign.out)).toMatchObject({ status: 'FAIL', reason_code: 'URM_MISMATCH' });
     const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-urm-'));
     const edited = path.join(dir, 'edited-urm.json');

@@ -19,7 +19,12 @@ let accessToken: string;
 async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), now: () => Date.now(), env };
+  const io: CliIo = {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    now: () => Date.now(),
+    env,
+  };
   const code = await runCli(argv, io);
   return { code, stdout, stderr };
 }
@@ -29,7 +34,11 @@ beforeEach(async () => {
   sandbox.createWorkspace({ slug: 'acme' });
   const alice = sandbox.createUser({ nickname: 'alice' });
   sandbox.createRepository({ workspace: 'acme', slug: 'proj-web', author: alice, files: { 'README.md': '# web\n' } });
-  accessToken = sandbox.createAccessToken({ workspace: 'acme' }, ['repository:write', 'pullrequest:write', 'webhook']).token;
+  accessToken = sandbox.createAccessToken({ workspace: 'acme' }, [
+    'repository:write',
+    'pullrequest:write',
+    'webhook',
+  ]).token;
   dir = mkdtempSync(path.join(tmpdir(), 'clawgate-cli-ws-'));
   tokenFile = path.join(dir, 'token.txt');
   writeFileSync(tokenFile, `${accessToken}\n`);
@@ -49,7 +58,18 @@ afterEach(async () => {
 
 describe('clawgate workspace', () => {
   test('add registers (hooks with a secret, token printed once and valid), list shows it without secrets', async () => {
-    const added = await run('workspace', 'add', '--workspace', 'acme', '--access-token-file', tokenFile, '--repo', 'proj-web', '--base-api-url', sandbox.baseUrl);
+    const added = await run(
+      'workspace',
+      'add',
+      '--workspace',
+      'acme',
+      '--access-token-file',
+      tokenFile,
+      '--repo',
+      'proj-web',
+      '--base-api-url',
+      sandbox.baseUrl,
+    );
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
     expect(added.stdout).toContain('Webhook URL: http://127.0.0.1:4999/hooks/bitbucket');
@@ -78,7 +98,18 @@ describe('clawgate workspace', () => {
 
   test('a refusal by Bitbucket exits 1, names the flag, stores nothing', async () => {
     writeFileSync(tokenFile, 'ATCTT3xwrong\n');
-    const refused = await run('workspace', 'add', '--workspace', 'acme', '--access-token-file', tokenFile, '--repo', 'proj-web', '--base-api-url', sandbox.baseUrl);
+    const refused = await run(
+      'workspace',
+      'add',
+      '--workspace',
+      'acme',
+      '--access-token-file',
+      tokenFile,
+      '--repo',
+      'proj-web',
+      '--base-api-url',
+      sandbox.baseUrl,
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('--access-token-file:');
     expect(refused.stderr).toContain('Nothing was stored.');
@@ -88,7 +119,22 @@ describe('clawgate workspace', () => {
   });
 
   test('rotate-secret, reregister with a new token file, remove --keep-data / --purge-data: hooks follow in Bitbucket', async () => {
-    expect((await run('workspace', 'add', '--workspace', 'acme', '--access-token-file', tokenFile, '--repo', 'proj-web', '--base-api-url', sandbox.baseUrl)).code).toBe(0);
+    expect(
+      (
+        await run(
+          'workspace',
+          'add',
+          '--workspace',
+          'acme',
+          '--access-token-file',
+          tokenFile,
+          '--repo',
+          'proj-web',
+          '--base-api-url',
+          sandbox.baseUrl,
+        )
+      ).code,
+    ).toBe(0);
     const hooksNow = () => [...sandbox.repository('acme/proj-web').hooks.values()];
     const first = hooksNow()[0];
 
@@ -98,10 +144,25 @@ describe('clawgate workspace', () => {
     expect(hooksNow()[0]?.secret).not.toBe(first?.secret);
     expect(rotated.stdout).toContain(`acme/proj-web  ${hooksNow()[0]?.uuid}`);
 
-    const renewed = sandbox.createAccessToken({ workspace: 'acme' }, ['repository:write', 'pullrequest:write', 'webhook']).token;
+    const renewed = sandbox.createAccessToken({ workspace: 'acme' }, [
+      'repository:write',
+      'pullrequest:write',
+      'webhook',
+    ]).token;
     const renewedFile = path.join(dir, 'renewed.txt');
     writeFileSync(renewedFile, `${renewed}\n`);
-    const reregistered = await run('workspace', 'reregister', '--workspace', 'acme', '--access-token-file', renewedFile, '--repo', 'proj-web', '--base-api-url', sandbox.baseUrl);
+    const reregistered = await run(
+      'workspace',
+      'reregister',
+      '--workspace',
+      'acme',
+      '--access-token-file',
+      renewedFile,
+      '--repo',
+      'proj-web',
+      '--base-api-url',
+      sandbox.baseUrl,
+    );
     expect(reregistered).toMatchObject({ code: 0 });
     expect(reregistered.stdout).not.toContain(renewed);
     expect(reregistered.stdout).not.toContain('API token');
@@ -129,11 +190,35 @@ describe('clawgate workspace', () => {
     expect((await run('workspace')).code).toBe(2);
     expect((await run('workspace', 'remove')).code).toBe(2);
     expect((await run('workspace', 'add', '--workspace', 'acme')).code).toBe(2);
-    expect((await run('workspace', 'add', '--workspace', 'acme', '--access-token-file', path.join(dir, 'missing.txt'))).code).toBe(2);
-    const badRepo = await run('workspace', 'add', '--workspace', 'acme', '--access-token-file', tokenFile, '--repo', 'ok', '--repo', '../x', '--base-api-url', sandbox.baseUrl);
+    expect(
+      (await run('workspace', 'add', '--workspace', 'acme', '--access-token-file', path.join(dir, 'missing.txt'))).code,
+    ).toBe(2);
+    const badRepo = await run(
+      'workspace',
+      'add',
+      '--workspace',
+      'acme',
+      '--access-token-file',
+      tokenFile,
+      '--repo',
+      'ok',
+      '--repo',
+      '../x',
+      '--base-api-url',
+      sandbox.baseUrl,
+    );
     expect(badRepo.code).toBe(2);
     expect(badRepo.stderr).toContain('--repo #2:');
-    const badHost = await run('workspace', 'add', '--workspace', 'acme', '--access-token-file', tokenFile, '--base-api-url', 'https://api.evil.example');
+    const badHost = await run(
+      'workspace',
+      'add',
+      '--workspace',
+      'acme',
+      '--access-token-file',
+      tokenFile,
+      '--base-api-url',
+      'https://api.evil.example',
+    );
     expect(badHost.code).toBe(2);
     expect(badHost.stderr).toContain('--base-api-url:');
     expect((await run('workspace', 'list', 'extra')).code).toBe(2);

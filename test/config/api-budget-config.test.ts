@@ -8,14 +8,23 @@ describe('API budget settings', () => {
   });
 
   test('are read from the environment', () => {
-    const config = loadAppConfig({ CLAWGATE_API_CALLS_PER_HOUR: '10000', CLAWGATE_API_WRITE_RESERVE: '500', CLAWGATE_API_CALLS_PER_EVALUATION: '200', CLAWGATE_API_COOLDOWN_MS: '0' });
+    const config = loadAppConfig({
+      CLAWGATE_API_CALLS_PER_HOUR: '10000',
+      CLAWGATE_API_WRITE_RESERVE: '500',
+      CLAWGATE_API_CALLS_PER_EVALUATION: '200',
+      CLAWGATE_API_COOLDOWN_MS: '0',
+    });
     expect(config.apiBudget).toEqual({ callsPerHour: 10000, writeReserve: 500, perEvaluation: 200, cooldownMs: 0 });
     expect(loadAppConfig({ CLAWGATE_API_CALLS_PER_HOUR: '0' }).apiBudget?.callsPerHour).toBe(0);
   });
 
   test('refuse a reserve that leaves no reads, a zero evaluation cap and non-numbers', () => {
-    expect(() => loadAppConfig({ CLAWGATE_API_CALLS_PER_HOUR: '100', CLAWGATE_API_WRITE_RESERVE: '100' })).toThrow(ConfigError);
-    expect(() => loadAppConfig({ CLAWGATE_API_CALLS_PER_EVALUATION: '0' })).toThrow(/CLAWGATE_API_CALLS_PER_EVALUATION/);
+    expect(() => loadAppConfig({ CLAWGATE_API_CALLS_PER_HOUR: '100', CLAWGATE_API_WRITE_RESERVE: '100' })).toThrow(
+      ConfigError,
+    );
+    expect(() => loadAppConfig({ CLAWGATE_API_CALLS_PER_EVALUATION: '0' })).toThrow(
+      /CLAWGATE_API_CALLS_PER_EVALUATION/,
+    );
     expect(() => loadAppConfig({ CLAWGATE_API_CALLS_PER_HOUR: '-1' })).toThrow(/CLAWGATE_API_CALLS_PER_HOUR/);
     expect(() => loadAppConfig({ CLAWGATE_API_COOLDOWN_MS: '1e3' })).toThrow(/CLAWGATE_API_COOLDOWN_MS/);
   });

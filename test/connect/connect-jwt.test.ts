@@ -1,6 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl, SymmetricAlgorithm } from 'atlassian-jwt';
-import { connectTokenFrom, requestQueryStringHash, verifyConnectJwt, type QshPolicy, type VerifyConnectJwtOptions } from '../../src/connect';
+import {
+  connectTokenFrom,
+  requestQueryStringHash,
+  verifyConnectJwt,
+  type QshPolicy,
+  type VerifyConnectJwtOptions,
+} from '../../src/connect';
 import { openStore, type Store } from '../../src/store';
 import { readSharedJson } from '../shared-data';
 import { storeSnapshot } from './support/connect-harness';
@@ -24,19 +30,52 @@ let store: Store;
 
 beforeAll(async () => {
   store = await openStore('sqlite::memory:', { secretKey: randomBytes(32) });
-  const common = { surface: 'connect' as const, appKey: 'clawgate', baseUrl: 'https://bitbucket.org', baseApiUrl: 'https://api.bitbucket.org', actor: 'test' };
-  await store.tenants.upsertInstall({ ...common, workspaceId: WS, clientKey: CLIENT_KEY, sharedSecret: SECRET, verified: true });
-  await store.tenants.upsertInstall({ ...common, workspaceId: OTHER_WS, clientKey: UNINSTALLED_KEY, sharedSecret: OTHER_SECRET, verified: true });
+  const common = {
+    surface: 'connect' as const,
+    appKey: 'clawgate',
+    baseUrl: 'https://bitbucket.org',
+    baseApiUrl: 'https://api.bitbucket.org',
+    actor: 'test',
+  };
+  await store.tenants.upsertInstall({
+    ...common,
+    workspaceId: WS,
+    clientKey: CLIENT_KEY,
+    sharedSecret: SECRET,
+    verified: true,
+  });
+  await store.tenants.upsertInstall({
+    ...common,
+    workspaceId: OTHER_WS,
+    clientKey: UNINSTALLED_KEY,
+    sharedSecret: OTHER_SECRET,
+    verified: true,
+  });
   await store.tenants.markUninstalled(UNINSTALLED_KEY, 'test');
-  await store.tenants.upsertInstall({ ...common, workspaceId: OTHER_WS, clientKey: UNVERIFIED_KEY, sharedSecret: OTHER_SECRET });
-  await store.tenants.upsertInstall({ workspaceId: WS, surface: 'repo_webhooks', clientKey: HOOKS_KEY, sharedSecret: OTHER_SECRET, accessToken: 'tok', actor: 'test' });
+  await store.tenants.upsertInstall({
+    ...common,
+    workspaceId: OTHER_WS,
+    clientKey: UNVERIFIED_KEY,
+    sharedSecret: OTHER_SECRET,
+  });
+  await store.tenants.upsertInstall({
+    workspaceId: WS,
+    surface: 'repo_webhooks',
+    clientKey: HOOKS_KEY,
+    sharedSecret: OTHER_SECRET,
+    accessToken: 'tok',
+    actor: 'test',
+  });
 });
 afterAll(() => store.close());
 
 const qshOf = (method: string, url: string): string => createQueryStringHash(fromMethodAndUrl(method, url), false);
 
 function token(claims: Record<string, unknown>, secret = SECRET): string {
-  return encodeSymmetric({ iss: CLIENT_KEY, aud: CLIENT_KEY, iat: nowS, exp: nowS + 3600, qsh: qshOf('POST', WEBHOOK), ...claims }, secret);
+  return encodeSymmetric(
+    { iss: CLIENT_KEY, aud: CLIENT_KEY, iat: nowS, exp: nowS + 3600, qsh: qshOf('POST', WEBHOOK), ...claims },
+    secret,
+  );
 }
 
 function handMade(header: Record<string, unknown>, claims: Record<string, unknown>, secret: string | null): string {
@@ -45,13 +84,25 @@ function handMade(header: Record<string, unknown>, claims: Record<string, unknow
 }
 
 function verify(jwt: string, options: Partial<VerifyConnectJwtOptions> = {}) {
-  return verifyConnectJwt(jwt, { method: 'POST', originalUrl: WEBHOOK, appBaseUrl: APP, tenants: store.tenants, qsh: 'required', now: NOW, ...options });
+  return verifyConnectJwt(jwt, {
+    method: 'POST',
+    originalUrl: WEBHOOK,
+    appBaseUrl: APP,
+    tenants: store.tenants,
+    qsh: 'required',
+    now: NOW,
+    ...options,
+  });
 }
 
 describe('verifyConnectJwt', () => {
   it('accepts a webhook token (iss = aud = clientKey, qsh over POST&/connect/webhook&) and names the tenant', async () => {
     const result = await verify(token({}));
-    expect(result).toMatchObject({ ok: true, tenant: { clientKey: CLIENT_KEY, workspaceId: WS }, claims: { iss: CLIENT_KEY, aud: [CLIENT_KEY] } });
+    expect(result).toMatchObject({
+      ok: true,
+      tenant: { clientKey: CLIENT_KEY, workspaceId: WS },
+      claims: { iss: CLIENT_KEY, aud: [CLIENT_KEY] },
+    });
     expect(result.ok && result.accountId).toBeUndefined();
   });
 
@@ -63,14 +114,46 @@ describe('verifyConnectJwt', () => {
   const failures: [string, () => string, string][] = [
     ['no token', () => '', 'MISSING_TOKEN'],
     ['two segments', () => 'abc.def', 'MALFORMED_TOKEN'],
-    ['payload not JSON', () => `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.bm90IGpzb24.sig`, 'MALFORMED_TOKEN'],
+    [
+      'payload not JSON',
+      () => `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.bm90IGpzb24.sig`,
+      'MALFORMED_TOKEN',
+    ],
     ['over 8 KB', () => token({ pad: 'x'.repeat(9000) }), 'MALFORMED_TOKEN'],
     ['wrong secret', () => token({}, 'not-the-secret'), 'BAD_SIGNATURE'],
     ['signature stripped', () => token({}).split('.').slice(0, 2).join('.') + '.', 'BAD_SIGNATURE'],
-    ['alg none', () => handMade({ alg: 'none', typ: 'JWT' }, { iss: CLIENT_KEY, iat: nowS, exp: nowS + 60, qsh: qshOf('POST', WEBHOOK) }, null), 'UNSUPPORTED_ALGORITHM'],
-    ['alg NONE with a valid HMAC', () => handMade({ alg: 'NONE' }, { iss: CLIENT_KEY, iat: nowS, exp: nowS + 60, qsh: qshOf('POST', WEBHOOK) }, SECRET), 'UNSUPPORTED_ALGORITHM'],
-    ['alg HS512 with the right secret', () => encodeSymmetric({ iss: CLIENT_KEY, iat: nowS, exp: nowS + 60, qsh: qshOf('POST', WEBHOOK) }, SECRET, SymmetricAlgorithm.HS512), 'UNSUPPORTED_ALGORITHM'],
-    ['alg RS256 header', () => handMade({ alg: 'RS256' }, { iss: CLIENT_KEY, iat: nowS, exp: nowS + 60, qsh: qshOf('POST', WEBHOOK) }, SECRET), 'UNSUPPORTED_ALGORITHM'],
+    [
+      'alg none',
+      () =>
+        handMade(
+          { alg: 'none', typ: 'JWT' },
+          { iss: CLIENT_KEY, iat: nowS, exp: nowS + 60, qsh: qshOf('POST', WEBHOOK) },
+          null,
+        ),
+      'UNSUPPORTED_ALGORITHM',
+    ],
+    [
+      'alg NONE with a valid HMAC',
+      () =>
+        handMade({ alg: 'NONE' }, { iss: CLIENT_KEY, iat: nowS, exp: nowS + 60, qsh: qshOf('POST', WEBHOOK) }, SECRET),
+      'UNSUPPORTED_ALGORITHM',
+    ],
+    [
+      'alg HS512 with the right secret',
+      () =>
+        encodeSymmetric(
+          { iss: CLIENT_KEY, iat: nowS, exp: nowS + 60, qsh: qshOf('POST', WEBHOOK) },
+          SECRET,
+          SymmetricAlgorithm.HS512,
+        ),
+      'UNSUPPORTED_ALGORITHM',
+    ],
+    [
+      'alg RS256 header',
+      () =>
+        handMade({ alg: 'RS256' }, { iss: CLIENT_KEY, iat: nowS, exp: nowS + 60, qsh: qshOf('POST', WEBHOOK) }, SECRET),
+      'UNSUPPORTED_ALGORITHM',
+    ],
     ['missing exp', () => token({ exp: undefined }), 'INVALID_CLAIMS'],
     ['exp as a string', () => token({ exp: String(nowS + 60) }), 'INVALID_CLAIMS'],
     ['missing iss', () => token({ iss: undefined }), 'INVALID_CLAIMS'],
@@ -81,20 +164,35 @@ describe('verifyConnectJwt', () => {
     ['qsh of another path', () => token({ qsh: qshOf('POST', '/connect/installed') }), 'QSH_MISMATCH'],
     ['qsh of another method', () => token({ qsh: qshOf('GET', WEBHOOK) }), 'QSH_MISMATCH'],
     ['context-qsh where the request hash is required', () => token({ qsh: 'context-qsh' }), 'QSH_MISMATCH'],
-    ['unknown iss', () => token({ iss: 'ari:cloud:bitbucket::app/{99999999-9999-4999-8999-999999999999}/clawgate' }), 'UNKNOWN_TENANT'],
+    [
+      'unknown iss',
+      () => token({ iss: 'ari:cloud:bitbucket::app/{99999999-9999-4999-8999-999999999999}/clawgate' }),
+      'UNKNOWN_TENANT',
+    ],
     ['iss = app key (the outbound convention)', () => token({ iss: 'clawgate' }), 'UNKNOWN_TENANT'],
-    ['an uninstalled tenant, signed with its stored secret', () => token({ iss: UNINSTALLED_KEY }, OTHER_SECRET), 'TENANT_UNINSTALLED'],
+    [
+      'an uninstalled tenant, signed with its stored secret',
+      () => token({ iss: UNINSTALLED_KEY }, OTHER_SECRET),
+      'TENANT_UNINSTALLED',
+    ],
     ['a tenant whose install was never proven', () => token({ iss: UNVERIFIED_KEY }, OTHER_SECRET), 'UNKNOWN_TENANT'],
-    ['a repository-webhook tenant signing with its HMAC secret', () => token({ iss: HOOKS_KEY }, OTHER_SECRET), 'UNKNOWN_TENANT'],
+    [
+      'a repository-webhook tenant signing with its HMAC secret',
+      () => token({ iss: HOOKS_KEY }, OTHER_SECRET),
+      'UNKNOWN_TENANT',
+    ],
     ['iss of one tenant, signed with another tenant’s secret', () => token({}, OTHER_SECRET), 'BAD_SIGNATURE'],
   ];
 
-  it.each(failures.map(([name, make, code]) => ({ name, make, code })))('rejects $name → $code, writing nothing', async ({ make, code }) => {
-    const before = await storeSnapshot(store, [WS, OTHER_WS]);
-    const result = await verify(make());
-    expect(result).toMatchObject({ ok: false, code });
-    expect(await storeSnapshot(store, [WS, OTHER_WS])).toBe(before);
-  });
+  it.each(failures.map(([name, make, code]) => ({ name, make, code })))(
+    'rejects $name → $code, writing nothing',
+    async ({ make, code }) => {
+      const before = await storeSnapshot(store, [WS, OTHER_WS]);
+      const result = await verify(make());
+      expect(result).toMatchObject({ ok: false, code });
+      expect(await storeSnapshot(store, [WS, OTHER_WS])).toBe(before);
+    },
+  );
 
   it('failure messages never contain the token or the secret', async () => {
     const jwt = token({}, 'not-the-secret');
@@ -111,7 +209,10 @@ describe('verifyConnectJwt', () => {
 
   it('accepts an uninstalled tenant only where the caller asks (lifecycle re-install)', async () => {
     const jwt = token({ iss: UNINSTALLED_KEY, aud: UNINSTALLED_KEY }, OTHER_SECRET);
-    expect(await verify(jwt, { acceptUninstalled: true })).toMatchObject({ ok: true, tenant: { clientKey: UNINSTALLED_KEY } });
+    expect(await verify(jwt, { acceptUninstalled: true })).toMatchObject({
+      ok: true,
+      tenant: { clientKey: UNINSTALLED_KEY },
+    });
   });
 
   describe('qsh policies', () => {
@@ -135,34 +236,62 @@ describe('verifyConnectJwt', () => {
 
 describe('requestQueryStringHash', () => {
   it('reproduces the bitbucket.md §3.3 vectors (jwt parameter dropped, parameters sorted)', () => {
-    expect(requestQueryStringHash('POST', '/bitbucket/webhook', APP)).toBe('dbcf4dcadc2373d44fff39fd9ecf9442792238144d029aa2502f63a9b6ed6393');
-    expect(requestQueryStringHash('GET', '/panel?repoUuid=%7Babc%7D&prId=7&jwt=xyz', APP)).toBe('14b1237fb7567502b32f214e41945b5fed8ee94357c81a100a2eb38957cc443c');
+    expect(requestQueryStringHash('POST', '/bitbucket/webhook', APP)).toBe(
+      'dbcf4dcadc2373d44fff39fd9ecf9442792238144d029aa2502f63a9b6ed6393',
+    );
+    expect(requestQueryStringHash('GET', '/panel?repoUuid=%7Babc%7D&prId=7&jwt=xyz', APP)).toBe(
+      '14b1237fb7567502b32f214e41945b5fed8ee94357c81a100a2eb38957cc443c',
+    );
   });
 
   it('strips the app baseUrl path prefix whether or not a proxy already did', () => {
     const expected = 'dbcf4dcadc2373d44fff39fd9ecf9442792238144d029aa2502f63a9b6ed6393';
-    expect(requestQueryStringHash('post', '/apps/clawgate/bitbucket/webhook', 'https://example.com/apps/clawgate')).toBe(expected);
+    expect(
+      requestQueryStringHash('post', '/apps/clawgate/bitbucket/webhook', 'https://example.com/apps/clawgate'),
+    ).toBe(expected);
     expect(requestQueryStringHash('POST', '/bitbucket/webhook', 'https://example.com/apps/clawgate')).toBe(expected);
   });
 });
 
 describe('a captured Bitbucket webhook token (toolchain-oss pullrequest_created)', () => {
-  const capture = readSharedJson('bitbucket-fixtures', 'toolchain-oss', 'pullrequest_created.json') as { headers: Record<string, string> };
+  const capture = readSharedJson('bitbucket-fixtures', 'toolchain-oss', 'pullrequest_created.json') as {
+    headers: Record<string, string>;
+  };
   const captured = (capture.headers.Authorization ?? '').replace(/^JWT /, '');
-  const claims = JSON.parse(Buffer.from(captured.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss: string; iat: number; exp: number };
+  const claims = JSON.parse(Buffer.from(captured.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    iss: string;
+    iat: number;
+    exp: number;
+  };
   const capturedWs = '{acf54878-51be-473e-bf0b-0fbb12e011ad}';
 
   beforeAll(async () => {
-    await store.tenants.upsertInstall({ workspaceId: capturedWs, surface: 'connect', clientKey: claims.iss, sharedSecret: SECRET, verified: true, actor: 'test' });
+    await store.tenants.upsertInstall({
+      workspaceId: capturedWs,
+      surface: 'connect',
+      clientKey: claims.iss,
+      sharedSecret: SECRET,
+      verified: true,
+      actor: 'test',
+    });
   });
 
   const options = { originalUrl: '/bitbucket/webhook', now: new Date(claims.iat * 1000) };
 
   it('its exact claims, signed with the tenant secret, verify for POST /bitbucket/webhook at its issue time', async () => {
     const resigned = encodeSymmetric(claims, SECRET);
-    expect(await verify(resigned, options)).toMatchObject({ ok: true, tenant: { clientKey: claims.iss, workspaceId: capturedWs } });
-    expect(await verify(resigned, { ...options, originalUrl: '/connect/webhook' })).toMatchObject({ ok: false, code: 'QSH_MISMATCH' });
-    expect(await verify(resigned, { ...options, now: new Date((claims.exp + 61) * 1000) })).toMatchObject({ ok: false, code: 'EXPIRED' });
+    expect(await verify(resigned, options)).toMatchObject({
+      ok: true,
+      tenant: { clientKey: claims.iss, workspaceId: capturedWs },
+    });
+    expect(await verify(resigned, { ...options, originalUrl: '/connect/webhook' })).toMatchObject({
+      ok: false,
+      code: 'QSH_MISMATCH',
+    });
+    expect(await verify(resigned, { ...options, now: new Date((claims.exp + 61) * 1000) })).toMatchObject({
+      ok: false,
+      code: 'EXPIRED',
+    });
   });
 
   it('as captured (its secret was redacted from the fixture) it fails on the signature', async () => {
@@ -171,7 +300,10 @@ describe('a captured Bitbucket webhook token (toolchain-oss pullrequest_created)
 });
 
 describe('connectTokenFrom', () => {
-  const req = (authorization: string | undefined, originalUrl: string) => ({ headers: authorization === undefined ? {} : { authorization }, originalUrl });
+  const req = (authorization: string | undefined, originalUrl: string) => ({
+    headers: authorization === undefined ? {} : { authorization },
+    originalUrl,
+  });
   it.each([
     ['the Authorization JWT header', req('JWT a.b.c', '/x'), 'a.b.c'],
     ['the jwt query parameter', req(undefined, '/x?y=1&jwt=a.b.c'), 'a.b.c'],

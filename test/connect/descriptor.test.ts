@@ -19,7 +19,11 @@ function fillTemplate(values: Record<string, string>): unknown {
 }
 
 describe('buildDescriptor', () => {
-  const config = loadAppConfig({ APP_BASE_URL: 'https://clawgate.example.com', CONNECT_APP_KEY: 'io.example.clawgate', CONNECT_APP_NAME: 'Clawgate "Acme"' });
+  const config = loadAppConfig({
+    APP_BASE_URL: 'https://clawgate.example.com',
+    CONNECT_APP_KEY: 'io.example.clawgate',
+    CONNECT_APP_NAME: 'Clawgate "Acme"',
+  });
   const descriptor = buildDescriptor(config);
 
   it('names the app, its base URL and JWT authentication, installed per workspace', () => {
@@ -42,9 +46,16 @@ describe('buildDescriptor', () => {
 
   it('subscribes every event the engine needs, all to /connect/webhook', () => {
     expect(descriptor.modules.webhooks.map((w) => w.event)).toEqual([
-      'pullrequest:created', 'pullrequest:updated', 'pullrequest:approved', 'pullrequest:unapproved',
-      'pullrequest:fulfilled', 'pullrequest:rejected', 'pullrequest:comment_created', 'repo:push',
-      'repo:commit_status_created', 'repo:commit_status_updated',
+      'pullrequest:created',
+      'pullrequest:updated',
+      'pullrequest:approved',
+      'pullrequest:unapproved',
+      'pullrequest:fulfilled',
+      'pullrequest:rejected',
+      'pullrequest:comment_created',
+      'repo:push',
+      'repo:commit_status_created',
+      'repo:commit_status_updated',
     ]);
     expect(new Set(descriptor.modules.webhooks.map((w) => w.url))).toEqual(new Set(['/connect/webhook']));
     expect(SUBSCRIBED_WEBHOOK_EVENTS).toHaveLength(10);
@@ -61,11 +72,16 @@ describe('buildDescriptor', () => {
     ]);
     // {repository.*} needs `repository`, {pullrequest.*} needs `pullrequest` (Bitbucket leaves a placeholder unfilled without its scope).
     expect(descriptor.scopes).toEqual(expect.arrayContaining(['repository', 'pullrequest']));
-    for (const module of [...descriptor.modules.webPanels, descriptor.modules.configurePage]) expect(module.key).toMatch(/^[a-zA-Z0-9-]{1,128}$/);
+    for (const module of [...descriptor.modules.webPanels, descriptor.modules.configurePage])
+      expect(module.key).toMatch(/^[a-zA-Z0-9-]{1,128}$/);
   });
 
   it('has one configure page and no admin page (its location is unconfirmed)', () => {
-    expect(descriptor.modules.configurePage).toEqual({ key: 'clawgate-configure', name: { value: 'clawgate settings' }, url: '/connect/configure' });
+    expect(descriptor.modules.configurePage).toEqual({
+      key: 'clawgate-configure',
+      name: { value: 'clawgate settings' },
+      url: '/connect/configure',
+    });
     expect(Object.keys(descriptor.modules).sort()).toEqual(['configurePage', 'webPanels', 'webhooks']);
   });
 
@@ -74,9 +90,13 @@ describe('buildDescriptor', () => {
   });
 
   it('equals the repository template atlassian-connect.json once its placeholders are filled', () => {
-    expect(fillTemplate({ baseUrl: config.baseUrl, appKey: config.appKey, appName: config.appName })).toEqual(descriptor);
+    expect(fillTemplate({ baseUrl: config.baseUrl, appKey: config.appKey, appName: config.appName })).toEqual(
+      descriptor,
+    );
     const other = loadAppConfig({ APP_BASE_URL: 'http://127.0.0.1:4000/prefix' });
-    expect(fillTemplate({ baseUrl: other.baseUrl, appKey: other.appKey, appName: other.appName })).toEqual(buildDescriptor(other));
+    expect(fillTemplate({ baseUrl: other.baseUrl, appKey: other.appKey, appName: other.appName })).toEqual(
+      buildDescriptor(other),
+    );
   });
 });
 
@@ -93,7 +113,9 @@ describe('GET /atlassian-connect.json', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.json).toEqual(buildDescriptor(h.config));
     expect(res.headers.get('strict-transport-security')).toMatch(/max-age=(\d+)/);
-    expect(Number(/max-age=(\d+)/.exec(res.headers.get('strict-transport-security') ?? '')?.[1])).toBeGreaterThanOrEqual(31536000);
+    expect(
+      Number(/max-age=(\d+)/.exec(res.headers.get('strict-transport-security') ?? '')?.[1]),
+    ).toBeGreaterThanOrEqual(31536000);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('content-security-policy')).toContain('frame-ancestors');
   });

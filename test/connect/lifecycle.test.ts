@@ -11,20 +11,45 @@ interface Capture {
   headers: Record<string, string>;
   payload: Record<string, unknown>;
 }
-const captured = (name: string): Capture => readSharedJson('bitbucket-fixtures', 'toolchain-oss', `${name}.json`) as Capture;
+const captured = (name: string): Capture =>
+  readSharedJson('bitbucket-fixtures', 'toolchain-oss', `${name}.json`) as Capture;
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
 /** A lifecycle token as Bitbucket signs it: iss = aud = clientKey, exp = iat + 3600, qsh over POST&<path>&. */
-function lifecycleToken(clientKey: string, secret: string, path: string, overrides: Record<string, unknown> = {}): string {
+function lifecycleToken(
+  clientKey: string,
+  secret: string,
+  path: string,
+  overrides: Record<string, unknown> = {},
+): string {
   const iat = nowS();
-  return encodeSymmetric({ iss: clientKey, aud: clientKey, iat, exp: iat + 3600, qsh: createQueryStringHash(fromMethodAndUrl('POST', path), false), ...overrides }, secret);
+  return encodeSymmetric(
+    {
+      iss: clientKey,
+      aud: clientKey,
+      iat,
+      exp: iat + 3600,
+      qsh: createQueryStringHash(fromMethodAndUrl('POST', path), false),
+      ...overrides,
+    },
+    secret,
+  );
 }
 
 /** The captured install body, re-pointed at a sandbox workspace and this app. */
-function installBody(h: ConnectHarness, workspace: { uuid: string; slug: string }, sharedSecret: string, eventType: 'installed' | 'uninstalled' = 'installed'): Record<string, unknown> {
+function installBody(
+  h: ConnectHarness,
+  workspace: { uuid: string; slug: string },
+  sharedSecret: string,
+  eventType: 'installed' | 'uninstalled' = 'installed',
+): Record<string, unknown> {
   const { payload } = captured(eventType === 'installed' ? 'app_install_team' : 'app_uninstall_team');
-  const principal = { ...(payload.principal as Record<string, unknown>), uuid: workspace.uuid, username: workspace.slug };
+  const principal = {
+    ...(payload.principal as Record<string, unknown>),
+    uuid: workspace.uuid,
+    username: workspace.slug,
+  };
   const body: Record<string, unknown> = {
     ...payload,
     principal,
@@ -41,14 +66,21 @@ function installBody(h: ConnectHarness, workspace: { uuid: string; slug: string 
 async function post(h: ConnectHarness, path: string, body: unknown, authorization?: string) {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (authorization !== undefined) headers.Authorization = authorization;
-  return send(`${h.baseUrl}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return send(`${h.baseUrl}${path}`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 describe('captured lifecycle payloads', () => {
   it('the real installed payload (toolchain-oss) passes the schema unchanged', () => {
     const parsed = installedPayloadSchema.safeParse(captured('app_install_team').payload);
     expect(parsed.error?.issues).toBeUndefined();
-    expect(parsed.data).toMatchObject({ clientKey: 'ari:cloud:bitbucket::app/{acf54878-51be-473e-bf0b-0fbb12e011ad}/toolchain-dev', principal: { uuid: '{acf54878-51be-473e-bf0b-0fbb12e011ad}' } });
+    expect(parsed.data).toMatchObject({
+      clientKey: 'ari:cloud:bitbucket::app/{acf54878-51be-473e-bf0b-0fbb12e011ad}/toolchain-dev',
+      principal: { uuid: '{acf54878-51be-473e-bf0b-0fbb12e011ad}' },
+    });
   });
 
   it('the real uninstalled payload passes its schema and has no secret', () => {
@@ -59,9 +91,18 @@ describe('captured lifecycle payloads', () => {
 
   it('the captured install token has the claims the lifecycle checks: iss = aud = clientKey, exp = iat + 3600, qsh of the path', () => {
     const token = captured('app_install_team').headers.Authorization?.slice(4) ?? '';
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     const clientKey = captured('app_install_team').payload.clientKey;
-    expect(claims).toEqual({ iss: clientKey, aud: clientKey, iat: expect.any(Number), exp: (claims.iat as number) + 3600, qsh: createQueryStringHash(fromMethodAndUrl('POST', '/bitbucket/install'), false) });
+    expect(claims).toEqual({
+      iss: clientKey,
+      aud: clientKey,
+      iat: expect.any(Number),
+      exp: (claims.iat as number) + 3600,
+      qsh: createQueryStringHash(fromMethodAndUrl('POST', '/bitbucket/install'), false),
+    });
   });
 });
 
@@ -83,11 +124,24 @@ describe('install lifecycle with the sandbox', () => {
 
     // The sandbox saw exactly one API call, signed as this installation, for the workspace, and accepted it.
     expect(h.sandbox.received.requests).toEqual([
-      expect.objectContaining({ method: 'GET', path: `/2.0/workspaces/${encodeURIComponent(h.acme.uuid)}`, principal: `connect:${clientKey}`, status: 200 }),
+      expect.objectContaining({
+        method: 'GET',
+        path: `/2.0/workspaces/${encodeURIComponent(h.acme.uuid)}`,
+        principal: `connect:${clientKey}`,
+        status: 200,
+      }),
     ]);
 
     const tenant = await h.store.tenants.findByClientKey(clientKey);
-    expect(tenant).toMatchObject({ surface: 'connect', workspaceId: h.acme.uuid, workspaceSlug: 'acme', appKey: 'clawgate-test', baseUrl: h.sandbox.baseUrl, baseApiUrl: h.sandbox.baseUrl, uninstalledAt: null });
+    expect(tenant).toMatchObject({
+      surface: 'connect',
+      workspaceId: h.acme.uuid,
+      workspaceSlug: 'acme',
+      appKey: 'clawgate-test',
+      baseUrl: h.sandbox.baseUrl,
+      baseApiUrl: h.sandbox.baseUrl,
+      uninstalledAt: null,
+    });
     expect(tenant?.installVerifiedAt).toBeInstanceOf(Date);
     expect(tenant?.sharedSecret?.reveal()).toBe(firstSecret);
     const audit = await h.store.audit.query(h.acme.uuid);
@@ -102,7 +156,10 @@ describe('install lifecycle with the sandbox', () => {
     expect(again.sharedSecret).not.toBe(firstSecret);
     const tenant = await h.store.tenants.findByClientKey(clientKey);
     expect(tenant?.sharedSecret?.reveal()).toBe(again.sharedSecret);
-    expect((await h.store.audit.query(h.acme.uuid)).map((e) => e.kind)).toEqual(['tenant.installed', 'tenant.reinstalled']);
+    expect((await h.store.audit.query(h.acme.uuid)).map((e) => e.kind)).toEqual([
+      'tenant.installed',
+      'tenant.reinstalled',
+    ]);
     // A re-install is authenticated by the old secret: no proof call is needed.
     expect(h.sandbox.received.requests).toHaveLength(1);
   });
@@ -111,16 +168,39 @@ describe('install lifecycle with the sandbox', () => {
     const cases: [string, (current: string) => string | undefined][] = [
       ['unsigned', () => undefined],
       ['signed with a wrong secret', () => `JWT ${lifecycleToken(clientKey, 'not-the-secret', '/connect/installed')}`],
-      ['signed with the secret before the rotation', () => `JWT ${lifecycleToken(clientKey, firstSecret, '/connect/installed')}`],
-      ['with the qsh of /connect/uninstalled', (current) => `JWT ${lifecycleToken(clientKey, current, '/connect/uninstalled')}`],
-      ['expired', (current) => `JWT ${lifecycleToken(clientKey, current, '/connect/installed', { iat: nowS() - 7200, exp: nowS() - 3600 })}`],
-      ['with an aud naming another installation', (current) => `JWT ${lifecycleToken(clientKey, current, '/connect/installed', { aud: 'ari:cloud:bitbucket::app/{0}/x' })}`],
-      ['alg none', () => `JWT ${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: clientKey, exp: nowS() + 60, qsh: 'x' })).toString('base64url')}.`],
+      [
+        'signed with the secret before the rotation',
+        () => `JWT ${lifecycleToken(clientKey, firstSecret, '/connect/installed')}`,
+      ],
+      [
+        'with the qsh of /connect/uninstalled',
+        (current) => `JWT ${lifecycleToken(clientKey, current, '/connect/uninstalled')}`,
+      ],
+      [
+        'expired',
+        (current) =>
+          `JWT ${lifecycleToken(clientKey, current, '/connect/installed', { iat: nowS() - 7200, exp: nowS() - 3600 })}`,
+      ],
+      [
+        'with an aud naming another installation',
+        (current) =>
+          `JWT ${lifecycleToken(clientKey, current, '/connect/installed', { aud: 'ari:cloud:bitbucket::app/{0}/x' })}`,
+      ],
+      [
+        'alg none',
+        () =>
+          `JWT ${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: clientKey, exp: nowS() + 60, qsh: 'x' })).toString('base64url')}.`,
+      ],
     ];
     it.each(cases)('%s', async (_name, authorization) => {
       const current = (await h.store.tenants.findByClientKey(clientKey))?.sharedSecret?.reveal() ?? '';
       const before = await storeSnapshot(h.store, [h.acme.uuid]);
-      const res = await post(h, '/connect/installed', installBody(h, h.acme, 'attacker-chosen-secret'), authorization(current));
+      const res = await post(
+        h,
+        '/connect/installed',
+        installBody(h, h.acme, 'attacker-chosen-secret'),
+        authorization(current),
+      );
       expect(res.status).toBe(401);
       expect(res.json).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.any(String) } });
       expect(await storeSnapshot(h.store, [h.acme.uuid])).toBe(before);
@@ -131,7 +211,12 @@ describe('install lifecycle with the sandbox', () => {
     const globex = h.sandbox.createWorkspace({ slug: 'globex' });
     const other = await h.sandbox.installApp({ descriptorUrl: h.descriptorUrl, workspace: 'globex' });
     const before = await storeSnapshot(h.store, [h.acme.uuid, globex.uuid]);
-    const res = await post(h, '/connect/installed', installBody(h, h.acme, 'attacker-chosen-secret'), `JWT ${lifecycleToken(other.clientKey, other.sharedSecret, '/connect/installed')}`);
+    const res = await post(
+      h,
+      '/connect/installed',
+      installBody(h, h.acme, 'attacker-chosen-secret'),
+      `JWT ${lifecycleToken(other.clientKey, other.sharedSecret, '/connect/installed')}`,
+    );
     expect(res.status).toBe(401);
     expect(await storeSnapshot(h.store, [h.acme.uuid, globex.uuid])).toBe(before);
   });
@@ -148,13 +233,22 @@ describe('install lifecycle with the sandbox', () => {
     const tenant = await h.store.tenants.findByClientKey(clientKey);
     expect(tenant?.uninstalledAt).toBeInstanceOf(Date);
     expect(tenant?.sharedSecret).not.toBeNull();
-    expect((await h.store.audit.query(h.acme.uuid)).map((e) => e.kind)).toEqual(['tenant.installed', 'tenant.reinstalled', 'tenant.uninstalled']);
+    expect((await h.store.audit.query(h.acme.uuid)).map((e) => e.kind)).toEqual([
+      'tenant.installed',
+      'tenant.reinstalled',
+      'tenant.uninstalled',
+    ]);
   });
 
   it('a repeated uninstall is acknowledged without writing again', async () => {
     const secret = (await h.store.tenants.findByClientKey(clientKey))?.sharedSecret?.reveal() ?? '';
     const before = await storeSnapshot(h.store, [h.acme.uuid]);
-    const res = await post(h, '/connect/uninstalled', installBody(h, h.acme, '', 'uninstalled'), `JWT ${lifecycleToken(clientKey, secret, '/connect/uninstalled')}`);
+    const res = await post(
+      h,
+      '/connect/uninstalled',
+      installBody(h, h.acme, '', 'uninstalled'),
+      `JWT ${lifecycleToken(clientKey, secret, '/connect/uninstalled')}`,
+    );
     expect(res.status).toBe(204);
     expect(await storeSnapshot(h.store, [h.acme.uuid])).toBe(before);
   });
@@ -165,7 +259,7 @@ describe('install lifecycle with the sandbox', () => {
     const tenant = await h.store.tenants.findByClientKey(clientKey);
     expect(tenant?.uninstalledAt).toBeNull();
     expect(tenant?.sharedSecret?.reveal()).toBe(back.sharedSecret);
-    expect((await h.store.tenants.listForWorkspace(h.acme.uuid))).toHaveLength(1);
+    expect(await h.store.tenants.listForWorkspace(h.acme.uuid)).toHaveLength(1);
   });
 
   it('a forged first install (secret Bitbucket never issued) is refused: nothing stored, the proof call was rejected', async () => {
@@ -176,12 +270,21 @@ describe('install lifecycle with the sandbox', () => {
     expect(res.json).toEqual({ error: { code: 'INSTALL_NOT_PROVEN', message: expect.any(String) } });
     expect(await h.store.tenants.findByClientKey(`ari:cloud:bitbucket::app/${initech.uuid}/clawgate-test`)).toBeNull();
     expect(await storeSnapshot(h.store, [initech.uuid])).toBe(JSON.stringify([{ tenants: [], audit: [] }]));
-    expect(h.sandbox.received.authFailures.slice(failuresBefore)).toEqual([expect.objectContaining({ method: 'GET', path: `/2.0/workspaces/${encodeURIComponent(initech.uuid)}`, scheme: 'JWT' })]);
+    expect(h.sandbox.received.authFailures.slice(failuresBefore)).toEqual([
+      expect.objectContaining({
+        method: 'GET',
+        path: `/2.0/workspaces/${encodeURIComponent(initech.uuid)}`,
+        scheme: 'JWT',
+      }),
+    ]);
   });
 
   it('a first install naming a workspace other than its clientKey is refused before any call', async () => {
     const requests = h.sandbox.received.requests.length;
-    const body = { ...installBody(h, h.acme, 'x'), clientKey: `ari:cloud:bitbucket::app/{00000000-0000-0000-0000-000000000000}/clawgate-test` };
+    const body = {
+      ...installBody(h, h.acme, 'x'),
+      clientKey: `ari:cloud:bitbucket::app/{00000000-0000-0000-0000-000000000000}/clawgate-test`,
+    };
     const res = await post(h, '/connect/installed', body);
     expect(res.status).toBe(400);
     expect(h.sandbox.received.requests).toHaveLength(requests);
@@ -194,7 +297,11 @@ describe('install lifecycle with the sandbox', () => {
       ['eventType uninstalled', (body) => ({ ...body, eventType: 'uninstalled' }), 'eventType'],
       ['another app key', (body) => ({ ...body, key: 'someone-else' }), ''],
       ['principal without uuid', (body) => ({ ...body, principal: { username: 'x' } }), 'principal.uuid'],
-      ['principal without a name', (body) => ({ ...body, principal: { uuid: (body.principal as { uuid: string }).uuid } }), 'principal'],
+      [
+        'principal without a name',
+        (body) => ({ ...body, principal: { uuid: (body.principal as { uuid: string }).uuid } }),
+        'principal',
+      ],
       ['baseApiUrl not a URL', (body) => ({ ...body, baseApiUrl: 'api.bitbucket.org' }), 'baseApiUrl'],
       ['an array', () => [], '(body)'],
     ];
@@ -218,7 +325,10 @@ describe('install lifecycle with the sandbox', () => {
     });
 
     it('a body over the lifecycle limit', async () => {
-      const res = await post(h, '/connect/installed', { ...installBody(h, h.acme, 'x'), padding: 'x'.repeat(70 * 1024) });
+      const res = await post(h, '/connect/installed', {
+        ...installBody(h, h.acme, 'x'),
+        padding: 'x'.repeat(70 * 1024),
+      });
       expect(res.status).toBe(413);
       expect((res.json as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
     });
@@ -269,10 +379,20 @@ describe('replaying the captured install through the route (app key toolchain-de
 
   it('passes validation and reaches the proof, which Bitbucket (the sandbox) does not accept: refused, nothing stored', async () => {
     const { payload } = captured('app_install_team');
-    const res = await post(h, '/connect/installed', { ...payload, baseUrl: h.sandbox.baseUrl, baseApiUrl: h.sandbox.baseUrl });
+    const res = await post(h, '/connect/installed', {
+      ...payload,
+      baseUrl: h.sandbox.baseUrl,
+      baseApiUrl: h.sandbox.baseUrl,
+    });
     expect(res.status).toBe(403);
     expect((res.json as { error: { code: string } }).error.code).toBe('INSTALL_NOT_PROVEN');
-    expect(h.sandbox.received.requests).toEqual([expect.objectContaining({ method: 'GET', path: '/2.0/workspaces/%7Bacf54878-51be-473e-bf0b-0fbb12e011ad%7D', status: 401 })]);
+    expect(h.sandbox.received.requests).toEqual([
+      expect.objectContaining({
+        method: 'GET',
+        path: '/2.0/workspaces/%7Bacf54878-51be-473e-bf0b-0fbb12e011ad%7D',
+        status: 401,
+      }),
+    ]);
     expect(await h.store.tenants.findByClientKey(payload.clientKey as string)).toBeNull();
   });
 });

@@ -27,22 +27,46 @@ let secret: string;
 
 function signedUrl(pathAndQuery: string, claims: Record<string, unknown> = {}): string {
   const qsh = createQueryStringHash(fromMethodAndUrl('GET', pathAndQuery), false);
-  const token = encodeSymmetric({ iss: clientKey, aud: clientKey, sub: '557058:ann', iat: nowS(), exp: nowS() + 180, qsh, ...claims }, secret);
+  const token = encodeSymmetric(
+    { iss: clientKey, aud: clientKey, sub: '557058:ann', iat: nowS(), exp: nowS() + 180, qsh, ...claims },
+    secret,
+  );
   return `${h.baseUrl}${pathAndQuery}${pathAndQuery.includes('?') ? '&' : '?'}jwt=${token}`;
 }
 
 function contextToken(claims: Record<string, unknown> = {}): string {
-  return encodeSymmetric({ iss: clientKey, aud: clientKey, sub: '557058:ann', iat: nowS(), exp: nowS() + 180, qsh: 'context-qsh', ...claims }, secret);
+  return encodeSymmetric(
+    {
+      iss: clientKey,
+      aud: clientKey,
+      sub: '557058:ann',
+      iat: nowS(),
+      exp: nowS() + 180,
+      qsh: 'context-qsh',
+      ...claims,
+    },
+    secret,
+  );
 }
 
 function unescape(value: string): string {
-  return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#96;/g, '`').replace(/&amp;/g, '&');
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#96;/g, '`')
+    .replace(/&amp;/g, '&');
 }
 
 function shell(html: string): { page: string; context: Record<string, unknown>; token: string } {
   const tag = /<div id="clawgate-root"([^>]*)>/.exec(html)?.[1] ?? '';
   const attribute = (name: string): string => unescape(new RegExp(` ${name}="([^"]*)"`).exec(tag)?.[1] ?? '');
-  return { page: attribute('data-page'), context: JSON.parse(attribute('data-context') || '{}') as Record<string, unknown>, token: /<meta name="token" content="([^"]*)">/.exec(html)?.[1] ?? 'absent' };
+  return {
+    page: attribute('data-page'),
+    context: JSON.parse(attribute('data-context') || '{}') as Record<string, unknown>,
+    token: /<meta name="token" content="([^"]*)">/.exec(html)?.[1] ?? 'absent',
+  };
 }
 
 beforeAll(async () => {
@@ -78,7 +102,12 @@ describe('GET /connect/details/{evaluationId} (the build status URL)', () => {
   it.each<[string, (path: string) => string, 'missing' | 'expired' | 'invalid']>([
     ['no token (a status link clicked in Bitbucket)', (path) => `${h.baseUrl}${path}`, 'missing'],
     ['an expired token', (path) => signedUrl(path, { iat: nowS() - 900, exp: nowS() - 600 }), 'expired'],
-    ['a token signed with another secret', (path) => `${h.baseUrl}${path}?jwt=${encodeSymmetric({ iss: clientKey, iat: nowS(), exp: nowS() + 60, qsh: 'x' }, 'wrong')}`, 'invalid'],
+    [
+      'a token signed with another secret',
+      (path) =>
+        `${h.baseUrl}${path}?jwt=${encodeSymmetric({ iss: clientKey, iat: nowS(), exp: nowS() + 60, qsh: 'x' }, 'wrong')}`,
+      'invalid',
+    ],
   ])('a browser with %s gets a 401 page that explains (no token in it), not JSON', async (_name, url, problem) => {
     const id = randomUUID();
     const res = await send(url(`/connect/details/${id}`), HTML);
@@ -117,7 +146,16 @@ describe('GET /connect/panel: the repository by name', () => {
 describe('GET /connect/links/details/{evaluationId}', () => {
   /** An evaluation of acme/widgets (the repository ann created, so Bitbucket says she may read it). */
   async function evaluationOfWidgets(): Promise<string> {
-    const record = await h.store.evaluations.insert(h.acme.uuid, { repoFullName: 'acme/widgets', prId: 1, headSha: 'e'.repeat(40), state: 'PASS', mode: 'enforce', statusState: 'SUCCESSFUL', verdict: {}, commits: [] });
+    const record = await h.store.evaluations.insert(h.acme.uuid, {
+      repoFullName: 'acme/widgets',
+      prId: 1,
+      headSha: 'e'.repeat(40),
+      state: 'PASS',
+      mode: 'enforce',
+      statusState: 'SUCCESSFUL',
+      verdict: {},
+      commits: [],
+    });
     return record.id;
   }
 
@@ -127,7 +165,9 @@ describe('GET /connect/links/details/{evaluationId}', () => {
 
   it('answers a short-lived link that opens that details page and nothing else', async () => {
     const id = await evaluationOfWidgets();
-    const res = await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` } });
+    const res = await send(`${h.baseUrl}/connect/links/details/${id}`, {
+      headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = res.json as { url: string; expires_at: string };
@@ -144,7 +184,13 @@ describe('GET /connect/links/details/{evaluationId}', () => {
     expect(claimsOf(token)).toMatchObject({ iss: clientKey, sub: h.ann.accountId, [SESSION_LINK_CLAIM]: id });
     // Not another evaluation's page, and not the API.
     expect((await send(`${h.baseUrl}/connect/details/${randomUUID()}?jwt=${token}`, HTML)).status).toBe(401);
-    const api = await verifyConnectJwt(token, { method: 'GET', originalUrl: `/api/v1/workspaces/acme/evaluations/${id}`, appBaseUrl: h.baseUrl, tenants: h.store.tenants, qsh: 'context' });
+    const api = await verifyConnectJwt(token, {
+      method: 'GET',
+      originalUrl: `/api/v1/workspaces/acme/evaluations/${id}`,
+      appBaseUrl: h.baseUrl,
+      tenants: h.store.tenants,
+      qsh: 'context',
+    });
     expect(api).toMatchObject({ ok: false, code: 'QSH_MISMATCH' });
 
     // The page it opens gets a session that names the same evaluation and ends when the link ends.
@@ -156,9 +202,15 @@ describe('GET /connect/links/details/{evaluationId}', () => {
 
   it('does not renew itself: a session that descends from a link cannot mint another link', async () => {
     const id = await evaluationOfWidgets();
-    const first = (await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` } })).json as { url: string };
+    const first = (
+      await send(`${h.baseUrl}/connect/links/details/${id}`, {
+        headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` },
+      })
+    ).json as { url: string };
     const session = shell((await send(first.url, HTML)).text).token;
-    const again = await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${session}` } });
+    const again = await send(`${h.baseUrl}/connect/links/details/${id}`, {
+      headers: { authorization: `JWT ${session}` },
+    });
     expect(again.status).toBe(403);
     expect((again.json as { error: { code: string } }).error.code).toBe('LINK_SESSION_FORBIDDEN');
   });
@@ -173,9 +225,13 @@ describe('GET /connect/links/details/{evaluationId}', () => {
   it('is refused to a viewer Bitbucket does not let read the repository, and for an unknown evaluation', async () => {
     const id = await evaluationOfWidgets();
     h.sandbox.setRepositoryPermission('acme/widgets', h.bob, 'none');
-    const refused = await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${contextToken({ sub: h.bob.accountId })}` } });
+    const refused = await send(`${h.baseUrl}/connect/links/details/${id}`, {
+      headers: { authorization: `JWT ${contextToken({ sub: h.bob.accountId })}` },
+    });
     expect(refused.status).toBe(403);
-    const unknown = await send(`${h.baseUrl}/connect/links/details/${randomUUID()}`, { headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` } });
+    const unknown = await send(`${h.baseUrl}/connect/links/details/${randomUUID()}`, {
+      headers: { authorization: `JWT ${contextToken({ sub: h.ann.accountId })}` },
+    });
     expect(unknown.status).toBe(404);
   });
 
@@ -183,8 +239,16 @@ describe('GET /connect/links/details/{evaluationId}', () => {
     const id = randomUUID();
     expect((await send(`${h.baseUrl}/connect/links/details/${id}`)).status).toBe(401);
     const noUser = encodeSymmetric({ iss: clientKey, iat: nowS(), exp: nowS() + 60, qsh: 'context-qsh' }, secret);
-    expect((await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${noUser}` } })).status).toBe(403);
-    expect((await send(`${h.baseUrl}/connect/links/details/not-an-id`, { headers: { authorization: `JWT ${contextToken()}` } })).status).toBe(400);
+    expect(
+      (await send(`${h.baseUrl}/connect/links/details/${id}`, { headers: { authorization: `JWT ${noUser}` } })).status,
+    ).toBe(403);
+    expect(
+      (
+        await send(`${h.baseUrl}/connect/links/details/not-an-id`, {
+          headers: { authorization: `JWT ${contextToken()}` },
+        })
+      ).status,
+    ).toBe(400);
   });
 });
 
@@ -193,14 +257,18 @@ describe('session tokens and context JWT limits', () => {
     const exp = nowS() + 120;
     const res = await send(signedUrl(`/connect/details/${randomUUID()}`, { exp }), HTML);
     expect(res.status).toBe(200);
-    const claims = JSON.parse(Buffer.from(shell(res.text).token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp: number };
+    const claims = JSON.parse(Buffer.from(shell(res.text).token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      exp: number;
+    };
     expect(claims.exp).toBeLessThanOrEqual(exp);
   });
 
   it('refuses a context JWT that lives longer than Bitbucket’s own (exp ten years ahead)', async () => {
     const res = await send(signedUrl(`/connect/details/${randomUUID()}`, { exp: nowS() + 10 * 365 * 24 * 3600 }), HTML);
     expect(res.status).toBe(401);
-    const link = await send(`${h.baseUrl}/connect/links/details/${randomUUID()}`, { headers: { authorization: `JWT ${contextToken({ exp: nowS() + 10 * 365 * 24 * 3600 })}` } });
+    const link = await send(`${h.baseUrl}/connect/links/details/${randomUUID()}`, {
+      headers: { authorization: `JWT ${contextToken({ exp: nowS() + 10 * 365 * 24 * 3600 })}` },
+    });
     expect(link.status).toBe(401);
   });
 
@@ -235,11 +303,20 @@ describe('the built bundle (web-assets.ts)', () => {
     mkdirSync(path.join(dir, '.vite'), { recursive: true });
     mkdirSync(path.join(dir, 'assets'), { recursive: true });
     const manifest = path.join(dir, '.vite', 'manifest.json');
-    writeFileSync(manifest, JSON.stringify({ 'main.tsx': { file: 'assets/main-aaa.js', isEntry: true, css: ['assets/main-aaa.css'] } }));
-    expect((await send(`${base}/entry`)).json).toEqual({ scriptUrl: 'https://clawgate.example/connect/assets/main-aaa.js', styleUrl: 'https://clawgate.example/connect/assets/main-aaa.css' });
+    writeFileSync(
+      manifest,
+      JSON.stringify({ 'main.tsx': { file: 'assets/main-aaa.js', isEntry: true, css: ['assets/main-aaa.css'] } }),
+    );
+    expect((await send(`${base}/entry`)).json).toEqual({
+      scriptUrl: 'https://clawgate.example/connect/assets/main-aaa.js',
+      styleUrl: 'https://clawgate.example/connect/assets/main-aaa.css',
+    });
     writeFileSync(manifest, JSON.stringify({ 'main.tsx': { file: 'assets/main-bbb.js', isEntry: true } }));
     utimesSync(manifest, new Date(), new Date(Date.now() + 5000));
-    expect((await send(`${base}/entry`)).json).toEqual({ scriptUrl: 'https://clawgate.example/connect/assets/main-bbb.js', styleUrl: '' });
+    expect((await send(`${base}/entry`)).json).toEqual({
+      scriptUrl: 'https://clawgate.example/connect/assets/main-bbb.js',
+      styleUrl: '',
+    });
   });
 
   it('serves the assets with a year of immutable caching; unknown files and the manifest are 404', async () => {

@@ -6,7 +6,12 @@ import { allPaths, mutate, mutationArb, type Json } from './mutations';
 
 const WORK = 'a'.repeat(40);
 const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: WORK, receipts: 2 });
-const base: EvaluationInput = scenarioEvaluationInput(scenario, { workspace: 'acme', repoSlug: 'proj-web', workCommit: WORK, nowMs: Date.UTC(2026, 10, 25, 13, 0, 0) });
+const base: EvaluationInput = scenarioEvaluationInput(scenario, {
+  workspace: 'acme',
+  repoSlug: 'proj-web',
+  workCommit: WORK,
+  nowMs: Date.UTC(2026, 10, 25, 13, 0, 0),
+});
 const envelope = scenario.bundle.envelope as Json;
 // `issued_at` of the bundle envelope is the one field no signature covers (the
 // reference checks its format only); everything else is either signed or checked.
@@ -35,7 +40,9 @@ describe('property: single mutations never pass (fast-check)', () => {
 
   test(`a mutation of the gateway receipts or the event chain, re-signed by the agent, fails (${Math.ceil(RUNS / 2)} runs)`, async () => {
     const payload = (envelope as JsonObject).payload as Json;
-    const evidencePaths = allPaths(payload).filter((p) => p[0] === 'receipts' || p[0] === 'event_chain' || (p[0] === 'metadata' && p[1] === 'scoped_token'));
+    const evidencePaths = allPaths(payload).filter(
+      (p) => p[0] === 'receipts' || p[0] === 'event_chain' || (p[0] === 'metadata' && p[1] === 'scoped_token'),
+    );
     await fc.assert(
       fc.asyncProperty(mutationArb, async ({ pathIndex, op, seed }) => {
         const path = evidencePaths[pathIndex % evidencePaths.length] ?? [];

@@ -6,7 +6,8 @@ export type Path = (string | number)[];
 export function allPaths(value: Json, prefix: Path = []): Path[] {
   const out: Path[] = [prefix];
   if (Array.isArray(value)) value.forEach((item, i) => out.push(...allPaths(item, [...prefix, i])));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...allPaths(v, [...prefix, k]));
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) out.push(...allPaths(v, [...prefix, k]));
   return out;
 }
 
@@ -16,9 +17,30 @@ function get(value: Json, path: Path): Json {
   return cur;
 }
 
-export type MutationOp = 'replace_string' | 'append_char' | 'bump_number' | 'negate_bool' | 'delete' | 'add_key' | 'type_swap' | 'duplicate_item' | 'drop_item' | 'null_out';
+export type MutationOp =
+  | 'replace_string'
+  | 'append_char'
+  | 'bump_number'
+  | 'negate_bool'
+  | 'delete'
+  | 'add_key'
+  | 'type_swap'
+  | 'duplicate_item'
+  | 'drop_item'
+  | 'null_out';
 
-export const MUTATION_OPS: MutationOp[] = ['replace_string', 'append_char', 'bump_number', 'negate_bool', 'delete', 'add_key', 'type_swap', 'duplicate_item', 'drop_item', 'null_out'];
+export const MUTATION_OPS: MutationOp[] = [
+  'replace_string',
+  'append_char',
+  'bump_number',
+  'negate_bool',
+  'delete',
+  'add_key',
+  'type_swap',
+  'duplicate_item',
+  'drop_item',
+  'null_out',
+];
 
 /** Applies one mutation at `path` and returns a deep copy; returns null when the op does not change anything. */
 export function mutate(root: Json, path: Path, op: MutationOp, seed: number): Json | null {
@@ -56,7 +78,17 @@ export function mutate(root: Json, path: Path, op: MutationOp, seed: number): Js
       return copy;
     case 'type_swap':
       if (target === null) return set(0);
-      return set(typeof target === 'string' ? seed : typeof target === 'number' ? String(target) : typeof target === 'boolean' ? 'true' : Array.isArray(target) ? {} : []);
+      return set(
+        typeof target === 'string'
+          ? seed
+          : typeof target === 'number'
+            ? String(target)
+            : typeof target === 'boolean'
+              ? 'true'
+              : Array.isArray(target)
+                ? {}
+                : [],
+      );
     case 'duplicate_item':
       if (!Array.isArray(target) || target.length === 0) return null;
       target.push(JSON.parse(JSON.stringify(target[seed % target.length])) as Json);

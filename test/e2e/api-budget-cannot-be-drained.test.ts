@@ -2,7 +2,16 @@ import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
 import type { Tenant } from '../../src/store';
 import { makeScenario } from '../../src/testkit';
-import { callApi, clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, waitFor, type Workspace } from './harness';
+import {
+  callApi,
+  clawgateStatus,
+  finalStatus,
+  openAgentPullRequest,
+  prepareWorkspace,
+  startTestClawgate,
+  waitFor,
+  type Workspace,
+} from './harness';
 
 /**
  * Issues 9 and 15, the API budget, through the sandbox and the real server: the agent is the
@@ -25,12 +34,45 @@ async function tenantOf(app: ClawgateServer): Promise<Tenant> {
 }
 
 /** An agent PR: the attested work commit, the bundle, then `extra` agent commits after attestation. */
-function manyCommitAgentPr(sandbox: BitbucketSandbox, ws: Workspace, branch: string, extra: number): { prId: number; head: string } {
-  const work = sandbox.commit(REPO, { branch, author: 'claw-bot', message: 'agent work', files: { [`src/${branch.replace(/\W/g, '_')}.ts`]: 'export const w = 1;\n' } });
-  const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work.hash, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys });
-  let head = sandbox.commit(REPO, { branch, author: 'claw-bot', message: 'proof bundle', files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) } }).hash;
-  for (let i = 0; i < extra; i++) head = sandbox.commit(REPO, { branch, author: 'claw-bot', message: `more ${i}`, files: { [`src/more-${branch.replace(/\W/g, '_')}-${i}.ts`]: `export const m = ${i};\n` } }).hash;
-  const pr = sandbox.openPullRequest(REPO, { source: branch, author: 'claw-bot', title: branch, description: `Proof-Bundle: ${s.bundle.bundleId}` });
+function manyCommitAgentPr(
+  sandbox: BitbucketSandbox,
+  ws: Workspace,
+  branch: string,
+  extra: number,
+): { prId: number; head: string } {
+  const work = sandbox.commit(REPO, {
+    branch,
+    author: 'claw-bot',
+    message: 'agent work',
+    files: { [`src/${branch.replace(/\W/g, '_')}.ts`]: 'export const w = 1;\n' },
+  });
+  const s = makeScenario({
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    commit: work.hash,
+    wpc: ws.wpc,
+    startMs: Date.now() - 60_000,
+    ...ws.keys,
+  });
+  let head = sandbox.commit(REPO, {
+    branch,
+    author: 'claw-bot',
+    message: 'proof bundle',
+    files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) },
+  }).hash;
+  for (let i = 0; i < extra; i++)
+    head = sandbox.commit(REPO, {
+      branch,
+      author: 'claw-bot',
+      message: `more ${i}`,
+      files: { [`src/more-${branch.replace(/\W/g, '_')}-${i}.ts`]: `export const m = ${i};\n` },
+    }).hash;
+  const pr = sandbox.openPullRequest(REPO, {
+    source: branch,
+    author: 'claw-bot',
+    title: branch,
+    description: `Proof-Bundle: ${s.bundle.bundleId}`,
+  });
   return { prId: pr.id, head };
 }
 
@@ -57,10 +99,16 @@ describe('the per-evaluation cap', () => {
     const status = await finalStatus(sandbox, pr.head, 30_000);
     expect(status.state).toBe('FAILED');
     expect(String(status.description)).toContain('API_BUDGET_EXCEEDED');
-    const evaluation = await waitFor(async () => (await app.store.evaluations.listForPullRequest((await tenantOf(app)).workspaceId, REPO, pr.prId))[0], 10_000, 'the evaluation');
+    const evaluation = await waitFor(
+      async () => (await app.store.evaluations.listForPullRequest((await tenantOf(app)).workspaceId, REPO, pr.prId))[0],
+      10_000,
+      'the evaluation',
+    );
     expect((evaluation.verdict as { reason_code?: string }).reason_code).toBe('API_BUDGET_EXCEEDED');
     // The evaluation's own reads stayed within the cap (the push jobs read the repository, not the PR).
-    const evaluationReads = repositoryCalls(sandbox, from).filter((c) => c.method === 'GET' && /\/pullrequests\/|\/diffstat\/|\/src\/|\/commit\//.test(c.path));
+    const evaluationReads = repositoryCalls(sandbox, from).filter(
+      (c) => c.method === 'GET' && /\/pullrequests\/|\/diffstat\/|\/src\/|\/commit\//.test(c.path),
+    );
     expect(evaluationReads.length).toBeLessThanOrEqual(8);
   }, 60_000);
 
@@ -68,18 +116,40 @@ describe('the per-evaluation cap', () => {
     const pr = openAgentPullRequest(sandbox, ws, 'agent/recheck-cache', { 'src/cached.ts': 'export const c = 1;\n' });
     expect((await finalStatus(sandbox, pr.head, 30_000)).state).toBe('SUCCESSFUL');
     const tenant = await tenantOf(app);
-    const first = await waitFor(async () => (await app.store.evaluations.listForPullRequest(tenant.workspaceId, REPO, pr.prId))[0], 10_000, 'the first evaluation');
+    const first = await waitFor(
+      async () => (await app.store.evaluations.listForPullRequest(tenant.workspaceId, REPO, pr.prId))[0],
+      10_000,
+      'the first evaluation',
+    );
     const from = sandbox.received.requests.length;
-    const response = await callApi(app.url, 'POST', `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`, ws.bearer);
+    const response = await callApi(
+      app.url,
+      'POST',
+      `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`,
+      ws.bearer,
+    );
     expect(response.status).toBeLessThan(300);
-    await waitFor(async () => ((await app.store.evaluations.listForPullRequest(tenant.workspaceId, REPO, pr.prId)).some((e) => e.id !== first.id) ? true : undefined), 20_000, 'the re-check');
+    await waitFor(
+      async () =>
+        (await app.store.evaluations.listForPullRequest(tenant.workspaceId, REPO, pr.prId)).some(
+          (e) => e.id !== first.id,
+        )
+          ? true
+          : undefined,
+      20_000,
+      'the re-check',
+    );
     expect((await finalStatus(sandbox, pr.head, 30_000)).state).toBe('SUCCESSFUL');
     const calls = repositoryCalls(sandbox, from);
     // The PR, its commits and its diffstat are read again (they change without a new head); the
     // bundle file and the bundle commit's diffstat, addressed by full hash, come from the cache.
     expect(calls.filter((c) => c.method === 'GET' && /\/src\//.test(c.path))).toEqual([]);
-    expect(calls.filter((c) => c.method === 'GET' && /\/diffstat\/[0-9a-f]{40}$/.test(c.path.split('?')[0] ?? ''))).toEqual([]);
-    expect(calls.filter((c) => c.method === 'GET' && /\/pullrequests\/\d+$/.test(c.path.split('?')[0] ?? ''))).toHaveLength(1);
+    expect(
+      calls.filter((c) => c.method === 'GET' && /\/diffstat\/[0-9a-f]{40}$/.test(c.path.split('?')[0] ?? '')),
+    ).toEqual([]);
+    expect(
+      calls.filter((c) => c.method === 'GET' && /\/pullrequests\/\d+$/.test(c.path.split('?')[0] ?? '')),
+    ).toHaveLength(1);
   }, 60_000);
 
   test('a compliant agent PR stays well within the cap and passes', async () => {
@@ -96,7 +166,14 @@ describe('the installation budget and its write reserve', () => {
   beforeAll(async () => {
     sandbox = await startSandbox();
     // 300 calls an hour, 60 of them for writes only; reads pause 300 ms after a 429.
-    app = await startTestClawgate(sandbox, { env: { CLAWGATE_API_CALLS_PER_HOUR: '300', CLAWGATE_API_WRITE_RESERVE: '60', CLAWGATE_API_CALLS_PER_EVALUATION: '12', CLAWGATE_API_COOLDOWN_MS: '300' } });
+    app = await startTestClawgate(sandbox, {
+      env: {
+        CLAWGATE_API_CALLS_PER_HOUR: '300',
+        CLAWGATE_API_WRITE_RESERVE: '60',
+        CLAWGATE_API_CALLS_PER_EVALUATION: '12',
+        CLAWGATE_API_COOLDOWN_MS: '300',
+      },
+    });
     ws = await prepareWorkspace(sandbox, app.url, { mode: 'enforce' });
   }, 30_000);
 
@@ -113,7 +190,11 @@ describe('the installation budget and its write reserve', () => {
       const usage = await app.store.apiCalls.window(tenant.workspaceId, tenant.clientKey, Date.now());
       if (usage.current >= 240) break;
       drains.push(manyCommitAgentPr(sandbox, ws, `agent/drain-${i}`, 15));
-      await waitFor(() => (clawgateStatus(sandbox, drains[drains.length - 1]?.head ?? '') !== undefined ? true : undefined), 20_000, 'a status on the drain PR');
+      await waitFor(
+        () => (clawgateStatus(sandbox, drains[drains.length - 1]?.head ?? '') !== undefined ? true : undefined),
+        20_000,
+        'a status on the drain PR',
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     const readsLeft = async () => {
@@ -129,8 +210,23 @@ describe('the installation budget and its write reserve', () => {
 
     // The agent forges SUCCESSFUL on a drained head: the restore still goes out (it may use the reserve).
     const forgedOn = drains[0]?.head ?? '';
-    sandbox.postStatus(REPO, forgedOn, { key: 'clawgate', state: 'SUCCESSFUL', description: 'all good', url: 'https://example.invalid/ok', refname: 'agent/drain-0' }, 'claw-bot');
-    await waitFor(() => (clawgateStatus(sandbox, forgedOn)?.state === 'FAILED' ? true : undefined), 20_000, 'the forged status to be restored');
+    sandbox.postStatus(
+      REPO,
+      forgedOn,
+      {
+        key: 'clawgate',
+        state: 'SUCCESSFUL',
+        description: 'all good',
+        url: 'https://example.invalid/ok',
+        refname: 'agent/drain-0',
+      },
+      'claw-bot',
+    );
+    await waitFor(
+      () => (clawgateStatus(sandbox, forgedOn)?.state === 'FAILED' ? true : undefined),
+      20_000,
+      'the forged status to be restored',
+    );
 
     // Every head the agent made has a clawgate status, and none is SUCCESSFUL.
     for (const head of [...drains.map((d) => d.head), pr.head]) {
@@ -172,9 +268,15 @@ describe('a 429 storm', () => {
     const storm = sandbox.faults.inject({ path: /\/pullrequests\/\d+(\/|$)/, method: 'GET', status: 429, count: 8 });
     const from = sandbox.received.statuses.length;
     const compliant = openAgentPullRequest(sandbox, ws, 'agent/storm-ok', { 'src/storm.ts': 'export const s = 1;\n' });
-    const denied = openAgentPullRequest(sandbox, ws, 'agent/storm-denied', { '.github/workflows/ci.yml': 'on: push\n' });
+    const denied = openAgentPullRequest(sandbox, ws, 'agent/storm-denied', {
+      '.github/workflows/ci.yml': 'on: push\n',
+    });
     expect((await finalStatus(sandbox, denied.head, 90_000)).state).toBe('FAILED');
-    await waitFor(() => (clawgateStatus(sandbox, compliant.head)?.state === 'SUCCESSFUL' ? true : undefined), 90_000, 'the compliant head to pass');
+    await waitFor(
+      () => (clawgateStatus(sandbox, compliant.head)?.state === 'SUCCESSFUL' ? true : undefined),
+      90_000,
+      'the compliant head to pass',
+    );
     expect(storm.hits()).toBe(8);
     // Each head's status writes: never SUCCESSFUL until the verdict that passed.
     for (const head of [compliant.head, denied.head]) {

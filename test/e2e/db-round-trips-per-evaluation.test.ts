@@ -27,13 +27,16 @@ describe('e2e: database round trips per evaluation stay at the recorded number',
   it('a normal agent PR: every evaluation job within the recorded round trips', async () => {
     const perJob: number[] = [];
     for (const branch of ['agent/rt-1', 'agent/rt-2', 'agent/rt-3']) {
-      const pr = openAgentPullRequest(world.sandbox, ws, branch, { [`src/${branch.slice(6)}.ts`]: 'export const x = 1;\n' });
+      const pr = openAgentPullRequest(world.sandbox, ws, branch, {
+        [`src/${branch.slice(6)}.ts`]: 'export const x = 1;\n',
+      });
       const status = await finalStatus(world.sandbox, pr.head);
       expect(status.state).toBe('SUCCESSFUL');
       await settle(world);
       const metric = await world.app.metrics.evaluationDbRoundTrips.get();
       const sum = metric.values.find((v) => v.metricName === 'clawgate_evaluation_db_round_trips_sum')?.value ?? NaN;
-      const count = metric.values.find((v) => v.metricName === 'clawgate_evaluation_db_round_trips_count')?.value ?? NaN;
+      const count =
+        metric.values.find((v) => v.metricName === 'clawgate_evaluation_db_round_trips_count')?.value ?? NaN;
       perJob.push(sum - perJob.reduce((a, b) => a + b, 0));
       expect(count).toBe(perJob.length);
     }

@@ -31,23 +31,47 @@ describe('e2e: a Forge workspace, from install to a merge decided by the merge c
     try {
       const ws = await prepareForgeWorkspace(sandbox, forge, app.url);
       const tenants = await app.store.tenants.listForWorkspace(sandbox.workspace('acme').uuid);
-      expect(tenants.map((t) => [t.surface, t.clientKey, t.workspaceSlug])).toEqual([['forge', ws.installation.installationId, 'acme']]);
+      expect(tenants.map((t) => [t.surface, t.clientKey, t.workspaceSlug])).toEqual([
+        ['forge', ws.installation.installationId, 'acme'],
+      ]);
       forge.requiredIn.add('acme/proj-web');
 
       // The agent touches a denied path: the product event drives the evaluation, the check fails.
       const bad = openAgentPullRequest(sandbox, ws, 'agent/ci', { 'bitbucket-pipelines.yml': 'pipelines: {}\n' });
       const failed = await finalStatus(sandbox, bad.head);
       expect(failed.state).toBe('FAILED');
-      await expect(forge.merge('acme/proj-web', bad.prId, { actor: 'alice' })).rejects.toBeInstanceOf(MergeRefusedError);
+      await expect(forge.merge('acme/proj-web', bad.prId, { actor: 'alice' })).rejects.toBeInstanceOf(
+        MergeRefusedError,
+      );
       expect(forge.checkRuns.at(-1)).toMatchObject({ trigger: 'on-merge', success: false });
       expect(forge.checkRuns.at(-1)?.message).toContain('/connect/details/');
       expect(sandbox.pullRequest('acme/proj-web', bad.prId).state).toBe('OPEN');
 
       // The agent removes the file and attests the new work: a compliant head, and the merge goes through.
-      const fix = sandbox.commit('acme/proj-web', { branch: 'agent/ci', author: 'claw-bot', message: 'drop the pipeline change', files: { 'bitbucket-pipelines.yml': null, 'src/ok.ts': 'export const ok = 1;\n' } });
-      const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: fix.hash, wpc: ws.wpc, startMs: Date.now() - 30_000, ...ws.keys });
-      const attested = sandbox.commit('acme/proj-web', { branch: 'agent/ci', author: 'claw-bot', message: 'proof bundle', files: { '.clawsig/proof_bundle.json': JSON.stringify(scenario.bundle.envelope) } });
-      sandbox.updatePullRequest('acme/proj-web', bad.prId, { actor: 'claw-bot', description: `Proof-Bundle: ${scenario.bundle.bundleId}` });
+      const fix = sandbox.commit('acme/proj-web', {
+        branch: 'agent/ci',
+        author: 'claw-bot',
+        message: 'drop the pipeline change',
+        files: { 'bitbucket-pipelines.yml': null, 'src/ok.ts': 'export const ok = 1;\n' },
+      });
+      const scenario = makeScenario({
+        workspace: 'acme',
+        repoSlug: 'proj-web',
+        commit: fix.hash,
+        wpc: ws.wpc,
+        startMs: Date.now() - 30_000,
+        ...ws.keys,
+      });
+      const attested = sandbox.commit('acme/proj-web', {
+        branch: 'agent/ci',
+        author: 'claw-bot',
+        message: 'proof bundle',
+        files: { '.clawsig/proof_bundle.json': JSON.stringify(scenario.bundle.envelope) },
+      });
+      sandbox.updatePullRequest('acme/proj-web', bad.prId, {
+        actor: 'claw-bot',
+        description: `Proof-Bundle: ${scenario.bundle.bundleId}`,
+      });
       const passed = await finalStatus(sandbox, attested.hash);
       expect(passed.state).toBe('SUCCESSFUL');
       // Each push to the source branch ran the check too (on-code-pushed).
@@ -106,7 +130,11 @@ describe('e2e: a Forge workspace, from install to a merge decided by the merge c
       const bad = openAgentPullRequest(sandbox, ws, 'agent/gh', { '.github/workflows/x.yml': 'on: push\n' });
       await finalStatus(sandbox, bad.head);
       sandbox.approve('acme/proj-web', bad.prId, 'alice');
-      const run = await waitFor(() => forge.checkRuns.find((r) => r.trigger === 'on-reviewer-status-changed'), 10_000, 'a reviewer-status check');
+      const run = await waitFor(
+        () => forge.checkRuns.find((r) => r.trigger === 'on-reviewer-status-changed'),
+        10_000,
+        'a reviewer-status check',
+      );
       expect(run.success).toBe(false);
       // Not Required (e.g. a Standard plan): the failing check is informational, the merge happens.
       const merged = await forge.merge('acme/proj-web', bad.prId, { actor: 'alice' });
@@ -122,12 +150,33 @@ describe('e2e: a Forge workspace, from install to a merge decided by the merge c
     const app = await startForgeClawgate(sandbox, forge);
     try {
       const ws = await prepareForgeWorkspace(sandbox, forge, app.url);
-      const [pushed] = sandbox.push('acme/proj-web', { branch: 'main', actor: 'claw-bot', commits: [{ author: 'claw-bot', message: 'straight to main', files: { 'src/direct.ts': 'export const d = 1;\n' } }] });
+      const [pushed] = sandbox.push('acme/proj-web', {
+        branch: 'main',
+        actor: 'claw-bot',
+        commits: [
+          { author: 'claw-bot', message: 'straight to main', files: { 'src/direct.ts': 'export const d = 1;\n' } },
+        ],
+      });
       if (!pushed) throw new Error('nothing pushed');
       const workspaceUuid = sandbox.workspace('acme').uuid;
-      const incident = await waitFor(async () => (await app.store.audit.query(workspaceUuid, { kinds: ['incident'] })).map((e) => e.after as Record<string, unknown>).find((after) => after.commit === pushed.hash), 15_000, 'the direct_push_main incident');
-      expect(incident).toMatchObject({ action: 'direct_push_main', reason_code: 'ACTION_DENIED', actor: { uuid: ws.botUuid } });
-      const status = await waitFor(() => sandbox.getStatuses('acme/proj-web', pushed.hash).find((x) => x.key === 'clawgate'), 10_000, 'the incident status');
+      const incident = await waitFor(
+        async () =>
+          (await app.store.audit.query(workspaceUuid, { kinds: ['incident'] }))
+            .map((e) => e.after as Record<string, unknown>)
+            .find((after) => after.commit === pushed.hash),
+        15_000,
+        'the direct_push_main incident',
+      );
+      expect(incident).toMatchObject({
+        action: 'direct_push_main',
+        reason_code: 'ACTION_DENIED',
+        actor: { uuid: ws.botUuid },
+      });
+      const status = await waitFor(
+        () => sandbox.getStatuses('acme/proj-web', pushed.hash).find((x) => x.key === 'clawgate'),
+        10_000,
+        'the incident status',
+      );
       expect(status.state).toBe('FAILED');
       expect(forge.eventDeliveries.some((d) => d.eventType === 'avi:bitbucket:push:repository')).toBe(true);
     } finally {
@@ -146,12 +195,29 @@ describe('e2e: a Forge workspace, from install to a merge decided by the merge c
       sandbox.setWorkspacePermission('acme', member, 'member');
       const stranger = sandbox.createUser({ nickname: 'eve', displayName: 'Eve' });
       sandbox.setWorkspacePermission('acme', stranger, 'none');
-      const list = await uiCall(forge, member.accountId, 'GET', `/workspaces/acme/evaluations?repo=acme/proj-web&pr=${pr.prId}`);
+      const list = await uiCall(
+        forge,
+        member.accountId,
+        'GET',
+        `/workspaces/acme/evaluations?repo=acme/proj-web&pr=${pr.prId}`,
+      );
       expect(list.status).toBe(200);
       expect(JSON.stringify(list.body)).toContain(pr.head);
-      const write = await uiCall(forge, member.accountId, 'PUT', '/workspaces/acme/settings', { mode: 'observe', trusted_gateways: [], cst_issuers: [], wpc_issuers: [], agents: [], frozen: false });
+      const write = await uiCall(forge, member.accountId, 'PUT', '/workspaces/acme/settings', {
+        mode: 'observe',
+        trusted_gateways: [],
+        cst_issuers: [],
+        wpc_issuers: [],
+        agents: [],
+        frozen: false,
+      });
       expect(write.status).toBe(403);
-      const refused = await uiCall(forge, stranger.accountId, 'GET', `/workspaces/acme/evaluations?repo=acme/proj-web&pr=${pr.prId}`);
+      const refused = await uiCall(
+        forge,
+        stranger.accountId,
+        'GET',
+        `/workspaces/acme/evaluations?repo=acme/proj-web&pr=${pr.prId}`,
+      );
       expect(refused.status).toBe(403);
       const settings = await app.store.settings.get(sandbox.workspace('acme').uuid);
       expect(settings.settings.mode).toBe('enforce');

@@ -1,5 +1,13 @@
 import { callApi, finalStatus, openAgentPullRequest, prepareWorkspace, waitFor, type Workspace } from './harness';
-import { appStatusWrites, auditOfKind, clawgateStatusOn, evaluationNumber, settle, startWorld, type World } from './operations-world';
+import {
+  appStatusWrites,
+  auditOfKind,
+  clawgateStatusOn,
+  evaluationNumber,
+  settle,
+  startWorld,
+  type World,
+} from './operations-world';
 
 /**
  * Issue 4 §4 — forged-status defence through the sandbox and the real server: a `clawgate` status
@@ -14,7 +22,11 @@ interface ForgedAudit {
 }
 
 async function forgedAudits(world: World): Promise<ForgedAudit[]> {
-  return (await auditOfKind(world, 'forged_status')).map((e) => ({ before: e.before as ForgedAudit['before'], after: e.after as ForgedAudit['after'], subject: e.subject }));
+  return (await auditOfKind(world, 'forged_status')).map((e) => ({
+    before: e.before as ForgedAudit['before'],
+    after: e.after as ForgedAudit['after'],
+    subject: e.subject,
+  }));
 }
 
 describe('e2e: forged-status defence', () => {
@@ -40,8 +52,23 @@ describe('e2e: forged-status defence', () => {
     await settle(world);
     const writesBefore = appStatusWrites(world, pr.head).length;
 
-    world.sandbox.postStatus('acme/proj-web', pr.head, { key: 'clawgate', state: 'SUCCESSFUL', description: 'all good', url: 'https://example.invalid/ok', refname: 'agent/ci' }, 'mallory');
-    await waitFor(() => (clawgateStatusOn(world, pr.head)?.state === 'FAILED' ? true : undefined), 10_000, 'the forged status to be overwritten');
+    world.sandbox.postStatus(
+      'acme/proj-web',
+      pr.head,
+      {
+        key: 'clawgate',
+        state: 'SUCCESSFUL',
+        description: 'all good',
+        url: 'https://example.invalid/ok',
+        refname: 'agent/ci',
+      },
+      'mallory',
+    );
+    await waitFor(
+      () => (clawgateStatusOn(world, pr.head)?.state === 'FAILED' ? true : undefined),
+      10_000,
+      'the forged status to be overwritten',
+    );
     const restored = clawgateStatusOn(world, pr.head);
     expect(restored?.description).toBe(verdict.description);
     expect(String(restored?.url)).toMatch(/\/connect\/details\/[0-9a-f-]{36}\?cg=\d+\.[A-Za-z0-9_-]{22}$/);
@@ -49,7 +76,15 @@ describe('e2e: forged-status defence', () => {
 
     const audits = (await forgedAudits(world)).filter((a) => a.subject === `acme/proj-web@${pr.head}`);
     expect(audits).toHaveLength(1);
-    expect(audits[0]).toMatchObject({ before: { state: 'SUCCESSFUL', description: 'all good', mark: 'absent_or_invalid', event_actor: { uuid: malloryUuid } }, after: { state: 'FAILED', basis: 'evaluation' } });
+    expect(audits[0]).toMatchObject({
+      before: {
+        state: 'SUCCESSFUL',
+        description: 'all good',
+        mark: 'absent_or_invalid',
+        event_actor: { uuid: malloryUuid },
+      },
+      after: { state: 'FAILED', basis: 'evaluation' },
+    });
 
     // No loop: the overwrite's own webhook is recognised; one write, then quiet.
     await settle(world);
@@ -60,31 +95,72 @@ describe('e2e: forged-status defence', () => {
   }, 30_000);
 
   test("a replay of clawgate's own earlier SUCCESSFUL (valid mark, older than the newest verdict) is overwritten", async () => {
-    const pr = openAgentPullRequest(world.sandbox, ws, 'agent/replayed', { 'src/replayed.ts': 'export const r = 1;\n' });
+    const pr = openAgentPullRequest(world.sandbox, ws, 'agent/replayed', {
+      'src/replayed.ts': 'export const r = 1;\n',
+    });
     const genuine = await finalStatus(world.sandbox, pr.head);
     expect(genuine.state).toBe('SUCCESSFUL');
     // Freeze the workspace and re-check: the newest verdict for this head is FAILED.
     const settings = await callApi(world.app.url, 'GET', '/api/v1/workspaces/acme/settings', ws.bearer);
     const current = (settings.json.settings ?? settings.json) as Record<string, unknown>;
-    const frozen = await callApi(world.app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, { ...current, frozen: true });
+    const frozen = await callApi(world.app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, {
+      ...current,
+      frozen: true,
+    });
     expect(frozen.status).toBeLessThan(300);
-    expect((await callApi(world.app.url, 'POST', `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`, ws.bearer)).status).toBe(202);
+    expect(
+      (
+        await callApi(
+          world.app.url,
+          'POST',
+          `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`,
+          ws.bearer,
+        )
+      ).status,
+    ).toBe(202);
     await evaluationNumber(world, pr.prId, 2);
-    await waitFor(() => (clawgateStatusOn(world, pr.head)?.state === 'FAILED' ? true : undefined), 10_000, 'the frozen verdict');
+    await waitFor(
+      () => (clawgateStatusOn(world, pr.head)?.state === 'FAILED' ? true : undefined),
+      10_000,
+      'the frozen verdict',
+    );
     await settle(world);
 
     // Mallory writes back, field for field, the status clawgate wrote before.
-    world.sandbox.postStatus('acme/proj-web', pr.head, { key: 'clawgate', state: 'SUCCESSFUL', description: String(genuine.description), url: String(genuine.url), refname: String(genuine.refname) }, 'mallory');
-    await waitFor(() => (clawgateStatusOn(world, pr.head)?.state === 'FAILED' ? true : undefined), 10_000, 'the replay to be overwritten');
+    world.sandbox.postStatus(
+      'acme/proj-web',
+      pr.head,
+      {
+        key: 'clawgate',
+        state: 'SUCCESSFUL',
+        description: String(genuine.description),
+        url: String(genuine.url),
+        refname: String(genuine.refname),
+      },
+      'mallory',
+    );
+    await waitFor(
+      () => (clawgateStatusOn(world, pr.head)?.state === 'FAILED' ? true : undefined),
+      10_000,
+      'the replay to be overwritten',
+    );
     const audit = (await forgedAudits(world)).find((a) => a.subject === `acme/proj-web@${pr.head}`);
-    expect(audit).toMatchObject({ before: { state: 'SUCCESSFUL', mark: 'replayed' }, after: { state: 'FAILED', basis: 'evaluation' } });
+    expect(audit).toMatchObject({
+      before: { state: 'SUCCESSFUL', mark: 'replayed' },
+      after: { state: 'FAILED', basis: 'evaluation' },
+    });
     expect(String(clawgateStatusOn(world, pr.head)?.description)).toContain('WORKSPACE_FROZEN');
     await callApi(world.app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, { ...current, frozen: false });
   }, 30_000);
 
   test('a clawgate status on a commit that is the head of no open PR is not defended (issue 9: no budget spent on what nobody can merge)', async () => {
     const main = world.sandbox.branchHead('acme/proj-web', 'main') ?? '';
-    world.sandbox.postStatus('acme/proj-web', main, { key: 'clawgate', state: 'SUCCESSFUL', description: 'trust me' }, 'mallory');
+    world.sandbox.postStatus(
+      'acme/proj-web',
+      main,
+      { key: 'clawgate', state: 'SUCCESSFUL', description: 'trust me' },
+      'mallory',
+    );
     await settle(world);
     expect(clawgateStatusOn(world, main)?.state).toBe('SUCCESSFUL');
     expect((await forgedAudits(world)).find((a) => a.subject === `acme/proj-web@${main}`)).toBeUndefined();
@@ -94,9 +170,16 @@ describe('e2e: forged-status defence', () => {
   test('statuses under other keys are left alone', async () => {
     const main = world.sandbox.branchHead('acme/proj-web', 'main') ?? '';
     const before = (await forgedAudits(world)).length;
-    world.sandbox.postStatus('acme/proj-web', main, { key: 'ci-build', state: 'SUCCESSFUL', description: 'green' }, 'mallory');
+    world.sandbox.postStatus(
+      'acme/proj-web',
+      main,
+      { key: 'ci-build', state: 'SUCCESSFUL', description: 'green' },
+      'mallory',
+    );
     await settle(world);
-    expect(world.sandbox.getStatuses('acme/proj-web', main).find((s) => s.key === 'ci-build')?.state).toBe('SUCCESSFUL');
+    expect(world.sandbox.getStatuses('acme/proj-web', main).find((s) => s.key === 'ci-build')?.state).toBe(
+      'SUCCESSFUL',
+    );
     expect((await forgedAudits(world)).length).toBe(before);
   }, 30_000);
 });

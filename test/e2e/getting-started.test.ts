@@ -6,7 +6,16 @@ import { runCli } from '../../src/cli/main';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
 import { createTestKey } from '../../src/testkit';
-import { callApi, clawgateStatus, finalStatus, openAgentPullRequest, startTestClawgate, TEST_SECRET_KEY, waitFor, type Workspace } from './harness';
+import {
+  callApi,
+  clawgateStatus,
+  finalStatus,
+  openAgentPullRequest,
+  startTestClawgate,
+  TEST_SECRET_KEY,
+  waitFor,
+  type Workspace,
+} from './harness';
 import { openPage, signIn } from '../webhooks/support/sign-in-world';
 
 /**
@@ -30,7 +39,11 @@ beforeEach(async () => {
   // Step 1: clawgate runs with an admin token (startTestClawgate: loopback, sandbox allowed).
   app = await startTestClawgate(sandbox, {
     databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`,
-    env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN, CLAWGATE_OAUTH_AUTHORIZE_URL: `${sandbox.baseUrl}/site/oauth2/authorize`, CLAWGATE_OAUTH_TOKEN_URL: `${sandbox.baseUrl}/site/oauth2/access_token` },
+    env: {
+      CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+      CLAWGATE_OAUTH_AUTHORIZE_URL: `${sandbox.baseUrl}/site/oauth2/authorize`,
+      CLAWGATE_OAUTH_TOKEN_URL: `${sandbox.baseUrl}/site/oauth2/access_token`,
+    },
   });
 });
 
@@ -45,10 +58,18 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
 }
 
 /** The CLI with the server's own configuration (DATABASE_URL, key, base URL), as an operator runs it beside the service. */
-async function cliWith(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cliWith(
+  env: Record<string, string>,
+  ...argv: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), now: () => Date.now(), env };
+  const io: CliIo = {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    now: () => Date.now(),
+    env,
+  };
   return { code: await runCli(argv, io), stdout, stderr };
 }
 
@@ -57,13 +78,31 @@ test('README getting started: empty workspace → registered → policy → merg
   sandbox.createWorkspace({ slug: 'acme', name: 'ACME' });
   const alice = sandbox.createUser({ nickname: 'alice', displayName: 'Alice' });
   const bot = sandbox.createUser({ nickname: 'claw-bot', displayName: 'Claw Bot' });
-  sandbox.createRepository({ workspace: 'acme', slug: 'proj-web', author: alice, files: { 'README.md': '# proj-web\n', 'bitbucket-pipelines.yml': 'pipelines: {}\n', 'src/app.ts': 'export const app = 1;\n' } });
+  sandbox.createRepository({
+    workspace: 'acme',
+    slug: 'proj-web',
+    author: alice,
+    files: {
+      'README.md': '# proj-web\n',
+      'bitbucket-pipelines.yml': 'pipelines: {}\n',
+      'src/app.ts': 'export const app = 1;\n',
+    },
+  });
 
   // Step 2: a workspace access token with the four scopes the guide lists.
-  const accessToken = sandbox.createAccessToken({ workspace: 'acme' }, ['repository:write', 'pullrequest:write', 'webhook', 'repository:admin'], { name: 'clawgate' });
+  const accessToken = sandbox.createAccessToken(
+    { workspace: 'acme' },
+    ['repository:write', 'pullrequest:write', 'webhook', 'repository:admin'],
+    { name: 'clawgate' },
+  );
 
   // Step 3: register through the admin API; the answer holds the first API token.
-  const registered = await callApi(app.url, 'POST', '/api/v1/workspaces', `Bearer ${ADMIN_TOKEN}`, { workspace: 'acme', access_token: accessToken.token, repositories: ['proj-web'], base_api_url: sandbox.baseUrl });
+  const registered = await callApi(app.url, 'POST', '/api/v1/workspaces', `Bearer ${ADMIN_TOKEN}`, {
+    workspace: 'acme',
+    access_token: accessToken.token,
+    repositories: ['proj-web'],
+    base_api_url: sandbox.baseUrl,
+  });
   expect(registered.status).toBe(201);
   expect(sandbox.repository(REPO).hooks.size).toBe(1);
   const bearer = `Bearer ${String(registered.json.token)}`;
@@ -77,7 +116,13 @@ test('README getting started: empty workspace → registered → policy → merg
   const policy = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/policies', bearer, wpc);
   expect(policy.status).toBe(201);
   expect(policy.json.policy_hash_b64u).toBe((await cli('wpc', 'hash', wpcFile)).stdout.trim());
-  expect((await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [{ repo: REPO, policy_hash_b64u: policy.json.policy_hash_b64u }])).status).toBe(200);
+  expect(
+    (
+      await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [
+        { repo: REPO, policy_hash_b64u: policy.json.policy_hash_b64u },
+      ])
+    ).status,
+  ).toBe(200);
 
   // Step 5: agents, trusted gateway and CST issuer, enforce mode.
   const keys = { agent: createTestKey(), gateway: createTestKey(), issuer: createTestKey() };
@@ -92,10 +137,19 @@ test('README getting started: empty workspace → registered → policy → merg
   expect(settings.status).toBe(200);
 
   // Step 6: the merge check (needs repository:admin); on Free/Standard it only warns…
-  const created = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/repositories/proj-web/merge-checks', bearer, { branch: 'main' });
+  const created = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/repositories/proj-web/merge-checks', bearer, {
+    branch: 'main',
+  });
   expect(created.status).toBe(201);
-  expect(sandbox.getBranchRestrictions(REPO)).toContainEqual(expect.objectContaining({ kind: 'require_passing_builds_to_merge', pattern: 'main', value: 1 }));
-  const warning = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/repositories/proj-web/merge-checks?branch=main', bearer);
+  expect(sandbox.getBranchRestrictions(REPO)).toContainEqual(
+    expect.objectContaining({ kind: 'require_passing_builds_to_merge', pattern: 'main', value: 1 }),
+  );
+  const warning = await callApi(
+    app.url,
+    'GET',
+    '/api/v1/workspaces/acme/repositories/proj-web/merge-checks?branch=main',
+    bearer,
+  );
   expect(warning.json).toMatchObject({ readable: true, blocking: 'warning_only' });
   // …and on Premium the admin also ticks "Prevent a merge with unresolved merge checks".
   const enforce = await fetch(`${sandbox.baseUrl}/2.0/repositories/acme/proj-web/branch-restrictions`, {
@@ -104,40 +158,88 @@ test('README getting started: empty workspace → registered → policy → merg
     body: JSON.stringify({ kind: 'enforce_merge_checks', branch_match_kind: 'glob', pattern: 'main' }),
   });
   expect(enforce.status).toBe(201);
-  const enforced = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/repositories/${encodeURIComponent(REPO)}/merge-checks?branch=main`, bearer);
+  const enforced = await callApi(
+    app.url,
+    'GET',
+    `/api/v1/workspaces/acme/repositories/${encodeURIComponent(REPO)}/merge-checks?branch=main`,
+    bearer,
+  );
   expect(enforced.json).toMatchObject({ readable: true, blocking: 'enforced_if_premium' });
 
   // Step 7: the agent edits the pipeline: FAILED, naming the file, with a report annotation.
   const ws: Workspace = { bearer, keys, wpc, botUuid: bot.uuid, aliceUuid: alice.uuid };
-  const blocked = openAgentPullRequest(sandbox, ws, 'agent/ci-tweak', { 'bitbucket-pipelines.yml': 'pipelines: { default: [] }\n' });
+  const blocked = openAgentPullRequest(sandbox, ws, 'agent/ci-tweak', {
+    'bitbucket-pipelines.yml': 'pipelines: { default: [] }\n',
+  });
   const status = await finalStatus(sandbox, blocked.head);
   expect(status.state).toBe('FAILED');
   expect(JSON.stringify(sandbox.getReports(REPO, blocked.head))).toContain('FAILED');
-  const report = sandbox.getReports(REPO, blocked.head).find((candidate) => candidate.external_id === 'clawgate-policy');
-  expect(JSON.stringify(sandbox.getAnnotations(REPO, blocked.head, 'clawgate-policy'))).toContain('bitbucket-pipelines.yml');
+  const report = sandbox
+    .getReports(REPO, blocked.head)
+    .find((candidate) => candidate.external_id === 'clawgate-policy');
+  expect(JSON.stringify(sandbox.getAnnotations(REPO, blocked.head, 'clawgate-policy'))).toContain(
+    'bitbucket-pipelines.yml',
+  );
   expect(report).toBeDefined();
   expect(String(status.url)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
-  const listed = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=proj-web&pr=${blocked.prId}`, bearer);
+  const listed = await callApi(
+    app.url,
+    'GET',
+    `/api/v1/workspaces/acme/evaluations?repo=proj-web&pr=${blocked.prId}`,
+    bearer,
+  );
   expect((listed.json.evaluations as { state: string }[])[0]?.state).toBe('FAIL');
 
-
   // A compliant agent PR waits (INPROGRESS blocks a merge under the check) until Alice approves.
-  const compliant = openAgentPullRequest(sandbox, ws, 'agent/feature', { 'src/feature.ts': 'export const feature = 1;\n' });
-  await waitFor(() => (clawgateStatus(sandbox, compliant.head)?.state === 'INPROGRESS' ? true : undefined), 10_000, 'the pending status');
-  await waitFor(async () => {
-    const evaluations = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${compliant.prId}`, bearer);
-    return (evaluations.json.evaluations as { state: string }[])[0]?.state === 'PENDING' ? true : undefined;
-  }, 10_000, 'a PENDING evaluation');
+  const compliant = openAgentPullRequest(sandbox, ws, 'agent/feature', {
+    'src/feature.ts': 'export const feature = 1;\n',
+  });
+  await waitFor(
+    () => (clawgateStatus(sandbox, compliant.head)?.state === 'INPROGRESS' ? true : undefined),
+    10_000,
+    'the pending status',
+  );
+  await waitFor(
+    async () => {
+      const evaluations = await callApi(
+        app.url,
+        'GET',
+        `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${compliant.prId}`,
+        bearer,
+      );
+      return (evaluations.json.evaluations as { state: string }[])[0]?.state === 'PENDING' ? true : undefined;
+    },
+    10_000,
+    'a PENDING evaluation',
+  );
   sandbox.approve(REPO, compliant.prId, alice);
   expect((await finalStatus(sandbox, compliant.head)).state).toBe('SUCCESSFUL');
 
   // Step 8: Sign in with Bitbucket. The OAuth consumer (callback URL, Account: Read + Repositories:
   // Read) is registered with the CLI; a reviewer follows the status link, signs in and reads the verdict.
-  const consumer = sandbox.createOAuthConsumer('acme', { callbackUrl: `${app.url}/signin/bitbucket/callback`, scopes: ['account', 'repository'] });
+  const consumer = sandbox.createOAuthConsumer('acme', {
+    callbackUrl: `${app.url}/signin/bitbucket/callback`,
+    scopes: ['account', 'repository'],
+  });
   const secretFile = path.join(dir, 'consumer-secret.txt');
   writeFileSync(secretFile, consumer.secret);
-  const operatorEnv = { DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`, CLAWGATE_SECRET_KEY: TEST_SECRET_KEY, APP_BASE_URL: app.url, CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host };
-  const consumerSet = await cliWith(operatorEnv, 'workspace', 'oauth-consumer', '--workspace', 'acme', '--key', consumer.key, '--secret-file', secretFile);
+  const operatorEnv = {
+    DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
+    CLAWGATE_SECRET_KEY: TEST_SECRET_KEY,
+    APP_BASE_URL: app.url,
+    CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
+  };
+  const consumerSet = await cliWith(
+    operatorEnv,
+    'workspace',
+    'oauth-consumer',
+    '--workspace',
+    'acme',
+    '--key',
+    consumer.key,
+    '--secret-file',
+    secretFile,
+  );
   expect(consumerSet).toMatchObject({ code: 0 });
   expect(consumerSet.stdout).toContain(`${app.url}/signin/bitbucket/callback`);
   const statusLink = new URL(String(status.url));
@@ -146,7 +248,12 @@ test('README getting started: empty workspace → registered → policy → merg
   const detailsPage = await openPage({ app, sandbox }, statusLink.pathname, reviewer.session);
   expect(detailsPage.status).toBe(200);
   const evaluationId = statusLink.pathname.split('/').pop() ?? '';
-  const seen = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations/${evaluationId}`, `JWT ${detailsPage.token}`);
+  const seen = await callApi(
+    app.url,
+    'GET',
+    `/api/v1/workspaces/acme/evaluations/${evaluationId}`,
+    `JWT ${detailsPage.token}`,
+  );
   expect(seen.status).toBe(200);
   expect(seen.json).toMatchObject({ state: 'FAIL' });
 }, 60_000);

@@ -11,9 +11,27 @@ import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import { makeScenario } from '../../src/testkit';
 import { callApi, finalStatus, prepareWorkspace, startTestClawgate, type Workspace } from './harness';
 
-function harnessPullRequest(sandbox: BitbucketSandbox, ws: Workspace, branch: string, options: { urmFile: boolean; extraBundle?: boolean; declare?: boolean }) {
-  const work = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'agent work', files: { [`src/${branch.replace(/\W/g, '_')}.ts`]: 'export const x = 1;\n' } });
-  const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work.hash, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys, urm: true });
+function harnessPullRequest(
+  sandbox: BitbucketSandbox,
+  ws: Workspace,
+  branch: string,
+  options: { urmFile: boolean; extraBundle?: boolean; declare?: boolean },
+) {
+  const work = sandbox.commit('acme/proj-web', {
+    branch,
+    author: 'claw-bot',
+    message: 'agent work',
+    files: { [`src/${branch.replace(/\W/g, '_')}.ts`]: 'export const x = 1;\n' },
+  });
+  const s = makeScenario({
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    commit: work.hash,
+    wpc: ws.wpc,
+    startMs: Date.now() - 60_000,
+    ...ws.keys,
+    urm: true,
+  });
   const dir = `artifacts/poh/${branch}`;
   const files: Record<string, string> = {
     [`${dir}/${s.bundle.runId}-bundle.json`]: JSON.stringify(s.bundle.envelope, null, 2),
@@ -21,11 +39,28 @@ function harnessPullRequest(sandbox: BitbucketSandbox, ws: Workspace, branch: st
   };
   if (options.urmFile) files[`${dir}/${s.bundle.runId}-urm.json`] = JSON.stringify(s.bundle.urmDocument, null, 2);
   if (options.extraBundle) {
-    const other = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work.hash, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys });
+    const other = makeScenario({
+      workspace: 'acme',
+      repoSlug: 'proj-web',
+      commit: work.hash,
+      wpc: ws.wpc,
+      startMs: Date.now() - 60_000,
+      ...ws.keys,
+    });
     files[`${dir}/run_zzz_other-bundle.json`] = JSON.stringify(other.bundle.envelope);
   }
-  const withBundle = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'proof bundle (harness layout)', files });
-  sandbox.openPullRequest('acme/proj-web', { source: branch, author: 'claw-bot', title: branch, description: options.declare ? `Proof-Bundle: ${s.bundle.bundleId}` : 'agent work' });
+  const withBundle = sandbox.commit('acme/proj-web', {
+    branch,
+    author: 'claw-bot',
+    message: 'proof bundle (harness layout)',
+    files,
+  });
+  sandbox.openPullRequest('acme/proj-web', {
+    source: branch,
+    author: 'claw-bot',
+    title: branch,
+    description: options.declare ? `Proof-Bundle: ${s.bundle.bundleId}` : 'agent work',
+  });
   return withBundle.hash;
 }
 
@@ -60,7 +95,11 @@ describe('e2e: real harness layouts', () => {
 
       // Declaring one bundle picks it; the other run's bundle, committed after the attested commit,
       // is not this bundle's own file, so the proof does not cover the head (docs/policy.md §6).
-      const declared = harnessPullRequest(sandbox, ws, 'agent-declared', { urmFile: true, extraBundle: true, declare: true });
+      const declared = harnessPullRequest(sandbox, ws, 'agent-declared', {
+        urmFile: true,
+        extraBundle: true,
+        declare: true,
+      });
       const declaredStatus = await finalStatus(sandbox, declared);
       expect(declaredStatus.state).toBe('FAILED');
       expect(String(declaredStatus.description)).toContain('CHANGED_AFTER_ATTESTATION');
@@ -74,11 +113,32 @@ describe('e2e: real harness layouts', () => {
     try {
       const ws = await prepareWorkspace(sandbox, app.url);
       const openUploaded = async (branch: string, withUrm: boolean): Promise<string> => {
-        const work = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'agent work', files: { [`src/${branch}.ts`]: 'export const y = 1;\n' } });
-        const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work.hash, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys, urm: true });
-        const upload = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/bundles', ws.bearer, { bundle: s.bundle.envelope, ...(withUrm ? { urm: s.bundle.urmDocument } : {}) });
+        const work = sandbox.commit('acme/proj-web', {
+          branch,
+          author: 'claw-bot',
+          message: 'agent work',
+          files: { [`src/${branch}.ts`]: 'export const y = 1;\n' },
+        });
+        const s = makeScenario({
+          workspace: 'acme',
+          repoSlug: 'proj-web',
+          commit: work.hash,
+          wpc: ws.wpc,
+          startMs: Date.now() - 60_000,
+          ...ws.keys,
+          urm: true,
+        });
+        const upload = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/bundles', ws.bearer, {
+          bundle: s.bundle.envelope,
+          ...(withUrm ? { urm: s.bundle.urmDocument } : {}),
+        });
         expect(upload.status).toBe(201);
-        sandbox.openPullRequest('acme/proj-web', { source: branch, author: 'claw-bot', title: branch, description: `Proof-Bundle: ${s.bundle.bundleId}` });
+        sandbox.openPullRequest('acme/proj-web', {
+          source: branch,
+          author: 'claw-bot',
+          title: branch,
+          description: `Proof-Bundle: ${s.bundle.bundleId}`,
+        });
         return work.hash;
       };
       expect((await finalStatus(sandbox, await openUploaded('uploaded-urm', true))).state).toBe('SUCCESSFUL');

@@ -14,13 +14,27 @@ export function pageJwt(sandbox: BitbucketSandbox, clientKey: string, method: st
   return sandbox.createPageJwt({ clientKey, method, url: pathWithQuery });
 }
 
-export async function callApi(base: string, method: string, pathWithQuery: string, authorization: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${base}${pathWithQuery}`, { method, headers: { authorization, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+export async function callApi(
+  base: string,
+  method: string,
+  pathWithQuery: string,
+  authorization: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${base}${pathWithQuery}`, {
+    method,
+    headers: { authorization, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const text = await response.text();
   return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -29,7 +43,6 @@ export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefi
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-
 
 export interface Workspace {
   bearer: string;
@@ -40,20 +53,45 @@ export interface Workspace {
 }
 
 /** Creates acme/proj-web with a human and an agent account, installs clawgate, registers a WPC and keys. */
-export async function prepareWorkspace(sandbox: BitbucketSandbox, clawgateUrl: string, options: { mode?: 'observe' | 'warn' | 'enforce'; approvalRequired?: boolean } = {}): Promise<Workspace> {
+export async function prepareWorkspace(
+  sandbox: BitbucketSandbox,
+  clawgateUrl: string,
+  options: { mode?: 'observe' | 'warn' | 'enforce'; approvalRequired?: boolean } = {},
+): Promise<Workspace> {
   sandbox.createWorkspace({ slug: 'acme', name: 'ACME' });
   const alice = sandbox.createUser({ nickname: 'alice', displayName: 'Alice' });
   const bot = sandbox.createUser({ nickname: 'claw-bot', displayName: 'Claw Bot' });
-  sandbox.createRepository({ workspace: 'acme', slug: 'proj-web', author: alice, files: { 'README.md': '# proj-web\n', 'src/app.ts': 'export const app = 1;\n' } });
-  const installation = await sandbox.installApp({ descriptorUrl: `${clawgateUrl}/atlassian-connect.json`, workspace: 'acme' });
+  sandbox.createRepository({
+    workspace: 'acme',
+    slug: 'proj-web',
+    author: alice,
+    files: { 'README.md': '# proj-web\n', 'src/app.ts': 'export const app = 1;\n' },
+  });
+  const installation = await sandbox.installApp({
+    descriptorUrl: `${clawgateUrl}/atlassian-connect.json`,
+    workspace: 'acme',
+  });
   const tokenPath = '/api/v1/workspaces/acme/tokens';
-  const token = await callApi(clawgateUrl, 'POST', tokenPath, `JWT ${pageJwt(sandbox, installation.clientKey, 'POST', tokenPath)}`, {});
+  const token = await callApi(
+    clawgateUrl,
+    'POST',
+    tokenPath,
+    `JWT ${pageJwt(sandbox, installation.clientKey, 'POST', tokenPath)}`,
+    {},
+  );
   if (token.status !== 201) throw new Error(`token: ${token.status} ${JSON.stringify(token.json)}`);
   const bearer = `Bearer ${String(token.json.token)}`;
   const keys = { agent: createTestKey(), gateway: createTestKey(), issuer: createTestKey() };
-  const wpc = makeBitbucketWpc({ repos: ['acme/proj-web'], allowedProviders: ['anthropic'], allowedModels: ['claude-*'], approvalRequired: options.approvalRequired ?? false });
+  const wpc = makeBitbucketWpc({
+    repos: ['acme/proj-web'],
+    allowedProviders: ['anthropic'],
+    allowedModels: ['claude-*'],
+    approvalRequired: options.approvalRequired ?? false,
+  });
   const policy = await callApi(clawgateUrl, 'POST', '/api/v1/workspaces/acme/policies', bearer, wpc);
-  await callApi(clawgateUrl, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [{ repo: 'acme/proj-web', policy_hash_b64u: policy.json.policy_hash_b64u }]);
+  await callApi(clawgateUrl, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [
+    { repo: 'acme/proj-web', policy_hash_b64u: policy.json.policy_hash_b64u },
+  ]);
   const settings = await callApi(clawgateUrl, 'PUT', '/api/v1/workspaces/acme/settings', bearer, {
     mode: options.mode ?? 'enforce',
     trusted_gateways: [{ did: keys.gateway.did }],
@@ -67,11 +105,35 @@ export async function prepareWorkspace(sandbox: BitbucketSandbox, clawgateUrl: s
 }
 
 /** Commits agent work plus its bundle on a branch and opens the PR; returns the PR id and head. */
-export function openAgentPullRequest(sandbox: BitbucketSandbox, ws: Workspace, branch: string, files: Record<string, string>, scenario: Partial<Parameters<typeof makeScenario>[0]> = {}): { prId: number; head: string; work: string; bundleId: string } {
+export function openAgentPullRequest(
+  sandbox: BitbucketSandbox,
+  ws: Workspace,
+  branch: string,
+  files: Record<string, string>,
+  scenario: Partial<Parameters<typeof makeScenario>[0]> = {},
+): { prId: number; head: string; work: string; bundleId: string } {
   const work = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'agent work', files });
-  const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work.hash, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys, ...scenario });
-  const withBundle = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'proof bundle', files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) } });
-  const pr = sandbox.openPullRequest('acme/proj-web', { source: branch, author: 'claw-bot', title: branch, description: `Proof-Bundle: ${s.bundle.bundleId}` });
+  const s = makeScenario({
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    commit: work.hash,
+    wpc: ws.wpc,
+    startMs: Date.now() - 60_000,
+    ...ws.keys,
+    ...scenario,
+  });
+  const withBundle = sandbox.commit('acme/proj-web', {
+    branch,
+    author: 'claw-bot',
+    message: 'proof bundle',
+    files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) },
+  });
+  const pr = sandbox.openPullRequest('acme/proj-web', {
+    source: branch,
+    author: 'claw-bot',
+    title: branch,
+    description: `Proof-Bundle: ${s.bundle.bundleId}`,
+  });
   return { prId: pr.id, head: withBundle.hash, work: work.hash, bundleId: s.bundle.bundleId };
 }
 
@@ -79,11 +141,19 @@ export function clawgateStatus(sandbox: BitbucketSandbox, head: string): Record<
   return sandbox.getStatuses('acme/proj-web', head).find((s) => s.key === 'clawgate');
 }
 
-export async function finalStatus(sandbox: BitbucketSandbox, head: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-  return waitFor(() => {
-    const status = clawgateStatus(sandbox, head);
-    return status && status.state !== 'INPROGRESS' ? status : undefined;
-  }, timeoutMs, `a final clawgate status on ${head.slice(0, 12)}`);
+export async function finalStatus(
+  sandbox: BitbucketSandbox,
+  head: string,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
+  return waitFor(
+    () => {
+      const status = clawgateStatus(sandbox, head);
+      return status && status.state !== 'INPROGRESS' ? status : undefined;
+    },
+    timeoutMs,
+    `a final clawgate status on ${head.slice(0, 12)}`,
+  );
 }
 
 /**
@@ -104,5 +174,12 @@ export async function startTestClawgate(
     CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
     ...env,
   });
-  return startClawgate({ config, port, logger: pino({ level: 'silent' }), pollIntervalMs: options.pollIntervalMs ?? 50, env, workers: options.workers ?? true });
+  return startClawgate({
+    config,
+    port,
+    logger: pino({ level: 'silent' }),
+    pollIntervalMs: options.pollIntervalMs ?? 50,
+    env,
+    workers: options.workers ?? true,
+  });
 }

@@ -27,8 +27,18 @@ describe('e2e: a hostile bundle fails closed and does not stall the server', () 
 
   it('100,000 junk receipts: FAILED with BUNDLE_LIMIT_EXCEEDED while API answers stay fast', async () => {
     const { sandbox } = world;
-    sandbox.commit('acme/proj-web', { branch: 'agent/junk', author: 'claw-bot', message: 'work', files: { 'src/app.ts': 'export const app = 2;\n' } });
-    const head = sandbox.commit('acme/proj-web', { branch: 'agent/junk', author: 'claw-bot', message: 'bundle', files: { '.clawsig/proof_bundle.json': junkBundle(100_000) } }).hash;
+    sandbox.commit('acme/proj-web', {
+      branch: 'agent/junk',
+      author: 'claw-bot',
+      message: 'work',
+      files: { 'src/app.ts': 'export const app = 2;\n' },
+    });
+    const head = sandbox.commit('acme/proj-web', {
+      branch: 'agent/junk',
+      author: 'claw-bot',
+      message: 'bundle',
+      files: { '.clawsig/proof_bundle.json': junkBundle(100_000) },
+    }).hash;
 
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
@@ -43,7 +53,12 @@ describe('e2e: a hostile bundle fails closed and does not stall the server', () 
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    sandbox.openPullRequest('acme/proj-web', { source: 'agent/junk', author: 'claw-bot', title: 'junk', description: 'Proof-Bundle: junk-1' });
+    sandbox.openPullRequest('acme/proj-web', {
+      source: 'agent/junk',
+      author: 'claw-bot',
+      title: 'junk',
+      description: 'Proof-Bundle: junk-1',
+    });
     const status = await finalStatus(sandbox, head, 60_000);
     await settle(world);
     polling = false;

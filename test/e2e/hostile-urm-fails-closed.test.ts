@@ -22,15 +22,46 @@ describe('e2e: a hostile URM beside a good bundle fails closed', () => {
   it('FAILED with URM_MISSING; the good URM on another PR passes', async () => {
     const { sandbox } = world;
     const cases = [
-      { branch: 'agent/urm-junk', urm: () => `${'['.repeat(1024 * 1024)}${']'.repeat(1024 * 1024)}`, state: 'FAILED', code: 'URM_MISSING' },
+      {
+        branch: 'agent/urm-junk',
+        urm: () => `${'['.repeat(1024 * 1024)}${']'.repeat(1024 * 1024)}`,
+        state: 'FAILED',
+        code: 'URM_MISSING',
+      },
       { branch: 'agent/urm-good', urm: (good: unknown) => JSON.stringify(good), state: 'SUCCESSFUL', code: undefined },
     ];
     for (const c of cases) {
-      const work = sandbox.commit('acme/proj-web', { branch: c.branch, author: 'claw-bot', message: 'agent work', files: { [`src/${c.branch.slice(6)}.ts`]: 'export const x = 1;\n' } });
-      const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work.hash, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys, urm: true });
+      const work = sandbox.commit('acme/proj-web', {
+        branch: c.branch,
+        author: 'claw-bot',
+        message: 'agent work',
+        files: { [`src/${c.branch.slice(6)}.ts`]: 'export const x = 1;\n' },
+      });
+      const s = makeScenario({
+        workspace: 'acme',
+        repoSlug: 'proj-web',
+        commit: work.hash,
+        wpc: ws.wpc,
+        startMs: Date.now() - 60_000,
+        ...ws.keys,
+        urm: true,
+      });
       expect(s.bundle.urmDocument).toBeDefined();
-      const head = sandbox.commit('acme/proj-web', { branch: c.branch, author: 'claw-bot', message: 'proof bundle', files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope), '.clawsig/urm.json': c.urm(s.bundle.urmDocument) } });
-      const pr = sandbox.openPullRequest('acme/proj-web', { source: c.branch, author: 'claw-bot', title: c.branch, description: `Proof-Bundle: ${s.bundle.bundleId}` });
+      const head = sandbox.commit('acme/proj-web', {
+        branch: c.branch,
+        author: 'claw-bot',
+        message: 'proof bundle',
+        files: {
+          '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope),
+          '.clawsig/urm.json': c.urm(s.bundle.urmDocument),
+        },
+      });
+      const pr = sandbox.openPullRequest('acme/proj-web', {
+        source: c.branch,
+        author: 'claw-bot',
+        title: c.branch,
+        description: `Proof-Bundle: ${s.bundle.bundleId}`,
+      });
       const status = await finalStatus(sandbox, head.hash, 60_000);
       await settle(world);
       expect(status.state).toBe(c.state);

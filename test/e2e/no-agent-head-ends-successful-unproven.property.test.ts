@@ -44,9 +44,19 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: pick.map((pr) => ({ kind: 'forge' as const, pr })) },
   { weight: 1, arbitrary: pick.map((pr) => ({ kind: 'revoke' as const, pr })) },
   { weight: 1, arbitrary: fc.boolean().map((on) => ({ kind: 'killSwitch' as const, on })) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('fault' as const), status: fc.constantFrom(429 as const, 500 as const, 503 as const), count: fc.integer({ min: 1, max: 6 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('fault' as const),
+      status: fc.constantFrom(429 as const, 500 as const, 503 as const),
+      count: fc.integer({ min: 1, max: 6 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('slow' as const), count: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('loseWebhooks' as const), count: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('loseWebhooks' as const), count: fc.integer({ min: 1, max: 4 }) }),
+  },
 );
 
 /** What the test knows about a PR it made. */
@@ -63,13 +73,21 @@ interface ModelPr {
 }
 
 async function quiesce(world: World, timeoutMs: number): Promise<void> {
-  const busy = async () => (await world.app.store.jobs.list()).filter((j) => j.state === 'pending' || j.state === 'running');
+  const busy = async () =>
+    (await world.app.store.jobs.list()).filter((j) => j.state === 'pending' || j.state === 'running');
   for (let round = 0; round < 2; round += 1) {
     await world.sandbox.waitForDeliveries();
     try {
       await waitFor(async () => ((await busy()).length === 0 ? true : undefined), timeoutMs, 'the job queue to drain');
     } catch (error) {
-      const left = (await busy()).map((j) => ({ name: j.name, state: j.state, attempts: j.attempts, runAfter: j.runAfter, lastError: j.lastError, payload: j.payload }));
+      const left = (await busy()).map((j) => ({
+        name: j.name,
+        state: j.state,
+        attempts: j.attempts,
+        runAfter: j.runAfter,
+        lastError: j.lastError,
+        payload: j.payload,
+      }));
       throw new Error(`${String(error)}: ${JSON.stringify(left)}`, { cause: error });
     }
   }
@@ -94,7 +112,8 @@ describe('property: in enforce mode no agent-touched head ends SUCCESSFUL unprov
     await world.close();
   });
 
-  const settingsDoc = async () => (await callApi(world.app.url, 'GET', '/api/v1/workspaces/acme/settings', ws.bearer)).json;
+  const settingsDoc = async () =>
+    (await callApi(world.app.url, 'GET', '/api/v1/workspaces/acme/settings', ws.bearer)).json;
   const putSettings = async (doc: Record<string, unknown>) => {
     const response = await callApi(world.app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, doc);
     if (response.status !== 200) throw new Error(`settings: ${response.status}`);
@@ -114,14 +133,35 @@ describe('property: in enforce mode no agent-touched head ends SUCCESSFUL unprov
           const branch = `p${run}/s${index}`;
           switch (step.kind) {
             case 'agentPr': {
-              const pr = openAgentPullRequest(world.sandbox, ws, branch, { [`src/${run}-${index}.ts`]: `export const v = ${index};\n` });
-              prs.push({ prId: pr.prId, branch, bundleId: pr.bundleId, agentTouched: true, covered: true, approvedSinceHead: false });
+              const pr = openAgentPullRequest(world.sandbox, ws, branch, {
+                [`src/${run}-${index}.ts`]: `export const v = ${index};\n`,
+              });
+              prs.push({
+                prId: pr.prId,
+                branch,
+                bundleId: pr.bundleId,
+                agentTouched: true,
+                covered: true,
+                approvedSinceHead: false,
+              });
               break;
             }
             case 'humanPr': {
-              world.sandbox.commit(REPO, { branch, author: 'alice', message: 'human', files: { [`docs/${run}-${index}.md`]: 'x\n' } });
+              world.sandbox.commit(REPO, {
+                branch,
+                author: 'alice',
+                message: 'human',
+                files: { [`docs/${run}-${index}.md`]: 'x\n' },
+              });
               const pr = world.sandbox.openPullRequest(REPO, { source: branch, author: 'alice', title: branch });
-              prs.push({ prId: pr.id, branch, bundleId: null, agentTouched: false, covered: false, approvedSinceHead: false });
+              prs.push({
+                prId: pr.id,
+                branch,
+                bundleId: null,
+                agentTouched: false,
+                covered: false,
+                approvedSinceHead: false,
+              });
               break;
             }
             case 'agentPush':
@@ -129,7 +169,12 @@ describe('property: in enforce mode no agent-touched head ends SUCCESSFUL unprov
               const pr = target(step.pr);
               if (!pr) break;
               const agent = step.kind === 'agentPush';
-              world.sandbox.commit(REPO, { branch: pr.branch, author: agent ? 'claw-bot' : 'alice', message: 'more', files: { [`src/${run}-${index}-more.ts`]: `export const m = ${index};\n` } });
+              world.sandbox.commit(REPO, {
+                branch: pr.branch,
+                author: agent ? 'claw-bot' : 'alice',
+                message: 'more',
+                files: { [`src/${run}-${index}-more.ts`]: `export const m = ${index};\n` },
+              });
               if (agent) {
                 pr.agentTouched = true;
                 pr.covered = false;
@@ -140,10 +185,30 @@ describe('property: in enforce mode no agent-touched head ends SUCCESSFUL unprov
             case 'agentReattest': {
               const pr = target(step.pr);
               if (!pr) break;
-              const work = world.sandbox.commit(REPO, { branch: pr.branch, author: 'claw-bot', message: 'agent work', files: { [`src/${run}-${index}-re.ts`]: `export const r = ${index};\n` } });
-              const s = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: work.hash, wpc: ws.wpc, startMs: Date.now() - 60_000, ...ws.keys });
-              world.sandbox.commit(REPO, { branch: pr.branch, author: 'claw-bot', message: 'proof bundle', files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) } });
-              world.sandbox.updatePullRequest(REPO, pr.prId, { actor: 'claw-bot', description: `Proof-Bundle: ${s.bundle.bundleId}` });
+              const work = world.sandbox.commit(REPO, {
+                branch: pr.branch,
+                author: 'claw-bot',
+                message: 'agent work',
+                files: { [`src/${run}-${index}-re.ts`]: `export const r = ${index};\n` },
+              });
+              const s = makeScenario({
+                workspace: 'acme',
+                repoSlug: 'proj-web',
+                commit: work.hash,
+                wpc: ws.wpc,
+                startMs: Date.now() - 60_000,
+                ...ws.keys,
+              });
+              world.sandbox.commit(REPO, {
+                branch: pr.branch,
+                author: 'claw-bot',
+                message: 'proof bundle',
+                files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) },
+              });
+              world.sandbox.updatePullRequest(REPO, pr.prId, {
+                actor: 'claw-bot',
+                description: `Proof-Bundle: ${s.bundle.bundleId}`,
+              });
               pr.agentTouched = true;
               pr.covered = true;
               pr.bundleId = s.bundle.bundleId;
@@ -157,7 +222,12 @@ describe('property: in enforce mode no agent-touched head ends SUCCESSFUL unprov
               // push and its webhook do not count: docs/policy.md §6). Re-approving is how a reviewer
               // approves a new head (one approval per reviewer).
               await world.sandbox.waitForDeliveries();
-              if (world.sandbox.pullRequest(REPO, pr.prId).participants.some((p) => p.user.nickname === 'carol' && p.approved)) world.sandbox.unapprove(REPO, pr.prId, 'carol');
+              if (
+                world.sandbox
+                  .pullRequest(REPO, pr.prId)
+                  .participants.some((p) => p.user.nickname === 'carol' && p.approved)
+              )
+                world.sandbox.unapprove(REPO, pr.prId, 'carol');
               world.sandbox.approve(REPO, pr.prId, 'carol');
               pr.approvedSinceHead = true;
               break;
@@ -166,7 +236,18 @@ describe('property: in enforce mode no agent-touched head ends SUCCESSFUL unprov
               const pr = target(step.pr);
               const head = pr ? world.sandbox.branchHead(REPO, pr.branch) : undefined;
               if (!pr || !head) break;
-              world.sandbox.postStatus(REPO, head, { key: 'clawgate', state: 'SUCCESSFUL', name: 'clawgate', url: 'https://example.test/forged', description: 'verified: all criteria hold' }, 'claw-bot');
+              world.sandbox.postStatus(
+                REPO,
+                head,
+                {
+                  key: 'clawgate',
+                  state: 'SUCCESSFUL',
+                  name: 'clawgate',
+                  url: 'https://example.test/forged',
+                  description: 'verified: all criteria hold',
+                },
+                'claw-bot',
+              );
               break;
             }
             case 'revoke': {
@@ -210,8 +291,20 @@ describe('property: in enforce mode no agent-touched head ends SUCCESSFUL unprov
           if (status?.state !== 'SUCCESSFUL') continue;
           seen.successful += 1;
           const latest = (await evaluationsOf(world, pr.prId)).find((e) => e.headSha === head);
-          const allowed = pr.covered && !frozen && (pr.bundleId === null || !revoked.has(pr.bundleId)) && pr.approvedSinceHead && latest?.state === 'PASS';
-          expect({ pr: pr.prId, head, successfulAllowed: allowed, model: pr, frozen, latest: latest?.state }).toMatchObject({ successfulAllowed: true });
+          const allowed =
+            pr.covered &&
+            !frozen &&
+            (pr.bundleId === null || !revoked.has(pr.bundleId)) &&
+            pr.approvedSinceHead &&
+            latest?.state === 'PASS';
+          expect({
+            pr: pr.prId,
+            head,
+            successfulAllowed: allowed,
+            model: pr,
+            frozen,
+            latest: latest?.state,
+          }).toMatchObject({ successfulAllowed: true });
         }
         // Close this run's PRs so the next run's rollbacks and reconciliations do not carry them.
         for (const pr of prs) world.sandbox.decline(REPO, pr.prId, { actor: 'alice' });
@@ -222,7 +315,9 @@ describe('property: in enforce mode no agent-touched head ends SUCCESSFUL unprov
         numRuns: RUNS,
         endOnFailure: true,
         // Two fixed sequences first: one that must end SUCCESSFUL, one that must stay pending.
-        examples: [[[{ kind: 'agentPr' }, { kind: 'agentPr' }, { kind: 'approve', pr: 0 }, { kind: 'agentPush', pr: 1 }]]],
+        examples: [
+          [[{ kind: 'agentPr' }, { kind: 'agentPr' }, { kind: 'approve', pr: 0 }, { kind: 'agentPush', pr: 1 }]],
+        ],
       },
     );
     // Every outcome occurred at least once across the runs (the seed is fixed, so this is stable).

@@ -16,12 +16,21 @@ export interface World {
 
 export const ADMIN_TOKEN = 'operations-admin-token-0123456789ab';
 
-export async function startWorld(options: { rateLimitPerHour?: number; env?: Record<string, string> } = {}): Promise<World> {
-  const sandbox = await startSandbox(options.rateLimitPerHour !== undefined ? { rateLimitPerHour: options.rateLimitPerHour } : {});
+export async function startWorld(
+  options: { rateLimitPerHour?: number; env?: Record<string, string> } = {},
+): Promise<World> {
+  const sandbox = await startSandbox(
+    options.rateLimitPerHour !== undefined ? { rateLimitPerHour: options.rateLimitPerHour } : {},
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'clawgate-operations-'));
   // clawgate's own API budget mirrors the limit the sandbox enforces (docs/operations.md, CLAWGATE_API_CALLS_PER_HOUR).
-  const budget: Record<string, string> = options.rateLimitPerHour !== undefined ? { CLAWGATE_API_CALLS_PER_HOUR: String(options.rateLimitPerHour) } : {};
-  const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...budget, ...options.env }, pollIntervalMs: 25 });
+  const budget: Record<string, string> =
+    options.rateLimitPerHour !== undefined ? { CLAWGATE_API_CALLS_PER_HOUR: String(options.rateLimitPerHour) } : {};
+  const app = await startTestClawgate(sandbox, {
+    databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`,
+    env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...budget, ...options.env },
+    pollIntervalMs: 25,
+  });
   return {
     sandbox,
     app,
@@ -40,11 +49,25 @@ export async function settle(world: World, timeoutMs = 15_000): Promise<void> {
   // Twice: a finished job may have written a status whose webhook queues another job.
   for (let round = 0; round < 2; round += 1) {
     await world.sandbox.waitForDeliveries();
-    await waitFor(async () => ((await world.app.store.jobs.list()).every((j) => j.state !== 'pending' && j.state !== 'running') ? true : undefined), Math.max(1, deadline - Date.now()), 'the job queue to drain');
+    await waitFor(
+      async () =>
+        (await world.app.store.jobs.list()).every((j) => j.state !== 'pending' && j.state !== 'running')
+          ? true
+          : undefined,
+      Math.max(1, deadline - Date.now()),
+      'the job queue to drain',
+    );
     await new Promise((resolve) => setTimeout(resolve, 60));
   }
   await world.sandbox.waitForDeliveries();
-  await waitFor(async () => ((await world.app.store.jobs.list()).every((j) => j.state !== 'pending' && j.state !== 'running') ? true : undefined), Math.max(1, deadline - Date.now()), 'the job queue to drain');
+  await waitFor(
+    async () =>
+      (await world.app.store.jobs.list()).every((j) => j.state !== 'pending' && j.state !== 'running')
+        ? true
+        : undefined,
+    Math.max(1, deadline - Date.now()),
+    'the job queue to drain',
+  );
 }
 
 export async function workspaceIdOf(world: World, slug = 'acme'): Promise<string> {
@@ -62,21 +85,39 @@ export async function evaluationsOf(world: World, prId: number, repo = 'acme/pro
 }
 
 /** Waits for the PR's evaluation count to reach `count`; returns the newest. */
-export async function evaluationNumber(world: World, prId: number, count: number, repo = 'acme/proj-web'): Promise<EvaluationRecord> {
-  return waitFor(async () => {
-    const list = await evaluationsOf(world, prId, repo);
-    return list.length >= count ? list[0] : undefined;
-  }, 15_000, `evaluation #${count} of PR ${prId}`);
+export async function evaluationNumber(
+  world: World,
+  prId: number,
+  count: number,
+  repo = 'acme/proj-web',
+): Promise<EvaluationRecord> {
+  return waitFor(
+    async () => {
+      const list = await evaluationsOf(world, prId, repo);
+      return list.length >= count ? list[0] : undefined;
+    },
+    15_000,
+    `evaluation #${count} of PR ${prId}`,
+  );
 }
 
 /** The `clawgate` status on a commit, straight from the sandbox. */
-export function clawgateStatusOn(world: World, commit: string, repo = 'acme/proj-web'): Record<string, unknown> | undefined {
+export function clawgateStatusOn(
+  world: World,
+  commit: string,
+  repo = 'acme/proj-web',
+): Record<string, unknown> | undefined {
   return world.sandbox.getStatuses(repo, commit).find((s) => s.key === 'clawgate');
 }
 
 /** Status writes clawgate (not a user) made on a commit. */
-export function appStatusWrites(world: World, commit: string): { state?: string; description?: string; url?: string }[] {
-  return world.sandbox.received.statuses.filter((w) => w.commit === commit && !w.principal.startsWith('user:')).map((w) => w.body as { state?: string; description?: string; url?: string });
+export function appStatusWrites(
+  world: World,
+  commit: string,
+): { state?: string; description?: string; url?: string }[] {
+  return world.sandbox.received.statuses
+    .filter((w) => w.commit === commit && !w.principal.startsWith('user:'))
+    .map((w) => w.body as { state?: string; description?: string; url?: string });
 }
 
 /** Uploads a WPC and returns its hash. */

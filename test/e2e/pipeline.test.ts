@@ -9,7 +9,16 @@ import { evaluatePullRequest } from '../../src/pipeline/evaluation/evaluate-pull
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import { freePort } from '../../src/server/free-port';
 import { backendsUnderTest, createTestDatabase } from '../store/support/postgres';
-import { callApi, clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, TEST_SECRET_KEY, waitFor } from './harness';
+import {
+  callApi,
+  clawgateStatus,
+  finalStatus,
+  openAgentPullRequest,
+  prepareWorkspace,
+  startTestClawgate,
+  TEST_SECRET_KEY,
+  waitFor,
+} from './harness';
 
 describe.each(backendsUnderTest('e2e/pipeline'))('e2e on %s: the demo story', (backend) => {
   test('every verdict as expected (store and queue on this backend)', async () => {
@@ -43,7 +52,9 @@ describe('e2e: pipeline behaviour', () => {
       const pr = openAgentPullRequest(sandbox, ws, 'agent/one', { 'src/one.ts': 'export const one = 1;\n' });
       const status = await finalStatus(sandbox, pr.head);
       expect(status.state).toBe('SUCCESSFUL');
-      const states = sandbox.received.statuses.filter((w) => w.commit === pr.head).map((w) => (w.body as { state?: string }).state);
+      const states = sandbox.received.statuses
+        .filter((w) => w.commit === pr.head)
+        .map((w) => (w.body as { state?: string }).state);
       expect(states[0]).toBe('INPROGRESS');
       expect(states[states.length - 1]).toBe('SUCCESSFUL');
       expect(sandbox.received.authFailures).toEqual([]);
@@ -61,7 +72,11 @@ describe('e2e: pipeline behaviour', () => {
       const status = await finalStatus(sandbox, pr.head, 25_000);
       expect(status.state).toBe('FAILED');
       expect(String(status.description)).toContain('CLAWGATE_ERROR');
-      expect(sandbox.received.statuses.some((w) => w.commit === pr.head && (w.body as { state?: string }).state === 'SUCCESSFUL')).toBe(false);
+      expect(
+        sandbox.received.statuses.some(
+          (w) => w.commit === pr.head && (w.body as { state?: string }).state === 'SUCCESSFUL',
+        ),
+      ).toBe(false);
     } finally {
       sandbox.faults.clear();
       await app.close();
@@ -74,13 +89,30 @@ describe('e2e: pipeline behaviour', () => {
       const ws = await prepareWorkspace(sandbox, app.url);
       const pr = openAgentPullRequest(sandbox, ws, 'agent/moving', { 'src/m.ts': 'export const m = 1;\n' });
       await finalStatus(sandbox, pr.head);
-      const newer = sandbox.commit('acme/proj-web', { branch: 'agent/moving', author: 'alice', message: 'human fix', files: { 'src/m.ts': 'export const m = 2;\n' } });
+      const newer = sandbox.commit('acme/proj-web', {
+        branch: 'agent/moving',
+        author: 'alice',
+        message: 'human fix',
+        files: { 'src/m.ts': 'export const m = 2;\n' },
+      });
       const status = await finalStatus(sandbox, newer.hash);
       expect(['SUCCESSFUL', 'FAILED']).toContain(status.state);
       const installation = sandbox.listInstallations()[0];
       const outcome = await evaluatePullRequest(
-        { workspaceId: (await app.store.tenants.findByClientKey(installation?.clientKey ?? ''))?.workspaceId ?? '', clientKey: installation?.clientKey ?? '', repoFullName: 'acme/proj-web', prId: pr.prId, headHint: pr.head.slice(0, 12), trigger: 'pullrequest:updated', deliveryId: 'stale-delivery' },
-        { store: app.store, config: loadAppConfig({ CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host }), logger: pino({ level: 'silent' }) },
+        {
+          workspaceId: (await app.store.tenants.findByClientKey(installation?.clientKey ?? ''))?.workspaceId ?? '',
+          clientKey: installation?.clientKey ?? '',
+          repoFullName: 'acme/proj-web',
+          prId: pr.prId,
+          headHint: pr.head.slice(0, 12),
+          trigger: 'pullrequest:updated',
+          deliveryId: 'stale-delivery',
+        },
+        {
+          store: app.store,
+          config: loadAppConfig({ CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host }),
+          logger: pino({ level: 'silent' }),
+        },
       );
       expect(outcome.status).toBe('superseded');
     } finally {
@@ -88,7 +120,7 @@ describe('e2e: pipeline behaviour', () => {
     }
   }, 30_000);
 
-  test('revocations saved through the settings API apply to the next evaluation (re-check) and to a revoked account\'s next PR', async () => {
+  test("revocations saved through the settings API apply to the next evaluation (re-check) and to a revoked account's next PR", async () => {
     const app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}` });
     try {
       const ws = await prepareWorkspace(sandbox, app.url);
@@ -96,26 +128,64 @@ describe('e2e: pipeline behaviour', () => {
       expect((await finalStatus(sandbox, pr.head)).state).toBe('SUCCESSFUL');
       const current = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/settings', ws.bearer);
       const revocations = current.json.revocations as Record<string, string[]>;
-      const saved = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, { ...current.json, revocations: { ...revocations, bundle_ids: [pr.bundleId], agent_dids: [ws.keys.agent.did] } });
+      const saved = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, {
+        ...current.json,
+        revocations: { ...revocations, bundle_ids: [pr.bundleId], agent_dids: [ws.keys.agent.did] },
+      });
       expect(saved.status).toBe(200);
-      const recheck = await callApi(app.url, 'POST', `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`, ws.bearer, {});
+      const recheck = await callApi(
+        app.url,
+        'POST',
+        `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`,
+        ws.bearer,
+        {},
+      );
       expect(recheck.status).toBe(202);
-      const failed = await waitFor(() => {
-        const status = clawgateStatus(sandbox, pr.head);
-        return status?.state === 'FAILED' ? status : undefined;
-      }, 20_000, 'the revoked verdict');
+      const failed = await waitFor(
+        () => {
+          const status = clawgateStatus(sandbox, pr.head);
+          return status?.state === 'FAILED' ? status : undefined;
+        },
+        20_000,
+        'the revoked verdict',
+      );
       expect(String(failed.description)).toMatch(/REVOKED_(AGENT|BUNDLE)/);
-      const list = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=acme%2Fproj-web&pr=${pr.prId}`, ws.bearer);
+      const list = await callApi(
+        app.url,
+        'GET',
+        `/api/v1/workspaces/acme/evaluations?repo=acme%2Fproj-web&pr=${pr.prId}`,
+        ws.bearer,
+      );
       const latest = (list.json.evaluations as { id: string }[])[0];
-      const detail = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations/${latest?.id ?? ''}`, ws.bearer);
-      const codes = ((detail.json.verdict as { checks: { code: string; outcome: string }[] }).checks).filter((c) => c.outcome === 'fail').map((c) => c.code);
+      const detail = await callApi(
+        app.url,
+        'GET',
+        `/api/v1/workspaces/acme/evaluations/${latest?.id ?? ''}`,
+        ws.bearer,
+      );
+      const codes = (detail.json.verdict as { checks: { code: string; outcome: string }[] }).checks
+        .filter((c) => c.outcome === 'fail')
+        .map((c) => c.code);
       expect(codes).toEqual(expect.arrayContaining(['REVOKED_AGENT', 'REVOKED_BUNDLE']));
 
       // Revoking the agent's Bitbucket account: its next PR fails too, even without any bundle.
       const unrevoked = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/settings', ws.bearer);
-      const accountRevoked = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, { ...unrevoked.json, revocations: { ...(unrevoked.json.revocations as Record<string, string[]>), bundle_ids: [], agent_dids: [], account_uuids: [ws.botUuid] } });
+      const accountRevoked = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, {
+        ...unrevoked.json,
+        revocations: {
+          ...(unrevoked.json.revocations as Record<string, string[]>),
+          bundle_ids: [],
+          agent_dids: [],
+          account_uuids: [ws.botUuid],
+        },
+      });
       expect(accountRevoked.status).toBe(200);
-      const bare = sandbox.commit('acme/proj-web', { branch: 'agent/no-bundle', author: 'claw-bot', message: 'no bundle', files: { 'src/nb.ts': 'export const nb = 1;\n' } });
+      const bare = sandbox.commit('acme/proj-web', {
+        branch: 'agent/no-bundle',
+        author: 'claw-bot',
+        message: 'no bundle',
+        files: { 'src/nb.ts': 'export const nb = 1;\n' },
+      });
       sandbox.openPullRequest('acme/proj-web', { source: 'agent/no-bundle', author: 'claw-bot', title: 'no bundle' });
       const revokedAccount = await finalStatus(sandbox, bare.hash);
       expect(revokedAccount.state).toBe('FAILED');
@@ -139,8 +209,17 @@ describe('e2e: pipeline behaviour', () => {
       LOG_LEVEL: 'silent',
     };
     const cli = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.ts');
-    const start = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const healthy = async () => waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok).catch(() => false)) || undefined, 20_000, 'clawgate to start');
+    const start = (): ChildProcess =>
+      spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const healthy = async () =>
+      waitFor(
+        async () =>
+          (await fetch(`http://127.0.0.1:${port}/healthz`)
+            .then((r) => r.ok)
+            .catch(() => false)) || undefined,
+        20_000,
+        'clawgate to start',
+      );
     let child = start();
     try {
       await healthy();

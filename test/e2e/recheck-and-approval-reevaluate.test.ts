@@ -1,6 +1,15 @@
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
 import { callApi, openAgentPullRequest, pageJwt, prepareWorkspace, waitFor, type Workspace } from './harness';
-import { appStatusWrites, auditOfKind, clawgateStatusOn, evaluationNumber, evaluationsOf, settle, startWorld, type World } from './operations-world';
+import {
+  appStatusWrites,
+  auditOfKind,
+  clawgateStatusOn,
+  evaluationNumber,
+  evaluationsOf,
+  settle,
+  startWorld,
+  type World,
+} from './operations-world';
 
 /**
  * Issue 4 §2 (approval gates), §7 (re-check by API and by `/clawgate recheck`) and the settings
@@ -22,7 +31,10 @@ describe('e2e: approval gates', () => {
     const reviewer = world.sandbox.createUser({ nickname: 'claw-reviewer', displayName: 'Claw Reviewer' });
     const current = await callApi(world.app.url, 'GET', '/api/v1/workspaces/acme/settings', ws.bearer);
     const agents = [...(current.json.agents as unknown[]), { account_uuid: reviewer.uuid, role: 'read' }];
-    expect((await callApi(world.app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, { ...current.json, agents })).status).toBe(200);
+    expect(
+      (await callApi(world.app.url, 'PUT', '/api/v1/workspaces/acme/settings', ws.bearer, { ...current.json, agents }))
+        .status,
+    ).toBe(200);
   }, 30_000);
 
   afterAll(async () => {
@@ -47,13 +59,21 @@ describe('e2e: approval gates', () => {
     world.sandbox.approve('acme/proj-web', pr.prId, 'alice');
     const third = await evaluationNumber(world, pr.prId, 3);
     expect(third).toMatchObject({ state: 'PASS', statusState: 'SUCCESSFUL' });
-    await waitFor(() => (clawgateStatusOn(world, pr.head)?.state === 'SUCCESSFUL' ? true : undefined), 10_000, 'SUCCESSFUL after the human approval');
+    await waitFor(
+      () => (clawgateStatusOn(world, pr.head)?.state === 'SUCCESSFUL' ? true : undefined),
+      10_000,
+      'SUCCESSFUL after the human approval',
+    );
 
     world.sandbox.unapprove('acme/proj-web', pr.prId, 'alice');
     const fourth = await evaluationNumber(world, pr.prId, 4);
     expect(triggerOf(fourth)).toBe('pullrequest:unapproved');
     expect(fourth.state).toBe('PENDING');
-    await waitFor(() => (clawgateStatusOn(world, pr.head)?.state === 'INPROGRESS' ? true : undefined), 10_000, 'INPROGRESS after the unapproval');
+    await waitFor(
+      () => (clawgateStatusOn(world, pr.head)?.state === 'INPROGRESS' ? true : undefined),
+      10_000,
+      'INPROGRESS after the unapproval',
+    );
   }, 30_000);
 });
 
@@ -78,7 +98,12 @@ describe('e2e: re-check and the settings write gate', () => {
   test('POST …/recheck re-evaluates the same head and publishes again', async () => {
     const before = (await evaluationsOf(world, pr.prId)).length;
     const writes = appStatusWrites(world, pr.head).length;
-    const response = await callApi(world.app.url, 'POST', `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`, ws.bearer);
+    const response = await callApi(
+      world.app.url,
+      'POST',
+      `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`,
+      ws.bearer,
+    );
     expect(response.status).toBe(202);
     const latest = await evaluationNumber(world, pr.prId, before + 1);
     expect(triggerOf(latest)).toBe('recheck');
@@ -91,13 +116,30 @@ describe('e2e: re-check and the settings write gate', () => {
 
   test('/clawgate recheck by a human with write access re-evaluates and is acknowledged', async () => {
     const before = (await evaluationsOf(world, pr.prId)).length;
-    const comment = world.sandbox.comment('acme/proj-web', pr.prId, { author: 'alice', content: 'Bundle uploaded again.\n/clawgate recheck\n' });
+    const comment = world.sandbox.comment('acme/proj-web', pr.prId, {
+      author: 'alice',
+      content: 'Bundle uploaded again.\n/clawgate recheck\n',
+    });
     const latest = await evaluationNumber(world, pr.prId, before + 1);
     expect(triggerOf(latest)).toBe('recheck');
-    const requested = await waitFor(async () => (await auditOfKind(world, 'pullrequest.recheck_requested')).find((e) => (e.after as { via?: string }).via === 'pr_comment'), 10_000, 'the audit event');
+    const requested = await waitFor(
+      async () =>
+        (await auditOfKind(world, 'pullrequest.recheck_requested')).find(
+          (e) => (e.after as { via?: string }).via === 'pr_comment',
+        ),
+      10_000,
+      'the audit event',
+    );
     expect(requested.actor).toBe(`bitbucket:${ws.aliceUuid}`);
     expect(requested.after).toMatchObject({ comment_id: comment.id, permission: 'admin' });
-    const reply = await waitFor(() => world.sandbox.getComments('acme/proj-web', pr.prId).find((c) => (c.parent as { id?: number } | undefined)?.id === comment.id), 10_000, 'the acknowledgement');
+    const reply = await waitFor(
+      () =>
+        world.sandbox
+          .getComments('acme/proj-web', pr.prId)
+          .find((c) => (c.parent as { id?: number } | undefined)?.id === comment.id),
+      10_000,
+      'the acknowledgement',
+    );
     expect(String((reply.content as { raw: string }).raw)).toContain('re-check requested by Alice');
     await settle(world);
     // The acknowledgement is not a command: nothing more was evaluated.
@@ -110,8 +152,13 @@ describe('e2e: re-check and the settings write gate', () => {
     world.sandbox.comment('acme/proj-web', pr.prId, { author: 'bob', content: '/clawgate recheck' });
     await settle(world);
     const refused = await auditOfKind(world, 'pullrequest.recheck_refused');
-    expect(refused.map((e) => (e.after as { reason: string }).reason).sort()).toEqual(['agent_identity', 'no_write_access']);
-    expect(refused.find((e) => (e.after as { reason: string }).reason === 'no_write_access')?.after).toMatchObject({ permission: 'read' });
+    expect(refused.map((e) => (e.after as { reason: string }).reason).sort()).toEqual([
+      'agent_identity',
+      'no_write_access',
+    ]);
+    expect(refused.find((e) => (e.after as { reason: string }).reason === 'no_write_access')?.after).toMatchObject({
+      permission: 'read',
+    });
     expect((await evaluationsOf(world, pr.prId)).length).toBe(before);
 
     // Given write access, the same reader may.
@@ -133,11 +180,26 @@ describe('e2e: re-check and the settings write gate', () => {
     const alice = world.sandbox.user('alice');
     const admin = world.sandbox.workspaceAdmin('acme');
 
-    expect((await callApi(world.app.url, 'PUT', path, `JWT ${pageJwt(world.sandbox, installation.clientKey, 'PUT', path)}`, current.json)).status).toBe(200);
+    expect(
+      (
+        await callApi(
+          world.app.url,
+          'PUT',
+          path,
+          `JWT ${pageJwt(world.sandbox, installation.clientKey, 'PUT', path)}`,
+          current.json,
+        )
+      ).status,
+    ).toBe(200);
     expect((await callApi(world.app.url, 'PUT', path, asUser(admin.uuid, 'PUT'), current.json)).status).toBe(200);
-    const refused = await callApi(world.app.url, 'PUT', path, asUser(alice.accountId, 'PUT'), { ...current.json, frozen: true });
+    const refused = await callApi(world.app.url, 'PUT', path, asUser(alice.accountId, 'PUT'), {
+      ...current.json,
+      frozen: true,
+    });
     expect(refused.status).toBe(403);
-    expect((await callApi(world.app.url, 'PUT', path, asUser('not a valid "account"', 'PUT'), current.json)).status).toBe(403);
+    expect(
+      (await callApi(world.app.url, 'PUT', path, asUser('not a valid "account"', 'PUT'), current.json)).status,
+    ).toBe(403);
     expect((await callApi(world.app.url, 'GET', path, asUser(alice.accountId, 'GET'))).status).toBe(403);
     expect((await callApi(world.app.url, 'GET', path, asUser(admin.uuid, 'GET'))).status).toBe(200);
     expect((await callApi(world.app.url, 'GET', path, ws.bearer)).json.frozen).toBe(false);
@@ -145,14 +207,28 @@ describe('e2e: re-check and the settings write gate', () => {
     // A workspace member promoted to owner may (one clawgate has not asked about in the last minute:
     // answers are cached for 60 s, docs/api.md §1.1).
     world.sandbox.setWorkspacePermission('acme', 'bob', 'owner');
-    expect((await callApi(world.app.url, 'PUT', path, asUser(world.sandbox.user('bob').accountId, 'PUT'), current.json)).status).toBe(200);
+    expect(
+      (await callApi(world.app.url, 'PUT', path, asUser(world.sandbox.user('bob').accountId, 'PUT'), current.json))
+        .status,
+    ).toBe(200);
   }, 30_000);
 
   test("the panel's re-check needs write access to the repository, not workspace ownership", async () => {
     const installation = world.sandbox.listInstallations()[0];
     if (!installation) throw new Error('not installed');
-    const pr = openAgentPullRequest(world.sandbox, ws, 'agent/panel-recheck', { 'src/panel.ts': 'export const p = 1;\n' });
-    await waitFor(() => (world.sandbox.getStatuses('acme/proj-web', pr.head).some((s) => s.key === 'clawgate' && s.state !== 'INPROGRESS') ? true : undefined), 20_000, 'the first verdict');
+    const pr = openAgentPullRequest(world.sandbox, ws, 'agent/panel-recheck', {
+      'src/panel.ts': 'export const p = 1;\n',
+    });
+    await waitFor(
+      () =>
+        world.sandbox
+          .getStatuses('acme/proj-web', pr.head)
+          .some((s) => s.key === 'clawgate' && s.state !== 'INPROGRESS')
+          ? true
+          : undefined,
+      20_000,
+      'the first verdict',
+    );
     const path = `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`;
     const asUser = (accountId: string) => {
       const iat = Math.floor(Date.now() / 1000);
@@ -176,6 +252,8 @@ describe('e2e: re-check and the settings write gate', () => {
     const iat = Math.floor(Date.now() / 1000);
     const putSettings = `JWT ${encodeSymmetric({ iss: installation.clientKey, sub: carol.accountId, iat, exp: iat + 180, qsh: createQueryStringHash(fromMethodAndUrl('PUT', settings), false) }, installation.sharedSecret)}`;
     const current = await callApi(world.app.url, 'GET', settings, ws.bearer);
-    expect((await callApi(world.app.url, 'PUT', settings, putSettings, { ...current.json, frozen: true })).status).toBe(403);
+    expect((await callApi(world.app.url, 'PUT', settings, putSettings, { ...current.json, frozen: true })).status).toBe(
+      403,
+    );
   }, 30_000);
 });

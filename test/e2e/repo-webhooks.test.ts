@@ -24,7 +24,10 @@ describe('e2e: repository webhooks + access token (no Connect)', () => {
   beforeEach(async () => {
     sandbox = await startSandbox();
     dir = mkdtempSync(path.join(tmpdir(), 'clawgate-e2e-hooks-'));
-    app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
+    app = await startTestClawgate(sandbox, {
+      databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`,
+      env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN },
+    });
   });
 
   afterEach(async () => {
@@ -37,16 +40,35 @@ describe('e2e: repository webhooks + access token (no Connect)', () => {
     sandbox.createWorkspace({ slug: 'acme', name: 'ACME' });
     const alice = sandbox.createUser({ nickname: 'alice', displayName: 'Alice' });
     const bot = sandbox.createUser({ nickname: 'claw-bot', displayName: 'Claw Bot' });
-    sandbox.createRepository({ workspace: 'acme', slug: 'proj-web', author: alice, files: { 'README.md': '# proj-web\n', 'src/app.ts': 'export const app = 1;\n' } });
-    const accessToken = sandbox.createAccessToken({ workspace: 'acme' }, ['repository:write', 'pullrequest:write', 'webhook'], { name: 'clawgate' });
+    sandbox.createRepository({
+      workspace: 'acme',
+      slug: 'proj-web',
+      author: alice,
+      files: { 'README.md': '# proj-web\n', 'src/app.ts': 'export const app = 1;\n' },
+    });
+    const accessToken = sandbox.createAccessToken(
+      { workspace: 'acme' },
+      ['repository:write', 'pullrequest:write', 'webhook'],
+      { name: 'clawgate' },
+    );
 
     // A wrong admin token first: 401, nothing stored, no hook in Bitbucket.
-    const refused = await callApi(app.url, 'POST', '/api/v1/workspaces', 'Bearer not-the-admin-token-at-all-000000', { workspace: 'acme', access_token: accessToken.token, repositories: ['proj-web'], base_api_url: sandbox.baseUrl });
+    const refused = await callApi(app.url, 'POST', '/api/v1/workspaces', 'Bearer not-the-admin-token-at-all-000000', {
+      workspace: 'acme',
+      access_token: accessToken.token,
+      repositories: ['proj-web'],
+      base_api_url: sandbox.baseUrl,
+    });
     expect(refused.status).toBe(401);
     expect(await app.store.tenants.listAll()).toEqual([]);
     expect(sandbox.repository('acme/proj-web').hooks.size).toBe(0);
 
-    const registered = await callApi(app.url, 'POST', '/api/v1/workspaces', `Bearer ${ADMIN_TOKEN}`, { workspace: 'acme', access_token: accessToken.token, repositories: ['proj-web'], base_api_url: sandbox.baseUrl });
+    const registered = await callApi(app.url, 'POST', '/api/v1/workspaces', `Bearer ${ADMIN_TOKEN}`, {
+      workspace: 'acme',
+      access_token: accessToken.token,
+      repositories: ['proj-web'],
+      base_api_url: sandbox.baseUrl,
+    });
     expect(registered.status).toBe(201);
     const hooks = [...sandbox.repository('acme/proj-web').hooks.values()];
     expect(hooks).toHaveLength(1);
@@ -57,10 +79,21 @@ describe('e2e: repository webhooks + access token (no Connect)', () => {
     // Configure through the JSON API with the token the registration answered (shown once).
     const bearer = `Bearer ${String(registered.json.token)}`;
     const keys = { agent: createTestKey(), gateway: createTestKey(), issuer: createTestKey() };
-    const wpc = makeBitbucketWpc({ repos: ['acme/proj-web'], allowedProviders: ['anthropic'], allowedModels: ['claude-*'], approvalRequired: false });
+    const wpc = makeBitbucketWpc({
+      repos: ['acme/proj-web'],
+      allowedProviders: ['anthropic'],
+      allowedModels: ['claude-*'],
+      approvalRequired: false,
+    });
     const policy = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/policies', bearer, wpc);
     expect(policy.status).toBe(201);
-    expect((await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [{ repo: 'acme/proj-web', policy_hash_b64u: policy.json.policy_hash_b64u }])).status).toBeLessThan(300);
+    expect(
+      (
+        await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [
+          { repo: 'acme/proj-web', policy_hash_b64u: policy.json.policy_hash_b64u },
+        ])
+      ).status,
+    ).toBeLessThan(300);
     const settings = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/settings', bearer, {
       mode: 'enforce',
       trusted_gateways: [{ did: keys.gateway.did }],
@@ -81,7 +114,9 @@ describe('e2e: repository webhooks + access token (no Connect)', () => {
     expect(new Set(statusWrites.map((write) => write.principal))).toEqual(new Set([`token:${accessToken.id}`]));
     expect(sandbox.received.authFailures).toEqual([]);
     // Every repository-hook delivery was signed and accepted.
-    const created = sandbox.deliveries.find((delivery) => delivery.kind === 'repository' && delivery.event === 'pullrequest:created');
+    const created = sandbox.deliveries.find(
+      (delivery) => delivery.kind === 'repository' && delivery.event === 'pullrequest:created',
+    );
     expect(created?.headers['X-Hub-Signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
     await waitFor(() => (created?.outcome === 'delivered' ? true : undefined), 5000, 'the PR delivery');
     expect(created?.finalStatus).toBe(204);
@@ -101,7 +136,16 @@ describe('e2e: repository webhooks + access token (no Connect)', () => {
       body: created.body,
     });
     expect(forged.status).toBe(401);
-    const unsigned = await fetch(`${app.url}/hooks/bitbucket`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-event-key': 'pullrequest:created', 'x-request-uuid': '{0f0f0f0f-0000-4000-8000-000000000002}', 'x-attempt-number': '1' }, body: created.body });
+    const unsigned = await fetch(`${app.url}/hooks/bitbucket`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-event-key': 'pullrequest:created',
+        'x-request-uuid': '{0f0f0f0f-0000-4000-8000-000000000002}',
+        'x-attempt-number': '1',
+      },
+      body: created.body,
+    });
     expect(unsigned.status).toBe(401);
     expect((await app.store.jobs.list()).length).toBe(jobsBefore);
   }, 30_000);

@@ -30,16 +30,35 @@ describe('e2e: repository-webhook workspace lifecycle', () => {
     sandbox.createWorkspace({ slug: 'acme', name: 'ACME' });
     const alice = sandbox.createUser({ nickname: 'alice', displayName: 'Alice' });
     const bot = sandbox.createUser({ nickname: 'claw-bot', displayName: 'Claw Bot' });
-    sandbox.createRepository({ workspace: 'acme', slug: 'proj-web', author: alice, files: { 'README.md': '# proj-web\n', 'src/app.ts': 'export const app = 1;\n' } });
-    accessToken = sandbox.createAccessToken({ workspace: 'acme' }, ['repository:admin', 'repository:write', 'pullrequest:write', 'webhook'], { name: 'clawgate' });
-    const registered = await callApi(app.url, 'POST', '/api/v1/workspaces', ADMIN, { workspace: 'acme', access_token: accessToken.token, base_api_url: sandbox.baseUrl });
+    sandbox.createRepository({
+      workspace: 'acme',
+      slug: 'proj-web',
+      author: alice,
+      files: { 'README.md': '# proj-web\n', 'src/app.ts': 'export const app = 1;\n' },
+    });
+    accessToken = sandbox.createAccessToken(
+      { workspace: 'acme' },
+      ['repository:admin', 'repository:write', 'pullrequest:write', 'webhook'],
+      { name: 'clawgate' },
+    );
+    const registered = await callApi(app.url, 'POST', '/api/v1/workspaces', ADMIN, {
+      workspace: 'acme',
+      access_token: accessToken.token,
+      base_api_url: sandbox.baseUrl,
+    });
     expect(registered.status).toBe(201);
     const bearer = `Bearer ${String(registered.json.token)}`;
     const keys = { agent: createTestKey(), gateway: createTestKey(), issuer: createTestKey() };
     const wpc = makeBitbucketWpc({ repos: [REPO], approvalRequired: false });
     const policy = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/policies', bearer, wpc);
     expect(policy.status).toBe(201);
-    expect((await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [{ repo: REPO, policy_hash_b64u: policy.json.policy_hash_b64u }])).status).toBe(200);
+    expect(
+      (
+        await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/assignments', bearer, [
+          { repo: REPO, policy_hash_b64u: policy.json.policy_hash_b64u },
+        ])
+      ).status,
+    ).toBe(200);
     const settings = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/settings', bearer, {
       mode: 'enforce',
       trusted_gateways: [{ did: keys.gateway.did }],
@@ -58,11 +77,19 @@ describe('e2e: repository-webhook workspace lifecycle', () => {
 
   /** Replays the body of the last PR delivery, signed with `secret`, under a fresh delivery id. */
   async function deliverSignedWith(secret: string, id: string): Promise<number> {
-    const created = [...sandbox.deliveries].reverse().find((delivery) => delivery.kind === 'repository' && delivery.event === 'pullrequest:created');
+    const created = [...sandbox.deliveries]
+      .reverse()
+      .find((delivery) => delivery.kind === 'repository' && delivery.event === 'pullrequest:created');
     if (created === undefined) throw new Error('no pullrequest:created delivery');
     const response = await fetch(`${app.url}/hooks/bitbucket`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-event-key': 'pullrequest:created', 'x-request-uuid': id, 'x-attempt-number': '1', 'x-hub-signature': hubSignature(Buffer.from(created.body), secret) },
+      headers: {
+        'content-type': 'application/json',
+        'x-event-key': 'pullrequest:created',
+        'x-request-uuid': id,
+        'x-attempt-number': '1',
+        'x-hub-signature': hubSignature(Buffer.from(created.body), secret),
+      },
       body: created.body,
     });
     return response.status;
@@ -77,7 +104,10 @@ describe('e2e: repository-webhook workspace lifecycle', () => {
   beforeEach(async () => {
     sandbox = await startSandbox();
     dir = mkdtempSync(path.join(tmpdir(), 'clawgate-e2e-lifecycle-'));
-    app = await startTestClawgate(sandbox, { databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`, env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
+    app = await startTestClawgate(sandbox, {
+      databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`,
+      env: { CLAWGATE_ADMIN_TOKEN: ADMIN_TOKEN },
+    });
     await registerAndConfigure();
   });
 
@@ -102,7 +132,9 @@ describe('e2e: repository-webhook workspace lifecycle', () => {
     expect(rotated.json.hooks).toEqual([{ repository: REPO, uuid: after[0]?.uuid }]);
     expect(rotated.json.stale_hooks).toEqual([]);
 
-    const pr = openAgentPullRequest(sandbox, ws, 'agent/after-rotation', { 'src/rotated.ts': 'export const rotated = 1;\n' });
+    const pr = openAgentPullRequest(sandbox, ws, 'agent/after-rotation', {
+      'src/rotated.ts': 'export const rotated = 1;\n',
+    });
     expect((await finalStatus(sandbox, pr.head)).state).toBe('SUCCESSFUL');
     expect(await deliverSignedWith(before.secret, '{0f0f0f0f-0000-4000-8000-0000000000a1}')).toBe(401);
     expect(await deliverSignedWith(String(after[0]?.secret), '{0f0f0f0f-0000-4000-8000-0000000000a2}')).toBe(204);
@@ -112,33 +144,58 @@ describe('e2e: repository-webhook workspace lifecycle', () => {
   test('re-register with a new access token: hooks recreated, statuses published with the new token; a token of another workspace is refused', async () => {
     const [before] = hooks();
     sandbox.createWorkspace({ slug: 'other', name: 'Other' });
-    const foreign = sandbox.createAccessToken({ workspace: 'other' }, ['repository:write', 'pullrequest:write', 'webhook']);
-    const refused = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/registration', ADMIN, { access_token: foreign.token, base_api_url: sandbox.baseUrl });
+    const foreign = sandbox.createAccessToken({ workspace: 'other' }, [
+      'repository:write',
+      'pullrequest:write',
+      'webhook',
+    ]);
+    const refused = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/registration', ADMIN, {
+      access_token: foreign.token,
+      base_api_url: sandbox.baseUrl,
+    });
     expect(refused.status).toBe(422);
     expect(hooks().map((hook) => hook.uuid)).toEqual([before?.uuid]);
 
-    const renewed = sandbox.createAccessToken({ workspace: 'acme' }, ['repository:admin', 'repository:write', 'pullrequest:write', 'webhook'], { name: 'clawgate-2027' });
+    const renewed = sandbox.createAccessToken(
+      { workspace: 'acme' },
+      ['repository:admin', 'repository:write', 'pullrequest:write', 'webhook'],
+      { name: 'clawgate-2027' },
+    );
     sandbox.revokeAccessToken(accessToken.id);
-    const reregistered = await callApi(app.url, 'PUT', `/api/v1/workspaces/acme/registration`, ADMIN, { access_token: renewed.token, repositories: ['proj-web'], base_api_url: sandbox.baseUrl });
+    const reregistered = await callApi(app.url, 'PUT', `/api/v1/workspaces/acme/registration`, ADMIN, {
+      access_token: renewed.token,
+      repositories: ['proj-web'],
+      base_api_url: sandbox.baseUrl,
+    });
     expect(reregistered.status).toBe(200);
     expect(reregistered.json.token).toBeUndefined();
     expect(hooks()).toHaveLength(1);
     expect(hooks()[0]?.uuid).not.toBe(before?.uuid);
 
-    const pr = openAgentPullRequest(sandbox, ws, 'agent/after-reregister', { 'src/renewed.ts': 'export const renewed = 1;\n' });
+    const pr = openAgentPullRequest(sandbox, ws, 'agent/after-reregister', {
+      'src/renewed.ts': 'export const renewed = 1;\n',
+    });
     expect((await finalStatus(sandbox, pr.head)).state).toBe('SUCCESSFUL');
-    const principals = new Set(sandbox.received.statuses.filter((write) => write.commit === pr.head).map((write) => write.principal));
+    const principals = new Set(
+      sandbox.received.statuses.filter((write) => write.commit === pr.head).map((write) => write.principal),
+    );
     expect(principals).toEqual(new Set([`token:${renewed.id}`]));
     expect(await auditKinds()).toContain('repo_webhooks.reregistered');
   }, 45_000);
 
   test('unregister keeping the data: hooks deleted, API tokens revoked, deliveries refused; re-registering brings it back with its policies', async () => {
-    const first = openAgentPullRequest(sandbox, ws, 'agent/before-unregister', { 'src/first.ts': 'export const first = 1;\n' });
+    const first = openAgentPullRequest(sandbox, ws, 'agent/before-unregister', {
+      'src/first.ts': 'export const first = 1;\n',
+    });
     expect((await finalStatus(sandbox, first.head)).state).toBe('SUCCESSFUL');
     const [hook] = hooks();
     const unregistered = await callApi(app.url, 'DELETE', '/api/v1/workspaces/acme?data=keep', ADMIN);
     expect(unregistered.status).toBe(200);
-    expect(unregistered.json).toMatchObject({ data: 'keep', deleted_hooks: [{ repository: REPO, uuid: hook?.uuid }], remaining_hooks: [] });
+    expect(unregistered.json).toMatchObject({
+      data: 'keep',
+      deleted_hooks: [{ repository: REPO, uuid: hook?.uuid }],
+      remaining_hooks: [],
+    });
     expect(hooks()).toEqual([]);
     expect((await callApi(app.url, 'GET', '/api/v1/workspaces/acme/policies', ws.bearer)).status).toBe(401);
     expect(await deliverSignedWith(String(hook?.secret), '{0f0f0f0f-0000-4000-8000-0000000000b1}')).toBe(401);
@@ -148,7 +205,10 @@ describe('e2e: repository-webhook workspace lifecycle', () => {
     expect(tenant?.sharedSecret).toBeNull();
     expect((await callApi(app.url, 'DELETE', '/api/v1/workspaces/acme', ADMIN)).status).toBe(409);
 
-    const back = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/registration', ADMIN, { access_token: accessToken.token, base_api_url: sandbox.baseUrl });
+    const back = await callApi(app.url, 'PUT', '/api/v1/workspaces/acme/registration', ADMIN, {
+      access_token: accessToken.token,
+      base_api_url: sandbox.baseUrl,
+    });
     expect(back.status).toBe(200);
     expect(back.json.token).toMatch(/^cgw_/);
     ws = { ...ws, bearer: `Bearer ${String(back.json.token)}` };
@@ -165,7 +225,11 @@ describe('e2e: repository-webhook workspace lifecycle', () => {
     expect((await finalStatus(sandbox, pr.head)).state).toBe('SUCCESSFUL');
     const workspaceId = (await app.store.tenants.listAll())[0]?.workspaceId;
     if (workspaceId === undefined) throw new Error('no tenant');
-    await waitFor(async () => ((await app.store.evaluations.listForRepository(workspaceId, REPO)).length > 0 ? true : undefined), 5000, 'an evaluation');
+    await waitFor(
+      async () => ((await app.store.evaluations.listForRepository(workspaceId, REPO)).length > 0 ? true : undefined),
+      5000,
+      'an evaluation',
+    );
 
     const purged = await callApi(app.url, 'DELETE', '/api/v1/workspaces/acme?data=purge', ADMIN);
     expect(purged.status).toBe(200);

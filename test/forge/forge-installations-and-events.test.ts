@@ -12,15 +12,29 @@ import { prepareForgeWorkspace, startForgeClawgate, uiCall } from '../e2e/forge-
  * installations stop being accepted; Connect and Forge both installed evaluate each change once.
  */
 
-async function post(app: ClawgateServer, forge: SandboxForge, installation: ForgeInstallation, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
+async function post(
+  app: ClawgateServer,
+  forge: SandboxForge,
+  installation: ForgeInstallation,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
   const started = performance.now();
   const response = await fetch(`${app.url}${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${await forge.mintFit(installation)}`, 'x-forge-oauth-system': installation.systemToken, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${await forge.mintFit(installation)}`,
+      'x-forge-oauth-system': installation.systemToken,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, ms: performance.now() - started };
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    ms: performance.now() - started,
+  };
 }
 
 async function evaluationsOf(app: ClawgateServer, workspaceUuid: string, head: string): Promise<number> {
@@ -56,17 +70,28 @@ describe('Forge product events and installations', () => {
       actor: { type: 'user', uuid: ws.botUuid },
       workspace: { uuid: repo.workspace.uuid },
       repository: { uuid: repo.uuid, slug: 'proj-web' },
-      pullrequest: { id: pr.prId, state: 'OPEN', source: { branch: { name: 'agent/events' }, commit: { hash: pr.head.slice(0, 12) } }, destination: { branch: { name: 'main' }, commit: { hash: 'a'.repeat(12) } } },
+      pullrequest: {
+        id: pr.prId,
+        state: 'OPEN',
+        source: { branch: { name: 'agent/events' }, commit: { hash: pr.head.slice(0, 12) } },
+        destination: { branch: { name: 'main' }, commit: { hash: 'a'.repeat(12) } },
+      },
     };
     const first = await post(app, forge, ws.installation, '/forge/events', event);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ accepted: true, duplicate: false });
     expect(first.ms).toBeLessThan(5_000);
     for (const retryCount of [1, 2, 3]) {
-      const retry = await post(app, forge, ws.installation, '/forge/events', { payload: { ...event, retryContext: { retryData: null, retryCount, retryReason: 'TIMEOUT_ERROR' } } });
+      const retry = await post(app, forge, ws.installation, '/forge/events', {
+        payload: { ...event, retryContext: { retryData: null, retryCount, retryReason: 'TIMEOUT_ERROR' } },
+      });
       expect(retry.body).toMatchObject({ accepted: false, duplicate: true, jobs: 0 });
     }
-    const own = await post(app, forge, ws.installation, '/forge/events', { ...event, timestamp: '2026-12-07T00:00:01Z', selfGenerated: true });
+    const own = await post(app, forge, ws.installation, '/forge/events', {
+      ...event,
+      timestamp: '2026-12-07T00:00:01Z',
+      selfGenerated: true,
+    });
     expect(own.body).toEqual({ accepted: false, ignored: 'self_generated' });
     // clawgate's own build statuses came back from the sandbox marked selfGenerated, and were ignored.
     const statusEvents = forge.eventDeliveries.filter((d) => d.eventType.endsWith(':build-status'));
@@ -78,20 +103,41 @@ describe('Forge product events and installations', () => {
     const ws = await prepareForgeWorkspace(sandbox, forge, app.url);
     sandbox.createWorkspace({ slug: 'other' });
     const other = sandbox.createRepository({ workspace: 'other', slug: 'x' });
-    const foreign = await post(app, forge, ws.installation, '/forge/events', { eventType: 'avi:bitbucket:created:pullrequest', workspace: { uuid: other.workspace.uuid }, repository: { uuid: other.uuid }, pullrequest: { id: 1, source: { commit: { hash: 'a'.repeat(12) } } } });
+    const foreign = await post(app, forge, ws.installation, '/forge/events', {
+      eventType: 'avi:bitbucket:created:pullrequest',
+      workspace: { uuid: other.workspace.uuid },
+      repository: { uuid: other.uuid },
+      pullrequest: { id: 1, source: { commit: { hash: 'a'.repeat(12) } } },
+    });
     expect(foreign.status).toBe(403);
     const repo = sandbox.repository('acme/proj-web');
-    const unknown = await post(app, forge, ws.installation, '/forge/events', { eventType: 'avi:bitbucket:created:commit-comment', workspace: { uuid: repo.workspace.uuid }, repository: { uuid: repo.uuid } });
+    const unknown = await post(app, forge, ws.installation, '/forge/events', {
+      eventType: 'avi:bitbucket:created:commit-comment',
+      workspace: { uuid: repo.workspace.uuid },
+      repository: { uuid: repo.uuid },
+    });
     expect(unknown.body).toEqual({ accepted: false, ignored: 'event_not_handled' });
   }, 60_000);
 
   test('an unreadable or oversized body from a genuine installation is a JSON 400/413, not a crash', async () => {
     const ws = await prepareForgeWorkspace(sandbox, forge, app.url);
-    const headers = async () => ({ authorization: `Bearer ${await forge.mintFit(ws.installation)}`, 'x-forge-oauth-system': ws.installation.systemToken, 'content-type': 'application/json' });
-    const malformed = await fetch(`${app.url}/forge/events`, { method: 'POST', headers: await headers(), body: '{"eventType":' });
+    const headers = async () => ({
+      authorization: `Bearer ${await forge.mintFit(ws.installation)}`,
+      'x-forge-oauth-system': ws.installation.systemToken,
+      'content-type': 'application/json',
+    });
+    const malformed = await fetch(`${app.url}/forge/events`, {
+      method: 'POST',
+      headers: await headers(),
+      body: '{"eventType":',
+    });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: { code: 'MALFORMED_BODY' } });
-    const huge = await fetch(`${app.url}/forge/merge-check`, { method: 'POST', headers: await headers(), body: JSON.stringify({ padding: 'x'.repeat(600 * 1024) }) });
+    const huge = await fetch(`${app.url}/forge/merge-check`, {
+      method: 'POST',
+      headers: await headers(),
+      body: JSON.stringify({ padding: 'x'.repeat(600 * 1024) }),
+    });
     expect(huge.status).toBe(413);
     expect(huge.headers.get('content-type')).toContain('application/json');
   }, 60_000);
@@ -112,10 +158,20 @@ describe('Forge product events and installations', () => {
     ]);
     const settings = await uiCall(forge, ws.aliceAccountId, 'GET', '/workspaces/acme/settings');
     expect(settings.body).toMatchObject({ mode: 'enforce' });
-    const evaluations = await uiCall(forge, ws.aliceAccountId, 'GET', `/workspaces/acme/evaluations?repo=acme/proj-web&pr=${pr.prId}`);
+    const evaluations = await uiCall(
+      forge,
+      ws.aliceAccountId,
+      'GET',
+      `/workspaces/acme/evaluations?repo=acme/proj-web&pr=${pr.prId}`,
+    );
     expect(JSON.stringify(evaluations.body)).toContain(pr.head);
     old.status = 'installed';
-    const stale = await post(app, forge, old, '/forge/merge-check', { workspace: { uuid: workspaceUuid }, repository: { uuid: sandbox.repository('acme/proj-web').uuid }, pullrequest: { id: pr.prId }, trigger: { type: 'on-merge' } });
+    const stale = await post(app, forge, old, '/forge/merge-check', {
+      workspace: { uuid: workspaceUuid },
+      repository: { uuid: sandbox.repository('acme/proj-web').uuid },
+      pullrequest: { id: pr.prId },
+      trigger: { type: 'on-merge' },
+    });
     old.status = 'uninstalled';
     expect(stale.status).toBe(403);
     expect(stale.body).toMatchObject({ error: { code: 'UNINSTALLED' } });
@@ -128,7 +184,11 @@ describe('Forge product events and installations', () => {
     const [tenant] = await app.store.tenants.listForWorkspace(workspaceUuid);
     expect(tenant?.uninstalledAt).not.toBeNull();
     ws.installation.status = 'installed';
-    const after = await post(app, forge, ws.installation, '/forge/events', { eventType: 'avi:bitbucket:push:repository', workspace: { uuid: workspaceUuid }, repository: { uuid: sandbox.repository('acme/proj-web').uuid } });
+    const after = await post(app, forge, ws.installation, '/forge/events', {
+      eventType: 'avi:bitbucket:push:repository',
+      workspace: { uuid: workspaceUuid },
+      repository: { uuid: sandbox.repository('acme/proj-web').uuid },
+    });
     expect(after.status).toBe(403);
     const audit = await app.store.audit.query(workspaceUuid, { kinds: ['tenant.uninstalled'] });
     expect(audit.map((e) => e.actor)).toEqual(['forge:pre-uninstall']);
@@ -143,8 +203,11 @@ describe('Connect → Forge', () => {
     const base = { APP_BASE_URL: 'https://clawgate.example.com' };
     expect(buildDescriptor(loadAppConfig(base))).not.toHaveProperty('forgeAppId');
     const appId = 'ari:cloud:ecosystem::app/6d8a7a2e-1c55-4c0a-9a7e-5e0c2b8a1f00';
-    const link = 'https://developer.atlassian.com/console/install/6d8a7a2e-1c55-4c0a-9a7e-5e0c2b8a1f00?signature=abc&product=bitbucket';
-    const descriptor = buildDescriptor(loadAppConfig({ ...base, CLAWGATE_FORGE_APP_ID: appId, CLAWGATE_FORGE_APP_LINK: link }));
+    const link =
+      'https://developer.atlassian.com/console/install/6d8a7a2e-1c55-4c0a-9a7e-5e0c2b8a1f00?signature=abc&product=bitbucket';
+    const descriptor = buildDescriptor(
+      loadAppConfig({ ...base, CLAWGATE_FORGE_APP_ID: appId, CLAWGATE_FORGE_APP_LINK: link }),
+    );
     expect(descriptor).toMatchObject({ forgeAppId: appId, forgeAppLink: link });
     expect(() => loadAppConfig({ ...base, CLAWGATE_FORGE_APP_ID: 'app/123' })).toThrow(/CLAWGATE_FORGE_APP_ID/);
   });
@@ -167,14 +230,23 @@ describe('Connect → Forge', () => {
       const settings = await uiCall(forge, admin, 'GET', '/workspaces/acme/settings');
       expect(settings.status).toBe(200);
       expect(settings.body).toMatchObject({ mode: 'enforce' });
-      const earlier = await uiCall(forge, admin, 'GET', `/workspaces/acme/evaluations?repo=acme/proj-web&pr=${before.prId}`);
+      const earlier = await uiCall(
+        forge,
+        admin,
+        'GET',
+        `/workspaces/acme/evaluations?repo=acme/proj-web&pr=${before.prId}`,
+      );
       expect(JSON.stringify(earlier.body)).toContain(before.head);
       // A new PR reaches clawgate through both front doors; it is evaluated once.
       const after = openAgentPullRequest(sandbox, ws, 'agent/both', { 'src/b.ts': 'export const b = 1;\n' });
       await finalStatus(sandbox, after.head);
       await sandbox.waitForDeliveries();
       await forge.waitForIdle();
-      await waitFor(async () => ((await evaluationsOf(app, workspaceUuid, after.head)) >= 1 ? true : undefined), 10_000, 'the evaluation');
+      await waitFor(
+        async () => ((await evaluationsOf(app, workspaceUuid, after.head)) >= 1 ? true : undefined),
+        10_000,
+        'the evaluation',
+      );
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await evaluationsOf(app, workspaceUuid, after.head)).toBe(1);
       expect(forge.eventDeliveries.some((d) => d.eventType === 'avi:bitbucket:created:pullrequest')).toBe(true);

@@ -11,7 +11,13 @@ import { startForgeClawgate } from '../e2e/forge-harness';
  * event) and nothing is called on Bitbucket. The same token, correctly made, is accepted (control).
  */
 
-const ENDPOINTS = ['/forge/events', '/forge/merge-check', '/forge/lifecycle', '/forge/pre-uninstall', '/forge/ui/api/v1/workspaces/acme/settings'] as const;
+const ENDPOINTS = [
+  '/forge/events',
+  '/forge/merge-check',
+  '/forge/lifecycle',
+  '/forge/pre-uninstall',
+  '/forge/ui/api/v1/workspaces/acme/settings',
+] as const;
 
 describe('Forge invocation tokens: the forgery matrix is 401 with nothing stored', () => {
   let sandbox: BitbucketSandbox;
@@ -28,9 +34,19 @@ describe('Forge invocation tokens: the forgery matrix is 401 with nothing stored
     workspaceUuid = sandbox.workspace('acme').uuid;
     app = await startForgeClawgate(sandbox, forge);
     // An installation Forge knows about but clawgate has never heard from (no lifecycle call yet).
-    installation = { installationId: `ari:cloud:ecosystem::installation/${randomUUID()}`, workspaceUuid, remoteBaseUrl: app.url, systemToken: sandbox.createAccessToken({ workspace: 'acme' }, ['repository']).token, systemTokenId: 'x', status: 'installed' };
+    installation = {
+      installationId: `ari:cloud:ecosystem::installation/${randomUUID()}`,
+      workspaceUuid,
+      remoteBaseUrl: app.url,
+      systemToken: sandbox.createAccessToken({ workspace: 'acme' }, ['repository']).token,
+      systemTokenId: 'x',
+      status: 'installed',
+    };
     const genuine = await forge.mintFit(installation, { principal: sandbox.workspaceAdmin('acme').accountId });
-    claims = JSON.parse(Buffer.from(genuine.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    claims = JSON.parse(Buffer.from(genuine.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   });
   afterAll(async () => {
     await app.close();
@@ -38,7 +54,12 @@ describe('Forge invocation tokens: the forgery matrix is 401 with nothing stored
   });
 
   const now = () => Math.floor(Date.now() / 1000);
-  const body = { workspace: { uuid: '{00000000-0000-4000-8000-000000000000}' }, repository: { uuid: '{00000000-0000-4000-8000-000000000001}' }, pullrequest: { id: 1 }, trigger: { type: 'on-merge' } };
+  const body = {
+    workspace: { uuid: '{00000000-0000-4000-8000-000000000000}' },
+    repository: { uuid: '{00000000-0000-4000-8000-000000000001}' },
+    pullrequest: { id: 1 },
+    trigger: { type: 'on-merge' },
+  };
 
   async function otherKey(): Promise<CryptoKey> {
     return (await generateKeyPair('RS256', { extractable: true })).privateKey as CryptoKey;
@@ -53,14 +74,41 @@ describe('Forge invocation tokens: the forgery matrix is 401 with nothing stored
         return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: forge.kid }).sign(secret);
       },
     ],
-    ['another key under the genuine kid', async () => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: forge.kid }).sign(await otherKey())],
-    ['another key under an unknown kid', async () => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: `forge/invocation-token/${randomUUID()}` }).sign(await otherKey())],
+    [
+      'another key under the genuine kid',
+      async () => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: forge.kid }).sign(await otherKey()),
+    ],
+    [
+      'another key under an unknown kid',
+      async () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'RS256', kid: `forge/invocation-token/${randomUUID()}` })
+          .sign(await otherKey()),
+    ],
     ['no kid', async () => new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(await otherKey())],
-    ['aud of another app', async () => forge.mintFit(installation, { claims: { aud: `ari:cloud:ecosystem::app/${randomUUID()}` } })],
-    ['iss not forge/invocation-token', async () => forge.mintFit(installation, { claims: { iss: 'forge/context-token' } })],
-    ['expired beyond the skew', async () => forge.mintFit(installation, { claims: { iat: now() - 600, nbf: now() - 600, exp: now() - 120 } })],
-    ['not valid yet (nbf beyond the skew)', async () => forge.mintFit(installation, { claims: { nbf: now() + 300, exp: now() + 400 } })],
-    ['app.id of another app (aud right)', async () => forge.mintFit(installation, { claims: { app: { ...(claims.app as object), id: `ari:cloud:ecosystem::app/${randomUUID()}` } } })],
+    [
+      'aud of another app',
+      async () => forge.mintFit(installation, { claims: { aud: `ari:cloud:ecosystem::app/${randomUUID()}` } }),
+    ],
+    [
+      'iss not forge/invocation-token',
+      async () => forge.mintFit(installation, { claims: { iss: 'forge/context-token' } }),
+    ],
+    [
+      'expired beyond the skew',
+      async () => forge.mintFit(installation, { claims: { iat: now() - 600, nbf: now() - 600, exp: now() - 120 } }),
+    ],
+    [
+      'not valid yet (nbf beyond the skew)',
+      async () => forge.mintFit(installation, { claims: { nbf: now() + 300, exp: now() + 400 } }),
+    ],
+    [
+      'app.id of another app (aud right)',
+      async () =>
+        forge.mintFit(installation, {
+          claims: { app: { ...(claims.app as object), id: `ari:cloud:ecosystem::app/${randomUUID()}` } },
+        }),
+    ],
     [
       'payload swapped after signing',
       async () => {
@@ -76,7 +124,15 @@ describe('Forge invocation tokens: the forgery matrix is 401 with nothing stored
     const token = await make();
     const before = sandbox.received.requests.length;
     for (const path of ENDPOINTS) {
-      const response = await fetch(`${app.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-forge-oauth-system': installation.systemToken }, body: JSON.stringify(body) });
+      const response = await fetch(`${app.url}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'x-forge-oauth-system': installation.systemToken,
+        },
+        body: JSON.stringify(body),
+      });
       expect([path, response.status]).toEqual([path, 401]);
       expect(response.headers.get('content-type')).toContain('application/json');
     }
@@ -86,19 +142,37 @@ describe('Forge invocation tokens: the forgery matrix is 401 with nothing stored
   });
 
   test('no Authorization, or another scheme, is 401 too', async () => {
-    const variants: Record<string, string>[] = [{}, { authorization: 'Basic YTpi' }, { authorization: `JWT ${await forge.mintFit(installation)}` }];
+    const variants: Record<string, string>[] = [
+      {},
+      { authorization: 'Basic YTpi' },
+      { authorization: `JWT ${await forge.mintFit(installation)}` },
+    ];
     for (const headers of variants) {
-      const response = await fetch(`${app.url}/forge/merge-check`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${app.url}/forge/merge-check`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(response.status).toBe(401);
     }
     expect(await app.store.tenants.listAll()).toEqual([]);
   });
 
   test('control: the genuine token is accepted and maps the installation to the workspace', async () => {
-    const response = await fetch(`${app.url}/forge/lifecycle`, { method: 'POST', headers: { authorization: `Bearer ${await forge.mintFit(installation)}`, 'content-type': 'application/json', 'x-forge-oauth-system': installation.systemToken }, body: JSON.stringify({ eventType: 'avi:forge:installed:app' }) });
+    const response = await fetch(`${app.url}/forge/lifecycle`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await forge.mintFit(installation)}`,
+        'content-type': 'application/json',
+        'x-forge-oauth-system': installation.systemToken,
+      },
+      body: JSON.stringify({ eventType: 'avi:forge:installed:app' }),
+    });
     expect(response.status).toBe(200);
     const tenants = await app.store.tenants.listAll();
-    expect(tenants.map((t) => [t.surface, t.clientKey, t.workspaceId])).toEqual([['forge', installation.installationId, workspaceUuid]]);
+    expect(tenants.map((t) => [t.surface, t.clientKey, t.workspaceId])).toEqual([
+      ['forge', installation.installationId, workspaceUuid],
+    ]);
   });
 });
 
@@ -116,10 +190,28 @@ describe('Forge JWKS: cached, refreshed on an unknown kid at most once per coold
     }) as unknown as typeof fetch;
     let nowMs = Date.now();
     void nowMs;
-    const verifier = createFitVerifier({ config: { appId, jwksUrl: 'https://forge.example.test/jwks.json' }, fetch: jwksFetch, now: () => new Date(nowMs) });
+    const verifier = createFitVerifier({
+      config: { appId, jwksUrl: 'https://forge.example.test/jwks.json' },
+      fetch: jwksFetch,
+      now: () => new Date(nowMs),
+    });
     const installationId = `ari:cloud:ecosystem::installation/${randomUUID()}`;
-    const fitClaims = { app: { id: appId, installationId, apiBaseUrl: 'https://api.bitbucket.org', installation: { contexts: [{ name: 'bitbucket', workspaceId: randomUUID() }] } } };
-    const sign = (key: CryptoKey, kid: string) => new SignJWT(fitClaims).setProtectedHeader({ alg: 'RS256', kid }).setIssuer('forge/invocation-token').setAudience(appId).setIssuedAt().setExpirationTime('25s').sign(key);
+    const fitClaims = {
+      app: {
+        id: appId,
+        installationId,
+        apiBaseUrl: 'https://api.bitbucket.org',
+        installation: { contexts: [{ name: 'bitbucket', workspaceId: randomUUID() }] },
+      },
+    };
+    const sign = (key: CryptoKey, kid: string) =>
+      new SignJWT(fitClaims)
+        .setProtectedHeader({ alg: 'RS256', kid })
+        .setIssuer('forge/invocation-token')
+        .setAudience(appId)
+        .setIssuedAt()
+        .setExpirationTime('25s')
+        .sign(key);
 
     expect((await verifier.verify(`Bearer ${await sign(first.privateKey as CryptoKey, 'k1')}`)).ok).toBe(true);
     expect(fetches).toBe(1);
@@ -136,7 +228,13 @@ describe('Forge JWKS: cached, refreshed on an unknown kid at most once per coold
     const clock = jest.spyOn(Date, 'now').mockReturnValue(realNow + JWKS_COOLDOWN_MS + 1_000);
     try {
       nowMs = realNow + JWKS_COOLDOWN_MS + 1_000;
-      const token = await new SignJWT(fitClaims).setProtectedHeader({ alg: 'RS256', kid: 'k2' }).setIssuer('forge/invocation-token').setAudience(appId).setIssuedAt(Math.floor(nowMs / 1000)).setExpirationTime(Math.floor(nowMs / 1000) + 25).sign(second.privateKey as CryptoKey);
+      const token = await new SignJWT(fitClaims)
+        .setProtectedHeader({ alg: 'RS256', kid: 'k2' })
+        .setIssuer('forge/invocation-token')
+        .setAudience(appId)
+        .setIssuedAt(Math.floor(nowMs / 1000))
+        .setExpirationTime(Math.floor(nowMs / 1000) + 25)
+        .sign(second.privateKey as CryptoKey);
       expect((await verifier.verify(`Bearer ${token}`)).ok).toBe(true);
     } finally {
       clock.mockRestore();

@@ -26,10 +26,21 @@ function sources(dir: string): string[] {
 
 /** The comments of a source file, with their line numbers (TypeScript's parser, not a regex). */
 function commentsOf(file: string, text: string): { line: number; text: string }[] {
-  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const source = ts.createSourceFile(
+    file,
+    text,
+    ts.ScriptTarget.Latest,
+    false,
+    file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
   const seen = new Map<number, { line: number; text: string }>();
   const collect = (ranges: ts.CommentRange[] | undefined) => {
-    for (const range of ranges ?? []) if (!seen.has(range.pos)) seen.set(range.pos, { line: source.getLineAndCharacterOfPosition(range.pos).line + 1, text: text.slice(range.pos, range.end) });
+    for (const range of ranges ?? [])
+      if (!seen.has(range.pos))
+        seen.set(range.pos, {
+          line: source.getLineAndCharacterOfPosition(range.pos).line + 1,
+          text: text.slice(range.pos, range.end),
+        });
   };
   const visit = (node: ts.Node) => {
     collect(ts.getLeadingCommentRanges(text, node.getFullStart()));
@@ -47,21 +58,31 @@ function problemsIn(file: string, text: string): string[] {
   if (!/docs\/|design|\.md\b/i.test(text)) return problems;
   for (const comment of commentsOf(file, text)) {
     const where = `${path.relative(ROOT, file)}:${comment.line}`;
-    for (const cited of comment.text.match(DOC_PATH) ?? []) if (!existsSync(path.join(ROOT, cited))) problems.push(`${where} cites ${cited}, which is not in the repository`);
-    if (DESIGN_SECTION.test(comment.text)) problems.push(`${where} cites the design document, which is not in the repository`);
-    for (const [cited] of comment.text.matchAll(RESEARCH_NOTE)) if (!/^design\.md$/i.test(cited)) problems.push(`${where} cites ${cited}, a research note that is not in the repository`);
+    for (const cited of comment.text.match(DOC_PATH) ?? [])
+      if (!existsSync(path.join(ROOT, cited))) problems.push(`${where} cites ${cited}, which is not in the repository`);
+    if (DESIGN_SECTION.test(comment.text))
+      problems.push(`${where} cites the design document, which is not in the repository`);
+    for (const [cited] of comment.text.matchAll(RESEARCH_NOTE))
+      if (!/^design\.md$/i.test(cited))
+        problems.push(`${where} cites ${cited}, a research note that is not in the repository`);
   }
   return problems;
 }
 
 describe('comments cite files in the repository', () => {
   it('every docs/ path a comment names exists, and no comment cites the design document or another research note', () => {
-    const problems = SCANNED.flatMap((dir) => sources(path.join(ROOT, dir))).flatMap((file) => problemsIn(file, readFileSync(file, 'utf8')));
+    const problems = SCANNED.flatMap((dir) => sources(path.join(ROOT, dir))).flatMap((file) =>
+      problemsIn(file, readFileSync(file, 'utf8')),
+    );
     expect(problems).toEqual([]);
   });
 
   it('the check can fail: an absent docs/ page and a design section in a comment are found; strings are not comments', () => {
-    const text = ["// see docs/no-such-page.md", "/* as design §6 says */", "const fixture = 'docs/notes.md'; // docs/architecture.md"].join('\n');
+    const text = [
+      '// see docs/no-such-page.md',
+      '/* as design §6 says */',
+      "const fixture = 'docs/notes.md'; // docs/architecture.md",
+    ].join('\n');
     expect(problemsIn(path.join(ROOT, 'src', 'example.ts'), text)).toEqual([
       'src/example.ts:1 cites docs/no-such-page.md, which is not in the repository',
       'src/example.ts:2 cites the design document, which is not in the repository',

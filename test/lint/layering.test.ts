@@ -21,21 +21,63 @@ beforeAll(() => {
 
 async function layerErrors(file: string, source: string): Promise<string[]> {
   const [result] = await eslint.lintText(source, { filePath: path.join(ROOT, file) });
-  return (result?.messages ?? []).filter((m) => m.ruleId !== null && LAYER_RULES.has(m.ruleId)).map((m) => `${m.ruleId}: ${m.message}`);
+  return (result?.messages ?? [])
+    .filter((m) => m.ruleId !== null && LAYER_RULES.has(m.ruleId))
+    .map((m) => `${m.ruleId}: ${m.message}`);
 }
 
 describe('layering lint', () => {
   test.each([
-    ['a surface importing another surface (api → connect)', 'src/api/probe.ts', "import { createConnectRouter } from '../connect';\nexport const x = createConnectRouter;\n"],
-    ['a surface importing another surface (connect → webhooks)', 'src/connect/probe.ts', "import { registerWorkspace } from '../webhooks';\nexport const x = registerWorkspace;\n"],
-    ['a surface importing another surface (webhooks → api)', 'src/webhooks/probe.ts', "import { createApiRouter } from '../api';\nexport const x = createApiRouter;\n"],
-    ['the pipeline reaching up into http', 'src/pipeline/probe.ts', "import { ApiError } from '../http/http-error';\nexport const x = ApiError;\n"],
-    ['http reaching up into a surface', 'src/http/probe.ts', "import { createApiRouter } from '../api';\nexport const x = createApiRouter;\n"],
-    ['the engine importing the store', 'src/core/probe.ts', "import { openStore } from '../store';\nexport const x = openStore;\n"],
-    ['render importing the pipeline', 'src/render/probe.ts', "import { STATUS_KEY } from '../pipeline/publish';\nexport const x = STATUS_KEY;\n"],
-    ['operations importing evaluation', 'src/pipeline/operations/probe.ts', "import { gatherEvidence } from '../evaluation/gather';\nexport const x = gatherEvidence;\n"],
-    ['a shared pipeline file importing operations', 'src/pipeline/probe.ts', "import { handlePush } from './operations/incidents';\nexport const x = handlePush;\n"],
-    ['a surface importing a job handler', 'src/api/probe.ts', "import { evaluatePullRequest } from '../pipeline/evaluation/evaluate-pull-request';\nexport const x = evaluatePullRequest;\n"],
+    [
+      'a surface importing another surface (api → connect)',
+      'src/api/probe.ts',
+      "import { createConnectRouter } from '../connect';\nexport const x = createConnectRouter;\n",
+    ],
+    [
+      'a surface importing another surface (connect → webhooks)',
+      'src/connect/probe.ts',
+      "import { registerWorkspace } from '../webhooks';\nexport const x = registerWorkspace;\n",
+    ],
+    [
+      'a surface importing another surface (webhooks → api)',
+      'src/webhooks/probe.ts',
+      "import { createApiRouter } from '../api';\nexport const x = createApiRouter;\n",
+    ],
+    [
+      'the pipeline reaching up into http',
+      'src/pipeline/probe.ts',
+      "import { ApiError } from '../http/http-error';\nexport const x = ApiError;\n",
+    ],
+    [
+      'http reaching up into a surface',
+      'src/http/probe.ts',
+      "import { createApiRouter } from '../api';\nexport const x = createApiRouter;\n",
+    ],
+    [
+      'the engine importing the store',
+      'src/core/probe.ts',
+      "import { openStore } from '../store';\nexport const x = openStore;\n",
+    ],
+    [
+      'render importing the pipeline',
+      'src/render/probe.ts',
+      "import { STATUS_KEY } from '../pipeline/publish';\nexport const x = STATUS_KEY;\n",
+    ],
+    [
+      'operations importing evaluation',
+      'src/pipeline/operations/probe.ts',
+      "import { gatherEvidence } from '../evaluation/gather';\nexport const x = gatherEvidence;\n",
+    ],
+    [
+      'a shared pipeline file importing operations',
+      'src/pipeline/probe.ts',
+      "import { handlePush } from './operations/incidents';\nexport const x = handlePush;\n",
+    ],
+    [
+      'a surface importing a job handler',
+      'src/api/probe.ts',
+      "import { evaluatePullRequest } from '../pipeline/evaluation/evaluate-pull-request';\nexport const x = evaluatePullRequest;\n",
+    ],
   ])('%s fails the lint', async (_name, file, source) => {
     const errors = await layerErrors(file, source);
     expect(errors).toHaveLength(1);
@@ -44,15 +86,30 @@ describe('layering lint', () => {
 
   test('an import cycle fails the lint', async () => {
     // profile.ts imports anti-replay.ts (checkReplay); making anti-replay.ts import profile.ts closes a cycle.
-    const errors = await layerErrors('src/core/anti-replay.ts', "import { evaluateProfile } from './profile';\nexport const x = evaluateProfile;\n");
+    const errors = await layerErrors(
+      'src/core/anti-replay.ts',
+      "import { evaluateProfile } from './profile';\nexport const x = evaluateProfile;\n",
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^import-x\/no-cycle: Dependency cycle detected/);
   });
 
   test.each([
-    ['a surface importing http and the shared pipeline', 'src/api/probe.ts', "import { ApiError } from '../http/http-error';\nimport { STATUS_KEY } from '../pipeline/publish';\nexport const x = [ApiError, STATUS_KEY];\n"],
-    ['the server wiring a job handler', 'src/server/probe.ts', "import { createEvaluationHandler } from '../pipeline/evaluation/evaluate-pull-request';\nexport const x = createEvaluationHandler;\n"],
-    ['the pipeline using render and core', 'src/pipeline/evaluation/probe.ts', "import { REASON_TEXT } from '../../render/explanations';\nimport { evaluate } from '../../core/verdict';\nexport const x = [REASON_TEXT, evaluate];\n"],
+    [
+      'a surface importing http and the shared pipeline',
+      'src/api/probe.ts',
+      "import { ApiError } from '../http/http-error';\nimport { STATUS_KEY } from '../pipeline/publish';\nexport const x = [ApiError, STATUS_KEY];\n",
+    ],
+    [
+      'the server wiring a job handler',
+      'src/server/probe.ts',
+      "import { createEvaluationHandler } from '../pipeline/evaluation/evaluate-pull-request';\nexport const x = createEvaluationHandler;\n",
+    ],
+    [
+      'the pipeline using render and core',
+      'src/pipeline/evaluation/probe.ts',
+      "import { REASON_TEXT } from '../../render/explanations';\nimport { evaluate } from '../../core/verdict';\nexport const x = [REASON_TEXT, evaluate];\n",
+    ],
   ])('%s passes', async (_name, file, source) => {
     expect(await layerErrors(file, source)).toEqual([]);
   });
@@ -75,12 +132,19 @@ describe('no import cycle in src/, type imports included', () => {
     const files = new Set(sourceFiles(path.join(ROOT, 'src')));
     const resolve = (from: string, spec: string): string | undefined => {
       const base = path.resolve(path.dirname(from), spec).replace(/\.js$/, '');
-      return [`${base}.ts`, `${base}.tsx`, path.join(base, 'index.ts'), path.join(base, 'index.tsx')].find((candidate) => files.has(candidate));
+      return [`${base}.ts`, `${base}.tsx`, path.join(base, 'index.ts'), path.join(base, 'index.tsx')].find(
+        (candidate) => files.has(candidate),
+      );
     };
     const edges = new Map<string, string[]>();
     for (const file of files) {
-      const specs = [...fs.readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)].map((m) => m[1] ?? '');
-      edges.set(file, specs.map((spec) => resolve(file, spec)).filter((target): target is string => target !== undefined));
+      const specs = [...fs.readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)].map(
+        (m) => m[1] ?? '',
+      );
+      edges.set(
+        file,
+        specs.map((spec) => resolve(file, spec)).filter((target): target is string => target !== undefined),
+      );
     }
     // Depth-first search with colours: reaching a grey node is a cycle.
     const colour = new Map<string, 'grey' | 'black'>();
@@ -88,7 +152,13 @@ describe('no import cycle in src/, type imports included', () => {
     const visit = (file: string, trail: string[]): void => {
       colour.set(file, 'grey');
       for (const next of edges.get(file) ?? []) {
-        if (colour.get(next) === 'grey') cycles.push([...trail, file, next].slice(trail.indexOf(next) >= 0 ? trail.indexOf(next) : trail.length).map((f) => path.relative(ROOT, f)).join(' → '));
+        if (colour.get(next) === 'grey')
+          cycles.push(
+            [...trail, file, next]
+              .slice(trail.indexOf(next) >= 0 ? trail.indexOf(next) : trail.length)
+              .map((f) => path.relative(ROOT, f))
+              .join(' → '),
+          );
         else if (!colour.has(next)) visit(next, [...trail, file]);
       }
       colour.set(file, 'black');

@@ -1,7 +1,12 @@
 import pino from 'pino';
 import { loadAppConfig } from '../../src/config/app-config';
 import { purgeExpired, startRetention } from '../../src/operations/retention';
-import { DEFAULT_RETENTION_POLICY, RetentionConfigError, retentionPolicyFromEnv, type RetentionPolicy } from '../../src/operations/retention-policy';
+import {
+  DEFAULT_RETENTION_POLICY,
+  RetentionConfigError,
+  retentionPolicyFromEnv,
+  type RetentionPolicy,
+} from '../../src/operations/retention-policy';
 import { startClawgate } from '../../src/server/create-server';
 import { openStore, type Store } from '../../src/store';
 
@@ -37,7 +42,11 @@ async function recordEverything(tag: string): Promise<void> {
   await finishedJob(`job-${tag}`);
 }
 
-async function remaining(): Promise<{ audit: string[]; jobs: string[]; deliverySeen: (tag: string) => Promise<boolean> }> {
+async function remaining(): Promise<{
+  audit: string[];
+  jobs: string[];
+  deliverySeen: (tag: string) => Promise<boolean>;
+}> {
   return {
     audit: (await store.audit.query(WORKSPACE)).map((event) => event.subject),
     jobs: (await store.jobs.list({ name: 'retention-test' })).map((job) => job.key),
@@ -47,12 +56,24 @@ async function remaining(): Promise<{ audit: string[]; jobs: string[]; deliveryS
 
 describe('retentionPolicyFromEnv', () => {
   test('defaults: audit 400 days, deliveries 7, finished jobs 30, every 6 hours', () => {
-    expect(retentionPolicyFromEnv({})).toEqual({ auditDays: 400, deliveryDays: 7, jobDays: 30, intervalMs: 6 * 60 * 60 * 1000 });
+    expect(retentionPolicyFromEnv({})).toEqual({
+      auditDays: 400,
+      deliveryDays: 7,
+      jobDays: 30,
+      intervalMs: 6 * 60 * 60 * 1000,
+    });
     expect(DEFAULT_RETENTION_POLICY.auditDays).toBe(400);
   });
 
   test('reads the environment; 0 keeps the audit forever', () => {
-    expect(retentionPolicyFromEnv({ CLAWGATE_AUDIT_RETENTION_DAYS: '0', CLAWGATE_DELIVERY_RETENTION_DAYS: '2', CLAWGATE_JOB_RETENTION_DAYS: '10', CLAWGATE_RETENTION_INTERVAL_MINUTES: '15' })).toEqual({
+    expect(
+      retentionPolicyFromEnv({
+        CLAWGATE_AUDIT_RETENTION_DAYS: '0',
+        CLAWGATE_DELIVERY_RETENTION_DAYS: '2',
+        CLAWGATE_JOB_RETENTION_DAYS: '10',
+        CLAWGATE_RETENTION_INTERVAL_MINUTES: '15',
+      }),
+    ).toEqual({
       auditDays: 0,
       deliveryDays: 2,
       jobDays: 10,
@@ -74,8 +95,13 @@ describe('retentionPolicyFromEnv', () => {
   });
 
   test('the server refuses to start with a bad retention setting', async () => {
-    const config = loadAppConfig({ DATABASE_URL: 'sqlite::memory:', CLAWGATE_SECRET_KEY: Buffer.alloc(32, 1).toString('hex') });
-    await expect(startClawgate({ config, port: 0, logger, env: { CLAWGATE_AUDIT_RETENTION_DAYS: 'soon' }, workers: false })).rejects.toThrow(RetentionConfigError);
+    const config = loadAppConfig({
+      DATABASE_URL: 'sqlite::memory:',
+      CLAWGATE_SECRET_KEY: Buffer.alloc(32, 1).toString('hex'),
+    });
+    await expect(
+      startClawgate({ config, port: 0, logger, env: { CLAWGATE_AUDIT_RETENTION_DAYS: 'soon' }, workers: false }),
+    ).rejects.toThrow(RetentionConfigError);
   });
 });
 
@@ -155,7 +181,13 @@ describe('startRetention', () => {
       },
     } as unknown as Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'>;
     const now = new Date(T0 + 500 * DAY);
-    const job = startRetention({ store: counting, policy: { auditDays: 400, deliveryDays: 7, jobDays: 30, intervalMs: 20 }, logger, now: () => now, firstRunDelayMs: 5 });
+    const job = startRetention({
+      store: counting,
+      policy: { auditDays: 400, deliveryDays: 7, jobDays: 30, intervalMs: 20 },
+      logger,
+      now: () => now,
+      firstRunDelayMs: 5,
+    });
     try {
       const deadline = Date.now() + 5000;
       while (calls.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -186,7 +218,13 @@ describe('startRetention', () => {
         },
       },
     } as unknown as Pick<Store, 'audit' | 'incidents' | 'deliveries' | 'jobs' | 'commitPushes'>;
-    const job = startRetention({ store: flaky, policy: { auditDays: 1, deliveryDays: 1, jobDays: 1, intervalMs: 10 }, logger, now: () => new Date(T0 + 2 * DAY), firstRunDelayMs: 1 });
+    const job = startRetention({
+      store: flaky,
+      policy: { auditDays: 1, deliveryDays: 1, jobDays: 1, intervalMs: 10 },
+      logger,
+      now: () => new Date(T0 + 2 * DAY),
+      firstRunDelayMs: 1,
+    });
     try {
       const deadline = Date.now() + 5000;
       while (failures < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -203,7 +241,12 @@ describe('startRetention', () => {
 
   test('the first run waits for its delay (nothing is purged at start)', async () => {
     await recordEverything('old');
-    const job = startRetention({ store, policy: DEFAULT_RETENTION_POLICY, logger, now: () => new Date(T0 + 1000 * DAY) });
+    const job = startRetention({
+      store,
+      policy: DEFAULT_RETENTION_POLICY,
+      logger,
+      now: () => new Date(T0 + 1000 * DAY),
+    });
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect((await remaining()).audit).toEqual(['old']);
     await job.stop();

@@ -2,7 +2,14 @@ import { discoveryCandidates, MAX_HARNESS_CANDIDATES } from '../../src/pipeline/
 
 describe('where clawgate looks for a bundle in a PR (precedence)', () => {
   test('declared .clawsig/bundles/<id>.json first, then harness <name>-bundle.json files in path order, then .clawsig/proof_bundle.json', () => {
-    const changed = ['.clawsig/proof_bundle.json', 'artifacts/poh/feat/x/run_b-bundle.json', 'src/a.ts', '.clawsig/bundles/b1.json', 'artifacts/poh/feat/x/run_a-bundle.json', '.clawsig/bundles/other.json'];
+    const changed = [
+      '.clawsig/proof_bundle.json',
+      'artifacts/poh/feat/x/run_b-bundle.json',
+      'src/a.ts',
+      '.clawsig/bundles/b1.json',
+      'artifacts/poh/feat/x/run_a-bundle.json',
+      '.clawsig/bundles/other.json',
+    ];
     expect(discoveryCandidates(changed, ['b1'])).toEqual([
       { path: '.clawsig/bundles/b1.json', layout: 'declared' },
       { path: 'artifacts/poh/feat/x/run_a-bundle.json', layout: 'harness' },

@@ -16,7 +16,9 @@ import { BackendDatabase } from '../store/support/store-fixture';
  * queue (table on SQLite, pg-boss on PostgreSQL); the one refused enqueue is injected at the queue's
  * interface.
  */
-const PR_UPDATED = JSON.parse(readFileSync(sharedPath('bitbucket-fixtures', 'jenkins-bbs', 'pullrequest_updated.json'), 'utf8')) as unknown;
+const PR_UPDATED = JSON.parse(
+  readFileSync(sharedPath('bitbucket-fixtures', 'jenkins-bbs', 'pullrequest_updated.json'), 'utf8'),
+) as unknown;
 const WORKSPACE = '{7d3a178a-a087-4756-b2da-2f9eadf50ba8}';
 
 describe.each(backendsUnderTest('pipeline/intake-never-drops-a-delivery'))('on %s', (backend) => {
@@ -35,7 +37,16 @@ describe.each(backendsUnderTest('pipeline/intake-never-drops-a-delivery'))('on %
   });
 
   test('an enqueue that fails leaves the delivery unseen: the redelivery is queued once, a third copy is a duplicate', async () => {
-    const { tenant } = await store.tenants.upsertInstall({ workspaceId: WORKSPACE, workspaceSlug: 'nfalco79', surface: 'repo_webhooks', clientKey: repoWebhooksClientKey(WORKSPACE), sharedSecret: 'Gkvl$k$wyNpQAF42', accessToken: 'ATCTT3xTEST', baseApiUrl: 'https://api.bitbucket.org', actor: 'test' });
+    const { tenant } = await store.tenants.upsertInstall({
+      workspaceId: WORKSPACE,
+      workspaceSlug: 'nfalco79',
+      surface: 'repo_webhooks',
+      clientKey: repoWebhooksClientKey(WORKSPACE),
+      sharedSecret: 'Gkvl$k$wyNpQAF42',
+      accessToken: 'ATCTT3xTEST',
+      baseApiUrl: 'https://api.bitbucket.org',
+      actor: 'test',
+    });
     let refuse = true;
     const refusingOnce: JobQueue = {
       backend: queue.backend,
@@ -52,13 +63,23 @@ describe.each(backendsUnderTest('pipeline/intake-never-drops-a-delivery'))('on %
       backlog: () => queue.backlog(),
     };
     const intake = createPipelineIntake({ store, queue: refusingOnce, logger: pino({ level: 'silent' }) });
-    const delivery = { surface: 'repo_webhooks' as const, tenant, eventKey: 'pullrequest:updated', deliveryId: '{0e6f6d56-3c1c-4c55-9d7e-0d3b1f2a9c01}', attempt: 1, payload: PR_UPDATED };
+    const delivery = {
+      surface: 'repo_webhooks' as const,
+      tenant,
+      eventKey: 'pullrequest:updated',
+      deliveryId: '{0e6f6d56-3c1c-4c55-9d7e-0d3b1f2a9c01}',
+      attempt: 1,
+      payload: PR_UPDATED,
+    };
 
     await expect(intake.receive(delivery)).rejects.toThrow('connection terminated');
     expect((await queue.backlog()).find((row) => row.name === EVALUATION_JOB)?.waiting ?? 0).toBe(0);
 
     expect(await intake.receive({ ...delivery, attempt: 2 })).toEqual({ accepted: true, duplicate: false, jobs: 1 });
     expect(await intake.receive({ ...delivery, attempt: 3 })).toEqual({ accepted: false, duplicate: true, jobs: 0 });
-    expect((await queue.backlog()).find((row) => row.name === EVALUATION_JOB)).toMatchObject({ waiting: 1, running: 0 });
+    expect((await queue.backlog()).find((row) => row.name === EVALUATION_JOB)).toMatchObject({
+      waiting: 1,
+      running: 0,
+    });
   });
 });

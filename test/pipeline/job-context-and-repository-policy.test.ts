@@ -21,7 +21,17 @@ afterEach(async () => {
 
 async function install(workspaceId: string): Promise<string> {
   const clientKey = `connect:${randomUUID()}`;
-  await store.tenants.upsertInstall({ workspaceId, workspaceSlug: 'acme', surface: 'connect', clientKey, sharedSecret: randomBytes(32).toString('base64url'), baseUrl: 'https://bitbucket.org', baseApiUrl: 'https://api.bitbucket.org', verified: true, actor: 'test' });
+  await store.tenants.upsertInstall({
+    workspaceId,
+    workspaceSlug: 'acme',
+    surface: 'connect',
+    clientKey,
+    sharedSecret: randomBytes(32).toString('base64url'),
+    baseUrl: 'https://bitbucket.org',
+    baseApiUrl: 'https://api.bitbucket.org',
+    verified: true,
+    actor: 'test',
+  });
   return clientKey;
 }
 
@@ -29,7 +39,12 @@ describe('openJobContext', () => {
   test('opens a job of an installed tenant: its client and the repository slugs', async () => {
     const workspaceId = `{${randomUUID()}}`;
     const clientKey = await install(workspaceId);
-    const ctx = await openJobContext({ store, config, logger }, { workspaceId, clientKey, repoFullName: 'acme/widgets', deliveryId: 'd-1' }, logger, 'dropped');
+    const ctx = await openJobContext(
+      { store, config, logger },
+      { workspaceId, clientKey, repoFullName: 'acme/widgets', deliveryId: 'd-1' },
+      logger,
+      'dropped',
+    );
     expect(ctx).not.toBeNull();
     expect(ctx?.tenant.clientKey).toBe(clientKey);
     expect([ctx?.workspace, ctx?.repoSlug]).toEqual(['acme', 'widgets']);
@@ -39,7 +54,13 @@ describe('openJobContext', () => {
   test('drops a job whose tenant is unknown, uninstalled, or belongs to another workspace', async () => {
     const workspaceId = `{${randomUUID()}}`;
     const clientKey = await install(workspaceId);
-    const open = (job: { workspaceId: string; clientKey: string }) => openJobContext({ store, config, logger }, { ...job, repoFullName: 'acme/widgets', deliveryId: 'd-2' }, logger, 'dropped');
+    const open = (job: { workspaceId: string; clientKey: string }) =>
+      openJobContext(
+        { store, config, logger },
+        { ...job, repoFullName: 'acme/widgets', deliveryId: 'd-2' },
+        logger,
+        'dropped',
+      );
     expect(await open({ workspaceId, clientKey: 'connect:unknown' })).toBeNull();
     // A job naming another workspace than the tenant's own must not act for that tenant.
     expect(await open({ workspaceId: `{${randomUUID()}}`, clientKey })).toBeNull();
@@ -53,7 +74,11 @@ describe('policyForRepository', () => {
     const document = makeBitbucketWpc({ repos });
     const parsed = parseBitbucketWpc(document);
     if (!parsed.ok) throw new Error('test WPC invalid');
-    await store.policies.create(workspaceId, { policyHashB64u: parsed.policyHashB64u, documentText: JSON.stringify(document), actor: 'test' });
+    await store.policies.create(workspaceId, {
+      policyHashB64u: parsed.policyHashB64u,
+      documentText: JSON.stringify(document),
+      actor: 'test',
+    });
     return parsed.policyHashB64u;
   }
 
@@ -61,7 +86,14 @@ describe('policyForRepository', () => {
     const workspaceId = `{${randomUUID()}}`;
     const first = await storePolicy(workspaceId, ['acme/widgets']);
     const second = await storePolicy(workspaceId, ['acme/gadgets']);
-    await store.assignments.replace(workspaceId, [{ repoGlob: 'acme/WID*', policyHashB64u: first, mode: 'warn' }, { repoGlob: 'acme/*', policyHashB64u: second }], 'test');
+    await store.assignments.replace(
+      workspaceId,
+      [
+        { repoGlob: 'acme/WID*', policyHashB64u: first, mode: 'warn' },
+        { repoGlob: 'acme/*', policyHashB64u: second },
+      ],
+      'test',
+    );
     const widgets = await policyForRepository(store, workspaceId, 'acme/widgets');
     expect(widgets).toMatchObject({ assigned: true, mode: 'warn', policy: { hash: first } });
     expect((await policyForRepository(store, workspaceId, 'acme/gadgets')).policy?.hash).toBe(second);

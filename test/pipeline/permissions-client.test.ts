@@ -1,5 +1,12 @@
 import pino from 'pino';
-import { BitbucketAuthError, BitbucketInputError, accountRefFrom, bearerAuth, createBitbucketClient, type BitbucketClient } from '../../src/bitbucket';
+import {
+  BitbucketAuthError,
+  BitbucketInputError,
+  accountRefFrom,
+  bearerAuth,
+  createBitbucketClient,
+  type BitbucketClient,
+} from '../../src/bitbucket';
 import { agentIdentityOf } from '../../src/pipeline/agent-identities';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import { defaultWorkspaceSettings } from '../../src/store';
@@ -18,7 +25,13 @@ describe('repository and workspace permissions through the client', () => {
     sandbox.createRepository({ workspace: 'acme', slug: 'web', author: 'alice', files: { 'a.txt': 'a' } });
     const make = (scopes: string[]) => {
       const { token } = sandbox.createAccessToken({ workspace: 'acme' }, scopes);
-      return createBitbucketClient({ baseApiUrl: sandbox.baseUrl, auth: bearerAuth(() => token), allowedHosts: [new URL(sandbox.baseUrl).host], logger: pino({ level: 'silent' }), retry: { maxAttempts: 1 } });
+      return createBitbucketClient({
+        baseApiUrl: sandbox.baseUrl,
+        auth: bearerAuth(() => token),
+        allowedHosts: [new URL(sandbox.baseUrl).host],
+        logger: pino({ level: 'silent' }),
+        retry: { maxAttempts: 1 },
+      });
     };
     client = make(['repository', 'account']);
     accountOnly = make(['account']);
@@ -35,7 +48,9 @@ describe('repository and workspace permissions through the client', () => {
     expect(await client.getRepositoryPermission('acme', 'web', { uuid: bob.uuid })).toBe('read');
     sandbox.setRepositoryPermission('acme/web', 'bob', 'write');
     expect(await client.getRepositoryPermission('acme', 'web', accountRefFrom(bob.uuid.toUpperCase()))).toBe('write');
-    expect(await client.getRepositoryPermission('acme', 'web', { uuid: '{00000000-0000-4000-8000-000000000000}' })).toBe('none');
+    expect(
+      await client.getRepositoryPermission('acme', 'web', { uuid: '{00000000-0000-4000-8000-000000000000}' }),
+    ).toBe('none');
     expect((await client.getRepository('acme', 'web')).mainbranch?.name).toBe('main');
   });
 
@@ -49,9 +64,15 @@ describe('repository and workspace permissions through the client', () => {
 
   test('a crafted account reference never reaches the query; a missing scope is an auth error', async () => {
     expect(() => accountRefFrom('x" OR user.uuid!="')).toThrow(BitbucketInputError);
-    await expect(client.getWorkspacePermission('acme', { accountId: 'a" OR permission="owner' })).rejects.toThrow(BitbucketInputError);
-    await expect(client.getRepositoryPermission('acme', 'web', { uuid: '{not-a-uuid}' })).rejects.toThrow(BitbucketInputError);
-    await expect(accountOnly.getRepositoryPermission('acme', 'web', { uuid: sandbox.user('alice').uuid })).rejects.toThrow(BitbucketAuthError);
+    await expect(client.getWorkspacePermission('acme', { accountId: 'a" OR permission="owner' })).rejects.toThrow(
+      BitbucketInputError,
+    );
+    await expect(client.getRepositoryPermission('acme', 'web', { uuid: '{not-a-uuid}' })).rejects.toThrow(
+      BitbucketInputError,
+    );
+    await expect(
+      accountOnly.getRepositoryPermission('acme', 'web', { uuid: sandbox.user('alice').uuid }),
+    ).rejects.toThrow(BitbucketAuthError);
   });
 });
 
@@ -64,8 +85,14 @@ describe('agent identities', () => {
       { account_uuid: '{bbbbbbbb-0000-4000-8000-000000000002}', role: 'read' },
     ];
     settings.revocations.account_uuids = ['aaaaaaaa-0000-4000-8000-000000000001'];
-    expect(agentIdentityOf(settings, '{aaaaaaaa-0000-4000-8000-000000000001}')).toMatchObject({ role: 'write', revoked: true });
-    expect(agentIdentityOf(settings, '{BBBBBBBB-0000-4000-8000-000000000002}')).toMatchObject({ role: 'read', revoked: false });
+    expect(agentIdentityOf(settings, '{aaaaaaaa-0000-4000-8000-000000000001}')).toMatchObject({
+      role: 'write',
+      revoked: true,
+    });
+    expect(agentIdentityOf(settings, '{BBBBBBBB-0000-4000-8000-000000000002}')).toMatchObject({
+      role: 'read',
+      revoked: false,
+    });
     expect(agentIdentityOf(settings, '{cccccccc-0000-4000-8000-000000000003}')).toBeNull();
     expect(agentIdentityOf(settings, null)).toBeNull();
   });

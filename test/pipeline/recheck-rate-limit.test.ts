@@ -12,7 +12,16 @@ let store: Store;
 
 beforeAll(async () => {
   store = await openStore('sqlite::memory:', { secretKey: Buffer.alloc(32, 4) });
-  await store.tenants.upsertInstall({ workspaceId: WORKSPACE, workspaceSlug: 'acme', surface: 'repo_webhooks', clientKey: `repo_webhooks:${WORKSPACE}`, sharedSecret: 's'.repeat(43), accessToken: 'at', baseApiUrl: 'https://api.bitbucket.org', actor: 'test' });
+  await store.tenants.upsertInstall({
+    workspaceId: WORKSPACE,
+    workspaceSlug: 'acme',
+    surface: 'repo_webhooks',
+    clientKey: `repo_webhooks:${WORKSPACE}`,
+    sharedSecret: 's'.repeat(43),
+    accessToken: 'at',
+    baseApiUrl: 'https://api.bitbucket.org',
+    actor: 'test',
+  });
 });
 afterAll(() => store.close());
 

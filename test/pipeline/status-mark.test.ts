@@ -71,7 +71,9 @@ describe('status marks', () => {
     const first = marker.mark({ ...fields, state: 'INPROGRESS', description: 'verifying' }, 1);
     const second = marker.mark(fields, 2);
     expect(marker.isEchoOfLatestWrite({ ...fields, url: second })).toBe(true);
-    expect(marker.isEchoOfLatestWrite({ ...fields, state: 'INPROGRESS', description: 'verifying', url: first })).toBe(false);
+    expect(marker.isEchoOfLatestWrite({ ...fields, state: 'INPROGRESS', description: 'verifying', url: first })).toBe(
+      false,
+    );
     expect(marker.isEchoOfLatestWrite({ ...fields, commit: 'c'.repeat(40), url: second })).toBe(false);
     now = 1001;
     expect(marker.isEchoOfLatestWrite({ ...fields, url: second })).toBe(false);

@@ -18,7 +18,12 @@ const CHILD = path.join(__dirname, 'support/crash-worker.ts');
 
 type Case = { backend: 'sqlite' | 'postgres'; queue: 'table' | 'pg-boss' };
 const cases: Case[] = backendsUnderTest('crash-recovery.test').flatMap((backend): Case[] =>
-  backend === 'sqlite' ? [{ backend, queue: 'table' }] : [{ backend, queue: 'table' }, { backend, queue: 'pg-boss' }],
+  backend === 'sqlite'
+    ? [{ backend, queue: 'table' }]
+    : [
+        { backend, queue: 'table' },
+        { backend, queue: 'pg-boss' },
+      ],
 );
 
 describe.each(cases)('crash recovery: $queue queue on $backend', ({ backend, queue: kind }) => {
@@ -45,7 +50,14 @@ describe.each(cases)('crash recovery: $queue queue on $backend', ({ backend, que
     const queue =
       kind === 'table'
         ? new TableJobQueue(store.jobs, { workerId: 'crash-worker', pollIntervalMs: 20, onError: () => undefined })
-        : new PgBossJobQueue({ connectionString: database.url, pollIntervalMs: 500, retryDelaySeconds: 0, expireInSeconds: 2, maintenanceIntervalSeconds: 1, onError: () => undefined });
+        : new PgBossJobQueue({
+            connectionString: database.url,
+            pollIntervalMs: 500,
+            retryDelaySeconds: 0,
+            expireInSeconds: 2,
+            maintenanceIntervalSeconds: 1,
+            onError: () => undefined,
+          });
     queues.push(queue);
     return queue;
   }
@@ -66,16 +78,29 @@ describe.each(cases)('crash recovery: $queue queue on $backend', ({ backend, que
     const name = 'evaluate-pr';
     const marker = path.join(markerDir, 'marker.log');
     const enqueuer = makeQueue();
-    const key = pullRequestJobKey({ workspaceId: newWorkspaceId(), repoFullName: 'acme/web', prId: 42, headSha: randomSha() });
+    const key = pullRequestJobKey({
+      workspaceId: newWorkspaceId(),
+      repoFullName: 'acme/web',
+      prId: 42,
+      headSha: randomSha(),
+    });
     const { id } = await enqueuer.enqueue(name, { pr: 42 }, key);
     if (kind === 'pg-boss') await enqueuer.stop();
 
-    child = spawn(process.execPath, ['--import', 'tsx', CHILD, kind, database.url, marker, name], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, ['--import', 'tsx', CHILD, kind, database.url, marker, name], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let childErrors = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       childErrors += chunk.toString();
     });
-    await waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').includes('started'), `child to start the job (stderr: ${childErrors})`, 20_000, 10);
+    await waitFor(
+      () => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').includes('started'),
+      `child to start the job (stderr: ${childErrors})`,
+      20_000,
+      10,
+    );
     child.kill('SIGKILL');
     await new Promise((resolve) => child?.once('exit', resolve));
     expect(await stateOf(id)).toBe(kind === 'table' ? 'running' : 'active');
@@ -83,7 +108,11 @@ describe.each(cases)('crash recovery: $queue queue on $backend', ({ backend, que
     const restarted = makeQueue();
     const attempts: number[] = [];
     await restarted.start({ [name]: async (job) => void attempts.push(job.attempt) });
-    await waitFor(async () => (await stateOf(id)) === 'completed' || (await stateOf(id)) === 'done', 'job finished after restart', 15_000);
+    await waitFor(
+      async () => (await stateOf(id)) === 'completed' || (await stateOf(id)) === 'done',
+      'job finished after restart',
+      15_000,
+    );
     await sleep(kind === 'table' ? 100 : 600);
     expect(attempts).toEqual([2]);
     expect(fs.readFileSync(marker, 'utf8').trim().split('\n')).toHaveLength(1);

@@ -42,13 +42,27 @@ describe('table queue lease renewal racing a completed job', () => {
     const errors: { phase: string; message: string }[] = [];
     // Lease 300 ms: a heartbeat every 100 ms that reaches the database 60 ms later, while the handler
     // returns after 130 ms: the first renewal always lands just after the completion.
-    const queue = new TableJobQueue(late, { workerId: 'lease-race', leaseMs: 300, pollIntervalMs: 20, onError: (error, context) => errors.push({ phase: context.phase, message: String(error) }) });
+    const queue = new TableJobQueue(late, {
+      workerId: 'lease-race',
+      leaseMs: 300,
+      pollIntervalMs: 20,
+      onError: (error, context) => errors.push({ phase: context.phase, message: String(error) }),
+    });
     let runs = 0;
-    await queue.start({ race: async () => { runs += 1; await sleep(130); } });
+    await queue.start({
+      race: async () => {
+        runs += 1;
+        await sleep(130);
+      },
+    });
     try {
       const ids: string[] = [];
       for (let n = 0; n < 5; n += 1) ids.push((await queue.enqueue('race', { n }, { key: `race-${n}` })).id);
-      await waitFor(async () => (await Promise.all(ids.map((id) => store.jobs.get(id)))).every((job) => job?.state === 'done'), 'five jobs done', 10_000);
+      await waitFor(
+        async () => (await Promise.all(ids.map((id) => store.jobs.get(id)))).every((job) => job?.state === 'done'),
+        'five jobs done',
+        10_000,
+      );
       // Let every renewal still held back reach the database.
       await sleep(300);
       expect(runs).toBe(5);

@@ -32,7 +32,10 @@ describeOnPostgres('pg-boss job queue', () => {
   }
 
   async function stateOf(id: string): Promise<{ state: string; retry_count: number } | undefined> {
-    const { rows } = await client.query<{ state: string; retry_count: number }>('SELECT state, retry_count FROM pgboss.job WHERE id = $1', [id]);
+    const { rows } = await client.query<{ state: string; retry_count: number }>(
+      'SELECT state, retry_count FROM pgboss.job WHERE id = $1',
+      [id],
+    );
     return rows[0];
   }
 
@@ -64,7 +67,14 @@ describeOnPostgres('pg-boss job queue', () => {
     await waitFor(async () => (await stateOf(first.id))?.state === 'completed', 'job completed');
     await sleep(600);
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ id: first.id, name: queueName, key: key.key, payload: { n: 1 }, attempt: 1, maxAttempts: 5 });
+    expect(runs[0]).toMatchObject({
+      id: first.id,
+      name: queueName,
+      key: key.key,
+      payload: { n: 1 },
+      attempt: 1,
+      maxAttempts: 5,
+    });
   });
 
   test('a newer head supersedes the queued job of the older head', async () => {
@@ -77,7 +87,11 @@ describeOnPostgres('pg-boss job queue', () => {
     expect((await stateOf(older.id))?.state).toBe('cancelled');
     const runs: unknown[] = [];
     await queue.start({ [queueName]: async (job) => void runs.push(job.payload) });
-    await waitFor(async () => (await stateOf(newer.id))?.state === 'completed' && (await stateOf(otherPr.id))?.state === 'completed', 'both completed');
+    await waitFor(
+      async () =>
+        (await stateOf(newer.id))?.state === 'completed' && (await stateOf(otherPr.id))?.state === 'completed',
+      'both completed',
+    );
     expect(runs).toEqual(expect.arrayContaining([{ head: 'new' }, { head: 'other' }]));
     expect(runs).toHaveLength(2);
   });
@@ -94,7 +108,11 @@ describeOnPostgres('pg-boss job queue', () => {
     });
     const recovering = await queue.enqueue(queueName, { failUntil: 2 }, keyFor(4));
     const hopeless = await queue.enqueue(queueName, { failUntil: 99 }, keyFor(5));
-    await waitFor(async () => (await stateOf(recovering.id))?.state === 'completed', 'recovering job completed', 15_000);
+    await waitFor(
+      async () => (await stateOf(recovering.id))?.state === 'completed',
+      'recovering job completed',
+      15_000,
+    );
     await waitFor(async () => (await stateOf(hopeless.id))?.state === 'failed', 'hopeless job failed', 15_000);
     expect([...attempts.values()].map((list) => list.length).sort()).toEqual([2, 3]);
     expect((await stateOf(hopeless.id))?.retry_count).toBe(2);

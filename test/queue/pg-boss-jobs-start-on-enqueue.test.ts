@@ -93,12 +93,15 @@ describeOnPostgres('pg-boss queue wakes its workers instead of waiting for the p
       const channel = jobChannelOf('pgboss');
       await waitFor(async () => {
         const { rows } = await admin.query<{ n: string }>(
-          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query = $1",
+          'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query = $1',
           [`LISTEN ${channel}`],
         );
         return Number(rows[0]?.n) > 0;
       }, 'the LISTEN session');
-      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = $1", [`LISTEN ${channel}`]);
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = $1',
+        [`LISTEN ${channel}`],
+      );
     } finally {
       await admin.end();
     }

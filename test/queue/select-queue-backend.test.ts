@@ -1,5 +1,13 @@
 import os from 'node:os';
-import { createJobQueue, defaultWorkerId, PgBossJobQueue, pullRequestJobKey, QueueConfigurationError, selectQueueBackend, TableJobQueue } from '../../src/queue';
+import {
+  createJobQueue,
+  defaultWorkerId,
+  PgBossJobQueue,
+  pullRequestJobKey,
+  QueueConfigurationError,
+  selectQueueBackend,
+  TableJobQueue,
+} from '../../src/queue';
 import { openStore } from '../../src/store';
 import { TEST_SECRET_KEY } from '../store/support/store-fixture';
 
@@ -39,14 +47,19 @@ describe('createJobQueue', () => {
   });
 
   test('pg-boss is only built for Postgres stores', () => {
-    const fakePostgresStore = { dialect: 'postgres', config: { dialect: 'postgres', url: 'postgres://u:p@127.0.0.1:1/x', dataDirectory: '/tmp' } } as unknown as Parameters<typeof createJobQueue>[0];
+    const fakePostgresStore = {
+      dialect: 'postgres',
+      config: { dialect: 'postgres', url: 'postgres://u:p@127.0.0.1:1/x', dataDirectory: '/tmp' },
+    } as unknown as Parameters<typeof createJobQueue>[0];
     expect(createJobQueue(fakePostgresStore, { env: {} })).toBeInstanceOf(PgBossJobQueue);
   });
 });
 
 describe('pullRequestJobKey', () => {
   test('key = workspace/repo#pr@head; supersede group = workspace/repo#pr', () => {
-    expect(pullRequestJobKey({ workspaceId: '{w}', repoFullName: 'acme/web', prId: 7, headSha: 'a'.repeat(40) })).toEqual({
+    expect(
+      pullRequestJobKey({ workspaceId: '{w}', repoFullName: 'acme/web', prId: 7, headSha: 'a'.repeat(40) }),
+    ).toEqual({
       key: `{w}/acme/web#7@${'a'.repeat(40)}`,
       supersedes: '{w}/acme/web#7',
     });

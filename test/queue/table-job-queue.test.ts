@@ -56,7 +56,13 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
     expect(deduped).toBe(false);
     await waitFor(async () => (await store.jobs.get(id))?.state === 'done', 'job done');
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ id, name: queueName, payload: { hello: 'world', n: 1 }, attempt: 1, maxAttempts: 5 });
+    expect(seen[0]).toMatchObject({
+      id,
+      name: queueName,
+      payload: { hello: 'world', n: 1 },
+      attempt: 1,
+      maxAttempts: 5,
+    });
     expect(seen[0]?.signal.aborted).toBe(false);
   });
 
@@ -82,10 +88,13 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
     const older = await queue.enqueue(queueName, { head: 'old' }, keyFor(3, randomSha(), ws));
     const otherPr = await queue.enqueue(queueName, { head: 'other-pr' }, keyFor(4, randomSha(), ws));
     const newer = await queue.enqueue(queueName, { head: 'new' }, keyFor(3, randomSha(), ws));
-    expect((await store.jobs.get(older.id))).toMatchObject({ state: 'superseded', supersededBy: newer.id });
+    expect(await store.jobs.get(older.id)).toMatchObject({ state: 'superseded', supersededBy: newer.id });
     const runs: unknown[] = [];
     await queue.start({ [queueName]: async (job) => void runs.push(job.payload) });
-    await waitFor(async () => (await store.jobs.list({ name: queueName, states: ['done'] })).length === 2, 'two jobs done');
+    await waitFor(
+      async () => (await store.jobs.list({ name: queueName, states: ['done'] })).length === 2,
+      'two jobs done',
+    );
     expect(runs).toEqual(expect.arrayContaining([{ head: 'new' }, { head: 'other-pr' }]));
     expect(runs).toHaveLength(2);
     expect((await store.jobs.get(otherPr.id))?.state).toBe('done');
@@ -141,7 +150,7 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
     await waitFor(async () => (await store.jobs.get(id))?.state === 'failed', 'job failed');
     await sleep(100);
     expect(calls).toBe(2);
-    expect((await store.jobs.get(id))).toMatchObject({ attempts: 2, lastError: 'TypeError: broken 2' });
+    expect(await store.jobs.get(id)).toMatchObject({ attempts: 2, lastError: 'TypeError: broken 2' });
   });
 
   test('a job survives a crash: the restarted worker reclaims it and it completes exactly once', async () => {
@@ -159,7 +168,7 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
     const { id } = await firstLife.enqueue(queueName, { pr: 8 }, keyFor(8));
     await waitFor(() => firstStarted === 1, 'first life started the job');
     await firstStore.close();
-    expect((await store.jobs.get(id))).toMatchObject({ state: 'running', lockedBy: `restart-${backend}` });
+    expect(await store.jobs.get(id)).toMatchObject({ state: 'running', lockedBy: `restart-${backend}` });
 
     // Second life: same worker id, new store on the same database.
     const secondStore = await database.open();
@@ -188,7 +197,13 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
   });
 
   test('a job whose worker vanished is taken over when its lease expires; the old claim cannot complete it', async () => {
-    const { id } = await store.jobs.enqueue({ name: queueName, key: 'k-lease', supersedes: null, payload: {}, maxAttempts: 3 });
+    const { id } = await store.jobs.enqueue({
+      name: queueName,
+      key: 'k-lease',
+      supersedes: null,
+      payload: {},
+      maxAttempts: 3,
+    });
     const deadClaim = await store.jobs.claimNext([queueName], 'dead-worker', 150);
     expect(deadClaim?.id).toBe(id);
     const queue = newQueue({ workerId: 'live-worker' });
@@ -197,7 +212,7 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
     await waitFor(async () => (await store.jobs.get(id))?.state === 'done', 'job taken over');
     expect(ran).toEqual([2]);
     expect(await store.jobs.complete(id, deadClaim?.lockToken as string)).toBe(false);
-    expect((await store.jobs.fail(id, deadClaim?.lockToken as string, 'late', 10))).toBe('lost');
+    expect(await store.jobs.fail(id, deadClaim?.lockToken as string, 'late', 10)).toBe('lost');
   });
 
   test('stop() gives back a job whose handler outlives the grace period, with the attempt not counted', async () => {
@@ -214,7 +229,7 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
     await waitFor(() => signal !== undefined, 'handler started');
     await queue.stop();
     expect(signal?.aborted).toBe(true);
-    expect((await store.jobs.get(id))).toMatchObject({ state: 'pending', attempts: 0, lockedBy: null });
+    expect(await store.jobs.get(id)).toMatchObject({ state: 'pending', attempts: 0, lockedBy: null });
     hang.open();
     await sleep(50);
     expect((await store.jobs.get(id))?.state).toBe('pending');
@@ -232,8 +247,14 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
       const two = newQueue({ workerId: 'replica-2', concurrency: 3 }, replicaStore);
       await one.start({ [queueName]: handler });
       await two.start({ [queueName]: handler });
-      const ids = await Promise.all(Array.from({ length: 20 }, (_, index) => one.enqueue(queueName, { index }, keyFor(100 + index))));
-      await waitFor(async () => (await store.jobs.list({ name: queueName, states: ['done'] })).length === 20, '20 jobs done', 15_000);
+      const ids = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => one.enqueue(queueName, { index }, keyFor(100 + index))),
+      );
+      await waitFor(
+        async () => (await store.jobs.list({ name: queueName, states: ['done'] })).length === 20,
+        '20 jobs done',
+        15_000,
+      );
       expect(ids.map((result) => runs.get(result.id))).toEqual(Array(20).fill(1));
       await two.stop();
     } finally {

@@ -14,7 +14,11 @@ import {
 
 /** A real verdict from the engine: no bundle for a non-PR verification fails BUNDLE_NOT_FOUND. */
 function failingVerdict(mode: Mode): Verdict {
-  return evaluate({ nowMs: Date.UTC(2026, 0, 1), profile: 'clawgate', settings: { mode, trustedGateways: [], cstIssuers: [] } });
+  return evaluate({
+    nowMs: Date.UTC(2026, 0, 1),
+    profile: 'clawgate',
+    settings: { mode, trustedGateways: [], cstIssuers: [] },
+  });
 }
 
 describe('status texts', () => {
@@ -28,10 +32,23 @@ describe('status texts', () => {
 
   test('pending, passing and not-applicable verdicts say so', () => {
     const base = failingVerdict('enforce');
-    expect(statusDescription({ ...base, state: 'PENDING', reasonCode: 'APPROVAL_REQUIRED' })).toBe(`waiting: ${REASON_TEXT.APPROVAL_REQUIRED}`);
-    const passing: Verdict = { ...base, state: 'PASS', reasonCode: 'OK', checks: [{ rule: 'policy.wpc', outcome: 'pass', code: 'OK' }, { rule: 'policy.wpc', outcome: 'pass', code: 'OK' }, { rule: 'policy.paths', outcome: 'pass', code: 'OK' }] };
+    expect(statusDescription({ ...base, state: 'PENDING', reasonCode: 'APPROVAL_REQUIRED' })).toBe(
+      `waiting: ${REASON_TEXT.APPROVAL_REQUIRED}`,
+    );
+    const passing: Verdict = {
+      ...base,
+      state: 'PASS',
+      reasonCode: 'OK',
+      checks: [
+        { rule: 'policy.wpc', outcome: 'pass', code: 'OK' },
+        { rule: 'policy.wpc', outcome: 'pass', code: 'OK' },
+        { rule: 'policy.paths', outcome: 'pass', code: 'OK' },
+      ],
+    };
     expect(statusDescription(passing)).toBe('verified: all 2 criteria hold');
-    expect(statusDescription({ ...base, state: 'NOT_APPLICABLE', reasonCode: 'NOT_AN_AGENT_PR' })).toBe('Not an agent pull request');
+    expect(statusDescription({ ...base, state: 'NOT_APPLICABLE', reasonCode: 'NOT_AN_AGENT_PR' })).toBe(
+      'Not an agent pull request',
+    );
   });
 
   test('every reason code fits a status description (clipped to what Bitbucket shows)', () => {
@@ -50,7 +67,9 @@ describe('status texts', () => {
   });
 
   test('incident, error and no-verdict descriptions', () => {
-    expect(incidentDescription('enforce', 'merge_pr', 'bot merged pull request #3')).toBe('INCIDENT merge_pr: bot merged pull request #3');
+    expect(incidentDescription('enforce', 'merge_pr', 'bot merged pull request #3')).toBe(
+      'INCIDENT merge_pr: bot merged pull request #3',
+    );
     expect(incidentDescription('warn', 'delete_branch', 'x'.repeat(300))).toHaveLength(DESCRIPTION_MAX);
     expect(evaluationErrorDescription('enforce')).toBe('CLAWGATE_ERROR: clawgate could not complete the evaluation');
     expect(evaluationErrorDescription('observe')).toBe('observe: clawgate could not complete the evaluation');

@@ -47,7 +47,11 @@ describe('periodic work across three replicas on one PostgreSQL', () => {
           commitPushes: store.commitPushes,
           jobs: new Proxy(store.jobs, {
             get(target, property) {
-              if (property === 'purgeFinishedBefore') return (cutoff: Date) => { runs.push({ replica, at: Date.now() }); return target.purgeFinishedBefore(cutoff); };
+              if (property === 'purgeFinishedBefore')
+                return (cutoff: Date) => {
+                  runs.push({ replica, at: Date.now() });
+                  return target.purgeFinishedBefore(cutoff);
+                };
               const value: unknown = Reflect.get(target, property);
               return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
             },
@@ -72,7 +76,10 @@ describe('periodic work across three replicas on one PostgreSQL', () => {
 
   test('reconciliation passes once per interval, whichever replica wins it', async () => {
     const passes: { replica: number; at: number }[] = [];
-    const config = loadAppConfig({ DATABASE_URL: database.url, CLAWGATE_SECRET_KEY: Buffer.alloc(32, 3).toString('hex') });
+    const config = loadAppConfig({
+      DATABASE_URL: database.url,
+      CLAWGATE_SECRET_KEY: Buffer.alloc(32, 3).toString('hex'),
+    });
     const reconcilers: Reconciler[] = stores.map((store, replica) => {
       // The pass logs 'reconciliation done' only when it won the interval's lease.
       const sink = new Writable({
@@ -82,7 +89,10 @@ describe('periodic work across three replicas on one PostgreSQL', () => {
         },
       });
       const queue = new TableJobQueue(store.jobs, { workerId: `replica-${replica}` });
-      return startReconciliation({ store, queue, config, logger: pino({ level: 'info' }, sink) }, { intervalMs: INTERVAL_MS, holder: `replica-${replica}`, firstRunDelayMs: 0 });
+      return startReconciliation(
+        { store, queue, config, logger: pino({ level: 'info' }, sink) },
+        { intervalMs: INTERVAL_MS, holder: `replica-${replica}`, firstRunDelayMs: 0 },
+      );
     });
     await new Promise((resolve) => setTimeout(resolve, DURATION_MS));
     for (const reconciler of reconcilers) await reconciler.stop();

@@ -19,7 +19,12 @@ describe('PostgreSQL restarted under load (two replicas, pg-boss)', () => {
     // immediate, so they are lost for good (as they would be): the periodic reconciliation (10 s
     // here, 5 min by default) finds those heads. A job whose completion could not be recorded is
     // retried when its lease (15 s here) expires.
-    world = await startReplicaWorld({ databaseUrl: postgres.url, replicas: 2, queue: 'pg-boss', env: { CLAWGATE_QUEUE_POLL_MS: '500', CLAWGATE_RECONCILE_INTERVAL_MS: '10000', CLAWGATE_JOB_LEASE_MS: '15000' } });
+    world = await startReplicaWorld({
+      databaseUrl: postgres.url,
+      replicas: 2,
+      queue: 'pg-boss',
+      env: { CLAWGATE_QUEUE_POLL_MS: '500', CLAWGATE_RECONCILE_INTERVAL_MS: '10000', CLAWGATE_JOB_LEASE_MS: '15000' },
+    });
   }, 120_000);
   afterAll(async () => {
     await world?.close();
@@ -30,14 +35,20 @@ describe('PostgreSQL restarted under load (two replicas, pg-boss)', () => {
     const prs = world.openPullRequests(16, 'restart');
     // Restart once the burst is under way: some heads final, others queued or in flight.
     const deadline = Date.now() + 60_000;
-    while (prs.filter((pr) => { const state = clawgateStatus(world.sandbox, pr.head)?.state; return state !== undefined && state !== 'INPROGRESS'; }).length < 2) {
+    while (
+      prs.filter((pr) => {
+        const state = clawgateStatus(world.sandbox, pr.head)?.state;
+        return state !== undefined && state !== 'INPROGRESS';
+      }).length < 2
+    ) {
       if (Date.now() > deadline) throw new Error(`no evaluation finished before the restart\n${world.replicas.tail()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await postgres.restart(2000);
 
     const unfinished = await world.waitForFinalStatuses(prs, 120_000);
-    if (unfinished.length > 0) throw new Error(`${unfinished.length} heads without a final status\n${world.replicas.tail()}`);
+    if (unfinished.length > 0)
+      throw new Error(`${unfinished.length} heads without a final status\n${world.replicas.tail()}`);
     // A status published while the database was down may have been FAILED (clawgate fails closed);
     // the retry must have replaced it with the verdict.
     const settled = await world.waitForFinalStatuses(prs, 0);
@@ -49,7 +60,14 @@ describe('PostgreSQL restarted under load (two replicas, pg-boss)', () => {
       states = prs.map((pr) => clawgateStatus(world.sandbox, pr.head)?.state);
     }
     if (states.some((state, index) => state !== prs[index]?.expected)) {
-      const wrong = prs.map((pr, index) => ({ prId: pr.prId, expected: pr.expected, got: states[index], description: clawgateStatus(world.sandbox, pr.head)?.description })).filter((row) => row.got !== row.expected);
+      const wrong = prs
+        .map((pr, index) => ({
+          prId: pr.prId,
+          expected: pr.expected,
+          got: states[index],
+          description: clawgateStatus(world.sandbox, pr.head)?.description,
+        }))
+        .filter((row) => row.got !== row.expected);
       throw new Error(`wrong final statuses: ${JSON.stringify(wrong, null, 1)}\n${world.replicas.tail(40)}`);
     }
     const counts = await evaluationCounts(postgres.url);

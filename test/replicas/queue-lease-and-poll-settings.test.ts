@@ -11,8 +11,10 @@ describe('replica queue settings', () => {
     expect(defaults.jobLeaseMs).toBeUndefined();
     expect(defaults.queuePollMs).toBeUndefined();
     // A lease under a second would have every slow evaluation taken over while it runs.
-    for (const lease of ['999', '0', '-5', '1e4', 'soon']) expect(() => loadAppConfig({ CLAWGATE_JOB_LEASE_MS: lease })).toThrow(ConfigError);
-    for (const poll of ['5', '0', 'fast']) expect(() => loadAppConfig({ CLAWGATE_QUEUE_POLL_MS: poll })).toThrow(ConfigError);
+    for (const lease of ['999', '0', '-5', '1e4', 'soon'])
+      expect(() => loadAppConfig({ CLAWGATE_JOB_LEASE_MS: lease })).toThrow(ConfigError);
+    for (const poll of ['5', '0', 'fast'])
+      expect(() => loadAppConfig({ CLAWGATE_QUEUE_POLL_MS: poll })).toThrow(ConfigError);
   });
 
   test("only a rejection of pg-boss's own complete/fail is kept from ending the process", () => {

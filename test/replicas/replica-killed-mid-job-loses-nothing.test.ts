@@ -1,7 +1,13 @@
 import { Client } from 'pg';
 import { clawgateStatus } from '../e2e/harness';
 import { createTestDatabase, type TestDatabase } from '../store/support/postgres';
-import { evaluationCounts, evaluationJobsByWorker, finalStatusWrites, startReplicaWorld, type ReplicaWorld } from './support/replica-world';
+import {
+  evaluationCounts,
+  evaluationJobsByWorker,
+  finalStatusWrites,
+  startReplicaWorld,
+  type ReplicaWorld,
+} from './support/replica-world';
 
 /**
  * Issue 15: `kill -9` of a replica mid-job loses nothing. Three replicas share one PostgreSQL with
@@ -17,7 +23,9 @@ async function runningEvaluationHolder(url: string): Promise<{ worker: string; a
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ locked_by: string; attempts: number }>("SELECT locked_by, attempts FROM jobs WHERE name = 'evaluate-pull-request' AND state = 'running'");
+    const { rows } = await client.query<{ locked_by: string; attempts: number }>(
+      "SELECT locked_by, attempts FROM jobs WHERE name = 'evaluate-pull-request' AND state = 'running'",
+    );
     const row = rows[0];
     return row === undefined ? undefined : { worker: row.locked_by, attempts: row.attempts };
   } finally {
@@ -31,7 +39,12 @@ describe('a replica killed mid-job (table queue, three replicas)', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('replicas_kill');
-    world = await startReplicaWorld({ databaseUrl: database.url, replicas: 3, queue: 'table', env: { CLAWGATE_JOB_LEASE_MS: String(LEASE_MS), CLAWGATE_QUEUE_POLL_MS: '300' } });
+    world = await startReplicaWorld({
+      databaseUrl: database.url,
+      replicas: 3,
+      queue: 'table',
+      env: { CLAWGATE_JOB_LEASE_MS: String(LEASE_MS), CLAWGATE_QUEUE_POLL_MS: '300' },
+    });
   }, 120_000);
   afterAll(async () => {
     await world?.close();
@@ -45,13 +58,15 @@ describe('a replica killed mid-job (table queue, three replicas)', () => {
     if (victim === undefined) throw new Error('no PR');
     const deadline = Date.now() + 60_000;
     while (sandbox.faults.served.length === 0) {
-      if (Date.now() > deadline) throw new Error(`the victim's evaluation never reached the slow call\n${world.replicas.tail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the victim's evaluation never reached the slow call\n${world.replicas.tail()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const holder = await runningEvaluationHolder(database.url);
     expect(holder).toBeDefined();
     // The job runs in the replica's serve process or in a worker process it forked (`<id>:w<n>`).
-    const ownedBy = (replica: { readonly workerId: string }, worker: string | undefined): boolean => worker === replica.workerId || (worker?.startsWith(`${replica.workerId}:`) ?? false);
+    const ownedBy = (replica: { readonly workerId: string }, worker: string | undefined): boolean =>
+      worker === replica.workerId || (worker?.startsWith(`${replica.workerId}:`) ?? false);
     const killed = world.replicas.replicas.find((replica) => ownedBy(replica, holder?.worker));
     if (killed === undefined) throw new Error(`no replica holds the job (${String(holder?.worker)})`);
     expect(clawgateStatus(sandbox, victim.head)?.state).toBe('INPROGRESS');
@@ -61,7 +76,8 @@ describe('a replica killed mid-job (table queue, three replicas)', () => {
     const more = world.openPullRequests(8, 'after-kill');
     const all = [victim, ...more];
     const unfinished = await world.waitForFinalStatuses(all, 90_000);
-    if (unfinished.length > 0) throw new Error(`${unfinished.length} heads without a final status\n${world.replicas.tail()}`);
+    if (unfinished.length > 0)
+      throw new Error(`${unfinished.length} heads without a final status\n${world.replicas.tail()}`);
 
     expect(all.map((pr) => clawgateStatus(sandbox, pr.head)?.state)).toEqual(all.map((pr) => pr.expected));
     const counts = await evaluationCounts(database.url);
@@ -70,7 +86,9 @@ describe('a replica killed mid-job (table queue, three replicas)', () => {
     // The two survivors shared the work (the table queue records who ran each job), and the
     // stream had its duplicates.
     const byWorker = await evaluationJobsByWorker(database.url);
-    expect([...byWorker.keys()].filter((worker) => worker.startsWith('replica-') && !ownedBy(killed, worker)).length).toBeGreaterThanOrEqual(1);
+    expect(
+      [...byWorker.keys()].filter((worker) => worker.startsWith('replica-') && !ownedBy(killed, worker)).length,
+    ).toBeGreaterThanOrEqual(1);
     expect(world.stats.duplicates + world.stats.forcedRetries).toBeGreaterThan(0);
     const logs = world.replicas.replicas.flatMap((replica) => replica.lines);
     expect(logs.filter((line) => line.includes('lease lost'))).toEqual([]);

@@ -28,7 +28,8 @@ describe.each(['pg-boss'] as const)('three replicas on one PostgreSQL (%s queue)
   test('a stream of webhooks with duplicates and retries evaluates each (repository, PR, head) once, with the right status', async () => {
     const prs = world.openPullRequests(PULL_REQUESTS, `stream-${queue}`);
     const unfinished = await world.waitForFinalStatuses(prs, 90_000);
-    if (unfinished.length > 0) throw new Error(`${unfinished.length} heads without a final status\n${world.replicas.tail()}`);
+    if (unfinished.length > 0)
+      throw new Error(`${unfinished.length} heads without a final status\n${world.replicas.tail()}`);
     await world.sandbox.waitForDeliveries();
     // Duplicates and retries really happened, and every replica took deliveries.
     expect(world.stats.duplicates).toBeGreaterThan(0);
@@ -36,7 +37,10 @@ describe.each(['pg-boss'] as const)('three replicas on one PostgreSQL (%s queue)
     expect(world.stats.byReplica.size).toBe(3);
     expect(world.replicas.alive()).toHaveLength(3);
 
-    const statuses = prs.map((pr) => ({ prId: pr.prId, state: world.sandbox.getStatuses('acme/proj-web', pr.head).find((status) => status.key === 'clawgate')?.state }));
+    const statuses = prs.map((pr) => ({
+      prId: pr.prId,
+      state: world.sandbox.getStatuses('acme/proj-web', pr.head).find((status) => status.key === 'clawgate')?.state,
+    }));
     expect(statuses).toEqual(prs.map((pr) => ({ prId: pr.prId, state: pr.expected })));
     const counts = await evaluationCounts(database.url);
     expect(prs.map((pr) => counts.get(`acme/proj-web#${pr.prId}@${pr.head}`))).toEqual(prs.map(() => 1));

@@ -25,7 +25,10 @@ afterEach(async () => {
 
 type Payload = Record<string, unknown>;
 const claimsOf = (authorization: string | string[] | undefined, secret: string): Record<string, unknown> =>
-  decodeSymmetric(String(authorization).replace(/^JWT /, ''), secret, SymmetricAlgorithm.HS256) as Record<string, unknown>;
+  decodeSymmetric(String(authorization).replace(/^JWT /, ''), secret, SymmetricAlgorithm.HS256) as Record<
+    string,
+    unknown
+  >;
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 async function apiStatus(clientKey: string, secret: string): Promise<number> {
@@ -58,12 +61,22 @@ describe('installApp', () => {
         actor: { type: 'user', uuid: ann.uuid.slice(1, -1), account_id: ann.accountId },
       }),
     );
-    expect(body.principal).toEqual(expect.objectContaining({ type: 'team', uuid: ws.uuid, username: 'acme', display_name: 'Acme Inc', is_active: true }));
+    expect(body.principal).toEqual(
+      expect.objectContaining({
+        type: 'team',
+        uuid: ws.uuid,
+        username: 'acme',
+        display_name: 'Acme Inc',
+        is_active: true,
+      }),
+    );
     expect(body.user).toEqual(body.principal);
     expect(Buffer.from(String(body.publicKey), 'base64').length).toBeGreaterThan(100);
     expect(inst.sharedSecret.length).toBeGreaterThanOrEqual(32);
     expect(inst.sharedSecret.length).toBeLessThanOrEqual(128);
-    expect(inst.webhooks).toEqual([{ event: '*', url: `${app.baseUrl}/webhook`, hookUuid: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
+    expect(inst.webhooks).toEqual([
+      { event: '*', url: `${app.baseUrl}/webhook`, hookUuid: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+    ]);
     expect(await apiStatus(inst.clientKey, inst.sharedSecret)).toBe(200);
   });
 
@@ -80,7 +93,9 @@ describe('installApp', () => {
     expect(Number(claims.exp) - Number(claims.iat)).toBe(3600);
     // The app lives under /app: the qsh covers the path relative to its baseUrl, like the capture's.
     expect(claims.qsh).toBe(sha('POST&/installed&'));
-    expect(claims.qsh).toBe(createQueryStringHash(fromMethodAndUrl('POST', `${app.baseUrl}/installed`), false, app.baseUrl));
+    expect(claims.qsh).toBe(
+      createQueryStringHash(fromMethodAndUrl('POST', `${app.baseUrl}/installed`), false, app.baseUrl),
+    );
     expect((req?.json as Payload).sharedSecret).toBe(second.sharedSecret);
     expect(await apiStatus(first.clientKey, first.sharedSecret)).toBe(401);
     expect(await apiStatus(second.clientKey, second.sharedSecret)).toBe(200);
@@ -113,22 +128,32 @@ describe('installApp', () => {
     const req = app.at('/installed')[1];
     expect(claimsOf(req?.headers.authorization, first.sharedSecret).iss).toBe(first.clientKey);
     expect(again.status).toBe('installed');
-    expect(sandbox.lifecycleLog.map((l) => `${l.eventType}:${l.signed}:${l.status}`)).toEqual(['installed:false:204', 'uninstalled:true:204', 'installed:true:204']);
+    expect(sandbox.lifecycleLog.map((l) => `${l.eventType}:${l.signed}:${l.status}`)).toEqual([
+      'installed:false:204',
+      'uninstalled:true:204',
+      'installed:true:204',
+    ]);
   });
 
   it('a failed installed callback leaves the previous installation and secret in place', async () => {
     const first = await sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' });
     app.respondWith('/installed', 500);
-    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(/installed callback answered 500/);
+    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(
+      /installed callback answered 500/,
+    );
     expect(sandbox.getInstallation({ clientKey: first.clientKey })?.sharedSecret).toBe(first.sharedSecret);
     expect(await apiStatus(first.clientKey, first.sharedSecret)).toBe(200);
   });
 
   it('refuses descriptors with unknown scopes or without lifecycle.installed', async () => {
     app.descriptorOverride = { ...(app.descriptor() as Payload), scopes: ['repository', 'admin:everything'] };
-    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(/unknown scopes admin:everything/);
+    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(
+      /unknown scopes admin:everything/,
+    );
     app.descriptorOverride = { ...(app.descriptor() as Payload), scopes: undefined, lifecycle: {} };
-    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(InstallError);
+    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(
+      InstallError,
+    );
     expect(app.at('/installed')).toHaveLength(0);
   });
 
@@ -137,12 +162,20 @@ describe('installApp', () => {
     app.beforeAnswer = async (req) => {
       if (req.path !== '/installed') return;
       const body = req.json as { clientKey: string; sharedSecret: string; baseApiUrl: string };
-      const jwt = appJwt({ key: 'clawgate-test', clientKey: body.clientKey, secret: body.sharedSecret, method: 'GET', pathAndQuery: '/2.0/workspaces/acme' });
+      const jwt = appJwt({
+        key: 'clawgate-test',
+        clientKey: body.clientKey,
+        secret: body.sharedSecret,
+        method: 'GET',
+        pathAndQuery: '/2.0/workspaces/acme',
+      });
       seen.push((await call(`${body.baseApiUrl}/2.0/workspaces/acme`, { authorization: `JWT ${jwt}` })).status);
     };
     const first = await sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' });
     app.respondWith('/installed', 503);
-    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(InstallError);
+    await expect(sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme' })).rejects.toThrow(
+      InstallError,
+    );
     expect(seen).toEqual([200, 200]);
     // the secret offered by the failed re-install was never committed
     const offered = (app.at('/installed')[1]?.json as { sharedSecret: string }).sharedSecret;

@@ -38,24 +38,78 @@ describe('Connect JWT', () => {
   });
 
   it('qsh is order-independent over query parameters, as atlassian-jwt canonicalises them', async () => {
-    const jwt = appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: '/2.0/repositories/acme/widgets/pullrequests?pagelen=5&state=OPEN' });
+    const jwt = appJwt({
+      key: KEY,
+      clientKey: world.clientKey,
+      secret,
+      method: 'GET',
+      pathAndQuery: '/2.0/repositories/acme/widgets/pullrequests?pagelen=5&state=OPEN',
+    });
     expect(await get(`JWT ${jwt}`)).toBe(200);
   });
 
   const cases: [string, () => string][] = [
-    ['wrong secret', () => `JWT ${appJwt({ key: KEY, clientKey: world.clientKey, secret: 'not-the-secret', method: 'GET', pathAndQuery: PATH })}`],
-    ['alg none', () => `JWT ${handMade({ alg: 'none', typ: 'JWT' }, { iss: KEY, sub: world.clientKey, iat: nowS(), exp: nowS() + 60, qsh: qshOf('GET', PATH) }, null)}`],
-    ['alg HS512 (only HS256 accepted)', () => `JWT ${encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS(), exp: nowS() + 60, qsh: qshOf('GET', PATH) }, secret, 'HS512' as never)}`],
-    ['missing exp', () => `JWT ${encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS(), qsh: qshOf('GET', PATH) }, secret)}`],
-    ['expired beyond the leeway', () => `JWT ${encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS() - 600, exp: nowS() - 120, qsh: qshOf('GET', PATH) }, secret)}`],
-    ['qsh of another path', () => `JWT ${appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: '/2.0/repositories/acme/widgets/pullrequests/1' })}`],
-    ['qsh of another method', () => `JWT ${appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'POST', pathAndQuery: PATH })}`],
-    ['qsh without the query', () => `JWT ${appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: '/2.0/repositories/acme/widgets/pullrequests' })}`],
-    ['missing qsh', () => `JWT ${encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS(), exp: nowS() + 60 }, secret)}`],
-    ['iss = clientKey (the inbound convention, not the outbound one)', () => `JWT ${appJwt({ key: world.clientKey, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: PATH })}`],
-    ['wrong iss', () => `JWT ${appJwt({ key: 'another-app', clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: PATH })}`],
-    ['unknown sub', () => `JWT ${appJwt({ key: KEY, clientKey: 'ari:cloud:bitbucket::app/{0}/clawgate-test', secret, method: 'GET', pathAndQuery: PATH })}`],
-    ['Bearer scheme with a JWT', () => `Bearer ${appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: PATH })}`],
+    [
+      'wrong secret',
+      () =>
+        `JWT ${appJwt({ key: KEY, clientKey: world.clientKey, secret: 'not-the-secret', method: 'GET', pathAndQuery: PATH })}`,
+    ],
+    [
+      'alg none',
+      () =>
+        `JWT ${handMade({ alg: 'none', typ: 'JWT' }, { iss: KEY, sub: world.clientKey, iat: nowS(), exp: nowS() + 60, qsh: qshOf('GET', PATH) }, null)}`,
+    ],
+    [
+      'alg HS512 (only HS256 accepted)',
+      () =>
+        `JWT ${encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS(), exp: nowS() + 60, qsh: qshOf('GET', PATH) }, secret, 'HS512' as never)}`,
+    ],
+    [
+      'missing exp',
+      () => `JWT ${encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS(), qsh: qshOf('GET', PATH) }, secret)}`,
+    ],
+    [
+      'expired beyond the leeway',
+      () =>
+        `JWT ${encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS() - 600, exp: nowS() - 120, qsh: qshOf('GET', PATH) }, secret)}`,
+    ],
+    [
+      'qsh of another path',
+      () =>
+        `JWT ${appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: '/2.0/repositories/acme/widgets/pullrequests/1' })}`,
+    ],
+    [
+      'qsh of another method',
+      () => `JWT ${appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'POST', pathAndQuery: PATH })}`,
+    ],
+    [
+      'qsh without the query',
+      () =>
+        `JWT ${appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: '/2.0/repositories/acme/widgets/pullrequests' })}`,
+    ],
+    [
+      'missing qsh',
+      () => `JWT ${encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS(), exp: nowS() + 60 }, secret)}`,
+    ],
+    [
+      'iss = clientKey (the inbound convention, not the outbound one)',
+      () =>
+        `JWT ${appJwt({ key: world.clientKey, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: PATH })}`,
+    ],
+    [
+      'wrong iss',
+      () =>
+        `JWT ${appJwt({ key: 'another-app', clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: PATH })}`,
+    ],
+    [
+      'unknown sub',
+      () =>
+        `JWT ${appJwt({ key: KEY, clientKey: 'ari:cloud:bitbucket::app/{0}/clawgate-test', secret, method: 'GET', pathAndQuery: PATH })}`,
+    ],
+    [
+      'Bearer scheme with a JWT',
+      () => `Bearer ${appJwt({ key: KEY, clientKey: world.clientKey, secret, method: 'GET', pathAndQuery: PATH })}`,
+    ],
     ['Basic auth', () => `Basic ${Buffer.from('ann:app-password').toString('base64')}`],
     ['garbage', () => 'JWT not.a.token'],
   ];
@@ -65,17 +119,34 @@ describe('Connect JWT', () => {
     expect(await get(make())).toBe(401);
     const failures = world.sandbox.received.authFailures.slice(before);
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toEqual(expect.objectContaining({ method: 'GET', path: '/2.0/repositories/acme/widgets/pullrequests', reason: expect.any(String) }));
+    expect(failures[0]).toEqual(
+      expect.objectContaining({
+        method: 'GET',
+        path: '/2.0/repositories/acme/widgets/pullrequests',
+        reason: expect.any(String),
+      }),
+    );
     expect(JSON.stringify(failures[0])).not.toContain(secret);
   });
 
   it('records distinct reasons (expired, qsh, signature, alg) so tests can tell them apart', async () => {
     const reasons = world.sandbox.received.authFailures.map((f) => f.reason);
-    expect(reasons).toEqual(expect.arrayContaining(['token expired', 'qsh does not match the request', 'signature verification failed', 'unsupported alg "none"', 'iss is not the app key of this installation']));
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        'token expired',
+        'qsh does not match the request',
+        'signature verification failed',
+        'unsupported alg "none"',
+        'iss is not the app key of this installation',
+      ]),
+    );
   });
 
   it('accepts an exp within the leeway (clock skew)', async () => {
-    const jwt = encodeSymmetric({ iss: KEY, sub: world.clientKey, iat: nowS() - 200, exp: nowS() - 5, qsh: qshOf('GET', PATH) }, secret);
+    const jwt = encodeSymmetric(
+      { iss: KEY, sub: world.clientKey, iat: nowS() - 200, exp: nowS() - 5, qsh: qshOf('GET', PATH) },
+      secret,
+    );
     expect(await get(`JWT ${jwt}`)).toBe(200);
   });
 
@@ -93,13 +164,20 @@ describe('Connect JWT', () => {
     // The test app declared account, repository, pullrequest: branch restrictions need repository:admin.
     const res = await world.client.get('/2.0/repositories/acme/widgets/branch-restrictions');
     expect(res.status).toBe(403);
-    expect(res.json).toEqual({ type: 'error', error: expect.objectContaining({ message: 'Your credentials lack one or more required privilege scopes.' }) });
+    expect(res.json).toEqual({
+      type: 'error',
+      error: expect.objectContaining({ message: 'Your credentials lack one or more required privilege scopes.' }),
+    });
   });
 });
 
 describe('access tokens', () => {
   it('accepts Bearer tokens minted by the sandbox, scoped to a repository and its scopes', async () => {
-    const { token } = world.sandbox.createAccessToken({ repository: 'acme/widgets' }, ['repository', 'pullrequest', 'webhook']);
+    const { token } = world.sandbox.createAccessToken({ repository: 'acme/widgets' }, [
+      'repository',
+      'pullrequest',
+      'webhook',
+    ]);
     const client = new TokenClient(world.sandbox, token);
     expect((await client.get('/2.0/repositories/acme/widgets/pullrequests')).status).toBe(200);
     expect((await client.get('/2.0/repositories/other/secret')).status).toBe(403);
@@ -114,6 +192,8 @@ describe('access tokens', () => {
     world.sandbox.revokeAccessToken(id);
     expect(await get(`Bearer ${token}`, '/2.0/repositories/acme/widgets')).toBe(401);
     expect(await get(`Bearer ${token}x`, '/2.0/repositories/acme/widgets')).toBe(401);
-    expect(world.sandbox.received.authFailures.at(-1)).toEqual(expect.objectContaining({ scheme: 'Bearer', reason: 'unknown access token' }));
+    expect(world.sandbox.received.authFailures.at(-1)).toEqual(
+      expect.objectContaining({ scheme: 'Bearer', reason: 'unknown access token' }),
+    );
   });
 });

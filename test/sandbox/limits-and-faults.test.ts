@@ -10,32 +10,65 @@ let head = '';
 
 beforeAll(async () => {
   world = await startWorld();
-  head = world.sandbox.commit(world.repo, { branch: 'limits', author: world.ann, message: 'l', files: { 'l.txt': 'l\n' } }).hash;
+  head = world.sandbox.commit(world.repo, {
+    branch: 'limits',
+    author: world.ann,
+    message: 'l',
+    files: { 'l.txt': 'l\n' },
+  }).hash;
 });
 afterAll(() => world.close());
 
-const annotations = (n: number, prefix = 'a'): Obj[] => Array.from({ length: n }, (_, i) => ({ external_id: `${prefix}-${i}`, annotation_type: 'BUG', summary: `finding ${i}`, path: 'l.txt', line: 1 }));
+const annotations = (n: number, prefix = 'a'): Obj[] =>
+  Array.from({ length: n }, (_, i) => ({
+    external_id: `${prefix}-${i}`,
+    annotation_type: 'BUG',
+    summary: `finding ${i}`,
+    path: 'l.txt',
+    line: 1,
+  }));
 
 describe('limits', () => {
   it('status key ≤ 40 characters: 41 is a 400 with the field error shape', async () => {
-    const ok = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, { key: 'k'.repeat(40), state: 'SUCCESSFUL' });
+    const ok = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, {
+      key: 'k'.repeat(40),
+      state: 'SUCCESSFUL',
+    });
     expect(ok.status).toBe(201);
-    const bad = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, { key: 'k'.repeat(41), state: 'SUCCESSFUL' });
+    const bad = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, {
+      key: 'k'.repeat(41),
+      state: 'SUCCESSFUL',
+    });
     expect(bad.status).toBe(400);
     expect(bad.json).toEqual({
       type: 'error',
-      error: { message: 'key: Ensure this value has at most 40 characters (it has 41).', fields: { key: ['Ensure this value has at most 40 characters (it has 41).'] } },
+      error: {
+        message: 'key: Ensure this value has at most 40 characters (it has 41).',
+        fields: { key: ['Ensure this value has at most 40 characters (it has 41).'] },
+      },
     });
     expect(world.sandbox.received.statuses.at(-1)).toEqual(expect.objectContaining({ status: 400, method: 'POST' }));
     const missing = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, { state: 'SUCCESSFUL' });
-    expect(missing.json).toEqual({ type: 'error', error: { message: 'key: This field is required.', fields: { key: ['This field is required.'] } } });
-    const badState = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, { key: 'x', state: 'PASSED' });
-    expect(badState.json).toEqual({ type: 'error', error: expect.objectContaining({ message: 'state: "PASSED" is not a valid choice.' }) });
+    expect(missing.json).toEqual({
+      type: 'error',
+      error: { message: 'key: This field is required.', fields: { key: ['This field is required.'] } },
+    });
+    const badState = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, {
+      key: 'x',
+      state: 'PASSED',
+    });
+    expect(badState.json).toEqual({
+      type: 'error',
+      error: expect.objectContaining({ message: 'state: "PASSED" is not a valid choice.' }),
+    });
   });
 
   it('report data: at most 10 items', async () => {
-    const data = (n: number): Obj[] => Array.from({ length: n }, (_, i) => ({ title: `d${i}`, type: 'NUMBER', value: i }));
-    expect((await world.client.request('PUT', `${R}/commit/${head}/reports/r10`, { title: 't', data: data(10) })).status).toBe(200);
+    const data = (n: number): Obj[] =>
+      Array.from({ length: n }, (_, i) => ({ title: `d${i}`, type: 'NUMBER', value: i }));
+    expect(
+      (await world.client.request('PUT', `${R}/commit/${head}/reports/r10`, { title: 't', data: data(10) })).status,
+    ).toBe(200);
     const bad = await world.client.request('PUT', `${R}/commit/${head}/reports/r11`, { title: 't', data: data(11) });
     expect(bad.status).toBe(400);
     expect((bad.json as { error: { fields: Obj } }).error.fields).toHaveProperty('data');
@@ -44,10 +77,21 @@ describe('limits', () => {
 
   it('annotations: 1..100 per request, 1000 per report, summary required and ≤ 450 characters', async () => {
     const url = `${R}/commit/${head}/reports/big/annotations`;
-    expect((await world.client.request('PUT', `${R}/commit/${head}/reports/big`, { title: 'big', report_type: 'SECURITY', result: 'FAILED' })).status).toBe(200);
+    expect(
+      (
+        await world.client.request('PUT', `${R}/commit/${head}/reports/big`, {
+          title: 'big',
+          report_type: 'SECURITY',
+          result: 'FAILED',
+        })
+      ).status,
+    ).toBe(200);
     const over = await world.client.request('POST', url, annotations(101));
     expect(over.status).toBe(400);
-    expect(over.json).toEqual({ type: 'error', error: { message: 'Bulk upload supports a maximum of /100 annotations' } });
+    expect(over.json).toEqual({
+      type: 'error',
+      error: { message: 'Bulk upload supports a maximum of /100 annotations' },
+    });
     expect((await world.client.request('POST', url, [])).status).toBe(400);
     for (let batch = 0; batch < 10; batch++) {
       expect((await world.client.request('POST', url, annotations(100, `b${batch}`))).status).toBe(200);
@@ -57,15 +101,27 @@ describe('limits', () => {
     expect((await world.client.request('POST', url, annotations(1, 'b0'))).status).toBe(200);
     const full = await world.client.request('POST', url, annotations(1, 'extra'));
     expect(full.status).toBe(400);
-    expect(full.json).toEqual({ type: 'error', error: expect.objectContaining({ message: expect.stringContaining('1000') }) });
+    expect(full.json).toEqual({
+      type: 'error',
+      error: expect.objectContaining({ message: expect.stringContaining('1000') }),
+    });
 
     const summaryUrl = `${R}/commit/${head}/reports/r10/annotations`;
-    expect((await world.client.request('POST', summaryUrl, [{ external_id: 's1', summary: 's'.repeat(450) }])).status).toBe(200);
+    expect(
+      (await world.client.request('POST', summaryUrl, [{ external_id: 's1', summary: 's'.repeat(450) }])).status,
+    ).toBe(200);
     const long = await world.client.request('POST', summaryUrl, [{ external_id: 's2', summary: 's'.repeat(451) }]);
     expect(long.status).toBe(400);
-    expect(long.json).toEqual({ type: 'error', error: expect.objectContaining({ fields: { summary: ['Ensure this value has at most 450 characters (it has 451).'] } }) });
+    expect(long.json).toEqual({
+      type: 'error',
+      error: expect.objectContaining({
+        fields: { summary: ['Ensure this value has at most 450 characters (it has 451).'] },
+      }),
+    });
     const noSummary = await world.client.request('POST', summaryUrl, [{ external_id: 's3' }]);
-    expect((noSummary.json as { error: { fields: Obj } }).error.fields).toEqual({ summary: ['This field is required.'] });
+    expect((noSummary.json as { error: { fields: Obj } }).error.fields).toEqual({
+      summary: ['This field is required.'],
+    });
     expect(world.sandbox.received.annotations.filter((w) => w.status === 400)).toHaveLength(5);
   });
 
@@ -76,7 +132,11 @@ describe('limits', () => {
   });
 
   it('rejects oversized and malformed bodies with the error shape', async () => {
-    const huge = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, { key: 'k', state: 'FAILED', description: 'x'.repeat(1_100_000) });
+    const huge = await world.client.request('POST', `${R}/commit/${head}/statuses/build`, {
+      key: 'k',
+      state: 'FAILED',
+      description: 'x'.repeat(1_100_000),
+    });
     expect(huge.status).toBe(413);
     expect(huge.json).toEqual({ type: 'error', error: { message: 'Request body too large' } });
   });
@@ -128,8 +188,12 @@ describe('fault injection', () => {
     expect((await client.get(R)).headers.get('retry-after')).toBe('7');
     sandbox.faults.inject({ path: '/statuses/build', method: 'POST', status: 503, count: 1 });
     expect((await client.get(`${R}/commit/${head}/statuses`)).status).toBe(200);
-    expect((await client.request('POST', `${R}/commit/${head}/statuses/build`, { key: 'f', state: 'FAILED' })).status).toBe(503);
-    expect((await client.request('POST', `${R}/commit/${head}/statuses/build`, { key: 'f', state: 'FAILED' })).status).toBe(201);
+    expect(
+      (await client.request('POST', `${R}/commit/${head}/statuses/build`, { key: 'f', state: 'FAILED' })).status,
+    ).toBe(503);
+    expect(
+      (await client.request('POST', `${R}/commit/${head}/statuses/build`, { key: 'f', state: 'FAILED' })).status,
+    ).toBe(201);
     sandbox.faults.inject({ status: 500, count: 1 });
     const err = await client.get(R);
     expect(err.status).toBe(500);

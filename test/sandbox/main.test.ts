@@ -9,7 +9,10 @@ describe('runSandboxCommand', () => {
       expect(sandbox.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const res = await fetch(`${sandbox.baseUrl}/2.0/user`);
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ type: 'error', error: expect.objectContaining({ message: expect.any(String) }) });
+      expect(await res.json()).toEqual({
+        type: 'error',
+        error: expect.objectContaining({ message: expect.any(String) }),
+      });
     } finally {
       await sandbox.close();
     }

@@ -15,7 +15,8 @@ beforeEach(async () => {
 });
 afterEach(() => world.close());
 
-const events = (app: AppReceiver, path = '/webhook'): string[] => app.at(path).map((r) => String(r.headers['x-event-key']));
+const events = (app: AppReceiver, path = '/webhook'): string[] =>
+  app.at(path).map((r) => String(r.headers['x-event-key']));
 
 describe('Connect descriptor webhooks', () => {
   it('sends {event, data} with the real headers and a JWT (iss = aud = clientKey, qsh of POST&<path>&)', async () => {
@@ -33,7 +34,11 @@ describe('Connect descriptor webhooks', () => {
     expect(h['content-type']).toBe('application/json');
     expect(new Date(String(h['x-event-time'])).toUTCString()).toBe(h['x-event-time']);
     const secret = sandbox.getInstallation({ clientKey: world.clientKey })?.sharedSecret ?? '';
-    const claims = decodeSymmetric(String(h.authorization).replace(/^JWT /, ''), secret, SymmetricAlgorithm.HS256) as Obj;
+    const claims = decodeSymmetric(
+      String(h.authorization).replace(/^JWT /, ''),
+      secret,
+      SymmetricAlgorithm.HS256,
+    ) as Obj;
     expect(claims.iss).toBe(world.clientKey);
     expect(claims.aud).toEqual([world.clientKey]);
     expect(claims).not.toHaveProperty('sub');
@@ -54,8 +59,11 @@ describe('Connect descriptor webhooks', () => {
     // A new branch lists its head and its ancestors (up to 5), as the captured branch-creating push
     // lists the new commit and its parent that was already on master.
     expect((change.commits as Obj[]).map((x) => x.hash)).toEqual([c.hash, ...c.parents]);
-    expect(change).toEqual(expect.objectContaining({ created: true, closed: false, forced: false, truncated: false, old: null }));
-    const capturedChange = ((readFixture('jenkins-bbs/repo_push_signed_payload.json') as { push: { changes: Obj[] } }).push.changes[0]) as Obj;
+    expect(change).toEqual(
+      expect.objectContaining({ created: true, closed: false, forced: false, truncated: false, old: null }),
+    );
+    const capturedChange = (readFixture('jenkins-bbs/repo_push_signed_payload.json') as { push: { changes: Obj[] } })
+      .push.changes[0] as Obj;
     expect(Object.keys(change).sort()).toEqual(Object.keys(capturedChange).sort());
     const pr = created?.pullrequest as Obj;
     expect(((pr.source as Obj).commit as Obj).hash).toBe(c.hash.slice(0, 12));
@@ -75,17 +83,39 @@ describe('Connect descriptor webhooks', () => {
     sandbox.approve(repo, pr.id, bob);
     sandbox.comment(repo, pr.id, { author: bob, content: 'looks fine' });
     const status = { key: 'clawgate', state: 'INPROGRESS' };
-    expect((await client.request('POST', `/2.0/repositories/${repo}/commit/${second.hash}/statuses/build`, status)).status).toBe(201);
-    expect((await client.request('POST', `/2.0/repositories/${repo}/commit/${second.hash}/statuses/build`, { ...status, state: 'SUCCESSFUL' })).status).toBe(201);
+    expect(
+      (await client.request('POST', `/2.0/repositories/${repo}/commit/${second.hash}/statuses/build`, status)).status,
+    ).toBe(201);
+    expect(
+      (
+        await client.request('POST', `/2.0/repositories/${repo}/commit/${second.hash}/statuses/build`, {
+          ...status,
+          state: 'SUCCESSFUL',
+        })
+      ).status,
+    ).toBe(201);
     const merged = sandbox.merge(repo, pr.id, { actor: bob });
     sandbox.commit(repo, { branch: 'feature/y', author: ann, message: 'y', files: { 'z.ts': 'z\n' } });
     const other = sandbox.openPullRequest(repo, { source: 'feature/y', author: ann, title: 'Y' });
     sandbox.decline(repo, other.id, { actor: bob });
     await sandbox.waitForDeliveries();
     expect(events(app)).toEqual([
-      'repo:push', 'pullrequest:created', 'repo:push', 'pullrequest:updated', 'pullrequest:approved', 'pullrequest:unapproved',
-      'pullrequest:approved', 'pullrequest:comment_created', 'repo:commit_status_created', 'repo:commit_status_updated',
-      'pullrequest:fulfilled', 'repo:push', 'repo:push', 'repo:push', 'pullrequest:created', 'pullrequest:rejected',
+      'repo:push',
+      'pullrequest:created',
+      'repo:push',
+      'pullrequest:updated',
+      'pullrequest:approved',
+      'pullrequest:unapproved',
+      'pullrequest:approved',
+      'pullrequest:comment_created',
+      'repo:commit_status_created',
+      'repo:commit_status_updated',
+      'pullrequest:fulfilled',
+      'repo:push',
+      'repo:push',
+      'repo:push',
+      'pullrequest:created',
+      'pullrequest:rejected',
     ]);
     const bodies = app.at('/webhook').map((r) => (r.json as { data: Obj }).data);
     const fulfilled = bodies[10]?.pullrequest as Obj;
@@ -97,7 +127,9 @@ describe('Connect descriptor webhooks', () => {
     const sourceClosed = (bodies[12]?.push as { changes: Obj[] }).changes[0] as Obj;
     expect(sourceClosed).toEqual(expect.objectContaining({ new: null, closed: true }));
     expect((bodies[4]?.approval as Obj).user).toEqual(expect.objectContaining({ nickname: 'bob' }));
-    expect(bodies[8]?.commit_status).toEqual(expect.objectContaining({ key: 'clawgate', state: 'INPROGRESS', type: 'build' }));
+    expect(bodies[8]?.commit_status).toEqual(
+      expect.objectContaining({ key: 'clawgate', state: 'INPROGRESS', type: 'build' }),
+    );
     expect(bodies[8]?.actor).toEqual(expect.objectContaining({ type: 'app_user', kind: 'connect' }));
     expect((bodies[15]?.pullrequest as Obj).state).toBe('DECLINED');
   });
@@ -150,7 +182,9 @@ describe('Connect descriptor webhooks', () => {
     sandbox.openPullRequest(repo, { source: 'f', author: ann, title: 'big', description: 'x'.repeat(300_000) });
     await sandbox.waitForDeliveries();
     expect(events(app)).toEqual(['repo:push']);
-    expect(sandbox.deliveries.at(-1)).toEqual(expect.objectContaining({ event: 'pullrequest:created', outcome: 'skipped' }));
+    expect(sandbox.deliveries.at(-1)).toEqual(
+      expect.objectContaining({ event: 'pullrequest:created', outcome: 'skipped' }),
+    );
   });
 });
 
@@ -159,7 +193,13 @@ describe('repository hooks', () => {
     const { sandbox, app, ann, repo } = world;
     const { token } = sandbox.createAccessToken({ repository: repo }, ['repository', 'pullrequest', 'webhook']);
     const secret = 'Gkvl$k$wyNpQAF42';
-    const created = await new TokenClient(sandbox, token).request('POST', `/2.0/repositories/${repo}/hooks`, { url: `${app.baseUrl}/hooks/bitbucket`, description: 'clawgate', events: ['pullrequest:created', 'repo:push'], active: true, secret });
+    const created = await new TokenClient(sandbox, token).request('POST', `/2.0/repositories/${repo}/hooks`, {
+      url: `${app.baseUrl}/hooks/bitbucket`,
+      description: 'clawgate',
+      events: ['pullrequest:created', 'repo:push'],
+      active: true,
+      secret,
+    });
     expect(created.status).toBe(201);
     expect(created.json).toEqual(expect.objectContaining({ secret_set: true, subject_type: 'repository' }));
     expect(created.json).not.toHaveProperty('secret');
@@ -184,9 +224,12 @@ describe('repository hooks', () => {
     expect(raw).toBeDefined();
     // Recompute over the file bytes, as the sandbox signs its own bytes.
     const { readFileSync } = jest.requireActual<typeof import('node:fs')>('node:fs');
-    const { FIXTURES } = jest.requireActual<typeof import('./support/openapi-validator')>('./support/openapi-validator');
+    const { FIXTURES } =
+      jest.requireActual<typeof import('./support/openapi-validator')>('./support/openapi-validator');
     const bytes = readFileSync(`${FIXTURES}/jenkins-bbs/repo_push_signed_payload.json`);
-    expect(createHmac('sha256', 'Gkvl$k$wyNpQAF42').update(bytes).digest('hex')).toBe('f205c729821c6954aff2afe72b965c34015b4baf96ea8ddc2cc44999c014a035');
+    expect(createHmac('sha256', 'Gkvl$k$wyNpQAF42').update(bytes).digest('hex')).toBe(
+      'f205c729821c6954aff2afe72b965c34015b4baf96ea8ddc2cc44999c014a035',
+    );
   });
 
   it('omits the signature without a secret, and logs network errors without retrying', async () => {

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { EVALUATION_JOB } from '../../src/pipeline/webhook-events';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import { backendsUnderTest, createTestDatabase, type Backend, type TestDatabase } from '../store/support/postgres';
-import { clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, startTestClawgate, waitFor } from '../e2e/harness';
+import {
+  clawgateStatus,
+  finalStatus,
+  openAgentPullRequest,
+  prepareWorkspace,
+  startTestClawgate,
+  waitFor,
+} from '../e2e/harness';
 
 /**
  * Issue 15, "acks that never wait for work": with every worker busy on a slow Bitbucket, webhooks are
@@ -13,7 +20,13 @@ import { clawgateStatus, finalStatus, openAgentPullRequest, prepareWorkspace, st
  * process; PostgreSQL in the forked worker process of the `all` role (its default).
  */
 /** [backend, worker processes]: each backend's default, and SQLite with a forked worker process. */
-const CASES: [Backend, number][] = [...backendsUnderTest('server/acks-never-wait-for-work').map((backend): [Backend, number] => [backend, backend === 'postgres' ? 1 : 0]), ['sqlite', 1]];
+const CASES: [Backend, number][] = [
+  ...backendsUnderTest('server/acks-never-wait-for-work').map((backend): [Backend, number] => [
+    backend,
+    backend === 'postgres' ? 1 : 0,
+  ]),
+  ['sqlite', 1],
+];
 
 describe.each(CASES)('on %s with %i worker process(es)', (backend, workerProcesses) => {
   let sandbox: BitbucketSandbox;
@@ -33,7 +46,11 @@ describe.each(CASES)('on %s with %i worker process(es)', (backend, workerProcess
   test('webhooks get their 2xx while the only worker is blocked on a slow API, then every PR is evaluated once and right', async () => {
     const app = await startTestClawgate(sandbox, {
       databaseUrl: database?.url ?? `sqlite:${path.join(dir, 'db.sqlite')}`,
-      env: { CLAWGATE_WORKER_CONCURRENCY: '1', CLAWGATE_WORKER_PROCESSES: String(workerProcesses), LOG_LEVEL: 'silent' },
+      env: {
+        CLAWGATE_WORKER_CONCURRENCY: '1',
+        CLAWGATE_WORKER_PROCESSES: String(workerProcesses),
+        LOG_LEVEL: 'silent',
+      },
     });
     try {
       expect(app.workerProcesses).toBe(workerProcesses);
@@ -42,15 +59,27 @@ describe.each(CASES)('on %s with %i worker process(es)', (backend, workerProcess
       const ws = await prepareWorkspace(sandbox, app.url);
       // The first evaluation's first read of its PR hangs for 6 s: the one worker is busy.
       const slow = sandbox.faults.inject({ path: /\/pullrequests\/\d+$/, method: 'GET', latencyMs: 6000, count: 1 });
-      const first = openAgentPullRequest(sandbox, ws, 'agent/blocker', { 'src/blocker.ts': 'export const blocker = 1;\n' });
-      await waitFor(() => (slow.hits() === 1 ? true : undefined), 10_000, 'the first evaluation to reach the slow call');
+      const first = openAgentPullRequest(sandbox, ws, 'agent/blocker', {
+        'src/blocker.ts': 'export const blocker = 1;\n',
+      });
+      await waitFor(
+        () => (slow.hits() === 1 ? true : undefined),
+        10_000,
+        'the first evaluation to reach the slow call',
+      );
 
-      const prs = Array.from({ length: 8 }, (_, n) => openAgentPullRequest(sandbox, ws, `agent/queued-${n}`, { [`src/q${n}.ts`]: `export const q = ${n};\n` }));
+      const prs = Array.from({ length: 8 }, (_, n) =>
+        openAgentPullRequest(sandbox, ws, `agent/queued-${n}`, { [`src/q${n}.ts`]: `export const q = ${n};\n` }),
+      );
       const byPr = () => sandbox.deliveries.filter((d) => d.event === 'pullrequest:created');
-      const acked = await waitFor(() => {
-        const created = byPr();
-        return created.length === 9 && created.every((d) => d.outcome === 'delivered') ? created : undefined;
-      }, 10_000, 'every pullrequest:created delivery answered');
+      const acked = await waitFor(
+        () => {
+          const created = byPr();
+          return created.length === 9 && created.every((d) => d.outcome === 'delivered') ? created : undefined;
+        },
+        10_000,
+        'every pullrequest:created delivery answered',
+      );
       // Every ack came while the worker was still blocked: nothing waited for work.
       expect(clawgateStatus(sandbox, first.head)?.state).not.toBe('SUCCESSFUL');
       for (const delivery of acked) {
@@ -61,7 +90,11 @@ describe.each(CASES)('on %s with %i worker process(es)', (backend, workerProcess
       }
       // A redelivery (Bitbucket retries with the same X-Request-UUID) is acknowledged and not queued twice.
       for (const delivery of acked.slice(1, 4)) {
-        const again = await fetch(delivery.url, { method: 'POST', headers: { ...delivery.headers, 'x-attempt-number': '2' }, body: delivery.body });
+        const again = await fetch(delivery.url, {
+          method: 'POST',
+          headers: { ...delivery.headers, 'x-attempt-number': '2' },
+          body: delivery.body,
+        });
         expect([again.status, await again.text()]).toEqual([204, '']);
       }
       // The queued jobs are durable rows, visible as queue depth while the worker is busy.
@@ -70,7 +103,8 @@ describe.each(CASES)('on %s with %i worker process(es)', (backend, workerProcess
       expect(evaluations?.waiting ?? 0).toBeGreaterThanOrEqual(1);
 
       for (const pr of [first, ...prs]) expect((await finalStatus(sandbox, pr.head, 60_000)).state).toBe('SUCCESSFUL');
-      const workspaceId = (await app.store.tenants.findByClientKey(sandbox.listInstallations()[0]?.clientKey ?? ''))?.workspaceId ?? '';
+      const workspaceId =
+        (await app.store.tenants.findByClientKey(sandbox.listInstallations()[0]?.clientKey ?? ''))?.workspaceId ?? '';
       for (const pr of [first, ...prs]) {
         const stored = await app.store.evaluations.listForPullRequest(workspaceId, 'acme/proj-web', pr.prId);
         expect(stored.map((evaluation) => evaluation.headSha)).toEqual([pr.head]);
@@ -106,7 +140,11 @@ describe('a forked worker process that dies', () => {
       const [victim] = app.workerPids();
       expect(victim).toBeDefined();
       process.kill(victim ?? 0, 'SIGKILL');
-      const successor = await waitFor(() => app.workerPids().find((pid) => pid !== victim), 30_000, 'a new worker process');
+      const successor = await waitFor(
+        () => app.workerPids().find((pid) => pid !== victim),
+        30_000,
+        'a new worker process',
+      );
       expect(successor).not.toBe(victim);
       expect((await finalStatus(sandbox, pr.head, 30_000)).state).toBe('SUCCESSFUL');
     } finally {

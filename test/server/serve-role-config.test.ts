@@ -4,7 +4,9 @@ import { runServe, SERVE_USAGE } from '../../src/cli/service-commands';
 /** `clawgate serve --role` and the role/worker settings are validated at the edge (fail closed at start). */
 describe('serve roles and worker settings', () => {
   test('the environment selects role, worker processes and concurrency; bad values refuse to start', () => {
-    expect(loadAppConfig({ CLAWGATE_ROLE: 'web', CLAWGATE_WORKER_PROCESSES: '0', CLAWGATE_WORKER_CONCURRENCY: '12' })).toMatchObject({ role: 'web', workerProcesses: 0, workerConcurrency: 12 });
+    expect(
+      loadAppConfig({ CLAWGATE_ROLE: 'web', CLAWGATE_WORKER_PROCESSES: '0', CLAWGATE_WORKER_CONCURRENCY: '12' }),
+    ).toMatchObject({ role: 'web', workerProcesses: 0, workerConcurrency: 12 });
     expect(loadAppConfig({}).role).toBeUndefined();
     expect(() => loadAppConfig({ CLAWGATE_ROLE: 'scheduler' })).toThrow(ConfigError);
     expect(() => loadAppConfig({ CLAWGATE_WORKER_PROCESSES: '17' })).toThrow(ConfigError);

@@ -49,7 +49,8 @@ describe('roles web and worker', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(clawgateStatus(sandbox, pr.head)).toBeUndefined();
       expect((await web.queue.backlog()).find((row) => row.name === 'evaluate-pull-request')?.waiting).toBe(1);
-      const scrape = async (url: string) => (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789abcdef' } })).text();
+      const scrape = async (url: string) =>
+        (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789abcdef' } })).text();
       expect(await scrape(web.url)).toMatch(/clawgate_queue_waiting_jobs\{job="evaluate-pull-request"\} 1/);
 
       worker = await startClawgate({ config, port: 0, logger, pollIntervalMs: 50, env: {}, role: 'worker' });

@@ -28,7 +28,9 @@ describe.each(backendsUnderTest('api-call-budget.test'))('API call budget on %s'
 
   test('take is atomic: 50 concurrent takes against a cap of 20 count exactly 20', async () => {
     const ws = newWorkspaceId();
-    const results = await Promise.all(Array.from({ length: 50 }, () => store.apiCalls.take(ws, 'client-a', T0 + 10, 20)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => store.apiCalls.take(ws, 'client-a', T0 + 10, 20)),
+    );
     expect(results.filter(Boolean)).toHaveLength(20);
     expect((await store.apiCalls.window(ws, 'client-a', T0 + 10)).current).toBe(20);
   });
@@ -49,7 +51,13 @@ describe.each(backendsUnderTest('api-call-budget.test'))('API call budget on %s'
   test('the meter: reads stop at the reserve, writes use it, then nothing; other endpoints are not counted', async () => {
     const ws = newWorkspaceId();
     const refused: string[] = [];
-    const budget = new ApiBudget({ store, config: { callsPerHour: 10, writeReserve: 4, perEvaluation: 100, cooldownMs: 0 }, now: () => T0 + 1000, logger: pino({ level: 'silent' }), observer: { onCall: (_ws, outcome) => (outcome.startsWith('refused') ? refused.push(outcome) : undefined) } });
+    const budget = new ApiBudget({
+      store,
+      config: { callsPerHour: 10, writeReserve: 4, perEvaluation: 100, cooldownMs: 0 },
+      now: () => T0 + 1000,
+      logger: pino({ level: 'silent' }),
+      observer: { onCall: (_ws, outcome) => (outcome.startsWith('refused') ? refused.push(outcome) : undefined) },
+    });
     const meter = budget.meterFor({ workspaceId: ws, clientKey: 'client-a' });
     const read = { method: 'GET' as const, path: '/2.0/repositories/acme/web/pullrequests/1' };
     const write = { method: 'POST' as const, path: '/2.0/repositories/acme/web/commit/abc/statuses/build' };
@@ -64,16 +72,28 @@ describe.each(backendsUnderTest('api-call-budget.test'))('API call budget on %s'
     // A priority job (the forged-status defence) reads from the reserve, but not past the hour.
     const priority = budget.meterFor({ workspaceId: ws, clientKey: 'client-a' }, { priority: true });
     await expect(priority.beforeCall(read)).rejects.toMatchObject({ scope: 'installation' });
-    expect(await budget.usage({ workspaceId: ws, clientKey: 'client-a' })).toMatchObject({ spent: 10, readsLeft: 0, writesLeft: 0 });
+    expect(await budget.usage({ workspaceId: ws, clientKey: 'client-a' })).toMatchObject({
+      spent: 10,
+      readsLeft: 0,
+      writesLeft: 0,
+    });
   });
 
   test('the per-job read cap is a verdict (not transient); writes are not capped by it', async () => {
     const ws = newWorkspaceId();
-    const budget = new ApiBudget({ store, config: { callsPerHour: 1000, writeReserve: 100, perEvaluation: 3, cooldownMs: 0 }, now: () => T0 });
+    const budget = new ApiBudget({
+      store,
+      config: { callsPerHour: 1000, writeReserve: 100, perEvaluation: 3, cooldownMs: 0 },
+      now: () => T0,
+    });
     const meter = budget.meterFor({ workspaceId: ws, clientKey: 'client-a' }, { readsCap: 3 });
     const read = { method: 'GET' as const, path: '/2.0/repositories/acme/web/diffstat/abc' };
     for (let i = 0; i < 3; i++) await meter.beforeCall(read);
-    await expect(meter.beforeCall(read)).rejects.toMatchObject({ scope: 'evaluation', transient: false, code: 'API_BUDGET_EXCEEDED' });
+    await expect(meter.beforeCall(read)).rejects.toMatchObject({
+      scope: 'evaluation',
+      transient: false,
+      code: 'API_BUDGET_EXCEEDED',
+    });
     await meter.beforeCall({ method: 'PUT', path: '/2.0/repositories/acme/web/commit/abc/reports/clawgate' });
     expect(meter.spent).toEqual({ reads: 3, writes: 1 });
   });
@@ -81,7 +101,11 @@ describe.each(backendsUnderTest('api-call-budget.test'))('API call budget on %s'
   test('after a 429 reads pause for the cooldown (writes go on); the 429 is counted', async () => {
     const ws = newWorkspaceId();
     let now = T0 + 5000;
-    const budget = new ApiBudget({ store, config: { callsPerHour: 1000, writeReserve: 100, perEvaluation: 100, cooldownMs: 2000 }, now: () => now });
+    const budget = new ApiBudget({
+      store,
+      config: { callsPerHour: 1000, writeReserve: 100, perEvaluation: 100, cooldownMs: 2000 },
+      now: () => now,
+    });
     const meter = budget.meterFor({ workspaceId: ws, clientKey: 'client-a' });
     const read = { method: 'GET' as const, path: '/2.0/repositories/acme/web/pullrequests/1' };
     await meter.beforeCall(read);
@@ -94,11 +118,15 @@ describe.each(backendsUnderTest('api-call-budget.test'))('API call budget on %s'
     expect((await store.apiCalls.window(ws, 'client-a', now)).rateLimited).toBe(1);
   });
 
-  test("the previous hour still counts by the part of it inside the last 60 minutes", async () => {
+  test('the previous hour still counts by the part of it inside the last 60 minutes', async () => {
     const ws = newWorkspaceId();
     for (let i = 0; i < 8; i++) await store.apiCalls.take(ws, 'client-a', T0 + 10, 100);
     // A quarter into the next hour, 3/4 of the previous 8 calls (6) still count: 10 − 2 reserve − 6 = 2 reads left.
-    const budget = new ApiBudget({ store, config: { callsPerHour: 10, writeReserve: 2, perEvaluation: 100, cooldownMs: 0 }, now: () => T0 + HOUR + HOUR / 4 });
+    const budget = new ApiBudget({
+      store,
+      config: { callsPerHour: 10, writeReserve: 2, perEvaluation: 100, cooldownMs: 0 },
+      now: () => T0 + HOUR + HOUR / 4,
+    });
     const meter = budget.meterFor({ workspaceId: ws, clientKey: 'client-a' });
     const read = { method: 'GET' as const, path: '/2.0/repositories/acme/web/pullrequests/1' };
     await meter.beforeCall(read);

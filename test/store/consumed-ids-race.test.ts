@@ -62,12 +62,22 @@ describeOnPostgres('consumed ids race on postgres', () => {
     const ws = newWorkspaceId();
     const first = await holdUncommittedConsumption(ws, 'run-race-1', 1);
     try {
-      const second = store.consumedIds.consumeIds(ws, [{ kind: 'run_id', value: 'run-race-1' }, { kind: 'bundle_id', value: 'b-race-1' }], { repo: 'acme/web', prId: 2 });
+      const second = store.consumedIds.consumeIds(
+        ws,
+        [
+          { kind: 'run_id', value: 'run-race-1' },
+          { kind: 'bundle_id', value: 'b-race-1' },
+        ],
+        { repo: 'acme/web', prId: 2 },
+      );
       await waitUntilBlocked();
       await first.query('COMMIT');
       const result = await second;
       expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.conflicts).toEqual([expect.objectContaining({ kind: 'run_id', value: 'run-race-1', firstPrId: 1 })]);
+      if (!result.ok)
+        expect(result.conflicts).toEqual([
+          expect.objectContaining({ kind: 'run_id', value: 'run-race-1', firstPrId: 1 }),
+        ]);
       expect(await store.consumedIds.findConsumed(ws, [{ kind: 'bundle_id', value: 'b-race-1' }])).toEqual([]);
     } finally {
       await first.end();
@@ -78,11 +88,16 @@ describeOnPostgres('consumed ids race on postgres', () => {
     const ws = newWorkspaceId();
     const first = await holdUncommittedConsumption(ws, 'run-race-2', 1);
     try {
-      const second = store.consumedIds.consumeIds(ws, [{ kind: 'run_id', value: 'run-race-2' }], { repo: 'acme/web', prId: 2 });
+      const second = store.consumedIds.consumeIds(ws, [{ kind: 'run_id', value: 'run-race-2' }], {
+        repo: 'acme/web',
+        prId: 2,
+      });
       await waitUntilBlocked();
       await first.query('ROLLBACK');
       expect(await second).toEqual({ ok: true, newlyConsumed: [{ kind: 'run_id', value: 'run-race-2' }] });
-      expect((await store.consumedIds.findConsumed(ws, [{ kind: 'run_id', value: 'run-race-2' }]))[0]?.firstPrId).toBe(2);
+      expect((await store.consumedIds.findConsumed(ws, [{ kind: 'run_id', value: 'run-race-2' }]))[0]?.firstPrId).toBe(
+        2,
+      );
     } finally {
       await first.end();
     }
@@ -97,7 +112,9 @@ describeOnPostgres('consumed ids race on postgres', () => {
         { kind: 'receipt_id' as const, value: 'rcpt-race' },
       ];
       const attempts = await Promise.all(
-        Array.from({ length: 6 }, (_, index) => (index % 2 === 0 ? store : replica).consumedIds.consumeIds(ws, ids, { repo: 'acme/web', prId: 100 + index })),
+        Array.from({ length: 6 }, (_, index) =>
+          (index % 2 === 0 ? store : replica).consumedIds.consumeIds(ws, ids, { repo: 'acme/web', prId: 100 + index }),
+        ),
       );
       expect(attempts.filter((result) => result.ok)).toHaveLength(1);
     } finally {

@@ -9,21 +9,35 @@ describe('parseDatabaseUrl', () => {
   const cwd = '/srv/clawgate';
 
   test('defaults to ./data/clawgate.sqlite under the working directory', () => {
-    const expected = { dialect: 'sqlite', storage: '/srv/clawgate/data/clawgate.sqlite', dataDirectory: '/srv/clawgate/data' };
+    const expected = {
+      dialect: 'sqlite',
+      storage: '/srv/clawgate/data/clawgate.sqlite',
+      dataDirectory: '/srv/clawgate/data',
+    };
     expect(parseDatabaseUrl(undefined, cwd)).toEqual(expected);
     expect(parseDatabaseUrl('  ', cwd)).toEqual(expected);
   });
 
   test('sqlite paths, relative and absolute, and :memory:', () => {
-    expect(parseDatabaseUrl('sqlite:./db/x.sqlite', cwd)).toMatchObject({ storage: '/srv/clawgate/db/x.sqlite', dataDirectory: '/srv/clawgate/db' });
+    expect(parseDatabaseUrl('sqlite:./db/x.sqlite', cwd)).toMatchObject({
+      storage: '/srv/clawgate/db/x.sqlite',
+      dataDirectory: '/srv/clawgate/db',
+    });
     expect(parseDatabaseUrl('sqlite:/var/lib/cg.sqlite', cwd)).toMatchObject({ storage: '/var/lib/cg.sqlite' });
     expect(parseDatabaseUrl('sqlite:///var/lib/cg.sqlite', cwd)).toMatchObject({ storage: '/var/lib/cg.sqlite' });
-    expect(parseDatabaseUrl('sqlite::memory:', cwd)).toEqual({ dialect: 'sqlite', storage: ':memory:', dataDirectory: '/srv/clawgate/data' });
+    expect(parseDatabaseUrl('sqlite::memory:', cwd)).toEqual({
+      dialect: 'sqlite',
+      storage: ':memory:',
+      dataDirectory: '/srv/clawgate/data',
+    });
   });
 
   test('postgres URLs pass through; the described form hides the password', () => {
     const config = parseDatabaseUrl('postgres://app:s3cret@db.internal:5432/clawgate?sslmode=require', cwd);
-    expect(config).toMatchObject({ dialect: 'postgres', url: 'postgres://app:s3cret@db.internal:5432/clawgate?sslmode=require' });
+    expect(config).toMatchObject({
+      dialect: 'postgres',
+      url: 'postgres://app:s3cret@db.internal:5432/clawgate?sslmode=require',
+    });
     expect(describeDatabase(config)).not.toContain('s3cret');
     expect(parseDatabaseUrl('postgresql://h/db', cwd).dialect).toBe('postgres');
   });

@@ -26,7 +26,10 @@ const SQLITE_INDEX: Record<string, string[]> = {
   'evaluations.listRecent': ['evaluations_workspace_created'],
   'evaluations.listRecent (before)': ['evaluations_workspace_created'],
   'evaluations.latestForHead': ['evaluations_workspace_repo_head_created'],
-  'evaluations.latestPerPullRequestForHead': ['evaluations_workspace_repo_head_created', 'evaluations_workspace_pr_created'],
+  'evaluations.latestPerPullRequestForHead': [
+    'evaluations_workspace_repo_head_created',
+    'evaluations_workspace_pr_created',
+  ],
   'evaluations.latestPerPullRequest': ['evaluations_workspace_created'],
   'evaluations.repositories': ['evaluations_workspace_repo_created'],
   'evaluations.repositoriesUsing (bundle)': ['evaluations_workspace_bundle_repo'],
@@ -87,20 +90,29 @@ describe('growing tables are read through indexes (SQLite, no ANALYZE statistics
     expect(GROWTH_QUERIES.map((q) => q.name).sort()).toEqual(Object.keys(SQLITE_INDEX).sort());
   });
 
-  it.each(GROWTH_QUERIES.map((q) => q.name))('%s: no full scan, the expected index, no sort of a growing set', (name) => {
-    const explained = plans.get(name) ?? [];
-    const expected = SQLITE_INDEX[name] ?? [];
-    expect(explained.length).toBeGreaterThanOrEqual(expected.length);
-    if (expected.length === 0) expect(explained).toEqual([]);
-    explained.forEach((plan, i) => {
-      expect(fullScans(plan)).toEqual([]);
-      expect(plan.join('\n')).toContain(`INDEX ${expected[Math.min(i, expected.length - 1)]} (`);
-      if (!MAY_SORT.has(name)) expect(plan.join('\n')).not.toContain('TEMP B-TREE');
-    });
-  });
+  it.each(GROWTH_QUERIES.map((q) => q.name))(
+    '%s: no full scan, the expected index, no sort of a growing set',
+    (name) => {
+      const explained = plans.get(name) ?? [];
+      const expected = SQLITE_INDEX[name] ?? [];
+      expect(explained.length).toBeGreaterThanOrEqual(expected.length);
+      if (expected.length === 0) expect(explained).toEqual([]);
+      explained.forEach((plan, i) => {
+        expect(fullScans(plan)).toEqual([]);
+        expect(plan.join('\n')).toContain(`INDEX ${expected[Math.min(i, expected.length - 1)]} (`);
+        if (!MAY_SORT.has(name)) expect(plan.join('\n')).not.toContain('TEMP B-TREE');
+      });
+    },
+  );
 
   it('finds the scans and sorts that migration 0014 removes (the check can fail)', async () => {
-    for (const index of ['evaluations_workspace_bundle_repo', 'evaluations_workspace_policy_repo', 'evaluations_workspace_repo_created', 'audit_events_workspace_id', 'jobs_live_name_run_after']) {
+    for (const index of [
+      'evaluations_workspace_bundle_repo',
+      'evaluations_workspace_policy_repo',
+      'evaluations_workspace_repo_created',
+      'audit_events_workspace_id',
+      'jobs_live_name_run_after',
+    ]) {
       await raw.query(`DROP INDEX ${index}`);
     }
     const without = await plansOf(store, raw, 'sqlite');
@@ -113,7 +125,15 @@ describe('growing tables are read through indexes (SQLite, no ANALYZE statistics
 });
 
 describe('the hot-path queries are read through indexes on PostgreSQL (after ANALYZE)', () => {
-  const HOT = ['evaluations.listForRepository', 'evaluations.latestForHead', 'evaluations.latestPerPullRequestForHead', 'evaluations.repositoriesUsing (bundle)', 'audit.query (workspace, first page)', 'audit.query (workspace, cursor)', 'jobs.claimNext (none runnable)'];
+  const HOT = [
+    'evaluations.listForRepository',
+    'evaluations.latestForHead',
+    'evaluations.latestPerPullRequestForHead',
+    'evaluations.repositoriesUsing (bundle)',
+    'audit.query (workspace, first page)',
+    'audit.query (workspace, cursor)',
+    'jobs.claimNext (none runnable)',
+  ];
   let database: TestDatabase;
   let store: Store;
   let raw: Sequelize;
@@ -138,7 +158,9 @@ describe('the hot-path queries are read through indexes on PostgreSQL (after ANA
     expect(statements.length).toBeGreaterThan(0);
     for (const sql of statements) {
       const plan = (await explainStatement(raw, 'postgres', sql)).join('\n');
-      expect(plan).not.toMatch(/Seq Scan on (evaluations|audit_events|jobs|incidents|webhook_deliveries|commit_pushes)\b/);
+      expect(plan).not.toMatch(
+        /Seq Scan on (evaluations|audit_events|jobs|incidents|webhook_deliveries|commit_pushes)\b/,
+      );
     }
   });
 });

@@ -24,23 +24,43 @@ describe('migrations from compiled JavaScript', () => {
       tsconfig,
       JSON.stringify({
         extends: path.join(ROOT, 'tsconfig.build.json'),
-        compilerOptions: { outDir: path.join(outDir, 'dist'), rootDir: path.join(ROOT, 'src'), typeRoots: [path.join(ROOT, 'node_modules/@types')], sourceMap: false, noCheck: true, incremental: false },
+        compilerOptions: {
+          outDir: path.join(outDir, 'dist'),
+          rootDir: path.join(ROOT, 'src'),
+          typeRoots: [path.join(ROOT, 'node_modules/@types')],
+          sourceMap: false,
+          noCheck: true,
+          incremental: false,
+        },
         include: [path.join(ROOT, 'src/store/**/*.ts'), path.join(ROOT, 'src/config/database.ts')],
         exclude: [],
       }),
     );
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', tsconfig], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', tsconfig], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
     const migrationsTsconfig = path.join(outDir, 'tsconfig.migrations.json');
     fs.writeFileSync(
       migrationsTsconfig,
       JSON.stringify({
         extends: path.join(ROOT, 'migrations/tsconfig.json'),
-        compilerOptions: { outDir: path.join(outDir, 'dist/migrations'), rootDir: path.join(ROOT, 'migrations'), typeRoots: [path.join(ROOT, 'node_modules/@types')], sourceMap: false, noCheck: true, incremental: false },
+        compilerOptions: {
+          outDir: path.join(outDir, 'dist/migrations'),
+          rootDir: path.join(ROOT, 'migrations'),
+          typeRoots: [path.join(ROOT, 'node_modules/@types')],
+          sourceMap: false,
+          noCheck: true,
+          incremental: false,
+        },
         include: [path.join(ROOT, 'migrations/*.ts')],
         exclude: [],
       }),
     );
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', migrationsTsconfig], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', migrationsTsconfig], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
   });
   afterAll(() => fs.rmSync(outDir, { recursive: true, force: true }));
 

@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GENERATED_SECRET_KEY_FILE, loadOrCreateSecretKey, parseSecretKey, SecretBox, SecretDecryptionError, SecretKeyError, secretKeyId } from '../../src/store/secret-box';
+import {
+  GENERATED_SECRET_KEY_FILE,
+  loadOrCreateSecretKey,
+  parseSecretKey,
+  SecretBox,
+  SecretDecryptionError,
+  SecretKeyError,
+  secretKeyId,
+} from '../../src/store/secret-box';
 import { openStore } from '../../src/store';
 
 describe('parseSecretKey', () => {
@@ -77,7 +85,11 @@ describe('loadOrCreateSecretKey', () => {
   test('uses CLAWGATE_SECRET_KEY and previous keys from the environment, without warnings', () => {
     const key = randomBytes(32);
     const previous = randomBytes(32);
-    const loaded = loadOrCreateSecretKey(dir, { CLAWGATE_SECRET_KEY: key.toString('hex'), CLAWGATE_SECRET_KEY_PREVIOUS: ` ${previous.toString('base64')} ,`, NODE_ENV: 'production' });
+    const loaded = loadOrCreateSecretKey(dir, {
+      CLAWGATE_SECRET_KEY: key.toString('hex'),
+      CLAWGATE_SECRET_KEY_PREVIOUS: ` ${previous.toString('base64')} ,`,
+      NODE_ENV: 'production',
+    });
     expect(loaded).toEqual({ current: key, previous: [previous], source: 'environment', warnings: [] });
     expect(fs.readdirSync(dir)).toEqual([]);
   });
@@ -111,16 +123,25 @@ describe('rotateSecrets', () => {
     const ws = '{00000000-0000-4000-8000-000000000001}';
     try {
       const first = await openStore(url, { secretKey: oldKey });
-      await first.tenants.upsertInstall({ workspaceId: ws, surface: 'repo_webhooks', clientKey: 'rk', sharedSecret: 'hmac', accessToken: 'token', actor: 'a' });
+      await first.tenants.upsertInstall({
+        workspaceId: ws,
+        surface: 'repo_webhooks',
+        clientKey: 'rk',
+        sharedSecret: 'hmac',
+        accessToken: 'token',
+        actor: 'a',
+      });
       await first.close();
 
-      await expect(openStore(url, { secretKey: newKey }).then(async (store) => {
-        try {
-          return await store.tenants.findByClientKey('rk');
-        } finally {
-          await store.close();
-        }
-      })).rejects.toThrow(SecretDecryptionError);
+      await expect(
+        openStore(url, { secretKey: newKey }).then(async (store) => {
+          try {
+            return await store.tenants.findByClientKey('rk');
+          } finally {
+            await store.close();
+          }
+        }),
+      ).rejects.toThrow(SecretDecryptionError);
 
       const rotating = await openStore(url, { secretKey: newKey, previousSecretKeys: [oldKey] });
       expect(await rotating.rotateSecrets()).toBe(2);

@@ -14,7 +14,8 @@ test('a write waits for another connection that holds the write lock for 1.5 s',
   const file = path.join(dir, 'busy.sqlite');
   const store = await openStore(`sqlite:${file}`, { secretKey: TEST_SECRET_KEY });
   const other = new sqlite3.Database(file);
-  const run = (sql: string) => new Promise<void>((resolve, reject) => other.run(sql, (error) => (error ? reject(error) : resolve())));
+  const run = (sql: string) =>
+    new Promise<void>((resolve, reject) => other.run(sql, (error) => (error ? reject(error) : resolve())));
   try {
     await run('BEGIN IMMEDIATE');
     const startedAt = Date.now();

@@ -22,14 +22,34 @@ describe.each(backendsUnderTest('tenant-isolation.test'))('tenant isolation on %
     await database.setUp();
     store = await database.open();
     for (const ws of [A, B]) {
-      await store.tenants.upsertInstall({ workspaceId: ws, workspaceSlug: ws === A ? 'alpha' : 'beta', surface: 'connect', clientKey: `ck:${ws}`, sharedSecret: `secret-of-${ws}`, actor: 'setup' });
+      await store.tenants.upsertInstall({
+        workspaceId: ws,
+        workspaceSlug: ws === A ? 'alpha' : 'beta',
+        surface: 'connect',
+        clientKey: `ck:${ws}`,
+        sharedSecret: `secret-of-${ws}`,
+        actor: 'setup',
+      });
     }
     await store.settings.put(B, { ...defaultWorkspaceSettings(), mode: 'enforce' }, { actor: 'b-admin' });
-    await store.policies.create(B, { policyHashB64u: policyHash, documentText: JSON.stringify(policy), actor: 'b-admin' });
+    await store.policies.create(B, {
+      policyHashB64u: policyHash,
+      documentText: JSON.stringify(policy),
+      actor: 'b-admin',
+    });
     await store.assignments.replace(B, [{ repoGlob: 'b/*', policyHashB64u: policyHash }], 'b-admin');
     await store.bundles.put(B, { bundleId: 'bundle-b', envelopeText: '{"b":1}', source: 'api' });
     evaluationIdOfB = (
-      await store.evaluations.insert(B, { repoFullName: 'b/repo', prId: 1, headSha: randomSha(), state: 'PASS', mode: 'enforce', statusState: 'SUCCESSFUL', verdict: {}, commits: [] })
+      await store.evaluations.insert(B, {
+        repoFullName: 'b/repo',
+        prId: 1,
+        headSha: randomSha(),
+        state: 'PASS',
+        mode: 'enforce',
+        statusState: 'SUCCESSFUL',
+        verdict: {},
+        commits: [],
+      })
     ).id;
     await store.consumedIds.consumeIds(B, [{ kind: 'bundle_id', value: 'bundle-b' }], { repo: 'b/repo', prId: 1 });
     const created = await store.apiTokens.create(B, { actor: 'b-admin' });
@@ -55,7 +75,7 @@ describe.each(backendsUnderTest('tenant-isolation.test'))('tenant isolation on %
     expect(await store.consumedIds.findConsumed(A, [{ kind: 'bundle_id', value: 'bundle-b' }])).toEqual([]);
     expect(await store.apiTokens.list(A)).toEqual([]);
     expect((await store.audit.query(A)).map((event) => event.subject)).not.toContain('b-only');
-    expect((await store.audit.query(A, { repo: 'b/repo' }))).toEqual([]);
+    expect(await store.audit.query(A, { repo: 'b/repo' })).toEqual([]);
     expect((await store.tenants.listForWorkspace(A)).map((tenant) => tenant.clientKey)).toEqual([`ck:${A}`]);
   });
 
@@ -78,11 +98,18 @@ describe.each(backendsUnderTest('tenant-isolation.test'))('tenant isolation on %
     expect((await store.settings.get(B)).settings.mode).toBe('enforce');
 
     // Ids consumed in B are not consumed in A (anti-replay is per workspace), and vice versa.
-    expect((await store.consumedIds.consumeIds(A, [{ kind: 'bundle_id', value: 'bundle-b' }], { repo: 'a/repo', prId: 9 })).ok).toBe(true);
-    expect((await store.consumedIds.findConsumed(B, [{ kind: 'bundle_id', value: 'bundle-b' }]))[0]?.firstRepo).toBe('b/repo');
+    expect(
+      (await store.consumedIds.consumeIds(A, [{ kind: 'bundle_id', value: 'bundle-b' }], { repo: 'a/repo', prId: 9 }))
+        .ok,
+    ).toBe(true);
+    expect((await store.consumedIds.findConsumed(B, [{ kind: 'bundle_id', value: 'bundle-b' }]))[0]?.firstRepo).toBe(
+      'b/repo',
+    );
 
     // A bundle id B uses is free in A and does not collide.
-    expect((await store.bundles.put(A, { bundleId: 'bundle-b', envelopeText: '{"a":1}', source: 'api' })).created).toBe(true);
+    expect((await store.bundles.put(A, { bundleId: 'bundle-b', envelopeText: '{"a":1}', source: 'api' })).created).toBe(
+      true,
+    );
     expect((await store.bundles.get(B, 'bundle-b'))?.envelopeText).toBe('{"b":1}');
 
     // The same delivery id in another workspace is a different delivery.
@@ -95,6 +122,8 @@ describe.each(backendsUnderTest('tenant-isolation.test'))('tenant isolation on %
 
   test('a workspace id that is not a braced UUID is refused rather than matched loosely', async () => {
     await expect(store.policies.list('%')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
-    await expect(store.evaluations.get("{x}' OR '1'='1", evaluationIdOfB)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(store.evaluations.get("{x}' OR '1'='1", evaluationIdOfB)).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
   });
 });

@@ -35,9 +35,23 @@ function exec(statements: readonly string[]): Promise<void> {
 
 test('a token from before scopes is admin after the migration; new ones default to bundles:write', async () => {
   const store = await openStore(`sqlite:${file}`, { secretKey: KEY });
-  await store.tenants.upsertInstall({ workspaceId: WORKSPACE, workspaceSlug: 'acme', surface: 'repo_webhooks', clientKey: `repo_webhooks:${WORKSPACE}`, sharedSecret: 's'.repeat(43), accessToken: 'at', baseApiUrl: 'https://api.bitbucket.org', actor: 'test' });
+  await store.tenants.upsertInstall({
+    workspaceId: WORKSPACE,
+    workspaceSlug: 'acme',
+    surface: 'repo_webhooks',
+    clientKey: `repo_webhooks:${WORKSPACE}`,
+    sharedSecret: 's'.repeat(43),
+    accessToken: 'at',
+    baseApiUrl: 'https://api.bitbucket.org',
+    actor: 'test',
+  });
   const { token } = await store.apiTokens.create(WORKSPACE, { actor: 'test', label: 'legacy' });
-  await store.bundles.put(WORKSPACE, { bundleId: 'b1', envelopeText: '{}', scopedToken: 'header.payload.signature', source: 'api' });
+  await store.bundles.put(WORKSPACE, {
+    bundleId: 'b1',
+    envelopeText: '{}',
+    scopedToken: 'header.payload.signature',
+    source: 'api',
+  });
   await store.close();
 
   // Back to the schema before 0006: the columns gone, the migration not applied, the CST in clear.

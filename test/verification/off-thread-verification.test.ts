@@ -13,8 +13,19 @@ const WORK = 'a'.repeat(40);
 const NOW = Date.now();
 
 function scenarioTask(receipts = 3): { task: EvaluationTask; bundle: unknown; scenario: Scenario } {
-  const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: WORK, receipts, startMs: NOW - 60_000 });
-  const { bundle, ...input } = scenarioEvaluationInput(scenario, { workspace: 'acme', repoSlug: 'proj-web', workCommit: WORK, nowMs: NOW });
+  const scenario = makeScenario({
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    commit: WORK,
+    receipts,
+    startMs: NOW - 60_000,
+  });
+  const { bundle, ...input } = scenarioEvaluationInput(scenario, {
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    workCommit: WORK,
+    nowMs: NOW,
+  });
   return { task: { input, bundleText: JSON.stringify(bundle) }, bundle, scenario };
 }
 
@@ -59,13 +70,18 @@ describe('verification off the event loop', () => {
 
   it('a forged receipt signature in the share taken as valid is still caught (the split is thrown away)', async () => {
     const { task, scenario } = scenarioTask(300);
-    const envelope = JSON.parse(task.bundleText ?? '') as { payload: JsonObject & { receipts: { signature_b64u: string }[] }; issued_at: string };
+    const envelope = JSON.parse(task.bundleText ?? '') as {
+      payload: JsonObject & { receipts: { signature_b64u: string }[] };
+      issued_at: string;
+    };
     const [first, second] = envelope.payload.receipts;
     if (!first || !second) throw new Error('no receipts');
     // Receipt 0 is in the signature worker's share: swap in another receipt's (valid, wrong) signature,
     // and re-sign the bundle as the agent would, so that only the receipt is wrong.
     first.signature_b64u = second.signature_b64u;
-    const bundleText = JSON.stringify(signEnvelope('proof_bundle', envelope.payload, scenario.agent, { issuedAt: envelope.issued_at }));
+    const bundleText = JSON.stringify(
+      signEnvelope('proof_bundle', envelope.payload, scenario.agent, { issuedAt: envelope.issued_at }),
+    );
     const expected = await verifyAndEvaluate({ ...task.input, bundle: JSON.parse(bundleText) });
     expect(expected.state).toBe('FAIL');
     expect(expected.reasonCode).toBe('RECEIPT_VERIFICATION_FAILED');
@@ -115,7 +131,10 @@ describe('verification off the event loop', () => {
     await Promise.all([verifier.evaluate(task), verifier.evaluate(task), tight.evaluate(task), tight.evaluate(task)]);
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
-    const verdicts = await Promise.all([verifier.evaluate({ ...task, bundleText: junkReceipts(100_000) }), tight.evaluate({ ...task, bundleText: nested(3_000_000) })]);
+    const verdicts = await Promise.all([
+      verifier.evaluate({ ...task, bundleText: junkReceipts(100_000) }),
+      tight.evaluate({ ...task, bundleText: nested(3_000_000) }),
+    ]);
     histogram.disable();
     expect(verdicts.map((v) => v.reasonCode)).toEqual(['BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED']);
     // The same work on the calling thread blocks it for seconds.

@@ -11,7 +11,10 @@ import { createVerifier, inlineVerifier, URM_BOUNDS, type Verifier } from '../..
 const NESTED = `${'['.repeat(1024 * 1024)}${']'.repeat(1024 * 1024)}`;
 
 /** Parses `text` and counts the event-loop turns (setImmediate) that ran before the answer came. */
-async function turnsWhileParsing(verifier: Verifier, text: string): Promise<{ answer: Awaited<ReturnType<Verifier['parseJson']>>; turns: number }> {
+async function turnsWhileParsing(
+  verifier: Verifier,
+  text: string,
+): Promise<{ answer: Awaited<ReturnType<Verifier['parseJson']>>; turns: number }> {
   let turns = 0;
   let done = false;
   const tick = (): void => {
@@ -38,7 +41,13 @@ describe('a URM is parsed and bounded off the event loop', () => {
 
   it.each<[string, string, object]>([
     ['nested past the depth bound', NESTED, { problem: 'limit', path: expect.any(String) as string }],
-    ['a list past the length bound', `{"inputs":[${Array(URM_BOUNDS.maxArrayLength + 1).fill('1').join(',')}]}`, { problem: 'limit', path: 'inputs' }],
+    [
+      'a list past the length bound',
+      `{"inputs":[${Array(URM_BOUNDS.maxArrayLength + 1)
+        .fill('1')
+        .join(',')}]}`,
+      { problem: 'limit', path: 'inputs' },
+    ],
     ['not JSON', '{"urm_id":', { problem: 'not_json' }],
   ])('%s: refused, never parsed into the engine input', async (_name, text, refusal) => {
     expect(await pool.parseJson(text, URM_BOUNDS)).toEqual(refusal);

@@ -38,7 +38,11 @@ describeWithBrowser('Forge Custom UI pages in Chromium', () => {
     await sandbox?.close();
   });
 
-  async function openModule(accountId: string, moduleKey: string, extension: Record<string, unknown>): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+  async function openModule(
+    accountId: string,
+    moduleKey: string,
+    extension: Record<string, unknown>,
+  ): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
     const { context, page, consoleErrors } = await openContext(browser, { host: 'outside', width: 900 });
     await context.route(`${CDN}**`, (route) => {
       const relative = new URL(route.request().url()).pathname.replace('/clawgate/', '') || 'index.html';
@@ -49,7 +53,9 @@ describeWithBrowser('Forge Custom UI pages in Chromium', () => {
     });
     const bridge = forge.bridge({ workspace: 'acme', accountId, moduleKey, extension: extension as never });
     await page.exposeFunction('__sandboxForgeBridge', (name: string, payload: unknown) => bridge(name, payload));
-    await page.addInitScript(`globalThis.__bridge = { callBridge: (name, payload) => globalThis.__sandboxForgeBridge(name, payload) };`);
+    await page.addInitScript(
+      `globalThis.__bridge = { callBridge: (name, payload) => globalThis.__sandboxForgeBridge(name, payload) };`,
+    );
     await page.goto(`${CDN}index.html`);
     return { page, errors: consoleErrors, close: () => context.close() };
   }
@@ -60,7 +66,11 @@ describeWithBrowser('Forge Custom UI pages in Chromium', () => {
     await finalStatus(sandbox, pr.head);
     const repoUuid = sandbox.repository('acme/proj-web').uuid;
 
-    const panel = await openModule(ws.aliceAccountId, 'clawgate-pr-panel', { type: 'pullrequest', repository: { uuid: repoUuid }, pullRequest: { id: pr.prId } });
+    const panel = await openModule(ws.aliceAccountId, 'clawgate-pr-panel', {
+      type: 'pullrequest',
+      repository: { uuid: repoUuid },
+      pullRequest: { id: pr.prId },
+    });
     try {
       await panel.page.locator('[data-verdict="PASS"]').waitFor({ timeout: 20_000 });
       const text = (await panel.page.locator('main').innerText()).replace(/\s+/g, ' ');
@@ -87,7 +97,11 @@ describeWithBrowser('Forge Custom UI pages in Chromium', () => {
 
     const stranger = sandbox.createUser({ nickname: 'mallory', displayName: 'Mallory' });
     sandbox.setWorkspacePermission('acme', stranger, 'none');
-    const refused = await openModule(stranger.accountId, 'clawgate-pr-panel', { type: 'pullrequest', repository: { uuid: repoUuid }, pullRequest: { id: pr.prId } });
+    const refused = await openModule(stranger.accountId, 'clawgate-pr-panel', {
+      type: 'pullrequest',
+      repository: { uuid: repoUuid },
+      pullRequest: { id: pr.prId },
+    });
     try {
       await refused.page.getByText('clawgate could not load this page', { exact: false }).waitFor({ timeout: 20_000 });
       expect(await refused.page.locator('[data-verdict]').count()).toBe(0);

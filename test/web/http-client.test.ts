@@ -16,7 +16,11 @@ let client: ClawgateClient;
 
 beforeAll(async () => {
   world = await createApiWorld();
-  client = createHttpClient({ baseUrl: world.url, workspace: world.a.slug, authorization: () => Promise.resolve(`Bearer ${world.a.token}`) });
+  client = createHttpClient({
+    baseUrl: world.url,
+    workspace: world.a.slug,
+    authorization: () => Promise.resolve(`Bearer ${world.a.token}`),
+  });
 });
 
 afterAll(async () => {
@@ -37,9 +41,15 @@ describe('settings', () => {
 
   it('a refused document becomes a ClientError with the server’s field paths', async () => {
     const current = await client.getSettings();
-    const error: unknown = await client.saveSettings({ ...current.settings, trusted_gateways: [{ did: 'did:web:example.com' }] }, current.version).catch((failure: unknown) => failure);
+    const error: unknown = await client
+      .saveSettings({ ...current.settings, trusted_gateways: [{ did: 'did:web:example.com' }] }, current.version)
+      .catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(ClientError);
-    expect(error).toMatchObject({ status: 422, code: 'VALIDATION_FAILED', fields: [{ path: 'trusted_gateways[0].did', message: expect.stringContaining('did:key') }] });
+    expect(error).toMatchObject({
+      status: 422,
+      code: 'VALIDATION_FAILED',
+      fields: [{ path: 'trusted_gateways[0].did', message: expect.stringContaining('did:key') }],
+    });
   });
 });
 
@@ -51,10 +61,15 @@ describe('policies and assignments', () => {
     expect(await client.uploadPolicy(JSON.stringify(wpc))).toEqual({ hash: wpcHash(wpc), created: false });
     expect((await client.listPolicies()).map((policy) => policy.policy_hash_b64u)).toContain(uploaded.hash);
     expect((await client.getPolicy(uploaded.hash)).document).toMatchObject({ policy_id: 'client-test' });
-    const saved = await client.saveAssignments([{ repo: `${world.a.slug}/web`, policy_hash_b64u: uploaded.hash, mode: null }]);
+    const saved = await client.saveAssignments([
+      { repo: `${world.a.slug}/web`, policy_hash_b64u: uploaded.hash, mode: null },
+    ]);
     expect(saved).toEqual([{ repo: `${world.a.slug}/web`, policy_hash_b64u: uploaded.hash, mode: null }]);
     expect(await client.getAssignments()).toEqual(saved);
-    await expect(client.uploadPolicy('{"tool": "other"}')).rejects.toMatchObject({ status: 422, code: 'INVALID_POLICY' });
+    await expect(client.uploadPolicy('{"tool": "other"}')).rejects.toMatchObject({
+      status: 422,
+      code: 'INVALID_POLICY',
+    });
   });
 });
 
@@ -64,7 +79,12 @@ describe('tokens', () => {
     expect(created.token).toMatch(/^cgw_/);
     expect(created.scopes).toEqual(['read']);
     const listed = (await client.listTokens()).find((token) => token.id === created.id);
-    expect(listed).toMatchObject({ prefix: created.prefix, label: 'from the page', scopes: ['read'], revoked_at: null });
+    expect(listed).toMatchObject({
+      prefix: created.prefix,
+      label: 'from the page',
+      scopes: ['read'],
+      revoked_at: null,
+    });
     expect((await client.createToken(null)).scopes).toEqual(['bundles:write']);
     expect(JSON.stringify(await client.listTokens())).not.toContain(created.token);
     expect((await client.revokeToken(created.id)).revoked_at).toEqual(expect.any(String));
@@ -74,23 +94,54 @@ describe('tokens', () => {
 describe('evaluations and bundles', () => {
   it('lists a PR’s evaluations, reads one with its verdict typed for display and kept as sent, downloads its bundle', async () => {
     const { envelope, bundleId } = makeProofBundle();
-    await world.http().post(`/api/v1/workspaces/${world.a.slug}/bundles`).set('Authorization', `Bearer ${world.a.token}`).send({ bundle: envelope }).expect(201);
-    const verdict = verdictToJson(evaluate({ nowMs: Date.now(), profile: 'protocol', settings: { mode: 'enforce', trustedGateways: [], cstIssuers: [] }, bundle: envelope }), `${world.a.slug}/web#4@${'a'.repeat(40)}`);
+    await world
+      .http()
+      .post(`/api/v1/workspaces/${world.a.slug}/bundles`)
+      .set('Authorization', `Bearer ${world.a.token}`)
+      .send({ bundle: envelope })
+      .expect(201);
+    const verdict = verdictToJson(
+      evaluate({
+        nowMs: Date.now(),
+        profile: 'protocol',
+        settings: { mode: 'enforce', trustedGateways: [], cstIssuers: [] },
+        bundle: envelope,
+      }),
+      `${world.a.slug}/web#4@${'a'.repeat(40)}`,
+    );
     const id = randomUUID();
-    await world.store.evaluations.insert(world.a.id, { id, repoFullName: `${world.a.slug}/web`, prId: 4, headSha: 'a'.repeat(40), state: String(verdict.state), mode: 'enforce', statusState: 'FAILED', verdict: { ...verdict, trigger: 'pullrequest:created' }, bundleId, commits: ['a'.repeat(40)] });
+    await world.store.evaluations.insert(world.a.id, {
+      id,
+      repoFullName: `${world.a.slug}/web`,
+      prId: 4,
+      headSha: 'a'.repeat(40),
+      state: String(verdict.state),
+      mode: 'enforce',
+      statusState: 'FAILED',
+      verdict: { ...verdict, trigger: 'pullrequest:created' },
+      bundleId,
+      commits: ['a'.repeat(40)],
+    });
 
     const [latest] = await client.listEvaluations(`${world.a.slug}/web`, 4, 1);
     expect(latest?.id).toBe(id);
     const detail = await client.getEvaluation(id);
     expect(detail.verdict).not.toBeNull();
     expect(detail.verdict?.receipts.gateway).toHaveLength(1);
-    expect(detail.verdict?.receipts.gateway[0]).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4', tokensInput: 1200 });
+    expect(detail.verdict?.receipts.gateway[0]).toMatchObject({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4',
+      tokensInput: 1200,
+    });
     expect(detail.verdictJson).toEqual({ ...verdict, trigger: 'pullrequest:created' });
 
     const file = await client.downloadBundle(bundleId);
     expect(file.fileName).toBe(`${bundleId}.json`);
     expect(JSON.parse(await file.blob.text())).toEqual(envelope);
-    await expect(client.getEvaluation(randomUUID())).rejects.toMatchObject({ status: 404, code: 'EVALUATION_NOT_FOUND' });
+    await expect(client.getEvaluation(randomUUID())).rejects.toMatchObject({
+      status: 404,
+      code: 'EVALUATION_NOT_FOUND',
+    });
   });
 
   it('re-checks a PR by its full name; an API-token session gets no details link', async () => {
@@ -116,13 +167,29 @@ describe('audit', () => {
 
 describe('failures the pages explain', () => {
   it('no credential, a refused credential, an unreachable server', async () => {
-    const signedOut = createHttpClient({ baseUrl: world.url, workspace: world.a.slug, authorization: () => Promise.resolve(null) });
+    const signedOut = createHttpClient({
+      baseUrl: world.url,
+      workspace: world.a.slug,
+      authorization: () => Promise.resolve(null),
+    });
     await expect(signedOut.getSettings()).rejects.toMatchObject({ status: 401, code: 'NO_CREDENTIAL' });
-    const wrong = createHttpClient({ baseUrl: world.url, workspace: world.a.slug, authorization: () => Promise.resolve('Bearer cgw_not_a_token') });
+    const wrong = createHttpClient({
+      baseUrl: world.url,
+      workspace: world.a.slug,
+      authorization: () => Promise.resolve('Bearer cgw_not_a_token'),
+    });
     await expect(wrong.getSettings()).rejects.toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS' });
-    const otherWorkspace = createHttpClient({ baseUrl: world.url, workspace: world.b.slug, authorization: () => Promise.resolve(`Bearer ${world.a.token}`) });
+    const otherWorkspace = createHttpClient({
+      baseUrl: world.url,
+      workspace: world.b.slug,
+      authorization: () => Promise.resolve(`Bearer ${world.a.token}`),
+    });
     await expect(otherWorkspace.getSettings()).rejects.toMatchObject({ status: 403, code: 'WORKSPACE_FORBIDDEN' });
-    const nowhere = createHttpClient({ baseUrl: 'http://127.0.0.1:9', workspace: world.a.slug, authorization: () => Promise.resolve(`Bearer ${world.a.token}`) });
+    const nowhere = createHttpClient({
+      baseUrl: 'http://127.0.0.1:9',
+      workspace: world.a.slug,
+      authorization: () => Promise.resolve(`Bearer ${world.a.token}`),
+    });
     await expect(nowhere.getSettings()).rejects.toMatchObject({ status: 0, code: 'NETWORK' });
   });
 });

@@ -1,7 +1,16 @@
 import { REASON_TEXT, RULE_TEXT } from '../../src/render/explanations';
 import type { CheckView, VerdictView } from '../../src/web/client/api-schemas';
 import { buildTimeline } from '../../src/web/model/timeline';
-import { evidencePairs, failingFirst, reasonText, ruleText, shortId, subjectText, verdictAppearance, verdictLabel } from '../../src/web/model/words';
+import {
+  evidencePairs,
+  failingFirst,
+  reasonText,
+  ruleText,
+  shortId,
+  subjectText,
+  verdictAppearance,
+  verdictLabel,
+} from '../../src/web/model/words';
 import { draftOf, settingsOf } from '../../src/web/settings/settings-draft';
 
 /** The pages' pure parts: ordering, wording (from src/render/explanations.ts), the settings form's round trip. */
@@ -16,7 +25,10 @@ describe('words', () => {
 
   it('a failure in warn or observe mode is labelled as not blocking', () => {
     expect([verdictLabel('FAIL', 'enforce'), verdictAppearance('FAIL', 'enforce')]).toEqual(['Failed', 'removed']);
-    expect([verdictLabel('FAIL', 'warn'), verdictAppearance('FAIL', 'warn')]).toEqual(['Failed (warn: not blocking)', 'moved']);
+    expect([verdictLabel('FAIL', 'warn'), verdictAppearance('FAIL', 'warn')]).toEqual([
+      'Failed (warn: not blocking)',
+      'moved',
+    ]);
     expect(verdictLabel('NOT_APPLICABLE', 'enforce')).toBe('Not an agent PR');
     expect(verdictLabel('PENDING', 'enforce')).toBe('Waiting');
   });
@@ -34,9 +46,16 @@ describe('words', () => {
 
   it('names what a check concerns, and shows only scalar evidence', () => {
     expect(subjectText({ kind: 'file', id: 'bitbucket-pipelines.yml' })).toBe('file bitbucket-pipelines.yml');
-    expect(subjectText({ kind: 'gateway_receipt', id: 'rcpt_1', path: 'payload.receipts[0]' })).toBe('model-call receipt rcpt_1 (at payload.receipts[0])');
+    expect(subjectText({ kind: 'gateway_receipt', id: 'rcpt_1', path: 'payload.receipts[0]' })).toBe(
+      'model-call receipt rcpt_1 (at payload.receipts[0])',
+    );
     expect(subjectText(undefined)).toBeNull();
-    expect(evidencePairs({ glob: '**/x', counted: 0, ok: true, list: ['a', 'b'], nested: { a: 1 } })).toEqual([['glob', '**/x'], ['counted', '0'], ['ok', 'true'], ['list', 'a, b']]);
+    expect(evidencePairs({ glob: '**/x', counted: 0, ok: true, list: ['a', 'b'], nested: { a: 1 } })).toEqual([
+      ['glob', '**/x'],
+      ['counted', '0'],
+      ['ok', 'true'],
+      ['list', 'a, b'],
+    ]);
     expect(shortId('did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', 6)).toBe('did:key:z6Mkha…ta2doK');
     expect(shortId('short')).toBe('short');
   });
@@ -53,7 +72,13 @@ describe('receipts timeline', () => {
       sideEffects: [{ index: 0, category: 'network_egress', timestamp: '2026-01-01T00:00:01Z' }],
       approvals: [{ index: 0 }],
     };
-    expect(buildTimeline(receipts).map((entry) => `${entry.kind}#${entry.receipt.index}`)).toEqual(['model_call#1', 'side_effect#0', 'model_call#0', 'tool_call#0', 'approval#0']);
+    expect(buildTimeline(receipts).map((entry) => `${entry.kind}#${entry.receipt.index}`)).toEqual([
+      'model_call#1',
+      'side_effect#0',
+      'model_call#0',
+      'tool_call#0',
+      'approval#0',
+    ]);
   });
 });
 
@@ -64,9 +89,18 @@ describe('the settings form', () => {
       trusted_gateways: [{ did: 'did:key:z6Mkgw', expires_at: '2027-01-01T00:00:00Z' }, { did: 'did:key:z6Mkgw2' }],
       cst_issuers: [{ kid: 'k1', public_key_b64u: 'A'.repeat(43) }, { public_key_b64u: 'B'.repeat(43) }],
       wpc_issuers: ['did:key:z6Mkwpc'],
-      agents: [{ account_uuid: '{a}', role: 'write' as const, agent_did: 'did:key:z6Mkag' }, { account_uuid: '{b}', role: 'read' as const }],
+      agents: [
+        { account_uuid: '{a}', role: 'write' as const, agent_did: 'did:key:z6Mkag' },
+        { account_uuid: '{b}', role: 'read' as const },
+      ],
       frozen: false,
-      revocations: { agent_dids: ['did:key:z6Mkrev'], account_uuids: [], cst_jtis: ['jti-1'], gateway_dids: [], bundle_ids: ['bundle_1'] },
+      revocations: {
+        agent_dids: ['did:key:z6Mkrev'],
+        account_uuids: [],
+        cst_jtis: ['jti-1'],
+        gateway_dids: [],
+        bundle_ids: ['bundle_1'],
+      },
     };
     expect(settingsOf(draftOf(settings), false)).toEqual(settings);
     expect(settingsOf(draftOf(settings), true).frozen).toBe(true);

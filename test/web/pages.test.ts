@@ -7,7 +7,16 @@ import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
 import { PLACEHOLDER_REPO, wpcTemplate } from '../../src/core/policy/wpc-templates';
 import { makeBitbucketWpc, wpcHash } from '../../src/testkit';
-import { callApi, finalStatus, openAgentPullRequest, pageJwt, prepareWorkspace, startTestClawgate, waitFor, type Workspace } from '../e2e/harness';
+import {
+  callApi,
+  finalStatus,
+  openAgentPullRequest,
+  pageJwt,
+  prepareWorkspace,
+  startTestClawgate,
+  waitFor,
+  type Workspace,
+} from '../e2e/harness';
 import { chooseOption } from './support/atlaskit';
 import { artifact, describeWithBrowser, launchBrowser, openContext } from './support/browser';
 import { openAgentPullRequestWithTools } from './support/agent-work';
@@ -42,7 +51,16 @@ describeWithBrowser('web pages in Chromium', () => {
     if (!installation) throw new Error('not installed');
     const iat = Math.floor(Date.now() / 1000) - 900;
     const sub = sandbox.workspaceAdmin(installation.workspace).accountId;
-    const jwt = encodeSymmetric({ iss: clientKey, sub, iat, exp: iat + 300, qsh: createQueryStringHash(fromMethodAndUrl('GET', pathWithQuery), false) }, installation.sharedSecret);
+    const jwt = encodeSymmetric(
+      {
+        iss: clientKey,
+        sub,
+        iat,
+        exp: iat + 300,
+        qsh: createQueryStringHash(fromMethodAndUrl('GET', pathWithQuery), false),
+      },
+      installation.sharedSecret,
+    );
     return `${app.url}${pathWithQuery}?jwt=${encodeURIComponent(jwt)}`;
   }
 
@@ -64,7 +82,9 @@ describeWithBrowser('web pages in Chromium', () => {
 
   async function noHorizontalOverflow(page: Page): Promise<void> {
     // Evaluated in the page (a string: the test's own TypeScript has no DOM types).
-    const widths = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })')) as { scroll: number; client: number };
+    const widths = (await page.evaluate(
+      '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+    )) as { scroll: number; client: number };
     expect(widths.scroll).toBeLessThanOrEqual(widths.client);
   }
 
@@ -86,7 +106,9 @@ describeWithBrowser('web pages in Chromium', () => {
   });
 
   test('the PR panel shows the verdict and the receipts of a real evaluation, fits 360 px, and links to the details', async () => {
-    const pr = openAgentPullRequestWithTools(sandbox, ws, 'agent/panel', { 'src/panel.ts': 'export const panel = 1;\n' });
+    const pr = openAgentPullRequestWithTools(sandbox, ws, 'agent/panel', {
+      'src/panel.ts': 'export const panel = 1;\n',
+    });
     expect((await finalStatus(sandbox, pr.head)).state).toBe('SUCCESSFUL');
 
     const { context, page, consoleErrors } = await openContext(browser, { host: 'bitbucket', width: 360 });
@@ -98,7 +120,9 @@ describeWithBrowser('web pages in Chromium', () => {
 
       // The timeline, oldest first: a model call (provider/model, tokens, latency, time, trusted
       // gateway), the tool calls and the side effect.
-      const kinds = await page.locator('.cg-timeline-entry').evaluateAll((entries) => entries.map((entry) => entry.getAttribute('data-kind')));
+      const kinds = await page
+        .locator('.cg-timeline-entry')
+        .evaluateAll((entries) => entries.map((entry) => entry.getAttribute('data-kind')));
       expect(kinds).toEqual(['model_call', 'tool_call', 'side_effect', 'tool_call']);
       const calls = page.locator('[data-kind="model_call"]');
       const first = (await calls.first().innerText()).replace(/\s+/g, ' ');
@@ -110,7 +134,9 @@ describeWithBrowser('web pages in Chromium', () => {
       expect(await calls.first().locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
       const gatewayTitle = await calls.first().locator('code[title^="did:key:"]').first().getAttribute('title');
       expect(gatewayTitle).toBe(ws.keys.gateway.did);
-      const tools = (await page.locator('[data-kind="tool_call"]').allInnerTexts()).map((text) => text.replace(/\s+/g, ' '));
+      const tools = (await page.locator('[data-kind="tool_call"]').allInnerTexts()).map((text) =>
+        text.replace(/\s+/g, ' '),
+      );
       expect(tools[0]).toContain('write_file');
       expect(tools[0]).toMatch(/40 ms/);
       expect(tools[1]).toContain('bash');
@@ -139,11 +165,23 @@ describeWithBrowser('web pages in Chromium', () => {
       expect(consoleErrors).toEqual([]);
 
       // Re-check: a new evaluation of the same head appears and the panel shows it.
-      const before = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${pr.prId}`, ws.bearer);
+      const before = await callApi(
+        app.url,
+        'GET',
+        `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${pr.prId}`,
+        ws.bearer,
+      );
       await page.getByRole('button', { name: 'Re-check' }).click();
       await page.getByText('Re-check requested; waiting for the new verdict…').waitFor();
-      await page.getByText('Re-check requested; waiting for the new verdict…').waitFor({ state: 'detached', timeout: 20_000 });
-      const after = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${pr.prId}`, ws.bearer);
+      await page
+        .getByText('Re-check requested; waiting for the new verdict…')
+        .waitFor({ state: 'detached', timeout: 20_000 });
+      const after = await callApi(
+        app.url,
+        'GET',
+        `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${pr.prId}`,
+        ws.bearer,
+      );
       expect((after.json.evaluations as unknown[]).length).toBe((before.json.evaluations as unknown[]).length + 1);
     } finally {
       await context.close();
@@ -156,23 +194,51 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.goto(signed(panelPath(9999)));
       await page.getByText('Evaluation in progress').waitFor();
 
-      sandbox.commit(REPO, { branch: 'human/change', author: 'alice', message: 'a human change', files: { 'docs/human.md': '# by hand\n' } });
+      sandbox.commit(REPO, {
+        branch: 'human/change',
+        author: 'alice',
+        message: 'a human change',
+        files: { 'docs/human.md': '# by hand\n' },
+      });
       const human = sandbox.openPullRequest(REPO, { source: 'human/change', author: 'alice', title: 'human change' });
-      await waitFor(async () => {
-        const list = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${human.id}`, ws.bearer);
-        return (list.json.evaluations as unknown[]).length > 0 ? true : undefined;
-      }, 20_000, 'the human PR evaluation');
+      await waitFor(
+        async () => {
+          const list = await callApi(
+            app.url,
+            'GET',
+            `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${human.id}`,
+            ws.bearer,
+          );
+          return (list.json.evaluations as unknown[]).length > 0 ? true : undefined;
+        },
+        20_000,
+        'the human PR evaluation',
+      );
       await page.goto(signed(panelPath(human.id)));
       await page.getByRole('heading', { name: 'Not an agent pull request' }).waitFor();
       await noHorizontalOverflow(page);
 
       // An agent (a registered agent account) that brought no bundle.
-      sandbox.commit(REPO, { branch: 'agent/no-bundle', author: 'claw-bot', message: 'agent work, no bundle', files: { 'src/nobundle.ts': 'export const x = 1;\n' } });
+      sandbox.commit(REPO, {
+        branch: 'agent/no-bundle',
+        author: 'claw-bot',
+        message: 'agent work, no bundle',
+        files: { 'src/nobundle.ts': 'export const x = 1;\n' },
+      });
       const bare = sandbox.openPullRequest(REPO, { source: 'agent/no-bundle', author: 'claw-bot', title: 'no bundle' });
-      await waitFor(async () => {
-        const list = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${bare.id}`, ws.bearer);
-        return (list.json.evaluations as unknown[]).length > 0 ? true : undefined;
-      }, 20_000, 'the bundle-less PR evaluation');
+      await waitFor(
+        async () => {
+          const list = await callApi(
+            app.url,
+            'GET',
+            `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${bare.id}`,
+            ws.bearer,
+          );
+          return (list.json.evaluations as unknown[]).length > 0 ? true : undefined;
+        },
+        20_000,
+        'the bundle-less PR evaluation',
+      );
       await page.goto(signed(panelPath(bare.id)));
       await page.getByRole('heading', { name: 'No proof bundle found' }).waitFor();
       await page.locator('[data-verdict="FAIL"]').waitFor();
@@ -191,7 +257,13 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.screenshot({ path: artifact('panel-no-bundle-360.png'), fullPage: true });
 
       // clawgate itself failing: the panel says so, with what to do.
-      await page.route('**/api/v1/**', (route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'something broke' } }) }));
+      await page.route('**/api/v1/**', (route) =>
+        route.fulfill({
+          status: 500,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'something broke' } }),
+        }),
+      );
       await page.goto(signed(panelPath(bare.id)));
       await page.getByText('clawgate error: the verdict could not be loaded').waitFor();
       expect(await page.locator('main').innerText()).toContain('INTERNAL_ERROR');
@@ -201,7 +273,10 @@ describeWithBrowser('web pages in Chromium', () => {
   }, 30_000);
 
   test('the details page of a failed PR lists the denied path; without a sign-in it explains itself instead of a JSON 401', async () => {
-    const pr = openAgentPullRequest(sandbox, ws, 'agent/pipelines', { 'bitbucket-pipelines.yml': 'pipelines: {}\n', 'src/ok.ts': 'export const ok = 1;\n' });
+    const pr = openAgentPullRequest(sandbox, ws, 'agent/pipelines', {
+      'bitbucket-pipelines.yml': 'pipelines: {}\n',
+      'src/ok.ts': 'export const ok = 1;\n',
+    });
     const status = await finalStatus(sandbox, pr.head);
     expect(status.state).toBe('FAILED');
     const statusUrl = String(status.url);
@@ -230,14 +305,20 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.getByTestId('outside-bitbucket').waitFor();
       await page.locator('[data-verdict="FAIL"]').waitFor();
       const headings = await page.getByRole('heading', { level: 2 }).allInnerTexts();
-      expect(headings.filter((heading) => /^\d\. /.test(heading)).slice(0, 3)).toEqual(['1. Criteria enforced', '2. Verdict', '3. Files']);
+      expect(headings.filter((heading) => /^\d\. /.test(heading)).slice(0, 3)).toEqual([
+        '1. Criteria enforced',
+        '2. Verdict',
+        '3. Files',
+      ]);
       const denied = page.locator('tr[data-denied="true"]');
       await expect(denied.count()).resolves.toBe(1);
       expect(await denied.innerText()).toContain('bitbucket-pipelines.yml');
       expect(await denied.innerText()).toContain('denied path');
       const allowed = page.locator('tr[data-denied="false"]').filter({ hasText: 'src/ok.ts' });
       expect(await allowed.innerText()).toContain('attested by the agent');
-      expect(await page.locator('tr').filter({ hasText: '.clawsig/proof_bundle.json' }).innerText()).toContain('changed after attestation');
+      expect(await page.locator('tr').filter({ hasText: '.clawsig/proof_bundle.json' }).innerText()).toContain(
+        'changed after attestation',
+      );
       const failing = page.locator('.cg-check-fail[data-code="PATH_DENIED"]').first();
       expect(await failing.innerText()).toContain('A changed path matches a denied glob');
       expect(await failing.innerText()).toContain('bitbucket-pipelines.yml');
@@ -252,11 +333,23 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.screenshot({ path: artifact('details-denied-path.png'), fullPage: true });
 
       // Downloads: the stored bundle and the stored verdict.
-      const [bundleDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download proof bundle' }).click()]);
-      const bundle = JSON.parse(readFileSync(await bundleDownload.path(), 'utf8')) as { payload: { bundle_id: string } };
+      const [bundleDownload] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Download proof bundle' }).click(),
+      ]);
+      const bundle = JSON.parse(readFileSync(await bundleDownload.path(), 'utf8')) as {
+        payload: { bundle_id: string };
+      };
       expect(bundle.payload.bundle_id).toBe(pr.bundleId);
-      const [verdictDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download verdict JSON' }).click()]);
-      const verdict = JSON.parse(readFileSync(await verdictDownload.path(), 'utf8')) as { status: string; reason_code: string; subject: string };
+      const [verdictDownload] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Download verdict JSON' }).click(),
+      ]);
+      const verdict = JSON.parse(readFileSync(await verdictDownload.path(), 'utf8')) as {
+        status: string;
+        reason_code: string;
+        subject: string;
+      };
       expect(verdict).toMatchObject({ status: 'FAIL', reason_code: 'PATH_DENIED' });
       expect(verdict.subject).toContain(`${REPO}#${pr.prId}@${pr.head}`);
 
@@ -305,20 +398,29 @@ describeWithBrowser('web pages in Chromium', () => {
       expect(await page.locator('#cg-blocking').innerText()).toContain('Only Bitbucket Premium prevents a merge');
 
       // A stricter policy: only one model family.
-      const wpc = { ...makeBitbucketWpc({ repos: [REPO], allowedProviders: ['anthropic'], allowedModels: ['claude-sonnet-*'] }), policy_id: 'web-settings-test' };
+      const wpc = {
+        ...makeBitbucketWpc({ repos: [REPO], allowedProviders: ['anthropic'], allowedModels: ['claude-sonnet-*'] }),
+        policy_id: 'web-settings-test',
+      };
       const hash = wpcHash(wpc);
-      await page.getByLabel('Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON').fill(JSON.stringify(wpc, null, 2));
+      await page
+        .getByLabel('Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON')
+        .fill(JSON.stringify(wpc, null, 2));
       await page.getByRole('button', { name: 'Upload policy' }).click();
       await page.getByText('Policy stored').waitFor();
       expect(await page.getByRole('status').filter({ hasText: 'Policy stored' }).innerText()).toContain(hash);
       await page.locator(`tr[data-policy-hash="${hash}"]`).waitFor();
-      expect(await page.locator(`.cg-policy-view[data-policy-hash="${hash}"]`).innerText()).toContain('"policy_id": "web-settings-test"');
+      expect(await page.locator(`.cg-policy-view[data-policy-hash="${hash}"]`).innerText()).toContain(
+        '"policy_id": "web-settings-test"',
+      );
 
       // Assign it: the first (and only) row names the repository.
       await expect(page.getByLabel('Repositories (row 1)').inputValue()).resolves.toBe(REPO);
       await chooseOption(page, 'Policy (row 1)', new RegExp(`^${hash.slice(0, 12)}…`));
       await page.getByRole('button', { name: 'Save assignments' }).click();
-      await page.getByText('Assignments saved; open agent pull requests are re-evaluated now (newest first).').waitFor();
+      await page
+        .getByText('Assignments saved; open agent pull requests are re-evaluated now (newest first).')
+        .waitFor();
       const assignments = await callApi(app.url, 'GET', '/api/v1/workspaces/acme/assignments', ws.bearer);
       expect(assignments.json).toEqual([{ repo: REPO, policy_hash_b64u: hash, mode: null }]);
 
@@ -334,16 +436,29 @@ describeWithBrowser('web pages in Chromium', () => {
       await page.screenshot({ path: artifact('settings.png'), fullPage: true });
 
       // The next agent PR is judged under the new policy.
-      const pr = openAgentPullRequest(sandbox, { ...ws, wpc }, 'agent/after-settings', { 'src/after.ts': 'export const after = 1;\n' });
+      const pr = openAgentPullRequest(sandbox, { ...ws, wpc }, 'agent/after-settings', {
+        'src/after.ts': 'export const after = 1;\n',
+      });
       expect((await finalStatus(sandbox, pr.head)).state).toBe('SUCCESSFUL');
-      const list = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${pr.prId}`, ws.bearer);
+      const list = await callApi(
+        app.url,
+        'GET',
+        `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${pr.prId}`,
+        ws.bearer,
+      );
       expect((list.json.evaluations as { policy_hash_b64u: string }[])[0]?.policy_hash_b64u).toBe(hash);
       await page.goto(signed(panelPath(pr.prId)));
       await page.locator('[data-verdict="PASS"]').waitFor();
       expect(await page.locator('main').innerText()).toContain(hash);
 
       // An incident's status links to the settings page, which says what happened.
-      const [pushed] = sandbox.push(REPO, { branch: 'main', actor: 'claw-bot', commits: [{ author: 'claw-bot', message: 'straight to main', files: { 'src/direct.ts': 'export const d = 1;\n' } }] });
+      const [pushed] = sandbox.push(REPO, {
+        branch: 'main',
+        actor: 'claw-bot',
+        commits: [
+          { author: 'claw-bot', message: 'straight to main', files: { 'src/direct.ts': 'export const d = 1;\n' } },
+        ],
+      });
       if (pushed === undefined) throw new Error('nothing pushed');
       const incidentStatus = await finalStatus(sandbox, pushed.hash);
       const incidentUrl = new URL(String(incidentStatus.url));

@@ -43,7 +43,12 @@ describeWithBrowser('Trust Pulse, evidence pack and recent agent runs in Chromiu
     clientKey = sandbox.listInstallations()[0]?.clientKey ?? '';
     browser = await launchBrowser();
 
-    const work = sandbox.commit(REPO, { branch: 'agent/pulse-page', author: 'claw-bot', message: 'agent work', files: { 'src/page.ts': 'export const page = 1;\n', 'src/other.ts': 'export const other = 1;\n' } });
+    const work = sandbox.commit(REPO, {
+      branch: 'agent/pulse-page',
+      author: 'claw-bot',
+      message: 'agent work',
+      files: { 'src/page.ts': 'export const page = 1;\n', 'src/other.ts': 'export const other = 1;\n' },
+    });
     const s = makeScenario({
       workspace: 'acme',
       repoSlug: 'proj-web',
@@ -51,13 +56,38 @@ describeWithBrowser('Trust Pulse, evidence pack and recent agent runs in Chromiu
       wpc: ws.wpc,
       startMs: Date.now() - 60_000,
       ...ws.keys,
-      trustPulse: { tools: [{ name: 'edit_file', calls: 12 }, { name: 'bash', calls: 3 }], files: [{ path: 'src/page.ts', touches: 4 }, { path: '.github/workflows/ci.yml', touches: 1 }, { path: 'config/[REDACTED]', touches: 1 }], durationMs: 125_000 },
+      trustPulse: {
+        tools: [
+          { name: 'edit_file', calls: 12 },
+          { name: 'bash', calls: 3 },
+        ],
+        files: [
+          { path: 'src/page.ts', touches: 4 },
+          { path: '.github/workflows/ci.yml', touches: 1 },
+          { path: 'config/[REDACTED]', touches: 1 },
+        ],
+        durationMs: 125_000,
+      },
     });
-    const upload = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/bundles', ws.bearer, { bundle: s.bundle.envelope, urm: s.bundle.urm, trust_pulse: s.bundle.trustPulse });
+    const upload = await callApi(app.url, 'POST', '/api/v1/workspaces/acme/bundles', ws.bearer, {
+      bundle: s.bundle.envelope,
+      urm: s.bundle.urm,
+      trust_pulse: s.bundle.trustPulse,
+    });
     if (upload.status !== 201) throw new Error(`upload ${upload.status}`);
-    prId = sandbox.openPullRequest(REPO, { source: 'agent/pulse-page', author: 'claw-bot', title: 'pulse page', description: `Proof-Bundle: ${s.bundle.bundleId}` }).id;
+    prId = sandbox.openPullRequest(REPO, {
+      source: 'agent/pulse-page',
+      author: 'claw-bot',
+      title: 'pulse page',
+      description: `Proof-Bundle: ${s.bundle.bundleId}`,
+    }).id;
     expect((await finalStatus(sandbox, work.hash)).state).toBe('SUCCESSFUL');
-    const list = await callApi(app.url, 'GET', `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${prId}`, ws.bearer);
+    const list = await callApi(
+      app.url,
+      'GET',
+      `/api/v1/workspaces/acme/evaluations?repo=${REPO}&pr=${prId}`,
+      ws.bearer,
+    );
     evaluationId = (list.json.evaluations as { id: string }[])[0]?.id ?? '';
   }, 120_000);
 
@@ -83,7 +113,9 @@ describeWithBrowser('Trust Pulse, evidence pack and recent agent runs in Chromiu
       expect(await page.locator('[data-pulse-list="not-in-diff"]').innerText()).toContain('.github/workflows/ci.yml');
       expect(await page.locator('[data-pulse-list="denied"]').innerText()).toContain('**/.github/**');
       expect(await page.locator('[data-pulse-list="redacted"]').innerText()).toContain('config/[REDACTED]');
-      const widths = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })')) as { scroll: number; client: number };
+      const widths = (await page.evaluate(
+        '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+      )) as { scroll: number; client: number };
       expect(widths.scroll).toBeLessThanOrEqual(widths.client);
       await page.screenshot({ path: artifact('pr-panel-trust-pulse.png'), fullPage: true });
       expect(consoleErrors).toEqual([]);
@@ -97,14 +129,22 @@ describeWithBrowser('Trust Pulse, evidence pack and recent agent runs in Chromiu
     try {
       await page.goto(signed(`/connect/details/${evaluationId}`));
       await page.getByRole('heading', { name: "Trust Pulse: self-reported by the agent's harness" }).waitFor();
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download evidence pack' }).click()]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Download evidence pack' }).click(),
+      ]);
       expect(download.suggestedFilename()).toBe(`clawgate-evidence-${evaluationId}.json`);
       const file = path.join(dir, 'downloaded-evidence.json');
       await download.saveAs(file);
       const keys = await callApi(app.url, 'GET', '/api/v1/evidence-keys', '');
       const signer = (keys.json.keys as { did: string }[])[0]?.did ?? '';
       const out: string[] = [];
-      const code = await runVerify([file, '--evidence-signer', signer], { stdout: (s) => void out.push(s), stderr: (s) => void out.push(s), now: () => Date.now(), env: {} });
+      const code = await runVerify([file, '--evidence-signer', signer], {
+        stdout: (s) => void out.push(s),
+        stderr: (s) => void out.push(s),
+        now: () => Date.now(),
+        env: {},
+      });
       expect(out.join('')).toContain('Evidence: PASS (OK)');
       expect(code).toBe(0);
       expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true);
@@ -132,7 +172,9 @@ describeWithBrowser('Trust Pulse, evidence pack and recent agent runs in Chromiu
       await page.goto(signed('/connect/configure'));
       const link = page.getByRole('link', { name: 'Open the recent agent runs' });
       await link.waitFor();
-      expect(await link.getAttribute('href')).toMatch(new RegExp(`^${app.url.replace(/[.]/g, '\\.')}/connect/agent-runs\\?`));
+      expect(await link.getAttribute('href')).toMatch(
+        new RegExp(`^${app.url.replace(/[.]/g, '\\.')}/connect/agent-runs\\?`),
+      );
       await page.locator(`#cg-agent-runs tr[data-run="${evaluationId}"]`).waitFor();
       expect(consoleErrors).toEqual([]);
     } finally {

@@ -23,14 +23,24 @@ interface Answer {
 }
 
 /** `authorization: null` sends no Authorization header. */
-async function register(app: ClawgateServer, body: unknown, authorization: string | null = `Bearer ${ADMIN_TOKEN}`, raw?: string): Promise<Answer> {
+async function register(
+  app: ClawgateServer,
+  body: unknown,
+  authorization: string | null = `Bearer ${ADMIN_TOKEN}`,
+  raw?: string,
+): Promise<Answer> {
   const response = await fetch(`${app.url}/api/v1/workspaces`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(authorization === null ? {} : { authorization }) },
     body: raw ?? JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: text === '' ? {} : (JSON.parse(text) as Answer['json']) };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: text === '' ? {} : (JSON.parse(text) as Answer['json']),
+  };
 }
 
 let sandbox: BitbucketSandbox;
@@ -56,7 +66,10 @@ afterEach(async () => {
 });
 
 function hookCount(): number {
-  return ['acme/proj-web', 'acme/proj-api', 'other/theirs'].reduce((sum, repo) => sum + sandbox.repository(repo).hooks.size, 0);
+  return ['acme/proj-web', 'acme/proj-api', 'other/theirs'].reduce(
+    (sum, repo) => sum + sandbox.repository(repo).hooks.size,
+    0,
+  );
 }
 
 async function expectNothingStored(): Promise<void> {
@@ -67,7 +80,12 @@ async function expectNothingStored(): Promise<void> {
 
 describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
   test('registers: 201 with the first API token once, hooks with a secret in Bitbucket, the access token sealed', async () => {
-    const answer = await register(app, { workspace: 'acme', access_token: token, repositories: ['proj-web', 'proj-api'], base_api_url: sandbox.baseUrl });
+    const answer = await register(app, {
+      workspace: 'acme',
+      access_token: token,
+      repositories: ['proj-web', 'proj-api'],
+      base_api_url: sandbox.baseUrl,
+    });
     expect(answer.status).toBe(201);
     expect(answer.headers.get('cache-control')).toBe('no-store');
     expect(answer.json).toEqual(
@@ -75,7 +93,10 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
         workspace: { uuid: workspaceUuid, slug: 'acme' },
         webhook_url: `${app.url}/hooks/bitbucket/w/${workspaceUuid.slice(1, -1)}`,
         token: expect.stringMatching(/^cgw_[A-Za-z0-9_-]{43}$/),
-        hooks: [expect.objectContaining({ repository: 'acme/proj-web' }), expect.objectContaining({ repository: 'acme/proj-api' })],
+        hooks: [
+          expect.objectContaining({ repository: 'acme/proj-web' }),
+          expect.objectContaining({ repository: 'acme/proj-api' }),
+        ],
       }),
     );
     const tenant = (await app.store.tenants.listAll())[0];
@@ -84,16 +105,30 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
     for (const repo of ['acme/proj-web', 'acme/proj-api']) {
       const hooks = [...sandbox.repository(repo).hooks.values()];
       expect(hooks).toHaveLength(1);
-      expect(hooks[0]).toEqual(expect.objectContaining({ url: `${app.url}/hooks/bitbucket/w/${workspaceUuid.slice(1, -1)}`, secret, active: true, events: [...SUBSCRIBED_WEBHOOK_EVENTS] }));
+      expect(hooks[0]).toEqual(
+        expect.objectContaining({
+          url: `${app.url}/hooks/bitbucket/w/${workspaceUuid.slice(1, -1)}`,
+          secret,
+          active: true,
+          events: [...SUBSCRIBED_WEBHOOK_EVENTS],
+        }),
+      );
     }
     // Neither the access token nor the webhook secret is ever answered.
     expect(answer.text).not.toContain(token);
     expect(answer.text).not.toContain(secret);
     // The token works on the API of that workspace.
-    const settings = await fetch(`${app.url}/api/v1/workspaces/acme/settings`, { headers: { authorization: `Bearer ${String(answer.json.token)}` } });
+    const settings = await fetch(`${app.url}/api/v1/workspaces/acme/settings`, {
+      headers: { authorization: `Bearer ${String(answer.json.token)}` },
+    });
     expect(settings.status).toBe(200);
 
-    const again = await register(app, { workspace: 'acme', access_token: token, repositories: ['proj-web'], base_api_url: sandbox.baseUrl });
+    const again = await register(app, {
+      workspace: 'acme',
+      access_token: token,
+      repositories: ['proj-web'],
+      base_api_url: sandbox.baseUrl,
+    });
     expect(again.status).toBe(409);
     expect(again.json.error?.code).toBe('ALREADY_REGISTERED');
     expect(hookCount()).toBe(2);
@@ -107,7 +142,11 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
     ['an API token of a workspace', 'Bearer cgw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
   ])('%s → 401, Bitbucket never called, nothing stored', async (_name, authorization) => {
     const requests = sandbox.received.requests.length;
-    const answer = await register(app, { workspace: 'acme', access_token: token, base_api_url: sandbox.baseUrl }, authorization);
+    const answer = await register(
+      app,
+      { workspace: 'acme', access_token: token, base_api_url: sandbox.baseUrl },
+      authorization,
+    );
     expect(answer.status).toBe(401);
     expect(answer.json.error?.code).toBe('INVALID_CREDENTIALS');
     expect(answer.headers.get('www-authenticate')).toContain('Bearer');
@@ -118,7 +157,11 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
   test('without CLAWGATE_ADMIN_TOKEN the route does not exist (404, like any unknown route)', async () => {
     const disabled = await startApp(sandbox, {});
     try {
-      const answer = await register(disabled, { workspace: 'acme', access_token: token, base_api_url: sandbox.baseUrl });
+      const answer = await register(disabled, {
+        workspace: 'acme',
+        access_token: token,
+        base_api_url: sandbox.baseUrl,
+      });
       expect(answer.status).toBe(404);
       expect(answer.json.error?.code).toBe('NOT_FOUND');
       expect(await disabled.store.tenants.listAll()).toEqual([]);
@@ -132,11 +175,23 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
     ['a missing token', { workspace: 'acme' }, ['access_token']],
     ['a bad workspace slug', { workspace: 'ac/me', access_token: 'x' }, ['workspace']],
     ['a token with a newline', { workspace: 'acme', access_token: 'abc\ndef' }, ['access_token']],
-    ['a bad repository slug', { workspace: 'acme', access_token: 'x', repositories: ['proj-web', '../etc'] }, ['repositories[1]']],
+    [
+      'a bad repository slug',
+      { workspace: 'acme', access_token: 'x', repositories: ['proj-web', '../etc'] },
+      ['repositories[1]'],
+    ],
     ['a repeated repository', { workspace: 'acme', access_token: 'x', repositories: ['a', 'A'] }, ['repositories']],
     ['an empty repository list', { workspace: 'acme', access_token: 'x', repositories: [] }, ['repositories']],
-    ['an API host outside the allowlist', { workspace: 'acme', access_token: 'x', base_api_url: 'https://api.evil.example' }, ['base_api_url']],
-    ['an API URL with a path', { workspace: 'acme', access_token: 'x', base_api_url: 'https://api.bitbucket.org/2.0' }, ['base_api_url']],
+    [
+      'an API host outside the allowlist',
+      { workspace: 'acme', access_token: 'x', base_api_url: 'https://api.evil.example' },
+      ['base_api_url'],
+    ],
+    [
+      'an API URL with a path',
+      { workspace: 'acme', access_token: 'x', base_api_url: 'https://api.bitbucket.org/2.0' },
+      ['base_api_url'],
+    ],
     ['a body that is not an object', ['acme'], ['']],
   ])('%s → 422 with field paths, nothing called or stored', async (_name, body, paths) => {
     const requests = sandbox.received.requests.length;
@@ -149,13 +204,19 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
   });
 
   test('a body that is not JSON is 400; no body is 400', async () => {
-    expect((await register(app, undefined, `Bearer ${ADMIN_TOKEN}`, '{"workspace":')).json.error?.code).toBe('INVALID_JSON');
+    expect((await register(app, undefined, `Bearer ${ADMIN_TOKEN}`, '{"workspace":')).json.error?.code).toBe(
+      'INVALID_JSON',
+    );
     expect((await register(app, undefined, `Bearer ${ADMIN_TOKEN}`, '')).status).toBe(400);
     await expectNothingStored();
   });
 
   test('an access token Bitbucket refuses → 422 at access_token, nothing stored', async () => {
-    const answer = await register(app, { workspace: 'acme', access_token: 'ATCTT3xnot-a-real-token', base_api_url: sandbox.baseUrl });
+    const answer = await register(app, {
+      workspace: 'acme',
+      access_token: 'ATCTT3xnot-a-real-token',
+      base_api_url: sandbox.baseUrl,
+    });
     expect(answer.status).toBe(422);
     expect(answer.json.error?.code).toBe('ACCESS_TOKEN_REJECTED');
     expect(answer.json.error?.fields?.[0]?.path).toBe('access_token');
@@ -165,7 +226,11 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
 
   test('a token of another workspace → 422 at access_token; an unknown workspace → 422 at workspace', async () => {
     const theirs = sandbox.createAccessToken({ workspace: 'other' }, ['repository:write', 'webhook']).token;
-    const wrongWorkspace = await register(app, { workspace: 'acme', access_token: theirs, base_api_url: sandbox.baseUrl });
+    const wrongWorkspace = await register(app, {
+      workspace: 'acme',
+      access_token: theirs,
+      base_api_url: sandbox.baseUrl,
+    });
     expect(wrongWorkspace.json.error?.fields?.[0]?.path).toBe('access_token');
     const unknown = await register(app, { workspace: 'nope', access_token: token, base_api_url: sandbox.baseUrl });
     expect(unknown.status).toBe(422);
@@ -174,16 +239,30 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
   });
 
   test('a repository that does not exist → 422 at repositories[1]; the hook already created on [0] is deleted', async () => {
-    const answer = await register(app, { workspace: 'acme', access_token: token, repositories: ['proj-web', 'missing'], base_api_url: sandbox.baseUrl });
+    const answer = await register(app, {
+      workspace: 'acme',
+      access_token: token,
+      repositories: ['proj-web', 'missing'],
+      base_api_url: sandbox.baseUrl,
+    });
     expect(answer.status).toBe(422);
     expect(answer.json.error?.fields?.[0]?.path).toBe('repositories[1]');
-    expect(sandbox.received.hooks.map((write) => `${write.method} ${write.status}`)).toEqual(['POST 201', 'POST 404', 'DELETE 204']);
+    expect(sandbox.received.hooks.map((write) => `${write.method} ${write.status}`)).toEqual([
+      'POST 201',
+      'POST 404',
+      'DELETE 204',
+    ]);
     await expectNothingStored();
   });
 
   test('a token without the webhook scope → 422 at access_token, nothing stored', async () => {
     const readOnly = sandbox.createAccessToken({ workspace: 'acme' }, ['repository:write', 'pullrequest:write']).token;
-    const answer = await register(app, { workspace: 'acme', access_token: readOnly, repositories: ['proj-web'], base_api_url: sandbox.baseUrl });
+    const answer = await register(app, {
+      workspace: 'acme',
+      access_token: readOnly,
+      repositories: ['proj-web'],
+      base_api_url: sandbox.baseUrl,
+    });
     expect(answer.status).toBe(422);
     expect(answer.json.error?.code).toBe('ACCESS_TOKEN_REJECTED');
     expect(answer.json.error?.fields?.[0]?.path).toBe('access_token');
@@ -191,8 +270,17 @@ describe('POST /api/v1/workspaces (repository-webhook registration)', () => {
   });
 
   test('a repository access token registers its repository', async () => {
-    const repoToken = sandbox.createAccessToken({ repository: 'acme/proj-api' }, ['repository:write', 'pullrequest:write', 'webhook']).token;
-    const answer = await register(app, { workspace: 'acme', access_token: repoToken, repositories: ['proj-api'], base_api_url: sandbox.baseUrl });
+    const repoToken = sandbox.createAccessToken({ repository: 'acme/proj-api' }, [
+      'repository:write',
+      'pullrequest:write',
+      'webhook',
+    ]).token;
+    const answer = await register(app, {
+      workspace: 'acme',
+      access_token: repoToken,
+      repositories: ['proj-api'],
+      base_api_url: sandbox.baseUrl,
+    });
     expect(answer.status).toBe(201);
     expect(sandbox.repository('acme/proj-api').hooks.size).toBe(1);
   });

@@ -55,17 +55,22 @@ describe('verifyHubSignature', () => {
 
   test('property: a signature verifies for its body and secret only', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 512 }), fc.string({ minLength: 1, maxLength: 128 }), fc.nat(), (body, secret, flip) => {
-        const signature = hubSignature(body, secret);
-        expect(verifyHubSignature(body, signature, secret)).toBe(true);
-        if (body.length > 0) {
-          const changed = Uint8Array.from(body);
-          const index = flip % changed.length;
-          changed[index] = (changed[index] ?? 0) ^ (1 << flip % 8);
-          expect(verifyHubSignature(changed, signature, secret)).toBe(false);
-        }
-        expect(verifyHubSignature(body, signature, `${secret}x`)).toBe(false);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 512 }),
+        fc.string({ minLength: 1, maxLength: 128 }),
+        fc.nat(),
+        (body, secret, flip) => {
+          const signature = hubSignature(body, secret);
+          expect(verifyHubSignature(body, signature, secret)).toBe(true);
+          if (body.length > 0) {
+            const changed = Uint8Array.from(body);
+            const index = flip % changed.length;
+            changed[index] = (changed[index] ?? 0) ^ (1 << (flip % 8));
+            expect(verifyHubSignature(changed, signature, secret)).toBe(false);
+          }
+          expect(verifyHubSignature(body, signature, `${secret}x`)).toBe(false);
+        },
+      ),
       { numRuns: 200 },
     );
   });

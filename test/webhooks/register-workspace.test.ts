@@ -1,7 +1,12 @@
 import type { Express } from 'express';
 import pino from 'pino';
 import { openStore, type Store } from '../../src/store';
-import { registerWorkspace, RegistrationError, repoWebhooksClientKey, type RegisterWorkspaceDeps } from '../../src/webhooks';
+import {
+  registerWorkspace,
+  RegistrationError,
+  repoWebhooksClientKey,
+  type RegisterWorkspaceDeps,
+} from '../../src/webhooks';
 import { SUBSCRIBED_WEBHOOK_EVENTS } from '../../src/pipeline/subscribed-events';
 import { startFakeBitbucket, type FakeBitbucket } from '../bitbucket/support/fake-bitbucket';
 
@@ -45,8 +50,13 @@ function routes(app: Express): void {
   app.get('/2.0/repositories/acme', (req, res) => {
     const page = Number(req.query.page ?? '1');
     const size = 2;
-    const values = state.repos.slice((page - 1) * size, page * size).map((slug) => ({ type: 'repository', slug, full_name: `acme/${slug}` }));
-    const next = page * size < state.repos.length ? `http://${req.get('host')}/2.0/repositories/acme?pagelen=100&page=${page + 1}` : undefined;
+    const values = state.repos
+      .slice((page - 1) * size, page * size)
+      .map((slug) => ({ type: 'repository', slug, full_name: `acme/${slug}` }));
+    const next =
+      page * size < state.repos.length
+        ? `http://${req.get('host')}/2.0/repositories/acme?pagelen=100&page=${page + 1}`
+        : undefined;
     res.json({ pagelen: size, page, values, ...(next ? { next } : {}) });
   });
   app.post('/2.0/repositories/acme/:repo/hooks', (req, res) => {
@@ -58,7 +68,9 @@ function routes(app: Express): void {
     const body = req.body as { url: string; events: string[]; secret: string };
     const uuid = `{00000000-0000-4000-8000-${String(state.hooks.size + 1).padStart(12, '0')}}`;
     state.hooks.set(uuid, { repo, uuid, secret: body.secret, url: body.url, events: body.events });
-    res.status(201).json({ uuid, url: body.url, active: true, events: body.events, description: 'clawgate', secret_set: true });
+    res
+      .status(201)
+      .json({ uuid, url: body.url, active: true, events: body.events, description: 'clawgate', secret_set: true });
   });
   app.delete('/2.0/repositories/acme/:repo/hooks/:uuid', (req, res) => {
     const uuid = String(req.params.uuid);
@@ -71,7 +83,14 @@ function routes(app: Express): void {
 }
 
 function deps(overrides: Partial<RegisterWorkspaceDeps> = {}): RegisterWorkspaceDeps {
-  return { store, config: { baseUrl: 'https://clawgate.example.com', allowedHosts: [fake.host] }, logger, actor: 'test', retry: { maxAttempts: 1 }, ...overrides };
+  return {
+    store,
+    config: { baseUrl: 'https://clawgate.example.com', allowedHosts: [fake.host] },
+    logger,
+    actor: 'test',
+    retry: { maxAttempts: 1 },
+    ...overrides,
+  };
 }
 
 beforeAll(async () => {
@@ -81,7 +100,13 @@ afterAll(async () => {
   await fake.close();
 });
 beforeEach(async () => {
-  state = { repos: ['one', 'two', 'three'], hooks: new Map(), failHookFor: new Set(), failDeleteFor: new Set(), workspaceStatus: 200 };
+  state = {
+    repos: ['one', 'two', 'three'],
+    hooks: new Map(),
+    failHookFor: new Set(),
+    failDeleteFor: new Set(),
+    workspaceStatus: 200,
+  };
   store = await openStore('sqlite::memory:', { secretKey: Buffer.alloc(32, 5) });
 });
 afterEach(async () => {
@@ -107,36 +132,56 @@ async function expectNothingStored(): Promise<void> {
 
 describe('registerWorkspace', () => {
   test('without repositories, hooks every repository the token sees (all pages), one secret, the events clawgate reads', async () => {
-    const registered = await registerWorkspace(deps(), { workspace: 'acme', access_token: TOKEN, base_api_url: fake.url });
+    const registered = await registerWorkspace(deps(), {
+      workspace: 'acme',
+      access_token: TOKEN,
+      base_api_url: fake.url,
+    });
     expect(registered.workspaceId).toBe(WORKSPACE_UUID);
     expect(registered.clientKey).toBe(repoWebhooksClientKey(WORKSPACE_UUID));
     expect(registered.hooks.map((hook) => hook.repository)).toEqual(['acme/one', 'acme/two', 'acme/three']);
     const hooks = [...state.hooks.values()];
     expect(new Set(hooks.map((hook) => hook.secret)).size).toBe(1);
     expect(hooks[0]?.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(hooks.every((hook) => hook.url === `https://clawgate.example.com/hooks/bitbucket/w/${WORKSPACE_UUID.slice(1, -1)}`)).toBe(true);
+    expect(
+      hooks.every(
+        (hook) => hook.url === `https://clawgate.example.com/hooks/bitbucket/w/${WORKSPACE_UUID.slice(1, -1)}`,
+      ),
+    ).toBe(true);
     expect(hooks[0]?.events).toEqual([...SUBSCRIBED_WEBHOOK_EVENTS]);
     const tenant = await store.tenants.findByClientKey(registered.clientKey);
     expect(tenant?.sharedSecret?.reveal()).toBe(hooks[0]?.secret);
     expect(tenant?.accessToken?.reveal()).toBe(TOKEN);
     expect(tenant?.baseApiUrl).toBe(fake.url);
-    expect(await store.verifyApiToken(registered.apiToken.token)).toEqual(expect.objectContaining({ workspaceId: WORKSPACE_UUID }));
+    expect(await store.verifyApiToken(registered.apiToken.token)).toEqual(
+      expect.objectContaining({ workspaceId: WORKSPACE_UUID }),
+    );
     const audit = await store.audit.query(WORKSPACE_UUID);
-    expect(audit.map((event) => event.kind)).toEqual(expect.arrayContaining(['tenant.installed', 'repo_webhooks.registered', 'api_token.created']));
+    expect(audit.map((event) => event.kind)).toEqual(
+      expect.arrayContaining(['tenant.installed', 'repo_webhooks.registered', 'api_token.created']),
+    );
     expect(JSON.stringify(audit)).not.toContain(TOKEN);
     expect(JSON.stringify(audit)).not.toContain(hooks[0]?.secret);
   });
 
   test('Bitbucket unavailable → 502, nothing stored', async () => {
     state.workspaceStatus = 503;
-    await expectRefused({ workspace: 'acme', access_token: TOKEN, base_api_url: fake.url }, 502, 'BITBUCKET_UNAVAILABLE');
+    await expectRefused(
+      { workspace: 'acme', access_token: TOKEN, base_api_url: fake.url },
+      502,
+      'BITBUCKET_UNAVAILABLE',
+    );
     await expectNothingStored();
   });
 
   test('a hook refused on the third repository deletes the first two and stores nothing', async () => {
     state.failHookFor.add('three');
     const calls = fake.received.length;
-    const refusal = await expectRefused({ workspace: 'acme', access_token: TOKEN, base_api_url: fake.url, repositories: ['one', 'two', 'three'] }, 422, 'REJECTED_BY_BITBUCKET');
+    const refusal = await expectRefused(
+      { workspace: 'acme', access_token: TOKEN, base_api_url: fake.url, repositories: ['one', 'two', 'three'] },
+      422,
+      'REJECTED_BY_BITBUCKET',
+    );
     expect(refusal.fields).toEqual([expect.objectContaining({ path: 'repositories[2]' })]);
     expect(fake.received.slice(calls).filter((r) => r.method === 'DELETE')).toHaveLength(2);
     await expectNothingStored();
@@ -145,14 +190,30 @@ describe('registerWorkspace', () => {
   test('a rollback that cannot delete a hook still refuses and stores nothing', async () => {
     state.failHookFor.add('two');
     state.failDeleteFor.add('one');
-    await expectRefused({ workspace: 'acme', access_token: TOKEN, base_api_url: fake.url, repositories: ['one', 'two'] }, 422, 'REJECTED_BY_BITBUCKET');
+    await expectRefused(
+      { workspace: 'acme', access_token: TOKEN, base_api_url: fake.url, repositories: ['one', 'two'] },
+      422,
+      'REJECTED_BY_BITBUCKET',
+    );
     expect(await store.tenants.listAll()).toEqual([]);
     expect(state.hooks.size).toBe(1);
   });
 
   test('a store failure after the hooks exist deletes them and leaves the tenant uninstalled (authenticates nothing)', async () => {
-    const failing = { ...store, tenants: store.tenants, audit: store.audit, apiTokens: { ...store.apiTokens, create: () => Promise.reject(new Error('disk full')) } } as unknown as Store;
-    await expect(registerWorkspace(deps({ store: failing }), { workspace: 'acme', access_token: TOKEN, base_api_url: fake.url, repositories: ['one'] })).rejects.toThrow('disk full');
+    const failing = {
+      ...store,
+      tenants: store.tenants,
+      audit: store.audit,
+      apiTokens: { ...store.apiTokens, create: () => Promise.reject(new Error('disk full')) },
+    } as unknown as Store;
+    await expect(
+      registerWorkspace(deps({ store: failing }), {
+        workspace: 'acme',
+        access_token: TOKEN,
+        base_api_url: fake.url,
+        repositories: ['one'],
+      }),
+    ).rejects.toThrow('disk full');
     expect(state.hooks.size).toBe(0);
     const tenants = await store.tenants.listAll();
     expect(tenants).toHaveLength(1);
@@ -161,7 +222,11 @@ describe('registerWorkspace', () => {
 
   test('a workspace with more repositories than the limit must list them', async () => {
     state.repos = Array.from({ length: 251 }, (_, index) => `r${index}`);
-    const refusal = await expectRefused({ workspace: 'acme', access_token: TOKEN, base_api_url: fake.url }, 422, 'TOO_MANY_REPOSITORIES');
+    const refusal = await expectRefused(
+      { workspace: 'acme', access_token: TOKEN, base_api_url: fake.url },
+      422,
+      'TOO_MANY_REPOSITORIES',
+    );
     expect(refusal.fields[0]?.path).toBe('repositories');
     await expectNothingStored();
   });

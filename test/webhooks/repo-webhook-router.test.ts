@@ -8,7 +8,12 @@ import { createPipelineIntake } from '../../src/pipeline/pipeline-intake';
 import type { WebhookIntake } from '../../src/pipeline/webhook-intake';
 import { TableJobQueue } from '../../src/queue';
 import { openStore, type Store } from '../../src/store';
-import { createRepoWebhookRouter, hubSignature, REPO_WEBHOOK_BODY_LIMIT_BYTES, repoWebhooksClientKey } from '../../src/webhooks';
+import {
+  createRepoWebhookRouter,
+  hubSignature,
+  REPO_WEBHOOK_BODY_LIMIT_BYTES,
+  repoWebhooksClientKey,
+} from '../../src/webhooks';
 import { sharedPath } from '../shared-data';
 
 /**
@@ -36,7 +41,12 @@ function deliveryId(): string {
   return `{00000000-0000-4000-8000-${String(deliveryCounter).padStart(12, '0')}}`;
 }
 
-function headers(event: string, id: string, signature: string | undefined, extra: Record<string, string> = {}): Record<string, string> {
+function headers(
+  event: string,
+  id: string,
+  signature: string | undefined,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     'content-type': 'application/json',
     'x-event-key': event,
@@ -48,7 +58,10 @@ function headers(event: string, id: string, signature: string | undefined, extra
   };
 }
 
-async function post(body: Uint8Array | string, requestHeaders: Record<string, string>): Promise<{ status: number; json: { error?: { code: string; fields?: unknown } } }> {
+async function post(
+  body: Uint8Array | string,
+  requestHeaders: Record<string, string>,
+): Promise<{ status: number; json: { error?: { code: string; fields?: unknown } } }> {
   const response = await fetch(`${url}/hooks/bitbucket`, { method: 'POST', headers: requestHeaders, body });
   const text = await response.text();
   return { status: response.status, json: text === '' ? {} : (JSON.parse(text) as { error?: { code: string } }) };
@@ -66,7 +79,16 @@ beforeAll(async () => {
   const queue = new TableJobQueue(store.jobs, { workerId: 'test' });
   const real = createPipelineIntake({ store, queue, logger });
   const intake: WebhookIntake = { receive: (delivery) => (intakeOverride ?? real).receive(delivery) };
-  await store.tenants.upsertInstall({ workspaceId: WORKSPACE, workspaceSlug: 'nfalco79', surface: 'repo_webhooks', clientKey: CLIENT_KEY, sharedSecret: REAL_SECRET, accessToken: 'ATCTT3xTEST', baseApiUrl: 'https://api.bitbucket.org', actor: 'test' });
+  await store.tenants.upsertInstall({
+    workspaceId: WORKSPACE,
+    workspaceSlug: 'nfalco79',
+    surface: 'repo_webhooks',
+    clientKey: CLIENT_KEY,
+    sharedSecret: REAL_SECRET,
+    accessToken: 'ATCTT3xTEST',
+    baseApiUrl: 'https://api.bitbucket.org',
+    actor: 'test',
+  });
   const app = express();
   app.use(createRepoWebhookRouter({ store, intake, logger }));
   app.use((_req, res) => void res.status(404).end());
@@ -97,7 +119,10 @@ describe('POST /hooks/bitbucket', () => {
     const signature = hubSignature(PR_UPDATED_BODY, REAL_SECRET);
     const before = (await store.jobs.list()).length;
     expect((await post(PR_UPDATED_BODY, headers('pullrequest:updated', id, signature))).status).toBe(204);
-    expect((await post(PR_UPDATED_BODY, { ...headers('pullrequest:updated', id, signature), 'x-attempt-number': '2' })).status).toBe(204);
+    expect(
+      (await post(PR_UPDATED_BODY, { ...headers('pullrequest:updated', id, signature), 'x-attempt-number': '2' }))
+        .status,
+    ).toBe(204);
     const jobs = await store.jobs.list();
     expect(jobs.length).toBe(before + 1);
     expect(JSON.stringify(jobs[jobs.length - 1]?.payload)).toContain('nfalco79/test-repos');
@@ -115,7 +140,10 @@ describe('POST /hooks/bitbucket', () => {
     const jobsBefore = (await store.jobs.list()).length;
     const forged = [
       { body: PUSH_BODY, signature: hubSignature(PUSH_BODY, 'not-the-secret') },
-      { body: Buffer.from(PUSH_BODY.toString('utf8').replace('feature/webhook', 'feature/webhooK')), signature: REAL_SIGNATURE },
+      {
+        body: Buffer.from(PUSH_BODY.toString('utf8').replace('feature/webhook', 'feature/webhooK')),
+        signature: REAL_SIGNATURE,
+      },
       { body: Buffer.from(JSON.stringify(JSON.parse(PUSH_BODY.toString('utf8')), null, 2)), signature: REAL_SIGNATURE },
       { body: PR_UPDATED_BODY, signature: REAL_SIGNATURE },
     ];
@@ -130,21 +158,32 @@ describe('POST /hooks/bitbucket', () => {
 
   test('an unregistered workspace gets the same 401 as a wrong signature', async () => {
     const other = PUSH_BODY.toString('utf8').split(WORKSPACE).join('{99999999-9999-4999-8999-999999999999}');
-    const response = await post(other, headers('repo:push', deliveryId(), hubSignature(Buffer.from(other), REAL_SECRET)));
+    const response = await post(
+      other,
+      headers('repo:push', deliveryId(), hubSignature(Buffer.from(other), REAL_SECRET)),
+    );
     expect(response.status).toBe(401);
     expect(response.json.error?.code).toBe('INVALID_SIGNATURE');
   });
 
   test('a body that is not JSON or names no workspace is 400; an oversized body 413; a compressed body 415', async () => {
-    expect((await post('not json', headers('repo:push', deliveryId(), hubSignature(Buffer.from('not json'), REAL_SECRET)))).status).toBe(400);
+    expect(
+      (await post('not json', headers('repo:push', deliveryId(), hubSignature(Buffer.from('not json'), REAL_SECRET))))
+        .status,
+    ).toBe(400);
     const noWorkspace = JSON.stringify({ repository: { full_name: 'a/b' } });
-    const missing = await post(noWorkspace, headers('repo:push', deliveryId(), hubSignature(Buffer.from(noWorkspace), REAL_SECRET)));
+    const missing = await post(
+      noWorkspace,
+      headers('repo:push', deliveryId(), hubSignature(Buffer.from(noWorkspace), REAL_SECRET)),
+    );
     expect(missing.status).toBe(400);
     expect(missing.json.error?.code).toBe('INVALID_WEBHOOK_PAYLOAD');
     const huge = Buffer.alloc(REPO_WEBHOOK_BODY_LIMIT_BYTES + 1, 0x20);
     expect((await post(huge, headers('repo:push', deliveryId(), hubSignature(huge, REAL_SECRET)))).status).toBe(413);
     const gzipped = gzipSync(PUSH_BODY);
-    expect((await post(gzipped, headers('repo:push', deliveryId(), REAL_SIGNATURE, { 'content-encoding': 'gzip' }))).status).toBe(415);
+    expect(
+      (await post(gzipped, headers('repo:push', deliveryId(), REAL_SIGNATURE, { 'content-encoding': 'gzip' }))).status,
+    ).toBe(415);
   });
 
   test('a valid signature with bad delivery headers, or an event key that does not fit the body, is 400 and not recorded', async () => {
@@ -162,7 +201,13 @@ describe('POST /hooks/bitbucket', () => {
   test('an uninstalled registration authenticates nothing', async () => {
     const workspace = '{aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee}';
     const clientKey = repoWebhooksClientKey(workspace);
-    await store.tenants.upsertInstall({ workspaceId: workspace, surface: 'repo_webhooks', clientKey, sharedSecret: REAL_SECRET, actor: 'test' });
+    await store.tenants.upsertInstall({
+      workspaceId: workspace,
+      surface: 'repo_webhooks',
+      clientKey,
+      sharedSecret: REAL_SECRET,
+      actor: 'test',
+    });
     const body = PUSH_BODY.toString('utf8').split(WORKSPACE).join(workspace);
     const signature = hubSignature(Buffer.from(body), REAL_SECRET);
     expect((await post(body, headers('repo:push', deliveryId(), signature))).status).toBe(204);
@@ -186,7 +231,11 @@ describe('POST /hooks/bitbucket', () => {
 describe('POST /hooks/bitbucket/w/{workspace} (per-workspace URL: the HMAC before any parsing)', () => {
   const workspacePath = `/hooks/bitbucket/w/${WORKSPACE.slice(1, -1)}`;
 
-  async function postTo(path: string, body: Uint8Array | string, requestHeaders: Record<string, string>): Promise<{ status: number; json: { error?: { code: string } } }> {
+  async function postTo(
+    path: string,
+    body: Uint8Array | string,
+    requestHeaders: Record<string, string>,
+  ): Promise<{ status: number; json: { error?: { code: string } } }> {
     const response = await fetch(`${url}${path}`, { method: 'POST', headers: requestHeaders, body });
     const text = await response.text();
     return { status: response.status, json: text === '' ? {} : (JSON.parse(text) as { error?: { code: string } }) };
@@ -209,9 +258,16 @@ describe('POST /hooks/bitbucket/w/{workspace} (per-workspace URL: the HMAC befor
   });
 
   test('an unknown workspace in the URL is the same 401 as a wrong signature', async () => {
-    const response = await postTo('/hooks/bitbucket/w/00000000-0000-4000-8000-000000000000', PUSH_BODY, headers('repo:push', deliveryId(), REAL_SIGNATURE));
+    const response = await postTo(
+      '/hooks/bitbucket/w/00000000-0000-4000-8000-000000000000',
+      PUSH_BODY,
+      headers('repo:push', deliveryId(), REAL_SIGNATURE),
+    );
     expect(response.status).toBe(401);
-    expect((await postTo('/hooks/bitbucket/w/not-a-uuid', PUSH_BODY, headers('repo:push', deliveryId(), REAL_SIGNATURE))).status).toBe(401);
+    expect(
+      (await postTo('/hooks/bitbucket/w/not-a-uuid', PUSH_BODY, headers('repo:push', deliveryId(), REAL_SIGNATURE)))
+        .status,
+    ).toBe(401);
   });
 
   test('a signed body that names another workspace than the URL is refused and not recorded', async () => {
@@ -219,7 +275,11 @@ describe('POST /hooks/bitbucket/w/{workspace} (per-workspace URL: the HMAC befor
     payload.repository.workspace.uuid = '{00000000-0000-4000-8000-0000000000aa}';
     const body = JSON.stringify(payload);
     const id = deliveryId();
-    const response = await postTo(workspacePath, body, headers('repo:push', id, hubSignature(Buffer.from(body), REAL_SECRET)));
+    const response = await postTo(
+      workspacePath,
+      body,
+      headers('repo:push', id, hubSignature(Buffer.from(body), REAL_SECRET)),
+    );
     expect(response.status).toBe(400);
     expect(await wasRecorded(id)).toBe(false);
   });

@@ -20,7 +20,8 @@ function globProblem(glob: string): string | undefined {
   if (/[\u0000-\u001f\u007f\s]/.test(glob)) return 'must not contain whitespace or control characters';
   if (glob.startsWith('/')) return 'must not start with "/"';
   // `*` does not cross `/`: a glob without the workspace part could never match a full name.
-  if (!glob.includes('/') && !glob.includes('**')) return 'is matched against "workspace/repo_slug": include the workspace part, e.g. "*/proj-*"';
+  if (!glob.includes('/') && !glob.includes('**'))
+    return 'is matched against "workspace/repo_slug": include the workspace part, e.g. "*/proj-*"';
   if (glob.includes('!(')) return 'must not use a negated extglob !(…) (not supported by the linear-time matcher)';
   try {
     compilePicomatchGlob(glob, { nocase: true });
@@ -54,7 +55,12 @@ const assignmentsBodySchema = z
     items.forEach((item, index) => {
       const first = seen.get(item.repo);
       if (first === undefined) seen.set(item.repo, index);
-      else ctx.addIssue({ code: 'custom', path: [index, 'repo'], message: `duplicate of [${first}]; the first match wins` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'repo'],
+          message: `duplicate of [${first}]; the first match wins`,
+        });
     });
   });
 
@@ -70,25 +76,40 @@ export function assignmentRoutes(context: ApiContext): Router {
     response.json((await context.store.assignments.list(workspaceId)).map(view));
   });
 
-  router.put('/assignments', access(ACCESS.administer), ...jsonBody({ limit: context.config.maxBodyBytes, required: true }), async (request: Request, response: Response) => {
-    const principal = principalOf(request);
-    const parsed = assignmentsBodySchema.safeParse(jsonBodyOf(request)?.value);
-    if (!parsed.success) throw validationFailed(zodIssuesToFields(parsed.error.issues), 'the assignments are invalid');
-    // Checked here for field paths; the store checks again inside its transaction (a policy
-    // retired in between still fails, just without a path).
-    const known = new Set((await context.store.policies.list(principal.workspaceId)).map((policy) => policy.policyHashB64u));
-    const unknown = parsed.data.flatMap((item, index) =>
-      known.has(item.policy_hash_b64u) ? [] : [{ path: `[${index}].policy_hash_b64u`, message: 'no active policy with this hash in this workspace' }],
-    );
-    if (unknown.length > 0) throw validationFailed(unknown, 'an assignment names a policy this workspace does not have', 'UNKNOWN_POLICY');
-    const saved = await context.store.assignments.replace(
-      principal.workspaceId,
-      parsed.data.map((item) => ({ repoGlob: item.repo, policyHashB64u: item.policy_hash_b64u, mode: item.mode ?? null })),
-      principal.actor,
-    );
-    await reevaluateAfterChange(context, response, principal.workspaceId, 'assignments', principal.actor);
-    response.json(saved.map(view));
-  });
+  router.put(
+    '/assignments',
+    access(ACCESS.administer),
+    ...jsonBody({ limit: context.config.maxBodyBytes, required: true }),
+    async (request: Request, response: Response) => {
+      const principal = principalOf(request);
+      const parsed = assignmentsBodySchema.safeParse(jsonBodyOf(request)?.value);
+      if (!parsed.success)
+        throw validationFailed(zodIssuesToFields(parsed.error.issues), 'the assignments are invalid');
+      // Checked here for field paths; the store checks again inside its transaction (a policy
+      // retired in between still fails, just without a path).
+      const known = new Set(
+        (await context.store.policies.list(principal.workspaceId)).map((policy) => policy.policyHashB64u),
+      );
+      const unknown = parsed.data.flatMap((item, index) =>
+        known.has(item.policy_hash_b64u)
+          ? []
+          : [{ path: `[${index}].policy_hash_b64u`, message: 'no active policy with this hash in this workspace' }],
+      );
+      if (unknown.length > 0)
+        throw validationFailed(unknown, 'an assignment names a policy this workspace does not have', 'UNKNOWN_POLICY');
+      const saved = await context.store.assignments.replace(
+        principal.workspaceId,
+        parsed.data.map((item) => ({
+          repoGlob: item.repo,
+          policyHashB64u: item.policy_hash_b64u,
+          mode: item.mode ?? null,
+        })),
+        principal.actor,
+      );
+      await reevaluateAfterChange(context, response, principal.workspaceId, 'assignments', principal.actor);
+      response.json(saved.map(view));
+    },
+  );
 
   return router;
 }

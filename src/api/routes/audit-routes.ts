@@ -88,14 +88,26 @@ export function auditRoutes(context: ApiContext): Router {
   router.get('/audit', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const parsed = querySchema.safeParse(request.query);
-    if (!parsed.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(parsed.error.issues));
+    if (!parsed.success)
+      throw new ApiError(
+        400,
+        'INVALID_QUERY',
+        'the query parameters are invalid',
+        zodIssuesToFields(parsed.error.issues),
+      );
     const query = parsed.data;
-    if (query.include === 'evidence' && query.format === 'csv') throw new ApiError(400, 'INVALID_QUERY', 'include=evidence needs format=jsonl (a pack is a JSON document)', [{ path: 'include', message: 'needs format=jsonl' }]);
+    if (query.include === 'evidence' && query.format === 'csv')
+      throw new ApiError(400, 'INVALID_QUERY', 'include=evidence needs format=jsonl (a pack is a JSON document)', [
+        { path: 'include', message: 'needs format=jsonl' },
+      ]);
     // Packs are large: pages that include them are smaller.
     const limit = Math.min(query.limit ?? 1000, query.include === 'evidence' ? MAX_EVIDENCE_PAGE : MAX_PAGE);
     // `repo` = the slug or the full name, like everywhere else (repo-param.ts).
     const repo = query.repo === undefined ? undefined : repositoryName(query.repo, principal);
-    if (repo === null) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', [{ path: 'repo', message: REPOSITORY_NAME_MESSAGE }]);
+    if (repo === null)
+      throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', [
+        { path: 'repo', message: REPOSITORY_NAME_MESSAGE },
+      ]);
     const events = await context.store.audit.query(principal.workspaceId, {
       ...(repo !== undefined ? { repo: repo.fullName } : {}),
       ...(query.pr !== undefined ? { prId: query.pr } : {}),
@@ -111,10 +123,13 @@ export function auditRoutes(context: ApiContext): Router {
     const name = `clawgate-audit.${format}`;
     response.setHeader('Content-Disposition', `attachment; filename="${name}"`);
     if (format === 'csv') {
-      const lines = [CSV_COLUMNS.join(','), ...events.map((event) => {
-        const view = eventView(event);
-        return CSV_COLUMNS.map((column) => csvCell(view[column])).join(',');
-      })];
+      const lines = [
+        CSV_COLUMNS.join(','),
+        ...events.map((event) => {
+          const view = eventView(event);
+          return CSV_COLUMNS.map((column) => csvCell(view[column])).join(',');
+        }),
+      ];
       response.type('text/csv; charset=utf-8').send(`${lines.join('\r\n')}\r\n`);
       return;
     }
@@ -124,7 +139,14 @@ export function auditRoutes(context: ApiContext): Router {
       if (query.include === 'evidence' && event.kind === 'evaluation' && event.subject) {
         // The pack as its exact signed text (a string), so `clawgate verify` can check it byte for byte.
         const evaluation = await context.store.evaluations.get(principal.workspaceId, event.subject);
-        const pack = evaluation ? await evidencePackFor(context.store, { uuid: principal.workspaceId, slug: principal.workspaceSlug }, evaluation, context.now()) : null;
+        const pack = evaluation
+          ? await evidencePackFor(
+              context.store,
+              { uuid: principal.workspaceId, slug: principal.workspaceSlug },
+              evaluation,
+              context.now(),
+            )
+          : null;
         view.evidence_pack = pack?.ok ? pack.text : null;
         view.evidence_pack_unavailable = pack && !pack.ok ? pack.code : pack ? null : 'EVALUATION_NOT_FOUND';
       }

@@ -57,8 +57,11 @@ const bundleIdSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(255)
-  // eslint-disable-next-line no-control-regex -- refuse ids that cannot be written in a PR line
-  .refine((id) => !/[\u0000-\u001f\u007f]/.test(id) && id.trim() === id, 'must not contain control characters or surrounding whitespace');
+  .refine(
+    // eslint-disable-next-line no-control-regex -- refuse ids that cannot be written in a PR line
+    (id) => !/[\u0000-\u001f\u007f]/.test(id) && id.trim() === id,
+    'must not contain control characters or surrounding whitespace',
+  );
 
 function checkEnvelope(bundle: unknown): { bundleId: string } {
   if (!hasAllEnvelopeKeys(bundle)) {
@@ -71,7 +74,8 @@ function checkEnvelope(bundle: unknown): { bundleId: string } {
     );
   }
   const fields: ApiFieldError[] = [];
-  if (bundle.envelope_type !== 'proof_bundle') fields.push({ path: 'bundle.envelope_type', message: 'must be "proof_bundle"' });
+  if (bundle.envelope_type !== 'proof_bundle')
+    fields.push({ path: 'bundle.envelope_type', message: 'must be "proof_bundle"' });
   const payload = bundle.payload;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     fields.push({ path: 'bundle.payload', message: 'must be an object' });
@@ -87,60 +91,84 @@ export function bundleRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
   const maxBundleBytes = context.config.maxBundleBytes;
 
-  router.post('/bundles', access(ACCESS.uploadBundle), ...rawJsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES }), async (request: Request, response: Response) => {
-    const principal = principalOf(request);
-    await context.rateLimits.consume(response, 'upload', principal.actor, sourceAddress(request));
-    const raw = rawJsonBodyOf(request);
-    if (raw === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
-    // Decoded, parsed, bounded and split in a worker (the verification pool): the event loop, which
-    // answers every workspace, sees only each member's canonical text and a small preview.
-    const split = await context.verifier.splitJsonObject(raw, { bounds: UPLOAD_BOUNDS, ...UPLOAD_PREVIEW });
-    if ('problem' in split) {
-      if (split.problem === 'not_utf8') throw new ApiError(400, 'INVALID_JSON', 'the body is not valid UTF-8');
-      if (split.problem === 'not_json') throw new ApiError(400, 'INVALID_JSON', 'the body is not valid JSON');
-      if (split.problem === 'limit') throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the upload exceeds clawgate's bounds (lists of ${UPLOAD_BOUNDS.maxArrayLength}, nesting ${UPLOAD_BOUNDS.maxDepth}, ${UPLOAD_BOUNDS.maxValues} values)${split.path ? ` at ${split.path}` : ''}`);
-      throw validationFailed([{ path: '', message: 'must be a JSON object' }], 'the upload is invalid');
-    }
-    const preview = Object.fromEntries(Object.entries(split.members).map(([key, member]) => [key, member.preview]));
-    const upload = uploadSchema.safeParse(preview);
-    if (!upload.success) throw validationFailed(zodIssuesToFields(upload.error.issues), 'the upload is invalid');
-    if (split.keys.length > UPLOAD_PREVIEW.maxPreviewKeys) throw validationFailed([{ path: '', message: `has ${split.keys.length} members` }], 'the upload is invalid');
-    const { bundleId } = checkEnvelope(upload.data.bundle);
-    const envelopeText = split.members.bundle?.text ?? 'null';
-    const size = Buffer.byteLength(envelopeText, 'utf8');
-    if (size > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the bundle is ${size} bytes; the limit is ${maxBundleBytes}`);
-    // The URM and pulse are stored as JSON.stringify of the parsed value: their binding hashes are
-    // over exactly that (trust-pulse.ts), so nothing checked is lost.
-    const urmText = split.members.urm?.text ?? null;
-    if (urmText !== null && Buffer.byteLength(urmText, 'utf8') > maxBundleBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the URM is larger than ${maxBundleBytes} bytes`);
-    let trustPulseText: string | null = null;
-    if (split.members.trust_pulse !== undefined) {
-      trustPulseText = split.members.trust_pulse.text;
-      if (Buffer.byteLength(trustPulseText, 'utf8') > MAX_TRUST_PULSE_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the Trust Pulse is larger than ${MAX_TRUST_PULSE_BYTES} bytes`);
-      // At most 64 KiB, bounded above: parsed here to validate against its schema.
-      const pulse = trustPulseSchema.safeParse(JSON.parse(trustPulseText) as unknown);
-      if (!pulse.success) throw validationFailed(zodIssuesToFields(pulse.error.issues, ['trust_pulse']), 'the Trust Pulse does not match trust_pulse.v1');
-    }
-    const { bundle, created } = await context.store.bundles.put(principal.workspaceId, {
-      bundleId,
-      envelopeText,
-      scopedToken: upload.data.scoped_token ?? null,
-      source: 'api',
-      uploadedBy: principal.actor,
-      urmText,
-      trustPulseText,
-    });
-    if (created) {
-      // Who supplied which evidence is part of the audit trail (never the token itself).
-      await context.store.audit.append(principal.workspaceId, {
-        actor: principal.actor,
-        kind: 'bundle.uploaded',
-        subject: bundleId,
-        after: { sha256_b64u: bundle.sha256B64u, size: bundle.size, has_scoped_token: bundle.scopedToken !== null, has_urm: bundle.urmText !== null, has_trust_pulse: bundle.trustPulseText !== null },
+  router.post(
+    '/bundles',
+    access(ACCESS.uploadBundle),
+    ...rawJsonBody({ limit: maxBundleBytes + WRAPPER_ALLOWANCE_BYTES }),
+    async (request: Request, response: Response) => {
+      const principal = principalOf(request);
+      await context.rateLimits.consume(response, 'upload', principal.actor, sourceAddress(request));
+      const raw = rawJsonBodyOf(request);
+      if (raw === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
+      // Decoded, parsed, bounded and split in a worker (the verification pool): the event loop, which
+      // answers every workspace, sees only each member's canonical text and a small preview.
+      const split = await context.verifier.splitJsonObject(raw, { bounds: UPLOAD_BOUNDS, ...UPLOAD_PREVIEW });
+      if ('problem' in split) {
+        if (split.problem === 'not_utf8') throw new ApiError(400, 'INVALID_JSON', 'the body is not valid UTF-8');
+        if (split.problem === 'not_json') throw new ApiError(400, 'INVALID_JSON', 'the body is not valid JSON');
+        if (split.problem === 'limit')
+          throw new ApiError(
+            413,
+            'PAYLOAD_TOO_LARGE',
+            `the upload exceeds clawgate's bounds (lists of ${UPLOAD_BOUNDS.maxArrayLength}, nesting ${UPLOAD_BOUNDS.maxDepth}, ${UPLOAD_BOUNDS.maxValues} values)${split.path ? ` at ${split.path}` : ''}`,
+          );
+        throw validationFailed([{ path: '', message: 'must be a JSON object' }], 'the upload is invalid');
+      }
+      const preview = Object.fromEntries(Object.entries(split.members).map(([key, member]) => [key, member.preview]));
+      const upload = uploadSchema.safeParse(preview);
+      if (!upload.success) throw validationFailed(zodIssuesToFields(upload.error.issues), 'the upload is invalid');
+      if (split.keys.length > UPLOAD_PREVIEW.maxPreviewKeys)
+        throw validationFailed([{ path: '', message: `has ${split.keys.length} members` }], 'the upload is invalid');
+      const { bundleId } = checkEnvelope(upload.data.bundle);
+      const envelopeText = split.members.bundle?.text ?? 'null';
+      const size = Buffer.byteLength(envelopeText, 'utf8');
+      if (size > maxBundleBytes)
+        throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the bundle is ${size} bytes; the limit is ${maxBundleBytes}`);
+      // The URM and pulse are stored as JSON.stringify of the parsed value: their binding hashes are
+      // over exactly that (trust-pulse.ts), so nothing checked is lost.
+      const urmText = split.members.urm?.text ?? null;
+      if (urmText !== null && Buffer.byteLength(urmText, 'utf8') > maxBundleBytes)
+        throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the URM is larger than ${maxBundleBytes} bytes`);
+      let trustPulseText: string | null = null;
+      if (split.members.trust_pulse !== undefined) {
+        trustPulseText = split.members.trust_pulse.text;
+        if (Buffer.byteLength(trustPulseText, 'utf8') > MAX_TRUST_PULSE_BYTES)
+          throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the Trust Pulse is larger than ${MAX_TRUST_PULSE_BYTES} bytes`);
+        // At most 64 KiB, bounded above: parsed here to validate against its schema.
+        const pulse = trustPulseSchema.safeParse(JSON.parse(trustPulseText) as unknown);
+        if (!pulse.success)
+          throw validationFailed(
+            zodIssuesToFields(pulse.error.issues, ['trust_pulse']),
+            'the Trust Pulse does not match trust_pulse.v1',
+          );
+      }
+      const { bundle, created } = await context.store.bundles.put(principal.workspaceId, {
+        bundleId,
+        envelopeText,
+        scopedToken: upload.data.scoped_token ?? null,
+        source: 'api',
+        uploadedBy: principal.actor,
+        urmText,
+        trustPulseText,
       });
-    }
-    response.status(created ? 201 : 200).json({ bundle_id: bundleId });
-  });
+      if (created) {
+        // Who supplied which evidence is part of the audit trail (never the token itself).
+        await context.store.audit.append(principal.workspaceId, {
+          actor: principal.actor,
+          kind: 'bundle.uploaded',
+          subject: bundleId,
+          after: {
+            sha256_b64u: bundle.sha256B64u,
+            size: bundle.size,
+            has_scoped_token: bundle.scopedToken !== null,
+            has_urm: bundle.urmText !== null,
+            has_trust_pulse: bundle.trustPulseText !== null,
+          },
+        });
+      }
+      response.status(created ? 201 : 200).json({ bundle_id: bundleId });
+    },
+  );
 
   router.get('/bundles/:bundleId', access(ACCESS.readBundle), async (request: Request, response: Response) => {
     const principal = principalOf(request);

@@ -4,7 +4,14 @@ import { httpsUrlOrNull } from '../../core/https-url';
 import type { EvaluationRecord } from '../../store';
 import { ApiError } from '../../http/http-error';
 import type { ApiContext } from '../api-context';
-import { access, ACCESS, authorizeRepository, principalOf, readsOwnUploadsOnly, type ApiPrincipal } from '../../http/authenticate';
+import {
+  access,
+  ACCESS,
+  authorizeRepository,
+  principalOf,
+  readsOwnUploadsOnly,
+  type ApiPrincipal,
+} from '../../http/authenticate';
 import { zodIssuesToFields } from '../../http/zod-fields';
 import { repositoryName, REPOSITORY_NAME_MESSAGE } from '../repo-param';
 
@@ -66,21 +73,43 @@ export function evaluationRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
   /** A bundles:write token sees an evaluation only when it uploaded the evaluation's bundle. */
-  async function visibleToUploader(principal: ApiPrincipal, evaluation: EvaluationRecord, uploaders: Map<string, string | null>): Promise<boolean> {
+  async function visibleToUploader(
+    principal: ApiPrincipal,
+    evaluation: EvaluationRecord,
+    uploaders: Map<string, string | null>,
+  ): Promise<boolean> {
     if (evaluation.bundleId === null) return false;
-    if (!uploaders.has(evaluation.bundleId)) uploaders.set(evaluation.bundleId, (await context.store.bundles.get(principal.workspaceId, evaluation.bundleId))?.uploadedBy ?? null);
+    if (!uploaders.has(evaluation.bundleId))
+      uploaders.set(
+        evaluation.bundleId,
+        (await context.store.bundles.get(principal.workspaceId, evaluation.bundleId))?.uploadedBy ?? null,
+      );
     return uploaders.get(evaluation.bundleId) === principal.actor;
   }
 
   router.get('/evaluations', access(ACCESS.readEvaluations), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const { workspaceId } = principal;
-    if (principal.linkEvaluationId !== undefined) throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
+    if (principal.linkEvaluationId !== undefined)
+      throw new ApiError(
+        403,
+        'LINK_SESSION_FORBIDDEN',
+        'a page opened from a link may read only the evaluation it names',
+      );
     const query = querySchema.safeParse(request.query);
-    if (!query.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(query.error.issues));
+    if (!query.success)
+      throw new ApiError(
+        400,
+        'INVALID_QUERY',
+        'the query parameters are invalid',
+        zodIssuesToFields(query.error.issues),
+      );
     const { pr } = query.data;
     const name = repositoryName(query.data.repo, principalOf(request));
-    if (name === null) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', [{ path: 'repo', message: REPOSITORY_NAME_MESSAGE }]);
+    if (name === null)
+      throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', [
+        { path: 'repo', message: REPOSITORY_NAME_MESSAGE },
+      ]);
     const repo = name.fullName;
     await authorizeRepository(request, repo);
     const limit = query.data.limit ?? 50;
@@ -93,7 +122,8 @@ export function evaluationRoutes(context: ApiContext): Router {
     if (readsOwnUploadsOnly(principal)) {
       const uploaders = new Map<string, string | null>();
       const visible: EvaluationRecord[] = [];
-      for (const evaluation of page) if (await visibleToUploader(principal, evaluation, uploaders)) visible.push(evaluation);
+      for (const evaluation of page)
+        if (await visibleToUploader(principal, evaluation, uploaders)) visible.push(evaluation);
       page = visible;
     }
     response.json({ evaluations: page.map(summary), has_more: rows.length > limit });
@@ -102,12 +132,23 @@ export function evaluationRoutes(context: ApiContext): Router {
   router.get('/evaluations/:id', access(ACCESS.readEvaluations), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const id = request.params.id;
-    if (principal.linkEvaluationId !== undefined && (typeof id !== 'string' || id.toLowerCase() !== principal.linkEvaluationId.toLowerCase())) {
-      throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
+    if (
+      principal.linkEvaluationId !== undefined &&
+      (typeof id !== 'string' || id.toLowerCase() !== principal.linkEvaluationId.toLowerCase())
+    ) {
+      throw new ApiError(
+        403,
+        'LINK_SESSION_FORBIDDEN',
+        'a page opened from a link may read only the evaluation it names',
+      );
     }
     const evaluation = typeof id === 'string' ? await context.store.evaluations.get(principal.workspaceId, id) : null;
-    const hidden = evaluation !== null && readsOwnUploadsOnly(principal) && !(await visibleToUploader(principal, evaluation, new Map()));
-    if (evaluation === null || hidden) throw new ApiError(404, 'EVALUATION_NOT_FOUND', 'this workspace has no evaluation with that id');
+    const hidden =
+      evaluation !== null &&
+      readsOwnUploadsOnly(principal) &&
+      !(await visibleToUploader(principal, evaluation, new Map()));
+    if (evaluation === null || hidden)
+      throw new ApiError(404, 'EVALUATION_NOT_FOUND', 'this workspace has no evaluation with that id');
     await authorizeRepository(request, evaluation.repoFullName);
     response.json(detail(evaluation));
   });

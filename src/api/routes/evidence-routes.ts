@@ -37,7 +37,8 @@ async function evaluationOf(context: ApiContext, request: Request): Promise<Eval
   const { workspaceId } = principalOf(request);
   const id = request.params.id;
   const evaluation = typeof id === 'string' ? await context.store.evaluations.get(workspaceId, id) : null;
-  if (evaluation === null) throw new ApiError(404, 'EVALUATION_NOT_FOUND', 'this workspace has no evaluation with that id');
+  if (evaluation === null)
+    throw new ApiError(404, 'EVALUATION_NOT_FOUND', 'this workspace has no evaluation with that id');
   return evaluation;
 }
 
@@ -82,58 +83,107 @@ function agentRunView(evaluation: EvaluationRecord): Record<string, unknown> {
 }
 
 /** A person (or a link session) reads an evaluation's evidence like the evaluation (authenticate.ts). */
-async function authorizeEvaluationViewer(request: Request, evaluation: { id: string; repoFullName: string }): Promise<void> {
+async function authorizeEvaluationViewer(
+  request: Request,
+  evaluation: { id: string; repoFullName: string },
+): Promise<void> {
   const principal = principalOf(request);
-  if (principal.linkEvaluationId !== undefined && principal.linkEvaluationId.toLowerCase() !== evaluation.id.toLowerCase()) {
-    throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only the evaluation it names');
+  if (
+    principal.linkEvaluationId !== undefined &&
+    principal.linkEvaluationId.toLowerCase() !== evaluation.id.toLowerCase()
+  ) {
+    throw new ApiError(
+      403,
+      'LINK_SESSION_FORBIDDEN',
+      'a page opened from a link may read only the evaluation it names',
+    );
   }
-  if (readsOwnUploadsOnly(principal)) throw new ApiError(403, 'INSUFFICIENT_SCOPE', 'this token lacks the scope this request needs (one of: read, admin)');
+  if (readsOwnUploadsOnly(principal))
+    throw new ApiError(
+      403,
+      'INSUFFICIENT_SCOPE',
+      'this token lacks the scope this request needs (one of: read, admin)',
+    );
   await authorizeRepository(request, evaluation.repoFullName);
 }
 
 export function evidenceRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.get('/evaluations/:id/evidence', access(ACCESS.readEvaluationEvidence), async (request: Request, response: Response) => {
-    const principal = principalOf(request);
-    const evaluation = await evaluationOf(context, request);
-    await authorizeEvaluationViewer(request, evaluation);
-    const outcome = await evidencePackFor(context.store, { uuid: principal.workspaceId, slug: principal.workspaceSlug }, evaluation, context.now());
-    if (!outcome.ok) {
-      if (outcome.code === 'EVIDENCE_TOKEN_LIVE') response.setHeader('Retry-After', String(outcome.retryAfterSeconds));
-      throw new ApiError(409, outcome.code, outcome.message);
-    }
-    await context.store.audit.append(principal.workspaceId, { actor: principal.actor, kind: 'evidence.exported', subject: evaluation.id, after: { signer_did: outcome.signerDid }, repo: evaluation.repoFullName, prId: evaluation.prId });
-    response.setHeader('Content-Disposition', `attachment; filename="clawgate-evidence-${evaluation.id}.json"`);
-    response.setHeader('X-Evidence-Signer', outcome.signerDid);
-    response.type('application/json; charset=utf-8').send(outcome.text);
-  });
+  router.get(
+    '/evaluations/:id/evidence',
+    access(ACCESS.readEvaluationEvidence),
+    async (request: Request, response: Response) => {
+      const principal = principalOf(request);
+      const evaluation = await evaluationOf(context, request);
+      await authorizeEvaluationViewer(request, evaluation);
+      const outcome = await evidencePackFor(
+        context.store,
+        { uuid: principal.workspaceId, slug: principal.workspaceSlug },
+        evaluation,
+        context.now(),
+      );
+      if (!outcome.ok) {
+        if (outcome.code === 'EVIDENCE_TOKEN_LIVE')
+          response.setHeader('Retry-After', String(outcome.retryAfterSeconds));
+        throw new ApiError(409, outcome.code, outcome.message);
+      }
+      await context.store.audit.append(principal.workspaceId, {
+        actor: principal.actor,
+        kind: 'evidence.exported',
+        subject: evaluation.id,
+        after: { signer_did: outcome.signerDid },
+        repo: evaluation.repoFullName,
+        prId: evaluation.prId,
+      });
+      response.setHeader('Content-Disposition', `attachment; filename="clawgate-evidence-${evaluation.id}.json"`);
+      response.setHeader('X-Evidence-Signer', outcome.signerDid);
+      response.type('application/json; charset=utf-8').send(outcome.text);
+    },
+  );
 
-  router.get('/evaluations/:id/trust-pulse', access(ACCESS.readEvaluationEvidence), async (request: Request, response: Response) => {
-    const evaluation = await evaluationOf(context, request);
-    await authorizeEvaluationViewer(request, evaluation);
-    let pulse: unknown;
-    if (evaluation.engineInput !== null) {
-      const recorded = recordedInputSchema.safeParse(JSON.parse(evaluation.engineInput) as unknown);
-      pulse = recorded.success ? recorded.data.trust_pulse : undefined;
-    }
-    if (pulse === undefined) throw new ApiError(404, 'TRUST_PULSE_NOT_FOUND', 'this evaluation read no Trust Pulse');
-    response.setHeader('Content-Disposition', `attachment; filename="clawgate-trust-pulse-${evaluation.id}.json"`);
-    response.type('application/json; charset=utf-8').send(typeof pulse === 'string' ? pulse : JSON.stringify(pulse));
-  });
+  router.get(
+    '/evaluations/:id/trust-pulse',
+    access(ACCESS.readEvaluationEvidence),
+    async (request: Request, response: Response) => {
+      const evaluation = await evaluationOf(context, request);
+      await authorizeEvaluationViewer(request, evaluation);
+      let pulse: unknown;
+      if (evaluation.engineInput !== null) {
+        const recorded = recordedInputSchema.safeParse(JSON.parse(evaluation.engineInput) as unknown);
+        pulse = recorded.success ? recorded.data.trust_pulse : undefined;
+      }
+      if (pulse === undefined) throw new ApiError(404, 'TRUST_PULSE_NOT_FOUND', 'this evaluation read no Trust Pulse');
+      response.setHeader('Content-Disposition', `attachment; filename="clawgate-trust-pulse-${evaluation.id}.json"`);
+      response.type('application/json; charset=utf-8').send(typeof pulse === 'string' ? pulse : JSON.stringify(pulse));
+    },
+  );
 
   router.get('/agent-runs', access(ACCESS.readAgentRuns), async (request: Request, response: Response) => {
     const { workspaceId, linkEvaluationId } = principalOf(request);
     // A link session: only the agent-runs page's own link, never a details link's.
-    if (linkEvaluationId !== undefined && linkEvaluationId !== 'page:agent-runs') throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only what the link names');
+    if (linkEvaluationId !== undefined && linkEvaluationId !== 'page:agent-runs')
+      throw new ApiError(403, 'LINK_SESSION_FORBIDDEN', 'a page opened from a link may read only what the link names');
     const query = runsQuerySchema.safeParse(request.query);
-    if (!query.success) throw new ApiError(400, 'INVALID_QUERY', 'the query parameters are invalid', zodIssuesToFields(query.error.issues));
+    if (!query.success)
+      throw new ApiError(
+        400,
+        'INVALID_QUERY',
+        'the query parameters are invalid',
+        zodIssuesToFields(query.error.issues),
+      );
     const limit = query.data.limit ?? 50;
     // Human PRs (NOT_APPLICABLE) are not agent runs; read a few pages' worth to fill one page of runs.
-    const rows = await context.store.evaluations.listRecent(workspaceId, { limit: Math.min(limit * 4, 500), ...(query.data.before ? { before: query.data.before } : {}) });
+    const rows = await context.store.evaluations.listRecent(workspaceId, {
+      limit: Math.min(limit * 4, 500),
+      ...(query.data.before ? { before: query.data.before } : {}),
+    });
     const runs = rows.filter((r) => r.state !== 'NOT_APPLICABLE').slice(0, limit);
     const last = rows[rows.length - 1];
-    response.json({ runs: runs.map(agentRunView), next_before: rows.length === Math.min(limit * 4, 500) && last ? last.createdAt.toISOString() : null });
+    response.json({
+      runs: runs.map(agentRunView),
+      next_before: rows.length === Math.min(limit * 4, 500) && last ? last.createdAt.toISOString() : null,
+    });
   });
 
   return router;

@@ -33,23 +33,33 @@ function policySummary(policy: StoredPolicy): Record<string, unknown> {
 export function policyRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.post('/policies', access(ACCESS.administer), ...jsonBody({ limit: Math.min(context.config.maxBodyBytes, MAX_POLICY_BODY_BYTES), required: true }), async (request: Request, response: Response) => {
-    const principal = principalOf(request);
-    const body = jsonBodyOf(request);
-    if (body === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
-    // The workspace's WPC issuers are read only for envelopes (a bare WPC needs no signer).
-    const signed = looksLikeWpcEnvelope(body.value);
-    const wpcIssuers = signed ? (await context.store.settings.get(principal.workspaceId)).settings.wpc_issuers : [];
-    const accepted = acceptWpcUpload(body.value, wpcIssuers);
-    const policyHashB64u = accepted.policyHashB64u;
-    // A bare WPC is kept as the exact text received. For an envelope the text is kept exactly and the
-    // payload is re-serialized from the parsed value, which is what its hash covers (JCS).
-    const documentText = signed ? JSON.stringify(accepted.document) : body.text;
-    const envelopeText: string | null = signed ? body.text : null;
-    const { created } = await context.store.policies.create(principal.workspaceId, { policyHashB64u, documentText, envelopeText, actor: principal.actor });
-    response.setHeader('Location', `${request.baseUrl}/policies/${policyHashB64u}`);
-    response.status(created ? 201 : 200).json({ policy_hash_b64u: policyHashB64u, form: accepted.official.form });
-  });
+  router.post(
+    '/policies',
+    access(ACCESS.administer),
+    ...jsonBody({ limit: Math.min(context.config.maxBodyBytes, MAX_POLICY_BODY_BYTES), required: true }),
+    async (request: Request, response: Response) => {
+      const principal = principalOf(request);
+      const body = jsonBodyOf(request);
+      if (body === undefined) throw new ApiError(400, 'BODY_REQUIRED', 'this request needs a JSON body');
+      // The workspace's WPC issuers are read only for envelopes (a bare WPC needs no signer).
+      const signed = looksLikeWpcEnvelope(body.value);
+      const wpcIssuers = signed ? (await context.store.settings.get(principal.workspaceId)).settings.wpc_issuers : [];
+      const accepted = acceptWpcUpload(body.value, wpcIssuers);
+      const policyHashB64u = accepted.policyHashB64u;
+      // A bare WPC is kept as the exact text received. For an envelope the text is kept exactly and the
+      // payload is re-serialized from the parsed value, which is what its hash covers (JCS).
+      const documentText = signed ? JSON.stringify(accepted.document) : body.text;
+      const envelopeText: string | null = signed ? body.text : null;
+      const { created } = await context.store.policies.create(principal.workspaceId, {
+        policyHashB64u,
+        documentText,
+        envelopeText,
+        actor: principal.actor,
+      });
+      response.setHeader('Location', `${request.baseUrl}/policies/${policyHashB64u}`);
+      response.status(created ? 201 : 200).json({ policy_hash_b64u: policyHashB64u, form: accepted.official.form });
+    },
+  );
 
   router.get('/policies', access(ACCESS.readWorkspace), async (request: Request, response: Response) => {
     const { workspaceId } = principalOf(request);
@@ -61,7 +71,8 @@ export function policyRoutes(context: ApiContext): Router {
   router.get('/policies/:hash', access(ACCESS.readPolicy), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const hash = request.params.hash;
-    if (typeof hash !== 'string' || !HASH_PATTERN.test(hash)) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
+    if (typeof hash !== 'string' || !HASH_PATTERN.test(hash))
+      throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
     // A person: a workspace admin, or a reader of a repository whose evaluation applied it (the details page).
     await authorizeEvidenceViewer(context.store, request, { policyHashB64u: hash });
     const policy = await context.store.policies.get(principal.workspaceId, hash);
@@ -83,12 +94,23 @@ export function policyRoutes(context: ApiContext): Router {
   router.post('/policies/:hash/retire', access(ACCESS.administer), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const hash = request.params.hash;
-    if (typeof hash !== 'string' || !HASH_PATTERN.test(hash) || (await context.store.policies.get(principal.workspaceId, hash)) === null) {
+    if (
+      typeof hash !== 'string' ||
+      !HASH_PATTERN.test(hash) ||
+      (await context.store.policies.get(principal.workspaceId, hash)) === null
+    ) {
       throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');
     }
-    const assigned = (await context.store.assignments.list(principal.workspaceId)).filter((a) => a.policyHashB64u === hash);
+    const assigned = (await context.store.assignments.list(principal.workspaceId)).filter(
+      (a) => a.policyHashB64u === hash,
+    );
     if (assigned.length > 0) {
-      throw new ApiError(409, 'POLICY_ASSIGNED', 'the policy is assigned to repositories; change the assignments first', assigned.map((a) => ({ path: 'assignments', message: `assigned to ${a.repoGlob}` })));
+      throw new ApiError(
+        409,
+        'POLICY_ASSIGNED',
+        'the policy is assigned to repositories; change the assignments first',
+        assigned.map((a) => ({ path: 'assignments', message: `assigned to ${a.repoGlob}` })),
+      );
     }
     const retired = await context.store.policies.retire(principal.workspaceId, hash, principal.actor);
     if (retired === null) throw new ApiError(404, 'POLICY_NOT_FOUND', 'this workspace has no policy with that hash');

@@ -34,7 +34,10 @@ const bodySchema = z.strictObject({
   bundle: z.unknown(),
   urm: z.record(z.string(), z.unknown()).optional(),
   trust_pulse: z.unknown().optional(),
-  scoped_token: z.string().max(16 * 1024).optional(),
+  scoped_token: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
   pr_id: z.number().int().positive().optional(),
   change: z.strictObject({
     source_branch: z.string().min(1).max(255),
@@ -47,53 +50,86 @@ const bodySchema = z.strictObject({
 
 export function preflightRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
-  router.post('/preflight', access(ACCESS.preflight), ...jsonBody({ limit: context.config.maxBundleBytes + MAX_TRUST_PULSE_BYTES + MAX_CHANGE_ALLOWANCE, required: true }), async (request: Request, response: Response) => {
-    const principal = principalOf(request);
-    const body = bodySchema.safeParse(jsonBodyOf(request)?.value);
-    if (!body.success) throw validationFailed(zodIssuesToFields(body.error.issues), 'the preflight request is invalid');
-    const { repo, change } = body.data;
-    const [workspace, repoSlug] = repo.split('/') as [string, string];
-    const { settings } = await context.store.settings.get(principal.workspaceId);
-    const assignment = await policyForRepository(context.store, principal.workspaceId, repo);
-    const mode = assignment.mode ?? settings.mode;
-    const payload = isJsonObject(body.data.bundle) && isJsonObject(body.data.bundle.payload) ? body.data.bundle.payload : undefined;
-    const agentDid = typeof payload?.agent_did === 'string' ? payload.agent_did : undefined;
-    const bundleId = typeof payload?.bundle_id === 'string' ? payload.bundle_id : undefined;
-    const registered = settings.agents.find((a) => agentDid !== undefined && a.agent_did === agentDid);
-    const identity = registered ? agentIdentityOf(settings, registered.account_uuid) : null;
-    const input: EvaluationInput = {
-      nowMs: context.now().getTime(),
-      profile: 'clawgate',
-      settings: engineSettingsFrom(settings, mode),
-      bundle: body.data.bundle,
-      ...(body.data.scoped_token !== undefined ? { scopedToken: body.data.scoped_token } : {}),
-      ...(assignment.policy ? { policy: assignment.policy } : { evidenceError: 'WPC_NOT_ASSIGNED' as const }),
-      ...(body.data.urm !== undefined ? { urm: body.data.urm } : {}),
-      ...(body.data.trust_pulse !== undefined ? { trustPulse: body.data.trust_pulse } : {}),
-      change: {
-        workspace,
-        repoSlug,
-        repoFullName: repo,
-        action: 'create_pr',
-        actor: {
-          accountId: registered?.account_uuid ?? 'unregistered-agent',
-          ...(identity ? { agentIdentity: { role: identity.role, ...(identity.agentDid ? { agentDid: identity.agentDid } : {}), ...(identity.revoked ? { revoked: true } : {}) } } : {}),
+  router.post(
+    '/preflight',
+    access(ACCESS.preflight),
+    ...jsonBody({
+      limit: context.config.maxBundleBytes + MAX_TRUST_PULSE_BYTES + MAX_CHANGE_ALLOWANCE,
+      required: true,
+    }),
+    async (request: Request, response: Response) => {
+      const principal = principalOf(request);
+      const body = bodySchema.safeParse(jsonBodyOf(request)?.value);
+      if (!body.success)
+        throw validationFailed(zodIssuesToFields(body.error.issues), 'the preflight request is invalid');
+      const { repo, change } = body.data;
+      const [workspace, repoSlug] = repo.split('/') as [string, string];
+      const { settings } = await context.store.settings.get(principal.workspaceId);
+      const assignment = await policyForRepository(context.store, principal.workspaceId, repo);
+      const mode = assignment.mode ?? settings.mode;
+      const payload =
+        isJsonObject(body.data.bundle) && isJsonObject(body.data.bundle.payload) ? body.data.bundle.payload : undefined;
+      const agentDid = typeof payload?.agent_did === 'string' ? payload.agent_did : undefined;
+      const bundleId = typeof payload?.bundle_id === 'string' ? payload.bundle_id : undefined;
+      const registered = settings.agents.find((a) => agentDid !== undefined && a.agent_did === agentDid);
+      const identity = registered ? agentIdentityOf(settings, registered.account_uuid) : null;
+      const input: EvaluationInput = {
+        nowMs: context.now().getTime(),
+        profile: 'clawgate',
+        settings: engineSettingsFrom(settings, mode),
+        bundle: body.data.bundle,
+        ...(body.data.scoped_token !== undefined ? { scopedToken: body.data.scoped_token } : {}),
+        ...(assignment.policy ? { policy: assignment.policy } : { evidenceError: 'WPC_NOT_ASSIGNED' as const }),
+        ...(body.data.urm !== undefined ? { urm: body.data.urm } : {}),
+        ...(body.data.trust_pulse !== undefined ? { trustPulse: body.data.trust_pulse } : {}),
+        change: {
+          workspace,
+          repoSlug,
+          repoFullName: repo,
+          action: 'create_pr',
+          actor: {
+            accountId: registered?.account_uuid ?? 'unregistered-agent',
+            ...(identity
+              ? {
+                  agentIdentity: {
+                    role: identity.role,
+                    ...(identity.agentDid ? { agentDid: identity.agentDid } : {}),
+                    ...(identity.revoked ? { revoked: true } : {}),
+                  },
+                }
+              : {}),
+          },
+          // Without a PR id yet, any id another PR consumed is a replay (as it will be on the PR).
+          pullRequest: {
+            id: body.data.pr_id ?? 0,
+            sourceBranch: change.source_branch,
+            destinationBranch: change.destination_branch,
+            headCommit: change.head,
+            declaredBundleIds: bundleId ? [bundleId] : [],
+          },
+          files: change.files,
+          commits: change.commits,
+          approvals: [],
+          agentIdentities: settings.agents.map((a) => ({
+            accountId: a.account_uuid,
+            role: a.role,
+            ...(a.agent_did ? { agentDid: a.agent_did } : {}),
+          })),
         },
-        // Without a PR id yet, any id another PR consumed is a replay (as it will be on the PR).
-        pullRequest: { id: body.data.pr_id ?? 0, sourceBranch: change.source_branch, destinationBranch: change.destination_branch, headCommit: change.head, declaredBundleIds: bundleId ? [bundleId] : [] },
-        files: change.files,
-        commits: change.commits,
-        approvals: [],
-        agentIdentities: settings.agents.map((a) => ({ accountId: a.account_uuid, role: a.role, ...(a.agent_did ? { agentDid: a.agent_did } : {}) })),
-      },
-    };
-    let verdict = await verifyAndEvaluate(input);
-    if (verdict.consume.length > 0) {
-      const consumed = await context.store.consumedIds.findConsumed(principal.workspaceId, verdict.consume);
-      const known: ConsumedId[] = consumed.map((r) => ({ kind: r.kind as ConsumedId['kind'], value: r.value, repoFullName: r.firstRepo, pullRequestId: r.firstPrId }));
-      verdict = await verifyAndEvaluate({ ...input, consumed: known });
-    }
-    response.json({ preflight: true, ...verdictToJson(verdict, `${repo} (preflight)`) });
-  });
+      };
+      let verdict = await verifyAndEvaluate(input);
+      if (verdict.consume.length > 0) {
+        const consumed = await context.store.consumedIds.findConsumed(principal.workspaceId, verdict.consume);
+        const known: ConsumedId[] = consumed.map((r) => ({
+          kind: r.kind as ConsumedId['kind'],
+          value: r.value,
+          repoFullName: r.firstRepo,
+          pullRequestId: r.firstPrId,
+        }));
+        verdict = await verifyAndEvaluate({ ...input, consumed: known });
+      }
+      response.json({ preflight: true, ...verdictToJson(verdict, `${repo} (preflight)`) });
+    },
+  );
   return router;
 }

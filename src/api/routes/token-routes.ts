@@ -46,13 +46,30 @@ function view(info: ApiTokenInfo): Record<string, unknown> {
 export function tokenRoutes(context: ApiContext): Router {
   const router = Router({ mergeParams: true });
 
-  router.post('/tokens', access(ACCESS.administer), ...jsonBody({ limit: MAX_TOKEN_BODY_BYTES, required: false }), async (request: Request, response: Response) => {
-    const principal = principalOf(request);
-    const parsed = createSchema.safeParse(jsonBodyOf(request)?.value ?? {});
-    if (!parsed.success) throw validationFailed(zodIssuesToFields(parsed.error.issues), 'the token request is invalid');
-    const { token, info } = await context.store.apiTokens.create(principal.workspaceId, { label: parsed.data.label ?? null, actor: principal.actor, ...(parsed.data.scopes !== undefined ? { scopes: parsed.data.scopes } : {}) });
-    response.status(201).json({ id: info.id, token, prefix: info.prefix, label: info.label, scopes: info.scopes, created_at: info.createdAt.toISOString() });
-  });
+  router.post(
+    '/tokens',
+    access(ACCESS.administer),
+    ...jsonBody({ limit: MAX_TOKEN_BODY_BYTES, required: false }),
+    async (request: Request, response: Response) => {
+      const principal = principalOf(request);
+      const parsed = createSchema.safeParse(jsonBodyOf(request)?.value ?? {});
+      if (!parsed.success)
+        throw validationFailed(zodIssuesToFields(parsed.error.issues), 'the token request is invalid');
+      const { token, info } = await context.store.apiTokens.create(principal.workspaceId, {
+        label: parsed.data.label ?? null,
+        actor: principal.actor,
+        ...(parsed.data.scopes !== undefined ? { scopes: parsed.data.scopes } : {}),
+      });
+      response.status(201).json({
+        id: info.id,
+        token,
+        prefix: info.prefix,
+        label: info.label,
+        scopes: info.scopes,
+        created_at: info.createdAt.toISOString(),
+      });
+    },
+  );
 
   router.get('/tokens', access(ACCESS.administer), async (request: Request, response: Response) => {
     const { workspaceId } = principalOf(request);
@@ -64,18 +81,37 @@ export function tokenRoutes(context: ApiContext): Router {
   router.post('/tokens/:id/rotate', access(ACCESS.administer), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const id = request.params.id;
-    const current = typeof id === 'string' && UUID_PATTERN.test(id) ? (await context.store.apiTokens.list(principal.workspaceId)).find((t) => t.id === id.toLowerCase()) : undefined;
+    const current =
+      typeof id === 'string' && UUID_PATTERN.test(id)
+        ? (await context.store.apiTokens.list(principal.workspaceId)).find((t) => t.id === id.toLowerCase())
+        : undefined;
     if (current === undefined) throw new ApiError(404, 'TOKEN_NOT_FOUND', 'this workspace has no token with that id');
-    if (current.revokedAt !== null) throw new ApiError(409, 'TOKEN_REVOKED', 'a revoked token cannot be rotated; create a new one');
-    const { token, info } = await context.store.apiTokens.create(principal.workspaceId, { label: current.label, actor: principal.actor, scopes: current.scopes });
+    if (current.revokedAt !== null)
+      throw new ApiError(409, 'TOKEN_REVOKED', 'a revoked token cannot be rotated; create a new one');
+    const { token, info } = await context.store.apiTokens.create(principal.workspaceId, {
+      label: current.label,
+      actor: principal.actor,
+      scopes: current.scopes,
+    });
     await context.store.apiTokens.revoke(principal.workspaceId, current.id, principal.actor);
-    response.status(201).json({ id: info.id, token, prefix: info.prefix, label: info.label, scopes: info.scopes, created_at: info.createdAt.toISOString(), replaces: current.id });
+    response.status(201).json({
+      id: info.id,
+      token,
+      prefix: info.prefix,
+      label: info.label,
+      scopes: info.scopes,
+      created_at: info.createdAt.toISOString(),
+      replaces: current.id,
+    });
   });
 
   router.post('/tokens/:id/revoke', access(ACCESS.administer), async (request: Request, response: Response) => {
     const principal = principalOf(request);
     const id = request.params.id;
-    const revoked = typeof id === 'string' && UUID_PATTERN.test(id) ? await context.store.apiTokens.revoke(principal.workspaceId, id.toLowerCase(), principal.actor) : null;
+    const revoked =
+      typeof id === 'string' && UUID_PATTERN.test(id)
+        ? await context.store.apiTokens.revoke(principal.workspaceId, id.toLowerCase(), principal.actor)
+        : null;
     if (revoked === null) throw new ApiError(404, 'TOKEN_NOT_FOUND', 'this workspace has no token with that id');
     response.json(view(revoked));
   });

@@ -10,7 +10,12 @@ import { parseTimestamp } from './rfc3339';
  * when the signature holds, the attester is allowlisted, the subject is the agent and it has not
  * expired. Never fails a bundle; it only raises the tier.
  */
-export function countValidAttestations(attestations: unknown, agentDid: string, trustedAttesters: ReadonlySet<string>, nowMs: number): number {
+export function countValidAttestations(
+  attestations: unknown,
+  agentDid: string,
+  trustedAttesters: ReadonlySet<string>,
+  nowMs: number,
+): number {
   if (!Array.isArray(attestations) || trustedAttesters.size === 0) return 0;
   let count = 0;
   for (const attestation of attestations) {

@@ -48,7 +48,17 @@ const PHASE_SUCCESSORS: Readonly<Record<string, ReadonlySet<string>>> = {
   teardown: new Set(['teardown']),
 };
 
-const CAUSAL_KEYS = ['span_id', 'spanId', 'parent_span_id', 'parentSpanId', 'tool_span_id', 'toolSpanId', 'phase', 'attribution_confidence', 'attributionConfidence'];
+const CAUSAL_KEYS = [
+  'span_id',
+  'spanId',
+  'parent_span_id',
+  'parentSpanId',
+  'tool_span_id',
+  'toolSpanId',
+  'phase',
+  'attribution_confidence',
+  'attributionConfidence',
+];
 
 function has(record: JsonObject, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(record, key);
@@ -61,18 +71,26 @@ type Field<T> = { ok: true; value?: T; path: string } | { ok: false; failure: Ca
  * (ids: a string that is not blank once trimmed; numbers: finite), and when both are present they
  * must agree after normalization.
  */
-function dualField<T>(binding: JsonObject, base: string, snake: string, camel: string, parse: (raw: unknown) => T | undefined): Field<T> {
+function dualField<T>(
+  binding: JsonObject,
+  base: string,
+  snake: string,
+  camel: string,
+  parse: (raw: unknown) => T | undefined,
+): Field<T> {
   const snakePath = `${base}.${snake}`;
   const camelPath = `${base}.${camel}`;
   let snakeValue: T | undefined;
   let camelValue: T | undefined;
   if (has(binding, snake)) {
     snakeValue = parse(binding[snake]);
-    if (snakeValue === undefined) return { ok: false, failure: { code: 'CAUSAL_BINDING_NORMALIZATION_FAILED', path: snakePath } };
+    if (snakeValue === undefined)
+      return { ok: false, failure: { code: 'CAUSAL_BINDING_NORMALIZATION_FAILED', path: snakePath } };
   }
   if (has(binding, camel)) {
     camelValue = parse(binding[camel]);
-    if (camelValue === undefined) return { ok: false, failure: { code: 'CAUSAL_BINDING_NORMALIZATION_FAILED', path: camelPath } };
+    if (camelValue === undefined)
+      return { ok: false, failure: { code: 'CAUSAL_BINDING_NORMALIZATION_FAILED', path: camelPath } };
   }
   if (snakeValue !== undefined && camelValue !== undefined && !Object.is(snakeValue, camelValue)) {
     return { ok: false, failure: { code: 'CAUSAL_BINDING_FIELD_CONFLICT', path: snakePath } };
@@ -82,8 +100,10 @@ function dualField<T>(binding: JsonObject, base: string, snake: string, camel: s
   return { ok: true, path: snakePath };
 }
 
-const spanIdOf = (raw: unknown): string | undefined => (typeof raw === 'string' && raw.trim().length > 0 ? raw.trim() : undefined);
-const finiteOf = (raw: unknown): number | undefined => (typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined);
+const spanIdOf = (raw: unknown): string | undefined =>
+  typeof raw === 'string' && raw.trim().length > 0 ? raw.trim() : undefined;
+const finiteOf = (raw: unknown): number | undefined =>
+  typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
 
 interface SpanIds {
   span: Field<string> & { ok: true };
@@ -106,7 +126,9 @@ function isFailure(value: SpanIds | CausalFailure): value is CausalFailure {
 }
 
 /** Normalizes the causal fields of every gateway receipt binding, in receipt order. */
-export function collectCausalEntries(receipts: readonly unknown[]): { entries: CausalEntry[] } | { failure: CausalFailure } {
+export function collectCausalEntries(
+  receipts: readonly unknown[],
+): { entries: CausalEntry[] } | { failure: CausalFailure } {
   const entries: CausalEntry[] = [];
   for (let i = 0; i < receipts.length; i++) {
     const envelope = receipts[i];
@@ -161,29 +183,44 @@ function checkEntries(entries: readonly CausalEntry[], known: ReadonlySet<string
     if (timestampMs !== undefined && issuedAtMs !== undefined && timestampMs > issuedAtMs) {
       return { code: 'CAUSAL_CLOCK_CONTRADICTION', path: entry.timestampPath };
     }
-    if (entry.phase !== undefined && !PHASES.has(entry.phase)) return { code: 'CAUSAL_PHASE_INVALID', path: entry.phasePath };
+    if (entry.phase !== undefined && !PHASES.has(entry.phase))
+      return { code: 'CAUSAL_PHASE_INVALID', path: entry.phasePath };
     if (entry.confidence !== undefined && !(entry.confidence >= 0 && entry.confidence <= 1)) {
       return { code: 'CAUSAL_CONFIDENCE_OUT_OF_RANGE', path: entry.confidencePath };
     }
-    if (entry.parentSpanId !== undefined && !known.has(entry.parentSpanId)) return { code: 'CAUSAL_REFERENCE_DANGLING', path: entry.parentPath };
-    if (entry.toolSpanId !== undefined && !known.has(entry.toolSpanId)) return { code: 'CAUSAL_REFERENCE_DANGLING', path: entry.toolPath };
+    if (entry.parentSpanId !== undefined && !known.has(entry.parentSpanId))
+      return { code: 'CAUSAL_REFERENCE_DANGLING', path: entry.parentPath };
+    if (entry.toolSpanId !== undefined && !known.has(entry.toolSpanId))
+      return { code: 'CAUSAL_REFERENCE_DANGLING', path: entry.toolPath };
   }
   return null;
 }
 
 /** A span id declared by several receipts must mean the same thing each time. */
-function spanSemantics(entries: readonly CausalEntry[]): { spans: Map<string, SpanSemantics> } | { failure: CausalFailure } {
+function spanSemantics(
+  entries: readonly CausalEntry[],
+): { spans: Map<string, SpanSemantics> } | { failure: CausalFailure } {
   const spans = new Map<string, SpanSemantics>();
   for (const entry of entries) {
     if (entry.spanId === undefined) continue;
     const phase = typeof entry.phase === 'string' ? entry.phase : undefined;
-    const timestampMs = typeof entry.timestamp === 'string' ? (parseTimestamp(entry.timestamp) ?? undefined) : undefined;
+    const timestampMs =
+      typeof entry.timestamp === 'string' ? (parseTimestamp(entry.timestamp) ?? undefined) : undefined;
     const issuedAtMs = typeof entry.issuedAt === 'string' ? (parseTimestamp(entry.issuedAt) ?? undefined) : undefined;
     const timeMs = timestampMs ?? issuedAtMs;
     const timePath = timestampMs !== undefined ? entry.timestampPath : entry.issuedAtPath;
     const previous = spans.get(entry.spanId);
     if (!previous) {
-      spans.set(entry.spanId, { parentSpanId: entry.parentSpanId, toolSpanId: entry.toolSpanId, phase, phasePath: entry.phasePath, confidence: entry.confidence, spanPath: entry.spanPath, timeMs, timePath });
+      spans.set(entry.spanId, {
+        parentSpanId: entry.parentSpanId,
+        toolSpanId: entry.toolSpanId,
+        phase,
+        phasePath: entry.phasePath,
+        confidence: entry.confidence,
+        spanPath: entry.spanPath,
+        timeMs,
+        timePath,
+      });
       continue;
     }
     const differs = <T>(a: T | undefined, b: T | undefined) => a !== undefined && b !== undefined && !Object.is(a, b);
@@ -207,7 +244,11 @@ function checkOrderAndPhases(spans: ReadonlyMap<string, SpanSemantics>): CausalF
       if (child.timeMs !== undefined && parent.timeMs !== undefined && child.timeMs < parent.timeMs) {
         return { code: 'CAUSAL_CLOCK_CONTRADICTION', path: child.timePath };
       }
-      if (child.phase !== undefined && parent.phase !== undefined && !PHASE_SUCCESSORS[parent.phase]?.has(child.phase)) {
+      if (
+        child.phase !== undefined &&
+        parent.phase !== undefined &&
+        !PHASE_SUCCESSORS[parent.phase]?.has(child.phase)
+      ) {
         return { code: 'CAUSAL_PHASE_TRANSITION_INVALID', path: child.phasePath };
       }
     }
@@ -250,7 +291,10 @@ function checkConfidenceEvidence(entries: readonly CausalEntry[]): CausalFailure
   }
   for (const entry of entries) {
     if (entry.confidence === undefined) continue;
-    const direct = entry.parentSpanId !== undefined || entry.toolSpanId !== undefined || (entry.spanId !== undefined && referenced.has(entry.spanId));
+    const direct =
+      entry.parentSpanId !== undefined ||
+      entry.toolSpanId !== undefined ||
+      (entry.spanId !== undefined && referenced.has(entry.spanId));
     const max = direct ? 1 : entry.spanId !== undefined ? 0.5 : 0;
     if (entry.confidence > max) return { code: 'CAUSAL_CONFIDENCE_EVIDENCE_INCONSISTENT', path: entry.confidencePath };
   }
@@ -261,19 +305,24 @@ function checkConfidenceEvidence(entries: readonly CausalEntry[]): CausalFailure
 function checkConnectivity(entries: readonly CausalEntry[]): CausalFailure | null {
   const spans = new Map<string, { parent?: string; tool?: string; path: string }>();
   for (const entry of entries) {
-    if (entry.spanId !== undefined && !spans.has(entry.spanId)) spans.set(entry.spanId, { parent: entry.parentSpanId, tool: entry.toolSpanId, path: entry.spanPath });
+    if (entry.spanId !== undefined && !spans.has(entry.spanId))
+      spans.set(entry.spanId, { parent: entry.parentSpanId, tool: entry.toolSpanId, path: entry.spanPath });
   }
   if (spans.size === 0) return null;
   const roots = new Set([...spans].filter(([, s]) => s.parent === undefined && s.tool === undefined).map(([id]) => id));
-  if (roots.size === 0) return { code: 'CAUSAL_GRAPH_DISCONNECTED', path: spans.values().next().value?.path ?? 'payload' };
+  if (roots.size === 0)
+    return { code: 'CAUSAL_GRAPH_DISCONNECTED', path: spans.values().next().value?.path ?? 'payload' };
 
   // Reaching a root: iterate to a fixed point (no recursion; cycles were rejected before).
   const reaches = new Set(roots);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [id, span] of spans) {
       if (reaches.has(id)) continue;
-      if ((span.parent !== undefined && reaches.has(span.parent)) || (span.tool !== undefined && reaches.has(span.tool))) {
+      if (
+        (span.parent !== undefined && reaches.has(span.parent)) ||
+        (span.tool !== undefined && reaches.has(span.tool))
+      ) {
         reaches.add(id);
         changed = true;
       }
@@ -308,7 +357,9 @@ function checkConnectivity(entries: readonly CausalEntry[]): CausalFailure | nul
  * `strict` profile (connectivity `enforce`): nobody can configure a weaker mode.
  * Returns the declared span ids, which side effects and approvals must anchor to.
  */
-export function checkCausalGraph(entries: readonly CausalEntry[]): { spanIds: ReadonlySet<string> } | { failure: CausalFailure } {
+export function checkCausalGraph(
+  entries: readonly CausalEntry[],
+): { spanIds: ReadonlySet<string> } | { failure: CausalFailure } {
   const known = new Set<string>();
   for (const entry of entries) if (entry.spanId !== undefined) known.add(entry.spanId);
   if (entries.length === 0) return { spanIds: known };
@@ -316,7 +367,11 @@ export function checkCausalGraph(entries: readonly CausalEntry[]): { spanIds: Re
   if (perEntry) return { failure: perEntry };
   const semantics = spanSemantics(entries);
   if ('failure' in semantics) return semantics;
-  const failure = checkOrderAndPhases(semantics.spans) ?? findCycle(entries) ?? checkConfidenceEvidence(entries) ?? checkConnectivity(entries);
+  const failure =
+    checkOrderAndPhases(semantics.spans) ??
+    findCycle(entries) ??
+    checkConfidenceEvidence(entries) ??
+    checkConnectivity(entries);
   return failure ? { failure } : { spanIds: known };
 }
 
@@ -324,7 +379,11 @@ export function checkCausalGraph(entries: readonly CausalEntry[]): { spanIds: Re
  * Side-effect and human-approval receipts must be anchored to a declared span: their binding's
  * `tool_span_id`, else `parent_span_id`, else `span_id` (each normalized as above).
  */
-export function checkAnchoring(kind: 'side_effect' | 'human_approval', entries: readonly unknown[], spanIds: ReadonlySet<string>): CausalFailure | null {
+export function checkAnchoring(
+  kind: 'side_effect' | 'human_approval',
+  entries: readonly unknown[],
+  spanIds: ReadonlySet<string>,
+): CausalFailure | null {
   const orphan: ReasonCode = kind === 'side_effect' ? 'CAUSAL_SIDE_EFFECT_ORPHANED' : 'CAUSAL_HUMAN_APPROVAL_ORPHANED';
   const prefix = kind === 'side_effect' ? 'payload.side_effect_receipts' : 'payload.human_approval_receipts';
   for (let i = 0; i < entries.length; i++) {
@@ -335,7 +394,8 @@ export function checkAnchoring(kind: 'side_effect' | 'human_approval', entries: 
     if (isFailure(ids)) return ids;
     const anchor = ids.tool.value ?? ids.parent.value ?? ids.span.value;
     if (anchor === undefined || !spanIds.has(anchor)) {
-      const at = ids.tool.value !== undefined ? ids.tool.path : ids.parent.value !== undefined ? ids.parent.path : ids.span.path;
+      const at =
+        ids.tool.value !== undefined ? ids.tool.path : ids.parent.value !== undefined ? ids.parent.path : ids.span.path;
       return { code: orphan, path: at };
     }
   }

@@ -18,7 +18,13 @@ const MESSAGE_PATTERN = /^commit:([0-9a-fA-F]{7,64})$/;
 
 /** True when the value looks like a Protocol-M commit.sig.json rather than an envelope. */
 export function looksLikeCommitSignature(value: unknown): boolean {
-  return isJsonObject(value) && 'version' in value && 'message' in value && 'signature' in value && !('envelope_version' in value);
+  return (
+    isJsonObject(value) &&
+    'version' in value &&
+    'message' in value &&
+    'signature' in value &&
+    !('envelope_version' in value)
+  );
 }
 
 /**
@@ -26,7 +32,11 @@ export function looksLikeCommitSignature(value: unknown): boolean {
  * UTF-8 JCS({...obj, signature: ""}); checks in the reference order.
  */
 export function verifyCommitSignature(input: unknown): CommitSignatureResult {
-  const fail = (reasonCode: ReasonCode, failurePath: string): CommitSignatureResult => ({ valid: false, reasonCode, failurePath });
+  const fail = (reasonCode: ReasonCode, failurePath: string): CommitSignatureResult => ({
+    valid: false,
+    reasonCode,
+    failurePath,
+  });
   if (!isJsonObject(input)) return fail('MALFORMED_ENVELOPE', '');
   if (input.version !== 'm1') return fail('UNKNOWN_VERSION', 'version');
   if (input.type !== 'message_signature') return fail('UNKNOWN_TYPE', 'type');

@@ -100,8 +100,17 @@ function tokenCandidates(scopedToken: unknown, bundle: unknown): string[] {
  * Verifies every compact CST the engine could read for this input (none without issuer keys: the
  * engine then skips the signature rule). Pass the result as `EvaluationInput.cstSignatures`.
  */
-export async function verifyCstSignatures(input: { scopedToken?: unknown; bundle?: unknown; settings: { cstIssuers: readonly CstIssuerKey[] } }): Promise<CstSignatureResult[]> {
+export async function verifyCstSignatures(input: {
+  scopedToken?: unknown;
+  bundle?: unknown;
+  settings: { cstIssuers: readonly CstIssuerKey[] };
+}): Promise<CstSignatureResult[]> {
   const issuers = input.settings.cstIssuers;
   if (issuers.length === 0) return [];
-  return Promise.all(tokenCandidates(input.scopedToken, input.bundle).map(async (compact) => ({ compact, verified: await verifyCstSignature(compact, issuers) })));
+  return Promise.all(
+    tokenCandidates(input.scopedToken, input.bundle).map(async (compact) => ({
+      compact,
+      verified: await verifyCstSignature(compact, issuers),
+    })),
+  );
 }

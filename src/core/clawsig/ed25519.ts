@@ -31,7 +31,11 @@ function importRawKey(publicKey: Uint8Array): KeyObject | null {
 }
 
 export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array | string, signature: Uint8Array): boolean {
-  return verifyWithKeyObject(remember(`raw:${encodeB64u(publicKey)}`, () => importRawKey(publicKey)), message, signature);
+  return verifyWithKeyObject(
+    remember(`raw:${encodeB64u(publicKey)}`, () => importRawKey(publicKey)),
+    message,
+    signature,
+  );
 }
 
 /**
@@ -57,7 +61,12 @@ export function withSignaturesTakenAsValid<T>(keys: ReadonlySet<string>, run: ()
 
 /** Verification by did:key; null when the DID is not an Ed25519 did:key (INVALID_DID_FORMAT to callers). */
 export function verifyEd25519ForDid(did: string, message: Uint8Array | string, signature: Uint8Array): boolean | null {
-  if (takenAsValid !== undefined && typeof message === 'string' && takenAsValid.has(signatureKey(did, message, encodeB64u(signature)))) return true;
+  if (
+    takenAsValid !== undefined &&
+    typeof message === 'string' &&
+    takenAsValid.has(signatureKey(did, message, encodeB64u(signature)))
+  )
+    return true;
   const key = remember(`did:${did}`, () => {
     const raw = publicKeyFromDidKey(did);
     return raw ? importRawKey(raw) : null;

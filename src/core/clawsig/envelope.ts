@@ -56,13 +56,24 @@ export function hasAllEnvelopeKeys(value: unknown): value is JsonObject {
  * Steps 1–9 of the reference proof-bundle order (the envelope checks before the schema), shared by every envelope type.
  * `expectedType` is the type this verifier demands; `nowMs` is the verification time.
  */
-export function checkEnvelopeStructure(value: unknown, expectedType: string, nowMs: number, skewMs = 0, options: { ignoreExpiry?: boolean } = {}): EnvelopeFailure | null {
+export function checkEnvelopeStructure(
+  value: unknown,
+  expectedType: string,
+  nowMs: number,
+  skewMs = 0,
+  options: { ignoreExpiry?: boolean } = {},
+): EnvelopeFailure | null {
   if (!hasAllEnvelopeKeys(value)) return { code: 'MALFORMED_ENVELOPE', path: '' };
   if (value.envelope_version !== '1') return { code: 'UNKNOWN_ENVELOPE_VERSION', path: 'envelope_version' };
-  if (typeof value.envelope_type !== 'string' || !ENVELOPE_TYPE_ALLOWLIST.has(value.envelope_type) || value.envelope_type !== expectedType) {
+  if (
+    typeof value.envelope_type !== 'string' ||
+    !ENVELOPE_TYPE_ALLOWLIST.has(value.envelope_type) ||
+    value.envelope_type !== expectedType
+  ) {
     return { code: 'UNKNOWN_ENVELOPE_TYPE', path: 'envelope_type' };
   }
-  if (typeof value.algorithm !== 'string' || !SIGNATURE_ALGORITHMS.has(value.algorithm)) return { code: 'UNKNOWN_ALGORITHM', path: 'algorithm' };
+  if (typeof value.algorithm !== 'string' || !SIGNATURE_ALGORITHMS.has(value.algorithm))
+    return { code: 'UNKNOWN_ALGORITHM', path: 'algorithm' };
   if (typeof value.hash_algorithm !== 'string' || !HASH_ALGORITHMS.has(value.hash_algorithm)) {
     return { code: 'UNKNOWN_HASH_ALGORITHM', path: 'hash_algorithm' };
   }
@@ -83,15 +94,21 @@ export function checkEnvelopeStructure(value: unknown, expectedType: string, now
  * verify Ed25519 over the UTF-8 bytes of the hash string. `requireSignatureLength` applies the
  * tool-receipt rule (exactly 64 bytes); bundles and gateway receipts just fail verification.
  */
-export function checkEnvelopeSignature(envelope: JsonObject, options: { requireSignatureLength?: boolean } = {}): EnvelopeFailure | null {
+export function checkEnvelopeSignature(
+  envelope: JsonObject,
+  options: { requireSignatureLength?: boolean } = {},
+): EnvelopeFailure | null {
   if (envelope.hash_algorithm !== 'SHA-256') return { code: 'HASH_MISMATCH', path: 'hash_algorithm' };
-  if (stringifyHashB64u(envelope.payload) !== envelope.payload_hash_b64u) return { code: 'HASH_MISMATCH', path: 'payload_hash_b64u' };
+  if (stringifyHashB64u(envelope.payload) !== envelope.payload_hash_b64u)
+    return { code: 'HASH_MISMATCH', path: 'payload_hash_b64u' };
   const signerDid = envelope.signer_did;
   if (typeof signerDid !== 'string') return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
   const signature = typeof envelope.signature_b64u === 'string' ? decodeB64u(envelope.signature_b64u) : null;
   // Key extraction comes before the signature checks (step 15 before 16), whatever the signature holds.
   if (!signature || (options.requireSignatureLength && signature.length !== 64)) {
-    return publicKeyFromDidKey(signerDid) ? { code: 'SIGNATURE_INVALID', path: 'signature_b64u' } : { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
+    return publicKeyFromDidKey(signerDid)
+      ? { code: 'SIGNATURE_INVALID', path: 'signature_b64u' }
+      : { code: 'INVALID_DID_FORMAT', path: 'signer_did' };
   }
   const verified = verifyEd25519ForDid(signerDid, String(envelope.payload_hash_b64u), signature);
   if (verified === null) return { code: 'INVALID_DID_FORMAT', path: 'signer_did' };

@@ -14,7 +14,14 @@ export interface EventChainResult {
 }
 
 /** The event hash input: exactly these keys in exactly this order, stringify-hashed. Not JCS. */
-export function computeEventHash(event: { event_id: unknown; run_id: unknown; event_type: unknown; timestamp: unknown; payload_hash_b64u: unknown; prev_hash_b64u: unknown }): string {
+export function computeEventHash(event: {
+  event_id: unknown;
+  run_id: unknown;
+  event_type: unknown;
+  timestamp: unknown;
+  payload_hash_b64u: unknown;
+  prev_hash_b64u: unknown;
+}): string {
   return stringifyHashB64u({
     event_id: event.event_id,
     run_id: event.run_id,
@@ -33,7 +40,8 @@ export function verifyEventChain(chain: unknown): EventChainResult {
   const empty: EventChainResult = { present: false, valid: false, eventHashes: new Set(), events: [] };
   if (!Array.isArray(chain) || chain.length === 0) return empty;
   const events = chain.filter(isJsonObject);
-  if (events.length !== chain.length) return { ...empty, present: true, failure: { code: 'MALFORMED_ENVELOPE', path: 'payload.event_chain' } };
+  if (events.length !== chain.length)
+    return { ...empty, present: true, failure: { code: 'MALFORMED_ENVELOPE', path: 'payload.event_chain' } };
   const runId = events[0]?.run_id;
   const fail = (code: ReasonCode, index: number, field: string): EventChainResult => ({
     ...empty,
@@ -66,7 +74,19 @@ export function verifyEventChain(chain: unknown): EventChainResult {
     });
     if (expected !== event.event_hash_b64u) return fail('HASH_MISMATCH', i, 'event_hash_b64u');
     hashes.add(expected);
-    summaries.push({ eventId: String(event.event_id), eventType: String(event.event_type), timestamp: String(event.timestamp), eventHash: expected });
+    summaries.push({
+      eventId: String(event.event_id),
+      eventType: String(event.event_type),
+      timestamp: String(event.timestamp),
+      eventHash: expected,
+    });
   }
-  return { present: true, valid: true, runId: typeof runId === 'string' ? runId : undefined, chainRootHash: summaries[0]?.eventHash, eventHashes: hashes, events: summaries };
+  return {
+    present: true,
+    valid: true,
+    runId: typeof runId === 'string' ? runId : undefined,
+    chainRootHash: summaries[0]?.eventHash,
+    eventHashes: hashes,
+    events: summaries,
+  };
 }

@@ -73,7 +73,8 @@ function readFacts(index: number, receipt: unknown): GatewayReceiptFacts {
     signatureValid: false,
     trusted: false,
     bound: false,
-    claimsBinding: envelope.envelope_type === 'gateway_receipt' && typeof eventHash === 'string' && eventHash.length > 0,
+    claimsBinding:
+      envelope.envelope_type === 'gateway_receipt' && typeof eventHash === 'string' && eventHash.length > 0,
   };
 }
 
@@ -100,7 +101,8 @@ export function verifyGatewayReceipt(
   // The bundle schema already validated the receipt with its inline copy, which differs from the
   // standalone schema only in `metadata`: checking that alone is the same verdict, at a fraction of the cost.
   const metadata = isJsonObject(receipt.payload) ? receipt.payload.metadata : undefined;
-  if (metadata !== undefined && !validateWith(gatewayReceiptStandaloneMetadataSchema, metadata).ok) return notCounted('SCHEMA_VALIDATION_FAILED');
+  if (metadata !== undefined && !validateWith(gatewayReceiptStandaloneMetadataSchema, metadata).ok)
+    return notCounted('SCHEMA_VALIDATION_FAILED');
   if (trustedGatewayDids.size === 0) return notCounted('DEPENDENCY_NOT_CONFIGURED');
   const trusted = typeof receipt.signer_did === 'string' && trustedGatewayDids.has(receipt.signer_did);
   if (!trusted) return notCounted('CLAIM_NOT_FOUND');
@@ -120,6 +122,7 @@ export function verifyGatewayReceipt(
   const binding = facts.binding;
   if (!binding) return { ...signed, code: 'RECEIPT_BINDING_MISMATCH' };
   if (binding.runId !== chain.runId) return { ...signed, code: 'RECEIPT_BINDING_MISMATCH' };
-  if (!isB64u(binding.eventHash, 8) || !chain.eventHashes.has(binding.eventHash)) return { ...signed, code: 'RECEIPT_BINDING_MISMATCH' };
+  if (!isB64u(binding.eventHash, 8) || !chain.eventHashes.has(binding.eventHash))
+    return { ...signed, code: 'RECEIPT_BINDING_MISMATCH' };
   return { ...signed, bound: true };
 }

@@ -14,7 +14,11 @@ export function sha256(data: string | Uint8Array): Buffer {
 
 /** One-shot hashing (no Hash object per call): measurably cheaper on bundles with 1,000 receipts. */
 export function sha256B64u(data: string | Uint8Array): string {
-  return oneShotHash('sha256', typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), 'base64url');
+  return oneShotHash(
+    'sha256',
+    typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    'base64url',
+  );
 }
 
 /** b64u(SHA-256(UTF-8(JSON.stringify(value)))) — the envelope/event/receipt rule. */

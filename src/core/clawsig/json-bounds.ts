@@ -38,11 +38,14 @@ export function jsonBoundsExcess(value: unknown, bounds: JsonBounds): JsonBounds
     if (typeof node.value !== 'object' || node.value === null) continue;
     if (node.depth >= bounds.maxDepth) return { kind: 'depth', path: node.path, limit: bounds.maxDepth };
     if (Array.isArray(node.value)) {
-      if (node.value.length > bounds.maxArrayLength) return { kind: 'array_length', path: node.path, limit: bounds.maxArrayLength };
-      for (let i = node.value.length - 1; i >= 0; i--) stack.push({ value: node.value[i] as unknown, depth: node.depth + 1, path: childPath(node.path, i) });
+      if (node.value.length > bounds.maxArrayLength)
+        return { kind: 'array_length', path: node.path, limit: bounds.maxArrayLength };
+      for (let i = node.value.length - 1; i >= 0; i--)
+        stack.push({ value: node.value[i] as unknown, depth: node.depth + 1, path: childPath(node.path, i) });
     } else {
       const entries = Object.entries(node.value as Record<string, unknown>);
-      if (values + entries.length > bounds.maxValues) return { kind: 'values', path: node.path, limit: bounds.maxValues };
+      if (values + entries.length > bounds.maxValues)
+        return { kind: 'values', path: node.path, limit: bounds.maxValues };
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i] as [string, unknown];
         stack.push({ value: child, depth: node.depth + 1, path: childPath(node.path, key) });

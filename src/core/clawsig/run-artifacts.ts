@@ -5,7 +5,8 @@
  * path `.clawsig/proof_bundle.json` has `.clawsig/urm.json` and `.clawsig/trust_pulse.json`. Pure.
  */
 export function runArtifactPaths(bundlePath: string): { urm: string; trustPulse: string } {
-  if (bundlePath === '.clawsig/proof_bundle.json') return { urm: '.clawsig/urm.json', trustPulse: '.clawsig/trust_pulse.json' };
+  if (bundlePath === '.clawsig/proof_bundle.json')
+    return { urm: '.clawsig/urm.json', trustPulse: '.clawsig/trust_pulse.json' };
   const stem = bundlePath.replace(/\.json$/i, '').replace(/-bundle$/, '');
   return { urm: `${stem}-urm.json`, trustPulse: `${stem}-trust-pulse.json` };
 }

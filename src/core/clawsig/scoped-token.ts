@@ -38,7 +38,10 @@ const OPTIONAL_STRING_CLAIMS = [
 
 function normalizeList(value: unknown): string[] {
   const items = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
-  const trimmed = items.filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter((v) => v.length > 0);
+  const trimmed = items
+    .filter((v): v is string => typeof v === 'string')
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
   return [...new Set(trimmed)].sort();
 }
 
@@ -54,11 +57,13 @@ export function computeTokenScopeHash(claims: JsonObject): string {
     const value = claims[key];
     if (typeof value === 'string' && value.trim().length > 0) input[key] = value.trim();
   }
-  if (typeof claims.spend_cap === 'number' && Number.isFinite(claims.spend_cap) && claims.spend_cap >= 0) input.spend_cap = claims.spend_cap;
+  if (typeof claims.spend_cap === 'number' && Number.isFinite(claims.spend_cap) && claims.spend_cap >= 0)
+    input.spend_cap = claims.spend_cap;
   if (typeof claims.delegation_spend_cap_minor === 'string' && /^\d+$/.test(claims.delegation_spend_cap_minor)) {
     input.delegation_spend_cap_minor = claims.delegation_spend_cap_minor;
   }
-  if (typeof claims.delegation_expires_at === 'number' && claims.delegation_expires_at > 0) input.delegation_expires_at = Math.floor(claims.delegation_expires_at);
+  if (typeof claims.delegation_expires_at === 'number' && claims.delegation_expires_at > 0)
+    input.delegation_expires_at = Math.floor(claims.delegation_expires_at);
   return jcsHashB64u(input);
 }
 
@@ -85,16 +90,22 @@ export function parseScopedToken(input: unknown): ScopedTokenParse {
   let header: JsonObject | undefined;
   if (typeof input === 'string') {
     const parts = input.trim().split('.');
-    if (parts.length !== 3 || parts.some((p) => p.length === 0)) return { ok: false, code: 'CST_MALFORMED', path: 'scoped_token' };
+    if (parts.length !== 3 || parts.some((p) => p.length === 0))
+      return { ok: false, code: 'CST_MALFORMED', path: 'scoped_token' };
     const parsedHeader = parseJsonSegment(parts[0] ?? '');
     const parsedClaims = parseJsonSegment(parts[1] ?? '');
     if (!parsedHeader || !parsedClaims) return { ok: false, code: 'CST_MALFORMED', path: 'scoped_token' };
-    if (parsedHeader.alg !== 'EdDSA') return { ok: false, code: 'CST_UNSUPPORTED_ALG', path: 'scoped_token.header.alg' };
+    if (parsedHeader.alg !== 'EdDSA')
+      return { ok: false, code: 'CST_UNSUPPORTED_ALG', path: 'scoped_token.header.alg' };
     compact = input.trim();
     header = parsedHeader;
     claimsValue = parsedClaims;
   }
   const checked = validateWith(scopedTokenClaimsV1Schema, claimsValue);
-  if (!checked.ok) return { ok: false, code: 'CST_MALFORMED', path: `scoped_token.claims.${checked.issues[0]?.path.join('.') ?? ''}` };
-  return { ok: true, token: { claims: checked.value, compact, header, scopeHash: computeTokenScopeHash(checked.value as JsonObject) } };
+  if (!checked.ok)
+    return { ok: false, code: 'CST_MALFORMED', path: `scoped_token.claims.${checked.issues[0]?.path.join('.') ?? ''}` };
+  return {
+    ok: true,
+    token: { claims: checked.value, compact, header, scopeHash: computeTokenScopeHash(checked.value as JsonObject) },
+  };
 }

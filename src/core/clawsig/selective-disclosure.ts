@@ -44,7 +44,9 @@ export function checkDisclosure(disclosure: unknown, committedHash: unknown): Re
     if (jsonTypeOf(leaf.value) !== leaf.type) return 'DISCLOSURE_TYPE_MISMATCH';
     hashes.push(disclosureLeafHash(path, { type: leaf.type, value: leaf.value, salt_b64u: leaf.salt_b64u }));
   }
-  const redacted = Array.isArray(disclosure.redacted_leaf_hashes_b64u) ? disclosure.redacted_leaf_hashes_b64u.filter((h): h is string => typeof h === 'string') : [];
+  const redacted = Array.isArray(disclosure.redacted_leaf_hashes_b64u)
+    ? disclosure.redacted_leaf_hashes_b64u.filter((h): h is string => typeof h === 'string')
+    : [];
   if (disclosureRoot([...redacted, ...hashes]) !== disclosure.merkle_root_b64u) return 'DISCLOSURE_ROOT_MISMATCH';
   return null;
 }

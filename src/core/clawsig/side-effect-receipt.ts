@@ -18,7 +18,12 @@ export interface AnchoredReceiptFacts {
 }
 
 const EFFECT_CLASSES: ReadonlySet<string> = new Set(['network_egress', 'filesystem_write', 'external_api_write']);
-const APPROVAL_TYPES: ReadonlySet<string> = new Set(['explicit_approve', 'explicit_deny', 'auto_approve', 'timeout_deny']);
+const APPROVAL_TYPES: ReadonlySet<string> = new Set([
+  'explicit_approve',
+  'explicit_deny',
+  'auto_approve',
+  'timeout_deny',
+]);
 
 /**
  * Side-effect and human-approval receipts: unsigned payloads inside the bundle.
@@ -47,10 +52,12 @@ export function verifyAnchoredReceipt(
   };
   const fail = (code: ReasonCode, at: string) => ({ facts, failure: { code, path: `${path}.${at}` } });
   if (receipt.receipt_version !== '1') return fail('UNKNOWN_VERSION', 'receipt_version');
-  if (kind === 'side_effect' && receipt.hash_algorithm !== 'SHA-256') return fail('UNKNOWN_HASH_ALGORITHM', 'hash_algorithm');
+  if (kind === 'side_effect' && receipt.hash_algorithm !== 'SHA-256')
+    return fail('UNKNOWN_HASH_ALGORITHM', 'hash_algorithm');
   const category = kind === 'side_effect' ? receipt.effect_class : receipt.approval_type;
   const allowed = kind === 'side_effect' ? EFFECT_CLASSES : APPROVAL_TYPES;
-  if (typeof category !== 'string' || !allowed.has(category)) return fail('SCHEMA_VALIDATION_FAILED', kind === 'side_effect' ? 'effect_class' : 'approval_type');
+  if (typeof category !== 'string' || !allowed.has(category))
+    return fail('SCHEMA_VALIDATION_FAILED', kind === 'side_effect' ? 'effect_class' : 'approval_type');
   if (receipt.agent_did !== agentDid) return fail('PROOF_BUNDLE_AGENT_MISMATCH', 'agent_did');
   return { facts };
 }

@@ -29,15 +29,23 @@ export interface ToolReceiptOutcome {
  * Tool receipts, as the reference core checks them. The bundle schema has already accepted the entry as one of: v2 envelope, v1
  * envelope, v2 payload, v1 payload; an envelope is recognised by its `payload` + `signature_b64u`.
  */
-export function verifyToolReceipt(index: number, entry: unknown, agentDid: string, chain: EventChainResult, nowMs: number): ToolReceiptOutcome {
+export function verifyToolReceipt(
+  index: number,
+  entry: unknown,
+  agentDid: string,
+  chain: EventChainResult,
+  nowMs: number,
+): ToolReceiptOutcome {
   const base = `payload.tool_receipts[${index}]`;
   const isEnvelope = isJsonObject(entry) && isJsonObject(entry.payload) && 'signature_b64u' in entry;
   const envelope: JsonObject | undefined = isEnvelope && isJsonObject(entry) ? entry : undefined;
-  const payload: JsonObject = envelope && isJsonObject(envelope.payload) ? envelope.payload : isJsonObject(entry) ? entry : {};
+  const payload: JsonObject =
+    envelope && isJsonObject(envelope.payload) ? envelope.payload : isJsonObject(entry) ? entry : {};
   const payloadPath = envelope ? `${base}.payload` : base;
   const version = payload.receipt_version === '2' ? '2' : payload.receipt_version === '1' ? '1' : 'unknown';
   const binding = isJsonObject(payload.binding) ? payload.binding : undefined;
-  const coSignatures = envelope && Array.isArray(envelope.co_signatures) ? envelope.co_signatures.filter(isJsonObject) : [];
+  const coSignatures =
+    envelope && Array.isArray(envelope.co_signatures) ? envelope.co_signatures.filter(isJsonObject) : [];
   const facts: ToolReceiptFacts = {
     index,
     receiptId: stringOrUndefined(payload.receipt_id),
@@ -52,7 +60,11 @@ export function verifyToolReceipt(index: number, entry: unknown, agentDid: strin
   };
   const fail = (code: ReasonCode, path: string): ToolReceiptOutcome => ({ facts, failure: { code, path } });
 
-  if (version === 'unknown') return fail(payload.receipt_version === undefined ? 'SCHEMA_VALIDATION_FAILED' : 'UNKNOWN_VERSION', `${payloadPath}.receipt_version`);
+  if (version === 'unknown')
+    return fail(
+      payload.receipt_version === undefined ? 'SCHEMA_VALIDATION_FAILED' : 'UNKNOWN_VERSION',
+      `${payloadPath}.receipt_version`,
+    );
   if (payload.agent_did !== agentDid) return fail('PROOF_BUNDLE_AGENT_MISMATCH', `${payloadPath}.agent_did`);
 
   if (binding && chain.valid) {
@@ -60,8 +72,10 @@ export function verifyToolReceipt(index: number, entry: unknown, agentDid: strin
       return fail('RECEIPT_BINDING_MISMATCH', `${payloadPath}.binding.run_id`);
     }
     if (binding.event_hash_b64u !== undefined) {
-      if (!isB64u(binding.event_hash_b64u)) return fail('SCHEMA_VALIDATION_FAILED', `${payloadPath}.binding.event_hash_b64u`);
-      if (!chain.eventHashes.has(binding.event_hash_b64u)) return fail('RECEIPT_BINDING_MISMATCH', `${payloadPath}.binding.event_hash_b64u`);
+      if (!isB64u(binding.event_hash_b64u))
+        return fail('SCHEMA_VALIDATION_FAILED', `${payloadPath}.binding.event_hash_b64u`);
+      if (!chain.eventHashes.has(binding.event_hash_b64u))
+        return fail('RECEIPT_BINDING_MISMATCH', `${payloadPath}.binding.event_hash_b64u`);
     }
   }
 
@@ -72,8 +86,10 @@ export function verifyToolReceipt(index: number, entry: unknown, agentDid: strin
     }
     if (envelope.hash_algorithm !== 'SHA-256') return fail('UNKNOWN_HASH_ALGORITHM', `${base}.hash_algorithm`);
     const hash = envelope.payload_hash_b64u;
-    if (stringifyHashB64u(envelope.payload) !== hash || typeof hash !== 'string') return fail('HASH_MISMATCH', `${base}.payload_hash_b64u`);
-    if (!verifySignatureOver(hash, envelope.signer_did, envelope.signature_b64u)) return fail('SIGNATURE_INVALID', `${base}.signature_b64u`);
+    if (stringifyHashB64u(envelope.payload) !== hash || typeof hash !== 'string')
+      return fail('HASH_MISMATCH', `${base}.payload_hash_b64u`);
+    if (!verifySignatureOver(hash, envelope.signer_did, envelope.signature_b64u))
+      return fail('SIGNATURE_INVALID', `${base}.signature_b64u`);
     if (version === '2') {
       for (let i = 0; i < coSignatures.length; i++) {
         const co = coSignatures[i];

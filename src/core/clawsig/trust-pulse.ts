@@ -125,7 +125,11 @@ function summaryOf(pulse: TrustPulse): TrustPulseSummary {
 }
 
 /** Compare what the pulse reports with the PR's change set (exported for tests and renderers). */
-export function compareTrustPulseWithDiff(pulse: Pick<TrustPulse, 'files'>, change: ChangeSet, denyGlobs: readonly string[] = []): TrustPulseComparison {
+export function compareTrustPulseWithDiff(
+  pulse: Pick<TrustPulse, 'files'>,
+  change: ChangeSet,
+  denyGlobs: readonly string[] = [],
+): TrustPulseComparison {
   const diffPaths = new Set<string>();
   for (const file of change.files) {
     diffPaths.add(normalizeRepoPath(file.path));
@@ -154,10 +158,13 @@ export function compareTrustPulseWithDiff(pulse: Pick<TrustPulse, 'files'>, chan
 
 function urmPulseHashes(urm: unknown): { metadataHash?: string; outputHashes: string[] } {
   if (!isJsonObject(urm)) return { outputHashes: [] };
-  const meta = isJsonObject(urm.metadata) && isJsonObject(urm.metadata.trust_pulse) ? urm.metadata.trust_pulse : undefined;
+  const meta =
+    isJsonObject(urm.metadata) && isJsonObject(urm.metadata.trust_pulse) ? urm.metadata.trust_pulse : undefined;
   const metadataHash = meta && typeof meta.artifact_hash_b64u === 'string' ? meta.artifact_hash_b64u : undefined;
   const outputs = Array.isArray(urm.outputs) ? urm.outputs : [];
-  const outputHashes = outputs.filter((o) => isJsonObject(o) && o.type === 'trust_pulse' && typeof o.hash_b64u === 'string').map((o) => (o as { hash_b64u: string }).hash_b64u);
+  const outputHashes = outputs
+    .filter((o) => isJsonObject(o) && o.type === 'trust_pulse' && typeof o.hash_b64u === 'string')
+    .map((o) => (o as { hash_b64u: string }).hash_b64u);
   return { ...(metadataHash !== undefined ? { metadataHash } : {}), outputHashes };
 }
 
@@ -170,7 +177,8 @@ function urmPulseHashes(urm: unknown): { metadataHash?: string; outputHashes: st
 export function checkTrustPulse(input: TrustPulseInput): TrustPulseResult {
   let value: unknown = input.pulse;
   if (typeof input.pulse === 'string') {
-    if (Buffer.byteLength(input.pulse, 'utf8') > MAX_TRUST_PULSE_BYTES) return { status: 'unverified', problem: 'TRUST_PULSE_TOO_LARGE' };
+    if (Buffer.byteLength(input.pulse, 'utf8') > MAX_TRUST_PULSE_BYTES)
+      return { status: 'unverified', problem: 'TRUST_PULSE_TOO_LARGE' };
     try {
       value = JSON.parse(input.pulse) as unknown;
     } catch {
@@ -181,7 +189,8 @@ export function checkTrustPulse(input: TrustPulseInput): TrustPulseResult {
   } else {
     const text = JSON.stringify(input.pulse);
     if (text === undefined) return { status: 'unverified', problem: 'TRUST_PULSE_UNREADABLE' };
-    if (Buffer.byteLength(text, 'utf8') > MAX_TRUST_PULSE_BYTES) return { status: 'unverified', problem: 'TRUST_PULSE_TOO_LARGE' };
+    if (Buffer.byteLength(text, 'utf8') > MAX_TRUST_PULSE_BYTES)
+      return { status: 'unverified', problem: 'TRUST_PULSE_TOO_LARGE' };
   }
   const hashB64u = stringifyHashB64u(value);
   const parsed = trustPulseSchema.safeParse(value);
@@ -194,13 +203,23 @@ export function checkTrustPulse(input: TrustPulseInput): TrustPulseResult {
 
   if (!input.bundle.verified) return unverified('TRUST_PULSE_BUNDLE_NOT_VERIFIED');
   if (input.urm === undefined) return unverified('TRUST_PULSE_URM_MISSING');
-  if (input.bundle.urmHashB64u === undefined || !isJsonObject(input.urm) || stringifyHashB64u(input.urm) !== input.bundle.urmHashB64u) return unverified('TRUST_PULSE_URM_NOT_BOUND');
+  if (
+    input.bundle.urmHashB64u === undefined ||
+    !isJsonObject(input.urm) ||
+    stringifyHashB64u(input.urm) !== input.bundle.urmHashB64u
+  )
+    return unverified('TRUST_PULSE_URM_NOT_BOUND');
   const { metadataHash, outputHashes } = urmPulseHashes(input.urm);
   if (metadataHash === undefined || outputHashes.length === 0) return unverified('TRUST_PULSE_NOT_IN_URM');
   if (metadataHash !== hashB64u || !outputHashes.includes(hashB64u)) return unverified('TRUST_PULSE_HASH_MISMATCH');
   const urmRun = typeof input.urm.run_id === 'string' ? input.urm.run_id : undefined;
   const urmAgent = typeof input.urm.agent_did === 'string' ? input.urm.agent_did : undefined;
-  if (pulse.run_id !== urmRun || pulse.agent_did !== urmAgent || pulse.agent_did !== input.bundle.agentDid || (input.bundle.runId !== undefined && input.bundle.runId !== pulse.run_id)) {
+  if (
+    pulse.run_id !== urmRun ||
+    pulse.agent_did !== urmAgent ||
+    pulse.agent_did !== input.bundle.agentDid ||
+    (input.bundle.runId !== undefined && input.bundle.runId !== pulse.run_id)
+  ) {
     return unverified('TRUST_PULSE_RUN_MISMATCH');
   }
   return { status: 'verified', ...base };

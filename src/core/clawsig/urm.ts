@@ -55,7 +55,13 @@ export type UrmOutcome = { ok: true; facts: UrmFacts } | { ok: false; code: Reas
 export function readUrmReference(value: unknown): UrmReference | undefined {
   if (!isJsonObject(value)) return undefined;
   const { urm_version, urm_id, resource_type, resource_hash_b64u } = value;
-  if (urm_version !== '1' || typeof urm_id !== 'string' || typeof resource_type !== 'string' || typeof resource_hash_b64u !== 'string') return undefined;
+  if (
+    urm_version !== '1' ||
+    typeof urm_id !== 'string' ||
+    typeof resource_type !== 'string' ||
+    typeof resource_hash_b64u !== 'string'
+  )
+    return undefined;
   return { urmVersion: '1', urmId: urm_id, resourceType: resource_type, resourceHashB64u: resource_hash_b64u };
 }
 
@@ -64,7 +70,10 @@ function trimmed(value: unknown): string | null {
 }
 
 function factsOf(urm: UrmV1, hash: string): UrmFacts {
-  const pulse = isJsonObject(urm.metadata) && isJsonObject(urm.metadata.trust_pulse) ? urm.metadata.trust_pulse.artifact_hash_b64u : undefined;
+  const pulse =
+    isJsonObject(urm.metadata) && isJsonObject(urm.metadata.trust_pulse)
+      ? urm.metadata.trust_pulse.artifact_hash_b64u
+      : undefined;
   return {
     urmId: urm.urm_id,
     runId: urm.run_id,
@@ -91,11 +100,13 @@ export function verifyUrm(reference: UrmReference, document: unknown, context: U
   if (context.chain) {
     if (trimmed(urm.run_id) !== context.chain.runId) return { ok: false, code: 'URM_MISMATCH', path: 'urm.run_id' };
     const root = trimmed(urm.event_chain_root_hash_b64u);
-    if (root !== null && root !== context.chain.rootHash) return { ok: false, code: 'URM_MISMATCH', path: 'urm.event_chain_root_hash_b64u' };
+    if (root !== null && root !== context.chain.rootHash)
+      return { ok: false, code: 'URM_MISMATCH', path: 'urm.event_chain_root_hash_b64u' };
   }
   // The manifest as received (parsed, then JSON.stringify-hashed, like every Clawsig payload).
   const hash = stringifyHashB64u(document);
-  if (hash !== reference.resourceHashB64u) return { ok: false, code: 'HASH_MISMATCH', path: 'payload.urm.resource_hash_b64u' };
+  if (hash !== reference.resourceHashB64u)
+    return { ok: false, code: 'HASH_MISMATCH', path: 'payload.urm.resource_hash_b64u' };
   return { ok: true, facts: factsOf(urm, hash) };
 }
 

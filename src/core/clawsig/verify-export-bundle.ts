@@ -46,19 +46,26 @@ export function verifyExportBundle(
   options: { nowMs: number; trustedGatewayDids: readonly string[]; derivationSignerDids: readonly string[] },
 ): ExportBundleResult {
   const verified = { manifestEntries: 0, derivationAttestations: 0, proofBundle: false };
-  const fail = (reasonCode: ReasonCode, failurePath: string): ExportBundleResult => ({ valid: false, reasonCode, failurePath, verified });
+  const fail = (reasonCode: ReasonCode, failurePath: string): ExportBundleResult => ({
+    valid: false,
+    reasonCode,
+    failurePath,
+    verified,
+  });
   if (!isJsonObject(input)) return fail('MALFORMED_ENVELOPE', '');
   if (input.export_version !== '1') return fail('UNKNOWN_VERSION', 'export_version');
   const manifest = input.manifest;
   const artifacts = input.artifacts;
-  if (!isJsonObject(manifest) || !Array.isArray(manifest.entries) || !isJsonObject(artifacts)) return fail('MALFORMED_ENVELOPE', 'manifest');
+  if (!isJsonObject(manifest) || !Array.isArray(manifest.entries) || !isJsonObject(artifacts))
+    return fail('MALFORMED_ENVELOPE', 'manifest');
   if (input.hash_algorithm !== 'SHA-256') return fail('UNKNOWN_HASH_ALGORITHM', 'hash_algorithm');
   if (input.algorithm !== 'Ed25519') return fail('UNKNOWN_ALGORITHM', 'algorithm');
   if (typeof input.issuer_did !== 'string') return fail('INVALID_DID_FORMAT', 'issuer_did');
 
   for (let i = 0; i < manifest.entries.length; i++) {
     const entry: unknown = manifest.entries[i];
-    if (!isJsonObject(entry) || typeof entry.path !== 'string' || typeof entry.sha256_b64u !== 'string') return fail('MALFORMED_ENVELOPE', `manifest.entries[${i}]`);
+    if (!isJsonObject(entry) || typeof entry.path !== 'string' || typeof entry.sha256_b64u !== 'string')
+      return fail('MALFORMED_ENVELOPE', `manifest.entries[${i}]`);
     const artifact = artifactAt(artifacts, entry.path);
     if (artifact === undefined) return fail('MALFORMED_ENVELOPE', `manifest.entries[${i}].path`);
     if (jcsHashB64u(artifact) !== entry.sha256_b64u) return fail('HASH_MISMATCH', `manifest.entries[${i}].sha256_b64u`);
@@ -75,21 +82,39 @@ export function verifyExportBundle(
   if (!signature || !verifyEd25519(key, bundleHash, signature)) return fail('SIGNATURE_INVALID', 'signature_b64u');
 
   if (artifacts.proof_bundle_envelope !== undefined) {
-    const proof = verifyProofBundle(artifacts.proof_bundle_envelope, { nowMs: options.nowMs, trustedGatewayDids: options.trustedGatewayDids, strict: true });
-    if (!proof.valid) return fail(proof.reasonCode, `artifacts.proof_bundle_envelope${proof.failurePath ? `.${proof.failurePath}` : ''}`);
+    const proof = verifyProofBundle(artifacts.proof_bundle_envelope, {
+      nowMs: options.nowMs,
+      trustedGatewayDids: options.trustedGatewayDids,
+      strict: true,
+    });
+    if (!proof.valid)
+      return fail(
+        proof.reasonCode,
+        `artifacts.proof_bundle_envelope${proof.failurePath ? `.${proof.failurePath}` : ''}`,
+      );
     verified.proofBundle = true;
   }
-  const derivations = Array.isArray(artifacts.derivation_attestation_envelopes) ? artifacts.derivation_attestation_envelopes : [];
+  const derivations = Array.isArray(artifacts.derivation_attestation_envelopes)
+    ? artifacts.derivation_attestation_envelopes
+    : [];
   const allowed = new Set(options.derivationSignerDids);
   for (let i = 0; i < derivations.length; i++) {
     const envelope: unknown = derivations[i];
     const at = `artifacts.derivation_attestation_envelopes[${i}]`;
     const structure = checkEnvelopeStructure(envelope, 'derivation_attestation', options.nowMs);
-    if (structure || !isJsonObject(envelope)) return fail(structure?.code ?? 'MALFORMED_ENVELOPE', `${at}.${structure?.path ?? ''}`);
-    if (typeof envelope.signer_did !== 'string' || !allowed.has(envelope.signer_did)) return fail('CLAIM_NOT_FOUND', `${at}.signer_did`);
+    if (structure || !isJsonObject(envelope))
+      return fail(structure?.code ?? 'MALFORMED_ENVELOPE', `${at}.${structure?.path ?? ''}`);
+    if (typeof envelope.signer_did !== 'string' || !allowed.has(envelope.signer_did))
+      return fail('CLAIM_NOT_FOUND', `${at}.signer_did`);
     const signed = checkEnvelopeSignature(envelope);
     if (signed) return fail(signed.code, `${at}.${signed.path}`);
     verified.derivationAttestations++;
   }
-  return { valid: true, reasonCode: 'OK', exportId: typeof input.export_id === 'string' ? input.export_id : undefined, issuerDid: input.issuer_did, verified };
+  return {
+    valid: true,
+    reasonCode: 'OK',
+    exportId: typeof input.export_id === 'string' ? input.export_id : undefined,
+    issuerDid: input.issuer_did,
+    verified,
+  };
 }

@@ -74,7 +74,13 @@ export interface ProofBundleResult {
 }
 
 /** Bundle fields whose evidence clawgate cannot verify yet (docs/clawsig-profile.md). */
-const UNVERIFIED_EVIDENCE_CLASSES = ['vir_receipts', 'web_receipts', 'coverage_attestations', 'binary_semantic_evidence_attestations', 'delegation_receipts'] as const;
+const UNVERIFIED_EVIDENCE_CLASSES = [
+  'vir_receipts',
+  'web_receipts',
+  'coverage_attestations',
+  'binary_semantic_evidence_attestations',
+  'delegation_receipts',
+] as const;
 
 const LIMITS = { events: 1000, receipts: 1000, attestations: 100, metadataBytes: 16 * 1024 } as const;
 
@@ -91,7 +97,10 @@ function schemaFailureCode(path: (string | number)[]): ReasonCode {
 }
 
 function formatPath(path: (string | number)[]): string {
-  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+  return path.reduce<string>(
+    (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part),
+    '',
+  );
 }
 
 /**
@@ -137,7 +146,8 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
 
   // 1–9: envelope structure.
   const structure = checkEnvelopeStructure(input, 'proof_bundle', options.nowMs, options.skewMs ?? 0);
-  if (structure || !isJsonObject(input)) return fail(structure?.code ?? 'MALFORMED_ENVELOPE', structure?.path ?? '', 'envelope');
+  if (structure || !isJsonObject(input))
+    return fail(structure?.code ?? 'MALFORMED_ENVELOPE', structure?.path ?? '', 'envelope');
   const envelope = input;
 
   // Bounds before any costly step: a junk bundle of 100,000 receipts used to be schema-validated in
@@ -150,16 +160,23 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   // 10: full schema validation (before the hash check: several vectors rely on this order).
   const schema = validateWith(proofBundleEnvelopeV1Schema, validatedView(envelope));
   if (!schema.ok) {
-    const first = schema.issues.find((issue) => schemaFailureCode(issue.path) !== 'SCHEMA_VALIDATION_FAILED') ?? schema.issues[0];
-    return fail(first ? schemaFailureCode(first.path) : 'SCHEMA_VALIDATION_FAILED', first ? formatPath(first.path) : '', 'schema');
+    const first =
+      schema.issues.find((issue) => schemaFailureCode(issue.path) !== 'SCHEMA_VALIDATION_FAILED') ?? schema.issues[0];
+    return fail(
+      first ? schemaFailureCode(first.path) : 'SCHEMA_VALIDATION_FAILED',
+      first ? formatPath(first.path) : '',
+      'schema',
+    );
   }
   const payload = envelope.payload;
   if (!isJsonObject(payload)) return fail('MALFORMED_ENVELOPE', 'payload', 'payload');
 
   // 11: payload semantics, stricter than the schema's anyOf.
   if (payload.bundle_version !== '1') return fail('MALFORMED_ENVELOPE', 'payload.bundle_version', 'payload');
-  if (typeof payload.bundle_id !== 'string' || payload.bundle_id.length === 0) return fail('MALFORMED_ENVELOPE', 'payload.bundle_id', 'payload');
-  if (typeof payload.agent_did !== 'string' || !payload.agent_did.startsWith('did:')) return fail('MALFORMED_ENVELOPE', 'payload.agent_did', 'payload');
+  if (typeof payload.bundle_id !== 'string' || payload.bundle_id.length === 0)
+    return fail('MALFORMED_ENVELOPE', 'payload.bundle_id', 'payload');
+  if (typeof payload.agent_did !== 'string' || !payload.agent_did.startsWith('did:'))
+    return fail('MALFORMED_ENVELOPE', 'payload.agent_did', 'payload');
   const chain = asArray(payload.event_chain);
   const receipts = asArray(payload.receipts);
   const attestations = asArray(payload.attestations);
@@ -171,14 +188,20 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   if (chain.length > LIMITS.events) return fail('MALFORMED_ENVELOPE', 'payload.event_chain', 'payload');
   if (receipts.length > LIMITS.receipts) return fail('MALFORMED_ENVELOPE', 'payload.receipts', 'payload');
   if (attestations.length > LIMITS.attestations) return fail('MALFORMED_ENVELOPE', 'payload.attestations', 'payload');
-  if (payload.metadata !== undefined && jsonByteLength(payload.metadata) > LIMITS.metadataBytes) return fail('MALFORMED_ENVELOPE', 'payload.metadata', 'payload');
-  if (isJsonObject(payload.urm) && payload.urm.metadata !== undefined && jsonByteLength(payload.urm.metadata) > LIMITS.metadataBytes) {
+  if (payload.metadata !== undefined && jsonByteLength(payload.metadata) > LIMITS.metadataBytes)
+    return fail('MALFORMED_ENVELOPE', 'payload.metadata', 'payload');
+  if (
+    isJsonObject(payload.urm) &&
+    payload.urm.metadata !== undefined &&
+    jsonByteLength(payload.urm.metadata) > LIMITS.metadataBytes
+  ) {
     return fail('MALFORMED_ENVELOPE', 'payload.urm.metadata', 'payload');
   }
   for (let i = 0; i < receipts.length; i++) {
     const receipt = receipts[i];
     const metadata = isJsonObject(receipt) && isJsonObject(receipt.payload) ? receipt.payload.metadata : undefined;
-    if (metadata !== undefined && jsonByteLength(metadata) > LIMITS.metadataBytes) return fail('MALFORMED_ENVELOPE', `payload.receipts[${i}].payload.metadata`, 'payload');
+    if (metadata !== undefined && jsonByteLength(metadata) > LIMITS.metadataBytes)
+      return fail('MALFORMED_ENVELOPE', `payload.receipts[${i}].payload.metadata`, 'payload');
   }
   const eventIds = new Set<unknown>();
   for (let i = 0; i < chain.length; i++) {
@@ -221,7 +244,10 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   // 17d: the URM the bundle references must be supplied and match it (the reference core refuses a URM reference without its document).
   const urmReference = readUrmReference(payload.urm);
   if (urmReference) {
-    const chainFacts = chainResult.valid && chainResult.runId !== undefined && chainResult.chainRootHash !== undefined ? { runId: chainResult.runId, rootHash: chainResult.chainRootHash } : undefined;
+    const chainFacts =
+      chainResult.valid && chainResult.runId !== undefined && chainResult.chainRootHash !== undefined
+        ? { runId: chainResult.runId, rootHash: chainResult.chainRootHash }
+        : undefined;
     const urm = verifyUrm(urmReference, options.urm, { agentDid, chain: chainFacts });
     if (!urm.ok) return fail(urm.code, urm.path, 'components');
     result.urm = urm.facts;
@@ -232,13 +258,24 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   result.gatewayReceipts = receipts.map((receipt, index) =>
     isJsonObject(receipt) && receipt.envelope_type === 'gateway_receipt'
       ? verifyGatewayReceipt(index, receipt, chainResult, trusted, options.nowMs)
-      : { index, signatureValid: false, trusted: false, bound: false, claimsBinding: false, code: 'MALFORMED_ENVELOPE' as const },
+      : {
+          index,
+          signatureValid: false,
+          trusted: false,
+          bound: false,
+          claimsBinding: false,
+          code: 'MALFORMED_ENVELOPE' as const,
+        },
   );
 
   // 17e': x402 payment claims on gateway receipts (the reference service's x402 binding suite).
   result.x402 = checkX402Bindings(receipts, result.gatewayReceipts);
   if (result.x402.claimed > 0 && result.x402.reasonCode !== 'X402_BOUND') {
-    return fail('EVIDENCE_MISMATCH', `payload.receipts[${result.x402.receiptIndex ?? 0}].payload.metadata`, 'components');
+    return fail(
+      'EVIDENCE_MISMATCH',
+      `payload.receipts[${result.x402.receiptIndex ?? 0}].payload.metadata`,
+      'components',
+    );
   }
 
   // 17f: tool receipts.
@@ -285,7 +322,9 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   // always runs the reference's strict profile (connectivity enforced), so anchoring always applies.
   const graph = checkCausalGraph(causal.entries);
   if ('failure' in graph) return fail(graph.failure.code, graph.failure.path, 'components');
-  const orphan = checkAnchoring('side_effect', sideEffects, graph.spanIds) ?? checkAnchoring('human_approval', approvals, graph.spanIds);
+  const orphan =
+    checkAnchoring('side_effect', sideEffects, graph.spanIds) ??
+    checkAnchoring('human_approval', approvals, graph.spanIds);
   if (orphan) return fail(orphan.code, orphan.path, 'components');
 
   // 17j: evidence classes clawgate does not verify (VIR, witnessed web, coverage/CLDD, binary
@@ -296,8 +335,18 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
   }
 
   // 17k–l: attestations and tier.
-  const attested = countValidAttestations(payload.attestations, agentDid, new Set(options.trustedAttesterDids ?? []), options.nowMs);
-  result.proofTier = attested > 0 ? 'sandbox' : result.gatewayReceipts.some((r) => r.signatureValid && r.trusted && r.bound) ? 'gateway' : 'self';
+  const attested = countValidAttestations(
+    payload.attestations,
+    agentDid,
+    new Set(options.trustedAttesterDids ?? []),
+    options.nowMs,
+  );
+  result.proofTier =
+    attested > 0
+      ? 'sandbox'
+      : result.gatewayReceipts.some((r) => r.signatureValid && r.trusted && r.bound)
+        ? 'gateway'
+        : 'self';
 
   // Strict layer: receipts that claim a binding must verify and be bound.
   if (options.strict ?? true) {
@@ -306,12 +355,18 @@ export function verifyProofBundle(input: unknown, options: ProofBundleVerifyOpti
       if (trusted.size === 0) return fail('DEPENDENCY_NOT_CONFIGURED', 'payload.receipts', 'strict');
       const broken = claiming.find((r) => !(r.signatureValid && r.bound));
       if (broken) {
-        const code = claiming.every((r) => r.signatureValid) ? 'RECEIPT_BINDING_MISMATCH' : 'RECEIPT_VERIFICATION_FAILED';
+        const code = claiming.every((r) => r.signatureValid)
+          ? 'RECEIPT_BINDING_MISMATCH'
+          : 'RECEIPT_VERIFICATION_FAILED';
         return fail(code, `payload.receipts[${broken.index}]`, 'strict');
       }
     }
   }
 
-  return Object.assign(result, { valid: true, reasonCode: 'OK' as const, phase: 'ok' as const, failurePath: undefined });
+  return Object.assign(result, {
+    valid: true,
+    reasonCode: 'OK' as const,
+    phase: 'ok' as const,
+    failurePath: undefined,
+  });
 }
-

@@ -21,7 +21,13 @@ export type X402ReasonCode =
   | 'X402_EXECUTION_BINDING_MISMATCH'
   | 'X402_PAYMENT_AUTH_REPLAY';
 
-const X402_KEYS = ['x402_payment_ref', 'x402_amount_minor', 'x402_currency', 'x402_network', 'x402_payment_auth_hash_b64u'] as const;
+const X402_KEYS = [
+  'x402_payment_ref',
+  'x402_amount_minor',
+  'x402_currency',
+  'x402_network',
+  'x402_payment_auth_hash_b64u',
+] as const;
 
 export interface X402Outcome {
   /** How many receipts claim an x402 payment. */
@@ -61,16 +67,20 @@ export function checkX402Bindings(receipts: readonly unknown[], facts: readonly 
     let code = claimCode(payload, metadata);
     const fact = facts[i];
     // A complete claim still counts only on a receipt that verifies and is bound to this run.
-    if (code === 'X402_BOUND' && !(fact?.signatureValid && fact.trusted && fact.bound)) code = 'X402_EXECUTION_BINDING_MISMATCH';
+    if (code === 'X402_BOUND' && !(fact?.signatureValid && fact.trusted && fact.bound))
+      code = 'X402_EXECUTION_BINDING_MISMATCH';
     claims.push({ index: i, code, authHash: trimmed(metadata.x402_payment_auth_hash_b64u) });
   }
   if (claims.length === 0) return { claimed: 0, reasonCode: 'X402_NOT_CLAIMED' };
   const seen = new Set<string>();
   for (const claim of claims) {
     if (claim.authHash.length === 0) continue;
-    if (seen.has(claim.authHash)) return { claimed: claims.length, reasonCode: 'X402_PAYMENT_AUTH_REPLAY', receiptIndex: claim.index };
+    if (seen.has(claim.authHash))
+      return { claimed: claims.length, reasonCode: 'X402_PAYMENT_AUTH_REPLAY', receiptIndex: claim.index };
     seen.add(claim.authHash);
   }
   const failed = claims.find((claim) => claim.code !== 'X402_BOUND');
-  return failed ? { claimed: claims.length, reasonCode: failed.code, receiptIndex: failed.index } : { claimed: claims.length, reasonCode: 'X402_BOUND' };
+  return failed
+    ? { claimed: claims.length, reasonCode: failed.code, receiptIndex: failed.index }
+    : { claimed: claims.length, reasonCode: 'X402_BOUND' };
 }

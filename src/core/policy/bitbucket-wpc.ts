@@ -23,8 +23,22 @@ export const WPC_LIMITS = {
   maxModelPatternLength: 256,
 } as const;
 
-export const WRITE_ACTIONS = ['create_pr', 'create_branch', 'comment_pr', 'merge_pr', 'delete_branch', 'direct_push_main', 'change_repo_permissions'] as const satisfies readonly WriteAction[];
-export const READ_ACTIONS = ['list_repos', 'get_file', 'get_diff', 'list_prs', 'get_pr'] as const satisfies readonly ReadAction[];
+export const WRITE_ACTIONS = [
+  'create_pr',
+  'create_branch',
+  'comment_pr',
+  'merge_pr',
+  'delete_branch',
+  'direct_push_main',
+  'change_repo_permissions',
+] as const satisfies readonly WriteAction[];
+export const READ_ACTIONS = [
+  'list_repos',
+  'get_file',
+  'get_diff',
+  'list_prs',
+  'get_pr',
+] as const satisfies readonly ReadAction[];
 // Compile-time guard: the vocabulary above must cover change-set.ts exactly.
 const _writeActionsComplete: Exclude<WriteAction, (typeof WRITE_ACTIONS)[number]> extends never ? true : never = true;
 const _readActionsComplete: Exclude<ReadAction, (typeof READ_ACTIONS)[number]> extends never ? true : never = true;
@@ -35,7 +49,13 @@ export const WPC_PROVIDERS = ['openai', 'anthropic', 'google'] as const;
 export type WpcProvider = (typeof WPC_PROVIDERS)[number];
 
 /** Clawsig WPC v1 fields clawgate does not enforce; refused with a clearer message than "unknown". */
-const UNSUPPORTED_V1_FIELDS = new Set(['minimum_model_identity_tier', 'required_audit_packs', 'redaction_rules', 'receipt_privacy_mode', 'egress_allowlist']);
+const UNSUPPORTED_V1_FIELDS = new Set([
+  'minimum_model_identity_tier',
+  'required_audit_packs',
+  'redaction_rules',
+  'receipt_privacy_mode',
+  'egress_allowlist',
+]);
 
 /**
  * An array whose items are all distinct; a duplicate is reported at its own index. Strings compare
@@ -81,7 +101,8 @@ const writeSection = z
   .superRefine((write, ctx) => {
     // Deny would win anyway, but an action in both lists is a contradiction worth a correction.
     write.deny.forEach((action, index) => {
-      if (write.allow.includes(action)) ctx.addIssue({ code: 'custom', path: ['deny', index], message: 'also listed in policy.write.allow' });
+      if (write.allow.includes(action))
+        ctx.addIssue({ code: 'custom', path: ['deny', index], message: 'also listed in policy.write.allow' });
     });
   });
 
@@ -108,7 +129,10 @@ export const bitbucketWpcSchema = z.strictObject({
   issuer_did: z.string().min(4).max(256).regex(/^did:/, 'must start with "did:"').optional(),
   // Empty lists are refused: the reference reads [] as "allow all", a reader as "allow none".
   allowed_providers: distinctArray(z.enum(WPC_PROVIDERS)).min(1, 'omit the field instead of an empty list').optional(),
-  allowed_models: distinctArray(modelPattern, 'exact').min(1, 'omit the field instead of an empty list').max(WPC_LIMITS.maxModels).optional(),
+  allowed_models: distinctArray(modelPattern, 'exact')
+    .min(1, 'omit the field instead of an empty list')
+    .max(WPC_LIMITS.maxModels)
+    .optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -120,7 +144,8 @@ export interface WpcIssue {
   message: string;
 }
 
-export type ParseBitbucketWpcResult = { ok: true; wpc: BitbucketWpc; policyHashB64u: string } | { ok: false; issues: WpcIssue[] };
+export type ParseBitbucketWpcResult =
+  { ok: true; wpc: BitbucketWpc; policyHashB64u: string } | { ok: false; issues: WpcIssue[] };
 
 /** b64u(SHA-256(JCS(wpc))), 43 characters, the WPC hash of every Clawsig policy (docs/policy.md). */
 export function bitbucketWpcHash(wpc: BitbucketWpc): string {
@@ -132,7 +157,11 @@ export function parseBitbucketWpc(input: unknown): ParseBitbucketWpcResult {
   const jsonIssue = jsonShapeIssue(input);
   if (jsonIssue !== undefined) return { ok: false, issues: [jsonIssue] };
   const bytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
-  if (bytes > WPC_LIMITS.maxJsonBytes) return { ok: false, issues: [{ path: '', message: `document is ${bytes} bytes; the limit is ${WPC_LIMITS.maxJsonBytes}` }] };
+  if (bytes > WPC_LIMITS.maxJsonBytes)
+    return {
+      ok: false,
+      issues: [{ path: '', message: `document is ${bytes} bytes; the limit is ${WPC_LIMITS.maxJsonBytes}` }],
+    };
 
   const parsed = bitbucketWpcSchema.safeParse(input);
   if (!parsed.success) return { ok: false, issues: toWpcIssues(parsed.error.issues) };
@@ -147,7 +176,10 @@ export function toWpcIssues(issues: readonly z.core.$ZodIssue[]): WpcIssue[] {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        const message = issue.path.length === 0 && UNSUPPORTED_V1_FIELDS.has(key) ? 'Clawsig WPC v1 field not supported by clawgate' : 'unknown field';
+        const message =
+          issue.path.length === 0 && UNSUPPORTED_V1_FIELDS.has(key)
+            ? 'Clawsig WPC v1 field not supported by clawgate'
+            : 'unknown field';
         out.push({ path: formatPath(path), message });
       }
     } else {
@@ -180,8 +212,10 @@ export function jsonShapeIssue(input: unknown): WpcIssue | undefined {
   let nodes = 0;
   while (stack.length > 0) {
     const { value, path } = stack.pop() as { value: unknown; path: PropertyKey[] };
-    if (++nodes > WPC_LIMITS.maxJsonBytes) return { path: '', message: `document is larger than ${WPC_LIMITS.maxJsonBytes} bytes` };
-    if (path.length > WPC_LIMITS.maxDepth) return { path: formatPath(path), message: `nested deeper than ${WPC_LIMITS.maxDepth} levels` };
+    if (++nodes > WPC_LIMITS.maxJsonBytes)
+      return { path: '', message: `document is larger than ${WPC_LIMITS.maxJsonBytes} bytes` };
+    if (path.length > WPC_LIMITS.maxDepth)
+      return { path: formatPath(path), message: `nested deeper than ${WPC_LIMITS.maxDepth} levels` };
     if (value === null || typeof value === 'string' || typeof value === 'boolean') continue;
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) return { path: formatPath(path), message: 'not a finite number' };

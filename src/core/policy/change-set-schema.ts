@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { ChangeSet } from './change-set';
 import { WRITE_ACTIONS } from './bitbucket-wpc';
 
-
 const sha40 = z.string().regex(/^[0-9a-f]{40}$/i, 'must be a 40-hex commit SHA');
 const role = z.enum(['read', 'write']);
 /** Who wrote or pushed a commit, as the surface classified the account (issue 9). */
@@ -17,7 +16,9 @@ export const changeSetFileSchema = z.strictObject({
   actor: z.strictObject({
     accountId: z.string().min(1),
     displayName: z.string().optional(),
-    agentIdentity: z.strictObject({ role, agentDid: z.string().startsWith('did:').optional(), revoked: z.boolean().optional() }).optional(),
+    agentIdentity: z
+      .strictObject({ role, agentDid: z.string().startsWith('did:').optional(), revoked: z.boolean().optional() })
+      .optional(),
   }),
   pullRequest: z
     .strictObject({
@@ -29,7 +30,9 @@ export const changeSetFileSchema = z.strictObject({
       headPushedAtMs: z.number().int().nonnegative().nullable().optional(),
     })
     .optional(),
-  tooLarge: z.strictObject({ what: z.enum(['commits', 'files', 'pages']), limit: z.number().int().nonnegative() }).optional(),
+  tooLarge: z
+    .strictObject({ what: z.enum(['commits', 'files', 'pages']), limit: z.number().int().nonnegative() })
+    .optional(),
   files: z
     .array(
       z.strictObject({
@@ -55,16 +58,31 @@ export const changeSetFileSchema = z.strictObject({
     )
     .max(10_000)
     .default([]),
-  approvals: z.array(z.strictObject({ accountId: z.string().min(1), isAgentIdentity: z.boolean(), atMs: z.number().int().nonnegative().optional() })).default([]),
-  agentIdentities: z.array(z.strictObject({ accountId: z.string().min(1), role, agentDid: z.string().optional() })).optional(),
+  approvals: z
+    .array(
+      z.strictObject({
+        accountId: z.string().min(1),
+        isAgentIdentity: z.boolean(),
+        atMs: z.number().int().nonnegative().optional(),
+      }),
+    )
+    .default([]),
+  agentIdentities: z
+    .array(z.strictObject({ accountId: z.string().min(1), role, agentDid: z.string().optional() }))
+    .optional(),
 });
 
 export type ChangeSetFileIssue = { path: string; message: string };
 
-export function parseChangeSetFile(input: unknown): { ok: true; change: ChangeSet } | { ok: false; issues: ChangeSetFileIssue[] } {
+export function parseChangeSetFile(
+  input: unknown,
+): { ok: true; change: ChangeSet } | { ok: false; issues: ChangeSetFileIssue[] } {
   const parsed = changeSetFileSchema.safeParse(input);
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })) };
+    return {
+      ok: false,
+      issues: parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+    };
   }
   const value = parsed.data;
   const change: ChangeSet = { ...value, repoFullName: value.repoFullName ?? `${value.workspace}/${value.repoSlug}` };

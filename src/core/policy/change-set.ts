@@ -4,7 +4,14 @@
  */
 
 /** What the actor did, in WPC vocabulary (docs/policy.md). */
-export type WriteAction = 'create_pr' | 'create_branch' | 'comment_pr' | 'merge_pr' | 'delete_branch' | 'direct_push_main' | 'change_repo_permissions';
+export type WriteAction =
+  | 'create_pr'
+  | 'create_branch'
+  | 'comment_pr'
+  | 'merge_pr'
+  | 'delete_branch'
+  | 'direct_push_main'
+  | 'change_repo_permissions';
 export type ReadAction = 'list_repos' | 'get_file' | 'get_diff' | 'list_prs' | 'get_pr';
 
 export type FileStatus = 'added' | 'modified' | 'removed' | 'renamed';

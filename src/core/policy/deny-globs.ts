@@ -84,14 +84,24 @@ export function compileDenyGlobs(globs: readonly string[]): DenyGlobMatcher {
   // Compiled on first use: most globs are ruled out by their literals for every path of a change.
   const compiled = globs.map((glob) => {
     let matcher: LinearMatcher | undefined;
-    return { glob, re: { test: (value: string) => (matcher ??= compilePicomatchGlob(glob.normalize('NFC'), { nocase: true })).test(value) }, literals: requiredLiterals(glob) };
+    return {
+      glob,
+      re: {
+        test: (value: string) =>
+          (matcher ??= compilePicomatchGlob(glob.normalize('NFC'), { nocase: true })).test(value),
+      },
+      literals: requiredLiterals(glob),
+    };
   });
   return {
     match(path) {
       const normalized = normalizeRepoPath(path);
       const lower = normalized.toLowerCase();
       const candidates = pathAndAncestors(normalized);
-      const hits = compiled.filter(({ re, literals }) => (literals === undefined || literals.every((l) => lower.includes(l))) && candidates.some((c) => re.test(c)));
+      const hits = compiled.filter(
+        ({ re, literals }) =>
+          (literals === undefined || literals.every((l) => lower.includes(l))) && candidates.some((c) => re.test(c)),
+      );
       const first = hits[0];
       if (first === undefined) return undefined;
       // The path itself when it matches; otherwise the top-most directory that does.

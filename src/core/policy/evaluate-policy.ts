@@ -51,7 +51,15 @@ export function evaluatePolicy(wpc: BitbucketWpc, change: ChangeSet, facts: Poli
 function policyCheck(wpc: BitbucketWpc): Check[] {
   const evidence: Evidence = { policy_hash_b64u: bitbucketWpcHash(wpc), tool: wpc.tool };
   if (wpc.policy_id !== undefined) evidence.policy_id = wpc.policy_id;
-  return [{ rule: 'policy.wpc', outcome: 'pass', code: 'OK', subject: { kind: 'policy', id: evidence.policy_hash_b64u as string }, evidence }];
+  return [
+    {
+      rule: 'policy.wpc',
+      outcome: 'pass',
+      code: 'OK',
+      subject: { kind: 'policy', id: evidence.policy_hash_b64u as string },
+      evidence,
+    },
+  ];
 }
 
 /**
@@ -62,18 +70,55 @@ function reposAllowlistChecks(wpc: BitbucketWpc, change: ChangeSet): Check[] {
   const clause = 'policy.repos_allowlist';
   const allowed = new Set(wpc.policy.repos_allowlist.map((r) => r.toLowerCase()));
   const names = [change.repoFullName, `${change.workspace}/${change.repoSlug}`];
-  const failing = names.filter((n, i) => !allowed.has(n.toLowerCase()) && names.findIndex((m) => m.toLowerCase() === n.toLowerCase()) === i);
-  if (failing.length === 0) return [{ rule: clause, outcome: 'pass', code: 'OK', subject: { kind: 'repository', id: change.repoFullName }, evidence: { clause } }];
-  return failing.map((repo) => ({ rule: clause, outcome: 'fail', code: 'REPO_NOT_ALLOWED', subject: { kind: 'repository', id: repo }, evidence: { clause, repo } }));
+  const failing = names.filter(
+    (n, i) => !allowed.has(n.toLowerCase()) && names.findIndex((m) => m.toLowerCase() === n.toLowerCase()) === i,
+  );
+  if (failing.length === 0)
+    return [
+      {
+        rule: clause,
+        outcome: 'pass',
+        code: 'OK',
+        subject: { kind: 'repository', id: change.repoFullName },
+        evidence: { clause },
+      },
+    ];
+  return failing.map((repo) => ({
+    rule: clause,
+    outcome: 'fail',
+    code: 'REPO_NOT_ALLOWED',
+    subject: { kind: 'repository', id: repo },
+    evidence: { clause, repo },
+  }));
 }
 
 /** Deny wins; an action in neither list is not allowed (default deny). */
 function writeActionChecks(wpc: BitbucketWpc, change: ChangeSet): Check[] {
   const clause = 'policy.write';
   const subject = { kind: 'action' as const, id: change.action };
-  if (wpc.policy.write.deny.includes(change.action)) return [{ rule: 'policy.write_actions', outcome: 'fail', code: 'ACTION_DENIED', subject, evidence: { clause: 'policy.write.deny', action: change.action } }];
-  if (!wpc.policy.write.allow.includes(change.action)) return [{ rule: 'policy.write_actions', outcome: 'fail', code: 'ACTION_NOT_ALLOWED', subject, evidence: { clause: 'policy.write.allow', action: change.action } }];
-  return [{ rule: 'policy.write_actions', outcome: 'pass', code: 'OK', subject, evidence: { clause, action: change.action } }];
+  if (wpc.policy.write.deny.includes(change.action))
+    return [
+      {
+        rule: 'policy.write_actions',
+        outcome: 'fail',
+        code: 'ACTION_DENIED',
+        subject,
+        evidence: { clause: 'policy.write.deny', action: change.action },
+      },
+    ];
+  if (!wpc.policy.write.allow.includes(change.action))
+    return [
+      {
+        rule: 'policy.write_actions',
+        outcome: 'fail',
+        code: 'ACTION_NOT_ALLOWED',
+        subject,
+        evidence: { clause: 'policy.write.allow', action: change.action },
+      },
+    ];
+  return [
+    { rule: 'policy.write_actions', outcome: 'pass', code: 'OK', subject, evidence: { clause, action: change.action } },
+  ];
 }
 
 /**
@@ -89,8 +134,11 @@ function pathChecks(wpc: BitbucketWpc, change: ChangeSet, facts: PolicyFacts): C
   change.files.forEach((file, index) => {
     // A removal has only an old side; anything else has a new side and, when the old path differs
     // (renames), an old side too.
-    const sides: { path: string; side: 'new' | 'old' }[] = [{ path: file.path, side: file.status === 'removed' ? 'old' : 'new' }];
-    if (file.oldPath !== undefined && repoPathKey(file.oldPath) !== repoPathKey(file.path)) sides.push({ path: file.oldPath, side: 'old' });
+    const sides: { path: string; side: 'new' | 'old' }[] = [
+      { path: file.path, side: file.status === 'removed' ? 'old' : 'new' },
+    ];
+    if (file.oldPath !== undefined && repoPathKey(file.oldPath) !== repoPathKey(file.path))
+      sides.push({ path: file.oldPath, side: 'old' });
     for (const { path, side } of sides) {
       const normalized = normalizeRepoPath(path);
       const key = `${side}\u0000${normalized.toLowerCase()}`;
@@ -98,32 +146,71 @@ function pathChecks(wpc: BitbucketWpc, change: ChangeSet, facts: PolicyFacts): C
       seen.add(key);
       const hit = matcher.match(path);
       if (hit === undefined) continue;
-      const evidence: Evidence = { clause, glob: hit.glob, globs: hit.globs, status: file.status, side, provenance: (provenance[index]?.provenance ?? 'unattested') satisfies Provenance };
+      const evidence: Evidence = {
+        clause,
+        glob: hit.glob,
+        globs: hit.globs,
+        status: file.status,
+        side,
+        provenance: (provenance[index]?.provenance ?? 'unattested') satisfies Provenance,
+      };
       if (hit.matched !== normalized) evidence.matched_directory = hit.matched;
       if (normalized !== path) evidence.path_as_given = path;
       if (sides.length > 1) {
         if (path === file.path) evidence.renamed_from = file.oldPath ?? null;
         else evidence.renamed_to = file.path;
       }
-      checks.push({ rule: 'policy.paths', outcome: 'fail', code: 'PATH_DENIED', subject: { kind: 'file', id: normalized }, evidence });
+      checks.push({
+        rule: 'policy.paths',
+        outcome: 'fail',
+        code: 'PATH_DENIED',
+        subject: { kind: 'file', id: normalized },
+        evidence,
+      });
     }
   });
   if (checks.length > 0) return checks;
-  return [{ rule: 'policy.paths', outcome: 'pass', code: 'OK', evidence: { clause, globs: wpc.policy.paths.deny_globs.length, paths_checked: seen.size } }];
+  return [
+    {
+      rule: 'policy.paths',
+      outcome: 'pass',
+      code: 'OK',
+      evidence: { clause, globs: wpc.policy.paths.deny_globs.length, paths_checked: seen.size },
+    },
+  ];
 }
 
 /** No wildcard and no admin scope in the CST; no CST known while required fails closed (CST_MISSING). */
 function leastPrivilegeChecks(wpc: BitbucketWpc, facts: PolicyFacts): Check[] {
   const clause = 'policy.auth.least_privilege_scopes_required';
-  if (!wpc.policy.auth.least_privilege_scopes_required) return [{ rule: 'policy.auth', outcome: 'skip', code: 'OK', evidence: { clause, required: false } }];
-  if (facts.cstScopes === undefined) return [{ rule: 'policy.auth', outcome: 'fail', code: 'CST_MISSING', subject: { kind: 'token' }, evidence: { clause } }];
+  if (!wpc.policy.auth.least_privilege_scopes_required)
+    return [{ rule: 'policy.auth', outcome: 'skip', code: 'OK', evidence: { clause, required: false } }];
+  if (facts.cstScopes === undefined)
+    return [
+      { rule: 'policy.auth', outcome: 'fail', code: 'CST_MISSING', subject: { kind: 'token' }, evidence: { clause } },
+    ];
   const checks: Check[] = [];
   for (const scope of [...new Set(facts.cstScopes)]) {
     const problems = scopeProblems(scope);
-    if (problems.length > 0) checks.push({ rule: 'policy.auth', outcome: 'fail', code: 'SCOPE_NOT_LEAST_PRIVILEGE', subject: { kind: 'token', id: scope }, evidence: { clause, scope, problems } });
+    if (problems.length > 0)
+      checks.push({
+        rule: 'policy.auth',
+        outcome: 'fail',
+        code: 'SCOPE_NOT_LEAST_PRIVILEGE',
+        subject: { kind: 'token', id: scope },
+        evidence: { clause, scope, problems },
+      });
   }
   if (checks.length > 0) return checks;
-  return [{ rule: 'policy.auth', outcome: 'pass', code: 'OK', subject: { kind: 'token' }, evidence: { clause, scopes: [...facts.cstScopes] } }];
+  return [
+    {
+      rule: 'policy.auth',
+      outcome: 'pass',
+      code: 'OK',
+      subject: { kind: 'token' },
+      evidence: { clause, scopes: [...facts.cstScopes] },
+    },
+  ];
 }
 
 const accountKey = (accountId: string) => accountId.trim().toLowerCase();
@@ -135,7 +222,8 @@ const accountKey = (accountId: string) => accountId.trim().toLowerCase();
  */
 function identitySeparationChecks(wpc: BitbucketWpc, change: ChangeSet): Check[] {
   const clause = 'policy.auth.separate_identities_for_read_vs_write';
-  if (!wpc.policy.auth.separate_identities_for_read_vs_write) return [{ rule: 'policy.auth', outcome: 'skip', code: 'OK', evidence: { clause, required: false } }];
+  if (!wpc.policy.auth.separate_identities_for_read_vs_write)
+    return [{ rule: 'policy.auth', outcome: 'skip', code: 'OK', evidence: { clause, required: false } }];
 
   const roles = new Map<string, Set<IdentityRole>>();
   const addRole = (accountId: string, role: IdentityRole) => {
@@ -147,7 +235,13 @@ function identitySeparationChecks(wpc: BitbucketWpc, change: ChangeSet): Check[]
 
   const actorKey = accountKey(change.actor.accountId);
   const actorRoles = roles.get(actorKey) ?? new Set<IdentityRole>();
-  const fail = (accountId: string, problem: string): Check => ({ rule: 'policy.auth', outcome: 'fail', code: 'IDENTITIES_NOT_SEPARATED', subject: { kind: 'actor', id: accountId }, evidence: { clause, problem } });
+  const fail = (accountId: string, problem: string): Check => ({
+    rule: 'policy.auth',
+    outcome: 'fail',
+    code: 'IDENTITIES_NOT_SEPARATED',
+    subject: { kind: 'actor', id: accountId },
+    evidence: { clause, problem },
+  });
   const checks: Check[] = [];
   if (!actorRoles.has('write')) checks.push(fail(change.actor.accountId, 'actor_not_write_identity'));
   if (actorRoles.has('read')) checks.push(fail(change.actor.accountId, 'actor_is_read_identity'));
@@ -163,23 +257,71 @@ function identitySeparationChecks(wpc: BitbucketWpc, change: ChangeSet): Check[]
   }
   if (checks.length > 0) return checks;
   const readIdentities = [...roles.values()].filter((r) => r.has('read')).length;
-  return [{ rule: 'policy.auth', outcome: 'pass', code: 'OK', subject: { kind: 'actor', id: change.actor.accountId }, evidence: { clause, read_identities: readIdentities } }];
+  return [
+    {
+      rule: 'policy.auth',
+      outcome: 'pass',
+      code: 'OK',
+      subject: { kind: 'actor', id: change.actor.accountId },
+      evidence: { clause, read_identities: readIdentities },
+    },
+  ];
 }
 
 function attestationChecks(wpc: BitbucketWpc, facts: PolicyFacts): Check[] {
   const { emit_proof_bundle: bundleRequired, require_gateway_receipts: receiptsRequired } = wpc.policy.attestation;
   const checks: Check[] = [];
   const bundleClause = 'policy.attestation.emit_proof_bundle';
-  if (!bundleRequired) checks.push({ rule: 'policy.attestation', outcome: 'skip', code: 'OK', evidence: { clause: bundleClause, required: false } });
-  else if (!facts.bundlePresent) checks.push({ rule: 'policy.attestation', outcome: 'fail', code: 'BUNDLE_REQUIRED', subject: { kind: 'bundle' }, evidence: { clause: bundleClause } });
-  else checks.push({ rule: 'policy.attestation', outcome: 'pass', code: 'OK', subject: { kind: 'bundle' }, evidence: { clause: bundleClause } });
+  if (!bundleRequired)
+    checks.push({
+      rule: 'policy.attestation',
+      outcome: 'skip',
+      code: 'OK',
+      evidence: { clause: bundleClause, required: false },
+    });
+  else if (!facts.bundlePresent)
+    checks.push({
+      rule: 'policy.attestation',
+      outcome: 'fail',
+      code: 'BUNDLE_REQUIRED',
+      subject: { kind: 'bundle' },
+      evidence: { clause: bundleClause },
+    });
+  else
+    checks.push({
+      rule: 'policy.attestation',
+      outcome: 'pass',
+      code: 'OK',
+      subject: { kind: 'bundle' },
+      evidence: { clause: bundleClause },
+    });
 
   const receiptsClause = 'policy.attestation.require_gateway_receipts';
   const counted = facts.gatewayReceipts.filter((r) => r.counted).length;
   const receiptEvidence = { clause: receiptsClause, counted, present: facts.gatewayReceipts.length };
-  if (!receiptsRequired) checks.push({ rule: 'policy.attestation', outcome: 'skip', code: 'OK', evidence: { clause: receiptsClause, required: false } });
-  else if (counted === 0) checks.push({ rule: 'policy.attestation', outcome: 'fail', code: 'GATEWAY_RECEIPTS_REQUIRED', subject: { kind: 'bundle' }, evidence: receiptEvidence });
-  else checks.push({ rule: 'policy.attestation', outcome: 'pass', code: 'OK', subject: { kind: 'bundle' }, evidence: receiptEvidence });
+  if (!receiptsRequired)
+    checks.push({
+      rule: 'policy.attestation',
+      outcome: 'skip',
+      code: 'OK',
+      evidence: { clause: receiptsClause, required: false },
+    });
+  else if (counted === 0)
+    checks.push({
+      rule: 'policy.attestation',
+      outcome: 'fail',
+      code: 'GATEWAY_RECEIPTS_REQUIRED',
+      subject: { kind: 'bundle' },
+      evidence: receiptEvidence,
+    });
+  else
+    checks.push({
+      rule: 'policy.attestation',
+      outcome: 'pass',
+      code: 'OK',
+      subject: { kind: 'bundle' },
+      evidence: receiptEvidence,
+    });
   return checks;
 }
 
@@ -191,25 +333,68 @@ function attestationChecks(wpc: BitbucketWpc, facts: PolicyFacts): Check[] {
  */
 function modelChecks(wpc: BitbucketWpc, facts: PolicyFacts): Check[] {
   const checks: Check[] = [];
-  const receiptEvidence = (r: PolicyGatewayReceipt, clause: string): Evidence => ({ clause, provider: r.provider, model: r.model, counted: r.counted });
+  const receiptEvidence = (r: PolicyGatewayReceipt, clause: string): Evidence => ({
+    clause,
+    provider: r.provider,
+    model: r.model,
+    counted: r.counted,
+  });
   const subject = (r: PolicyGatewayReceipt) => ({ kind: 'gateway_receipt' as const, id: r.receiptId });
 
   const providers = wpc.allowed_providers;
-  if (providers === undefined) checks.push({ rule: 'policy.models', outcome: 'skip', code: 'OK', evidence: { clause: 'allowed_providers', configured: false } });
+  if (providers === undefined)
+    checks.push({
+      rule: 'policy.models',
+      outcome: 'skip',
+      code: 'OK',
+      evidence: { clause: 'allowed_providers', configured: false },
+    });
   else {
     const allowed = new Set<string>(providers);
     const failing = facts.gatewayReceipts.filter((r) => !allowed.has(r.provider));
-    for (const r of failing) checks.push({ rule: 'policy.models', outcome: 'fail', code: 'PROVIDER_NOT_ALLOWED', subject: subject(r), evidence: receiptEvidence(r, 'allowed_providers') });
-    if (failing.length === 0) checks.push({ rule: 'policy.models', outcome: 'pass', code: 'OK', evidence: { clause: 'allowed_providers', receipts_checked: facts.gatewayReceipts.length } });
+    for (const r of failing)
+      checks.push({
+        rule: 'policy.models',
+        outcome: 'fail',
+        code: 'PROVIDER_NOT_ALLOWED',
+        subject: subject(r),
+        evidence: receiptEvidence(r, 'allowed_providers'),
+      });
+    if (failing.length === 0)
+      checks.push({
+        rule: 'policy.models',
+        outcome: 'pass',
+        code: 'OK',
+        evidence: { clause: 'allowed_providers', receipts_checked: facts.gatewayReceipts.length },
+      });
   }
 
   const models = wpc.allowed_models;
-  if (models === undefined) checks.push({ rule: 'policy.models', outcome: 'skip', code: 'OK', evidence: { clause: 'allowed_models', configured: false } });
+  if (models === undefined)
+    checks.push({
+      rule: 'policy.models',
+      outcome: 'skip',
+      code: 'OK',
+      evidence: { clause: 'allowed_models', configured: false },
+    });
   else {
     const patterns = models.map(compileClawsigGlob);
     const failing = facts.gatewayReceipts.filter((r) => !patterns.some((re) => re.test(r.model)));
-    for (const r of failing) checks.push({ rule: 'policy.models', outcome: 'fail', code: 'MODEL_NOT_ALLOWED', subject: subject(r), evidence: receiptEvidence(r, 'allowed_models') });
-    if (failing.length === 0) checks.push({ rule: 'policy.models', outcome: 'pass', code: 'OK', evidence: { clause: 'allowed_models', receipts_checked: facts.gatewayReceipts.length } });
+    for (const r of failing)
+      checks.push({
+        rule: 'policy.models',
+        outcome: 'fail',
+        code: 'MODEL_NOT_ALLOWED',
+        subject: subject(r),
+        evidence: receiptEvidence(r, 'allowed_models'),
+      });
+    if (failing.length === 0)
+      checks.push({
+        rule: 'policy.models',
+        outcome: 'pass',
+        code: 'OK',
+        evidence: { clause: 'allowed_models', receipts_checked: facts.gatewayReceipts.length },
+      });
   }
   return checks;
 }
@@ -221,22 +406,55 @@ function modelChecks(wpc: BitbucketWpc, facts: PolicyFacts): Check[] {
  */
 function approvalChecks(wpc: BitbucketWpc, change: ChangeSet): Check[] {
   const clause = 'policy.write.approval_required';
-  if (!wpc.policy.write.approval_required) return [{ rule: 'policy.approval', outcome: 'skip', code: 'OK', evidence: { clause, required: false } }];
+  if (!wpc.policy.write.approval_required)
+    return [{ rule: 'policy.approval', outcome: 'skip', code: 'OK', evidence: { clause, required: false } }];
   const agents = new Set((change.agentIdentities ?? []).map((i) => accountKey(i.accountId)));
   if (change.actor.agentIdentity !== undefined) agents.add(accountKey(change.actor.accountId));
   const actorKey = accountKey(change.actor.accountId);
   // Approvals count only when given after the current head was pushed (issue 9): an approval of an
   // earlier head does not cover what was pushed since. Unknown push time: none can be shown to count.
   const headPushedAtMs = change.pullRequest?.headPushedAtMs;
-  const afterHead = (a: ChangeSet['approvals'][number]) => headPushedAtMs === undefined || (headPushedAtMs !== null && a.atMs !== undefined && a.atMs >= headPushedAtMs);
-  const byHumans = change.approvals.filter((a) => !a.isAgentIdentity && !agents.has(accountKey(a.accountId)) && accountKey(a.accountId) !== actorKey);
+  const afterHead = (a: ChangeSet['approvals'][number]) =>
+    headPushedAtMs === undefined || (headPushedAtMs !== null && a.atMs !== undefined && a.atMs >= headPushedAtMs);
+  const byHumans = change.approvals.filter(
+    (a) => !a.isAgentIdentity && !agents.has(accountKey(a.accountId)) && accountKey(a.accountId) !== actorKey,
+  );
   const counting = byHumans.filter(afterHead);
-  const subject = change.pullRequest === undefined ? { kind: 'pull_request' as const } : { kind: 'pull_request' as const, id: String(change.pullRequest.id) };
+  const subject =
+    change.pullRequest === undefined
+      ? { kind: 'pull_request' as const }
+      : { kind: 'pull_request' as const, id: String(change.pullRequest.id) };
   if (counting.length === 0) {
     const stale = byHumans.length - counting.length;
-    return [{ rule: 'policy.approval', outcome: 'pending', code: 'APPROVAL_REQUIRED', subject, evidence: { clause, approvals: change.approvals.length, counted: 0, ...(stale > 0 ? { before_head_push: stale } : {}) } }];
+    return [
+      {
+        rule: 'policy.approval',
+        outcome: 'pending',
+        code: 'APPROVAL_REQUIRED',
+        subject,
+        evidence: {
+          clause,
+          approvals: change.approvals.length,
+          counted: 0,
+          ...(stale > 0 ? { before_head_push: stale } : {}),
+        },
+      },
+    ];
   }
-  return [{ rule: 'policy.approval', outcome: 'pass', code: 'OK', subject, evidence: { clause, approvals: change.approvals.length, counted: counting.length, approvers: counting.map((a) => a.accountId) } }];
+  return [
+    {
+      rule: 'policy.approval',
+      outcome: 'pass',
+      code: 'OK',
+      subject,
+      evidence: {
+        clause,
+        approvals: change.approvals.length,
+        counted: counting.length,
+        approvers: counting.map((a) => a.accountId),
+      },
+    },
+  ];
 }
 
 /** RULES order, then subject id (code-unit order, locale-free); ties keep emission order. */

@@ -19,17 +19,26 @@ export interface FileProvenance {
  */
 export function fileProvenance(change: ChangeSet, attestedCommit: string | undefined): FileProvenance[] {
   const describe = (file: ChangeSet['files'][number], provenance: Provenance): FileProvenance =>
-    file.oldPath === undefined ? { path: file.path, status: file.status, provenance } : { path: file.path, oldPath: file.oldPath, status: file.status, provenance };
+    file.oldPath === undefined
+      ? { path: file.path, status: file.status, provenance }
+      : { path: file.path, oldPath: file.oldPath, status: file.status, provenance };
 
-  const attestedIndex = attestedCommit === undefined ? -1 : change.commits.findIndex((c) => c.hash.toLowerCase() === attestedCommit.toLowerCase());
+  const attestedIndex =
+    attestedCommit === undefined
+      ? -1
+      : change.commits.findIndex((c) => c.hash.toLowerCase() === attestedCommit.toLowerCase());
   if (attestedIndex < 0) return change.files.map((f) => describe(f, 'unattested'));
 
   const later = change.commits.slice(attestedIndex + 1);
-  if (later.some((c) => c.paths === undefined)) return change.files.map((f) => describe(f, 'changed_after_attestation'));
+  if (later.some((c) => c.paths === undefined))
+    return change.files.map((f) => describe(f, 'changed_after_attestation'));
 
   const touchedLater = new Set(later.flatMap((c) => c.paths ?? []).map(repoPathKey));
   return change.files.map((file) => {
     const sides = file.oldPath === undefined ? [file.path] : [file.path, file.oldPath];
-    return describe(file, sides.some((p) => touchedLater.has(repoPathKey(p))) ? 'changed_after_attestation' : 'attested');
+    return describe(
+      file,
+      sides.some((p) => touchedLater.has(repoPathKey(p))) ? 'changed_after_attestation' : 'attested',
+    );
   });
 }

@@ -1,5 +1,15 @@
 /** The Bitbucket Work Policy Contract: schema, hash, evaluation against a change set (docs/policy.md). */
-export { parseBitbucketWpc, bitbucketWpcHash, bitbucketWpcSchema, formatPath, WPC_TOOL, WPC_LIMITS, WRITE_ACTIONS, READ_ACTIONS, WPC_PROVIDERS } from './bitbucket-wpc';
+export {
+  parseBitbucketWpc,
+  bitbucketWpcHash,
+  bitbucketWpcSchema,
+  formatPath,
+  WPC_TOOL,
+  WPC_LIMITS,
+  WRITE_ACTIONS,
+  READ_ACTIONS,
+  WPC_PROVIDERS,
+} from './bitbucket-wpc';
 export type { BitbucketWpc, WpcIssue, WpcProvider, ParseBitbucketWpcResult } from './bitbucket-wpc';
 export { evaluatePolicy } from './evaluate-policy';
 export type { PolicyFacts, PolicyGatewayReceipt } from './evaluate-policy';
@@ -17,6 +27,12 @@ export { judgeWriteAction, type WriteActionDecision } from './write-action-polic
 export { proofCoverageChecks, isBundleFile } from './proof-coverage';
 export { evaluateWpc } from './evaluate-wpc';
 export type { EnginePolicy, WpcFacts } from './evaluate-wpc';
-export { parseWpc, parseWpcDocument, looksLikeWpcEnvelope, V1_UNENFORCEABLE_FIELDS, V2_UNENFORCEABLE_FIELDS } from './wpc-forms';
+export {
+  parseWpc,
+  parseWpcDocument,
+  looksLikeWpcEnvelope,
+  V1_UNENFORCEABLE_FIELDS,
+  V2_UNENFORCEABLE_FIELDS,
+} from './wpc-forms';
 export type { ParsedWpc, ParseWpcResult, OfficialWpcFacts, WpcForm, WpcFailureCode } from './wpc-forms';
 export { evaluateStatements } from './wpc-v2';

@@ -109,7 +109,13 @@ export function compileClawsigGlob(pattern: string): LinearMatcher {
 
 // The lookarounds picomatch emits (with `dot: true`) that only refuse `.`/`..` segments or an empty
 // segment. Longest first, so that a shorter one never cuts a longer one apart.
-const SEGMENT_GUARDS = [String.raw`(?!(?:^|\/)\.{1,2}(?:\/|$))`, String.raw`(?!\.{1,2}(?:\/|$))`, String.raw`(?!\.{0,1}(?:\/|$))`, '(?=.)', String.raw`(?!\.)`];
+const SEGMENT_GUARDS = [
+  String.raw`(?!(?:^|\/)\.{1,2}(?:\/|$))`,
+  String.raw`(?!\.{1,2}(?:\/|$))`,
+  String.raw`(?!\.{0,1}(?:\/|$))`,
+  '(?=.)',
+  String.raw`(?!\.)`,
+];
 const LOOKAROUND = /\(\?<?[=!]/;
 
 /**

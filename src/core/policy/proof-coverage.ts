@@ -22,7 +22,11 @@ export function isBundleFile(path: string): boolean {
  * `.clawsig/` paths (the harness layout `<stem>-bundle.json` with `-urm.json` and `-trust-pulse.json`,
  * or an uploaded bundle's sidecars): a later commit that only adds them is still the bundle's own.
  */
-export function proofCoverageChecks(change: ChangeSet, attestedCommit: string, ownFiles: readonly string[] = []): Check[] {
+export function proofCoverageChecks(
+  change: ChangeSet,
+  attestedCommit: string,
+  ownFiles: readonly string[] = [],
+): Check[] {
   const own = new Set(ownFiles.map(repoPathKey));
   const isOwn = (path: string): boolean => isBundleFile(path) || own.has(repoPathKey(path));
   const index = change.commits.findIndex((c) => c.hash.toLowerCase() === attestedCommit.toLowerCase());
@@ -48,9 +52,26 @@ export function proofCoverageChecks(change: ChangeSet, attestedCommit: string, o
       outcome: 'fail',
       code: 'CHANGED_AFTER_ATTESTATION',
       subject: { kind: 'commit', id: commit.hash },
-      evidence: { attested_commit: attestedCommit, author: commit.author ?? null, pushed_by: commit.pushedBy ?? null, paths: commit.paths === undefined ? null : commit.paths.slice(0, 20) },
+      evidence: {
+        attested_commit: attestedCommit,
+        author: commit.author ?? null,
+        pushed_by: commit.pushedBy ?? null,
+        paths: commit.paths === undefined ? null : commit.paths.slice(0, 20),
+      },
     });
   }
   if (checks.length > 0) return checks;
-  return [{ rule: 'profile.proof_covers_head', outcome: 'pass', code: 'OK', subject: { kind: 'commit', id: attestedCommit }, evidence: { attested_commit: attestedCommit, later_commits: later.length, human_commits_after_attestation: humanLater } }];
+  return [
+    {
+      rule: 'profile.proof_covers_head',
+      outcome: 'pass',
+      code: 'OK',
+      subject: { kind: 'commit', id: attestedCommit },
+      evidence: {
+        attested_commit: attestedCommit,
+        later_commits: later.length,
+        human_commits_after_attestation: humanLater,
+      },
+    },
+  ];
 }

@@ -82,13 +82,19 @@ function bitbucketWarnings(wpc: BitbucketWpc, prefix: string): WpcWarning[] {
   const at = (path: string) => (prefix === '' ? path : `${prefix}.${path}`);
   const matcher = compileDenyGlobs(wpc.policy.paths.deny_globs);
   const unguarded = PIPELINE_PATHS.find((path) => matcher.match(path) === undefined);
-  if (unguarded !== undefined) warnings.push({ code: 'PIPELINE_FILE_NOT_DENIED', path: at('policy.paths.deny_globs'), data: { path: unguarded } });
-  if (!wpc.policy.write.deny.includes('merge_pr')) warnings.push({ code: 'MERGE_NOT_DENIED', path: at('policy.write.deny') });
-  if (!wpc.policy.write.deny.includes('direct_push_main')) warnings.push({ code: 'DIRECT_PUSH_NOT_DENIED', path: at('policy.write.deny') });
-  if (!wpc.policy.attestation.require_gateway_receipts) warnings.push({ code: 'GATEWAY_RECEIPTS_NOT_REQUIRED', path: at('policy.attestation.require_gateway_receipts') });
-  if (!wpc.policy.write.approval_required) warnings.push({ code: 'APPROVAL_NOT_REQUIRED', path: at('policy.write.approval_required') });
+  if (unguarded !== undefined)
+    warnings.push({ code: 'PIPELINE_FILE_NOT_DENIED', path: at('policy.paths.deny_globs'), data: { path: unguarded } });
+  if (!wpc.policy.write.deny.includes('merge_pr'))
+    warnings.push({ code: 'MERGE_NOT_DENIED', path: at('policy.write.deny') });
+  if (!wpc.policy.write.deny.includes('direct_push_main'))
+    warnings.push({ code: 'DIRECT_PUSH_NOT_DENIED', path: at('policy.write.deny') });
+  if (!wpc.policy.attestation.require_gateway_receipts)
+    warnings.push({ code: 'GATEWAY_RECEIPTS_NOT_REQUIRED', path: at('policy.attestation.require_gateway_receipts') });
+  if (!wpc.policy.write.approval_required)
+    warnings.push({ code: 'APPROVAL_NOT_REQUIRED', path: at('policy.write.approval_required') });
   wpc.policy.repos_allowlist.forEach((repo, index) => {
-    if (repo.toUpperCase() === PLACEHOLDER_REPO) warnings.push({ code: 'PLACEHOLDER_REPO', path: at(`policy.repos_allowlist[${index}]`) });
+    if (repo.toUpperCase() === PLACEHOLDER_REPO)
+      warnings.push({ code: 'PLACEHOLDER_REPO', path: at(`policy.repos_allowlist[${index}]`) });
   });
   if (wpc.issuer_did === PLACEHOLDER_ISSUER_DID) warnings.push({ code: 'PLACEHOLDER_ISSUER', path: at('issuer_did') });
   return warnings;
@@ -112,51 +118,102 @@ function v2DeniesPipeline(statements: readonly V2Statement[]): boolean {
   );
 }
 
-function officialWarnings(form: 'clawsig_v1' | 'clawsig_v2', document: Record<string, unknown>, prefix: string): WpcWarning[] {
+function officialWarnings(
+  form: 'clawsig_v1' | 'clawsig_v2',
+  document: Record<string, unknown>,
+  prefix: string,
+): WpcWarning[] {
   const warnings: WpcWarning[] = [];
   const at = (path: string) => (prefix === '' ? path : `${prefix}.${path}`);
-  if (document.issuer_did === PLACEHOLDER_ISSUER_DID) warnings.push({ code: 'PLACEHOLDER_ISSUER', path: at('issuer_did') });
+  if (document.issuer_did === PLACEHOLDER_ISSUER_DID)
+    warnings.push({ code: 'PLACEHOLDER_ISSUER', path: at('issuer_did') });
   const metadata = document.metadata;
   if (isObject(metadata) && Array.isArray(metadata.repositories)) {
     metadata.repositories.forEach((repo, index) => {
-      if (typeof repo === 'string' && repo.toUpperCase() === PLACEHOLDER_REPO) warnings.push({ code: 'PLACEHOLDER_REPO', path: at(`metadata.repositories[${index}]`) });
+      if (typeof repo === 'string' && repo.toUpperCase() === PLACEHOLDER_REPO)
+        warnings.push({ code: 'PLACEHOLDER_REPO', path: at(`metadata.repositories[${index}]`) });
     });
   }
   if (form === 'clawsig_v1') {
-    if (document.allowed_providers === undefined && document.allowed_models === undefined) warnings.push({ code: 'NO_MODEL_RESTRICTION', path: prefix });
+    if (document.allowed_providers === undefined && document.allowed_models === undefined)
+      warnings.push({ code: 'NO_MODEL_RESTRICTION', path: prefix });
   } else {
     const statements = (Array.isArray(document.statements) ? document.statements : []) as V2Statement[];
-    if (!statements.some((s) => s.effect === 'Allow' && s.conditions !== undefined && s.actions.some((a) => clawsigGlobMatch(a, 'model:invoke')))) {
+    if (
+      !statements.some(
+        (s) =>
+          s.effect === 'Allow' &&
+          s.conditions !== undefined &&
+          s.actions.some((a) => clawsigGlobMatch(a, 'model:invoke')),
+      )
+    ) {
       warnings.push({ code: 'NO_MODEL_RESTRICTION', path: at('statements') });
     }
-    if (!v2DeniesPipeline(statements)) warnings.push({ code: 'PIPELINE_FILE_NOT_DENIED', path: at('statements'), data: { path: PIPELINE_PATHS[0] as string } });
+    if (!v2DeniesPipeline(statements))
+      warnings.push({
+        code: 'PIPELINE_FILE_NOT_DENIED',
+        path: at('statements'),
+        data: { path: PIPELINE_PATHS[0] as string },
+      });
   }
   // Accepted once the server's parser takes the official forms (it then stops refusing them here).
-  if (!parseBitbucketWpc(document).ok) warnings.push({ code: 'FORM_NOT_ACCEPTED_BY_SERVER', path: prefix, data: { form } });
+  if (!parseBitbucketWpc(document).ok)
+    warnings.push({ code: 'FORM_NOT_ACCEPTED_BY_SERVER', path: prefix, data: { form } });
   return warnings;
 }
 
 function prefixed(prefix: string, issues: readonly WpcIssue[]): WpcIssue[] {
   if (prefix === '') return [...issues];
-  return issues.map((issue) => ({ path: issue.path === '' ? prefix : issue.path.startsWith('[') ? `${prefix}${issue.path}` : `${prefix}.${issue.path}`, message: issue.message }));
+  return issues.map((issue) => ({
+    path:
+      issue.path === '' ? prefix : issue.path.startsWith('[') ? `${prefix}${issue.path}` : `${prefix}.${issue.path}`,
+    message: issue.message,
+  }));
 }
 
 /** Lints a bare WPC (any form); `prefix` is where it sits (`payload` inside an envelope). */
 function lintBare(document: unknown, prefix: string): WpcLintResult {
   const form = wpcFormOf(document);
   if (form === null || form === 'envelope' || !isObject(document)) {
-    return { form, errors: prefixed(prefix, [{ path: '', message: form === 'envelope' ? 'an envelope inside an envelope' : 'not a WPC: expected "tool" and "policy" (Bitbucket form) or "policy_version" "1" or "2" (Clawsig form)' }]), warnings: [] };
+    return {
+      form,
+      errors: prefixed(prefix, [
+        {
+          path: '',
+          message:
+            form === 'envelope'
+              ? 'an envelope inside an envelope'
+              : 'not a WPC: expected "tool" and "policy" (Bitbucket form) or "policy_version" "1" or "2" (Clawsig form)',
+        },
+      ]),
+      warnings: [],
+    };
   }
   if (form === 'bitbucket') {
     const parsed = parseBitbucketWpc(document);
     if (!parsed.ok) return { form, errors: prefixed(prefix, parsed.issues), warnings: [] };
     return { form, errors: [], warnings: bitbucketWarnings(parsed.wpc, prefix), policyHashB64u: parsed.policyHashB64u };
   }
-  const validation = validateWith(form === 'clawsig_v1' ? workPolicyContractV1Schema : workPolicyContractV2Schema, document);
+  const validation = validateWith(
+    form === 'clawsig_v1' ? workPolicyContractV1Schema : workPolicyContractV2Schema,
+    document,
+  );
   if (!validation.ok) {
-    return { form, errors: prefixed(prefix, validation.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }))), warnings: [] };
+    return {
+      form,
+      errors: prefixed(
+        prefix,
+        validation.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+      ),
+      warnings: [],
+    };
   }
-  return { form, errors: [], warnings: officialWarnings(form, document, prefix), policyHashB64u: jcsHashB64u(document) };
+  return {
+    form,
+    errors: [],
+    warnings: officialWarnings(form, document, prefix),
+    policyHashB64u: jcsHashB64u(document),
+  };
 }
 
 /**
@@ -170,23 +227,44 @@ export function lintWpc(document: unknown): WpcLintResult {
   const errors: WpcIssue[] = [...inner.errors];
   const warnings: WpcWarning[] = [...inner.warnings];
   const signer = typeof document.signer_did === 'string' ? document.signer_did : undefined;
-  for (const [key, expected] of [['envelope_version', '1'], ['envelope_type', 'work_policy_contract'], ['hash_algorithm', 'SHA-256'], ['algorithm', 'Ed25519']] as const) {
+  for (const [key, expected] of [
+    ['envelope_version', '1'],
+    ['envelope_type', 'work_policy_contract'],
+    ['hash_algorithm', 'SHA-256'],
+    ['algorithm', 'Ed25519'],
+  ] as const) {
     if (document[key] !== expected) errors.push({ path: key, message: `must be "${expected}"` });
   }
   if (signer === undefined) errors.push({ path: 'signer_did', message: 'required' });
   if (typeof document.issued_at !== 'string') errors.push({ path: 'issued_at', message: 'required' });
   if (inner.policyHashB64u !== undefined) {
     if (document.payload_hash_b64u !== inner.policyHashB64u) {
-      errors.push({ path: 'payload_hash_b64u', message: 'is not the JCS SHA-256 hash of the payload (WPC_HASH_INVALID)' });
+      errors.push({
+        path: 'payload_hash_b64u',
+        message: 'is not the JCS SHA-256 hash of the payload (WPC_HASH_INVALID)',
+      });
     } else if (signer !== undefined) {
       const payload = document.payload as Record<string, unknown>;
-      if (payload.issuer_did !== undefined && payload.issuer_did !== signer) errors.push({ path: 'payload.issuer_did', message: 'is not the envelope signer (WPC_ISSUER_MISMATCH)' });
+      if (payload.issuer_did !== undefined && payload.issuer_did !== signer)
+        errors.push({ path: 'payload.issuer_did', message: 'is not the envelope signer (WPC_ISSUER_MISMATCH)' });
       const publicKey = publicKeyFromDidKey(signer);
       const signature = typeof document.signature_b64u === 'string' ? decodeB64u(document.signature_b64u) : null;
       if (publicKey === null) warnings.push({ code: 'SIGNER_NOT_CHECKABLE', path: 'signer_did' });
-      else if (signature === null || signature.length !== 64 || !verifyEd25519(publicKey, inner.policyHashB64u, signature)) errors.push({ path: 'signature_b64u', message: 'does not verify with the signer key (WPC_SIGNATURE_INVALID)' });
+      else if (
+        signature === null ||
+        signature.length !== 64 ||
+        !verifyEd25519(publicKey, inner.policyHashB64u, signature)
+      )
+        errors.push({ path: 'signature_b64u', message: 'does not verify with the signer key (WPC_SIGNATURE_INVALID)' });
     }
   }
-  const result: WpcLintResult = { form: 'envelope', errors, warnings, ...(signer !== undefined ? { signerDid: signer } : {}) };
-  return errors.length === 0 && inner.policyHashB64u !== undefined ? { ...result, policyHashB64u: inner.policyHashB64u } : result;
+  const result: WpcLintResult = {
+    form: 'envelope',
+    errors,
+    warnings,
+    ...(signer !== undefined ? { signerDid: signer } : {}),
+  };
+  return errors.length === 0 && inner.policyHashB64u !== undefined
+    ? { ...result, policyHashB64u: inner.policyHashB64u }
+    : result;
 }

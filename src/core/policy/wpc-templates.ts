@@ -16,7 +16,12 @@ export const PLACEHOLDER_REPO = 'WORKSPACE/REPOSITORY';
 export const PLACEHOLDER_ISSUER_DID = 'did:key:REPLACE_WITH_THE_ISSUER_DID';
 
 /** The seed's deny globs: the pipeline definition, CI directories and security policy files. */
-export const DEFAULT_DENY_GLOBS = ['**/bitbucket-pipelines.yml', '**/.pipeline/**', '**/.github/**', '**/SECURITY*'] as const;
+export const DEFAULT_DENY_GLOBS = [
+  '**/bitbucket-pipelines.yml',
+  '**/.pipeline/**',
+  '**/.github/**',
+  '**/SECURITY*',
+] as const;
 
 export interface WpcTemplateOptions {
   /** Exact `workspace/repo_slug` names for `repos_allowlist` (bitbucket) or `metadata` (official forms). */
@@ -68,10 +73,32 @@ function clawsigV2Template(options: WpcTemplateOptions): { [key: string]: Json }
     issuer_did: options.issuerDid ?? PLACEHOLDER_ISSUER_DID,
     coverage_enforcement: 'enforce',
     statements: [
-      { sid: 'models-anthropic', effect: 'Allow', actions: ['model:invoke'], resources: ['*'], conditions: { StringEquals: { 'Model:Provider': 'anthropic' } } },
-      { sid: 'models-openai', effect: 'Allow', actions: ['model:invoke'], resources: ['*'], conditions: { StringEquals: { 'Model:Provider': 'openai' } } },
-      { sid: 'repository-writes', effect: 'Allow', actions: ['side_effect:filesystem_write', 'side_effect:filesystem_read'], resources: ['**'] },
-      { sid: 'no-pipeline-edits', effect: 'Deny', actions: ['side_effect:filesystem_write'], resources: [...DEFAULT_DENY_GLOBS] },
+      {
+        sid: 'models-anthropic',
+        effect: 'Allow',
+        actions: ['model:invoke'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'Model:Provider': 'anthropic' } },
+      },
+      {
+        sid: 'models-openai',
+        effect: 'Allow',
+        actions: ['model:invoke'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'Model:Provider': 'openai' } },
+      },
+      {
+        sid: 'repository-writes',
+        effect: 'Allow',
+        actions: ['side_effect:filesystem_write', 'side_effect:filesystem_read'],
+        resources: ['**'],
+      },
+      {
+        sid: 'no-pipeline-edits',
+        effect: 'Deny',
+        actions: ['side_effect:filesystem_write'],
+        resources: [...DEFAULT_DENY_GLOBS],
+      },
     ],
     metadata: { repositories: options.repos && options.repos.length > 0 ? [...options.repos] : [PLACEHOLDER_REPO] },
   };

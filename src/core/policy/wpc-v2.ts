@@ -88,7 +88,11 @@ function conditionsTruth(statement: WpcPolicyStatement, context: WpcContext): Tr
   for (const [operator, map] of Object.entries(statement.conditions ?? {})) {
     if (map === undefined) continue;
     for (const [key, expected] of Object.entries(map)) {
-      const truth = evaluateOperator(operator, Object.prototype.hasOwnProperty.call(context, key) ? context[key] : undefined, expected);
+      const truth = evaluateOperator(
+        operator,
+        Object.prototype.hasOwnProperty.call(context, key) ? context[key] : undefined,
+        expected,
+      );
       if (truth === 'false') return 'false';
       if (truth === 'unknown') result = 'unknown';
     }
@@ -106,10 +110,13 @@ export function evaluateStatements(statements: readonly WpcPolicyStatement[], re
   for (const statement of statements) {
     if (!matchesAny(statement.actions, request.action) || !matchesAny(statement.resources, request.resource)) continue;
     const truth = conditionsTruth(statement, request.context);
-    if (statement.effect === 'Deny' && truth !== 'false') return { decision: 'DENY', reason: 'explicit_deny', sid: statement.sid };
+    if (statement.effect === 'Deny' && truth !== 'false')
+      return { decision: 'DENY', reason: 'explicit_deny', sid: statement.sid };
     if (statement.effect === 'Allow' && truth === 'true' && allow === undefined) allow = statement.sid;
   }
-  return allow !== undefined ? { decision: 'ALLOW', reason: 'allowed', sid: allow } : { decision: 'DENY', reason: 'no_allow' };
+  return allow !== undefined
+    ? { decision: 'ALLOW', reason: 'allowed', sid: allow }
+    : { decision: 'DENY', reason: 'no_allow' };
 }
 
 /** Action namespaces clawgate evaluates on Bitbucket; statements naming only others are reported as not enforceable. */
@@ -117,5 +124,12 @@ export const EVALUATED_ACTION_PREFIXES = ['bitbucket:', 'model:'] as const;
 
 /** True when some action pattern of the statement could name an action clawgate evaluates. */
 export function statementIsEvaluated(statement: WpcPolicyStatement): boolean {
-  return statement.actions.some((pattern) => pattern === '*' || pattern === '**' || EVALUATED_ACTION_PREFIXES.some((prefix) => pattern.startsWith(prefix) || prefix.startsWith(pattern.replace(/\*+$/, ''))));
+  return statement.actions.some(
+    (pattern) =>
+      pattern === '*' ||
+      pattern === '**' ||
+      EVALUATED_ACTION_PREFIXES.some(
+        (prefix) => pattern.startsWith(prefix) || prefix.startsWith(pattern.replace(/\*+$/, '')),
+      ),
+  );
 }

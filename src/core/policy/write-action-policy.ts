@@ -22,21 +22,42 @@ const ACTION_RULES = new Set<string>(['policy.repos_allowlist', 'policy.write_ac
 
 export function judgeWriteAction(
   policy: EnginePolicy | undefined,
-  input: { workspace: string; repoSlug: string; repoFullName: string; action: WriteAction; actor: { accountId: string; role: IdentityRole; displayName?: string } },
+  input: {
+    workspace: string;
+    repoSlug: string;
+    repoFullName: string;
+    action: WriteAction;
+    actor: { accountId: string; role: IdentityRole; displayName?: string };
+  },
 ): WriteActionDecision {
   const failing: Check[] = [];
   if (input.actor.role !== 'write') {
-    failing.push({ rule: 'profile.agent_identity', outcome: 'fail', code: 'AGENT_ROLE_INSUFFICIENT', subject: { kind: 'actor', id: input.actor.accountId }, evidence: { role: input.actor.role, action: input.action } });
+    failing.push({
+      rule: 'profile.agent_identity',
+      outcome: 'fail',
+      code: 'AGENT_ROLE_INSUFFICIENT',
+      subject: { kind: 'actor', id: input.actor.accountId },
+      evidence: { role: input.actor.role, action: input.action },
+    });
   }
   if (policy === undefined) {
-    failing.push({ rule: 'system.evidence', outcome: 'fail', code: 'WPC_NOT_ASSIGNED', subject: { kind: 'repository', id: input.repoFullName } });
+    failing.push({
+      rule: 'system.evidence',
+      outcome: 'fail',
+      code: 'WPC_NOT_ASSIGNED',
+      subject: { kind: 'repository', id: input.repoFullName },
+    });
   } else {
     const change: ChangeSet = {
       workspace: input.workspace,
       repoSlug: input.repoSlug,
       repoFullName: input.repoFullName,
       action: input.action,
-      actor: { accountId: input.actor.accountId, ...(input.actor.displayName !== undefined ? { displayName: input.actor.displayName } : {}), agentIdentity: { role: input.actor.role } },
+      actor: {
+        accountId: input.actor.accountId,
+        ...(input.actor.displayName !== undefined ? { displayName: input.actor.displayName } : {}),
+        agentIdentity: { role: input.actor.role },
+      },
       files: [],
       commits: [],
       approvals: [],

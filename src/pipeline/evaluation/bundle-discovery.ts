@@ -42,7 +42,10 @@ export interface DiscoveredEvidence {
 const HARNESS_BUNDLE = /-bundle\.json$/;
 
 /** The candidate bundle files among `changedPaths`, in precedence order (pure). */
-export function discoveryCandidates(changedPaths: readonly string[], declared: readonly string[]): BundleFileCandidate[] {
+export function discoveryCandidates(
+  changedPaths: readonly string[],
+  declared: readonly string[],
+): BundleFileCandidate[] {
   const changed = new Set(changedPaths);
   const out: BundleFileCandidate[] = [];
   for (const id of declared) {
@@ -62,7 +65,12 @@ function bundleIdOf(value: unknown): string | undefined {
 
 type Read = { ok: true; artifact: PullRequestArtifact } | { ok: false; reason: 'absent' | 'unreadable' };
 
-async function readAtHead(client: BitbucketClient, at: { workspace: string; repoSlug: string; headSha: string }, path: string, maxBytes: number): Promise<Read> {
+async function readAtHead(
+  client: BitbucketClient,
+  at: { workspace: string; repoSlug: string; headSha: string },
+  path: string,
+  maxBytes: number,
+): Promise<Read> {
   let text: string | null;
   try {
     text = await client.getFileAtCommit(at.workspace, at.repoSlug, at.headSha, path, { maxBytes });
@@ -116,7 +124,8 @@ export async function discoverBundleInPullRequest(input: {
   const harnessCount = candidates.filter((c) => c.layout === 'harness').length;
   let found: (PullRequestArtifact & { layout: BundleFileCandidate['layout'] }) | undefined;
   for (const candidate of candidates) {
-    if (candidate.layout === 'harness' && input.declared.length === 0 && harnessCount > 1) return { error: 'BUNDLE_UNREADABLE' };
+    if (candidate.layout === 'harness' && input.declared.length === 0 && harnessCount > 1)
+      return { error: 'BUNDLE_UNREADABLE' };
     const read = await readAtHead(input.client, at, candidate.path, input.maxBundleBytes);
     if (!read.ok) {
       if (read.reason === 'absent') continue;

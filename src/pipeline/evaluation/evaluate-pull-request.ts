@@ -9,7 +9,14 @@ import { verdictToJson } from '../../render/verdict-json';
 import { openJobContext, type JobDeps } from '../job-context';
 import { clawgateVerdictForCommit } from '../commit-verdict';
 import { inlineVerifier, URM_BOUNDS, type Verifier } from '../../verification';
-import { gatherEvidence, headFromListing, isEvaluationBudgetError, listPullRequestCommitsOf, pathsAfterAttestation, type GatheredEvidence } from './gather';
+import {
+  gatherEvidence,
+  headFromListing,
+  isEvaluationBudgetError,
+  listPullRequestCommitsOf,
+  pathsAfterAttestation,
+  type GatheredEvidence,
+} from './gather';
 import { withHeadCache, type HeadCache } from './head-cache';
 import { policyForRepository } from '../repository-policy';
 import { publishInProgress, publishVerdict, putStatus, writeClawgateStatus, type PublishTarget } from '../publish';
@@ -51,20 +58,47 @@ function toConsumed(records: readonly ConsumedIdRecord[]): ConsumedId[] {
  * store the evaluation and its audit event, publish. A failure of clawgate itself publishes FAILED in
  * enforce mode — never SUCCESSFUL.
  */
-export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDeps, attempt: JobAttempt = { attempt: 1, maxAttempts: 1 }): Promise<EvaluationOutcome> {
+export async function evaluatePullRequest(
+  job: EvaluationJob,
+  deps: EvaluationDeps,
+  attempt: JobAttempt = { attempt: 1, maxAttempts: 1 },
+): Promise<EvaluationOutcome> {
   const { store, config } = deps;
   const now = deps.now ?? Date.now;
-  const log = deps.logger.child({ deliveryId: job.deliveryId, workspace: job.workspaceId, repo: job.repoFullName, pr: job.prId });
+  const log = deps.logger.child({
+    deliveryId: job.deliveryId,
+    workspace: job.workspaceId,
+    repo: job.repoFullName,
+    pr: job.prId,
+  });
   // The evaluation's reads are capped (api-budget.ts): past the cap it fails closed, API_BUDGET_EXCEEDED.
-  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; job dropped', deps.apiBudget ? { readsCap: deps.apiBudget.config.perEvaluation } : {});
+  const opened = await openJobContext(
+    deps,
+    job,
+    log,
+    'tenant missing or uninstalled; job dropped',
+    deps.apiBudget ? { readsCap: deps.apiBudget.config.perEvaluation } : {},
+  );
   if (opened === null) return { status: 'skipped' };
   const { workspace, repoSlug } = opened;
-  const client = deps.headCache ? withHeadCache(opened.client, deps.headCache.forTenant(opened.tenant.clientKey)) : opened.client;
+  const client = deps.headCache
+    ? withHeadCache(opened.client, deps.headCache.forTenant(opened.tenant.clientKey))
+    : opened.client;
   const recheck = job.trigger === 'recheck';
   const evaluationId = randomUUID();
   const marker = deps.statusMarker ? { marker: deps.statusMarker } : {};
   // Where a failure status goes: the head the webhook named until the PR's real head is known.
-  let target: PublishTarget | null = recheck ? null : { client, workspace, repoSlug, headSha: job.headHint.toLowerCase(), sourceBranch: '', detailsUrl: detailsUrl(config, evaluationId), ...marker };
+  let target: PublishTarget | null = recheck
+    ? null
+    : {
+        client,
+        workspace,
+        repoSlug,
+        headSha: job.headHint.toLowerCase(),
+        sourceBranch: '',
+        detailsUrl: detailsUrl(config, evaluationId),
+        ...marker,
+      };
   // Effective mode first (issue 9): until the assignment and the workspace say otherwise, the
   // strictest mode applies, so an error anywhere below can never publish SUCCESSFUL in enforce.
   let mode: Mode = 'enforce';
@@ -88,7 +122,11 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       }
     }
     const pr = await client.getPullRequest(workspace, repoSlug, job.prId);
-    if (!recheck && !pr.source.commit.hash.toLowerCase().startsWith(job.headHint.slice(0, 12)) && !job.headHint.startsWith(pr.source.commit.hash.toLowerCase())) {
+    if (
+      !recheck &&
+      !pr.source.commit.hash.toLowerCase().startsWith(job.headHint.slice(0, 12)) &&
+      !job.headHint.startsWith(pr.source.commit.hash.toLowerCase())
+    ) {
       log.info({ head: pr.source.commit.hash, job: job.headHint }, 'a newer head exists; job dropped');
       if (target) await restoreRecordedStatus(deps, client, job, target);
       return { status: 'superseded' };
@@ -101,16 +139,38 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     // One listing of the PR's commits: the head's full hash comes from it (no GET …/commit/{short})
     // unless the listing does not start at the PR's head; gather judges the same listing.
     const listed = await listPullRequestCommitsOf(client, workspace, repoSlug, job.prId);
-    const headSha = headFromListing(listed, pr.source.commit.hash) ?? (await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash));
+    const headSha =
+      headFromListing(listed, pr.source.commit.hash) ??
+      (await client.resolveCommitHash(workspace, repoSlug, pr.source.commit.hash));
     const hinted = target?.headSha;
-    target = { client, workspace, repoSlug, headSha, sourceBranch: pr.source.branch.name, detailsUrl: detailsUrl(config, evaluationId), ...marker };
+    target = {
+      client,
+      workspace,
+      repoSlug,
+      headSha,
+      sourceBranch: pr.source.branch.name,
+      detailsUrl: detailsUrl(config, evaluationId),
+      ...marker,
+    };
     // The hinted head is this head (its prefix): its INPROGRESS stands; a second one would only
     // race its own echo. Another head (a re-check, a refused short hash) gets one now.
     if (hinted === undefined || !headSha.startsWith(hinted)) {
       await publishInProgress(target);
       inProgressWritten = true;
     }
-    const evidence: GatheredEvidence = await gatherEvidence({ client, store, workspaceId: job.workspaceId, repoFullName: job.repoFullName, prId: job.prId, pullRequest: pr, headSha, listed, settings, assignment, maxBundleBytes: config.maxBundleBytes });
+    const evidence: GatheredEvidence = await gatherEvidence({
+      client,
+      store,
+      workspaceId: job.workspaceId,
+      repoFullName: job.repoFullName,
+      prId: job.prId,
+      pullRequest: pr,
+      headSha,
+      listed,
+      settings,
+      assignment,
+      maxBundleBytes: config.maxBundleBytes,
+    });
     mode = evidence.mode;
     // The bundle travels as text: parsing, bounds and verification all run off the event loop.
     const verifier = deps.verifier ?? inlineVerifier;
@@ -131,7 +191,8 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       trustPulse: evidence.trustPulseText,
     };
     const bundleText = evidence.bundle?.text;
-    const evaluate = (input: Omit<EvaluationInput, 'bundle'>): Promise<Verdict> => verifier.evaluate({ input, ...(bundleText !== undefined ? { bundleText } : {}) });
+    const evaluate = (input: Omit<EvaluationInput, 'bundle'>): Promise<Verdict> =>
+      verifier.evaluate({ input, ...(bundleText !== undefined ? { bundleText } : {}) });
     // The input of the verdict that stands, recorded for evidence packs (engine-input.ts).
     let finalInput: Omit<EvaluationInput, 'bundle'> = baseInput;
     let verdict = await evaluate(baseInput);
@@ -139,7 +200,14 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     // diffstat each, cached per commit), so they are read now and the engine judges again with them.
     let withPaths: GatheredEvidence['change'] | null = null;
     try {
-      withPaths = await pathsAfterAttestation({ client, workspace, repoSlug, change: evidence.change, attestedCommit: verdict.proof?.binding?.commit, ...(deps.headCache ? { cache: deps.headCache.forTenant(opened.tenant.clientKey) } : {}) });
+      withPaths = await pathsAfterAttestation({
+        client,
+        workspace,
+        repoSlug,
+        change: evidence.change,
+        attestedCommit: verdict.proof?.binding?.commit,
+        ...(deps.headCache ? { cache: deps.headCache.forTenant(opened.tenant.clientKey) } : {}),
+      });
     } catch (error) {
       if (!isEvaluationBudgetError(error)) throw error;
       baseInput = { ...baseInput, evidenceError: 'API_BUDGET_EXCEEDED' };
@@ -158,7 +226,11 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
       verdict = await evaluate(finalInput);
       const toRecord = idsToRecord(verdict);
       if (toRecord.length > 0) {
-        const result = await store.consumedIds.consumeIds(job.workspaceId, toRecord, { repo: job.repoFullName, prId: job.prId, evaluationId });
+        const result = await store.consumedIds.consumeIds(job.workspaceId, toRecord, {
+          repo: job.repoFullName,
+          prId: job.prId,
+          evaluationId,
+        });
         // Lost a race to another PR: the ids are theirs; judge again with that knowledge.
         if (!result.ok) {
           finalInput = { ...baseInput, consumed: toConsumed([...consumed, ...result.conflicts]) };
@@ -198,9 +270,18 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
     // Keep the bundle an evaluation was based on, so an auditor can re-verify it later with
     // `clawgate verify` (uploaded bundles are already stored; a bundle id clash keeps the first copy).
     if (evidence.bundle?.source === 'repo_file' && verdict.proof?.bundleId) {
-      await store.bundles.put(job.workspaceId, { bundleId: verdict.proof.bundleId, envelopeText: evidence.bundle.text, source: 'repo_file' }).catch((error: unknown) => {
-        log.info({ err: error instanceof Error ? error.message : String(error) }, 'bundle copy not kept (id already stored with other content)');
-      });
+      await store.bundles
+        .put(job.workspaceId, {
+          bundleId: verdict.proof.bundleId,
+          envelopeText: evidence.bundle.text,
+          source: 'repo_file',
+        })
+        .catch((error: unknown) => {
+          log.info(
+            { err: error instanceof Error ? error.message : String(error) },
+            'bundle copy not kept (id already stored with other content)',
+          );
+        });
     }
     // The status says what the store now says about this commit: this verdict, unless an incident
     // recorded on the same commit outranks it (commit-verdict.ts).
@@ -218,29 +299,47 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
         trigger: job.trigger,
         // The pulse's status and hash only: its content is in the evaluation and the evidence pack.
         trust_pulse: { status: verdict.trustPulse.status, hash_b64u: verdict.trustPulse.hashB64u ?? null },
-        ...(published.basis === 'incident' ? { published_status: { state: published.content.state, basis: 'incident', incident: published.recordId } } : {}),
+        ...(published.basis === 'incident'
+          ? { published_status: { state: published.content.state, basis: 'incident', incident: published.recordId } }
+          : {}),
       },
       repo: job.repoFullName,
       prId: job.prId,
     });
-    await publishVerdict(target, verdict, { content: published.content, markAtMs: published.latestAtMs }, { reportExists: reportOnHead });
-    log.info({ evaluationId, state: verdict.state, reason: verdict.reasonCode, status: verdict.statusState }, 'evaluation published');
+    await publishVerdict(
+      target,
+      verdict,
+      { content: published.content, markAtMs: published.latestAtMs },
+      { reportExists: reportOnHead },
+    );
+    log.info(
+      { evaluationId, state: verdict.state, reason: verdict.reasonCode, status: verdict.statusState },
+      'evaluation published',
+    );
     return { status: 'evaluated', evaluationId, verdict };
   } catch (error) {
-    log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'evaluation failed');
+    log.error(
+      { err: error instanceof Error ? { name: error.name, message: error.message } : String(error) },
+      'evaluation failed',
+    );
     // Fail closed: in enforce mode (or while the mode is not yet known) a clawgate failure is FAILED,
     // never SUCCESSFUL. observe and warn never fail a build (docs/policy.md): they say what happened.
     // Out of API budget (the installation's hour, or reads paused after a 429) or rate limited by
     // Bitbucket: the job is retried later by the queue; the INPROGRESS written first (from the write
     // reserve) stands meanwhile, and only the last attempt writes FAILED.
-    const outOfBudget = (error instanceof ApiBudgetExceededError && error.scope === 'installation') || error instanceof BitbucketRateLimitError;
+    const outOfBudget =
+      (error instanceof ApiBudgetExceededError && error.scope === 'installation') ||
+      error instanceof BitbucketRateLimitError;
     const retriedLater = outOfBudget && inProgressWritten && attempt.attempt < attempt.maxAttempts;
     if (target && !retriedLater) {
       const state = failedStatusFor(mode);
       try {
         await putStatus(target, state, evaluationErrorDescription(mode));
       } catch (publishError) {
-        log.error({ err: publishError instanceof Error ? publishError.message : String(publishError) }, 'could not publish the failure status');
+        log.error(
+          { err: publishError instanceof Error ? publishError.message : String(publishError) },
+          'could not publish the failure status',
+        );
       }
     }
     throw error;
@@ -251,15 +350,35 @@ export async function evaluatePullRequest(job: EvaluationJob, deps: EvaluationDe
  * A job that stops early (a newer head, a closed PR) leaves the head it marked INPROGRESS with what
  * the store says about it, when the store has a record (otherwise INPROGRESS stays: never SUCCESSFUL).
  */
-async function restoreRecordedStatus(deps: EvaluationDeps, client: BitbucketClient, job: EvaluationJob, target: PublishTarget): Promise<void> {
+async function restoreRecordedStatus(
+  deps: EvaluationDeps,
+  client: BitbucketClient,
+  job: EvaluationJob,
+  target: PublishTarget,
+): Promise<void> {
   if (!/^[0-9a-f]{40}$/.test(target.headSha)) return;
-  const recorded = await clawgateVerdictForCommit(deps.store, deps.config, job.workspaceId, job.repoFullName, target.headSha);
+  const recorded = await clawgateVerdictForCommit(
+    deps.store,
+    deps.config,
+    job.workspaceId,
+    job.repoFullName,
+    target.headSha,
+  );
   if (recorded.basis === 'none') return;
-  await writeClawgateStatus(client, deps.statusMarker, { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha }, recorded.content, recorded.latestAtMs);
+  await writeClawgateStatus(
+    client,
+    deps.statusMarker,
+    { workspace: target.workspace, repoSlug: target.repoSlug, commit: target.headSha },
+    recorded.content,
+    recorded.latestAtMs,
+  );
 }
 
 /** The queue handler: validates the stored payload, then evaluates; transient Bitbucket errors retry. */
-export function createEvaluationHandler(deps: EvaluationDeps, observe?: (outcome: EvaluationOutcome) => void): JobHandler {
+export function createEvaluationHandler(
+  deps: EvaluationDeps,
+  observe?: (outcome: EvaluationOutcome) => void,
+): JobHandler {
   return async (job: Job) => {
     const parsed = evaluationJobSchema.safeParse(job.payload);
     if (!parsed.success) {
@@ -267,7 +386,10 @@ export function createEvaluationHandler(deps: EvaluationDeps, observe?: (outcome
       return;
     }
     try {
-      const outcome = await evaluatePullRequest(parsed.data, deps, { attempt: job.attempt, maxAttempts: job.maxAttempts });
+      const outcome = await evaluatePullRequest(parsed.data, deps, {
+        attempt: job.attempt,
+        maxAttempts: job.maxAttempts,
+      });
       observe?.(outcome);
     } catch (error) {
       // Retry only what may succeed on retry (network, 5xx, rate limit); the FAILED status stands otherwise.
@@ -283,7 +405,11 @@ export function createEvaluationHandler(deps: EvaluationDeps, observe?: (outcome
  * a 10 MiB junk bundle caused (≈300 ms, bench/junk-bundle-latency.ts). Member order does not matter
  * to `restoreEngineInput`, which parses it.
  */
-async function engineInputJson(verifier: Verifier, input: Omit<EvaluationInput, 'bundle'>, bundleText: string | undefined): Promise<string> {
+async function engineInputJson(
+  verifier: Verifier,
+  input: Omit<EvaluationInput, 'bundle'>,
+  bundleText: string | undefined,
+): Promise<string> {
   const rest = JSON.stringify(recordEngineInput(input));
   if (bundleText === undefined) return rest;
   const quoted = await verifier.quoteJsonString(bundleText);

@@ -1,5 +1,16 @@
-import type { BitbucketClient, BitbucketCommitListItem, BitbucketDiffstatItem, BitbucketPullRequest } from '../../bitbucket';
-import { ApiBudgetExceededError, BitbucketNotFoundError, BitbucketResponseError, DIFFSTAT_MAX_ITEMS, PageCapExceededError } from '../../bitbucket';
+import type {
+  BitbucketClient,
+  BitbucketCommitListItem,
+  BitbucketDiffstatItem,
+  BitbucketPullRequest,
+} from '../../bitbucket';
+import {
+  ApiBudgetExceededError,
+  BitbucketNotFoundError,
+  BitbucketResponseError,
+  DIFFSTAT_MAX_ITEMS,
+  PageCapExceededError,
+} from '../../bitbucket';
 import type { TenantHeadCache } from './head-cache';
 import type { AccountClass, ChangeCommit, ChangedFile, ChangeSet } from '../../core/policy/change-set';
 import type { EnginePolicy } from '../../core/policy';
@@ -20,7 +31,14 @@ export interface GatheredEvidence {
   mode: Mode;
   policy?: EnginePolicy;
   /** The bundle as text: it is parsed, bounded and verified off the event loop (src/verification). */
-  bundle?: { text: string; source: 'api' | 'repo_file'; sha256B64u: string; bundleId?: string; path?: string; scopedToken?: string };
+  bundle?: {
+    text: string;
+    source: 'api' | 'repo_file';
+    sha256B64u: string;
+    bundleId?: string;
+    path?: string;
+    scopedToken?: string;
+  };
   /** A reason the evidence is incomplete (fail closed in the engine). */
   evidenceError?: 'BUNDLE_UNREADABLE' | 'WPC_NOT_ASSIGNED' | 'API_BUDGET_EXCEEDED';
   /**
@@ -35,7 +53,15 @@ export interface GatheredEvidence {
  * Reads the URM and the Trust Pulse a PR adds beside its bundle. A file that cannot be read (too
  * large, not UTF-8) is passed on as unreadable text, so the pulse shows as unverified, never as absent.
  */
-async function runArtifactsFromPr(client: BitbucketClient, workspace: string, repoSlug: string, headSha: string, changed: ReadonlySet<string>, paths: { urm: string; trustPulse: string }, maxUrmBytes: number): Promise<{ urmText?: string; trustPulseText?: string }> {
+async function runArtifactsFromPr(
+  client: BitbucketClient,
+  workspace: string,
+  repoSlug: string,
+  headSha: string,
+  changed: ReadonlySet<string>,
+  paths: { urm: string; trustPulse: string },
+  maxUrmBytes: number,
+): Promise<{ urmText?: string; trustPulseText?: string }> {
   const read = async (path: string, maxBytes: number): Promise<string | undefined> => {
     if (!changed.has(path)) return undefined;
     try {
@@ -60,7 +86,14 @@ function filesFromDiffstat(items: readonly BitbucketDiffstatItem[]): ChangedFile
   return items.map((item): ChangedFile => {
     const oldPath = item.old?.path;
     const newPath = item.new?.path;
-    const status = item.status === 'added' ? 'added' : item.status === 'removed' ? 'removed' : item.status === 'renamed' ? 'renamed' : 'modified';
+    const status =
+      item.status === 'added'
+        ? 'added'
+        : item.status === 'removed'
+          ? 'removed'
+          : item.status === 'renamed'
+            ? 'renamed'
+            : 'modified';
     const path = newPath ?? oldPath ?? '';
     return {
       status,
@@ -91,10 +124,17 @@ export interface ListedCommits {
 }
 
 /** Lists the PR's commits once (the job resolves the head from them and gather judges them). */
-export async function listPullRequestCommitsOf(client: BitbucketClient, workspace: string, repoSlug: string, prId: number): Promise<ListedCommits> {
+export async function listPullRequestCommitsOf(
+  client: BitbucketClient,
+  workspace: string,
+  repoSlug: string,
+  prId: number,
+): Promise<ListedCommits> {
   try {
     const commits = await client.listPullRequestCommits(workspace, repoSlug, prId);
-    return commits.length > MAX_EVALUATED_COMMITS ? { commits, tooLarge: { what: 'commits', limit: MAX_EVALUATED_COMMITS } } : { commits };
+    return commits.length > MAX_EVALUATED_COMMITS
+      ? { commits, tooLarge: { what: 'commits', limit: MAX_EVALUATED_COMMITS } }
+      : { commits };
   } catch (error) {
     if (!(error instanceof PageCapExceededError)) throw error;
     return { commits: [], tooLarge: { what: 'pages', limit: error.pageCap } };
@@ -108,7 +148,9 @@ export async function listPullRequestCommitsOf(client: BitbucketClient, workspac
 export function headFromListing(listed: ListedCommits, prHead: string): string | undefined {
   const newest = listed.commits[0];
   const prefix = prHead.toLowerCase();
-  return newest !== undefined && /^[0-9a-f]{7,40}$/.test(prefix) && newest.hash.toLowerCase().startsWith(prefix) ? newest.hash.toLowerCase() : undefined;
+  return newest !== undefined && /^[0-9a-f]{7,40}$/.test(prefix) && newest.hash.toLowerCase().startsWith(prefix)
+    ? newest.hash.toLowerCase()
+    : undefined;
 }
 
 /**
@@ -117,7 +159,14 @@ export function headFromListing(listed: ListedCommits, prHead: string): string |
  * them filled in; null when nothing is to read (no attested commit in the PR, or none after it).
  * Only these commits' paths matter to the engine (proof coverage, file provenance).
  */
-export async function pathsAfterAttestation(input: { client: BitbucketClient; workspace: string; repoSlug: string; change: ChangeSet; attestedCommit: string | undefined; cache?: TenantHeadCache }): Promise<ChangeSet | null> {
+export async function pathsAfterAttestation(input: {
+  client: BitbucketClient;
+  workspace: string;
+  repoSlug: string;
+  change: ChangeSet;
+  attestedCommit: string | undefined;
+  cache?: TenantHeadCache;
+}): Promise<ChangeSet | null> {
   const { change, attestedCommit } = input;
   if (attestedCommit === undefined || change.tooLarge !== undefined) return null;
   const index = change.commits.findIndex((c) => c.hash.toLowerCase() === attestedCommit.toLowerCase());
@@ -126,8 +175,11 @@ export async function pathsAfterAttestation(input: { client: BitbucketClient; wo
   for (let i = index + 1; i < commits.length; i++) {
     const commit = commits[i] as ChangeCommit;
     if (commit.paths !== undefined) continue;
-    const read = () => input.client.listCommitDiffstat(input.workspace, input.repoSlug, commit.hash).then(diffstatPaths);
-    const paths = input.cache ? await input.cache.commitPaths(`${input.workspace}/${input.repoSlug}`, commit.hash, read) : await read();
+    const read = () =>
+      input.client.listCommitDiffstat(input.workspace, input.repoSlug, commit.hash).then(diffstatPaths);
+    const paths = input.cache
+      ? await input.cache.commitPaths(`${input.workspace}/${input.repoSlug}`, commit.hash, read)
+      : await read();
     commits[i] = { ...commit, paths };
   }
   return { ...change, commits };
@@ -186,7 +238,11 @@ export async function gatherEvidence(input: {
       else throw error;
     }
   }
-  const pushes = await store.commitPushes.forCommits(workspaceId, repoFullName, commitsNewestFirst.length > 0 ? commitsNewestFirst.map((c) => c.hash) : [headSha]);
+  const pushes = await store.commitPushes.forCommits(
+    workspaceId,
+    repoFullName,
+    commitsNewestFirst.length > 0 ? commitsNewestFirst.map((c) => c.hash) : [headSha],
+  );
   const pushesOf = (hash: string) => pushes.filter((p) => p.commit === hash);
   const commits: ChangeCommit[] = [];
   for (const commit of [...commitsNewestFirst].reverse()) {
@@ -194,7 +250,9 @@ export async function gatherEvidence(input: {
     // they are read once the engine has named that commit (pathsAfterAttestation), not here.
     const authorUuid = commit.author.user?.uuid;
     const pushers = pushesOf(commit.hash);
-    const agentAccounts = [authorUuid, ...pushers.map((p) => p.pusherUuid)].filter((u): u is string => typeof u === 'string' && agentIdentityOf(settingsDoc, u) !== null);
+    const agentAccounts = [authorUuid, ...pushers.map((p) => p.pusherUuid)].filter(
+      (u): u is string => typeof u === 'string' && agentIdentityOf(settingsDoc, u) !== null,
+    );
     commits.push({
       hash: commit.hash,
       ...(authorUuid ? { authorAccountId: authorUuid } : {}),
@@ -224,17 +282,44 @@ export async function gatherEvidence(input: {
     repoSlug,
     repoFullName,
     action: 'create_pr',
-    actor: { accountId: actorId, ...(actorName ? { displayName: actorName } : {}), ...(identity ? { agentIdentity: { role: identity.role, ...(identity.agentDid ? { agentDid: identity.agentDid } : {}), ...(identity.revoked ? { revoked: true } : {}) } } : {}) },
-    pullRequest: { id: prId, sourceBranch: pullRequest.source.branch.name, destinationBranch: pullRequest.destination.branch.name, headCommit: headSha, declaredBundleIds: declared, headPushedAtMs },
+    actor: {
+      accountId: actorId,
+      ...(actorName ? { displayName: actorName } : {}),
+      ...(identity
+        ? {
+            agentIdentity: {
+              role: identity.role,
+              ...(identity.agentDid ? { agentDid: identity.agentDid } : {}),
+              ...(identity.revoked ? { revoked: true } : {}),
+            },
+          }
+        : {}),
+    },
+    pullRequest: {
+      id: prId,
+      sourceBranch: pullRequest.source.branch.name,
+      destinationBranch: pullRequest.destination.branch.name,
+      headCommit: headSha,
+      declaredBundleIds: declared,
+      headPushedAtMs,
+    },
     files: filesFromDiffstat(diffstat),
     commits,
     approvals: pullRequest.participants
       .filter((p) => p.approved)
       .map((p) => {
         const at = p.participated_on ? Date.parse(p.participated_on) : Number.NaN;
-        return { accountId: p.user.uuid, isAgentIdentity: agentIdentityOf(settingsDoc, p.user.uuid) !== null, ...(Number.isFinite(at) ? { atMs: at } : {}) };
+        return {
+          accountId: p.user.uuid,
+          isAgentIdentity: agentIdentityOf(settingsDoc, p.user.uuid) !== null,
+          ...(Number.isFinite(at) ? { atMs: at } : {}),
+        };
       }),
-    agentIdentities: settingsDoc.agents.map((a) => ({ accountId: a.account_uuid, role: a.role, ...(a.agent_did ? { agentDid: a.agent_did } : {}) })),
+    agentIdentities: settingsDoc.agents.map((a) => ({
+      accountId: a.account_uuid,
+      role: a.role,
+      ...(a.agent_did ? { agentDid: a.agent_did } : {}),
+    })),
     ...(tooLarge ? { tooLarge } : {}),
   };
 
@@ -252,7 +337,16 @@ export async function gatherEvidence(input: {
     return evidence;
   }
   try {
-    await attachBundle(evidence, { client, store, workspaceId, workspace, repoSlug, headSha, declared, maxBundleBytes: input.maxBundleBytes });
+    await attachBundle(evidence, {
+      client,
+      store,
+      workspaceId,
+      workspace,
+      repoSlug,
+      headSha,
+      declared,
+      maxBundleBytes: input.maxBundleBytes,
+    });
   } catch (error) {
     if (!isEvaluationBudgetError(error)) throw error;
     // Out of this evaluation's API reads before the evidence was complete: fail closed, its own code.
@@ -275,7 +369,16 @@ export function isEvaluationBudgetError(error: unknown): error is ApiBudgetExcee
  */
 async function attachBundle(
   evidence: GatheredEvidence,
-  ctx: { client: BitbucketClient; store: Store; workspaceId: string; workspace: string; repoSlug: string; headSha: string; declared: string[]; maxBundleBytes: number },
+  ctx: {
+    client: BitbucketClient;
+    store: Store;
+    workspaceId: string;
+    workspace: string;
+    repoSlug: string;
+    headSha: string;
+    declared: string[];
+    maxBundleBytes: number;
+  },
 ): Promise<void> {
   const { client, store, workspaceId, workspace, repoSlug, headSha, declared } = ctx;
   const input = { maxBundleBytes: ctx.maxBundleBytes };
@@ -285,9 +388,26 @@ async function attachBundle(
   for (const bundleId of declared) {
     const uploaded = await store.bundles.get(workspaceId, bundleId);
     if (!uploaded) continue;
-    evidence.bundle = { text: uploaded.envelopeText, source: 'api', sha256B64u: uploaded.sha256B64u, bundleId, ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}) };
+    evidence.bundle = {
+      text: uploaded.envelopeText,
+      source: 'api',
+      sha256B64u: uploaded.sha256B64u,
+      bundleId,
+      ...(uploaded.scopedToken ? { scopedToken: uploaded.scopedToken } : {}),
+    };
     // Its URM and pulse: uploaded with it, else committed in the PR under the bundle's id.
-    const fromPr = uploaded.urmText === null || uploaded.trustPulseText === null ? await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, uploadedRunArtifactPaths(bundleId), input.maxBundleBytes) : {};
+    const fromPr =
+      uploaded.urmText === null || uploaded.trustPulseText === null
+        ? await runArtifactsFromPr(
+            client,
+            workspace,
+            repoSlug,
+            headSha,
+            changed,
+            uploadedRunArtifactPaths(bundleId),
+            input.maxBundleBytes,
+          )
+        : {};
     const urmText = uploaded.urmText ?? fromPr.urmText;
     if (urmText !== undefined) evidence.urmText = urmText;
     const pulse = uploaded.trustPulseText ?? fromPr.trustPulseText;
@@ -296,7 +416,15 @@ async function attachBundle(
   }
   // (b) a bundle file the PR changed, read at head (bundle-discovery.ts: declared .clawsig/bundles/<id>.json,
   // then the harness layout <name>-bundle.json, then .clawsig/proof_bundle.json), with its URM and pulse.
-  const discovered = await discoverBundleInPullRequest({ client, workspace, repoSlug, headSha, changedPaths: [...changed], declared, maxBundleBytes: input.maxBundleBytes });
+  const discovered = await discoverBundleInPullRequest({
+    client,
+    workspace,
+    repoSlug,
+    headSha,
+    changedPaths: [...changed],
+    declared,
+    maxBundleBytes: input.maxBundleBytes,
+  });
   if (discovered.error) {
     evidence.evidenceError = discovered.error;
     return;
@@ -304,6 +432,17 @@ async function attachBundle(
   if (discovered.bundle) {
     const { path, text, sha256B64u: sha } = discovered.bundle;
     evidence.bundle = { text, source: 'repo_file', sha256B64u: sha, path };
-    Object.assign(evidence, await runArtifactsFromPr(client, workspace, repoSlug, headSha, changed, runArtifactPaths(path), input.maxBundleBytes));
+    Object.assign(
+      evidence,
+      await runArtifactsFromPr(
+        client,
+        workspace,
+        repoSlug,
+        headSha,
+        changed,
+        runArtifactPaths(path),
+        input.maxBundleBytes,
+      ),
+    );
   }
 }

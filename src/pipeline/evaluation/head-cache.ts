@@ -17,7 +17,13 @@ export interface HeadCache {
 
 export interface TenantHeadCache {
   commitPaths(repoFullName: string, commitHash: string, read: () => Promise<string[]>): Promise<string[]>;
-  fileAtCommit(repoFullName: string, commitHash: string, path: string, maxBytes: number, read: () => Promise<string | null>): Promise<string | null>;
+  fileAtCommit(
+    repoFullName: string,
+    commitHash: string,
+    path: string,
+    maxBytes: number,
+    read: () => Promise<string | null>,
+  ): Promise<string | null>;
 }
 
 export const DEFAULT_HEAD_CACHE_BYTES = 64 * 1024 * 1024;
@@ -31,7 +37,9 @@ export function createHeadCache(maxBytes: number = DEFAULT_HEAD_CACHE_BYTES): He
     maxSize: maxBytes,
     maxEntrySize: Math.max(1, Math.floor(maxBytes / 8)),
     ttl: HEAD_CACHE_TTL_MS,
-    sizeCalculation: (entry, key) => key.length * 2 + ('paths' in entry ? entry.paths.reduce((n, p) => n + p.length * 2 + 16, 16) : (entry.text?.length ?? 0) * 2 + 16),
+    sizeCalculation: (entry, key) =>
+      key.length * 2 +
+      ('paths' in entry ? entry.paths.reduce((n, p) => n + p.length * 2 + 16, 16) : (entry.text?.length ?? 0) * 2 + 16),
   });
   return {
     forTenant(tenantKey) {
@@ -69,6 +77,8 @@ export function createHeadCache(maxBytes: number = DEFAULT_HEAD_CACHE_BYTES): He
 export function withHeadCache(client: BitbucketClient, cache: TenantHeadCache): BitbucketClient {
   const cached = Object.create(client) as BitbucketClient;
   cached.getFileAtCommit = (workspace, repoSlug, commit, path, options = {}) =>
-    cache.fileAtCommit(`${workspace}/${repoSlug}`, commit, path, options.maxBytes ?? -1, () => client.getFileAtCommit(workspace, repoSlug, commit, path, options));
+    cache.fileAtCommit(`${workspace}/${repoSlug}`, commit, path, options.maxBytes ?? -1, () =>
+      client.getFileAtCommit(workspace, repoSlug, commit, path, options),
+    );
   return cached;
 }

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { BitbucketAuthError, BitbucketNotFoundError, PageCapExceededError, type BitbucketBranchRestriction } from '../../bitbucket';
+import {
+  BitbucketAuthError,
+  BitbucketNotFoundError,
+  PageCapExceededError,
+  type BitbucketBranchRestriction,
+} from '../../bitbucket';
 import type { WriteAction } from '../../core/policy/change-set';
 import { agentIdentityOf, type AgentIdentityMatch } from '../agent-identities';
 import { policyForRepository } from '../repository-policy';
@@ -43,10 +48,17 @@ export interface IncidentInput {
 /** What `recordIncident` records: a write action, or a forged `clawgate` status (forged-status.ts). */
 export type RecordedIncidentInput = Omit<IncidentInput, 'action'> & { action: IncidentAction };
 
-export type IncidentOutcome = { recorded: false; reasonCode: 'OK' } | { recorded: true; duplicate: boolean; auditId: number; incidentId: string; reasonCode: string };
+export type IncidentOutcome =
+  | { recorded: false; reasonCode: 'OK' }
+  | { recorded: true; duplicate: boolean; auditId: number; incidentId: string; reasonCode: string };
 
 async function findRecorded(ctx: OperationContext, input: RecordedIncidentInput): Promise<Incident | null> {
-  return ctx.deps.store.incidents.findRecorded(ctx.tenant.workspaceId, ctx.job.repoFullName, { deliveryId: ctx.job.deliveryId, action: input.action, commit: input.commit, branch: input.branch });
+  return ctx.deps.store.incidents.findRecorded(ctx.tenant.workspaceId, ctx.job.repoFullName, {
+    deliveryId: ctx.job.deliveryId,
+    action: input.action,
+    commit: input.commit,
+    branch: input.branch,
+  });
 }
 
 /** Judges the action; when the WPC does not allow it, records the incident and marks the commit. */
@@ -58,7 +70,11 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
     repoSlug: ctx.repoSlug,
     repoFullName: job.repoFullName,
     action: input.action,
-    actor: { accountId: input.agent.accountUuid, role: input.agent.role, ...(job.actor.displayName ? { displayName: job.actor.displayName } : {}) },
+    actor: {
+      accountId: input.agent.accountUuid,
+      role: input.agent.role,
+      ...(job.actor.displayName ? { displayName: job.actor.displayName } : {}),
+    },
   });
   if (!decision.denied) {
     ctx.log.info({ action: input.action }, 'agent write action allowed by the WPC');
@@ -72,14 +88,33 @@ export async function recordIncidentIfDenied(ctx: OperationContext, input: Incid
  * alert for it (alert-webhook.ts; never blocks or fails the job) and, with `markCommit`, writes the
  * incident's status on its commit.
  */
-export async function recordIncident(ctx: OperationContext, input: RecordedIncidentInput, decision: WriteActionDecision, options: { markCommit: boolean }): Promise<IncidentOutcome> {
+export async function recordIncident(
+  ctx: OperationContext,
+  input: RecordedIncidentInput,
+  decision: WriteActionDecision,
+  options: { markCommit: boolean },
+): Promise<IncidentOutcome> {
   const { deps, tenant, job } = ctx;
   const assignment = await policyForRepository(deps.store, tenant.workspaceId, job.repoFullName);
   // A retried job (the status write failed after the audit event was written) must not record twice.
   const existing = await findRecorded(ctx, input);
   if (existing) {
-    if (options.markCommit) await markCommit(ctx, input, existing.statusState, existing.statusDescription, existing.statusUrl, existing.createdAt.getTime());
-    return { recorded: true, duplicate: true, auditId: existing.auditEventId ?? 0, incidentId: existing.incidentId, reasonCode: decision.reasonCode };
+    if (options.markCommit)
+      await markCommit(
+        ctx,
+        input,
+        existing.statusState,
+        existing.statusDescription,
+        existing.statusUrl,
+        existing.createdAt.getTime(),
+      );
+    return {
+      recorded: true,
+      duplicate: true,
+      auditId: existing.auditEventId ?? 0,
+      incidentId: existing.incidentId,
+      reasonCode: decision.reasonCode,
+    };
   }
   const mode = assignment.mode ?? ctx.settings.mode;
   const incidentId = randomUUID();
@@ -108,7 +143,18 @@ export async function recordIncident(ctx: OperationContext, input: RecordedIncid
   const subject = `${job.repoFullName}${input.prId !== null ? `#${input.prId}` : ''}${input.branch !== null ? `@${input.branch}` : ''}`;
   const { event } = await deps.store.incidents.record(
     tenant.workspaceId,
-    { incidentId, repoFullName: job.repoFullName, action: input.action, branch: input.branch, commit: input.commit, prId: input.prId, deliveryId: job.deliveryId, statusState, statusDescription, statusUrl },
+    {
+      incidentId,
+      repoFullName: job.repoFullName,
+      action: input.action,
+      branch: input.branch,
+      commit: input.commit,
+      prId: input.prId,
+      deliveryId: job.deliveryId,
+      statusState,
+      statusDescription,
+      statusUrl,
+    },
     {
       actor: auditActor(input.agent.accountUuid),
       kind: INCIDENT_AUDIT_KIND,
@@ -118,7 +164,16 @@ export async function recordIncident(ctx: OperationContext, input: RecordedIncid
       prId: input.prId,
     },
   );
-  ctx.log.warn({ action: input.action, reason: decision.reasonCode, commit: input.commit, branch: input.branch, auditId: event.id }, 'incident recorded');
+  ctx.log.warn(
+    {
+      action: input.action,
+      reason: decision.reasonCode,
+      commit: input.commit,
+      branch: input.branch,
+      auditId: event.id,
+    },
+    'incident recorded',
+  );
   await alertIncident(ctx, record, input.detail);
   if (options.markCommit) await markCommit(ctx, input, statusState, statusDescription, statusUrl, event.at.getTime());
   return { recorded: true, duplicate: false, auditId: event.id, incidentId, reasonCode: decision.reasonCode };
@@ -151,13 +206,29 @@ async function alertIncident(ctx: OperationContext, record: IncidentRecord, deta
       ctx.deps.wakeAlerts,
     );
   } catch (error) {
-    ctx.log.error({ err: error instanceof Error ? error.message : String(error), incident: record.incident_id }, 'incident alert not queued');
+    ctx.log.error(
+      { err: error instanceof Error ? error.message : String(error), incident: record.incident_id },
+      'incident alert not queued',
+    );
   }
 }
 
-async function markCommit(ctx: OperationContext, input: RecordedIncidentInput, state: 'FAILED' | 'SUCCESSFUL' | null, description: string | null, url: string | null, atMs: number): Promise<void> {
+async function markCommit(
+  ctx: OperationContext,
+  input: RecordedIncidentInput,
+  state: 'FAILED' | 'SUCCESSFUL' | null,
+  description: string | null,
+  url: string | null,
+  atMs: number,
+): Promise<void> {
   if (input.commit === null || state === null || description === null || url === null) return;
-  await writeClawgateStatus(ctx.client, ctx.deps.statusMarker, { workspace: ctx.workspace, repoSlug: ctx.repoSlug, commit: input.commit }, { state, description, url, refname: input.branch }, atMs);
+  await writeClawgateStatus(
+    ctx.client,
+    ctx.deps.statusMarker,
+    { workspace: ctx.workspace, repoSlug: ctx.repoSlug, commit: input.commit },
+    { state, description, url, refname: input.branch },
+    atMs,
+  );
 }
 
 // ------------------------------------------------------------------ repo:push
@@ -176,14 +247,27 @@ const MERGE_MESSAGE = /\(pull request #(\d{1,10})\)/;
  * names "(pull request #N)" and PR #N is MERGED into this branch with exactly this merge commit.
  * A fast-forward merge has no such message and counts as a push (documented limitation).
  */
-async function isMergeOfPullRequest(ctx: OperationContext, branch: string, head: string, message: string | null): Promise<boolean> {
+async function isMergeOfPullRequest(
+  ctx: OperationContext,
+  branch: string,
+  head: string,
+  message: string | null,
+): Promise<boolean> {
   const match = message === null ? null : MERGE_MESSAGE.exec(message);
   if (!match) return false;
   try {
-    const pr = mergedPullRequestSchema.safeParse(await ctx.client.getPullRequest(ctx.workspace, ctx.repoSlug, Number(match[1])));
+    const pr = mergedPullRequestSchema.safeParse(
+      await ctx.client.getPullRequest(ctx.workspace, ctx.repoSlug, Number(match[1])),
+    );
     if (!pr.success) return false;
     const mergeHash = pr.data.merge_commit?.hash.toLowerCase();
-    return pr.data.state === 'MERGED' && pr.data.destination.branch.name === branch && mergeHash !== undefined && mergeHash.length >= 7 && head.startsWith(mergeHash);
+    return (
+      pr.data.state === 'MERGED' &&
+      pr.data.destination.branch.name === branch &&
+      mergeHash !== undefined &&
+      mergeHash.length >= 7 &&
+      head.startsWith(mergeHash)
+    );
   } catch (error) {
     if (error instanceof BitbucketNotFoundError) return false;
     throw error;
@@ -202,8 +286,19 @@ async function recordTruncatedPush(ctx: OperationContext, job: PushJob): Promise
   for (const change of job.changes) {
     if (!change.truncated || change.closed || change.newHash === null || change.newType === 'tag') continue;
     try {
-      const commits = await ctx.client.listCommitsBetween(ctx.workspace, ctx.repoSlug, change.newHash, change.oldHash, TRUNCATED_PUSH_PAGES);
-      await ctx.deps.store.commitPushes.record(ctx.tenant.workspaceId, job.repoFullName, { commits: commits.map((c) => c.hash), pusherUuid: job.actor.uuid, branch: change.newName, deliveryId: job.deliveryId });
+      const commits = await ctx.client.listCommitsBetween(
+        ctx.workspace,
+        ctx.repoSlug,
+        change.newHash,
+        change.oldHash,
+        TRUNCATED_PUSH_PAGES,
+      );
+      await ctx.deps.store.commitPushes.record(ctx.tenant.workspaceId, job.repoFullName, {
+        commits: commits.map((c) => c.hash),
+        pusherUuid: job.actor.uuid,
+        branch: change.newName,
+        deliveryId: job.deliveryId,
+      });
     } catch (error) {
       if (!(error instanceof PageCapExceededError)) throw error;
       ctx.log.warn({ branch: change.newName }, 'push too long to record every pusher; the rest count as unknown');
@@ -228,12 +323,21 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
         continue;
       }
       outcomes.push(
-        await recordIncidentIfDenied(ctx, { action: 'delete_branch', agent, branch: change.oldName, commit: null, prId: null, detail: incidentDetail({ action: 'delete_branch', who, branch: change.oldName }), facts: { old_head: change.oldHash, confirmed: 'branch_not_found' } }),
+        await recordIncidentIfDenied(ctx, {
+          action: 'delete_branch',
+          agent,
+          branch: change.oldName,
+          commit: null,
+          prId: null,
+          detail: incidentDetail({ action: 'delete_branch', who, branch: change.oldName }),
+          facts: { old_head: change.oldHash, confirmed: 'branch_not_found' },
+        }),
       );
       continue;
     }
     if (change.newName === null || change.newHash === null || change.newType === 'tag') continue;
-    if (mainBranch === undefined) mainBranch = (await ctx.client.getRepository(ctx.workspace, ctx.repoSlug)).mainbranch?.name ?? null;
+    if (mainBranch === undefined)
+      mainBranch = (await ctx.client.getRepository(ctx.workspace, ctx.repoSlug)).mainbranch?.name ?? null;
     if (restrictions === undefined) {
       try {
         restrictions = await ctx.client.listBranchRestrictions(ctx.workspace, ctx.repoSlug);
@@ -241,7 +345,9 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
         // Reading restrictions needs repository:admin, which the Connect app does not request:
         // then only the main branch counts as protected (logged, and said in the incident facts).
         if (!(error instanceof BitbucketAuthError)) throw error;
-        ctx.log.warn('branch restrictions unreadable (needs repository:admin); only the main branch counts as protected');
+        ctx.log.warn(
+          'branch restrictions unreadable (needs repository:admin); only the main branch counts as protected',
+        );
         restrictions = null;
       }
     }
@@ -257,7 +363,11 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
         commit: head,
         prId: null,
         detail: incidentDetail({ action: 'direct_push_main', who, commit: head, branch: change.newName }),
-        facts: { protection: protection.reasons, restrictions_readable: restrictions !== null, old_head: change.oldHash },
+        facts: {
+          protection: protection.reasons,
+          restrictions_readable: restrictions !== null,
+          old_head: change.oldHash,
+        },
       }),
     );
   }
@@ -271,10 +381,15 @@ export async function handlePush(ctx: OperationContext, job: PushJob): Promise<I
  * event key and delivery id are outside the webhook's signature, so the body is a claim. The PR must
  * be MERGED now, and when the body names a merge commit it must be the one the API names.
  */
-async function confirmedMerge(ctx: OperationContext, job: FulfilledJob): Promise<{ commit: string | null; branch: string } | null> {
+async function confirmedMerge(
+  ctx: OperationContext,
+  job: FulfilledJob,
+): Promise<{ commit: string | null; branch: string } | null> {
   let pr: z.infer<typeof mergedPullRequestSchema>;
   try {
-    const parsed = mergedPullRequestSchema.safeParse(await ctx.client.getPullRequest(ctx.workspace, ctx.repoSlug, job.prId));
+    const parsed = mergedPullRequestSchema.safeParse(
+      await ctx.client.getPullRequest(ctx.workspace, ctx.repoSlug, job.prId),
+    );
     if (!parsed.success) return null;
     pr = parsed.data;
   } catch (error) {
@@ -283,9 +398,17 @@ async function confirmedMerge(ctx: OperationContext, job: FulfilledJob): Promise
   }
   if (pr.state !== 'MERGED') return null;
   const apiMerge = pr.merge_commit?.hash.toLowerCase() ?? null;
-  if (job.mergeCommit !== null && apiMerge !== null && !(apiMerge.startsWith(job.mergeCommit) || job.mergeCommit.startsWith(apiMerge))) return null;
+  if (
+    job.mergeCommit !== null &&
+    apiMerge !== null &&
+    !(apiMerge.startsWith(job.mergeCommit) || job.mergeCommit.startsWith(apiMerge))
+  )
+    return null;
   const mergeCommit = apiMerge ?? job.mergeCommit;
-  return { commit: mergeCommit === null ? null : await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, mergeCommit), branch: pr.destination.branch.name };
+  return {
+    commit: mergeCommit === null ? null : await ctx.client.resolveCommitHash(ctx.workspace, ctx.repoSlug, mergeCommit),
+    branch: pr.destination.branch.name,
+  };
 }
 
 export async function handleFulfilled(ctx: OperationContext, job: FulfilledJob): Promise<IncidentOutcome | null> {
@@ -293,7 +416,10 @@ export async function handleFulfilled(ctx: OperationContext, job: FulfilledJob):
   if (!agent) return null;
   const merge = await confirmedMerge(ctx, job);
   if (merge === null) {
-    ctx.log.warn({ pr: job.prId }, 'a merge the API does not confirm (the PR is not MERGED, or another merge commit): no incident');
+    ctx.log.warn(
+      { pr: job.prId },
+      'a merge the API does not confirm (the PR is not MERGED, or another merge commit): no incident',
+    );
     return null;
   }
   return recordIncidentIfDenied(ctx, {
@@ -302,7 +428,12 @@ export async function handleFulfilled(ctx: OperationContext, job: FulfilledJob):
     branch: merge.branch,
     commit: merge.commit,
     prId: job.prId,
-    detail: incidentDetail({ action: 'merge_pr', who: accountName(job.actor), prId: job.prId, destinationBranch: merge.branch }),
+    detail: incidentDetail({
+      action: 'merge_pr',
+      who: accountName(job.actor),
+      prId: job.prId,
+      destinationBranch: merge.branch,
+    }),
     facts: { confirmed: 'pull_request_merged' },
   });
 }

@@ -14,12 +14,24 @@ import { handleRecheckCommand, isRecheckCommand } from './recheck-command';
  * retries the job; anything else is logged and the job ends (a retry could not succeed).
  */
 export async function runOperation(job: OperationsJob, deps: OperationsDeps): Promise<void> {
-  const log: Logger = deps.logger.child({ deliveryId: job.deliveryId, event: job.eventKey, workspace: job.workspaceId, repo: job.repoFullName });
+  const log: Logger = deps.logger.child({
+    deliveryId: job.deliveryId,
+    event: job.eventKey,
+    workspace: job.workspaceId,
+    repo: job.repoFullName,
+  });
   // The forged-status defence may read from the API budget's write reserve (api-budget.ts): a
   // restore must still go out when an agent has spent the installation's reads.
-  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; operations job dropped', { priority: job.kind === 'commit_status' });
+  const opened = await openJobContext(deps, job, log, 'tenant missing or uninstalled; operations job dropped', {
+    priority: job.kind === 'commit_status',
+  });
   if (opened === null) return;
-  const ctx: OperationContext = { ...opened, deps, settings: (await deps.store.settings.get(job.workspaceId)).settings, job };
+  const ctx: OperationContext = {
+    ...opened,
+    deps,
+    settings: (await deps.store.settings.get(job.workspaceId)).settings,
+    job,
+  };
   switch (job.kind) {
     case 'push':
       await handlePush(ctx, job);
@@ -49,7 +61,10 @@ export function createOperationsHandler(deps: OperationsDeps): JobHandler {
       await runOperation(parsed.data, deps);
     } catch (error) {
       if (error instanceof BitbucketError && !error.transient) {
-        deps.logger.error({ jobId: queued.id, kind: parsed.data.kind, err: { name: error.name, message: error.message } }, 'operations job failed; not retried');
+        deps.logger.error(
+          { jobId: queued.id, kind: parsed.data.kind, err: { name: error.name, message: error.message } },
+          'operations job failed; not retried',
+        );
         return;
       }
       throw error;

@@ -14,23 +14,41 @@ import { branchGlobMatch } from '../../core/policy';
  * are taken to be the main branch — a customised branching model is not read (UNCONFIRMED scope).
  */
 
-const NOT_PROTECTING = new Set(['reset_pullrequest_approvals_on_change', 'smart_reset_pullrequest_approvals', 'reset_pullrequest_changes_requested_on_change', 'allow_auto_merge_when_builds_pass']);
+const NOT_PROTECTING = new Set([
+  'reset_pullrequest_approvals_on_change',
+  'smart_reset_pullrequest_approvals',
+  'reset_pullrequest_changes_requested_on_change',
+  'allow_auto_merge_when_builds_pass',
+]);
 
-const BRANCH_TYPE_PREFIXES: Record<string, string> = { feature: 'feature/', bugfix: 'bugfix/', release: 'release/', hotfix: 'hotfix/' };
+const BRANCH_TYPE_PREFIXES: Record<string, string> = {
+  feature: 'feature/',
+  bugfix: 'bugfix/',
+  release: 'release/',
+  hotfix: 'hotfix/',
+};
 
 /** Matched in linear time (`core/policy/linear-glob.ts`): a backtracking regex took 87 s on `*a*a*a*a*a*a*a*b`. */
 export function branchGlobMatches(pattern: string, branch: string): boolean {
   return branchGlobMatch(pattern, branch);
 }
 
-function restrictionMatches(restriction: BitbucketBranchRestriction, branch: string, mainBranch: string | null): boolean {
+function restrictionMatches(
+  restriction: BitbucketBranchRestriction,
+  branch: string,
+  mainBranch: string | null,
+): boolean {
   if (restriction.branch_match_kind === 'branching_model') {
     const type = restriction.branch_type ?? '';
     if (type === 'development' || type === 'production') return mainBranch !== null && branch === mainBranch;
     const prefix = BRANCH_TYPE_PREFIXES[type];
     return prefix !== undefined && branch.startsWith(prefix);
   }
-  return typeof restriction.pattern === 'string' && restriction.pattern.length > 0 && branchGlobMatches(restriction.pattern, branch);
+  return (
+    typeof restriction.pattern === 'string' &&
+    restriction.pattern.length > 0 &&
+    branchGlobMatches(restriction.pattern, branch)
+  );
 }
 
 export interface BranchProtection {
@@ -40,13 +58,20 @@ export interface BranchProtection {
 }
 
 /** `restrictions` null = could not be read (clawgate lacks `repository:admin`): only the main branch counts. */
-export function branchProtection(branch: string, mainBranch: string | null, restrictions: readonly BitbucketBranchRestriction[] | null): BranchProtection {
+export function branchProtection(
+  branch: string,
+  mainBranch: string | null,
+  restrictions: readonly BitbucketBranchRestriction[] | null,
+): BranchProtection {
   const reasons: string[] = [];
   if (mainBranch !== null && branch === mainBranch) reasons.push('main_branch');
   for (const restriction of restrictions ?? []) {
     if (NOT_PROTECTING.has(restriction.kind)) continue;
     if (!restrictionMatches(restriction, branch, mainBranch)) continue;
-    const target = restriction.branch_match_kind === 'branching_model' ? (restriction.branch_type ?? '') : (restriction.pattern ?? '');
+    const target =
+      restriction.branch_match_kind === 'branching_model'
+        ? (restriction.branch_type ?? '')
+        : (restriction.pattern ?? '');
     reasons.push(`restriction:${restriction.kind}:${target}`);
   }
   return { protected: reasons.length > 0, reasons };

@@ -25,16 +25,33 @@ export function isRecheckCommand(content: string): boolean {
 
 export type RecheckCommandOutcome =
   | { outcome: 'requested'; jobId: string; permission: RepositoryPermission }
-  | { outcome: 'refused'; reason: 'agent_identity' | 'unknown_actor' | 'no_write_access' | 'permission_unknown' | 'rate_limited'; permission?: RepositoryPermission };
+  | {
+      outcome: 'refused';
+      reason: 'agent_identity' | 'unknown_actor' | 'no_write_access' | 'permission_unknown' | 'rate_limited';
+      permission?: RepositoryPermission;
+    };
 
-async function refuse(ctx: OperationContext, job: CommentJob, reason: Extract<RecheckCommandOutcome, { outcome: 'refused' }>['reason'], permission?: RepositoryPermission, error?: string): Promise<RecheckCommandOutcome> {
+async function refuse(
+  ctx: OperationContext,
+  job: CommentJob,
+  reason: Extract<RecheckCommandOutcome, { outcome: 'refused' }>['reason'],
+  permission?: RepositoryPermission,
+  error?: string,
+): Promise<RecheckCommandOutcome> {
   await ctx.deps.store.audit.append(ctx.tenant.workspaceId, {
     actor: auditActor(job.actor.uuid),
     kind: 'pullrequest.recheck_refused',
     subject: `${job.repoFullName}#${job.prId}`,
     repo: job.repoFullName,
     prId: job.prId,
-    after: { reason, via: 'pr_comment', comment_id: job.commentId, delivery_id: job.deliveryId, ...(permission !== undefined ? { permission } : {}), ...(error !== undefined ? { error } : {}) },
+    after: {
+      reason,
+      via: 'pr_comment',
+      comment_id: job.commentId,
+      delivery_id: job.deliveryId,
+      ...(permission !== undefined ? { permission } : {}),
+      ...(error !== undefined ? { error } : {}),
+    },
   });
   ctx.log.info({ reason, pr: job.prId }, 're-check by comment refused');
   return { outcome: 'refused', reason, ...(permission !== undefined ? { permission } : {}) };
@@ -45,10 +62,13 @@ export async function handleRecheckCommand(ctx: OperationContext, job: CommentJo
   if (job.actor.uuid === null) return refuse(ctx, job, 'unknown_actor');
   let permission: RepositoryPermission;
   try {
-    permission = await ctx.client.getRepositoryPermission(ctx.workspace, ctx.repoSlug, { uuid: job.actor.uuid.toLowerCase() });
+    permission = await ctx.client.getRepositoryPermission(ctx.workspace, ctx.repoSlug, {
+      uuid: job.actor.uuid.toLowerCase(),
+    });
   } catch (error) {
     // Transient trouble retries the job; a refusal (403, bad input) means we cannot know: no re-check.
-    if (error instanceof BitbucketError && !error.transient) return refuse(ctx, job, 'permission_unknown', undefined, error.code);
+    if (error instanceof BitbucketError && !error.transient)
+      return refuse(ctx, job, 'permission_unknown', undefined, error.code);
     throw error;
   }
   // The same rule as the API's re-check (recheck-rule.ts); the agent check above also runs first there.
@@ -79,7 +99,10 @@ export async function handleRecheckCommand(ctx: OperationContext, job: CommentJo
     });
   } catch (error) {
     // The re-check is queued; a missing acknowledgement is not worth re-queuing it for.
-    ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not acknowledge the re-check comment');
+    ctx.log.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      'could not acknowledge the re-check comment',
+    );
   }
   return { outcome: 'requested', jobId, permission };
 }

@@ -33,8 +33,21 @@ export function accountRoutes(sandbox: BitbucketSandbox): Router {
     if (!ws) throw new ApiError(404, `No workspace with identifier '${param(req, 'workspace')}'.`);
     requireScope(p, 'repository');
     const own = p.kind === 'connect' ? p.installation.workspace : p.token.workspace;
-    const visible = own.uuid !== ws.uuid ? [] : sandbox.repositoriesOf(ws.uuid).filter((repo) => p.kind === 'connect' || p.token.repository === null || p.token.repository.uuid === repo.uuid);
-    res.json(paginate(req, sandbox.baseUrl, visible.map((repo) => ({ ...sandbox.rep.repositoryDetail(repo), slug: repo.slug }))));
+    const visible =
+      own.uuid !== ws.uuid
+        ? []
+        : sandbox
+            .repositoriesOf(ws.uuid)
+            .filter(
+              (repo) => p.kind === 'connect' || p.token.repository === null || p.token.repository.uuid === repo.uuid,
+            );
+    res.json(
+      paginate(
+        req,
+        sandbox.baseUrl,
+        visible.map((repo) => ({ ...sandbox.rep.repositoryDetail(repo), slug: repo.slug })),
+      ),
+    );
   });
 
   router.get('/repositories/:workspace/:repo_slug', (req, res) => {

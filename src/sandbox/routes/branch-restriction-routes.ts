@@ -11,11 +11,24 @@ import type { BitbucketSandbox } from '../sandbox';
  * (kind, branch_type); a duplicate answers 409. Numeric kinds carry `value`.
  */
 export const RESTRICTION_KINDS = [
-  'push', 'delete', 'force', 'restrict_merges', 'require_tasks_to_be_completed', 'require_approvals_to_merge',
-  'require_review_group_approvals_to_merge', 'require_default_reviewer_approvals_to_merge', 'require_no_changes_requested',
-  'require_passing_builds_to_merge', 'require_commits_behind', 'reset_pullrequest_approvals_on_change',
-  'smart_reset_pullrequest_approvals', 'reset_pullrequest_changes_requested_on_change', 'require_all_dependencies_merged',
-  'enforce_merge_checks', 'allow_auto_merge_when_builds_pass', 'require_all_comments_resolved',
+  'push',
+  'delete',
+  'force',
+  'restrict_merges',
+  'require_tasks_to_be_completed',
+  'require_approvals_to_merge',
+  'require_review_group_approvals_to_merge',
+  'require_default_reviewer_approvals_to_merge',
+  'require_no_changes_requested',
+  'require_passing_builds_to_merge',
+  'require_commits_behind',
+  'reset_pullrequest_approvals_on_change',
+  'smart_reset_pullrequest_approvals',
+  'reset_pullrequest_changes_requested_on_change',
+  'require_all_dependencies_merged',
+  'enforce_merge_checks',
+  'allow_auto_merge_when_builds_pass',
+  'require_all_comments_resolved',
 ] as const;
 
 const BRANCH_TYPES = ['feature', 'bugfix', 'release', 'hotfix', 'development', 'production'] as const;
@@ -27,7 +40,9 @@ const restrictionBody = z
     pattern: z.string().optional(),
     branch_type: z.enum(BRANCH_TYPES).optional(),
     value: z.number().int().min(0).nullable().optional(),
-    users: z.array(z.object({ uuid: z.string().optional(), account_id: z.string().optional() }).passthrough()).optional(),
+    users: z
+      .array(z.object({ uuid: z.string().optional(), account_id: z.string().optional() }).passthrough())
+      .optional(),
     groups: z.array(z.unknown()).optional(),
   })
   .passthrough();
@@ -57,20 +72,37 @@ export function branchRestrictionRoutes(sandbox: BitbucketSandbox): Router {
     const { repo } = repositoryFor(sandbox, req, res, 'repository:admin');
     const kind = typeof req.query.kind === 'string' ? req.query.kind : undefined;
     const pattern = typeof req.query.pattern === 'string' ? req.query.pattern : undefined;
-    const list = [...repo.branchRestrictions.values()].filter((r) => (kind === undefined || r.kind === kind) && (pattern === undefined || r.pattern === pattern));
-    res.json(paginate(req, sandbox.baseUrl, list.map((r) => sandbox.rep.branchRestriction(repo, r))));
+    const list = [...repo.branchRestrictions.values()].filter(
+      (r) => (kind === undefined || r.kind === kind) && (pattern === undefined || r.pattern === pattern),
+    );
+    res.json(
+      paginate(
+        req,
+        sandbox.baseUrl,
+        list.map((r) => sandbox.rep.branchRestriction(repo, r)),
+      ),
+    );
   });
 
   router.post(B, (req, res) =>
     recordedWrite(sandbox, 'branchRestrictions', req, res, () => {
       const ctx = repositoryFor(sandbox, req, res, 'repository:admin');
       const body = parseBody(restrictionBody, req);
-      if (body.branch_match_kind === 'glob' && !body.pattern) throw ApiError.field('pattern', 'This field is required.');
-      if (body.branch_match_kind === 'branching_model' && !body.branch_type) throw ApiError.field('branch_type', 'This field is required.');
+      if (body.branch_match_kind === 'glob' && !body.pattern)
+        throw ApiError.field('pattern', 'This field is required.');
+      if (body.branch_match_kind === 'branching_model' && !body.branch_type)
+        throw ApiError.field('branch_type', 'This field is required.');
       const pattern = body.branch_match_kind === 'glob' ? (body.pattern ?? '') : '';
       const branchType = body.branch_match_kind === 'branching_model' ? (body.branch_type ?? null) : null;
-      const duplicate = [...ctx.repo.branchRestrictions.values()].some((r) => r.kind === body.kind && r.branchMatchKind === body.branch_match_kind && r.pattern === pattern && r.branchType === branchType);
-      if (duplicate) throw new ApiError(409, `A branch restriction of kind ${body.kind} already exists for this branch.`);
+      const duplicate = [...ctx.repo.branchRestrictions.values()].some(
+        (r) =>
+          r.kind === body.kind &&
+          r.branchMatchKind === body.branch_match_kind &&
+          r.pattern === pattern &&
+          r.branchType === branchType,
+      );
+      if (duplicate)
+        throw new ApiError(409, `A branch restriction of kind ${body.kind} already exists for this branch.`);
       const restriction: BranchRestriction = {
         id: ctx.repo.nextBranchRestrictionId++,
         kind: body.kind,

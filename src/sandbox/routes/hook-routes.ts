@@ -12,13 +12,35 @@ import type { BitbucketSandbox } from '../sandbox';
  * `X-Hub-Signature: sha256=<hex HMAC>`.
  */
 export const HOOK_EVENTS = [
-  'issue:comment_created', 'issue:created', 'issue:updated', 'pipeline:span_created', 'project:updated',
-  'pullrequest:approved', 'pullrequest:changes_request_created', 'pullrequest:changes_request_removed',
-  'pullrequest:comment_created', 'pullrequest:comment_deleted', 'pullrequest:comment_reopened',
-  'pullrequest:comment_resolved', 'pullrequest:comment_updated', 'pullrequest:created', 'pullrequest:fulfilled',
-  'pullrequest:push', 'pullrequest:rejected', 'pullrequest:unapproved', 'pullrequest:updated',
-  'repo:commit_comment_created', 'repo:commit_status_created', 'repo:commit_status_updated', 'repo:created',
-  'repo:deleted', 'repo:fork', 'repo:imported', 'repo:push', 'repo:transfer', 'repo:updated',
+  'issue:comment_created',
+  'issue:created',
+  'issue:updated',
+  'pipeline:span_created',
+  'project:updated',
+  'pullrequest:approved',
+  'pullrequest:changes_request_created',
+  'pullrequest:changes_request_removed',
+  'pullrequest:comment_created',
+  'pullrequest:comment_deleted',
+  'pullrequest:comment_reopened',
+  'pullrequest:comment_resolved',
+  'pullrequest:comment_updated',
+  'pullrequest:created',
+  'pullrequest:fulfilled',
+  'pullrequest:push',
+  'pullrequest:rejected',
+  'pullrequest:unapproved',
+  'pullrequest:updated',
+  'repo:commit_comment_created',
+  'repo:commit_status_created',
+  'repo:commit_status_updated',
+  'repo:created',
+  'repo:deleted',
+  'repo:fork',
+  'repo:imported',
+  'repo:push',
+  'repo:transfer',
+  'repo:updated',
 ] as const;
 
 const hookBody = z
@@ -44,14 +66,26 @@ export function hookRoutes(sandbox: BitbucketSandbox): Router {
 
   router.get(H, (req, res) => {
     const { repo } = repositoryFor(sandbox, req, res, 'webhook');
-    res.json(paginate(req, sandbox.baseUrl, [...repo.hooks.values()].map((h) => sandbox.rep.hook(repo, h))));
+    res.json(
+      paginate(
+        req,
+        sandbox.baseUrl,
+        [...repo.hooks.values()].map((h) => sandbox.rep.hook(repo, h)),
+      ),
+    );
   });
 
   router.post(H, (req, res) =>
     recordedWrite(sandbox, 'hooks', req, res, () => {
       const ctx = repositoryFor(sandbox, req, res, 'webhook');
       const body = parseBody(hookBody, req);
-      const hook = sandbox.storeHook(ctx.repo, { url: body.url, events: body.events, secret: body.secret ?? null, description: body.description ?? '', active: body.active ?? true });
+      const hook = sandbox.storeHook(ctx.repo, {
+        url: body.url,
+        events: body.events,
+        secret: body.secret ?? null,
+        description: body.description ?? '',
+        active: body.active ?? true,
+      });
       return { status: 201, json: sandbox.rep.hook(ctx.repo, hook) };
     }),
   );

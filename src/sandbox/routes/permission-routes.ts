@@ -21,7 +21,9 @@ function userFilter(req: Request): ((user: User) => boolean) | undefined {
   const match = typeof q === 'string' ? USER_FILTER.exec(q) : null;
   if (!match) throw new ApiError(400, `Invalid query: ${String(q)}`);
   const [, field, value] = match;
-  return field === 'uuid' ? (user) => user.uuid.toLowerCase() === (value ?? '').toLowerCase() : (user) => user.accountId === value;
+  return field === 'uuid'
+    ? (user) => user.uuid.toLowerCase() === (value ?? '').toLowerCase()
+    : (user) => user.accountId === value;
 }
 
 export function permissionRoutes(sandbox: BitbucketSandbox): Router {
@@ -59,7 +61,8 @@ export function permissionRoutes(sandbox: BitbucketSandbox): Router {
     const repo = sandbox.findRepository(ws.uuid, param(req, 'repo_slug'));
     if (!repo) throw new ApiError(404, `Repository ${ws.slug}/${param(req, 'repo_slug')} not found`);
     const p = principalOf(res);
-    if (p.kind === 'access-token' && p.token.repository !== null && p.token.repository.uuid !== repo.uuid) throw new ApiError(403, 'Access denied. You must have access to this repository.');
+    if (p.kind === 'access-token' && p.token.repository !== null && p.token.repository.uuid !== repo.uuid)
+      throw new ApiError(403, 'Access denied. You must have access to this repository.');
     const filter = userFilter(req) ?? (() => true);
     const values = sandbox
       .allUsers()

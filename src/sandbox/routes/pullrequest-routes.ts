@@ -16,7 +16,13 @@ const commentBody = z
   .object({
     content: z.object({ raw: z.string().min(1).max(32_768) }).passthrough(),
     inline: z
-      .object({ path: z.string().min(1), to: z.number().int().min(1).optional(), from: z.number().int().min(1).optional(), start_to: z.number().int().min(1).optional(), start_from: z.number().int().min(1).optional() })
+      .object({
+        path: z.string().min(1),
+        to: z.number().int().min(1).optional(),
+        from: z.number().int().min(1).optional(),
+        start_to: z.number().int().min(1).optional(),
+        start_from: z.number().int().min(1).optional(),
+      })
       .optional(),
     parent: z.object({ id: z.number().int() }).passthrough().optional(),
     pending: z.boolean().optional(),
@@ -37,7 +43,14 @@ export function pullRequestRoutes(sandbox: BitbucketSandbox): Router {
     const { repo } = repositoryFor(sandbox, req, res, 'pullrequest');
     const states = ([] as unknown[]).concat(req.query.state ?? 'OPEN').map(String);
     const list = [...repo.pullRequests.values()].filter((pr) => states.includes(pr.state)).sort((a, b) => b.id - a.id);
-    res.json(paginate(req, sandbox.baseUrl, list.map((pr) => sandbox.pullRequestJson(repo, pr)), { maxPagelen: 50 }));
+    res.json(
+      paginate(
+        req,
+        sandbox.baseUrl,
+        list.map((pr) => sandbox.pullRequestJson(repo, pr)),
+        { maxPagelen: 50 },
+      ),
+    );
   });
 
   router.get(`${R}/:id`, (req, res) => {
@@ -51,7 +64,14 @@ export function pullRequestRoutes(sandbox: BitbucketSandbox): Router {
     const source = pr.closedSourceHash ?? repo.branches.get(pr.sourceBranch);
     const destination = pr.closedDestinationHash ?? repo.branches.get(pr.destinationBranch) ?? null;
     const commits = source ? commitsBetween(repo, source, destination) : [];
-    res.json(paginate(req, sandbox.baseUrl, commits.map((c) => sandbox.rep.commit(repo, c)), { includeSize: false }));
+    res.json(
+      paginate(
+        req,
+        sandbox.baseUrl,
+        commits.map((c) => sandbox.rep.commit(repo, c)),
+        { includeSize: false },
+      ),
+    );
   });
 
   router.get(`${R}/:id/diffstat`, (req, res) => {
@@ -73,7 +93,13 @@ export function pullRequestRoutes(sandbox: BitbucketSandbox): Router {
   router.get(`${R}/:id/comments`, (req, res) => {
     const { repo } = repositoryFor(sandbox, req, res, 'pullrequest');
     const pr = prOr404(repo, intParam(req, 'id'));
-    res.json(paginate(req, sandbox.baseUrl, pr.comments.map((c) => sandbox.rep.comment(repo, pr, c))));
+    res.json(
+      paginate(
+        req,
+        sandbox.baseUrl,
+        pr.comments.map((c) => sandbox.rep.comment(repo, pr, c)),
+      ),
+    );
   });
 
   router.get(`${R}/:id/comments/:comment_id`, (req, res) => {
@@ -89,11 +115,19 @@ export function pullRequestRoutes(sandbox: BitbucketSandbox): Router {
       const ctx = repositoryFor(sandbox, req, res, 'pullrequest');
       const pr = prOr404(ctx.repo, intParam(req, 'id'));
       const body = parseBody(commentBody, req);
-      const identity = ctx.principal.kind === 'connect' ? ctx.principal.installation.identity : ctx.principal.token.identity;
+      const identity =
+        ctx.principal.kind === 'connect' ? ctx.principal.installation.identity : ctx.principal.token.identity;
       const json = sandbox.addComment(
         ctx.repo,
         pr,
-        { user: null, appAuthor: identity, raw: body.content.raw, inline: body.inline ?? null, parentId: body.parent?.id ?? null, pending: body.pending ?? false },
+        {
+          user: null,
+          appAuthor: identity,
+          raw: body.content.raw,
+          inline: body.inline ?? null,
+          parentId: body.parent?.id ?? null,
+          pending: body.pending ?? false,
+        },
         sandbox.principalActor(ctx.principal),
       );
       return { status: 201, json, pullRequestId: pr.id };
@@ -102,4 +136,3 @@ export function pullRequestRoutes(sandbox: BitbucketSandbox): Router {
 
   return router;
 }
-

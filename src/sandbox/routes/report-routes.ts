@@ -81,7 +81,10 @@ export function reportRoutes(sandbox: BitbucketSandbox): Router {
       const commit = commitOr404(ctx.repo, param(req, 'commit'));
       const body = parseBody(reportBody, req);
       if ((body.data?.length ?? 0) > MAX_REPORT_DATA) {
-        throw ApiError.field('data', `A report can contain at most ${MAX_REPORT_DATA} data elements (it has ${body.data?.length ?? 0}).`);
+        throw ApiError.field(
+          'data',
+          `A report can contain at most ${MAX_REPORT_DATA} data elements (it has ${body.data?.length ?? 0}).`,
+        );
       }
       const id = param(req, 'reportId');
       const existing = findReport(ctx.repo, commit, id);
@@ -98,7 +101,9 @@ export function reportRoutes(sandbox: BitbucketSandbox): Router {
         remoteLinkEnabled: body.remote_link_enabled ?? null,
         reportType: body.report_type ?? null,
         result: body.result ?? null,
-        data: (body.data ?? []).map((d) => (d.type === undefined ? { title: d.title, value: d.value } : { title: d.title, type: d.type, value: d.value })),
+        data: (body.data ?? []).map((d) =>
+          d.type === undefined ? { title: d.title, value: d.value } : { title: d.title, type: d.type, value: d.value },
+        ),
         annotations: existing?.annotations ?? new Map(),
         createdOn: existing?.createdOn ?? now,
         updatedOn: now,
@@ -144,7 +149,8 @@ export function reportRoutes(sandbox: BitbucketSandbox): Router {
       if (!Array.isArray(req.body)) throw new ApiError(400, 'Expected a JSON array of annotations.');
       const items: unknown[] = req.body;
       if (items.length < 1) throw new ApiError(400, 'Bulk upload requires at least 1 annotation.');
-      if (items.length > MAX_ANNOTATIONS_PER_REQUEST) throw new ApiError(400, `Bulk upload supports a maximum of /${MAX_ANNOTATIONS_PER_REQUEST} annotations`);
+      if (items.length > MAX_ANNOTATIONS_PER_REQUEST)
+        throw new ApiError(400, `Bulk upload supports a maximum of /${MAX_ANNOTATIONS_PER_REQUEST} annotations`);
       const parsed = items.map((item) => {
         const r = annotationBody.safeParse(item);
         if (!r.success) throw validationError(r.error, item);
@@ -182,7 +188,13 @@ export function reportRoutes(sandbox: BitbucketSandbox): Router {
     const { repo } = repositoryFor(sandbox, req, res, 'repository');
     const commit = commitOr404(repo, param(req, 'commit'));
     const report = reportOr404(repo, commit, param(req, 'reportId'));
-    res.json(paginate(req, sandbox.baseUrl, [...report.annotations.values()].map((a) => sandbox.rep.annotation(a))));
+    res.json(
+      paginate(
+        req,
+        sandbox.baseUrl,
+        [...report.annotations.values()].map((a) => sandbox.rep.annotation(a)),
+      ),
+    );
   });
 
   router.get(`${REPORT}/annotations/:annotationId`, (req, res) => {

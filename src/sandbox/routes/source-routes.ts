@@ -72,18 +72,30 @@ export function sourceRoutes(sandbox: BitbucketSandbox): Router {
     res.json(paginate(req, sandbox.baseUrl, values, { defaultPagelen: 500, maxPagelen: 5000 }));
   });
 
-  const serveSource = (req: Parameters<Parameters<Router['get']>[1]>[0], res: Parameters<Parameters<Router['get']>[1]>[1], path: string): void => {
+  const serveSource = (
+    req: Parameters<Parameters<Router['get']>[1]>[0],
+    res: Parameters<Parameters<Router['get']>[1]>[1],
+    path: string,
+  ): void => {
     const { repo } = repositoryFor(sandbox, req, res, 'repository');
     const commit = commitOr404(repo, param(req, 'commit'));
     const clean = path.replace(/\/+$/, '');
     const content = commit.tree.get(clean);
     if (content !== undefined) {
       if (req.query.format === 'meta') {
-        res.json({ ...sandbox.rep.diffstatFile(repo, commit.hash, clean), size: content.length, attributes: [], commit: sandbox.rep.commitRef(repo, commit.hash) });
+        res.json({
+          ...sandbox.rep.diffstatFile(repo, commit.hash, clean),
+          size: content.length,
+          attributes: [],
+          commit: sandbox.rep.commitRef(repo, commit.hash),
+        });
         return;
       }
       res.setHeader('Content-Type', contentTypeFor(clean));
-      res.setHeader('Content-Disposition', `attachment; filename="${encodeURIComponent(clean.split('/').pop() ?? clean)}"`);
+      res.setHeader(
+        'Content-Disposition',
+        `attachment; filename="${encodeURIComponent(clean.split('/').pop() ?? clean)}"`,
+      );
       res.setHeader('ETag', `"${createHash('sha1').update(content).digest('hex')}"`);
       res.status(200).end(content);
       return;
@@ -95,10 +107,20 @@ export function sourceRoutes(sandbox: BitbucketSandbox): Router {
       const rest = p.slice(prefix.length);
       const slash = rest.indexOf('/');
       if (slash === -1) {
-        entries.set(p, { ...sandbox.rep.diffstatFile(repo, commit.hash, p), size: c.length, attributes: [], commit: sandbox.rep.commitRef(repo, commit.hash) });
+        entries.set(p, {
+          ...sandbox.rep.diffstatFile(repo, commit.hash, p),
+          size: c.length,
+          attributes: [],
+          commit: sandbox.rep.commitRef(repo, commit.hash),
+        });
       } else {
         const dir = `${prefix}${rest.slice(0, slash)}`;
-        entries.set(dir, { path: dir, type: 'commit_directory', commit: sandbox.rep.commitRef(repo, commit.hash), links: { self: { href: sandbox.rep.repoApi(repo, `/src/${commit.hash}/${dir}/`) } } });
+        entries.set(dir, {
+          path: dir,
+          type: 'commit_directory',
+          commit: sandbox.rep.commitRef(repo, commit.hash),
+          links: { self: { href: sandbox.rep.repoApi(repo, `/src/${commit.hash}/${dir}/`) } },
+        });
       }
     }
     if (entries.size === 0) throw new ApiError(404, `No such file or directory: ${clean}`);

@@ -53,8 +53,14 @@ export function statusRoutes(sandbox: BitbucketSandbox): Router {
       const key = param(req, 'key');
       if (!ctx.repo.statuses.get(commit.hash)?.has(key)) throw new ApiError(404, `Build status ${key} not found`);
       const body = parseBody(updateBody, req);
-      if (body.key !== undefined && body.key !== key) throw ApiError.field('key', 'The key of a status cannot be changed.');
-      const { status } = sandbox.upsertStatus(ctx.repo, commit, { ...body, key }, sandbox.principalActor(ctx.principal));
+      if (body.key !== undefined && body.key !== key)
+        throw ApiError.field('key', 'The key of a status cannot be changed.');
+      const { status } = sandbox.upsertStatus(
+        ctx.repo,
+        commit,
+        { ...body, key },
+        sandbox.principalActor(ctx.principal),
+      );
       return { status: 200, json: sandbox.rep.commitStatus(ctx.repo, status), commit: commit.hash };
     }),
   );
@@ -72,8 +78,16 @@ export function statusRoutes(sandbox: BitbucketSandbox): Router {
     const commit = commitOr404(repo, param(req, 'commit'));
     const refname = typeof req.query.refname === 'string' ? req.query.refname : undefined;
     // A status without refname matches any refname filter (Bitbucket's OpenAPI spec).
-    const list = [...(repo.statuses.get(commit.hash)?.values() ?? [])].filter((s) => refname === undefined || s.refname === null || s.refname === refname);
-    res.json(paginate(req, sandbox.baseUrl, list.map((s) => sandbox.rep.commitStatus(repo, s))));
+    const list = [...(repo.statuses.get(commit.hash)?.values() ?? [])].filter(
+      (s) => refname === undefined || s.refname === null || s.refname === refname,
+    );
+    res.json(
+      paginate(
+        req,
+        sandbox.baseUrl,
+        list.map((s) => sandbox.rep.commitStatus(repo, s)),
+      ),
+    );
   });
 
   return router;

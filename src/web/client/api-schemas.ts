@@ -100,7 +100,9 @@ export const proofSchema = z.looseObject({
   issuedAt: optionalText,
   proofTier: optionalText,
   eventCount: optionalNumber,
-  binding: z.looseObject({ workspace: optionalText, repoSlug: optionalText, commit: optionalText, branch: optionalText }).optional(),
+  binding: z
+    .looseObject({ workspace: optionalText, repoSlug: optionalText, commit: optionalText, branch: optionalText })
+    .optional(),
 });
 export type ProofView = z.infer<typeof proofSchema>;
 
@@ -115,8 +117,14 @@ export const trustPulseViewSchema = z.looseObject({
       agent_did: text,
       issued_at: text,
       duration_ms: z.number().nullable().optional(),
-      tools: z.array(z.looseObject({ name: text, calls: z.number() })).max(128).default([]),
-      files: z.array(z.looseObject({ path: text, touches: z.number() })).max(512).default([]),
+      tools: z
+        .array(z.looseObject({ name: text, calls: z.number() }))
+        .max(128)
+        .default([]),
+      files: z
+        .array(z.looseObject({ path: text, touches: z.number() }))
+        .max(512)
+        .default([]),
     })
     .nullable()
     .optional(),
@@ -140,7 +148,10 @@ export const verdictSchema = z.looseObject({
   checks: z.array(checkSchema).default([]),
   proof: proofSchema.nullable().optional(),
   token: tokenSchema.nullable().optional(),
-  policy: z.looseObject({ hash: text, id: optionalText, form: optionalText, signerDid: optionalText }).nullable().optional(),
+  policy: z
+    .looseObject({ hash: text, id: optionalText, form: optionalText, signerDid: optionalText })
+    .nullable()
+    .optional(),
   receipts: z
     .looseObject({
       gateway: z.array(gatewayReceiptSchema).default([]),
@@ -151,7 +162,10 @@ export const verdictSchema = z.looseObject({
     .default({ gateway: [], tools: [], sideEffects: [], approvals: [] }),
   files: z.array(fileSchema).default([]),
   /** Why the PR counts as agent work (issue 9); absent on verdicts stored before it. */
-  agent_work: z.array(z.looseObject({ kind: text, accountId: optionalText, commit: optionalText })).max(50).default([]),
+  agent_work: z
+    .array(z.looseObject({ kind: text, accountId: optionalText, commit: optionalText }))
+    .max(50)
+    .default([]),
   trust_pulse: trustPulseViewSchema.nullable().optional(),
   trigger: optionalText,
   bundle_path: nullableText,
@@ -173,7 +187,10 @@ export const evaluationSummarySchema = z.looseObject({
 });
 export type EvaluationSummary = z.infer<typeof evaluationSummarySchema>;
 
-export const evaluationListSchema = z.looseObject({ evaluations: z.array(evaluationSummarySchema), has_more: z.boolean() });
+export const evaluationListSchema = z.looseObject({
+  evaluations: z.array(evaluationSummarySchema),
+  has_more: z.boolean(),
+});
 
 export const evaluationDetailSchema = evaluationSummarySchema.extend({
   bundle_sha256_b64u: nullableText,
@@ -214,11 +231,18 @@ export const policySummarySchema = z.looseObject({
 });
 export type PolicySummary = z.infer<typeof policySummarySchema>;
 export const policyListSchema = z.looseObject({ policies: z.array(policySummarySchema) });
-export const policyDetailSchema = policySummarySchema.extend({ document: z.record(z.string(), z.unknown()), envelope: z.unknown().optional() });
+export const policyDetailSchema = policySummarySchema.extend({
+  document: z.record(z.string(), z.unknown()),
+  envelope: z.unknown().optional(),
+});
 export type PolicyDetail = z.infer<typeof policyDetailSchema>;
 export const policyCreatedSchema = z.looseObject({ policy_hash_b64u: text });
 
-export const assignmentSchema = z.looseObject({ repo: text, policy_hash_b64u: text, mode: modeSchema.nullable().optional() });
+export const assignmentSchema = z.looseObject({
+  repo: text,
+  policy_hash_b64u: text,
+  mode: modeSchema.nullable().optional(),
+});
 export type Assignment = z.infer<typeof assignmentSchema>;
 export const assignmentListSchema = z.array(assignmentSchema);
 
@@ -240,7 +264,14 @@ export const tokenInfoSchema = z.looseObject({
 });
 export type ApiTokenInfo = z.infer<typeof tokenInfoSchema>;
 export const tokenListSchema = z.looseObject({ tokens: z.array(tokenInfoSchema) });
-export const tokenCreatedSchema = z.looseObject({ id: text, token: text, prefix: text, label: nullableText, scopes: scopeList.optional(), created_at: text });
+export const tokenCreatedSchema = z.looseObject({
+  id: text,
+  token: text,
+  prefix: text,
+  label: nullableText,
+  scopes: scopeList.optional(),
+  created_at: text,
+});
 export type CreatedApiToken = z.infer<typeof tokenCreatedSchema>;
 
 export const auditEventSchema = z.looseObject({
@@ -256,8 +287,18 @@ export const auditEventSchema = z.looseObject({
 });
 export type AuditEvent = z.infer<typeof auditEventSchema>;
 
-const restrictionSchema = z.looseObject({ id: z.number(), kind: text, pattern: z.string().nullable(), branch_type: z.string().nullable(), value: z.number().nullable() });
-const restrictionGroupSchema = z.looseObject({ present: z.boolean(), restrictions: z.array(restrictionSchema), branching_model_restrictions: z.array(restrictionSchema).default([]) });
+const restrictionSchema = z.looseObject({
+  id: z.number(),
+  kind: text,
+  pattern: z.string().nullable(),
+  branch_type: z.string().nullable(),
+  value: z.number().nullable(),
+});
+const restrictionGroupSchema = z.looseObject({
+  present: z.boolean(),
+  restrictions: z.array(restrictionSchema),
+  branching_model_restrictions: z.array(restrictionSchema).default([]),
+});
 
 export const mergeCheckStatusSchema = z.looseObject({
   repository: text,
@@ -297,22 +338,52 @@ export const agentRunSchema = z.looseObject({
   }),
 });
 export type AgentRun = z.infer<typeof agentRunSchema>;
-export const agentRunListSchema = z.looseObject({ runs: z.array(agentRunSchema).max(100), next_before: z.string().nullable() });
+export const agentRunListSchema = z.looseObject({
+  runs: z.array(agentRunSchema).max(100),
+  next_before: z.string().nullable(),
+});
 
 export const recheckSchema = z.looseObject({ job_id: text });
 export const detailsLinkSchema = z.looseObject({ url: z.url(), expires_at: text });
 
 // The alert webhook and the incidents banner (docs/api.md §11a).
-export const alertWebhookSchema = z.looseObject({ url: z.string().max(2048).nullable(), created_at: text.optional(), updated_at: text.optional() });
+export const alertWebhookSchema = z.looseObject({
+  url: z.string().max(2048).nullable(),
+  created_at: text.optional(),
+  updated_at: text.optional(),
+});
 export type AlertWebhookInfo = z.infer<typeof alertWebhookSchema>;
 export const alertWebhookSetSchema = z.looseObject({ url: z.string().max(2048), secret: text.optional() });
 export const alertSecretSchema = z.looseObject({ secret: text });
 export const alertsOverviewSchema = z.looseObject({
   since: text,
   incidents: z
-    .array(z.looseObject({ incident_id: text, action: text, repo: text, branch: nullableText, commit: nullableText, pr_id: z.number().nullable(), status_state: nullableText, created_at: text }))
+    .array(
+      z.looseObject({
+        incident_id: text,
+        action: text,
+        repo: text,
+        branch: nullableText,
+        commit: nullableText,
+        pr_id: z.number().nullable(),
+        status_state: nullableText,
+        created_at: text,
+      }),
+    )
     .max(200),
-  alerts: z.array(z.looseObject({ alert_id: text, kind: text, subject: text, state: text, attempts: z.number(), last_error: nullableText, created_at: text })).max(200),
+  alerts: z
+    .array(
+      z.looseObject({
+        alert_id: text,
+        kind: text,
+        subject: text,
+        state: text,
+        attempts: z.number(),
+        last_error: nullableText,
+        created_at: text,
+      }),
+    )
+    .max(200),
 });
 export type AlertsOverview = z.infer<typeof alertsOverviewSchema>;
 
@@ -320,6 +391,8 @@ export const errorBodySchema = z.looseObject({
   error: z.looseObject({
     code: text,
     message: text,
-    fields: z.union([z.array(z.looseObject({ path: text, message: text })), z.record(z.string(), z.string())]).optional(),
+    fields: z
+      .union([z.array(z.looseObject({ path: text, message: text })), z.record(z.string(), z.string())])
+      .optional(),
   }),
 });

@@ -9,7 +9,12 @@ import { z } from 'zod';
 
 export const FORGE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type ForgeMethod = (typeof FORGE_METHODS)[number];
-export type InvokeRemote = (input: { path: string; method: ForgeMethod; headers?: Record<string, string>; body?: unknown }) => Promise<unknown>;
+export type InvokeRemote = (input: {
+  path: string;
+  method: ForgeMethod;
+  headers?: Record<string, string>;
+  body?: unknown;
+}) => Promise<unknown>;
 
 /** Where the client thinks the API lives; only the path after it is sent. */
 export const FORGE_API_ORIGIN = 'https://clawgate.forge.invalid';
@@ -23,7 +28,10 @@ const answerSchema = z.looseObject({
 
 export function createInvokeRemoteFetch(invokeRemote: InvokeRemote): typeof fetch {
   return async (input, init) => {
-    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, FORGE_API_ORIGIN);
+    const url = new URL(
+      typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+      FORGE_API_ORIGIN,
+    );
     if (url.origin !== FORGE_API_ORIGIN) throw new TypeError('the Forge pages call clawgate only');
     const headers: Record<string, string> = {};
     new Headers(init?.headers).forEach((value, key) => {
@@ -39,14 +47,24 @@ export function createInvokeRemoteFetch(invokeRemote: InvokeRemote): typeof fetc
       }
     }
     const method = (init?.method ?? 'GET').toUpperCase();
-    if (!(FORGE_METHODS as readonly string[]).includes(method)) throw new TypeError(`invokeRemote cannot send ${method}`);
-    const raw = await invokeRemote({ path: `${FORGE_UI_PREFIX}${url.pathname}${url.search}`, method: method as ForgeMethod, headers, ...(body === undefined ? {} : { body }) });
+    if (!(FORGE_METHODS as readonly string[]).includes(method))
+      throw new TypeError(`invokeRemote cannot send ${method}`);
+    const raw = await invokeRemote({
+      path: `${FORGE_UI_PREFIX}${url.pathname}${url.search}`,
+      method: method as ForgeMethod,
+      headers,
+      ...(body === undefined ? {} : { body }),
+    });
     const answer = answerSchema.safeParse(raw);
     if (!answer.success) throw new TypeError('the Forge bridge answered in an unexpected shape');
     const responseHeaders = new Headers();
-    for (const [key, value] of Object.entries(answer.data.headers ?? {})) responseHeaders.set(key, Array.isArray(value) ? value.join(',') : value);
+    for (const [key, value] of Object.entries(answer.data.headers ?? {}))
+      responseHeaders.set(key, Array.isArray(value) ? value.join(',') : value);
     const payload = answer.data.body;
     const content = payload === undefined ? null : typeof payload === 'string' ? payload : JSON.stringify(payload);
-    return new Response(answer.data.status === 204 ? null : content, { status: answer.data.status, headers: responseHeaders });
+    return new Response(answer.data.status === 204 ? null : content, {
+      status: answer.data.status,
+      headers: responseHeaders,
+    });
   };
 }

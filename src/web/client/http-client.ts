@@ -25,7 +25,13 @@ import {
   type Assignment,
   type Settings,
 } from './api-schemas';
-import { ClientError, type AuditFormat, type ClawgateClient, type DownloadedFile, type EvaluationDetail } from './clawgate-client';
+import {
+  ClientError,
+  type AuditFormat,
+  type ClawgateClient,
+  type DownloadedFile,
+  type EvaluationDetail,
+} from './clawgate-client';
 
 /**
  * ClawgateClient over HTTP: `/api/v1/workspaces/{ws}/…` (docs/api.md) with whatever Authorization
@@ -65,9 +71,15 @@ async function errorOf(response: Response): Promise<ClientError> {
   } catch {
     parsed = undefined;
   }
-  if (parsed === undefined) return new ClientError(response.status, 'HTTP_ERROR', `clawgate answered HTTP ${response.status}`);
+  if (parsed === undefined)
+    return new ClientError(response.status, 'HTTP_ERROR', `clawgate answered HTTP ${response.status}`);
   const fields = parsed.error.fields;
-  const list = fields === undefined ? [] : Array.isArray(fields) ? fields : Object.entries(fields).map(([path, message]) => ({ path, message }));
+  const list =
+    fields === undefined
+      ? []
+      : Array.isArray(fields)
+        ? fields
+        : Object.entries(fields).map(([path, message]) => ({ path, message }));
   return new ClientError(response.status, parsed.error.code, parsed.error.message, list);
 }
 
@@ -84,7 +96,12 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetchImpl(url, { method, headers, ...(call.body === undefined ? {} : { body: call.body }), credentials: 'omit' });
+      response = await fetchImpl(url, {
+        method,
+        headers,
+        ...(call.body === undefined ? {} : { body: call.body }),
+        credentials: 'omit',
+      });
     } catch {
       throw new ClientError(0, 'NETWORK', 'clawgate could not be reached.');
     }
@@ -92,7 +109,12 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
     return response;
   }
 
-  async function json<T extends z.ZodType>(schema: T, method: string, path: string, call?: CallOptions): Promise<{ value: z.infer<T>; response: Response }> {
+  async function json<T extends z.ZodType>(
+    schema: T,
+    method: string,
+    path: string,
+    call?: CallOptions,
+  ): Promise<{ value: z.infer<T>; response: Response }> {
     const response = await send(method, `${workspaceBase}${path}`, call);
     let body: unknown;
     try {
@@ -101,7 +123,8 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
       throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered something that is not JSON.');
     }
     const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered in an unexpected shape.');
+    if (!parsed.success)
+      throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered in an unexpected shape.');
     return { value: parsed.data, response };
   }
 
@@ -146,14 +169,18 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
       if (authorization === null || !authorization.startsWith('JWT ')) return null;
       const response = await send('GET', `${options.baseUrl}/connect/links/details/${segment(evaluationId)}`);
       const parsed = detailsLinkSchema.safeParse(await response.json());
-      if (!parsed.success || !parsed.data.url.startsWith(`${options.baseUrl}/connect/details/`)) throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered an unexpected link.');
+      if (!parsed.success || !parsed.data.url.startsWith(`${options.baseUrl}/connect/details/`))
+        throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered an unexpected link.');
       return { url: parsed.data.url, expiresAt: new Date(parsed.data.expires_at) };
     },
 
-    downloadEvidence: (evaluationId) => download(`/evaluations/${segment(evaluationId)}/evidence`, `clawgate-evidence-${evaluationId}.json`),
+    downloadEvidence: (evaluationId) =>
+      download(`/evaluations/${segment(evaluationId)}/evidence`, `clawgate-evidence-${evaluationId}.json`),
 
     async listAgentRuns(limit = 50) {
-      return (await json(agentRunListSchema, 'GET', `/agent-runs?limit=${Math.min(Math.max(Math.trunc(limit), 1), 100)}`)).value.runs;
+      return (
+        await json(agentRunListSchema, 'GET', `/agent-runs?limit=${Math.min(Math.max(Math.trunc(limit), 1), 100)}`)
+      ).value.runs;
     },
 
     async agentRunsLink() {
@@ -161,7 +188,8 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
       if (authorization === null || !authorization.startsWith('JWT ')) return null;
       const response = await send('GET', `${options.baseUrl}/connect/links/agent-runs`);
       const parsed = detailsLinkSchema.safeParse(await response.json());
-      if (!parsed.success || !parsed.data.url.startsWith(`${options.baseUrl}/connect/agent-runs`)) throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered an unexpected link.');
+      if (!parsed.success || !parsed.data.url.startsWith(`${options.baseUrl}/connect/agent-runs`))
+        throw new ClientError(response.status, 'UNEXPECTED_RESPONSE', 'clawgate answered an unexpected link.');
       return { url: parsed.data.url, expiresAt: new Date(parsed.data.expires_at) };
     },
 
@@ -171,7 +199,10 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
     },
 
     async saveSettings(settings: Settings, version) {
-      const { value, response } = await json(settingsSchema, 'PUT', '/settings', { body: JSON.stringify(settings), headers: version === null ? {} : { 'if-match': version } });
+      const { value, response } = await json(settingsSchema, 'PUT', '/settings', {
+        body: JSON.stringify(settings),
+        headers: version === null ? {} : { 'if-match': version },
+      });
       return { settings: value, version: response.headers.get('etag') };
     },
 
@@ -193,7 +224,11 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
     },
 
     async saveAssignments(assignments: readonly Assignment[]) {
-      const body = assignments.map((item) => ({ repo: item.repo, policy_hash_b64u: item.policy_hash_b64u, ...(item.mode ? { mode: item.mode } : {}) }));
+      const body = assignments.map((item) => ({
+        repo: item.repo,
+        policy_hash_b64u: item.policy_hash_b64u,
+        ...(item.mode ? { mode: item.mode } : {}),
+      }));
       return (await json(assignmentListSchema, 'PUT', '/assignments', { body: JSON.stringify(body) })).value;
     },
 
@@ -233,11 +268,14 @@ export function createHttpClient(options: HttpClientOptions): ClawgateClient {
 
     async getMergeChecks(repoSlug, branch) {
       const query = branch === undefined ? '' : `?${new URLSearchParams({ branch }).toString()}`;
-      return (await json(mergeCheckStatusSchema, 'GET', `/repositories/${segment(repoSlug)}/merge-checks${query}`)).value;
+      return (await json(mergeCheckStatusSchema, 'GET', `/repositories/${segment(repoSlug)}/merge-checks${query}`))
+        .value;
     },
 
     async createMergeCheck(repoSlug, branch) {
-      const { value } = await json(mergeCheckCreatedSchema, 'POST', `/repositories/${segment(repoSlug)}/merge-checks`, { body: JSON.stringify(branch === undefined ? {} : { branch }) });
+      const { value } = await json(mergeCheckCreatedSchema, 'POST', `/repositories/${segment(repoSlug)}/merge-checks`, {
+        body: JSON.stringify(branch === undefined ? {} : { branch }),
+      });
       return { created: value.created, branch: value.branch };
     },
 

@@ -11,9 +11,13 @@ function CheckItem({ check }: { check: CheckView }) {
     <li className={`cg-check cg-check-${check.outcome}`} data-code={check.code} data-rule={check.rule}>
       <div className="cg-check-head">
         <Lozenge appearance={outcome.appearance}>{outcome.text}</Lozenge>
-        <strong>{check.outcome === 'pass' || check.outcome === 'skip' ? ruleText(check.rule) : reasonText(check.code)}</strong>
+        <strong>
+          {check.outcome === 'pass' || check.outcome === 'skip' ? ruleText(check.rule) : reasonText(check.code)}
+        </strong>
       </div>
-      {check.outcome === 'fail' || check.outcome === 'pending' ? <div className="cg-check-rule">Criterion: {ruleText(check.rule)}</div> : null}
+      {check.outcome === 'fail' || check.outcome === 'pending' ? (
+        <div className="cg-check-rule">Criterion: {ruleText(check.rule)}</div>
+      ) : null}
       {subject !== null ? (
         <div className="cg-check-subject">
           Concerns: <span className="cg-mono">{subject}</span>

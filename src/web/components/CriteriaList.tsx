@@ -42,5 +42,14 @@ export function CriteriaList({ checks }: { checks: readonly CheckView[] }) {
       ],
     };
   });
-  return <DataTable label="Criteria enforced" head={[{ key: 'criterion', content: 'Criterion' }, { key: 'outcome', content: 'Outcome' }]} rows={rows} />;
+  return (
+    <DataTable
+      label="Criteria enforced"
+      head={[
+        { key: 'criterion', content: 'Criterion' },
+        { key: 'outcome', content: 'Outcome' },
+      ]}
+      rows={rows}
+    />
+  );
 }

@@ -18,7 +18,15 @@ export function saveFile(file: DownloadedFile): void {
 }
 
 /** A button that fetches a file with the page's credential (API answers need the Authorization header, so a plain link cannot). */
-export function DownloadButton({ label, load, appearance = 'default' }: { label: string; load: () => Promise<DownloadedFile>; appearance?: 'default' | 'primary' }) {
+export function DownloadButton({
+  label,
+  load,
+  appearance = 'default',
+}: {
+  label: string;
+  load: () => Promise<DownloadedFile>;
+  appearance?: 'default' | 'primary';
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   return (

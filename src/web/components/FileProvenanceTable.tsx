@@ -36,7 +36,15 @@ export function FileProvenanceTable({ files }: { files: readonly FileView[] }) {
             </span>
           ),
         },
-        { key: file.denied === true ? 0 : 1, content: file.denied === true ? <Lozenge appearance="removed">denied path</Lozenge> : <span className="cg-muted">allowed</span> },
+        {
+          key: file.denied === true ? 0 : 1,
+          content:
+            file.denied === true ? (
+              <Lozenge appearance="removed">denied path</Lozenge>
+            ) : (
+              <span className="cg-muted">allowed</span>
+            ),
+        },
       ],
     };
   });

@@ -6,7 +6,9 @@ function list(value: unknown): string[] | null {
 
 function at(document: Record<string, unknown>, ...path: string[]): unknown {
   let value: unknown = document;
-  for (const key of path) value = typeof value === 'object' && value !== null && key in value ? (value as Record<string, unknown>)[key] : undefined;
+  for (const key of path)
+    value =
+      typeof value === 'object' && value !== null && key in value ? (value as Record<string, unknown>)[key] : undefined;
   return value;
 }
 
@@ -26,7 +28,10 @@ function Values({ values, none }: { values: string[] | null; none: string }) {
 /** The clauses of a Bitbucket WPC (docs/policy.md) in words: what this policy enforces. */
 export function PolicyClauses({ policy }: { policy: PolicyDetail }) {
   // An official Clawsig WPC keeps its Bitbucket clauses under metadata.bitbucket (the seed's `policy` section).
-  const doc: Record<string, unknown> = 'policy_version' in policy.document && !('tool' in policy.document) ? { ...policy.document, policy: at(policy.document, 'metadata', 'bitbucket') } : policy.document;
+  const doc: Record<string, unknown> =
+    'policy_version' in policy.document && !('tool' in policy.document)
+      ? { ...policy.document, policy: at(policy.document, 'metadata', 'bitbucket') }
+      : policy.document;
   const approval = at(doc, 'policy', 'write', 'approval_required');
   const receipts = at(doc, 'policy', 'attestation', 'require_gateway_receipts');
   const bundle = at(doc, 'policy', 'attestation', 'emit_proof_bundle');
@@ -62,11 +67,13 @@ export function PolicyClauses({ policy }: { policy: PolicyDetail }) {
       <dd>{approval === true ? 'required' : 'not required'}</dd>
       <dt>Evidence</dt>
       <dd>
-        {bundle === true ? 'proof bundle required' : 'proof bundle optional'}; {receipts === true ? 'gateway receipts required' : 'gateway receipts optional'}
+        {bundle === true ? 'proof bundle required' : 'proof bundle optional'};{' '}
+        {receipts === true ? 'gateway receipts required' : 'gateway receipts optional'}
       </dd>
       <dt>Token rules</dt>
       <dd>
-        {leastPrivilege === true ? 'least-privilege scopes' : 'any scopes'}; {separate === true ? 'separate read and write identities' : 'shared identities allowed'}
+        {leastPrivilege === true ? 'least-privilege scopes' : 'any scopes'};{' '}
+        {separate === true ? 'separate read and write identities' : 'shared identities allowed'}
       </dd>
     </dl>
   );

@@ -4,7 +4,12 @@ import { buildTimeline, type TimelineEntry } from '../model/timeline';
 import { formatTime, reasonText } from '../model/words';
 import { Mono } from './Mono';
 
-const KIND_TEXT: Record<TimelineEntry['kind'], string> = { model_call: 'Model call', tool_call: 'Tool call', side_effect: 'Side effect', approval: 'Approval' };
+const KIND_TEXT: Record<TimelineEntry['kind'], string> = {
+  model_call: 'Model call',
+  tool_call: 'Tool call',
+  side_effect: 'Side effect',
+  approval: 'Approval',
+};
 
 function count(value: number | undefined): string {
   return value === undefined ? '—' : value.toLocaleString('en');
@@ -46,7 +51,11 @@ function Entry({ entry }: { entry: TimelineEntry }) {
             <dt>Gateway</dt>
             <dd>
               {r.signerDid !== undefined ? <Mono value={r.signerDid} short /> : 'unsigned'}{' '}
-              {r.trusted ? <Lozenge appearance="success">trusted</Lozenge> : <Lozenge appearance="removed">not trusted</Lozenge>}
+              {r.trusted ? (
+                <Lozenge appearance="success">trusted</Lozenge>
+              ) : (
+                <Lozenge appearance="removed">not trusted</Lozenge>
+              )}
             </dd>
             {r.counted === false && r.code !== undefined ? (
               <>
@@ -110,9 +119,17 @@ export function ReceiptsTimeline({ receipts }: { receipts: VerdictView['receipts
   return (
     <ol className="cg-timeline" aria-label="Receipts timeline">
       {entries.map((entry, index) => (
-        <li key={`${entry.kind}:${entry.receipt.index}:${index}`} className={`cg-timeline-entry cg-timeline-${entry.kind}`} data-kind={entry.kind}>
+        <li
+          key={`${entry.kind}:${entry.receipt.index}:${index}`}
+          className={`cg-timeline-entry cg-timeline-${entry.kind}`}
+          data-kind={entry.kind}
+        >
           <div className="cg-timeline-meta">
-            <Lozenge appearance={entry.kind === 'model_call' ? 'new' : entry.kind === 'side_effect' ? 'moved' : 'default'}>{KIND_TEXT[entry.kind]}</Lozenge>
+            <Lozenge
+              appearance={entry.kind === 'model_call' ? 'new' : entry.kind === 'side_effect' ? 'moved' : 'default'}
+            >
+              {KIND_TEXT[entry.kind]}
+            </Lozenge>
             <time dateTime={entry.at}>{formatTime(entry.at)}</time>
           </div>
           <Entry entry={entry} />

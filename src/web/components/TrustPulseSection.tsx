@@ -26,7 +26,13 @@ function PathList({ title, paths, kind }: { title: string; paths: readonly strin
  * tools with call counts, the run's duration, and the comparison with the PR's diff (`compact` for the
  * PR panel).
  */
-export function TrustPulseSection({ pulse, compact = false }: { pulse: TrustPulseView | null | undefined; compact?: boolean }) {
+export function TrustPulseSection({
+  pulse,
+  compact = false,
+}: {
+  pulse: TrustPulseView | null | undefined;
+  compact?: boolean;
+}) {
   const status = pulse?.status ?? 'absent';
   const words = TRUST_PULSE_STATUS[status];
   const problem = trustPulseProblemText(pulse?.problem);
@@ -36,7 +42,8 @@ export function TrustPulseSection({ pulse, compact = false }: { pulse: TrustPuls
   return (
     <div className="cg-pulse" data-pulse-status={status}>
       <p className="cg-pulse-badge">
-        <Lozenge appearance={words.appearance}>{words.text}</Lozenge> <span className="cg-muted">Self-reported by the agent&apos;s harness. {words.explanation}</span>
+        <Lozenge appearance={words.appearance}>{words.text}</Lozenge>{' '}
+        <span className="cg-muted">Self-reported by the agent&apos;s harness. {words.explanation}</span>
       </p>
       {problem !== null ? <p className="cg-pulse-problem">Why: {problem}.</p> : null}
       {summary !== null ? (
@@ -72,9 +79,23 @@ export function TrustPulseSection({ pulse, compact = false }: { pulse: TrustPuls
       {comparison !== null ? (
         <div className="cg-pulse-compare">
           <h3 className={compact ? 'cg-h4' : undefined}>Compared with the pull request&apos;s diff</h3>
-          {comparison.unreported_diff_paths.length + comparison.reported_not_in_diff.length + denied.length + comparison.redacted.length === 0 ? <p>The pulse and the diff name the same files.</p> : null}
-          <PathList title="Changed in the PR, never mentioned by the pulse" paths={comparison.unreported_diff_paths} kind="unreported" />
-          <PathList title="Reported by the pulse, not in the PR's diff" paths={comparison.reported_not_in_diff} kind="not-in-diff" />
+          {comparison.unreported_diff_paths.length +
+            comparison.reported_not_in_diff.length +
+            denied.length +
+            comparison.redacted.length ===
+          0 ? (
+            <p>The pulse and the diff name the same files.</p>
+          ) : null}
+          <PathList
+            title="Changed in the PR, never mentioned by the pulse"
+            paths={comparison.unreported_diff_paths}
+            kind="unreported"
+          />
+          <PathList
+            title="Reported by the pulse, not in the PR's diff"
+            paths={comparison.reported_not_in_diff}
+            kind="not-in-diff"
+          />
           {denied.length > 0 ? (
             <div className="cg-pulse-list" data-pulse-list="denied">
               <h4>Reported touching paths the policy denies ({denied.length})</h4>

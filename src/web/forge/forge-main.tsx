@@ -22,7 +22,12 @@ const PAGE_OF_MODULE: Record<string, Boot['page']> = {
   'clawgate-repo-settings': 'configure',
 };
 
-const contextSchema = z.looseObject({ workspace: z.string().min(1), module: z.string().nullable(), repo: z.string().nullable(), pr: z.number().int().positive().nullable() });
+const contextSchema = z.looseObject({
+  workspace: z.string().min(1),
+  module: z.string().nullable(),
+  repo: z.string().nullable(),
+  pr: z.number().int().positive().nullable(),
+});
 
 async function start(root: HTMLElement): Promise<void> {
   const forgeContext = (await view.getContext()) as { moduleKey?: unknown };
@@ -30,7 +35,13 @@ async function start(root: HTMLElement): Promise<void> {
   const fetchImpl = createInvokeRemoteFetch((input) => invokeRemote(input));
   const answer = await fetchImpl(`${FORGE_API_ORIGIN}/context`);
   const context = contextSchema.parse(await answer.json());
-  const boot: Boot = { page, context: { repo: context.repo, ...(context.pr !== null ? { pr: context.pr } : {}) }, baseUrl: FORGE_API_ORIGIN, workspace: context.workspace, sessionToken: '' };
+  const boot: Boot = {
+    page,
+    context: { repo: context.repo, ...(context.pr !== null ? { pr: context.pr } : {}) },
+    baseUrl: FORGE_API_ORIGIN,
+    workspace: context.workspace,
+    sessionToken: '',
+  };
   createRoot(root).render(
     <StrictMode>
       <App boot={boot} host={createForgeHost()} fetchImpl={fetchImpl} />
@@ -41,6 +52,7 @@ async function start(root: HTMLElement): Promise<void> {
 const root = document.getElementById('clawgate-root');
 if (root !== null) {
   start(root).catch(() => {
-    root.textContent = 'clawgate could not load this page. Reload it, or ask a workspace admin to check the clawgate app.';
+    root.textContent =
+      'clawgate could not load this page. Reload it, or ask a workspace admin to check the clawgate app.';
   });
 }

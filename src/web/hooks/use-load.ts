@@ -1,6 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
-export type Loaded<T> = { readonly status: 'loading' } | { readonly status: 'ok'; readonly value: T } | { readonly status: 'error'; readonly error: unknown };
+export type Loaded<T> =
+  | { readonly status: 'loading' }
+  | { readonly status: 'ok'; readonly value: T }
+  | { readonly status: 'error'; readonly error: unknown };
 
 /**
  * Runs `load` when `key` changes (and on `reload()`), keeping the last answer; a late answer of an

@@ -15,10 +15,17 @@ function millis(at: string | undefined): number {
 /** Every receipt of the bundle, oldest first; receipts without a readable time go last, in bundle order. */
 export function buildTimeline(receipts: VerdictView['receipts']): TimelineEntry[] {
   const entries: TimelineEntry[] = [
-    ...receipts.gateway.map((receipt): TimelineEntry => ({ kind: 'model_call', at: receipt.timestamp ?? receipt.issuedAt, receipt })),
+    ...receipts.gateway.map((receipt): TimelineEntry => ({
+      kind: 'model_call',
+      at: receipt.timestamp ?? receipt.issuedAt,
+      receipt,
+    })),
     ...receipts.tools.map((receipt): TimelineEntry => ({ kind: 'tool_call', at: receipt.timestamp, receipt })),
     ...receipts.sideEffects.map((receipt): TimelineEntry => ({ kind: 'side_effect', at: receipt.timestamp, receipt })),
     ...receipts.approvals.map((receipt): TimelineEntry => ({ kind: 'approval', at: receipt.timestamp, receipt })),
   ];
-  return entries.map((entry, index) => ({ entry, index })).sort((a, b) => millis(a.entry.at) - millis(b.entry.at) || a.index - b.index).map((item) => item.entry);
+  return entries
+    .map((entry, index) => ({ entry, index }))
+    .sort((a, b) => millis(a.entry.at) - millis(b.entry.at) || a.index - b.index)
+    .map((item) => item.entry);
 }

@@ -1,16 +1,21 @@
 import type { LozengeAppearance } from './words';
 
 /** Words for the Trust Pulse (issue 12): a self-reported summary, never cryptographic evidence. */
-export const TRUST_PULSE_STATUS: Record<'verified' | 'unverified' | 'absent', { text: string; appearance: LozengeAppearance; explanation: string }> = {
+export const TRUST_PULSE_STATUS: Record<
+  'verified' | 'unverified' | 'absent',
+  { text: string; appearance: LozengeAppearance; explanation: string }
+> = {
   verified: {
     text: 'bound to the run',
     appearance: 'success',
-    explanation: "The pulse is the one the agent's signed run manifest names. Its content is still only what the harness reported: it never raises the proof tier.",
+    explanation:
+      "The pulse is the one the agent's signed run manifest names. Its content is still only what the harness reported: it never raises the proof tier.",
   },
   unverified: {
     text: 'unverified',
     appearance: 'moved',
-    explanation: "The pulse is not bound to the signed run (or does not match trust_pulse.v1). It is shown as the harness's claim only.",
+    explanation:
+      "The pulse is not bound to the signed run (or does not match trust_pulse.v1). It is shown as the harness's claim only.",
   },
   absent: { text: 'none', appearance: 'default', explanation: "The agent's harness supplied no Trust Pulse." },
 };

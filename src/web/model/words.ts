@@ -102,16 +102,35 @@ export function evidencePairs(evidence: CheckView['evidence']): [string, string]
   if (evidence === undefined) return [];
   const pairs: [string, string][] = [];
   for (const [key, value] of Object.entries(evidence)) {
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') pairs.push([key, String(value)]);
-    else if (Array.isArray(value) && value.length <= 10 && value.every((item) => typeof item === 'string' || typeof item === 'number')) pairs.push([key, value.join(', ')]);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      pairs.push([key, String(value)]);
+    else if (
+      Array.isArray(value) &&
+      value.length <= 10 &&
+      value.every((item) => typeof item === 'string' || typeof item === 'number')
+    )
+      pairs.push([key, value.join(', ')]);
   }
   return pairs;
 }
 
 export const PROVENANCE_TEXT: Record<string, { text: string; appearance: LozengeAppearance; explanation: string }> = {
-  attested: { text: 'attested by the agent', appearance: 'success', explanation: 'Last changed by the commit the agent’s proof bundle vouches for.' },
-  changed_after_attestation: { text: 'changed after attestation', appearance: 'moved', explanation: 'Changed again by a later commit a registered human wrote and pushed (an agent or unknown account doing so fails the PR); still checked against the path rules.' },
-  unattested: { text: 'not attested', appearance: 'default', explanation: 'No attested agent commit covers this file.' },
+  attested: {
+    text: 'attested by the agent',
+    appearance: 'success',
+    explanation: 'Last changed by the commit the agent’s proof bundle vouches for.',
+  },
+  changed_after_attestation: {
+    text: 'changed after attestation',
+    appearance: 'moved',
+    explanation:
+      'Changed again by a later commit a registered human wrote and pushed (an agent or unknown account doing so fails the PR); still checked against the path rules.',
+  },
+  unattested: {
+    text: 'not attested',
+    appearance: 'default',
+    explanation: 'No attested agent commit covers this file.',
+  },
 };
 
 export function provenanceOf(provenance: string): { text: string; appearance: LozengeAppearance; explanation: string } {
@@ -121,7 +140,10 @@ export function provenanceOf(provenance: string): { text: string; appearance: Lo
 /** Failing checks first, then waiting ones, then the rest; the engine's order inside each group. */
 export function failingFirst(checks: readonly CheckView[]): CheckView[] {
   const rank = { fail: 0, pending: 1, pass: 2, skip: 3 } as const;
-  return checks.map((check, index) => ({ check, index })).sort((a, b) => rank[a.check.outcome] - rank[b.check.outcome] || a.index - b.index).map((entry) => entry.check);
+  return checks
+    .map((check, index) => ({ check, index }))
+    .sort((a, b) => rank[a.check.outcome] - rank[b.check.outcome] || a.index - b.index)
+    .map((entry) => entry.check);
 }
 
 /** `did:key:z6MkhaX…q7Z` — enough to tell keys apart; the full value goes in a title. */
@@ -133,11 +155,18 @@ export function formatTime(value: string | number | Date | undefined | null): st
   if (value === undefined || value === null) return '—';
   const date = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return date.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
 }
 
 /** Why a PR counts as agent work (issue 9), one sentence per reason the engine gave. */
-export function agentWorkText(reason: { kind: string; accountId?: string | undefined; commit?: string | undefined }): string {
+export function agentWorkText(reason: {
+  kind: string;
+  accountId?: string | undefined;
+  commit?: string | undefined;
+}): string {
   const commit = reason.commit ? ` ${reason.commit.slice(0, 12)}` : '';
   const account = reason.accountId ? ` (${reason.accountId})` : '';
   switch (reason.kind) {

@@ -23,9 +23,12 @@ function PulseCell({ run }: { run: AgentRun }) {
   const words = TRUST_PULSE_STATUS[p.status];
   const problem = trustPulseProblemText(p.problem);
   const flags: string[] = [];
-  if (p.reported_denied > 0) flags.push(`${p.reported_denied} denied path${p.reported_denied === 1 ? '' : 's'} reported`);
-  if (p.unreported_diff_paths > 0) flags.push(`${p.unreported_diff_paths} changed file${p.unreported_diff_paths === 1 ? '' : 's'} not reported`);
-  if (p.reported_not_in_diff > 0) flags.push(`${p.reported_not_in_diff} reported file${p.reported_not_in_diff === 1 ? '' : 's'} not in the diff`);
+  if (p.reported_denied > 0)
+    flags.push(`${p.reported_denied} denied path${p.reported_denied === 1 ? '' : 's'} reported`);
+  if (p.unreported_diff_paths > 0)
+    flags.push(`${p.unreported_diff_paths} changed file${p.unreported_diff_paths === 1 ? '' : 's'} not reported`);
+  if (p.reported_not_in_diff > 0)
+    flags.push(`${p.reported_not_in_diff} reported file${p.reported_not_in_diff === 1 ? '' : 's'} not in the diff`);
   if (p.redacted > 0) flags.push(`${p.redacted} redacted`);
   return (
     <div className="cg-run-pulse" data-pulse-status={p.status}>
@@ -47,7 +50,8 @@ function PulseCell({ run }: { run: AgentRun }) {
 const RUNS_PER_PAGE = 20;
 
 export function AgentRunsTable({ client, runs }: { client: ClawgateClient; runs: readonly AgentRun[] }) {
-  if (runs.length === 0) return <p>No agent runs yet: clawgate lists a pull request here once it has evaluated agent work on it.</p>;
+  if (runs.length === 0)
+    return <p>No agent runs yet: clawgate lists a pull request here once it has evaluated agent work on it.</p>;
   const rows: RowType[] = runs.map((run) => ({
     key: run.id,
     ...rowAttributes({ 'data-run': run.id }),
@@ -68,11 +72,16 @@ export function AgentRunsTable({ client, runs }: { client: ClawgateClient; runs:
         content: (
           <>
             <VerdictLozenge state={run.state} mode={run.mode} />
-            {run.reason_code !== null && run.reason_code !== 'OK' ? <div className="cg-muted">{reasonText(run.reason_code)}</div> : null}
+            {run.reason_code !== null && run.reason_code !== 'OK' ? (
+              <div className="cg-muted">{reasonText(run.reason_code)}</div>
+            ) : null}
           </>
         ),
       },
-      { key: run.agent_did ?? '', content: run.agent_did !== null ? <code title={run.agent_did}>{shortId(run.agent_did, 18)}</code> : 'unknown' },
+      {
+        key: run.agent_did ?? '',
+        content: run.agent_did !== null ? <code title={run.agent_did}>{shortId(run.agent_did, 18)}</code> : 'unknown',
+      },
       { content: <PulseCell run={run} /> },
       { content: <DownloadButton label="Evidence pack" load={() => client.downloadEvidence(run.id)} /> },
     ],
@@ -96,14 +105,35 @@ export function AgentRunsTable({ client, runs }: { client: ClawgateClient; runs:
   );
 }
 
-export function AgentRunsPage({ client, presence, sessionExpiresAt }: { client: ClawgateClient; presence: HostPresence; sessionExpiresAt: Date | null }) {
+export function AgentRunsPage({
+  client,
+  presence,
+  sessionExpiresAt,
+}: {
+  client: ClawgateClient;
+  presence: HostPresence;
+  sessionExpiresAt: Date | null;
+}) {
   const runs = useLoad(() => client.listAgentRuns(50), 'agent-runs');
   return (
     <main className="cg-page" aria-labelledby="cg-runs-title">
       <h1 id="cg-runs-title">Recent agent runs</h1>
-      <HostNotice presence={presence} sessionExpiresAt={sessionExpiresAt} usable="This page works on its own: everything below comes from clawgate." />
-      <p className="cg-muted">What each agent did, as its harness reported it (Trust Pulse), beside the verdict clawgate gave its pull request. A pulse is never proof: the verdict rests on the signed bundle and the diff.</p>
-      {runs.status === 'loading' ? <Loading label="Loading the agent runs…" /> : runs.status === 'error' ? <ErrorNotice error={runs.error} title="The agent runs could not be loaded" /> : <AgentRunsTable client={client} runs={runs.value} />}
+      <HostNotice
+        presence={presence}
+        sessionExpiresAt={sessionExpiresAt}
+        usable="This page works on its own: everything below comes from clawgate."
+      />
+      <p className="cg-muted">
+        What each agent did, as its harness reported it (Trust Pulse), beside the verdict clawgate gave its pull
+        request. A pulse is never proof: the verdict rests on the signed bundle and the diff.
+      </p>
+      {runs.status === 'loading' ? (
+        <Loading label="Loading the agent runs…" />
+      ) : runs.status === 'error' ? (
+        <ErrorNotice error={runs.error} title="The agent runs could not be loaded" />
+      ) : (
+        <AgentRunsTable client={client} runs={runs.value} />
+      )}
     </main>
   );
 }

@@ -16,7 +16,8 @@ type AuthProblem = 'missing' | 'expired' | 'invalid' | 'forbidden';
 const PROBLEM_TEXT: Record<AuthProblem, string> = {
   missing: 'This page was opened without a sign-in from Bitbucket.',
   forbidden: 'You are signed in with Bitbucket, but this page is for the workspace’s admins only.',
-  expired: 'The sign-in this link carried has expired (links from Bitbucket and from the clawgate panel last a few minutes).',
+  expired:
+    'The sign-in this link carried has expired (links from Bitbucket and from the clawgate panel last a few minutes).',
   invalid: 'The sign-in this link carried is not valid for any workspace that has clawgate installed.',
 };
 
@@ -25,7 +26,8 @@ const WHAT_TO_DO: Record<PageName, string> = {
   configure: 'Open the clawgate settings from Bitbucket: Workspace settings → Installed apps → clawgate → Configure.',
   details:
     'Only people who may read the repository can see a verdict. Sign in with Bitbucket below, open the pull request in Bitbucket and follow “Open the details of this verdict” in the clawgate panel, or read it here with a workspace API token.',
-  'agent-runs': 'Open the clawgate settings from Bitbucket (Workspace settings → Installed apps → clawgate → Configure) and follow “Open the recent agent runs”.',
+  'agent-runs':
+    'Open the clawgate settings from Bitbucket (Workspace settings → Installed apps → clawgate → Configure) and follow “Open the recent agent runs”.',
 };
 
 export interface ApiTokenSignIn {
@@ -37,7 +39,11 @@ export interface ApiTokenSignIn {
  * Where "Sign in with Bitbucket" goes: the server's sign-in start, which comes back to this very page
  * (the path only; the server accepts nothing but clawgate pages as a return target).
  */
-export function signInHref(baseUrl: string, workspace: string, location: Pick<Location, 'pathname' | 'search'>): string {
+export function signInHref(
+  baseUrl: string,
+  workspace: string,
+  location: Pick<Location, 'pathname' | 'search'>,
+): string {
   const params = new URLSearchParams(location.search);
   params.delete('jwt');
   const query = params.toString();
@@ -52,7 +58,10 @@ function SignInWithBitbucket({ baseUrl }: { baseUrl: string }) {
   return (
     <section className="cg-section" aria-labelledby={headingId}>
       <h2 id={headingId}>Sign in with Bitbucket</h2>
-      <p className="cg-muted">For workspaces connected with repository webhooks: Bitbucket tells clawgate who you are and what you may see; your Bitbucket token stays on the server.</p>
+      <p className="cg-muted">
+        For workspaces connected with repository webhooks: Bitbucket tells clawgate who you are and what you may see;
+        your Bitbucket token stays on the server.
+      </p>
       <form
         className="cg-inline-form"
         aria-label="Sign in with Bitbucket"
@@ -63,7 +72,12 @@ function SignInWithBitbucket({ baseUrl }: { baseUrl: string }) {
       >
         <div className="cg-field">
           <label htmlFor={fieldId}>Bitbucket workspace</label>
-          <Textfield id={fieldId} value={workspace} autoComplete="off" onChange={(event) => setWorkspace(event.currentTarget.value)} />
+          <Textfield
+            id={fieldId}
+            value={workspace}
+            autoComplete="off"
+            onChange={(event) => setWorkspace(event.currentTarget.value)}
+          />
         </div>
         <Button type="submit" appearance="primary" isDisabled={workspace.trim() === ''}>
           Sign in with Bitbucket
@@ -73,7 +87,17 @@ function SignInWithBitbucket({ baseUrl }: { baseUrl: string }) {
   );
 }
 
-export function AuthRequired({ page, problem, baseUrl, onApiToken }: { page: PageName; problem: AuthProblem; baseUrl?: string; onApiToken?: (signIn: ApiTokenSignIn) => void }) {
+export function AuthRequired({
+  page,
+  problem,
+  baseUrl,
+  onApiToken,
+}: {
+  page: PageName;
+  problem: AuthProblem;
+  baseUrl?: string;
+  onApiToken?: (signIn: ApiTokenSignIn) => void;
+}) {
   const headingId = useId();
   const workspaceId = useId();
   const tokenId = useId();
@@ -83,12 +107,23 @@ export function AuthRequired({ page, problem, baseUrl, onApiToken }: { page: Pag
     <main className="cg-page" aria-labelledby="cg-auth-title">
       <h1 id="cg-auth-title">Sign-in needed</h1>
       <div data-testid="auth-required" data-problem={problem}>
-        <SectionMessage appearance="warning" title={problem === 'expired' ? 'This link has expired' : problem === 'forbidden' ? 'Workspace admins only' : 'clawgate cannot show this page yet'}>
+        <SectionMessage
+          appearance="warning"
+          title={
+            problem === 'expired'
+              ? 'This link has expired'
+              : problem === 'forbidden'
+                ? 'Workspace admins only'
+                : 'clawgate cannot show this page yet'
+          }
+        >
           <p>{PROBLEM_TEXT[problem]}</p>
           {problem === 'forbidden' ? null : <p>{WHAT_TO_DO[page]}</p>}
         </SectionMessage>
       </div>
-      {page !== 'pr-panel' && problem !== 'forbidden' && baseUrl !== undefined ? <SignInWithBitbucket baseUrl={baseUrl} /> : null}
+      {page !== 'pr-panel' && problem !== 'forbidden' && baseUrl !== undefined ? (
+        <SignInWithBitbucket baseUrl={baseUrl} />
+      ) : null}
       {page === 'details' && onApiToken !== undefined ? (
         <section className="cg-section" aria-labelledby={headingId}>
           <h2 id={headingId}>Read with a workspace API token</h2>
@@ -97,16 +132,29 @@ export function AuthRequired({ page, problem, baseUrl, onApiToken }: { page: Pag
             label="Read the verdict with a workspace API token"
             formProps={{ className: 'cg-inline-form' }}
             onSubmit={() => {
-              if (workspace.trim() !== '' && token.trim() !== '') onApiToken({ workspace: workspace.trim(), token: token.trim() });
+              if (workspace.trim() !== '' && token.trim() !== '')
+                onApiToken({ workspace: workspace.trim(), token: token.trim() });
             }}
           >
             <div className="cg-field">
               <Label htmlFor={workspaceId}>Workspace (slug)</Label>
-              <Textfield id={workspaceId} value={workspace} autoComplete="off" onChange={(event) => setWorkspace(event.currentTarget.value)} />
+              <Textfield
+                id={workspaceId}
+                value={workspace}
+                autoComplete="off"
+                onChange={(event) => setWorkspace(event.currentTarget.value)}
+              />
             </div>
             <div className="cg-field">
               <Label htmlFor={tokenId}>API token</Label>
-              <Textfield id={tokenId} type="password" value={token} autoComplete="off" placeholder="cgw_…" onChange={(event) => setToken(event.currentTarget.value)} />
+              <Textfield
+                id={tokenId}
+                type="password"
+                value={token}
+                autoComplete="off"
+                placeholder="cgw_…"
+                onChange={(event) => setToken(event.currentTarget.value)}
+              />
             </div>
             <Button type="submit" appearance="primary" isDisabled={workspace.trim() === '' || token.trim() === ''}>
               Show the verdict

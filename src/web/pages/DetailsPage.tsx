@@ -126,7 +126,11 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
           </>
         )}
         <h3>Criteria checked</h3>
-        {verdict === null ? <p>This verdict could not be read by this page; download the verdict JSON below.</p> : <CriteriaList checks={verdict.checks} />}
+        {verdict === null ? (
+          <p>This verdict could not be read by this page; download the verdict JSON below.</p>
+        ) : (
+          <CriteriaList checks={verdict.checks} />
+        )}
       </section>
 
       <section aria-labelledby="cg-verdict">
@@ -140,7 +144,11 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
             <p className="cg-muted">Build status: {evaluation.status_state}</p>
             <h3>Why this is agent work</h3>
             {verdict.agent_work.length === 0 ? (
-              <p data-testid="cg-agent-work">{verdict.state === 'NOT_APPLICABLE' ? 'Not agent work: no registered agent identity opened, wrote or pushed any of its commits, and it names no proof bundle.' : 'Not recorded for this verdict.'}</p>
+              <p data-testid="cg-agent-work">
+                {verdict.state === 'NOT_APPLICABLE'
+                  ? 'Not agent work: no registered agent identity opened, wrote or pushed any of its commits, and it names no proof bundle.'
+                  : 'Not recorded for this verdict.'}
+              </p>
             ) : (
               <ul data-testid="cg-agent-work">
                 {verdict.agent_work.map((reason, index) => (
@@ -184,8 +192,17 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
           ) : null}
         </dl>
         <div className="cg-actions">
-          {evaluation.bundle_id !== null ? <DownloadButton label="Download proof bundle" load={() => client.downloadBundle(evaluation.bundle_id ?? '')} /> : null}
-          <DownloadButton label="Download evidence pack" appearance="primary" load={() => client.downloadEvidence(evaluation.id)} />
+          {evaluation.bundle_id !== null ? (
+            <DownloadButton
+              label="Download proof bundle"
+              load={() => client.downloadBundle(evaluation.bundle_id ?? '')}
+            />
+          ) : null}
+          <DownloadButton
+            label="Download evidence pack"
+            appearance="primary"
+            load={() => client.downloadEvidence(evaluation.id)}
+          />
           <DownloadButton
             label="Download verdict JSON"
             load={() =>
@@ -198,8 +215,10 @@ function Details({ client, evaluation }: { client: ClawgateClient; evaluation: E
           />
         </div>
         <p className="cg-muted">
-          The evidence pack is one signed document (bundle, run manifest, Trust Pulse, token, policy, change set, settings and verdict). Check it offline, years later, with{' '}
-          <code>clawgate verify FILE --evidence-signer DID</code>, where DID is this deployment&apos;s key from <code>/api/v1/evidence-keys</code>.
+          The evidence pack is one signed document (bundle, run manifest, Trust Pulse, token, policy, change set,
+          settings and verdict). Check it offline, years later, with{' '}
+          <code>clawgate verify FILE --evidence-signer DID</code>, where DID is this deployment&apos;s key from{' '}
+          <code>/api/v1/evidence-keys</code>.
         </p>
       </section>
     </>
@@ -212,7 +231,11 @@ export function DetailsPage({ client, target, presence, sessionExpiresAt }: Deta
   return (
     <main className="cg-page" aria-labelledby="cg-details-title">
       <h1 id="cg-details-title">clawgate verification details</h1>
-      <HostNotice presence={presence} sessionExpiresAt={sessionExpiresAt} usable="This page works on its own: everything below comes from clawgate." />
+      <HostNotice
+        presence={presence}
+        sessionExpiresAt={sessionExpiresAt}
+        usable="This page works on its own: everything below comes from clawgate."
+      />
       {loaded.status === 'loading' ? (
         <Loading label="Loading the evaluation…" />
       ) : loaded.status === 'error' ? (

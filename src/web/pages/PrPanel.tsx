@@ -53,7 +53,11 @@ function useDetailsLink(client: ClawgateClient, evaluationId: string | null): Pa
         (next) => {
           if (stopped) return;
           setLink(next);
-          if (next !== null) timer = window.setTimeout(fetchLink, Math.max(10_000, next.expiresAt.getTime() - Date.now() - LINK_REFRESH_MARGIN_MS));
+          if (next !== null)
+            timer = window.setTimeout(
+              fetchLink,
+              Math.max(10_000, next.expiresAt.getTime() - Date.now() - LINK_REFRESH_MARGIN_MS),
+            );
         },
         () => {
           if (!stopped) timer = window.setTimeout(fetchLink, 30_000);
@@ -75,19 +79,25 @@ function StateMessage({ evaluation }: { evaluation: EvaluationDetail }) {
   if (verdict.state === 'NOT_APPLICABLE') {
     return (
       <SectionMessage appearance="information" title="Not an agent pull request">
-        <p>clawgate found no proof bundle and the author is not a registered agent identity, so it checked nothing here. Its build status on this PR is SUCCESSFUL.</p>
+        <p>
+          clawgate found no proof bundle and the author is not a registered agent identity, so it checked nothing here.
+          Its build status on this PR is SUCCESSFUL.
+        </p>
       </SectionMessage>
     );
   }
   // The engine's reason is the first failing check in rule order; the missing bundle is the cause of
   // the others (no token, no receipts), so it decides the state wherever it appears.
-  const failed = (code: string): boolean => verdict.reason_code === code || verdict.checks.some((check) => check.outcome === 'fail' && check.code === code);
+  const failed = (code: string): boolean =>
+    verdict.reason_code === code || verdict.checks.some((check) => check.outcome === 'fail' && check.code === code);
   if (failed('BUNDLE_NOT_FOUND')) {
     return (
       <SectionMessage appearance="warning" title="No proof bundle found">
         <p>
-          This looks like an agent pull request, but clawgate found no proof bundle for it. The agent pipeline attaches one by uploading it to clawgate and naming it in the PR description with a
-          line <code className="cg-mono">Proof-Bundle: bundle_…</code>, or by committing it as <code className="cg-mono">.clawsig/proof_bundle.json</code>.
+          This looks like an agent pull request, but clawgate found no proof bundle for it. The agent pipeline attaches
+          one by uploading it to clawgate and naming it in the PR description with a line{' '}
+          <code className="cg-mono">Proof-Bundle: bundle_…</code>, or by committing it as{' '}
+          <code className="cg-mono">.clawsig/proof_bundle.json</code>.
         </p>
       </SectionMessage>
     );
@@ -95,7 +105,10 @@ function StateMessage({ evaluation }: { evaluation: EvaluationDetail }) {
   if (failed('CLAWGATE_ERROR')) {
     return (
       <SectionMessage appearance="error" title="clawgate error">
-        <p>clawgate could not complete the evaluation of this pull request, so it fails closed. Re-check it; if it fails again, tell your clawgate administrator.</p>
+        <p>
+          clawgate could not complete the evaluation of this pull request, so it fails closed. Re-check it; if it fails
+          again, tell your clawgate administrator.
+        </p>
       </SectionMessage>
     );
   }
@@ -162,7 +175,10 @@ function Verdict({ evaluation, link }: { evaluation: EvaluationDetail; link: Pag
 export function RepositoryUnknown({ problem }: { problem: string | null }) {
   return (
     <SectionMessage appearance="error" title="clawgate error: this repository could not be identified">
-      <p>clawgate asked Bitbucket for this repository’s name and got no answer, so it cannot look up the verdict. Reload the page in a minute; if it persists, tell your clawgate administrator.</p>
+      <p>
+        clawgate asked Bitbucket for this repository’s name and got no answer, so it cannot look up the verdict. Reload
+        the page in a minute; if it persists, tell your clawgate administrator.
+      </p>
       {problem !== null ? <p className="cg-muted cg-mono">{problem}</p> : null}
     </SectionMessage>
   );
@@ -170,7 +186,9 @@ export function RepositoryUnknown({ problem }: { problem: string | null }) {
 
 export function PrPanel({ client, repo, pr, problem, presence, sessionExpiresAt }: PrPanelProps) {
   const [state, setState] = useState<PanelState>({ kind: 'loading' });
-  const [recheck, setRecheck] = useState<{ status: 'idle' | 'requesting' | 'waiting' | 'failed'; error?: unknown }>({ status: 'idle' });
+  const [recheck, setRecheck] = useState<{ status: 'idle' | 'requesting' | 'waiting' | 'failed'; error?: unknown }>({
+    status: 'idle',
+  });
   const [pollUntil, setPollUntil] = useState(() => Date.now() + POLL_LIMIT_MS);
   const latestId = useRef<string | null>(null);
   const waitingAfter = useRef<string | null | undefined>(undefined);
@@ -198,7 +216,8 @@ export function PrPanel({ client, repo, pr, problem, presence, sessionExpiresAt 
         }
         // Poll while there is no verdict yet, while it waits (an approval re-evaluates the PR), or
         // while a re-check has not produced a new one.
-        if ((latest === undefined || latest.state === 'PENDING' || waitingForRecheck) && Date.now() < pollUntil) timer = window.setTimeout(() => void load(), POLL_MS);
+        if ((latest === undefined || latest.state === 'PENDING' || waitingForRecheck) && Date.now() < pollUntil)
+          timer = window.setTimeout(() => void load(), POLL_MS);
       } catch (error) {
         if (!stopped) setState({ kind: 'error', error });
       }
@@ -228,7 +247,11 @@ export function PrPanel({ client, repo, pr, problem, presence, sessionExpiresAt 
 
   return (
     <main className="cg-panel" aria-label="clawgate verdict for this pull request">
-      <HostNotice presence={presence} sessionExpiresAt={sessionExpiresAt} usable="This panel belongs on a pull request in Bitbucket. It still shows the latest verdict while its sign-in lasts." />
+      <HostNotice
+        presence={presence}
+        sessionExpiresAt={sessionExpiresAt}
+        usable="This panel belongs on a pull request in Bitbucket. It still shows the latest verdict while its sign-in lasts."
+      />
       {repo === null ? (
         <RepositoryUnknown problem={problem} />
       ) : state.kind === 'loading' ? (
@@ -237,14 +260,21 @@ export function PrPanel({ client, repo, pr, problem, presence, sessionExpiresAt 
         <ErrorNotice error={state.error} title="clawgate error: the verdict could not be loaded" />
       ) : state.kind === 'none' ? (
         <SectionMessage appearance="information" title="Evaluation in progress">
-          <p>clawgate has no verdict for this pull request yet: it is evaluating it, or has not heard of it. This panel looks again by itself; its build status stays INPROGRESS until the verdict is in.</p>
+          <p>
+            clawgate has no verdict for this pull request yet: it is evaluating it, or has not heard of it. This panel
+            looks again by itself; its build status stays INPROGRESS until the verdict is in.
+          </p>
         </SectionMessage>
       ) : (
         <Verdict evaluation={state.evaluation} link={link} />
       )}
       {repo !== null ? (
         <div className="cg-actions">
-          <Button onClick={requestRecheck} isLoading={recheck.status === 'requesting'} isDisabled={recheck.status === 'waiting'}>
+          <Button
+            onClick={requestRecheck}
+            isLoading={recheck.status === 'requesting'}
+            isDisabled={recheck.status === 'waiting'}
+          >
             Re-check
           </Button>
           <span role="status" className="cg-muted">
@@ -252,7 +282,9 @@ export function PrPanel({ client, repo, pr, problem, presence, sessionExpiresAt 
           </span>
         </div>
       ) : null}
-      {recheck.status === 'failed' ? <ErrorNotice error={recheck.error} title="The re-check could not be requested" /> : null}
+      {recheck.status === 'failed' ? (
+        <ErrorNotice error={recheck.error} title="The re-check could not be requested" />
+      ) : null}
     </main>
   );
 }

@@ -73,7 +73,11 @@ export function SettingsPage({ client, presence, sessionExpiresAt, incident }: S
   return (
     <main className="cg-page" aria-labelledby="cg-settings-title">
       <h1 id="cg-settings-title">clawgate settings</h1>
-      <HostNotice presence={presence} sessionExpiresAt={sessionExpiresAt} usable="This is the settings page of the clawgate app in Bitbucket; it works here until its sign-in expires." />
+      <HostNotice
+        presence={presence}
+        sessionExpiresAt={sessionExpiresAt}
+        usable="This is the settings page of the clawgate app in Bitbucket; it works here until its sign-in expires."
+      />
       <OpenIncidentsBanner client={client} />
       {incident !== null ? <IncidentNotice client={client} incident={incident} /> : null}
       <nav aria-label="Settings sections" className="cg-toc">
@@ -91,7 +95,13 @@ export function SettingsPage({ client, presence, sessionExpiresAt, incident }: S
       </Section>
 
       <Section id="cg-kill-switch" title="Kill switch">
-        {settings.status === 'error' ? <ErrorNotice error={settings.error} title="The settings could not be loaded" /> : current === null ? <Loading label="Loading the settings…" /> : <KillSwitch client={client} current={current} onSaved={setCurrent} />}
+        {settings.status === 'error' ? (
+          <ErrorNotice error={settings.error} title="The settings could not be loaded" />
+        ) : current === null ? (
+          <Loading label="Loading the settings…" />
+        ) : (
+          <KillSwitch client={client} current={current} onSaved={setCurrent} />
+        )}
       </Section>
 
       <Section id="cg-policies" title="Policies (Work Policy Contracts)">
@@ -110,12 +120,21 @@ export function SettingsPage({ client, presence, sessionExpiresAt, incident }: S
         ) : savedAssignments === null || policies.status !== 'ok' ? (
           <Loading label="Loading assignments…" />
         ) : (
-          <AssignmentsSection client={client} policies={policies.value} assignments={savedAssignments} onSaved={setSavedAssignments} />
+          <AssignmentsSection
+            client={client}
+            policies={policies.value}
+            assignments={savedAssignments}
+            onSaved={setSavedAssignments}
+          />
         )}
       </Section>
 
       <Section id="cg-workspace" title="Mode, trust, agents and revocations">
-        {settings.status === 'error' ? null : current === null ? <Loading label="Loading the settings…" /> : <WorkspaceSettingsForm client={client} current={current} onSaved={setCurrent} />}
+        {settings.status === 'error' ? null : current === null ? (
+          <Loading label="Loading the settings…" />
+        ) : (
+          <WorkspaceSettingsForm client={client} current={current} onSaved={setCurrent} />
+        )}
       </Section>
 
       <Section id="cg-tokens" title="API tokens">

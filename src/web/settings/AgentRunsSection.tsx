@@ -18,7 +18,13 @@ export function AgentRunsSection({ client }: { client: ClawgateClient }) {
           (all runs, in a new tab)
         </p>
       ) : null}
-      {runs.status === 'loading' ? <Loading label="Loading the agent runs…" /> : runs.status === 'error' ? <ErrorNotice error={runs.error} title="The agent runs could not be loaded" /> : <AgentRunsTable client={client} runs={runs.value} />}
+      {runs.status === 'loading' ? (
+        <Loading label="Loading the agent runs…" />
+      ) : runs.status === 'error' ? (
+        <ErrorNotice error={runs.error} title="The agent runs could not be loaded" />
+      ) : (
+        <AgentRunsTable client={client} runs={runs.value} />
+      )}
     </>
   );
 }

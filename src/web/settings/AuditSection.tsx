@@ -13,7 +13,9 @@ const RECENT_DAYS = 7;
 /** The incident id an `incident` audit event carries (pipeline/incident-record.ts). */
 export function incidentIdOf(event: AuditEvent): string | null {
   const after = event.after;
-  return typeof after === 'object' && after !== null && 'incident_id' in after && typeof after.incident_id === 'string' ? after.incident_id : null;
+  return typeof after === 'object' && after !== null && 'incident_id' in after && typeof after.incident_id === 'string'
+    ? after.incident_id
+    : null;
 }
 const RECENT_LIMIT = 200;
 
@@ -24,12 +26,21 @@ export const AUDIT_ROWS_PER_PAGE = 25;
  * The recent events, newest first, sortable by when, what and who, a page at a time; a highlighted
  * event (the incident a build status linked to) is on the page shown first.
  */
-function AuditTable({ events, isHighlighted }: { events: readonly AuditEvent[]; isHighlighted: (event: AuditEvent) => boolean }) {
+function AuditTable({
+  events,
+  isHighlighted,
+}: {
+  events: readonly AuditEvent[];
+  isHighlighted: (event: AuditEvent) => boolean;
+}) {
   const newestFirst = [...events].reverse();
   const highlighted = newestFirst.findIndex(isHighlighted);
   const rows: RowType[] = newestFirst.map((event) => ({
     key: String(event.id),
-    ...rowAttributes({ 'data-audit-id': String(event.id), 'data-kind': event.kind }, isHighlighted(event) ? 'cg-highlight' : undefined),
+    ...rowAttributes(
+      { 'data-audit-id': String(event.id), 'data-kind': event.kind },
+      isHighlighted(event) ? 'cg-highlight' : undefined,
+    ),
     cells: [
       { key: event.at, content: formatTime(event.at) },
       { key: event.kind, content: <code className="cg-mono">{event.kind}</code> },
@@ -68,7 +79,8 @@ function AuditTable({ events, isHighlighted }: { events: readonly AuditEvent[]; 
 
 /** The audit log: the last week, newest first, and the whole log for export (JSON Lines or CSV). */
 export function AuditSection({ client, highlight }: { client: ClawgateClient; highlight: string | null }) {
-  const isHighlighted = (event: AuditEvent): boolean => highlight !== null && (String(event.id) === highlight || incidentIdOf(event) === highlight);
+  const isHighlighted = (event: AuditEvent): boolean =>
+    highlight !== null && (String(event.id) === highlight || incidentIdOf(event) === highlight);
   const [since] = useState(() => new Date(Date.now() - RECENT_DAYS * 24 * 3600 * 1000));
   const events = useLoad(() => client.auditEvents({ since, limit: RECENT_LIMIT }), 'audit');
   return (
@@ -86,7 +98,8 @@ export function AuditSection({ client, highlight }: { client: ClawgateClient; hi
       ) : (
         <>
           <p className="cg-muted">
-            {events.value.length === RECENT_LIMIT ? `The first ${RECENT_LIMIT} events` : 'Events'} of the last {RECENT_DAYS} days, newest first; the export has everything.
+            {events.value.length === RECENT_LIMIT ? `The first ${RECENT_LIMIT} events` : 'Events'} of the last{' '}
+            {RECENT_DAYS} days, newest first; the export has everything.
           </p>
           <AuditTable events={events.value} isHighlighted={isHighlighted} />
         </>

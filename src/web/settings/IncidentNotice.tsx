@@ -21,23 +21,38 @@ function text(record: Record<string, unknown>, key: string): string | null {
  * to main) links to the settings page with `?incident=`; this says what happened, in words.
  */
 export function IncidentNotice({ client, incident }: { client: ClawgateClient; incident: string }) {
-  const events = useLoad(() => client.auditEvents({ kinds: ['incident'], limit: INCIDENT_SEARCH_LIMIT }), `incident:${incident}`);
+  const events = useLoad(
+    () => client.auditEvents({ kinds: ['incident'], limit: INCIDENT_SEARCH_LIMIT }),
+    `incident:${incident}`,
+  );
   if (events.status === 'loading') return <Loading label="Loading the incident…" />;
   if (events.status === 'error') return <ErrorNotice error={events.error} title="The incident could not be loaded" />;
-  const found: AuditEvent | undefined = events.value.find((event) => incidentIdOf(event) === incident || String(event.id) === incident);
+  const found: AuditEvent | undefined = events.value.find(
+    (event) => incidentIdOf(event) === incident || String(event.id) === incident,
+  );
   if (found === undefined) {
     return (
       <SectionMessage appearance="warning" title={`Incident ${incident}`}>
-        <p>A build status linked here for this incident, but it is not among the workspace’s recent incidents (the retention policy may have removed it). Export the audit log for the full record.</p>
+        <p>
+          A build status linked here for this incident, but it is not among the workspace’s recent incidents (the
+          retention policy may have removed it). Export the audit log for the full record.
+        </p>
       </SectionMessage>
     );
   }
-  const record = typeof found.after === 'object' && found.after !== null ? (found.after as Record<string, unknown>) : {};
+  const record =
+    typeof found.after === 'object' && found.after !== null ? (found.after as Record<string, unknown>) : {};
   const reason = text(record, 'reason_code');
-  const actor = typeof record.actor === 'object' && record.actor !== null ? text(record.actor as Record<string, unknown>, 'display_name') : null;
+  const actor =
+    typeof record.actor === 'object' && record.actor !== null
+      ? text(record.actor as Record<string, unknown>, 'display_name')
+      : null;
   return (
     <div data-testid="incident" data-incident={incident}>
-      <SectionMessage appearance="error" title={`Incident: ${reason === null ? 'an action the policy does not allow' : reasonText(reason)}`}>
+      <SectionMessage
+        appearance="error"
+        title={`Incident: ${reason === null ? 'an action the policy does not allow' : reasonText(reason)}`}
+      >
         <dl className="cg-facts cg-facts-wide">
           <dt>When</dt>
           <dd>{formatTime(found.at)}</dd>

@@ -5,7 +5,15 @@ import type { ClawgateClient, VersionedSettings } from '../client/clawgate-clien
 import { ErrorNotice } from '../components/ErrorNotice';
 
 /** The kill switch: switched at once (after a confirmation), independent of unsaved edits elsewhere. */
-export function KillSwitch({ client, current, onSaved }: { client: ClawgateClient; current: VersionedSettings; onSaved: (saved: VersionedSettings) => void }) {
+export function KillSwitch({
+  client,
+  current,
+  onSaved,
+}: {
+  client: ClawgateClient;
+  current: VersionedSettings;
+  onSaved: (saved: VersionedSettings) => void;
+}) {
   const frozen = current.settings.frozen;
   const [confirming, setConfirming] = useState(false);
   const [saving, setSaving] = useState(false);
@@ -30,14 +38,25 @@ export function KillSwitch({ client, current, onSaved }: { client: ClawgateClien
   return (
     <div className="cg-kill-switch">
       <p>
-        Kill switch: {frozen ? <Lozenge appearance="removed" isBold>on</Lozenge> : <Lozenge appearance="success">off</Lozenge>}{' '}
+        Kill switch:{' '}
+        {frozen ? (
+          <Lozenge appearance="removed" isBold>
+            on
+          </Lozenge>
+        ) : (
+          <Lozenge appearance="success">off</Lozenge>
+        )}{' '}
         {frozen
           ? 'Every agent pull request fails until it is turned off: open ones were re-evaluated when it was turned on (newest first, up to 200 evaluated in the last 30 days; the periodic reconciliation and each push reach the rest), new ones fail at their first evaluation.'
           : 'Agent pull requests are evaluated normally.'}
       </p>
       {confirming ? (
         <div className="cg-actions" role="group" aria-label="Confirm the kill switch">
-          <span>{frozen ? 'Turn the kill switch off? Open agent PRs are re-evaluated now (newest first) and pass or fail on their own merits.' : 'Turn the kill switch on? Open agent PRs are re-evaluated now (newest first) and fail; new ones fail until it is turned off.'}</span>
+          <span>
+            {frozen
+              ? 'Turn the kill switch off? Open agent PRs are re-evaluated now (newest first) and pass or fail on their own merits.'
+              : 'Turn the kill switch on? Open agent PRs are re-evaluated now (newest first) and fail; new ones fail until it is turned off.'}
+          </span>
           <Button appearance={frozen ? 'primary' : 'danger'} isLoading={saving} onClick={apply}>
             {frozen ? 'Yes, turn it off' : 'Yes, turn it on'}
           </Button>

@@ -12,7 +12,14 @@ import { ErrorNotice } from '../components/ErrorNotice';
 function Item({ ok, children }: { ok: boolean | null; children: ReactNode }) {
   return (
     <li className="cg-checklist-item" data-ok={ok === null ? 'unknown' : String(ok)}>
-      {ok === null ? <Lozenge>unknown</Lozenge> : ok ? <Lozenge appearance="success">yes</Lozenge> : <Lozenge appearance="removed">no</Lozenge>} {children}
+      {ok === null ? (
+        <Lozenge>unknown</Lozenge>
+      ) : ok ? (
+        <Lozenge appearance="success">yes</Lozenge>
+      ) : (
+        <Lozenge appearance="removed">no</Lozenge>
+      )}{' '}
+      {children}
     </li>
   );
 }
@@ -60,7 +67,11 @@ export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateC
     setError(null);
     client.createMergeCheck(slug.trim(), status?.branch ?? branchArgument).then(
       (answer) => {
-        setCreatedNote(answer.created ? `Added: pull requests into ${answer.branch} now need a passing build.` : `${answer.branch} already required passing builds.`);
+        setCreatedNote(
+          answer.created
+            ? `Added: pull requests into ${answer.branch} now need a passing build.`
+            : `${answer.branch} already required passing builds.`,
+        );
         check();
       },
       (failure: unknown) => {
@@ -77,19 +88,31 @@ export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateC
     <>
       <SectionMessage appearance="warning" title="What actually blocks a merge">
         <p>
-          clawgate posts a build status on every agent pull request. Only Bitbucket Premium prevents a merge: with enforced merge checks (“Prevent a merge with unresolved merge checks”), or with
-          clawgate’s Forge merge check set to Required. On other plans a FAILED clawgate status or a failing check is only a warning next to the Merge button, so agents must not hold merge rights.
+          clawgate posts a build status on every agent pull request. Only Bitbucket Premium prevents a merge: with
+          enforced merge checks (“Prevent a merge with unresolved merge checks”), or with clawgate’s Forge merge check
+          set to Required. On other plans a FAILED clawgate status or a failing check is only a warning next to the
+          Merge button, so agents must not hold merge rights.
         </p>
       </SectionMessage>
       <ForgeMergeCheckGuide />
       <Form label="Check a repository's merge checks" formProps={{ className: 'cg-inline-form' }} onSubmit={check}>
         <div className="cg-field">
           <Label htmlFor={repoId}>Repository</Label>
-          <Textfield id={repoId} value={repo} placeholder="workspace/repo or repo" onChange={(event) => setRepo(event.currentTarget.value)} />
+          <Textfield
+            id={repoId}
+            value={repo}
+            placeholder="workspace/repo or repo"
+            onChange={(event) => setRepo(event.currentTarget.value)}
+          />
         </div>
         <div className="cg-field">
           <Label htmlFor={branchId}>Destination branch (empty: the main branch)</Label>
-          <Textfield id={branchId} value={branch} placeholder="main" onChange={(event) => setBranch(event.currentTarget.value)} />
+          <Textfield
+            id={branchId}
+            value={branch}
+            placeholder="main"
+            onChange={(event) => setBranch(event.currentTarget.value)}
+          />
         </div>
         <Button type="submit" isLoading={busy === 'check'} isDisabled={slug.trim() === ''}>
           Check merge checks
@@ -110,11 +133,17 @@ export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateC
           {!status.readable ? (
             <SectionMessage appearance="information" title="clawgate cannot read this repository’s branch restrictions">
               <p>{status.problem?.message ?? 'Bitbucket did not answer.'}</p>
-              <p>Check by hand: Repository settings → Branch restrictions → the destination branch → Merge settings → “Minimum number of successful builds for the last commit with no failed builds and no in-progress builds”.</p>
+              <p>
+                Check by hand: Repository settings → Branch restrictions → the destination branch → Merge settings →
+                “Minimum number of successful builds for the last commit with no failed builds and no in-progress
+                builds”.
+              </p>
             </SectionMessage>
           ) : null}
           <ul className="cg-checklist-items">
-            <Item ok={requires}>Pull requests into {status.branch ?? 'the branch'} need a passing build (counts clawgate’s status)</Item>
+            <Item ok={requires}>
+              Pull requests into {status.branch ?? 'the branch'} need a passing build (counts clawgate’s status)
+            </Item>
             <Item ok={enforced}>Merge checks are enforced (Premium: prevent a merge with unresolved merge checks)</Item>
           </ul>
           {status.readable && requires === false ? (
@@ -122,8 +151,14 @@ export function MergeCheckSection({ client, suggestedRepo }: { client: ClawgateC
               Require passing builds on {status.branch ?? 'this branch'}
             </Button>
           ) : null}
-          {status.readable && status.blocking === 'warning_only' ? <p>Merges are warned about but not prevented unless the workspace is on Premium with merge checks enforced.</p> : null}
-          {status.readable && status.blocking === 'enforced_if_premium' ? <p>On Premium, a merge is prevented while clawgate’s status is not SUCCESSFUL.</p> : null}
+          {status.readable && status.blocking === 'warning_only' ? (
+            <p>
+              Merges are warned about but not prevented unless the workspace is on Premium with merge checks enforced.
+            </p>
+          ) : null}
+          {status.readable && status.blocking === 'enforced_if_premium' ? (
+            <p>On Premium, a merge is prevented while clawgate’s status is not SUCCESSFUL.</p>
+          ) : null}
         </div>
       ) : null}
     </>
@@ -162,12 +197,18 @@ function ForgeMergeCheckGuide() {
             cells: [
               { content: <strong>Free and Standard</strong> },
               { content: 'No, as far as Atlassian documents it (Required appears to be Premium-only; unconfirmed).' },
-              { content: 'Add the check the same way; it runs and shows its answer next to the Merge button, but does not prevent the merge.' },
+              {
+                content:
+                  'Add the check the same way; it runs and shows its answer next to the Merge button, but does not prevent the merge.',
+              },
             ],
           },
         ]}
       />
-      <p className="cg-muted">The check answers from clawgate’s verdict on the pull request’s current head; no verdict, a pending verdict or a failing one answers “not passed” with the reason and a link.</p>
+      <p className="cg-muted">
+        The check answers from clawgate’s verdict on the pull request’s current head; no verdict, a pending verdict or a
+        failing one answers “not passed” with the reason and a link.
+      </p>
     </div>
   );
 }

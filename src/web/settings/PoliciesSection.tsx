@@ -3,7 +3,14 @@ import Form, { HelperMessage, Label } from '@atlaskit/form';
 import SectionMessage from '@atlaskit/section-message';
 import TextArea from '@atlaskit/textarea';
 import { useId, useState } from 'react';
-import { DEFAULT_WPC_TEMPLATE, isWpcTemplateName, PLACEHOLDER_REPO, WPC_TEMPLATE_NAMES, wpcTemplate, type WpcTemplateName } from '../../core/policy/wpc-templates';
+import {
+  DEFAULT_WPC_TEMPLATE,
+  isWpcTemplateName,
+  PLACEHOLDER_REPO,
+  WPC_TEMPLATE_NAMES,
+  wpcTemplate,
+  type WpcTemplateName,
+} from '../../core/policy/wpc-templates';
 import type { PolicySummary } from '../client/api-schemas';
 import type { ClawgateClient } from '../client/clawgate-client';
 import { ChoiceSelect } from '../components/ChoiceSelect';
@@ -40,14 +47,24 @@ const TEMPLATE_LABELS: Record<WpcTemplateName, string> = {
 };
 
 /** Upload a WPC (or a signed WPC envelope), list the workspace's policies, view one as JSON with its hash. */
-export function PoliciesSection({ client, policies, onUploaded }: { client: ClawgateClient; policies: readonly PolicySummary[]; onUploaded: () => void }) {
+export function PoliciesSection({
+  client,
+  policies,
+  onUploaded,
+}: {
+  client: ClawgateClient;
+  policies: readonly PolicySummary[];
+  onUploaded: () => void;
+}) {
   const textId = useId();
   const fileId = useId();
   const templateId = useId();
   const [template, setTemplate] = useState<WpcTemplateName>(DEFAULT_WPC_TEMPLATE);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: true; hash: string; created: boolean } | { ok: false; error: unknown } | null>(null);
+  const [result, setResult] = useState<
+    { ok: true; hash: string; created: boolean } | { ok: false; error: unknown } | null
+  >(null);
   const [viewing, setViewing] = useState<string | null>(null);
 
   const upload = (): void => {
@@ -85,12 +102,21 @@ export function PoliciesSection({ client, policies, onUploaded }: { client: Claw
             Use template
           </Button>
           <HelperMessage>
-            Replace {PLACEHOLDER_REPO} with your repositories (workspace/repo_slug) before uploading. The same templates: <code>clawgate wpc init --template {template}</code>.
+            Replace {PLACEHOLDER_REPO} with your repositories (workspace/repo_slug) before uploading. The same
+            templates: <code>clawgate wpc init --template {template}</code>.
           </HelperMessage>
         </div>
         <div className="cg-field">
           <Label htmlFor={textId}>Policy document (a Bitbucket WPC, or a signed WPC envelope), as JSON</Label>
-          <TextArea id={textId} value={text} minimumRows={6} resize="vertical" isMonospaced spellCheck={false} onChange={(event) => setText(event.currentTarget.value)} />
+          <TextArea
+            id={textId}
+            value={text}
+            minimumRows={6}
+            resize="vertical"
+            isMonospaced
+            spellCheck={false}
+            onChange={(event) => setText(event.currentTarget.value)}
+          />
         </div>
         <div className="cg-field">
           <Label htmlFor={fileId}>…or read it from a file</Label>
@@ -110,7 +136,10 @@ export function PoliciesSection({ client, policies, onUploaded }: { client: Claw
       </Form>
       {result !== null && result.ok ? (
         <div role="status">
-          <SectionMessage appearance="success" title={result.created ? 'Policy stored' : 'This policy was already stored'}>
+          <SectionMessage
+            appearance="success"
+            title={result.created ? 'Policy stored' : 'This policy was already stored'}
+          >
             <p>
               Its hash is <Mono value={result.hash} />. Assign it to repositories below.
             </p>
@@ -146,7 +175,12 @@ export function PoliciesSection({ client, policies, onUploaded }: { client: Claw
               { key: String(policy.signed), content: policy.signed ? 'signed' : 'not signed' },
               {
                 content: (
-                  <Button appearance="subtle" aria-expanded={viewing === policy.policy_hash_b64u} aria-label={`View policy ${policy.policy_hash_b64u}`} onClick={() => setViewing(viewing === policy.policy_hash_b64u ? null : policy.policy_hash_b64u)}>
+                  <Button
+                    appearance="subtle"
+                    aria-expanded={viewing === policy.policy_hash_b64u}
+                    aria-label={`View policy ${policy.policy_hash_b64u}`}
+                    onClick={() => setViewing(viewing === policy.policy_hash_b64u ? null : policy.policy_hash_b64u)}
+                  >
                     {viewing === policy.policy_hash_b64u ? 'Hide' : 'View'}
                   </Button>
                 ),

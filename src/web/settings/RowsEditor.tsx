@@ -62,14 +62,28 @@ export function RowsEditor({ title, description, fields, rows, onChange, noun }:
       ) : (
         <DataTable
           label={title}
-          head={[...fields.map((field) => ({ key: field.key, content: field.label })), { key: 'actions', content: <span className="cg-visually-hidden">Actions</span> }]}
+          head={[
+            ...fields.map((field) => ({ key: field.key, content: field.label })),
+            { key: 'actions', content: <span className="cg-visually-hidden">Actions</span> },
+          ]}
           rows={rows.map((row, index) => ({
             key: `${index}:${fields.map((field) => row[field.key] ?? '').join('|')}`,
             cells: [
-              ...fields.map((field) => ({ key: row[field.key] ?? '', content: <span className="cg-mono">{row[field.key] === '' || row[field.key] === undefined ? '—' : row[field.key]}</span> })),
+              ...fields.map((field) => ({
+                key: row[field.key] ?? '',
+                content: (
+                  <span className="cg-mono">
+                    {row[field.key] === '' || row[field.key] === undefined ? '—' : row[field.key]}
+                  </span>
+                ),
+              })),
               {
                 content: (
-                  <Button appearance="subtle" aria-label={`Remove ${noun} ${index + 1}`} onClick={() => onChange(rows.filter((_, i) => i !== index))}>
+                  <Button
+                    appearance="subtle"
+                    aria-label={`Remove ${noun} ${index + 1}`}
+                    onClick={() => onChange(rows.filter((_, i) => i !== index))}
+                  >
                     Remove
                   </Button>
                 ),

@@ -71,7 +71,12 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
       <Form label="Create an API token" formProps={{ className: 'cg-inline-form' }} onSubmit={create}>
         <div className="cg-field">
           <Label htmlFor={labelId}>Label (optional)</Label>
-          <Textfield id={labelId} value={label} placeholder="ci uploader" onChange={(event) => setLabel(event.currentTarget.value)} />
+          <Textfield
+            id={labelId}
+            value={label}
+            placeholder="ci uploader"
+            onChange={(event) => setLabel(event.currentTarget.value)}
+          />
         </div>
         <Fieldset legend="Scope">
           <RadioGroup
@@ -103,9 +108,18 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
               New token{created.label ? ` “${created.label}”` : ''}
               {created.scopes ? ` (${created.scopes.join(', ')})` : ''}
             </Label>
-            <Textfield id={shownId} isReadOnly isMonospaced value={created.token} onFocus={(event) => event.currentTarget.select()} />
+            <Textfield
+              id={shownId}
+              isReadOnly
+              isMonospaced
+              value={created.token}
+              onFocus={(event) => event.currentTarget.select()}
+            />
           </div>
-          <p>clawgate keeps only its hash. Store it in your pipeline’s secrets; use it as <code className="cg-mono">Authorization: Bearer …</code>.</p>
+          <p>
+            clawgate keeps only its hash. Store it in your pipeline’s secrets; use it as{' '}
+            <code className="cg-mono">Authorization: Bearer …</code>.
+          </p>
           <Button onClick={() => setCreated(null)}>I have copied it</Button>
         </SectionMessage>
       ) : null}
@@ -160,7 +174,12 @@ export function TokensSection({ client }: { client: ClawgateClient }) {
                 content: token.revoked_at ? (
                   <Lozenge appearance="removed">revoked</Lozenge>
                 ) : (
-                  <Button appearance="warning" isLoading={busy === token.id} aria-label={`Revoke token ${token.prefix}`} onClick={() => revoke(token.id)}>
+                  <Button
+                    appearance="warning"
+                    isLoading={busy === token.id}
+                    aria-label={`Revoke token ${token.prefix}`}
+                    onClick={() => revoke(token.id)}
+                  >
                     Revoke
                   </Button>
                 ),

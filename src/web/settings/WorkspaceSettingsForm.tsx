@@ -17,7 +17,15 @@ const MODES: readonly Settings['mode'][] = ['observe', 'warn', 'enforce'];
 const draftOfVersioned = (current: VersionedSettings): SettingsDraft => draftOf(current.settings);
 
 /** Mode, trust (gateways, issuers), agent identities and revocations: edited together, saved together. */
-export function WorkspaceSettingsForm({ client, current, onSaved }: { client: ClawgateClient; current: VersionedSettings; onSaved: (saved: VersionedSettings) => void }) {
+export function WorkspaceSettingsForm({
+  client,
+  current,
+  onSaved,
+}: {
+  client: ClawgateClient;
+  current: VersionedSettings;
+  onSaved: (saved: VersionedSettings) => void;
+}) {
   const modeId = useId();
   const missionId = useId();
   // A save elsewhere (the kill switch) changes `current`; an untouched form follows it.
@@ -25,20 +33,33 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
 
   const revocationCount = REVOCATION_LISTS.reduce((total, list) => total + draft.revocations[list.key].length, 0);
 
-  const save = (): void => saveWith((edited) => client.saveSettings(settingsOf(edited, current.settings.frozen), current.version), onSaved);
+  const save = (): void =>
+    saveWith((edited) => client.saveSettings(settingsOf(edited, current.settings.frozen), current.version), onSaved);
 
   return (
     <Form label="Workspace settings" formProps={{ className: 'cg-settings-form' }} onSubmit={save}>
       <div className="cg-field">
         <Label htmlFor={modeId}>Mode</Label>
-        <ChoiceSelect inputId={modeId} testId="cg-mode-select" options={MODES.map((mode) => ({ value: mode, label: mode }))} value={draft.mode} onChange={(mode) => change({ ...draft, mode })} />
+        <ChoiceSelect
+          inputId={modeId}
+          testId="cg-mode-select"
+          options={MODES.map((mode) => ({ value: mode, label: mode }))}
+          value={draft.mode}
+          onChange={(mode) => change({ ...draft, mode })}
+        />
         <HelperMessage>{MODE_TEXT[draft.mode]} An assignment may set its own mode for some repositories.</HelperMessage>
       </div>
       <div className="cg-field">
         <Label htmlFor={missionId}>Mission id pattern (optional)</Label>
-        <Textfield id={missionId} value={draft.missionIdPattern} placeholder="{repository}#*" onChange={(event) => change({ ...draft, missionIdPattern: event.currentTarget.value })} />
+        <Textfield
+          id={missionId}
+          value={draft.missionIdPattern}
+          placeholder="{repository}#*"
+          onChange={(event) => change({ ...draft, missionIdPattern: event.currentTarget.value })}
+        />
         <HelperMessage>
-          Empty: a scoped token's mission_id is an opaque correlation id, recorded and shown. Set: it must be present and match ('*' any text; {'{repository}'}, {'{workspace}'}, {'{repo_slug}'}).
+          Empty: a scoped token's mission_id is an opaque correlation id, recorded and shown. Set: it must be present
+          and match ('*' any text; {'{repository}'}, {'{workspace}'}, {'{repo_slug}'}).
         </HelperMessage>
       </div>
       <RowsEditor
@@ -85,27 +106,27 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
       />
       <details className="cg-fold" open={revocationCount > 0}>
         <summary>Revocations ({revocationCount})</summary>
-        <p className="cg-muted">Anything listed here fails every evaluation that relies on it: saving re-evaluates the open agent pull requests now (newest first).</p>
+        <p className="cg-muted">
+          Anything listed here fails every evaluation that relies on it: saving re-evaluates the open agent pull
+          requests now (newest first).
+        </p>
         {REVOCATION_LISTS.map((list) => (
-        <RowsEditor
-          key={list.key}
-          title={list.title}
-          noun={list.noun}
-          description={`One ${list.label.toLowerCase()} per row.`}
-          fields={[{ key: 'value', label: list.label }]}
-          rows={draft.revocations[list.key]}
-          onChange={(rows) => change({ ...draft, revocations: { ...draft.revocations, [list.key]: rows } })}
-        />
+          <RowsEditor
+            key={list.key}
+            title={list.title}
+            noun={list.noun}
+            description={`One ${list.label.toLowerCase()} per row.`}
+            fields={[{ key: 'value', label: list.label }]}
+            rows={draft.revocations[list.key]}
+            onChange={(rows) => change({ ...draft, revocations: { ...draft.revocations, [list.key]: rows } })}
+          />
         ))}
       </details>
       <div className="cg-actions cg-sticky-actions">
         <Button type="submit" appearance="primary" isLoading={saving} isDisabled={!dirty}>
           Save settings
         </Button>
-        <Button
-          isDisabled={!dirty || saving}
-          onClick={discard}
-        >
+        <Button isDisabled={!dirty || saving} onClick={discard}>
           Discard changes
         </Button>
         <span role="status" className="cg-muted">
@@ -113,7 +134,14 @@ export function WorkspaceSettingsForm({ client, current, onSaved }: { client: Cl
         </span>
       </div>
       {result !== null && !result.ok ? <ErrorNotice error={result.error} title="The settings were not saved" /> : null}
-      {result?.ok === true ? <SectionMessage appearance="success" title="Settings saved"><p>Open agent pull requests are re-evaluated now with them (newest first); new ones use them from their first evaluation.</p></SectionMessage> : null}
+      {result?.ok === true ? (
+        <SectionMessage appearance="success" title="Settings saved">
+          <p>
+            Open agent pull requests are re-evaluated now with them (newest first); new ones use them from their first
+            evaluation.
+          </p>
+        </SectionMessage>
+      ) : null}
     </Form>
   );
 }

@@ -33,9 +33,16 @@ export function draftOf(settings: Settings): SettingsDraft {
   return {
     mode: settings.mode,
     gateways: settings.trusted_gateways.map((gateway) => ({ did: gateway.did, expires_at: gateway.expires_at ?? '' })),
-    cstIssuers: settings.cst_issuers.map((issuer) => ({ kid: issuer.kid ?? '', public_key_b64u: issuer.public_key_b64u })),
+    cstIssuers: settings.cst_issuers.map((issuer) => ({
+      kid: issuer.kid ?? '',
+      public_key_b64u: issuer.public_key_b64u,
+    })),
     wpcIssuers: values(settings.wpc_issuers),
-    agents: settings.agents.map((agent) => ({ account_uuid: agent.account_uuid, role: agent.role, agent_did: agent.agent_did ?? '' })),
+    agents: settings.agents.map((agent) => ({
+      account_uuid: agent.account_uuid,
+      role: agent.role,
+      agent_did: agent.agent_did ?? '',
+    })),
     missionIdPattern: settings.mission_id_pattern ?? '',
     revocations: {
       agent_dids: values(settings.revocations.agent_dids),
@@ -60,10 +67,20 @@ export function settingsOf(draft: SettingsDraft, frozen: boolean): Settings {
   const list = (rows: readonly Row[]): string[] => rows.map((row) => field(row, 'value'));
   return {
     mode: draft.mode,
-    trusted_gateways: draft.gateways.map((row) => ({ did: field(row, 'did'), ...optional('expires_at', field(row, 'expires_at')) })),
-    cst_issuers: draft.cstIssuers.map((row) => ({ public_key_b64u: field(row, 'public_key_b64u'), ...optional('kid', field(row, 'kid')) })),
+    trusted_gateways: draft.gateways.map((row) => ({
+      did: field(row, 'did'),
+      ...optional('expires_at', field(row, 'expires_at')),
+    })),
+    cst_issuers: draft.cstIssuers.map((row) => ({
+      public_key_b64u: field(row, 'public_key_b64u'),
+      ...optional('kid', field(row, 'kid')),
+    })),
     wpc_issuers: list(draft.wpcIssuers),
-    agents: draft.agents.map((row) => ({ account_uuid: field(row, 'account_uuid'), role: field(row, 'role') === 'read' ? 'read' : 'write', ...optional('agent_did', field(row, 'agent_did')) })),
+    agents: draft.agents.map((row) => ({
+      account_uuid: field(row, 'account_uuid'),
+      role: field(row, 'role') === 'read' ? 'read' : 'write',
+      ...optional('agent_did', field(row, 'agent_did')),
+    })),
     frozen,
     ...optional('mission_id_pattern', draft.missionIdPattern.trim()),
     revocations: {

@@ -7,7 +7,11 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApiRouter, type ApiRateLimitSettings, type RecheckPullRequest } from '../../../src/api';
 import type { RepositoryPermission } from '../../../src/bitbucket';
-import { createViewerPermissions, type ViewerPermissionClient, type ViewerPermissions } from '../../../src/http/viewer-permissions';
+import {
+  createViewerPermissions,
+  type ViewerPermissionClient,
+  type ViewerPermissions,
+} from '../../../src/http/viewer-permissions';
 import { openStore, type Store } from '../../../src/store';
 import type { Verifier } from '../../../src/verification';
 
@@ -46,7 +50,8 @@ export function grant(table: ViewerTable, account: string, repoSlug: string, per
 }
 
 function viewerClient(table: ViewerTable): ViewerPermissionClient {
-  const accountKey = (account: { uuid: string } | { accountId: string }): string => ('uuid' in account ? account.uuid : account.accountId);
+  const accountKey = (account: { uuid: string } | { accountId: string }): string =>
+    'uuid' in account ? account.uuid : account.accountId;
   return {
     async getRepositoryAccess(_workspace, repoSlug, account) {
       const key = accountKey(account);
@@ -112,7 +117,10 @@ export interface ApiWorldOptions {
 
 export function contextJwt(clientKey: string, sharedSecret: string, claims: Record<string, unknown> = {}): string {
   const now = Math.floor(Date.now() / 1000);
-  return encodeSymmetric({ iss: clientKey, sub: PAGE_USER, iat: now, exp: now + 180, qsh: 'context-qsh', ...claims }, sharedSecret);
+  return encodeSymmetric(
+    { iss: clientKey, sub: PAGE_USER, iat: now, exp: now + 180, qsh: 'context-qsh', ...claims },
+    sharedSecret,
+  );
 }
 
 async function installWorkspace(store: Store, slug: string): Promise<Omit<TestWorkspace, 'token' | 'tokenId' | 'jwt'>> {
@@ -140,14 +148,26 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
     rechecks.push({ workspaceId, repoFullName, prId, actor });
     return { jobId: `job-${rechecks.length}` };
   };
-  const viewers: ViewerTable = { owners: new Set([PAGE_USER]), repositories: new Map(), uuids: new Map([[PAGE_USER, '{9a9a9a9a-0000-4000-8000-000000000001}']]), asked: [], down: false };
+  const viewers: ViewerTable = {
+    owners: new Set([PAGE_USER]),
+    repositories: new Map(),
+    uuids: new Map([[PAGE_USER, '{9a9a9a9a-0000-4000-8000-000000000001}']]),
+    asked: [],
+    down: false,
+  };
   const viewerPermissions =
-    options.viewerPermissions === undefined ? createViewerPermissions({ clientFor: async () => viewerClient(viewers), logger: pino({ level: 'silent' }) }) : options.viewerPermissions;
+    options.viewerPermissions === undefined
+      ? createViewerPermissions({ clientFor: async () => viewerClient(viewers), logger: pino({ level: 'silent' }) })
+      : options.viewerPermissions;
   const app = express();
   app.use(
     '/api/v1',
     createApiRouter({
-      config: { baseUrl: APP_BASE_URL, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024, maxBundleBytes: options.maxBundleBytes ?? 256 * 1024 },
+      config: {
+        baseUrl: APP_BASE_URL,
+        maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+        maxBundleBytes: options.maxBundleBytes ?? 256 * 1024,
+      },
       store,
       logger: pino({ level: 'silent' }),
       ...(options.recheck === false ? {} : { recheck }),
@@ -162,7 +182,10 @@ export async function createApiWorld(options: ApiWorldOptions = {}): Promise<Api
 
   async function withFirstToken(base: Omit<TestWorkspace, 'token' | 'tokenId' | 'jwt'>): Promise<TestWorkspace> {
     const jwt = (claims?: Record<string, unknown>) => contextJwt(base.clientKey, base.sharedSecret, claims);
-    const response = await request(url).post(`/api/v1/workspaces/${base.slug}/tokens`).set('Authorization', `JWT ${jwt()}`).send({ label: 'ci' });
+    const response = await request(url)
+      .post(`/api/v1/workspaces/${base.slug}/tokens`)
+      .set('Authorization', `JWT ${jwt()}`)
+      .send({ label: 'ci' });
     if (response.status !== 201) throw new Error(`first token: ${response.status} ${JSON.stringify(response.body)}`);
     const body = response.body as { id: string; token: string };
     return { ...base, token: body.token, tokenId: body.id, jwt };

@@ -65,7 +65,13 @@ export async function startFakeBitbucket(options: FakeBitbucketOptions): Promise
   app.use(express.json({ limit: '1mb' }));
   app.use((req, res, next) => {
     const verification = options.verifyJwt === false ? {} : verifyJwt(req);
-    received.push({ method: req.method, url: req.originalUrl, authorization: req.get('authorization'), jwt: verification.jwt, body: req.body });
+    received.push({
+      method: req.method,
+      url: req.originalUrl,
+      authorization: req.get('authorization'),
+      jwt: verification.jwt,
+      body: req.body,
+    });
     if (verification.problem !== undefined) {
       res.status(401).json({ type: 'error', error: { message: `Token is invalid: ${verification.problem}` } });
       return;

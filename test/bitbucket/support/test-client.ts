@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { connectJwtAuth, createBitbucketClient, type BitbucketClient, type BitbucketClientOptions } from '../../../src/bitbucket';
+import {
+  connectJwtAuth,
+  createBitbucketClient,
+  type BitbucketClient,
+  type BitbucketClientOptions,
+} from '../../../src/bitbucket';
 import { APP_KEY, CLIENT_KEY, SHARED_SECRET, type FakeBitbucket } from './fake-bitbucket';
 
 export interface CapturedLog {

@@ -56,7 +56,13 @@ export async function startConnectHarness(options: HarnessOptions = {}): Promise
   const acme = sandbox.createWorkspace({ slug: 'acme', name: 'Acme' });
   const ann = sandbox.createUser({ nickname: 'ann', displayName: 'Ann Agent' });
   const bob = sandbox.createUser({ nickname: 'bob', displayName: 'Bob Reviewer' });
-  sandbox.createRepository({ workspace: 'acme', slug: 'widgets', files: { 'README.md': '# widgets\n' }, author: ann, date: Date.UTC(2026, 0, 1) });
+  sandbox.createRepository({
+    workspace: 'acme',
+    slug: 'widgets',
+    files: { 'README.md': '# widgets\n' },
+    author: ann,
+    date: Date.UTC(2026, 0, 1),
+  });
 
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -66,7 +72,10 @@ export async function startConnectHarness(options: HarnessOptions = {}): Promise
     APP_BASE_URL: baseUrl,
     DATABASE_URL: 'sqlite::memory:',
     CONNECT_APP_KEY: options.appKey ?? 'clawgate-test',
-    CLAWGATE_ALLOWED_HOSTS: options.allowSandboxHost === false ? 'bitbucket.org,api.bitbucket.org' : `bitbucket.org,api.bitbucket.org,${sandboxHost}`,
+    CLAWGATE_ALLOWED_HOSTS:
+      options.allowSandboxHost === false
+        ? 'bitbucket.org,api.bitbucket.org'
+        : `bitbucket.org,api.bitbucket.org,${sandboxHost}`,
     CLAWGATE_HOST_SCRIPT_URL: `${sandbox.baseUrl}/atlassian-connect/all.js`,
   });
   const store = await openStore('sqlite::memory:', { secretKey: randomBytes(32) });
@@ -77,8 +86,13 @@ export async function startConnectHarness(options: HarnessOptions = {}): Promise
   const app = express();
   app.disable('x-powered-by');
   // Page links ask the sandbox (standing in for Bitbucket) whether the viewer may read the repository.
-  const viewerPermissions = createViewerPermissions({ clientFor: activeTenantClient({ store, config, logger }), logger });
-  app.use(createConnectRouter({ config, store, intake, logger, viewerPermissions, installProofRetryDelaysMs: [10, 20] }));
+  const viewerPermissions = createViewerPermissions({
+    clientFor: activeTenantClient({ store, config, logger }),
+    logger,
+  });
+  app.use(
+    createConnectRouter({ config, store, intake, logger, viewerPermissions, installProofRetryDelaysMs: [10, 20] }),
+  );
   server.on('request', app);
 
   return {
@@ -109,7 +123,11 @@ export async function storeSnapshot(store: Store, workspaceIds: readonly string[
     const tenants = await store.tenants.listForWorkspace(workspaceId);
     const audit = await store.audit.query(workspaceId);
     parts.push({
-      tenants: tenants.map((t) => ({ ...t, sharedSecret: t.sharedSecret?.reveal() ?? null, accessToken: t.accessToken?.reveal() ?? null })),
+      tenants: tenants.map((t) => ({
+        ...t,
+        sharedSecret: t.sharedSecret?.reveal() ?? null,
+        accessToken: t.accessToken?.reveal() ?? null,
+      })),
       audit: audit.map((a) => a.id),
     });
   }
@@ -123,8 +141,16 @@ export interface HttpResult {
   json: unknown;
 }
 
-export async function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResult> {
-  const res = await fetch(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, body: init.body, redirect: 'manual' });
+export async function send(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpResult> {
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: init.headers ?? {},
+    body: init.body,
+    redirect: 'manual',
+  });
   const text = await res.text();
   let json: unknown;
   try {

@@ -14,7 +14,14 @@ const WORK = 'a'.repeat(40);
 const NOW = Date.UTC(2026, 10, 25, 13, 0, 0);
 const issuer = createTestKey();
 const other = createTestKey();
-const claims: JsonObject = { token_version: '1', sub: 'did:key:z6Mkagent', aud: 'clawproxy', scope: ['llm:call'], iat: 1, exp: 2 };
+const claims: JsonObject = {
+  token_version: '1',
+  sub: 'did:key:z6Mkagent',
+  aud: 'clawproxy',
+  scope: ['llm:call'],
+  iat: 1,
+  exp: 2,
+};
 
 const b64json = (value: unknown): string => encodeB64u(Buffer.from(JSON.stringify(value)));
 /** A compact JWS with any header, signed by `key` over "<header>.<payload>" with Ed25519. */
@@ -48,7 +55,8 @@ describe('CST signature (jose, EdDSA only)', () => {
   });
 
   it('only "EdDSA": the same Ed25519 signature under another alg name is refused', async () => {
-    for (const alg of ['Ed25519', 'ES256', 'RS256', 'eddsa']) expect(await verifyCstSignature(signWith({ alg }, claims, issuer), issuers)).toBe(false);
+    for (const alg of ['Ed25519', 'ES256', 'RS256', 'eddsa'])
+      expect(await verifyCstSignature(signWith({ alg }, claims, issuer), issuers)).toBe(false);
   });
 
   it('a tampered payload or header fails under the original signature', async () => {
@@ -80,26 +88,53 @@ describe('CST signature (jose, EdDSA only)', () => {
     // No kid in the header: every configured key is a candidate.
     expect(await verifyCstSignature(signWith({ alg: 'EdDSA' }, claims, other), keyed)).toBe(true);
     // A key configured without a kid verifies under any kid (as the issuer's computed kid may differ).
-    expect(await verifyCstSignature(signWith({ alg: 'EdDSA', kid: cstKeyId(other.publicKey) }, claims, issuer), issuers)).toBe(true);
+    expect(
+      await verifyCstSignature(signWith({ alg: 'EdDSA', kid: cstKeyId(other.publicKey) }, claims, issuer), issuers),
+    ).toBe(true);
     // A non-string kid narrows nothing and lends nothing.
-    expect(await verifyCstSignature(signWith({ alg: 'EdDSA', kid: { $ref: 'trusted' } }, claims, other), keyed.slice(0, 1))).toBe(false);
+    expect(
+      await verifyCstSignature(signWith({ alg: 'EdDSA', kid: { $ref: 'trusted' } }, claims, other), keyed.slice(0, 1)),
+    ).toBe(false);
   });
 
   it('critical header parameters and b64=false are refused; malformed tokens and unusable keys never throw', async () => {
-    expect(await verifyCstSignature(signWith({ alg: 'EdDSA', crit: ['exp'], exp: 1 }, claims, issuer), issuers)).toBe(false);
-    expect(await verifyCstSignature(signWith({ alg: 'EdDSA', b64: false, crit: ['b64'] }, claims, issuer), issuers)).toBe(false);
-    for (const junk of ['', '.', 'a.b', 'a.b.c.d', '!!.!!.!!', `${b64json('x')}.${b64json(claims)}.AAAA`, 'x'.repeat(100_000)]) {
+    expect(await verifyCstSignature(signWith({ alg: 'EdDSA', crit: ['exp'], exp: 1 }, claims, issuer), issuers)).toBe(
+      false,
+    );
+    expect(
+      await verifyCstSignature(signWith({ alg: 'EdDSA', b64: false, crit: ['b64'] }, claims, issuer), issuers),
+    ).toBe(false);
+    for (const junk of [
+      '',
+      '.',
+      'a.b',
+      'a.b.c.d',
+      '!!.!!.!!',
+      `${b64json('x')}.${b64json(claims)}.AAAA`,
+      'x'.repeat(100_000),
+    ]) {
       expect(await verifyCstSignature(junk, issuers)).toBe(false);
     }
     const token = signCst(claims, issuer);
-    expect(await verifyCstSignature(token, [{ publicKeyB64u: 'not-base64url!' }, { publicKeyB64u: encodeB64u(new Uint8Array(31)) }, ...issuers])).toBe(true);
+    expect(
+      await verifyCstSignature(token, [
+        { publicKeyB64u: 'not-base64url!' },
+        { publicKeyB64u: encodeB64u(new Uint8Array(31)) },
+        ...issuers,
+      ]),
+    ).toBe(true);
     expect(await verifyCstSignature(token, [])).toBe(false);
   });
 });
 
 describe('the engine and the verification result', () => {
   const scenario = makeScenario({ workspace: 'acme', repoSlug: 'proj-web', commit: WORK });
-  const input: EvaluationInput = scenarioEvaluationInput(scenario, { workspace: 'acme', repoSlug: 'proj-web', workCommit: WORK, nowMs: NOW });
+  const input: EvaluationInput = scenarioEvaluationInput(scenario, {
+    workspace: 'acme',
+    repoSlug: 'proj-web',
+    workCommit: WORK,
+    nowMs: NOW,
+  });
   const cstCheck = (checks: { rule: string }[]) => checks.find((c) => c.rule === 'profile.cst_signature');
 
   it('with the signature verified first, the scenario passes', async () => {
@@ -118,13 +153,21 @@ describe('the engine and the verification result', () => {
 
   it('a result for another token does not count: the engine matches the exact compact token', () => {
     const forged = signCst({ ...scenario.cstClaims }, other);
-    const verdict = evaluate({ ...input, scopedToken: forged, cstSignatures: [{ compact: scenario.cst, verified: true }] });
+    const verdict = evaluate({
+      ...input,
+      scopedToken: forged,
+      cstSignatures: [{ compact: scenario.cst, verified: true }],
+    });
     expect(verdict.reasonCode).toBe('CST_SIGNATURE_INVALID');
   });
 
   it('a caller-supplied "verified" result is replaced by verifyAndEvaluate, not trusted', async () => {
     const forged = signCst({ ...scenario.cstClaims }, other);
-    const verdict = await verifyAndEvaluate({ ...input, scopedToken: forged, cstSignatures: [{ compact: forged, verified: true }] });
+    const verdict = await verifyAndEvaluate({
+      ...input,
+      scopedToken: forged,
+      cstSignatures: [{ compact: forged, verified: true }],
+    });
     expect(verdict.reasonCode).toBe('CST_SIGNATURE_INVALID');
     expect(verdict.token?.signatureVerified).toBe(false);
   });

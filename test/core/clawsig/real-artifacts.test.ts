@@ -10,8 +10,15 @@ import { verifyProofBundle } from '../../../src/core/clawsig/verify-proof-bundle
 import { sharedPath } from '../../shared-data';
 
 const NOW = Date.UTC(2026, 11, 7);
-const dirs = [sharedPath('clawsig', 'real-world', 'poh'), path.join(__dirname, '..', '..', 'fixtures', 'real-world', 'poh')];
-const bundles = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('-bundle.json')).map((f) => path.join(dir, f)));
+const dirs = [
+  sharedPath('clawsig', 'real-world', 'poh'),
+  path.join(__dirname, '..', '..', 'fixtures', 'real-world', 'poh'),
+];
+const bundles = dirs.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('-bundle.json'))
+    .map((f) => path.join(dir, f)),
+);
 const read = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
 
 describe('real harness bundles verify with their sibling URM (as the reference CLI verifies them)', () => {

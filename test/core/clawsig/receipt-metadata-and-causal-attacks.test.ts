@@ -8,7 +8,12 @@ import { makeProofBundle, resignEnvelope, type TestKey } from '../../../src/test
 
 const NOW = Date.UTC(2026, 10, 26);
 
-function withReceipts(envelope: JsonObject, agent: TestKey, gateway: TestKey, edit: (payload: JsonObject, index: number) => void): JsonObject {
+function withReceipts(
+  envelope: JsonObject,
+  agent: TestKey,
+  gateway: TestKey,
+  edit: (payload: JsonObject, index: number) => void,
+): JsonObject {
   const payload = envelope.payload as JsonObject;
   const receipts = (payload.receipts as JsonObject[]).map((receipt, index) => {
     const receiptPayload = structuredClone(receipt.payload) as JsonObject;
@@ -44,7 +49,12 @@ describe('gateway receipts are held to the standalone receipt schema', () => {
   test('an x402 claim without its network fails EVIDENCE_MISMATCH (X402_METADATA_PARTIAL)', () => {
     const { envelope, agent, gateway } = makeProofBundle({ receipts: 1 });
     const forged = withReceipts(envelope, agent, gateway, (p) => {
-      p.metadata = { x402_payment_ref: 'ref', x402_amount_minor: 5, x402_currency: 'USDC', x402_payment_auth_hash_b64u: 'abcdefgh12' };
+      p.metadata = {
+        x402_payment_ref: 'ref',
+        x402_amount_minor: 5,
+        x402_currency: 'USDC',
+        x402_payment_auth_hash_b64u: 'abcdefgh12',
+      };
     });
     const result = verify(forged, gateway);
     expect([result.reasonCode, result.x402?.reasonCode]).toEqual(['EVIDENCE_MISMATCH', 'X402_METADATA_PARTIAL']);
@@ -78,17 +88,29 @@ describe('causal graph attacks', () => {
   });
 
   test('a side effect anchored to a span that only a side effect declares is orphaned', () => {
-    const { envelope, agent, gateway } = makeProofBundle({ receipts: 1, sideEffects: [{ effectClass: 'filesystem_write', target: 'src/a.ts' }] });
+    const { envelope, agent, gateway } = makeProofBundle({
+      receipts: 1,
+      sideEffects: [{ effectClass: 'filesystem_write', target: 'src/a.ts' }],
+    });
     const payload = envelope.payload as JsonObject;
-    const effects = (payload.side_effect_receipts as JsonObject[]).map((e) => ({ ...e, binding: { span_id: 'span_self_declared' } }));
+    const effects = (payload.side_effect_receipts as JsonObject[]).map((e) => ({
+      ...e,
+      binding: { span_id: 'span_self_declared' },
+    }));
     const forged = resignEnvelope({ ...envelope, payload: { ...payload, side_effect_receipts: effects } }, agent);
     expect(verify(forged, gateway).reasonCode).toBe('CAUSAL_SIDE_EFFECT_ORPHANED');
   });
 
   test('a blank-after-trim anchor on a side effect fails normalization, not as an orphan', () => {
-    const { envelope, agent, gateway } = makeProofBundle({ receipts: 1, sideEffects: [{ effectClass: 'filesystem_write', target: 'src/a.ts' }] });
+    const { envelope, agent, gateway } = makeProofBundle({
+      receipts: 1,
+      sideEffects: [{ effectClass: 'filesystem_write', target: 'src/a.ts' }],
+    });
     const payload = envelope.payload as JsonObject;
-    const effects = (payload.side_effect_receipts as JsonObject[]).map((e) => ({ ...e, binding: { tool_span_id: ' \t' } }));
+    const effects = (payload.side_effect_receipts as JsonObject[]).map((e) => ({
+      ...e,
+      binding: { tool_span_id: ' \t' },
+    }));
     const forged = resignEnvelope({ ...envelope, payload: { ...payload, side_effect_receipts: effects } }, agent);
     expect(verify(forged, gateway).reasonCode).toBe('CAUSAL_BINDING_NORMALIZATION_FAILED');
   });

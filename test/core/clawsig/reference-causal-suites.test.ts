@@ -27,23 +27,57 @@ const DEVIATIONS: Record<string, { status: 'VALID' | 'INVALID'; code: string; wh
     code: 'OK',
     why: 'the failure is a bad verifier option ("strictish"); clawgate takes no causal options, and the bundle is valid',
   },
-  valid_sandbox_tee: { status: 'VALID', code: 'OK', why: 'valid, but the self tier: clawgate takes no out-of-band TEE execution attestation' },
-  invalid_tee_nonce_binding_mismatch: { status: 'VALID', code: 'OK', why: 'the bad TEE attestation is passed to the reference out of band; the bundle alone is a valid self-tier bundle' },
-  invalid_tee_revoked: { status: 'VALID', code: 'OK', why: 'as above: out-of-band TEE evidence, which clawgate does not take' },
-  valid_gateway_coverage: { status: 'INVALID', code: 'EVIDENCE_CLASS_UNSUPPORTED', why: 'clawgate does not verify coverage attestations and fails closed on them' },
-  invalid_coverage_chain_root_enforce: { status: 'INVALID', code: 'EVIDENCE_CLASS_UNSUPPORTED', why: 'as above (rejected, with a different code)' },
-  valid_cldd_discrepancy_warn: { status: 'INVALID', code: 'EVIDENCE_CLASS_UNSUPPORTED', why: 'as above: a CLDD discrepancy is never only a warning in clawgate' },
-  invalid_cldd_discrepancy_enforce: { status: 'INVALID', code: 'EVIDENCE_CLASS_UNSUPPORTED', why: 'as above (rejected, with a different code)' },
+  valid_sandbox_tee: {
+    status: 'VALID',
+    code: 'OK',
+    why: 'valid, but the self tier: clawgate takes no out-of-band TEE execution attestation',
+  },
+  invalid_tee_nonce_binding_mismatch: {
+    status: 'VALID',
+    code: 'OK',
+    why: 'the bad TEE attestation is passed to the reference out of band; the bundle alone is a valid self-tier bundle',
+  },
+  invalid_tee_revoked: {
+    status: 'VALID',
+    code: 'OK',
+    why: 'as above: out-of-band TEE evidence, which clawgate does not take',
+  },
+  valid_gateway_coverage: {
+    status: 'INVALID',
+    code: 'EVIDENCE_CLASS_UNSUPPORTED',
+    why: 'clawgate does not verify coverage attestations and fails closed on them',
+  },
+  invalid_coverage_chain_root_enforce: {
+    status: 'INVALID',
+    code: 'EVIDENCE_CLASS_UNSUPPORTED',
+    why: 'as above (rejected, with a different code)',
+  },
+  valid_cldd_discrepancy_warn: {
+    status: 'INVALID',
+    code: 'EVIDENCE_CLASS_UNSUPPORTED',
+    why: 'as above: a CLDD discrepancy is never only a warning in clawgate',
+  },
+  invalid_cldd_discrepancy_enforce: {
+    status: 'INVALID',
+    code: 'EVIDENCE_CLASS_UNSUPPORTED',
+    why: 'as above (rejected, with a different code)',
+  },
   incomplete_receipt_class_unverified: {
     status: 'INVALID',
     code: 'RECEIPT_VERIFICATION_FAILED',
     why: 'the reference CLI’s strict layer, which clawgate applies: a receipt that claims a binding must verify',
   },
-  inconsistent_binding_context_missing: { status: 'INVALID', code: 'RECEIPT_BINDING_MISMATCH', why: 'rejected by the strict layer before the service’s completeness classification' },
+  inconsistent_binding_context_missing: {
+    status: 'INVALID',
+    code: 'RECEIPT_BINDING_MISMATCH',
+    why: 'rejected by the strict layer before the service’s completeness classification',
+  },
   inconsistent_receipt_binding_mismatch: { status: 'INVALID', code: 'RECEIPT_BINDING_MISMATCH', why: 'as above' },
 };
 
-const cases: [string, SuiteCase][] = SUITES.flatMap((suite) => loadSuite(suite).map((c): [string, SuiteCase] => [`${suite} / ${c.id}`, c]));
+const cases: [string, SuiteCase][] = SUITES.flatMap((suite) =>
+  loadSuite(suite).map((c): [string, SuiteCase] => [`${suite} / ${c.id}`, c]),
+);
 const built = cases.filter(([, c]) => NOT_BUILT[c.scenario] === undefined);
 
 describe('reference conformance suites (scenario-only manifests)', () => {
@@ -54,11 +88,19 @@ describe('reference conformance suites (scenario-only manifests)', () => {
 
   test.each(built)('%s', (_name, testCase) => {
     const scenario = buildScenario(testCase);
-    const result = verifyProofBundle(scenario.envelope, { nowMs: NOW, trustedGatewayDids: scenario.trustedGatewayDids, trustedAttesterDids: scenario.trustedAttesterDids });
+    const result = verifyProofBundle(scenario.envelope, {
+      nowMs: NOW,
+      trustedGatewayDids: scenario.trustedGatewayDids,
+      trustedAttesterDids: scenario.trustedAttesterDids,
+    });
     const deviation = DEVIATIONS[testCase.scenario];
     const expected = deviation ?? { status: testCase.expected.status, code: testCase.expected.error_code ?? 'OK' };
-    expect({ status: result.valid ? 'VALID' : 'INVALID', code: result.reasonCode }).toEqual({ status: expected.status, code: expected.code });
-    if (!deviation && testCase.expected.proof_tier && result.valid) expect(result.proofTier).toBe(testCase.expected.proof_tier);
+    expect({ status: result.valid ? 'VALID' : 'INVALID', code: result.reasonCode }).toEqual({
+      status: expected.status,
+      code: expected.code,
+    });
+    if (!deviation && testCase.expected.proof_tier && result.valid)
+      expect(result.proofTier).toBe(testCase.expected.proof_tier);
     if (testCase.expected.x402_reason_code) expect(result.x402?.reasonCode).toBe(testCase.expected.x402_reason_code);
   });
 
@@ -67,9 +109,17 @@ describe('reference conformance suites (scenario-only manifests)', () => {
       .filter(([, c]) => c.expected.status === 'INVALID')
       .filter(([, c]) => {
         const s = buildScenario(c);
-        return verifyProofBundle(s.envelope, { nowMs: NOW, trustedGatewayDids: s.trustedGatewayDids, trustedAttesterDids: s.trustedAttesterDids }).valid;
+        return verifyProofBundle(s.envelope, {
+          nowMs: NOW,
+          trustedGatewayDids: s.trustedGatewayDids,
+          trustedAttesterDids: s.trustedAttesterDids,
+        }).valid;
       })
       .map(([, c]) => c.scenario);
-    expect(lenient.sort()).toEqual(['invalid_policy_profile_invalid', 'invalid_tee_nonce_binding_mismatch', 'invalid_tee_revoked']);
+    expect(lenient.sort()).toEqual([
+      'invalid_policy_profile_invalid',
+      'invalid_tee_nonce_binding_mismatch',
+      'invalid_tee_revoked',
+    ]);
   });
 });

@@ -24,7 +24,13 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import draft07MetaSchema from 'ajv/dist/refs/json-schema-draft-07.json';
 import fc from 'fast-check';
-import { CLAWSIG_SCHEMAS, CLAWSIG_SCHEMA_IDS, formatIssuePath, validateWith, type ClawsigSchemaFile } from '../../../src/core/clawsig/schemas';
+import {
+  CLAWSIG_SCHEMAS,
+  CLAWSIG_SCHEMA_IDS,
+  formatIssuePath,
+  validateWith,
+  type ClawsigSchemaFile,
+} from '../../../src/core/clawsig/schemas';
 import { sharedPath } from '../../shared-data';
 
 // ---------------------------------------------------------------------------------------------
@@ -63,9 +69,33 @@ interface JsonSchema {
 
 /** Keywords our zod code implements, plus pure annotations. A new keyword upstream fails the suite. */
 const KNOWN_KEYWORDS = new Set([
-  '$id', '$schema', '$ref', '$defs', 'type', 'const', 'enum', 'properties', 'required', 'additionalProperties', 'maxProperties',
-  'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'format', 'minimum', 'maximum', 'oneOf', 'anyOf', 'if', 'then',
-  'title', 'description', 'default',
+  '$id',
+  '$schema',
+  '$ref',
+  '$defs',
+  'type',
+  'const',
+  'enum',
+  'properties',
+  'required',
+  'additionalProperties',
+  'maxProperties',
+  'items',
+  'minItems',
+  'maxItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'minimum',
+  'maximum',
+  'oneOf',
+  'anyOf',
+  'if',
+  'then',
+  'title',
+  'description',
+  'default',
 ]);
 
 /**
@@ -124,7 +154,13 @@ const FILES = Object.keys(CLAWSIG_SCHEMAS) as ClawsigSchemaFile[];
 
 function listJsonFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => (entry.isDirectory() ? listJsonFiles(path.join(dir, entry.name)) : entry.name.endsWith('.json') ? [path.join(dir, entry.name)] : []))
+    .flatMap((entry) =>
+      entry.isDirectory()
+        ? listJsonFiles(path.join(dir, entry.name))
+        : entry.name.endsWith('.json')
+          ? [path.join(dir, entry.name)]
+          : [],
+    )
     .sort();
 }
 
@@ -132,12 +168,25 @@ function readJson(file: string): Json {
   return JSON.parse(readFileSync(file, 'utf8')) as Json;
 }
 
-const officialText = new Map<string, string>(listJsonFiles(SCHEMA_DIR).map((file) => [path.relative(SCHEMA_DIR, file).split(path.sep).join('/'), readFileSync(file, 'utf8')]));
-const officialSchemas = new Map<string, JsonSchema>([...officialText].map(([file, text]) => [file, JSON.parse(text) as JsonSchema]));
-const schemaById = new Map<string, JsonSchema>([...officialSchemas.values()].map((schema) => [schema.$id ?? '', schema]));
+const officialText = new Map<string, string>(
+  listJsonFiles(SCHEMA_DIR).map((file) => [
+    path.relative(SCHEMA_DIR, file).split(path.sep).join('/'),
+    readFileSync(file, 'utf8'),
+  ]),
+);
+const officialSchemas = new Map<string, JsonSchema>(
+  [...officialText].map(([file, text]) => [file, JSON.parse(text) as JsonSchema]),
+);
+const schemaById = new Map<string, JsonSchema>(
+  [...officialSchemas.values()].map((schema) => [schema.$id ?? '', schema]),
+);
 
 function referenceAjv(options: { validateSchema?: boolean; draft07Meta: boolean }): Ajv2020 {
-  const ajv = new Ajv2020({ strict: false, allErrors: true, ...(options.validateSchema === false ? { validateSchema: false } : {}) });
+  const ajv = new Ajv2020({
+    strict: false,
+    allErrors: true,
+    ...(options.validateSchema === false ? { validateSchema: false } : {}),
+  });
   addFormats(ajv);
   if (options.draft07Meta) ajv.addMetaSchema(draft07MetaSchema);
   for (const schema of officialSchemas.values()) ajv.addSchema(schema as object);
@@ -154,9 +203,13 @@ function referenceValidator(instance: Ajv2020, id: string): ValidateFunction {
   return validate;
 }
 
-const reference = new Map<ClawsigSchemaFile, ValidateFunction>(FILES.map((file) => [file, referenceValidator(ajv, CLAWSIG_SCHEMA_IDS[file])]));
+const reference = new Map<ClawsigSchemaFile, ValidateFunction>(
+  FILES.map((file) => [file, referenceValidator(ajv, CLAWSIG_SCHEMA_IDS[file])]),
+);
 const DRAFT07_FILES = FILES.filter((file) => officialSchemas.get(file)?.$schema?.includes('draft-07'));
-const referenceWithoutMetaValidation = new Map<ClawsigSchemaFile, ValidateFunction>(DRAFT07_FILES.map((file) => [file, referenceValidator(ajvWithoutMetaValidation, CLAWSIG_SCHEMA_IDS[file])]));
+const referenceWithoutMetaValidation = new Map<ClawsigSchemaFile, ValidateFunction>(
+  DRAFT07_FILES.map((file) => [file, referenceValidator(ajvWithoutMetaValidation, CLAWSIG_SCHEMA_IDS[file])]),
+);
 
 function officialSchema(file: ClawsigSchemaFile): JsonSchema {
   const schema = officialSchemas.get(file);
@@ -295,7 +348,12 @@ function generate(input: Node, options: GenerateOptions, site: string): Json {
     case 'array': {
       const count = Math.min(Math.max(schema.minItems ?? 0, opts.full ? 1 : 0), schema.maxItems ?? Infinity);
       const items: Json[] = [];
-      for (let i = 0; i < count; i++) items.push(schema.items ? generate(child(node, schema.items), { ...opts, variant: opts.variant + i }, `${site}/${i}`) : i);
+      for (let i = 0; i < count; i++)
+        items.push(
+          schema.items
+            ? generate(child(node, schema.items), { ...opts, variant: opts.variant + i }, `${site}/${i}`)
+            : i,
+        );
       return items;
     }
     case 'object': {
@@ -304,13 +362,15 @@ function generate(input: Node, options: GenerateOptions, site: string): Json {
       if (opts.full) for (const key of Object.keys(schema.properties ?? {})) keys.add(key);
       // anyOf [{required:[a]}, ...]: satisfy one branch when nothing else did.
       const anyOfKeys = (schema.anyOf ?? []).map((branch) => branch.required ?? []);
-      if (anyOfKeys.length > 0 && !anyOfKeys.some((branch) => branch.every((key) => keys.has(key)))) for (const key of pick(anyOfKeys, opts, `${site}/anyOf`)) keys.add(key);
+      if (anyOfKeys.length > 0 && !anyOfKeys.some((branch) => branch.every((key) => keys.has(key))))
+        for (const key of pick(anyOfKeys, opts, `${site}/anyOf`)) keys.add(key);
       for (const key of keys) {
         const property = schema.properties?.[key];
         out[key] = property ? generate(child(node, property), opts, `${site}/${key}`) : 'value';
       }
       if (opts.full) {
-        if (isSchemaObject(schema.additionalProperties)) out.extra_entry = generate(child(node, schema.additionalProperties), opts, `${site}/*`);
+        if (isSchemaObject(schema.additionalProperties))
+          out.extra_entry = generate(child(node, schema.additionalProperties), opts, `${site}/*`);
         else if (schema.additionalProperties !== false) out.x_extension = 'extra';
       }
       return out;
@@ -341,22 +401,74 @@ const WRONG_TYPES: Json[] = [null, true, 0, -1, 1.5, '', 'x', [], {}];
 
 /** Date-times around every rule of RFC 3339 as ajv-formats reads it. */
 const DATE_TIMES = [
-  '2026-02-12T18:00:00Z', '2026-02-12t18:00:00z', '2026-02-12 18:00:00Z', '2026-02-12T18:00:00', '2026-02-12T18:00:00.123456789+05:30',
-  '2026-02-12T18:00:00+0530', '2026-02-12T18:00:00+05', '2026-02-12T18:00:00-00:00', '2026-02-12T18:00:00+24:00', '2026-02-12T18:00:00+23:60',
-  '2024-02-29T00:00:00Z', '2026-02-29T00:00:00Z', '2000-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2026-02-30T00:00:00Z', '2026-04-31T00:00:00Z',
-  '2026-13-01T00:00:00Z', '2026-00-10T00:00:00Z', '2026-01-00T00:00:00Z', '2026-12-31T23:59:60Z', '2026-12-31T23:59:60.5Z', '2026-12-31T22:59:60Z',
-  '2026-12-31T23:58:60Z', '2027-01-01T00:59:60+01:00', '2026-12-31T22:59:60-01:00', '2026-12-31T23:59:61Z', '2026-02-12T24:00:00Z',
-  '2026-02-12T18:60:00Z', '2026-02-12T18:00:60Z', '2026-02-12T18:00Z', '2026-02-12', '2026-2-12T18:00:00Z', '02026-02-12T18:00:00Z',
-  '2026-02-12T18:00:00.Z', '2026-02-12T18:00:00,5Z', '2026-02-12TT18:00:00Z', '2026-02-12T18:00:00Z ', ' 2026-02-12T18:00:00Z',
-  '2026-02-12T18:00:00Z\n', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', 'Thu, 12 Feb 2026 18:00:00 GMT', '1770919200', '2026-02-12\t18:00:00Z',
-  '２０２６-02-12T18:00:00Z', '2026-02-12T18:00:00.000+01:30:00',
+  '2026-02-12T18:00:00Z',
+  '2026-02-12t18:00:00z',
+  '2026-02-12 18:00:00Z',
+  '2026-02-12T18:00:00',
+  '2026-02-12T18:00:00.123456789+05:30',
+  '2026-02-12T18:00:00+0530',
+  '2026-02-12T18:00:00+05',
+  '2026-02-12T18:00:00-00:00',
+  '2026-02-12T18:00:00+24:00',
+  '2026-02-12T18:00:00+23:60',
+  '2024-02-29T00:00:00Z',
+  '2026-02-29T00:00:00Z',
+  '2000-02-29T00:00:00Z',
+  '1900-02-29T00:00:00Z',
+  '2026-02-30T00:00:00Z',
+  '2026-04-31T00:00:00Z',
+  '2026-13-01T00:00:00Z',
+  '2026-00-10T00:00:00Z',
+  '2026-01-00T00:00:00Z',
+  '2026-12-31T23:59:60Z',
+  '2026-12-31T23:59:60.5Z',
+  '2026-12-31T22:59:60Z',
+  '2026-12-31T23:58:60Z',
+  '2027-01-01T00:59:60+01:00',
+  '2026-12-31T22:59:60-01:00',
+  '2026-12-31T23:59:61Z',
+  '2026-02-12T24:00:00Z',
+  '2026-02-12T18:60:00Z',
+  '2026-02-12T18:00:60Z',
+  '2026-02-12T18:00Z',
+  '2026-02-12',
+  '2026-2-12T18:00:00Z',
+  '02026-02-12T18:00:00Z',
+  '2026-02-12T18:00:00.Z',
+  '2026-02-12T18:00:00,5Z',
+  '2026-02-12TT18:00:00Z',
+  '2026-02-12T18:00:00Z ',
+  ' 2026-02-12T18:00:00Z',
+  '2026-02-12T18:00:00Z\n',
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:59.999Z',
+  'Thu, 12 Feb 2026 18:00:00 GMT',
+  '1770919200',
+  '2026-02-12\t18:00:00Z',
+  '２０２６-02-12T18:00:00Z',
+  '2026-02-12T18:00:00.000+01:30:00',
 ];
 
 /** URIs around ajv-formats' `uri` rule (scheme required, at least one '/' or ':'). */
 const URIS = [
-  'https://clawproxy.com', 'https://clawproxy.com/v1?x=1#f', 'http://[::1]:8080/', 'urn:isbn:0451450523', 'mailto:a@b.c', 'file:///tmp/x',
-  'clawproxy.com', '/relative/path', '//host/path', 'https://exa mple.com', 'https://example.com/%zz', 'HTTPS://EXAMPLE.COM', 'a:', 'x', '',
-  'https://ex.com/ü', '1http://x', 'https://user:pw@host:99999/p',
+  'https://clawproxy.com',
+  'https://clawproxy.com/v1?x=1#f',
+  'http://[::1]:8080/',
+  'urn:isbn:0451450523',
+  'mailto:a@b.c',
+  'file:///tmp/x',
+  'clawproxy.com',
+  '/relative/path',
+  '//host/path',
+  'https://exa mple.com',
+  'https://example.com/%zz',
+  'HTTPS://EXAMPLE.COM',
+  'a:',
+  'x',
+  '',
+  'https://ex.com/ü',
+  '1http://x',
+  'https://user:pw@host:99999/p',
 ];
 
 const maxItemsSitesDone = new Set<string>();
@@ -372,16 +484,20 @@ function addReplacements(value: Json, node: Node, at: (string | number)[], out: 
     out.push({ path: at, value: replacement, label });
   };
   const schema = node.schema;
-  for (const wrong of WRONG_TYPES) if (JSON.stringify(wrong) !== JSON.stringify(value)) push(wrong, `wrong type ${JSON.stringify(wrong)}`);
+  for (const wrong of WRONG_TYPES)
+    if (JSON.stringify(wrong) !== JSON.stringify(value)) push(wrong, `wrong type ${JSON.stringify(wrong)}`);
   if (schema.const !== undefined) {
     const c = schema.const;
-    if (typeof c === 'string') for (const bad of [`${c}x`, c.toUpperCase(), ` ${c}`, `${c}\u0000`]) push(bad, `const ${JSON.stringify(bad)}`);
+    if (typeof c === 'string')
+      for (const bad of [`${c}x`, c.toUpperCase(), ` ${c}`, `${c}\u0000`]) push(bad, `const ${JSON.stringify(bad)}`);
     if (typeof c === 'boolean') push(!c, 'const negated');
   }
   if (schema.enum) {
     for (const member of schema.enum) push(member, `enum ${JSON.stringify(member)}`);
     const first = schema.enum[0];
-    if (typeof first === 'string') for (const bad of [`${first}x`, first.toUpperCase(), first.toLowerCase(), `${first} `]) push(bad, `bad enum ${JSON.stringify(bad)}`);
+    if (typeof first === 'string')
+      for (const bad of [`${first}x`, first.toUpperCase(), first.toLowerCase(), `${first} `])
+        push(bad, `bad enum ${JSON.stringify(bad)}`);
   }
   const types = typesOf(schema);
   if (types.includes('string')) {
@@ -389,7 +505,8 @@ function addReplacements(value: Json, node: Node, at: (string | number)[], out: 
     const unit = current.length > 0 ? (current.codePointAt(0) ?? 97) : 97;
     const ch = String.fromCodePoint(unit);
     const lengths = new Set<number>();
-    for (const bound of [schema.minLength, schema.maxLength]) if (bound !== undefined) for (const d of [-1, 0, 1]) if (bound + d >= 0) lengths.add(bound + d);
+    for (const bound of [schema.minLength, schema.maxLength])
+      if (bound !== undefined) for (const d of [-1, 0, 1]) if (bound + d >= 0) lengths.add(bound + d);
     for (const n of lengths) {
       push(ch.repeat(n), `length ${n} of ${JSON.stringify(ch)}`);
       push('😀'.repeat(n), `length ${n} of non-BMP`);
@@ -398,7 +515,21 @@ function addReplacements(value: Json, node: Node, at: (string | number)[], out: 
       if (n > 0) push(current.slice(0, 0) + '😀'.repeat(n - 1) + ch, `length ${n} mixed`);
     }
     if (schema.pattern !== undefined) {
-      for (const bad of [`${current} `, `${current}\n`, `x${current}`, current.slice(1), `${current}=`, `${current}+/`, `${current}ÿ`, `\n${current}`, current.toUpperCase(), current.toLowerCase(), `${current}${ch}`, current.slice(0, -1)]) push(bad, `pattern probe ${JSON.stringify(bad).slice(0, 40)}`);
+      for (const bad of [
+        `${current} `,
+        `${current}\n`,
+        `x${current}`,
+        current.slice(1),
+        `${current}=`,
+        `${current}+/`,
+        `${current}ÿ`,
+        `\n${current}`,
+        current.toUpperCase(),
+        current.toLowerCase(),
+        `${current}${ch}`,
+        current.slice(0, -1),
+      ])
+        push(bad, `pattern probe ${JSON.stringify(bad).slice(0, 40)}`);
     }
     if (schema.format === 'date-time') for (const dt of DATE_TIMES) push(dt, `date-time ${JSON.stringify(dt)}`);
     if (schema.format === 'uri') for (const uri of URIS) push(uri, `uri ${JSON.stringify(uri)}`);
@@ -406,12 +537,15 @@ function addReplacements(value: Json, node: Node, at: (string | number)[], out: 
   }
   if (types.includes('number') || types.includes('integer')) {
     const numbers = [0, -0, 1.0, 2.5, 1e300, -1e300, 2 ** 53 + 2, 0.1 + 0.2, 1e-7, -1];
-    for (const bound of [schema.minimum, schema.maximum]) if (bound !== undefined) numbers.push(bound - 1, bound - 0.5, bound - 1e-9, bound, bound + 1e-9, bound + 0.5, bound + 1);
+    for (const bound of [schema.minimum, schema.maximum])
+      if (bound !== undefined)
+        numbers.push(bound - 1, bound - 0.5, bound - 1e-9, bound, bound + 1e-9, bound + 0.5, bound + 1);
     for (const n of numbers) push(n, `number ${n}`);
   }
   if (types.includes('array')) {
     const items = Array.isArray(value) ? value : [];
-    const cycle = (count: number): Json[] => Array.from({ length: count }, (_, i) => items[i % Math.max(items.length, 1)] ?? null);
+    const cycle = (count: number): Json[] =>
+      Array.from({ length: count }, (_, i) => items[i % Math.max(items.length, 1)] ?? null);
     if (schema.minItems !== undefined && schema.minItems > 0) push(items.slice(0, schema.minItems - 1), `minItems-1`);
     // Long arrays are costly to validate: once per schema file and array position is enough.
     const site = `${node.base}|${at.filter((segment) => typeof segment === 'string').join('/')}`;
@@ -426,11 +560,22 @@ function addReplacements(value: Json, node: Node, at: (string | number)[], out: 
   if (types.includes('object') && isJsonObject(value)) {
     push({ ...value, zz_unknown: 1 }, 'unknown key');
     // JSON.parse makes "__proto__" an own key; a closed object must reject it like any unknown key.
-    push(JSON.parse(`{"__proto__":"x"${Object.keys(value).length > 0 ? ',' : ''}${JSON.stringify(value).slice(1)}`) as JsonObject, 'own __proto__ key');
+    push(
+      JSON.parse(
+        `{"__proto__":"x"${Object.keys(value).length > 0 ? ',' : ''}${JSON.stringify(value).slice(1)}`,
+      ) as JsonObject,
+      'own __proto__ key',
+    );
     for (const [key, property] of Object.entries(schema.properties ?? {})) {
       if (!(key in value)) {
-        push({ ...value, [key]: generate(child(node, property), { full: false, variant: 0 }, key) }, `add optional ${key}`);
-        push({ ...value, [key]: generate(child(node, property), { full: true, variant: 1 }, key) }, `add optional ${key} (full)`);
+        push(
+          { ...value, [key]: generate(child(node, property), { full: false, variant: 0 }, key) },
+          `add optional ${key}`,
+        );
+        push(
+          { ...value, [key]: generate(child(node, property), { full: true, variant: 1 }, key) },
+          `add optional ${key} (full)`,
+        );
       }
     }
     if (isSchemaObject(schema.additionalProperties)) {
@@ -449,7 +594,8 @@ function addReplacements(value: Json, node: Node, at: (string | number)[], out: 
     if (anyOfKeys.length > 0) {
       const stripped = Object.fromEntries(Object.entries(value).filter(([key]) => !anyOfKeys.includes(key)));
       push(stripped, 'no anyOf key');
-      for (const key of anyOfKeys) if (key in value) push({ ...stripped, [key]: value[key] ?? null }, `only anyOf key ${key}`);
+      for (const key of anyOfKeys)
+        if (key in value) push({ ...stripped, [key]: value[key] ?? null }, `only anyOf key ${key}`);
     }
     if (schema.if && schema.then) {
       const ifProperties = schema.if.properties ?? {};
@@ -465,8 +611,12 @@ function addReplacements(value: Json, node: Node, at: (string | number)[], out: 
     }
   }
   if (schema.oneOf) {
-    const branches = schema.oneOf.map((branch, i) => generate(child(node, branch), { full: i % 2 === 1, variant: 0 }, `oneOf${i}`));
-    const fullBranches = schema.oneOf.map((branch) => generate(child(node, branch), { full: true, variant: 1 }, 'oneOfFull'));
+    const branches = schema.oneOf.map((branch, i) =>
+      generate(child(node, branch), { full: i % 2 === 1, variant: 0 }, `oneOf${i}`),
+    );
+    const fullBranches = schema.oneOf.map((branch) =>
+      generate(child(node, branch), { full: true, variant: 1 }, 'oneOfFull'),
+    );
     [...branches, ...fullBranches].forEach((branch, i) => push(branch, `oneOf branch sample ${i}`));
     for (const a of branches) {
       for (const b of branches) {
@@ -474,9 +624,11 @@ function addReplacements(value: Json, node: Node, at: (string | number)[], out: 
       }
       if (isJsonObject(a)) {
         for (const key of ['receipt_version', 'envelope_version']) {
-          if (key in a) for (const version of ['1', '2', '3']) push({ ...a, [key]: version }, `oneOf ${key}=${version}`);
+          if (key in a)
+            for (const version of ['1', '2', '3']) push({ ...a, [key]: version }, `oneOf ${key}=${version}`);
         }
-        if (isJsonObject(value)) push({ ...value, receipt_version: a.receipt_version ?? '1' }, 'oneOf value plus receipt_version');
+        if (isJsonObject(value))
+          push({ ...value, receipt_version: a.receipt_version ?? '1' }, 'oneOf value plus receipt_version');
       }
     }
   }
@@ -520,7 +672,9 @@ function walk(value: Json, input: Node, at: (string | number)[], out: Mutation[]
     for (const [key, childValue] of Object.entries(value)) {
       if (required.has(key)) out.push({ path: [...at, key], value: DELETE, label: `drop required ${key}` });
       else out.push({ path: [...at, key], value: DELETE, label: `drop optional ${key}` });
-      const property = schema.properties?.[key] ?? (isSchemaObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
+      const property =
+        schema.properties?.[key] ??
+        (isSchemaObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
       if (property) walk(childValue, child(node, property), [...at, key], out, depth + 1);
     }
   }
@@ -573,8 +727,10 @@ const firstIssueMismatches: Disagreement[] = [];
  */
 function causalCode(field: string): string {
   if (/(^|\.)binding\.phase(\.|$|\[)/.test(field)) return 'CAUSAL_PHASE_INVALID';
-  if (/(^|\.)binding\.(attribution_confidence|attributionConfidence)(\.|$|\[)/.test(field)) return 'CAUSAL_CONFIDENCE_OUT_OF_RANGE';
-  if (/(^|\.)binding\.(span_id|spanId|parent_span_id|parentSpanId|tool_span_id|toolSpanId)(\.|$|\[)/.test(field)) return 'CAUSAL_BINDING_NORMALIZATION_FAILED';
+  if (/(^|\.)binding\.(attribution_confidence|attributionConfidence)(\.|$|\[)/.test(field))
+    return 'CAUSAL_CONFIDENCE_OUT_OF_RANGE';
+  if (/(^|\.)binding\.(span_id|spanId|parent_span_id|parentSpanId|tool_span_id|toolSpanId)(\.|$|\[)/.test(field))
+    return 'CAUSAL_BINDING_NORMALIZATION_FAILED';
   return 'SCHEMA_VALIDATION_FAILED';
 }
 
@@ -583,12 +739,18 @@ function referenceField(error: ErrorObject): string {
   const segments: (string | number)[] = decodePointer(error.instancePath);
   const params = error.params as { missingProperty?: unknown; additionalProperty?: unknown };
   if (error.keyword === 'required' && typeof params.missingProperty === 'string') segments.push(params.missingProperty);
-  if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') segments.push(params.additionalProperty);
+  if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string')
+    segments.push(params.additionalProperty);
   return formatIssuePath(segments);
 }
 
 function decodePointer(pointer: string): string[] {
-  return pointer === '' ? [] : pointer.split('/').slice(1).map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer === ''
+    ? []
+    : pointer
+        .split('/')
+        .slice(1)
+        .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /**
@@ -605,8 +767,10 @@ function referenceFields(errors: readonly ErrorObject[]): { fields: Set<string>;
     if (/\/(oneOf|anyOf)\//.test(error.schemaPath)) continue;
     const segments = decodePointer(error.instancePath);
     const params = error.params as { missingProperty?: unknown; additionalProperty?: unknown };
-    if (error.keyword === 'required' && typeof params.missingProperty === 'string') segments.push(params.missingProperty);
-    if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') segments.push(params.additionalProperty);
+    if (error.keyword === 'required' && typeof params.missingProperty === 'string')
+      segments.push(params.missingProperty);
+    if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string')
+      segments.push(params.additionalProperty);
     fields.add(segments.join('/'));
   }
   return { fields, oneOfSites };
@@ -621,9 +785,15 @@ function compare(file: ClawsigSchemaFile, sample: unknown, label: string): void 
   if (referenceOk) stats.accepted++;
   else stats.rejected++;
   const alternate = referenceWithoutMetaValidation.get(file);
-  if (alternate && alternate(sample) !== referenceOk) throw new Error(`draft-07 loading modes disagree on ${file} ${label}`);
+  if (alternate && alternate(sample) !== referenceOk)
+    throw new Error(`draft-07 loading modes disagree on ${file} ${label}`);
   if (referenceOk !== ours.ok) {
-    verdictMismatches.push({ file, sample: `${label}: ${JSON.stringify(sample)?.slice(0, 400)}`, reference: referenceOk, ours: ours.ok ? true : ours.issues.map((i) => `${i.path.join('/')} ${i.message}`) });
+    verdictMismatches.push({
+      file,
+      sample: `${label}: ${JSON.stringify(sample)?.slice(0, 400)}`,
+      reference: referenceOk,
+      ours: ours.ok ? true : ours.issues.map((i) => `${i.path.join('/')} ${i.message}`),
+    });
     return;
   }
   if (ours.ok || referenceOk) return;
@@ -635,16 +805,36 @@ function compare(file: ClawsigSchemaFile, sample: unknown, label: string): void 
     if (theirCode !== 'SCHEMA_VALIDATION_FAILED') stats.causalFirstErrors++;
     // Our first issue names Ajv's first field exactly, except for an anyOf/oneOf failure, which we
     // report once at the value (Ajv first lists a branch's errors): there the class must match.
-    const differs = firstIssue.code === 'custom' ? theirCode !== ourCode : referenceField(firstError) !== formatIssuePath(firstIssue.path);
-    if (differs) firstIssueMismatches.push({ file, sample: `${label}: ${JSON.stringify(sample)?.slice(0, 300)}`, reference: [referenceField(firstError), theirCode], ours: [formatIssuePath(firstIssue.path), ourCode] });
+    const differs =
+      firstIssue.code === 'custom'
+        ? theirCode !== ourCode
+        : referenceField(firstError) !== formatIssuePath(firstIssue.path);
+    if (differs)
+      firstIssueMismatches.push({
+        file,
+        sample: `${label}: ${JSON.stringify(sample)?.slice(0, 300)}`,
+        reference: [referenceField(firstError), theirCode],
+        ours: [formatIssuePath(firstIssue.path), ourCode],
+      });
   }
   const { fields, oneOfSites } = referenceFields(validate.errors ?? []);
-  const underOneOf = (field: string): boolean => oneOfSites.some((site) => field === site || field.startsWith(`${site}/`) || site === '');
-  const ourFields = new Set(ours.issues.filter((issue) => issue.code !== 'custom').map((issue) => issue.path.join('/')).filter((field) => !underOneOf(field)));
+  const underOneOf = (field: string): boolean =>
+    oneOfSites.some((site) => field === site || field.startsWith(`${site}/`) || site === '');
+  const ourFields = new Set(
+    ours.issues
+      .filter((issue) => issue.code !== 'custom')
+      .map((issue) => issue.path.join('/'))
+      .filter((field) => !underOneOf(field)),
+  );
   const theirFields = new Set([...fields].filter((field) => !underOneOf(field)));
   stats.pathComparisons++;
   if ([...ourFields].sort().join('|') !== [...theirFields].sort().join('|')) {
-    pathMismatches.push({ file, sample: `${label}: ${JSON.stringify(sample)?.slice(0, 300)}`, reference: [...theirFields].sort(), ours: [...ourFields].sort() });
+    pathMismatches.push({
+      file,
+      sample: `${label}: ${JSON.stringify(sample)?.slice(0, 300)}`,
+      reference: [...theirFields].sort(),
+      ours: [...ourFields].sort(),
+    });
   }
 }
 
@@ -667,14 +857,19 @@ function subtrees(value: Json, where: string, out: Located[]): Located[] {
 }
 
 const fixtureFiles = listJsonFiles(FIXTURE_DIR);
-const fixtureValues: Located[] = fixtureFiles.map((file) => ({ value: readJson(file), where: path.relative(FIXTURE_DIR, file) }));
+const fixtureValues: Located[] = fixtureFiles.map((file) => ({
+  value: readJson(file),
+  where: path.relative(FIXTURE_DIR, file),
+}));
 
 /** Variants a producer could legitimately emit from the fixtures: the v2 dummy without its test-only keys; event arrays as an event_chain.v1. */
 function derivedSeeds(): Located[] {
   const out: Located[] = [];
   for (const { value, where } of fixtureValues) {
     if (isJsonObject(value) && value.schema_version === 'proof_bundle.v2') {
-      const clean = Object.fromEntries(Object.entries(value).filter(([key]) => !['comment', 'purpose', '_test_plaintext_reference'].includes(key)));
+      const clean = Object.fromEntries(
+        Object.entries(value).filter(([key]) => !['comment', 'purpose', '_test_plaintext_reference'].includes(key)),
+      );
       out.push({ value: clean, where: `${where} without test-only keys` });
     }
     for (const located of subtrees(value, where, [])) {
@@ -682,14 +877,20 @@ function derivedSeeds(): Located[] {
         const events = located.value.event_chain;
         const first = events[0];
         const runId = isJsonObject(first) && typeof first.run_id === 'string' ? first.run_id : 'run';
-        out.push({ value: { chain_version: '1', chain_id: `chain_${runId}`, run_id: runId, events }, where: `${located.where}/event_chain as event_chain.v1` });
+        out.push({
+          value: { chain_version: '1', chain_id: `chain_${runId}`, run_id: runId, events },
+          where: `${located.where}/event_chain as event_chain.v1`,
+        });
       }
     }
   }
   return out;
 }
 
-const allFixtureSubtrees: Located[] = [...fixtureValues.flatMap(({ value, where }) => subtrees(value, where, [])), ...derivedSeeds()];
+const allFixtureSubtrees: Located[] = [
+  ...fixtureValues.flatMap(({ value, where }) => subtrees(value, where, [])),
+  ...derivedSeeds(),
+];
 
 function generatedSeeds(file: ClawsigSchemaFile): Located[] {
   const schema = officialSchema(file);
@@ -698,7 +899,11 @@ function generatedSeeds(file: ClawsigSchemaFile): Located[] {
     for (const full of [false, true]) {
       // Full instances differ only in the choices they make: one of them is enough to walk.
       const mutate = !full || variant === 0;
-      out.push({ value: generate({ schema, base: schema.$id ?? '' }, { full, variant }, file), where: `generated ${full ? 'full' : 'minimal'} #${variant}`, mutate });
+      out.push({
+        value: generate({ schema, base: schema.$id ?? '' }, { full, variant }, file),
+        where: `generated ${full ? 'full' : 'minimal'} #${variant}`,
+        mutate,
+      });
     }
   }
   return out;
@@ -728,7 +933,9 @@ function fixtureSeeds(file: ClawsigSchemaFile, limit: number): Located[] {
 const validSeeds = new Map<ClawsigSchemaFile, Located[]>();
 for (const file of FILES) {
   const validate = reference.get(file);
-  const seeds = uniqueByJson([...fixtureSeeds(file, 4), ...generatedSeeds(file)]).filter(({ value }) => validate?.(value) === true);
+  const seeds = uniqueByJson([...fixtureSeeds(file, 4), ...generatedSeeds(file)]).filter(
+    ({ value }) => validate?.(value) === true,
+  );
   validSeeds.set(file, seeds);
 }
 
@@ -738,7 +945,9 @@ for (const file of FILES) {
 
 describe('clawsig schemas: our zod definitions vs the official JSON Schemas under Ajv', () => {
   afterAll(() => {
-    console.log(`schema equivalence: ${stats.samples} samples compared (${stats.accepted} accepted, ${stats.rejected} rejected by both), ${stats.pathComparisons} rejections compared field by field, ${stats.causalFirstErrors} whose first reference error is a CAUSAL_* field`);
+    console.log(
+      `schema equivalence: ${stats.samples} samples compared (${stats.accepted} accepted, ${stats.rejected} rejected by both), ${stats.pathComparisons} rejections compared field by field, ${stats.causalFirstErrors} whose first reference error is a CAUSAL_* field`,
+    );
   });
 
   it('covers every official schema file, by path and $id, with only the keywords we implement', () => {
@@ -753,7 +962,13 @@ describe('clawsig schemas: our zod definitions vs the official JSON Schemas unde
         }
         if (!KNOWN_KEYWORDS.has(key)) unknown.add(key);
         if (key === 'properties' || key === '$defs') visit(sub as JsonSchema, true);
-        else if (key === 'items' || key === 'if' || key === 'then' || (key === 'additionalProperties' && typeof sub === 'object')) visit(sub as JsonSchema, false);
+        else if (
+          key === 'items' ||
+          key === 'if' ||
+          key === 'then' ||
+          (key === 'additionalProperties' && typeof sub === 'object')
+        )
+          visit(sub as JsonSchema, false);
         else if (key === 'oneOf' || key === 'anyOf') for (const branch of sub as JsonSchema[]) visit(branch, false);
       }
     };
@@ -762,16 +977,25 @@ describe('clawsig schemas: our zod definitions vs the official JSON Schemas unde
   });
 
   it('was written against these exact official files (any upstream change needs a re-review)', () => {
-    const actual = Object.fromEntries(FILES.map((file) => [file, createHash('sha256').update(officialText.get(file) ?? '').digest('hex')]));
+    const actual = Object.fromEntries(
+      FILES.map((file) => [
+        file,
+        createHash('sha256')
+          .update(officialText.get(file) ?? '')
+          .digest('hex'),
+      ]),
+    );
     expect(actual).toEqual(REVIEWED_SHA256);
   });
 
   it('has valid seeds for every schema (fixtures it accepts and instances generated from it)', () => {
-    for (const file of FILES) expect({ file, seeds: (validSeeds.get(file) ?? []).length >= 2 }).toEqual({ file, seeds: true });
+    for (const file of FILES)
+      expect({ file, seeds: (validSeeds.get(file) ?? []).length >= 2 }).toEqual({ file, seeds: true });
   });
 
   it('agrees with the reference on every fixture file and every object/array inside one, for every schema', () => {
-    for (const { value, where } of allFixtureSubtrees) for (const file of FILES) compare(file, value, `fixture ${where}`);
+    for (const { value, where } of allFixtureSubtrees)
+      for (const file of FILES) compare(file, value, `fixture ${where}`);
     expect(verdictMismatches).toEqual([]);
     expect(pathMismatches).toEqual([]);
     expect(firstIssueMismatches).toEqual([]);
@@ -796,25 +1020,39 @@ describe('clawsig schemas: our zod definitions vs the official JSON Schemas unde
     if (process.env.SCHEMA_EQUIVALENCE_TIMINGS) console.log(timings.join('\n'));
     expect(verdictMismatches.slice(0, 25)).toEqual([]);
     expect(pathMismatches.slice(0, 25)).toEqual([]);
-    expect({ count: firstIssueMismatches.length, first: firstIssueMismatches.slice(0, 10) }).toEqual({ count: 0, first: [] });
+    expect({ count: firstIssueMismatches.length, first: firstIssueMismatches.slice(0, 10) }).toEqual({
+      count: 0,
+      first: [],
+    });
   });
 
   it('puts first the field the reference names first (as the verifier classifies it) when a binding fault meets other faults', () => {
-    const causalField = /^(phase|attribution_confidence|attributionConfidence|span_id|spanId|parent_span_id|parentSpanId|tool_span_id|toolSpanId)$/;
+    const causalField =
+      /^(phase|attribution_confidence|attributionConfidence|span_id|spanId|parent_span_id|parentSpanId|tool_span_id|toolSpanId)$/;
     const before = stats.causalFirstErrors;
     for (const file of FILES) {
       const root = officialSchema(file);
       const validate = reference.get(file);
       for (const seed of (validSeeds.get(file) ?? []).filter((s) => s.mutate)) {
         const mutations = mutationsOf(seed.value, { schema: root, base: root.$id ?? '' });
-        const causal = mutations.filter((m) => m.path.includes('binding') && causalField.test(String(m.path.at(-1))) && m.value !== DELETE && validate?.(applyMutation(seed.value, m)) === false);
+        const causal = mutations.filter(
+          (m) =>
+            m.path.includes('binding') &&
+            causalField.test(String(m.path.at(-1))) &&
+            m.value !== DELETE &&
+            validate?.(applyMutation(seed.value, m)) === false,
+        );
         if (causal.length === 0) continue;
         const others = mutations.filter((_, i) => i % 5 === 0);
         for (const [i, fault] of causal.entries()) {
           for (const other of others.filter((_, j) => j % causal.length === i % causal.length)) {
             const first = applyMutation(seed.value, fault);
             const sample = first === undefined ? undefined : applyMutation(first, other);
-            compare(file, sample, `${seed.where} @${fault.path.join('/')} (${fault.label}) & @${other.path.join('/')} (${other.label})`);
+            compare(
+              file,
+              sample,
+              `${seed.where} @${fault.path.join('/')} (${fault.label}) & @${other.path.join('/')} (${other.label})`,
+            );
           }
         }
       }
@@ -825,19 +1063,31 @@ describe('clawsig schemas: our zod definitions vs the official JSON Schemas unde
       for (const seed of validSeeds.get(file) ?? []) {
         for (const at of allPaths(seed.value, [])) {
           if (at.at(-2) !== 'binding' || !causalField.test(String(at.at(-1)))) continue;
-          for (const bad of ['', 'deploy', 2, null, ['x']]) compare(file, applyMutation(seed.value, { path: at, value: bad, label: 'bad causal field' }), `${seed.where} @${at.join('/')} = ${JSON.stringify(bad)}`);
+          for (const bad of ['', 'deploy', 2, null, ['x']])
+            compare(
+              file,
+              applyMutation(seed.value, { path: at, value: bad, label: 'bad causal field' }),
+              `${seed.where} @${at.join('/')} = ${JSON.stringify(bad)}`,
+            );
         }
       }
     }
     expect(stats.causalFirstErrors - before).toBeGreaterThan(100);
     expect(verdictMismatches.slice(0, 25)).toEqual([]);
     expect(pathMismatches.slice(0, 25)).toEqual([]);
-    expect({ count: firstIssueMismatches.length, first: firstIssueMismatches.slice(0, 10) }).toEqual({ count: 0, first: [] });
+    expect({ count: firstIssueMismatches.length, first: firstIssueMismatches.slice(0, 10) }).toEqual({
+      count: 0,
+      first: [],
+    });
   });
 
   it('agrees with the reference on random mutations of valid seeds (fast-check)', () => {
     const surrogateHalf = fc.constantFrom('\ud83d', '\ude00', '\udbff');
-    const anyChar = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), surrogateHalf, fc.constantFrom('😀', 'a', '_', '-', ':', '=', ' '));
+    const anyChar = fc.oneof(
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      surrogateHalf,
+      fc.constantFrom('😀', 'a', '_', '-', ':', '=', ' '),
+    );
     const text = fc.string({ unit: anyChar, maxLength: 70 });
     const b64uText = fc.string({ unit: fc.constantFrom(...'ABCxyz019_-'.split('')), maxLength: 50 });
     const dateTimeText = fc
@@ -852,7 +1102,10 @@ describe('clawsig schemas: our zod definitions vs the official JSON Schemas unde
         fc.constantFrom('', '.5', '.123456'),
         fc.constantFrom('Z', 'z', '', '+01:00', '-23:59', '+24:00', '+0100', '+01', '-00:30'),
       )
-      .map(([y, mo, d, sep, h, mi, s, frac, zone]) => `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}${sep}${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}${frac}${zone}`);
+      .map(
+        ([y, mo, d, sep, h, mi, s, frac, zone]) =>
+          `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}${sep}${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}${frac}${zone}`,
+      );
     const replacement: fc.Arbitrary<Replacement> = fc.oneof(
       fc.jsonValue({ maxDepth: 2 }).map((value) => value as Json),
       text,
@@ -863,7 +1116,11 @@ describe('clawsig schemas: our zod definitions vs the official JSON Schemas unde
       fc.constant<Replacement>(DELETE),
     );
     // One to three edits at random places: several faults at once also exercise the issue order.
-    const edit = fc.record({ pathPick: fc.nat(), value: replacement, newKey: fc.option(fc.string({ maxLength: 12 }), { nil: undefined }) });
+    const edit = fc.record({
+      pathPick: fc.nat(),
+      value: replacement,
+      newKey: fc.option(fc.string({ maxLength: 12 }), { nil: undefined }),
+    });
     for (const file of FILES) {
       const seeds = validSeeds.get(file) ?? [];
       const paths = seeds.map((seed) => allPaths(seed.value, []));
@@ -897,6 +1154,7 @@ describe('clawsig schemas: our zod definitions vs the official JSON Schemas unde
 function allPaths(value: Json, at: (string | number)[]): (string | number)[][] {
   const out: (string | number)[][] = [at];
   if (Array.isArray(value)) value.forEach((item, i) => out.push(...allPaths(item, [...at, i])));
-  else if (isJsonObject(value)) for (const [key, item] of Object.entries(value)) out.push(...allPaths(item, [...at, key]));
+  else if (isJsonObject(value))
+    for (const [key, item] of Object.entries(value)) out.push(...allPaths(item, [...at, key]));
   return out;
 }

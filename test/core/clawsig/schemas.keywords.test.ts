@@ -11,7 +11,15 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { isRfc3339DateTime } from '../../../src/core/clawsig/rfc3339';
 import { codePointLength, isJsonSchemaUri, validateWith } from '../../../src/core/clawsig/schemas';
-import { field, isDateTime, jsonInteger, jsonRecord, jsonString, maxProperties, oneOf } from '../../../src/core/clawsig/schemas/keywords';
+import {
+  field,
+  isDateTime,
+  jsonInteger,
+  jsonRecord,
+  jsonString,
+  maxProperties,
+  oneOf,
+} from '../../../src/core/clawsig/schemas/keywords';
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
@@ -27,7 +35,10 @@ describe('codePointLength', () => {
     expect(codePointLength('a😀b')).toBe(3);
     expect(codePointLength('\ud83d')).toBe(1);
     expect(codePointLength('\ude00\ud83d')).toBe(2);
-    fc.assert(fc.property(fc.string({ unit: anyUnit, maxLength: 40 }), (text) => codePointLength(text) === ucs2length(text)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.string({ unit: anyUnit, maxLength: 40 }), (text) => codePointLength(text) === ucs2length(text)),
+      { numRuns: 3000 },
+    );
   });
 
   it('is what minLength/maxLength count: 8 emoji pass minLength 8, 1024 emoji pass maxLength 1024', () => {
@@ -51,9 +62,27 @@ describe('date-time', () => {
       fc.integer({ min: 0, max: 61 }),
       fc.integer({ min: 0, max: 61 }),
       fc.constantFrom('', '.5', '.123456789', '.', ',5'),
-      fc.constantFrom('Z', 'z', '', '+00:00', '-00:00', '+01:00', '-01:00', '+23:59', '-23:59', '+24:00', '+01:60', '+0100', '+01', '+1:00'),
+      fc.constantFrom(
+        'Z',
+        'z',
+        '',
+        '+00:00',
+        '-00:00',
+        '+01:00',
+        '-01:00',
+        '+23:59',
+        '-23:59',
+        '+24:00',
+        '+01:60',
+        '+0100',
+        '+01',
+        '+1:00',
+      ),
     )
-    .map(([y, mo, d, sep, h, mi, s, frac, zone]) => `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}${sep}${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}${frac}${zone}`);
+    .map(
+      ([y, mo, d, sep, h, mi, s, frac, zone]) =>
+        `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}${sep}${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}${frac}${zone}`,
+    );
 
   it('accepts exactly what ajv-formats accepts (fast path and full rule alike)', () => {
     fc.assert(
@@ -78,14 +107,22 @@ describe('date-time', () => {
 });
 
 describe('format uri', () => {
-  const uriAlphabet = fc.constantFrom(...'abcxyzHTTPS019:/?#[]@!$&\'()*+,;=%-._~ üé'.split(''));
+  const uriAlphabet = fc.constantFrom(..."abcxyzHTTPS019:/?#[]@!$&'()*+,;=%-._~ üé".split(''));
   it('accepts exactly what ajv-formats accepts', () => {
     const candidates = fc.oneof(
       fc.string({ unit: uriAlphabet, maxLength: 30 }),
-      fc.tuple(fc.constantFrom('https://', 'http://', 'urn:', 'mailto:', 'x:', '1a:', 'a+b.c-d:', '//', ''), fc.string({ unit: uriAlphabet, maxLength: 25 })).map(([scheme, rest]) => `${scheme}${rest}`),
+      fc
+        .tuple(
+          fc.constantFrom('https://', 'http://', 'urn:', 'mailto:', 'x:', '1a:', 'a+b.c-d:', '//', ''),
+          fc.string({ unit: uriAlphabet, maxLength: 25 }),
+        )
+        .map(([scheme, rest]) => `${scheme}${rest}`),
       fc.webUrl({ withQueryParameters: true, withFragments: true }),
     );
-    fc.assert(fc.property(candidates, (text) => isJsonSchemaUri(text) === ajvUri(text)), { numRuns: 10000 });
+    fc.assert(
+      fc.property(candidates, (text) => isJsonSchemaUri(text) === ajvUri(text)),
+      { numRuns: 10000 },
+    );
   });
 });
 
@@ -134,18 +171,43 @@ describe('oneOf', () => {
   ]);
 
   it('accepts a value matching exactly one branch and rejects one matching both or neither', () => {
-    const samples: unknown[] = [{ a: 'x' }, { b: 1 }, { a: 'x', b: 1 }, {}, { a: 1 }, { a: 'x', b: 'y' }, null, [], 'a'];
-    for (const sample of samples) expect({ sample, ok: ours.safeParse(sample).success }).toEqual({ sample, ok: reference(sample) });
+    const samples: unknown[] = [
+      { a: 'x' },
+      { b: 1 },
+      { a: 'x', b: 1 },
+      {},
+      { a: 1 },
+      { a: 'x', b: 'y' },
+      null,
+      [],
+      'a',
+    ];
+    for (const sample of samples)
+      expect({ sample, ok: ours.safeParse(sample).success }).toEqual({ sample, ok: reference(sample) });
     fc.assert(
-      fc.property(fc.record({ a: fc.oneof(fc.string(), fc.integer()), b: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }), (sample) => ours.safeParse(sample).success === reference(sample)),
+      fc.property(
+        fc.record(
+          { a: fc.oneof(fc.string(), fc.integer()), b: fc.oneof(fc.string(), fc.integer()) },
+          { requiredKeys: [] },
+        ),
+        (sample) => ours.safeParse(sample).success === reference(sample),
+      ),
       { numRuns: 500 },
     );
   });
 
   it('reports the oneOf failure first, then the issues of the only admitted branch at their own paths', () => {
     const guarded = oneOf([
-      { name: 'v1', schema: z.strictObject({ v: z.literal('1'), x: z.string() }), admits: (value) => field(value, 'v') === '1' },
-      { name: 'v2', schema: z.strictObject({ v: z.literal('2'), y: z.string() }), admits: (value) => field(value, 'v') === '2' },
+      {
+        name: 'v1',
+        schema: z.strictObject({ v: z.literal('1'), x: z.string() }),
+        admits: (value) => field(value, 'v') === '1',
+      },
+      {
+        name: 'v2',
+        schema: z.strictObject({ v: z.literal('2'), y: z.string() }),
+        admits: (value) => field(value, 'v') === '2',
+      },
     ]);
     const result = validateWith(z.array(guarded), [{ v: '2', y: 3 }]);
     expect(result.ok ? [] : result.issues.map((issue) => [issue.path.join('/'), issue.code])).toEqual([

@@ -18,7 +18,9 @@ import { sharedPath } from '../../shared-data';
 type JsonObject = { [key: string]: unknown };
 
 function passVector(): JsonObject {
-  return JSON.parse(readFileSync(sharedPath('clawsig', 'fixtures', 'protocol-conformance', 'proof_bundle_pass.v1.json'), 'utf8')) as JsonObject;
+  return JSON.parse(
+    readFileSync(sharedPath('clawsig', 'fixtures', 'protocol-conformance', 'proof_bundle_pass.v1.json'), 'utf8'),
+  ) as JsonObject;
 }
 
 function receiptPayload(envelope: JsonObject, index = 0): JsonObject {
@@ -77,14 +79,23 @@ describe('validateWith on a proof bundle envelope', () => {
     // A missing top-level key is reported before anything inside payload (Ajv: required, then properties)...
     const missingAlgorithm: JsonObject = { ...envelope };
     delete missingAlgorithm.algorithm;
-    expect(issuesOf(missingAlgorithm).map((issue) => issue.field)).toEqual(['algorithm', 'payload.receipts[0].payload.binding.phase']);
+    expect(issuesOf(missingAlgorithm).map((issue) => issue.field)).toEqual([
+      'algorithm',
+      'payload.receipts[0].payload.binding.phase',
+    ]);
     // ...and so is an unknown top-level key (additionalProperties, before properties),
-    expect(issuesOf({ ...envelope, note: 'x' }).map((issue) => issue.field)).toEqual(['note', 'payload.receipts[0].payload.binding.phase']);
+    expect(issuesOf({ ...envelope, note: 'x' }).map((issue) => issue.field)).toEqual([
+      'note',
+      'payload.receipts[0].payload.binding.phase',
+    ]);
     // while a later sibling property comes after the payload's issues (properties in schema order).
-    expect(issuesOf({ ...envelope, issued_at: 'yesterday' }).map((issue) => issue.field)).toEqual(['payload.receipts[0].payload.binding.phase', 'issued_at']);
+    expect(issuesOf({ ...envelope, issued_at: 'yesterday' }).map((issue) => issue.field)).toEqual([
+      'payload.receipts[0].payload.binding.phase',
+      'issued_at',
+    ]);
   });
 
-  it('rejects a legacy receipt entry (receipt_type, no envelope_type): dropping it is the caller\'s job', () => {
+  it("rejects a legacy receipt entry (receipt_type, no envelope_type): dropping it is the caller's job", () => {
     const envelope = passVector();
     const payload = envelope.payload as JsonObject;
     payload.receipts = [...(payload.receipts as JsonObject[]), { receipt_type: 'gateway', receipt_id: 'legacy' }];
@@ -94,10 +105,12 @@ describe('validateWith on a proof bundle envelope', () => {
     ]);
   });
 
-  it('reports a tool receipt that fits no form once at the item, then the admitted form\'s issues', () => {
+  it("reports a tool receipt that fits no form once at the item, then the admitted form's issues", () => {
     const result = validateWith(proofBundleToolReceiptSchema, { receipt_version: '2', receipt_id: 'r' });
     expect(result.ok).toBe(false);
-    expect(result.ok ? [] : result.issues.slice(0, 2).map((issue) => [formatIssuePath(issue.path), issue.code])).toEqual([
+    expect(
+      result.ok ? [] : result.issues.slice(0, 2).map((issue) => [formatIssuePath(issue.path), issue.code]),
+    ).toEqual([
       ['', 'custom'],
       ['tool_name', 'required'],
     ]);
@@ -106,7 +119,9 @@ describe('validateWith on a proof bundle envelope', () => {
 
 describe('formatIssuePath', () => {
   it('writes fields the way the reference verifier names them', () => {
-    expect(formatIssuePath(['payload', 'receipts', 3, 'payload', 'binding', 'phase'])).toBe('payload.receipts[3].payload.binding.phase');
+    expect(formatIssuePath(['payload', 'receipts', 3, 'payload', 'binding', 'phase'])).toBe(
+      'payload.receipts[3].payload.binding.phase',
+    );
     expect(formatIssuePath(['StringEquals', 'Model:Name'])).toBe('StringEquals["Model:Name"]');
     expect(formatIssuePath(['disclosed_leaves', '0'])).toBe('disclosed_leaves[0]');
     expect(formatIssuePath([])).toBe('');
@@ -118,6 +133,8 @@ describe('registry', () => {
     // 37 + trust_pulse.v1 + urm.v1.
     expect(Object.keys(CLAWSIG_SCHEMAS)).toHaveLength(39);
     expect(Object.keys(CLAWSIG_SCHEMAS_BY_ID)).toHaveLength(39);
-    expect(CLAWSIG_SCHEMAS_BY_ID[CLAWSIG_SCHEMA_IDS['poh/proof_bundle_envelope.v1.json']]).toBe(proofBundleEnvelopeV1Schema);
+    expect(CLAWSIG_SCHEMAS_BY_ID[CLAWSIG_SCHEMA_IDS['poh/proof_bundle_envelope.v1.json']]).toBe(
+      proofBundleEnvelopeV1Schema,
+    );
   });
 });

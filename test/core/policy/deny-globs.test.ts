@@ -28,20 +28,38 @@ describe('compileDenyGlobs with the seed globs', () => {
     expect(seed.match(path)?.glob).toBe(glob);
   });
 
-  it.each(['src/app.ts', 'README.md', 'docs/pipelines.md', 'bitbucket-pipelines.yml.bak', '.githubx/a', 'pipeline/x', 'src/insecurity.ts'])('%j is not denied', (path) => {
+  it.each([
+    'src/app.ts',
+    'README.md',
+    'docs/pipelines.md',
+    'bitbucket-pipelines.yml.bak',
+    '.githubx/a',
+    'pipeline/x',
+    'src/insecurity.ts',
+  ])('%j is not denied', (path) => {
     expect(seed.match(path)).toBeUndefined();
   });
 
   it('reports every matching glob, the first in policy order as `glob`', () => {
     const m = compileDenyGlobs(['**/*.yml', '**/.github/**']);
-    expect(m.match('.github/workflows/a.yml')).toEqual({ glob: '**/*.yml', globs: ['**/*.yml', '**/.github/**'], matched: '.github/workflows/a.yml' });
-    expect(compileDenyGlobs(['**/.github/**', '**/*.yml']).match('.github/workflows/a.yml')?.matched).toBe('.github/workflows/a.yml');
+    expect(m.match('.github/workflows/a.yml')).toEqual({
+      glob: '**/*.yml',
+      globs: ['**/*.yml', '**/.github/**'],
+      matched: '.github/workflows/a.yml',
+    });
+    expect(compileDenyGlobs(['**/.github/**', '**/*.yml']).match('.github/workflows/a.yml')?.matched).toBe(
+      '.github/workflows/a.yml',
+    );
     expect(compileDenyGlobs(['**/.github']).match('x/.github/workflows/a.yml')?.matched).toBe('x/.github');
   });
 
   it('a glob that matches a directory denies everything below it', () => {
     const m = compileDenyGlobs(['docs/private', '**/.github', 'src/*']);
-    expect(m.match('docs/private/plan.md')).toEqual({ glob: 'docs/private', globs: ['docs/private'], matched: 'docs/private' });
+    expect(m.match('docs/private/plan.md')).toEqual({
+      glob: 'docs/private',
+      globs: ['docs/private'],
+      matched: 'docs/private',
+    });
     expect(m.match('a/.github/workflows/x.yml')?.matched).toBe('a/.github');
     expect(m.match('src/deep/er/file.ts')?.matched).toBe('src/deep');
     expect(m.match('docs/public/plan.md')).toBeUndefined();
@@ -65,13 +83,15 @@ describe('compileDenyGlobs with the seed globs', () => {
 
 describe('denyGlobProblem', () => {
   it('accepts the seed globs and ordinary patterns', () => {
-    for (const glob of [...SEED_GLOBS, '*.lock', 'src/**/secret-*.{json,yaml}', 'a/+(b|c)/d', '**']) expect(denyGlobProblem(glob)).toBeUndefined();
+    for (const glob of [...SEED_GLOBS, '*.lock', 'src/**/secret-*.{json,yaml}', 'a/+(b|c)/d', '**'])
+      expect(denyGlobProblem(glob)).toBeUndefined();
   });
 });
 
 describe('property: a path under a denied directory is denied whatever its spelling', () => {
   const segment = fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,11}$/).filter((s) => s !== '.' && s !== '..');
-  const randomCase = (s: string, flips: boolean[]) => [...s].map((ch, i) => (flips[i % flips.length] ? ch.toUpperCase() : ch.toLowerCase())).join('');
+  const randomCase = (s: string, flips: boolean[]) =>
+    [...s].map((ch, i) => (flips[i % flips.length] ? ch.toUpperCase() : ch.toLowerCase())).join('');
 
   it('catches **/.github/** and **/.pipeline/** under prefixes, case changes, ./, /, backslashes and nesting', () => {
     fc.assert(
@@ -109,21 +129,48 @@ describe('property: a path under a denied directory is denied whatever its spell
 describe('property: the literal pre-filter never hides a match', () => {
   it('agrees with the plain matcher over path-and-ancestors', () => {
     const alphabet = ['a', 'B', '.', '-', '_', 'x', 'Y', '1'];
-    const token = fc.constantFrom(...alphabet, ...alphabet, '*', '**', '?', '{a,B}', '{x,}', '@(a|b)', '+(x)', '*(Y)', '!(a)', '?(1)', '[ab]', '[!x]', '{1..3}', ')');
-    const globSegment = fc.array(token, { minLength: 1, maxLength: 4 }).map((t) => t.join('')).filter((s) => s !== '.' && s !== '..' && !s.startsWith('!'));
-    const pathSegment = fc.array(fc.constantFrom(...alphabet, 'b', 'A', 'y'), { minLength: 1, maxLength: 5 }).map((t) => t.join('')).filter((s) => s !== '.' && s !== '..');
+    const token = fc.constantFrom(
+      ...alphabet,
+      ...alphabet,
+      '*',
+      '**',
+      '?',
+      '{a,B}',
+      '{x,}',
+      '@(a|b)',
+      '+(x)',
+      '*(Y)',
+      '!(a)',
+      '?(1)',
+      '[ab]',
+      '[!x]',
+      '{1..3}',
+      ')',
+    );
+    const globSegment = fc
+      .array(token, { minLength: 1, maxLength: 4 })
+      .map((t) => t.join(''))
+      .filter((s) => s !== '.' && s !== '..' && !s.startsWith('!'));
+    const pathSegment = fc
+      .array(fc.constantFrom(...alphabet, 'b', 'A', 'y'), { minLength: 1, maxLength: 5 })
+      .map((t) => t.join(''))
+      .filter((s) => s !== '.' && s !== '..');
     fc.assert(
-      fc.property(fc.array(globSegment, { minLength: 1, maxLength: 4 }), fc.array(pathSegment, { minLength: 1, maxLength: 5 }), (gSegs, pSegs) => {
-        const glob = gSegs.join('/');
-        if (denyGlobProblem(glob) !== undefined) return true;
-        const path = pSegs.join('/');
-        // Against the linear-time matcher alone (no pre-filter), which is picomatch's glob run by RE2
-        // (linear-time-glob-matching.test.ts relates the two).
-        const re = compilePicomatchGlob(glob, { nocase: true });
-        const candidates = pSegs.map((_, i) => pSegs.slice(0, i + 1).join('/'));
-        const expected = candidates.some((c) => re.test(c));
-        return (compileDenyGlobs([glob]).match(path) !== undefined) === expected;
-      }),
+      fc.property(
+        fc.array(globSegment, { minLength: 1, maxLength: 4 }),
+        fc.array(pathSegment, { minLength: 1, maxLength: 5 }),
+        (gSegs, pSegs) => {
+          const glob = gSegs.join('/');
+          if (denyGlobProblem(glob) !== undefined) return true;
+          const path = pSegs.join('/');
+          // Against the linear-time matcher alone (no pre-filter), which is picomatch's glob run by RE2
+          // (linear-time-glob-matching.test.ts relates the two).
+          const re = compilePicomatchGlob(glob, { nocase: true });
+          const candidates = pSegs.map((_, i) => pSegs.slice(0, i + 1).join('/'));
+          const expected = candidates.some((c) => re.test(c));
+          return (compileDenyGlobs([glob]).match(path) !== undefined) === expected;
+        },
+      ),
       { numRuns: 5000 },
     );
   });

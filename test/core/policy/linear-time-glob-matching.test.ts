@@ -31,7 +31,7 @@ const oldBranchGlob = (pattern: string, branch: string) =>
 function oldClawsigGlob(pattern: string, value: string): boolean {
   if (pattern === '*' || pattern === '**') return true;
   let source = '^';
-  for (let i = 0; i < pattern.length; ) {
+  for (let i = 0; i < pattern.length;) {
     const ch = pattern[i] as string;
     if (ch === '*' && pattern[i + 1] === '*') {
       source += '.*';
@@ -61,8 +61,12 @@ describe('adversarial patterns answer in linear time', () => {
   });
 
   it('a WPC allowed_models glob against a long model name', () => {
-    expect(elapsedMs(() => expect(clawsigGlobMatch('**a**a**a**a**a**a**a**b', 'a'.repeat(5_000))).toBe(false))).toBeLessThan(500);
-    expect(elapsedMs(() => expect(clawsigGlobMatch('*a*a*a*a*a*a*a*a*b', 'a'.repeat(5_000))).toBe(false))).toBeLessThan(500);
+    expect(
+      elapsedMs(() => expect(clawsigGlobMatch('**a**a**a**a**a**a**a**b', 'a'.repeat(5_000))).toBe(false)),
+    ).toBeLessThan(500);
+    expect(elapsedMs(() => expect(clawsigGlobMatch('*a*a*a*a*a*a*a*a*b', 'a'.repeat(5_000))).toBe(false))).toBeLessThan(
+      500,
+    );
   });
 
   it('a deny glob against a long path the agent committed', () => {
@@ -80,16 +84,21 @@ describe('adversarial patterns answer in linear time', () => {
   it('property: random star-heavy patterns against long inputs stay under a time bound', () => {
     const token = fc.constantFrom('*', '**', '?', 'a', 'a', 'b', '/');
     fc.assert(
-      fc.property(fc.array(token, { minLength: 1, maxLength: 24 }), fc.integer({ min: 100, max: 3_000 }), fc.constantFrom('a', 'a/', 'ab'), (tokens, length, unit) => {
-        const pattern = tokens.join('');
-        const input = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
-        const ms = elapsedMs(() => {
-          branchGlobMatches(pattern, input);
-          clawsigGlobMatch(pattern, input);
-          compilePicomatchGlob(pattern, { nocase: true }).test(input);
-        });
-        return ms < 250;
-      }),
+      fc.property(
+        fc.array(token, { minLength: 1, maxLength: 24 }),
+        fc.integer({ min: 100, max: 3_000 }),
+        fc.constantFrom('a', 'a/', 'ab'),
+        (tokens, length, unit) => {
+          const pattern = tokens.join('');
+          const input = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+          const ms = elapsedMs(() => {
+            branchGlobMatches(pattern, input);
+            clawsigGlobMatch(pattern, input);
+            compilePicomatchGlob(pattern, { nocase: true }).test(input);
+          });
+          return ms < 250;
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -102,7 +111,11 @@ describe('same answers as the old matchers on ordinary inputs', () => {
 
   it('Bitbucket branch globs', () => {
     fc.assert(
-      fc.property(pattern, text, (p, b) => branchGlobMatches(p, b) === oldBranchGlob(p, b) && branchPatternMatches(p, b) === oldBranchGlob(p, b)),
+      fc.property(
+        pattern,
+        text,
+        (p, b) => branchGlobMatches(p, b) === oldBranchGlob(p, b) && branchPatternMatches(p, b) === oldBranchGlob(p, b),
+      ),
       { numRuns: 3000 },
     );
   });
@@ -116,7 +129,12 @@ describe('same answers as the old matchers on ordinary inputs', () => {
 
   it('picomatch globs (assignment and deny globs): never miss a picomatch match, and agree exactly unless picomatch demands a non-empty star at the end', () => {
     const name = fc.stringMatching(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,8}$/);
-    const globPart = fc.array(fc.constantFrom('a', 'B', '-', '_', '.', '1', '*', '?', '{a,b}', '@(x|1)', '[ab]', '+(a)'), { minLength: 1, maxLength: 5 }).map((t) => t.join(''));
+    const globPart = fc
+      .array(fc.constantFrom('a', 'B', '-', '_', '.', '1', '*', '?', '{a,b}', '@(x|1)', '[ab]', '+(a)'), {
+        minLength: 1,
+        maxLength: 5,
+      })
+      .map((t) => t.join(''));
     fc.assert(
       fc.property(fc.oneof(globPart, fc.constant('**')), globPart, name, name, (ws, repo, w, r) => {
         const glob = `${ws}/${repo}`.toLowerCase();

@@ -29,7 +29,9 @@ export function wpcFrom(document: unknown): BitbucketWpc {
 }
 
 /** The seed with selected `policy` sections replaced (shallow per section). */
-export function seedWpc(overrides: { policy?: Record<string, unknown>; top?: Record<string, unknown> } = {}): BitbucketWpc {
+export function seedWpc(
+  overrides: { policy?: Record<string, unknown>; top?: Record<string, unknown> } = {},
+): BitbucketWpc {
   const doc = seedWpcDocument();
   return wpcFrom({ ...doc, ...overrides.top, policy: { ...doc.policy, ...overrides.policy } });
 }

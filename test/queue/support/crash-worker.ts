@@ -14,7 +14,12 @@ async function main(): Promise<void> {
     const store = await openStore(url, { secretKey: Buffer.alloc(32, 7) });
     queue = new TableJobQueue(store.jobs, { workerId: 'crash-worker', pollIntervalMs: 20, leaseMs: 60_000 });
   } else {
-    queue = new PgBossJobQueue({ connectionString: url, pollIntervalMs: 500, retryDelaySeconds: 0, expireInSeconds: 2 });
+    queue = new PgBossJobQueue({
+      connectionString: url,
+      pollIntervalMs: 500,
+      retryDelaySeconds: 0,
+      expireInSeconds: 2,
+    });
   }
   await queue.start({
     [name]: async (job) => {

@@ -1,8 +1,19 @@
 import { randomInt } from 'node:crypto';
 import { Client } from 'pg';
 import { startSandbox, type BitbucketSandbox } from '../../../src/sandbox';
-import { clawgateStatus, openAgentPullRequest, prepareWorkspace, TEST_SECRET_KEY, type Workspace } from '../../e2e/harness';
-import { startLoopbackProxy, type LoopbackProxy, type ProxiedRequest, type ProxyPlan } from '../../support/cluster/loopback-proxy';
+import {
+  clawgateStatus,
+  openAgentPullRequest,
+  prepareWorkspace,
+  TEST_SECRET_KEY,
+  type Workspace,
+} from '../../e2e/harness';
+import {
+  startLoopbackProxy,
+  type LoopbackProxy,
+  type ProxiedRequest,
+  type ProxyPlan,
+} from '../../support/cluster/loopback-proxy';
 import { ReplicaSet } from '../../support/cluster/replica-set';
 
 /**
@@ -59,7 +70,8 @@ export async function startReplicaWorld(options: WorldOptions): Promise<ReplicaW
   let replicas: ReplicaSet | undefined;
   const pick = (live: readonly string[]): string => live[randomInt(live.length)] as string;
   const plan = (request: ProxiedRequest, live: readonly string[]): ProxyPlan | undefined => {
-    if (request.method !== 'POST' || request.headers['x-request-uuid'] === undefined || live.length === 0) return undefined;
+    if (request.method !== 'POST' || request.headers['x-request-uuid'] === undefined || live.length === 0)
+      return undefined;
     stats.webhooks += 1;
     const target = pick(live);
     stats.byReplica.set(target, (stats.byReplica.get(target) ?? 0) + 1);
@@ -70,7 +82,10 @@ export async function startReplicaWorld(options: WorldOptions): Promise<ReplicaW
     if (retry) stats.forcedRetries += 1;
     return { targets: [target], copies, ...(retry ? { answerStatus: 500 } : {}) };
   };
-  const proxy = await startLoopbackProxy(() => replicas?.alive().map((replica) => replica.url) ?? [], (request, live) => plan(request, live) ?? { targets: [pick(live)] });
+  const proxy = await startLoopbackProxy(
+    () => replicas?.alive().map((replica) => replica.url) ?? [],
+    (request, live) => plan(request, live) ?? { targets: [pick(live)] },
+  );
   try {
     replicas = await ReplicaSet.start({
       count: options.replicas,
@@ -111,7 +126,13 @@ export async function startReplicaWorld(options: WorldOptions): Promise<ReplicaW
     openPullRequests(count, prefix) {
       return Array.from({ length: count }, (_, n) => {
         const compliant = n % 2 === 0;
-        const pr = openAgentPullRequest(sandbox, workspace, `agent/${prefix}-${n}`, { [`src/${prefix}-${n}.ts`]: `export const v = ${n};\n` }, compliant ? {} : { provider: 'openai', model: 'gpt-4o' });
+        const pr = openAgentPullRequest(
+          sandbox,
+          workspace,
+          `agent/${prefix}-${n}`,
+          { [`src/${prefix}-${n}.ts`]: `export const v = ${n};\n` },
+          compliant ? {} : { provider: 'openai', model: 'gpt-4o' },
+        );
         return { prId: pr.prId, head: pr.head, expected: compliant ? 'SUCCESSFUL' : 'FAILED' };
       });
     },
@@ -139,7 +160,9 @@ export async function evaluationCounts(databaseUrl: string): Promise<Map<string,
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ repo_full_name: string; pr_id: number; head_sha: string; n: string }>('SELECT repo_full_name, pr_id, head_sha, count(*) AS n FROM evaluations GROUP BY repo_full_name, pr_id, head_sha');
+    const { rows } = await client.query<{ repo_full_name: string; pr_id: number; head_sha: string; n: string }>(
+      'SELECT repo_full_name, pr_id, head_sha, count(*) AS n FROM evaluations GROUP BY repo_full_name, pr_id, head_sha',
+    );
     return new Map(rows.map((row) => [`${row.repo_full_name}#${row.pr_id}@${row.head_sha}`, Number(row.n)]));
   } finally {
     await client.end();
@@ -151,7 +174,9 @@ export async function evaluationJobsByWorker(databaseUrl: string): Promise<Map<s
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ locked_by: string | null; n: string }>("SELECT locked_by, count(*) AS n FROM jobs WHERE name = 'evaluate-pull-request' AND state = 'done' GROUP BY locked_by");
+    const { rows } = await client.query<{ locked_by: string | null; n: string }>(
+      "SELECT locked_by, count(*) AS n FROM jobs WHERE name = 'evaluate-pull-request' AND state = 'done' GROUP BY locked_by",
+    );
     return new Map(rows.map((row) => [row.locked_by ?? '(cleared)', Number(row.n)]));
   } finally {
     await client.end();
@@ -160,5 +185,10 @@ export async function evaluationJobsByWorker(databaseUrl: string): Promise<Map<s
 
 /** Final (not INPROGRESS) clawgate status writes the sandbox received for `head`. */
 export function finalStatusWrites(sandbox: BitbucketSandbox, head: string): number {
-  return sandbox.received.statuses.filter((write) => write.commit === head && (write.body as { key?: string; state?: string }).key === 'clawgate' && (write.body as { state?: string }).state !== 'INPROGRESS').length;
+  return sandbox.received.statuses.filter(
+    (write) =>
+      write.commit === head &&
+      (write.body as { key?: string; state?: string }).key === 'clawgate' &&
+      (write.body as { state?: string }).state !== 'INPROGRESS',
+  ).length;
 }

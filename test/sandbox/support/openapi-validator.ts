@@ -18,7 +18,10 @@ import addFormats from 'ajv-formats';
 type SchemaNode = unknown;
 type Obj = Record<string, unknown>;
 
-export const SPEC_PATH = path.join(__dirname, '../../../../shared/bitbucket-fixtures/openapi/bitbucket-cloud-swagger.v3.json');
+export const SPEC_PATH = path.join(
+  __dirname,
+  '../../../../shared/bitbucket-fixtures/openapi/bitbucket-cloud-swagger.v3.json',
+);
 export const FIXTURES = path.join(__dirname, '../../../../shared/bitbucket-fixtures');
 
 export interface SpecCorrection {
@@ -34,24 +37,110 @@ const PR = 'jenkins-bbs/api_get_pullrequest.json';
 const PR_HOOK = 'jenkins-bbs/pullrequest_created.json';
 
 export const SPEC_CORRECTIONS: SpecCorrection[] = [
-  { schema: 'pullrequest', at: ['allOf', 1, 'properties', 'links'], kind: 'allow-additional-properties', evidence: `${PR} (links.statuses), ${PR_HOOK} (links.request-changes)` },
-  { schema: 'pullrequest', at: ['allOf', 1, 'properties', 'summary'], kind: 'allow-additional-properties', evidence: `${PR} (summary.type = "rendered")` },
-  { schema: 'pullrequest', at: ['allOf', 1, 'properties', 'rendered', 'properties', 'title'], kind: 'allow-additional-properties', evidence: `${PR_HOOK} (rendered.title.type)` },
-  { schema: 'pullrequest', at: ['allOf', 1, 'properties', 'rendered', 'properties', 'description'], kind: 'allow-additional-properties', evidence: `${PR_HOOK} (rendered.description.type)` },
-  { schema: 'pullrequest', at: ['allOf', 1, 'properties', 'merge_commit'], kind: 'nullable', evidence: `${PR} (merge_commit: null)` },
-  { schema: 'pullrequest', at: ['allOf', 1, 'properties', 'merge_commit'], kind: 'allow-additional-properties', evidence: 'jenkins-bbs/pullrequest_fulfilled.json (merge_commit.links)' },
-  { schema: 'pullrequest', at: ['allOf', 1, 'properties', 'closed_by'], kind: 'nullable', evidence: `${PR} (closed_by: null)` },
-  { schema: 'pullrequest_endpoint', at: ['properties', 'commit'], kind: 'allow-additional-properties', evidence: `${PR} (commit.type, commit.links)` },
-  { schema: 'pullrequest_endpoint', at: ['properties', 'branch'], kind: 'allow-additional-properties', evidence: `${PR_HOOK} (branch.links, branch.sync_strategies)` },
-  { schema: 'repository', at: ['allOf', 1, 'properties', 'parent'], kind: 'nullable', evidence: `${PR_HOOK} (repository.parent: null)` },
-  { schema: 'project', at: ['allOf', 1, 'properties', 'links'], kind: 'allow-additional-properties', evidence: `${PR_HOOK} (project.links.self)` },
-  { schema: 'diffstat', at: ['properties', 'old'], kind: 'nullable', evidence: 'jenkins-bbs/api_diffstat.json (old: null for added files)' },
+  {
+    schema: 'pullrequest',
+    at: ['allOf', 1, 'properties', 'links'],
+    kind: 'allow-additional-properties',
+    evidence: `${PR} (links.statuses), ${PR_HOOK} (links.request-changes)`,
+  },
+  {
+    schema: 'pullrequest',
+    at: ['allOf', 1, 'properties', 'summary'],
+    kind: 'allow-additional-properties',
+    evidence: `${PR} (summary.type = "rendered")`,
+  },
+  {
+    schema: 'pullrequest',
+    at: ['allOf', 1, 'properties', 'rendered', 'properties', 'title'],
+    kind: 'allow-additional-properties',
+    evidence: `${PR_HOOK} (rendered.title.type)`,
+  },
+  {
+    schema: 'pullrequest',
+    at: ['allOf', 1, 'properties', 'rendered', 'properties', 'description'],
+    kind: 'allow-additional-properties',
+    evidence: `${PR_HOOK} (rendered.description.type)`,
+  },
+  {
+    schema: 'pullrequest',
+    at: ['allOf', 1, 'properties', 'merge_commit'],
+    kind: 'nullable',
+    evidence: `${PR} (merge_commit: null)`,
+  },
+  {
+    schema: 'pullrequest',
+    at: ['allOf', 1, 'properties', 'merge_commit'],
+    kind: 'allow-additional-properties',
+    evidence: 'jenkins-bbs/pullrequest_fulfilled.json (merge_commit.links)',
+  },
+  {
+    schema: 'pullrequest',
+    at: ['allOf', 1, 'properties', 'closed_by'],
+    kind: 'nullable',
+    evidence: `${PR} (closed_by: null)`,
+  },
+  {
+    schema: 'pullrequest_endpoint',
+    at: ['properties', 'commit'],
+    kind: 'allow-additional-properties',
+    evidence: `${PR} (commit.type, commit.links)`,
+  },
+  {
+    schema: 'pullrequest_endpoint',
+    at: ['properties', 'branch'],
+    kind: 'allow-additional-properties',
+    evidence: `${PR_HOOK} (branch.links, branch.sync_strategies)`,
+  },
+  {
+    schema: 'repository',
+    at: ['allOf', 1, 'properties', 'parent'],
+    kind: 'nullable',
+    evidence: `${PR_HOOK} (repository.parent: null)`,
+  },
+  {
+    schema: 'project',
+    at: ['allOf', 1, 'properties', 'links'],
+    kind: 'allow-additional-properties',
+    evidence: `${PR_HOOK} (project.links.self)`,
+  },
+  {
+    schema: 'diffstat',
+    at: ['properties', 'old'],
+    kind: 'nullable',
+    evidence: 'jenkins-bbs/api_diffstat.json (old: null for added files)',
+  },
   // No capture of a removed file; `new` is null for a removed file, as `old` is for an added one.
-  { schema: 'diffstat', at: ['properties', 'new'], kind: 'nullable', evidence: 'bitbucket.md §4.3 (new: null for removed files; mirror of the captured old: null)' },
-  { schema: 'commitstatus', at: ['allOf', 1, 'properties', 'refname'], kind: 'nullable', evidence: 'jenkins-bbs/api_commit_status_build.json (refname: null)' },
-  { schema: 'error', at: ['properties', 'error'], kind: 'allow-additional-properties', evidence: 'bitbucket.md §4.0/§4.6 (field errors carry error.fields, e.g. the 40-char key error)' },
-  { schema: 'report_data', at: ['properties', 'value'], kind: 'any-type', evidence: 'bitbucket.md §4.7 (value is a number for NUMBER/DURATION/DATE, a string for TEXT, a boolean for BOOLEAN; only LINK is an object)' },
-  { schema: 'base_commit', at: ['allOf', 1, 'properties', 'summary'], kind: 'allow-additional-properties', evidence: 'toolchain-oss/repo_push_pr_merge.json (target.summary.type)' },
+  {
+    schema: 'diffstat',
+    at: ['properties', 'new'],
+    kind: 'nullable',
+    evidence: 'bitbucket.md §4.3 (new: null for removed files; mirror of the captured old: null)',
+  },
+  {
+    schema: 'commitstatus',
+    at: ['allOf', 1, 'properties', 'refname'],
+    kind: 'nullable',
+    evidence: 'jenkins-bbs/api_commit_status_build.json (refname: null)',
+  },
+  {
+    schema: 'error',
+    at: ['properties', 'error'],
+    kind: 'allow-additional-properties',
+    evidence: 'bitbucket.md §4.0/§4.6 (field errors carry error.fields, e.g. the 40-char key error)',
+  },
+  {
+    schema: 'report_data',
+    at: ['properties', 'value'],
+    kind: 'any-type',
+    evidence:
+      'bitbucket.md §4.7 (value is a number for NUMBER/DURATION/DATE, a string for TEXT, a boolean for BOOLEAN; only LINK is an object)',
+  },
+  {
+    schema: 'base_commit',
+    at: ['allOf', 1, 'properties', 'summary'],
+    kind: 'allow-additional-properties',
+    evidence: 'toolchain-oss/repo_push_pr_merge.json (target.summary.type)',
+  },
 ];
 
 function isObj(v: unknown): v is Obj {
@@ -81,8 +170,19 @@ function convert(node: SchemaNode): SchemaNode {
   if (!isObj(node)) return node;
   const out: Obj = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key.startsWith('x-') || key === 'discriminator' || key === 'example' || key === 'xml' || key === 'nullable' || key === 'externalDocs') continue;
-    out[key] = key === 'properties' && isObj(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, convert(v)])) : convert(value);
+    if (
+      key.startsWith('x-') ||
+      key === 'discriminator' ||
+      key === 'example' ||
+      key === 'xml' ||
+      key === 'nullable' ||
+      key === 'externalDocs'
+    )
+      continue;
+    out[key] =
+      key === 'properties' && isObj(value)
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, convert(v)]))
+        : convert(value);
   }
   const enumHasNull = Array.isArray(out.enum) && out.enum.includes(null);
   if (node.nullable === true || enumHasNull) {
@@ -125,7 +225,9 @@ export class OpenApiValidator {
   errors(schema: string, value: unknown): string[] {
     const v = this.validator(schema);
     if (v(value)) return [];
-    return (v.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+    return (v.errors ?? []).map(
+      (e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`,
+    );
   }
 }
 

@@ -14,13 +14,21 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(options: { sandbox?: SandboxOptions; receiver?: ReceiverOptions; install?: boolean } = {}): Promise<World> {
+export async function startWorld(
+  options: { sandbox?: SandboxOptions; receiver?: ReceiverOptions; install?: boolean } = {},
+): Promise<World> {
   const sandbox = await startSandbox(options.sandbox);
   const app = await startAppReceiver(options.receiver);
   sandbox.createWorkspace({ slug: 'acme', name: 'Acme' });
   const ann = sandbox.createUser({ nickname: 'ann', displayName: 'Ann Agent' });
   const bob = sandbox.createUser({ nickname: 'bob', displayName: 'Bob Reviewer' });
-  sandbox.createRepository({ workspace: 'acme', slug: 'widgets', files: { 'README.md': '# widgets\n', 'src/a.ts': 'export const a = 1;\n' }, author: ann, date: Date.UTC(2026, 0, 1) });
+  sandbox.createRepository({
+    workspace: 'acme',
+    slug: 'widgets',
+    files: { 'README.md': '# widgets\n', 'src/a.ts': 'export const a = 1;\n' },
+    author: ann,
+    date: Date.UTC(2026, 0, 1),
+  });
   let clientKey = '';
   if (options.install !== false) {
     const inst = await sandbox.installApp({ descriptorUrl: app.descriptorUrl, workspace: 'acme', actor: ann });

@@ -10,7 +10,8 @@ import { Client } from 'pg';
  * PostgreSQL suites never skip quietly.
  */
 
-export const PG_TEST_URL = process.env.CLAWGATE_TEST_PG_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/clawgate_test';
+export const PG_TEST_URL =
+  process.env.CLAWGATE_TEST_PG_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/clawgate_test';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -26,7 +27,10 @@ function probePostgres(): { ok: true } | { ok: false; reason: string } {
       () => process.exit(0),
       (error) => { process.stderr.write(String(error && error.message)); process.exit(1); });`;
   const result = spawnSync(process.execPath, ['-e', script, PG_TEST_URL], { encoding: 'utf8', timeout: 10_000 });
-  probed = result.status === 0 ? { ok: true } : { ok: false, reason: (result.stderr || result.error?.message || 'no answer').trim() };
+  probed =
+    result.status === 0
+      ? { ok: true }
+      : { ok: false, reason: (result.stderr || result.error?.message || 'no answer').trim() };
   return probed;
 }
 
@@ -39,7 +43,9 @@ export function backendsUnderTest(file: string): Backend[] {
   const probe = probePostgres();
   if (probe.ok) return ['sqlite', 'postgres'];
   const redacted = PG_TEST_URL.replace(/:[^:@/]*@/, ':***@');
-  throw new Error(`[${file}] PostgreSQL at ${redacted} is unreachable (${probe.reason}). Run the tests through Jest's config (it starts one), or point CLAWGATE_TEST_PG_URL at a running server.`);
+  throw new Error(
+    `[${file}] PostgreSQL at ${redacted} is unreachable (${probe.reason}). Run the tests through Jest's config (it starts one), or point CLAWGATE_TEST_PG_URL at a running server.`,
+  );
 }
 
 function withDatabase(url: string, database: string): string {
@@ -55,7 +61,10 @@ export interface TestDatabase {
 
 /** Creates an empty database named after the test file plus random bits. */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const name = `cgt_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const name = `cgt_${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: PG_TEST_URL });
   await admin.connect();
   try {

@@ -11,7 +11,17 @@ import type { AddressInfo } from 'node:net';
  */
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
-const HOP_BY_HOP = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+]);
 
 export interface ProxiedRequest {
   readonly method: string;
@@ -76,7 +86,11 @@ async function answer(response: ServerResponse, upstream: Response, status: numb
   response.end(body);
 }
 
-export async function startLoopbackProxy(replicaUrls: () => readonly string[], plan?: (request: ProxiedRequest, live: readonly string[]) => ProxyPlan, port = 0): Promise<LoopbackProxy> {
+export async function startLoopbackProxy(
+  replicaUrls: () => readonly string[],
+  plan?: (request: ProxiedRequest, live: readonly string[]) => ProxyPlan,
+  port = 0,
+): Promise<LoopbackProxy> {
   let next = 0;
   const served = new Map<string, number>();
   const roundRobin = (live: readonly string[]): ProxyPlan => {
@@ -90,10 +104,19 @@ export async function startLoopbackProxy(replicaUrls: () => readonly string[], p
         response.statusCode = 413;
         return void response.end();
       }
-      const proxied: ProxiedRequest = { method: request.method ?? 'GET', path: request.url ?? '/', headers: headersOf(request) };
+      const proxied: ProxiedRequest = {
+        method: request.method ?? 'GET',
+        path: request.url ?? '/',
+        headers: headersOf(request),
+      };
       const live = replicaUrls();
       const chosen = plan?.(proxied, live) ?? roundRobin(live);
-      const copies = (chosen.copies ?? []).map((target) => forward(target, proxied, body).then((r) => r.arrayBuffer(), () => undefined));
+      const copies = (chosen.copies ?? []).map((target) =>
+        forward(target, proxied, body).then(
+          (r) => r.arrayBuffer(),
+          () => undefined,
+        ),
+      );
       // A replica that refuses the connection is skipped; then the others, in round-robin order.
       const order = [...chosen.targets, ...live.filter((url) => !chosen.targets.includes(url))];
       for (const target of order) {

@@ -19,12 +19,19 @@ export interface PostgresProcess {
 const SELF = __filename;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-export async function startPostgresProcess(options: { database: string; onLog?: (line: string) => void }): Promise<PostgresProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, options.database], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+export async function startPostgresProcess(options: {
+  database: string;
+  onLog?: (line: string) => void;
+}): Promise<PostgresProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, options.database], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const waiting: ((line: string) => void)[] = [];
   const lines = createInterface({ input: child.stdout });
   lines.on('line', (line) => {
-    if (line.startsWith('READY ') || line === 'RESTARTED' || line === 'STOPPED' || line.startsWith('ERROR ')) waiting.shift()?.(line);
+    if (line.startsWith('READY ') || line === 'RESTARTED' || line === 'STOPPED' || line.startsWith('ERROR '))
+      waiting.shift()?.(line);
     else options.onLog?.(line);
   });
   let stderr = '';

@@ -39,8 +39,12 @@ export interface Replica {
 async function waitReady(replica: Replica, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!replica.alive) throw new Error(`replica ${replica.index} exited while starting:\n${replica.lines.slice(-30).join('\n')}`);
-    const ready = await fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(2000) }).then((response) => response.ok, () => false);
+    if (!replica.alive)
+      throw new Error(`replica ${replica.index} exited while starting:\n${replica.lines.slice(-30).join('\n')}`);
+    const ready = await fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -57,7 +61,15 @@ export class ReplicaSet {
     try {
       for (let index = 0; index < options.count; index += 1) {
         const port = await freePort();
-        const replica: Replica = { index, port, url: `http://127.0.0.1:${port}`, workerId: `replica-${index}`, child: undefined as unknown as ChildProcess, alive: false, lines: [] };
+        const replica: Replica = {
+          index,
+          port,
+          url: `http://127.0.0.1:${port}`,
+          workerId: `replica-${index}`,
+          child: undefined as unknown as ChildProcess,
+          alive: false,
+          lines: [],
+        };
         set.replicas.push(replica);
         set.spawn(replica);
       }
@@ -81,7 +93,12 @@ export class ReplicaSet {
     };
     // Its own process group: a replica is the serve process and the worker processes it forks
     // (docs/operations.md "Roles"), and `kill` takes the whole replica down, as losing its machine would.
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     replica.child = child;
     replica.alive = true;
     child.once('exit', () => {
@@ -140,6 +157,11 @@ export class ReplicaSet {
 
   /** The last lines of every replica (for a failing test's message). */
   tail(lines = 20): string {
-    return this.replicas.map((replica) => `--- replica ${replica.index} (${replica.alive ? 'running' : 'stopped'})\n${replica.lines.slice(-lines).join('\n')}`).join('\n');
+    return this.replicas
+      .map(
+        (replica) =>
+          `--- replica ${replica.index} (${replica.alive ? 'running' : 'stopped'})\n${replica.lines.slice(-lines).join('\n')}`,
+      )
+      .join('\n');
   }
 }

@@ -9,7 +9,16 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
  */
 
 export const CHROMIUM_PATH = process.env.CLAWGATE_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 export const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts', 'web');
 
 /** `describe`, or `describe.skip` when there is no browser (the global setup said so once). */
@@ -51,11 +60,23 @@ export interface PageOptions {
 }
 
 /** A page whose only reachable server is 127.0.0.1; all.js is stubbed or refused as asked. */
-export async function openContext(browser: Browser, options: PageOptions): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: options.width, height: options.height ?? 900 }, acceptDownloads: true });
+export async function openContext(
+  browser: Browser,
+  options: PageOptions,
+): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width, height: options.height ?? 900 },
+    acceptDownloads: true,
+  });
   // Routes run newest first: everything off loopback is refused, then all.js is answered (or not).
-  await context.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort('internetdisconnected'));
-  if (options.host === 'bitbucket') await context.route('**/all.js', (route) => route.fulfill({ status: 200, contentType: 'application/javascript', body: AP_STUB }));
+  await context.route(
+    (url) => url.hostname !== '127.0.0.1',
+    (route) => route.abort('internetdisconnected'),
+  );
+  if (options.host === 'bitbucket')
+    await context.route('**/all.js', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/javascript', body: AP_STUB }),
+    );
   const page = await context.newPage();
   const consoleErrors: string[] = [];
   page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`));

@@ -31,5 +31,8 @@ export const binarySemanticEvidenceV1Schema = z.strictObject({
 });
 export type BinarySemanticEvidenceV1 = z.infer<typeof binarySemanticEvidenceV1Schema>;
 
-export const binarySemanticEvidenceEnvelopeV1Schema = standardEnvelopeWithoutExpiry('binary_semantic_evidence', binarySemanticEvidenceV1Schema);
+export const binarySemanticEvidenceEnvelopeV1Schema = standardEnvelopeWithoutExpiry(
+  'binary_semantic_evidence',
+  binarySemanticEvidenceV1Schema,
+);
 export type BinarySemanticEvidenceEnvelopeV1 = z.infer<typeof binarySemanticEvidenceEnvelopeV1Schema>;

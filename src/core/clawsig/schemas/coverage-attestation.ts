@@ -35,5 +35,8 @@ export const coverageAttestationV1Schema = z.strictObject({
 });
 export type CoverageAttestationV1 = z.infer<typeof coverageAttestationV1Schema>;
 
-export const coverageAttestationEnvelopeV1Schema = standardEnvelope('coverage_attestation', coverageAttestationV1Schema);
+export const coverageAttestationEnvelopeV1Schema = standardEnvelope(
+  'coverage_attestation',
+  coverageAttestationV1Schema,
+);
 export type CoverageAttestationEnvelopeV1 = z.infer<typeof coverageAttestationEnvelopeV1Schema>;

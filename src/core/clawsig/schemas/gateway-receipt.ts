@@ -76,5 +76,8 @@ export const proofBundleGatewayReceiptSchema = gatewayReceiptPayload(inlineMetad
 export type ProofBundleGatewayReceipt = z.infer<typeof proofBundleGatewayReceiptSchema>;
 
 /** A `payload.receipts[i]` as `proof_bundle.v1.json` validates it (inline copy). */
-export const proofBundleGatewayReceiptEnvelopeSchema = standardEnvelope('gateway_receipt', proofBundleGatewayReceiptSchema);
+export const proofBundleGatewayReceiptEnvelopeSchema = standardEnvelope(
+  'gateway_receipt',
+  proofBundleGatewayReceiptSchema,
+);
 export type ProofBundleGatewayReceiptEnvelope = z.infer<typeof proofBundleGatewayReceiptEnvelopeSchema>;

@@ -31,7 +31,10 @@ export const humanApprovalReceiptV1Schema = z.strictObject({
 });
 export type HumanApprovalReceiptV1 = z.infer<typeof humanApprovalReceiptV1Schema>;
 
-export const humanApprovalReceiptEnvelopeV1Schema = minimalSignedEnvelopeV1('human_approval_receipt', humanApprovalReceiptV1Schema);
+export const humanApprovalReceiptEnvelopeV1Schema = minimalSignedEnvelopeV1(
+  'human_approval_receipt',
+  humanApprovalReceiptV1Schema,
+);
 export type HumanApprovalReceiptEnvelopeV1 = z.infer<typeof humanApprovalReceiptEnvelopeV1Schema>;
 
 /** `proof_bundle.v1#/properties/human_approval_receipts/items` (unsigned, loose). */

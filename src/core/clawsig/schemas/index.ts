@@ -36,7 +36,12 @@ export {
   proofBundleGatewayReceiptEnvelopeSchema,
   proofBundleGatewayReceiptSchema,
 } from './gateway-receipt';
-export type { GatewayReceiptEnvelopeV1, GatewayReceiptV1, ProofBundleGatewayReceipt, ProofBundleGatewayReceiptEnvelope } from './gateway-receipt';
+export type {
+  GatewayReceiptEnvelopeV1,
+  GatewayReceiptV1,
+  ProofBundleGatewayReceipt,
+  ProofBundleGatewayReceiptEnvelope,
+} from './gateway-receipt';
 export { CAUSAL_PHASES, receiptBindingV1Schema } from './receipt-binding';
 export type { ReceiptBindingV1 } from './receipt-binding';
 export { eventChainEventSchema, eventChainV1Schema } from './event-chain';
@@ -49,16 +54,47 @@ export {
   toolReceiptV1Schema,
   toolReceiptV2Schema,
 } from './tool-receipt';
-export type { ProofBundleToolReceipt, ToolReceiptEnvelopeV1, ToolReceiptEnvelopeV2, ToolReceiptV1, ToolReceiptV2 } from './tool-receipt';
+export type {
+  ProofBundleToolReceipt,
+  ToolReceiptEnvelopeV1,
+  ToolReceiptEnvelopeV2,
+  ToolReceiptV1,
+  ToolReceiptV2,
+} from './tool-receipt';
 export { CO_SIGNATURE_ROLES, coSignatureV1Schema } from './co-signature';
 export type { CoSignatureV1 } from './co-signature';
 export { DISCLOSED_LEAF_TYPES, disclosedLeafSchema, selectiveDisclosureV1Schema } from './selective-disclosure';
 export type { SelectiveDisclosureV1 } from './selective-disclosure';
-export { SIDE_EFFECT_CLASSES, proofBundleSideEffectReceiptSchema, sideEffectReceiptEnvelopeV1Schema, sideEffectReceiptV1Schema } from './side-effect-receipt';
-export type { ProofBundleSideEffectReceipt, SideEffectReceiptEnvelopeV1, SideEffectReceiptV1 } from './side-effect-receipt';
-export { APPROVAL_TYPES, humanApprovalReceiptEnvelopeV1Schema, humanApprovalReceiptV1Schema, proofBundleHumanApprovalReceiptSchema } from './human-approval-receipt';
-export type { HumanApprovalReceiptEnvelopeV1, HumanApprovalReceiptV1, ProofBundleHumanApprovalReceipt } from './human-approval-receipt';
-export { VIR_SOURCES, proofBundleVirReceiptSchema, virEnvelopeV1Schema, virEnvelopeV2Schema, virV1Schema, virV2Schema } from './vir';
+export {
+  SIDE_EFFECT_CLASSES,
+  proofBundleSideEffectReceiptSchema,
+  sideEffectReceiptEnvelopeV1Schema,
+  sideEffectReceiptV1Schema,
+} from './side-effect-receipt';
+export type {
+  ProofBundleSideEffectReceipt,
+  SideEffectReceiptEnvelopeV1,
+  SideEffectReceiptV1,
+} from './side-effect-receipt';
+export {
+  APPROVAL_TYPES,
+  humanApprovalReceiptEnvelopeV1Schema,
+  humanApprovalReceiptV1Schema,
+  proofBundleHumanApprovalReceiptSchema,
+} from './human-approval-receipt';
+export type {
+  HumanApprovalReceiptEnvelopeV1,
+  HumanApprovalReceiptV1,
+  ProofBundleHumanApprovalReceipt,
+} from './human-approval-receipt';
+export {
+  VIR_SOURCES,
+  proofBundleVirReceiptSchema,
+  virEnvelopeV1Schema,
+  virEnvelopeV2Schema,
+  virV1Schema,
+  virV2Schema,
+} from './vir';
 export type { ProofBundleVirReceipt, VirEnvelopeV1, VirEnvelopeV2, VirV1, VirV2 } from './vir';
 export { WEB_RECEIPT_SOURCES, webReceiptEnvelopeV1Schema, webReceiptV1Schema } from './web-receipt';
 export type { WebReceiptEnvelopeV1, WebReceiptV1 } from './web-receipt';
@@ -89,6 +125,11 @@ export {
   wpcPolicyStatementSchema,
   wpcWitnessedWebPolicySchema,
 } from './work-policy-contract';
-export type { WorkPolicyContractEnvelopeV1, WorkPolicyContractV1, WorkPolicyContractV2, WpcPolicyStatement } from './work-policy-contract';
+export type {
+  WorkPolicyContractEnvelopeV1,
+  WorkPolicyContractV1,
+  WorkPolicyContractV2,
+  WpcPolicyStatement,
+} from './work-policy-contract';
 export { urmV1Schema } from './urm';
 export type { UrmV1 } from './urm';

@@ -73,7 +73,8 @@ export function isDateTime(text: string): boolean {
  */
 export function jsonString(keywords: StringKeywords = {}): z.ZodString {
   const { minLength, maxLength, pattern, format } = keywords;
-  if (minLength === undefined && maxLength === undefined && pattern === undefined && format === undefined) return z.string();
+  if (minLength === undefined && maxLength === undefined && pattern === undefined && format === undefined)
+    return z.string();
   const regex = pattern === undefined ? undefined : new RegExp(pattern, 'u');
   const formatTest = format === 'date-time' ? isDateTime : format === 'uri' ? isJsonSchemaUri : undefined;
   const formatName = format === 'date-time' ? 'datetime' : 'uri';
@@ -81,16 +82,41 @@ export function jsonString(keywords: StringKeywords = {}): z.ZodString {
     const text = ctx.value;
     // n UTF-16 units hold between ceil(n/2) and n code points: count only when that range straddles a bound.
     if (maxLength !== undefined && text.length > maxLength && codePointLength(text) > maxLength) {
-      ctx.issues.push({ code: 'too_big', origin: 'string', maximum: maxLength, inclusive: true, input: text, message: `must NOT have more than ${maxLength} characters` });
+      ctx.issues.push({
+        code: 'too_big',
+        origin: 'string',
+        maximum: maxLength,
+        inclusive: true,
+        input: text,
+        message: `must NOT have more than ${maxLength} characters`,
+      });
     }
     if (minLength !== undefined && text.length < 2 * minLength && codePointLength(text) < minLength) {
-      ctx.issues.push({ code: 'too_small', origin: 'string', minimum: minLength, inclusive: true, input: text, message: `must NOT have fewer than ${minLength} characters` });
+      ctx.issues.push({
+        code: 'too_small',
+        origin: 'string',
+        minimum: minLength,
+        inclusive: true,
+        input: text,
+        message: `must NOT have fewer than ${minLength} characters`,
+      });
     }
     if (regex !== undefined && !regex.test(text)) {
-      ctx.issues.push({ code: 'invalid_format', format: 'regex', pattern, input: text, message: `must match pattern "${pattern}"` });
+      ctx.issues.push({
+        code: 'invalid_format',
+        format: 'regex',
+        pattern,
+        input: text,
+        message: `must match pattern "${pattern}"`,
+      });
     }
     if (formatTest !== undefined && !formatTest(text)) {
-      ctx.issues.push({ code: 'invalid_format', format: formatName, input: text, message: `must match format "${format}"` });
+      ctx.issues.push({
+        code: 'invalid_format',
+        format: formatName,
+        input: text,
+        message: `must match format "${format}"`,
+      });
     }
   });
 }
@@ -104,12 +130,28 @@ function withBounds(schema: z.ZodNumber, { minimum, maximum }: NumberKeywords): 
   let bounded = schema;
   if (maximum !== undefined) {
     bounded = bounded.check((ctx) => {
-      if (ctx.value > maximum) ctx.issues.push({ code: 'too_big', origin: 'number', maximum, inclusive: true, input: ctx.value, message: `must be <= ${maximum}` });
+      if (ctx.value > maximum)
+        ctx.issues.push({
+          code: 'too_big',
+          origin: 'number',
+          maximum,
+          inclusive: true,
+          input: ctx.value,
+          message: `must be <= ${maximum}`,
+        });
     });
   }
   if (minimum !== undefined) {
     bounded = bounded.check((ctx) => {
-      if (ctx.value < minimum) ctx.issues.push({ code: 'too_small', origin: 'number', minimum, inclusive: true, input: ctx.value, message: `must be >= ${minimum}` });
+      if (ctx.value < minimum)
+        ctx.issues.push({
+          code: 'too_small',
+          origin: 'number',
+          minimum,
+          inclusive: true,
+          input: ctx.value,
+          message: `must be >= ${minimum}`,
+        });
     });
   }
   return bounded;
@@ -123,7 +165,8 @@ export function jsonNumber(keywords: NumberKeywords = {}): z.ZodNumber {
 /** `{type:"integer"}`: a number with no fractional part, of any magnitude (1e300 is an integer). */
 export function jsonInteger(keywords: NumberKeywords = {}): z.ZodNumber {
   const integer = z.number().check((ctx) => {
-    if (!Number.isInteger(ctx.value)) ctx.issues.push({ code: 'invalid_type', expected: 'int', input: ctx.value, message: 'must be integer' });
+    if (!Number.isInteger(ctx.value))
+      ctx.issues.push({ code: 'invalid_type', expected: 'int', input: ctx.value, message: 'must be integer' });
   });
   return withBounds(integer, keywords);
 }
@@ -169,7 +212,9 @@ export function isObjectRecord(value: unknown): value is Record<string, unknown>
  * An object-level rule (anyOf, if/then, maxProperties) that, like Ajv with `allErrors`, still runs
  * when a property failed: zod would otherwise skip it after an aborting child issue.
  */
-export function objectRule(rule: (value: Record<string, unknown>, ctx: z.core.$RefinementCtx<Record<string, unknown>>) => void) {
+export function objectRule(
+  rule: (value: Record<string, unknown>, ctx: z.core.$RefinementCtx<Record<string, unknown>>) => void,
+) {
   return z.superRefine<Record<string, unknown>>(rule, { when: (payload) => isObjectRecord(payload.value) });
 }
 
@@ -177,7 +222,12 @@ export function objectRule(rule: (value: Record<string, unknown>, ctx: z.core.$R
 export function requireAnyOf(keys: readonly string[]) {
   return objectRule((value, ctx) => {
     if (!keys.some((key) => value[key] !== undefined)) {
-      ctx.addIssue({ code: 'custom', input: value, message: `must have at least one of: ${keys.join(', ')}`, params: { keyword: 'anyOf', keys: [...keys] } });
+      ctx.addIssue({
+        code: 'custom',
+        input: value,
+        message: `must have at least one of: ${keys.join(', ')}`,
+        params: { keyword: 'anyOf', keys: [...keys] },
+      });
     }
   });
 }
@@ -186,7 +236,14 @@ export function requireAnyOf(keys: readonly string[]) {
 export function maxProperties(limit: number) {
   return objectRule((value, ctx) => {
     if (Object.keys(value).length > limit) {
-      ctx.addIssue({ code: 'too_big', origin: 'object', maximum: limit, inclusive: true, input: value, message: `must NOT have more than ${limit} properties` });
+      ctx.addIssue({
+        code: 'too_big',
+        origin: 'object',
+        maximum: limit,
+        inclusive: true,
+        input: value,
+        message: `must NOT have more than ${limit} properties`,
+      });
     }
   });
 }
@@ -205,7 +262,9 @@ export function jsonRecord<T extends z.ZodType>(values: T): z.ZodType<Record<str
     }
     for (const key of Object.keys(value)) {
       const result = values.safeParse(value[key]);
-      if (!result.success) for (const issue of result.error.issues) ctx.issues.push({ ...issue, path: [key, ...issue.path], input: undefined } as z.core.$ZodRawIssue);
+      if (!result.success)
+        for (const issue of result.error.issues)
+          ctx.issues.push({ ...issue, path: [key, ...issue.path], input: undefined } as z.core.$ZodRawIssue);
     }
   });
 }
@@ -244,12 +303,23 @@ export function oneOf<const B extends readonly OneOfBranch[]>(branches: B): z.Zo
     }
     if (matches === 1) return;
     if (matches > 1) {
-      ctx.issues.push({ code: 'custom', input: value, message: `must match exactly one of: ${names} (matched ${matches})`, params: { keyword: 'oneOf' } });
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message: `must match exactly one of: ${names} (matched ${matches})`,
+        params: { keyword: 'oneOf' },
+      });
       return;
     }
     // The oneOf issue comes first: Ajv reports the first branch's errors first, and those never
     // name the admitted branch's fields, so a caller classifying issues[0] must not see them either.
-    ctx.issues.push({ code: 'custom', input: value, message: `must match exactly one of: ${names}`, params: { keyword: 'oneOf' } });
-    if (admitted === 1) for (const issue of lastFailure) ctx.issues.push({ ...issue, input: undefined } as z.core.$ZodRawIssue);
+    ctx.issues.push({
+      code: 'custom',
+      input: value,
+      message: `must match exactly one of: ${names}`,
+      params: { keyword: 'oneOf' },
+    });
+    if (admitted === 1)
+      for (const issue of lastFailure) ctx.issues.push({ ...issue, input: undefined } as z.core.$ZodRawIssue);
   });
 }

@@ -2,7 +2,12 @@
 import { z } from 'zod';
 import { anyObject, b64u, dateTime, didPrefixed, jsonArray, jsonNumber, jsonString } from './keywords';
 
-export const MODEL_IDENTITY_TIERS = ['closed_opaque', 'closed_provider_manifest', 'openweights_hashable', 'tee_measured'] as const;
+export const MODEL_IDENTITY_TIERS = [
+  'closed_opaque',
+  'closed_provider_manifest',
+  'openweights_hashable',
+  'tee_measured',
+] as const;
 
 const resourceRef = () =>
   z.strictObject({

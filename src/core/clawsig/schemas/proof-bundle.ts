@@ -12,7 +12,19 @@ import { coverageAttestationEnvelopeV1Schema } from './coverage-attestation';
 import { eventChainEventSchema } from './event-chain';
 import { proofBundleGatewayReceiptEnvelopeSchema } from './gateway-receipt';
 import { proofBundleHumanApprovalReceiptSchema } from './human-approval-receipt';
-import { anyObject, b64u, dateTime, didPrefixed, jsonArray, jsonInteger, jsonNumber, jsonString, nonEmpty, objectRule, requireAnyOf } from './keywords';
+import {
+  anyObject,
+  b64u,
+  dateTime,
+  didPrefixed,
+  jsonArray,
+  jsonInteger,
+  jsonNumber,
+  jsonString,
+  nonEmpty,
+  objectRule,
+  requireAnyOf,
+} from './keywords';
 import { logInclusionProofV1Schema } from './log-inclusion-proof';
 import { HASH_ALGORITHMS } from './signed-envelope';
 import { proofBundleSideEffectReceiptSchema } from './side-effect-receipt';
@@ -263,7 +275,13 @@ export const proofBundleV2Schema = z
       if (!ENCRYPTED_VISIBILITIES.includes(value.visibility)) return;
       for (const key of ['encrypted_payload', 'viewer_keys']) {
         if (value[key] === undefined) {
-          ctx.addIssue({ code: 'custom', input: value, path: [key], message: `must have required property '${key}' when visibility is ${String(value.visibility)}`, params: { keyword: 'if' } });
+          ctx.addIssue({
+            code: 'custom',
+            input: value,
+            path: [key],
+            message: `must have required property '${key}' when visibility is ${String(value.visibility)}`,
+            params: { keyword: 'if' },
+          });
         }
       }
     }),

@@ -2,7 +2,15 @@
 import { z } from 'zod';
 import { b64u, jsonNumber, nonEmpty } from './keywords';
 
-export const CAUSAL_PHASES = ['setup', 'planning', 'reasoning', 'execution', 'observation', 'reflection', 'teardown'] as const;
+export const CAUSAL_PHASES = [
+  'setup',
+  'planning',
+  'reasoning',
+  'execution',
+  'observation',
+  'reflection',
+  'teardown',
+] as const;
 
 export const receiptBindingV1Schema = z.strictObject({
   run_id: nonEmpty().optional(),

@@ -23,10 +23,19 @@ import { sentinelAnomalyReportV1Schema } from './sentinel-anomaly-report';
 import { sideEffectReceiptEnvelopeV1Schema, sideEffectReceiptV1Schema } from './side-effect-receipt';
 import { urmV1Schema } from './urm';
 import { trustPulseV1Schema } from './trust-pulse';
-import { toolReceiptEnvelopeV1Schema, toolReceiptEnvelopeV2Schema, toolReceiptV1Schema, toolReceiptV2Schema } from './tool-receipt';
+import {
+  toolReceiptEnvelopeV1Schema,
+  toolReceiptEnvelopeV2Schema,
+  toolReceiptV1Schema,
+  toolReceiptV2Schema,
+} from './tool-receipt';
 import { virEnvelopeV1Schema, virEnvelopeV2Schema, virV1Schema, virV2Schema } from './vir';
 import { webReceiptEnvelopeV1Schema, webReceiptV1Schema } from './web-receipt';
-import { workPolicyContractEnvelopeV1Schema, workPolicyContractV1Schema, workPolicyContractV2Schema } from './work-policy-contract';
+import {
+  workPolicyContractEnvelopeV1Schema,
+  workPolicyContractV1Schema,
+  workPolicyContractV2Schema,
+} from './work-policy-contract';
 
 const ORG = 'https://schemas.clawbureau.org/';
 const COM = 'https://schemas.clawbureau.com/poh/';
@@ -120,5 +129,8 @@ export const CLAWSIG_SCHEMAS: Record<ClawsigSchemaFile, z.ZodType> = {
 
 /** The same schemas keyed by official `$id`. */
 export const CLAWSIG_SCHEMAS_BY_ID: Record<string, z.ZodType> = Object.fromEntries(
-  (Object.keys(CLAWSIG_SCHEMA_IDS) as ClawsigSchemaFile[]).map((file) => [CLAWSIG_SCHEMA_IDS[file], CLAWSIG_SCHEMAS[file]]),
+  (Object.keys(CLAWSIG_SCHEMA_IDS) as ClawsigSchemaFile[]).map((file) => [
+    CLAWSIG_SCHEMA_IDS[file],
+    CLAWSIG_SCHEMAS[file],
+  ]),
 );

@@ -20,7 +20,8 @@ const audience = z.custom<string | string[]>().check((ctx) => {
     return;
   }
   const result = audienceList.safeParse(value);
-  if (!result.success) for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: undefined } as z.core.$ZodRawIssue);
+  if (!result.success)
+    for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: undefined } as z.core.$ZodRawIssue);
 });
 
 export const scopedTokenClaimsV1Schema = z.strictObject({

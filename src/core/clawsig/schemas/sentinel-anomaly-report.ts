@@ -2,7 +2,13 @@
 import { z } from 'zod';
 import { jsonArray, jsonInteger, jsonNumber } from './keywords';
 
-export const SENTINEL_ANOMALY_TYPES = ['benign', 'prompt_injection_suspected', 'data_exfiltration_topology', 'alien_trajectory', 'model_impersonation'] as const;
+export const SENTINEL_ANOMALY_TYPES = [
+  'benign',
+  'prompt_injection_suspected',
+  'data_exfiltration_topology',
+  'alien_trajectory',
+  'model_impersonation',
+] as const;
 
 export const sentinelAnomalyReportV1Schema = z.strictObject({
   threat_score: jsonNumber({ minimum: 0, maximum: 100 }),

@@ -29,7 +29,10 @@ export const sideEffectReceiptV1Schema = z.strictObject({
 });
 export type SideEffectReceiptV1 = z.infer<typeof sideEffectReceiptV1Schema>;
 
-export const sideEffectReceiptEnvelopeV1Schema = minimalSignedEnvelopeV1('side_effect_receipt', sideEffectReceiptV1Schema);
+export const sideEffectReceiptEnvelopeV1Schema = minimalSignedEnvelopeV1(
+  'side_effect_receipt',
+  sideEffectReceiptV1Schema,
+);
 export type SideEffectReceiptEnvelopeV1 = z.infer<typeof sideEffectReceiptEnvelopeV1Schema>;
 
 /** `proof_bundle.v1#/properties/side_effect_receipts/items` (unsigned, loose). */

@@ -29,7 +29,10 @@ export function standardEnvelope<const T extends string, P extends z.ZodType>(en
 }
 
 /** Envelope without `expires_at` (VIR v1/v2, binary semantic evidence): the key is an unknown key there. */
-export function standardEnvelopeWithoutExpiry<const T extends string, P extends z.ZodType>(envelopeType: T, payload: P) {
+export function standardEnvelopeWithoutExpiry<const T extends string, P extends z.ZodType>(
+  envelopeType: T,
+  payload: P,
+) {
   return z.strictObject(standardEnvelopeFields(envelopeType, payload));
 }
 

@@ -76,8 +76,16 @@ export type ToolReceiptEnvelopeV2 = z.infer<typeof toolReceiptEnvelopeV2Schema>;
  */
 export const proofBundleToolReceiptSchema = oneOf([
   { name: 'tool_receipt.v1', schema: toolReceiptV1Schema, admits: (v) => field(v, 'receipt_version') === '1' },
-  { name: 'tool_receipt_envelope.v1', schema: toolReceiptEnvelopeV1Schema, admits: (v) => field(v, 'envelope_version') === '1' },
+  {
+    name: 'tool_receipt_envelope.v1',
+    schema: toolReceiptEnvelopeV1Schema,
+    admits: (v) => field(v, 'envelope_version') === '1',
+  },
   { name: 'tool_receipt.v2', schema: toolReceiptV2Schema, admits: (v) => field(v, 'receipt_version') === '2' },
-  { name: 'tool_receipt_envelope.v2', schema: toolReceiptEnvelopeV2Schema, admits: (v) => field(v, 'envelope_version') === '2' },
+  {
+    name: 'tool_receipt_envelope.v2',
+    schema: toolReceiptEnvelopeV2Schema,
+    admits: (v) => field(v, 'envelope_version') === '2',
+  },
 ]);
 export type ProofBundleToolReceipt = z.infer<typeof proofBundleToolReceiptSchema>;

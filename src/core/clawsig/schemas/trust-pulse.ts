@@ -13,11 +13,18 @@ export const trustPulseV1Schema = z.strictObject({
   started_at: dateTime().optional(),
   ended_at: dateTime().optional(),
   duration_ms: jsonInteger({ minimum: 0 }).optional(),
-  tools: jsonArray(z.strictObject({ name: jsonString({ minLength: 1, maxLength: 128 }), calls: jsonInteger({ minimum: 0 }) }), { maxItems: 128 }),
+  tools: jsonArray(
+    z.strictObject({ name: jsonString({ minLength: 1, maxLength: 128 }), calls: jsonInteger({ minimum: 0 }) }),
+    { maxItems: 128 },
+  ),
   files: jsonArray(
     z.strictObject({
       // A safe relative path: no leading '/', no '~', no backslash, no '..' segment.
-      path: jsonString({ minLength: 1, maxLength: 1024, pattern: '^(?!/)(?!~)(?!.*\\\\)(?!.*(?:^|/)\\.\\.(?:/|$)).+$' }),
+      path: jsonString({
+        minLength: 1,
+        maxLength: 1024,
+        pattern: '^(?!/)(?!~)(?!.*\\\\)(?!.*(?:^|/)\\.\\.(?:/|$)).+$',
+      }),
       touches: jsonInteger({ minimum: 0 }),
     }),
     { maxItems: 512 },

@@ -93,9 +93,14 @@ export function validateWith<S extends z.ZodType>(schema: S, value: unknown): Sc
     const path = toPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
       // One issue per unknown key, pointing at the key (as Ajv's additionalProperties errors do).
-      for (const key of issue.keys) issues.push({ path: [...path, key], message: `must NOT have additional property '${key}'`, code: issue.code });
+      for (const key of issue.keys)
+        issues.push({ path: [...path, key], message: `must NOT have additional property '${key}'`, code: issue.code });
     } else if (isMissingKey(value, path)) {
-      issues.push({ path, message: `must have required property '${String(path[path.length - 1])}'`, code: 'required' });
+      issues.push({
+        path,
+        message: `must have required property '${String(path[path.length - 1])}'`,
+        code: 'required',
+      });
     } else {
       issues.push({ path, message: issue.message, code: issue.code });
     }

@@ -5,7 +5,19 @@
  * unlike most envelopes, have no `expires_at`.
  */
 import { z } from 'zod';
-import { anyObject, b64u, dateTime, didPrefixed, field, jsonArray, jsonNumber, jsonRecord, jsonString, nonEmpty, oneOf } from './keywords';
+import {
+  anyObject,
+  b64u,
+  dateTime,
+  didPrefixed,
+  field,
+  jsonArray,
+  jsonNumber,
+  jsonRecord,
+  jsonString,
+  nonEmpty,
+  oneOf,
+} from './keywords';
 import { standardEnvelopeWithoutExpiry } from './signed-envelope';
 
 const atLeast8 = () => jsonString({ minLength: 8 });
@@ -146,7 +158,15 @@ export type VirEnvelopeV2 = z.infer<typeof virEnvelopeV2Schema>;
 export const proofBundleVirReceiptSchema = oneOf([
   { name: 'vir.v1', schema: virV1Schema, admits: (v) => field(v, 'receipt_version') === '1' },
   { name: 'vir.v2', schema: virV2Schema, admits: (v) => field(v, 'receipt_version') === '2' },
-  { name: 'vir_envelope.v1', schema: virEnvelopeV1Schema, admits: (v) => field(v, 'envelope_version') === '1' && field(field(v, 'payload'), 'receipt_version') === '1' },
-  { name: 'vir_envelope.v2', schema: virEnvelopeV2Schema, admits: (v) => field(v, 'envelope_version') === '1' && field(field(v, 'payload'), 'receipt_version') === '2' },
+  {
+    name: 'vir_envelope.v1',
+    schema: virEnvelopeV1Schema,
+    admits: (v) => field(v, 'envelope_version') === '1' && field(field(v, 'payload'), 'receipt_version') === '1',
+  },
+  {
+    name: 'vir_envelope.v2',
+    schema: virEnvelopeV2Schema,
+    admits: (v) => field(v, 'envelope_version') === '1' && field(field(v, 'payload'), 'receipt_version') === '2',
+  },
 ]);
 export type ProofBundleVirReceipt = z.infer<typeof proofBundleVirReceiptSchema>;

@@ -14,8 +14,12 @@ export const workPolicyContractV1Schema = z.strictObject({
   issuer_did: issuerDid(),
   allowed_providers: jsonArray(z.enum(['openai', 'anthropic', 'google']), { maxItems: 16 }).optional(),
   allowed_models: jsonArray(jsonString({ minLength: 1, maxLength: 256 }), { maxItems: 256 }).optional(),
-  minimum_model_identity_tier: z.enum(['closed_opaque', 'closed_provider_manifest', 'openweights_hashable', 'tee_measured']).optional(),
-  required_audit_packs: jsonArray(jsonString({ pattern: '^[A-Za-z0-9_-]+$', minLength: 8, maxLength: 128 }), { maxItems: 64 }).optional(),
+  minimum_model_identity_tier: z
+    .enum(['closed_opaque', 'closed_provider_manifest', 'openweights_hashable', 'tee_measured'])
+    .optional(),
+  required_audit_packs: jsonArray(jsonString({ pattern: '^[A-Za-z0-9_-]+$', minLength: 8, maxLength: 128 }), {
+    maxItems: 64,
+  }).optional(),
   redaction_rules: jsonArray(
     z.strictObject({
       path: jsonString({ minLength: 1, maxLength: 512 }),
@@ -32,7 +36,17 @@ export type WorkPolicyContractV1 = z.infer<typeof workPolicyContractV1Schema>;
 /** `$defs/ConditionMap`: up to 16 context keys, each mapped to a string of at most 512 characters. */
 export const wpcConditionMapSchema = jsonRecord(jsonString({ maxLength: 512 })).check(maxProperties(16));
 
-export const WPC_CONDITION_OPERATORS = ['StringEquals', 'StringNotEquals', 'StringLike', 'StringNotLike', 'NumericEquals', 'NumericLessThan', 'NumericGreaterThan', 'Bool', 'IpAddress'] as const;
+export const WPC_CONDITION_OPERATORS = [
+  'StringEquals',
+  'StringNotEquals',
+  'StringLike',
+  'StringNotLike',
+  'NumericEquals',
+  'NumericLessThan',
+  'NumericGreaterThan',
+  'Bool',
+  'IpAddress',
+] as const;
 
 /** `$defs/PolicyStatement`. */
 export const wpcPolicyStatementSchema = z.strictObject({
