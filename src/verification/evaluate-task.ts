@@ -1,10 +1,26 @@
-import type { MessagePort } from 'node:worker_threads';
+import os from 'node:os';
+import { isMainThread, type MessagePort } from 'node:worker_threads';
 import { signatureKey, verifyEd25519ForDid, withSignaturesTakenAsValid } from '../core/clawsig/ed25519';
 import { decodeB64u, encodeB64u } from '../core/clawsig/base64url';
 import { asArray, isJsonObject } from '../core/clawsig/json';
 import { BUNDLE_BOUNDS, jsonBoundsExcess, type JsonBounds } from '../core/clawsig/json-bounds';
 import { verifyCstSignatures } from '../core/clawsig/cst-signature';
 import { evaluate, verifyAndEvaluate, type EvaluationInput, type Verdict } from '../core/verdict';
+
+/**
+ * A verification thread yields the CPU to the event loop: a hostile 10 MiB bundle keeps this thread
+ * busy for seconds, and on a machine with as many threads as cores that would slow every other
+ * workspace's answers. Linux nice values are per thread, so raising this thread's (pid 0 = the
+ * calling thread) leaves the event loop's priority as it is. Not permitted (some sandboxes): no change.
+ */
+export const VERIFICATION_THREAD_NICE = 10;
+if (!isMainThread) {
+  try {
+    os.setPriority(Math.min(19, os.getPriority() + VERIFICATION_THREAD_NICE));
+  } catch {
+    // The thread keeps its creator's priority.
+  }
+}
 
 /**
  * One evaluation as a worker task (docs/architecture.md §2, the engine step): the bundle arrives as text and is
