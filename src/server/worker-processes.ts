@@ -50,6 +50,8 @@ export interface WorkerProcesses {
   close(): Promise<void>;
 }
 
+/** Attempts to start a worker process before the serve process gives up. */
+const START_ATTEMPTS = 3;
 const RESTART_DELAY_MS = 1000;
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -94,6 +96,8 @@ export async function forkWorkerProcesses(options: {
       slot.child = child;
       slot.ready = false;
       let settled = false;
+      // A start that failed is retried by the caller, not by the exit handler's restart.
+      let startFailed = false;
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
@@ -114,6 +118,7 @@ export async function forkWorkerProcesses(options: {
           }
         } else if (message.type === 'failed') {
           options.logger.error({ worker: index, err: message.message }, 'worker process failed to start');
+          startFailed = true;
           if (!settled) {
             settled = true;
             clearTimeout(timer);
@@ -132,7 +137,7 @@ export async function forkWorkerProcesses(options: {
           reject(new Error(`worker process ${index} exited during start (${signal ?? code})`));
           return;
         }
-        if (closing) return;
+        if (closing || startFailed) return;
         options.logger.error({ worker: index, code, signal }, 'worker process exited; forking it again');
         slot.restart = setTimeout(() => {
           slot.restart = null;
@@ -149,8 +154,26 @@ export async function forkWorkerProcesses(options: {
       child.send(options.start(index));
     });
 
+  // A start can fail for a passing reason (PostgreSQL answers "deadlock detected" when several
+  // replicas and their workers create pg-boss's schema at once): try again before giving up.
+  const spawnWithRetries = async (index: number): Promise<void> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await spawn(index);
+        return;
+      } catch (error) {
+        if (attempt >= START_ATTEMPTS || closing) throw error;
+        options.logger.warn(
+          { worker: index, attempt, err: error instanceof Error ? error.message : String(error) },
+          'worker process did not start; trying again',
+        );
+        await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS * attempt));
+      }
+    }
+  };
+
   try {
-    for (let index = 0; index < options.count; index += 1) await spawn(index);
+    for (let index = 0; index < options.count; index += 1) await spawnWithRetries(index);
   } catch (error) {
     closing = true;
     for (const slot of slots) slot.child?.kill('SIGKILL');
