@@ -27,13 +27,8 @@ import { EVALUATING_EVENTS, EVALUATION_JOB, pullRequestEventSchema, type Evaluat
  */
 export const FORGE_INSTALLATION_QUIET_MS = 24 * 60 * 60 * 1000;
 
-async function hasActiveForgeInstallation(store: Store, workspaceId: string, nowMs: number): Promise<boolean> {
-  return (await store.tenants.listForWorkspace(workspaceId)).some(
-    (tenant) =>
-      tenant.surface === 'forge' &&
-      tenant.uninstalledAt === null &&
-      nowMs - tenant.updatedAt.getTime() < FORGE_INSTALLATION_QUIET_MS,
-  );
+function hasActiveForgeInstallation(store: Store, workspaceId: string, nowMs: number): Promise<boolean> {
+  return store.tenants.hasRecentInstallation(workspaceId, 'forge', new Date(nowMs - FORGE_INSTALLATION_QUIET_MS));
 }
 
 export function createPipelineIntake(deps: {

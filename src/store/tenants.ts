@@ -198,6 +198,27 @@ export class Tenants {
     });
   }
 
+  /**
+   * Whether the workspace has an installed tenant of `surface` updated after `updatedAfter`: one
+   * indexed query and no secret opened, for a question asked on every webhook delivery.
+   */
+  async hasRecentInstallation(workspaceId: WorkspaceId, surface: TenantSurface, updatedAfter: Date): Promise<boolean> {
+    const workspace = workspaceKey(workspaceId);
+    return this.context.db.read(async () => {
+      const row = await this.context.models.Tenant.findOne({
+        attributes: ['id'],
+        where: {
+          workspace_uuid: workspace,
+          surface,
+          uninstalled_at: null,
+          updated_at: { [Op.gt]: updatedAfter },
+        },
+        raw: true,
+      });
+      return row !== null;
+    });
+  }
+
   async listForWorkspace(workspaceId: WorkspaceId): Promise<Tenant[]> {
     const workspace = workspaceKey(workspaceId);
     return this.context.db.read(async () => {

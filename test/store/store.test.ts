@@ -590,6 +590,40 @@ describe.each(backendsUnderTest('store.test'))('store on %s', (backend) => {
     });
   });
 
+  describe('tenants: a recent installation of a surface', () => {
+    test('only an installed tenant of that surface, in that workspace, updated after the cutoff counts', async () => {
+      const clock = { now: new Date('2025-05-01T00:00:00.000Z') };
+      const timed = await database.open({ clock: () => clock.now });
+      try {
+        const ws = newWorkspaceId();
+        const other = newWorkspaceId();
+        const install = (workspaceId: string, clientKey: string, surface: 'forge' | 'connect') =>
+          timed.tenants.upsertInstall({
+            workspaceId,
+            surface,
+            clientKey,
+            sharedSecret: 'a-shared-secret-of-enough-length',
+            actor: 'test',
+          });
+        const cutoff = new Date('2025-04-30T00:00:00.000Z');
+        await install(ws, `connect-${ws}`, 'connect');
+        await install(other, `forge-${other}`, 'forge');
+        expect(await timed.tenants.hasRecentInstallation(ws, 'forge', cutoff)).toBe(false);
+        await install(ws, `forge-${ws}`, 'forge');
+        expect(await timed.tenants.hasRecentInstallation(ws, 'forge', cutoff)).toBe(true);
+        expect(await timed.tenants.hasRecentInstallation(ws, 'forge', new Date('2025-05-01T00:00:01.000Z'))).toBe(
+          false,
+        );
+        clock.now = new Date('2025-05-02T00:00:00.000Z');
+        await timed.tenants.markUninstalled(`forge-${ws}`, 'test');
+        expect(await timed.tenants.hasRecentInstallation(ws, 'forge', cutoff)).toBe(false);
+        expect(await timed.tenants.hasRecentInstallation(other, 'forge', cutoff)).toBe(true);
+      } finally {
+        await timed.close();
+      }
+    });
+  });
+
   describe('deliveries', () => {
     test('insert-if-absent says whether the delivery is new', async () => {
       const ws = newWorkspaceId();
@@ -600,6 +634,23 @@ describe.each(backendsUnderTest('store.test'))('store on %s', (backend) => {
         [1, 2, 3, 4].map(() => store.deliveries.recordDelivery(ws, 'req-3', 'repo:push')),
       );
       expect(concurrent.filter((result) => result.isNew)).toHaveLength(1);
+    });
+
+    test('the receipt time is stored as the model stores dates: purged by age to the millisecond', async () => {
+      const clock = { now: new Date('2025-03-01T10:00:00.250Z') };
+      const timed = await database.open({ clock: () => clock.now });
+      try {
+        const ws = newWorkspaceId();
+        await timed.deliveries.recordDelivery(ws, 'old', 'repo:push');
+        clock.now = new Date('2025-03-01T10:00:00.750Z');
+        await timed.deliveries.recordDelivery(ws, 'new', 'repo:push');
+        expect(await timed.deliveries.purgeOlderThan(new Date('2025-03-01T10:00:00.500Z'))).toBe(1);
+        // The purged one is new again; the kept one is still a redelivery.
+        expect(await timed.deliveries.recordDelivery(ws, 'old', 'repo:push')).toEqual({ isNew: true });
+        expect(await timed.deliveries.recordDelivery(ws, 'new', 'repo:push')).toEqual({ isNew: false });
+      } finally {
+        await timed.close();
+      }
     });
   });
 });
