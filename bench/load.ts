@@ -10,16 +10,19 @@
  *     agent PRs (`pullrequest:created`, half compliant) plus redeliveries (same X-Request-UUID, as
  *     Bitbucket retries) filling the rest of the rate; the mix is reported.
  * (b) a burst of `--burst` new PRs at 200/s: deliveries not answered within 10 s (Bitbucket's timeout).
- * (c) from (a)+(b): evaluations/hour (PRs evaluated / time from first delivery to last final status)
+ * (c) from (w)+(a)+(b): evaluations/hour (PRs evaluated / time from first delivery to last final status)
  *     and PR delivery → final status p50/p99.
  * Checks: every PR's final status is the expected one (compliant → SUCCESSFUL, no bundle → FAILED),
  * no 5xx, every PR evaluated exactly once (evaluations rows per PR). Loopback only; bounded by the
  * counts above and a 15-minute deadline. Uses CLAWGATE_TEST_PG_URL, else the test suite's embedded
- * PostgreSQL. `--quick`: 50/s for 10 s, a 200-PR burst.
+ * PostgreSQL. `--quick`: 50/s for 10 s after a 3 s warm-up, a 200-PR burst. The server's own ack
+ * histogram (/metrics) for (a) is reported beside the client's figures.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
@@ -49,6 +52,9 @@ const { values } = parseArgs({
     burst: { type: 'string' },
     'new-per-second': { type: 'string' },
     'worker-processes': { type: 'string', default: '1' },
+    'warmup-seconds': { type: 'string' },
+    'from-source': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -58,8 +64,50 @@ const seconds = Number(values.seconds ?? (quick ? 10 : 60));
 const burst = Number(values.burst ?? (quick ? 200 : 2000));
 /** New PRs per second in phase (a): what the pipeline can evaluate, so (a) measures acks under steady work. */
 const newPerSecond = Number(values['new-per-second'] ?? (quick ? 3 : 4));
+/**
+ * Seconds of the same traffic before (a), reported on their own line: the first seconds after a start
+ * pay for JIT compilation, the pool's first connections and the verification threads' start, once.
+ */
+const warmupSeconds = Number(values['warmup-seconds'] ?? (quick ? 3 : 10));
+/**
+ * By default the server runs as users run it (`npm start`: the compiled dist/, built here first);
+ * `--from-source` runs the TypeScript through tsx, which compiles every module (and every worker
+ * thread's) on first load: seconds of CPU taken from the acks at the start.
+ */
+const fromSource = values['from-source'] ?? false;
 const DEADLINE = Date.now() + 15 * 60_000;
 const ACK_TIMEOUT_MS = 10_000;
+
+const METRICS_TOKEN = randomUUID() + randomUUID();
+
+/**
+ * The server's own ack histogram (`clawgate_webhook_ack_seconds`, all labels summed): cumulative
+ * count per bucket bound, read from `/metrics`. The server measures from the request's arrival to
+ * its answer, so this side of the figure does not include the client's own scheduling.
+ */
+async function serverAckBuckets(url: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const buckets = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    const match = /^clawgate_webhook_ack_seconds_bucket\{(.*)\} (\S+)$/.exec(line);
+    const le = match?.[1] !== undefined ? /le="([^"]+)"/.exec(match[1])?.[1] : undefined;
+    if (match?.[2] === undefined || le === undefined) continue;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + Number(match[2]));
+  }
+  return buckets;
+}
+
+/** The bucket bound (ms) under which `p` % of the answers counted between `before` and `after` fall. */
+function bucketPercentile(before: Map<number, number>, after: Map<number, number>, p: number): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Number.POSITIVE_INFINITY) ?? 0) - (before.get(Number.POSITIVE_INFINITY) ?? 0);
+  for (const bound of bounds) {
+    const count = (after.get(bound) ?? 0) - (before.get(bound) ?? 0);
+    if (count >= (p / 100) * total) return bound === Number.POSITIVE_INFINITY ? '> 10 s' : `≤ ${bound * 1000}`;
+  }
+  return 'n/a';
+}
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -138,11 +186,27 @@ async function main(): Promise<void> {
     // One installation gets all the load here; its real budget (1,000 calls/hour) would cap the run at
     // ≈110 evaluations/hour and measure the budget, not the pipeline (bench:calls covers the budget).
     CLAWGATE_API_CALLS_PER_HOUR: '0',
+    CLAWGATE_METRICS_TOKEN: METRICS_TOKEN,
   };
-  // The tsx CLI (not only its require hook): `serve` loads the server with a dynamic import.
+  const root = path.join(__dirname, '..');
+  if (!fromSource) {
+    process.stderr.write('[load] building dist/ (tsc) so the server runs as `npm start` runs it\n');
+    for (const project of ['tsconfig.build.json', 'migrations/tsconfig.json'])
+      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project], {
+        cwd: root,
+        stdio: 'inherit',
+      });
+  }
+  // From source: the tsx CLI (not only its require hook): `serve` loads the server with a dynamic import.
   const server = spawn(
     process.execPath,
-    [require.resolve('tsx/cli'), path.join(__dirname, '../src/cli/main.ts'), 'serve'],
+    [
+      // `--cpu-prof DIR`: a V8 CPU profile of the serve process (the one that acks), written at its exit.
+      ...(values['cpu-prof'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
+      ...(fromSource
+        ? [require.resolve('tsx/cli'), path.join(root, 'src/cli/main.ts'), 'serve']
+        : [path.join(root, 'bin/clawgate.js'), 'serve']),
+    ],
     { env, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const report: string[] = [];
@@ -160,19 +224,21 @@ async function main(): Promise<void> {
     if (installation === undefined) throw new Error('not installed');
     // From here on the sandbox sends no webhook: this script delivers them, open-loop.
     sandbox.loseWebhooks({});
+    const warmupPrs = openPrs(sandbox, ws, Math.ceil(newPerSecond * warmupSeconds), 'warmup');
     const steadyPrs = openPrs(sandbox, ws, Math.ceil(newPerSecond * seconds), 'steady');
     const burstPrs = openPrs(sandbox, ws, burst, 'burst');
-    process.stderr.write(`[load] ${steadyPrs.length + burstPrs.length} PRs opened; sending\n`);
+    process.stderr.write(`[load] ${warmupPrs.length + steadyPrs.length + burstPrs.length} PRs opened; sending\n`);
     // The per-installation API budget (1,000/hour, enforced by the sandbox) is another part of issue 15:
     // lifted here so this measures the pipeline's flow, not the budget.
     sandbox.rateLimit.limitPerHour = 100_000_000;
     if (latencyMs > 0) sandbox.faults.inject({ latencyMs, count: Number.POSITIVE_INFINITY });
 
-    const acks: { phase: 'a' | 'b'; ack: Ack }[] = [];
+    const acks: { phase: 'w' | 'a' | 'b'; ack: Ack }[] = [];
+    const trace: [number, number, number][] = [];
     let firstError: string | null = null;
     const acked: AgentPr[] = [];
     const inFlight = new Set<Promise<void>>();
-    const deliver = (pr: AgentPr, phase: 'a' | 'b', redelivery: boolean): void => {
+    const deliver = (pr: AgentPr, phase: 'w' | 'a' | 'b', redelivery: boolean): void => {
       const iat = Math.floor(Date.now() / 1000);
       const jwt = encodeSymmetric(
         {
@@ -204,6 +270,8 @@ async function main(): Promise<void> {
           if (response.status >= 200 && response.status < 300) acked.push(pr);
           if (response.status >= 300 && firstError === null) firstError = `${response.status} ${text.slice(0, 300)}`;
           acks.push({ phase, ack: { ms: performance.now() - started, status: response.status } });
+          if (process.env.LOAD_ACK_TRACE)
+            trace.push([Math.round(started), Math.round(performance.now() - started), redelivery ? 1 : 0]);
         })
         .catch((error: unknown) => {
           if (firstError === null)
@@ -224,19 +292,38 @@ async function main(): Promise<void> {
       }
     };
 
-    // (a) steady: new PRs spread evenly, redeliveries of already-sent PRs fill the rate.
-    const total = Math.round(rate * seconds);
-    const stream: (() => void)[] = [];
-    let nextNew = 0;
-    for (let i = 0; i < total; i += 1) {
-      const dueNew = Math.max(1, Math.floor(((i + 1) / total) * steadyPrs.length));
-      const pr = nextNew < dueNew ? steadyPrs[nextNew++] : steadyPrs[(i * 7919) % nextNew];
-      if (pr !== undefined) stream.push(() => deliver(pr, 'a', pr.firstSentAt !== undefined));
+    // (w) then (a), steady: new PRs spread evenly, redeliveries of already-sent PRs fill the rate.
+    const steadyStream = (prs: readonly AgentPr[], phase: 'w' | 'a', phaseSeconds: number): (() => void)[] => {
+      const total = Math.round(rate * phaseSeconds);
+      const stream: (() => void)[] = [];
+      let nextNew = 0;
+      for (let i = 0; i < total; i += 1) {
+        const dueNew = Math.max(1, Math.floor(((i + 1) / total) * prs.length));
+        const pr = nextNew < dueNew ? prs[nextNew++] : prs[(i * 7919) % nextNew];
+        if (pr !== undefined) stream.push(() => deliver(pr, phase, pr.firstSentAt !== undefined));
+      }
+      return stream;
+    };
+    const firstSentAt = Date.now();
+    if (warmupSeconds > 0) {
+      await openLoop(steadyStream(warmupPrs, 'w', warmupSeconds), rate);
+      await Promise.all([...inFlight]);
+      process.stderr.write(`[load] (w) warm-up sent and answered\n`);
     }
+    const stream = steadyStream(steadyPrs, 'a', seconds);
     const redeliveries = stream.length - steadyPrs.length;
-    const startedAt = Date.now();
+    const serverBeforeA = await serverAckBuckets(url);
+    const clientLag = monitorEventLoopDelay({ resolution: 10 });
+    clientLag.enable();
     await openLoop(stream, rate);
-    process.stderr.write(`[load] (a) sent\n`);
+    await Promise.all([...inFlight]);
+    clientLag.disable();
+    const serverAfterA = await serverAckBuckets(url);
+    const serverAckA = `${bucketPercentile(serverBeforeA, serverAfterA, 50)} / ${bucketPercentile(serverBeforeA, serverAfterA, 99)}`;
+    if (process.env.LOAD_ACK_TRACE) writeFileSync(process.env.LOAD_ACK_TRACE, JSON.stringify(trace));
+    process.stderr.write(
+      `[load] (a) sent and answered; server-side ack p50 ${bucketPercentile(serverBeforeA, serverAfterA, 50)} ms, p99 ${bucketPercentile(serverBeforeA, serverAfterA, 99)} ms; this process's event-loop delay p99 ${(clientLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(clientLag.max / 1e6).toFixed(1)} ms\n`,
+    );
     // (b) the burst: every PR new, at 200/s.
     await openLoop(
       burstPrs.map((pr) => () => deliver(pr, 'b', false)),
@@ -252,8 +339,8 @@ async function main(): Promise<void> {
     // (c) wait for every final status of a PR whose delivery was acknowledged (bounded: 5 minutes
     // after the last answer); a PR none of whose deliveries got a 2xx is counted as unanswered.
     const acknowledged = new Set(acked);
-    const all = [...steadyPrs, ...burstPrs].filter((pr) => acknowledged.has(pr));
-    const unacknowledgedPrs = steadyPrs.length + burstPrs.length - all.length;
+    const all = [...warmupPrs, ...steadyPrs, ...burstPrs].filter((pr) => acknowledged.has(pr));
+    const unacknowledgedPrs = warmupPrs.length + steadyPrs.length + burstPrs.length - all.length;
     const waitUntil = Math.min(DEADLINE, Date.now() + 5 * 60_000);
     await waitFor(
       () => {
@@ -285,20 +372,27 @@ async function main(): Promise<void> {
     const toFinal = all.flatMap((pr) =>
       pr.finalAt !== undefined && pr.firstSentAt !== undefined ? [(pr.finalAt - pr.firstSentAt) / 1000] : [],
     );
-    const perHour = Math.round(((all.length - noFinal) / Math.max(1, finishedAt - startedAt)) * 3_600_000);
+    const perHour = Math.round(((all.length - noFinal) / Math.max(1, finishedAt - firstSentAt)) * 3_600_000);
+    const ackW = acks.filter((a) => a.phase === 'w').map((a) => a.ack);
     report.push(
-      `Run ${new Date().toISOString().slice(0, 16)}Z${quick ? ' (--quick)' : ''}: clawgate serve (role all, PostgreSQL, pg-boss, CLAWGATE_WORKER_PROCESSES=${values['worker-processes'] ?? '1'}, default concurrency) and the sandbox with ${latencyMs} ms on every REST call, loopback; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}. Load average before the run: ${loadBefore}. clawgate's per-installation API budget is off (CLAWGATE_API_CALLS_PER_HOUR=0): this measures the pipeline; one real installation is held to Bitbucket's ~1,000 calls/hour (≈110 evaluations/hour, docs/operations.md).`,
+      `Run ${new Date().toISOString().slice(0, 16)}Z${quick ? ' (--quick)' : ''}: clawgate serve ${fromSource ? 'from the TypeScript sources (tsx)' : 'from dist/ (as `npm start`)'} (role all, PostgreSQL, pg-boss, CLAWGATE_WORKER_PROCESSES=${values['worker-processes'] ?? '1'}, default concurrency) and the sandbox with ${latencyMs} ms on every REST call, loopback; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}. Load average before the run: ${loadBefore}. clawgate's per-installation API budget is off (CLAWGATE_API_CALLS_PER_HOUR=0): this measures the pipeline; one real installation is held to Bitbucket's ~1,000 calls/hour (≈110 evaluations/hour, docs/operations.md).`,
       '',
       '| measurement | value |',
       '|---|---:|',
+      ...(warmupSeconds > 0
+        ? [
+            `| (w) warm-up, the first ${warmupSeconds} s after the start at ${rate}/s: ack p50 / p99 / max (ms) | ${percentile(ms(ackW), 50).toFixed(1)} / ${percentile(ms(ackW), 99).toFixed(1)} / ${Math.max(...ms(ackW)).toFixed(1)} |`,
+          ]
+        : []),
       `| (a) ${rate}/s for ${seconds} s: deliveries (new PRs / redeliveries) | ${ackA.length} (${steadyPrs.length} / ${redeliveries}) |`,
       `| (a) ack p50 / p99 / max (ms) | ${percentile(ms(ackA), 50).toFixed(1)} / ${percentile(ms(ackA), 99).toFixed(1)} / ${Math.max(...ms(ackA)).toFixed(1)} |`,
+      `| (a) the server's own ack histogram (\`clawgate_webhook_ack_seconds\`): p50 / p99 bucket (ms) | ${serverAckA} |`,
       `| (b) burst of ${burst} new PRs at 200/s: not answered within 10 s | ${unanswered} |`,
       `| (b) ack p50 / p99 (ms) | ${percentile(ms(ackB), 50).toFixed(1)} / ${percentile(ms(ackB), 99).toFixed(1)} |`,
       `| (c) evaluations/hour (${all.length - noFinal} PRs, first delivery → last final status) | ${perHour.toLocaleString('en-US')} |`,
       `| (c) PR delivery → final status p50 / p99 (s) | ${percentile(toFinal, 50).toFixed(1)} / ${percentile(toFinal, 99).toFixed(1)} |`,
       `| PRs with no delivery answered 2xx (never retried here) / acknowledged PRs without a final status after 5 min | ${unacknowledgedPrs} / ${noFinal} |`,
-      `| wrong verdicts (among those with a final status) / 5xx / PRs evaluated more than once / PRs evaluated | ${wrong.length - noFinal} / ${fivexx} / ${doubles.rows[0]?.n ?? '?'} / ${evaluated.rows[0]?.n ?? '?'} of ${steadyPrs.length + burstPrs.length} |`,
+      `| wrong verdicts (among those with a final status) / 5xx / PRs evaluated more than once / PRs evaluated | ${wrong.length - noFinal} / ${fivexx} / ${doubles.rows[0]?.n ?? '?'} / ${evaluated.rows[0]?.n ?? '?'} of ${warmupPrs.length + steadyPrs.length + burstPrs.length} |`,
       '',
     );
     process.stdout.write(report.join('\n'));
