@@ -53,6 +53,13 @@ export const evaluationJobSchema = z.strictObject({
   headHint: z.string().regex(/^[0-9a-f]{7,40}$/i),
   trigger: z.string().min(1),
   deliveryId: z.string().min(1),
+  /**
+   * Set on a job deferred for API budget (evaluate-pull-request.ts): how often, and since when (ms,
+   * the pipeline's clock); past the deferral bound the evaluation fails for good.
+   */
+  deferral: z
+    .strictObject({ count: z.number().int().min(1).max(100_000), sinceMs: z.number().int().nonnegative() })
+    .optional(),
 });
 
 export type EvaluationJob = z.infer<typeof evaluationJobSchema>;
