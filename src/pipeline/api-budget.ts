@@ -82,7 +82,7 @@ export function msUntilRoom(window: { current: number; previous: number }, limit
 
 /**
  * When a deferred evaluation is due, in ms from now: the wait the refusal named (`retryAfterMs`; a 429
- * without Retry-After: `fallbackMs`) plus up to `jitterMs` at random, never sooner than `floorMs` and
+ * without Retry-After: `fallbackMs`) plus random jitter (up to a tenth of the wait plus 1 s, at most `jitterMs`), never sooner than `floorMs` and
  * never later than the rolling hour plus DEFERRAL_MARGIN_MS (by then every call counted now has aged out).
  */
 export function deferralDelayMs(
@@ -92,8 +92,10 @@ export function deferralDelayMs(
   random: () => number = Math.random,
 ): number {
   const named = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? Math.max(0, retryAfterMs) : fallbackMs;
-  const jitter = Math.floor(random() * Math.max(0, config.jitterMs));
-  return Math.min(HOUR_MS + DEFERRAL_MARGIN_MS, Math.max(config.floorMs, Math.ceil(named) + jitter));
+  // Small against the wait: a tenth of it plus a second, at most `jitterMs`.
+  const jitterCap = Math.min(Math.max(0, config.jitterMs), Math.ceil(Math.min(named, HOUR_MS) / 10) + 1000);
+  const jitter = Math.floor(random() * jitterCap);
+  return Math.min(HOUR_MS + DEFERRAL_MARGIN_MS, Math.max(config.floorMs, Math.ceil(Math.min(named, HOUR_MS)) + jitter));
 }
 
 export class ApiBudget {

@@ -54,11 +54,16 @@ export const evaluationJobSchema = z.strictObject({
   trigger: z.string().min(1),
   deliveryId: z.string().min(1),
   /**
-   * Set on a job deferred for API budget (evaluate-pull-request.ts): how often, and since when (ms,
-   * the pipeline's clock); past the deferral bound the evaluation fails for good.
+   * Set on a job deferred for API budget (evaluate-pull-request.ts): how often, since when (ms, the
+   * pipeline's clock; past the deferral bound the evaluation fails for good), and whether the head is marked.
    */
   deferral: z
-    .strictObject({ count: z.number().int().min(1).max(100_000), sinceMs: z.number().int().nonnegative() })
+    .strictObject({
+      count: z.number().int().min(1).max(100_000),
+      sinceMs: z.number().int().nonnegative(),
+      /** The head carries a status for the wait (INPROGRESS, or FAILED in enforce): the resumed job writes none first. */
+      marked: z.boolean(),
+    })
     .optional(),
 });
 

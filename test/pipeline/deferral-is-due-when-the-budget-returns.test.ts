@@ -54,10 +54,12 @@ describe('msUntilRoom', () => {
 describe('deferralDelayMs', () => {
   const config = { floorMs: 1_000, jitterMs: 10_000, maxDeferredMs: 24 * HOUR };
 
-  test('the wait the refusal named plus bounded jitter; a 429 without Retry-After waits the fallback', () => {
+  test('the wait the refusal named plus small bounded jitter; a 429 without Retry-After waits the fallback', () => {
     expect(deferralDelayMs(30_000, 5_000, config, () => 0)).toBe(30_000);
-    expect(deferralDelayMs(30_000, 5_000, config, () => 0.5)).toBe(35_000);
-    expect(deferralDelayMs(30_000, 5_000, config, () => 0.999_999)).toBeLessThan(40_000);
+    // Jitter: up to a tenth of the wait plus a second (4 s here), at most jitterMs (10 s).
+    expect(deferralDelayMs(30_000, 5_000, config, () => 0.5)).toBe(32_000);
+    expect(deferralDelayMs(30_000, 5_000, config, () => 0.999_999)).toBeLessThan(34_000);
+    expect(deferralDelayMs(HOUR, 5_000, config, () => 0.5)).toBe(HOUR + 5_000);
     expect(deferralDelayMs(undefined, 5_000, config, () => 0)).toBe(5_000);
   });
 

@@ -124,10 +124,10 @@ export async function evaluatePullRequest(
   // strictest mode applies, so an error anywhere below can never publish SUCCESSFUL in enforce.
   let mode: Mode = 'enforce';
   // Whether this job put INPROGRESS on the head it publishes to (then a retry later may leave it standing).
-  // A job resumed after a deferral finds its head marked already (INPROGRESS waiting for budget, or
-  // FAILED in enforce): it writes nothing before its first read, so a run that finds the budget still
-  // spent costs no Bitbucket call at all.
-  const resumed = job.deferral !== undefined;
+  // A job resumed after a deferral that marked its head (INPROGRESS waiting for budget, or FAILED in
+  // enforce) writes nothing before its first read, so a run that finds the budget still spent costs
+  // no Bitbucket call at all.
+  const resumed = job.deferral?.marked === true;
   let inProgressWritten = resumed;
   try {
     const { settings } = await store.settings.get(job.workspaceId);
@@ -387,10 +387,13 @@ export async function evaluatePullRequest(
 /**
  * Defers an evaluation refused for API budget: the job is queued again (same key, in its PR's
  * supersede group, yielding to a newer job of the group), due when the refusal said the budget
- * returns (deferralDelayMs), and this run ends without a queue retry. The first deferral of a job says
- * so on the head: INPROGRESS with the resume time, or FAILED (enforce) when INPROGRESS could not be
- * written; later ones write nothing. Past `maxDeferredMs` it fails for good (FAILED in enforce).
- * Null: the job could not be queued again; the caller falls back to the queue's retries.
+ * returns (deferralDelayMs), and this run ends without a queue retry. The head keeps a fail-closed
+ * status meanwhile: refused by the budget (nothing was sent), a job whose head is not yet marked for
+ * the wait says so — INPROGRESS with the resume time, or FAILED (enforce) when INPROGRESS could not
+ * be written; later deferrals write nothing. After a 429 nothing is written before its wait is over:
+ * the INPROGRESS written first stands, or, when there is none, the resumed job writes it first.
+ * Past `maxDeferredMs` it fails for good (FAILED in enforce). Null: the job could not be queued
+ * again; the caller falls back to the queue's retries.
  */
 async function deferEvaluation(
   job: EvaluationJob,
@@ -410,15 +413,17 @@ async function deferEvaluation(
   const config = deferral.config ?? DEFAULT_API_DEFERRAL;
   const sinceMs = job.deferral?.sinceMs ?? nowMs;
   const count = (job.deferral?.count ?? 0) + 1;
-  const putOrLog = async (state: 'INPROGRESS' | 'FAILED' | 'SUCCESSFUL', description: string): Promise<void> => {
-    if (target === null) return;
+  const putOrLog = async (state: 'INPROGRESS' | 'FAILED' | 'SUCCESSFUL', description: string): Promise<boolean> => {
+    if (target === null) return false;
     try {
       await putStatus(target, state, description);
+      return true;
     } catch (publishError) {
       log.error(
         { err: publishError instanceof Error ? publishError.message : String(publishError) },
         'could not publish the status of a deferred evaluation',
       );
+      return false;
     }
   };
   if (nowMs - sinceMs >= config.maxDeferredMs || count > 100_000) {
@@ -426,12 +431,27 @@ async function deferEvaluation(
     await putOrLog(failedStatusFor(mode), evaluationErrorDescription(mode));
     return { status: 'errored' };
   }
+  const rateLimited = error instanceof BitbucketRateLimitError;
   const delayMs = deferralDelayMs(
     error.retryAfterMs,
     deps.apiBudget?.config.cooldownMs ?? DEFAULT_API_BUDGET.cooldownMs,
     config,
     deferral.random,
   );
+  // Whether the head carries this job's status for the wait (then a resumed run writes nothing first).
+  let marked = job.deferral?.marked === true;
+  if (!rateLimited && (!marked || job.deferral === undefined)) {
+    const resumeAtMs = nowMs + delayMs;
+    if (context.inProgressWritten) {
+      // INPROGRESS stands even if this rewrite of its description is refused.
+      await putOrLog('INPROGRESS', budgetWaitDescription(mode, 'INPROGRESS', resumeAtMs));
+      marked = true;
+    } else {
+      marked = await putOrLog(failedStatusFor(mode), budgetWaitDescription(mode, 'FAILED', resumeAtMs));
+    }
+  } else if (context.inProgressWritten) {
+    marked = true;
+  }
   try {
     const group = pullRequestJobKey({
       workspaceId: job.workspaceId,
@@ -441,11 +461,11 @@ async function deferEvaluation(
     }).supersedes;
     const queued = await deferral.queue.enqueue(
       EVALUATION_JOB,
-      { ...job, deferral: { count, sinceMs } },
+      { ...job, deferral: { count, sinceMs, marked } },
       { key: context.key, supersedes: group, delayMs, yieldToGroup: true },
     );
     log.warn(
-      { delayMs, deferrals: count, jobId: queued.id, yielded: queued.deduped },
+      { delayMs, deferrals: count, jobId: queued.id, yielded: queued.deduped, rateLimited },
       'out of API budget; evaluation deferred',
     );
   } catch (enqueueError) {
@@ -455,12 +475,7 @@ async function deferEvaluation(
     );
     return null;
   }
-  deferral.onDeferred?.(job.workspaceId, error instanceof BitbucketRateLimitError ? 'rate_limited' : 'budget');
-  if (job.deferral === undefined) {
-    const resumeAtMs = nowMs + delayMs;
-    if (context.inProgressWritten) await putOrLog('INPROGRESS', budgetWaitDescription(mode, 'INPROGRESS', resumeAtMs));
-    else await putOrLog(failedStatusFor(mode), budgetWaitDescription(mode, 'FAILED', resumeAtMs));
-  }
+  deferral.onDeferred?.(job.workspaceId, rateLimited ? 'rate_limited' : 'budget');
   return { status: 'deferred', deferredForMs: delayMs };
 }
 
