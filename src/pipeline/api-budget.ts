@@ -20,7 +20,8 @@ import type { Store } from '../store';
  * - reads stop at `callsPerHour − writeReserve`: the reserve is for writes (INPROGRESS, FAILED,
  *   verdicts, forged-status restores), which may use the whole hour — so with reads exhausted a
  *   head still gets its status;
- * - after a 429, reads pause for `cooldownMs` for that installation (writes still go);
+ * - after a 429, reads pause for `cooldownMs` for that installation, a forged-status defence's too
+ *   (writes still go);
  * - one evaluation may spend `perEvaluation` reads; past it the meter refuses with scope
  *   `evaluation`, and the evaluation fails closed (API_BUDGET_EXCEEDED), never SUCCESSFUL.
  *
@@ -139,8 +140,9 @@ export class ApiBudget {
           const full = write || options.priority === true;
           const intoHour = at % HOUR_MS;
           const stillCounted = Math.ceil((window.previous * (HOUR_MS - intoHour)) / HOUR_MS);
+          // After a 429 every read pauses, a head's defence included (Bitbucket would refuse it too).
           const cooling =
-            !full && window.lastRateLimitedAtMs !== null && at - window.lastRateLimitedAtMs < config.cooldownMs;
+            !write && window.lastRateLimitedAtMs !== null && at - window.lastRateLimitedAtMs < config.cooldownMs;
           const limit = full ? config.callsPerHour : config.callsPerHour - config.writeReserve;
           if (
             cooling ||
