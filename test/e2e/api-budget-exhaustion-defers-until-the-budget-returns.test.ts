@@ -226,6 +226,61 @@ describe('the installation hour spent (table queue, SQLite)', () => {
   }, 150_000);
 });
 
+describe('deferred for too long', () => {
+  let sandbox: BitbucketSandbox;
+  let app: ClawgateServer;
+  let ws: Workspace;
+  let offset = 0;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    // Deferral is bounded at 4 s here (24 h by default).
+    app = await startWithBudgetClock(
+      sandbox,
+      {
+        CLAWGATE_API_CALLS_PER_HOUR: '300',
+        CLAWGATE_API_WRITE_RESERVE: '60',
+        CLAWGATE_API_DEFER_MAX_MS: '4000',
+        CLAWGATE_API_DEFER_JITTER_MS: '200',
+      },
+      { apiBudgetNow: () => Date.now() + offset },
+    );
+    ws = await prepareWorkspace(sandbox, app.url, { mode: 'enforce' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await app.close();
+    await sandbox.close();
+  });
+
+  test('a head whose budget does not return within the bound ends FAILED (enforce), once, without queue retries', async () => {
+    const tenant = await tenantOf(app);
+    // The budget's clock in the middle of an hour whose reads are all spent: they return in half an hour.
+    const hourStart = (Math.floor(Date.now() / HOUR) + 2) * HOUR;
+    offset = hourStart + HOUR / 2 - Date.now();
+    for (let i = 0; i < 240; i++)
+      await app.store.apiCalls.take(tenant.workspaceId, tenant.clientKey, hourStart + HOUR / 2, 10_000);
+    const pr = openAgentPullRequest(sandbox, ws, 'agent/waits-too-long', { 'src/long.ts': 'export const l = 1;\n' });
+    const waiting = await waitFor(
+      () => {
+        const status = clawgateStatus(sandbox, pr.head);
+        return status && String(status.description).includes('waiting for Bitbucket API budget') ? status : undefined;
+      },
+      20_000,
+      'the waiting status',
+    );
+    expect(waiting.state).toBe('INPROGRESS');
+    // Due at the bound (4 s), not in half an hour: that run is refused again and fails for good.
+    const final = await finalStatus(sandbox, pr.head, 20_000);
+    expect(final.state).toBe('FAILED');
+    expect(String(final.description)).toContain('CLAWGATE_ERROR');
+    const jobs = await app.store.jobs.list({ name: EVALUATION_JOB });
+    expect(jobs.filter((j) => j.state === 'failed' || j.state === 'pending')).toEqual([]);
+    expect(jobs.every((j) => j.attempts <= 1)).toBe(true);
+    expect(await deferrals(app, 'budget')).toBe(1);
+  }, 60_000);
+});
+
 describe('a 429 with Retry-After (pg-boss, PostgreSQL)', () => {
   let sandbox: BitbucketSandbox;
   let app: ClawgateServer;

@@ -432,11 +432,15 @@ async function deferEvaluation(
     return { status: 'errored' };
   }
   const rateLimited = error instanceof BitbucketRateLimitError;
-  const delayMs = deferralDelayMs(
-    error.retryAfterMs,
-    deps.apiBudget?.config.cooldownMs ?? DEFAULT_API_BUDGET.cooldownMs,
-    config,
-    deferral.random,
+  // Due when the budget returns, but no later than the bound: the run then fails for good on time.
+  const delayMs = Math.min(
+    deferralDelayMs(
+      error.retryAfterMs,
+      deps.apiBudget?.config.cooldownMs ?? DEFAULT_API_BUDGET.cooldownMs,
+      config,
+      deferral.random,
+    ),
+    Math.max(config.floorMs, sinceMs + config.maxDeferredMs - nowMs),
   );
   // Whether the head carries this job's status for the wait (then a resumed run writes nothing first).
   let marked = job.deferral?.marked === true;
