@@ -74,6 +74,8 @@ export interface AppConfig {
   readonly signIn?: SignInConfig;
   /** The per-installation Bitbucket API budget (src/pipeline/api-budget.ts; docs/operations.md). Absent: DEFAULT_API_BUDGET. */
   readonly apiBudget?: ApiBudgetConfig;
+  /** Evaluations out of API budget wait for it (issue 9, docs/operations.md); absent: DEFAULT_API_DEFERRAL. */
+  readonly apiDeferral?: ApiDeferralConfig;
   /** Forged-status restores and outgoing alerts (issue 9); absent: the defaults of `alertingConfig`. */
   readonly alerting?: AlertingConfig;
 }
@@ -193,6 +195,25 @@ export const DEFAULT_API_BUDGET: ApiBudgetConfig = {
   cooldownMs: 5_000,
 };
 
+/**
+ * An evaluation refused for API budget (the installation's hour, or a 429 from Bitbucket) is deferred:
+ * queued again as a delayed job due when the budget returns, instead of burning the queue's retries.
+ */
+export interface ApiDeferralConfig {
+  /** A deferred job is due no sooner than this (CLAWGATE_API_DEFER_FLOOR_MS). */
+  readonly floorMs: number;
+  /** Up to this much random delay is added, so deferred jobs do not all wake at once (CLAWGATE_API_DEFER_JITTER_MS). */
+  readonly jitterMs: number;
+  /** After this long deferred (since the first deferral), the evaluation fails for good: FAILED in enforce (CLAWGATE_API_DEFER_MAX_MS). */
+  readonly maxDeferredMs: number;
+}
+
+export const DEFAULT_API_DEFERRAL: ApiDeferralConfig = {
+  floorMs: 1_000,
+  jitterMs: 10_000,
+  maxDeferredMs: 24 * 3_600_000,
+};
+
 export interface ForgeConfig {
   /** The Forge app ARI (`ari:cloud:ecosystem::app/<uuid>`): every invocation token's `aud`. */
   readonly appId: string;
@@ -293,6 +314,18 @@ const envSchema = z.object({
   CLAWGATE_API_COOLDOWN_MS: z
     .string()
     .regex(/^\d{1,8}$/, 'must be 0–99999999')
+    .optional(),
+  CLAWGATE_API_DEFER_FLOOR_MS: z
+    .string()
+    .regex(/^\d{1,8}$/, 'must be 0–99999999')
+    .optional(),
+  CLAWGATE_API_DEFER_JITTER_MS: z
+    .string()
+    .regex(/^\d{1,8}$/, 'must be 0–99999999')
+    .optional(),
+  CLAWGATE_API_DEFER_MAX_MS: z
+    .string()
+    .regex(/^[1-9]\d{0,9}$/, 'must be 1–9999999999')
     .optional(),
   CLAWGATE_ALERT_ALLOWED_HOSTS: z.string().max(4096).optional(),
   CLAWGATE_ALERT_ALLOW_LOOPBACK: z.enum(['0', '1']).optional(),
@@ -404,6 +437,11 @@ export function loadAppConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
     ...(e.CLAWGATE_JOB_LEASE_MS !== undefined ? { jobLeaseMs: Number(e.CLAWGATE_JOB_LEASE_MS) } : {}),
     ...(e.CLAWGATE_QUEUE_POLL_MS !== undefined ? { queuePollMs: Number(e.CLAWGATE_QUEUE_POLL_MS) } : {}),
     apiBudget: apiBudgetFrom(e),
+    apiDeferral: {
+      floorMs: Number(e.CLAWGATE_API_DEFER_FLOOR_MS ?? DEFAULT_API_DEFERRAL.floorMs),
+      jitterMs: Number(e.CLAWGATE_API_DEFER_JITTER_MS ?? DEFAULT_API_DEFERRAL.jitterMs),
+      maxDeferredMs: Number(e.CLAWGATE_API_DEFER_MAX_MS ?? DEFAULT_API_DEFERRAL.maxDeferredMs),
+    },
     alerting: parseAlerting(e, production),
   };
 }
@@ -442,5 +480,6 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     ...(config.workerProcesses !== undefined ? { workerProcesses: config.workerProcesses } : {}),
     ...(config.workerConcurrency !== undefined ? { workerConcurrency: config.workerConcurrency } : {}),
     apiBudget: config.apiBudget ?? DEFAULT_API_BUDGET,
+    apiDeferral: config.apiDeferral ?? DEFAULT_API_DEFERRAL,
   };
 }

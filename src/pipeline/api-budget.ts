@@ -6,7 +6,7 @@ import {
   type ApiCallMeter,
   type MeteredCall,
 } from '../bitbucket';
-import { DEFAULT_API_BUDGET, type ApiBudgetConfig } from '../config/app-config';
+import { DEFAULT_API_BUDGET, type ApiBudgetConfig, type ApiDeferralConfig } from '../config/app-config';
 import type { Store } from '../store';
 
 /**
@@ -20,12 +20,15 @@ import type { Store } from '../store';
  * - reads stop at `callsPerHour − writeReserve`: the reserve is for writes (INPROGRESS, FAILED,
  *   verdicts, forged-status restores), which may use the whole hour — so with reads exhausted a
  *   head still gets its status;
- * - after a 429, reads pause for `cooldownMs` for that installation (writes still go);
+ * - after a 429, reads pause for `cooldownMs` for that installation, a forged-status defence's too
+ *   (writes still go);
  * - one evaluation may spend `perEvaluation` reads; past it the meter refuses with scope
  *   `evaluation`, and the evaluation fails closed (API_BUDGET_EXCEEDED), never SUCCESSFUL.
  *
  * A refused call throws ApiBudgetExceededError before anything is sent: scope `installation` is
- * transient (the job goes back to the queue and is retried later), scope `evaluation` is a verdict.
+ * transient, scope `evaluation` is a verdict. The refusal says when the estimate next has room
+ * (`retryAfterMs`, msUntilRoom below); an evaluation refused for the installation's budget (or by a
+ * 429) is deferred to then (deferralDelayMs; evaluate-pull-request.ts), not retried by the queue.
  */
 
 export interface MeterOptions {
@@ -52,6 +55,49 @@ export interface Installation {
 }
 
 const HOUR_MS = 3_600_000;
+
+/** A deferral is due at the latest this long after the rolling hour that refused it has passed. */
+export const DEFERRAL_MARGIN_MS = 60_000;
+
+/**
+ * How long until the estimate above admits a call under `limit` again, at `at` (ms), with `current`
+ * calls counted in this clock hour and `previous` in the one before (no new calls meanwhile).
+ * `take` admits a call while `current < limit − ceil(previous · (H − t) / H)`, t = ms into the hour:
+ * the previous hour's share falls linearly, so room returns inside this hour when this hour alone is
+ * below the limit, otherwise after it ends and enough of this hour's count has aged out.
+ */
+export function msUntilRoom(window: { current: number; previous: number }, limit: number, at: number): number {
+  const intoHour = at % HOUR_MS;
+  const untilHourEnd = HOUR_MS - intoHour;
+  if (limit <= 0) return untilHourEnd + HOUR_MS;
+  const roomThisHour = limit - window.current - 1;
+  if (roomThisHour >= 0) {
+    if (window.previous <= roomThisHour) return 0;
+    const from = Math.ceil(HOUR_MS - (roomThisHour * HOUR_MS) / window.previous);
+    return Math.max(0, from - intoHour);
+  }
+  // This hour is full: next hour it is the previous one, and counts while more than limit − 1 of it remains.
+  const from = Math.ceil(HOUR_MS - ((limit - 1) * HOUR_MS) / window.current);
+  return untilHourEnd + Math.max(0, from);
+}
+
+/**
+ * When a deferred evaluation is due, in ms from now: the wait the refusal named (`retryAfterMs`; a 429
+ * without Retry-After: `fallbackMs`) plus random jitter (up to a tenth of the wait plus 1 s, at most `jitterMs`), never sooner than `floorMs` and
+ * never later than the rolling hour plus DEFERRAL_MARGIN_MS (by then every call counted now has aged out).
+ */
+export function deferralDelayMs(
+  retryAfterMs: number | undefined,
+  fallbackMs: number,
+  config: ApiDeferralConfig,
+  random: () => number = Math.random,
+): number {
+  const named = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? Math.max(0, retryAfterMs) : fallbackMs;
+  // Small against the wait: a tenth of it plus a second, at most `jitterMs`.
+  const jitterCap = Math.min(Math.max(0, config.jitterMs), Math.ceil(Math.min(named, HOUR_MS) / 10) + 1000);
+  const jitter = Math.floor(random() * jitterCap);
+  return Math.min(HOUR_MS + DEFERRAL_MARGIN_MS, Math.max(config.floorMs, Math.ceil(Math.min(named, HOUR_MS)) + jitter));
+}
 
 export class ApiBudget {
   readonly config: ApiBudgetConfig;
@@ -94,8 +140,9 @@ export class ApiBudget {
           const full = write || options.priority === true;
           const intoHour = at % HOUR_MS;
           const stillCounted = Math.ceil((window.previous * (HOUR_MS - intoHour)) / HOUR_MS);
+          // After a 429 every read pauses, a head's defence included (Bitbucket would refuse it too).
           const cooling =
-            !full && window.lastRateLimitedAtMs !== null && at - window.lastRateLimitedAtMs < config.cooldownMs;
+            !write && window.lastRateLimitedAtMs !== null && at - window.lastRateLimitedAtMs < config.cooldownMs;
           const limit = full ? config.callsPerHour : config.callsPerHour - config.writeReserve;
           if (
             cooling ||
@@ -105,7 +152,7 @@ export class ApiBudget {
             const retryAfterMs =
               cooling && window.lastRateLimitedAtMs !== null
                 ? window.lastRateLimitedAtMs + config.cooldownMs - at
-                : HOUR_MS - intoHour;
+                : Math.max(1, msUntilRoom(window, limit, at));
             logger?.warn(
               { workspace: installation.workspaceId, write, cooling, retryAfterMs },
               'API budget: call refused',

@@ -53,6 +53,18 @@ export const evaluationJobSchema = z.strictObject({
   headHint: z.string().regex(/^[0-9a-f]{7,40}$/i),
   trigger: z.string().min(1),
   deliveryId: z.string().min(1),
+  /**
+   * Set on a job deferred for API budget (evaluate-pull-request.ts): how often, since when (ms, the
+   * pipeline's clock; past the deferral bound the evaluation fails for good), and whether the head is marked.
+   */
+  deferral: z
+    .strictObject({
+      count: z.number().int().min(1).max(100_000),
+      sinceMs: z.number().int().nonnegative(),
+      /** The head carries a status for the wait (INPROGRESS, or FAILED in enforce): the resumed job writes none first. */
+      marked: z.boolean(),
+    })
+    .optional(),
 });
 
 export type EvaluationJob = z.infer<typeof evaluationJobSchema>;

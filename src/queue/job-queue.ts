@@ -17,6 +17,12 @@ export interface EnqueueOptions {
   readonly supersedes?: string;
   /** Run no earlier than this many ms from now (a durable "try again later"); default now. */
   readonly delayMs?: number;
+  /**
+   * With `supersedes`: when a job of the same group with another key is pending, add nothing and
+   * return that job (`deduped: true`); it was enqueued later (enqueueing supersedes the others), so
+   * it is the newer. A job that re-enqueues itself (a deferral) thereby never drops a newer head's job.
+   */
+  readonly yieldToGroup?: boolean;
 }
 
 export interface EnqueueResult {

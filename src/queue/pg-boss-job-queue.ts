@@ -22,7 +22,7 @@ import {
  *   counts as pending;
  * - supersede: `supersedes` is kept in the job data; enqueue cancels queued jobs of the same group
  *   with another key, in the same transaction as the send (pg-boss `db` option), under an
- *   advisory lock on the group;
+ *   advisory lock on the group (with `yieldToGroup`, such a queued job wins and nothing is sent);
  * - retries: `retryLimit = maxAttempts - 1`, exponential backoff from `retryDelaySeconds`;
  * - crash recovery: a job whose worker died stays `active` until `expireInSeconds`, then pg-boss
  *   maintenance fails it into a retry. `expireInSeconds` is also the handler timeout.
@@ -188,6 +188,17 @@ export class PgBossJobQueue implements JobQueue {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
         JSON.stringify(['clawgate-pgboss', name, supersedes ?? options.key]),
       ]);
+      if (supersedes !== null && options.yieldToGroup === true) {
+        const newer = await client.query<{ id: string }>(
+          `SELECT id FROM ${schema}.job WHERE name = $1 AND state IN ('created', 'retry') AND data->>'supersedes' = $2 AND singleton_key IS DISTINCT FROM $3 ORDER BY created_on DESC LIMIT 1`,
+          [name, supersedes, options.key],
+        );
+        const found = newer.rows[0];
+        if (found !== undefined) {
+          await client.query('COMMIT');
+          return { id: found.id, deduped: true };
+        }
+      }
       if (supersedes !== null) {
         const older = await client.query<{ id: string }>(
           `SELECT id FROM ${schema}.job WHERE name = $1 AND state IN ('created', 'retry') AND data->>'supersedes' = $2 AND singleton_key IS DISTINCT FROM $3`,

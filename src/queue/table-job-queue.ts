@@ -93,6 +93,7 @@ export class TableJobQueue implements JobQueue {
       ...(options.delayMs !== undefined && options.delayMs > 0
         ? { runAfter: new Date(Date.now() + options.delayMs) }
         : {}),
+      ...(options.yieldToGroup === true ? { yieldToGroup: true } : {}),
     });
     if (this.#started && !this.#stopping && name in this.#handlers) this.#wake();
     return { id: result.id, deduped: result.deduped };

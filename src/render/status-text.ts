@@ -48,6 +48,21 @@ export function evaluationErrorDescription(mode: Mode): string {
     : `${mode}: clawgate could not complete the evaluation`;
 }
 
+/** `HH:MM UTC` of a time in ms (the resume time of a deferred evaluation). */
+function utcMinute(atMs: number): string {
+  return `${new Date(atMs).toISOString().slice(11, 16)} UTC`;
+}
+
+/**
+ * An evaluation deferred until Bitbucket API budget returns (INPROGRESS, or FAILED in enforce when
+ * INPROGRESS could not be written): it says so and when it resumes.
+ */
+export function budgetWaitDescription(mode: Mode, state: 'INPROGRESS' | 'FAILED', resumeAtMs: number): string {
+  const wait = `waiting for Bitbucket API budget; the evaluation resumes about ${utcMinute(resumeAtMs)}`;
+  if (state === 'INPROGRESS') return clip(`clawgate is ${wait}`, DESCRIPTION_MAX);
+  return clip(`${mode === 'enforce' ? 'CLAWGATE_ERROR' : mode}: ${wait}`, DESCRIPTION_MAX);
+}
+
 /** A commit clawgate has no record for (the forged-status defence writes it). */
 export const NO_VERDICT_DESCRIPTION = 'no clawgate verdict for this commit';
 

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { createApiRouter, createBitbucketForWorkspace } from '../api';
 import { createAdminRouter, isAdminAuthorization } from '../webhooks/admin-routes';
 import type { AppConfig, ServeRole } from '../config/app-config';
-import { alertingConfig, DEFAULT_API_BUDGET, describeConfig } from '../config/app-config';
+import { alertingConfig, DEFAULT_API_BUDGET, DEFAULT_API_DEFERRAL, describeConfig } from '../config/app-config';
 import { createConnectRouter } from '../connect';
 import { CONNECT_PATHS } from '../connect/descriptor';
 import { createForgeRouter, FORGE_PATHS, forgeUiPrincipalOf, type FitVerifier } from '../forge';
@@ -69,6 +69,8 @@ export interface StartOptions {
   host?: string;
   /** Verification clock (tests). */
   now?: () => number;
+  /** The API budget's clock (tests: an hour passes without waiting for it); Date.now when absent. */
+  apiBudgetNow?: () => number;
   fetch?: typeof fetch;
   /** Table-queue poll interval (tests use a short one). */
   pollIntervalMs?: number;
@@ -214,6 +216,7 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     store,
     config: config.apiBudget ?? DEFAULT_API_BUDGET,
     logger,
+    ...(options.apiBudgetNow ? { now: options.apiBudgetNow } : {}),
     observer: {
       onCall: (workspace, outcome) => {
         if (outcome === 'rate_limited') metrics.apiRateLimited.inc({ workspace });
@@ -229,6 +232,13 @@ export async function startClawgate(options: StartOptions): Promise<ClawgateServ
     statusMarker,
     apiBudget,
     headCache,
+    // Out of API budget, an evaluation waits for it as a delayed job (docs/operations.md).
+    deferral: {
+      queue: surfaceQueue,
+      config: config.apiDeferral ?? DEFAULT_API_DEFERRAL,
+      onDeferred: (workspace: string, cause: 'budget' | 'rate_limited') =>
+        metrics.apiDeferrals.inc({ workspace, cause }),
+    },
     ...(verifier !== undefined ? { verifier } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),

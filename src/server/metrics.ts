@@ -15,6 +15,8 @@ export interface ClawgateMetrics {
   apiCalls: Counter<'workspace' | 'outcome'>;
   /** 429 answers from Bitbucket per workspace. */
   apiRateLimited: Counter<'workspace'>;
+  /** Evaluations deferred until the API budget returns, per workspace and cause (`budget`, `rate_limited`). */
+  apiDeferrals: Counter<'workspace' | 'cause'>;
 }
 
 /** The queue depth and age gauges read `backlog` on each scrape (one grouped query). */
@@ -118,6 +120,12 @@ export function createMetrics(options: { backlog?: () => Promise<readonly QueueB
       name: 'clawgate_bitbucket_api_429_total',
       help: 'Bitbucket 429 (rate limited) answers by workspace',
       labelNames: ['workspace'],
+      registers: [registry],
+    }),
+    apiDeferrals: new Counter({
+      name: 'clawgate_evaluation_deferrals_total',
+      help: 'Evaluations deferred until the Bitbucket API budget returns, by workspace and cause (budget, rate_limited)',
+      labelNames: ['workspace', 'cause'],
       registers: [registry],
     }),
   };

@@ -63,6 +63,8 @@ export interface NewJob {
   readonly payload: unknown;
   readonly maxAttempts: number;
   readonly runAfter?: Date;
+  /** With `supersedes`: a pending job of the group with another key wins; nothing is added (see EnqueueOptions). */
+  readonly yieldToGroup?: boolean;
 }
 
 /** Per job name: jobs waiting and running, and when the oldest waiting one was enqueued. */
@@ -139,6 +141,14 @@ export class JobRepository {
         const now = this.context.now();
         const id = randomUUID();
         let superseded: string[] = [];
+        if (job.supersedes !== null && job.yieldToGroup === true) {
+          const newer = await this.Job.findOne({
+            attributes: ['id'],
+            where: { name: job.name, supersedes: job.supersedes, state: 'pending', key: { [Op.ne]: job.key } },
+            transaction,
+          });
+          if (newer !== null) return { id: newer.get({ plain: true }).id, deduped: true, superseded };
+        }
         if (job.supersedes !== null) {
           const older = await this.Job.findAll({
             attributes: ['id'],

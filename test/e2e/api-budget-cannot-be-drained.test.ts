@@ -1,3 +1,4 @@
+import { EVALUATION_JOB } from '../../src/pipeline/webhook-events';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
 import type { Tenant } from '../../src/store';
@@ -240,8 +241,29 @@ describe('the installation budget and its write reserve', () => {
     // No call was ever refused by Bitbucket: clawgate stopped itself first.
     expect(sandbox.received.requests.filter((r) => r.status === 429)).toHaveLength(0);
 
-    // The hour passes (simulated: the counts are purged): the job retried by the queue ends in the true verdict.
+    // Its job is deferred, not retried by the queue: pending, due when the budget's estimate has room
+    // again (on the wall clock here, up to an hour and a minute away; the verdict after that wait is
+    // test/e2e/api-budget-exhaustion-defers-until-the-budget-returns.test.ts).
+    const deferred = await waitFor(
+      async () =>
+        (await app.store.jobs.list({ name: EVALUATION_JOB, states: ['pending'] })).find((j) =>
+          pr.head.startsWith((j.payload as { headHint?: string }).headHint ?? '-'),
+        ),
+      20_000,
+      'the deferred job',
+    );
+    expect((deferred.payload as { deferral?: { count: number } }).deferral?.count).toBeGreaterThanOrEqual(1);
+    expect(deferred.runAfter.getTime()).toBeLessThanOrEqual(Date.now() + 3_600_000 + 60_000);
+    // The hour passes (simulated: the counts are purged) and someone asks for a re-check instead of
+    // waiting for the deferred job: the true verdict.
     await app.store.apiCalls.purgeOlderThan(Date.now() + 7_200_000);
+    const recheck = await callApi(
+      app.url,
+      'POST',
+      `/api/v1/workspaces/acme/repositories/proj-web/pullrequests/${pr.prId}/recheck`,
+      ws.bearer,
+    );
+    expect(recheck.status).toBeLessThan(300);
     expect((await finalStatus(sandbox, pr.head, 60_000)).state).toBe('SUCCESSFUL');
   }, 180_000);
 });

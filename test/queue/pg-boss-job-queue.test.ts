@@ -96,6 +96,32 @@ describeOnPostgres('pg-boss job queue', () => {
     expect(runs).toHaveLength(2);
   });
 
+  test('yieldToGroup: a job queued again for an old head never drops the newer head waiting, and is dropped by a newer one', async () => {
+    const queue = newQueue();
+    const ws = newWorkspaceId();
+    const newer = await queue.enqueue(queueName, { head: 'new' }, keyFor(7, randomSha(), ws));
+    const deferred = await queue.enqueue(
+      queueName,
+      { head: 'old' },
+      { ...keyFor(7, randomSha(), ws), delayMs: 60_000, yieldToGroup: true },
+    );
+    expect(deferred).toEqual({ id: newer.id, deduped: true });
+    expect((await stateOf(newer.id))?.state).toBe('created');
+    const waiting = await queue.enqueue(
+      queueName,
+      { head: 'wait' },
+      { ...keyFor(8, randomSha(), ws), delayMs: 60_000, yieldToGroup: true },
+    );
+    expect(waiting.deduped).toBe(false);
+    const { rows } = await client.query<{ later: boolean }>(
+      "SELECT start_after > now() + interval '50 seconds' AS later FROM pgboss.job WHERE id = $1",
+      [waiting.id],
+    );
+    expect(rows[0]?.later).toBe(true);
+    await queue.enqueue(queueName, { head: 'newest' }, keyFor(8, randomSha(), ws));
+    expect((await stateOf(waiting.id))?.state).toBe('cancelled');
+  });
+
   test('retries until success, and fails for good after maxAttempts', async () => {
     const queue = newQueue({ maxAttempts: 3, concurrency: 1 });
     const attempts = new Map<string, number[]>();

@@ -100,6 +100,34 @@ describe.each(backendsUnderTest('table-job-queue.test'))('table job queue on %s'
     expect((await store.jobs.get(otherPr.id))?.state).toBe('done');
   });
 
+  test('yieldToGroup: a job queued again for an old head never drops the newer head waiting, and is dropped by a newer one', async () => {
+    const queue = newQueue();
+    const ws = newWorkspaceId();
+    const oldKey = keyFor(5, randomSha(), ws);
+    const newer = await queue.enqueue(queueName, { head: 'new' }, keyFor(5, randomSha(), ws));
+    // The old head's job defers itself while the newer head's job waits: nothing is added, the newer one stays.
+    const deferred = await queue.enqueue(
+      queueName,
+      { head: 'old' },
+      { ...oldKey, delayMs: 60_000, yieldToGroup: true },
+    );
+    expect(deferred).toEqual({ id: newer.id, deduped: true });
+    expect(await store.jobs.get(newer.id)).toMatchObject({ state: 'pending' });
+    expect(await store.jobs.list({ name: queueName })).toHaveLength(1);
+    // With nothing of its PR waiting it is queued, due later; a newer head then drops it.
+    const otherPr = keyFor(6, randomSha(), ws);
+    const waiting = await queue.enqueue(
+      queueName,
+      { head: 'wait' },
+      { ...otherPr, delayMs: 60_000, yieldToGroup: true },
+    );
+    expect(waiting.deduped).toBe(false);
+    const due = (await store.jobs.get(waiting.id))?.runAfter.getTime() ?? 0;
+    expect(due).toBeGreaterThan(Date.now() + 50_000);
+    const newest = await queue.enqueue(queueName, { head: 'newest' }, keyFor(6, randomSha(), ws));
+    expect(await store.jobs.get(waiting.id)).toMatchObject({ state: 'superseded', supersededBy: newest.id });
+  });
+
   test('a running job is not superseded; the newer head runs after it', async () => {
     const queue = newQueue({ concurrency: 1 });
     const release = gate();

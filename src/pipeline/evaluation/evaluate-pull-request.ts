@@ -4,7 +4,10 @@ import type { ConsumedId } from '../../core/anti-replay';
 import type { ConsumedIdRecord } from '../../store';
 import { failedStatusFor, idsToRecord, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
 import { recordEngineInput } from '../../evidence/engine-input';
-import type { Job, JobHandler } from '../../queue/job-queue';
+import type { Job, JobHandler, JobQueue } from '../../queue/job-queue';
+import { pullRequestJobKey } from '../../queue/pull-request-job-key';
+import { DEFAULT_API_BUDGET, DEFAULT_API_DEFERRAL, type ApiDeferralConfig } from '../../config/app-config';
+import { deferralDelayMs } from '../api-budget';
 import { verdictToJson } from '../../render/verdict-json';
 import { openJobContext, type JobDeps } from '../job-context';
 import { clawgateVerdictForCommit } from '../commit-verdict';
@@ -20,10 +23,10 @@ import {
 import { withHeadCache, type HeadCache } from './head-cache';
 import { policyForRepository } from '../repository-policy';
 import { publishInProgress, publishVerdict, putStatus, writeClawgateStatus, type PublishTarget } from '../publish';
-import { evaluationErrorDescription, statusDescription } from '../../render/status-text';
+import { budgetWaitDescription, evaluationErrorDescription, statusDescription } from '../../render/status-text';
 import type { StatusMarker } from '../status-mark';
 import { detailsUrl } from '../status-urls';
-import { evaluationJobSchema, type EvaluationJob } from '../webhook-events';
+import { EVALUATION_JOB, evaluationJobSchema, type EvaluationJob } from '../webhook-events';
 
 export interface EvaluationDeps extends JobDeps {
   /** The verification time source (the pipeline's clock; the engine takes it as input). */
@@ -34,17 +37,35 @@ export interface EvaluationDeps extends JobDeps {
   verifier?: Verifier;
   /** Reads by full commit hash, kept across jobs of the same head (head-cache.ts); none when absent. */
   headCache?: HeadCache;
+  /**
+   * Out of API budget (the installation's hour, or a 429): the job is queued again, due when the budget
+   * returns (docs/operations.md, "The Bitbucket API budget"). Absent: the queue's retries, as before.
+   */
+  deferral?: EvaluationDeferral;
+}
+
+export interface EvaluationDeferral {
+  queue: Pick<JobQueue, 'enqueue'>;
+  config?: ApiDeferralConfig;
+  /** Counts each deferral (metrics): `budget` — the installation's hour; `rate_limited` — a 429 or its cooldown. */
+  onDeferred?: (workspaceId: string, cause: 'budget' | 'rate_limited') => void;
+  /** Jitter source (tests); Math.random when absent. */
+  random?: () => number;
 }
 
 /** Which attempt of the queued job this is (a refused read on a non-final attempt leaves INPROGRESS standing). */
 export interface JobAttempt {
   attempt: number;
   maxAttempts: number;
+  /** The queued job's key: a deferral queues the job again under it. Absent: no deferral. */
+  key?: string;
 }
 
 export interface EvaluationOutcome {
-  status: 'evaluated' | 'superseded' | 'skipped' | 'errored';
+  status: 'evaluated' | 'superseded' | 'skipped' | 'errored' | 'deferred';
   evaluationId?: string;
+  /** `deferred`: the job was queued again, due in this many ms. */
+  deferredForMs?: number;
   verdict?: Verdict;
 }
 
@@ -103,13 +124,17 @@ export async function evaluatePullRequest(
   // strictest mode applies, so an error anywhere below can never publish SUCCESSFUL in enforce.
   let mode: Mode = 'enforce';
   // Whether this job put INPROGRESS on the head it publishes to (then a retry later may leave it standing).
-  let inProgressWritten = false;
+  // A job resumed after a deferral that marked its head (INPROGRESS waiting for budget, or FAILED in
+  // enforce) writes nothing before its first read, so a run that finds the budget still spent costs
+  // no Bitbucket call at all.
+  const resumed = job.deferral?.marked === true;
+  let inProgressWritten = resumed;
   try {
     const { settings } = await store.settings.get(job.workspaceId);
     const assignment = await policyForRepository(store, job.workspaceId, job.repoFullName);
     mode = assignment.mode ?? settings.mode;
     // A status first: before any Bitbucket read, the head the webhook named is marked INPROGRESS.
-    if (target) {
+    if (target && !resumed) {
       try {
         await publishInProgress(target);
         inProgressWritten = true;
@@ -330,6 +355,19 @@ export async function evaluatePullRequest(
     const outOfBudget =
       (error instanceof ApiBudgetExceededError && error.scope === 'installation') ||
       error instanceof BitbucketRateLimitError;
+    // With a deferral configured, such a job waits for the budget instead (docs/operations.md).
+    if (outOfBudget && deps.deferral !== undefined && attempt.key !== undefined) {
+      const deferred = await deferEvaluation(job, deps, deps.deferral, {
+        key: attempt.key,
+        error,
+        mode,
+        target,
+        inProgressWritten,
+        nowMs: now(),
+        log,
+      });
+      if (deferred !== null) return deferred;
+    }
     const retriedLater = outOfBudget && inProgressWritten && attempt.attempt < attempt.maxAttempts;
     if (target && !retriedLater) {
       const state = failedStatusFor(mode);
@@ -344,6 +382,105 @@ export async function evaluatePullRequest(
     }
     throw error;
   }
+}
+
+/**
+ * Defers an evaluation refused for API budget: the job is queued again (same key, in its PR's
+ * supersede group, yielding to a newer job of the group), due when the refusal said the budget
+ * returns (deferralDelayMs), and this run ends without a queue retry. The head keeps a fail-closed
+ * status meanwhile: refused by the budget (nothing was sent), a job whose head is not yet marked for
+ * the wait says so — INPROGRESS with the resume time, or FAILED (enforce) when INPROGRESS could not
+ * be written; later deferrals write nothing. After a 429 nothing is written before its wait is over:
+ * the INPROGRESS written first stands, or, when there is none, the resumed job writes it first.
+ * Past `maxDeferredMs` it fails for good (FAILED in enforce). Null: the job could not be queued
+ * again; the caller falls back to the queue's retries.
+ */
+async function deferEvaluation(
+  job: EvaluationJob,
+  deps: EvaluationDeps,
+  deferral: EvaluationDeferral,
+  context: {
+    key: string;
+    error: ApiBudgetExceededError | BitbucketRateLimitError;
+    mode: Mode;
+    target: PublishTarget | null;
+    inProgressWritten: boolean;
+    nowMs: number;
+    log: EvaluationDeps['logger'];
+  },
+): Promise<EvaluationOutcome | null> {
+  const { error, mode, target, log, nowMs } = context;
+  const config = deferral.config ?? DEFAULT_API_DEFERRAL;
+  const sinceMs = job.deferral?.sinceMs ?? nowMs;
+  const count = (job.deferral?.count ?? 0) + 1;
+  const putOrLog = async (state: 'INPROGRESS' | 'FAILED' | 'SUCCESSFUL', description: string): Promise<boolean> => {
+    if (target === null) return false;
+    try {
+      await putStatus(target, state, description);
+      return true;
+    } catch (publishError) {
+      log.error(
+        { err: publishError instanceof Error ? publishError.message : String(publishError) },
+        'could not publish the status of a deferred evaluation',
+      );
+      return false;
+    }
+  };
+  if (nowMs - sinceMs >= config.maxDeferredMs || count > 100_000) {
+    log.error({ deferrals: job.deferral?.count ?? 0, sinceMs }, 'out of API budget for too long; evaluation failed');
+    await putOrLog(failedStatusFor(mode), evaluationErrorDescription(mode));
+    return { status: 'errored' };
+  }
+  const rateLimited = error instanceof BitbucketRateLimitError;
+  // Due when the budget returns, but no later than the bound: the run then fails for good on time.
+  const delayMs = Math.min(
+    deferralDelayMs(
+      error.retryAfterMs,
+      deps.apiBudget?.config.cooldownMs ?? DEFAULT_API_BUDGET.cooldownMs,
+      config,
+      deferral.random,
+    ),
+    Math.max(config.floorMs, sinceMs + config.maxDeferredMs - nowMs),
+  );
+  // Whether the head carries this job's status for the wait (then a resumed run writes nothing first).
+  let marked = job.deferral?.marked === true;
+  if (!rateLimited && (!marked || job.deferral === undefined)) {
+    const resumeAtMs = nowMs + delayMs;
+    if (context.inProgressWritten) {
+      // INPROGRESS stands even if this rewrite of its description is refused.
+      await putOrLog('INPROGRESS', budgetWaitDescription(mode, 'INPROGRESS', resumeAtMs));
+      marked = true;
+    } else {
+      marked = await putOrLog(failedStatusFor(mode), budgetWaitDescription(mode, 'FAILED', resumeAtMs));
+    }
+  } else if (context.inProgressWritten) {
+    marked = true;
+  }
+  try {
+    const group = pullRequestJobKey({
+      workspaceId: job.workspaceId,
+      repoFullName: job.repoFullName,
+      prId: job.prId,
+      headSha: job.headHint.slice(0, 12),
+    }).supersedes;
+    const queued = await deferral.queue.enqueue(
+      EVALUATION_JOB,
+      { ...job, deferral: { count, sinceMs, marked } },
+      { key: context.key, supersedes: group, delayMs, yieldToGroup: true },
+    );
+    log.warn(
+      { delayMs, deferrals: count, jobId: queued.id, yielded: queued.deduped, rateLimited },
+      'out of API budget; evaluation deferred',
+    );
+  } catch (enqueueError) {
+    log.error(
+      { err: enqueueError instanceof Error ? enqueueError.message : String(enqueueError) },
+      'could not defer the evaluation; the queue retries it',
+    );
+    return null;
+  }
+  deferral.onDeferred?.(job.workspaceId, rateLimited ? 'rate_limited' : 'budget');
+  return { status: 'deferred', deferredForMs: delayMs };
 }
 
 /**
@@ -389,6 +526,7 @@ export function createEvaluationHandler(
       const outcome = await evaluatePullRequest(parsed.data, deps, {
         attempt: job.attempt,
         maxAttempts: job.maxAttempts,
+        key: job.key,
       });
       observe?.(outcome);
     } catch (error) {
