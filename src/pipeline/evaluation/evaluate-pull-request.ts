@@ -158,8 +158,11 @@ export async function evaluatePullRequest(
       await publishInProgress(target);
       inProgressWritten = true;
     }
+    // The bundle's bytes are decoded and hashed in a worker; parsing, bounds and verification too.
+    const verifier = deps.verifier ?? inlineVerifier;
     const evidence: GatheredEvidence = await gatherEvidence({
       client,
+      verifier,
       store,
       workspaceId: job.workspaceId,
       repoFullName: job.repoFullName,
@@ -172,8 +175,6 @@ export async function evaluatePullRequest(
       maxBundleBytes: config.maxBundleBytes,
     });
     mode = evidence.mode;
-    // The bundle travels as text: parsing, bounds and verification all run off the event loop.
-    const verifier = deps.verifier ?? inlineVerifier;
     // So does the URM: parsed and bounded in a worker. One that is not JSON or exceeds URM_BOUNDS binds
     // nothing (the protocol then fails a bundle that names it: URM_MISSING), never stalls the loop.
     const urm = evidence.urmText === undefined ? undefined : await verifier.parseJson(evidence.urmText, URM_BOUNDS);
