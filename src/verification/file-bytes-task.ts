@@ -29,13 +29,16 @@ function bundleIdOf(text: string): { id?: string } | 'not_json' {
   return payload && typeof payload.bundle_id === 'string' ? { id: payload.bundle_id } : {};
 }
 
-/** Strict UTF-8 decode (invalid bytes are refused, never replaced) and SHA-256 of the same bytes. */
+/**
+ * Strict UTF-8 decode (invalid bytes are refused, never replaced; a byte-order mark is kept as
+ * U+FEFF, so the text encodes back to exactly these bytes) and SHA-256 of the same bytes.
+ */
 export function decodeFileTask(task: { bytes: Uint8Array; bundleId?: boolean; startPort?: MessagePort }): FileText {
   task.startPort?.postMessage('started');
   task.startPort?.close();
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(task.bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(task.bytes);
   } catch {
     return { problem: 'not_utf8' };
   }

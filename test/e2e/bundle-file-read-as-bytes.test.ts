@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { verifyEvidencePack } from '../../src/evidence/evidence-pack';
 import type { EvaluationRecord } from '../../src/store';
 import { makeScenario } from '../../src/testkit';
-import { finalStatus, prepareWorkspace, type Workspace } from './harness';
+import { callApi, finalStatus, prepareWorkspace, type Workspace } from './harness';
 import { evaluationsOf, settle, startWorld, type World } from './operations-world';
 
 /**
@@ -81,15 +82,19 @@ describe('e2e: a PR bundle file is decoded and hashed off the event loop, byte-e
     // Before the change the hash was taken over the decoded text re-encoded: for UTF-8 without a BOM
     // those are the same bytes, so stored hashes of earlier evaluations keep matching.
     expect(evaluation?.bundleSha256B64u).toBe(sha256B64u(Buffer.from(Buffer.from(bytes).toString('utf8'), 'utf8')));
+    // A bundle that was verified is recorded whole in the engine input (evidence packs re-verify it).
+    expect(JSON.parse(evaluation?.engineInput ?? '{}')).toMatchObject({
+      bundle_text: Buffer.from(bytes).toString('utf8'),
+    });
   });
 
-  it('the hash covers the exact bytes, including a leading BOM the decoder drops', async () => {
-    const { prId, bytes } = await agentPr('agent/bytes-bom', (text) =>
+  it('a bundle file with a byte-order mark is read as it is (U+FEFF kept, RFC 8259: not JSON) and fails closed on BUNDLE_UNREADABLE', async () => {
+    const { prId, status } = await agentPr('agent/bytes-bom', (text) =>
       Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]),
     );
+    expect(status.state).toBe('FAILED');
     const [evaluation] = await evaluationsOf(world, prId);
-    expect(evaluation?.bundleSha256B64u).toBe(sha256B64u(bytes));
-    expect(evaluation?.bundleSha256B64u).not.toBe(sha256B64u(bytes.subarray(3)));
+    expect(unreadable(evaluation)).toBe(true);
   });
 
   it('a bundle file that is not valid UTF-8 fails closed on BUNDLE_UNREADABLE (never decoded with replacements)', async () => {
@@ -114,5 +119,32 @@ describe('e2e: a PR bundle file is decoded and hashed off the event loop, byte-e
     const [evaluation] = await evaluationsOf(world, prId);
     expect(unreadable(evaluation)).toBe(true);
     expect(evaluation?.bundleSha256B64u ?? null).toBeNull();
+  });
+
+  it('a refused junk bundle is recorded as its refusal, not its text, and its evidence pack still re-derives the verdict', async () => {
+    const receipt = '{"envelope_type":"gateway_receipt","payload":{}}';
+    const { prId, bytes, status } = await agentPr('agent/bytes-junk', (text) => {
+      // The genuine envelope with 1,001 junk receipts: over the bundle's array bound.
+      const envelope = JSON.parse(text) as { payload: Record<string, unknown> };
+      envelope.payload.receipts = Array.from({ length: 1_001 }, () => JSON.parse(receipt) as unknown);
+      return Buffer.from(JSON.stringify(envelope), 'utf8');
+    });
+    expect(status.state).toBe('FAILED');
+    const [evaluation] = await evaluationsOf(world, prId);
+    expect(JSON.stringify(evaluation?.verdict)).toContain('"BUNDLE_LIMIT_EXCEEDED"');
+    const recorded = JSON.parse(evaluation?.engineInput ?? '{}') as Record<string, unknown>;
+    expect(recorded).not.toHaveProperty('bundle_text');
+    expect(recorded.evidence_error).toBe('BUNDLE_LIMIT_EXCEEDED');
+    // The refused file stays identified by the SHA-256 of its exact bytes.
+    expect(evaluation?.bundleSha256B64u).toBe(sha256B64u(bytes));
+
+    const keys = await callApi(world.app.url, 'GET', '/api/v1/evidence-keys', '');
+    const signer = (keys.json.keys as { did: string; active: boolean }[]).find((k) => k.active)?.did ?? '';
+    const pack = await fetch(`${world.app.url}/api/v1/workspaces/acme/evaluations/${evaluation?.id ?? ''}/evidence`, {
+      headers: { authorization: ws.bearer },
+    });
+    expect(pack.status).toBe(200);
+    const checked = await verifyEvidencePack(await pack.text(), { trustedSignerDids: [signer] });
+    expect(checked).toMatchObject({ valid: true, code: 'OK' });
   });
 });

@@ -22,12 +22,17 @@ describe('PR files are decoded and hashed in the verification pool', () => {
   test.each([
     ['pool', () => pool],
     ['inline', () => inlineVerifier],
-  ])('%s: text and the hash of the exact bytes (a BOM is hashed, then dropped from the text)', async (_, verifier) => {
-    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"é ✓ 𝄞"}', 'utf8')]);
-    const expected = sha(bytes);
-    const file = await verifier().decodeFile(new Uint8Array(bytes));
-    expect(file).toEqual({ text: '{"a":"é ✓ 𝄞"}', sha256B64u: expected });
-  });
+  ])(
+    '%s: the text encodes back to exactly the bytes hashed (a BOM is kept as U+FEFF, not dropped)',
+    async (_, verifier) => {
+      const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"é ✓ 𝄞"}', 'utf8')]);
+      const expected = sha(bytes);
+      const file = await verifier().decodeFile(new Uint8Array(bytes));
+      expect(file).toEqual({ text: '\uFEFF{"a":"é ✓ 𝄞"}', sha256B64u: expected });
+      // What an evidence pack checks: the SHA-256 over the recorded text is the recorded file hash.
+      if ('text' in file) expect(sha(Buffer.from(file.text, 'utf8'))).toBe(expected);
+    },
+  );
 
   test.each([
     ['pool', () => pool],
