@@ -12,7 +12,7 @@
  * diffstat; both are reported (bench/RESULTS.md, notes) so the layout change is visible. The
  * "longest event-loop stall" column is always clawgate's process.
  *
- * Bounded: three junk PRs (`--quick`: the receipts one only, 50 baseline answers), polls every 10 ms
+ * Bounded: four junk PRs (`--quick`: the receipts one only, 50 baseline answers), polls every 10 ms
  * until each has its final status, 120 s at most each. `--write` records the table in bench/RESULTS.md.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -76,6 +76,12 @@ const JUNK: { name: string; body: () => string }[] = [
       keys.pop();
       return `${ENVELOPE_HEAD}{${keys.join(',')}}${ENVELOPE_TAIL}`;
     },
+  },
+  {
+    // Within every bound (one value), so it is not refused: the engine runs on it and the evaluation
+    // records its text, as for any bundle that was verified.
+    name: 'one string of 10 MiB (within the bounds)',
+    body: () => `${ENVELOPE_HEAD}["${'x'.repeat(room - 4)}"]${ENVELOPE_TAIL}`,
   },
 ];
 
