@@ -158,6 +158,17 @@ export interface BitbucketClient {
     path: string,
     options?: { maxBytes?: number },
   ): Promise<string | null>;
+  /**
+   * The same file as its exact bytes (bounded by `maxBytes`, not decoded): for a file up to the bundle
+   * limit, decoding and hashing belong off the event loop (the caller's verification pool).
+   */
+  getFileBytesAtCommit(
+    workspace: string,
+    repoSlug: string,
+    commit: string,
+    path: string,
+    options?: { maxBytes?: number },
+  ): Promise<Uint8Array | null>;
   getCommit(workspace: string, repoSlug: string, hashOrPrefix: string): Promise<BitbucketCommit>;
   /** Commits reachable from `include` and not from `exclude` (`…/commits/{include}?exclude=`), newest first, at most `pageCap` pages. */
   listCommitsBetween(
@@ -474,13 +485,29 @@ class RestClient implements BitbucketClient {
     options: { maxBytes?: number } = {},
   ): Promise<string | null> {
     const maxBodyBytes = positiveInteger(options.maxBytes, DEFAULT_MAX_FILE_BYTES, 'maxBytes');
+    const response = await this.fileAtCommit(workspace, repoSlug, commit, path, maxBodyBytes);
+    if (response === null) return null;
+    return decodeUtf8(response.body, response.context, response.status);
+  }
+
+  async getFileBytesAtCommit(
+    workspace: string,
+    repoSlug: string,
+    commit: string,
+    path: string,
+    options: { maxBytes?: number } = {},
+  ): Promise<Uint8Array | null> {
+    const maxBodyBytes = positiveInteger(options.maxBytes, DEFAULT_MAX_FILE_BYTES, 'maxBytes');
+    const response = await this.fileAtCommit(workspace, repoSlug, commit, path, maxBodyBytes);
+    return response === null ? null : response.body;
+  }
+
+  private fileAtCommit(workspace: string, repoSlug: string, commit: string, path: string, maxBodyBytes: number) {
     const url = apiUrl(
       this.config.apiBase,
       `${repositoryPath(workspace, repoSlug)}/src/${requireCommitHashPrefix(commit)}/${filePathSegments(path)}`,
     );
-    const response = await nullIfNotFound(this.transport.send({ method: 'GET', url, accept: '*/*', maxBodyBytes }));
-    if (response === null) return null;
-    return decodeUtf8(response.body, response.context, response.status);
+    return nullIfNotFound(this.transport.send({ method: 'GET', url, accept: '*/*', maxBodyBytes }));
   }
 
   async listCommitsBetween(

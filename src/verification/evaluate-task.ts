@@ -6,6 +6,8 @@ import { asArray, isJsonObject } from '../core/clawsig/json';
 import { BUNDLE_BOUNDS, jsonBoundsExcess, type JsonBounds } from '../core/clawsig/json-bounds';
 import { verifyCstSignatures } from '../core/clawsig/cst-signature';
 import { evaluate, verifyAndEvaluate, type EvaluationInput, type Verdict } from '../core/verdict';
+// A task of the same pool (Verifier.decodeFile): piscina finds every task by name in this module.
+export { decodeFileTask } from './file-bytes-task';
 
 /**
  * A verification thread yields the CPU to the event loop: a hostile 10 MiB bundle keeps this thread

@@ -12,6 +12,7 @@ import {
   type JsonRefusal,
   type SplitMember,
 } from './evaluate-task';
+import { decodeFileTask, type FileText } from './file-bytes-task';
 
 /**
  * Bundle verification off the event loop (finding 6: 100,000 unsigned receipts blocked every tenant
@@ -38,6 +39,13 @@ export interface Verifier {
   splitJsonObject(bytes: Uint8Array, options: SplitOptions): Promise<SplitResult>;
   /** `JSON.stringify(text)` of a (bundle) text, in a worker; throws past the time budget. */
   quoteJsonString(text: string): Promise<string>;
+  /**
+   * A file's bytes (a bundle or URM read from a PR) decoded as strict UTF-8 and hashed (SHA-256 of
+   * these exact bytes) in a worker; with `bundleId`, also parsed for its `payload.bundle_id`. The
+   * bytes are transferred when the view spans its whole buffer (the caller's view is then detached:
+   * do not use it afterwards), copied otherwise. Past the time budget: `{ problem: 'limit' }`.
+   */
+  decodeFile(bytes: Uint8Array, options?: { bundleId?: boolean }): Promise<FileText | { problem: 'limit' }>;
   close(): Promise<void>;
 }
 
@@ -197,6 +205,18 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
         throw new Error('quoting the bundle text for the engine input ran out of budget');
       return quoted;
     },
+    async decodeFile(bytes, options = {}) {
+      const whole =
+        bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+      const owned = whole ? bytes : new Uint8Array(bytes);
+      const decoded = await run<FileText>(
+        { bytes: owned, bundleId: options.bundleId === true },
+        'decodeFileTask',
+        undefined,
+        [owned.buffer as ArrayBuffer],
+      );
+      return decoded === 'over' || decoded === 'oom' ? { problem: 'limit' } : decoded;
+    },
     async close() {
       await pool.destroy();
     },
@@ -212,5 +232,6 @@ export const inlineVerifier: Verifier = {
   parseJson: async (text, bounds) => parseBoundedJsonTask({ text, bounds }),
   splitJsonObject: async (bytes, options) => splitJsonObjectTask({ bytes, ...options }),
   quoteJsonString: async (text) => quoteJsonStringTask({ text }),
+  decodeFile: async (bytes, options = {}) => decodeFileTask({ bytes, bundleId: options.bundleId === true }),
   close: async () => {},
 };

@@ -19,6 +19,7 @@ function observed(pool: Verifier): Verifier & { nextSplit(): Promise<void> } {
     evaluate: (task) => pool.evaluate(task),
     parseJson: (text, bounds) => pool.parseJson(text, bounds),
     quoteJsonString: (text) => pool.quoteJsonString(text),
+    decodeFile: (bytes, options) => pool.decodeFile(bytes, options),
     splitJsonObject: (bytes, options) => {
       const started = waiting;
       waiting = [];

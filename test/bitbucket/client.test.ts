@@ -294,6 +294,22 @@ describe('typed methods against captured Bitbucket responses', () => {
       );
     });
 
+    it('getFileBytesAtCommit: the exact bytes, not decoded (the caller decodes off the event loop); same 404 and limit', async () => {
+      const { client } = connectClient(server);
+      const bytes = await client.getFileBytesAtCommit('acme', 'widgets', FULL_SHA, 'binary.bin');
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect([...(bytes ?? [])]).toEqual([0xff, 0xfe, 0x00, 0x80]);
+      await expect(client.getFileBytesAtCommit('acme', 'widgets', FULL_SHA, 'missing.txt')).resolves.toBeNull();
+      await expect(
+        client.getFileBytesAtCommit('acme', 'widgets', FULL_SHA, 'big.txt', { maxBytes: 1024 }),
+      ).rejects.toBeInstanceOf(ResponseTooLargeError);
+      const text = await client.getFileBytesAtCommit('acme', 'widgets', FULL_SHA, 'a.ts');
+      expect(Buffer.from(text ?? new Uint8Array()).toString('utf8')).toBe('content of a.ts');
+      await expect(client.getFileBytesAtCommit('acme', 'widgets', FULL_SHA, '../x')).rejects.toBeInstanceOf(
+        BitbucketInputError,
+      );
+    });
+
     it('refuses dot segments and empty segments (they would move the request to another path)', async () => {
       const { client } = connectClient(server);
       for (const path of ['../../../user', 'a/./b', 'a//b', '/abs', 'a/%2e%2e/b']) {

@@ -1,6 +1,6 @@
 import type { BitbucketClient } from '../../bitbucket';
 import { BitbucketNotFoundError, BitbucketResponseError } from '../../bitbucket';
-import { isJsonObject } from '../../core/clawsig/json';
+import type { Verifier } from '../../verification';
 
 /**
  * Where a PR's proof bundle is found among the files
@@ -27,7 +27,10 @@ export interface BundleFileCandidate {
   layout: 'declared' | 'harness' | 'legacy';
 }
 
-/** A file read from the PR at head (as text: the verification pool parses it off the event loop). */
+/**
+ * A file read from the PR at head: its text (decoded, like its hash, off the event loop; the
+ * verification pool parses it) and the SHA-256 of its exact bytes.
+ */
 export interface PullRequestArtifact {
   path: string;
   text: string;
@@ -58,52 +61,40 @@ export function discoveryCandidates(
   return out;
 }
 
-function bundleIdOf(value: unknown): string | undefined {
-  const payload = isJsonObject(value) && isJsonObject(value.payload) ? value.payload : undefined;
-  return payload && typeof payload.bundle_id === 'string' ? payload.bundle_id : undefined;
-}
+type Read =
+  | { ok: true; artifact: PullRequestArtifact; bundleId?: { id?: string } | 'not_json' }
+  | { ok: false; reason: 'absent' | 'unreadable' };
 
-type Read = { ok: true; artifact: PullRequestArtifact } | { ok: false; reason: 'absent' | 'unreadable' };
-
-async function readAtHead(
+/**
+ * A file at head, read as bytes (bounded by `maxBytes`) and handed to the verification pool, which
+ * decodes it (strict UTF-8) and hashes those exact bytes; with `bundleId` (a harness-layout candidate,
+ * matched against the declared ids) it is also parsed there for its `payload.bundle_id`. Nothing of
+ * the file's size runs on the event loop but the bounded read (a 10 MiB junk bundle: finding 6).
+ */
+export async function readFileAtHead(
   client: BitbucketClient,
+  verifier: Verifier,
   at: { workspace: string; repoSlug: string; headSha: string },
   path: string,
   maxBytes: number,
+  options: { bundleId?: boolean } = {},
 ): Promise<Read> {
-  let text: string | null;
+  let bytes: Uint8Array | null;
   try {
-    text = await client.getFileAtCommit(at.workspace, at.repoSlug, at.headSha, path, { maxBytes });
+    bytes = await client.getFileBytesAtCommit(at.workspace, at.repoSlug, at.headSha, path, { maxBytes });
   } catch (error) {
     if (error instanceof BitbucketNotFoundError) return { ok: false, reason: 'absent' };
-    // Too large or not UTF-8: the file cannot be read (fail closed). Anything else (network, auth,
-    // rate limit) is clawgate's failure and propagates.
+    // Too large: the file cannot be read (fail closed). Anything else (network, auth, rate limit) is
+    // clawgate's failure and propagates.
     if (!(error instanceof BitbucketResponseError)) throw error;
     return { ok: false, reason: 'unreadable' };
   }
-  if (text === null) return { ok: false, reason: 'absent' };
-  return { ok: true, artifact: { path, text, sha256B64u: await sha256B64uOffLoop(text) } };
-}
-
-/**
- * SHA-256 of a file of up to the bundle limit through WebCrypto, which digests on libuv's thread pool:
- * the one-shot hash ran on the event loop (≈115 ms for a 10 MiB junk bundle on a loaded machine).
- */
-async function sha256B64uOffLoop(text: string): Promise<string> {
-  return Buffer.from(await globalThis.crypto.subtle.digest('SHA-256', Buffer.from(text, 'utf8'))).toString('base64url');
-}
-
-/**
- * The bundle id of a harness-layout candidate, needed only to match it against the declared ids.
- * This is the one parse on the event loop (bounded by the bundle size limit); the declared and
- * `.clawsig/` layouts are never parsed here. Not JSON: undefined (the caller fails closed).
- */
-function bundleIdOfText(text: string): { ok: true; bundleId: string | undefined } | { ok: false } {
-  try {
-    return { ok: true, bundleId: bundleIdOf(JSON.parse(text) as unknown) };
-  } catch {
-    return { ok: false };
-  }
+  if (bytes === null) return { ok: false, reason: 'absent' };
+  const file = await verifier.decodeFile(bytes, options);
+  // Not UTF-8, or (parsing for the bundle id) past the time budget: unreadable, fail closed.
+  if ('problem' in file) return { ok: false, reason: 'unreadable' };
+  const artifact = { path, text: file.text, sha256B64u: file.sha256B64u };
+  return file.bundleId === undefined ? { ok: true, artifact } : { ok: true, artifact, bundleId: file.bundleId };
 }
 
 /**
@@ -112,6 +103,7 @@ function bundleIdOfText(text: string): { ok: true; bundleId: string | undefined 
  */
 export async function discoverBundleInPullRequest(input: {
   client: BitbucketClient;
+  verifier: Verifier;
   workspace: string;
   repoSlug: string;
   headSha: string;
@@ -126,15 +118,19 @@ export async function discoverBundleInPullRequest(input: {
   for (const candidate of candidates) {
     if (candidate.layout === 'harness' && input.declared.length === 0 && harnessCount > 1)
       return { error: 'BUNDLE_UNREADABLE' };
-    const read = await readAtHead(input.client, at, candidate.path, input.maxBundleBytes);
+    const matchId = candidate.layout === 'harness' && input.declared.length > 0;
+    const read = await readFileAtHead(input.client, input.verifier, at, candidate.path, input.maxBundleBytes, {
+      bundleId: matchId,
+    });
     if (!read.ok) {
       if (read.reason === 'absent') continue;
       return { error: 'BUNDLE_UNREADABLE' };
     }
-    if (candidate.layout === 'harness' && input.declared.length > 0) {
-      const id = bundleIdOfText(read.artifact.text);
-      if (!id.ok) return { error: 'BUNDLE_UNREADABLE' };
-      if (id.bundleId === undefined || !input.declared.includes(id.bundleId)) continue;
+    if (matchId) {
+      // Parsed in the worker, never here (a 10 MiB nest of arrays takes seconds to parse).
+      if (read.bundleId === undefined || read.bundleId === 'not_json') return { error: 'BUNDLE_UNREADABLE' };
+      const id = read.bundleId.id;
+      if (id === undefined || !input.declared.includes(id)) continue;
     }
     found = { ...read.artifact, layout: candidate.layout };
     break;

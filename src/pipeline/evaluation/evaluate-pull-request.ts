@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { ApiBudgetExceededError, BitbucketError, BitbucketRateLimitError, type BitbucketClient } from '../../bitbucket';
 import type { ConsumedId } from '../../core/anti-replay';
 import type { ConsumedIdRecord } from '../../store';
-import { failedStatusFor, idsToRecord, type EvaluationInput, type Mode, type Verdict } from '../../core/verdict';
+import {
+  failedStatusFor,
+  idsToRecord,
+  verifyAndEvaluate,
+  type EvaluationInput,
+  type Mode,
+  type Verdict,
+} from '../../core/verdict';
 import { recordEngineInput } from '../../evidence/engine-input';
 import type { Job, JobHandler, JobQueue } from '../../queue/job-queue';
 import { pullRequestJobKey } from '../../queue/pull-request-job-key';
@@ -183,8 +190,11 @@ export async function evaluatePullRequest(
       await publishInProgress(target);
       inProgressWritten = true;
     }
+    // The bundle's bytes are decoded and hashed in a worker; parsing, bounds and verification too.
+    const verifier = deps.verifier ?? inlineVerifier;
     const evidence: GatheredEvidence = await gatherEvidence({
       client,
+      verifier,
       store,
       workspaceId: job.workspaceId,
       repoFullName: job.repoFullName,
@@ -197,8 +207,6 @@ export async function evaluatePullRequest(
       maxBundleBytes: config.maxBundleBytes,
     });
     mode = evidence.mode;
-    // The bundle travels as text: parsing, bounds and verification all run off the event loop.
-    const verifier = deps.verifier ?? inlineVerifier;
     // So does the URM: parsed and bounded in a worker. One that is not JSON or exceeds URM_BOUNDS binds
     // nothing (the protocol then fails a bundle that names it: URM_MISSING), never stalls the loop.
     const urm = evidence.urmText === undefined ? undefined : await verifier.parseJson(evidence.urmText, URM_BOUNDS);
@@ -263,7 +271,11 @@ export async function evaluatePullRequest(
         }
       }
     }
-    const record = verdictToJson(verdict, `${job.repoFullName}#${job.prId}@${headSha}`);
+    const subject = `${job.repoFullName}#${job.prId}@${headSha}`;
+    const record = verdictToJson(verdict, subject);
+    // A bundle the pool refused (over the bounds or the time budget, not JSON) is recorded as that
+    // refusal, not as its text, when the engine gives the same verdict from the refusal alone.
+    const refusedInput = await asRefusal(finalInput, verdict, subject, evidence.bundle?.text);
     // No earlier evaluation of this head: clawgate never put a report on it, so none is deleted first.
     const reportOnHead = (await store.evaluations.latestForHead(job.workspaceId, job.repoFullName, headSha)) !== null;
     await store.evaluations.insert(job.workspaceId, {
@@ -290,7 +302,9 @@ export async function evaluatePullRequest(
       policyHashB64u: evidence.policy?.hash ?? null,
       prUrl: pr.links.html.href,
       commits: evidence.change.commits.map((c) => c.hash),
-      engineInput: await engineInputJson(verifier, finalInput, evidence.bundle?.text),
+      engineInput: refusedInput
+        ? JSON.stringify(recordEngineInput(refusedInput))
+        : await engineInputJson(verifier, finalInput, evidence.bundle?.text),
     });
     // Keep the bundle an evaluation was based on, so an auditor can re-verify it later with
     // `clawgate verify` (uploaded bundles are already stored; a bundle id clash keeps the first copy).
@@ -535,6 +549,37 @@ export function createEvaluationHandler(
       throw error;
     }
   };
+}
+
+/** What the verification pool refuses a bundle with (verifier.ts, evaluate-task.ts): the engine then runs without it. */
+const BUNDLE_REFUSALS = ['BUNDLE_LIMIT_EXCEEDED', 'VERIFICATION_BUDGET_EXCEEDED', 'BUNDLE_UNREADABLE'] as const;
+
+/**
+ * The engine input to record for a verdict on a refused bundle: `input` with the refusal as its
+ * evidence error and no bundle, when the engine run on that (as an evidence-pack check runs it)
+ * gives exactly the verdict that stands; otherwise undefined (the bundle text is recorded).
+ *
+ * Why (finding 6, bench/junk-bundle-latency.ts): a 10 MiB junk bundle's text, escaped into the
+ * recorded input (≈12 MB), cost ≈190 ms of SQLite writing on its single connection, during which
+ * every other workspace's queries waited, and 12 MB of stored junk per push. The bundle's SHA-256
+ * stays recorded with the evaluation, so the refused file can still be identified and fetched.
+ */
+async function asRefusal(
+  input: Omit<EvaluationInput, 'bundle'>,
+  verdict: Verdict,
+  subject: string,
+  bundleText: string | undefined,
+): Promise<Omit<EvaluationInput, 'bundle'> | undefined> {
+  if (bundleText === undefined || input.evidenceError !== undefined) return undefined;
+  const codes = new Set<string>(verdict.checks.map((check) => check.code));
+  const standing = JSON.stringify(verdictToJson(verdict, subject));
+  for (const code of BUNDLE_REFUSALS) {
+    if (!codes.has(code)) continue;
+    const refused = { ...input, evidenceError: code };
+    // No bundle: cheap enough for the event loop (the WPC on the change set, the CST's signature).
+    if (JSON.stringify(verdictToJson(await verifyAndEvaluate(refused), subject)) === standing) return refused;
+  }
+  return undefined;
 }
 
 /**

@@ -19,7 +19,8 @@ import type { CommitPush, Store, WorkspaceSettings } from '../../store';
 import { agentIdentityOf } from '../agent-identities';
 import { engineSettingsFrom } from '../engine-settings';
 import { policyForRepository } from '../repository-policy';
-import { discoverBundleInPullRequest } from './bundle-discovery';
+import { discoverBundleInPullRequest, readFileAtHead } from './bundle-discovery';
+import type { Verifier } from '../../verification';
 import { declaredBundleIds } from './proof-bundle-reference';
 import { runArtifactPaths, uploadedRunArtifactPaths } from '../../core/clawsig/run-artifacts';
 import { MAX_TRUST_PULSE_BYTES } from '../../core/clawsig/trust-pulse';
@@ -55,6 +56,7 @@ export interface GatheredEvidence {
  */
 async function runArtifactsFromPr(
   client: BitbucketClient,
+  verifier: Verifier,
   workspace: string,
   repoSlug: string,
   headSha: string,
@@ -73,10 +75,14 @@ async function runArtifactsFromPr(
     }
   };
   const out: { urmText?: string; trustPulseText?: string } = {};
-  // Not parsed here: a hostile URM (up to the bundle limit) is parsed in a worker (evaluate-pull-request).
-  const urmText = await read(paths.urm, maxUrmBytes);
-  if (urmText !== undefined) out.urmText = urmText;
-  // One byte over the limit is enough to tell "too large" (the engine checks the size).
+  // Neither decoded nor parsed here: a hostile URM (up to the bundle limit) is decoded in a worker,
+  // then parsed in one (evaluate-pull-request).
+  if (changed.has(paths.urm)) {
+    const urm = await readFileAtHead(client, verifier, { workspace, repoSlug, headSha }, paths.urm, maxUrmBytes);
+    if (urm.ok) out.urmText = urm.artifact.text;
+    else if (urm.reason === 'unreadable') out.urmText = '';
+  }
+  // Small (one byte over the limit is enough to tell "too large"; the engine checks the size): read as text.
   const pulse = await read(paths.trustPulse, MAX_TRUST_PULSE_BYTES + 1);
   if (pulse !== undefined) out.trustPulseText = pulse;
   return out;
@@ -209,6 +215,8 @@ function pusherClass(settings: WorkspaceSettings, pushers: readonly CommitPush[]
  */
 export async function gatherEvidence(input: {
   client: BitbucketClient;
+  /** Decodes and hashes the files read from the PR (a bundle, a URM) off the event loop. */
+  verifier: Verifier;
   store: Store;
   workspaceId: string;
   repoFullName: string;
@@ -339,6 +347,7 @@ export async function gatherEvidence(input: {
   try {
     await attachBundle(evidence, {
       client,
+      verifier: input.verifier,
       store,
       workspaceId,
       workspace,
@@ -371,6 +380,7 @@ async function attachBundle(
   evidence: GatheredEvidence,
   ctx: {
     client: BitbucketClient;
+    verifier: Verifier;
     store: Store;
     workspaceId: string;
     workspace: string;
@@ -380,7 +390,7 @@ async function attachBundle(
     maxBundleBytes: number;
   },
 ): Promise<void> {
-  const { client, store, workspaceId, workspace, repoSlug, headSha, declared } = ctx;
+  const { client, verifier, store, workspaceId, workspace, repoSlug, headSha, declared } = ctx;
   const input = { maxBundleBytes: ctx.maxBundleBytes };
   const change = evidence.change;
   const changed = new Set(change.files.filter((f) => f.status !== 'removed').map((f) => f.path));
@@ -400,6 +410,7 @@ async function attachBundle(
       uploaded.urmText === null || uploaded.trustPulseText === null
         ? await runArtifactsFromPr(
             client,
+            verifier,
             workspace,
             repoSlug,
             headSha,
@@ -418,6 +429,7 @@ async function attachBundle(
   // then the harness layout <name>-bundle.json, then .clawsig/proof_bundle.json), with its URM and pulse.
   const discovered = await discoverBundleInPullRequest({
     client,
+    verifier,
     workspace,
     repoSlug,
     headSha,
@@ -436,6 +448,7 @@ async function attachBundle(
       evidence,
       await runArtifactsFromPr(
         client,
+        verifier,
         workspace,
         repoSlug,
         headSha,

@@ -24,22 +24,35 @@ export interface TenantHeadCache {
     maxBytes: number,
     read: () => Promise<string | null>,
   ): Promise<string | null>;
+  /** The same for a file's bytes; every answer is the caller's own copy (it may transfer it to a worker). */
+  fileBytesAtCommit(
+    repoFullName: string,
+    commitHash: string,
+    path: string,
+    maxBytes: number,
+    read: () => Promise<Uint8Array | null>,
+  ): Promise<Uint8Array | null>;
 }
 
 export const DEFAULT_HEAD_CACHE_BYTES = 64 * 1024 * 1024;
 const HEAD_CACHE_TTL_MS = 30 * 60_000;
 const FULL_HASH = /^[0-9a-f]{40}$/;
 
-type Entry = { paths: string[] } | { text: string | null };
+type Entry = { paths: string[] } | { text: string | null } | { bytes: Uint8Array | null };
 
 export function createHeadCache(maxBytes: number = DEFAULT_HEAD_CACHE_BYTES): HeadCache {
+  const maxEntrySize = Math.max(1, Math.floor(maxBytes / 8));
   const cache = new LRUCache<string, Entry>({
     maxSize: maxBytes,
-    maxEntrySize: Math.max(1, Math.floor(maxBytes / 8)),
+    maxEntrySize,
     ttl: HEAD_CACHE_TTL_MS,
     sizeCalculation: (entry, key) =>
       key.length * 2 +
-      ('paths' in entry ? entry.paths.reduce((n, p) => n + p.length * 2 + 16, 16) : (entry.text?.length ?? 0) * 2 + 16),
+      ('paths' in entry
+        ? entry.paths.reduce((n, p) => n + p.length * 2 + 16, 16)
+        : 'text' in entry
+          ? (entry.text?.length ?? 0) * 2 + 16
+          : (entry.bytes?.byteLength ?? 0) + 16),
   });
   return {
     forTenant(tenantKey) {
@@ -65,6 +78,20 @@ export function createHeadCache(maxBytes: number = DEFAULT_HEAD_CACHE_BYTES): He
           cache.set(key, { text });
           return text;
         },
+        async fileBytesAtCommit(repoFullName, commitHash, path, maxBytes, read) {
+          const hash = commitHash.toLowerCase();
+          if (!FULL_HASH.test(hash)) return read();
+          const key = keyOf('bytes', repoFullName.toLowerCase(), hash, path, maxBytes);
+          const hit = cache.get(key);
+          if (hit !== undefined && 'bytes' in hit) return hit.bytes === null ? null : new Uint8Array(hit.bytes);
+          const bytes = await read();
+          // A copy is kept (the caller may hand its bytes to a worker), only when it would fit: a
+          // file larger than an entry may be (a 10 MiB junk bundle) costs no copy on the event loop.
+          if (bytes === null) cache.set(key, { bytes: null });
+          else if (bytes.byteLength + key.length * 2 + 16 <= maxEntrySize)
+            cache.set(key, { bytes: new Uint8Array(bytes) });
+          return bytes;
+        },
       };
     },
   };
@@ -79,6 +106,10 @@ export function withHeadCache(client: BitbucketClient, cache: TenantHeadCache): 
   cached.getFileAtCommit = (workspace, repoSlug, commit, path, options = {}) =>
     cache.fileAtCommit(`${workspace}/${repoSlug}`, commit, path, options.maxBytes ?? -1, () =>
       client.getFileAtCommit(workspace, repoSlug, commit, path, options),
+    );
+  cached.getFileBytesAtCommit = (workspace, repoSlug, commit, path, options = {}) =>
+    cache.fileBytesAtCommit(`${workspace}/${repoSlug}`, commit, path, options.maxBytes ?? -1, () =>
+      client.getFileBytesAtCommit(workspace, repoSlug, commit, path, options),
     );
   return cached;
 }
