@@ -118,10 +118,12 @@ async function sqlitePragma(sequelize: Sequelize, name: string): Promise<number>
 
 /**
  * Runs `load` (the seed's INSERT … SELECTs) as a bulk load on SQLite, then puts the database back as
- * migrations left it. Why the plain inserts were slow (profiled: 100k rows 4.6 s, 300k 26.7 s, 1M
- * past 25 minutes): every row updates 8 indexes of `evaluations` and 5 of `audit_events` at random
- * places, and once those B-trees outgrow SQLite's default 2 MB page cache each row evicts and
- * re-reads pages (and writes dirty ones to the WAL). So, for the seed only and only on the seed's
+ * migrations left it. Why the plain inserts were slow (timed: 100k rows 4.6 s, 300k 26.7 s, 1M
+ * past 25 minutes): every row updates 7 indexes of `evaluations` and 4 of `audit_events` (the
+ * primary key's included) at scattered places, and once those B-trees outgrow SQLite's default
+ * 2 MB page cache each row evicts and re-reads pages. At 300k rows the big cache alone brought the
+ * seed from 26.7 s to 9.4 s, rebuilding the indexes after the load to 6.4 s (1M: about 30 s); a
+ * journal mode other than WAL did not help (7.4 s). So, for the seed only and only on the seed's
  * own connection (sequelize keeps one connection for statements outside a transaction; these
  * PRAGMAs are per connection, so the store's connections keep their real settings):
  * - the growing tables' explicit indexes are dropped before the load and created again, in their
