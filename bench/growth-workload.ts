@@ -5,7 +5,8 @@
  * - `seedGrowth`: N evaluation rows spread over 10 workspaces × 20 repositories (3 evaluations per
  *   PR, 2 per head), N audit events, N/10 deliveries, finished jobs and commit pushes, N/100
  *   incidents; generated inside the database (a recursive CTE on SQLite, generate_series on
- *   PostgreSQL), so 1M rows take seconds, not a million round trips;
+ *   PostgreSQL), so 1M rows take seconds, not a million round trips; on SQLite the seed connection
+ *   also bulk-loads (see `bulkLoadSqlite`), which took 1M rows from over 25 minutes to under a minute;
  * - `GROWTH_QUERIES`: every store query whose cost could grow with those tables, called through the
  *   real store (so the SQL explained is the SQL the store sends, captured with `traceQueries`);
  * - `explainStatement`: SQLite's EXPLAIN QUERY PLAN or PostgreSQL's EXPLAIN (ANALYZE) of one statement.
@@ -87,8 +88,97 @@ async function insertGenerated(
   await sequelize.query(sql);
 }
 
+/**
+ * One SQLite schema object as `sqlite_master` records it, the root page left out (it moves when an
+ * index is rebuilt). The order matters: without ANALYZE statistics SQLite breaks ties between equally
+ * good indexes by their order in the schema (rows in rowid order, per table), so a restore that
+ * recreated indexes in another order changed plans (seen: `evaluations.repositories` switched from
+ * `evaluations_workspace_repo_created` to `evaluations_workspace_repo_head_created`).
+ */
+interface SchemaObject {
+  type: string;
+  name: string;
+  tbl_name: string;
+  sql: string | null;
+}
+
+async function sqliteSchema(sequelize: Sequelize): Promise<SchemaObject[]> {
+  return sequelize.query<SchemaObject>('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY tbl_name, rowid', {
+    type: QueryTypes.SELECT,
+  });
+}
+
+/** The value of a per-connection PRAGMA (`PRAGMA synchronous` answers `{ synchronous: 2 }`). */
+async function sqlitePragma(sequelize: Sequelize, name: string): Promise<number> {
+  const [row] = await sequelize.query<Record<string, number>>(`PRAGMA ${name}`, { type: QueryTypes.SELECT });
+  const value = row?.[name];
+  if (typeof value !== 'number') throw new Error(`PRAGMA ${name} answered ${JSON.stringify(row)}`);
+  return value;
+}
+
+/**
+ * Runs `load` (the seed's INSERT … SELECTs) as a bulk load on SQLite, then puts the database back as
+ * migrations left it. Why the plain inserts were slow (timed: 100k rows 4.6 s, 300k 26.7 s, 1M
+ * past 25 minutes): every row updates 7 indexes of `evaluations` and 4 of `audit_events` (the
+ * primary key's included) at scattered places, and once those B-trees outgrow SQLite's default
+ * 2 MB page cache each row evicts and re-reads pages. At 300k rows the big cache alone brought the
+ * seed from 26.7 s to 9.4 s, rebuilding the indexes after the load to 6.4 s (1M: about 30 s); a
+ * journal mode other than WAL did not help (7.4 s). So, for the seed only and only on the seed's
+ * own connection (sequelize keeps one connection for statements outside a transaction; these
+ * PRAGMAs are per connection, so the store's connections keep their real settings):
+ * - the growing tables' explicit indexes are dropped before the load and created again, in their
+ *   original order, from the very SQL `sqlite_master` held (a sorted build instead of a million
+ *   random inserts); the implicit ones (primary keys, UNIQUE constraints) cannot be dropped and stay
+ *   (they were created with their table, so they still come first);
+ * - `synchronous = OFF`, a 1 GB page cache and in-memory temporary sort files;
+ * - afterwards the PRAGMAs are set back, the WAL is checkpointed and truncated (a long-running
+ *   database is read from its main file, not from a 1 GB WAL), and the schema is compared with the
+ *   one before: any difference (an index missing, changed or out of order) fails the seed.
+ * The journal mode stays WAL (it is persistent in the file and other connections, the store's, are
+ * open). No ANALYZE is run, as in production. What the real database has and this one has not:
+ * indexes grown row by row (pages less full) instead of built sorted.
+ */
+async function bulkLoadSqlite(sequelize: Sequelize, load: () => Promise<void>): Promise<void> {
+  const before = await sqliteSchema(sequelize);
+  const growing = new Set<string>(GROWING_TABLES);
+  const dropped = before.filter((o) => o.type === 'index' && o.sql !== null && growing.has(o.tbl_name));
+  const saved = {
+    synchronous: await sqlitePragma(sequelize, 'synchronous'),
+    cache_size: await sqlitePragma(sequelize, 'cache_size'),
+    temp_store: await sqlitePragma(sequelize, 'temp_store'),
+  };
+  await sequelize.query('PRAGMA synchronous = OFF');
+  await sequelize.query('PRAGMA cache_size = -1000000'); // KiB: 1 GB
+  await sequelize.query('PRAGMA temp_store = MEMORY');
+  try {
+    for (const index of dropped) await sequelize.query(`DROP INDEX "${index.name.replaceAll('"', '""')}"`);
+    await load();
+    for (const index of dropped) if (index.sql !== null) await sequelize.query(index.sql);
+  } finally {
+    for (const [name, value] of Object.entries(saved)) await sequelize.query(`PRAGMA ${name} = ${value}`);
+  }
+  const [checkpoint] = await sequelize.query<{ busy: number }>('PRAGMA wal_checkpoint(TRUNCATE)', {
+    type: QueryTypes.SELECT,
+  });
+  if (checkpoint?.busy !== 0) throw new Error('the WAL checkpoint after the SQLite bulk seed could not finish');
+  const after = await sqliteSchema(sequelize);
+  if (JSON.stringify(after) !== JSON.stringify(before)) {
+    throw new Error('the SQLite bulk seed did not restore the schema (sqlite_master differs from before the seed)');
+  }
+}
+
 /** Seeds `n` evaluations and the proportional rows of the other growing tables (see the file comment). */
 export async function seedGrowth(sequelize: Sequelize, dialect: Dialect, n: number): Promise<void> {
+  if (dialect === 'sqlite') return bulkLoadSqlite(sequelize, () => insertGrowthRows(sequelize, dialect, n));
+  await insertGrowthRows(sequelize, dialect, n);
+  // VACUUM as well as ANALYZE: a long-running database has been autovacuumed (PostgreSQL 13+ also
+  // vacuums insert-only tables), which sets the visibility map that index-only scans need. Without
+  // it the result depended on whether autovacuum happened to run during the bench: at 1M,
+  // `repositoriesUsing (policy)` read 20,000 heap rows (166 ms) in one run and none (18 ms) in another.
+  await sequelize.query('VACUUM ANALYZE');
+}
+
+async function insertGrowthRows(sequelize: Sequelize, dialect: Dialect, n: number): Promise<void> {
   const e = expressions(dialect);
   await insertGenerated(
     sequelize,
@@ -139,7 +229,6 @@ export async function seedGrowth(sequelize: Sequelize, dialect: Dialect, n: numb
     `${e.workspace}, ${e.repo}, NULL, 'merge_pr', 'main', ${e.headSha}, ${e.prId}, 'req-' || i, 'SUCCESSFUL', ${e.at}`,
     Math.floor(n / 100),
   );
-  if (dialect === 'postgres') await sequelize.query('ANALYZE');
 }
 
 /** The tables that grow without bound with use (a plan must never SCAN them). */
