@@ -27,10 +27,11 @@ export const SLOT = {
   failed: 4,
 } as const;
 
-/** Control words before the slots. */
-const STOP = 0;
-const CHECKER_DONE = 1;
-const FIRST_SLOT = 2;
+/** The layout of the shared words: two control words, then the slots. */
+export const SHARED_WORDS = { stop: 0, checkerDone: 1, firstSlot: 2 } as const;
+const STOP = SHARED_WORDS.stop;
+const CHECKER_DONE = SHARED_WORDS.checkerDone;
+const FIRST_SLOT = SHARED_WORDS.firstSlot;
 
 /** The bundle's envelope and as many receipts as a bundle within BUNDLE_BOUNDS can list. */
 export const SHARED_SLOTS = 1 + BUNDLE_BOUNDS.maxArrayLength;
