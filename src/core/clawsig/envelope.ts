@@ -119,7 +119,9 @@ export function checkEnvelopeSignature(
   envelope: JsonObject,
   options: { requireSignatureLength?: boolean } = {},
 ): EnvelopeFailure | null {
-  if (delegate !== undefined && !options.requireSignatureLength && delegate(envelope)) return null;
+  // Only the default check is ever delegated (the checker runs exactly that one); an option that
+  // changes the outcome must be excluded here too.
+  if (delegate !== undefined && options.requireSignatureLength !== true && delegate(envelope)) return null;
   if (envelope.hash_algorithm !== 'SHA-256') return { code: 'HASH_MISMATCH', path: 'hash_algorithm' };
   if (stringifyHashB64u(envelope.payload) !== envelope.payload_hash_b64u)
     return { code: 'HASH_MISMATCH', path: 'payload_hash_b64u' };
