@@ -126,8 +126,9 @@ export function checkEnvelopesTask(task: {
 /**
  * The other half: the whole evaluation (exactly `evaluateTask`), where every envelope check the
  * checker has claimed is taken as passed. Its verdict stands only if the checker found every one of
- * them passing; otherwise the evaluation runs again here with every check done in this worker, so
- * the verdict (state, reason code, check order) is always the single-thread engine's.
+ * them passing; otherwise the evaluation runs again here taking only the checks the checker found
+ * passing and doing every other one in this worker, so the verdict (state, reason code, check order)
+ * is always the single-thread engine's.
  */
 export async function evaluateSharingChecksTask(
   task: EvaluationTask & { shared: SharedArrayBuffer },
@@ -164,8 +165,16 @@ export async function evaluateSharingChecksTask(
     );
     shared.stop();
     if (taken.every((slot) => shared.passed(slot))) return verdict;
-    // An envelope taken as passed did not pass (or its check never finished): the engine again, alone.
-    return evaluate({ ...input, cstSignatures });
+    // An envelope taken as passed did not pass (or its check never finished): the engine again, now
+    // taking as passed only what the checker found passing (it claims nothing more after the stop)
+    // and checking everything else here, so the failure gets the engine's own code and order.
+    return withEnvelopeChecksDelegated(
+      (envelope) => {
+        const slot = slotOf.get(envelope);
+        return slot !== undefined && shared.passed(slot);
+      },
+      () => evaluate({ ...input, cstSignatures }),
+    );
   } finally {
     shared.stop();
   }
