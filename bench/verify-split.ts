@@ -16,7 +16,8 @@ import { createPublicKey, sign, verify } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { verifyAndEvaluate } from '../src/core/verdict';
-import { createTestKey, makeScenario, scenarioEvaluationInput } from '../src/testkit';
+import type { JsonObject } from '../src/core/clawsig/json';
+import { createTestKey, makeScenario, scenarioEvaluationInput, signEnvelope } from '../src/testkit';
 import { createVerifier } from '../src/verification';
 import { writeResultsSection } from './results-file';
 
@@ -101,8 +102,25 @@ async function main(): Promise<void> {
   });
   const bundleText = JSON.stringify(bundle);
   const task = { input, bundleText };
+  // What a hostile agent can make the split cost: the last receipt (the checker's first) forged, the
+  // bundle re-signed, so the evaluating worker must run the engine a second time.
+  const forgedEnvelope = JSON.parse(bundleText) as {
+    payload: JsonObject & { receipts: JsonObject[] };
+    issued_at: string;
+  };
+  const receipts = forgedEnvelope.payload.receipts;
+  const [firstReceipt] = receipts;
+  const lastReceipt = receipts.at(-1);
+  if (!firstReceipt || !lastReceipt) throw new Error('no receipts');
+  lastReceipt.signature_b64u = firstReceipt.signature_b64u;
+  const forged = {
+    input,
+    bundleText: JSON.stringify(
+      signEnvelope('proof_bundle', forgedEnvelope.payload, scenario.agent, { issuedAt: forgedEnvelope.issued_at }),
+    ),
+  };
   const floor = floorFor(RECEIPTS + 2);
-  const results: Record<string, { one: number[]; two: number[]; floor: number[] }> = {};
+  const results: Record<string, { one: number[]; two: number[]; forged: number[]; floor: number[] }> = {};
   const cpu: Record<'floor' | 'one' | 'two', { main: number; others: number[] }> = {
     floor: { main: 0, others: [] },
     one: { main: 0, others: [] },
@@ -116,7 +134,10 @@ async function main(): Promise<void> {
         if ((await verifier.evaluate(task)).state !== 'PASS') throw new Error('benchmark bundle does not pass');
     if ((await verifyAndEvaluate({ ...input, bundle })).state !== 'PASS')
       throw new Error('benchmark bundle does not pass inline');
-    const samples = { one: [] as number[], two: [] as number[], floor: [] as number[] };
+    const forgedVerdict = await verifyAndEvaluate({ ...input, bundle: JSON.parse(forged.bundleText) });
+    if (forgedVerdict.state !== 'FAIL' || JSON.stringify(await pair.evaluate(forged)) !== JSON.stringify(forgedVerdict))
+      throw new Error('the forged bundle does not get its single-thread verdict');
+    const samples = { one: [] as number[], two: [] as number[], forged: [] as number[], floor: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
       let started = performance.now();
       await single.evaluate(task);
@@ -124,6 +145,9 @@ async function main(): Promise<void> {
       started = performance.now();
       await pair.evaluate(task);
       samples.two.push(performance.now() - started);
+      started = performance.now();
+      await pair.evaluate(forged);
+      samples.forged.push(performance.now() - started);
       started = performance.now();
       floor();
       samples.floor.push(performance.now() - started);
@@ -145,6 +169,7 @@ async function main(): Promise<void> {
     `| floor: 1,002 Ed25519 verifications on one thread | ${RUNS} | ${floorMs.toFixed(1)} | 1.00× |`,
     `| verification pool, 1 worker | ${RUNS} | ${median(s.one).toFixed(1)} | ${(median(s.one) / floorMs).toFixed(2)}× |`,
     `| verification pool, 2 workers (split) | ${RUNS} | ${median(s.two).toFixed(1)} | ${(median(s.two) / floorMs).toFixed(2)}× |`,
+    `| verification pool, 2 workers, last receipt forged (FAIL; the engine runs twice) | ${RUNS} | ${median(s.forged).toFixed(1)} | ${(median(s.forged) / floorMs).toFixed(2)}× |`,
     '',
     '| CPU time per bundle by thread (ms; /proc, 10 ms ticks summed over the runs) | main thread | busiest other thread | second | the rest |',
     '|---|---:|---:|---:|---:|',
