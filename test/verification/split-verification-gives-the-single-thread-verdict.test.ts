@@ -263,6 +263,21 @@ describe('the checker of a split', () => {
     expect(checkEnvelopesTask({ bundleText: task.bundleText ?? '', shared: buffer })).toBe(0);
   });
 
+  it('goes on past a receipt its check throws on (no payload), recorded as failed', async () => {
+    const { task: big, scenario } = scenarioTask(RECEIPTS);
+    const bundleText = mutated(big, scenario, (b) => {
+      delete b.payload.receipts[RECEIPTS - 1]!.payload;
+    });
+    const buffer = createSharedChecks();
+    expect(checkEnvelopesTask({ bundleText, shared: buffer })).toBe(RECEIPTS + 1);
+    const shared = new SharedChecks(buffer);
+    expect(shared.passed(RECEIPTS)).toBe(false);
+    expect(shared.passed(1)).toBe(true);
+    const expected = await evaluateTask({ ...big, bundleText });
+    expect(expected.state).toBe('FAIL');
+    expect(await evaluateSharingChecksTask({ ...big, bundleText, shared: buffer })).toEqual(expected);
+  });
+
   it('records a failing receipt as failed, and the evaluating worker then checks that one itself', async () => {
     const { task: big, scenario } = scenarioTask(RECEIPTS);
     const bundleText = mutated(big, scenario, (b) => {
