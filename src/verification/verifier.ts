@@ -149,7 +149,8 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
         // and Ed25519 of the bundle and of each receipt) through shared memory: the evaluating worker
         // runs the whole engine, the checker does the checks it claims first (from the last receipt
         // back), and the evaluating worker answers the single-thread verdict in every case (it
-        // evaluates again, alone, when a check it took as passed did not pass). The evaluating task
+        // evaluates again, checking itself what the checker did not find passing, when a check it
+        // took as passed did not pass). The evaluating task
         // goes first, so with one free worker it is the one that runs.
         const buffer = createSharedChecks();
         const shared = new SharedChecks(buffer);

@@ -93,8 +93,9 @@ export function checkEnvelopeStructure(
  * Answers true for an envelope whose `checkEnvelopeSignature` (default options) another thread is
  * computing at the same time over the very same value (src/verification splits a large bundle's
  * envelope checks across two workers, which parse the same text), so this thread takes it as passed.
- * Sound only because the caller throws its result away (and evaluates again, checking everything
- * itself) unless that other thread found every envelope taken here passing.
+ * Sound only because the caller throws its result away (and evaluates again, checking itself every
+ * envelope the other thread did not find passing) unless that thread found every envelope taken
+ * here passing.
  */
 export type EnvelopeCheckDelegate = (envelope: JsonObject) => boolean;
 
