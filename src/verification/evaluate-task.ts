@@ -1,11 +1,11 @@
 import os from 'node:os';
 import { isMainThread, type MessagePort } from 'node:worker_threads';
-import { signatureKey, verifyEd25519ForDid, withSignaturesTakenAsValid } from '../core/clawsig/ed25519';
-import { decodeB64u, encodeB64u } from '../core/clawsig/base64url';
-import { asArray, isJsonObject } from '../core/clawsig/json';
+import { checkEnvelopeSignature, withEnvelopeChecksDelegated } from '../core/clawsig/envelope';
+import { asArray, isJsonObject, type JsonObject } from '../core/clawsig/json';
 import { BUNDLE_BOUNDS, jsonBoundsExcess, type JsonBounds } from '../core/clawsig/json-bounds';
 import { verifyCstSignatures } from '../core/clawsig/cst-signature';
 import { evaluate, verifyAndEvaluate, type EvaluationInput, type Verdict } from '../core/verdict';
+import { SHARED_SLOTS, SLOT, SharedChecks } from './shared-envelope-checks';
 // A task of the same pool (Verifier.decodeFile): piscina finds every task by name in this module.
 export { decodeFileTask } from './file-bytes-task';
 
@@ -67,87 +67,126 @@ export async function evaluateTask(task: EvaluationTask): Promise<Verdict> {
 
 export default evaluateTask;
 
-/** Which receipts a split hands to the signature worker: those whose index `i` has `i % mod < take`. */
-export interface ReceiptShare {
-  mod: number;
-  take: number;
-}
-
-/** The shared receipts of a parsed bundle, as (signer, signed hash, signature bytes, key). */
-function receiptSignatures(
-  bundle: unknown,
-  share: ReceiptShare,
-): { did: string; message: string; bytes: Uint8Array; key: string }[] {
-  const payload = isJsonObject(bundle) && isJsonObject(bundle.payload) ? bundle.payload : undefined;
-  const receipts = payload ? asArray(payload.receipts) : [];
-  const out: { did: string; message: string; bytes: Uint8Array; key: string }[] = [];
-  for (let i = 0; i < receipts.length; i++) {
-    if (i % share.mod >= share.take) continue;
-    const r = receipts[i];
-    if (
-      !isJsonObject(r) ||
-      typeof r.signer_did !== 'string' ||
-      typeof r.payload_hash_b64u !== 'string' ||
-      typeof r.signature_b64u !== 'string'
-    )
-      continue;
-    const bytes = decodeB64u(r.signature_b64u);
-    if (!bytes) continue;
-    out.push({
-      did: r.signer_did,
-      message: r.payload_hash_b64u,
-      bytes,
-      key: signatureKey(r.signer_did, r.payload_hash_b64u, encodeB64u(bytes)),
-    });
-  }
-  return out;
+/** What a bundle's envelopes are, by slot (shared-envelope-checks.ts): the envelope, then its receipts. */
+function envelopeSlots(bundle: unknown): { envelope: JsonObject; receipts: unknown[] } | undefined {
+  if (!isJsonObject(bundle)) return undefined;
+  const payload = isJsonObject(bundle.payload) ? bundle.payload : undefined;
+  return { envelope: bundle, receipts: asArray(payload?.receipts) };
 }
 
 /**
- * One half of a split verification: the Ed25519 signatures of the shared receipts, checked
- * exactly as the verifier checks them. Answers the keys found valid.
+ * One half of a split verification: the envelope checks (`checkEnvelopeSignature`, the very function
+ * the engine calls: payload stringify-hash, then Ed25519) of the bundle's envelope and of its gateway
+ * receipts, from the last receipt backwards, each claimed in the shared memory first so the
+ * evaluating worker never repeats one. Stops as soon as the evaluating worker is done or has reached
+ * the receipt it would claim next. Answers how many envelopes it checked.
  */
-export function verifyReceiptSignaturesTask(task: {
+export function checkEnvelopesTask(task: {
   bundleText: string;
-  share: ReceiptShare;
+  shared: SharedArrayBuffer;
   startPort?: MessagePort;
-}): string[] {
+}): number {
   started(task);
-  let bundle: unknown;
+  const shared = new SharedChecks(task.shared);
+  let checked = 0;
   try {
-    bundle = JSON.parse(task.bundleText);
-  } catch {
-    return [];
+    // A checker that starts after its evaluation ended (both workers were busy) has nothing to do.
+    if (shared.stopped()) return 0;
+    let bundle: unknown;
+    try {
+      bundle = JSON.parse(task.bundleText);
+    } catch {
+      return 0;
+    }
+    const slots = envelopeSlots(bundle);
+    // Only the receipts list is walked here, so only its length needs a bound; the whole-tree walk
+    // is the evaluating worker's, which decides the verdict (a bundle over the bounds takes nothing
+    // from this worker).
+    if (!slots || slots.receipts.length >= SHARED_SLOTS) return 0;
+    const check = (slot: number, envelope: JsonObject): boolean => {
+      if (shared.stopped() || shared.claim(slot, SLOT.checking) !== SLOT.free) return false;
+      let passed = false;
+      try {
+        passed = checkEnvelopeSignature(envelope) === null;
+      } catch {
+        // A value the engine would never check this way (an envelope without a payload has no
+        // stringify-hash): failed, so the evaluating worker checks it itself if it ever does.
+      }
+      shared.settle(slot, passed);
+      checked++;
+      return true;
+    };
+    // The bundle's envelope first: the engine checks it before any receipt. Claimed already means
+    // the evaluating worker is past it, not that it is done with the receipts.
+    check(0, slots.envelope);
+    for (let i = slots.receipts.length - 1; i >= 0; i--) {
+      const receipt = slots.receipts[i];
+      // The engine checks only gateway receipts (verifyProofBundle, 17e).
+      if (!isJsonObject(receipt) || receipt.envelope_type !== 'gateway_receipt') continue;
+      // Claimed by the evaluating worker: it has reached this receipt, so every earlier one too.
+      if (!check(i + 1, receipt)) break;
+    }
+    return checked;
+  } finally {
+    shared.checkerDone();
   }
-  // Only the receipts list is walked here, so only its length needs a bound; the whole-tree walk
-  // (jsonBoundsExcess, ~1/5 of a parse on a 1.5 MB bundle) is the evaluating worker's, which decides
-  // the verdict. A bundle over the bounds finds nothing here: its verdict never uses this answer.
-  const payload = isJsonObject(bundle) && isJsonObject(bundle.payload) ? bundle.payload : undefined;
-  if (asArray(payload?.receipts).length > BUNDLE_BOUNDS.maxArrayLength) return [];
-  const valid: string[] = [];
-  for (const { did, message, bytes, key } of receiptSignatures(bundle, task.share))
-    if (verifyEd25519ForDid(did, message, bytes) === true) valid.push(key);
-  return valid;
 }
 
 /**
- * The other half: the whole evaluation, taking the signatures of the shared receipts as valid
- * while the first half checks them. Answers the verdict and the keys it took as valid; the pool
- * keeps the verdict only if every one of them was found valid.
+ * The other half: the whole evaluation (exactly `evaluateTask`), where every envelope check the
+ * checker has claimed is taken as passed. Its verdict stands only if the checker found every one of
+ * them passing; otherwise the evaluation runs again here taking only the checks the checker found
+ * passing and doing every other one in this worker, so the verdict (state, reason code, check order)
+ * is always the single-thread engine's.
  */
-export async function evaluateTakingSignaturesTask(
-  task: EvaluationTask & { share: ReceiptShare },
-): Promise<{ verdict: Verdict; taken: string[] }> {
+export async function evaluateSharingChecksTask(
+  task: EvaluationTask & { shared: SharedArrayBuffer },
+): Promise<Verdict> {
   started(task);
-  if (task.bundleText === undefined) return { verdict: await verifyAndEvaluate(task.input), taken: [] };
-  const parsed = parseBundle(task);
-  if ('verdict' in parsed) return { verdict: parsed.verdict, taken: [] };
-  const taken = receiptSignatures(parsed.bundle, task.share).map(({ key }) => key);
-  // The CST is verified before the (synchronous) engine, so nothing else runs while receipts are taken as valid.
-  const input: EvaluationInput = { ...task.input, bundle: parsed.bundle };
-  const cstSignatures = await verifyCstSignatures(input);
-  const verdict = withSignaturesTakenAsValid(new Set(taken), () => evaluate({ ...input, cstSignatures }));
-  return { verdict, taken };
+  const shared = new SharedChecks(task.shared);
+  try {
+    if (task.bundleText === undefined) return await verifyAndEvaluate(task.input);
+    const parsed = parseBundle(task);
+    if ('verdict' in parsed) return parsed.verdict;
+    // The CST is verified before the (synchronous) engine, so nothing else runs while checks are delegated.
+    const input: EvaluationInput = { ...task.input, bundle: parsed.bundle };
+    const cstSignatures = await verifyCstSignatures(input);
+    const slotOf = new Map<object, number>();
+    const slots = envelopeSlots(parsed.bundle);
+    if (slots && slots.receipts.length < SHARED_SLOTS) {
+      slotOf.set(slots.envelope, 0);
+      slots.receipts.forEach((receipt, i) => {
+        if (isJsonObject(receipt)) slotOf.set(receipt, i + 1);
+      });
+    }
+    const taken: number[] = [];
+    const verdict = withEnvelopeChecksDelegated(
+      (envelope) => {
+        const slot = slotOf.get(envelope);
+        if (slot === undefined) return false;
+        const state = shared.claim(slot, SLOT.evaluator);
+        // Free (now ours), ours already, or found failing: checked here, so the outcome is this worker's own.
+        if (state !== SLOT.checking && state !== SLOT.passed) return false;
+        taken.push(slot);
+        return true;
+      },
+      () => evaluate({ ...input, cstSignatures }),
+    );
+    shared.stop();
+    if (taken.every((slot) => shared.passed(slot))) return verdict;
+    // An envelope taken as passed did not pass (or its check never finished): the engine again, now
+    // taking as passed only what the checker found passing (it claims nothing more after the stop)
+    // and checking everything else here, so the failure gets the engine's own code and order.
+    return withEnvelopeChecksDelegated(
+      (envelope) => {
+        const slot = slotOf.get(envelope);
+        return slot !== undefined && shared.passed(slot);
+      },
+      () => evaluate({ ...input, cstSignatures }),
+    );
+  } finally {
+    shared.stop();
+  }
 }
 
 /** Why a JSON text was refused off the event loop. */

@@ -13,6 +13,7 @@ import {
   type SplitMember,
 } from './evaluate-task';
 import { decodeFileTask, type FileText } from './file-bytes-task';
+import { createSharedChecks, SharedChecks } from './shared-envelope-checks';
 
 /**
  * Bundle verification off the event loop (finding 6: 100,000 unsigned receipts blocked every tenant
@@ -80,15 +81,11 @@ export const DEFAULT_VERIFY_TIME_BUDGET_MS = 20_000;
  */
 export const URM_BOUNDS: JsonBounds = { maxArrayLength: 10_000, maxDepth: 32, maxValues: 50_000 };
 
-/** Bundles from this size (≈150 gateway receipts) are verified across two workers. */
-const SPLIT_MIN_CHARS = 256 * 1024;
 /**
- * The signature worker takes 2 receipts in 3. Per 1,000-receipt bundle (bench/verify-split.ts, idle
- * figures of bench/RESULTS.md): both workers parse (≈8 ms); the evaluating one also walks the bounds
- * (≈5 ms), hashes every receipt and the payload and runs the profile and the WPC (≈25 ms), the
- * signatures cost ≈113 ms in all. Even wall time: 8 + f·113 = 8 + 30 + (1 − f)·113, f ≈ 0.63.
+ * Bundles from this size (≈150 gateway receipts) are verified across two workers. Below it the
+ * second worker's parse of the text would cost about what it saves.
  */
-const SPLIT_SHARE = { mod: 3, take: 2 } as const;
+const SPLIT_MIN_CHARS = 256 * 1024;
 
 /** The verdict for a bundle clawgate refused to finish verifying: the engine without the bundle. */
 function refusedVerdict(task: EvaluationTask, code: 'VERIFICATION_BUDGET_EXCEEDED' | 'BUNDLE_LIMIT_EXCEEDED'): Verdict {
@@ -156,33 +153,29 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
     async evaluate(task) {
       const bundleText = task.bundleText;
       if (threads >= 2 && bundleText !== undefined && bundleText.length >= SPLIT_MIN_CHARS) {
-        // A large bundle is verified across two workers: one checks a share of the receipt
-        // signatures while the other runs the whole evaluation taking that share as valid. The
-        // second's verdict stands only if the first found every signature it took valid; otherwise
-        // the evaluation runs again, alone, checking every signature itself.
-        const cancelChecker = new AbortController();
-        const checking = run<string[]>(
-          { bundleText, share: SPLIT_SHARE },
-          'verifyReceiptSignaturesTask',
-          cancelChecker.signal,
-        );
-        const optimistic = await run<{ verdict: Verdict; taken: string[] }>(
-          { ...task, share: SPLIT_SHARE },
-          'evaluateTakingSignaturesTask',
-        );
-        if (optimistic === 'over' || optimistic === 'oom' || optimistic.taken.length === 0) {
-          // A refused bundle (or one whose verdict took no signature on trust) needs nothing from
-          // the checker: stop it rather than let a junk bundle hold a second worker.
-          cancelChecker.abort();
-          await checking.catch(() => undefined);
-          if (optimistic === 'over' || optimistic === 'oom') return refusal(task, optimistic);
-          return optimistic.verdict;
+        // A large bundle is verified across two workers sharing its envelope checks (payload hash
+        // and Ed25519 of the bundle and of each receipt) through shared memory: the evaluating worker
+        // runs the whole engine, the checker does the checks it claims first (from the last receipt
+        // back), and the evaluating worker answers the single-thread verdict in every case (it
+        // evaluates again, checking itself what the checker did not find passing, when a check it
+        // took as passed did not pass). The evaluating task
+        // goes first, so with one free worker it is the one that runs.
+        const buffer = createSharedChecks();
+        const shared = new SharedChecks(buffer);
+        const evaluating = run<Verdict>({ ...task, shared: buffer }, 'evaluateSharingChecksTask');
+        // The checker's answer is not needed (the evaluating worker reads the shared memory): it is
+        // not awaited, and whatever way it ends, the evaluating worker stops waiting on it.
+        void run<number>({ bundleText, shared: buffer }, 'checkEnvelopesTask')
+          .catch(() => undefined)
+          .finally(() => shared.checkerDone());
+        let verdict: Verdict | 'over' | 'oom';
+        try {
+          verdict = await evaluating;
+        } finally {
+          // Also when the evaluating worker was killed or refused: a checker still queued or running stops at once.
+          shared.stop();
         }
-        const checked = await checking;
-        if (checked !== 'over' && checked !== 'oom') {
-          const valid = new Set(checked);
-          if (optimistic.taken.every((key) => valid.has(key))) return optimistic.verdict;
-        }
+        return verdict === 'over' || verdict === 'oom' ? refusal(task, verdict) : verdict;
       }
       const verdict = await run<Verdict>(task, 'evaluateTask');
       return verdict === 'over' || verdict === 'oom' ? refusal(task, verdict) : verdict;

@@ -68,17 +68,18 @@ describe('verification off the event loop', () => {
     expect(await verifier.evaluate(task)).toEqual(expected);
   });
 
-  it('a forged receipt signature in the share taken as valid is still caught (the split is thrown away)', async () => {
+  it('a forged receipt signature at the checker end of a split is still caught', async () => {
     const { task, scenario } = scenarioTask(300);
     const envelope = JSON.parse(task.bundleText ?? '') as {
       payload: JsonObject & { receipts: { signature_b64u: string }[] };
       issued_at: string;
     };
-    const [first, second] = envelope.payload.receipts;
-    if (!first || !second) throw new Error('no receipts');
-    // Receipt 0 is in the signature worker's share: swap in another receipt's (valid, wrong) signature,
-    // and re-sign the bundle as the agent would, so that only the receipt is wrong.
-    first.signature_b64u = second.signature_b64u;
+    const [first] = envelope.payload.receipts;
+    const last = envelope.payload.receipts.at(-1);
+    if (!first || !last) throw new Error('no receipts');
+    // The checker takes receipts from the last one back: give the last another receipt's (valid,
+    // wrong) signature, and re-sign the bundle as the agent would, so that only the receipt is wrong.
+    last.signature_b64u = first.signature_b64u;
     const bundleText = JSON.stringify(
       signEnvelope('proof_bundle', envelope.payload, scenario.agent, { issuedAt: envelope.issued_at }),
     );

@@ -38,35 +38,8 @@ export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array | strin
   );
 }
 
-/**
- * Signatures taken as valid for the duration of one `withSignaturesTakenAsValid` call: another thread
- * is verifying them at the same time (src/verification splits a large bundle's receipts across two
- * workers), and the caller throws the result away unless that thread found every one of them valid.
- * Keyed by signer DID, message and signature, so nothing else is ever taken as valid.
- */
-let takenAsValid: ReadonlySet<string> | undefined;
-
-export function signatureKey(did: string, message: string, signatureB64u: string): string {
-  return `${did}\n${message}\n${signatureB64u}`;
-}
-
-export function withSignaturesTakenAsValid<T>(keys: ReadonlySet<string>, run: () => T): T {
-  takenAsValid = keys;
-  try {
-    return run();
-  } finally {
-    takenAsValid = undefined;
-  }
-}
-
 /** Verification by did:key; null when the DID is not an Ed25519 did:key (INVALID_DID_FORMAT to callers). */
 export function verifyEd25519ForDid(did: string, message: Uint8Array | string, signature: Uint8Array): boolean | null {
-  if (
-    takenAsValid !== undefined &&
-    typeof message === 'string' &&
-    takenAsValid.has(signatureKey(did, message, encodeB64u(signature)))
-  )
-    return true;
   const key = remember(`did:${did}`, () => {
     const raw = publicKeyFromDidKey(did);
     return raw ? importRawKey(raw) : null;

@@ -90,6 +90,28 @@ export function checkEnvelopeStructure(
 }
 
 /**
+ * Answers true for an envelope whose `checkEnvelopeSignature` (default options) another thread is
+ * computing at the same time over the very same value (src/verification splits a large bundle's
+ * envelope checks across two workers, which parse the same text), so this thread takes it as passed.
+ * Sound only because the caller throws its result away (and evaluates again, checking itself every
+ * envelope the other thread did not find passing) unless that thread found every envelope taken
+ * here passing.
+ */
+export type EnvelopeCheckDelegate = (envelope: JsonObject) => boolean;
+
+let delegate: EnvelopeCheckDelegate | undefined;
+
+/** Runs `run` (synchronous) with `checkEnvelopeSignature` asking `takenAsPassed` first. */
+export function withEnvelopeChecksDelegated<T>(takenAsPassed: EnvelopeCheckDelegate, run: () => T): T {
+  delegate = takenAsPassed;
+  try {
+    return run();
+  } finally {
+    delegate = undefined;
+  }
+}
+
+/**
  * Steps 14–16: recompute the stringify-hash over the payload as received, extract the did:key, and
  * verify Ed25519 over the UTF-8 bytes of the hash string. `requireSignatureLength` applies the
  * tool-receipt rule (exactly 64 bytes); bundles and gateway receipts just fail verification.
@@ -98,6 +120,9 @@ export function checkEnvelopeSignature(
   envelope: JsonObject,
   options: { requireSignatureLength?: boolean } = {},
 ): EnvelopeFailure | null {
+  // Only the default check is ever delegated (the checker runs exactly that one); an option that
+  // changes the outcome must be excluded here too.
+  if (delegate !== undefined && options.requireSignatureLength !== true && delegate(envelope)) return null;
   if (envelope.hash_algorithm !== 'SHA-256') return { code: 'HASH_MISMATCH', path: 'hash_algorithm' };
   if (stringifyHashB64u(envelope.payload) !== envelope.payload_hash_b64u)
     return { code: 'HASH_MISMATCH', path: 'payload_hash_b64u' };
