@@ -23,6 +23,7 @@ import { writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl } from 'atlassian-jwt';
@@ -107,6 +108,100 @@ function bucketPercentile(before: Map<number, number>, after: Map<number, number
     if (count >= (p / 100) * total) return bound === Number.POSITIVE_INFINITY ? '> 10 s' : `≤ ${bound * 1000}`;
   }
   return 'n/a';
+}
+
+interface PlannedSend {
+  /** Index of the PR in the sender's list. */
+  readonly pr: number;
+  readonly redelivery: boolean;
+  readonly jwt: string;
+}
+
+interface SendResult {
+  readonly pr: number;
+  readonly redelivery: boolean;
+  /** Epoch ms when the request was sent. */
+  readonly sentAt: number;
+  /** Request → answer read, or null when none came (network error, 30 s timeout). */
+  readonly ms: number | null;
+  readonly status: number | null;
+  readonly error?: string;
+}
+
+/**
+ * The open-loop sender, plain JavaScript for a worker thread (`eval`): `run` messages carry a plan
+ * and a rate; each request is timed on the worker's own clock and loop; all results come back at the
+ * end of the plan.
+ */
+const SENDER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { randomUUID } = require('node:crypto');
+const { url, prs } = workerData;
+parentPort.on('message', async ({ plan, perSecond }) => {
+  const results = [];
+  const inFlight = new Set();
+  const deliver = (item) => {
+    const pr = prs[item.pr];
+    const sentAt = Date.now();
+    const started = performance.now();
+    const sent = fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: 'JWT ' + item.jwt,
+        'content-type': 'application/json',
+        'x-event-key': 'pullrequest:created',
+        'x-request-uuid': pr.requestUuid,
+        'x-hook-uuid': randomUUID(),
+        'x-attempt-number': item.redelivery ? '2' : '1',
+      },
+      body: pr.body,
+      signal: AbortSignal.timeout(30000),
+    })
+      .then(async (response) => {
+        const text = await response.text();
+        results.push({ pr: item.pr, redelivery: item.redelivery, sentAt, ms: performance.now() - started, status: response.status,
+          ...(response.status >= 300 ? { error: response.status + ' ' + text.slice(0, 300) } : {}) });
+      })
+      .catch((error) => {
+        results.push({ pr: item.pr, redelivery: item.redelivery, sentAt, ms: null, status: null,
+          error: error instanceof Error ? error.message + ' ' + String(error.cause ?? '') : String(error) });
+      })
+      .finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+  };
+  const start = performance.now();
+  let next = 0;
+  while (next < plan.length) {
+    const due = Math.min(plan.length, Math.floor(((performance.now() - start) / 1000) * perSecond) + 1);
+    while (next < due) deliver(plan[next++]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await Promise.all([...inFlight]);
+  parentPort.postMessage(results);
+});
+`;
+
+class Sender {
+  readonly #worker: Worker;
+  constructor(url: string, prs: readonly { body: string; requestUuid: string }[]) {
+    this.#worker = new Worker(SENDER, { eval: true, workerData: { url, prs } });
+  }
+
+  run(plan: readonly PlannedSend[], perSecond: number): Promise<SendResult[]> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.#worker.once('error', onError);
+      this.#worker.once('message', (results: SendResult[]) => {
+        this.#worker.off('error', onError);
+        resolve(results);
+      });
+      this.#worker.postMessage({ plan, perSecond });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -236,100 +331,85 @@ async function main(): Promise<void> {
     const acks: { phase: 'w' | 'a' | 'b'; ack: Ack }[] = [];
     const trace: [number, number, number][] = [];
     let firstError: string | null = null;
-    const acked: AgentPr[] = [];
-    const inFlight = new Set<Promise<void>>();
-    const deliver = (pr: AgentPr, phase: 'w' | 'a' | 'b', redelivery: boolean): void => {
+    const acked = new Set<AgentPr>();
+    const everyPr = [...warmupPrs, ...steadyPrs, ...burstPrs];
+    const indexOf = new Map(everyPr.map((pr, i) => [pr, i]));
+    // The sender runs in a worker thread: its own event loop, so the sandbox (which answers the
+    // workers' Bitbucket calls on this thread) never delays a send or the clock that times its answer.
+    const sender = new Sender(
+      `${url}/connect/webhook`,
+      everyPr.map((pr) => ({ body: pr.body, requestUuid: pr.requestUuid })),
+    );
+    const planned = new Set<AgentPr>();
+    const jwt = (): string => {
       const iat = Math.floor(Date.now() / 1000);
-      const jwt = encodeSymmetric(
+      return encodeSymmetric(
         {
           iss: installation.clientKey,
           aud: installation.clientKey,
           iat,
-          exp: iat + 180,
+          exp: iat + 600,
           qsh: createQueryStringHash(fromMethodAndUrl('POST', '/connect/webhook'), false),
         },
         installation.sharedSecret,
       );
-      const started = performance.now();
-      pr.firstSentAt ??= Date.now();
-      const sent = fetch(`${url}/connect/webhook`, {
-        method: 'POST',
-        headers: {
-          authorization: `JWT ${jwt}`,
-          'content-type': 'application/json',
-          'x-event-key': 'pullrequest:created',
-          'x-request-uuid': pr.requestUuid,
-          'x-hook-uuid': randomUUID(),
-          'x-attempt-number': redelivery ? '2' : '1',
-        },
-        body: pr.body,
-        signal: AbortSignal.timeout(30_000),
-      })
-        .then(async (response) => {
-          const text = await response.text();
-          if (response.status >= 200 && response.status < 300) acked.push(pr);
-          if (response.status >= 300 && firstError === null) firstError = `${response.status} ${text.slice(0, 300)}`;
-          acks.push({ phase, ack: { ms: performance.now() - started, status: response.status } });
-          if (process.env.LOAD_ACK_TRACE)
-            trace.push([Math.round(started), Math.round(performance.now() - started), redelivery ? 1 : 0]);
-        })
-        .catch((error: unknown) => {
-          if (firstError === null)
-            firstError = error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error);
-          acks.push({ phase, ack: { ms: null, status: null } });
-        })
-        .finally(() => inFlight.delete(sent));
-      inFlight.add(sent);
     };
-    /** Open loop: sends `stream` at `perSecond`, in 10 ms ticks, whatever the answers do. */
-    const openLoop = async (stream: readonly (() => void)[], perSecond: number): Promise<void> => {
-      const start = performance.now();
-      let next = 0;
-      while (next < stream.length) {
-        const due = Math.min(stream.length, Math.floor(((performance.now() - start) / 1000) * perSecond) + 1);
-        while (next < due) stream[next++]?.();
-        await new Promise((resolve) => setTimeout(resolve, 10));
+    const step = (pr: AgentPr): PlannedSend => {
+      const redelivery = planned.has(pr);
+      planned.add(pr);
+      return { pr: indexOf.get(pr) ?? -1, redelivery, jwt: jwt() };
+    };
+    /** Open loop in the sender: `plan` at `perSecond`, in 10 ms ticks, whatever the answers do. */
+    const send = async (plan: readonly PlannedSend[], phase: 'w' | 'a' | 'b', perSecond: number): Promise<void> => {
+      for (const result of await sender.run(plan, perSecond)) {
+        const pr = everyPr[result.pr];
+        if (pr === undefined) continue;
+        pr.firstSentAt = Math.min(pr.firstSentAt ?? Number.POSITIVE_INFINITY, result.sentAt);
+        if (result.status !== null && result.status >= 200 && result.status < 300) acked.add(pr);
+        if (firstError === null && result.error !== undefined) firstError = result.error;
+        acks.push({ phase, ack: { ms: result.ms, status: result.status } });
+        if (result.ms !== null) trace.push([result.sentAt, Math.round(result.ms), result.redelivery ? 1 : 0]);
       }
     };
 
     // (w) then (a), steady: new PRs spread evenly, redeliveries of already-sent PRs fill the rate.
-    const steadyStream = (prs: readonly AgentPr[], phase: 'w' | 'a', phaseSeconds: number): (() => void)[] => {
+    const steadyPlan = (prs: readonly AgentPr[], phaseSeconds: number): PlannedSend[] => {
       const total = Math.round(rate * phaseSeconds);
-      const stream: (() => void)[] = [];
+      const plan: PlannedSend[] = [];
       let nextNew = 0;
       for (let i = 0; i < total; i += 1) {
         const dueNew = Math.max(1, Math.floor(((i + 1) / total) * prs.length));
         const pr = nextNew < dueNew ? prs[nextNew++] : prs[(i * 7919) % nextNew];
-        if (pr !== undefined) stream.push(() => deliver(pr, phase, pr.firstSentAt !== undefined));
+        if (pr !== undefined) plan.push(step(pr));
       }
-      return stream;
+      return plan;
     };
+    const steady = { redeliveries: 0, serverAck: 'n/a' };
     const firstSentAt = Date.now();
-    if (warmupSeconds > 0) {
-      await openLoop(steadyStream(warmupPrs, 'w', warmupSeconds), rate);
-      await Promise.all([...inFlight]);
-      process.stderr.write(`[load] (w) warm-up sent and answered\n`);
+    try {
+      if (warmupSeconds > 0) {
+        await send(steadyPlan(warmupPrs, warmupSeconds), 'w', rate);
+        process.stderr.write(`[load] (w) warm-up sent and answered\n`);
+      }
+      const plan = steadyPlan(steadyPrs, seconds);
+      const redeliveries = plan.length - steadyPrs.length;
+      const serverBeforeA = await serverAckBuckets(url);
+      const clientLag = monitorEventLoopDelay({ resolution: 10 });
+      clientLag.enable();
+      await send(plan, 'a', rate);
+      clientLag.disable();
+      const serverAfterA = await serverAckBuckets(url);
+      steady.redeliveries = redeliveries;
+      steady.serverAck = `${bucketPercentile(serverBeforeA, serverAfterA, 50)} / ${bucketPercentile(serverBeforeA, serverAfterA, 99)}`;
+      if (process.env.LOAD_ACK_TRACE) writeFileSync(process.env.LOAD_ACK_TRACE, JSON.stringify(trace));
+      process.stderr.write(
+        `[load] (a) sent and answered; server-side ack p50 ${bucketPercentile(serverBeforeA, serverAfterA, 50)} ms, p99 ${bucketPercentile(serverBeforeA, serverAfterA, 99)} ms; the sandbox's event loop (not the sender's) delay p99 ${(clientLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(clientLag.max / 1e6).toFixed(1)} ms\n`,
+      );
+      // (b) the burst: every PR new, at 200/s.
+      await send(burstPrs.map(step), 'b', 200);
+    } finally {
+      await sender.close();
     }
-    const stream = steadyStream(steadyPrs, 'a', seconds);
-    const redeliveries = stream.length - steadyPrs.length;
-    const serverBeforeA = await serverAckBuckets(url);
-    const clientLag = monitorEventLoopDelay({ resolution: 10 });
-    clientLag.enable();
-    await openLoop(stream, rate);
-    await Promise.all([...inFlight]);
-    clientLag.disable();
-    const serverAfterA = await serverAckBuckets(url);
-    const serverAckA = `${bucketPercentile(serverBeforeA, serverAfterA, 50)} / ${bucketPercentile(serverBeforeA, serverAfterA, 99)}`;
-    if (process.env.LOAD_ACK_TRACE) writeFileSync(process.env.LOAD_ACK_TRACE, JSON.stringify(trace));
-    process.stderr.write(
-      `[load] (a) sent and answered; server-side ack p50 ${bucketPercentile(serverBeforeA, serverAfterA, 50)} ms, p99 ${bucketPercentile(serverBeforeA, serverAfterA, 99)} ms; this process's event-loop delay p99 ${(clientLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(clientLag.max / 1e6).toFixed(1)} ms\n`,
-    );
-    // (b) the burst: every PR new, at 200/s.
-    await openLoop(
-      burstPrs.map((pr) => () => deliver(pr, 'b', false)),
-      200,
-    );
-    await Promise.all([...inFlight]);
 
     const statuses = new Map<string, number>();
     for (const { ack } of acks) statuses.set(String(ack.status), (statuses.get(String(ack.status)) ?? 0) + 1);
@@ -338,8 +418,7 @@ async function main(): Promise<void> {
     );
     // (c) wait for every final status of a PR whose delivery was acknowledged (bounded: 5 minutes
     // after the last answer); a PR none of whose deliveries got a 2xx is counted as unanswered.
-    const acknowledged = new Set(acked);
-    const all = [...warmupPrs, ...steadyPrs, ...burstPrs].filter((pr) => acknowledged.has(pr));
+    const all = everyPr.filter((pr) => acked.has(pr));
     const unacknowledgedPrs = warmupPrs.length + steadyPrs.length + burstPrs.length - all.length;
     const waitUntil = Math.min(DEADLINE, Date.now() + 5 * 60_000);
     await waitFor(
@@ -384,9 +463,9 @@ async function main(): Promise<void> {
             `| (w) warm-up, the first ${warmupSeconds} s after the start at ${rate}/s: ack p50 / p99 / max (ms) | ${percentile(ms(ackW), 50).toFixed(1)} / ${percentile(ms(ackW), 99).toFixed(1)} / ${Math.max(...ms(ackW)).toFixed(1)} |`,
           ]
         : []),
-      `| (a) ${rate}/s for ${seconds} s: deliveries (new PRs / redeliveries) | ${ackA.length} (${steadyPrs.length} / ${redeliveries}) |`,
+      `| (a) ${rate}/s for ${seconds} s: deliveries (new PRs / redeliveries) | ${ackA.length} (${steadyPrs.length} / ${steady.redeliveries}) |`,
       `| (a) ack p50 / p99 / max (ms) | ${percentile(ms(ackA), 50).toFixed(1)} / ${percentile(ms(ackA), 99).toFixed(1)} / ${Math.max(...ms(ackA)).toFixed(1)} |`,
-      `| (a) the server's own ack histogram (\`clawgate_webhook_ack_seconds\`): p50 / p99 bucket (ms) | ${serverAckA} |`,
+      `| (a) the server's own ack histogram (\`clawgate_webhook_ack_seconds\`): p50 / p99 bucket (ms) | ${steady.serverAck} |`,
       `| (b) burst of ${burst} new PRs at 200/s: not answered within 10 s | ${unanswered} |`,
       `| (b) ack p50 / p99 (ms) | ${percentile(ms(ackB), 50).toFixed(1)} / ${percentile(ms(ackB), 99).toFixed(1)} |`,
       `| (c) evaluations/hour (${all.length - noFinal} PRs, first delivery → last final status) | ${perHour.toLocaleString('en-US')} |`,
