@@ -35,6 +35,11 @@ import { writeResultsSection } from './results-file';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
+/** Written with the results: whether other work shared the machine. */
+const LOAD_AT_START = os
+  .loadavg()
+  .map((n) => n.toFixed(2))
+  .join(' / ');
 const WRITE = args.includes('--write');
 const SQLITE_ONLY = args.includes('--sqlite-only');
 const pgUrlArg = args.indexOf('--pg-url');
@@ -293,7 +298,7 @@ async function main(): Promise<void> {
         ]
       : []),
     `Seeding (inside the database${dialects.includes('sqlite') ? '; SQLite bulk-loaded, see seedGrowth' : ''}): ${seeds}. Plans at ${sizeLabel(largest)}: docs/growth-plans${CUSTOM_SIZES ? `-${CUSTOM_SIZES.map(sizeLabel).join('-')}` : ''}.md.`,
-    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, SQLite file (WAL) and PostgreSQL on loopback, shared with other work while measured${QUICK ? ' (--quick)' : ''}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, SQLite file (WAL) and PostgreSQL on loopback, load average at the start ${LOAD_AT_START}${QUICK ? ' (--quick)' : ''}. Date: ${new Date().toISOString().slice(0, 10)}.`,
     '',
   ].join('\n');
   process.stdout.write(report);
