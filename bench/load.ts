@@ -437,6 +437,15 @@ async function main(): Promise<void> {
     const noFinal = all.filter((pr) => pr.finalAt === undefined).length;
     const pg = new Client({ connectionString: database.url });
     await pg.connect();
+    const metricsText = await (
+      await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
+    // What /metrics says about the same evaluations (the worker processes' counters, summed by the
+    // serve process): the operations doc tells admins to watch verdicts by state there.
+    const countedInMetrics = metricsText
+      .split('\n')
+      .filter((line) => line.startsWith('clawgate_evaluations_total{'))
+      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
     const doubles = await pg.query<{ n: string }>(
       'SELECT count(*) AS n FROM (SELECT pr_id FROM evaluations GROUP BY pr_id, head_sha HAVING count(*) > 1) d',
     );
@@ -472,6 +481,7 @@ async function main(): Promise<void> {
       `| (c) PR delivery → final status p50 / p99 (s) | ${percentile(toFinal, 50).toFixed(1)} / ${percentile(toFinal, 99).toFixed(1)} |`,
       `| PRs with no delivery answered 2xx (never retried here) / acknowledged PRs without a final status after 5 min | ${unacknowledgedPrs} / ${noFinal} |`,
       `| wrong verdicts (among those with a final status) / 5xx / PRs evaluated more than once / PRs evaluated | ${wrong.length - noFinal} / ${fivexx} / ${doubles.rows[0]?.n ?? '?'} / ${evaluated.rows[0]?.n ?? '?'} of ${warmupPrs.length + steadyPrs.length + burstPrs.length} |`,
+      `| evaluations counted in /metrics (\`clawgate_evaluations_total\`, all labels) | ${countedInMetrics} |`,
       '',
     );
     process.stdout.write(report.join('\n'));
