@@ -458,7 +458,7 @@ async function deferEvaluation(
   );
   // Whether the head carries this job's status for the wait (then a resumed run writes nothing first).
   let marked = job.deferral?.marked === true;
-  if (!rateLimited && (!marked || job.deferral === undefined)) {
+  if (!rateLimited && !marked) {
     const resumeAtMs = nowMs + delayMs;
     if (context.inProgressWritten) {
       // INPROGRESS stands even if this rewrite of its description is refused.
