@@ -1,9 +1,6 @@
-import pino from 'pino';
-import { loadAppConfig } from '../../src/config/app-config';
 import { EVALUATION_JOB } from '../../src/pipeline/webhook-events';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
-import { startClawgate, type ClawgateServer } from '../../src/server/create-server';
-import { freePort } from '../../src/server/free-port';
+import type { ClawgateServer } from '../../src/server/create-server';
 import type { Tenant } from '../../src/store';
 import { createTestDatabase, type TestDatabase } from '../store/support/postgres';
 import {
@@ -11,7 +8,7 @@ import {
   finalStatus,
   openAgentPullRequest,
   prepareWorkspace,
-  TEST_SECRET_KEY,
+  startTestClawgate,
   waitFor,
   type Workspace,
 } from './harness';
@@ -29,31 +26,6 @@ import {
 const HOUR = 3_600_000;
 const REPO = 'acme/proj-web';
 const VIOLATION = { '.github/workflows/ci.yml': 'on: push\n' };
-
-async function startWithBudgetClock(
-  sandbox: BitbucketSandbox,
-  env: Record<string, string>,
-  options: { apiBudgetNow?: () => number; databaseUrl?: string } = {},
-): Promise<ClawgateServer> {
-  const port = await freePort();
-  const config = loadAppConfig({
-    PORT: String(port),
-    APP_BASE_URL: `http://127.0.0.1:${port}`,
-    DATABASE_URL: options.databaseUrl ?? 'sqlite::memory:',
-    CLAWGATE_SECRET_KEY: TEST_SECRET_KEY,
-    CLAWGATE_ALLOWED_HOSTS: new URL(sandbox.baseUrl).host,
-    ...env,
-  });
-  return startClawgate({
-    config,
-    port,
-    logger: pino({ level: 'silent' }),
-    pollIntervalMs: 50,
-    env,
-    workers: true,
-    ...(options.apiBudgetNow ? { apiBudgetNow: options.apiBudgetNow } : {}),
-  });
-}
 
 async function tenantOf(app: ClawgateServer): Promise<Tenant> {
   const tenant = (await app.store.tenants.listAll())[0];
@@ -85,16 +57,15 @@ describe('the installation hour spent (table queue, SQLite)', () => {
   beforeAll(async () => {
     sandbox = await startSandbox();
     // 300 calls an hour, 60 of them for writes only: reads stop at 240.
-    app = await startWithBudgetClock(
-      sandbox,
-      {
+    app = await startTestClawgate(sandbox, {
+      env: {
         CLAWGATE_API_CALLS_PER_HOUR: '300',
         CLAWGATE_API_WRITE_RESERVE: '60',
         CLAWGATE_API_CALLS_PER_EVALUATION: '40',
         CLAWGATE_API_DEFER_JITTER_MS: '500',
       },
-      { apiBudgetNow: () => Date.now() + offset },
-    );
+      apiBudgetNow: () => Date.now() + offset,
+    });
     ws = await prepareWorkspace(sandbox, app.url, { mode: 'enforce' });
   }, 30_000);
 
@@ -235,16 +206,15 @@ describe('deferred for too long', () => {
   beforeAll(async () => {
     sandbox = await startSandbox();
     // Deferral is bounded at 4 s here (24 h by default).
-    app = await startWithBudgetClock(
-      sandbox,
-      {
+    app = await startTestClawgate(sandbox, {
+      env: {
         CLAWGATE_API_CALLS_PER_HOUR: '300',
         CLAWGATE_API_WRITE_RESERVE: '60',
         CLAWGATE_API_DEFER_MAX_MS: '4000',
         CLAWGATE_API_DEFER_JITTER_MS: '200',
       },
-      { apiBudgetNow: () => Date.now() + offset },
-    );
+      apiBudgetNow: () => Date.now() + offset,
+    });
     ws = await prepareWorkspace(sandbox, app.url, { mode: 'enforce' });
   }, 30_000);
 
@@ -290,7 +260,7 @@ describe('a 429 with Retry-After (pg-boss, PostgreSQL)', () => {
   beforeAll(async () => {
     database = await createTestDatabase('api_defer_429');
     sandbox = await startSandbox();
-    app = await startWithBudgetClock(sandbox, { CLAWGATE_API_DEFER_JITTER_MS: '200' }, { databaseUrl: database.url });
+    app = await startTestClawgate(sandbox, { env: { CLAWGATE_API_DEFER_JITTER_MS: '200' }, databaseUrl: database.url });
     expect(app.queue.backend).toBe('pg-boss');
     ws = await prepareWorkspace(sandbox, app.url, { mode: 'enforce' });
   }, 60_000);

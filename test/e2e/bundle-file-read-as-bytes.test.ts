@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { verifyEvidencePack } from '../../src/evidence/evidence-pack';
 import type { EvaluationRecord } from '../../src/store';
-import { makeScenario } from '../../src/testkit';
-import { callApi, finalStatus, prepareWorkspace, type Workspace } from './harness';
+import { callApi, finalStatus, openAgentPullRequest, prepareWorkspace, type Workspace } from './harness';
 import { evaluationsOf, settle, startWorld, type World } from './operations-world';
 
 /**
@@ -40,37 +39,18 @@ describe('e2e: a PR bundle file is decoded and hashed off the event loop, byte-e
     branch: string,
     bundleBytes: (envelopeText: string) => Uint8Array,
   ): Promise<{ head: string; prId: number; bytes: Uint8Array; status: Record<string, unknown> }> {
-    const { sandbox } = world;
-    const work = sandbox.commit('acme/proj-web', {
+    let bytes: Uint8Array = new Uint8Array();
+    const { head, prId } = openAgentPullRequest(
+      world.sandbox,
+      ws,
       branch,
-      author: 'claw-bot',
-      message: 'agent work',
-      files: { [`src/${branch.replace(/\W/g, '-')}.ts`]: 'export const x = 1;\n' },
-    });
-    const s = makeScenario({
-      workspace: 'acme',
-      repoSlug: 'proj-web',
-      commit: work.hash,
-      wpc: ws.wpc,
-      startMs: Date.now() - 60_000,
-      ...ws.keys,
-    });
-    const bytes = bundleBytes(JSON.stringify(s.bundle.envelope));
-    const head = sandbox.commit('acme/proj-web', {
-      branch,
-      author: 'claw-bot',
-      message: 'proof bundle',
-      files: { [`.clawsig/bundles/${s.bundle.bundleId}.json`]: bytes },
-    }).hash;
-    const pr = sandbox.openPullRequest('acme/proj-web', {
-      source: branch,
-      author: 'claw-bot',
-      title: branch,
-      description: `Proof-Bundle: ${s.bundle.bundleId}`,
-    });
-    const status = await finalStatus(sandbox, head, 30_000);
+      { [`src/${branch.replace(/\W/g, '-')}.ts`]: 'export const x = 1;\n' },
+      {},
+      (text) => (bytes = bundleBytes(text)),
+    );
+    const status = await finalStatus(world.sandbox, head, 30_000);
     await settle(world);
-    return { head, prId: pr.id, bytes, status };
+    return { head, prId, bytes, status };
   }
 
   it('a genuine bundle passes and its recorded hash is the SHA-256 of the file bytes (the same as the text-based hash was)', async () => {

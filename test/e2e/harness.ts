@@ -111,6 +111,8 @@ export function openAgentPullRequest(
   branch: string,
   files: Record<string, string>,
   scenario: Partial<Parameters<typeof makeScenario>[0]> = {},
+  /** The bundle file's bytes made from the envelope's JSON text (default: that text, UTF-8). */
+  bundleBytes: (envelopeText: string) => string | Uint8Array = (text) => text,
 ): { prId: number; head: string; work: string; bundleId: string } {
   const work = sandbox.commit('acme/proj-web', { branch, author: 'claw-bot', message: 'agent work', files });
   const s = makeScenario({
@@ -126,7 +128,7 @@ export function openAgentPullRequest(
     branch,
     author: 'claw-bot',
     message: 'proof bundle',
-    files: { '.clawsig/proof_bundle.json': JSON.stringify(s.bundle.envelope) },
+    files: { '.clawsig/proof_bundle.json': bundleBytes(JSON.stringify(s.bundle.envelope)) },
   });
   const pr = sandbox.openPullRequest('acme/proj-web', {
     source: branch,
@@ -162,7 +164,14 @@ export async function finalStatus(
  */
 export async function startTestClawgate(
   sandbox: BitbucketSandbox,
-  options: { databaseUrl?: string; env?: Record<string, string>; workers?: boolean; pollIntervalMs?: number } = {},
+  options: {
+    databaseUrl?: string;
+    env?: Record<string, string>;
+    workers?: boolean;
+    pollIntervalMs?: number;
+    /** The API budget's clock (a test lets an hour pass without waiting for it). */
+    apiBudgetNow?: () => number;
+  } = {},
 ): Promise<ClawgateServer> {
   const port = await freePort();
   const env = options.env ?? {};
@@ -181,5 +190,6 @@ export async function startTestClawgate(
     pollIntervalMs: options.pollIntervalMs ?? 50,
     env,
     workers: options.workers ?? true,
+    ...(options.apiBudgetNow ? { apiBudgetNow: options.apiBudgetNow } : {}),
   });
 }
