@@ -1,7 +1,6 @@
 import { EVALUATION_JOB } from '../../src/pipeline/webhook-events';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
-import type { Tenant } from '../../src/store';
 import { makeScenario } from '../../src/testkit';
 import {
   callApi,
@@ -12,6 +11,8 @@ import {
   startTestClawgate,
   waitFor,
   type Workspace,
+  repositoryCalls,
+  tenantOf,
 } from './harness';
 
 /**
@@ -22,17 +23,6 @@ import {
  */
 
 const REPO = 'acme/proj-web';
-
-/** Requests under /2.0/repositories/* the sandbox served (or refused) since `from`. */
-function repositoryCalls(sandbox: BitbucketSandbox, from: number): { method: string; path: string; status: number }[] {
-  return sandbox.received.requests.slice(from).filter((r) => r.path.startsWith('/2.0/repositories/'));
-}
-
-async function tenantOf(app: ClawgateServer): Promise<Tenant> {
-  const tenant = (await app.store.tenants.listAll())[0];
-  if (tenant === undefined) throw new Error('no tenant');
-  return tenant;
-}
 
 /** An agent PR: the attested work commit, the bundle, then `extra` agent commits after attestation. */
 function manyCommitAgentPr(

@@ -1,7 +1,6 @@
 import { EVALUATION_JOB } from '../../src/pipeline/webhook-events';
 import { startSandbox, type BitbucketSandbox } from '../../src/sandbox';
 import type { ClawgateServer } from '../../src/server/create-server';
-import type { Tenant } from '../../src/store';
 import { createTestDatabase, type TestDatabase } from '../store/support/postgres';
 import {
   clawgateStatus,
@@ -11,6 +10,8 @@ import {
   startTestClawgate,
   waitFor,
   type Workspace,
+  repositoryCalls,
+  tenantOf,
 } from './harness';
 
 /**
@@ -26,20 +27,6 @@ import {
 const HOUR = 3_600_000;
 const REPO = 'acme/proj-web';
 const VIOLATION = { '.github/workflows/ci.yml': 'on: push\n' };
-
-async function tenantOf(app: ClawgateServer): Promise<Tenant> {
-  const tenant = (await app.store.tenants.listAll())[0];
-  if (tenant === undefined) throw new Error('no tenant');
-  return tenant;
-}
-
-/** Requests under /2.0/repositories/* the sandbox answered since `from`. */
-function repositoryCalls(
-  sandbox: BitbucketSandbox,
-  from: number,
-): { method: string; path: string; at: number; status: number }[] {
-  return sandbox.received.requests.slice(from).filter((r) => r.path.startsWith('/2.0/repositories/'));
-}
 
 /** What the metrics say about deferrals, summed over workspaces. */
 async function deferrals(app: ClawgateServer, cause: 'budget' | 'rate_limited'): Promise<number> {

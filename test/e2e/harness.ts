@@ -5,6 +5,7 @@ import { startClawgate, type ClawgateServer } from '../../src/server/create-serv
 import { createTestKey, makeBitbucketWpc, makeScenario, type TestKey } from '../../src/testkit';
 import type { JsonObject } from '../../src/core/clawsig/json';
 import type { BitbucketSandbox } from '../../src/sandbox';
+import type { Tenant } from '../../src/store';
 
 /** The secret key every test server uses (tests that restart a server need the same one). */
 export const TEST_SECRET_KEY = Buffer.alloc(32, 9).toString('hex');
@@ -192,4 +193,19 @@ export async function startTestClawgate(
     workers: options.workers ?? true,
     ...(options.apiBudgetNow ? { apiBudgetNow: options.apiBudgetNow } : {}),
   });
+}
+
+/** The one tenant a test installed. */
+export async function tenantOf(app: ClawgateServer): Promise<Tenant> {
+  const tenant = (await app.store.tenants.listAll())[0];
+  if (tenant === undefined) throw new Error('no tenant');
+  return tenant;
+}
+
+/** Requests under /2.0/repositories/* (the bucket Bitbucket limits per installation) the sandbox answered since `from`. */
+export function repositoryCalls(
+  sandbox: BitbucketSandbox,
+  from: number,
+): { method: string; path: string; at: number; status: number }[] {
+  return sandbox.received.requests.slice(from).filter((r) => r.path.startsWith('/2.0/repositories/'));
 }
